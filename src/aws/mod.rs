@@ -1,0 +1,179 @@
+//! The AWS side: building SDK configs and clients once per account, and
+//! mapping SDK errors to messages that say what was denied or missing.
+//! Endpoints come from the standard `AWS_ENDPOINT_URL*` variables, so the
+//! same code talks to AWS and to the test peers.
+
+pub mod eks;
+pub mod error;
+pub mod iam;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_runtime::env_config::file::EnvConfigFiles;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_types::os_shim_internal::{Env, Fs};
+
+pub use error::AwsError;
+
+/// One HTTPS client (ring-based rustls) shared by every AWS client of a run.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// Which account a call is made in, for logs and error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Klanker,
+    Cluster,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Side::Klanker => "klanker account",
+            Side::Cluster => "cluster account",
+        })
+    }
+}
+
+/// Fails early, with the profile named, when it is not in the AWS config or
+/// credentials file: the SDK's own error surfaces only at the first call.
+pub async fn check_profile_exists(profile: &str, flag: &str) -> Result<(), AwsError> {
+    let set =
+        aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+            .await
+            .map_err(|e| AwsError::ProfileFile {
+                message: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+            })?;
+    if set.get_profile(profile).is_some() {
+        Ok(())
+    } else {
+        let mut known: Vec<&str> = set.profiles().collect();
+        known.sort_unstable();
+        Err(AwsError::UnknownProfile {
+            profile: profile.to_string(),
+            flag: flag.to_string(),
+            known: known.join(", "),
+        })
+    }
+}
+
+/// Loads the SDK config for one account through aws-config's normal chain
+/// (so assume-role, SSO and credential_process profiles work).
+pub async fn load_config(
+    profile: Option<&str>,
+    region: &str,
+    http: &SharedHttpClient,
+) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http.clone())
+        .region(Region::new(region.to_string()))
+        // Standard mode retries throttling and 5xx with jittered backoff.
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        );
+    if let Some(profile) = profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
+}
+
+/// The config for `role_arn`, assumed with the credentials of `base`
+/// (`aws eks get-token --role-arn` does the same).
+pub async fn assume_role(base: &SdkConfig, role_arn: &str) -> SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name("kubectl-klanker-trust")
+        .configure(base)
+        .build()
+        .await;
+    base.to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build()
+}
+
+/// Logs each AWS call (service and operation only, never credentials) for `--verbose`.
+#[derive(Debug)]
+pub struct CallLog {
+    pub side: Side,
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(meta) = cfg.load::<Metadata>() {
+            eprintln!("  [aws {}] {}:{}", self.side, meta.service(), meta.name());
+        }
+        Ok(())
+    }
+}
+
+/// Clients for the klanker account.
+#[derive(Debug, Clone)]
+pub struct KlankerClients {
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl KlankerClients {
+    pub fn new(config: &SdkConfig, verbose: bool) -> Self {
+        let mut iam = aws_sdk_iam::config::Builder::from(config);
+        let mut sts = aws_sdk_sts::config::Builder::from(config);
+        if verbose {
+            iam = iam.interceptor(CallLog {
+                side: Side::Klanker,
+            });
+            sts = sts.interceptor(CallLog {
+                side: Side::Klanker,
+            });
+        }
+        Self {
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
+        }
+    }
+}
+
+/// Clients for the cluster's account.
+#[derive(Debug, Clone)]
+pub struct ClusterClients {
+    pub eks: aws_sdk_eks::Client,
+}
+
+impl ClusterClients {
+    pub fn new(config: &SdkConfig, verbose: bool) -> Self {
+        let mut eks = aws_sdk_eks::config::Builder::from(config);
+        if verbose {
+            eks = eks.interceptor(CallLog {
+                side: Side::Cluster,
+            });
+        }
+        Self {
+            eks: aws_sdk_eks::Client::from_conf(eks.build()),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Command-line surface (clap derive): one struct per subcommand, shared
+//! global flags. Parsing only; validation of values happens in `trust`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::plan::RegisterMode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-klanker_trust",
+    bin_name = "kubectl klanker-trust",
+    version,
+    about = "Trust a cluster's ServiceAccount to assume a role in the klanker AWS account (IRSA), in one step.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml).
+    #[arg(long, global = true, env = "KM_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Log each step and each AWS/Kubernetes call (never credentials or tokens).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Onboard the current context's cluster: OIDC provider, role, policy, ServiceAccount.
+    #[command(after_help = ADD_EXAMPLES)]
+    Add(AddArgs),
+}
+
+const ADD_EXAMPLES: &str = "Examples:
+  # Preview what would change (the default when stdin is not a terminal)
+  kubectl klanker-trust add --name dev-use1-0 --namespace ai-pods
+
+  # Apply without a prompt
+  kubectl klanker-trust add --name dev-use1-0 --namespace ai-pods --dry-run=false
+
+  # Create the IAM side and print the ServiceAccount for GitOps instead of applying it
+  kubectl klanker-trust add --namespace ai-pods --yes -o manifest > sa.yaml
+
+  # A non-EKS cluster with a public issuer
+  kubectl klanker-trust add --name k3s-lab --issuer-url https://oidc.example.com --yes";
+
+/// Output formats of `add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AddOutput {
+    Text,
+    Json,
+    Yaml,
+    /// Print the ServiceAccount YAML instead of applying it.
+    Manifest,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Registry name; the role is km-cluster-NAME (default: the EKS cluster name of the context).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The cluster's own OIDC provider ARN; only its issuer part is used.
+    #[arg(long, value_name = "ARN", conflicts_with = "issuer_url")]
+    pub oidc_provider_arn: Option<String>,
+    /// The cluster's OIDC issuer URL (for clusters that are not EKS).
+    #[arg(long, value_name = "URL")]
+    pub issuer_url: Option<String>,
+    /// Namespace the trust is scoped to (default: the context's namespace); `*` = any namespace.
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// ServiceAccount name in the trust policy and in the cluster.
+    #[arg(long, default_value = "km")]
+    pub service_account: String,
+    /// AWS profile for the klanker account.
+    #[arg(long, default_value = "klanker-application", value_name = "PROFILE")]
+    pub aws_profile: String,
+    /// Region for the klanker-side STS/IAM calls.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub dry_run: Option<bool>,
+    /// Apply without asking (an explicit --dry-run still wins).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// auto: reuse the issuer's provider or create it; true: always create; false: require an existing one.
+    #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
+    pub register_oidc_provider: RegisterMode,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: AddOutput,
+    /// Create the namespace if it does not exist.
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Managed policy to attach (repeatable; default: the klanker account's km-operator-policy).
+    #[arg(long = "policy-arn", value_name = "ARN")]
+    pub policy_arns: Vec<String>,
+    /// Role name (default: km-cluster-NAME).
+    #[arg(long)]
+    pub role_name: Option<String>,
+    /// Permissions boundary policy ARN for the role.
+    #[arg(long, value_name = "ARN")]
+    pub permissions_boundary: Option<String>,
+    /// Extra role tag KEY=VALUE (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// Seconds: the role's MaxSessionDuration and the token-expiration annotation.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub session_duration: u32,
+    /// EKS cluster name (default: from the context's exec block or ARN).
+    #[arg(long)]
+    pub cluster_name: Option<String>,
+    /// EKS cluster region (default: from the context).
+    #[arg(long)]
+    pub cluster_region: Option<String>,
+    /// AWS profile for the cluster's account (default: from the context's exec block).
+    #[arg(long, value_name = "PROFILE")]
+    pub cluster_profile: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    fn add(args: &[&str]) -> AddArgs {
+        let mut argv = vec!["kubectl-klanker_trust", "add"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Add(a) => a,
+        }
+    }
+
+    #[test]
+    fn dry_run_forms() {
+        assert_eq!(add(&[]).dry_run, None);
+        assert_eq!(add(&["--dry-run"]).dry_run, Some(true));
+        assert_eq!(add(&["--dry-run=false"]).dry_run, Some(false));
+        assert_eq!(add(&["--dry-run=true"]).dry_run, Some(true));
+    }
+
+    #[test]
+    fn seed_defaults() {
+        let a = add(&[]);
+        assert_eq!(a.service_account, "km");
+        assert_eq!(a.aws_profile, "klanker-application");
+        assert_eq!(a.region, "us-east-1");
+        assert_eq!(a.register_oidc_provider, RegisterMode::Auto);
+        assert_eq!(a.session_duration, 3600);
+        assert_eq!(a.output, AddOutput::Text);
+    }
+
+    #[test]
+    fn repeatable_flags_and_conflicts() {
+        let a = add(&[
+            "--policy-arn",
+            "a",
+            "--policy-arn",
+            "b",
+            "--tag",
+            "k=v",
+            "--tag",
+            "x=y",
+        ]);
+        assert_eq!(a.policy_arns, ["a", "b"]);
+        assert_eq!(a.tags, ["k=v", "x=y"]);
+        assert!(
+            Cli::try_parse_from([
+                "k",
+                "add",
+                "--issuer-url",
+                "https://x",
+                "--oidc-provider-arn",
+                "arn"
+            ])
+            .is_err()
+        );
+    }
+}

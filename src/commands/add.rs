@@ -1,0 +1,559 @@
+//! `add`: resolve the context, look at what exists (concurrently), plan,
+//! confirm, apply step by step, report. All decisions live in `plan`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::aws::{self, ClusterClients, KlankerClients, eks, iam};
+use crate::cli::{AddArgs, AddOutput, GlobalArgs};
+use crate::error::Error;
+use crate::k8s::{self, Cluster};
+use crate::kubeconfig::{self, ContextInfo};
+use crate::output;
+use crate::plan::{self, Desired, DesiredCluster, Observed, Op, Plan, RegisterMode};
+use crate::store::{self, ClusterEntry, Store};
+use crate::trust::{
+    self, Issuer, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
+    ROLE_ARN_ANNOTATION, TOKEN_EXPIRATION_ANNOTATION, TrustScope, validate,
+};
+
+/// Where the cluster's issuer comes from.
+enum IssuerSource {
+    Given {
+        issuer: Issuer,
+        cluster_account: Option<String>,
+    },
+    Eks {
+        name: String,
+        region: String,
+        profile: Option<String>,
+        role_arn: Option<String>,
+    },
+}
+
+/// Flags checked before anything touches the network.
+struct Inputs {
+    name: String,
+    role_name: String,
+    scope: TrustScope,
+    sa_namespace: String,
+    source: IssuerSource,
+    tags: BTreeMap<String, String>,
+    policy_arns: Vec<String>,
+}
+
+fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
+    validate::region(&args.region, "--region")?;
+    validate::session_duration(args.session_duration)?;
+    validate::service_account(&args.service_account)?;
+    for arn in &args.policy_arns {
+        trust::arn::parse_policy_arn(arn, "--policy-arn")?;
+    }
+    if let Some(b) = &args.permissions_boundary {
+        trust::arn::parse_policy_arn(b, "--permissions-boundary")?;
+    }
+    let mut tags = BTreeMap::new();
+    for raw in &args.tags {
+        let (k, v) = validate::tag(raw)?;
+        tags.insert(k, v);
+    }
+    if let Some(r) = &args.cluster_region {
+        validate::region(r, "--cluster-region")?;
+    }
+
+    let cluster_name = args
+        .cluster_name
+        .clone()
+        .or_else(|| ctx.eks.cluster_name.clone());
+    let source = if let Some(url) = &args.issuer_url {
+        IssuerSource::Given {
+            issuer: Issuer::parse(url, "--issuer-url")?,
+            cluster_account: None,
+        }
+    } else if let Some(arn) = &args.oidc_provider_arn {
+        let parsed = OidcProviderArn::parse(arn, "--oidc-provider-arn")?;
+        IssuerSource::Given {
+            issuer: parsed.issuer,
+            cluster_account: Some(parsed.account),
+        }
+    } else {
+        let Some(name) = cluster_name.clone() else {
+            return Err(Error::NotEks {
+                context: ctx.context_name.clone(),
+            });
+        };
+        let region = args
+            .cluster_region
+            .clone()
+            .or_else(|| ctx.eks.region.clone())
+            .ok_or_else(|| Error::NoClusterRegion {
+                context: ctx.context_name.clone(),
+            })?;
+        validate::region(&region, "cluster region")?;
+        let role_arn = ctx.eks.role_arn.clone();
+        if let Some(arn) = &role_arn {
+            trust::arn::parse_role_arn(arn, "the context's --role-arn")?;
+        }
+        IssuerSource::Eks {
+            name,
+            region,
+            profile: args
+                .cluster_profile
+                .clone()
+                .or_else(|| ctx.eks.profile.clone()),
+            role_arn,
+        }
+    };
+
+    let name = match args.name.clone().or(cluster_name) {
+        Some(name) => name,
+        None => {
+            return Err(trust::ValidationError::new(
+                "--name",
+                "",
+                "it is required when the context does not name an EKS cluster",
+                "Pass --name NAME; the role will be km-cluster-NAME.",
+            )
+            .into());
+        }
+    };
+    validate::registry_name(&name)?;
+    let role_name = match &args.role_name {
+        Some(r) => {
+            validate::role_name(r, "--role-name")?;
+            r.clone()
+        }
+        None => {
+            let r = trust::default_role_name(&name);
+            validate::role_name(&r, "--name")?;
+            r
+        }
+    };
+    let namespace = args
+        .namespace
+        .clone()
+        .or_else(|| ctx.namespace.clone())
+        .unwrap_or_else(|| "default".to_string());
+    validate::namespace(&namespace)?;
+    let scope = TrustScope::new(&namespace, &args.service_account);
+    // A wildcard trust still needs a real namespace to hold the ServiceAccount.
+    let sa_namespace = scope
+        .namespace
+        .clone()
+        .or_else(|| ctx.namespace.clone())
+        .unwrap_or_else(|| "default".to_string());
+    Ok(Inputs {
+        name,
+        role_name,
+        scope,
+        sa_namespace,
+        source,
+        tags,
+        policy_arns: args.policy_arns.clone(),
+    })
+}
+
+/// The issuer and, where known, the cluster's account.
+async fn resolve_issuer(
+    source: &IssuerSource,
+    http: &aws_smithy_runtime_api::client::http::SharedHttpClient,
+    verbose: bool,
+) -> Result<(Issuer, Option<String>), Error> {
+    match source {
+        IssuerSource::Given {
+            issuer,
+            cluster_account,
+        } => Ok((issuer.clone(), cluster_account.clone())),
+        IssuerSource::Eks {
+            name,
+            region,
+            profile,
+            role_arn,
+        } => {
+            let mut config = aws::load_config(profile.as_deref(), region, http).await;
+            if let Some(role) = role_arn {
+                config = aws::assume_role(&config, role).await;
+            }
+            let clients = ClusterClients::new(&config, verbose);
+            let facts = eks::describe_cluster(&clients, name, region).await?;
+            let issuer =
+                Issuer::parse(&facts.issuer_url, "issuer").map_err(|e| Error::BadIssuer {
+                    issuer: facts.issuer_url.clone(),
+                    problem: e.problem,
+                })?;
+            let account = trust::arn::account_of(&facts.arn).map(str::to_string);
+            Ok((issuer, account))
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct AddReport<'a> {
+    name: &'a str,
+    dry_run: bool,
+    applied: bool,
+    klanker_account: &'a str,
+    role_name: &'a str,
+    role_arn: &'a str,
+    oidc_provider_arn: &'a str,
+    issuer: String,
+    namespace: &'a str,
+    service_account_namespace: &'a str,
+    service_account: &'a str,
+    config_path: String,
+    plan: &'a [plan::Step],
+}
+
+pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
+    let verbose = global.verbose;
+    let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref())?;
+    let ctx = kubeconfig::select_context(&kubeconfig, global.context.as_deref())?;
+    let inputs = validate_inputs(args, &ctx)?;
+    aws::check_profile_exists(&args.aws_profile, "--aws-profile").await?;
+    if let IssuerSource::Eks {
+        profile: Some(p), ..
+    } = &inputs.source
+    {
+        aws::check_profile_exists(p, "--cluster-profile").await?;
+    }
+    let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
+    let manifest_only = args.output == AddOutput::Manifest;
+    if verbose {
+        eprintln!(
+            "context {} (cluster {}), trust {}, config {}",
+            ctx.context_name,
+            ctx.server.as_deref().unwrap_or("?"),
+            inputs.scope.subject(),
+            store.path().display()
+        );
+    }
+
+    // Clients are built once here and passed down.
+    let http = aws::http_client();
+    let klanker_config = aws::load_config(Some(&args.aws_profile), &args.region, &http).await;
+    let klanker = KlankerClients::new(&klanker_config, verbose);
+    let kube_client = if manifest_only {
+        None
+    } else {
+        Some(k8s::client(kubeconfig, &ctx.context_name).await?)
+    };
+    let cluster = kube_client
+        .as_ref()
+        .map(|client| Cluster { client, verbose });
+
+    // Round 1, concurrently: the issuer, who we are in the klanker account, the cluster's state.
+    let sa_ns = inputs.sa_namespace.clone();
+    let sa_name = args.service_account.clone();
+    let cluster_state = async {
+        match &cluster {
+            None => Ok((true, None)),
+            Some(c) => {
+                let (ns, sa) = tokio::try_join!(
+                    c.namespace_exists(&sa_ns),
+                    c.get_service_account(&sa_ns, &sa_name)
+                )?;
+                Ok::<_, Error>((ns, sa))
+            }
+        }
+    };
+    let ((issuer, cluster_account), (account, caller_arn), (namespace_exists, service_account)) = tokio::try_join!(
+        resolve_issuer(&inputs.source, &http, verbose),
+        async {
+            iam::caller_identity(&klanker.sts)
+                .await
+                .map_err(Error::from)
+        },
+        cluster_state,
+    )?;
+    let partition = trust::arn::partition_of(&caller_arn).to_string();
+
+    let provider_arn = issuer.provider_arn(&partition, &account);
+    let role_arn = format!("arn:{partition}:iam::{account}:role/{}", inputs.role_name);
+    let policies: BTreeSet<String> = if inputs.policy_arns.is_empty() {
+        BTreeSet::from([format!(
+            "arn:{partition}:iam::{account}:policy/km-operator-policy"
+        )])
+    } else {
+        inputs.policy_arns.iter().cloned().collect()
+    };
+
+    // Round 2, concurrently: provider, role and its policies, policy existence, km-config.
+    let role_state = async {
+        match iam::get_role(&klanker.iam, &inputs.role_name).await? {
+            None => Ok((None, BTreeSet::new())),
+            Some(role) => {
+                let attached = iam::attached_policies(&klanker.iam, &inputs.role_name).await?;
+                Ok::<_, aws::AwsError>((Some(role), attached))
+            }
+        }
+    };
+    let policy_checks = async {
+        let iam_client = &klanker.iam;
+        let checks = policies.iter().map(|arn| async move {
+            iam::policy_exists(iam_client, arn)
+                .await
+                .map(|exists| (arn.clone(), exists))
+        });
+        let results = futures::future::try_join_all(checks).await?;
+        Ok::<_, aws::AwsError>(
+            results
+                .into_iter()
+                .filter(|(_, exists)| !exists)
+                .map(|(arn, _)| arn)
+                .collect::<BTreeSet<String>>(),
+        )
+    };
+    let (provider, (role, attached), missing_policies) = tokio::try_join!(
+        iam::find_provider(&klanker.iam, &issuer),
+        role_state,
+        policy_checks,
+    )?;
+    let config_doc = store.load()?;
+
+    match (&provider, args.register_oidc_provider) {
+        (Some(p), RegisterMode::Auto) => {
+            eprintln!("OIDC provider auto-detected: reusing existing {}", p.arn)
+        }
+        (None, RegisterMode::Auto) => eprintln!("OIDC provider auto-detected: creating"),
+        _ => {}
+    }
+
+    let entry = ClusterEntry {
+        name: inputs.name.clone(),
+        oidc_provider_arn: issuer
+            .provider_arn(&partition, cluster_account.as_deref().unwrap_or(&account)),
+        namespace: inputs.scope.namespace_label().to_string(),
+        service_account: args.service_account.clone(),
+        role_arn: role_arn.clone(),
+    };
+    let mut role_tags = inputs.tags.clone();
+    role_tags.insert(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into());
+    role_tags.insert(NAME_TAG.into(), inputs.name.clone());
+    let annotations = BTreeMap::from([
+        (ROLE_ARN_ANNOTATION.to_string(), role_arn.clone()),
+        (
+            TOKEN_EXPIRATION_ANNOTATION.to_string(),
+            args.session_duration.to_string(),
+        ),
+    ]);
+    let labels = BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string())]);
+    let desired = Desired {
+        name: inputs.name.clone(),
+        trust_policy: trust::policy::trust_policy(&provider_arn, &issuer, &inputs.scope),
+        issuer: issuer.clone(),
+        provider_arn: provider_arn.clone(),
+        provider_tags: BTreeMap::from([(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string())]),
+        register: args.register_oidc_provider,
+        role_name: inputs.role_name.clone(),
+        role_arn: role_arn.clone(),
+        max_session: args.session_duration,
+        description: trust::role_description(&inputs.name, &inputs.scope),
+        role_tags,
+        permissions_boundary: args.permissions_boundary.clone(),
+        policies,
+        cluster: (!manifest_only).then(|| DesiredCluster {
+            namespace: inputs.sa_namespace.clone(),
+            create_namespace: args.create_namespace,
+            service_account: args.service_account.clone(),
+            annotations: annotations.clone(),
+            labels: labels.clone(),
+        }),
+        config_entry: Some(entry),
+    };
+    let observed = Observed {
+        provider,
+        role,
+        attached_policies: attached,
+        missing_policies,
+        namespace_exists,
+        service_account,
+        config_entry: config_doc.get(&inputs.name),
+    };
+    let plan = plan::plan(&desired, &observed)?;
+
+    let mut warnings = Vec::new();
+    if inputs.scope.is_wildcard() {
+        warnings.push(format!(
+            "--namespace '*': a ServiceAccount named `{}` in ANY namespace of this cluster can assume {}.",
+            args.service_account, role_arn
+        ));
+    }
+    let header = format!(
+        "Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}):",
+        inputs.name,
+        account,
+        ctx.context_name,
+        issuer.url(),
+        inputs.scope.subject()
+    );
+    let plan_on_stdout = args.output == AddOutput::Text;
+    let plan_text = output::plan_text(
+        &header,
+        &plan,
+        &warnings,
+        if plan_on_stdout {
+            output::stdout_colour()
+        } else {
+            false
+        },
+    );
+    if plan_on_stdout {
+        print!("{plan_text}");
+    } else if matches!(args.output, AddOutput::Manifest) {
+        eprint!("{plan_text}");
+    }
+
+    let apply = decide(args, &plan)?;
+    if apply {
+        execute(&plan, &klanker, cluster.as_ref(), &store, verbose).await?;
+    }
+
+    let sa = k8s::service_account(
+        &inputs.sa_namespace,
+        &args.service_account,
+        &annotations,
+        &labels,
+    );
+    let report = AddReport {
+        name: &inputs.name,
+        dry_run: !apply && !plan.is_noop(),
+        applied: apply,
+        klanker_account: &account,
+        role_name: &inputs.role_name,
+        role_arn: &role_arn,
+        oidc_provider_arn: &provider_arn,
+        issuer: issuer.url(),
+        namespace: inputs.scope.namespace_label(),
+        service_account_namespace: &inputs.sa_namespace,
+        service_account: &args.service_account,
+        config_path: store.path().display().to_string(),
+        plan: &plan.steps,
+    };
+    match args.output {
+        AddOutput::Text => {
+            if apply {
+                println!("Applied {} change(s).", plan.changes().count());
+            } else if !plan.is_noop() {
+                println!(
+                    "Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to apply."
+                );
+            }
+            println!("role: {role_arn}");
+            println!(
+                "service account: {}/{} ({ROLE_ARN_ANNOTATION}: {role_arn})",
+                inputs.sa_namespace, args.service_account
+            );
+        }
+        AddOutput::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
+        AddOutput::Yaml => print!("{}", serde_yaml::to_string(&report).unwrap_or_default()),
+        AddOutput::Manifest => print!("{}", k8s::manifest_yaml(&sa)),
+    }
+    Ok(())
+}
+
+/// Apply or not: explicit --dry-run wins; --dry-run=false or --yes applies;
+/// otherwise ask on a terminal, and only plan when not interactive.
+fn decide(args: &AddArgs, plan: &Plan) -> Result<bool, Error> {
+    if plan.is_noop() {
+        return Ok(false);
+    }
+    match (args.dry_run, args.yes) {
+        (Some(true), _) => Ok(false),
+        (Some(false), _) | (None, true) => Ok(true),
+        (None, false) if output::interactive() => {
+            if output::confirm("Apply these changes?")? {
+                Ok(true)
+            } else {
+                Err(Error::Aborted)
+            }
+        }
+        (None, false) => {
+            eprintln!(
+                "stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply."
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// Runs each changing step in order; on failure, says what was done and what was not.
+async fn execute(
+    plan: &Plan,
+    klanker: &KlankerClients,
+    cluster: Option<&Cluster<'_>>,
+    store: &Store,
+    verbose: bool,
+) -> Result<(), Error> {
+    let steps: Vec<&plan::Step> = plan.changes().collect();
+    let progress = output::Progress::new(steps.len());
+    let mut done = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        progress.start(step.summary.clone());
+        if verbose {
+            eprintln!("step {}/{}: {}", index + 1, steps.len(), step.summary);
+        }
+        let result = match &step.op {
+            Some(op) => run_op(op, klanker, cluster, store).await,
+            None => Ok(()),
+        };
+        if let Err(cause) = result {
+            progress.finish();
+            return Err(Error::Partial {
+                done,
+                failed: step.summary.clone(),
+                not_started: steps[index + 1..]
+                    .iter()
+                    .map(|s| s.summary.clone())
+                    .collect(),
+                cause: Box::new(cause),
+                rerun: "kubectl klanker-trust add",
+            });
+        }
+        done.push(step.summary.clone());
+        progress.done();
+    }
+    progress.finish();
+    Ok(())
+}
+
+async fn run_op(
+    op: &Op,
+    klanker: &KlankerClients,
+    cluster: Option<&Cluster<'_>>,
+    store: &Store,
+) -> Result<(), Error> {
+    match op {
+        Op::CreateNamespace { name } => {
+            if let Some(c) = cluster {
+                c.create_namespace(name).await?;
+            }
+        }
+        Op::ApplyServiceAccount {
+            namespace,
+            name,
+            annotations,
+            labels,
+        } => {
+            if let Some(c) = cluster {
+                c.apply_service_account(&k8s::service_account(
+                    namespace,
+                    name,
+                    annotations,
+                    labels,
+                ))
+                .await?;
+            }
+        }
+        Op::WriteConfigEntry { entry } => {
+            store.update(|doc| doc.upsert(entry))?;
+        }
+        iam_op => {
+            iam::apply(&klanker.iam, iam_op).await?;
+        }
+    }
+    Ok(())
+}

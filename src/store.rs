@@ -1,0 +1,298 @@
+//! `km-config.yaml`: the local registry the `km` tool reads. Only the
+//! `clusters:` list is ours; every other key is preserved. Writes are atomic
+//! (temp file + rename) and serialized across processes by a lock file.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_yaml::{Mapping, Value};
+
+/// One `clusters:` entry, in the schema the `km` tool reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterEntry {
+    pub name: String,
+    pub oidc_provider_arn: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{} is not valid km-config YAML ({problem}); it was left untouched. Fix or move the file, or point --config elsewhere.",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, problem: String },
+    #[error("could not write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Default location when neither `--config` nor `KM_CONFIG` is set:
+/// `$XDG_CONFIG_HOME/km/km-config.yaml`, else `~/.config/km/km-config.yaml`.
+pub fn default_path() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("km").join("km-config.yaml")
+}
+
+/// The parsed file: the whole document (to keep unknown keys) and our entries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Document {
+    root: Mapping,
+}
+
+impl Document {
+    pub fn parse(text: &str) -> Result<Document, String> {
+        let value: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        let root = match value {
+            Value::Null => Mapping::new(),
+            Value::Mapping(m) => m,
+            _ => return Err("the top level is not a mapping".into()),
+        };
+        let doc = Document { root };
+        doc.clusters()?;
+        Ok(doc)
+    }
+
+    /// The entries; an absent or null `clusters:` is an empty list.
+    pub fn clusters(&self) -> Result<Vec<ClusterEntry>, String> {
+        match self.root.get("clusters") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(value) => serde_yaml::from_value(value.clone())
+                .map_err(|e| format!("`clusters:` does not match the schema: {e}")),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<ClusterEntry> {
+        self.clusters()
+            .ok()?
+            .into_iter()
+            .find(|entry| entry.name == name)
+    }
+
+    /// Adds or replaces the entry with the same name, keeping its position and
+    /// any extra keys on it that the `km` tool may have added.
+    pub fn upsert(&mut self, entry: &ClusterEntry) {
+        let list = self.clusters_seq();
+        let fields = match serde_yaml::to_value(entry) {
+            Ok(Value::Mapping(m)) => m,
+            _ => return,
+        };
+        let existing = list
+            .iter_mut()
+            .filter_map(Value::as_mapping_mut)
+            .find(|m| m.get("name").and_then(Value::as_str) == Some(entry.name.as_str()));
+        match existing {
+            Some(map) => {
+                for (k, v) in fields {
+                    map.insert(k, v);
+                }
+            }
+            None => list.push(Value::Mapping(fields)),
+        }
+    }
+
+    /// Removes the entry; true if there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let list = self.clusters_seq();
+        let before = list.len();
+        list.retain(|v| v.get("name").and_then(Value::as_str) != Some(name));
+        before != list.len()
+    }
+
+    fn clusters_seq(&mut self) -> &mut Vec<Value> {
+        let key = Value::from("clusters");
+        if !matches!(self.root.get(&key), Some(Value::Sequence(_))) {
+            self.root.insert(key.clone(), Value::Sequence(Vec::new()));
+        }
+        match self.root.get_mut(&key) {
+            Some(Value::Sequence(seq)) => seq,
+            _ => unreachable!("clusters was just set to a sequence"),
+        }
+    }
+
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(&self.root).unwrap_or_default()
+    }
+}
+
+/// The file on disk.
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+}
+
+impl Store {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the file; a missing file is an empty document.
+    pub fn load(&self) -> Result<Document, StoreError> {
+        match fs::read_to_string(&self.path) {
+            Ok(text) => Document::parse(&text).map_err(|problem| StoreError::Corrupt {
+                path: self.path.clone(),
+                problem,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Document::default()),
+            Err(source) => Err(StoreError::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+
+    /// Read-modify-write under an exclusive lock, so concurrent runs never
+    /// lose each other's entries. Returns whether the file changed.
+    pub fn update(&self, change: impl FnOnce(&mut Document)) -> Result<bool, StoreError> {
+        let write_err = |source| StoreError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(write_err)?;
+        let lock_path = self.path.with_extension("yaml.lock");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(write_err)?;
+        lock.lock().map_err(write_err)?;
+
+        let mut doc = self.load()?;
+        let before = doc.clone();
+        change(&mut doc);
+        if doc == before {
+            return Ok(false);
+        }
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+        tmp.write_all(doc.to_yaml().as_bytes()).map_err(write_err)?;
+        tmp.as_file().sync_all().map_err(write_err)?;
+        if let Ok(meta) = fs::metadata(&self.path) {
+            // Keep the permissions of the file we replace (it may be private).
+            fs::set_permissions(tmp.path(), meta.permissions()).map_err(write_err)?;
+        }
+        tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
+        Ok(true)
+        // `lock` is released when dropped here.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str) -> ClusterEntry {
+        ClusterEntry {
+            name: name.into(),
+            oidc_provider_arn: "arn:aws:iam::222222222222:oidc-provider/oidc.example.com/id/A"
+                .into(),
+            namespace: "ai-pods".into(),
+            service_account: "km".into(),
+            role_arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
+        }
+    }
+
+    #[test]
+    fn missing_clusters_key_is_empty_and_other_keys_survive() {
+        let mut doc = Document::parse("region: us-east-1\nnested: {a: [1, 2]}\n").unwrap();
+        assert!(doc.clusters().unwrap().is_empty());
+        doc.upsert(&entry("dev"));
+        let text = doc.to_yaml();
+        let reparsed = Document::parse(&text).unwrap();
+        assert_eq!(reparsed.clusters().unwrap(), vec![entry("dev")]);
+        let v: Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(v["region"], Value::from("us-east-1"));
+        assert_eq!(v["nested"]["a"][1], Value::from(2));
+    }
+
+    #[test]
+    fn empty_and_null_documents() {
+        assert!(Document::parse("").unwrap().clusters().unwrap().is_empty());
+        assert!(
+            Document::parse("clusters:\n")
+                .unwrap()
+                .clusters()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(Document::parse("- a\n").is_err());
+        assert!(Document::parse("clusters: 5\n").is_err());
+        assert!(Document::parse("clusters: [{name: x}]\n").is_err());
+        assert!(Document::parse("a: [\n").is_err());
+    }
+
+    #[test]
+    fn upsert_replaces_in_place_keeping_extra_entry_keys() {
+        let mut doc = Document::default();
+        doc.upsert(&entry("a"));
+        doc.upsert(&entry("b"));
+        let mut changed = entry("a");
+        changed.namespace = "other".into();
+        let text = doc
+            .to_yaml()
+            .replace("name: a\n", "name: a\n  extra: kept\n");
+        let mut doc = Document::parse(&text).unwrap();
+        doc.upsert(&changed);
+        assert_eq!(doc.clusters().unwrap(), vec![changed, entry("b")]);
+        assert!(doc.to_yaml().contains("extra: kept"));
+    }
+
+    #[test]
+    fn remove_entry() {
+        let mut doc = Document::default();
+        doc.upsert(&entry("a"));
+        doc.upsert(&entry("b"));
+        assert!(doc.remove("a"));
+        assert!(!doc.remove("a"));
+        assert_eq!(doc.clusters().unwrap(), vec![entry("b")]);
+        assert_eq!(doc.get("b"), Some(entry("b")));
+    }
+
+    #[test]
+    fn store_writes_atomically_and_reports_no_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("km-config.yaml");
+        let store = Store::new(path.clone());
+        assert!(store.load().unwrap().clusters().unwrap().is_empty());
+        assert!(store.update(|d| d.upsert(&entry("a"))).unwrap());
+        assert!(!store.update(|d| d.upsert(&entry("a"))).unwrap());
+        assert_eq!(store.load().unwrap().get("a"), Some(entry("a")));
+    }
+
+    #[test]
+    fn corrupt_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("km-config.yaml");
+        fs::write(&path, "clusters: [\n").unwrap();
+        let store = Store::new(path.clone());
+        let err = store.update(|d| d.upsert(&entry("a"))).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "clusters: [\n");
+    }
+}

@@ -1,0 +1,51 @@
+//! Pure logic of the trust: names, ARNs, issuers, trust policy documents.
+//! No I/O here, so all of it is unit-tested.
+
+pub mod arn;
+pub mod policy;
+pub mod validate;
+
+pub use arn::{EksClusterArn, Issuer, OidcProviderArn};
+pub use policy::{STS_AUDIENCE, TrustScope};
+pub use validate::ValidationError;
+
+/// Tag key marking IAM entities this tool created (and may therefore change or delete).
+pub const MANAGED_BY_TAG: &str = "klanker-trust/managed-by";
+pub const MANAGED_BY_VALUE: &str = "kubectl-klanker-trust";
+/// Tag key recording the registry name on the role.
+pub const NAME_TAG: &str = "klanker-trust/name";
+/// Label on the ServiceAccount, and the server-side apply field manager.
+pub const FIELD_MANAGER: &str = "kubectl-klanker-trust";
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+pub const TOKEN_EXPIRATION_ANNOTATION: &str = "eks.amazonaws.com/token-expiration";
+/// Start of the description of every role this tool creates; `list` filters on it.
+pub const ROLE_DESCRIPTION_PREFIX: &str = "Managed by kubectl-klanker-trust";
+
+/// Role name for a registry name, as the original `km cluster add` names it.
+pub fn default_role_name(name: &str) -> String {
+    format!("km-cluster-{name}")
+}
+
+/// The role description: human-readable and parseable by `list` from ListRoles alone.
+pub fn role_description(name: &str, scope: &TrustScope) -> String {
+    format!(
+        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}/{})",
+        scope.namespace_label(),
+        scope.service_account
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_and_descriptions() {
+        assert_eq!(default_role_name("dev-use1-0"), "km-cluster-dev-use1-0");
+        assert_eq!(
+            role_description("dev", &TrustScope::new("ai-pods", "km")),
+            "Managed by kubectl-klanker-trust: IRSA trust for cluster dev (ai-pods/km)"
+        );
+    }
+}

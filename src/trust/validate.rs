@@ -1,0 +1,367 @@
+//! Local validation of everything a user types. IAM and the emulators accept
+//! things real IAM or Kubernetes reject, so nothing here trusts the server.
+
+use std::fmt;
+
+/// A rejected input: which flag, the value typed, why, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    pub input: String,
+    pub value: String,
+    pub problem: String,
+    pub hint: String,
+}
+
+impl ValidationError {
+    pub fn new(
+        input: impl Into<String>,
+        value: impl Into<String>,
+        problem: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Self {
+            input: input.into(),
+            value: value.into(),
+            problem: problem.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} `{}` is not valid: {}. {}",
+            self.input, self.value, self.problem, self.hint
+        )
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+pub const ROLE_NAME_MAX: usize = 64;
+pub const SESSION_MIN: u32 = 3600;
+pub const SESSION_MAX: u32 = 43200;
+/// Prefix of the tag keys this tool writes; users may not set them with --tag.
+pub const RESERVED_TAG_PREFIX: &str = "klanker-trust/";
+
+/// The registry name (`--name`): it becomes part of the role name and a tag
+/// value, so keep it to the characters both accept and a cluster name uses.
+pub fn registry_name(value: &str) -> Result<(), ValidationError> {
+    let err = |problem: &str| {
+        ValidationError::new(
+            "--name",
+            value,
+            problem,
+            "Use letters, digits, '-', '_' and '.', starting with a letter or digit.",
+        )
+    };
+    if value.is_empty() {
+        return Err(err("it is empty"));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(err("it must start with a letter or digit"));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(err(&format!("it contains `{c}`")));
+    }
+    Ok(())
+}
+
+/// IAM role names: 1-64 characters of `[A-Za-z0-9+=,.@_-]`.
+pub fn role_name(value: &str, input: &str) -> Result<(), ValidationError> {
+    let hint = "Pick a shorter --name, or set --role-name explicitly (1-64 characters: letters, digits and + = , . @ _ -).";
+    if value.is_empty() {
+        return Err(ValidationError::new(
+            input,
+            value,
+            "the role name is empty",
+            hint,
+        ));
+    }
+    let len = value.chars().count();
+    if len > ROLE_NAME_MAX {
+        return Err(ValidationError::new(
+            input,
+            value,
+            format!("the role name is {len} characters; IAM allows {ROLE_NAME_MAX}"),
+            hint,
+        ));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c)))
+    {
+        return Err(ValidationError::new(
+            input,
+            value,
+            format!("IAM role names cannot contain `{c}`"),
+            hint,
+        ));
+    }
+    Ok(())
+}
+
+fn dns1123_label_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("it is empty".into());
+    }
+    if value.len() > 63 {
+        return Some(format!("it is {} characters; the limit is 63", value.len()));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Some(format!(
+            "it contains `{c}`; only lower-case letters, digits and '-' are allowed"
+        ));
+    }
+    if value.starts_with('-') || value.ends_with('-') {
+        return Some("it must start and end with a letter or digit".into());
+    }
+    None
+}
+
+/// Namespace: a DNS-1123 label, or `*` for "any namespace" (wildcard trust).
+pub fn namespace(value: &str) -> Result<(), ValidationError> {
+    if value == "*" {
+        return Ok(());
+    }
+    match dns1123_label_problem(value) {
+        None => Ok(()),
+        Some(problem) => Err(ValidationError::new(
+            "--namespace",
+            value,
+            format!("{problem} (Kubernetes namespaces are DNS-1123 labels)"),
+            "Use a name like `ai-pods`, or `*` for any namespace.",
+        )),
+    }
+}
+
+/// ServiceAccount names are DNS-1123 subdomains: dot-separated labels, at most 253 characters.
+pub fn service_account(value: &str) -> Result<(), ValidationError> {
+    let hint = "Use a name like `km`: lower-case letters, digits, '-' and '.'.";
+    if value.len() > 253 {
+        return Err(ValidationError::new(
+            "--service-account",
+            value,
+            format!("it is {} characters; the limit is 253", value.len()),
+            hint,
+        ));
+    }
+    for label in value.split('.') {
+        if let Some(problem) = dns1123_label_problem(label) {
+            return Err(ValidationError::new(
+                "--service-account",
+                value,
+                format!("{problem} (ServiceAccount names are DNS-1123 subdomains)"),
+                hint,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--session-duration`: IAM's MaxSessionDuration range.
+pub fn session_duration(value: u32) -> Result<(), ValidationError> {
+    if (SESSION_MIN..=SESSION_MAX).contains(&value) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "--session-duration",
+            value.to_string(),
+            format!("IAM allows {SESSION_MIN} to {SESSION_MAX} seconds"),
+            "Pass a number of seconds in that range, e.g. 3600 for one hour.",
+        ))
+    }
+}
+
+/// AWS region names such as `us-east-1`, `eu-central-2`, `us-gov-west-1`.
+pub fn region(value: &str, input: &str) -> Result<(), ValidationError> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            input,
+            value,
+            "it is not an AWS region name",
+            "Use a region such as `us-east-1`.",
+        ))
+    }
+}
+
+/// A `--tag KEY=VALUE` pair, checked against IAM's tag rules.
+pub fn tag(raw: &str) -> Result<(String, String), ValidationError> {
+    let hint = "Write tags as KEY=VALUE, e.g. --tag team=platform.";
+    let Some((key, value)) = raw.split_once('=') else {
+        return Err(ValidationError::new("--tag", raw, "there is no `=`", hint));
+    };
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    if key.is_empty() || key.chars().count() > 128 {
+        return Err(ValidationError::new(
+            "--tag",
+            raw,
+            "tag keys must be 1 to 128 characters",
+            hint,
+        ));
+    }
+    if value.chars().count() > 256 {
+        return Err(ValidationError::new(
+            "--tag",
+            raw,
+            "tag values may be at most 256 characters",
+            hint,
+        ));
+    }
+    if let Some(c) = key.chars().chain(value.chars()).find(|c| !allowed(*c)) {
+        return Err(ValidationError::new(
+            "--tag",
+            raw,
+            format!("IAM tags cannot contain `{c}`"),
+            "Use letters, digits, spaces and _ . : / = + - @.",
+        ));
+    }
+    if key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(ValidationError::new(
+            "--tag",
+            raw,
+            "keys starting with `aws:` are reserved by AWS",
+            hint,
+        ));
+    }
+    if key.starts_with(RESERVED_TAG_PREFIX) {
+        return Err(ValidationError::new(
+            "--tag",
+            raw,
+            format!("keys starting with `{RESERVED_TAG_PREFIX}` are written by this tool"),
+            "Choose another key.",
+        ));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_names() {
+        for ok in ["dev-use1-0", "a", "Prod_1.eu", "0cluster"] {
+            assert!(registry_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", ".x", "a b", "a/b", "a*", "ünï"] {
+            assert!(registry_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn role_name_length_boundary() {
+        assert!(role_name(&"a".repeat(64), "--role-name").is_ok());
+        let err = role_name(&"a".repeat(65), "--role-name").unwrap_err();
+        assert!(err.problem.contains("65 characters"), "{err}");
+        assert!(err.to_string().contains("--role-name"));
+    }
+
+    #[test]
+    fn role_name_charset() {
+        assert!(role_name("km-cluster+=,.@_x", "--role-name").is_ok());
+        for bad in ["", "with space", "a/b", "a*b", "a:b"] {
+            assert!(role_name(bad, "--role-name").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn namespaces() {
+        for ok in ["*", "ai-pods", "a", "default", &"a".repeat(63)] {
+            assert!(namespace(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "AI",
+            "a_b",
+            "-a",
+            "a-",
+            "a.b",
+            &"a".repeat(64),
+            "**",
+            "a*",
+        ] {
+            assert!(namespace(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn service_accounts() {
+        for ok in ["km", "a.b-c", "x1"] {
+            assert!(service_account(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "*", "KM", "a..b", ".a", "a.", "a_b", &"a".repeat(254)] {
+            assert!(service_account(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn session_durations() {
+        assert!(session_duration(3600).is_ok());
+        assert!(session_duration(43200).is_ok());
+        assert!(session_duration(3599).is_err());
+        assert!(session_duration(43201).is_err());
+    }
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-5",
+        ] {
+            assert!(region(ok, "--region").is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "useast1",
+            "us-east-1a",
+            "-east-1",
+        ] {
+            assert!(region(bad, "--region").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags() {
+        assert_eq!(
+            tag("team=platform").unwrap(),
+            ("team".into(), "platform".into())
+        );
+        assert_eq!(tag("k=").unwrap(), ("k".into(), "".into()));
+        assert_eq!(tag("k=a=b").unwrap(), ("k".into(), "a=b".into()));
+        for bad in [
+            "novalue",
+            "=v",
+            "aws:x=1",
+            "AWS:x=1",
+            "klanker-trust/name=x",
+            "k=v;",
+            "k#=v",
+        ] {
+            assert!(tag(bad).is_err(), "{bad}");
+        }
+        assert!(tag(&format!("{}=v", "k".repeat(129))).is_err());
+        assert!(tag(&format!("k={}", "v".repeat(257))).is_err());
+    }
+}
