@@ -10,7 +10,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{AwsError, Side};
 use crate::plan::{ObservedProvider, ObservedRole, Op};
-use crate::trust::{Issuer, policy};
+use crate::trust::{Issuer, OidcProviderArn, policy};
 
 const SIDE: Side = Side::Klanker;
 
@@ -52,12 +52,14 @@ pub async fn find_provider(
         .send()
         .await
         .map_err(sdk("iam:ListOpenIDConnectProviders"))?;
-    let suffix = format!(":oidc-provider/{}", issuer.host_path());
+    // Compare parsed issuers: hosts are case-insensitive, paths are not.
     let Some(arn) = list
         .open_id_connect_provider_list()
         .iter()
         .filter_map(|p| p.arn())
-        .find(|arn| arn.to_ascii_lowercase().ends_with(&suffix))
+        .find(|arn| {
+            OidcProviderArn::parse(arn, "provider ARN").is_ok_and(|p| &p.issuer == issuer)
+        })
     else {
         return Ok(None);
     };

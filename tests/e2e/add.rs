@@ -1,0 +1,446 @@
+//! `kubectl klanker-trust add` end to end.
+
+use serde_json::json;
+
+use crate::support::aws_peer::KLANKER_ACCOUNT;
+use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, World};
+
+const ROLE: &str = "km-cluster-dev-use1-0";
+const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+
+fn apply_args() -> Vec<&'static str> {
+    vec![
+        "add",
+        "--name",
+        CLUSTER,
+        "--namespace",
+        "ai-pods",
+        "--service-account",
+        "km",
+        "--dry-run=false",
+    ]
+}
+
+fn expected_trust(world: &World, condition: serde_json::Value) -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": format!("arn:aws:iam::{KLANKER_ACCOUNT}:oidc-provider/{}", world.issuer_host_path())},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": condition,
+        }]
+    })
+}
+
+#[test]
+fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
+    let world = World::new();
+    let out = world.run(&apply_args());
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("OIDC provider auto-detected: creating"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains(ROLE_ARN), "{}", out.stdout);
+    assert!(out.stdout.contains("klanker account 333333333333"), "{}", out.stdout);
+
+    // IAM: one provider, for this issuer, with the STS client ID, tagged as ours.
+    let providers = world.block_on(world.klanker.providers());
+    assert_eq!(providers.len(), 1, "{providers:?}");
+    let provider = &providers[0];
+    assert_eq!(
+        provider.arn,
+        format!("arn:aws:iam::{KLANKER_ACCOUNT}:oidc-provider/{}", world.issuer_host_path())
+    );
+    assert_eq!(provider.client_ids, ["sts.amazonaws.com"]);
+    assert_eq!(
+        provider.tags.get("klanker-trust/managed-by").map(String::as_str),
+        Some("kubectl-klanker-trust")
+    );
+
+    // The role: exact trust policy, 1-hour sessions, tags, the operator policy.
+    let role = world.block_on(world.klanker.role(ROLE)).expect("role exists");
+    assert_eq!(role.arn, ROLE_ARN);
+    let host = world.issuer_host_path();
+    assert_eq!(
+        role.trust_policy,
+        expected_trust(
+            &world,
+            json!({"StringEquals": {
+                format!("{host}:sub"): "system:serviceaccount:ai-pods:km",
+                format!("{host}:aud"): "sts.amazonaws.com",
+            }})
+        )
+    );
+    assert_eq!(role.max_session, 3600);
+    assert_eq!(
+        role.description,
+        "Managed by kubectl-klanker-trust: IRSA trust for cluster dev-use1-0 (ai-pods/km)"
+    );
+    assert_eq!(role.tags["klanker-trust/managed-by"], "kubectl-klanker-trust");
+    assert_eq!(role.tags["klanker-trust/name"], CLUSTER);
+    assert_eq!(role.attached, [OPERATOR_POLICY]);
+    assert_eq!(role.permissions_boundary, None);
+
+    // The cluster: the annotated ServiceAccount, applied by our field manager.
+    let sa = world.kube.service_account("ai-pods", "km").expect("ServiceAccount");
+    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], ROLE_ARN);
+    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"], "3600");
+    assert_eq!(
+        sa["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kubectl-klanker-trust"
+    );
+    let managers: Vec<&str> = sa["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(managers, ["kubectl-klanker-trust"]);
+
+    // km-config.yaml: the entry in the km schema; the provider ARN is the cluster's own.
+    let config = world.km_config_yaml();
+    let expected: serde_yaml::Value = serde_yaml::from_str(&format!(
+        "clusters:\n- name: dev-use1-0\n  oidc_provider_arn: arn:aws:iam::222222222222:oidc-provider/{host}\n  namespace: ai-pods\n  service_account: km\n  role_arn: {ROLE_ARN}\n"
+    ))
+    .unwrap();
+    assert_eq!(config, expected);
+
+    // The exec block ran the stand-in `aws eks get-token` for this cluster.
+    let aws_args = std::fs::read_to_string(world.path("aws-args.log")).expect("aws stand-in ran");
+    assert!(aws_args.contains("get-token --cluster-name dev-use1-0"), "{aws_args}");
+
+    // Second identical run: no write to AWS or Kubernetes, same role ARN.
+    world.clear_calls();
+    let again = world.run(&apply_args());
+    again.assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+    assert!(again.stdout.contains(ROLE_ARN), "{}", again.stdout);
+    assert!(
+        again
+            .stderr
+            .contains(&format!("OIDC provider auto-detected: reusing existing {}", provider.arn)),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn without_a_terminal_add_only_plans() {
+    let world = World::new();
+    let out = world.run(&["add", "--namespace", "ai-pods"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("create"), "{}", out.stdout);
+    assert!(out.stdout.contains("Dry run"), "{}", out.stdout);
+    assert!(out.stderr.contains("stdin is not a terminal"), "{}", out.stderr);
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+    assert!(!world.km_config().exists());
+}
+
+#[test]
+fn explicit_dry_run_wins_over_yes() {
+    let world = World::new();
+    let out = world.run(&["add", "--namespace", "ai-pods", "--dry-run", "--yes"]);
+    out.assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+    // --yes alone applies.
+    world.run(&["add", "--namespace", "ai-pods", "--yes"]).assert_ok();
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+}
+
+#[test]
+fn name_and_namespace_default_from_the_context() {
+    // The context is named by the cluster ARN and has namespace ai-pods.
+    let world = World::new();
+    let out = world.run(&["add", "--yes", "-o", "json"]);
+    out.assert_ok();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
+    assert_eq!(report["name"], CLUSTER);
+    assert_eq!(report["namespace"], "ai-pods");
+    assert_eq!(report["role_arn"], ROLE_ARN);
+    assert_eq!(report["applied"], true);
+    assert_eq!(report["klanker_account"], KLANKER_ACCOUNT);
+    assert_eq!(report["issuer"], world.issuer);
+    let actions: Vec<&str> = report["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["create"; 5]);
+    assert!(world.kube.service_account("ai-pods", "km").is_some());
+}
+
+#[test]
+fn reuses_a_provider_it_did_not_create_and_leaves_it_untagged() {
+    let world = World::new();
+    let existing = world.block_on(world.klanker.create_provider(&world.issuer, &["sts.amazonaws.com"]));
+    world.clear_calls();
+    let out = world.run(&apply_args());
+    out.assert_ok();
+    assert!(
+        out.stderr
+            .contains(&format!("OIDC provider auto-detected: reusing existing {existing}")),
+        "{}",
+        out.stderr
+    );
+    let providers = world.block_on(world.klanker.providers());
+    assert_eq!(providers.len(), 1);
+    assert!(providers[0].tags.is_empty(), "a foreign provider is not tagged: {providers:?}");
+    assert!(!world.writes().iter().any(|w| w.contains("OpenIDConnectProvider")));
+}
+
+#[test]
+fn register_modes_refuse_before_any_write() {
+    let world = World::new();
+    let out = world.run(&["add", "--namespace", "ai-pods", "--yes", "--register-oidc-provider", "false"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("--register-oidc-provider=false"), "{}", out.stderr);
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    world.block_on(world.klanker.create_provider(&world.issuer, &["sts.amazonaws.com"]));
+    world.clear_calls();
+    let out = world.run(&["add", "--namespace", "ai-pods", "--yes", "--register-oidc-provider", "true"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("already has an OIDC provider"), "{}", out.stderr);
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn changed_arguments_converge_and_the_plan_shows_the_diff() {
+    let world = World::new();
+    world.kube.add_namespace("batch");
+    world.run(&apply_args()).assert_ok();
+    let other_policy = world.block_on(world.klanker.create_policy("extra"));
+    let out = world.run(&[
+        "add",
+        "--name",
+        CLUSTER,
+        "--namespace",
+        "batch",
+        "--policy-arn",
+        &other_policy,
+        "--session-duration",
+        "7200",
+        "--tag",
+        "team=platform",
+        "--dry-run=false",
+    ]);
+    out.assert_ok();
+    // The plan shows the old and the new subject.
+    assert!(out.stdout.contains("- ") && out.stdout.contains("system:serviceaccount:ai-pods:km"), "{}", out.stdout);
+    assert!(out.stdout.contains("+ ") && out.stdout.contains("system:serviceaccount:batch:km"), "{}", out.stdout);
+    assert!(out.stdout.contains(&format!("detach policy {OPERATOR_POLICY}")), "{}", out.stdout);
+
+    let role = world.block_on(world.klanker.role(ROLE)).unwrap();
+    let host = world.issuer_host_path();
+    assert_eq!(
+        role.trust_policy["Statement"][0]["Condition"]["StringEquals"][format!("{host}:sub")],
+        "system:serviceaccount:batch:km"
+    );
+    assert_eq!(role.attached, [other_policy]);
+    assert_eq!(role.max_session, 7200);
+    assert_eq!(role.tags["team"], "platform");
+    let sa = world.kube.service_account("batch", "km").expect("SA in the new namespace");
+    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"], "7200");
+    let config = world.km_config_yaml();
+    assert_eq!(config["clusters"].as_sequence().unwrap().len(), 1);
+    assert_eq!(config["clusters"][0]["namespace"], "batch");
+}
+
+#[test]
+fn wildcard_namespace_uses_string_like_and_warns() {
+    let world = World::new();
+    let out = world.run(&["add", "--name", CLUSTER, "--namespace", "*", "--yes"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("WARNING: --namespace '*'"), "{}", out.stdout);
+    let role = world.block_on(world.klanker.role(ROLE)).unwrap();
+    let host = world.issuer_host_path();
+    assert_eq!(
+        role.trust_policy,
+        expected_trust(
+            &world,
+            json!({
+                "StringLike": {format!("{host}:sub"): "system:serviceaccount:*:km"},
+                "StringEquals": {format!("{host}:aud"): "sts.amazonaws.com"},
+            })
+        )
+    );
+    // The ServiceAccount still lives in a real namespace: the context's.
+    assert!(world.kube.service_account("ai-pods", "km").is_some());
+    assert_eq!(world.km_config_yaml()["clusters"][0]["namespace"], "*");
+}
+
+#[test]
+fn manifest_output_prints_the_service_account_and_leaves_the_cluster_alone() {
+    let world = World::new();
+    let out = world.run(&["add", "--namespace", "ai-pods", "--yes", "-o", "manifest"]);
+    out.assert_ok();
+    let manifest: serde_yaml::Value = serde_yaml::from_str(&out.stdout).expect("YAML on stdout");
+    assert_eq!(manifest["kind"], "ServiceAccount");
+    assert_eq!(manifest["metadata"]["namespace"], "ai-pods");
+    assert_eq!(manifest["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], ROLE_ARN);
+    assert!(world.kube.requests().is_empty(), "{:?}", world.kube.requests());
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+}
+
+#[test]
+fn create_namespace_and_missing_namespace() {
+    let world = World::new();
+    let out = world.run(&["add", "--namespace", "fresh", "--yes"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("namespace `fresh` does not exist"), "{}", out.stderr);
+    assert!(out.stderr.contains("--create-namespace"), "{}", out.stderr);
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    world.run(&["add", "--namespace", "fresh", "--yes", "--create-namespace"]).assert_ok();
+    assert!(world.kube.namespaces().contains(&"fresh".to_string()));
+    assert!(world.kube.service_account("fresh", "km").is_some());
+}
+
+#[test]
+fn km_config_keeps_other_keys_and_entries() {
+    let world = World::new();
+    std::fs::write(
+        world.km_config(),
+        "region: eu-west-1\noperator:\n  image: km:1.2\nclusters:\n- name: other\n  oidc_provider_arn: arn:aws:iam::111111111111:oidc-provider/o.example.com\n  namespace: x\n  service_account: km\n  role_arn: arn:aws:iam::333333333333:role/km-cluster-other\n",
+    )
+    .unwrap();
+    world.run(&apply_args()).assert_ok();
+    let config = world.km_config_yaml();
+    assert_eq!(config["region"], "eu-west-1");
+    assert_eq!(config["operator"]["image"], "km:1.2");
+    let names: Vec<&str> = config["clusters"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["other", CLUSTER]);
+}
+
+#[test]
+fn issuer_url_onboards_a_cluster_that_is_not_eks() {
+    let world = World::new();
+    let kubeconfig = world.path("k3s-kubeconfig");
+    world.write_kubeconfig(&kubeconfig, "k3s-lab", None, "token: static-token-not-used");
+    // Without an issuer the context is rejected with a pointer to the flags.
+    let out = world.run(&["add", "--kubeconfig", kubeconfig.to_str().unwrap(), "--yes"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("--issuer-url"), "{}", out.stderr);
+    assert!(out.stderr.contains("k3s-lab"), "{}", out.stderr);
+
+    // With --issuer-url the EKS lookup is skipped; the SA apply then needs the
+    // emulator's token, so use -o manifest for this non-EKS user.
+    let out = world.run(&[
+        "add",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--name",
+        "k3s-lab",
+        "--issuer-url",
+        "https://k3s.example.com/oidc",
+        "--yes",
+        "-o",
+        "manifest",
+    ]);
+    out.assert_ok();
+    assert!(!world.moto.calls().iter().any(|c| c.service == "eks"));
+    let providers = world.block_on(world.klanker.providers());
+    assert_eq!(providers.len(), 1);
+    assert!(providers[0].arn.ends_with(":oidc-provider/k3s.example.com/oidc"), "{providers:?}");
+    let config = world.km_config_yaml();
+    assert_eq!(config["clusters"][0]["namespace"], "default");
+}
+
+#[test]
+fn oidc_provider_arn_flag_gives_the_issuer() {
+    let world = World::new();
+    let arn = format!("arn:aws:iam::222222222222:oidc-provider/{}", world.issuer_host_path());
+    world
+        .run(&["add", "--oidc-provider-arn", &arn, "--yes"])
+        .assert_ok();
+    assert!(!world.moto.calls().iter().any(|c| c.service == "eks"));
+    assert_eq!(world.km_config_yaml()["clusters"][0]["oidc_provider_arn"], arn.as_str());
+}
+
+#[test]
+fn a_role_it_did_not_create_is_not_taken_over() {
+    let world = World::new();
+    world.block_on(world.klanker.create_foreign_role(ROLE));
+    world.clear_calls();
+    let out = world.run(&apply_args());
+    out.assert_code(1);
+    assert!(out.stderr.contains("was not created by kubectl-klanker-trust"), "{}", out.stderr);
+    assert_eq!(world.writes(), Vec::<String>::new());
+    let role = world.block_on(world.klanker.role(ROLE)).unwrap();
+    assert_eq!(role.trust_policy["Statement"][0]["Principal"]["Service"], "ec2.amazonaws.com");
+}
+
+#[test]
+fn missing_operator_policy_fails_before_any_write() {
+    let world = World::bare();
+    let out = world.run(&apply_args());
+    out.assert_code(1);
+    assert!(out.stderr.contains(OPERATOR_POLICY), "{}", out.stderr);
+    assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn bad_input_is_rejected_before_any_write() {
+    let world = World::new();
+    let long = "a".repeat(60);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--name", &long], "IAM allows 64"),
+        (vec!["--name", "has space"], "--name `has space`"),
+        (vec!["--role-name", "bad/role"], "--role-name"),
+        (vec!["--namespace", "AI_Pods"], "--namespace `AI_Pods`"),
+        (vec!["--service-account", "Bad_SA"], "--service-account `Bad_SA`"),
+        (vec!["--service-account", "*"], "--service-account `*`"),
+        (vec!["--oidc-provider-arn", "arn:aws:iam::12:oidc-provider/x"], "--oidc-provider-arn"),
+        (vec!["--issuer-url", "http://oidc.example.com/x"], "https"),
+        (vec!["--session-duration", "60"], "--session-duration `60`"),
+        (vec!["--tag", "aws:owner=me"], "reserved by AWS"),
+        (vec!["--tag", "novalue"], "--tag `novalue`"),
+        (vec!["--policy-arn", "km-operator-policy"], "--policy-arn `km-operator-policy`"),
+        (vec!["--permissions-boundary", "arn:aws:iam::333333333333:role/x"], "--permissions-boundary"),
+        (vec!["--region", "mars"], "--region `mars`"),
+        (vec!["--aws-profile", "nope"], "AWS profile `nope`"),
+        (vec!["--cluster-profile", "nope2"], "AWS profile `nope2`"),
+        (vec!["--context", "missing"], "context `missing`"),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["add", "--yes"];
+        args.extend(extra.iter().copied());
+        let out = world.run(&args);
+        assert_eq!(out.code, 2, "{extra:?} should be bad input\n{}", out.stderr);
+        assert!(out.stderr.contains(expected), "{extra:?}: expected `{expected}` in\n{}", out.stderr);
+        assert!(out.stderr.starts_with("error: "), "{extra:?}: {}", out.stderr);
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(!world.km_config().exists());
+}
+
+#[test]
+fn several_kubeconfig_paths_merge_like_kubectl() {
+    let world = World::new();
+    let first = world.path("first");
+    std::fs::write(&first, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n").unwrap();
+    let joined = std::env::join_paths([first, world.kubeconfig()]).unwrap();
+    let out = world.run_cmd(
+        world
+            .kubectl()
+            .env("KUBECONFIG", joined)
+            .args(["add", "--yes", "-o", "json"]),
+    );
+    out.assert_ok();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["name"], CLUSTER);
+    let _ = CONTEXT;
+}

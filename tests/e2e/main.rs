@@ -1,0 +1,8 @@
+//! End-to-end tests: the built plugin run as `kubectl klanker-trust` against
+//! moto (IAM/STS/EKS) and the Kubernetes API emulator. One test binary, so
+//! the dependency set is linked once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod add;

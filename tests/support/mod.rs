@@ -1,0 +1,241 @@
+//! Test peers and the per-test world: a moto server, the Kubernetes API
+//! emulator, a real kubeconfig and AWS config for two accounts, a stand-in
+//! `aws` for the kubeconfig's exec block, and `kubectl klanker-trust` ready to run.
+
+#![allow(dead_code)]
+
+pub mod aws_peer;
+pub mod kube_emulator;
+pub mod moto;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use aws_peer::{Account, CLUSTER_ACCOUNT, KLANKER_ACCOUNT};
+use kube_emulator::KubeEmulator;
+use moto::Moto;
+
+pub const CLUSTER: &str = "dev-use1-0";
+pub const KUBE_TOKEN: &str = "k8s-aws-v1.stand-in-token-DO-NOT-PRINT";
+pub const ACCESS_KEY: &str = "AKIAKLANKERTESTKEY01";
+pub const SECRET_KEY: &str = "test-secret-key/DO-NOT-PRINT";
+pub const CONTEXT: &str = "arn:aws:eks:us-east-1:222222222222:cluster/dev-use1-0";
+pub const OPERATOR_POLICY: &str = "arn:aws:iam::333333333333:policy/km-operator-policy";
+
+/// What a command printed and how it exited.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub moto: Moto,
+    pub kube: KubeEmulator,
+    pub rt: tokio::runtime::Runtime,
+    pub klanker: Account,
+    pub cluster: Account,
+    /// Issuer of the EKS cluster `dev-use1-0` in the cluster account.
+    pub issuer: String,
+}
+
+impl World {
+    /// Peers up, EKS cluster `dev-use1-0` in the cluster account, the shared
+    /// operator policy in the klanker account, namespace `ai-pods` in the cluster.
+    pub fn new() -> World {
+        let world = World::bare();
+        world.block_on(world.klanker.create_policy("km-operator-policy"));
+        world.clear_calls();
+        world
+    }
+
+    /// Like `new`, without the operator policy.
+    pub fn bare() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let moto = Moto::start(dir.path());
+        let kube = KubeEmulator::start(KUBE_TOKEN);
+        kube.add_namespace("ai-pods");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (klanker, cluster) = rt.block_on(async {
+            (
+                aws_peer::account(&moto.url(), KLANKER_ACCOUNT).await,
+                aws_peer::account(&moto.url(), CLUSTER_ACCOUNT).await,
+            )
+        });
+        let issuer = rt.block_on(cluster.create_cluster(CLUSTER));
+        let world = World {
+            dir,
+            moto,
+            kube,
+            rt,
+            klanker,
+            cluster,
+            issuer,
+        };
+        world.write_files();
+        world.moto.clear_calls();
+        world
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.path("kubeconfig")
+    }
+
+    pub fn km_config(&self) -> PathBuf {
+        self.path("km-config.yaml")
+    }
+
+    /// The issuer without scheme, as IAM keys it.
+    pub fn issuer_host_path(&self) -> String {
+        self.issuer.trim_start_matches("https://").to_string()
+    }
+
+    fn write_files(&self) {
+        let bin = self.path("bin");
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        // Stand-in for `aws eks get-token`: prints an ExecCredential, as the real CLI does.
+        let aws = bin.join("aws");
+        std::fs::write(
+            &aws,
+            format!(
+                "#!/bin/sh\necho \"$@\" >> \"{}\"\ncat <<'JSON'\n{{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"spec\":{{}},\"status\":{{\"token\":\"{KUBE_TOKEN}\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}}}\nJSON\n",
+                self.path("aws-args.log").display()
+            ),
+        )
+        .expect("write aws stand-in");
+        set_executable(&aws);
+
+        std::fs::write(
+            self.path("aws-config"),
+            "[profile base]\nregion = us-east-1\n\n\
+             [profile cluster-admin]\nrole_arn = arn:aws:iam::222222222222:role/cluster-admin\nsource_profile = base\nregion = us-east-1\n\n\
+             [profile klanker-application]\nrole_arn = arn:aws:iam::333333333333:role/klanker-operator\nsource_profile = base\nregion = us-east-1\n",
+        )
+        .expect("aws config");
+        std::fs::write(
+            self.path("aws-credentials"),
+            format!("[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"),
+        )
+        .expect("aws credentials");
+        self.write_kubeconfig(&self.kubeconfig(), CONTEXT, Some("ai-pods"), &self.eks_exec_user("--profile cluster-admin"));
+    }
+
+    /// A kubeconfig user whose exec block runs `aws eks get-token` for the cluster.
+    pub fn eks_exec_user(&self, extra_args: &str) -> String {
+        let mut args = vec![
+            "--region", "us-east-1", "eks", "get-token", "--cluster-name", CLUSTER, "--output", "json",
+        ];
+        args.extend(extra_args.split_whitespace());
+        format!(
+            "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      interactiveMode: Never\n      args: [{}]",
+            args.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")
+        )
+    }
+
+    /// Writes a one-context kubeconfig pointing at the emulator.
+    pub fn write_kubeconfig(&self, path: &Path, context: &str, namespace: Option<&str>, user: &str) {
+        let ns = namespace.map(|n| format!("\n    namespace: {n}")).unwrap_or_default();
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: \"{context}\"\nclusters:\n- name: \"{context}\"\n  cluster:\n    server: {server}\ncontexts:\n- name: \"{context}\"\n  context:\n    cluster: \"{context}\"\n    user: \"{context}\"{ns}\nusers:\n- name: \"{context}\"\n  user:\n    {user}\n",
+            server = self.kube.url()
+        );
+        std::fs::write(path, text).expect("write kubeconfig");
+    }
+
+    /// `kubectl klanker-trust` with this world's environment, nothing inherited
+    /// that could reach a real account.
+    pub fn kubectl(&self) -> Command {
+        let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-klanker_trust"))
+            .parent()
+            .expect("bin dir")
+            .to_path_buf();
+        let path = std::env::join_paths([self.path("bin"), plugin_dir, PathBuf::from("/usr/local/bin"), PathBuf::from("/usr/bin"), PathBuf::from("/bin")])
+            .expect("PATH");
+        let mut cmd = Command::new("kubectl");
+        cmd.env_clear()
+            .arg("klanker-trust")
+            .env("PATH", path)
+            .env("HOME", self.dir.path())
+            .env("KUBECONFIG", self.kubeconfig())
+            .env("AWS_CONFIG_FILE", self.path("aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.path("aws-credentials"))
+            .env("AWS_ENDPOINT_URL", self.moto.url())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("KM_CONFIG", self.km_config())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        self.run_cmd(self.kubectl().args(args))
+    }
+
+    pub fn run_cmd(&self, cmd: &mut Command) -> Outcome {
+        let out = cmd.output().expect("run kubectl");
+        Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Everything written to either peer so far.
+    pub fn writes(&self) -> Vec<String> {
+        let mut writes = self.moto.writes();
+        writes.extend(
+            self.kube
+                .write_requests()
+                .into_iter()
+                .map(|r| format!("kube:{} {}", r.method, r.path)),
+        );
+        writes
+    }
+
+    pub fn clear_calls(&self) {
+        self.moto.clear_calls();
+        self.kube.clear_requests();
+    }
+
+    pub fn km_config_yaml(&self) -> serde_yaml::Value {
+        let text = std::fs::read_to_string(self.km_config()).unwrap_or_default();
+        serde_yaml::from_str(&text).expect("km-config YAML")
+    }
+}
+
+fn set_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perms = std::fs::metadata(path).expect("stat").permissions();
+    perms.set_mode(0o755);
+    std::fs::set_permissions(path, perms).expect("chmod");
+}

@@ -1,0 +1,101 @@
+//! A moto server (pinned in the test venv) per test, on an ephemeral loopback
+//! port, with every request recorded to a file so tests can count calls.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// One recorded AWS request.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Call {
+    pub service: String,
+    pub action: String,
+    pub method: String,
+}
+
+/// Read-only calls; everything else counts as a write.
+const READ_PREFIXES: &[&str] = &["Get", "List", "Describe", "AssumeRole", "GET "];
+
+impl Call {
+    pub fn is_write(&self) -> bool {
+        !READ_PREFIXES.iter().any(|p| self.action.starts_with(p))
+    }
+}
+
+pub struct Moto {
+    child: Child,
+    port: u16,
+    calls: PathBuf,
+}
+
+/// The Python that has `moto[server]` installed (scripts/test creates it).
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("KLANKER_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no moto venv at {}: run scripts/test (it creates it) or set KLANKER_TEST_PYTHON",
+        venv.display()
+    );
+    venv
+}
+
+impl Moto {
+    pub fn start(dir: &Path) -> Moto {
+        let calls = dir.join("moto-calls.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_server.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg("--calls")
+            .arg(&calls)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto server");
+        // The launcher prints its port only once it is listening: no polling, no sleeps.
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("moto stdout");
+        BufReader::new(stdout).read_line(&mut line).expect("read moto port");
+        let port = serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v["port"].as_u64())
+            .unwrap_or_else(|| panic!("moto did not report a port: {line:?}")) as u16;
+        Moto { child, port, calls }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        std::fs::read_to_string(&self.calls)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("call record"))
+            .collect()
+    }
+
+    pub fn writes(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(Call::is_write)
+            .map(|c| format!("{}:{}", c.service, c.action))
+            .collect()
+    }
+
+    pub fn clear_calls(&self) {
+        let _ = std::fs::remove_file(&self.calls);
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // Closing stdin ends the launcher; kill as a backstop.
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
