@@ -57,9 +57,7 @@ pub async fn find_provider(
         .open_id_connect_provider_list()
         .iter()
         .filter_map(|p| p.arn())
-        .find(|arn| {
-            OidcProviderArn::parse(arn, "provider ARN").is_ok_and(|p| &p.issuer == issuer)
-        })
+        .find(|arn| OidcProviderArn::parse(arn, "provider ARN").is_ok_and(|p| &p.issuer == issuer))
     else {
         return Ok(None);
     };

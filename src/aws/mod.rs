@@ -19,6 +19,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::os_shim_internal::{Env, Fs};
 
@@ -120,13 +121,20 @@ impl Intercept for CallLog {
         "CallLog"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(meta) = cfg.load::<Metadata>() {
-            eprintln!("  [aws {}] {}:{}", self.side, meta.service(), meta.name());
+        match cfg.load::<Metadata>() {
+            Some(meta) => eprintln!(
+                "  [aws {}] {}:{}",
+                self.side,
+                meta.service().to_ascii_lowercase(),
+                meta.name()
+            ),
+            None => eprintln!("  [aws {}] (unnamed call)", self.side),
         }
         Ok(())
     }

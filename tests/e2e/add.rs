@@ -44,7 +44,11 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
         out.stderr
     );
     assert!(out.stdout.contains(ROLE_ARN), "{}", out.stdout);
-    assert!(out.stdout.contains("klanker account 333333333333"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("klanker account 333333333333"),
+        "{}",
+        out.stdout
+    );
 
     // IAM: one provider, for this issuer, with the STS client ID, tagged as ours.
     let providers = world.block_on(world.klanker.providers());
@@ -52,16 +56,24 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
     let provider = &providers[0];
     assert_eq!(
         provider.arn,
-        format!("arn:aws:iam::{KLANKER_ACCOUNT}:oidc-provider/{}", world.issuer_host_path())
+        format!(
+            "arn:aws:iam::{KLANKER_ACCOUNT}:oidc-provider/{}",
+            world.issuer_host_path()
+        )
     );
     assert_eq!(provider.client_ids, ["sts.amazonaws.com"]);
     assert_eq!(
-        provider.tags.get("klanker-trust/managed-by").map(String::as_str),
+        provider
+            .tags
+            .get("klanker-trust/managed-by")
+            .map(String::as_str),
         Some("kubectl-klanker-trust")
     );
 
     // The role: exact trust policy, 1-hour sessions, tags, the operator policy.
-    let role = world.block_on(world.klanker.role(ROLE)).expect("role exists");
+    let role = world
+        .block_on(world.klanker.role(ROLE))
+        .expect("role exists");
     assert_eq!(role.arn, ROLE_ARN);
     let host = world.issuer_host_path();
     assert_eq!(
@@ -79,15 +91,27 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
         role.description,
         "Managed by kubectl-klanker-trust: IRSA trust for cluster dev-use1-0 (ai-pods/km)"
     );
-    assert_eq!(role.tags["klanker-trust/managed-by"], "kubectl-klanker-trust");
+    assert_eq!(
+        role.tags["klanker-trust/managed-by"],
+        "kubectl-klanker-trust"
+    );
     assert_eq!(role.tags["klanker-trust/name"], CLUSTER);
     assert_eq!(role.attached, [OPERATOR_POLICY]);
     assert_eq!(role.permissions_boundary, None);
 
     // The cluster: the annotated ServiceAccount, applied by our field manager.
-    let sa = world.kube.service_account("ai-pods", "km").expect("ServiceAccount");
-    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], ROLE_ARN);
-    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"], "3600");
+    let sa = world
+        .kube
+        .service_account("ai-pods", "km")
+        .expect("ServiceAccount");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        ROLE_ARN
+    );
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"],
+        "3600"
+    );
     assert_eq!(
         sa["metadata"]["labels"]["app.kubernetes.io/managed-by"],
         "kubectl-klanker-trust"
@@ -110,7 +134,10 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
 
     // The exec block ran the stand-in `aws eks get-token` for this cluster.
     let aws_args = std::fs::read_to_string(world.path("aws-args.log")).expect("aws stand-in ran");
-    assert!(aws_args.contains("get-token --cluster-name dev-use1-0"), "{aws_args}");
+    assert!(
+        aws_args.contains("get-token --cluster-name dev-use1-0"),
+        "{aws_args}"
+    );
 
     // Second identical run: no write to AWS or Kubernetes, same role ARN.
     world.clear_calls();
@@ -120,9 +147,10 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
     assert!(again.stdout.contains("No changes"), "{}", again.stdout);
     assert!(again.stdout.contains(ROLE_ARN), "{}", again.stdout);
     assert!(
-        again
-            .stderr
-            .contains(&format!("OIDC provider auto-detected: reusing existing {}", provider.arn)),
+        again.stderr.contains(&format!(
+            "OIDC provider auto-detected: reusing existing {}",
+            provider.arn
+        )),
         "{}",
         again.stderr
     );
@@ -135,7 +163,11 @@ fn without_a_terminal_add_only_plans() {
     out.assert_ok();
     assert!(out.stdout.contains("create"), "{}", out.stdout);
     assert!(out.stdout.contains("Dry run"), "{}", out.stdout);
-    assert!(out.stderr.contains("stdin is not a terminal"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stdin is not a terminal"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(world.writes(), Vec::<String>::new());
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(!world.km_config().exists());
@@ -148,7 +180,9 @@ fn explicit_dry_run_wins_over_yes() {
     out.assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
     // --yes alone applies.
-    world.run(&["add", "--namespace", "ai-pods", "--yes"]).assert_ok();
+    world
+        .run(&["add", "--namespace", "ai-pods", "--yes"])
+        .assert_ok();
     assert!(world.block_on(world.klanker.role(ROLE)).is_some());
 }
 
@@ -178,35 +212,74 @@ fn name_and_namespace_default_from_the_context() {
 #[test]
 fn reuses_a_provider_it_did_not_create_and_leaves_it_untagged() {
     let world = World::new();
-    let existing = world.block_on(world.klanker.create_provider(&world.issuer, &["sts.amazonaws.com"]));
+    let existing = world.block_on(
+        world
+            .klanker
+            .create_provider(&world.issuer, &["sts.amazonaws.com"]),
+    );
     world.clear_calls();
     let out = world.run(&apply_args());
     out.assert_ok();
     assert!(
-        out.stderr
-            .contains(&format!("OIDC provider auto-detected: reusing existing {existing}")),
+        out.stderr.contains(&format!(
+            "OIDC provider auto-detected: reusing existing {existing}"
+        )),
         "{}",
         out.stderr
     );
     let providers = world.block_on(world.klanker.providers());
     assert_eq!(providers.len(), 1);
-    assert!(providers[0].tags.is_empty(), "a foreign provider is not tagged: {providers:?}");
-    assert!(!world.writes().iter().any(|w| w.contains("OpenIDConnectProvider")));
+    assert!(
+        providers[0].tags.is_empty(),
+        "a foreign provider is not tagged: {providers:?}"
+    );
+    assert!(
+        !world
+            .writes()
+            .iter()
+            .any(|w| w.contains("OpenIDConnectProvider"))
+    );
 }
 
 #[test]
 fn register_modes_refuse_before_any_write() {
     let world = World::new();
-    let out = world.run(&["add", "--namespace", "ai-pods", "--yes", "--register-oidc-provider", "false"]);
+    let out = world.run(&[
+        "add",
+        "--namespace",
+        "ai-pods",
+        "--yes",
+        "--register-oidc-provider",
+        "false",
+    ]);
     out.assert_code(1);
-    assert!(out.stderr.contains("--register-oidc-provider=false"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--register-oidc-provider=false"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(world.writes(), Vec::<String>::new());
 
-    world.block_on(world.klanker.create_provider(&world.issuer, &["sts.amazonaws.com"]));
+    world.block_on(
+        world
+            .klanker
+            .create_provider(&world.issuer, &["sts.amazonaws.com"]),
+    );
     world.clear_calls();
-    let out = world.run(&["add", "--namespace", "ai-pods", "--yes", "--register-oidc-provider", "true"]);
+    let out = world.run(&[
+        "add",
+        "--namespace",
+        "ai-pods",
+        "--yes",
+        "--register-oidc-provider",
+        "true",
+    ]);
     out.assert_code(1);
-    assert!(out.stderr.contains("already has an OIDC provider"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("already has an OIDC provider"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
@@ -232,9 +305,22 @@ fn changed_arguments_converge_and_the_plan_shows_the_diff() {
     ]);
     out.assert_ok();
     // The plan shows the old and the new subject.
-    assert!(out.stdout.contains("- ") && out.stdout.contains("system:serviceaccount:ai-pods:km"), "{}", out.stdout);
-    assert!(out.stdout.contains("+ ") && out.stdout.contains("system:serviceaccount:batch:km"), "{}", out.stdout);
-    assert!(out.stdout.contains(&format!("detach policy {OPERATOR_POLICY}")), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("- ") && out.stdout.contains("system:serviceaccount:ai-pods:km"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("+ ") && out.stdout.contains("system:serviceaccount:batch:km"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("detach policy {OPERATOR_POLICY}")),
+        "{}",
+        out.stdout
+    );
 
     let role = world.block_on(world.klanker.role(ROLE)).unwrap();
     let host = world.issuer_host_path();
@@ -245,8 +331,14 @@ fn changed_arguments_converge_and_the_plan_shows_the_diff() {
     assert_eq!(role.attached, [other_policy]);
     assert_eq!(role.max_session, 7200);
     assert_eq!(role.tags["team"], "platform");
-    let sa = world.kube.service_account("batch", "km").expect("SA in the new namespace");
-    assert_eq!(sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"], "7200");
+    let sa = world
+        .kube
+        .service_account("batch", "km")
+        .expect("SA in the new namespace");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"],
+        "7200"
+    );
     let config = world.km_config_yaml();
     assert_eq!(config["clusters"].as_sequence().unwrap().len(), 1);
     assert_eq!(config["clusters"][0]["namespace"], "batch");
@@ -257,7 +349,11 @@ fn wildcard_namespace_uses_string_like_and_warns() {
     let world = World::new();
     let out = world.run(&["add", "--name", CLUSTER, "--namespace", "*", "--yes"]);
     out.assert_ok();
-    assert!(out.stdout.contains("WARNING: --namespace '*'"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("WARNING: --namespace '*'"),
+        "{}",
+        out.stdout
+    );
     let role = world.block_on(world.klanker.role(ROLE)).unwrap();
     let host = world.issuer_host_path();
     assert_eq!(
@@ -283,8 +379,15 @@ fn manifest_output_prints_the_service_account_and_leaves_the_cluster_alone() {
     let manifest: serde_yaml::Value = serde_yaml::from_str(&out.stdout).expect("YAML on stdout");
     assert_eq!(manifest["kind"], "ServiceAccount");
     assert_eq!(manifest["metadata"]["namespace"], "ai-pods");
-    assert_eq!(manifest["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], ROLE_ARN);
-    assert!(world.kube.requests().is_empty(), "{:?}", world.kube.requests());
+    assert_eq!(
+        manifest["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        ROLE_ARN
+    );
+    assert!(
+        world.kube.requests().is_empty(),
+        "{:?}",
+        world.kube.requests()
+    );
     assert!(world.block_on(world.klanker.role(ROLE)).is_some());
 }
 
@@ -293,11 +396,17 @@ fn create_namespace_and_missing_namespace() {
     let world = World::new();
     let out = world.run(&["add", "--namespace", "fresh", "--yes"]);
     out.assert_code(1);
-    assert!(out.stderr.contains("namespace `fresh` does not exist"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("namespace `fresh` does not exist"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("--create-namespace"), "{}", out.stderr);
     assert_eq!(world.writes(), Vec::<String>::new());
 
-    world.run(&["add", "--namespace", "fresh", "--yes", "--create-namespace"]).assert_ok();
+    world
+        .run(&["add", "--namespace", "fresh", "--yes", "--create-namespace"])
+        .assert_ok();
     assert!(world.kube.namespaces().contains(&"fresh".to_string()));
     assert!(world.kube.service_account("fresh", "km").is_some());
 }
@@ -352,7 +461,12 @@ fn issuer_url_onboards_a_cluster_that_is_not_eks() {
     assert!(!world.moto.calls().iter().any(|c| c.service == "eks"));
     let providers = world.block_on(world.klanker.providers());
     assert_eq!(providers.len(), 1);
-    assert!(providers[0].arn.ends_with(":oidc-provider/k3s.example.com/oidc"), "{providers:?}");
+    assert!(
+        providers[0]
+            .arn
+            .ends_with(":oidc-provider/k3s.example.com/oidc"),
+        "{providers:?}"
+    );
     let config = world.km_config_yaml();
     assert_eq!(config["clusters"][0]["namespace"], "default");
 }
@@ -360,12 +474,18 @@ fn issuer_url_onboards_a_cluster_that_is_not_eks() {
 #[test]
 fn oidc_provider_arn_flag_gives_the_issuer() {
     let world = World::new();
-    let arn = format!("arn:aws:iam::222222222222:oidc-provider/{}", world.issuer_host_path());
+    let arn = format!(
+        "arn:aws:iam::222222222222:oidc-provider/{}",
+        world.issuer_host_path()
+    );
     world
         .run(&["add", "--oidc-provider-arn", &arn, "--yes"])
         .assert_ok();
     assert!(!world.moto.calls().iter().any(|c| c.service == "eks"));
-    assert_eq!(world.km_config_yaml()["clusters"][0]["oidc_provider_arn"], arn.as_str());
+    assert_eq!(
+        world.km_config_yaml()["clusters"][0]["oidc_provider_arn"],
+        arn.as_str()
+    );
 }
 
 #[test]
@@ -375,10 +495,18 @@ fn a_role_it_did_not_create_is_not_taken_over() {
     world.clear_calls();
     let out = world.run(&apply_args());
     out.assert_code(1);
-    assert!(out.stderr.contains("was not created by kubectl-klanker-trust"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("was not created by kubectl-klanker-trust"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(world.writes(), Vec::<String>::new());
     let role = world.block_on(world.klanker.role(ROLE)).unwrap();
-    assert_eq!(role.trust_policy["Statement"][0]["Principal"]["Service"], "ec2.amazonaws.com");
+    assert_eq!(
+        role.trust_policy["Statement"][0]["Principal"]["Service"],
+        "ec2.amazonaws.com"
+    );
 }
 
 #[test]
@@ -400,15 +528,27 @@ fn bad_input_is_rejected_before_any_write() {
         (vec!["--name", "has space"], "--name `has space`"),
         (vec!["--role-name", "bad/role"], "--role-name"),
         (vec!["--namespace", "AI_Pods"], "--namespace `AI_Pods`"),
-        (vec!["--service-account", "Bad_SA"], "--service-account `Bad_SA`"),
+        (
+            vec!["--service-account", "Bad_SA"],
+            "--service-account `Bad_SA`",
+        ),
         (vec!["--service-account", "*"], "--service-account `*`"),
-        (vec!["--oidc-provider-arn", "arn:aws:iam::12:oidc-provider/x"], "--oidc-provider-arn"),
+        (
+            vec!["--oidc-provider-arn", "arn:aws:iam::12:oidc-provider/x"],
+            "--oidc-provider-arn",
+        ),
         (vec!["--issuer-url", "http://oidc.example.com/x"], "https"),
         (vec!["--session-duration", "60"], "--session-duration `60`"),
         (vec!["--tag", "aws:owner=me"], "reserved by AWS"),
         (vec!["--tag", "novalue"], "--tag `novalue`"),
-        (vec!["--policy-arn", "km-operator-policy"], "--policy-arn `km-operator-policy`"),
-        (vec!["--permissions-boundary", "arn:aws:iam::333333333333:role/x"], "--permissions-boundary"),
+        (
+            vec!["--policy-arn", "km-operator-policy"],
+            "--policy-arn `km-operator-policy`",
+        ),
+        (
+            vec!["--permissions-boundary", "arn:aws:iam::333333333333:role/x"],
+            "--permissions-boundary",
+        ),
         (vec!["--region", "mars"], "--region `mars`"),
         (vec!["--aws-profile", "nope"], "AWS profile `nope`"),
         (vec!["--cluster-profile", "nope2"], "AWS profile `nope2`"),
@@ -419,8 +559,16 @@ fn bad_input_is_rejected_before_any_write() {
         args.extend(extra.iter().copied());
         let out = world.run(&args);
         assert_eq!(out.code, 2, "{extra:?} should be bad input\n{}", out.stderr);
-        assert!(out.stderr.contains(expected), "{extra:?}: expected `{expected}` in\n{}", out.stderr);
-        assert!(out.stderr.starts_with("error: "), "{extra:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(expected),
+            "{extra:?}: expected `{expected}` in\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.starts_with("error: "),
+            "{extra:?}: {}",
+            out.stderr
+        );
         assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     }
     assert_eq!(world.writes(), Vec::<String>::new());
@@ -431,7 +579,11 @@ fn bad_input_is_rejected_before_any_write() {
 fn several_kubeconfig_paths_merge_like_kubectl() {
     let world = World::new();
     let first = world.path("first");
-    std::fs::write(&first, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n").unwrap();
+    std::fs::write(
+        &first,
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+    )
+    .unwrap();
     let joined = std::env::join_paths([first, world.kubeconfig()]).unwrap();
     let out = world.run_cmd(
         world
@@ -443,4 +595,85 @@ fn several_kubeconfig_paths_merge_like_kubectl() {
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["name"], CLUSTER);
     let _ = CONTEXT;
+}
+
+#[test]
+fn exec_block_env_profile_and_role_arn_pick_the_cluster_identity() {
+    // `env: AWS_PROFILE` instead of `--profile`.
+    let world = World::new();
+    let user = world.eks_exec_user("").replace(
+        "      interactiveMode: Never",
+        "      interactiveMode: Never\n      env: [{name: AWS_PROFILE, value: cluster-admin}]",
+    );
+    world.write_kubeconfig(&world.kubeconfig(), CONTEXT, Some("ai-pods"), &user);
+    world.run(&["add", "--yes"]).assert_ok();
+    let describe: Vec<_> = world
+        .moto
+        .calls()
+        .into_iter()
+        .filter(|c| c.service == "eks")
+        .collect();
+    assert_eq!(describe.len(), 1, "{describe:?}");
+
+    // `--profile base --role-arn A`: the base keys alone land in moto's default
+    // account, where no cluster exists; only the assumed role finds it.
+    let world = World::new();
+    let user =
+        world.eks_exec_user("--profile base --role-arn arn:aws:iam::222222222222:role/eks-admin");
+    world.write_kubeconfig(&world.kubeconfig(), "plain-context", Some("ai-pods"), &user);
+    let out = world.run(&["add", "--yes", "-o", "json"]);
+    out.assert_ok();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["issuer"], world.issuer);
+
+    // Without the role the cluster is not in that account: a clear error, nothing written.
+    let user = world.eks_exec_user("--profile base");
+    world.write_kubeconfig(&world.kubeconfig(), "plain-context", Some("ai-pods"), &user);
+    world.clear_calls();
+    let out = world.run(&["add", "--name", "other", "--yes"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("EKS cluster `dev-use1-0` was not found in us-east-1"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn verbose_logs_every_call_and_never_a_secret() {
+    let world = World::new();
+    let out = world.run(&["add", "--verbose", "--dry-run=false", "-n", "ai-pods"]);
+    out.assert_ok();
+    for call in [
+        "iam:CreateRole",
+        "iam:AttachRolePolicy",
+        "eks:DescribeCluster",
+        "sts:GetCallerIdentity",
+    ] {
+        assert!(
+            out.stderr.contains(call),
+            "{call} not logged:\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        out.stderr
+            .contains("[kubernetes] PATCH (apply) namespaces/ai-pods/serviceaccounts/km"),
+        "{}",
+        out.stderr
+    );
+    let all = out.all();
+    for secret in [
+        crate::support::ACCESS_KEY,
+        crate::support::SECRET_KEY,
+        crate::support::KUBE_TOKEN,
+    ] {
+        assert!(!all.contains(secret), "secret {secret} printed");
+    }
+    // A failing run with --verbose prints the cause chain, still without secrets.
+    let out = world.run(&["add", "--verbose", "--yes", "--aws-profile", "nope"]);
+    out.assert_code(2);
+    assert!(!out.all().contains(crate::support::SECRET_KEY));
 }

@@ -20,7 +20,13 @@ pub async fn account(moto_url: &str, account: &str) -> Account {
         .region(Region::new("us-east-1"))
         .http_client(kubectl_klanker_trust::aws::http_client())
         .endpoint_url(moto_url)
-        .credentials_provider(Credentials::new("AKIDSEED", "seed-secret", None, None, "seed"))
+        .credentials_provider(Credentials::new(
+            "AKIDSEED",
+            "seed-secret",
+            None,
+            None,
+            "seed",
+        ))
         .load()
         .await;
     let sts = aws_sdk_sts::Client::new(&base);
@@ -35,15 +41,15 @@ pub async fn account(moto_url: &str, account: &str) -> Account {
         .expect("credentials");
     let config = base
         .to_builder()
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            Credentials::new(
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
                 creds.access_key_id(),
                 creds.secret_access_key(),
                 Some(creds.session_token().to_string()),
                 None,
                 "seed-assumed",
-            ),
-        ))
+            )),
+        )
         .build();
     Account {
         iam: aws_sdk_iam::Client::new(&config),
@@ -104,7 +110,11 @@ impl Account {
             .await
             .expect("list providers");
         let mut out = Vec::new();
-        for arn in list.open_id_connect_provider_list().iter().filter_map(|p| p.arn()) {
+        for arn in list
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn())
+        {
             let got = self
                 .iam
                 .get_open_id_connect_provider()
@@ -116,7 +126,11 @@ impl Account {
                 arn: arn.to_string(),
                 url: got.url().unwrap_or_default().to_string(),
                 client_ids: got.client_id_list().to_vec(),
-                tags: got.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+                tags: got
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
             });
         }
         out
@@ -126,7 +140,9 @@ impl Account {
         let out = self.iam.get_role().role_name(name).send().await.ok()?;
         let role = out.role?;
         let doc = role.assume_role_policy_document().unwrap_or_default();
-        let decoded = percent_encoding::percent_decode_str(doc).decode_utf8_lossy().into_owned();
+        let decoded = percent_encoding::percent_decode_str(doc)
+            .decode_utf8_lossy()
+            .into_owned();
         let attached = self
             .iam
             .list_attached_role_policies()
@@ -143,7 +159,11 @@ impl Account {
             trust_policy: serde_json::from_str(&decoded).expect("trust policy JSON"),
             max_session: role.max_session_duration().unwrap_or_default(),
             description: role.description().unwrap_or_default().to_string(),
-            tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+            tags: role
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
             permissions_boundary: role
                 .permissions_boundary()
                 .and_then(|b| b.permissions_boundary_arn())

@@ -33,13 +33,21 @@ pub struct Outcome {
 impl Outcome {
     #[track_caller]
     pub fn assert_ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "expected success\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -145,27 +153,52 @@ impl World {
         .expect("aws config");
         std::fs::write(
             self.path("aws-credentials"),
-            format!("[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"),
+            format!(
+                "[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+            ),
         )
         .expect("aws credentials");
-        self.write_kubeconfig(&self.kubeconfig(), CONTEXT, Some("ai-pods"), &self.eks_exec_user("--profile cluster-admin"));
+        self.write_kubeconfig(
+            &self.kubeconfig(),
+            CONTEXT,
+            Some("ai-pods"),
+            &self.eks_exec_user("--profile cluster-admin"),
+        );
     }
 
     /// A kubeconfig user whose exec block runs `aws eks get-token` for the cluster.
     pub fn eks_exec_user(&self, extra_args: &str) -> String {
         let mut args = vec![
-            "--region", "us-east-1", "eks", "get-token", "--cluster-name", CLUSTER, "--output", "json",
+            "--region",
+            "us-east-1",
+            "eks",
+            "get-token",
+            "--cluster-name",
+            CLUSTER,
+            "--output",
+            "json",
         ];
         args.extend(extra_args.split_whitespace());
         format!(
             "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      interactiveMode: Never\n      args: [{}]",
-            args.iter().map(|a| format!("\"{a}\"")).collect::<Vec<_>>().join(", ")
+            args.iter()
+                .map(|a| format!("\"{a}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 
     /// Writes a one-context kubeconfig pointing at the emulator.
-    pub fn write_kubeconfig(&self, path: &Path, context: &str, namespace: Option<&str>, user: &str) {
-        let ns = namespace.map(|n| format!("\n    namespace: {n}")).unwrap_or_default();
+    pub fn write_kubeconfig(
+        &self,
+        path: &Path,
+        context: &str,
+        namespace: Option<&str>,
+        user: &str,
+    ) {
+        let ns = namespace
+            .map(|n| format!("\n    namespace: {n}"))
+            .unwrap_or_default();
         let text = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: \"{context}\"\nclusters:\n- name: \"{context}\"\n  cluster:\n    server: {server}\ncontexts:\n- name: \"{context}\"\n  context:\n    cluster: \"{context}\"\n    user: \"{context}\"{ns}\nusers:\n- name: \"{context}\"\n  user:\n    {user}\n",
             server = self.kube.url()
@@ -180,8 +213,14 @@ impl World {
             .parent()
             .expect("bin dir")
             .to_path_buf();
-        let path = std::env::join_paths([self.path("bin"), plugin_dir, PathBuf::from("/usr/local/bin"), PathBuf::from("/usr/bin"), PathBuf::from("/bin")])
-            .expect("PATH");
+        let path = std::env::join_paths([
+            self.path("bin"),
+            plugin_dir,
+            PathBuf::from("/usr/local/bin"),
+            PathBuf::from("/usr/bin"),
+            PathBuf::from("/bin"),
+        ])
+        .expect("PATH");
         let mut cmd = Command::new("kubectl");
         cmd.env_clear()
             .arg("klanker-trust")

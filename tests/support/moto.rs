@@ -58,11 +58,14 @@ impl Moto {
         // The launcher prints its port only once it is listening: no polling, no sleeps.
         let mut line = String::new();
         let stdout = child.stdout.take().expect("moto stdout");
-        BufReader::new(stdout).read_line(&mut line).expect("read moto port");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read moto port");
         let port = serde_json::from_str::<serde_json::Value>(&line)
             .ok()
             .and_then(|v| v["port"].as_u64())
-            .unwrap_or_else(|| panic!("moto did not report a port: {line:?}")) as u16;
+            .unwrap_or_else(|| panic!("moto did not report a port: {line:?}"))
+            as u16;
         Moto { child, port, calls }
     }
 
