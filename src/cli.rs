@@ -42,7 +42,93 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Onboard the current context's cluster: OIDC provider, role, policy, ServiceAccount.
     #[command(after_help = ADD_EXAMPLES)]
-    Add(AddArgs),
+    Add(Box<AddArgs>),
+    /// List every onboarded cluster in the klanker account, and drift.
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+    /// Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry.
+    #[command(after_help = RM_EXAMPLES)]
+    Rm(RmArgs),
+}
+
+/// The klanker account: which profile and region.
+#[derive(Debug, Args)]
+pub struct KlankerArgs {
+    /// AWS profile for the klanker account.
+    #[arg(long, default_value = "klanker-application", value_name = "PROFILE")]
+    pub aws_profile: String,
+    /// Region for the klanker-side STS/IAM calls.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+}
+
+/// When to change things.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub dry_run: Option<bool>,
+    /// Apply without asking (an explicit --dry-run still wins).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+const LIST_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust list
+  kubectl klanker-trust list -o wide
+  kubectl klanker-trust list -o json | jq '.clusters[].role_arn'
+  kubectl klanker-trust list --local      # km-config.yaml only, no AWS calls";
+
+const RM_EXAMPLES: &str = "Examples:
+  # Preview what would be removed
+  kubectl klanker-trust rm dev-use1-0
+
+  # Remove without a prompt, keeping the ServiceAccount in the cluster
+  kubectl klanker-trust rm dev-use1-0 --yes --keep-service-account";
+
+/// Output formats of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListOutput {
+    Text,
+    Wide,
+    Json,
+    Yaml,
+}
+
+/// Output formats of `rm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RmOutput {
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub aws: KlankerArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: ListOutput,
+    /// List km-config.yaml only, without AWS calls (offline).
+    #[arg(long)]
+    pub local: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Registry name of the onboarding (as `list` shows it).
+    pub name: String,
+    #[command(flatten)]
+    pub aws: KlankerArgs,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// Leave the ServiceAccount in the cluster.
+    #[arg(long)]
+    pub keep_service_account: bool,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: RmOutput,
 }
 
 const ADD_EXAMPLES: &str = "Examples:
@@ -85,18 +171,10 @@ pub struct AddArgs {
     /// ServiceAccount name in the trust policy and in the cluster.
     #[arg(long, default_value = "km")]
     pub service_account: String,
-    /// AWS profile for the klanker account.
-    #[arg(long, default_value = "klanker-application", value_name = "PROFILE")]
-    pub aws_profile: String,
-    /// Region for the klanker-side STS/IAM calls.
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
-    /// Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub dry_run: Option<bool>,
-    /// Apply without asking (an explicit --dry-run still wins).
-    #[arg(short = 'y', long)]
-    pub yes: bool,
+    #[command(flatten)]
+    pub aws: KlankerArgs,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
     /// auto: reuse the issuer's provider or create it; true: always create; false: require an existing one.
     #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
     pub register_oidc_provider: RegisterMode,
@@ -146,24 +224,25 @@ mod tests {
         let mut argv = vec!["kubectl-klanker_trust", "add"];
         argv.extend_from_slice(args);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Add(a) => a,
+            Command::Add(a) => *a,
+            other => panic!("parsed {other:?}"),
         }
     }
 
     #[test]
     fn dry_run_forms() {
-        assert_eq!(add(&[]).dry_run, None);
-        assert_eq!(add(&["--dry-run"]).dry_run, Some(true));
-        assert_eq!(add(&["--dry-run=false"]).dry_run, Some(false));
-        assert_eq!(add(&["--dry-run=true"]).dry_run, Some(true));
+        assert_eq!(add(&[]).apply.dry_run, None);
+        assert_eq!(add(&["--dry-run"]).apply.dry_run, Some(true));
+        assert_eq!(add(&["--dry-run=false"]).apply.dry_run, Some(false));
+        assert_eq!(add(&["--dry-run=true"]).apply.dry_run, Some(true));
     }
 
     #[test]
     fn seed_defaults() {
         let a = add(&[]);
         assert_eq!(a.service_account, "km");
-        assert_eq!(a.aws_profile, "klanker-application");
-        assert_eq!(a.region, "us-east-1");
+        assert_eq!(a.aws.aws_profile, "klanker-application");
+        assert_eq!(a.aws.region, "us-east-1");
         assert_eq!(a.register_oidc_provider, RegisterMode::Auto);
         assert_eq!(a.session_duration, 3600);
         assert_eq!(a.output, AddOutput::Text);

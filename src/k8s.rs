@@ -160,6 +160,63 @@ impl Cluster<'_> {
     }
 }
 
+impl Cluster<'_> {
+    /// ServiceAccounts in all namespaces carrying our managed-by label:
+    /// `(namespace, name, role-arn annotation)`.
+    pub async fn managed_service_accounts(
+        &self,
+    ) -> Result<Vec<(String, String, Option<String>)>, KubeError> {
+        let selector = format!(
+            "{}={}",
+            crate::trust::MANAGED_BY_LABEL,
+            crate::trust::MANAGED_BY_VALUE
+        );
+        self.log("LIST", &format!("serviceaccounts?labelSelector={selector}"));
+        let api: Api<ServiceAccount> = Api::all(self.client.clone());
+        let list = api
+            .list(&kube::api::ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| KubeError::from_kube("listing ServiceAccounts".into(), e))?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|sa| {
+                let role = sa
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(crate::trust::ROLE_ARN_ANNOTATION).cloned());
+                (
+                    sa.metadata.namespace.unwrap_or_default(),
+                    sa.metadata.name.unwrap_or_default(),
+                    role,
+                )
+            })
+            .collect())
+    }
+
+    pub async fn delete_service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), KubeError> {
+        self.log(
+            "DELETE",
+            &format!("namespaces/{namespace}/serviceaccounts/{name}"),
+        );
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        match api.delete(name, &kube::api::DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            // Gone already: the goal is reached.
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(KubeError::from_kube(
+                format!("deleting ServiceAccount {namespace}/{name}"),
+                e,
+            )),
+        }
+    }
+}
+
 /// The ServiceAccount object we apply (and print for `-o manifest`).
 pub fn service_account(
     namespace: &str,

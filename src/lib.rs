@@ -9,6 +9,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod inventory;
 pub mod k8s;
 pub mod kubeconfig;
 pub mod output;

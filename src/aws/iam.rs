@@ -9,6 +9,7 @@ use aws_sdk_iam::types::Tag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{AwsError, Side};
+use crate::inventory::RoleSummary;
 use crate::plan::{ObservedProvider, ObservedRole, Op};
 use crate::trust::{Issuer, OidcProviderArn, policy};
 
@@ -138,6 +139,97 @@ pub async fn policy_exists(iam: &Client, arn: &str) -> Result<bool, AwsError> {
         Err(err) if err.code() == Some("NoSuchEntity") => Ok(false),
         Err(err) => Err(AwsError::from_sdk("iam:GetPolicy", SIDE, err)),
     }
+}
+
+/// Every role in the account with its description and trust policy: one
+/// paginated call carries all `list` and `rm` need (1000 roles a page).
+pub async fn list_roles(iam: &Client) -> Result<Vec<RoleSummary>, AwsError> {
+    let mut pages = iam.list_roles().max_items(1000).into_paginator().send();
+    let mut roles = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk("iam:ListRoles"))?;
+        for role in page.roles() {
+            roles.push(RoleSummary {
+                role_name: role.role_name().to_string(),
+                arn: role.arn().to_string(),
+                description: role.description().unwrap_or_default().to_string(),
+                // A role we cannot parse is not one of ours; do not fail the listing.
+                trust_policy: role
+                    .assume_role_policy_document()
+                    .and_then(|d| policy::decode_policy_document(d).ok())
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    Ok(roles)
+}
+
+/// ARNs of every OIDC provider in the account.
+pub async fn list_providers(iam: &Client) -> Result<Vec<String>, AwsError> {
+    let list = iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(sdk("iam:ListOpenIDConnectProviders"))?;
+    Ok(list
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn().map(str::to_string))
+        .collect())
+}
+
+/// Whether the provider carries the tool's managed-by tag.
+pub async fn provider_owned(iam: &Client, arn: &str) -> Result<bool, AwsError> {
+    let got = iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .send()
+        .await
+        .map_err(sdk("iam:GetOpenIDConnectProvider"))?;
+    Ok(is_owned(&tag_map(got.tags())))
+}
+
+pub fn is_owned(tags: &BTreeMap<String, String>) -> bool {
+    tags.get(crate::trust::MANAGED_BY_TAG).map(String::as_str)
+        == Some(crate::trust::MANAGED_BY_VALUE)
+}
+
+/// Names of the role's inline policies (all pages).
+pub async fn inline_policies(iam: &Client, role: &str) -> Result<Vec<String>, AwsError> {
+    let mut pages = iam
+        .list_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        names.extend(
+            page.map_err(sdk("iam:ListRolePolicies"))?
+                .policy_names()
+                .iter()
+                .cloned(),
+        );
+    }
+    Ok(names)
+}
+
+/// Instance profiles the role is in (they block DeleteRole).
+pub async fn instance_profiles(iam: &Client, role: &str) -> Result<Vec<String>, AwsError> {
+    let mut pages = iam
+        .list_instance_profiles_for_role()
+        .role_name(role)
+        .into_paginator()
+        .send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(sdk("iam:ListInstanceProfilesForRole"))?;
+        names.extend(
+            page.instance_profiles()
+                .iter()
+                .map(|p| p.instance_profile_name().to_string()),
+        );
+    }
+    Ok(names)
 }
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
@@ -315,9 +407,47 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                 .await
                 .map_err(sdk("iam:DetachRolePolicy"))?;
         }
+        Op::DeleteInlinePolicy { role, name } => {
+            iam.delete_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+                .map_err(sdk("iam:DeleteRolePolicy"))?;
+        }
+        Op::RemoveRoleFromInstanceProfile { role, profile } => {
+            iam.remove_role_from_instance_profile()
+                .role_name(role)
+                .instance_profile_name(profile)
+                .send()
+                .await
+                .map_err(sdk("iam:RemoveRoleFromInstanceProfile"))?;
+        }
+        Op::DeleteRole { role } => match iam.delete_role().role_name(role).send().await {
+            // Already gone (a concurrent rm): the goal is reached.
+            Err(err) if err.code() == Some("NoSuchEntity") => {}
+            other => {
+                other.map_err(sdk("iam:DeleteRole"))?;
+            }
+        },
+        Op::DeleteProvider { arn } => {
+            match iam
+                .delete_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .send()
+                .await
+            {
+                Err(err) if err.code() == Some("NoSuchEntity") => {}
+                other => {
+                    other.map_err(sdk("iam:DeleteOpenIDConnectProvider"))?;
+                }
+            }
+        }
         Op::CreateNamespace { .. }
         | Op::ApplyServiceAccount { .. }
-        | Op::WriteConfigEntry { .. } => {
+        | Op::WriteConfigEntry { .. }
+        | Op::DeleteServiceAccount { .. }
+        | Op::RemoveConfigEntry { .. } => {
             return Ok(false);
         }
     }

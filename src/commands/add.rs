@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::kubeconfig::{self, ContextInfo};
 use crate::output;
-use crate::plan::{self, Desired, DesiredCluster, Observed, Op, Plan, RegisterMode};
+use crate::plan::{self, Desired, DesiredCluster, Observed, RegisterMode};
 use crate::store::{self, ClusterEntry, Store};
 use crate::trust::{
     self, Issuer, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
@@ -44,7 +44,7 @@ struct Inputs {
 }
 
 fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
-    validate::region(&args.region, "--region")?;
+    validate::region(&args.aws.region, "--region")?;
     validate::session_duration(args.session_duration)?;
     validate::service_account(&args.service_account)?;
     for arn in &args.policy_arns {
@@ -210,7 +210,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref())?;
     let ctx = kubeconfig::select_context(&kubeconfig, global.context.as_deref())?;
     let inputs = validate_inputs(args, &ctx)?;
-    aws::check_profile_exists(&args.aws_profile, "--aws-profile").await?;
+    aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
     if let IssuerSource::Eks {
         profile: Some(p), ..
     } = &inputs.source
@@ -231,7 +231,8 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
 
     // Clients are built once here and passed down.
     let http = aws::http_client();
-    let klanker_config = aws::load_config(Some(&args.aws_profile), &args.region, &http).await;
+    let klanker_config =
+        aws::load_config(Some(&args.aws.aws_profile), &args.aws.region, &http).await;
     let klanker = KlankerClients::new(&klanker_config, verbose);
     let kube_client = if manifest_only {
         None
@@ -404,9 +405,19 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         eprint!("{plan_text}");
     }
 
-    let apply = decide(args, &plan)?;
+    let apply = super::decide(&args.apply, &plan)?;
     if apply {
-        execute(&plan, &klanker, cluster.as_ref(), &store, verbose).await?;
+        super::execute(
+            &plan,
+            &super::Executor {
+                klanker: &klanker,
+                cluster: cluster.as_ref(),
+                store: &store,
+                verbose,
+            },
+            "kubectl klanker-trust add",
+        )
+        .await?;
     }
 
     let sa = k8s::service_account(
@@ -451,109 +462,6 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         ),
         AddOutput::Yaml => print!("{}", serde_yaml::to_string(&report).unwrap_or_default()),
         AddOutput::Manifest => print!("{}", k8s::manifest_yaml(&sa)),
-    }
-    Ok(())
-}
-
-/// Apply or not: explicit --dry-run wins; --dry-run=false or --yes applies;
-/// otherwise ask on a terminal, and only plan when not interactive.
-fn decide(args: &AddArgs, plan: &Plan) -> Result<bool, Error> {
-    if plan.is_noop() {
-        return Ok(false);
-    }
-    match (args.dry_run, args.yes) {
-        (Some(true), _) => Ok(false),
-        (Some(false), _) | (None, true) => Ok(true),
-        (None, false) if output::interactive() => {
-            if output::confirm("Apply these changes?")? {
-                Ok(true)
-            } else {
-                Err(Error::Aborted)
-            }
-        }
-        (None, false) => {
-            eprintln!(
-                "stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply."
-            );
-            Ok(false)
-        }
-    }
-}
-
-/// Runs each changing step in order; on failure, says what was done and what was not.
-async fn execute(
-    plan: &Plan,
-    klanker: &KlankerClients,
-    cluster: Option<&Cluster<'_>>,
-    store: &Store,
-    verbose: bool,
-) -> Result<(), Error> {
-    let steps: Vec<&plan::Step> = plan.changes().collect();
-    let progress = output::Progress::new(steps.len());
-    let mut done = Vec::new();
-    for (index, step) in steps.iter().enumerate() {
-        progress.start(step.summary.clone());
-        if verbose {
-            eprintln!("step {}/{}: {}", index + 1, steps.len(), step.summary);
-        }
-        let result = match &step.op {
-            Some(op) => run_op(op, klanker, cluster, store).await,
-            None => Ok(()),
-        };
-        if let Err(cause) = result {
-            progress.finish();
-            return Err(Error::Partial {
-                done,
-                failed: step.summary.clone(),
-                not_started: steps[index + 1..]
-                    .iter()
-                    .map(|s| s.summary.clone())
-                    .collect(),
-                cause: Box::new(cause),
-                rerun: "kubectl klanker-trust add",
-            });
-        }
-        done.push(step.summary.clone());
-        progress.done();
-    }
-    progress.finish();
-    Ok(())
-}
-
-async fn run_op(
-    op: &Op,
-    klanker: &KlankerClients,
-    cluster: Option<&Cluster<'_>>,
-    store: &Store,
-) -> Result<(), Error> {
-    match op {
-        Op::CreateNamespace { name } => {
-            if let Some(c) = cluster {
-                c.create_namespace(name).await?;
-            }
-        }
-        Op::ApplyServiceAccount {
-            namespace,
-            name,
-            annotations,
-            labels,
-        } => {
-            if let Some(c) = cluster {
-                c.apply_service_account(&k8s::service_account(
-                    namespace,
-                    name,
-                    annotations,
-                    labels,
-                ))
-                .await?;
-            }
-        }
-        Op::WriteConfigEntry { entry } => {
-            store.update(|doc| doc.upsert(entry))?;
-        }
-        iam_op => {
-            iam::apply(&klanker.iam, iam_op).await?;
-        }
     }
     Ok(())
 }

@@ -1,13 +1,134 @@
 //! One module per subcommand; each is thin orchestration over the
-//! kubeconfig, aws, k8s, plan and store modules.
+//! kubeconfig, aws, k8s, plan and store modules. The pieces they share
+//! (when to apply, running a plan step by step) live here.
 
 pub mod add;
+pub mod list;
+pub mod rm;
 
-use crate::cli::{Cli, Command};
+use crate::aws::{KlankerClients, iam};
+use crate::cli::{ApplyArgs, Cli, Command};
 use crate::error::Error;
+use crate::k8s::{self, Cluster};
+use crate::output;
+use crate::plan::{Op, Plan, Step};
+use crate::store::Store;
 
 pub async fn run(cli: Cli) -> Result<(), Error> {
     match &cli.command {
         Command::Add(args) => add::run(&cli.global, args).await,
+        Command::List(args) => list::run(&cli.global, args).await,
+        Command::Rm(args) => rm::run(&cli.global, args).await,
     }
+}
+
+/// Apply or not: an explicit --dry-run wins; --dry-run=false or --yes
+/// applies; otherwise ask on a terminal, and only plan without one.
+pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
+    if plan.is_noop() {
+        return Ok(false);
+    }
+    match (args.dry_run, args.yes) {
+        (Some(true), _) => Ok(false),
+        (Some(false), _) | (None, true) => Ok(true),
+        (None, false) if output::interactive() => {
+            if output::confirm("Apply these changes?")? {
+                Ok(true)
+            } else {
+                Err(Error::Aborted)
+            }
+        }
+        (None, false) => {
+            eprintln!(
+                "stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply."
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// What steps act on; built once by the command and passed in.
+pub struct Executor<'a> {
+    pub klanker: &'a KlankerClients,
+    pub cluster: Option<&'a Cluster<'a>>,
+    pub store: &'a Store,
+    pub verbose: bool,
+}
+
+/// Runs each changing step in order; on failure, says what was done, what
+/// failed and what was not started.
+pub async fn execute(
+    plan: &Plan,
+    executor: &Executor<'_>,
+    rerun: &'static str,
+) -> Result<(), Error> {
+    let steps: Vec<&Step> = plan.changes().collect();
+    let progress = output::Progress::new(steps.len());
+    let mut done = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        progress.start(step.summary.clone());
+        if executor.verbose {
+            eprintln!("step {}/{}: {}", index + 1, steps.len(), step.summary);
+        }
+        let result = match &step.op {
+            Some(op) => run_op(op, executor).await,
+            None => Ok(()),
+        };
+        if let Err(cause) = result {
+            progress.finish();
+            return Err(Error::Partial {
+                done,
+                failed: step.summary.clone(),
+                not_started: steps[index + 1..]
+                    .iter()
+                    .map(|s| s.summary.clone())
+                    .collect(),
+                cause: Box::new(cause),
+                rerun,
+            });
+        }
+        done.push(step.summary.clone());
+        progress.done();
+    }
+    progress.finish();
+    Ok(())
+}
+
+async fn run_op(op: &Op, executor: &Executor<'_>) -> Result<(), Error> {
+    let cluster = || {
+        executor.cluster.ok_or_else(|| {
+            Error::Kube(k8s::KubeError::Unreachable {
+                action: "a cluster step".into(),
+                message: "no cluster client was set up".into(),
+            })
+        })
+    };
+    match op {
+        Op::CreateNamespace { name } => cluster()?.create_namespace(name).await?,
+        Op::ApplyServiceAccount {
+            namespace,
+            name,
+            annotations,
+            labels,
+        } => {
+            cluster()?
+                .apply_service_account(&k8s::service_account(namespace, name, annotations, labels))
+                .await?
+        }
+        Op::DeleteServiceAccount { namespace, name } => {
+            cluster()?.delete_service_account(namespace, name).await?
+        }
+        Op::WriteConfigEntry { entry } => {
+            executor.store.update(|doc| doc.upsert(entry))?;
+        }
+        Op::RemoveConfigEntry { name } => {
+            executor.store.update(|doc| {
+                doc.remove(name);
+            })?;
+        }
+        iam_op => {
+            iam::apply(&executor.klanker.iam, iam_op).await?;
+        }
+    }
+    Ok(())
 }

@@ -6,3 +6,4 @@
 mod support;
 
 mod add;
+mod list_rm;

@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod removal;
+
 use crate::store::ClusterEntry;
 use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, STS_AUDIENCE, policy};
 
@@ -167,6 +169,27 @@ pub enum Op {
     WriteConfigEntry {
         entry: ClusterEntry,
     },
+    DeleteInlinePolicy {
+        role: String,
+        name: String,
+    },
+    RemoveRoleFromInstanceProfile {
+        role: String,
+        profile: String,
+    },
+    DeleteRole {
+        role: String,
+    },
+    DeleteProvider {
+        arn: String,
+    },
+    DeleteServiceAccount {
+        namespace: String,
+        name: String,
+    },
+    RemoveConfigEntry {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -181,7 +204,12 @@ pub struct Step {
 }
 
 impl Step {
-    fn new(target: Target, action: Action, summary: impl Into<String>, op: Option<Op>) -> Self {
+    pub(crate) fn new(
+        target: Target,
+        action: Action,
+        summary: impl Into<String>,
+        op: Option<Op>,
+    ) -> Self {
         Self {
             target,
             action,
@@ -191,7 +219,7 @@ impl Step {
         }
     }
 
-    fn with_details(mut self, details: Vec<String>) -> Self {
+    pub(crate) fn with_details(mut self, details: Vec<String>) -> Self {
         self.details = details;
         self
     }

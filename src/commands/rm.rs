@@ -1,0 +1,264 @@
+//! `rm NAME`: find what the onboarding created (from IAM, km-config.yaml and
+//! the cluster), plan its removal, confirm, remove. Never touches what the
+//! tool did not create.
+
+use serde::Serialize;
+
+use crate::aws::{self, KlankerClients, iam};
+use crate::cli::{GlobalArgs, RmArgs, RmOutput};
+use crate::error::Error;
+use crate::inventory::{self, RoleSummary};
+use crate::k8s::{self, Cluster};
+use crate::kubeconfig;
+use crate::output;
+use crate::plan::removal::{
+    self, ClusterView, FoundServiceAccount, ProviderToRemove, RemovalObserved, RoleToRemove,
+};
+use crate::store::{self, Store};
+use crate::trust::{self, OidcProviderArn, validate};
+
+#[derive(Serialize)]
+struct RmReport<'a> {
+    name: &'a str,
+    dry_run: bool,
+    applied: bool,
+    role_arn: &'a str,
+    plan: &'a [crate::plan::Step],
+    notes: &'a [String],
+}
+
+/// Builds the Kubernetes client, or says why it cannot (the cluster may be gone).
+async fn cluster_client(global: &GlobalArgs) -> Result<kube::Client, String> {
+    let kc = kubeconfig::load(global.kubeconfig.as_deref()).map_err(|e| e.to_string())?;
+    let ctx =
+        kubeconfig::select_context(&kc, global.context.as_deref()).map_err(|e| e.to_string())?;
+    k8s::client(kc, &ctx.context_name)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn role_details(
+    klanker: &KlankerClients,
+    role_name: &str,
+) -> Result<Option<RoleToRemove>, Error> {
+    let Some(role) = iam::get_role(&klanker.iam, role_name).await? else {
+        return Ok(None);
+    };
+    let (attached, inline, profiles) = tokio::try_join!(
+        iam::attached_policies(&klanker.iam, role_name),
+        iam::inline_policies(&klanker.iam, role_name),
+        iam::instance_profiles(&klanker.iam, role_name),
+    )?;
+    Ok(Some(RoleToRemove {
+        role_name: role_name.to_string(),
+        arn: role.arn,
+        owned: iam::is_owned(&role.tags),
+        attached_policies: attached,
+        inline_policies: inline,
+        instance_profiles: profiles,
+    }))
+}
+
+pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
+    validate::registry_name(&args.name).map_err(|mut e| {
+        e.input = "NAME".into();
+        e
+    })?;
+    validate::region(&args.aws.region, "--region")?;
+    let verbose = global.verbose;
+    let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
+    let entry = store.load()?.get(&args.name);
+    aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
+
+    let http = aws::http_client();
+    let sdk = aws::load_config(Some(&args.aws.aws_profile), &args.aws.region, &http).await;
+    let klanker = KlankerClients::new(&sdk, verbose);
+    let kube_client = if args.keep_service_account {
+        Err("kept".to_string())
+    } else {
+        cluster_client(global).await
+    };
+    let cluster = kube_client
+        .as_ref()
+        .ok()
+        .map(|client| Cluster { client, verbose });
+
+    // One concurrent round: every role (with trust policies), providers, identity, the cluster's SAs.
+    let cluster_sas = async {
+        match (&cluster, &kube_client) {
+            (Some(c), _) => Ok::<_, Error>(
+                c.managed_service_accounts()
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+            (None, Err(why)) => Ok(Err(why.clone())),
+            (None, Ok(_)) => Ok(Err("no client".to_string())),
+        }
+    };
+    let (roles, providers, (account, caller_arn), sas) = tokio::try_join!(
+        async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
+        async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
+        async {
+            iam::caller_identity(&klanker.sts)
+                .await
+                .map_err(Error::from)
+        },
+        cluster_sas,
+    )?;
+    let partition = trust::arn::partition_of(&caller_arn).to_string();
+
+    // Which role: the one whose description names NAME, else what km-config.yaml
+    // recorded, else the default name (checked for ownership before anything).
+    let onboarding = roles
+        .iter()
+        .filter_map(inventory::onboarding)
+        .find(|o| o.name == args.name);
+    let role_name = onboarding
+        .as_ref()
+        .map(|o| o.role_name.clone())
+        .or_else(|| {
+            entry
+                .as_ref()
+                .and_then(|e| e.role_arn.rsplit('/').next().map(str::to_string))
+        })
+        .unwrap_or_else(|| trust::default_role_name(&args.name));
+    let role = if roles.iter().any(|r: &RoleSummary| r.role_name == role_name) {
+        role_details(&klanker, &role_name).await?
+    } else {
+        None
+    };
+    let role_arn = role
+        .as_ref()
+        .map(|r| r.arn.clone())
+        .or_else(|| entry.as_ref().map(|e| e.role_arn.clone()))
+        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
+
+    // Which provider: the one the role trusts, else the one mirroring km-config's issuer.
+    let provider_arn = onboarding
+        .as_ref()
+        .map(|o| o.oidc_provider_arn.clone())
+        .or_else(|| {
+            entry.as_ref().and_then(|e| {
+                OidcProviderArn::parse(&e.oidc_provider_arn, "km-config.yaml oidc_provider_arn")
+                    .ok()
+                    .map(|p| p.issuer.provider_arn(&partition, &account))
+            })
+        });
+    let provider = match provider_arn.filter(|arn| providers.contains(arn)) {
+        Some(arn) => Some(ProviderToRemove {
+            owned: iam::provider_owned(&klanker.iam, &arn).await?,
+            trusted_by: inventory::roles_trusting(&roles, &arn, &role_name)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            arn,
+        }),
+        None => None,
+    };
+
+    let cluster_view = if args.keep_service_account {
+        ClusterView::Kept
+    } else {
+        match sas {
+            Err(why) => ClusterView::Unreachable(why),
+            Ok(found) => ClusterView::Found(
+                found
+                    .into_iter()
+                    .filter(|(ns, name, annotated)| {
+                        annotated.as_deref() == Some(role_arn.as_str())
+                            || onboarding
+                                .as_ref()
+                                .is_some_and(|o| &o.namespace == ns && &o.service_account == name)
+                    })
+                    .map(|(namespace, name, role_arn)| FoundServiceAccount {
+                        namespace,
+                        name,
+                        role_arn,
+                    })
+                    .collect(),
+            ),
+        }
+    };
+
+    let observed = RemovalObserved {
+        name: args.name.clone(),
+        role_arn: role_arn.clone(),
+        role,
+        provider,
+        cluster: cluster_view,
+        config_entry: entry.is_some(),
+    };
+    let (plan, notes) = removal::plan_removal(&observed)?;
+
+    let text = args.output == RmOutput::Text;
+    if text {
+        if plan.is_noop() {
+            println!(
+                "Nothing to remove: `{}` is not onboarded in klanker account {account} (or was removed already).",
+                args.name
+            );
+        } else {
+            print!(
+                "{}",
+                output::plan_text(
+                    &format!(
+                        "Removal plan for `{}` in klanker account {account}:",
+                        args.name
+                    ),
+                    &plan,
+                    &[],
+                    output::stdout_colour()
+                )
+            );
+        }
+        for note in &notes {
+            println!("note: {note}");
+        }
+    }
+
+    let apply = super::decide(&args.apply, &plan)?;
+    if apply {
+        super::execute(
+            &plan,
+            &super::Executor {
+                klanker: &klanker,
+                cluster: cluster.as_ref(),
+                store: &store,
+                verbose,
+            },
+            "kubectl klanker-trust rm",
+        )
+        .await?;
+    }
+
+    match args.output {
+        RmOutput::Text => {
+            if apply {
+                println!("Removed: {} change(s) applied.", plan.changes().count());
+            } else if !plan.is_noop() {
+                println!(
+                    "Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to remove."
+                );
+            }
+        }
+        RmOutput::Json | RmOutput::Yaml => {
+            let report = RmReport {
+                name: &args.name,
+                dry_run: !apply && !plan.is_noop(),
+                applied: apply,
+                role_arn: &role_arn,
+                plan: &plan.steps,
+                notes: &notes,
+            };
+            if args.output == RmOutput::Json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                print!("{}", serde_yaml::to_string(&report).unwrap_or_default());
+            }
+        }
+    }
+    Ok(())
+}

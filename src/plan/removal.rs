@@ -1,0 +1,342 @@
+//! Pure: what `rm` removes, in order, and what it deliberately leaves.
+
+use std::collections::BTreeSet;
+
+use super::{Action, Op, Plan, PlanError, Step, Target};
+
+/// What exists now for the onboarding being removed.
+#[derive(Debug, Clone, Default)]
+pub struct RemovalObserved {
+    pub name: String,
+    /// The onboarding's role ARN (from the role, km-config.yaml or the
+    /// default name): ServiceAccounts annotated with it are ours to delete.
+    pub role_arn: String,
+    pub role: Option<RoleToRemove>,
+    pub provider: Option<ProviderToRemove>,
+    pub cluster: ClusterView,
+    pub config_entry: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RoleToRemove {
+    pub role_name: String,
+    pub arn: String,
+    /// Carries the tool's managed-by tag.
+    pub owned: bool,
+    pub attached_policies: BTreeSet<String>,
+    pub inline_policies: Vec<String>,
+    pub instance_profiles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProviderToRemove {
+    pub arn: String,
+    /// Carries the tool's managed-by tag.
+    pub owned: bool,
+    /// Other roles whose trust policy names this provider.
+    pub trusted_by: Vec<String>,
+}
+
+/// The ServiceAccounts carrying this tool's label, as far as the cluster could be read.
+#[derive(Debug, Clone, Default)]
+pub enum ClusterView {
+    /// `--keep-service-account`.
+    #[default]
+    Kept,
+    Unreachable(String),
+    Found(Vec<FoundServiceAccount>),
+}
+
+#[derive(Debug, Clone)]
+pub struct FoundServiceAccount {
+    pub namespace: String,
+    pub name: String,
+    /// Its `eks.amazonaws.com/role-arn` annotation.
+    pub role_arn: Option<String>,
+}
+
+/// The removal plan and the notes that explain what stays and why.
+pub fn plan_removal(observed: &RemovalObserved) -> Result<(Plan, Vec<String>), PlanError> {
+    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    let iam = |action, summary: String, op| Step::new(Target::Iam, action, summary, Some(op));
+
+    if let Some(role) = &observed.role {
+        if !role.owned {
+            return Err(PlanError::RoleNotOwned {
+                role: role.role_name.clone(),
+            });
+        }
+        let r = &role.role_name;
+        for arn in &role.attached_policies {
+            steps.push(iam(
+                Action::Delete,
+                format!("detach policy {arn}"),
+                Op::DetachPolicy {
+                    role: r.clone(),
+                    arn: arn.clone(),
+                },
+            ));
+        }
+        for name in &role.inline_policies {
+            steps.push(iam(
+                Action::Delete,
+                format!("delete inline policy {name} of role {r}"),
+                Op::DeleteInlinePolicy {
+                    role: r.clone(),
+                    name: name.clone(),
+                },
+            ));
+        }
+        for profile in &role.instance_profiles {
+            steps.push(iam(
+                Action::Delete,
+                format!("remove role {r} from instance profile {profile}"),
+                Op::RemoveRoleFromInstanceProfile {
+                    role: r.clone(),
+                    profile: profile.clone(),
+                },
+            ));
+        }
+        steps.push(iam(
+            Action::Delete,
+            format!("role {r} ({})", role.arn),
+            Op::DeleteRole { role: r.clone() },
+        ));
+    }
+
+    if let Some(provider) = &observed.provider {
+        if !provider.owned {
+            notes.push(format!(
+                "OIDC provider {} was not created by this tool: it is never deleted.",
+                provider.arn
+            ));
+        } else if !provider.trusted_by.is_empty() {
+            notes.push(format!(
+                "OIDC provider {} is kept: still trusted by {}.",
+                provider.arn,
+                provider.trusted_by.join(", ")
+            ));
+        } else {
+            steps.push(iam(
+                Action::Delete,
+                format!(
+                    "OIDC provider {} (created by this tool, no other role trusts it)",
+                    provider.arn
+                ),
+                Op::DeleteProvider {
+                    arn: provider.arn.clone(),
+                },
+            ));
+        }
+    }
+
+    let role_arn = Some(observed.role_arn.as_str());
+    match &observed.cluster {
+        ClusterView::Kept => notes.push("ServiceAccount kept (--keep-service-account).".into()),
+        ClusterView::Unreachable(why) => notes.push(format!(
+            "could not read the cluster ({why}): its ServiceAccount was not removed. Run `rm` again against that cluster's context to finish."
+        )),
+        ClusterView::Found(found) => {
+            for sa in found {
+                let id = format!("{}/{}", sa.namespace, sa.name);
+                match (&sa.role_arn, role_arn) {
+                    (Some(annotated), Some(arn)) if annotated == arn => steps.push(Step::new(
+                        Target::Cluster,
+                        Action::Delete,
+                        format!("ServiceAccount {id}"),
+                        Some(Op::DeleteServiceAccount {
+                            namespace: sa.namespace.clone(),
+                            name: sa.name.clone(),
+                        }),
+                    )),
+                    (annotated, _) => notes.push(format!(
+                        "ServiceAccount {id} is left alone: it is annotated with {} now.",
+                        annotated.as_deref().unwrap_or("no role")
+                    )),
+                }
+            }
+        }
+    }
+
+    if observed.config_entry {
+        steps.push(Step::new(
+            Target::Local,
+            Action::Delete,
+            format!("km-config.yaml entry {}", observed.name),
+            Some(Op::RemoveConfigEntry {
+                name: observed.name.clone(),
+            }),
+        ));
+    }
+    Ok((Plan { steps }, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
+
+    fn role() -> RoleToRemove {
+        RoleToRemove {
+            role_name: "km-cluster-dev".into(),
+            arn: ROLE_ARN.into(),
+            owned: true,
+            attached_policies: BTreeSet::from(["arn:p1".to_string(), "arn:p2".to_string()]),
+            inline_policies: vec!["inline".into()],
+            instance_profiles: vec!["ip".into()],
+        }
+    }
+
+    fn sa(name: &str, role_arn: Option<&str>) -> FoundServiceAccount {
+        FoundServiceAccount {
+            namespace: "ai-pods".into(),
+            name: name.into(),
+            role_arn: role_arn.map(str::to_string),
+        }
+    }
+
+    fn full() -> RemovalObserved {
+        RemovalObserved {
+            name: "dev".into(),
+            role_arn: ROLE_ARN.into(),
+            role: Some(role()),
+            provider: Some(ProviderToRemove {
+                arn: "arn:provider".into(),
+                owned: true,
+                trusted_by: vec![],
+            }),
+            cluster: ClusterView::Found(vec![sa("km", Some(ROLE_ARN))]),
+            config_entry: true,
+        }
+    }
+
+    fn ops(plan: &Plan) -> Vec<&Op> {
+        plan.changes().filter_map(|s| s.op.as_ref()).collect()
+    }
+
+    #[test]
+    fn removes_everything_in_dependency_order() {
+        let (plan, notes) = plan_removal(&full()).unwrap();
+        let kinds: Vec<&str> = ops(&plan)
+            .iter()
+            .map(|op| match op {
+                Op::DetachPolicy { .. } => "detach",
+                Op::DeleteInlinePolicy { .. } => "inline",
+                Op::RemoveRoleFromInstanceProfile { .. } => "profile",
+                Op::DeleteRole { .. } => "role",
+                Op::DeleteProvider { .. } => "provider",
+                Op::DeleteServiceAccount { .. } => "sa",
+                Op::RemoveConfigEntry { .. } => "config",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "detach", "detach", "inline", "profile", "role", "provider", "sa", "config"
+            ]
+        );
+        assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn shared_or_foreign_providers_are_kept() {
+        let mut obs = full();
+        obs.provider.as_mut().unwrap().trusted_by = vec!["km-cluster-other".into()];
+        let (plan, notes) = plan_removal(&obs).unwrap();
+        assert!(
+            !ops(&plan)
+                .iter()
+                .any(|op| matches!(op, Op::DeleteProvider { .. }))
+        );
+        assert!(
+            notes[0].contains("still trusted by km-cluster-other"),
+            "{notes:?}"
+        );
+
+        let mut obs = full();
+        obs.provider.as_mut().unwrap().owned = false;
+        let (plan, notes) = plan_removal(&obs).unwrap();
+        assert!(
+            !ops(&plan)
+                .iter()
+                .any(|op| matches!(op, Op::DeleteProvider { .. }))
+        );
+        assert!(notes[0].contains("never deleted"), "{notes:?}");
+    }
+
+    #[test]
+    fn foreign_role_is_refused() {
+        let mut obs = full();
+        obs.role.as_mut().unwrap().owned = false;
+        assert!(matches!(
+            plan_removal(&obs),
+            Err(PlanError::RoleNotOwned { .. })
+        ));
+    }
+
+    #[test]
+    fn service_accounts_owned_by_others_and_unreachable_clusters_are_noted() {
+        let mut obs = full();
+        obs.cluster = ClusterView::Found(vec![
+            sa("km", Some("arn:aws:iam::333333333333:role/other")),
+            sa("x", None),
+        ]);
+        let (plan, notes) = plan_removal(&obs).unwrap();
+        assert!(
+            !ops(&plan)
+                .iter()
+                .any(|op| matches!(op, Op::DeleteServiceAccount { .. }))
+        );
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("role/other"));
+
+        obs.cluster = ClusterView::Unreachable("connection refused".into());
+        let (plan, notes) = plan_removal(&obs).unwrap();
+        assert!(
+            ops(&plan)
+                .iter()
+                .any(|op| matches!(op, Op::DeleteRole { .. })),
+            "IAM cleanup proceeds"
+        );
+        assert!(notes[0].contains("connection refused"));
+
+        obs.cluster = ClusterView::Kept;
+        let (_, notes) = plan_removal(&obs).unwrap();
+        assert!(notes[0].contains("--keep-service-account"));
+    }
+
+    #[test]
+    fn nothing_left_is_a_noop() {
+        let obs = RemovalObserved {
+            name: "dev".into(),
+            cluster: ClusterView::Found(vec![]),
+            ..RemovalObserved::default()
+        };
+        let (plan, _) = plan_removal(&obs).unwrap();
+        assert!(plan.is_noop());
+    }
+
+    #[test]
+    fn half_removed_onboarding_finishes() {
+        // Role already gone; the ServiceAccount is still found by the role ARN.
+        let obs = RemovalObserved {
+            name: "dev".into(),
+            role_arn: ROLE_ARN.into(),
+            role: None,
+            provider: None,
+            cluster: ClusterView::Found(vec![sa("km", Some(ROLE_ARN))]),
+            config_entry: true,
+        };
+        let (plan, _) = plan_removal(&obs).unwrap();
+        assert!(matches!(
+            ops(&plan)[..],
+            [
+                Op::DeleteServiceAccount { .. },
+                Op::RemoveConfigEntry { .. }
+            ]
+        ));
+    }
+}

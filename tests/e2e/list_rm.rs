@@ -1,0 +1,413 @@
+//! `list` and `rm` end to end: shared issuers, foreign providers, drift,
+//! unreachable clusters, half-removed onboardings, and a large account.
+
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+
+use crate::support::{CLUSTER, OPERATOR_POLICY, World};
+
+fn add(world: &World, name: &str, namespace: &str, sa: &str) {
+    world
+        .run(&[
+            "add",
+            "--name",
+            name,
+            "--namespace",
+            namespace,
+            "--service-account",
+            sa,
+            "--yes",
+        ])
+        .assert_ok();
+}
+
+fn list_json(world: &World) -> Value {
+    let out = world.run(&["list", "-o", "json"]);
+    out.assert_ok();
+    serde_json::from_str(&out.stdout).expect("list JSON")
+}
+
+fn names(listing: &Value) -> Vec<String> {
+    listing["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn two_names_on_one_issuer_share_the_provider_until_the_last_is_removed() {
+    let world = World::new();
+    world.kube.add_namespace("batch");
+    add(&world, "dev-a", "ai-pods", "km");
+    add(&world, "dev-b", "batch", "km-b");
+
+    let listing = list_json(&world);
+    assert_eq!(names(&listing), ["dev-a", "dev-b"]);
+    let a = &listing["clusters"][0];
+    assert_eq!(
+        a["role_arn"],
+        "arn:aws:iam::333333333333:role/km-cluster-dev-a"
+    );
+    assert_eq!(a["namespace"], "ai-pods");
+    assert_eq!(a["service_account"], "km");
+    assert_eq!(a["issuer"], world.issuer);
+    assert_eq!(a["provider"], "owned");
+    assert_eq!(a["in_km_config"], true);
+    assert_eq!(listing["drift"], serde_json::json!([]));
+    let providers = world.block_on(world.klanker.providers());
+    assert_eq!(providers.len(), 1, "one provider for one issuer");
+
+    // Remove the first: its role and ServiceAccount go, the shared provider stays.
+    let out = world.run(&["rm", "dev-a", "--yes"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("still trusted by km-cluster-dev-b"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev-a"))
+            .is_none()
+    );
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev-b"))
+            .is_some()
+    );
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+    assert!(world.kube.service_account("batch", "km-b").is_some());
+    assert_eq!(names(&list_json(&world)), ["dev-b"]);
+    let config = world.km_config_yaml();
+    assert_eq!(config["clusters"].as_sequence().unwrap().len(), 1);
+
+    // Remove the last: now the provider goes too.
+    let out = world.run(&["rm", "dev-b", "--yes"]);
+    out.assert_ok();
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    assert!(world.kube.service_account("batch", "km-b").is_none());
+    assert!(names(&list_json(&world)).is_empty());
+    assert_eq!(
+        world.km_config_yaml()["clusters"],
+        serde_yaml::Value::Sequence(vec![])
+    );
+
+    // Again: nothing left, exit 0, no writes.
+    world.clear_calls();
+    let out = world.run(&["rm", "dev-b", "--yes"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("Nothing to remove"), "{}", out.stdout);
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn a_provider_it_did_not_create_is_never_deleted() {
+    let world = World::new();
+    world.block_on(
+        world
+            .klanker
+            .create_provider(&world.issuer, &["sts.amazonaws.com"]),
+    );
+    add(&world, CLUSTER, "ai-pods", "km");
+    assert_eq!(list_json(&world)["clusters"][0]["provider"], "pre-existing");
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("never deleted"), "{}", out.stdout);
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+    assert!(
+        !world
+            .writes()
+            .iter()
+            .any(|w| w.contains("DeleteOpenIDConnectProvider"))
+    );
+}
+
+#[test]
+fn rm_plans_by_default_and_detaches_everything_when_applied() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    world.clear_calls();
+    let out = world.run(&["rm", CLUSTER]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains(&format!("detach policy {OPERATOR_POLICY}")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Dry run"), "{}", out.stdout);
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    // An inline policy someone added does not block removal.
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .put_role_policy()
+            .role_name("km-cluster-dev-use1-0")
+            .policy_name("extra")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
+            .send()
+            .await
+            .expect("put inline policy")
+    });
+    let out = world.run(&["rm", CLUSTER, "--dry-run=false", "-o", "json"]);
+    out.assert_ok();
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["applied"], true);
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
+            .is_none()
+    );
+    assert!(
+        world.writes().contains(&"iam:DeleteRolePolicy".to_string()),
+        "{:?}",
+        world.writes()
+    );
+}
+
+#[test]
+fn rm_refuses_a_role_it_did_not_create() {
+    let world = World::new();
+    world.block_on(world.klanker.create_foreign_role("km-cluster-foreign"));
+    world.clear_calls();
+    let out = world.run(&["rm", "foreign", "--yes"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("was not created by kubectl-klanker-trust"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-foreign"))
+            .is_some()
+    );
+}
+
+#[test]
+fn rm_cleans_iam_when_the_cluster_is_unreachable() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    world.kube.stop();
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("could not read the cluster"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("ServiceAccount was not removed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
+            .is_none()
+    );
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    assert!(names(&list_json(&world)).is_empty());
+    // (When the cluster is back, `rm` finds the ServiceAccount by its role
+    // annotation: see half_removed_onboarding_is_finished_by_running_rm_again.)
+}
+
+#[test]
+fn half_removed_onboarding_is_finished_by_running_rm_again() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    // The first rm leaves the ServiceAccount; role and km-config entry are gone,
+    // so the second rm finds the ServiceAccount by its role annotation alone.
+    world
+        .run(&["rm", CLUSTER, "--yes", "--keep-service-account"])
+        .assert_ok();
+    assert!(world.kube.service_account("ai-pods", "km").is_some());
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
+            .is_none()
+    );
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("ServiceAccount ai-pods/km"),
+        "{}",
+        out.stdout
+    );
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+}
+
+#[test]
+fn rm_leaves_a_service_account_someone_else_now_points_elsewhere() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    let mut sa = world.kube.service_account("ai-pods", "km").unwrap();
+    sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] =
+        "arn:aws:iam::333333333333:role/someone-else".into();
+    world.kube.put_service_account("ai-pods", sa);
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("left alone"), "{}", out.stdout);
+    assert!(world.kube.service_account("ai-pods", "km").is_some());
+}
+
+#[test]
+fn list_reports_drift_with_the_fix() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    // A stale km-config entry with no role, and a role with no km-config entry.
+    let mut config = std::fs::read_to_string(world.km_config()).unwrap();
+    config = config.replace("- name: dev-use1-0", "- name: ghost\n  oidc_provider_arn: arn:aws:iam::222222222222:oidc-provider/o.example.com\n  namespace: x\n  service_account: km\n  role_arn: arn:aws:iam::333333333333:role/km-cluster-ghost\n- name: dev-use1-0");
+    std::fs::write(world.km_config(), config).unwrap();
+    // The provider deleted behind the tool's back.
+    let provider = world.block_on(world.klanker.providers())[0].arn.clone();
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(&provider)
+            .send()
+            .await
+            .expect("delete provider")
+    });
+
+    let listing = list_json(&world);
+    assert_eq!(listing["clusters"][0]["provider"], "missing");
+    let drift = listing["drift"].as_array().unwrap();
+    assert!(
+        drift
+            .iter()
+            .any(|d| d["name"] == "ghost" && d["fix"].as_str().unwrap().contains("rm ghost")),
+        "{drift:?}"
+    );
+    assert!(
+        drift
+            .iter()
+            .any(|d| d["name"] == CLUSTER && d["fix"].as_str().unwrap().contains("re-creates")),
+        "{drift:?}"
+    );
+
+    let text = world.run(&["list"]);
+    text.assert_ok();
+    assert!(text.stdout.contains("MISSING"), "{}", text.stdout);
+    assert!(text.stdout.contains("Drift:"), "{}", text.stdout);
+    // The current context's cluster is marked.
+    assert!(
+        text.stdout
+            .lines()
+            .any(|l| l.starts_with('*') && l.contains(CLUSTER)),
+        "{}",
+        text.stdout
+    );
+
+    std::fs::remove_file(world.km_config()).unwrap();
+    let listing = list_json(&world);
+    assert!(
+        listing["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["fix"].as_str().unwrap().contains("records it")),
+        "{listing}"
+    );
+}
+
+#[test]
+fn list_local_reads_only_the_file() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    world.clear_calls();
+    let out = world.run(&["list", "--local", "-o", "json"]);
+    out.assert_ok();
+    let listing: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(listing["clusters"][0]["name"], CLUSTER);
+    assert!(world.moto.calls().is_empty(), "{:?}", world.moto.calls());
+    let out = world.run(&["list", "--local"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("IAM was not consulted"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// 500 onboardings on 10 issuers among 2000 unrelated roles: the listing costs
+/// a handful of paginated calls plus one per distinct provider, never one per role.
+#[test]
+fn list_stays_within_a_small_number_of_calls_for_a_large_account() {
+    let world = World::new();
+    let iam = world.klanker.iam.clone();
+    let providers: Vec<String> = world.block_on(async {
+        let mut arns = Vec::new();
+        for i in 0..10 {
+            let out = iam
+                .create_open_id_connect_provider()
+                .url(format!("https://oidc.example.com/id/ISSUER{i}"))
+                .client_id_list("sts.amazonaws.com")
+                .tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("klanker-trust/managed-by")
+                        .value("kubectl-klanker-trust")
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .expect("provider");
+            arns.push(out.open_id_connect_provider_arn.unwrap());
+        }
+        arns
+    });
+    world.block_on(
+        stream::iter(0..2500)
+            .map(|i| {
+                let iam = iam.clone();
+                let provider = providers[i % 10].clone();
+                async move {
+                    let request = if i < 500 {
+                        let host = provider.split("oidc-provider/").nth(1).unwrap().to_string();
+                        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": {format!("{host}:sub"): "system:serviceaccount:ns:km", format!("{host}:aud"): "sts.amazonaws.com"}}}]});
+                        iam.create_role()
+                            .role_name(format!("km-cluster-c{i}"))
+                            .description(format!("Managed by kubectl-klanker-trust: IRSA trust for cluster c{i} (ns/km)"))
+                            .assume_role_policy_document(trust.to_string())
+                    } else {
+                        iam.create_role()
+                            .role_name(format!("unrelated-{i}"))
+                            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+                    };
+                    request.send().await.expect("create role");
+                }
+            })
+            .buffer_unordered(16)
+            .collect::<Vec<()>>(),
+    );
+    world.clear_calls();
+    let listing = list_json(&world);
+    assert_eq!(listing["clusters"].as_array().unwrap().len(), 500);
+    assert!(
+        listing["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["provider"] == "owned")
+    );
+    let calls = world.moto.calls();
+    let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    assert_eq!(count("ListRoles"), 3, "2500 roles in pages of 1000");
+    assert_eq!(
+        count("GetOpenIDConnectProvider"),
+        10,
+        "one per distinct provider"
+    );
+    assert_eq!(count("GetRole"), 0, "no per-role calls");
+    assert!(calls.len() <= 20, "{} calls: {calls:?}", calls.len());
+}
