@@ -49,6 +49,71 @@ pub enum Command {
     /// Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry.
     #[command(after_help = RM_EXAMPLES)]
     Rm(RmArgs),
+    /// Prove the trust works end to end, or say which link is broken.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
+    /// Print the least-privilege IAM policies (and RBAC) the two identities need.
+    #[command(after_help = POLICY_EXAMPLES)]
+    Policy(PolicyArgs),
+}
+
+const POLICY_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust policy
+  kubectl klanker-trust policy --for klanker --klanker-account 333333333333 -o json > operator.json
+  aws iam create-policy --policy-name km-trust-operator --policy-document file://operator.json";
+
+/// Which identity's policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyFor {
+    All,
+    Klanker,
+    Cluster,
+}
+
+/// Output formats of `policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyOutput {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Which identity: the klanker operator profile, the cluster-side identity, or both.
+    #[arg(long = "for", value_enum, default_value = "all")]
+    pub target: PolicyFor,
+    /// Klanker account ID to scope ARNs to (default: any, `*`).
+    #[arg(long, default_value = "*", value_name = "ID")]
+    pub klanker_account: String,
+    /// Cluster account ID (default: from the context's cluster ARN, else `*`).
+    #[arg(long, value_name = "ID")]
+    pub cluster_account: Option<String>,
+    /// EKS cluster name (default: from the context, else `*`).
+    #[arg(long)]
+    pub cluster_name: Option<String>,
+    /// EKS cluster region (default: from the context, else `*`).
+    #[arg(long)]
+    pub cluster_region: Option<String>,
+    /// Output format: text (with RBAC), or raw JSON documents.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: PolicyOutput,
+}
+
+const VERIFY_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust verify dev-use1-0
+  kubectl klanker-trust verify dev-use1-0 -o json | jq '.checks[] | select(.status != \"OK\")'
+
+Exit codes: 0 the chain works; 4 a link is broken (FAIL lines say which and how to fix it); 1 other errors.";
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Registry name of the onboarding (as `list` shows it).
+    pub name: String,
+    #[command(flatten)]
+    pub aws: KlankerArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: RmOutput,
 }
 
 /// The klanker account: which profile and region.
@@ -199,6 +264,12 @@ pub struct AddArgs {
     /// Seconds: the role's MaxSessionDuration and the token-expiration annotation.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub session_duration: u32,
+    /// After applying, check every link of the trust chain (default; --no-verify skips).
+    #[arg(long, overrides_with = "no_verify")]
+    pub verify: bool,
+    /// Skip the checks after applying.
+    #[arg(long)]
+    pub no_verify: bool,
     /// EKS cluster name (default: from the context's exec block or ARN).
     #[arg(long)]
     pub cluster_name: Option<String>,

@@ -9,10 +9,13 @@ use crate::store::StoreError;
 use crate::trust::ValidationError;
 
 /// Exit codes (documented in README): 0 success, 1 failure with nothing
-/// changed, 2 bad input, 3 failed part-way (some changes were applied).
+/// changed, 2 bad input, 3 failed part-way (some changes were applied),
+/// 4 a link of the trust chain is broken.
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_PARTIAL: u8 = 3;
+/// `verify` (and `add`'s verification): a link of the trust chain is broken.
+pub const EXIT_BROKEN_CHAIN: u8 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -38,6 +41,8 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error("the cluster reported issuer `{issuer}`, which is not a usable OIDC issuer: {problem}")]
     BadIssuer { issuer: String, problem: String },
+    #[error("the trust chain is broken at: {}. See the FAIL lines above for the fix.", .links.join(", "))]
+    BrokenChain { links: Vec<String> },
     #[error("aborted at the prompt; nothing was changed.")]
     Aborted,
     #[error(
@@ -87,6 +92,7 @@ impl Error {
             | Error::NoClusterRegion { .. } => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             Error::Partial { .. } => EXIT_PARTIAL,
+            Error::BrokenChain { .. } => EXIT_BROKEN_CHAIN,
             _ => EXIT_FAILURE,
         }
     }

@@ -96,6 +96,23 @@ fn trust_principal_and_subject(doc: &Value) -> Option<(String, String)> {
     None
 }
 
+/// Which role belongs to registry name `name`: the one whose description
+/// names it, else the one km-config.yaml recorded, else the default name.
+/// Callers check the role's ownership tag before changing anything.
+pub fn locate(
+    name: &str,
+    roles: &[RoleSummary],
+    entry: Option<&ClusterEntry>,
+) -> (Option<Onboarding>, String) {
+    let onboarding = roles.iter().filter_map(onboarding).find(|o| o.name == name);
+    let role_name = onboarding
+        .as_ref()
+        .map(|o| o.role_name.clone())
+        .or_else(|| entry.and_then(|e| e.role_arn.rsplit('/').next().map(str::to_string)))
+        .unwrap_or_else(|| crate::trust::default_role_name(name));
+    (onboarding, role_name)
+}
+
 /// Every federated principal a trust policy names.
 pub fn federated_principals(doc: &Value) -> BTreeSet<String> {
     as_list(&doc["Statement"])
@@ -259,6 +276,21 @@ mod tests {
         let mut no_sub = summary("dev", "ns", PROVIDER);
         no_sub.trust_policy["Statement"][0]["Condition"] = serde_json::json!({"StringEquals": {}});
         assert_eq!(onboarding(&no_sub), None);
+    }
+
+    #[test]
+    fn locate_prefers_iam_then_km_config_then_the_default_name() {
+        let mut custom = summary("dev", "ns", PROVIDER);
+        custom.role_name = "custom-role".into();
+        let (found, role) = locate("dev", &[custom], None);
+        assert_eq!((found.is_some(), role.as_str()), (true, "custom-role"));
+        let mut e = entry("dev");
+        e.role_arn = "arn:aws:iam::333333333333:role/recorded".into();
+        assert_eq!(locate("dev", &[], Some(&e)).1, "recorded");
+        assert_eq!(
+            locate("dev", &[], None),
+            (None, "km-cluster-dev".to_string())
+        );
     }
 
     #[test]

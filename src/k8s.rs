@@ -195,6 +195,48 @@ impl Cluster<'_> {
             .collect())
     }
 
+    /// A TokenRequest for the ServiceAccount (never logged: it is a credential).
+    pub async fn request_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        audience: &str,
+        seconds: i64,
+    ) -> Result<String, KubeError> {
+        use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+        self.log(
+            "POST",
+            &format!("namespaces/{namespace}/serviceaccounts/{name}/token"),
+        );
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let request = TokenRequest {
+            spec: Some(TokenRequestSpec {
+                audiences: Some(vec![audience.to_string()]),
+                expiration_seconds: Some(seconds),
+                ..TokenRequestSpec::default()
+            }),
+            ..TokenRequest::default()
+        };
+        let response = api
+            .create_token_request(name, &kube::api::PostParams::default(), &request)
+            .await
+            .map_err(|e| {
+                KubeError::from_kube(
+                    format!("requesting a token for ServiceAccount {namespace}/{name}"),
+                    e,
+                )
+            })?;
+        response
+            .status
+            .and_then(|s| s.token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| KubeError::Api {
+                action: format!("requesting a token for ServiceAccount {namespace}/{name}"),
+                code: 200,
+                message: "the response carried no token".into(),
+            })
+    }
+
     pub async fn delete_service_account(
         &self,
         namespace: &str,

@@ -13,6 +13,8 @@ pub mod inventory;
 pub mod k8s;
 pub mod kubeconfig;
 pub mod output;
+pub mod permissions;
 pub mod plan;
 pub mod store;
 pub mod trust;
+pub mod verify;

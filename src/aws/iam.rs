@@ -42,6 +42,70 @@ pub async fn caller_identity(sts: &aws_sdk_sts::Client) -> Result<(String, Strin
     ))
 }
 
+/// What STS answered to AssumeRoleWithWebIdentity (no credentials kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumedRole {
+    pub arn: String,
+    pub expiration: String,
+}
+
+/// Exchanges a web-identity token for a session, as a pod's SDK does. The
+/// returned credentials are dropped at once: only the identity is reported.
+/// Retries, for about 20 seconds, the answers IAM gives while a new provider
+/// or trust policy propagates.
+pub async fn assume_role_with_web_identity(
+    sts: &aws_sdk_sts::Client,
+    role_arn: &str,
+    token: &str,
+) -> Result<AssumedRole, AwsError> {
+    let mut delay = Duration::from_millis(500);
+    let mut waited = Duration::ZERO;
+    loop {
+        let result = sts
+            .assume_role_with_web_identity()
+            .role_arn(role_arn)
+            .role_session_name("kubectl-klanker-trust-verify")
+            .web_identity_token(token)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                return Ok(AssumedRole {
+                    arn: out
+                        .assumed_role_user()
+                        .map(|u| u.arn().to_string())
+                        .unwrap_or_default(),
+                    expiration: out
+                        .credentials()
+                        .map(|c| c.expiration().to_string())
+                        .unwrap_or_default(),
+                });
+            }
+            Err(err) => {
+                let code = err.code().unwrap_or_default().to_string();
+                let propagating = matches!(
+                    code.as_str(),
+                    "InvalidIdentityToken" | "AccessDenied" | "IDPCommunicationError"
+                );
+                if !propagating || waited >= Duration::from_secs(20) {
+                    return Err(AwsError::from_sdk(
+                        "sts:AssumeRoleWithWebIdentity",
+                        SIDE,
+                        err,
+                    ));
+                }
+                eprintln!(
+                    "  waiting {:.1}s: IAM may still be propagating a new provider or trust policy ({code})",
+                    delay.as_secs_f32()
+                );
+                tokio::time::sleep(delay).await;
+                waited += delay;
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+        }
+    }
+}
+
 /// The provider registered for `issuer`, if any. Provider ARNs embed the
 /// issuer, so one list call finds it without a Get per provider.
 pub async fn find_provider(

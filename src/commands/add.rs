@@ -203,6 +203,8 @@ struct AddReport<'a> {
     service_account: &'a str,
     config_path: String,
     plan: &'a [plan::Step],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<&'a [crate::verify::Check]>,
 }
 
 pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
@@ -420,6 +422,33 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         .await?;
     }
 
+    // The local checks of `verify`, so an onboarding that cannot work is
+    // reported at once. Only after a change: a no-op re-run stays read-only.
+    let verification = match (&cluster, apply && !args.no_verify) {
+        (Some(c), true) => {
+            let operator_policy = desired
+                .policies
+                .iter()
+                .find(|p| p.ends_with(":policy/km-operator-policy"))
+                .or_else(|| desired.policies.iter().next())
+                .cloned()
+                .unwrap_or_default();
+            let target = super::verify::Target {
+                name: inputs.name.clone(),
+                role_name: inputs.role_name.clone(),
+                role_arn: role_arn.clone(),
+                namespace: inputs.sa_namespace.clone(),
+                service_account: args.service_account.clone(),
+                operator_policy,
+                partition: partition.clone(),
+                account: account.clone(),
+            };
+            let (facts, _token) = super::verify::gather(&klanker, c, &target).await?;
+            Some(crate::verify::local_checks(&facts))
+        }
+        _ => None,
+    };
+
     let sa = k8s::service_account(
         &inputs.sa_namespace,
         &args.service_account,
@@ -440,6 +469,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         service_account: &args.service_account,
         config_path: store.path().display().to_string(),
         plan: &plan.steps,
+        verification: verification.as_deref(),
     };
     match args.output {
         AddOutput::Text => {
@@ -455,6 +485,13 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
                 "service account: {}/{} ({ROLE_ARN_ANNOTATION}: {role_arn})",
                 inputs.sa_namespace, args.service_account
             );
+            if let Some(checks) = &verification {
+                println!(
+                    "Verification (the STS step: `kubectl klanker-trust verify {}`):",
+                    inputs.name
+                );
+                print!("{}", super::verify::report_text(checks));
+            }
         }
         AddOutput::Json => println!(
             "{}",
@@ -463,5 +500,8 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         AddOutput::Yaml => print!("{}", serde_yaml::to_string(&report).unwrap_or_default()),
         AddOutput::Manifest => print!("{}", k8s::manifest_yaml(&sa)),
     }
-    Ok(())
+    match &verification {
+        Some(checks) => super::verify::broken(checks),
+        None => Ok(()),
+    }
 }

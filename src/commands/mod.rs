@@ -4,7 +4,9 @@
 
 pub mod add;
 pub mod list;
+pub mod policy;
 pub mod rm;
+pub mod verify;
 
 use crate::aws::{KlankerClients, iam};
 use crate::cli::{ApplyArgs, Cli, Command};
@@ -19,6 +21,8 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Add(args) => add::run(&cli.global, args).await,
         Command::List(args) => list::run(&cli.global, args).await,
         Command::Rm(args) => rm::run(&cli.global, args).await,
+        Command::Verify(args) => verify::run(&cli.global, args).await,
+        Command::Policy(args) => policy::run(&cli.global, args),
     }
 }
 

@@ -107,21 +107,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     )?;
     let partition = trust::arn::partition_of(&caller_arn).to_string();
 
-    // Which role: the one whose description names NAME, else what km-config.yaml
-    // recorded, else the default name (checked for ownership before anything).
-    let onboarding = roles
-        .iter()
-        .filter_map(inventory::onboarding)
-        .find(|o| o.name == args.name);
-    let role_name = onboarding
-        .as_ref()
-        .map(|o| o.role_name.clone())
-        .or_else(|| {
-            entry
-                .as_ref()
-                .and_then(|e| e.role_arn.rsplit('/').next().map(str::to_string))
-        })
-        .unwrap_or_else(|| trust::default_role_name(&args.name));
+    let (onboarding, role_name) = inventory::locate(&args.name, &roles, entry.as_ref());
     let role = if roles.iter().any(|r: &RoleSummary| r.role_name == role_name) {
         role_details(&klanker, &role_name).await?
     } else {

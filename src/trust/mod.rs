@@ -2,7 +2,9 @@
 //! No I/O here, so all of it is unit-tested.
 
 pub mod arn;
+pub mod conditions;
 pub mod policy;
+pub mod token;
 pub mod validate;
 
 pub use arn::{EksClusterArn, Issuer, OidcProviderArn};

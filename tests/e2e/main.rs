@@ -7,3 +7,4 @@ mod support;
 
 mod add;
 mod list_rm;
+mod verify;

@@ -23,6 +23,9 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 
@@ -51,8 +54,15 @@ impl KubeEmulator {
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("listener address");
         let token = token.to_string();
+        let rng = ring::rand::SystemRandom::new();
+        let signing_key = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .expect("generate signing key")
+            .as_ref()
+            .to_vec();
         let state = Arc::new(Mutex::new(ApiState {
             token,
+            issuer: "https://kubernetes.default.svc".to_string(),
+            signing_key,
             ..ApiState::default()
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
@@ -126,6 +136,11 @@ impl KubeEmulator {
         state.write(key, &seed).expect("seed service account");
     }
 
+    /// Sets the `iss` of the tokens TokenRequest issues (the cluster's OIDC issuer).
+    pub fn set_issuer(&self, issuer: &str) {
+        lock(&self.state).issuer = issuer.to_string();
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state).requests.clone()
     }
@@ -192,6 +207,11 @@ impl Kind {
 #[derive(Default)]
 struct ApiState {
     token: String,
+    /// `iss` of the ServiceAccount tokens this server issues.
+    issuer: String,
+    /// PKCS#8 of the P-256 key that signs those tokens (ES256), as a real
+    /// API server signs with its service-account key.
+    signing_key: Vec<u8>,
     requests: Vec<RecordedRequest>,
     objects: BTreeMap<Key, Stored>,
     resource_version: u64,
@@ -312,6 +332,20 @@ impl ApiState {
         let (nss, sas) = (Kind::Namespace, Kind::ServiceAccount);
         match (method, segments.as_slice()) {
             ("GET", ["version"]) => Ok((200, version())),
+            ("GET", [".well-known", "openid-configuration"]) => Ok((200, self.discovery())),
+            ("GET", ["openid", "v1", "jwks"]) => Ok((200, self.jwks())),
+            (
+                "POST",
+                [
+                    "api",
+                    "v1",
+                    "namespaces",
+                    ns,
+                    "serviceaccounts",
+                    name,
+                    "token",
+                ],
+            ) => self.token_request(ns, name, req),
             ("GET", ["api", "v1", "namespaces"]) => self.list(nss, None, req),
             ("POST", ["api", "v1", "namespaces"]) => self.create(nss, "", req),
             ("GET", ["api", "v1", "serviceaccounts"]) => self.list(sas, None, req),
@@ -332,6 +366,101 @@ impl ApiState {
                 Err(failure(404, "NotFound", message, Value::Null))
             }
         }
+    }
+
+    /// TokenRequest: a signed JWT for the ServiceAccount with the requested
+    /// audiences and lifetime, claims shaped as kube-apiserver issues them.
+    fn token_request(&mut self, ns: &str, name: &str, req: &Request) -> Result<Reply, Reply> {
+        let key = (Kind::ServiceAccount, ns.to_string(), name.to_string());
+        let Some(sa) = self.objects.get(&key) else {
+            return Err(not_found("serviceaccounts", name));
+        };
+        let uid = sa.obj["metadata"]["uid"].clone();
+        let body = parse_body(&req.body)?;
+        let audiences = match body["spec"]["audiences"].as_array() {
+            Some(list) if !list.is_empty() => Value::Array(list.clone()),
+            _ => json!([self.issuer]),
+        };
+        let seconds = body["spec"]["expirationSeconds"].as_i64().unwrap_or(3600);
+        if seconds < 600 {
+            return Err(bad_request(
+                "spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes",
+            ));
+        }
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let claims = json!({
+            "aud": audiences,
+            "exp": now.as_second() + seconds,
+            "iat": now.as_second(),
+            "nbf": now.as_second(),
+            "iss": self.issuer,
+            "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": uid}},
+            "sub": format!("system:serviceaccount:{ns}:{name}"),
+        });
+        let token = self
+            .sign(&claims)
+            .map_err(|e| failure(500, "InternalError", &e, Value::Null))?;
+        let expires = k8s_openapi::jiff::Timestamp::from_second(now.as_second() + seconds)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        Ok((
+            201,
+            json!({
+                "kind": "TokenRequest",
+                "apiVersion": "authentication.k8s.io/v1",
+                "metadata": {"name": name, "namespace": ns, "creationTimestamp": null},
+                "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": null},
+                "status": {"token": token, "expirationTimestamp": expires},
+            }),
+        ))
+    }
+
+    fn key_pair(&self) -> Result<EcdsaKeyPair, String> {
+        let rng = ring::rand::SystemRandom::new();
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &self.signing_key, &rng)
+            .map_err(|e| e.to_string())
+    }
+
+    fn sign(&self, claims: &Value) -> Result<String, String> {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let header = json!({"alg": "ES256", "kid": "emulator"});
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let rng = ring::rand::SystemRandom::new();
+        let signature = self
+            .key_pair()?
+            .sign(&rng, input.as_bytes())
+            .map_err(|e| e.to_string())?;
+        Ok(format!("{input}.{}", b64(signature.as_ref())))
+    }
+
+    /// `/.well-known/openid-configuration`, as the ServiceAccountIssuerDiscovery feature serves it.
+    fn discovery(&self) -> Value {
+        json!({
+            "issuer": self.issuer,
+            "jwks_uri": format!("{}/openid/v1/jwks", self.issuer),
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+        })
+    }
+
+    fn jwks(&self) -> Value {
+        let public = self
+            .key_pair()
+            .map(|k| ring::signature::KeyPair::public_key(&k).as_ref().to_vec())
+            .unwrap_or_default();
+        // Uncompressed P-256 point: 0x04 || x (32 bytes) || y (32 bytes).
+        let (x, y) = if public.len() == 65 {
+            (&public[1..33], &public[33..])
+        } else {
+            (&[][..], &[][..])
+        };
+        json!({"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": "emulator",
+            "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y)}]})
     }
 
     /// GET, PATCH (server-side apply) or DELETE of one object.

@@ -94,6 +94,8 @@ impl World {
             )
         });
         let issuer = rt.block_on(cluster.create_cluster(CLUSTER));
+        // Tokens from the emulator carry the EKS cluster's issuer, as on EKS.
+        kube.set_issuer(&issuer);
         let world = World {
             dir,
             moto,

@@ -1,0 +1,329 @@
+//! `verify NAME`: gather the facts of one trust chain (IAM, the cluster, a
+//! fresh ServiceAccount token), check each link locally, then prove it with
+//! STS AssumeRoleWithWebIdentity. The token is never printed.
+
+use serde::Serialize;
+
+use crate::aws::{self, KlankerClients, iam};
+use crate::cli::{GlobalArgs, RmOutput, VerifyArgs};
+use crate::error::Error;
+use crate::inventory;
+use crate::k8s::{self, Cluster};
+use crate::kubeconfig;
+use crate::store::{self, Store};
+use crate::trust::{self, Issuer, STS_AUDIENCE, token, validate};
+use crate::verify::{self, Check, Facts, ProviderFacts, RoleFacts, Status};
+
+/// Lifetime asked of the verification token: the API server's minimum.
+const TOKEN_SECONDS: i64 = 600;
+/// Session length IRSA SDKs request by default.
+const DEFAULT_SESSION: u32 = 3600;
+
+/// The onboarding to check.
+pub struct Target {
+    pub name: String,
+    pub role_name: String,
+    pub role_arn: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub operator_policy: String,
+    pub partition: String,
+    pub account: String,
+}
+
+/// A token kept only to hand to STS; Debug never shows it.
+pub struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Reads everything the local checks need. Errors reaching IAM or the
+/// cluster become failed links where they are about the chain itself.
+pub async fn gather(
+    klanker: &KlankerClients,
+    cluster: &Cluster<'_>,
+    target: &Target,
+) -> Result<(Facts, Option<Token>), Error> {
+    let role = async {
+        match iam::get_role(&klanker.iam, &target.role_name).await? {
+            None => Ok::<_, Error>(None),
+            Some(role) => {
+                let attached = iam::attached_policies(&klanker.iam, &target.role_name).await?;
+                Ok(Some(RoleFacts {
+                    arn: role.arn,
+                    trust_policy: role.trust_policy,
+                    max_session: role.max_session,
+                    attached_policies: attached,
+                }))
+            }
+        }
+    };
+    let cluster_side = async {
+        let sa = cluster
+            .get_service_account(&target.namespace, &target.service_account)
+            .await?;
+        let token = match &sa {
+            None => Err(format!(
+                "ServiceAccount {}/{} does not exist",
+                target.namespace, target.service_account
+            )),
+            Some(_) => cluster
+                .request_token(
+                    &target.namespace,
+                    &target.service_account,
+                    STS_AUDIENCE,
+                    TOKEN_SECONDS,
+                )
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        Ok::<_, Error>((sa, token))
+    };
+    let (role, (sa, raw_token)) = tokio::try_join!(role, cluster_side)?;
+
+    let claims = raw_token
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|t| token::claims(t).map_err(|e| e.to_string()));
+    let issuer = claims
+        .as_ref()
+        .ok()
+        .and_then(|c| Issuer::parse(&c.iss, "token iss").ok());
+    let provider = match &issuer {
+        Some(issuer) => iam::find_provider(&klanker.iam, issuer)
+            .await?
+            .map(|p| ProviderFacts {
+                arn: p.arn,
+                client_ids: p.client_ids,
+            }),
+        None => None,
+    };
+    let facts = Facts {
+        name: target.name.clone(),
+        role_name: target.role_name.clone(),
+        role_arn: target.role_arn.clone(),
+        role,
+        namespace: target.namespace.clone(),
+        service_account: target.service_account.clone(),
+        annotations: sa.map(|s| s.annotations),
+        token: claims,
+        provider,
+        provider_arn_for_token: issuer.map(|i| i.provider_arn(&target.partition, &target.account)),
+        operator_policy: target.operator_policy.clone(),
+        requested_session: DEFAULT_SESSION,
+    };
+    Ok((facts, raw_token.ok().map(Token)))
+}
+
+/// Text rendering: one line per link, the fix under each FAIL/WARN.
+pub fn report_text(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for check in checks {
+        let word = match check.status {
+            Status::Ok => "OK  ",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+        };
+        out.push_str(&format!("{word} {:<16} {}\n", check.link, check.message));
+        if let (Some(fix), true) = (&check.fix, check.status != Status::Ok) {
+            out.push_str(&format!("     {:<16} fix: {fix}\n", ""));
+        }
+    }
+    out
+}
+
+/// The failed links, as the error that ends the command.
+pub fn broken(checks: &[Check]) -> Result<(), Error> {
+    let links: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.link.to_string())
+        .collect();
+    if links.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BrokenChain { links })
+    }
+}
+
+#[derive(Serialize)]
+struct VerifyReport<'a> {
+    name: &'a str,
+    role_arn: &'a str,
+    ok: bool,
+    checks: &'a [Check],
+}
+
+pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
+    validate::registry_name(&args.name).map_err(|mut e| {
+        e.input = "NAME".into();
+        e
+    })?;
+    validate::region(&args.aws.region, "--region")?;
+    let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
+    let entry = store.load()?.get(&args.name);
+    let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
+    let ctx = kubeconfig::select_context(&kc, global.context.as_deref())?;
+    aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
+
+    let http = aws::http_client();
+    let sdk = aws::load_config(Some(&args.aws.aws_profile), &args.aws.region, &http).await;
+    let klanker = KlankerClients::new(&sdk, global.verbose);
+    let client = k8s::client(kc, &ctx.context_name).await?;
+    let cluster = Cluster {
+        client: &client,
+        verbose: global.verbose,
+    };
+
+    let (roles, (account, caller_arn)) = tokio::try_join!(
+        async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
+        async {
+            iam::caller_identity(&klanker.sts)
+                .await
+                .map_err(Error::from)
+        },
+    )?;
+    let partition = trust::arn::partition_of(&caller_arn).to_string();
+    let (onboarding, role_name) = inventory::locate(&args.name, &roles, entry.as_ref());
+    let role_arn = onboarding
+        .as_ref()
+        .map(|o| o.role_arn.clone())
+        .or_else(|| entry.as_ref().map(|e| e.role_arn.clone()))
+        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
+    // Which ServiceAccount: the one this tool applied with this role's
+    // annotation (the most direct evidence), else what km-config.yaml or the
+    // trust policy names, else the context's namespace (wildcard trusts).
+    let applied = cluster
+        .managed_service_accounts()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(_, _, annotated)| annotated.as_deref() == Some(role_arn.as_str()));
+    let recorded = entry
+        .as_ref()
+        .map(|e| (e.namespace.clone(), e.service_account.clone()))
+        .or_else(|| {
+            onboarding
+                .as_ref()
+                .map(|o| (o.namespace.clone(), o.service_account.clone()))
+        });
+    let (namespace, service_account) = match (applied, recorded) {
+        (Some((ns, sa, _)), _) => (ns, sa),
+        (None, Some((ns, sa))) if ns != "*" => (ns, sa),
+        (None, Some((_, sa))) => (
+            ctx.namespace.clone().unwrap_or_else(|| "default".into()),
+            sa,
+        ),
+        (None, None) => (
+            ctx.namespace.clone().unwrap_or_else(|| "default".into()),
+            "km".into(),
+        ),
+    };
+
+    let target = Target {
+        name: args.name.clone(),
+        role_name,
+        role_arn: role_arn.clone(),
+        namespace,
+        service_account,
+        operator_policy: format!("arn:{partition}:iam::{account}:policy/km-operator-policy"),
+        partition,
+        account,
+    };
+    let (facts, token) = gather(&klanker, &cluster, &target).await?;
+    let mut checks = verify::local_checks(&facts);
+
+    // The final word: STS itself. Skipped when a local link is already broken,
+    // since STS would only refuse (and a test peer might not).
+    match (&token, verify::has_failure(&checks)) {
+        (Some(token), false) => checks.push(
+            match iam::assume_role_with_web_identity(&klanker.sts, &role_arn, &token.0).await {
+                Ok(assumed) => Check {
+                    link: "assume",
+                    status: Status::Ok,
+                    message: format!("AssumeRoleWithWebIdentity gave {} until {}", assumed.arn, assumed.expiration),
+                    fix: None,
+                },
+                Err(err) => Check {
+                    link: "assume",
+                    status: Status::Fail,
+                    message: format!("STS refused: {err}"),
+                    fix: Some("see the checks above; if they all pass, IAM may need a minute more to propagate".into()),
+                },
+            },
+        ),
+        _ => checks.push(Check {
+            link: "assume",
+            status: Status::Warn,
+            message: "AssumeRoleWithWebIdentity not attempted: fix the failures above first".into(),
+            fix: Some("re-run verify after fixing".into()),
+        }),
+    }
+
+    let ok = !verify::has_failure(&checks);
+    match args.output {
+        RmOutput::Text => {
+            println!("Verifying `{}` ({role_arn}):", args.name);
+            print!("{}", report_text(&checks));
+            if ok {
+                println!("The trust chain works.");
+            }
+        }
+        RmOutput::Json | RmOutput::Yaml => {
+            let report = VerifyReport {
+                name: &args.name,
+                role_arn: &role_arn,
+                ok,
+                checks: &checks,
+            };
+            if args.output == RmOutput::Json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                print!("{}", serde_yaml::to_string(&report).unwrap_or_default());
+            }
+        }
+    }
+    broken(&checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_debug_is_redacted() {
+        assert_eq!(format!("{:?}", Token("secret".into())), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn report_shows_fix_only_for_problems() {
+        let checks = vec![
+            Check {
+                link: "role",
+                status: Status::Ok,
+                message: "fine".into(),
+                fix: None,
+            },
+            Check {
+                link: "trust",
+                status: Status::Fail,
+                message: "sub mismatch".into(),
+                fix: Some("do x".into()),
+            },
+        ];
+        let text = report_text(&checks);
+        assert!(text.contains("OK   role"), "{text}");
+        assert!(
+            text.contains("FAIL trust            sub mismatch\n"),
+            "{text}"
+        );
+        assert!(text.contains("fix: do x"), "{text}");
+        assert!(matches!(broken(&checks), Err(Error::BrokenChain { links }) if links == ["trust"]));
+    }
+}

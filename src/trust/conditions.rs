@@ -1,0 +1,310 @@
+//! Evaluates a role's trust policy against a web-identity token's claims the
+//! way IAM does for `sts:AssumeRoleWithWebIdentity`, so `verify` can name the
+//! broken link even where the test peer (moto) does not evaluate trust.
+
+use serde_json::Value;
+
+/// IAM's `StringLike`: `*` matches any run of characters (also none), `?`
+/// exactly one; everything else literally and case-sensitively.
+pub fn string_like(pattern: &str, value: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let v: Vec<char> = value.chars().collect();
+    let (mut pi, mut vi) = (0, 0);
+    // Classic wildcard matching with backtracking to the last `*`.
+    let mut star: Option<(usize, usize)> = None;
+    while vi < v.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
+            pi += 1;
+            vi += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, vi));
+            pi += 1;
+        } else if let Some((sp, sv)) = star {
+            pi = sp + 1;
+            vi = sv + 1;
+            star = Some((sp, sv + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The claims that matter, from the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebIdentity<'a> {
+    /// The provider the token is presented through (the token's issuer in the klanker account).
+    pub provider_arn: &'a str,
+    /// Issuer without scheme: the prefix of the condition keys.
+    pub issuer_host_path: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a [String],
+}
+
+/// Why the trust policy does or does not admit the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustVerdict {
+    Allowed,
+    /// No statement names the provider as federated principal for the action.
+    ProviderNotTrusted,
+    /// A statement names the provider, but a condition fails: the failing
+    /// key, what the policy wants and what the token carries.
+    ConditionFailed {
+        key: String,
+        wanted: String,
+        actual: String,
+    },
+    /// A condition this evaluator does not model; IAM might still allow it.
+    Unsupported(String),
+}
+
+fn as_list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    as_list(v).into_iter().filter_map(Value::as_str).collect()
+}
+
+fn action_matches(statement: &Value) -> bool {
+    strings(&statement["Action"])
+        .iter()
+        .any(|a| string_like(&a.to_ascii_lowercase(), "sts:assumerolewithwebidentity"))
+}
+
+/// Evaluates Allow statements (an explicit Deny is reported as unsupported).
+pub fn evaluate(doc: &Value, identity: &WebIdentity<'_>) -> TrustVerdict {
+    let mut first_failure = None;
+    for statement in as_list(&doc["Statement"]) {
+        if statement["Effect"] != "Allow" {
+            if statement["Effect"] == "Deny" {
+                return TrustVerdict::Unsupported("the trust policy has a Deny statement".into());
+            }
+            continue;
+        }
+        if !action_matches(statement)
+            || !strings(&statement["Principal"]["Federated"]).contains(&identity.provider_arn)
+        {
+            continue;
+        }
+        match conditions_hold(&statement["Condition"], identity) {
+            Ok(()) => return TrustVerdict::Allowed,
+            Err(verdict) => {
+                first_failure.get_or_insert(verdict);
+            }
+        }
+    }
+    first_failure.unwrap_or(TrustVerdict::ProviderNotTrusted)
+}
+
+fn conditions_hold(conditions: &Value, identity: &WebIdentity<'_>) -> Result<(), TrustVerdict> {
+    let Some(map) = conditions.as_object() else {
+        return Ok(());
+    };
+    let sub_key = format!("{}:sub", identity.issuer_host_path);
+    let aud_key = format!("{}:aud", identity.issuer_host_path);
+    for (operator, keys) in map {
+        let like = match operator.as_str() {
+            "StringEquals" => false,
+            "StringLike" => true,
+            other => {
+                return Err(TrustVerdict::Unsupported(format!(
+                    "condition operator {other}"
+                )));
+            }
+        };
+        let Some(keys) = keys.as_object() else {
+            return Err(TrustVerdict::Unsupported(format!(
+                "{operator} is not a map"
+            )));
+        };
+        for (key, wanted) in keys {
+            let wanted = strings(wanted);
+            let matches = |actual: &str| {
+                wanted.iter().any(|w| {
+                    if like {
+                        string_like(w, actual)
+                    } else {
+                        w == &actual
+                    }
+                })
+            };
+            let (ok, actual) = if key == &sub_key {
+                (matches(identity.sub), identity.sub.to_string())
+            } else if key == &aud_key {
+                (
+                    identity.aud.iter().any(|a| matches(a)),
+                    identity.aud.join(","),
+                )
+            } else {
+                return Err(TrustVerdict::Unsupported(format!("condition key {key}")));
+            };
+            if !ok {
+                return Err(TrustVerdict::ConditionFailed {
+                    key: key.clone(),
+                    wanted: wanted.join(" | "),
+                    actual,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::{Issuer, TrustScope, policy::trust_policy};
+    use serde_json::json;
+
+    #[test]
+    fn string_like_follows_iam_wildcards() {
+        let cases = [
+            ("*", "", true),
+            ("*", "anything", true),
+            ("a*", "a", true),
+            ("a*c", "abbbc", true),
+            ("a*c", "abbbd", false),
+            ("?", "x", true),
+            ("?", "", false),
+            ("??", "x", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            (
+                "system:serviceaccount:*:km",
+                "system:serviceaccount:ai-pods:km",
+                true,
+            ),
+            (
+                "system:serviceaccount:*:km",
+                "system:serviceaccount:ai-pods:km2",
+                false,
+            ),
+            (
+                "system:serviceaccount:*:km",
+                "system:serviceaccount::km",
+                true,
+            ),
+            ("*a*b*", "xxaxxbxx", true),
+            ("*a*b*", "xxbxxaxx", false),
+            ("abc", "ABC", false),
+            ("a**b", "ab", true),
+            ("", "", true),
+            ("", "a", false),
+        ];
+        for (pattern, value, expected) in cases {
+            assert_eq!(
+                string_like(pattern, value),
+                expected,
+                "{pattern:?} ~ {value:?}"
+            );
+        }
+    }
+
+    const PROVIDER: &str = "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A";
+
+    fn doc(ns: &str) -> Value {
+        let issuer = Issuer::parse("https://oidc.example.com/id/A", "x").unwrap();
+        trust_policy(PROVIDER, &issuer, &TrustScope::new(ns, "km"))
+    }
+
+    fn identity<'a>(sub: &'a str, aud: &'a [String]) -> WebIdentity<'a> {
+        WebIdentity {
+            provider_arn: PROVIDER,
+            issuer_host_path: "oidc.example.com/id/A",
+            sub,
+            aud,
+        }
+    }
+
+    #[test]
+    fn literal_trust_admits_exactly_its_subject_and_audience() {
+        let sts = vec!["sts.amazonaws.com".to_string()];
+        assert_eq!(
+            evaluate(
+                &doc("ai-pods"),
+                &identity("system:serviceaccount:ai-pods:km", &sts)
+            ),
+            TrustVerdict::Allowed
+        );
+        let wrong_ns = evaluate(
+            &doc("ai-pods"),
+            &identity("system:serviceaccount:other:km", &sts),
+        );
+        assert!(
+            matches!(&wrong_ns, TrustVerdict::ConditionFailed { key, actual, .. } if key.ends_with(":sub") && actual.contains("other")),
+            "{wrong_ns:?}"
+        );
+        let other_aud = vec!["vault".to_string()];
+        let wrong_aud = evaluate(
+            &doc("ai-pods"),
+            &identity("system:serviceaccount:ai-pods:km", &other_aud),
+        );
+        assert!(
+            matches!(&wrong_aud, TrustVerdict::ConditionFailed { key, .. } if key.ends_with(":aud")),
+            "{wrong_aud:?}"
+        );
+        // A token with several audiences passes if one of them is allowed.
+        let several = vec!["vault".to_string(), "sts.amazonaws.com".to_string()];
+        assert_eq!(
+            evaluate(
+                &doc("ai-pods"),
+                &identity("system:serviceaccount:ai-pods:km", &several)
+            ),
+            TrustVerdict::Allowed
+        );
+    }
+
+    #[test]
+    fn wildcard_trust_admits_any_namespace_but_not_another_name() {
+        let sts = vec!["sts.amazonaws.com".to_string()];
+        assert_eq!(
+            evaluate(&doc("*"), &identity("system:serviceaccount:x:km", &sts)),
+            TrustVerdict::Allowed
+        );
+        assert!(matches!(
+            evaluate(&doc("*"), &identity("system:serviceaccount:x:other", &sts)),
+            TrustVerdict::ConditionFailed { .. }
+        ));
+    }
+
+    #[test]
+    fn another_provider_is_not_trusted() {
+        let sts = vec!["sts.amazonaws.com".to_string()];
+        let mut id = identity("system:serviceaccount:ai-pods:km", &sts);
+        id.provider_arn = "arn:aws:iam::333333333333:oidc-provider/elsewhere";
+        assert_eq!(
+            evaluate(&doc("ai-pods"), &id),
+            TrustVerdict::ProviderNotTrusted
+        );
+        let wrong_action = json!({"Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": "sts:AssumeRole"}]});
+        assert_eq!(
+            evaluate(&wrong_action, &identity("s", &sts)),
+            TrustVerdict::ProviderNotTrusted
+        );
+    }
+
+    #[test]
+    fn unmodelled_conditions_and_denies_are_flagged_not_guessed() {
+        let sts = vec!["sts.amazonaws.com".to_string()];
+        let odd = json!({"Statement": [{"Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": ["sts:AssumeRoleWithWebIdentity"], "Condition": {"StringNotEquals": {"x": "y"}}}]});
+        assert!(matches!(
+            evaluate(&odd, &identity("s", &sts)),
+            TrustVerdict::Unsupported(_)
+        ));
+        let deny = json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*"}]});
+        assert!(matches!(
+            evaluate(&deny, &identity("s", &sts)),
+            TrustVerdict::Unsupported(_)
+        ));
+        let no_condition = json!({"Statement": {"Effect": "Allow", "Principal": {"Federated": [PROVIDER]}, "Action": "sts:*"}});
+        assert_eq!(
+            evaluate(&no_condition, &identity("s", &sts)),
+            TrustVerdict::Allowed
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! Pure: the links of an IRSA trust chain, checked one by one from facts
+//! gathered by `commands::verify`, each with a verdict and a fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::trust::conditions::{self, TrustVerdict, WebIdentity};
+use crate::trust::token::Claims;
+use crate::trust::{Issuer, ROLE_ARN_ANNOTATION, STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub link: &'static str,
+    pub status: Status,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    fn ok(link: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            link,
+            status: Status::Ok,
+            message: message.into(),
+            fix: None,
+        }
+    }
+    fn warn(link: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            link,
+            status: Status::Warn,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
+    fn fail(link: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            link,
+            status: Status::Fail,
+            message: message.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// The role as IAM has it.
+#[derive(Debug, Clone)]
+pub struct RoleFacts {
+    pub arn: String,
+    pub trust_policy: Value,
+    pub max_session: u32,
+    pub attached_policies: BTreeSet<String>,
+}
+
+/// The provider registered for the token's issuer.
+#[derive(Debug, Clone)]
+pub struct ProviderFacts {
+    pub arn: String,
+    pub client_ids: Vec<String>,
+}
+
+/// Everything `verify` looked at.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub name: String,
+    pub role_name: String,
+    pub role_arn: String,
+    pub role: Option<RoleFacts>,
+    pub namespace: String,
+    pub service_account: String,
+    /// Annotations of the ServiceAccount; None if it does not exist.
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// The token's claims, or why no token could be had.
+    pub token: Result<Claims, String>,
+    /// Provider for the token's issuer in the klanker account (None: missing or no token).
+    pub provider: Option<ProviderFacts>,
+    /// ARN the provider for the token's issuer has (or would have) in the klanker account.
+    pub provider_arn_for_token: Option<String>,
+    pub operator_policy: String,
+    /// Session length the workload will ask STS for (IRSA SDKs default to one hour).
+    pub requested_session: u32,
+}
+
+/// Every link that can be checked without calling STS.
+pub fn local_checks(f: &Facts) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let add = format!(
+        "kubectl klanker-trust add --name {} --dry-run=false",
+        f.name
+    );
+    let sa_id = format!("{}/{}", f.namespace, f.service_account);
+
+    match &f.annotations {
+        None => checks.push(Check::fail(
+            "service-account",
+            format!("ServiceAccount {sa_id} does not exist"),
+            format!("{add} (from this cluster's context) applies it"),
+        )),
+        Some(ann) => {
+            match ann.get(ROLE_ARN_ANNOTATION) {
+                Some(arn) if arn == &f.role_arn => checks.push(Check::ok(
+                    "service-account",
+                    format!("ServiceAccount {sa_id} is annotated with {arn}"),
+                )),
+                Some(arn) => checks.push(Check::fail(
+                    "service-account",
+                    format!(
+                        "ServiceAccount {sa_id} is annotated with {arn}, not {}",
+                        f.role_arn
+                    ),
+                    format!("{add} re-applies the annotation"),
+                )),
+                None => checks.push(Check::fail(
+                    "service-account",
+                    format!("ServiceAccount {sa_id} has no {ROLE_ARN_ANNOTATION} annotation"),
+                    format!("{add} re-applies the annotation"),
+                )),
+            }
+            match ann.get(TOKEN_EXPIRATION_ANNOTATION).map(|v| v.parse::<u32>()) {
+                Some(Ok(secs)) if (600..=86400).contains(&secs) => checks.push(Check::ok(
+                    "token-expiration",
+                    format!("projected tokens live {secs}s"),
+                )),
+                Some(_) => checks.push(Check::warn(
+                    "token-expiration",
+                    format!("{TOKEN_EXPIRATION_ANNOTATION} is not a number of seconds between 600 and 86400"),
+                    format!("{add} sets it to the session duration"),
+                )),
+                None => checks.push(Check::warn(
+                    "token-expiration",
+                    format!("no {TOKEN_EXPIRATION_ANNOTATION} annotation (the webhook default, 86400s, applies)"),
+                    format!("{add} sets it"),
+                )),
+            }
+        }
+    }
+
+    let claims = match &f.token {
+        Ok(claims) => {
+            checks.push(Check::ok(
+                "token",
+                format!(
+                    "TokenRequest issued a token for {} (audience {})",
+                    claims.sub,
+                    claims.aud.join(",")
+                ),
+            ));
+            Some(claims)
+        }
+        Err(why) => {
+            checks.push(Check::fail(
+                "token",
+                format!("no token for {sa_id}: {why}"),
+                "the ServiceAccount must exist and you need `create` on serviceaccounts/token",
+            ));
+            None
+        }
+    };
+
+    let Some(role) = &f.role else {
+        checks.push(Check::fail(
+            "role",
+            format!("role {} does not exist in the klanker account", f.role_name),
+            format!("{add} re-creates it"),
+        ));
+        return checks;
+    };
+    checks.push(Check::ok("role", format!("role {} exists", role.arn)));
+
+    let Some(claims) = claims else {
+        return checks;
+    };
+    let issuer = Issuer::parse(&claims.iss, "token iss");
+    let trusted: Vec<String> = crate::inventory::federated_principals(&role.trust_policy)
+        .into_iter()
+        .collect();
+    match (&issuer, &f.provider_arn_for_token) {
+        (Ok(_), Some(arn)) if trusted.contains(arn) => checks.push(Check::ok(
+            "issuer",
+            format!(
+                "the token's issuer {} is the one the role trusts",
+                claims.iss
+            ),
+        )),
+        (Ok(_), _) => checks.push(Check::fail(
+            "issuer",
+            format!(
+                "the token is issued by {}, but the role trusts {}",
+                claims.iss,
+                if trusted.is_empty() {
+                    "no OIDC provider".to_string()
+                } else {
+                    trusted.join(", ")
+                }
+            ),
+            format!("{add} from this cluster's context points the trust at its issuer"),
+        )),
+        (Err(e), _) => checks.push(Check::fail(
+            "issuer",
+            format!(
+                "the token's issuer `{}` is not a usable OIDC issuer: {}",
+                claims.iss, e.problem
+            ),
+            "IRSA needs the cluster's service-account issuer to be a public https URL",
+        )),
+    }
+
+    match &f.provider {
+        None => checks.push(Check::fail(
+            "provider",
+            format!(
+                "no IAM OIDC provider for {} in the klanker account",
+                claims.iss
+            ),
+            format!("{add} re-creates it"),
+        )),
+        Some(p) => {
+            checks.push(Check::ok(
+                "provider",
+                format!("OIDC provider {} exists", p.arn),
+            ));
+            if p.client_ids.iter().any(|c| c == STS_AUDIENCE) {
+                checks.push(Check::ok(
+                    "client-id",
+                    format!("{STS_AUDIENCE} is among the provider's client IDs"),
+                ));
+            } else {
+                checks.push(Check::fail(
+                    "client-id",
+                    format!("the provider's client IDs ({}) lack {STS_AUDIENCE}", p.client_ids.join(", ")),
+                    format!(
+                        "aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {} --client-id {STS_AUDIENCE}",
+                        p.arn
+                    ),
+                ));
+            }
+        }
+    }
+
+    if let (Ok(issuer), Some(provider_arn)) = (&issuer, &f.provider_arn_for_token) {
+        let identity = WebIdentity {
+            provider_arn,
+            issuer_host_path: issuer.host_path(),
+            sub: &claims.sub,
+            aud: &claims.aud,
+        };
+        checks.push(match conditions::evaluate(&role.trust_policy, &identity) {
+            TrustVerdict::Allowed => Check::ok(
+                "trust",
+                format!("the trust policy admits sub {} with aud {}", claims.sub, claims.aud.join(",")),
+            ),
+            TrustVerdict::ProviderNotTrusted => Check::fail(
+                "trust",
+                format!("no Allow statement for sts:AssumeRoleWithWebIdentity names {provider_arn}"),
+                format!("{add} rewrites the trust policy"),
+            ),
+            TrustVerdict::ConditionFailed { key, wanted, actual } => {
+                let claim = if key.ends_with(":aud") { "aud" } else { "sub" };
+                Check::fail(
+                    "trust",
+                    format!("{claim} mismatch: the trust policy wants {key} = {wanted}, the token has {actual}"),
+                    format!("{add} --namespace NS --service-account SA with the ServiceAccount that should assume the role"),
+                )
+            }
+            TrustVerdict::Unsupported(what) => Check::warn(
+                "trust",
+                format!("the trust policy uses {what}, which this check does not evaluate"),
+                "the STS call below is the final word",
+            ),
+        });
+    }
+
+    checks.push(if role.max_session >= f.requested_session {
+        Check::ok(
+            "session",
+            format!(
+                "MaxSessionDuration {}s covers {}s sessions",
+                role.max_session, f.requested_session
+            ),
+        )
+    } else {
+        Check::fail(
+            "session",
+            format!(
+                "MaxSessionDuration {}s is shorter than the {}s sessions requested",
+                role.max_session, f.requested_session
+            ),
+            format!("{add} --session-duration {}", f.requested_session),
+        )
+    });
+
+    checks.push(if role.attached_policies.contains(&f.operator_policy) {
+        Check::ok("policy", format!("{} is attached", f.operator_policy))
+    } else if role.attached_policies.is_empty() {
+        Check::fail(
+            "policy",
+            "no policy is attached: the session could do nothing",
+            format!("{add} attaches {}", f.operator_policy),
+        )
+    } else {
+        Check::warn(
+            "policy",
+            format!(
+                "{} is not attached (attached: {})",
+                f.operator_policy,
+                role.attached_policies
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!("{add} attaches the operator policy"),
+        )
+    });
+    checks
+}
+
+pub fn has_failure(checks: &[Check]) -> bool {
+    checks.iter().any(|c| c.status == Status::Fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::{TrustScope, policy::trust_policy};
+
+    const ISSUER: &str = "https://oidc.example.com/id/A";
+    const PROVIDER: &str = "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A";
+    const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
+    const POLICY: &str = "arn:aws:iam::333333333333:policy/km-operator-policy";
+
+    fn healthy() -> Facts {
+        let issuer = Issuer::parse(ISSUER, "x").unwrap();
+        Facts {
+            name: "dev".into(),
+            role_name: "km-cluster-dev".into(),
+            role_arn: ROLE_ARN.into(),
+            role: Some(RoleFacts {
+                arn: ROLE_ARN.into(),
+                trust_policy: trust_policy(PROVIDER, &issuer, &TrustScope::new("ai-pods", "km")),
+                max_session: 3600,
+                attached_policies: BTreeSet::from([POLICY.to_string()]),
+            }),
+            namespace: "ai-pods".into(),
+            service_account: "km".into(),
+            annotations: Some(BTreeMap::from([
+                (ROLE_ARN_ANNOTATION.to_string(), ROLE_ARN.to_string()),
+                (TOKEN_EXPIRATION_ANNOTATION.to_string(), "3600".to_string()),
+            ])),
+            token: Ok(Claims {
+                iss: ISSUER.into(),
+                sub: "system:serviceaccount:ai-pods:km".into(),
+                aud: vec![STS_AUDIENCE.into()],
+                exp: None,
+            }),
+            provider: Some(ProviderFacts {
+                arn: PROVIDER.into(),
+                client_ids: vec![STS_AUDIENCE.into()],
+            }),
+            provider_arn_for_token: Some(PROVIDER.into()),
+            operator_policy: POLICY.into(),
+            requested_session: 3600,
+        }
+    }
+
+    fn failed(f: &Facts) -> Vec<&'static str> {
+        local_checks(f)
+            .into_iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| c.link)
+            .collect()
+    }
+
+    #[test]
+    fn healthy_chain_passes_every_link() {
+        let checks = local_checks(&healthy());
+        assert!(checks.iter().all(|c| c.status == Status::Ok), "{checks:#?}");
+        let links: Vec<&str> = checks.iter().map(|c| c.link).collect();
+        assert_eq!(
+            links,
+            [
+                "service-account",
+                "token-expiration",
+                "token",
+                "role",
+                "issuer",
+                "provider",
+                "client-id",
+                "trust",
+                "session",
+                "policy"
+            ]
+        );
+    }
+
+    #[test]
+    fn each_broken_link_fails_on_its_own() {
+        let mut f = healthy();
+        f.annotations.as_mut().unwrap().insert(
+            ROLE_ARN_ANNOTATION.into(),
+            "arn:aws:iam::333333333333:role/other".into(),
+        );
+        assert_eq!(failed(&f), ["service-account"]);
+
+        let mut f = healthy();
+        f.annotations = None;
+        f.token = Err("serviceaccounts \"km\" not found".into());
+        assert_eq!(failed(&f), ["service-account", "token"]);
+
+        let mut f = healthy();
+        f.provider = None;
+        assert_eq!(failed(&f), ["provider"]);
+
+        let mut f = healthy();
+        f.provider.as_mut().unwrap().client_ids = vec!["other".into()];
+        assert_eq!(failed(&f), ["client-id"]);
+
+        let mut f = healthy();
+        f.token.as_mut().unwrap().sub = "system:serviceaccount:other:km".into();
+        let checks = local_checks(&f);
+        let trust = checks.iter().find(|c| c.link == "trust").unwrap();
+        assert_eq!(trust.status, Status::Fail);
+        assert!(
+            trust.message.starts_with("sub mismatch"),
+            "{}",
+            trust.message
+        );
+
+        let mut f = healthy();
+        f.token.as_mut().unwrap().aud = vec!["vault".into()];
+        let checks = local_checks(&f);
+        let trust = checks.iter().find(|c| c.link == "trust").unwrap();
+        assert!(
+            trust.message.starts_with("aud mismatch"),
+            "{}",
+            trust.message
+        );
+
+        let mut f = healthy();
+        f.role = None;
+        assert_eq!(failed(&f), ["role"]);
+
+        let mut f = healthy();
+        f.token.as_mut().unwrap().iss = "https://elsewhere.example.com".into();
+        f.provider_arn_for_token =
+            Some("arn:aws:iam::333333333333:oidc-provider/elsewhere.example.com".into());
+        assert_eq!(failed(&f), ["issuer", "trust"]);
+
+        let mut f = healthy();
+        f.role.as_mut().unwrap().attached_policies.clear();
+        assert_eq!(failed(&f), ["policy"]);
+
+        let mut f = healthy();
+        f.requested_session = 7200;
+        assert_eq!(failed(&f), ["session"]);
+    }
+
+    #[test]
+    fn odd_annotations_and_foreign_policies_warn() {
+        let mut f = healthy();
+        f.annotations
+            .as_mut()
+            .unwrap()
+            .insert(TOKEN_EXPIRATION_ANNOTATION.into(), "soon".into());
+        f.role.as_mut().unwrap().attached_policies =
+            BTreeSet::from(["arn:aws:iam::aws:policy/Other".to_string()]);
+        let warned: Vec<&str> = local_checks(&f)
+            .into_iter()
+            .filter(|c| c.status == Status::Warn)
+            .map(|c| c.link)
+            .collect();
+        assert_eq!(warned, ["token-expiration", "policy"]);
+        assert!(!has_failure(&local_checks(&f)));
+    }
+}
