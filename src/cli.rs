@@ -55,6 +55,21 @@ pub enum Command {
     /// Print the least-privilege IAM policies (and RBAC) the two identities need.
     #[command(after_help = POLICY_EXAMPLES)]
     Policy(PolicyArgs),
+    /// Print the shell completion script (see README for installing it).
+    #[command(after_help = COMPLETION_EXAMPLES)]
+    Completion(CompletionArgs),
+    /// Print version, git commit and target.
+    Version,
+}
+
+const COMPLETION_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust completion bash > ~/.local/share/bash-completion/completions/kubectl-klanker_trust
+  kubectl klanker-trust completion zsh > \"${fpath[1]}/_kubectl-klanker_trust\"
+  # for `kubectl klanker-trust <TAB>`, put completions/kubectl_complete-klanker_trust on PATH";
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    pub shell: clap_complete::Shell,
 }
 
 const POLICY_EXAMPLES: &str = "Examples:

@@ -24,7 +24,7 @@ pub enum Error {
     #[error(transparent)]
     Kubeconfig(#[from] KubeconfigError),
     #[error(
-        "context `{context}` is not an EKS cluster that this tool can recognise (no `aws eks get-token` or `aws-iam-authenticator` exec block, and no cluster ARN), so its OIDC issuer is unknown. Pass --issuer-url https://... (the cluster's service-account issuer), --oidc-provider-arn ARN, or --cluster-name NAME --cluster-region REGION."
+        "context `{context}` is not an EKS cluster that this tool can recognise (no `aws eks get-token` or `aws-iam-authenticator` exec block, and no cluster ARN), so its OIDC issuer is unknown. Pass --name NAME to read the issuer from the API server's /.well-known/openid-configuration, --issuer-url https://... (the cluster's public service-account issuer), --oidc-provider-arn ARN, or --cluster-name NAME --cluster-region REGION for EKS."
     )]
     NotEks { context: String },
     #[error(

@@ -81,6 +81,31 @@ pub async fn client(kubeconfig: Kubeconfig, context: &str) -> Result<kube::Clien
     })
 }
 
+/// The service-account issuer the API server announces at
+/// `/.well-known/openid-configuration` (kOps, k3s, self-managed clusters).
+pub async fn discover_issuer(client: &kube::Client) -> Result<String, KubeError> {
+    let action = "reading the API server's /.well-known/openid-configuration".to_string();
+    let request = http::Request::get("/.well-known/openid-configuration")
+        .body(Vec::new())
+        .map_err(|e| KubeError::Api {
+            action: action.clone(),
+            code: 0,
+            message: e.to_string(),
+        })?;
+    let text = client
+        .request_text(request)
+        .await
+        .map_err(|e| KubeError::from_kube(action.clone(), e))?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["issuer"].as_str().map(str::to_string))
+        .ok_or_else(|| KubeError::Api {
+            action,
+            code: 200,
+            message: "the document has no `issuer`".into(),
+        })
+}
+
 /// Logs each Kubernetes call for `--verbose` (verb and path only).
 #[derive(Clone, Copy)]
 pub struct Cluster<'a> {

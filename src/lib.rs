@@ -8,6 +8,7 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod complete;
 pub mod error;
 pub mod inventory;
 pub mod k8s;

@@ -1,10 +1,19 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kubectl_klanker_trust::{cli::Cli, commands, error};
+use kubectl_klanker_trust::{cli::Cli, commands, complete, error};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // kubectl's plugin completion calls `__complete WORDS...`; answered before
+    // clap so the partial words are never parsed as our own flags.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("__complete") {
+        let words = &args[1..];
+        let sources = complete::LocalSources::from_words(words);
+        print!("{}", complete::complete(words, &sources).render());
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     let verbose = cli.global.verbose;
     match commands::run(cli).await {

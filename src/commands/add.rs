@@ -30,6 +30,8 @@ enum IssuerSource {
         profile: Option<String>,
         role_arn: Option<String>,
     },
+    /// Not EKS: ask the API server's OIDC discovery document.
+    Discover,
 }
 
 /// Flags checked before anything touches the network.
@@ -77,6 +79,15 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
             issuer: parsed.issuer,
             cluster_account: Some(parsed.account),
         }
+    } else if cluster_name.is_none() {
+        // Not EKS: the API server's discovery document names the issuer, but
+        // only a --name can name the registry entry.
+        if args.name.is_none() {
+            return Err(Error::NotEks {
+                context: ctx.context_name.clone(),
+            });
+        }
+        IssuerSource::Discover
     } else {
         let Some(name) = cluster_name.clone() else {
             return Err(Error::NotEks {
@@ -158,9 +169,36 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
 async fn resolve_issuer(
     source: &IssuerSource,
     http: &aws_smithy_runtime_api::client::http::SharedHttpClient,
+    kube_client: Option<&kube::Client>,
+    context: &str,
     verbose: bool,
 ) -> Result<(Issuer, Option<String>), Error> {
     match source {
+        IssuerSource::Discover => {
+            let Some(client) = kube_client else {
+                return Err(Error::NotEks {
+                    context: context.to_string(),
+                });
+            };
+            let url = k8s::discover_issuer(client).await?;
+            let issuer = Issuer::parse(&url, "issuer").map_err(|e| Error::BadIssuer {
+                issuer: url.clone(),
+                problem: e.problem,
+            })?;
+            if !issuer.is_public() {
+                return Err(Error::BadIssuer {
+                    issuer: url,
+                    problem: format!(
+                        "it is cluster-internal, so STS cannot fetch its keys. Publish the issuer (e.g. an S3-hosted discovery document) and pass it with --issuer-url; context `{context}` is not EKS"
+                    ),
+                });
+            }
+            eprintln!(
+                "OIDC issuer discovered from the API server: {}",
+                issuer.url()
+            );
+            Ok((issuer, None))
+        }
         IssuerSource::Given {
             issuer,
             cluster_account,
@@ -261,7 +299,13 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         }
     };
     let ((issuer, cluster_account), (account, caller_arn), (namespace_exists, service_account)) = tokio::try_join!(
-        resolve_issuer(&inputs.source, &http, verbose),
+        resolve_issuer(
+            &inputs.source,
+            &http,
+            kube_client.as_ref(),
+            &ctx.context_name,
+            verbose
+        ),
         async {
             iam::caller_identity(&klanker.sts)
                 .await

@@ -23,6 +23,19 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Rm(args) => rm::run(&cli.global, args).await,
         Command::Verify(args) => verify::run(&cli.global, args).await,
         Command::Policy(args) => policy::run(&cli.global, args),
+        Command::Completion(args) => {
+            print!("{}", crate::complete::script(args.shell));
+            Ok(())
+        }
+        Command::Version => {
+            println!(
+                "kubectl-klanker_trust {} (commit {}, target {})",
+                env!("CARGO_PKG_VERSION"),
+                env!("KLANKER_GIT_COMMIT"),
+                env!("KLANKER_TARGET")
+            );
+            Ok(())
+        }
     }
 }
 

@@ -47,6 +47,42 @@ impl Issuer {
         })
     }
 
+    /// Whether STS could plausibly fetch this issuer's keys: not a
+    /// cluster-internal name (`kubernetes.default.svc`), localhost or a
+    /// private/loopback address, which is what kind and kubeadm default to.
+    pub fn is_public(&self) -> bool {
+        let host = self
+            .host_path
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .rsplit_once(':')
+            .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+            .map(|(h, _)| h)
+            .unwrap_or_else(|| self.host_path.split('/').next().unwrap_or_default());
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+            return match ip {
+                std::net::IpAddr::V4(v4) => {
+                    !(v4.is_private()
+                        || v4.is_loopback()
+                        || v4.is_link_local()
+                        || v4.is_unspecified())
+                }
+                std::net::IpAddr::V6(v6) => !(v6.is_loopback() || v6.is_unspecified()),
+            };
+        }
+        let internal = [
+            ".svc",
+            ".local",
+            ".internal",
+            ".cluster.local",
+            ".localdomain",
+        ];
+        host.contains('.')
+            && host != "localhost"
+            && !internal.iter().any(|suffix| host.ends_with(suffix))
+    }
+
     /// Issuer as IAM keys it: `host/path`, no scheme.
     pub fn host_path(&self) -> &str {
         &self.host_path
@@ -249,6 +285,33 @@ mod tests {
         assert_eq!(bare.host_path(), "k3s.example.com");
         let port = Issuer::parse("https://k.example.com:8443/o", "--issuer-url").unwrap();
         assert_eq!(port.host_path(), "k.example.com:8443/o");
+    }
+
+    #[test]
+    fn public_issuers() {
+        for public in [
+            EKS,
+            "https://k3s.example.com/oidc",
+            "https://1.2.3.4/x",
+            "https://oidc.example.com:8443",
+        ] {
+            assert!(Issuer::parse(public, "x").unwrap().is_public(), "{public}");
+        }
+        for internal in [
+            "https://kubernetes.default.svc",
+            "https://kubernetes.default.svc.cluster.local",
+            "https://localhost:6443",
+            "https://127.0.0.1:6443",
+            "https://10.0.0.1",
+            "https://192.168.1.5/x",
+            "https://kube",
+            "https://api.corp.internal",
+        ] {
+            assert!(
+                !Issuer::parse(internal, "x").unwrap().is_public(),
+                "{internal}"
+            );
+        }
     }
 
     #[test]

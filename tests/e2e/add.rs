@@ -433,31 +433,38 @@ fn km_config_keeps_other_keys_and_entries() {
 }
 
 #[test]
-fn issuer_url_onboards_a_cluster_that_is_not_eks() {
+fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
     let world = World::new();
     let kubeconfig = world.path("k3s-kubeconfig");
-    world.write_kubeconfig(&kubeconfig, "k3s-lab", None, "token: static-token-not-used");
-    // Without an issuer the context is rejected with a pointer to the flags.
-    let out = world.run(&["add", "--kubeconfig", kubeconfig.to_str().unwrap(), "--yes"]);
+    let token_user = format!("token: {}", crate::support::KUBE_TOKEN);
+    world.write_kubeconfig(&kubeconfig, "k3s-lab", None, &token_user);
+    let kc = kubeconfig.to_str().unwrap();
+
+    // Without --name or an issuer the context is rejected with a pointer to the flags.
+    let out = world.run(&["add", "--kubeconfig", kc, "--yes"]);
     out.assert_code(2);
     assert!(out.stderr.contains("--issuer-url"), "{}", out.stderr);
     assert!(out.stderr.contains("k3s-lab"), "{}", out.stderr);
 
-    // With --issuer-url the EKS lookup is skipped; the SA apply then needs the
-    // emulator's token, so use -o manifest for this non-EKS user.
-    let out = world.run(&[
-        "add",
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-        "--name",
-        "k3s-lab",
-        "--issuer-url",
-        "https://k3s.example.com/oidc",
-        "--yes",
-        "-o",
-        "manifest",
-    ]);
+    // A cluster-internal issuer (kind/kubeadm default) is refused: STS could never reach it.
+    world
+        .kube
+        .set_issuer("https://kubernetes.default.svc.cluster.local");
+    let out = world.run(&["add", "--kubeconfig", kc, "--name", "k3s-lab", "--yes"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("cluster-internal"), "{}", out.stderr);
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    // A public issuer is read from /.well-known/openid-configuration.
+    world.kube.set_issuer("https://k3s.example.com/oidc");
+    let out = world.run(&["add", "--kubeconfig", kc, "--name", "k3s-lab", "--yes"]);
     out.assert_ok();
+    assert!(
+        out.stderr
+            .contains("OIDC issuer discovered from the API server: https://k3s.example.com/oidc"),
+        "{}",
+        out.stderr
+    );
     assert!(!world.moto.calls().iter().any(|c| c.service == "eks"));
     let providers = world.block_on(world.klanker.providers());
     assert_eq!(providers.len(), 1);
@@ -467,8 +474,33 @@ fn issuer_url_onboards_a_cluster_that_is_not_eks() {
             .ends_with(":oidc-provider/k3s.example.com/oidc"),
         "{providers:?}"
     );
-    let config = world.km_config_yaml();
-    assert_eq!(config["clusters"][0]["namespace"], "default");
+    assert!(world.kube.service_account("default", "km").is_some());
+    assert_eq!(
+        world.km_config_yaml()["clusters"][0]["namespace"],
+        "default"
+    );
+
+    // --issuer-url skips discovery and, with -o manifest, the cluster entirely.
+    world.clear_calls();
+    let out = world.run(&[
+        "add",
+        "--kubeconfig",
+        kc,
+        "--name",
+        "other-lab",
+        "--issuer-url",
+        "https://other.example.com/oidc",
+        "--yes",
+        "-o",
+        "manifest",
+    ]);
+    out.assert_ok();
+    assert!(
+        world.kube.requests().is_empty(),
+        "{:?}",
+        world.kube.requests()
+    );
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 2);
 }
 
 #[test]

@@ -6,5 +6,6 @@
 mod support;
 
 mod add;
+mod completion;
 mod list_rm;
 mod verify;

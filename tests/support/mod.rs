@@ -211,13 +211,23 @@ impl World {
     /// `kubectl klanker-trust` with this world's environment, nothing inherited
     /// that could reach a real account.
     pub fn kubectl(&self) -> Command {
+        let mut cmd = self.kubectl_bare();
+        cmd.arg("klanker-trust");
+        cmd
+    }
+
+    /// `kubectl` with this world's environment and no arguments; the plugin and
+    /// its completion helper (completions/) are on PATH.
+    pub fn kubectl_bare(&self) -> Command {
         let plugin_dir = Path::new(env!("CARGO_BIN_EXE_kubectl-klanker_trust"))
             .parent()
             .expect("bin dir")
             .to_path_buf();
+        let completions = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
         let path = std::env::join_paths([
             self.path("bin"),
             plugin_dir,
+            completions,
             PathBuf::from("/usr/local/bin"),
             PathBuf::from("/usr/bin"),
             PathBuf::from("/bin"),
@@ -225,7 +235,6 @@ impl World {
         .expect("PATH");
         let mut cmd = Command::new("kubectl");
         cmd.env_clear()
-            .arg("klanker-trust")
             .env("PATH", path)
             .env("HOME", self.dir.path())
             .env("KUBECONFIG", self.kubeconfig())

@@ -1,0 +1,148 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kubectl_klanker_trust_global_optspecs
+    string join \n kubeconfig= context= config= v/verbose h/help V/version
+end
+
+function __fish_kubectl_klanker_trust_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kubectl_klanker_trust_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kubectl_klanker_trust_using_subcommand
+    set -l cmd (__fish_kubectl_klanker_trust_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "add" -d 'Onboard the current context\'s cluster: OIDC provider, role, policy, ServiceAccount'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "list" -d 'List every onboarded cluster in the klanker account, and drift'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "rm" -d 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "verify" -d 'Prove the trust works end to end, or say which link is broken'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "policy" -d 'Print the least-privilege IAM policies (and RBAC) the two identities need'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "completion" -d 'Print the shell completion script (see README for installing it)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "version" -d 'Print version, git commit and target'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l name -d 'Registry name; the role is km-cluster-NAME (default: the EKS cluster name of the context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l oidc-provider-arn -d 'The cluster\'s own OIDC provider ARN; only its issuer part is used' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l issuer-url -d 'The cluster\'s OIDC issuer URL (for clusters that are not EKS)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s n -l namespace -d 'Namespace the trust is scoped to (default: the context\'s namespace); `*` = any namespace' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l service-account -d 'ServiceAccount name in the trust policy and in the cluster' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l aws-profile -d 'AWS profile for the klanker account' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l region -d 'Region for the klanker-side STS/IAM calls' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l dry-run -d 'Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies' -r -f -a "true\t''
+false\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l register-oidc-provider -d 'auto: reuse the issuer\'s provider or create it; true: always create; false: require an existing one' -r -f -a "auto\t'Reuse the provider if the issuer is registered, else create it'
+true\t'Create the provider; fail if it is already registered'
+false\t'Require an existing provider; never create one'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''
+yaml\t''
+manifest\t'Print the ServiceAccount YAML instead of applying it'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l policy-arn -d 'Managed policy to attach (repeatable; default: the klanker account\'s km-operator-policy)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l role-name -d 'Role name (default: km-cluster-NAME)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l permissions-boundary -d 'Permissions boundary policy ARN for the role' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l tag -d 'Extra role tag KEY=VALUE (repeatable)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l session-duration -d 'Seconds: the role\'s MaxSessionDuration and the token-expiration annotation' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-name -d 'EKS cluster name (default: from the context\'s exec block or ARN)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-region -d 'EKS cluster region (default: from the context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-profile -d 'AWS profile for the cluster\'s account (default: from the context\'s exec block)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l create-namespace -d 'Create the namespace if it does not exist'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l verify -d 'After applying, check every link of the trust chain (default; --no-verify skips)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l no-verify -d 'Skip the checks after applying'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l aws-profile -d 'AWS profile for the klanker account' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l region -d 'Region for the klanker-side STS/IAM calls' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -s o -l output -d 'Output format' -r -f -a "text\t''
+wide\t''
+json\t''
+yaml\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l local -d 'List km-config.yaml only, without AWS calls (offline)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l aws-profile -d 'AWS profile for the klanker account' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l region -d 'Region for the klanker-side STS/IAM calls' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l dry-run -d 'Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies' -r -f -a "true\t''
+false\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l keep-service-account -d 'Leave the ServiceAccount in the cluster'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l aws-profile -d 'AWS profile for the klanker account' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l region -d 'Region for the klanker-side STS/IAM calls' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l for -d 'Which identity: the klanker operator profile, the cluster-side identity, or both' -r -f -a "all\t''
+klanker\t''
+cluster\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l klanker-account -d 'Klanker account ID to scope ARNs to (default: any, `*`)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-account -d 'Cluster account ID (default: from the context\'s cluster ARN, else `*`)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-name -d 'EKS cluster name (default: from the context, else `*`)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-region -d 'EKS cluster region (default: from the context, else `*`)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s o -l output -d 'Output format: text (with RBAC), or raw JSON documents' -r -f -a "text\t''
+json\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify policy completion version help" -f -a "add" -d 'Onboard the current context\'s cluster: OIDC provider, role, policy, ServiceAccount'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify policy completion version help" -f -a "list" -d 'List every onboarded cluster in the klanker account, and drift'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify policy completion version help" -f -a "rm" -d 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify policy completion version help" -f -a "verify" -d 'Prove the trust works end to end, or say which link is broken'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify policy completion version help" -f -a "policy" -d 'Print the least-privilege IAM policies (and RBAC) the two identities need'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify policy completion version help" -f -a "completion" -d 'Print the shell completion script (see README for installing it)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify policy completion version help" -f -a "version" -d 'Print version, git commit and target'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify policy completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

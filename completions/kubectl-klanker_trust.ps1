@@ -1,0 +1,215 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'kubectl-klanker_trust'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'kubectl-klanker_trust' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Onboard the current context''s cluster: OIDC provider, role, policy, ServiceAccount')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every onboarded cluster in the klanker account, and drift')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the trust works end to end, or say which link is broken')
+            [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the least-privilege IAM policies (and RBAC) the two identities need')
+            [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script (see README for installing it)')
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version, git commit and target')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-klanker_trust;add' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Registry name; the role is km-cluster-NAME (default: the EKS cluster name of the context)')
+            [CompletionResult]::new('--oidc-provider-arn', '--oidc-provider-arn', [CompletionResultType]::ParameterName, 'The cluster''s own OIDC provider ARN; only its issuer part is used')
+            [CompletionResult]::new('--issuer-url', '--issuer-url', [CompletionResultType]::ParameterName, 'The cluster''s OIDC issuer URL (for clusters that are not EKS)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace the trust is scoped to (default: the context''s namespace); `*` = any namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace the trust is scoped to (default: the context''s namespace); `*` = any namespace')
+            [CompletionResult]::new('--service-account', '--service-account', [CompletionResultType]::ParameterName, 'ServiceAccount name in the trust policy and in the cluster')
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies')
+            [CompletionResult]::new('--register-oidc-provider', '--register-oidc-provider', [CompletionResultType]::ParameterName, 'auto: reuse the issuer''s provider or create it; true: always create; false: require an existing one')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--policy-arn', '--policy-arn', [CompletionResultType]::ParameterName, 'Managed policy to attach (repeatable; default: the klanker account''s km-operator-policy)')
+            [CompletionResult]::new('--role-name', '--role-name', [CompletionResultType]::ParameterName, 'Role name (default: km-cluster-NAME)')
+            [CompletionResult]::new('--permissions-boundary', '--permissions-boundary', [CompletionResultType]::ParameterName, 'Permissions boundary policy ARN for the role')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Extra role tag KEY=VALUE (repeatable)')
+            [CompletionResult]::new('--session-duration', '--session-duration', [CompletionResultType]::ParameterName, 'Seconds: the role''s MaxSessionDuration and the token-expiration annotation')
+            [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'EKS cluster name (default: from the context''s exec block or ARN)')
+            [CompletionResult]::new('--cluster-region', '--cluster-region', [CompletionResultType]::ParameterName, 'EKS cluster region (default: from the context)')
+            [CompletionResult]::new('--cluster-profile', '--cluster-profile', [CompletionResultType]::ParameterName, 'AWS profile for the cluster''s account (default: from the context''s exec block)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('--create-namespace', '--create-namespace', [CompletionResultType]::ParameterName, 'Create the namespace if it does not exist')
+            [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'After applying, check every link of the trust chain (default; --no-verify skips)')
+            [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Skip the checks after applying')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;list' {
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'List km-config.yaml only, without AWS calls (offline)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;rm' {
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('--keep-service-account', '--keep-service-account', [CompletionResultType]::ParameterName, 'Leave the ServiceAccount in the cluster')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;verify' {
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;policy' {
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Which identity: the klanker operator profile, the cluster-side identity, or both')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'Klanker account ID to scope ARNs to (default: any, `*`)')
+            [CompletionResult]::new('--cluster-account', '--cluster-account', [CompletionResultType]::ParameterName, 'Cluster account ID (default: from the context''s cluster ARN, else `*`)')
+            [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'EKS cluster name (default: from the context, else `*`)')
+            [CompletionResult]::new('--cluster-region', '--cluster-region', [CompletionResultType]::ParameterName, 'EKS cluster region (default: from the context, else `*`)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: text (with RBAC), or raw JSON documents')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: text (with RBAC), or raw JSON documents')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;completion' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;version' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Onboard the current context''s cluster: OIDC provider, role, policy, ServiceAccount')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every onboarded cluster in the klanker account, and drift')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the trust works end to end, or say which link is broken')
+            [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the least-privilege IAM policies (and RBAC) the two identities need')
+            [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script (see README for installing it)')
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version, git commit and target')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-klanker_trust;help;add' {
+            break
+        }
+        'kubectl-klanker_trust;help;list' {
+            break
+        }
+        'kubectl-klanker_trust;help;rm' {
+            break
+        }
+        'kubectl-klanker_trust;help;verify' {
+            break
+        }
+        'kubectl-klanker_trust;help;policy' {
+            break
+        }
+        'kubectl-klanker_trust;help;completion' {
+            break
+        }
+        'kubectl-klanker_trust;help;version' {
+            break
+        }
+        'kubectl-klanker_trust;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

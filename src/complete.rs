@@ -1,0 +1,424 @@
+//! Completion for `kubectl klanker-trust <TAB>`: kubectl (1.26+) runs
+//! `kubectl_complete-klanker_trust ARGS...`, which calls our hidden
+//! `__complete ARGS...`. We answer in cobra's protocol: one candidate per
+//! line, then `:<directive>`. Dynamic values come from local files only
+//! (km-config.yaml, the kubeconfig, the AWS config): never the network.
+
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, Command, CommandFactory};
+
+use crate::cli::Cli;
+
+/// Cobra's ShellCompDirective bits.
+pub const DIRECTIVE_DEFAULT: u8 = 0;
+pub const DIRECTIVE_NO_SPACE: u8 = 2;
+pub const DIRECTIVE_NO_FILE: u8 = 4;
+
+/// Where dynamic candidates come from.
+pub trait Sources {
+    fn cluster_names(&self) -> Vec<String>;
+    fn contexts(&self) -> Vec<String>;
+    fn aws_profiles(&self) -> Vec<String>;
+}
+
+/// What to print: candidates and the directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub candidates: Vec<String>,
+    pub directive: u8,
+}
+
+impl Completion {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for c in &self.candidates {
+            out.push_str(c);
+            out.push('\n');
+        }
+        out.push_str(&format!(":{}\n", self.directive));
+        out
+    }
+}
+
+fn takes_value(arg: &Arg) -> bool {
+    matches!(arg.get_action(), ArgAction::Set | ArgAction::Append)
+        && arg.get_num_args().is_none_or(|n| n.min_values() > 0)
+}
+
+fn find_flag<'a>(cmd: &'a Command, root: &'a Command, word: &str) -> Option<&'a Arg> {
+    let by_long = |c: &'a Command| {
+        c.get_arguments().find(|a| {
+            if let Some(long) = word.strip_prefix("--") {
+                a.get_long() == Some(long)
+                    || a.get_all_aliases().is_some_and(|al| al.contains(&long))
+            } else if let Some(short) = word.strip_prefix('-').and_then(|s| s.chars().next()) {
+                word.len() == 2 && a.get_short() == Some(short)
+            } else {
+                false
+            }
+        })
+    };
+    by_long(cmd).or_else(|| by_long(root))
+}
+
+fn values_for(arg: &Arg, sources: &dyn Sources) -> Option<Completion> {
+    let values = |candidates: Vec<String>| {
+        Some(Completion {
+            candidates,
+            directive: DIRECTIVE_NO_FILE,
+        })
+    };
+    match arg.get_id().as_str() {
+        "context" => values(sources.contexts()),
+        "aws_profile" | "cluster_profile" => values(sources.aws_profiles()),
+        "kubeconfig" | "config" => Some(Completion {
+            candidates: Vec::new(),
+            directive: DIRECTIVE_DEFAULT,
+        }),
+        _ => {
+            let possible: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            values(possible)
+        }
+    }
+}
+
+/// Completes the last word of `words` (the arguments after the plugin name).
+pub fn complete(words: &[String], sources: &dyn Sources) -> Completion {
+    let root = Cli::command();
+    let (partial, before) = match words.split_last() {
+        Some((last, rest)) => (last.as_str(), rest),
+        None => ("", &[][..]),
+    };
+    let mut current = &root;
+    let mut positionals = 0;
+    let mut expecting: Option<&Arg> = None;
+    for word in before {
+        if expecting.take().is_some() {
+            continue;
+        }
+        if word.starts_with('-') && word != "-" {
+            if !word.contains('=')
+                && let Some(arg) = find_flag(current, &root, word)
+                && takes_value(arg)
+            {
+                expecting = Some(arg);
+            }
+        } else if std::ptr::eq(current, &root) {
+            if let Some(sub) = root.find_subcommand(word) {
+                current = sub;
+            }
+        } else {
+            positionals += 1;
+        }
+    }
+
+    if let Some(arg) = expecting {
+        return filter(values_for(arg, sources), partial, "");
+    }
+    if let Some((flag, value)) = partial.split_once('=')
+        && flag.starts_with("--")
+        && let Some(arg) = find_flag(current, &root, flag)
+    {
+        return filter(values_for(arg, sources), value, &format!("{flag}="));
+    }
+    if partial.starts_with('-') {
+        let mut flags: Vec<String> = current
+            .get_arguments()
+            .chain(root.get_arguments().filter(|a| a.is_global_set()))
+            .filter(|a| !a.is_hide_set())
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        flags.extend(["--help".to_string()]);
+        flags.sort();
+        flags.dedup();
+        return filter(
+            Some(Completion {
+                candidates: flags,
+                directive: DIRECTIVE_NO_FILE,
+            }),
+            partial,
+            "",
+        );
+    }
+    let candidates = if std::ptr::eq(current, &root) {
+        root.get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name().to_string())
+            .chain(["help".to_string()])
+            .collect()
+    } else if matches!(current.get_name(), "rm" | "verify") && positionals == 0 {
+        sources.cluster_names()
+    } else if current.get_name() == "completion" && positionals == 0 {
+        ["bash", "zsh", "fish", "powershell", "elvish"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        Vec::new()
+    };
+    filter(
+        Some(Completion {
+            candidates,
+            directive: DIRECTIVE_NO_FILE,
+        }),
+        partial,
+        "",
+    )
+}
+
+fn filter(completion: Option<Completion>, partial: &str, prefix: &str) -> Completion {
+    let mut completion = completion.unwrap_or(Completion {
+        candidates: Vec::new(),
+        directive: DIRECTIVE_NO_FILE,
+    });
+    completion.candidates.retain(|c| c.starts_with(partial));
+    completion.candidates = completion
+        .candidates
+        .into_iter()
+        .map(|c| format!("{prefix}{c}"))
+        .collect();
+    completion.candidates.dedup();
+    completion
+}
+
+/// The completion script for `shell`, completing the executable itself.
+pub fn script(shell: clap_complete::Shell) -> String {
+    const BIN: &str = "kubectl-klanker_trust";
+    let mut out = Vec::new();
+    if shell == clap_complete::Shell::Bash {
+        // clap_complete's bash script mixes two spellings of a bin name that
+        // contains '-' and then matches no subcommand; generate under an
+        // underscore name and register the function for the real one.
+        let mut cmd = Cli::command().bin_name("kubectl_klanker_trust");
+        clap_complete::generate(shell, &mut cmd, "kubectl_klanker_trust", &mut out);
+        let text = String::from_utf8_lossy(&out).into_owned();
+        return text
+            .lines()
+            .map(|line| match line.trim_start().starts_with("complete -F ") {
+                true => line.replace(" kubectl_klanker_trust", &format!(" {BIN}")),
+                false => line.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n";
+    }
+    let mut cmd = Cli::command().bin_name(BIN);
+    clap_complete::generate(shell, &mut cmd, BIN, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Dynamic values from the files the user's environment points at.
+pub struct LocalSources {
+    pub kubeconfig: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+}
+
+impl LocalSources {
+    /// Honours `--kubeconfig` / `--config` typed earlier on the line.
+    pub fn from_words(words: &[String]) -> Self {
+        let value_of = |flag: &str| {
+            words
+                .windows(2)
+                .find(|w| w[0] == flag)
+                .map(|w| PathBuf::from(&w[1]))
+                .or_else(|| {
+                    words
+                        .iter()
+                        .find_map(|w| w.strip_prefix(&format!("{flag}=")).map(PathBuf::from))
+                })
+        };
+        Self {
+            kubeconfig: value_of("--kubeconfig"),
+            config: value_of("--config")
+                .or_else(|| std::env::var_os("KM_CONFIG").map(PathBuf::from)),
+        }
+    }
+}
+
+impl Sources for LocalSources {
+    fn cluster_names(&self) -> Vec<String> {
+        let path = self
+            .config
+            .clone()
+            .unwrap_or_else(crate::store::default_path);
+        crate::store::Store::new(path)
+            .load()
+            .ok()
+            .and_then(|doc| doc.clusters().ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    }
+
+    fn contexts(&self) -> Vec<String> {
+        crate::kubeconfig::load(self.kubeconfig.as_deref())
+            .map(|kc| kc.contexts.into_iter().map(|c| c.name).collect())
+            .unwrap_or_default()
+    }
+
+    fn aws_profiles(&self) -> Vec<String> {
+        // The same files and precedence the SDK uses, parsed without I/O beyond reading them.
+        let mut names: Vec<String> = aws_profile_files()
+            .iter()
+            .filter_map(|(path, is_config)| {
+                std::fs::read_to_string(path).ok().map(|t| (t, *is_config))
+            })
+            .flat_map(|(text, is_config)| profile_names(&text, is_config))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+fn aws_profile_files() -> Vec<(PathBuf, bool)> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let config = std::env::var_os("AWS_CONFIG_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".aws/config"));
+    let credentials = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".aws/credentials"));
+    vec![(config, true), (credentials, false)]
+}
+
+/// Profile names in an AWS config (`[profile x]`, `[default]`) or credentials (`[x]`) file.
+pub fn profile_names(text: &str, is_config: bool) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            line.trim()
+                .strip_prefix('[')?
+                .strip_suffix(']')
+                .map(str::trim)
+        })
+        .filter_map(|section| {
+            if !is_config {
+                return Some(section.to_string());
+            }
+            if section == "default" {
+                return Some(section.to_string());
+            }
+            section
+                .strip_prefix("profile")
+                .map(|n| n.trim().to_string())
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+    impl Sources for Fixed {
+        fn cluster_names(&self) -> Vec<String> {
+            vec!["dev-use1-0".into(), "prod-euw1-0".into()]
+        }
+        fn contexts(&self) -> Vec<String> {
+            vec![
+                "kind-dev".into(),
+                "arn:aws:eks:us-east-1:1:cluster/x".into(),
+            ]
+        }
+        fn aws_profiles(&self) -> Vec<String> {
+            vec!["default".into(), "klanker-application".into()]
+        }
+    }
+
+    fn c(words: &[&str]) -> Completion {
+        complete(
+            &words.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &Fixed,
+        )
+    }
+
+    #[test]
+    fn subcommands_at_the_top() {
+        let got = c(&[""]);
+        for sub in [
+            "add",
+            "list",
+            "rm",
+            "verify",
+            "policy",
+            "completion",
+            "version",
+        ] {
+            assert!(got.candidates.contains(&sub.to_string()), "{sub}: {got:?}");
+        }
+        assert_eq!(c(&["r"]).candidates, ["rm"]);
+        assert_eq!(c(&["r"]).directive, DIRECTIVE_NO_FILE);
+        assert!(c(&[]).candidates.contains(&"add".to_string()));
+    }
+
+    #[test]
+    fn cluster_names_for_rm_and_verify_only_once() {
+        assert_eq!(c(&["rm", ""]).candidates, ["dev-use1-0", "prod-euw1-0"]);
+        assert_eq!(c(&["verify", "pr"]).candidates, ["prod-euw1-0"]);
+        assert!(c(&["rm", "dev-use1-0", ""]).candidates.is_empty());
+        assert!(c(&["add", ""]).candidates.is_empty());
+    }
+
+    #[test]
+    fn flags_and_their_values() {
+        let flags = c(&["add", "--reg"]).candidates;
+        assert_eq!(flags, ["--region", "--register-oidc-provider"]);
+        assert!(
+            c(&["add", "--"])
+                .candidates
+                .contains(&"--kubeconfig".to_string()),
+            "global flags too"
+        );
+        assert_eq!(c(&["add", "--context", ""]).candidates.len(), 2);
+        assert_eq!(c(&["add", "--context", "ki"]).candidates, ["kind-dev"]);
+        assert_eq!(
+            c(&["add", "--aws-profile", "k"]).candidates,
+            ["klanker-application"]
+        );
+        assert_eq!(
+            c(&["add", "--register-oidc-provider", ""]).candidates,
+            ["auto", "true", "false"]
+        );
+        assert_eq!(c(&["list", "-o", "w"]).candidates, ["wide"]);
+        assert_eq!(
+            c(&["add", "--aws-profile=kl"]).candidates,
+            ["--aws-profile=klanker-application"]
+        );
+        // A value-taking flag's value is skipped when counting positionals.
+        assert_eq!(
+            c(&["rm", "--aws-profile", "x", ""]).candidates,
+            ["dev-use1-0", "prod-euw1-0"]
+        );
+        // Paths complete as files.
+        assert_eq!(c(&["add", "--kubeconfig", ""]).directive, DIRECTIVE_DEFAULT);
+    }
+
+    #[test]
+    fn render_follows_cobra() {
+        let text = Completion {
+            candidates: vec!["a".into(), "b".into()],
+            directive: 4,
+        }
+        .render();
+        assert_eq!(text, "a\nb\n:4\n");
+    }
+
+    #[test]
+    fn profile_names_from_both_file_kinds() {
+        let config = "[default]\nregion=x\n[profile klanker-application]\nrole_arn=y\n[sso-session s]\n[profile  spaced ]\n";
+        assert_eq!(
+            profile_names(config, true),
+            ["default", "klanker-application", "spaced"]
+        );
+        assert_eq!(profile_names("[base]\n[other]\n", false), ["base", "other"]);
+    }
+}
