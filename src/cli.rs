@@ -36,6 +36,15 @@ pub struct GlobalArgs {
     /// Log each step and each AWS/Kubernetes call (never credentials or tokens).
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Seconds one AWS or Kubernetes request may take before it is retried or fails.
+    #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub request_timeout: u64,
+}
+
+impl GlobalArgs {
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,6 +288,9 @@ pub struct AddArgs {
     /// Seconds: the role's MaxSessionDuration and the token-expiration annotation.
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub session_duration: u32,
+    /// Allow wildcards in --service-account (any matching ServiceAccount may assume the role).
+    #[arg(long)]
+    pub allow_wide_trust: bool,
     /// After applying, check every link of the trust chain (default; --no-verify skips).
     #[arg(long, overrides_with = "no_verify")]
     pub verify: bool,

@@ -16,6 +16,8 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_PARTIAL: u8 = 3;
 /// `verify` (and `add`'s verification): a link of the trust chain is broken.
 pub const EXIT_BROKEN_CHAIN: u8 = 4;
+/// Stopped by Ctrl-C between steps (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -43,6 +45,16 @@ pub enum Error {
     BadIssuer { issuer: String, problem: String },
     #[error("the trust chain is broken at: {}. See the FAIL lines above for the fix.", .links.join(", "))]
     BrokenChain { links: Vec<String> },
+    #[error(
+        "interrupted.\ndone:        {}\nnot started: {}\nRe-running `{rerun}` with the same arguments converges.",
+        if .done.is_empty() { "nothing".to_string() } else { .done.join("; ") },
+        .not_started.join("; ")
+    )]
+    Interrupted {
+        done: Vec<String>,
+        not_started: Vec<String>,
+        rerun: &'static str,
+    },
     #[error("aborted at the prompt; nothing was changed.")]
     Aborted,
     #[error(
@@ -93,6 +105,7 @@ impl Error {
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             Error::Partial { .. } => EXIT_PARTIAL,
             Error::BrokenChain { .. } => EXIT_BROKEN_CHAIN,
+            Error::Interrupted { .. } => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,
         }
     }

@@ -64,17 +64,25 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 
 /// Builds the client for the selected context. Nothing is sent yet; the
 /// exec plugin (e.g. `aws eks get-token`) runs on the first request.
-pub async fn client(kubeconfig: Kubeconfig, context: &str) -> Result<kube::Client, KubeError> {
+pub async fn client(
+    kubeconfig: Kubeconfig,
+    context: &str,
+    request_timeout: std::time::Duration,
+) -> Result<kube::Client, KubeError> {
     let options = KubeConfigOptions {
         context: Some(context.to_string()),
         ..KubeConfigOptions::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| KubeError::Config {
             context: context.to_string(),
             message: error_chain(&e),
         })?;
+    // A hung API server gives a clear error, never a hang.
+    config.connect_timeout = Some(std::time::Duration::from_secs(5).min(request_timeout));
+    config.read_timeout = Some(request_timeout);
+    config.write_timeout = Some(request_timeout);
     kube::Client::try_from(config).map_err(|e| KubeError::Config {
         context: context.to_string(),
         message: error_chain(&e),
@@ -120,10 +128,38 @@ impl Cluster<'_> {
         }
     }
 
+    /// Retries calls that are safe to repeat (reads, server-side apply,
+    /// delete, TokenRequest) on throttling, 5xx and connection faults, with
+    /// backoff; kube-rs itself does not retry. Four attempts in all.
+    async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let mut delay = std::time::Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            match call().await {
+                Err(err) if attempt < 4 && is_transient(&err) => {
+                    if self.verbose {
+                        eprintln!(
+                            "  [kubernetes] retrying in {}ms after: {err}",
+                            delay.as_millis()
+                        );
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     pub async fn namespace_exists(&self, name: &str) -> Result<bool, KubeError> {
         self.log("GET", &format!("namespaces/{name}"));
         let api: Api<Namespace> = Api::all(self.client.clone());
-        api.get_opt(name)
+        self.retrying(|| api.get_opt(name))
             .await
             .map(|ns| ns.is_some())
             .map_err(|e| KubeError::from_kube(format!("reading namespace {name}"), e))
@@ -139,7 +175,7 @@ impl Cluster<'_> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let sa = api.get_opt(name).await.map_err(|e| {
+        let sa = self.retrying(|| api.get_opt(name)).await.map_err(|e| {
             KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
         })?;
         Ok(sa.map(|sa| ObservedServiceAccount {
@@ -158,7 +194,9 @@ impl Cluster<'_> {
             },
             ..Namespace::default()
         };
-        api.patch(name, &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&ns))
+        let params = PatchParams::apply(FIELD_MANAGER);
+        let patch = Patch::Apply(&ns);
+        self.retrying(|| api.patch(name, &params, &patch))
             .await
             .map(|_| ())
             .map_err(|e| KubeError::from_kube(format!("creating namespace {name}"), e))
@@ -174,14 +212,14 @@ impl Cluster<'_> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        api.patch(
-            name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(sa),
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| KubeError::from_kube(format!("applying ServiceAccount {namespace}/{name}"), e))
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let patch = Patch::Apply(sa);
+        self.retrying(|| api.patch(name, &params, &patch))
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                KubeError::from_kube(format!("applying ServiceAccount {namespace}/{name}"), e)
+            })
     }
 }
 
@@ -198,8 +236,9 @@ impl Cluster<'_> {
         );
         self.log("LIST", &format!("serviceaccounts?labelSelector={selector}"));
         let api: Api<ServiceAccount> = Api::all(self.client.clone());
-        let list = api
-            .list(&kube::api::ListParams::default().labels(&selector))
+        let params = kube::api::ListParams::default().labels(&selector);
+        let list = self
+            .retrying(|| api.list(&params))
             .await
             .map_err(|e| KubeError::from_kube("listing ServiceAccounts".into(), e))?;
         Ok(list
@@ -242,8 +281,9 @@ impl Cluster<'_> {
             }),
             ..TokenRequest::default()
         };
-        let response = api
-            .create_token_request(name, &kube::api::PostParams::default(), &request)
+        let params = kube::api::PostParams::default();
+        let response = self
+            .retrying(|| api.create_token_request(name, &params, &request))
             .await
             .map_err(|e| {
                 KubeError::from_kube(
@@ -272,7 +312,8 @@ impl Cluster<'_> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        match api.delete(name, &kube::api::DeleteParams::default()).await {
+        let params = kube::api::DeleteParams::default();
+        match self.retrying(|| api.delete(name, &params)).await {
             Ok(_) => Ok(()),
             // Gone already: the goal is reached.
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
@@ -281,6 +322,16 @@ impl Cluster<'_> {
                 e,
             )),
         }
+    }
+}
+
+/// Worth another attempt: throttling, server errors, and failures to get an
+/// answer at all (refused, reset, timed out).
+fn is_transient(err: &kube::Error) -> bool {
+    match err {
+        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
     }
 }
 

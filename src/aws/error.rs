@@ -49,6 +49,10 @@ pub enum AwsError {
         region: String,
         side: Side,
     },
+    #[error(
+        "{entity} exists but was not created by kubectl-klanker-trust (no klanker-trust/managed-by tag); it was left untouched. Delete or tag it yourself, or pick another name."
+    )]
+    NotOwned { entity: String },
     #[error("{operation} returned no {what}")]
     Incomplete {
         operation: &'static str,

@@ -355,6 +355,18 @@ fn is_consistency_error(err: &AwsError) -> bool {
     }
 }
 
+/// Ok(true) if the role exists and carries our tag, Ok(false) if it is gone,
+/// an error if it belongs to someone else.
+async fn ensure_owned_role(iam: &Client, name: &str) -> Result<bool, AwsError> {
+    match get_role(iam, name).await? {
+        None => Ok(false),
+        Some(role) if is_owned(&role.tags) => Ok(true),
+        Some(_) => Err(AwsError::NotOwned {
+            entity: format!("role {name}"),
+        }),
+    }
+}
+
 /// Carries out one IAM step of the plan. Returns false for non-IAM ops.
 pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
     match op {
@@ -363,13 +375,21 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
             client_ids,
             tags: t,
         } => {
-            iam.create_open_id_connect_provider()
+            let created = iam
+                .create_open_id_connect_provider()
                 .url(url)
                 .set_client_id_list(Some(client_ids.clone()))
                 .set_tags(Some(tags(t)?))
                 .send()
-                .await
-                .map_err(sdk("iam:CreateOpenIDConnectProvider"))?;
+                .await;
+            match created {
+                // A concurrent run (or a retried request that did land) registered
+                // it: the goal, one provider for the issuer, is reached.
+                Err(err) if err.code() == Some("EntityAlreadyExists") => {}
+                other => {
+                    other.map_err(sdk("iam:CreateOpenIDConnectProvider"))?;
+                }
+            }
         }
         Op::AddProviderClientId { arn, client_id } => {
             iam.add_client_id_to_open_id_connect_provider()
@@ -388,7 +408,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
             permissions_boundary,
         } => {
             let tags = tags(t)?;
-            retry_consistency("iam:CreateRole", || async {
+            let created = retry_consistency("iam:CreateRole", || async {
                 iam.create_role()
                     .role_name(name)
                     .assume_role_policy_document(trust_policy.to_string())
@@ -401,7 +421,32 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                     .map(|_| ())
                     .map_err(sdk("iam:CreateRole"))
             })
-            .await?;
+            .await;
+            match created {
+                // Created meanwhile by a concurrent run, or by a retried request
+                // that did land: converge it if it is ours, never take it over.
+                Err(err) if err.code() == Some("EntityAlreadyExists") => {
+                    ensure_owned_role(iam, name).await?;
+                    Box::pin(apply(
+                        iam,
+                        &Op::UpdateTrustPolicy {
+                            role: name.clone(),
+                            trust_policy: trust_policy.clone(),
+                        },
+                    ))
+                    .await?;
+                    Box::pin(apply(
+                        iam,
+                        &Op::UpdateRole {
+                            role: name.clone(),
+                            max_session: *max_session,
+                            description: description.clone(),
+                        },
+                    ))
+                    .await?;
+                }
+                other => other?,
+            }
         }
         Op::UpdateTrustPolicy { role, trust_policy } => {
             retry_consistency("iam:UpdateAssumeRolePolicy", || async {
@@ -464,37 +509,84 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
             .await?;
         }
         Op::DetachPolicy { role, arn } => {
-            iam.detach_role_policy()
+            match iam
+                .detach_role_policy()
                 .role_name(role)
                 .policy_arn(arn)
                 .send()
                 .await
-                .map_err(sdk("iam:DetachRolePolicy"))?;
+            {
+                // Not attached (any more): a retried call that had landed, or a concurrent rm.
+                Err(err) if err.code() == Some("NoSuchEntity") => {}
+                other => {
+                    other.map_err(sdk("iam:DetachRolePolicy"))?;
+                }
+            }
         }
         Op::DeleteInlinePolicy { role, name } => {
-            iam.delete_role_policy()
+            match iam
+                .delete_role_policy()
                 .role_name(role)
                 .policy_name(name)
                 .send()
                 .await
-                .map_err(sdk("iam:DeleteRolePolicy"))?;
+            {
+                Err(err) if err.code() == Some("NoSuchEntity") => {}
+                other => {
+                    other.map_err(sdk("iam:DeleteRolePolicy"))?;
+                }
+            }
         }
         Op::RemoveRoleFromInstanceProfile { role, profile } => {
-            iam.remove_role_from_instance_profile()
+            match iam
+                .remove_role_from_instance_profile()
                 .role_name(role)
                 .instance_profile_name(profile)
                 .send()
                 .await
-                .map_err(sdk("iam:RemoveRoleFromInstanceProfile"))?;
-        }
-        Op::DeleteRole { role } => match iam.delete_role().role_name(role).send().await {
-            // Already gone (a concurrent rm): the goal is reached.
-            Err(err) if err.code() == Some("NoSuchEntity") => {}
-            other => {
-                other.map_err(sdk("iam:DeleteRole"))?;
+            {
+                Err(err) if err.code() == Some("NoSuchEntity") => {}
+                other => {
+                    other.map_err(sdk("iam:RemoveRoleFromInstanceProfile"))?;
+                }
             }
-        },
+        }
+        Op::DeleteRole { role } => {
+            // The tag is checked again right before deleting: the plan may be
+            // minutes old (a prompt), and we never delete what we did not create.
+            if !ensure_owned_role(iam, role).await? {
+                return Ok(true);
+            }
+            match iam.delete_role().role_name(role).send().await {
+                // Already gone (a concurrent rm): the goal is reached.
+                Err(err) if err.code() == Some("NoSuchEntity") => {}
+                other => {
+                    other.map_err(sdk("iam:DeleteRole"))?;
+                }
+            }
+        }
         Op::DeleteProvider { arn } => {
+            match iam
+                .get_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .send()
+                .await
+            {
+                Err(err) if err.code() == Some("NoSuchEntity") => return Ok(true),
+                Err(err) => {
+                    return Err(AwsError::from_sdk(
+                        "iam:GetOpenIDConnectProvider",
+                        SIDE,
+                        err,
+                    ));
+                }
+                Ok(got) if !is_owned(&tag_map(got.tags())) => {
+                    return Err(AwsError::NotOwned {
+                        entity: format!("OIDC provider {arn}"),
+                    });
+                }
+                Ok(_) => {}
+            }
             match iam
                 .delete_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)

@@ -72,10 +72,13 @@ pub async fn check_profile_exists(profile: &str, flag: &str) -> Result<(), AwsEr
 
 /// Loads the SDK config for one account through aws-config's normal chain
 /// (so assume-role, SSO and credential_process profiles work).
+/// Every attempt is bounded by `request_timeout`; the whole operation,
+/// retries included, by four times that.
 pub async fn load_config(
     profile: Option<&str>,
     region: &str,
     http: &SharedHttpClient,
+    request_timeout: Duration,
 ) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http.clone())
@@ -85,8 +88,8 @@ pub async fn load_config(
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(120))
+                .operation_attempt_timeout(request_timeout)
+                .operation_timeout(request_timeout * 4)
                 .build(),
         );
     if let Some(profile) = profile {

@@ -48,7 +48,16 @@ struct Inputs {
 fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
     validate::region(&args.aws.region, "--region")?;
     validate::session_duration(args.session_duration)?;
-    validate::service_account(&args.service_account)?;
+    validate::service_account_pattern(&args.service_account, args.allow_wide_trust)?;
+    if args.service_account.contains(['*', '?']) && args.output == AddOutput::Manifest {
+        return Err(trust::ValidationError::new(
+            "--service-account",
+            &args.service_account,
+            "a wildcard names no single ServiceAccount to print",
+            "Use -o text, and annotate the matching ServiceAccounts yourself.",
+        )
+        .into());
+    }
     for arn in &args.policy_arns {
         trust::arn::parse_policy_arn(arn, "--policy-arn")?;
     }
@@ -171,6 +180,7 @@ async fn resolve_issuer(
     http: &aws_smithy_runtime_api::client::http::SharedHttpClient,
     kube_client: Option<&kube::Client>,
     context: &str,
+    timeout: std::time::Duration,
     verbose: bool,
 ) -> Result<(Issuer, Option<String>), Error> {
     match source {
@@ -209,7 +219,7 @@ async fn resolve_issuer(
             profile,
             role_arn,
         } => {
-            let mut config = aws::load_config(profile.as_deref(), region, http).await;
+            let mut config = aws::load_config(profile.as_deref(), region, http, timeout).await;
             if let Some(role) = role_arn {
                 config = aws::assume_role(&config, role).await;
             }
@@ -271,16 +281,26 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
 
     // Clients are built once here and passed down.
     let http = aws::http_client();
-    let klanker_config =
-        aws::load_config(Some(&args.aws.aws_profile), &args.aws.region, &http).await;
+    let klanker_config = aws::load_config(
+        Some(&args.aws.aws_profile),
+        &args.aws.region,
+        &http,
+        global.timeout(),
+    )
+    .await;
     let klanker = KlankerClients::new(&klanker_config, verbose);
-    let kube_client = if manifest_only {
+    // The cluster is contacted to apply the ServiceAccount, or, for a cluster
+    // that is not EKS, to read its issuer; `-o manifest` otherwise leaves it alone.
+    let discover = matches!(inputs.source, IssuerSource::Discover);
+    let kube_client = if manifest_only && !discover {
         None
     } else {
-        Some(k8s::client(kubeconfig, &ctx.context_name).await?)
+        Some(k8s::client(kubeconfig, &ctx.context_name, global.timeout()).await?)
     };
+    let applies_service_account = !manifest_only && !inputs.scope.service_account_is_wildcard();
     let cluster = kube_client
         .as_ref()
+        .filter(|_| applies_service_account)
         .map(|client| Cluster { client, verbose });
 
     // Round 1, concurrently: the issuer, who we are in the klanker account, the cluster's state.
@@ -304,6 +324,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
             &http,
             kube_client.as_ref(),
             &ctx.context_name,
+            global.timeout(),
             verbose
         ),
         async {
@@ -399,7 +420,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         role_tags,
         permissions_boundary: args.permissions_boundary.clone(),
         policies,
-        cluster: (!manifest_only).then(|| DesiredCluster {
+        cluster: applies_service_account.then(|| DesiredCluster {
             namespace: inputs.sa_namespace.clone(),
             create_namespace: args.create_namespace,
             service_account: args.service_account.clone(),
@@ -420,10 +441,18 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let plan = plan::plan(&desired, &observed)?;
 
     let mut warnings = Vec::new();
-    if inputs.scope.is_wildcard() {
+    if inputs.scope.namespace.is_none() {
         warnings.push(format!(
             "--namespace '*': a ServiceAccount named `{}` in ANY namespace of this cluster can assume {}.",
             args.service_account, role_arn
+        ));
+    }
+    if inputs.scope.service_account_is_wildcard() {
+        warnings.push(format!(
+            "--service-account '{}': EVERY matching ServiceAccount in {} can assume {}; no ServiceAccount is applied, annotate the ones you mean yourself.",
+            args.service_account,
+            inputs.scope.namespace.as_deref().map(|n| format!("namespace {n}")).unwrap_or_else(|| "any namespace".into()),
+            role_arn
         ));
     }
     let header = format!(

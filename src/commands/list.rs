@@ -49,7 +49,13 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
     crate::trust::validate::region(&args.aws.region, "--region")?;
     aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
     let http = aws::http_client();
-    let sdk = aws::load_config(Some(&args.aws.aws_profile), &args.aws.region, &http).await;
+    let sdk = aws::load_config(
+        Some(&args.aws.aws_profile),
+        &args.aws.region,
+        &http,
+        global.timeout(),
+    )
+    .await;
     let klanker = KlankerClients::new(&sdk, global.verbose);
 
     let (roles, providers, (account, _)) = tokio::try_join!(

@@ -8,6 +8,9 @@ pub mod policy;
 pub mod rm;
 pub mod verify;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::aws::{KlankerClients, iam};
 use crate::cli::{ApplyArgs, Cli, Command};
 use crate::error::Error;
@@ -81,8 +84,33 @@ pub async fn execute(
 ) -> Result<(), Error> {
     let steps: Vec<&Step> = plan.changes().collect();
     let progress = output::Progress::new(steps.len());
+    // Ctrl-C stops between steps, so no step is left half-sent; a second one aborts at once.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn({
+        let interrupted = interrupted.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "\ninterrupted: finishing the current step, then stopping (Ctrl-C again aborts at once)"
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));
+                }
+            }
+        }
+    });
     let mut done = Vec::new();
     for (index, step) in steps.iter().enumerate() {
+        if interrupted.load(Ordering::SeqCst) {
+            progress.finish();
+            watcher.abort();
+            return Err(Error::Interrupted {
+                done,
+                not_started: steps[index..].iter().map(|s| s.summary.clone()).collect(),
+                rerun,
+            });
+        }
         progress.start(step.summary.clone());
         if executor.verbose {
             eprintln!("step {}/{}: {}", index + 1, steps.len(), step.summary);
@@ -93,6 +121,7 @@ pub async fn execute(
         };
         if let Err(cause) = result {
             progress.finish();
+            watcher.abort();
             return Err(Error::Partial {
                 done,
                 failed: step.summary.clone(),
@@ -108,6 +137,7 @@ pub async fn execute(
         progress.done();
     }
     progress.finish();
+    watcher.abort();
     Ok(())
 }
 

@@ -32,7 +32,7 @@ async fn cluster_client(global: &GlobalArgs) -> Result<kube::Client, String> {
     let kc = kubeconfig::load(global.kubeconfig.as_deref()).map_err(|e| e.to_string())?;
     let ctx =
         kubeconfig::select_context(&kc, global.context.as_deref()).map_err(|e| e.to_string())?;
-    k8s::client(kc, &ctx.context_name)
+    k8s::client(kc, &ctx.context_name, global.timeout())
         .await
         .map_err(|e| e.to_string())
 }
@@ -71,7 +71,13 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
 
     let http = aws::http_client();
-    let sdk = aws::load_config(Some(&args.aws.aws_profile), &args.aws.region, &http).await;
+    let sdk = aws::load_config(
+        Some(&args.aws.aws_profile),
+        &args.aws.region,
+        &http,
+        global.timeout(),
+    )
+    .await;
     let klanker = KlankerClients::new(&sdk, verbose);
     let kube_client = if args.keep_service_account {
         Err("kept".to_string())

@@ -170,9 +170,15 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
 
     let http = aws::http_client();
-    let sdk = aws::load_config(Some(&args.aws.aws_profile), &args.aws.region, &http).await;
+    let sdk = aws::load_config(
+        Some(&args.aws.aws_profile),
+        &args.aws.region,
+        &http,
+        global.timeout(),
+    )
+    .await;
     let klanker = KlankerClients::new(&sdk, global.verbose);
-    let client = k8s::client(kc, &ctx.context_name).await?;
+    let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster = Cluster {
         client: &client,
         verbose: global.verbose,

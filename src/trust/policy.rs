@@ -33,8 +33,13 @@ impl TrustScope {
         )
     }
 
+    /// Any wildcard in the subject: then `sub` needs StringLike.
     pub fn is_wildcard(&self) -> bool {
-        self.namespace.is_none()
+        self.namespace.is_none() || self.service_account_is_wildcard()
+    }
+
+    pub fn service_account_is_wildcard(&self) -> bool {
+        self.service_account.contains(['*', '?'])
     }
 
     pub fn namespace_label(&self) -> &str {
@@ -169,6 +174,17 @@ mod tests {
             json!({"oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com"})
         );
         assert_eq!(cond.as_object().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn wildcard_service_account_uses_string_like() {
+        let doc = trust_policy(PROVIDER, &issuer(), &TrustScope::new("ai-pods", "*"));
+        assert_eq!(
+            doc["Statement"][0]["Condition"]["StringLike"],
+            json!({"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub": "system:serviceaccount:ai-pods:*"})
+        );
+        assert!(TrustScope::new("ai-pods", "km-?").is_wildcard());
+        assert!(!TrustScope::new("ai-pods", "km").is_wildcard());
     }
 
     #[test]

@@ -167,6 +167,27 @@ pub fn service_account(value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// A ServiceAccount name, or with `allow_wide` a pattern with IAM wildcards
+/// (`*`, `?`) that admits every matching ServiceAccount.
+pub fn service_account_pattern(value: &str, allow_wide: bool) -> Result<(), ValidationError> {
+    if !value.contains(['*', '?']) {
+        return service_account(value);
+    }
+    if !allow_wide {
+        return Err(ValidationError::new(
+            "--service-account",
+            value,
+            "a wildcard lets every matching ServiceAccount assume the role, which is wider than one workload needs",
+            "Name the ServiceAccount, or pass --allow-wide-trust if that is really intended.",
+        ));
+    }
+    let literal = value.replace(['*', '?'], "a");
+    service_account(&literal).map_err(|mut e| {
+        e.value = value.to_string();
+        e
+    })
+}
+
 /// `--session-duration`: IAM's MaxSessionDuration range.
 pub fn session_duration(value: u32) -> Result<(), ValidationError> {
     if (SESSION_MIN..=SESSION_MAX).contains(&value) {
@@ -310,6 +331,20 @@ mod tests {
         for bad in ["", "*", "KM", "a..b", ".a", "a.", "a_b", &"a".repeat(254)] {
             assert!(service_account(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn wildcard_service_accounts_need_allow_wide() {
+        assert!(service_account_pattern("km", false).is_ok());
+        let err = service_account_pattern("*", false).unwrap_err();
+        assert!(err.hint.contains("--allow-wide-trust"), "{err}");
+        assert!(service_account_pattern("*", true).is_ok());
+        assert!(service_account_pattern("km-*", true).is_ok());
+        assert!(service_account_pattern("KM-*", true).is_err());
+        assert_eq!(
+            service_account_pattern("KM-*", true).unwrap_err().value,
+            "KM-*"
+        );
     }
 
     #[test]

@@ -7,5 +7,6 @@ mod support;
 
 mod add;
 mod completion;
+mod faults;
 mod list_rm;
 mod verify;

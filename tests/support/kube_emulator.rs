@@ -32,6 +32,27 @@ use tokio::sync::oneshot;
 /// The manager seeded objects belong to, as if written by client-side `kubectl apply`.
 const SEED_MANAGER: &str = "kubectl-client-side-apply";
 
+/// A fault the emulator injects into matching requests (see `KubeEmulator::inject`).
+#[derive(Clone, Debug)]
+pub enum KubeFault {
+    /// Answer with this status (a Kubernetes `Status` body) instead of serving.
+    Status(u16),
+    /// Serve, but only after this long.
+    Slow(std::time::Duration),
+    /// Write `arrived`, then hold the request until `release` exists (tests crash the client meanwhile).
+    Hang {
+        arrived: std::path::PathBuf,
+        release: std::path::PathBuf,
+    },
+}
+
+struct FaultRule {
+    method: String,
+    path_contains: String,
+    fault: KubeFault,
+    remaining: usize,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecordedRequest {
     pub method: String,
@@ -141,6 +162,21 @@ impl KubeEmulator {
         lock(&self.state).issuer = issuer.to_string();
     }
 
+    /// The next `times` requests with this method whose path contains
+    /// `path_contains` get `fault`.
+    pub fn inject(&self, method: &str, path_contains: &str, fault: KubeFault, times: usize) {
+        lock(&self.state).faults.push(FaultRule {
+            method: method.to_string(),
+            path_contains: path_contains.to_string(),
+            fault,
+            remaining: times,
+        });
+    }
+
+    pub fn clear_faults(&self) {
+        lock(&self.state).faults.clear();
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state).requests.clone()
     }
@@ -212,6 +248,7 @@ struct ApiState {
     /// PKCS#8 of the P-256 key that signs those tokens (ES256), as a real
     /// API server signs with its service-account key.
     signing_key: Vec<u8>,
+    faults: Vec<FaultRule>,
     requests: Vec<RecordedRequest>,
     objects: BTreeMap<Key, Stored>,
     resource_version: u64,
@@ -281,18 +318,48 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut state = lock(&state);
-    // Recorded before the auth check, so tests can count refused calls too.
-    let (path, query) = (
-        uri.path().to_string(),
-        uri.query().unwrap_or("").to_string(),
-    );
-    let recorded = RecordedRequest {
-        method: method.to_string(),
-        path: path.clone(),
-        query,
+    // Faults first, without holding the state lock while a request waits.
+    let fault = {
+        let mut guard = lock(&state);
+        guard.requests.push(RecordedRequest {
+            method: method.to_string(),
+            path: uri.path().to_string(),
+            query: uri.query().unwrap_or("").to_string(),
+        });
+        let path = uri.path().to_string();
+        let rule = guard.faults.iter_mut().find(|f| {
+            f.remaining > 0 && f.method == method.as_str() && path.contains(&f.path_contains)
+        });
+        rule.map(|f| {
+            f.remaining -= 1;
+            f.fault.clone()
+        })
     };
-    state.requests.push(recorded);
+    match fault {
+        Some(KubeFault::Status(code)) => {
+            let (code, body) = failure(
+                code,
+                "InternalError",
+                "fault injected by the test",
+                Value::Null,
+            );
+            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (code, axum::Json(body)).into_response();
+        }
+        Some(KubeFault::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(KubeFault::Hang { arrived, release }) => {
+            let _ = std::fs::write(&arrived, "arrived\n");
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
+            while !release.exists() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        None => {}
+    }
+    let mut state = lock(&state);
+    // (Recorded above, before the fault check and the auth check, so tests can
+    // count refused calls too.)
+    let path = uri.path().to_string();
     let expected = format!("Bearer {}", state.token);
     let params = Query::<HashMap<String, String>>::try_from_uri(&uri);
     let request = Request {

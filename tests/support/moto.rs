@@ -26,6 +26,38 @@ pub struct Moto {
     child: Child,
     port: u16,
     calls: PathBuf,
+    faults: PathBuf,
+}
+
+/// A call held by a `hang` fault until released.
+pub struct Hang {
+    pub arrived: PathBuf,
+    pub release: PathBuf,
+}
+
+impl Hang {
+    pub fn new(dir: &Path, name: &str) -> Hang {
+        Hang {
+            arrived: dir.join(format!("{name}.arrived")),
+            release: dir.join(format!("{name}.release")),
+        }
+    }
+
+    /// Waits (bounded) until the held call reached the peer.
+    pub fn wait_arrived(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.arrived.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the call never reached the peer"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    pub fn release(&self) {
+        std::fs::write(&self.release, "go").expect("release hang");
+    }
 }
 
 /// The Python that has `moto[server]` installed (scripts/test creates it).
@@ -45,11 +77,14 @@ pub fn python() -> PathBuf {
 impl Moto {
     pub fn start(dir: &Path) -> Moto {
         let calls = dir.join("moto-calls.jsonl");
+        let faults = dir.join("moto-faults.json");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_server.py");
         let mut child = Command::new(python())
             .arg(script)
             .arg("--calls")
             .arg(&calls)
+            .arg("--faults")
+            .arg(&faults)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -66,7 +101,12 @@ impl Moto {
             .and_then(|v| v["port"].as_u64())
             .unwrap_or_else(|| panic!("moto did not report a port: {line:?}"))
             as u16;
-        Moto { child, port, calls }
+        Moto {
+            child,
+            port,
+            calls,
+            faults,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -87,6 +127,26 @@ impl Moto {
             .filter(Call::is_write)
             .map(|c| format!("{}:{}", c.service, c.action))
             .collect()
+    }
+
+    /// Replaces the fault rules (see tests/support/moto_server.py); counting restarts.
+    pub fn inject(&self, rules: serde_json::Value) {
+        // Written aside and renamed, so the server never reads half a file.
+        let tmp = self.faults.with_extension("tmp");
+        std::fs::write(&tmp, rules.to_string()).expect("write faults");
+        std::fs::rename(&tmp, &self.faults).expect("install faults");
+    }
+
+    pub fn clear_faults(&self) {
+        self.inject(serde_json::json!([]));
+    }
+
+    /// Holds the next `action` call until the returned hang is released.
+    pub fn hang(&self, action: &str, dir: &Path) -> Hang {
+        let hang = Hang::new(dir, &format!("moto-{action}"));
+        self.inject(serde_json::json!([{"action": action, "fault": "hang",
+            "arrived": hang.arrived, "release": hang.release}]));
+        hang
     }
 
     pub fn clear_calls(&self) {

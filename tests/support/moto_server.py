@@ -4,11 +4,18 @@
   so callers poll nothing and never race for a port;
 - appends one JSON line per AWS request (service, action, method, path) to
   the file named by --calls, so tests can count calls and writes;
+- injects faults on request (--faults FILE, re-read whenever it changes):
+  throttling, 500, 503, custom IAM errors, slow answers, dropped
+  connections (before or after moto handled the call) and hangs that hold
+  a call until the test releases it, so tests can crash the client at an
+  exact point;
 - exits when stdin reaches EOF, so it dies with the test that started it.
 """
 
 import argparse
 import io
+import socket
+import time
 import json
 import os
 import re
@@ -22,12 +29,70 @@ from werkzeug.serving import make_server
 SERVICE_RE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 
 
-class CallRecorder:
-    """WSGI middleware: records each request, then hands it to moto."""
+ERROR_XML = (
+    '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>{kind}</Type>'
+    "<Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-injected</RequestId></ErrorResponse>"
+)
+CANNED = {
+    "throttle": (400, "Throttling", "Rate exceeded"),
+    "internal": (500, "InternalFailure", "injected internal failure"),
+    "unavailable": (503, "ServiceUnavailable", "injected: service unavailable"),
+}
 
-    def __init__(self, app, path):
+
+class Faults:
+    """Rules from a JSON file: [{"action": "CreateRole", "fault": "throttle", "from": 1, "count": 1, ...}].
+    A rule hits the `from`-th to (`from`+`count`-1)-th calls of its action (1-based),
+    counted from when the file last changed."""
+
+    def __init__(self, path):
+        self.path = path
+        self.lock = threading.Lock()
+        self.stamp = None
+        self.rules = []
+        self.seen = {}
+
+    def match(self, action):
+        with self.lock:
+            try:
+                stamp = os.stat(self.path).st_mtime_ns if self.path else None
+            except FileNotFoundError:
+                stamp = None
+            if stamp != self.stamp:
+                self.stamp = stamp
+                self.seen = {}
+                try:
+                    with open(self.path, encoding="utf-8") as f:
+                        self.rules = json.load(f)
+                except (OSError, TypeError, ValueError):
+                    self.rules = []
+            n = self.seen.get(action, 0) + 1
+            self.seen[action] = n
+            for rule in self.rules:
+                first = rule.get("from", 1)
+                if rule.get("action") == action and first <= n < first + rule.get("count", 1):
+                    return rule
+        return None
+
+
+def drop_connection(environ):
+    """Closes the client's socket with no response, as a network fault would."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionAbortedError("fault injected: connection dropped")
+
+
+class CallRecorder:
+    """WSGI middleware: records each request, injects faults, hands it to moto."""
+
+    def __init__(self, app, path, faults):
         self.app = app
         self.path = path
+        self.faults = faults
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -48,14 +113,46 @@ class CallRecorder:
         line = json.dumps({"service": service, "action": action, "method": method, "path": path})
         with self.lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
-        return self.app(environ, start_response)
+        rule = self.faults.match(action)
+        if rule is None:
+            return self.app(environ, start_response)
+        return self.inject(rule, environ, start_response)
+
+    def inject(self, rule, environ, start_response):
+        fault = rule["fault"]
+        if fault in CANNED or fault == "error":
+            status, code, message = CANNED.get(fault, (rule.get("status", 400), rule.get("code"), rule.get("message", "")))
+            kind = "Receiver" if status >= 500 else "Sender"
+            body = ERROR_XML.format(kind=kind, code=code, message=message).encode()
+            start_response(f"{status} Fault", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+            return [body]
+        if fault == "slow":
+            time.sleep(rule.get("seconds", 5))
+            return self.app(environ, start_response)
+        if fault == "drop":
+            drop_connection(environ)
+        if fault == "drop_after":
+            # moto handles the call (it takes effect), then the answer is lost.
+            for _ in self.app(environ, lambda *a, **k: None):
+                pass
+            drop_connection(environ)
+        if fault == "hang":
+            # Tell the test the call arrived, then hold it until released.
+            with open(rule["arrived"], "w", encoding="utf-8") as f:
+                f.write("arrived\n")
+            deadline = time.monotonic() + rule.get("seconds", 120)
+            while not os.path.exists(rule["release"]) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            return self.app(environ, start_response)
+        raise ValueError(f"unknown fault {fault!r}")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", required=True, help="file to append request records to")
+    parser.add_argument("--faults", default=None, help="JSON file of fault rules (optional)")
     args = parser.parse_args()
-    app = CallRecorder(DomainDispatcherApplication(create_backend_app), args.calls)
+    app = CallRecorder(DomainDispatcherApplication(create_backend_app), args.calls, Faults(args.faults))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(json.dumps({"port": server.port}), flush=True)

@@ -1,0 +1,457 @@
+//! Faults between the plugin and its peers: throttling, 5xx, slow answers,
+//! dropped connections, hangs, crashes, Ctrl-C and IAM eventual consistency.
+//! Whatever happens, the command either succeeds through retries or says what
+//! was done and what was not, and re-running converges to the exact state.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::kube_emulator::KubeFault;
+use crate::support::moto::Hang;
+use crate::support::{CLUSTER, OPERATOR_POLICY, World};
+
+const ROLE: &str = "km-cluster-dev-use1-0";
+const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+const ADD: &[&str] = &[
+    "add",
+    "--name",
+    CLUSTER,
+    "--namespace",
+    "ai-pods",
+    "--yes",
+    "--request-timeout",
+    "2",
+];
+const RM: &[&str] = &["rm", CLUSTER, "--yes", "--request-timeout", "2"];
+const AWS_WRITES: &[&str] = &[
+    "CreateOpenIDConnectProvider",
+    "CreateRole",
+    "AttachRolePolicy",
+];
+const RM_WRITES: &[&str] = &[
+    "DetachRolePolicy",
+    "DeleteRole",
+    "DeleteOpenIDConnectProvider",
+];
+
+/// The complete, exact result of `add` in this world.
+#[track_caller]
+fn assert_onboarded(world: &World) {
+    let providers = world.block_on(world.klanker.providers());
+    assert_eq!(providers.len(), 1, "{providers:?}");
+    assert_eq!(providers[0].client_ids, ["sts.amazonaws.com"]);
+    assert_eq!(
+        providers[0]
+            .tags
+            .get("klanker-trust/managed-by")
+            .map(String::as_str),
+        Some("kubectl-klanker-trust")
+    );
+    let role = world.block_on(world.klanker.role(ROLE)).expect("role");
+    let host = world.issuer_host_path();
+    assert_eq!(
+        role.trust_policy,
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": providers[0].arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{host}:sub"): "system:serviceaccount:ai-pods:km", format!("{host}:aud"): "sts.amazonaws.com"}}}]})
+    );
+    assert_eq!(role.attached, [OPERATOR_POLICY]);
+    assert_eq!(
+        role.tags["klanker-trust/managed-by"],
+        "kubectl-klanker-trust"
+    );
+    let sa = world
+        .kube
+        .service_account("ai-pods", "km")
+        .expect("ServiceAccount");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        ROLE_ARN
+    );
+    let config = world.km_config_yaml();
+    assert_eq!(
+        config["clusters"].as_sequence().map(Vec::len),
+        Some(1),
+        "{config:?}"
+    );
+    assert_eq!(config["clusters"][0]["role_arn"], ROLE_ARN);
+}
+
+/// Nothing the tool created is left.
+#[track_caller]
+fn assert_clean(world: &World) {
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+    let config = world.km_config_yaml();
+    assert!(
+        config["clusters"].as_sequence().is_none_or(Vec::is_empty),
+        "{config:?}"
+    );
+}
+
+/// A failed run must say which step failed, what was done, and that re-running converges.
+#[track_caller]
+fn assert_partial_report(stderr: &str, failed: &str) {
+    assert!(
+        stderr.contains(&format!("step `{failed}")),
+        "no failed step `{failed}` in:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("done:") && stderr.contains("not started:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("converges"), "{stderr}");
+}
+
+fn transient_faults_are_retried(fault: serde_json::Value) {
+    let world = World::new();
+    for action in AWS_WRITES {
+        let mut rule = fault.clone();
+        rule["action"] = json!(action);
+        world.moto.inject(json!([rule]));
+        let out = world.run(ADD);
+        out.assert_ok();
+        assert!(
+            world
+                .moto
+                .calls()
+                .iter()
+                .filter(|c| &c.action == action)
+                .count()
+                >= 2,
+            "{action} was not retried"
+        );
+        assert_onboarded(&world);
+        world.moto.clear_faults();
+        world.run(RM).assert_ok();
+        assert_clean(&world);
+    }
+    for action in RM_WRITES {
+        world.run(ADD).assert_ok();
+        let mut rule = fault.clone();
+        rule["action"] = json!(action);
+        world.moto.inject(json!([rule]));
+        world.run(RM).assert_ok();
+        assert_clean(&world);
+        world.moto.clear_faults();
+    }
+}
+
+#[test]
+fn throttling_is_retried_on_every_write_step() {
+    transient_faults_are_retried(json!({"fault": "throttle"}));
+}
+
+#[test]
+fn internal_errors_are_retried_on_every_write_step() {
+    transient_faults_are_retried(json!({"fault": "internal"}));
+}
+
+#[test]
+fn unavailable_is_retried_on_every_write_step() {
+    transient_faults_are_retried(json!({"fault": "unavailable", "count": 2}));
+}
+
+#[test]
+fn dropped_connections_are_retried_on_every_write_step() {
+    transient_faults_are_retried(json!({"fault": "drop"}));
+}
+
+/// The call takes effect, the answer is lost, the retry finds it done
+/// (EntityAlreadyExists / NoSuchEntity) and converges instead of failing.
+#[test]
+fn answers_lost_after_the_call_took_effect_converge() {
+    transient_faults_are_retried(json!({"fault": "drop_after"}));
+}
+
+#[test]
+fn answers_slower_than_the_request_timeout_are_retried() {
+    transient_faults_are_retried(json!({"fault": "slow", "seconds": 3}));
+}
+
+#[test]
+fn kubernetes_faults_on_the_service_account_are_retried() {
+    let world = World::new();
+    for fault in [
+        KubeFault::Status(503),
+        KubeFault::Status(429),
+        KubeFault::Slow(Duration::from_secs(3)),
+    ] {
+        world
+            .kube
+            .inject("PATCH", "/serviceaccounts/km", fault.clone(), 1);
+        world.run(ADD).assert_ok();
+        assert_onboarded(&world);
+        world.kube.inject("DELETE", "/serviceaccounts/km", fault, 1);
+        world.run(RM).assert_ok();
+        assert_clean(&world);
+    }
+}
+
+#[test]
+fn persistent_faults_fail_clearly_and_a_rerun_converges() {
+    let world = World::new();
+    let steps = [
+        ("CreateOpenIDConnectProvider", "OIDC provider"),
+        ("CreateRole", "role km-cluster-dev-use1-0"),
+        ("AttachRolePolicy", "attach policy"),
+    ];
+    for (action, step) in steps {
+        world
+            .moto
+            .inject(json!([{"action": action, "fault": "internal", "count": 100}]));
+        let out = world.run(ADD);
+        out.assert_code(3);
+        assert_partial_report(&out.stderr, step);
+        world.moto.clear_faults();
+        world.run(ADD).assert_ok();
+        assert_onboarded(&world);
+        world.run(RM).assert_ok();
+        assert_clean(&world);
+    }
+    // The cluster refuses the ServiceAccount: IAM is done, the report says so.
+    world
+        .kube
+        .inject("PATCH", "/serviceaccounts/km", KubeFault::Status(500), 100);
+    let out = world.run(ADD);
+    out.assert_code(3);
+    assert_partial_report(&out.stderr, "ServiceAccount ai-pods/km");
+    assert!(
+        out.stderr.contains("done:        OIDC provider"),
+        "{}",
+        out.stderr
+    );
+    world.kube.clear_faults();
+    world.run(ADD).assert_ok();
+    assert_onboarded(&world);
+    // The local file cannot be written (its lock path is taken by a directory).
+    world.run(RM).assert_ok();
+    let lock = world.km_config().with_extension("yaml.lock");
+    let _ = std::fs::remove_file(&lock);
+    std::fs::create_dir(&lock).unwrap();
+    let out = world.run(ADD);
+    out.assert_code(3);
+    assert_partial_report(&out.stderr, "km-config.yaml entry");
+    std::fs::remove_dir(&lock).unwrap();
+    world.run(ADD).assert_ok();
+    assert_onboarded(&world);
+
+    // rm: a persistent fault on DeleteRole, then a clean re-run.
+    world
+        .moto
+        .inject(json!([{"action": "DeleteRole", "fault": "internal", "count": 100}]));
+    let out = world.run(RM);
+    out.assert_code(3);
+    assert!(
+        out.stderr.contains("Re-running `kubectl klanker-trust rm`"),
+        "{}",
+        out.stderr
+    );
+    world.moto.clear_faults();
+    world.run(RM).assert_ok();
+    assert_clean(&world);
+}
+
+#[test]
+fn iam_eventual_consistency_is_waited_out() {
+    let world = World::new();
+    world.moto.inject(json!([
+        {"action": "CreateRole", "fault": "error", "status": 400, "code": "MalformedPolicyDocument",
+         "message": "Invalid principal in policy: \"Federated\"", "count": 2},
+        {"action": "AttachRolePolicy", "fault": "error", "status": 404, "code": "NoSuchEntity",
+         "message": "The role with name km-cluster-dev-use1-0 cannot be found.", "count": 2},
+    ]));
+    let out = world.run(ADD);
+    out.assert_ok();
+    assert!(
+        out.stderr.contains("waiting") && out.stderr.contains("iam:CreateRole"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("iam:AttachRolePolicy"),
+        "{}",
+        out.stderr
+    );
+    assert_onboarded(&world);
+    // A malformed document that is not about a principal is not waited on.
+    world.run(RM).assert_ok();
+    world.clear_calls();
+    world.moto.inject(
+        json!([{"action": "CreateRole", "fault": "error", "status": 400,
+        "code": "MalformedPolicyDocument", "message": "Syntax errors in policy.", "count": 100}]),
+    );
+    let out = world.run(ADD);
+    out.assert_code(3);
+    assert_eq!(
+        world
+            .moto
+            .calls()
+            .iter()
+            .filter(|c| c.action == "CreateRole")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_hung_peer_gives_a_clear_error_not_a_hang() {
+    let world = World::new();
+    // Every attempt hangs: the SDK's attempt and operation timeouts must end it.
+    let hang = Hang::new(world.dir.path(), "sts-hang");
+    world.moto.inject(
+        json!([{"action": "GetCallerIdentity", "fault": "hang", "count": 100,
+        "arrived": hang.arrived, "release": hang.release}]),
+    );
+    let started = std::time::Instant::now();
+    let out = world.run(&["add", "--yes", "--request-timeout", "1"]);
+    hang.release();
+    out.assert_code(1);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        out.stderr.contains("sts:GetCallerIdentity") && out.stderr.contains("timeout"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    let hang = Hang::new(world.dir.path(), "kube-get");
+    world.moto.clear_faults();
+    world.kube.inject(
+        "GET",
+        "/namespaces/ai-pods",
+        KubeFault::Hang {
+            arrived: hang.arrived.clone(),
+            release: hang.release.clone(),
+        },
+        10,
+    );
+    let out = world.run(&["add", "--yes", "--request-timeout", "1"]);
+    hang.release();
+    out.assert_code(1);
+    assert!(
+        out.stderr
+            .contains("could not reach the cluster API server"),
+        "{}",
+        out.stderr
+    );
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+}
+
+/// SIGKILL right after each write step (the next write is held at the peer
+/// so the moment is exact), then: a re-run converges, and rm cleans up.
+#[test]
+fn a_crash_after_any_write_step_converges_on_rerun() {
+    let world = World::new();
+    let crash_before = ["CreateRole", "AttachRolePolicy"];
+    for next in crash_before {
+        let hang = world.moto.hang(next, world.dir.path());
+        crash_while_held(&world, &hang);
+        world.moto.clear_faults();
+        world.run(ADD).assert_ok();
+        assert_onboarded(&world);
+        world.run(RM).assert_ok();
+        assert_clean(&world);
+        let _ = std::fs::remove_file(&hang.arrived);
+        let _ = std::fs::remove_file(&hang.release);
+    }
+    // After the last IAM step, with the ServiceAccount apply held.
+    let hang = Hang::new(world.dir.path(), "kube-apply");
+    world.kube.inject(
+        "PATCH",
+        "/serviceaccounts/km",
+        KubeFault::Hang {
+            arrived: hang.arrived.clone(),
+            release: hang.release.clone(),
+        },
+        1,
+    );
+    crash_while_held(&world, &hang);
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+    world.run(ADD).assert_ok();
+    assert_onboarded(&world);
+    // A crash in the middle of rm, too.
+    let hang = world
+        .moto
+        .hang("DeleteOpenIDConnectProvider", world.dir.path());
+    let mut child = world
+        .kubectl()
+        .args(RM)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    hang.wait_arrived();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    hang.release();
+    world.moto.clear_faults();
+    world.run(RM).assert_ok();
+    assert_clean(&world);
+}
+
+fn crash_while_held(world: &World, hang: &Hang) {
+    let mut child = world
+        .kubectl()
+        .args(ADD)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    hang.wait_arrived();
+    child.kill().expect("SIGKILL the plugin"); // kubectl execs the plugin: same process
+    child.wait().unwrap();
+    hang.release();
+}
+
+#[test]
+fn ctrl_c_stops_between_steps_and_says_what_was_done() {
+    let world = World::new();
+    let hang = world.moto.hang("CreateRole", world.dir.path());
+    let child = world
+        .kubectl()
+        .args(ADD)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    hang.wait_arrived();
+    let pid = child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Give the plugin the signal before the held call returns: poll its stderr is
+    // not possible while piped to us, so release only after the signal is queued.
+    hang.release();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stderr.contains("done:        OIDC provider")
+            && stderr.contains("role km-cluster-dev-use1-0"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not started: attach policy"), "{stderr}");
+    // The step in flight finished; the next one was never sent.
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+    assert!(
+        !world
+            .moto
+            .calls()
+            .iter()
+            .any(|c| c.action == "AttachRolePolicy")
+    );
+    world.moto.clear_faults();
+    world.run(ADD).assert_ok();
+    assert_onboarded(&world);
+}
