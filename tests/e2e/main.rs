@@ -7,6 +7,8 @@ mod support;
 
 mod add;
 mod completion;
+mod concurrency;
 mod faults;
 mod list_rm;
+mod security;
 mod verify;

@@ -1,0 +1,172 @@
+//! Runs at the same time: same name, one shared issuer, and twenty adds and
+//! removes against one km-config.yaml.
+
+use std::process::{Child, Stdio};
+
+use crate::support::{CLUSTER, World};
+
+fn spawn(world: &World, args: &[String]) -> Child {
+    world
+        .kubectl()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn plugin")
+}
+
+#[track_caller]
+fn all_succeed(children: Vec<Child>) {
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a concurrent run failed ({:?}):\n{}\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn two_adds_of_the_same_name_at_once_both_succeed_with_one_role() {
+    let world = World::new();
+    let add = args(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
+    all_succeed(vec![spawn(&world, &add), spawn(&world, &add)]);
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+    let role = world
+        .block_on(world.klanker.role("km-cluster-dev-use1-0"))
+        .expect("role");
+    assert_eq!(role.attached.len(), 1);
+    assert_eq!(
+        world.km_config_yaml()["clusters"]
+            .as_sequence()
+            .unwrap()
+            .len(),
+        1
+    );
+    // And the result is the converged one: a third run changes nothing.
+    world.clear_calls();
+    world
+        .run(&add.iter().map(String::as_str).collect::<Vec<_>>())
+        .assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn two_names_on_one_issuer_at_once_create_one_provider() {
+    let world = World::new();
+    all_succeed(vec![
+        spawn(
+            &world,
+            &args(&[
+                "add",
+                "--name",
+                "a",
+                "--namespace",
+                "ai-pods",
+                "--service-account",
+                "sa-a",
+                "--yes",
+            ]),
+        ),
+        spawn(
+            &world,
+            &args(&[
+                "add",
+                "--name",
+                "b",
+                "--namespace",
+                "ai-pods",
+                "--service-account",
+                "sa-b",
+                "--yes",
+            ]),
+        ),
+    ]);
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+    assert!(world.block_on(world.klanker.role("km-cluster-a")).is_some());
+    assert!(world.block_on(world.klanker.role("km-cluster-b")).is_some());
+}
+
+#[test]
+fn twenty_concurrent_adds_and_removes_keep_km_config_exact() {
+    let world = World::new();
+    std::fs::write(
+        world.km_config(),
+        "operator:\n  image: km:1.2\nregion: eu-west-1\nclusters: []\n",
+    )
+    .unwrap();
+    let add = |name: &str| {
+        args(&[
+            "add",
+            "--name",
+            name,
+            "--namespace",
+            "ai-pods",
+            "--service-account",
+            &format!("sa-{name}"),
+            "--yes",
+            "--no-verify",
+        ])
+    };
+    all_succeed(
+        (0..20)
+            .map(|i| spawn(&world, &add(&format!("c{i}"))))
+            .collect(),
+    );
+    // Ten removals and ten new adds, all at once.
+    let mut children: Vec<Child> = (0..10)
+        .map(|i| spawn(&world, &args(&["rm", &format!("c{i}"), "--yes"])))
+        .collect();
+    children.extend((0..10).map(|i| spawn(&world, &add(&format!("n{i}")))));
+    all_succeed(children);
+
+    let config = world.km_config_yaml();
+    let mut names: Vec<String> = config["clusters"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = (10..20)
+        .map(|i| format!("c{i}"))
+        .chain((0..10).map(|i| format!("n{i}")))
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(config["operator"]["image"], "km:1.2");
+    assert_eq!(config["region"], "eu-west-1");
+    // IAM agrees with the file.
+    let out = world.run(&["list", "-o", "json"]);
+    out.assert_ok();
+    let listing: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(listing["clusters"].as_array().unwrap().len(), 20);
+    assert_eq!(listing["drift"], serde_json::json!([]));
+}
+
+#[test]
+fn a_corrupt_km_config_is_reported_and_never_overwritten() {
+    let world = World::new();
+    let corrupt = "clusters: [ {name: x\n";
+    std::fs::write(world.km_config(), corrupt).unwrap();
+    let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("is not valid km-config YAML") && out.stderr.contains("left untouched"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), corrupt);
+    assert_eq!(
+        world.writes(),
+        Vec::<String>::new(),
+        "checked before any write"
+    );
+}
