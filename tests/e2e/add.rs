@@ -709,3 +709,50 @@ fn verbose_logs_every_call_and_never_a_secret() {
     out.assert_code(2);
     assert!(!out.all().contains(crate::support::SECRET_KEY));
 }
+
+#[test]
+fn role_name_boundary_and_tags_are_applied() {
+    let world = World::new();
+    let boundary = world.block_on(world.klanker.create_policy("km-boundary"));
+    let out = world.run(&[
+        "add",
+        "--name",
+        CLUSTER,
+        "--namespace",
+        "ai-pods",
+        "--role-name",
+        "custom-trust-role",
+        "--permissions-boundary",
+        &boundary,
+        "--tag",
+        "team=platform",
+        "--tag",
+        "cost-center=42",
+        "--yes",
+    ]);
+    out.assert_ok();
+    let role = world
+        .block_on(world.klanker.role("custom-trust-role"))
+        .expect("custom role");
+    assert_eq!(
+        role.permissions_boundary.as_deref(),
+        Some(boundary.as_str())
+    );
+    assert_eq!(role.tags["team"], "platform");
+    assert_eq!(role.tags["cost-center"], "42");
+    let sa = world.kube.service_account("ai-pods", "km").unwrap();
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::333333333333:role/custom-trust-role"
+    );
+    // list and rm find it by its description, not by the default name.
+    let out = world.run(&["list", "-o", "json"]);
+    let listing: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(listing["clusters"][0]["role_name"], "custom-trust-role");
+    world.run(&["rm", CLUSTER, "--yes"]).assert_ok();
+    assert!(
+        world
+            .block_on(world.klanker.role("custom-trust-role"))
+            .is_none()
+    );
+}
