@@ -71,7 +71,7 @@ _kubectl_klanker_trust() {
 
     case "${cmd}" in
         kubectl_klanker_trust)
-            opts="-v -h -V --kubeconfig --context --config --verbose --help --version add list rm verify policy completion version help"
+            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --help --version add list rm verify policy completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -89,6 +89,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -97,7 +101,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__add)
-            opts="-n -y -o -v -h -V --name --oidc-provider-arn --issuer-url --namespace --service-account --aws-profile --region --dry-run --yes --register-oidc-provider --output --create-namespace --policy-arn --role-name --permissions-boundary --tag --session-duration --verify --no-verify --cluster-name --cluster-region --cluster-profile --kubeconfig --context --config --verbose --help --version"
+            opts="-n -y -o -v -h -V --name --oidc-provider-arn --issuer-url --namespace --service-account --aws-profile --region --dry-run --yes --register-oidc-provider --output --create-namespace --policy-arn --role-name --permissions-boundary --tag --session-duration --allow-wide-trust --verify --no-verify --cluster-name --cluster-region --cluster-profile --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -195,6 +199,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -203,7 +211,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__completion)
-            opts="-v -h -V --kubeconfig --context --config --verbose --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,6 +226,10 @@ _kubectl_klanker_trust() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -355,7 +367,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__list)
-            opts="-o -v -h -V --aws-profile --region --output --local --kubeconfig --context --config --verbose --help --version"
+            opts="-o -v -h -V --aws-profile --region --output --local --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -389,6 +401,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -397,7 +413,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__policy)
-            opts="-o -v -h -V --for --klanker-account --cluster-account --cluster-name --cluster-region --output --kubeconfig --context --config --verbose --help --version"
+            opts="-o -v -h -V --for --klanker-account --cluster-account --cluster-name --cluster-region --output --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,6 +459,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -451,7 +471,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__rm)
-            opts="-y -o -v -h -V --aws-profile --region --dry-run --yes --keep-service-account --output --kubeconfig --context --config --verbose --help --version"
+            opts="-y -o -v -h -V --aws-profile --region --dry-run --yes --keep-service-account --output --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -489,6 +509,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -497,7 +521,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__verify)
-            opts="-o -v -h -V --aws-profile --region --output --kubeconfig --context --config --verbose --help --version"
+            opts="-o -v -h -V --aws-profile --region --output --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -531,6 +555,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -539,7 +567,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__version)
-            opts="-v -h -V --kubeconfig --context --config --verbose --help --version"
+            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +582,10 @@ _kubectl_klanker_trust() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -290,27 +290,35 @@ fn aws_profile_files() -> Vec<(PathBuf, bool)> {
     vec![(config, true), (credentials, false)]
 }
 
-/// Profile names in an AWS config (`[profile x]`, `[default]`) or credentials (`[x]`) file.
+/// Profile names in an AWS config (`[profile x]`, `[default]`) or credentials
+/// (`[x]`) file, as the SDK reads them: a space after `profile` in the config
+/// file, no `profile` prefix in the credentials file, names of ASCII letters,
+/// digits and `_-/.%@:+`.
 pub fn profile_names(text: &str, is_config: bool) -> Vec<String> {
     text.lines()
+        // An indented line continues a property; only unindented ones open a section.
         .filter_map(|line| {
-            line.trim()
+            line.trim_end()
                 .strip_prefix('[')?
                 .strip_suffix(']')
                 .map(str::trim)
         })
         .filter_map(|section| {
-            if !is_config {
-                return Some(section.to_string());
-            }
-            if section == "default" {
-                return Some(section.to_string());
-            }
-            section
-                .strip_prefix("profile")
-                .map(|n| n.trim().to_string())
+            let name = match (is_config, section.strip_prefix("profile")) {
+                (true, _) if section == "default" => section,
+                (true, Some(rest)) if rest.starts_with([' ', '\t']) => rest.trim(),
+                (true, _) => return None,
+                (false, Some(rest)) if rest.starts_with([' ', '\t']) => return None,
+                (false, _) => section,
+            };
+            Some(name.to_string())
         })
-        .filter(|n| !n.is_empty())
+        // The SDK's identifier rule (aws-runtime env_config normalize.rs).
+        .filter(|n| {
+            !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
+        })
         .collect()
 }
 
@@ -414,11 +422,14 @@ mod tests {
 
     #[test]
     fn profile_names_from_both_file_kinds() {
-        let config = "[default]\nregion=x\n[profile klanker-application]\nrole_arn=y\n[sso-session s]\n[profile  spaced ]\n";
+        let config = "[default]\nregion=x\n[profile klanker-application]\nrole_arn=y\n[sso-session s]\n[profile  spaced ]\n[profilefoo]\n[profile-x]\n[profile a b]\n";
         assert_eq!(
             profile_names(config, true),
             ["default", "klanker-application", "spaced"]
         );
-        assert_eq!(profile_names("[base]\n[other]\n", false), ["base", "other"]);
+        assert_eq!(
+            profile_names("[base]\n[other]\n[profile x]\n", false),
+            ["base", "other"]
+        );
     }
 }

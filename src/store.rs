@@ -32,6 +32,11 @@ pub enum StoreError {
         path.display()
     )]
     Corrupt { path: PathBuf, problem: String },
+    #[error(
+        "{} cannot be written back without losing data ({problem}); it was left untouched. Simplify the YAML keys of its other sections, or point --config elsewhere.",
+        path.display()
+    )]
+    Unwritable { path: PathBuf, problem: String },
     #[error("could not write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -127,8 +132,10 @@ impl Document {
         }
     }
 
-    pub fn to_yaml(&self) -> String {
-        serde_yaml::to_string(&self.root).unwrap_or_default()
+    /// The document as YAML. Fails (rather than writing something lossy) for
+    /// documents the YAML emitter cannot write back, e.g. complex keys.
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_yaml::to_string(&self.root).map_err(|e| e.to_string())
     }
 }
 
@@ -190,8 +197,12 @@ impl Store {
         if doc == before {
             return Ok(false);
         }
+        let text = doc.to_yaml().map_err(|problem| StoreError::Unwritable {
+            path: self.path.clone(),
+            problem,
+        })?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
-        tmp.write_all(doc.to_yaml().as_bytes()).map_err(write_err)?;
+        tmp.write_all(text.as_bytes()).map_err(write_err)?;
         tmp.as_file().sync_all().map_err(write_err)?;
         if let Ok(meta) = fs::metadata(&self.path) {
             // Keep the permissions of the file we replace (it may be private).
@@ -223,7 +234,7 @@ mod tests {
         let mut doc = Document::parse("region: us-east-1\nnested: {a: [1, 2]}\n").unwrap();
         assert!(doc.clusters().unwrap().is_empty());
         doc.upsert(&entry("dev"));
-        let text = doc.to_yaml();
+        let text = doc.to_yaml().unwrap();
         let reparsed = Document::parse(&text).unwrap();
         assert_eq!(reparsed.clusters().unwrap(), vec![entry("dev")]);
         let v: Value = serde_yaml::from_str(&text).unwrap();
@@ -256,11 +267,12 @@ mod tests {
         changed.namespace = "other".into();
         let text = doc
             .to_yaml()
+            .unwrap()
             .replace("name: a\n", "name: a\n  extra: kept\n");
         let mut doc = Document::parse(&text).unwrap();
         doc.upsert(&changed);
         assert_eq!(doc.clusters().unwrap(), vec![changed, entry("b")]);
-        assert!(doc.to_yaml().contains("extra: kept"));
+        assert!(doc.to_yaml().unwrap().contains("extra: kept"));
     }
 
     #[test]
@@ -283,6 +295,19 @@ mod tests {
         assert!(store.update(|d| d.upsert(&entry("a"))).unwrap());
         assert!(!store.update(|d| d.upsert(&entry("a"))).unwrap());
         assert_eq!(store.load().unwrap().get("a"), Some(entry("a")));
+    }
+
+    #[test]
+    fn a_document_that_cannot_be_written_back_is_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("km-config.yaml");
+        let text = "settings:\n  ? {a: 1}\n  : d\nclusters: []\n";
+        fs::write(&path, text).unwrap();
+        let err = Store::new(path.clone())
+            .update(|d| d.upsert(&entry("a")))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Unwritable { .. }), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
     }
 
     #[test]

@@ -355,6 +355,22 @@ fn is_consistency_error(err: &AwsError) -> bool {
     }
 }
 
+/// For removals: an entity that is already gone (a retried call that had
+/// landed, or a concurrent `rm`) means the goal is reached.
+fn gone_is_fine<O, E, R>(
+    operation: &'static str,
+    result: Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+) -> Result<(), AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Err(err) if err.code() == Some("NoSuchEntity") => Ok(()),
+        other => other.map(|_| ()).map_err(sdk(operation)),
+    }
+}
+
 /// Ok(true) if the role exists and carries our tag, Ok(false) if it is gone,
 /// an error if it belongs to someone else.
 async fn ensure_owned_role(iam: &Client, name: &str) -> Result<bool, AwsError> {
@@ -509,47 +525,31 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
             .await?;
         }
         Op::DetachPolicy { role, arn } => {
-            match iam
+            let result = iam
                 .detach_role_policy()
                 .role_name(role)
                 .policy_arn(arn)
                 .send()
-                .await
-            {
-                // Not attached (any more): a retried call that had landed, or a concurrent rm.
-                Err(err) if err.code() == Some("NoSuchEntity") => {}
-                other => {
-                    other.map_err(sdk("iam:DetachRolePolicy"))?;
-                }
-            }
+                .await;
+            gone_is_fine("iam:DetachRolePolicy", result)?;
         }
         Op::DeleteInlinePolicy { role, name } => {
-            match iam
+            let result = iam
                 .delete_role_policy()
                 .role_name(role)
                 .policy_name(name)
                 .send()
-                .await
-            {
-                Err(err) if err.code() == Some("NoSuchEntity") => {}
-                other => {
-                    other.map_err(sdk("iam:DeleteRolePolicy"))?;
-                }
-            }
+                .await;
+            gone_is_fine("iam:DeleteRolePolicy", result)?;
         }
         Op::RemoveRoleFromInstanceProfile { role, profile } => {
-            match iam
+            let result = iam
                 .remove_role_from_instance_profile()
                 .role_name(role)
                 .instance_profile_name(profile)
                 .send()
-                .await
-            {
-                Err(err) if err.code() == Some("NoSuchEntity") => {}
-                other => {
-                    other.map_err(sdk("iam:RemoveRoleFromInstanceProfile"))?;
-                }
-            }
+                .await;
+            gone_is_fine("iam:RemoveRoleFromInstanceProfile", result)?;
         }
         Op::DeleteRole { role } => {
             // The tag is checked again right before deleting: the plan may be
@@ -557,13 +557,8 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
             if !ensure_owned_role(iam, role).await? {
                 return Ok(true);
             }
-            match iam.delete_role().role_name(role).send().await {
-                // Already gone (a concurrent rm): the goal is reached.
-                Err(err) if err.code() == Some("NoSuchEntity") => {}
-                other => {
-                    other.map_err(sdk("iam:DeleteRole"))?;
-                }
-            }
+            let result = iam.delete_role().role_name(role).send().await;
+            gone_is_fine("iam:DeleteRole", result)?;
         }
         Op::DeleteProvider { arn } => {
             match iam
@@ -587,17 +582,12 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                 }
                 Ok(_) => {}
             }
-            match iam
+            let result = iam
                 .delete_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)
                 .send()
-                .await
-            {
-                Err(err) if err.code() == Some("NoSuchEntity") => {}
-                other => {
-                    other.map_err(sdk("iam:DeleteOpenIDConnectProvider"))?;
-                }
-            }
+                .await;
+            gone_is_fine("iam:DeleteOpenIDConnectProvider", result)?;
         }
         Op::CreateNamespace { .. }
         | Op::ApplyServiceAccount { .. }

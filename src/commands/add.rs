@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::aws::{self, ClusterClients, KlankerClients, eks, iam};
+use crate::aws::{self, ClusterClients, eks, iam};
 use crate::cli::{AddArgs, AddOutput, GlobalArgs};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
@@ -260,7 +260,6 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref())?;
     let ctx = kubeconfig::select_context(&kubeconfig, global.context.as_deref())?;
     let inputs = validate_inputs(args, &ctx)?;
-    aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
     if let IssuerSource::Eks {
         profile: Some(p), ..
     } = &inputs.source
@@ -280,15 +279,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     }
 
     // Clients are built once here and passed down.
-    let http = aws::http_client();
-    let klanker_config = aws::load_config(
-        Some(&args.aws.aws_profile),
-        &args.aws.region,
-        &http,
-        global.timeout(),
-    )
-    .await;
-    let klanker = KlankerClients::new(&klanker_config, verbose);
+    let (klanker, http) = super::klanker_clients(global, &args.aws).await?;
     // The cluster is contacted to apply the ServiceAccount, or, for a cluster
     // that is not EKS, to read its issuer; `-o manifest` otherwise leaves it alone.
     let discover = matches!(inputs.source, IssuerSource::Discover);
@@ -480,20 +471,18 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         eprint!("{plan_text}");
     }
 
-    let apply = super::decide(&args.apply, &plan)?;
-    if apply {
-        super::execute(
-            &plan,
-            &super::Executor {
-                klanker: &klanker,
-                cluster: cluster.as_ref(),
-                store: &store,
-                verbose,
-            },
-            "kubectl klanker-trust add",
-        )
-        .await?;
-    }
+    let apply = super::confirm_and_apply(
+        &args.apply,
+        &plan,
+        &super::Executor {
+            klanker: &klanker,
+            cluster: cluster.as_ref(),
+            store: &store,
+            verbose,
+        },
+        "kubectl klanker-trust add",
+    )
+    .await?;
 
     // The local checks of `verify`, so an onboarding that cannot work is
     // reported at once. Only after a change: a no-op re-run stays read-only.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use crate::aws::{self, KlankerClients, iam};
+use crate::aws::iam;
 use crate::cli::{GlobalArgs, ListArgs, ListOutput};
 use crate::error::Error;
 use crate::inventory::{self, Drift, ProviderStatus, Row};
@@ -46,17 +46,7 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
         return print_local(&store, &config, current.as_deref(), args.output);
     }
 
-    crate::trust::validate::region(&args.aws.region, "--region")?;
-    aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
-    let http = aws::http_client();
-    let sdk = aws::load_config(
-        Some(&args.aws.aws_profile),
-        &args.aws.region,
-        &http,
-        global.timeout(),
-    )
-    .await;
-    let klanker = KlankerClients::new(&sdk, global.verbose);
+    let (klanker, _) = super::klanker_clients(global, &args.aws).await?;
 
     let (roles, providers, (account, _)) = tokio::try_join!(
         iam::list_roles(&klanker.iam),

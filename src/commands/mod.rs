@@ -11,8 +11,10 @@ pub mod verify;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::aws::{KlankerClients, iam};
-use crate::cli::{ApplyArgs, Cli, Command};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+use crate::aws::{self, KlankerClients, iam};
+use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, KlankerArgs};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::output;
@@ -65,6 +67,40 @@ pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
             Ok(false)
         }
     }
+}
+
+/// The klanker account's clients, built once from `--aws-profile`/`--region`
+/// after checking both locally. Returns the shared HTTP client too, for a
+/// second account's config.
+pub async fn klanker_clients(
+    global: &GlobalArgs,
+    args: &KlankerArgs,
+) -> Result<(KlankerClients, SharedHttpClient), Error> {
+    crate::trust::validate::region(&args.region, "--region")?;
+    aws::check_profile_exists(&args.aws_profile, "--aws-profile").await?;
+    let http = aws::http_client();
+    let sdk = aws::load_config(
+        Some(&args.aws_profile),
+        &args.region,
+        &http,
+        global.timeout(),
+    )
+    .await;
+    Ok((KlankerClients::new(&sdk, global.verbose), http))
+}
+
+/// Decides (flags, prompt) and, if so, applies the plan. Returns whether it applied.
+pub async fn confirm_and_apply(
+    args: &ApplyArgs,
+    plan: &Plan,
+    executor: &Executor<'_>,
+    rerun: &'static str,
+) -> Result<bool, Error> {
+    let apply = decide(args, plan)?;
+    if apply {
+        execute(plan, executor, rerun).await?;
+    }
+    Ok(apply)
 }
 
 /// What steps act on; built once by the command and passed in.

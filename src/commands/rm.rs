@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::aws::{self, KlankerClients, iam};
+use crate::aws::{KlankerClients, iam};
 use crate::cli::{GlobalArgs, RmArgs, RmOutput};
 use crate::error::Error;
 use crate::inventory::{self, RoleSummary};
@@ -64,21 +64,10 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         e.input = "NAME".into();
         e
     })?;
-    validate::region(&args.aws.region, "--region")?;
     let verbose = global.verbose;
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
     let entry = store.load()?.get(&args.name);
-    aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
-
-    let http = aws::http_client();
-    let sdk = aws::load_config(
-        Some(&args.aws.aws_profile),
-        &args.aws.region,
-        &http,
-        global.timeout(),
-    )
-    .await;
-    let klanker = KlankerClients::new(&sdk, verbose);
+    let (klanker, _) = super::klanker_clients(global, &args.aws).await?;
     let kube_client = if args.keep_service_account {
         Err("kept".to_string())
     } else {
@@ -208,20 +197,18 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         }
     }
 
-    let apply = super::decide(&args.apply, &plan)?;
-    if apply {
-        super::execute(
-            &plan,
-            &super::Executor {
-                klanker: &klanker,
-                cluster: cluster.as_ref(),
-                store: &store,
-                verbose,
-            },
-            "kubectl klanker-trust rm",
-        )
-        .await?;
-    }
+    let apply = super::confirm_and_apply(
+        &args.apply,
+        &plan,
+        &super::Executor {
+            klanker: &klanker,
+            cluster: cluster.as_ref(),
+            store: &store,
+            verbose,
+        },
+        "kubectl klanker-trust rm",
+    )
+    .await?;
 
     match args.output {
         RmOutput::Text => {

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::aws::{self, KlankerClients, iam};
+use crate::aws::{KlankerClients, iam};
 use crate::cli::{GlobalArgs, RmOutput, VerifyArgs};
 use crate::error::Error;
 use crate::inventory;
@@ -162,22 +162,11 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         e.input = "NAME".into();
         e
     })?;
-    validate::region(&args.aws.region, "--region")?;
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
     let entry = store.load()?.get(&args.name);
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
     let ctx = kubeconfig::select_context(&kc, global.context.as_deref())?;
-    aws::check_profile_exists(&args.aws.aws_profile, "--aws-profile").await?;
-
-    let http = aws::http_client();
-    let sdk = aws::load_config(
-        Some(&args.aws.aws_profile),
-        &args.aws.region,
-        &http,
-        global.timeout(),
-    )
-    .await;
-    let klanker = KlankerClients::new(&sdk, global.verbose);
+    let (klanker, _) = super::klanker_clients(global, &args.aws).await?;
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster = Cluster {
         client: &client,

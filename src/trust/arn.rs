@@ -8,6 +8,22 @@ fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
 }
 
+/// The partition, account and resource of an IAM ARN
+/// (`arn:<partition>:iam::<account>:<resource>`), or what is wrong with it.
+fn iam_arn_fields(raw: &str) -> Result<(&str, &str, &str), &'static str> {
+    let parts: Vec<&str> = raw.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts[..] else {
+        return Err("it does not have the six ARN fields");
+    };
+    if arn != "arn" || !PARTITIONS.contains(&partition) {
+        return Err("it does not start with arn:aws:");
+    }
+    if service != "iam" || !region.is_empty() {
+        return Err("it is not an IAM ARN (arn:aws:iam::...)");
+    }
+    Ok((partition, account, resource))
+}
+
 /// An OIDC issuer, as a cluster reports it (`https://host/path`). IAM names
 /// providers by the issuer without its scheme; that form is `host_path`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -119,16 +135,7 @@ impl OidcProviderArn {
                 "An OIDC provider ARN looks like arn:aws:iam::222222222222:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLE.",
             )
         };
-        let parts: Vec<&str> = raw.splitn(6, ':').collect();
-        let [arn, partition, service, region, account, resource] = parts[..] else {
-            return Err(err("it does not have the six ARN fields"));
-        };
-        if arn != "arn" || !PARTITIONS.contains(&partition) {
-            return Err(err("it does not start with arn:aws:"));
-        }
-        if service != "iam" || !region.is_empty() {
-            return Err(err("it is not an IAM ARN (arn:aws:iam::...)"));
-        }
+        let (partition, account, resource) = iam_arn_fields(raw).map_err(err)?;
         if !is_account_id(account) {
             return Err(err("the account ID must be 12 digits"));
         }
@@ -157,16 +164,7 @@ pub fn parse_policy_arn(raw: &str, input: &str) -> Result<(), ValidationError> {
             "A policy ARN looks like arn:aws:iam::333333333333:policy/km-operator-policy.",
         )
     };
-    let parts: Vec<&str> = raw.splitn(6, ':').collect();
-    let [arn, partition, service, region, account, resource] = parts[..] else {
-        return Err(err("it does not have the six ARN fields"));
-    };
-    if arn != "arn" || !PARTITIONS.contains(&partition) {
-        return Err(err("it does not start with arn:aws:"));
-    }
-    if service != "iam" || !region.is_empty() {
-        return Err(err("it is not an IAM ARN (arn:aws:iam::...)"));
-    }
+    let (_, account, resource) = iam_arn_fields(raw).map_err(err)?;
     if !(is_account_id(account) || account == "aws") {
         return Err(err(
             "the account must be 12 digits (or `aws` for AWS managed policies)",
@@ -199,13 +197,7 @@ pub fn parse_role_arn(raw: &str, input: &str) -> Result<String, ValidationError>
             "A role ARN looks like arn:aws:iam::222222222222:role/cluster-admin.",
         )
     };
-    let parts: Vec<&str> = raw.splitn(6, ':').collect();
-    let [arn, partition, service, region, account, resource] = parts[..] else {
-        return Err(err("it does not have the six ARN fields"));
-    };
-    if arn != "arn" || !PARTITIONS.contains(&partition) || service != "iam" || !region.is_empty() {
-        return Err(err("it is not an IAM ARN (arn:aws:iam::...)"));
-    }
+    let (_, account, resource) = iam_arn_fields(raw).map_err(err)?;
     if !is_account_id(account) {
         return Err(err("the account ID must be 12 digits"));
     }

@@ -13,12 +13,13 @@ pub fn string_like(pattern: &str, value: &str) -> bool {
     // Classic wildcard matching with backtracking to the last `*`.
     let mut star: Option<(usize, usize)> = None;
     while vi < v.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
-            pi += 1;
-            vi += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A `*` in the pattern is always a wildcard, even facing a literal `*`.
+        if pi < p.len() && p[pi] == '*' {
             star = Some((pi, vi));
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
+            pi += 1;
+            vi += 1;
         } else if let Some((sp, sv)) = star {
             pi = sp + 1;
             vi = sv + 1;
@@ -78,12 +79,17 @@ fn action_matches(statement: &Value) -> bool {
 
 /// Evaluates Allow statements (an explicit Deny is reported as unsupported).
 pub fn evaluate(doc: &Value, identity: &WebIdentity<'_>) -> TrustVerdict {
+    // A Deny anywhere overrides every Allow in IAM; not modelled, so flagged
+    // whatever its position.
+    if as_list(&doc["Statement"])
+        .iter()
+        .any(|s| s["Effect"] == "Deny")
+    {
+        return TrustVerdict::Unsupported("the trust policy has a Deny statement".into());
+    }
     let mut first_failure = None;
     for statement in as_list(&doc["Statement"]) {
         if statement["Effect"] != "Allow" {
-            if statement["Effect"] == "Deny" {
-                return TrustVerdict::Unsupported("the trust policy has a Deny statement".into());
-            }
             continue;
         }
         if !action_matches(statement)
@@ -195,6 +201,8 @@ mod tests {
             ("a**b", "ab", true),
             ("", "", true),
             ("", "a", false),
+            ("*", "*a", true),
+            ("a*", "a*b", true),
         ];
         for (pattern, value, expected) in cases {
             assert_eq!(

@@ -110,8 +110,9 @@ fn dns1123_label_problem(value: &str) -> Option<String> {
     if value.is_empty() {
         return Some("it is empty".into());
     }
-    if value.len() > 63 {
-        return Some(format!("it is {} characters; the limit is 63", value.len()));
+    let chars = value.chars().count();
+    if chars > 63 {
+        return Some(format!("it is {chars} characters; the limit is 63"));
     }
     if let Some(c) = value
         .chars()
@@ -146,11 +147,12 @@ pub fn namespace(value: &str) -> Result<(), ValidationError> {
 /// ServiceAccount names are DNS-1123 subdomains: dot-separated labels, at most 253 characters.
 pub fn service_account(value: &str) -> Result<(), ValidationError> {
     let hint = "Use a name like `km`: lower-case letters, digits, '-' and '.'.";
-    if value.len() > 253 {
+    let chars = value.chars().count();
+    if chars > 253 {
         return Err(ValidationError::new(
             "--service-account",
             value,
-            format!("it is {} characters; the limit is 253", value.len()),
+            format!("it is {chars} characters; the limit is 253"),
             hint,
         ));
     }
@@ -229,7 +231,14 @@ pub fn tag(raw: &str) -> Result<(String, String), ValidationError> {
     let Some((key, value)) = raw.split_once('=') else {
         return Err(ValidationError::new("--tag", raw, "there is no `=`", hint));
     };
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    // IAM: [\p{L}\p{Z}\p{N}_.:/=+\-@]. \p{Z} is separators, not control
+    // whitespace such as tab or newline.
+    let allowed = |c: char| {
+        c.is_alphabetic()
+            || c.is_numeric()
+            || (c.is_whitespace() && !c.is_control())
+            || "_.:/=+-@".contains(c)
+    };
     if key.is_empty() || key.chars().count() > 128 {
         return Err(ValidationError::new(
             "--tag",
@@ -391,6 +400,8 @@ mod tests {
             "aws:x=1",
             "AWS:x=1",
             "klanker-trust/name=x",
+            "team=a\tb",
+            "team=a\nb",
             "k=v;",
             "k#=v",
         ] {
