@@ -23,6 +23,10 @@ pub struct RoleSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Onboarding {
     pub name: String,
+    /// Whether the provider was created by this tool, as the description
+    /// recorded it when the role was written (None: not recorded).
+    #[serde(skip)]
+    pub provider_owned: Option<bool>,
     pub role_name: String,
     pub role_arn: String,
     pub namespace: String,
@@ -37,7 +41,14 @@ pub struct Onboarding {
 pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
     let rest = role.description.strip_prefix(ROLE_DESCRIPTION_PREFIX)?;
     let rest = rest.strip_prefix(": IRSA trust for cluster ")?;
-    let (name, _) = rest.split_once(" (")?;
+    let (name, scope) = rest.split_once(" (")?;
+    let provider_owned = if scope.ends_with(crate::trust::PROVIDER_OWNED_SUFFIX) {
+        Some(true)
+    } else if scope.ends_with(crate::trust::PROVIDER_FOREIGN_SUFFIX) {
+        Some(false)
+    } else {
+        None
+    };
     let (provider, subject) = trust_principal_and_subject(&role.trust_policy)?;
     let (namespace, service_account) = subject
         .strip_prefix("system:serviceaccount:")?
@@ -47,6 +58,7 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
         .unwrap_or_default();
     Some(Onboarding {
         name: name.to_string(),
+        provider_owned,
         role_name: role.role_name.clone(),
         role_arn: role.arn.clone(),
         namespace: namespace.to_string(),
@@ -238,7 +250,7 @@ mod tests {
         RoleSummary {
             role_name: format!("km-cluster-{name}"),
             arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
-            description: role_description(name, &scope),
+            description: role_description(name, &scope, true),
             trust_policy: policy::trust_policy(provider, &issuer, &scope),
         }
     }
@@ -251,6 +263,26 @@ mod tests {
             service_account: "km".into(),
             role_arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
         }
+    }
+
+    #[test]
+    fn reads_provider_ownership_recorded_in_the_description() {
+        assert_eq!(
+            onboarding(&summary("dev", "ns", PROVIDER))
+                .unwrap()
+                .provider_owned,
+            Some(true)
+        );
+        let mut foreign = summary("dev", "ns", PROVIDER);
+        foreign.description = foreign
+            .description
+            .replace("created by this tool", "pre-existing");
+        assert_eq!(onboarding(&foreign).unwrap().provider_owned, Some(false));
+        let mut legacy = summary("dev", "ns", PROVIDER);
+        legacy.description =
+            "Managed by kubectl-klanker-trust: IRSA trust for cluster dev (ns/km)".into();
+        let legacy = onboarding(&legacy).unwrap();
+        assert_eq!((legacy.name.as_str(), legacy.provider_owned), ("dev", None));
     }
 
     #[test]

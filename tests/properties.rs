@@ -1579,7 +1579,7 @@ proptest! {
         let role = RoleSummary {
             role_name: format!("km-cluster-{name}"),
             arn: format!("arn:{partition}:iam::{account}:role/km-cluster-{name}"),
-            description: role_description(&name, &scope),
+            description: role_description(&name, &scope, true),
             trust_policy: trust_policy(&provider, &issuer, &scope),
         };
         let o = inventory::onboarding(&role).expect("a role add wrote is recognised");

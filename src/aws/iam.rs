@@ -106,37 +106,40 @@ pub async fn assume_role_with_web_identity(
     }
 }
 
-/// The provider registered for `issuer`, if any. Provider ARNs embed the
-/// issuer, so one list call finds it without a Get per provider.
-pub async fn find_provider(
-    iam: &Client,
-    issuer: &Issuer,
-) -> Result<Option<ObservedProvider>, AwsError> {
-    let list = iam
-        .list_open_id_connect_providers()
-        .send()
-        .await
-        .map_err(sdk("iam:ListOpenIDConnectProviders"))?;
-    // Compare parsed issuers: hosts are case-insensitive, paths are not.
-    let Some(arn) = list
-        .open_id_connect_provider_list()
-        .iter()
-        .filter_map(|p| p.arn())
+/// Which of `arns` is the provider for `issuer`. Provider ARNs embed the
+/// issuer (hosts compare case-insensitively, paths exactly), so the list call
+/// alone answers it.
+pub fn matching_provider(arns: &[String], issuer: &Issuer) -> Option<String> {
+    arns.iter()
         .find(|arn| OidcProviderArn::parse(arn, "provider ARN").is_ok_and(|p| &p.issuer == issuer))
-    else {
-        return Ok(None);
-    };
+        .cloned()
+}
+
+/// Client IDs and tags of one provider.
+pub async fn describe_provider(iam: &Client, arn: &str) -> Result<ObservedProvider, AwsError> {
     let got = iam
         .get_open_id_connect_provider()
         .open_id_connect_provider_arn(arn)
         .send()
         .await
         .map_err(sdk("iam:GetOpenIDConnectProvider"))?;
-    Ok(Some(ObservedProvider {
+    Ok(ObservedProvider {
         arn: arn.to_string(),
         client_ids: got.client_id_list().to_vec(),
         tags: tag_map(got.tags()),
-    }))
+    })
+}
+
+/// The provider registered for `issuer`, if any (one list call, one get).
+pub async fn find_provider(
+    iam: &Client,
+    issuer: &Issuer,
+) -> Result<Option<ObservedProvider>, AwsError> {
+    let arns = list_providers(iam).await?;
+    match matching_provider(&arns, issuer) {
+        Some(arn) => describe_provider(iam, &arn).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The role, or None if it does not exist.

@@ -9,6 +9,8 @@ pub mod iam;
 
 use std::time::Duration;
 
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -48,26 +50,53 @@ impl std::fmt::Display for Side {
     }
 }
 
+/// The account (and partition) a profile acts as, when its configuration
+/// names it (`role_arn` of an assume-role profile, `sso_account_id`): then
+/// no STS call is needed to learn it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub partition: String,
+    pub account: String,
+}
+
 /// Fails early, with the profile named, when it is not in the AWS config or
 /// credentials file: the SDK's own error surfaces only at the first call.
-pub async fn check_profile_exists(profile: &str, flag: &str) -> Result<(), AwsError> {
+/// Returns the identity the profile's configuration names, if any.
+pub async fn check_profile(profile: &str, flag: &str) -> Result<Option<Identity>, AwsError> {
     let set =
         aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
             .await
             .map_err(|e| AwsError::ProfileFile {
                 message: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
             })?;
-    if set.get_profile(profile).is_some() {
-        Ok(())
-    } else {
+    let Some(found) = set.get_profile(profile) else {
         let mut known: Vec<&str> = set.profiles().collect();
         known.sort_unstable();
-        Err(AwsError::UnknownProfile {
+        return Err(AwsError::UnknownProfile {
             profile: profile.to_string(),
             flag: flag.to_string(),
             known: known.join(", "),
+        });
+    };
+    let from_role = found.get("role_arn").and_then(|arn| {
+        crate::trust::arn::account_of(arn).map(|account| Identity {
+            partition: crate::trust::arn::partition_of(arn).to_string(),
+            account: account.to_string(),
         })
-    }
+    });
+    let from_sso = found
+        .get("sso_account_id")
+        .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
+        .map(|account| Identity {
+            partition: "aws".to_string(),
+            account: account.to_string(),
+        });
+    Ok(from_role.or(from_sso))
+}
+
+/// Like `check_profile`, for callers that need only the check.
+pub async fn check_profile_exists(profile: &str, flag: &str) -> Result<(), AwsError> {
+    check_profile(profile, flag).await.map(|_| ())
 }
 
 /// Loads the SDK config for one account through aws-config's normal chain
@@ -93,7 +122,18 @@ pub async fn load_config(
                 .build(),
         );
     if let Some(profile) = profile {
-        loader = loader.profile_name(profile);
+        // Only the named profile's credentials: exported AWS_ACCESS_KEY_ID
+        // and friends (often the other account's) must not win over it.
+        let provider_config = ProviderConfig::without_region()
+            .with_region(Some(Region::new(region.to_string())))
+            .with_http_client(http.clone());
+        let credentials = ProfileFileCredentialsProvider::builder()
+            .configure(&provider_config)
+            .profile_name(profile)
+            .build();
+        loader = loader
+            .profile_name(profile)
+            .credentials_provider(credentials);
     }
     loader.load().await
 }

@@ -15,7 +15,7 @@ use crate::plan::{self, Desired, DesiredCluster, Observed, RegisterMode};
 use crate::store::{self, ClusterEntry, Store};
 use crate::trust::{
     self, Issuer, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
-    ROLE_ARN_ANNOTATION, TOKEN_EXPIRATION_ANNOTATION, TrustScope, validate,
+    ROLE_ARN_ANNOTATION, STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION, TrustScope, validate,
 };
 
 /// Where the cluster's issuer comes from.
@@ -279,7 +279,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     }
 
     // Clients are built once here and passed down.
-    let (klanker, http) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
     // The cluster is contacted to apply the ServiceAccount, or, for a cluster
     // that is not EKS, to read its issuer; `-o manifest` otherwise leaves it alone.
     let discover = matches!(inputs.source, IssuerSource::Discover);
@@ -294,7 +294,10 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         .filter(|_| applies_service_account)
         .map(|client| Cluster { client, verbose });
 
-    // Round 1, concurrently: the issuer, who we are in the klanker account, the cluster's state.
+    // Every read at once, in one round where possible: the issuer, who we are
+    // in the klanker account (and, from that, whether the policies exist), the
+    // role and its policies, the account's providers, the cluster's state. A
+    // provider is fetched in detail only if one matches the issuer.
     let sa_ns = inputs.sa_namespace.clone();
     let sa_name = args.service_account.clone();
     let cluster_state = async {
@@ -309,7 +312,46 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
             }
         }
     };
-    let ((issuer, cluster_account), (account, caller_arn), (namespace_exists, service_account)) = tokio::try_join!(
+    let identity_and_policies = async {
+        let identity = super::klanker_identity(&klanker, hint).await?;
+        let policies: BTreeSet<String> = if inputs.policy_arns.is_empty() {
+            BTreeSet::from([format!(
+                "arn:{}:iam::{}:policy/km-operator-policy",
+                identity.partition, identity.account
+            )])
+        } else {
+            inputs.policy_arns.iter().cloned().collect()
+        };
+        let iam_client = &klanker.iam;
+        let checks = policies.iter().map(|arn| async move {
+            iam::policy_exists(iam_client, arn)
+                .await
+                .map(|exists| (arn.clone(), exists))
+        });
+        let missing: BTreeSet<String> = futures::future::try_join_all(checks)
+            .await?
+            .into_iter()
+            .filter(|(_, exists)| !exists)
+            .map(|(arn, _)| arn)
+            .collect();
+        Ok::<_, Error>((identity, policies, missing))
+    };
+    let role_state = async {
+        match iam::get_role(&klanker.iam, &inputs.role_name).await? {
+            None => Ok((None, BTreeSet::new())),
+            Some(role) => {
+                let attached = iam::attached_policies(&klanker.iam, &inputs.role_name).await?;
+                Ok::<_, Error>((Some(role), attached))
+            }
+        }
+    };
+    let (
+        (issuer, cluster_account),
+        (identity, policies, missing_policies),
+        (role, attached),
+        provider_arns,
+        (namespace_exists, service_account),
+    ) = tokio::try_join!(
         resolve_issuer(
             &inputs.source,
             &http,
@@ -318,56 +360,19 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
             global.timeout(),
             verbose
         ),
-        async {
-            iam::caller_identity(&klanker.sts)
-                .await
-                .map_err(Error::from)
-        },
+        identity_and_policies,
+        role_state,
+        async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
         cluster_state,
     )?;
-    let partition = trust::arn::partition_of(&caller_arn).to_string();
+    let (partition, account) = (identity.partition.clone(), identity.account.clone());
+    let provider = match iam::matching_provider(&provider_arns, &issuer) {
+        Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
+        None => None,
+    };
 
     let provider_arn = issuer.provider_arn(&partition, &account);
     let role_arn = format!("arn:{partition}:iam::{account}:role/{}", inputs.role_name);
-    let policies: BTreeSet<String> = if inputs.policy_arns.is_empty() {
-        BTreeSet::from([format!(
-            "arn:{partition}:iam::{account}:policy/km-operator-policy"
-        )])
-    } else {
-        inputs.policy_arns.iter().cloned().collect()
-    };
-
-    // Round 2, concurrently: provider, role and its policies, policy existence, km-config.
-    let role_state = async {
-        match iam::get_role(&klanker.iam, &inputs.role_name).await? {
-            None => Ok((None, BTreeSet::new())),
-            Some(role) => {
-                let attached = iam::attached_policies(&klanker.iam, &inputs.role_name).await?;
-                Ok::<_, aws::AwsError>((Some(role), attached))
-            }
-        }
-    };
-    let policy_checks = async {
-        let iam_client = &klanker.iam;
-        let checks = policies.iter().map(|arn| async move {
-            iam::policy_exists(iam_client, arn)
-                .await
-                .map(|exists| (arn.clone(), exists))
-        });
-        let results = futures::future::try_join_all(checks).await?;
-        Ok::<_, aws::AwsError>(
-            results
-                .into_iter()
-                .filter(|(_, exists)| !exists)
-                .map(|(arn, _)| arn)
-                .collect::<BTreeSet<String>>(),
-        )
-    };
-    let (provider, (role, attached), missing_policies) = tokio::try_join!(
-        iam::find_provider(&klanker.iam, &issuer),
-        role_state,
-        policy_checks,
-    )?;
     let config_doc = store.load()?;
 
     match (&provider, args.register_oidc_provider) {
@@ -407,7 +412,12 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         role_name: inputs.role_name.clone(),
         role_arn: role_arn.clone(),
         max_session: args.session_duration,
-        description: trust::role_description(&inputs.name, &inputs.scope),
+        description: trust::role_description(
+            &inputs.name,
+            &inputs.scope,
+            // Created now, or created earlier by this tool.
+            provider.as_ref().is_none_or(|p| iam::is_owned(&p.tags)),
+        ),
         role_tags,
         permissions_boundary: args.permissions_boundary.clone(),
         policies,
@@ -471,44 +481,94 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         eprint!("{plan_text}");
     }
 
-    let apply = super::confirm_and_apply(
-        &args.apply,
-        &plan,
-        &super::Executor {
-            klanker: &klanker,
-            cluster: cluster.as_ref(),
-            store: &store,
-            verbose,
-        },
-        "kubectl klanker-trust add",
-    )
-    .await?;
-
-    // The local checks of `verify`, so an onboarding that cannot work is
-    // reported at once. Only after a change: a no-op re-run stays read-only.
-    let verification = match (&cluster, apply && !args.no_verify) {
-        (Some(c), true) => {
-            let operator_policy = desired
-                .policies
-                .iter()
-                .find(|p| p.ends_with(":policy/km-operator-policy"))
-                .or_else(|| desired.policies.iter().next())
-                .cloned()
-                .unwrap_or_default();
-            let target = super::verify::Target {
+    // After applying, the local checks of `verify`, so an onboarding that
+    // cannot work is reported at once. They need one fresh fact, a token from
+    // the cluster, requested as soon as the ServiceAccount is applied (side by
+    // side with the IAM writes); the rest is what was just written. A no-op
+    // re-run stays read-only.
+    let apply = super::decide(&args.apply, &plan)?;
+    let check = cluster.as_ref().filter(|_| apply && !args.no_verify);
+    let token = match apply {
+        false => None,
+        true => {
+            super::execute(
+                &plan,
+                &super::Executor {
+                    klanker: &klanker,
+                    cluster: cluster.as_ref(),
+                    store: &store,
+                    verbose,
+                },
+                "kubectl klanker-trust add",
+                async {
+                    match check {
+                        Some(c) => Some(
+                            c.request_token(
+                                &inputs.sa_namespace,
+                                &args.service_account,
+                                STS_AUDIENCE,
+                                600,
+                            )
+                            .await
+                            .map_err(|e| e.to_string()),
+                        ),
+                        None => None,
+                    }
+                },
+            )
+            .await?
+        }
+    };
+    let verification = match token {
+        Some(token) => {
+            let claims =
+                token.and_then(|t| crate::trust::token::claims(&t).map_err(|e| e.to_string()));
+            let token_issuer = claims
+                .as_ref()
+                .ok()
+                .and_then(|c| Issuer::parse(&c.iss, "token iss").ok());
+            // The provider is the one just ensured, unless the token names another issuer.
+            let provider = match &token_issuer {
+                Some(i) if i == &issuer => Some(crate::verify::ProviderFacts {
+                    arn: provider_arn.clone(),
+                    client_ids: vec![STS_AUDIENCE.to_string()],
+                }),
+                Some(other) => iam::find_provider(&klanker.iam, other).await?.map(|p| {
+                    crate::verify::ProviderFacts {
+                        arn: p.arn,
+                        client_ids: p.client_ids,
+                    }
+                }),
+                None => None,
+            };
+            let facts = crate::verify::Facts {
                 name: inputs.name.clone(),
                 role_name: inputs.role_name.clone(),
                 role_arn: role_arn.clone(),
+                role: Some(crate::verify::RoleFacts {
+                    arn: role_arn.clone(),
+                    trust_policy: desired.trust_policy.clone(),
+                    max_session: desired.max_session,
+                    attached_policies: desired.policies.clone(),
+                }),
                 namespace: inputs.sa_namespace.clone(),
                 service_account: args.service_account.clone(),
-                operator_policy,
-                partition: partition.clone(),
-                account: account.clone(),
+                annotations: Some(annotations.clone()),
+                token: claims,
+                provider,
+                provider_arn_for_token: token_issuer.map(|i| i.provider_arn(&partition, &account)),
+                operator_policy: desired
+                    .policies
+                    .iter()
+                    .find(|p| p.ends_with(":policy/km-operator-policy"))
+                    .or_else(|| desired.policies.iter().next())
+                    .cloned()
+                    .unwrap_or_default(),
+                requested_session: 3600,
             };
-            let (facts, _token) = super::verify::gather(&klanker, c, &target).await?;
             Some(crate::verify::local_checks(&facts))
         }
-        _ => None,
+        None => None,
     };
 
     let sa = k8s::service_account(

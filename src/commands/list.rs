@@ -13,7 +13,8 @@ use crate::inventory::{self, Drift, ProviderStatus, Row};
 use crate::kubeconfig;
 use crate::store::{self, ClusterEntry, Store};
 
-/// Provider tag lookups in flight at once: one per distinct issuer, not per role.
+/// Provider tag lookups in flight at once, for roles whose description does
+/// not record the provider's ownership.
 const PROVIDER_LOOKUPS: usize = 8;
 
 #[derive(Serialize)]
@@ -46,21 +47,33 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
         return print_local(&store, &config, current.as_deref(), args.output);
     }
 
-    let (klanker, _) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, _, hint) = super::klanker_clients(global, &args.aws).await?;
 
-    let (roles, providers, (account, _)) = tokio::try_join!(
-        iam::list_roles(&klanker.iam),
-        iam::list_providers(&klanker.iam),
-        iam::caller_identity(&klanker.sts),
+    let (roles, providers, identity) = tokio::try_join!(
+        async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
+        async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
+        super::klanker_identity(&klanker, hint),
     )?;
+    let account = identity.account;
     let onboardings: Vec<_> = roles.iter().filter_map(inventory::onboarding).collect();
+    // Ownership as the role descriptions recorded it, for providers that still
+    // exist; only providers no description speaks for are looked up (roles
+    // written before the description carried it), one call per provider.
     let existing: BTreeSet<&String> = providers.iter().collect();
-    let referenced: BTreeSet<String> = onboardings
+    let mut ownership: BTreeMap<String, bool> = onboardings
+        .iter()
+        .filter(|o| existing.contains(&o.oidc_provider_arn))
+        .filter_map(|o| {
+            o.provider_owned
+                .map(|owned| (o.oidc_provider_arn.clone(), owned))
+        })
+        .collect();
+    let unknown: BTreeSet<String> = onboardings
         .iter()
         .map(|o| o.oidc_provider_arn.clone())
-        .filter(|arn| existing.contains(arn))
+        .filter(|arn| existing.contains(arn) && !ownership.contains_key(arn))
         .collect();
-    let ownership: BTreeMap<String, bool> = stream::iter(referenced)
+    let looked_up: Vec<(String, bool)> = stream::iter(unknown)
         .map(|arn| {
             let iam_client = &klanker.iam;
             async move {
@@ -72,6 +85,7 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
         .buffer_unordered(PROVIDER_LOOKUPS)
         .try_collect()
         .await?;
+    ownership.extend(looked_up);
     let (rows, drift) = inventory::inventory(onboardings, &ownership, &config, current.as_deref());
 
     match args.output {
@@ -237,6 +251,7 @@ mod tests {
         let row = Row {
             onboarding: Onboarding {
                 name: "dev".into(),
+                provider_owned: Some(true),
                 role_name: "km-cluster-dev".into(),
                 role_arn: "arn:aws:iam::333333333333:role/km-cluster-dev".into(),
                 namespace: "ai-pods".into(),

@@ -8,17 +8,18 @@ pub mod policy;
 pub mod rm;
 pub mod verify;
 
-use std::sync::Arc;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use crate::aws::{self, KlankerClients, iam};
+use crate::aws::{self, Identity, KlankerClients, iam};
 use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, KlankerArgs};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::output;
-use crate::plan::{Op, Plan, Step};
+use crate::plan::{Op, Plan, Step, Target};
 use crate::store::Store;
 
 pub async fn run(cli: Cli) -> Result<(), Error> {
@@ -75,9 +76,9 @@ pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
 pub async fn klanker_clients(
     global: &GlobalArgs,
     args: &KlankerArgs,
-) -> Result<(KlankerClients, SharedHttpClient), Error> {
+) -> Result<(KlankerClients, SharedHttpClient, Option<Identity>), Error> {
     crate::trust::validate::region(&args.region, "--region")?;
-    aws::check_profile_exists(&args.aws_profile, "--aws-profile").await?;
+    let hint = aws::check_profile(&args.aws_profile, "--aws-profile").await?;
     let http = aws::http_client();
     let sdk = aws::load_config(
         Some(&args.aws_profile),
@@ -86,7 +87,25 @@ pub async fn klanker_clients(
         global.timeout(),
     )
     .await;
-    Ok((KlankerClients::new(&sdk, global.verbose), http))
+    Ok((KlankerClients::new(&sdk, global.verbose), http, hint))
+}
+
+/// The klanker account: from the profile's configuration when it names it
+/// (no round trip), else from STS GetCallerIdentity.
+pub async fn klanker_identity(
+    klanker: &KlankerClients,
+    hint: Option<Identity>,
+) -> Result<Identity, Error> {
+    match hint {
+        Some(identity) => Ok(identity),
+        None => {
+            let (account, arn) = iam::caller_identity(&klanker.sts).await?;
+            Ok(Identity {
+                partition: crate::trust::arn::partition_of(&arn).to_string(),
+                account,
+            })
+        }
+    }
 }
 
 /// Decides (flags, prompt) and, if so, applies the plan. Returns whether it applied.
@@ -98,7 +117,7 @@ pub async fn confirm_and_apply(
 ) -> Result<bool, Error> {
     let apply = decide(args, plan)?;
     if apply {
-        execute(plan, executor, rerun).await?;
+        execute(plan, executor, rerun, async {}).await?;
     }
     Ok(apply)
 }
@@ -111,14 +130,27 @@ pub struct Executor<'a> {
     pub verbose: bool,
 }
 
-/// Runs each changing step in order; on failure, says what was done, what
-/// failed and what was not started.
-pub async fn execute(
+/// Runs the changing steps. The IAM chain (provider, role, policies) and the
+/// cluster chain (namespace, ServiceAccount) depend on nothing of each
+/// other (the role ARN is known before anything exists), so they run side by
+/// side, each in order; `after_cluster` runs once the cluster chain is done
+/// (add requests its verification token there); the local file comes last.
+/// On failure or Ctrl-C it says what was done, what failed and what was not
+/// started.
+pub async fn execute<T>(
     plan: &Plan,
     executor: &Executor<'_>,
     rerun: &'static str,
-) -> Result<(), Error> {
+    after_cluster: impl Future<Output = T>,
+) -> Result<T, Error> {
     let steps: Vec<&Step> = plan.changes().collect();
+    let chain = |target: Target| -> Vec<&Step> {
+        steps
+            .iter()
+            .copied()
+            .filter(|s| s.target == target)
+            .collect()
+    };
     let progress = output::Progress::new(steps.len());
     // Ctrl-C stops between steps, so no step is left half-sent; a second one aborts at once.
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -136,45 +168,86 @@ pub async fn execute(
             }
         }
     });
-    let mut done = Vec::new();
-    for (index, step) in steps.iter().enumerate() {
+    let done = Mutex::new(Vec::new());
+    let run = |steps| run_chain(steps, executor, &done, &interrupted, &progress);
+    let (iam, cluster) = tokio::join!(run(chain(Target::Iam)), async {
+        run(chain(Target::Cluster)).await?;
+        Ok(after_cluster.await)
+    });
+    let result = match (iam, cluster) {
+        (Ok(()), Ok(value)) => run(chain(Target::Local)).await.map(|()| value),
+        (Err(stop), _) | (_, Err(stop)) => Err(stop),
+    };
+    progress.finish();
+    watcher.abort();
+    // Reported in plan order, whichever chain finished first.
+    let finished = lock(&done).clone();
+    let done: Vec<String> = steps
+        .iter()
+        .map(|s| s.summary.clone())
+        .filter(|s| finished.contains(s))
+        .collect();
+    let not_started = |failed: Option<&str>| -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| s.summary.clone())
+            .filter(|s| !done.contains(s) && Some(s.as_str()) != failed)
+            .collect()
+    };
+    match result {
+        Ok(value) => Ok(value),
+        Err(Stop::Interrupted) => Err(Error::Interrupted {
+            not_started: not_started(None),
+            done,
+            rerun,
+        }),
+        Err(Stop::Failed(failed, cause)) => Err(Error::Partial {
+            not_started: not_started(Some(&failed)),
+            done,
+            failed,
+            cause: Box::new(cause),
+            rerun,
+        }),
+    }
+}
+
+/// One chain of steps, in order, stopping at a failure or a Ctrl-C.
+async fn run_chain(
+    chain: Vec<&Step>,
+    executor: &Executor<'_>,
+    done: &Mutex<Vec<String>>,
+    interrupted: &AtomicBool,
+    progress: &output::Progress,
+) -> Result<(), Stop> {
+    for step in chain {
         if interrupted.load(Ordering::SeqCst) {
-            progress.finish();
-            watcher.abort();
-            return Err(Error::Interrupted {
-                done,
-                not_started: steps[index..].iter().map(|s| s.summary.clone()).collect(),
-                rerun,
-            });
+            return Err(Stop::Interrupted);
         }
         progress.start(step.summary.clone());
         if executor.verbose {
-            eprintln!("step {}/{}: {}", index + 1, steps.len(), step.summary);
+            eprintln!("step: {}", step.summary);
         }
-        let result = match &step.op {
-            Some(op) => run_op(op, executor).await,
-            None => Ok(()),
-        };
-        if let Err(cause) = result {
-            progress.finish();
-            watcher.abort();
-            return Err(Error::Partial {
-                done,
-                failed: step.summary.clone(),
-                not_started: steps[index + 1..]
-                    .iter()
-                    .map(|s| s.summary.clone())
-                    .collect(),
-                cause: Box::new(cause),
-                rerun,
-            });
+        if let Some(op) = &step.op {
+            run_op(op, executor)
+                .await
+                .map_err(|e| Stop::Failed(step.summary.clone(), e))?;
         }
-        done.push(step.summary.clone());
+        lock(done).push(step.summary.clone());
         progress.done();
     }
-    progress.finish();
-    watcher.abort();
     Ok(())
+}
+
+/// Why a chain stopped.
+enum Stop {
+    Interrupted,
+    Failed(String, Error),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn run_op(op: &Op, executor: &Executor<'_>) -> Result<(), Error> {

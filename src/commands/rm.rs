@@ -15,7 +15,7 @@ use crate::plan::removal::{
     self, ClusterView, FoundServiceAccount, ProviderToRemove, RemovalObserved, RoleToRemove,
 };
 use crate::store::{self, Store};
-use crate::trust::{self, OidcProviderArn, validate};
+use crate::trust::{OidcProviderArn, validate};
 
 #[derive(Serialize)]
 struct RmReport<'a> {
@@ -67,7 +67,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let verbose = global.verbose;
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
     let entry = store.load()?.get(&args.name);
-    let (klanker, _) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, _, hint) = super::klanker_clients(global, &args.aws).await?;
     let kube_client = if args.keep_service_account {
         Err("kept".to_string())
     } else {
@@ -90,30 +90,15 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
             (None, Ok(_)) => Ok(Err("no client".to_string())),
         }
     };
-    let (roles, providers, (account, caller_arn), sas) = tokio::try_join!(
+    let (roles, providers, identity, sas) = tokio::try_join!(
         async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
         async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
-        async {
-            iam::caller_identity(&klanker.sts)
-                .await
-                .map_err(Error::from)
-        },
+        super::klanker_identity(&klanker, hint),
         cluster_sas,
     )?;
-    let partition = trust::arn::partition_of(&caller_arn).to_string();
+    let (partition, account) = (identity.partition, identity.account);
 
     let (onboarding, role_name) = inventory::locate(&args.name, &roles, entry.as_ref());
-    let role = if roles.iter().any(|r: &RoleSummary| r.role_name == role_name) {
-        role_details(&klanker, &role_name).await?
-    } else {
-        None
-    };
-    let role_arn = role
-        .as_ref()
-        .map(|r| r.arn.clone())
-        .or_else(|| entry.as_ref().map(|e| e.role_arn.clone()))
-        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
-
     // Which provider: the one the role trusts, else the one mirroring km-config's issuer.
     let provider_arn = onboarding
         .as_ref()
@@ -124,17 +109,42 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                     .ok()
                     .map(|p| p.issuer.provider_arn(&partition, &account))
             })
-        });
-    let provider = match provider_arn.filter(|arn| providers.contains(arn)) {
-        Some(arn) => Some(ProviderToRemove {
-            owned: iam::provider_owned(&klanker.iam, &arn).await?,
+        })
+        .filter(|arn| providers.contains(arn));
+    // The role's details and the provider's ownership, side by side.
+    let role_exists = roles.iter().any(|r: &RoleSummary| r.role_name == role_name);
+    let (role, provider_owned) = tokio::try_join!(
+        async {
+            match role_exists {
+                true => role_details(&klanker, &role_name).await,
+                false => Ok(None),
+            }
+        },
+        async {
+            match &provider_arn {
+                Some(arn) => iam::provider_owned(&klanker.iam, arn)
+                    .await
+                    .map(Some)
+                    .map_err(Error::from),
+                None => Ok(None),
+            }
+        },
+    )?;
+    let role_arn = role
+        .as_ref()
+        .map(|r| r.arn.clone())
+        .or_else(|| entry.as_ref().map(|e| e.role_arn.clone()))
+        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
+    let provider = match (provider_arn, provider_owned) {
+        (Some(arn), Some(owned)) => Some(ProviderToRemove {
+            owned,
             trusted_by: inventory::roles_trusting(&roles, &arn, &role_name)
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
             arn,
         }),
-        None => None,
+        _ => None,
     };
 
     let cluster_view = if args.keep_service_account {

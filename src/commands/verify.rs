@@ -11,7 +11,7 @@ use crate::inventory;
 use crate::k8s::{self, Cluster};
 use crate::kubeconfig;
 use crate::store::{self, Store};
-use crate::trust::{self, Issuer, STS_AUDIENCE, token, validate};
+use crate::trust::{Issuer, STS_AUDIENCE, token, validate};
 use crate::verify::{self, Check, Facts, ProviderFacts, RoleFacts, Status};
 
 /// Lifetime asked of the verification token: the API server's minimum.
@@ -166,22 +166,18 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     let entry = store.load()?.get(&args.name);
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
     let ctx = kubeconfig::select_context(&kc, global.context.as_deref())?;
-    let (klanker, _) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, _, hint) = super::klanker_clients(global, &args.aws).await?;
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster = Cluster {
         client: &client,
         verbose: global.verbose,
     };
 
-    let (roles, (account, caller_arn)) = tokio::try_join!(
+    let (roles, identity) = tokio::try_join!(
         async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
-        async {
-            iam::caller_identity(&klanker.sts)
-                .await
-                .map_err(Error::from)
-        },
+        super::klanker_identity(&klanker, hint),
     )?;
-    let partition = trust::arn::partition_of(&caller_arn).to_string();
+    let (partition, account) = (identity.partition, identity.account);
     let (onboarding, role_name) = inventory::locate(&args.name, &roles, entry.as_ref());
     let role_arn = onboarding
         .as_ref()

@@ -682,7 +682,7 @@ mod tests {
             role_name: "km-cluster-dev".into(),
             role_arn: ROLE_ARN.into(),
             max_session: 3600,
-            description: trust::role_description("dev", &scope),
+            description: trust::role_description("dev", &scope, true),
             role_tags: owned_tags(),
             permissions_boundary: None,
             policies: BTreeSet::from([POLICY.to_string()]),

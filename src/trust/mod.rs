@@ -29,12 +29,24 @@ pub fn default_role_name(name: &str) -> String {
     format!("km-cluster-{name}")
 }
 
+/// Description suffixes recording whether the role's OIDC provider was
+/// created by this tool, as seen when the role was written. `list` reads
+/// ownership from ListRoles alone with it; destructive steps still check the
+/// provider's own tag.
+pub const PROVIDER_OWNED_SUFFIX: &str = "; provider created by this tool";
+pub const PROVIDER_FOREIGN_SUFFIX: &str = "; provider pre-existing";
+
 /// The role description: human-readable and parseable by `list` from ListRoles alone.
-pub fn role_description(name: &str, scope: &TrustScope) -> String {
+pub fn role_description(name: &str, scope: &TrustScope, provider_owned: bool) -> String {
     format!(
-        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}/{})",
+        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}/{}){}",
         scope.namespace_label(),
-        scope.service_account
+        scope.service_account,
+        if provider_owned {
+            PROVIDER_OWNED_SUFFIX
+        } else {
+            PROVIDER_FOREIGN_SUFFIX
+        }
     )
 }
 
@@ -46,8 +58,12 @@ mod tests {
     fn role_names_and_descriptions() {
         assert_eq!(default_role_name("dev-use1-0"), "km-cluster-dev-use1-0");
         assert_eq!(
-            role_description("dev", &TrustScope::new("ai-pods", "km")),
-            "Managed by kubectl-klanker-trust: IRSA trust for cluster dev (ai-pods/km)"
+            role_description("dev", &TrustScope::new("ai-pods", "km"), true),
+            "Managed by kubectl-klanker-trust: IRSA trust for cluster dev (ai-pods/km); provider created by this tool"
+        );
+        assert!(
+            role_description("dev", &TrustScope::new("*", "km"), false)
+                .ends_with("(*/km); provider pre-existing")
         );
     }
 }

@@ -89,7 +89,7 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
     assert_eq!(role.max_session, 3600);
     assert_eq!(
         role.description,
-        "Managed by kubectl-klanker-trust: IRSA trust for cluster dev-use1-0 (ai-pods/km)"
+        "Managed by kubectl-klanker-trust: IRSA trust for cluster dev-use1-0 (ai-pods/km); provider created by this tool"
     );
     assert_eq!(
         role.tags["klanker-trust/managed-by"],
@@ -682,7 +682,7 @@ fn verbose_logs_every_call_and_never_a_secret() {
         "iam:CreateRole",
         "iam:AttachRolePolicy",
         "eks:DescribeCluster",
-        "sts:GetCallerIdentity",
+        "iam:GetRole",
     ] {
         assert!(
             out.stderr.contains(call),

@@ -302,10 +302,10 @@ fn a_hung_peer_gives_a_clear_error_not_a_hang() {
     let world = World::new();
     // Every attempt hangs: the SDK's attempt and operation timeouts must end it.
     let hang = Hang::new(world.dir.path(), "sts-hang");
-    world.moto.inject(
-        json!([{"action": "GetCallerIdentity", "fault": "hang", "count": 100,
-        "arrived": hang.arrived, "release": hang.release}]),
-    );
+    world
+        .moto
+        .inject(json!([{"action": "GetRole", "fault": "hang", "count": 100,
+        "arrived": hang.arrived, "release": hang.release}]));
     let started = std::time::Instant::now();
     let out = world.run(&["add", "--yes", "--request-timeout", "1"]);
     hang.release();
@@ -316,7 +316,7 @@ fn a_hung_peer_gives_a_clear_error_not_a_hang() {
         started.elapsed()
     );
     assert!(
-        out.stderr.contains("sts:GetCallerIdentity") && out.stderr.contains("timeout"),
+        out.stderr.contains("iam:GetRole") && out.stderr.contains("timeout"),
         "{}",
         out.stderr
     );
