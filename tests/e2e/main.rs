@@ -9,6 +9,8 @@ mod add;
 mod completion;
 mod concurrency;
 mod faults;
+mod interactive;
+mod krew;
 mod list_rm;
 mod security;
 mod verify;

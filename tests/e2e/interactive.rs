@@ -1,0 +1,290 @@
+//! The confirmation prompt, answered in a real pseudo-terminal: tmux runs
+//! `kubectl klanker-trust add` with the world's environment, the test reads
+//! the screen with `capture-pane`, types with `send-keys`, and learns the
+//! exit code from a file the shell writes after the plugin exits.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::{CLUSTER, World};
+
+const ROLE: &str = "km-cluster-dev-use1-0";
+const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+const PROMPT: &str = "Apply these changes?";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// `world.kubectl()` as a shell command line: `env -i` with exactly the
+/// environment the Command carries (it starts from `env_clear`), plus the
+/// pane's TERM, then the program and its arguments.
+fn shell_command(world: &World, args: &[&str]) -> String {
+    let mut cmd = world.kubectl();
+    cmd.args(args);
+    let mut words = vec![
+        "env".to_string(),
+        "-i".to_string(),
+        "TERM=\"$TERM\"".to_string(),
+    ];
+    for (key, value) in cmd.get_envs() {
+        let value = value.expect("the world sets, never removes, variables");
+        words.push(shell_quote(&format!(
+            "{}={}",
+            key.to_string_lossy(),
+            value.to_string_lossy()
+        )));
+    }
+    words.push(shell_quote(&cmd.get_program().to_string_lossy()));
+    words.extend(cmd.get_args().map(|a| shell_quote(&a.to_string_lossy())));
+    words.join(" ")
+}
+
+/// A tmux server of its own (socket in the world's directory, no user
+/// config), with one 200x50 session running a command. Killed on drop,
+/// also when the test panics.
+struct Tmux {
+    socket: PathBuf,
+    exit_file: PathBuf,
+}
+
+impl Tmux {
+    fn start(dir: &Path, command: &str) -> Tmux {
+        let socket = dir.join("tmux.sock");
+        let exit_file = dir.join("exit-code");
+        let config = dir.join("tmux.conf");
+        // The pane stays readable after the command exits.
+        std::fs::write(&config, "set-option -g remain-on-exit on\n").expect("tmux config");
+        let script = format!(
+            "{command}; echo $? > {tmp}; mv {tmp} {exit}",
+            tmp = shell_quote(&format!("{}.tmp", exit_file.display())),
+            exit = shell_quote(&exit_file.to_string_lossy()),
+        );
+        let tmux = Tmux { socket, exit_file };
+        let out = tmux
+            .cmd()
+            .arg("-f")
+            .arg(&config)
+            .args(["new-session", "-d", "-s", "plugin", "-x", "200", "-y", "50"])
+            .arg(&script)
+            .output()
+            .expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-S").arg(&self.socket);
+        cmd
+    }
+
+    /// The visible screen and its scrollback, as text.
+    fn screen(&self) -> String {
+        self.capture(&[])
+    }
+
+    /// The screen with its colour escape sequences (`capture-pane -e`).
+    fn screen_with_colour(&self) -> String {
+        self.capture(&["-e"])
+    }
+
+    fn capture(&self, extra: &[&str]) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-J", "-S", "-", "-t", "plugin"])
+            .args(extra)
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn send_keys(&self, keys: &[&str]) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", "plugin"])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success(), "tmux send-keys {keys:?}");
+    }
+
+    fn exit_code(&self) -> Option<i32> {
+        let text = std::fs::read_to_string(&self.exit_file).ok()?;
+        Some(text.trim().parse().expect("exit code"))
+    }
+
+    /// Polls the screen until `done` holds, for at most DEADLINE.
+    fn wait_for(&self, what: &str, done: impl Fn(&Tmux, &str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(self, &screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "waited {DEADLINE:?} for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_for_prompt(&self) -> String {
+        self.wait_for("the prompt", |tmux, screen| {
+            assert!(
+                tmux.exit_code().is_none(),
+                "the plugin exited before asking:\n{screen}"
+            );
+            screen.contains(PROMPT)
+        })
+    }
+
+    /// Waits for the plugin to exit; its exit code and the final screen.
+    fn wait_for_exit(&self) -> (i32, String) {
+        let screen = self.wait_for("the plugin to exit", |tmux, _| tmux.exit_code().is_some());
+        (self.exit_code().unwrap(), screen)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+fn add_args() -> Vec<&'static str> {
+    vec![
+        "add",
+        "--name",
+        CLUSTER,
+        "--namespace",
+        "ai-pods",
+        "--service-account",
+        "km",
+    ]
+}
+
+fn start_add(world: &World, extra: &[&str]) -> Tmux {
+    let mut args = add_args();
+    args.extend_from_slice(extra);
+    Tmux::start(world.dir.path(), &shell_command(world, &args))
+}
+
+#[test]
+fn answering_no_at_the_prompt_changes_nothing() {
+    let world = World::new();
+    let tmux = start_add(&world, &[]);
+    let screen = tmux.wait_for_prompt();
+    assert!(screen.contains("change(s) to apply"), "{screen}");
+    assert!(screen.contains(&format!("role {ROLE}")), "{screen}");
+    assert_eq!(
+        world.writes(),
+        Vec::<String>::new(),
+        "written before the answer"
+    );
+
+    tmux.send_keys(&["n", "Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("aborted at the prompt"), "{screen}");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+    assert!(!world.km_config().exists(), "km-config.yaml written");
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn enter_alone_takes_the_default_no() {
+    let world = World::new();
+    let tmux = start_add(&world, &[]);
+    tmux.wait_for_prompt();
+    tmux.send_keys(&["Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 1, "{screen}");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn answering_yes_at_the_prompt_applies_the_plan() {
+    let world = World::new();
+    let tmux = start_add(&world, &[]);
+    tmux.wait_for_prompt();
+    assert_eq!(
+        world.writes(),
+        Vec::<String>::new(),
+        "written before the answer"
+    );
+
+    tmux.send_keys(&["y", "Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains(ROLE_ARN), "{screen}");
+    let role = world
+        .block_on(world.klanker.role(ROLE))
+        .expect("the role exists");
+    assert_eq!(role.arn, ROLE_ARN);
+    let sa = world
+        .kube
+        .service_account("ai-pods", "km")
+        .expect("the ServiceAccount exists");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        ROLE_ARN
+    );
+    assert_eq!(world.km_config_yaml()["clusters"][0]["name"], CLUSTER);
+}
+
+#[test]
+fn dry_run_on_a_terminal_neither_asks_nor_applies() {
+    let world = World::new();
+    let tmux = start_add(&world, &["--dry-run"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("change(s) to apply"), "{screen}");
+    assert!(!screen.contains(PROMPT), "{screen}");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+/// Colour on a terminal, none with NO_COLOR (https://no-color.org), and none
+/// when the output is not a terminal (every other test reads plain text).
+#[test]
+fn the_plan_is_coloured_on_a_terminal_unless_no_color() {
+    let world = World::new();
+    let tmux = start_add(&world, &["--dry-run"]);
+    tmux.wait_for_exit();
+    let coloured = tmux.screen_with_colour();
+    assert!(
+        coloured.contains("\u{1b}["),
+        "no colour on a terminal:\n{coloured}"
+    );
+    drop(tmux);
+
+    let command = shell_command(&world, &[&add_args()[..], &["--dry-run"]].concat()).replacen(
+        "env -i ",
+        "env -i NO_COLOR=1 ",
+        1,
+    );
+    // A directory of its own: a fresh tmux socket and exit-code file.
+    let second = world.path("no-color");
+    std::fs::create_dir_all(&second).unwrap();
+    let tmux = Tmux::start(&second, &command);
+    let (code, _) = tmux.wait_for_exit();
+    assert_eq!(code, 0);
+    let plain = tmux.screen_with_colour();
+    assert!(plain.contains("change(s) to apply"), "{plain}");
+    assert!(
+        !plain.contains("\u{1b}[3"),
+        "colour despite NO_COLOR:\n{plain}"
+    );
+}
