@@ -1,0 +1,748 @@
+"""The benchmark harness behind scripts/bench (run with the bench venv's python).
+
+Starts moto and the Kubernetes API emulator on loopback, each behind a
+recording proxy (proxy.py), writes throwaway AWS config and kubeconfig files,
+then measures:
+
+1. a fresh onboarding: `kubectl klanker-trust add --dry-run=false` versus the
+   manual AWS CLI + kubectl procedure (manual.sh), interleaved samples, fresh
+   peer state for each;
+2. an idempotent re-run of `add`, `list` with 10/100/1000 onboardings plus as
+   many unrelated roles, and `rm`: wall time and requests at the peers;
+3. the critical path: sequential depth of the add path, measured with a
+   simulated round-trip delay on every request;
+4. cold start (hyperfine) and the release binary size.
+
+Writes a markdown table to --out and prints it. Every process it starts is
+stopped when it exits (the servers also exit when their stdin closes).
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from proxy import Proxy  # noqa: E402
+
+CLUSTER = "dev-use1-0"
+NAMESPACE = "ai-pods"
+SERVICE_ACCOUNT = "km"
+TOKEN = "bench-token"
+CLUSTER_ACCOUNT = "222222222222"
+KLANKER_ACCOUNT = "333333333333"
+OPERATOR_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}'
+)
+READ_PREFIXES = ("Get", "List", "Describe")
+CREDENTIAL_ACTIONS = {"AssumeRole", "AssumeRoleWithWebIdentity", "GetSessionToken"}
+
+
+def log(message):
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- the world
+
+
+class World:
+    def __init__(self, args):
+        self.args = args
+        self.root = Path(args.root)
+        self.work = Path(tempfile.mkdtemp(prefix="klanker-bench-"))
+        self.children = []
+        self.emulator = None
+        self.sample = 0
+
+        moto = self.spawn([args.python, str(Path(__file__).parent / "moto_peer.py")])
+        self.moto_url = f"http://127.0.0.1:{json.loads(moto.stdout.readline())['port']}"
+        self.aws_proxy = Proxy("aws", ("127.0.0.1", int(self.moto_url.rsplit(":", 1)[1])))
+        self.kube_proxy = Proxy("kube")
+        self.write_files()
+
+    def spawn(self, argv, env=None):
+        child = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        self.children.append(child)
+        return child
+
+    def close(self):
+        for proxy in (getattr(self, "aws_proxy", None), getattr(self, "kube_proxy", None)):
+            if proxy:
+                proxy.stop()
+        for child in self.children:
+            try:
+                child.stdin.close()  # both servers exit on stdin EOF
+            except OSError:
+                pass
+        for child in self.children:
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def write_files(self):
+        w = self.work
+        (w / "stub").mkdir()
+        stub = w / "stub" / "aws"
+        # Stand-in for `aws eks get-token` in the kubeconfig's exec block (the
+        # emulator accepts one bearer token). Both flows go through it.
+        stub.write_text(
+            "#!/bin/sh\n"
+            "echo '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+            f"\"spec\":{{}},\"status\":{{\"token\":\"{TOKEN}\"}}}}'\n"
+        )
+        stub.chmod(0o755)
+        (w / "aws-config").write_text(
+            "[profile base]\nregion = us-east-1\n"
+            f"[profile cluster-admin]\nregion = us-east-1\nrole_arn = arn:aws:iam::{CLUSTER_ACCOUNT}:role/cluster-admin\nsource_profile = base\n"
+            f"[profile klanker-application]\nregion = us-east-1\nrole_arn = arn:aws:iam::{KLANKER_ACCOUNT}:role/klanker-operator\n"
+            "source_profile = base\n"
+        )
+        (w / "aws-credentials").write_text("[base]\naws_access_key_id = AKIABENCH\naws_secret_access_key = bench-secret\n")
+        ctx = f"arn:aws:eks:us-east-1:{CLUSTER_ACCOUNT}:cluster/{CLUSTER}"
+        (w / "kubeconfig").write_text(
+            f"""apiVersion: v1
+kind: Config
+current-context: "{ctx}"
+clusters:
+- name: "{ctx}"
+  cluster: {{server: "{self.kube_proxy.url}"}}
+contexts:
+- name: "{ctx}"
+  context: {{cluster: "{ctx}", user: "{ctx}", namespace: {NAMESPACE}}}
+users:
+- name: "{ctx}"
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: {stub}
+      args: [--region, us-east-1, eks, get-token, --cluster-name, {CLUSTER}, --profile, cluster-admin]
+      interactiveMode: Never
+"""
+        )
+
+    def env(self):
+        """A clean environment for one sample: its own HOME (so the AWS CLI's
+        assume-role cache and kubectl's discovery cache start empty) and km-config."""
+        home = self.work / f"home-{self.sample}"
+        home.mkdir(exist_ok=True)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AWS_", "KUBE", "KM_")) and k not in ("HOME", "PATH")
+        }
+        env.update(
+            PATH=os.pathsep.join([str(self.root / "target/release"), str(Path(self.args.python).parent), os.environ["PATH"]]),
+            HOME=str(home),
+            KUBECONFIG=str(self.work / "kubeconfig"),
+            AWS_CONFIG_FILE=str(self.work / "aws-config"),
+            AWS_SHARED_CREDENTIALS_FILE=str(self.work / "aws-credentials"),
+            AWS_ENDPOINT_URL=self.aws_proxy.url,
+            AWS_EC2_METADATA_DISABLED="true",
+            KM_CONFIG=str(home / "km-config.yaml"),
+            NO_COLOR="1",
+        )
+        return env
+
+    # ------------------------------------------------------------ fresh state
+
+    def reset(self):
+        """Fresh peers: moto reset (forgets STS sessions too), a new emulator
+        process, the seed (EKS cluster, operator policy, namespace), a new HOME."""
+        self.sample += 1
+        urllib.request.urlopen(urllib.request.Request(self.moto_url + "/moto-api/reset", method="POST")).read()
+        if self.emulator:
+            self.emulator.stdin.close()
+            self.emulator.wait()
+            self.children.remove(self.emulator)
+        env = dict(os.environ, KUBE_EMULATOR_TOKEN=TOKEN)
+        self.emulator = self.spawn([self.args.emulator], env=env)
+        kube_url = json.loads(self.emulator.stdout.readline())["url"]
+        self.kube_url = kube_url
+        host, port = kube_url.removeprefix("http://").split(":")
+        self.kube_proxy.upstream = (host, int(port))
+        body = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}).encode()
+        request = urllib.request.Request(
+            kube_url + "/api/v1/namespaces",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request).read()
+        self.eks = self.client("eks", CLUSTER_ACCOUNT)
+        self.iam = self.client("iam", KLANKER_ACCOUNT)
+        cluster = self.eks.create_cluster(
+            name=CLUSTER, roleArn=f"arn:aws:iam::{CLUSTER_ACCOUNT}:role/eks", resourcesVpcConfig={}
+        )
+        self.issuer = cluster["cluster"]["identity"]["oidc"]["issuer"]
+        self.set_token_issuer()
+        self.iam.create_policy(PolicyName="km-operator-policy", PolicyDocument=OPERATOR_POLICY)
+        self.aws_proxy.recorder.take()
+        self.kube_proxy.recorder.take()
+
+    def set_token_issuer(self):
+        """The emulator signs ServiceAccount tokens with the EKS issuer, as the
+        real cluster does (a stdin line `issuer URL`), so `add`'s post-apply
+        verification sees a working chain. Confirmed through the emulator's
+        discovery document: the line is read asynchronously."""
+        self.emulator.stdin.write(f"issuer {self.issuer}\n")
+        self.emulator.stdin.flush()
+        request = urllib.request.Request(
+            self.kube_url + "/.well-known/openid-configuration", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        for _ in range(10000):
+            if json.loads(urllib.request.urlopen(request).read()).get("issuer") == self.issuer:
+                return
+        log("warning: the emulator did not take the EKS issuer; add's verification will report a broken chain")
+
+    def client(self, service, account):
+        """A boto3 client straight to moto (not through the proxy: seeding is not measured)."""
+        sts = boto3.client(
+            "sts",
+            endpoint_url=self.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="AKIASEED",
+            aws_secret_access_key="seed",
+        )
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/bench-seed", RoleSessionName="seed")[
+            "Credentials"
+        ]
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    # --------------------------------------------------------------- running
+
+    def run(self, argv, extra_env=None, check=True, ok=(0,)):
+        env = self.env()
+        env.update(extra_env or {})
+        self.aws_proxy.recorder.take()
+        self.kube_proxy.recorder.take()
+        start = time.perf_counter()
+        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        requests = self.aws_proxy.recorder.take() + self.kube_proxy.recorder.take()
+        if check and done.returncode not in ok:
+            raise SystemExit(
+                f"bench: `{' '.join(argv)}` exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+            )
+        return Run(wall, done.returncode, done.stdout, done.stderr, requests)
+
+    def ours(self, *args, check=True, ok=(0,)):
+        return self.run(["kubectl", "klanker-trust", *args], check=check, ok=ok)
+
+    def add(self, *extra):
+        # Exit 4 = applied, but the post-apply verification found a broken link:
+        # the standalone emulator signs tokens with its own issuer
+        # (https://kubernetes.default.svc), not the EKS issuer moto made up.
+        run = self.ours(
+            "add", "--name", CLUSTER, "--namespace", NAMESPACE, "--service-account", SERVICE_ACCOUNT,
+            "--dry-run=false", *extra, ok=(0, 4),
+        )
+        if run.code == 4 and "Applied" not in run.stdout:
+            raise SystemExit(f"bench: add failed (exit 4) without applying:\n{run.stdout}\n{run.stderr}")
+        return run
+
+    def manual(self, sa_apply):
+        scratch = self.work / f"manual-{self.sample}"
+        scratch.mkdir(exist_ok=True)
+        return self.run(
+            ["bash", str(Path(__file__).parent / "manual.sh")],
+            extra_env=dict(
+                CLUSTER=CLUSTER, CLUSTER_REGION="us-east-1", NAMESPACE=NAMESPACE, SERVICE_ACCOUNT=SERVICE_ACCOUNT,
+                ROLE=f"km-cluster-{CLUSTER}", WORK=str(scratch), SA_APPLY=sa_apply,
+                KUBE_URL=self.kube_proxy.url, KUBE_TOKEN=TOKEN,
+            ),
+        )
+
+    def set_delay(self, seconds):
+        self.aws_proxy.delay = seconds
+        self.kube_proxy.delay = seconds
+
+
+class Run:
+    def __init__(self, wall, code, stdout, stderr, requests):
+        self.wall, self.code, self.stdout, self.stderr = wall, code, stdout, stderr
+        self.requests = sorted(requests, key=lambda r: r["start"])
+
+    @property
+    def aws(self):
+        return [r for r in self.requests if r["peer"] == "aws"]
+
+    @property
+    def kube(self):
+        return [r for r in self.requests if r["peer"] == "kube"]
+
+    def counts(self):
+        creds = [r for r in self.aws if r["action"] in CREDENTIAL_ACTIONS]
+        aws_reads = [r for r in self.aws if r not in creds and r["action"].startswith(READ_PREFIXES + ("GET ",))]
+        aws_writes = [r for r in self.aws if r not in creds and r not in aws_reads]
+        kube_reads = [r for r in self.kube if r["method"] in ("GET", "HEAD")]
+        kube_writes = [r for r in self.kube if r not in kube_reads]
+        return {
+            "aws": len(self.aws), "creds": len(creds), "aws_reads": len(aws_reads), "aws_writes": len(aws_writes),
+            "kube": len(self.kube), "kube_reads": len(kube_reads), "kube_writes": len(kube_writes),
+            "writes": [r["call"] for r in aws_writes + kube_writes],
+        }
+
+
+# --------------------------------------------------------------- analysis
+
+
+def depth(requests):
+    """Longest chain of requests each starting after the previous one ended:
+    the number of sequential round trips. Returns (length, chain, levels)."""
+    reqs = sorted(requests, key=lambda r: (r["end"], r["start"]))
+    best, prev = [], []
+    for i, r in enumerate(reqs):
+        b, p = 1, None
+        for j in range(i):
+            # Ties go to the request answered last before this one started: the likely cause.
+            if reqs[j]["end"] <= r["start"] and (best[j] + 1 > b or (best[j] + 1 == b and p is not None)):
+                b, p = best[j] + 1, j
+        best.append(b)
+        prev.append(p)
+    if not reqs:
+        return 0, [], []
+    i = max(range(len(reqs)), key=lambda k: best[k])
+    chain = []
+    while i is not None:
+        chain.append(reqs[i])
+        i = prev[i]
+    chain.reverse()
+    # Level of each request: 1 + the deepest request that ended before it started.
+    levels = {}
+    for k, r in enumerate(reqs):
+        levels.setdefault(best[k], []).append(r)
+    return max(best), chain, [levels[k] for k in sorted(levels)]
+
+
+def stats(values):
+    return min(values), statistics.median(values), max(values)
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def fmt_counts(c):
+    return (
+        f"{c['aws']} ({c['aws_reads']} r / {c['aws_writes']} w / {c['creds']} cred)",
+        f"{c['kube']} ({c['kube_reads']} r / {c['kube_writes']} w)",
+    )
+
+
+def summarize_calls(requests):
+    """`a, b ×2, c` in first-seen order."""
+    seen = {}
+    for r in requests:
+        seen[r["call"]] = seen.get(r["call"], 0) + 1
+    return ", ".join(f"{k} ×{n}" if n > 1 else k for k, n in seen.items())
+
+
+# ------------------------------------------------------------- scenarios
+
+
+def check_kubectl_apply(world):
+    """Does `kubectl apply` work against the emulator? It needs API discovery
+    (/api, /apis), which the emulator does not serve, and credentials."""
+    world.reset()
+    scratch = world.work / "kubectl-check"
+    scratch.mkdir()
+    (scratch / "sa.json").write_text(
+        json.dumps({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "probe", "namespace": NAMESPACE}})
+    )
+    run = world.run(
+        ["kubectl", "apply", "--server-side", "--validate=false", "-f", str(scratch / "sa.json")], check=False
+    )
+    if run.code == 0:
+        return True, ""
+    sent_auth = "no" if all(r["status"] == 401 for r in run.kube) else "some"
+    discovery = urllib.request.Request(world.kube_url + "/api", headers={"Authorization": f"Bearer {TOKEN}"})
+    try:
+        urllib.request.urlopen(discovery).read()
+        api = "200"
+    except urllib.error.HTTPError as err:
+        api = str(err.code)
+    message = (run.stderr.strip().splitlines() or [""])[-1]
+    message = message.split('": ', 1)[-1]
+    return False, (
+        f"kubectl exits {run.code} ({message}; every request it sent got 401 ({sent_auth} credentials reached the emulator"
+        f" over plain http), and the emulator answers GET /api with {api} even with the token)"
+    )
+
+
+def scenario_fresh(world, samples, sa_apply):
+    flows = {"ours": [], "ours-no-verify": [], "manual": []}
+    names = list(flows)
+    for i in range(samples):
+        # Interleaved, rotating who goes first, so drift hits every flow alike.
+        for who in names[i % 3:] + names[: i % 3]:
+            world.reset()
+            if who == "ours":
+                flows[who].append(world.add())
+            elif who == "ours-no-verify":
+                flows[who].append(world.add("--no-verify"))
+            else:
+                flows[who].append(world.manual(sa_apply))
+        log(f"fresh add sample {i + 1}/{samples}: " + ", ".join(f"{k} {ms(v[-1].wall)}" for k, v in flows.items()))
+    return flows
+
+
+def scenario_rerun(world, samples):
+    world.reset()
+    world.add()
+    runs = [world.add() for _ in range(samples)]
+    log(f"re-run: median {ms(stats([r.wall for r in runs])[1])}")
+    return runs
+
+
+def seed_list(world, template, start, stop):
+    """Onboardings shaped exactly like the template `add` made (role with tags,
+    description and trust policy, its own tagged provider, policy attached),
+    plus one unrelated role per onboarding."""
+    iam = world.iam
+    host = template["issuer_host"]
+    for i in range(start, stop):
+        name = f"bench-{i:04d}"
+        issuer_host = f"oidc.eks.us-east-1.amazonaws.com/id/BENCH{i:06d}"
+        iam.create_open_id_connect_provider(
+            Url=f"https://{issuer_host}", ClientIDList=["sts.amazonaws.com"], Tags=template["provider_tags"]
+        )
+        doc = template["trust"].replace(host, issuer_host)
+        role = template["role_name"].replace(CLUSTER, name)
+        iam.create_role(
+            RoleName=role,
+            AssumeRolePolicyDocument=doc,
+            Description=template["description"].replace(CLUSTER, name),
+            MaxSessionDuration=template["max_session"],
+            Tags=[
+                {"Key": t["Key"], "Value": t["Value"].replace(CLUSTER, name)} for t in template["role_tags"]
+            ],
+        )
+        for policy in template["policies"]:
+            iam.attach_role_policy(RoleName=role, PolicyArn=policy)
+        iam.create_role(
+            RoleName=f"unrelated-{i:04d}",
+            AssumeRolePolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+            ),
+            Description="an application role",
+        )
+
+
+def scenario_list(world, sizes, samples):
+    world.reset()
+    world.add()  # a real onboarding, to copy its exact shape
+    role_name = f"km-cluster-{CLUSTER}"
+    role = world.iam.get_role(RoleName=role_name)["Role"]
+    providers = world.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    provider = world.iam.get_open_id_connect_provider(OpenIDConnectProviderArn=providers[0]["Arn"])
+    trust = role["AssumeRolePolicyDocument"]
+    template = {
+        "issuer_host": world.issuer.removeprefix("https://"),
+        "trust": trust if isinstance(trust, str) else json.dumps(trust),
+        "role_name": role_name,
+        "description": role.get("Description", ""),
+        "max_session": role.get("MaxSessionDuration", 3600),
+        "role_tags": world.iam.list_role_tags(RoleName=role_name)["Tags"],
+        "provider_tags": provider.get("Tags", []),
+        "policies": [p["PolicyArn"] for p in world.iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]],
+    }
+    # Start from a clean account holding only the seed, then grow 10 -> 100 -> 1000.
+    world.reset()
+    results, have = [], 0
+    for size in sizes:
+        seed_start = time.perf_counter()
+        seed_list(world, template, have, size)
+        have = size
+        log(f"list: seeded {size} onboardings + {size} unrelated roles in {time.perf_counter() - seed_start:.1f} s")
+        runs = [world.ours("list", "-o", "json") for _ in range(samples)]
+        listed = len(json.loads(runs[-1].stdout).get("clusters", []))
+        results.append((size, listed, runs))
+    return results
+
+
+def scenario_rm(world, samples):
+    runs = []
+    for _ in range(samples):
+        world.reset()
+        world.add()
+        runs.append(world.ours("rm", CLUSTER, "--yes"))
+    log(f"rm: median {ms(stats([r.wall for r in runs])[1])}")
+    return runs
+
+
+def scenario_critical(world, delay, sa_apply):
+    world.set_delay(delay)
+    try:
+        world.reset()
+        fresh = world.add()
+        rerun = world.add()
+        world.reset()
+        fresh_nv = world.add("--no-verify")
+        world.reset()
+        manual = world.manual(sa_apply)
+        world.reset()
+        world.add("--no-verify")
+        rm = world.ours("rm", CLUSTER, "--yes")
+    finally:
+        world.set_delay(0.0)
+    return fresh, rerun, fresh_nv, manual, rm
+
+
+def cold_start(world, runs):
+    out = {}
+    env = world.env()
+    binary = world.root / "target/release/kubectl-klanker_trust"
+    commands = [
+        ("kubectl klanker-trust --help", "kubectl klanker-trust --help"),
+        ("kubectl klanker-trust --version", "kubectl klanker-trust --version"),
+        ("kubectl-klanker_trust --help (binary alone)", f"{binary} --help"),
+        ("kubectl-klanker_trust --version (binary alone)", f"{binary} --version"),
+        ("kubectl version --client (kubectl alone, for reference)", "kubectl version --client"),
+        ("aws --version (AWS CLI v1 start-up, paid once per manual step)", "aws --version"),
+    ]
+    for label, command in commands:
+        n = runs if not command.startswith("aws ") else max(10, runs // 5)
+        export = world.work / "hyperfine.json"
+        subprocess.run(
+            ["hyperfine", "--warmup", "5", "--runs", str(n), "-N", "--export-json", str(export), command],
+            env=env, check=True, capture_output=True, text=True,
+        )
+        result = json.loads(export.read_text())["results"][0]
+        out[label] = (result["median"], result["min"], result["max"], len(result["times"]))
+    log("cold start measured")
+    return out
+
+
+# ----------------------------------------------------------------- report
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({cpu}), {mem} RAM, {platform.system()} {platform.release()}"
+
+
+def versions(world):
+    env = world.env()
+
+    def first_line(argv):
+        try:
+            done = subprocess.run(argv, env=env, capture_output=True, text=True)
+            return (done.stdout.strip() or done.stderr.strip()).splitlines()[0]
+        except (OSError, IndexError):
+            return "?"
+
+    import moto
+
+    return {
+        "plugin": first_line(["kubectl", "klanker-trust", "--version"]),
+        "aws": first_line(["aws", "--version"]).split(" ")[0],
+        "kubectl": first_line(["kubectl", "version", "--client"]),
+        "moto": f"moto {moto.__version__}",
+        "hyperfine": first_line(["hyperfine", "--version"]),
+    }
+
+
+def source_state(root):
+    """The commit the binary was built from, and whether its sources had uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock", "build.rs"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"commit {head}" + (" with uncommitted changes under src/ or Cargo.*" if dirty else "")
+
+
+def report(args, world, kubectl_ok, kubectl_msg, fresh, rerun, lists, rms, critical, cold, size):
+    sa_how = (
+        "`kubectl apply --server-side`"
+        if kubectl_ok
+        else "`curl -X PATCH` with `application/apply-patch+yaml` (what `kubectl apply --server-side` sends)"
+    )
+    ours, ours_nv, manual = fresh["ours"], fresh["ours-no-verify"], fresh["manual"]
+    o, onv, m = (stats([r.wall for r in runs]) for runs in (ours, ours_nv, manual))
+    out = []
+    out.append(f"Machine: {machine()}")
+    v = versions(world)
+    out.append(f"Versions: {v['plugin']}; {v['aws']}; {v['kubectl']}; {v['moto']}; {v['hyperfine']}")
+    out.append(f"Source measured: {source_state(world.root)}")
+    out.append(f"Started {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(args.started))}, ran for {time.time() - args.started:.0f} s.")
+    out.append("")
+    out.append(f"### 1. Onboarding one cluster, fresh ({args.samples} samples each, loopback, fresh peer state per sample)")
+    out.append("")
+    out.append("| flow | min | median | max | manual / this (medians) | AWS requests (reads / writes / credential) | Kubernetes requests |")
+    out.append("|---|---:|---:|---:|---:|---|---|")
+    for label, runs, st in (
+        ("`kubectl klanker-trust add --dry-run=false` (default: verifies after applying)", ours, o),
+        ("`kubectl klanker-trust add --dry-run=false --no-verify`", ours_nv, onv),
+        (f"manual: 5 `aws` CLI commands + {sa_how.split(' (')[0]}", manual, m),
+    ):
+        c = fmt_counts(runs[-1].counts())
+        ratio = "—" if runs is manual else f"**{m[1] / st[1]:.1f}×**"
+        out.append(f"| {label} | {ms(st[0])} | **{ms(st[1])}** | {ms(st[2])} | {ratio} | {c[0]} | {c[1]} |")
+    out.append("")
+    out.append(f"Manual ServiceAccount step: {sa_how}"
+               + ("" if kubectl_ok else f"; `kubectl apply` does not work against the emulator: {kubectl_msg}") + ".")
+    out.append("")
+    fresh_d, rerun_r, nv, man, rm_d = critical
+    delay_ms = int(args.delay * 1000)
+    out.append(f"### 2. Critical path (every request delayed {delay_ms} ms at the proxy: a simulated round trip)")
+    out.append("")
+    out.append("Sequential round trips = the longest chain of requests (AWS and Kubernetes) each of which started"
+               " after the previous one had been answered. The SDK's credential calls (`sts:AssumeRole` for the"
+               " assume-role profiles) are remote round trips too; the second count leaves them out.")
+    out.append("")
+    out.append("| flow | wall | requests (credential) | sequential round trips | without credential calls | target |")
+    out.append("|---|---:|---:|---:|---:|---|")
+
+    def nocred(run):
+        return [r for r in run.requests if r.get("action") not in CREDENTIAL_ACTIONS]
+
+    def row(label, run, target):
+        d, dn = depth(run.requests)[0], depth(nocred(run))[0]
+        creds = run.counts()["creds"]
+        return f"| {label} | {ms(run.wall)} | {len(run.requests)} ({creds}) | **{d}** | {dn} | {target} |"
+
+    def target(run):
+        d = depth(run.requests)[0]
+        return f"≤ 5: {'met' if d <= 5 else f'**missed** by {d - 5}'}"
+
+    rc = rerun_r.counts()
+    out.append(row("`add --dry-run=false`, fresh (default: verifies after applying)", fresh_d, target(fresh_d)))
+    out.append(row("`add --dry-run=false --no-verify`, fresh", nv, target(nv)))
+    out.append(row("`add --dry-run=false`, re-run (no change)", rerun_r,
+                   f"0 writes: {'met' if not rc['writes'] else '**missed** (' + ', '.join(rc['writes']) + ')'}"))
+    out.append(row("manual procedure, fresh", man, ""))
+    out.append(row("`rm NAME --yes`", rm_d, ""))
+    out.append("")
+    out.append("Requests in flight together, level by level (level n = requests that started after a request of"
+               " level n-1 was answered):")
+    out.append("")
+    _, _, lv_nv = depth(nv.requests)
+    _, chain, lv_default = depth(fresh_d.requests)
+    _, _, lv_rerun = depth(rerun_r.requests)
+    _, _, lv_rm = depth(rm_d.requests)
+    columns = (lv_nv, lv_default, lv_rerun, lv_rm)
+    out.append("| level | fresh `add --no-verify` | fresh `add` (default) | re-run `add` | `rm` |")
+    out.append("|---:|---|---|---|---|")
+    for n in range(max(len(lv) for lv in columns)):
+        cells = [summarize_calls(lv[n]) if n < len(lv) else "" for lv in columns]
+        out.append(f"| {n + 1} | " + " | ".join(cells) + " |")
+    out.append("")
+    out.append("One longest chain of the default fresh `add`: " + " → ".join(r["call"] for r in chain) + ".")
+    out.append("")
+    out.append("### 3. Re-run, list, rm (loopback, no added delay)")
+    out.append("")
+    out.append("| operation | min | median | max | AWS requests (reads / writes / credential) | Kubernetes requests |")
+    out.append("|---|---:|---:|---:|---|---|")
+    s = stats([r.wall for r in rerun])
+    c = fmt_counts(rerun[-1].counts())
+    out.append(f"| `add` re-run, nothing to change | {ms(s[0])} | {ms(s[1])} | {ms(s[2])} | {c[0]} | {c[1]} |")
+    for n, listed, runs in lists:
+        s = stats([r.wall for r in runs])
+        c = fmt_counts(runs[-1].counts())
+        out.append(f"| `list -o json`, {n} onboarded + {n} unrelated roles ({listed} listed) | {ms(s[0])} | {ms(s[1])} | {ms(s[2])} | {c[0]} | {c[1]} |")
+    s = stats([r.wall for r in rms])
+    c = fmt_counts(rms[-1].counts())
+    out.append(f"| `rm NAME --yes` (role, owned provider, ServiceAccount, km-config entry) | {ms(s[0])} | {ms(s[1])} | {ms(s[2])} | {c[0]} | {c[1]} |")
+    out.append("")
+    out.append("AWS calls per operation (last sample):")
+    out.append("")
+    out.append(f"- fresh `add`: {summarize_calls(ours[-1].aws)}; Kubernetes: {summarize_calls(ours[-1].kube)}")
+    out.append(f"- manual: {summarize_calls(manual[-1].aws)}; Kubernetes: {summarize_calls(manual[-1].kube)}")
+    out.append(f"- `add` re-run: {summarize_calls(rerun[-1].aws)}; Kubernetes: {summarize_calls(rerun[-1].kube)}")
+    n, _, runs = lists[-1]
+    out.append(f"- `list` ({n}): {summarize_calls(runs[-1].aws)}; Kubernetes: {summarize_calls(runs[-1].kube) or 'none'}")
+    out.append(f"- `rm`: {summarize_calls(rms[-1].aws)}; Kubernetes: {summarize_calls(rms[-1].kube)}")
+    out.append("")
+    out.append("### 4. Cold start (hyperfine `-N`: no shell, 5 warm-ups)")
+    out.append("")
+    out.append("| command | runs | median | min | max |")
+    out.append("|---|---:|---:|---:|---:|")
+    for label, (med, lo, hi, n) in cold.items():
+        command, _, note = label.partition(" (")
+        note = f" ({note}" if note else ""
+        out.append(f"| `{command}`{note} | {n} | {med * 1000:.1f} ms | {lo * 1000:.1f} ms | {hi * 1000:.1f} ms |")
+    out.append("")
+    out.append(f"Release binary `target/release/kubectl-klanker_trust`: {size:,} bytes ({size / 1024 / 1024:.1f} MiB).")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--python", required=True, help="the bench venv's python (runs moto)")
+    parser.add_argument("--emulator", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument("--list-sizes", default="10,100,1000")
+    parser.add_argument("--delay", type=float, default=0.05)
+    parser.add_argument("--cold-runs", type=int, default=50)
+    args = parser.parse_args()
+    args.started = time.time()
+    # scripts/bench stops an interrupted run with SIGTERM: unwind so `finally` stops the peers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sizes = [int(s) for s in args.list_sizes.split(",") if s]
+
+    world = World(args)
+    try:
+        kubectl_ok, kubectl_msg = check_kubectl_apply(world)
+        sa_apply = "kubectl" if kubectl_ok else "curl"
+        log(f"kubectl apply against the emulator: {'works' if kubectl_ok else 'fails: ' + kubectl_msg}")
+        fresh = scenario_fresh(world, args.samples, sa_apply)
+        rerun = scenario_rerun(world, args.samples)
+        critical = scenario_critical(world, args.delay, sa_apply)
+        log("critical path measured")
+        lists = scenario_list(world, sizes, args.samples)
+        rms = scenario_rm(world, args.samples)
+        cold = cold_start(world, args.cold_runs)
+        size = (world.root / "target/release/kubectl-klanker_trust").stat().st_size
+        text = report(args, world, kubectl_ok, kubectl_msg, fresh, rerun, lists, rms, critical, cold, size)
+    finally:
+        world.close()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
