@@ -84,7 +84,6 @@ fn assert_onboarded(world: &World) {
 fn assert_clean(world: &World) {
     assert!(world.block_on(world.klanker.providers()).is_empty());
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
-    assert!(world.kube.service_account("ai-pods", "km").is_none());
     let config = world.km_config_yaml();
     assert!(
         config["clusters"].as_sequence().is_none_or(Vec::is_empty),
@@ -362,7 +361,8 @@ fn a_crash_after_any_write_step_converges_on_rerun() {
         let _ = std::fs::remove_file(&hang.arrived);
         let _ = std::fs::remove_file(&hang.release);
     }
-    // After the last IAM step, with the ServiceAccount apply held.
+    // After the last IAM step, with the ServiceAccount apply held. The two
+    // chains run side by side, so wait until IAM shows the attachment.
     let hang = Hang::new(world.dir.path(), "kube-apply");
     world.kube.inject(
         "PATCH",
@@ -373,8 +373,12 @@ fn a_crash_after_any_write_step_converges_on_rerun() {
         },
         1,
     );
-    crash_while_held(&world, &hang);
-    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+    crash_when(&world, &hang, || {
+        world
+            .block_on(world.klanker.role(ROLE))
+            .is_some_and(|role| !role.attached.is_empty())
+    });
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
     world.run(ADD).assert_ok();
     assert_onboarded(&world);
     // A crash in the middle of rm, too.
@@ -398,6 +402,12 @@ fn a_crash_after_any_write_step_converges_on_rerun() {
 }
 
 fn crash_while_held(world: &World, hang: &Hang) {
+    crash_when(world, hang, || true);
+}
+
+/// Runs add, and SIGKILLs it once the held call arrived and `ready` holds
+/// (polled, bounded), then releases the held call.
+fn crash_when(world: &World, hang: &Hang, ready: impl Fn() -> bool) {
     let mut child = world
         .kubectl()
         .args(ADD)
@@ -406,6 +416,14 @@ fn crash_while_held(world: &World, hang: &Hang) {
         .spawn()
         .unwrap();
     hang.wait_arrived();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the crash point was never reached"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.kill().expect("SIGKILL the plugin"); // kubectl execs the plugin: same process
     child.wait().unwrap();
     hang.release();
