@@ -137,7 +137,7 @@ pub struct VerifyArgs {
     pub aws: KlankerArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "text")]
-    pub output: RmOutput,
+    pub output: ReportOutput,
 }
 
 /// The klanker account: which profile and region.
@@ -184,9 +184,9 @@ pub enum ListOutput {
     Yaml,
 }
 
-/// Output formats of `rm`.
+/// Output formats of `rm` and `verify`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RmOutput {
+pub enum ReportOutput {
     Text,
     Json,
     Yaml,
@@ -217,7 +217,7 @@ pub struct RmArgs {
     pub keep_service_account: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "text")]
-    pub output: RmOutput,
+    pub output: ReportOutput,
 }
 
 const ADD_EXAMPLES: &str = "Examples:

@@ -79,6 +79,23 @@ pub fn plan_text(header: &str, plan: &Plan, warnings: &[String], colour: bool) -
     out
 }
 
+/// Machine-readable output: the same shapes in JSON and YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Structured {
+    Json,
+    Yaml,
+}
+
+pub fn print_structured<T: serde::Serialize>(value: &T, format: Structured) {
+    match format {
+        Structured::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        ),
+        Structured::Yaml => print!("{}", serde_yaml::to_string(value).unwrap_or_default()),
+    }
+}
+
 /// Asks on the terminal (stderr); default is no.
 pub fn confirm(question: &str) -> Result<bool, Error> {
     dialoguer::Confirm::new()

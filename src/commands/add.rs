@@ -615,11 +615,8 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
                 print!("{}", super::verify::report_text(checks));
             }
         }
-        AddOutput::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        ),
-        AddOutput::Yaml => print!("{}", serde_yaml::to_string(&report).unwrap_or_default()),
+        AddOutput::Json => output::print_structured(&report, output::Structured::Json),
+        AddOutput::Yaml => output::print_structured(&report, output::Structured::Yaml),
         AddOutput::Manifest => print!("{}", k8s::manifest_yaml(&sa)),
     }
     match &verification {

@@ -11,6 +11,7 @@ use crate::cli::{GlobalArgs, ListArgs, ListOutput};
 use crate::error::Error;
 use crate::inventory::{self, Drift, ProviderStatus, Row};
 use crate::kubeconfig;
+use crate::output;
 use crate::store::{self, ClusterEntry, Store};
 
 /// Provider tag lookups in flight at once, for roles whose description does
@@ -114,14 +115,11 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
 }
 
 fn print_structured<T: Serialize>(value: &T, format: ListOutput) {
-    if format == ListOutput::Json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
-    } else {
-        print!("{}", serde_yaml::to_string(value).unwrap_or_default());
-    }
+    let format = match format {
+        ListOutput::Json => output::Structured::Json,
+        _ => output::Structured::Yaml,
+    };
+    output::print_structured(value, format);
 }
 
 fn provider_word(status: ProviderStatus) -> &'static str {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::aws::{KlankerClients, iam};
-use crate::cli::{GlobalArgs, RmArgs, RmOutput};
+use crate::cli::{GlobalArgs, ReportOutput, RmArgs};
 use crate::error::Error;
 use crate::inventory::{self, RoleSummary};
 use crate::k8s::{self, Cluster};
@@ -181,7 +181,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     };
     let (plan, notes) = removal::plan_removal(&observed)?;
 
-    let text = args.output == RmOutput::Text;
+    let text = args.output == ReportOutput::Text;
     if text {
         if plan.is_noop() {
             println!(
@@ -221,7 +221,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     .await?;
 
     match args.output {
-        RmOutput::Text => {
+        ReportOutput::Text => {
             if apply {
                 println!("Removed: {} change(s) applied.", plan.changes().count());
             } else if !plan.is_noop() {
@@ -230,7 +230,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                 );
             }
         }
-        RmOutput::Json | RmOutput::Yaml => {
+        ReportOutput::Json | ReportOutput::Yaml => {
             let report = RmReport {
                 name: &args.name,
                 dry_run: !apply && !plan.is_noop(),
@@ -239,14 +239,11 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                 plan: &plan.steps,
                 notes: &notes,
             };
-            if args.output == RmOutput::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
-            } else {
-                print!("{}", serde_yaml::to_string(&report).unwrap_or_default());
-            }
+            let format = match args.output {
+                ReportOutput::Json => output::Structured::Json,
+                _ => output::Structured::Yaml,
+            };
+            output::print_structured(&report, format);
         }
     }
     Ok(())

@@ -5,11 +5,12 @@
 use serde::Serialize;
 
 use crate::aws::{KlankerClients, iam};
-use crate::cli::{GlobalArgs, RmOutput, VerifyArgs};
+use crate::cli::{GlobalArgs, ReportOutput, VerifyArgs};
 use crate::error::Error;
 use crate::inventory;
 use crate::k8s::{self, Cluster};
 use crate::kubeconfig;
+use crate::output;
 use crate::store::{self, Store};
 use crate::trust::{Issuer, STS_AUDIENCE, token, validate};
 use crate::verify::{self, Check, Facts, ProviderFacts, RoleFacts, Status};
@@ -256,28 +257,25 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
 
     let ok = !verify::has_failure(&checks);
     match args.output {
-        RmOutput::Text => {
+        ReportOutput::Text => {
             println!("Verifying `{}` ({role_arn}):", args.name);
             print!("{}", report_text(&checks));
             if ok {
                 println!("The trust chain works.");
             }
         }
-        RmOutput::Json | RmOutput::Yaml => {
+        ReportOutput::Json | ReportOutput::Yaml => {
             let report = VerifyReport {
                 name: &args.name,
                 role_arn: &role_arn,
                 ok,
                 checks: &checks,
             };
-            if args.output == RmOutput::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
-            } else {
-                print!("{}", serde_yaml::to_string(&report).unwrap_or_default());
-            }
+            let format = match args.output {
+                ReportOutput::Json => output::Structured::Json,
+                _ => output::Structured::Yaml,
+            };
+            output::print_structured(&report, format);
         }
     }
     broken(&checks)
