@@ -13,7 +13,8 @@ use crate::plan::RegisterMode;
     bin_name = "kubectl klanker-trust",
     version,
     about = "Trust a cluster's ServiceAccount to assume a role in the klanker AWS account (IRSA), in one step.",
-    propagate_version = true
+    propagate_version = true,
+    after_help = ROOT_EXAMPLES
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -21,6 +22,17 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+const ROOT_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust add --namespace ai-pods          # plan the onboarding of the current context's cluster
+  kubectl klanker-trust add --namespace ai-pods --yes    # ... and apply it
+  kubectl klanker-trust list                             # every onboarded cluster, and drift
+  kubectl klanker-trust verify dev-use1-0                # prove the chain works
+  kubectl klanker-trust rm dev-use1-0                    # plan the removal
+  kubectl klanker-trust policy                           # what the two identities must be allowed
+
+Exit codes: 0 ok; 1 failed, nothing changed; 2 bad input; 3 failed part-way (re-run converges);
+4 a link of the trust chain is broken; 130 interrupted between steps.";
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -68,6 +80,7 @@ pub enum Command {
     #[command(after_help = COMPLETION_EXAMPLES)]
     Completion(CompletionArgs),
     /// Print version, git commit and target.
+    #[command(after_help = "Example:\n  kubectl klanker-trust version")]
     Version,
 }
 
