@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::aws::{self, ClusterClients, eks, iam};
+use super::issuer::{IssuerSource, resolve_issuer};
+use crate::aws::{self, iam};
 use crate::cli::{AddArgs, AddOutput, GlobalArgs};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
@@ -17,22 +18,6 @@ use crate::trust::{
     self, Issuer, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
     ROLE_ARN_ANNOTATION, STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION, TrustScope, validate,
 };
-
-/// Where the cluster's issuer comes from.
-enum IssuerSource {
-    Given {
-        issuer: Issuer,
-        cluster_account: Option<String>,
-    },
-    Eks {
-        name: String,
-        region: String,
-        profile: Option<String>,
-        role_arn: Option<String>,
-    },
-    /// Not EKS: ask the API server's OIDC discovery document.
-    Discover,
-}
 
 /// Flags checked before anything touches the network.
 struct Inputs {
@@ -172,68 +157,6 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
         tags,
         policy_arns: args.policy_arns.clone(),
     })
-}
-
-/// The issuer and, where known, the cluster's account.
-async fn resolve_issuer(
-    source: &IssuerSource,
-    http: &aws_smithy_runtime_api::client::http::SharedHttpClient,
-    kube_client: Option<&kube::Client>,
-    context: &str,
-    timeout: std::time::Duration,
-    verbose: bool,
-) -> Result<(Issuer, Option<String>), Error> {
-    match source {
-        IssuerSource::Discover => {
-            let Some(client) = kube_client else {
-                return Err(Error::NotEks {
-                    context: context.to_string(),
-                });
-            };
-            let url = k8s::discover_issuer(client).await?;
-            let issuer = Issuer::parse(&url, "issuer").map_err(|e| Error::BadIssuer {
-                issuer: url.clone(),
-                problem: e.problem,
-            })?;
-            if !issuer.is_public() {
-                return Err(Error::BadIssuer {
-                    issuer: url,
-                    problem: format!(
-                        "it is cluster-internal, so STS cannot fetch its keys. Publish the issuer (e.g. an S3-hosted discovery document) and pass it with --issuer-url; context `{context}` is not EKS"
-                    ),
-                });
-            }
-            eprintln!(
-                "OIDC issuer discovered from the API server: {}",
-                issuer.url()
-            );
-            Ok((issuer, None))
-        }
-        IssuerSource::Given {
-            issuer,
-            cluster_account,
-        } => Ok((issuer.clone(), cluster_account.clone())),
-        IssuerSource::Eks {
-            name,
-            region,
-            profile,
-            role_arn,
-        } => {
-            let mut config = aws::load_config(profile.as_deref(), region, http, timeout).await;
-            if let Some(role) = role_arn {
-                config = aws::assume_role(&config, role).await;
-            }
-            let clients = ClusterClients::new(&config, verbose);
-            let facts = eks::describe_cluster(&clients, name, region).await?;
-            let issuer =
-                Issuer::parse(&facts.issuer_url, "issuer").map_err(|e| Error::BadIssuer {
-                    issuer: facts.issuer_url.clone(),
-                    problem: e.problem,
-                })?;
-            let account = trust::arn::account_of(&facts.arn).map(str::to_string);
-            Ok((issuer, account))
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]

@@ -3,6 +3,7 @@
 //! (when to apply, running a plan step by step) live here.
 
 pub mod add;
+pub mod issuer;
 pub mod list;
 pub mod policy;
 pub mod rm;

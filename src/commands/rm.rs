@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::issuer::{IssuerSource, resolve_issuer};
 use crate::aws::{KlankerClients, iam};
 use crate::cli::{GlobalArgs, ReportOutput, RmArgs};
 use crate::error::Error;
@@ -67,7 +68,10 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let verbose = global.verbose;
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
     let entry = store.load()?.get(&args.name);
-    let (klanker, _, hint) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
+    let ctx = kubeconfig::load(global.kubeconfig.as_deref())
+        .ok()
+        .and_then(|kc| kubeconfig::select_context(&kc, global.context.as_deref()).ok());
     let kube_client = if args.keep_service_account {
         Err("kept".to_string())
     } else {
@@ -111,8 +115,60 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
             })
         })
         .filter(|arn| providers.contains(arn));
-    // The role's details and the provider's ownership, side by side.
     let role_exists = roles.iter().any(|r: &RoleSummary| r.role_name == role_name);
+    let expected_role_arn = entry
+        .as_ref()
+        .map(|e| e.role_arn.clone())
+        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
+    // An add that failed after creating the provider but before the role and
+    // the km-config entry leaves nothing that names the provider. When this
+    // context is that cluster (its name, or a ServiceAccount annotated with the
+    // role), its issuer names it; plan_removal still deletes it only if this
+    // tool created it and no role trusts it.
+    let provider_arn = match provider_arn {
+        Some(arn) => Some(arn),
+        None if !role_exists && entry.is_none() => {
+            let annotated = sas.as_ref().is_ok_and(|found| {
+                found
+                    .iter()
+                    .any(|(_, _, a)| a.as_deref() == Some(expected_role_arn.as_str()))
+            });
+            let this_cluster = ctx
+                .as_ref()
+                .is_some_and(|c| c.eks.cluster_name.as_deref() == Some(args.name.as_str()));
+            match (
+                ctx.as_ref().and_then(IssuerSource::from_context),
+                annotated || this_cluster,
+            ) {
+                (Some(source), true) => {
+                    match resolve_issuer(
+                        &source,
+                        &http,
+                        kube_client.as_ref().ok(),
+                        "",
+                        global.timeout(),
+                        verbose,
+                    )
+                    .await
+                    {
+                        Ok((issuer, _)) => Some(issuer.provider_arn(&partition, &account))
+                            .filter(|arn| providers.contains(arn)),
+                        Err(err) => {
+                            if verbose {
+                                eprintln!(
+                                    "  could not read this cluster's issuer to look for a left-over provider: {err}"
+                                );
+                            }
+                            None
+                        }
+                    }
+                }
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    // The role's details and the provider's ownership, side by side.
     let (role, provider_owned) = tokio::try_join!(
         async {
             match role_exists {
@@ -133,8 +189,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let role_arn = role
         .as_ref()
         .map(|r| r.arn.clone())
-        .or_else(|| entry.as_ref().map(|e| e.role_arn.clone()))
-        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
+        .unwrap_or(expected_role_arn);
     let provider = match (provider_arn, provider_owned) {
         (Some(arn), Some(owned)) => Some(ProviderToRemove {
             owned,

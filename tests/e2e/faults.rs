@@ -199,15 +199,23 @@ fn persistent_faults_fail_clearly_and_a_rerun_converges() {
         ("AttachRolePolicy", "attach policy"),
     ];
     for (action, step) in steps {
-        world
-            .moto
-            .inject(json!([{"action": action, "fault": "internal", "count": 100}]));
-        let out = world.run(ADD);
-        out.assert_code(3);
-        assert_partial_report(&out.stderr, step);
-        world.moto.clear_faults();
+        let fail_at_step = || {
+            world
+                .moto
+                .inject(json!([{"action": action, "fault": "internal", "count": 100}]));
+            let out = world.run(ADD);
+            out.assert_code(3);
+            assert_partial_report(&out.stderr, step);
+            world.moto.clear_faults();
+        };
+        // Re-running converges to the exact state...
+        fail_at_step();
         world.run(ADD).assert_ok();
         assert_onboarded(&world);
+        world.run(RM).assert_ok();
+        assert_clean(&world);
+        // ...and rm right after the failure removes everything it had created.
+        fail_at_step();
         world.run(RM).assert_ok();
         assert_clean(&world);
     }
@@ -224,6 +232,8 @@ fn persistent_faults_fail_clearly_and_a_rerun_converges() {
         out.stderr
     );
     world.kube.clear_faults();
+    world.run(RM).assert_ok();
+    assert_clean(&world);
     world.run(ADD).assert_ok();
     assert_onboarded(&world);
     // The local file cannot be written (its lock path is taken by a directory).
@@ -472,4 +482,26 @@ fn ctrl_c_stops_between_steps_and_says_what_was_done() {
     world.moto.clear_faults();
     world.run(ADD).assert_ok();
     assert_onboarded(&world);
+}
+
+/// The provider a failed add left behind is found through this cluster's
+/// issuer, but only by an rm of that onboarding, never by an rm of another name.
+#[test]
+fn a_left_over_provider_is_removed_only_by_its_own_rm() {
+    let world = World::new();
+    world
+        .moto
+        .inject(json!([{"action": "CreateRole", "fault": "internal", "count": 100}]));
+    world.run(ADD).assert_code(3);
+    world.moto.clear_faults();
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+
+    let out = world.run(&["rm", "some-other-name", "--yes", "--request-timeout", "2"]);
+    out.assert_ok();
+    assert!(out.stdout.contains("Nothing to remove"), "{}", out.stdout);
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+
+    world.run(RM).assert_ok();
+    assert_clean(&world);
 }
