@@ -28,16 +28,6 @@ struct RmReport<'a> {
     notes: &'a [String],
 }
 
-/// Builds the Kubernetes client, or says why it cannot (the cluster may be gone).
-async fn cluster_client(global: &GlobalArgs) -> Result<kube::Client, String> {
-    let kc = kubeconfig::load(global.kubeconfig.as_deref()).map_err(|e| e.to_string())?;
-    let ctx =
-        kubeconfig::select_context(&kc, global.context.as_deref()).map_err(|e| e.to_string())?;
-    k8s::client(kc, &ctx.context_name, global.timeout())
-        .await
-        .map_err(|e| e.to_string())
-}
-
 async fn role_details(
     klanker: &KlankerClients,
     role_name: &str,
@@ -69,13 +59,21 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
     let entry = store.load()?.get(&args.name);
     let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
-    let ctx = kubeconfig::load(global.kubeconfig.as_deref())
-        .ok()
-        .and_then(|kc| kubeconfig::select_context(&kc, global.context.as_deref()).ok());
-    let kube_client = if args.keep_service_account {
-        Err("kept".to_string())
-    } else {
-        cluster_client(global).await
+    // The kubeconfig is read once; the cluster may be gone, which is no error for rm.
+    let context = kubeconfig::load(global.kubeconfig.as_deref())
+        .map_err(|e| e.to_string())
+        .and_then(|kc| {
+            let ctx = kubeconfig::select_context(&kc, global.context.as_deref())
+                .map_err(|e| e.to_string())?;
+            Ok((kc, ctx))
+        });
+    let ctx = context.as_ref().ok().map(|(_, ctx)| ctx.clone());
+    let kube_client = match (args.keep_service_account, context) {
+        (true, _) => Err("kept".to_string()),
+        (false, Ok((kc, ctx))) => k8s::client(kc, &ctx.context_name, global.timeout())
+            .await
+            .map_err(|e| e.to_string()),
+        (false, Err(why)) => Err(why),
     };
     let cluster = kube_client
         .as_ref()
