@@ -200,6 +200,17 @@ pub async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<Stri
     Ok(arns)
 }
 
+/// The role and the managed policies attached to it; None if there is no role.
+pub async fn role_with_policies(
+    iam: &Client,
+    name: &str,
+) -> Result<Option<(ObservedRole, BTreeSet<String>)>, AwsError> {
+    match get_role(iam, name).await? {
+        None => Ok(None),
+        Some(role) => Ok(Some((role, attached_policies(iam, name).await?))),
+    }
+}
+
 pub async fn policy_exists(iam: &Client, arn: &str) -> Result<bool, AwsError> {
     match iam.get_policy().policy_arn(arn).send().await {
         Ok(_) => Ok(true),

@@ -260,13 +260,11 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         Ok::<_, Error>((identity, policies, missing))
     };
     let role_state = async {
-        match iam::get_role(&klanker.iam, &inputs.role_name).await? {
-            None => Ok((None, BTreeSet::new())),
-            Some(role) => {
-                let attached = iam::attached_policies(&klanker.iam, &inputs.role_name).await?;
-                Ok::<_, Error>((Some(role), attached))
-            }
-        }
+        let found = iam::role_with_policies(&klanker.iam, &inputs.role_name).await?;
+        Ok::<_, Error>(match found {
+            None => (None, BTreeSet::new()),
+            Some((role, attached)) => (Some(role), attached),
+        })
     };
     let (
         (issuer, cluster_account),

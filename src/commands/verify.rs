@@ -49,18 +49,13 @@ pub async fn gather(
     target: &Target,
 ) -> Result<(Facts, Option<Token>), Error> {
     let role = async {
-        match iam::get_role(&klanker.iam, &target.role_name).await? {
-            None => Ok::<_, Error>(None),
-            Some(role) => {
-                let attached = iam::attached_policies(&klanker.iam, &target.role_name).await?;
-                Ok(Some(RoleFacts {
-                    arn: role.arn,
-                    trust_policy: role.trust_policy,
-                    max_session: role.max_session,
-                    attached_policies: attached,
-                }))
-            }
-        }
+        let found = iam::role_with_policies(&klanker.iam, &target.role_name).await?;
+        Ok::<_, Error>(found.map(|(role, attached)| RoleFacts {
+            arn: role.arn,
+            trust_policy: role.trust_policy,
+            max_session: role.max_session,
+            attached_policies: attached,
+        }))
     };
     let cluster_side = async {
         let sa = cluster
