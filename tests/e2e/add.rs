@@ -449,14 +449,16 @@ fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
     // A cluster-internal issuer (kind/kubeadm default) is refused: STS could never reach it.
     world
         .kube
-        .set_issuer("https://kubernetes.default.svc.cluster.local");
+        .restart_with_issuer("https://kubernetes.default.svc.cluster.local");
     let out = world.run(&["add", "--kubeconfig", kc, "--name", "k3s-lab", "--yes"]);
     out.assert_code(1);
     assert!(out.stderr.contains("cluster-internal"), "{}", out.stderr);
     assert_eq!(world.writes(), Vec::<String>::new());
 
     // A public issuer is read from /.well-known/openid-configuration.
-    world.kube.set_issuer("https://k3s.example.com/oidc");
+    world
+        .kube
+        .restart_with_issuer("https://k3s.example.com/oidc");
     let out = world.run(&["add", "--kubeconfig", kc, "--name", "k3s-lab", "--yes"]);
     out.assert_ok();
     assert!(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::kube_emulator::KubeFault;
+use crate::support::kube::KubeFault;
 use crate::support::moto::Hang;
 use crate::support::{CLUSTER, OPERATOR_POLICY, World};
 

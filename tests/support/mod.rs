@@ -1,22 +1,26 @@
-//! Test peers and the per-test world: a moto server, the Kubernetes API
-//! emulator, a real kubeconfig and AWS config for two accounts, a stand-in
-//! `aws` for the kubeconfig's exec block, and `kubectl klanker-trust` ready to run.
+//! Test peers and the per-test world: a moto server, a real kube-apiserver
+//! (behind a fault proxy), a real kubeconfig and AWS config for two accounts,
+//! a stand-in `aws` for the kubeconfig's exec block, and `kubectl
+//! klanker-trust` ready to run through the built kubectl.
 
 #![allow(dead_code)]
 
 pub mod aws_peer;
-pub mod kube_emulator;
+pub mod kube;
 pub mod moto;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use aws_peer::{Account, CLUSTER_ACCOUNT, KLANKER_ACCOUNT};
-use kube_emulator::KubeEmulator;
+use kube::KubeCluster;
 use moto::Moto;
 
 pub const CLUSTER: &str = "dev-use1-0";
+/// The token the stand-in `aws eks get-token` yields by default: the cluster admin's.
 pub const KUBE_TOKEN: &str = "k8s-aws-v1.stand-in-token-DO-NOT-PRINT";
+/// The token of the user with exactly the RBAC a test binds (`kube::RBAC_USER`).
+pub const RBAC_TOKEN: &str = "k8s-aws-v1.rbac-user-token-DO-NOT-PRINT";
 pub const ACCESS_KEY: &str = "AKIAKLANKERTESTKEY01";
 pub const SECRET_KEY: &str = "test-secret-key/DO-NOT-PRINT";
 pub const CONTEXT: &str = "arn:aws:eks:us-east-1:222222222222:cluster/dev-use1-0";
@@ -59,7 +63,7 @@ impl Outcome {
 pub struct World {
     pub dir: tempfile::TempDir,
     pub moto: Moto,
-    pub kube: KubeEmulator,
+    pub kube: KubeCluster,
     pub rt: tokio::runtime::Runtime,
     pub klanker: Account,
     pub cluster: Account,
@@ -81,8 +85,6 @@ impl World {
     pub fn bare() -> World {
         let dir = tempfile::tempdir().expect("tempdir");
         let moto = Moto::start(dir.path());
-        let kube = KubeEmulator::start(KUBE_TOKEN);
-        kube.add_namespace("ai-pods");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -94,8 +96,13 @@ impl World {
             )
         });
         let issuer = rt.block_on(cluster.create_cluster(CLUSTER));
-        // Tokens from the emulator carry the EKS cluster's issuer, as on EKS.
-        kube.set_issuer(&issuer);
+        // The API server signs ServiceAccount tokens for the EKS cluster's issuer, as on EKS.
+        let users = kube::Users {
+            admin_token: KUBE_TOKEN.into(),
+            rbac_token: RBAC_TOKEN.into(),
+        };
+        let kube = KubeCluster::start(dir.path(), &issuer, &users);
+        kube.add_namespace("ai-pods");
         let world = World {
             dir,
             moto,
@@ -139,12 +146,14 @@ impl World {
         std::fs::write(
             &aws,
             format!(
-                "#!/bin/sh\necho \"$@\" >> \"{}\"\ncat <<'JSON'\n{{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"spec\":{{}},\"status\":{{\"token\":\"{KUBE_TOKEN}\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}}}\nJSON\n",
-                self.path("aws-args.log").display()
+                "#!/bin/sh\necho \"$@\" >> \"{}\"\nprintf '{{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"spec\":{{}},\"status\":{{\"token\":\"%s\",\"expirationTimestamp\":\"2099-01-01T00:00:00Z\"}}}}\\n' \"$(cat '{}')\"\n",
+                self.path("aws-args.log").display(),
+                self.path("kube-token").display()
             ),
         )
         .expect("write aws stand-in");
         set_executable(&aws);
+        self.use_kube_token(KUBE_TOKEN);
 
         std::fs::write(
             self.path("aws-config"),
@@ -190,7 +199,12 @@ impl World {
         )
     }
 
-    /// Writes a one-context kubeconfig pointing at the emulator.
+    /// Which token the stand-in `aws eks get-token` yields from now on.
+    pub fn use_kube_token(&self, token: &str) {
+        std::fs::write(self.path("kube-token"), token).expect("write kube token");
+    }
+
+    /// Writes a one-context kubeconfig pointing at the cluster (through the fault proxy).
     pub fn write_kubeconfig(
         &self,
         path: &Path,
@@ -202,8 +216,9 @@ impl World {
             .map(|n| format!("\n    namespace: {n}"))
             .unwrap_or_default();
         let text = format!(
-            "apiVersion: v1\nkind: Config\ncurrent-context: \"{context}\"\nclusters:\n- name: \"{context}\"\n  cluster:\n    server: {server}\ncontexts:\n- name: \"{context}\"\n  context:\n    cluster: \"{context}\"\n    user: \"{context}\"{ns}\nusers:\n- name: \"{context}\"\n  user:\n    {user}\n",
-            server = self.kube.url()
+            "apiVersion: v1\nkind: Config\ncurrent-context: \"{context}\"\nclusters:\n- name: \"{context}\"\n  cluster:\n    server: {server}\n    certificate-authority: {ca}\ncontexts:\n- name: \"{context}\"\n  context:\n    cluster: \"{context}\"\n    user: \"{context}\"{ns}\nusers:\n- name: \"{context}\"\n  user:\n    {user}\n",
+            server = self.kube.url(),
+            ca = kube::pki::Pki::get().ca_cert.display()
         );
         std::fs::write(path, text).expect("write kubeconfig");
     }
@@ -227,13 +242,14 @@ impl World {
         let path = std::env::join_paths([
             self.path("bin"),
             plugin_dir,
+            kube::peer_bin(),
             completions,
             PathBuf::from("/usr/local/bin"),
             PathBuf::from("/usr/bin"),
             PathBuf::from("/bin"),
         ])
         .expect("PATH");
-        let mut cmd = Command::new("kubectl");
+        let mut cmd = Command::new(kube::peer("kubectl"));
         cmd.env_clear()
             .env("PATH", path)
             .env("HOME", self.dir.path())
