@@ -604,3 +604,36 @@ fn verify_asks_for_the_shortest_session() {
         assert!(!call.params.contains_key("WebIdentityToken"));
     }
 }
+
+#[test]
+fn without_an_account_in_its_configuration_the_profile_is_asked() {
+    let world = World::new();
+    // `base` has static keys only: the account comes from STS GetCallerIdentity.
+    let out = world.run(&[
+        "policy",
+        "--for",
+        "klanker",
+        "-o",
+        "json",
+        "--aws-profile",
+        "base",
+    ]);
+    out.assert_ok();
+    let asked: Vec<String> = world.moto.calls().into_iter().map(|c| c.action).collect();
+    assert_eq!(asked, ["GetCallerIdentity"]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("policy JSON");
+    let roles = doc["Statement"][0]["Resource"]
+        .as_str()
+        .expect("role resource");
+    let account = roles.split(':').nth(4).expect("account");
+    assert!(
+        account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()),
+        "{roles}"
+    );
+    // With the account in the profile (role_arn), nothing is sent.
+    world.clear_calls();
+    world
+        .run(&["policy", "--for", "klanker", "-o", "json"])
+        .assert_ok();
+    assert!(world.moto.calls().is_empty());
+}
