@@ -422,4 +422,41 @@ mod tests {
             .is_err()
         );
     }
+
+    fn policy(args: &[&str]) -> Result<PolicyArgs, clap::Error> {
+        let mut argv = vec!["kubectl-klanker_trust", "policy"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Policy(p) => Ok(*p),
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn policy_flags() {
+        let p = policy(&[
+            "--allow-policy-arn",
+            "a",
+            "--allow-policy-arn",
+            "b",
+            "--service-account",
+            "x",
+            "--service-account",
+            "y",
+            "-n",
+            "ns",
+        ])
+        .unwrap();
+        assert_eq!(p.allow_policy_arns, ["a", "b"]);
+        assert_eq!(p.service_accounts, ["x", "y"]);
+        assert_eq!(p.klanker_account, None);
+        assert_eq!(p.target, PolicyFor::All);
+        // One subject; a NAME or the flags, not both.
+        assert!(policy(&["--user", "u", "--group", "g"]).is_err());
+        assert!(policy(&["dev-use1-0", "--namespace", "ns"]).is_err());
+        assert!(policy(&["dev-use1-0", "--service-account", "km"]).is_err());
+        let named = policy(&["dev-use1-0", "--for", "rbac", "-o", "yaml"]).unwrap();
+        assert_eq!(named.name.as_deref(), Some("dev-use1-0"));
+        assert_eq!(named.output, PolicyOutput::Yaml);
+    }
 }
