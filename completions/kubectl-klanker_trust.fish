@@ -117,21 +117,32 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s V -l version -d 'Print version'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l for -d 'Which identity: the klanker operator profile, the cluster-side identity, or both' -r -f -a "all\t''
-klanker\t''
-cluster\t''"
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l klanker-account -d 'Klanker account ID to scope ARNs to (default: any, `*`)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-account -d 'Cluster account ID (default: from the context\'s cluster ARN, else `*`)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l for -d 'Which identity: the klanker operator profile, the cluster side, the RBAC, or all' -r -f -a "all\t'Both IAM policies and the RBAC'
+klanker\t'The klanker operator profile\'s IAM policy'
+cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC'
+rbac\t'The kubeconfig user\'s Kubernetes RBAC only'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l klanker-account -d 'Klanker account ID the ARNs name (default: the account --aws-profile acts in)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l aws-profile -d 'AWS profile for the klanker account' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l region -d 'Region for the klanker-side STS/IAM calls' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l allow-policy-arn -d 'Managed policy `add --policy-arn` may attach besides km-operator-policy (repeatable)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l permissions-boundary -d 'Permissions boundary every role must be created with (`add --permissions-boundary`)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-account -d 'Cluster account ID (default: from the context\'s cluster ARN)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-name -d 'EKS cluster name (default: from the context, else `*`)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-region -d 'EKS cluster region (default: from the context, else `*`)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s o -l output -d 'Output format: text (with RBAC), or raw JSON documents' -r -f -a "text\t''
-json\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s n -l namespace -d 'Namespace of the onboarding\'s ServiceAccount (default: the context\'s namespace)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l service-account -d 'ServiceAccount the RBAC may write and request tokens for (repeatable; default: km)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l user -d 'Bind the RBAC to this Kubernetes user (default: the group klanker-trust-admins)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l group -d 'Bind the RBAC to this Kubernetes group (default: klanker-trust-admins)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s o -l output -d 'Output format: text (commented), raw JSON documents, or YAML (RBAC only)' -r -f -a "text\t''
+json\t''
+yaml\t'RBAC only (`--for rbac`): multi-document YAML for `kubectl apply -f -`'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l create-namespace -d 'Also allow creating the namespace (`add --create-namespace`)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s V -l version -d 'Print version'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l context -d 'Kubeconfig context to use (default: the current context)' -r

@@ -75,7 +75,7 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Print the least-privilege IAM policies (and RBAC) the two identities need.
     #[command(after_help = POLICY_EXAMPLES)]
-    Policy(PolicyArgs),
+    Policy(Box<PolicyArgs>),
     /// Print the shell completion script (see README for installing it).
     #[command(after_help = COMPLETION_EXAMPLES)]
     Completion(CompletionArgs),
@@ -95,16 +95,25 @@ pub struct CompletionArgs {
 }
 
 const POLICY_EXAMPLES: &str = "Examples:
-  kubectl klanker-trust policy
+  kubectl klanker-trust policy                      # both IAM policies and the RBAC, for the current context
   kubectl klanker-trust policy --for klanker --klanker-account 333333333333 -o json > operator.json
-  aws iam create-policy --policy-name km-trust-operator --policy-document file://operator.json";
+  aws iam create-policy --policy-name km-trust-operator --policy-document file://operator.json
+  kubectl klanker-trust policy --for klanker --allow-policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess \\
+      --permissions-boundary arn:aws:iam::333333333333:policy/km-boundary -o json
+  kubectl klanker-trust policy --for rbac --namespace ai-pods --user alice -o yaml | kubectl apply -f -
+  kubectl klanker-trust policy --for rbac dev-use1-0 -o yaml      # namespace and ServiceAccount from km-config.yaml";
 
 /// Which identity's policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyFor {
+    /// Both IAM policies and the RBAC.
     All,
+    /// The klanker operator profile's IAM policy.
     Klanker,
+    /// The cluster side: its account's IAM policy and the kubeconfig user's RBAC.
     Cluster,
+    /// The kubeconfig user's Kubernetes RBAC only.
+    Rbac,
 }
 
 /// Output formats of `policy`.
@@ -112,17 +121,30 @@ pub enum PolicyFor {
 pub enum PolicyOutput {
     Text,
     Json,
+    /// RBAC only (`--for rbac`): multi-document YAML for `kubectl apply -f -`.
+    Yaml,
 }
 
 #[derive(Debug, Args)]
 pub struct PolicyArgs {
-    /// Which identity: the klanker operator profile, the cluster-side identity, or both.
+    /// Onboarding whose namespace and ServiceAccount (from km-config.yaml) the RBAC is for.
+    #[arg(conflicts_with_all = ["namespace", "service_accounts"])]
+    pub name: Option<String>,
+    /// Which identity: the klanker operator profile, the cluster side, the RBAC, or all.
     #[arg(long = "for", value_enum, default_value = "all")]
     pub target: PolicyFor,
-    /// Klanker account ID to scope ARNs to (default: any, `*`).
-    #[arg(long, default_value = "*", value_name = "ID")]
-    pub klanker_account: String,
-    /// Cluster account ID (default: from the context's cluster ARN, else `*`).
+    /// Klanker account ID the ARNs name (default: the account --aws-profile acts in).
+    #[arg(long, value_name = "ID")]
+    pub klanker_account: Option<String>,
+    #[command(flatten)]
+    pub aws: KlankerArgs,
+    /// Managed policy `add --policy-arn` may attach besides km-operator-policy (repeatable).
+    #[arg(long = "allow-policy-arn", value_name = "ARN")]
+    pub allow_policy_arns: Vec<String>,
+    /// Permissions boundary every role must be created with (`add --permissions-boundary`).
+    #[arg(long, value_name = "ARN")]
+    pub permissions_boundary: Option<String>,
+    /// Cluster account ID (default: from the context's cluster ARN).
     #[arg(long, value_name = "ID")]
     pub cluster_account: Option<String>,
     /// EKS cluster name (default: from the context, else `*`).
@@ -131,7 +153,22 @@ pub struct PolicyArgs {
     /// EKS cluster region (default: from the context, else `*`).
     #[arg(long)]
     pub cluster_region: Option<String>,
-    /// Output format: text (with RBAC), or raw JSON documents.
+    /// Namespace of the onboarding's ServiceAccount (default: the context's namespace).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// ServiceAccount the RBAC may write and request tokens for (repeatable; default: km).
+    #[arg(long = "service-account", value_name = "NAME")]
+    pub service_accounts: Vec<String>,
+    /// Also allow creating the namespace (`add --create-namespace`).
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Bind the RBAC to this Kubernetes user (default: the group klanker-trust-admins).
+    #[arg(long, value_name = "NAME", conflicts_with = "group")]
+    pub user: Option<String>,
+    /// Bind the RBAC to this Kubernetes group (default: klanker-trust-admins).
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
+    /// Output format: text (commented), raw JSON documents, or YAML (RBAC only).
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: PolicyOutput,
 }
@@ -384,5 +421,42 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    fn policy(args: &[&str]) -> Result<PolicyArgs, clap::Error> {
+        let mut argv = vec!["kubectl-klanker_trust", "policy"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Policy(p) => Ok(*p),
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn policy_flags() {
+        let p = policy(&[
+            "--allow-policy-arn",
+            "a",
+            "--allow-policy-arn",
+            "b",
+            "--service-account",
+            "x",
+            "--service-account",
+            "y",
+            "-n",
+            "ns",
+        ])
+        .unwrap();
+        assert_eq!(p.allow_policy_arns, ["a", "b"]);
+        assert_eq!(p.service_accounts, ["x", "y"]);
+        assert_eq!(p.klanker_account, None);
+        assert_eq!(p.target, PolicyFor::All);
+        // One subject; a NAME or the flags, not both.
+        assert!(policy(&["--user", "u", "--group", "g"]).is_err());
+        assert!(policy(&["dev-use1-0", "--namespace", "ns"]).is_err());
+        assert!(policy(&["dev-use1-0", "--service-account", "km"]).is_err());
+        let named = policy(&["dev-use1-0", "--for", "rbac", "-o", "yaml"]).unwrap();
+        assert_eq!(named.name.as_deref(), Some("dev-use1-0"));
+        assert_eq!(named.output, PolicyOutput::Yaml);
     }
 }

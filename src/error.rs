@@ -41,6 +41,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    #[error(transparent)]
+    Policy(#[from] crate::commands::policy::PolicyError),
     #[error("the cluster reported issuer `{issuer}`, which is not a usable OIDC issuer: {problem}")]
     BadIssuer { issuer: String, problem: String },
     #[error("the trust chain is broken at: {}. See the FAIL lines above for the fix.", .links.join(", "))]
@@ -103,6 +105,7 @@ impl Error {
             | Error::NotEks { .. }
             | Error::NoClusterRegion { .. } => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
+            Error::Policy(e) => e.exit_code(),
             Error::Partial { .. } => EXIT_PARTIAL,
             Error::BrokenChain { .. } => EXIT_BROKEN_CHAIN,
             Error::Interrupted { .. } => EXIT_INTERRUPTED,

@@ -49,6 +49,10 @@ pub struct AssumedRole {
     pub expiration: String,
 }
 
+/// The verification session is only a proof that the chain works: it asks
+/// for STS's minimum, not the role's (usually one-hour) default.
+pub const VERIFY_SESSION_SECONDS: i32 = 900;
+
 /// Exchanges a web-identity token for a session, as a pod's SDK does. The
 /// returned credentials are dropped at once: only the identity is reported.
 /// Retries, for about 20 seconds, the answers IAM gives while a new provider
@@ -65,6 +69,7 @@ pub async fn assume_role_with_web_identity(
             .assume_role_with_web_identity()
             .role_arn(role_arn)
             .role_session_name("kubectl-klanker-trust-verify")
+            .duration_seconds(VERIFY_SESSION_SECONDS)
             .web_identity_token(token)
             .send()
             .await;

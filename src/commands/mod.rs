@@ -29,7 +29,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::List(args) => list::run(&cli.global, args).await,
         Command::Rm(args) => rm::run(&cli.global, args).await,
         Command::Verify(args) => verify::run(&cli.global, args).await,
-        Command::Policy(args) => policy::run(&cli.global, args),
+        Command::Policy(args) => policy::run(&cli.global, args).await,
         Command::Completion(args) => {
             print!("{}", crate::complete::script(args.shell));
             Ok(())

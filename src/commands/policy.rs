@@ -1,83 +1,339 @@
-//! `policy`: print what the two identities must be allowed to do. No network.
+//! `policy`: print what the two identities and the kubeconfig user must be
+//! allowed to do. The documents are built in `permissions`; this module only
+//! gathers their inputs. Offline, except one STS GetCallerIdentity when the
+//! klanker account is neither given nor named by the profile's configuration.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
+use crate::aws::{self, AwsError, Identity, KlankerClients};
 use crate::cli::{GlobalArgs, PolicyArgs, PolicyFor, PolicyOutput};
-use crate::error::Error;
+use crate::error::{EXIT_BAD_INPUT, Error};
 use crate::kubeconfig;
-use crate::permissions;
-use crate::trust::ValidationError;
+use crate::permissions::{self, KlankerScope, RbacScope, Subject};
+use crate::store::{self, Store};
+use crate::trust::{ValidationError, arn, validate};
 
-fn account(value: &str, input: &str) -> Result<String, Error> {
-    if value == "*" || (value.len() == 12 && value.chars().all(|c| c.is_ascii_digit())) {
+/// Inputs `policy` could not work out.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error(
+        "the klanker account is not known: {}. Pass --klanker-account ID (with --region in the partition, e.g. cn-north-1 for aws-cn), or an --aws-profile whose account can be read; the policy never names a placeholder account.",
+        source.to_string().trim_end_matches('.')
+    )]
+    KlankerAccount {
+        #[source]
+        source: AwsError,
+    },
+    #[error(
+        "the cluster account is not known: the context names no EKS cluster ARN. Pass --cluster-account ID (a cluster that is not EKS needs no cluster-account policy: use --for rbac)."
+    )]
+    ClusterAccount,
+    #[error(
+        "the RBAC is for one namespace and it is not known{context}. Pass --namespace NS (and --service-account NAME), or an onboarding's NAME."
+    )]
+    Namespace { context: String },
+    #[error(
+        "no onboarding named `{name}` in {path}. Pass --namespace NS and --service-account NAME instead."
+    )]
+    UnknownOnboarding { name: String, path: String },
+    #[error("-o yaml prints the Kubernetes RBAC only: use it with --for rbac.")]
+    YamlIsRbacOnly,
+}
+
+impl PolicyError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            // The account could not be read: a failure, not a typo.
+            PolicyError::KlankerAccount { source }
+                if !matches!(source, AwsError::UnknownProfile { .. }) =>
+            {
+                crate::error::EXIT_FAILURE
+            }
+            _ => EXIT_BAD_INPUT,
+        }
+    }
+}
+
+fn account_id(value: &str, input: &str) -> Result<String, Error> {
+    if value.len() == 12 && value.chars().all(|c| c.is_ascii_digit()) {
         Ok(value.to_string())
     } else {
         Err(ValidationError::new(
             input,
             value,
             "an AWS account ID is 12 digits",
-            "Pass the account ID, or leave it out for `*`.",
+            "Pass the 12-digit account ID.",
         )
         .into())
     }
 }
 
-pub fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
-    let klanker_account = account(&args.klanker_account, "--klanker-account")?;
-    // Narrow the cluster statement with what the kubeconfig tells, offline.
-    let hints = kubeconfig::load(global.kubeconfig.as_deref())
-        .ok()
-        .and_then(|kc| kubeconfig::select_context(&kc, global.context.as_deref()).ok())
-        .map(|ctx| ctx.eks)
-        .unwrap_or_default();
-    let cluster_account = account(
-        &args
-            .cluster_account
-            .clone()
-            .or(hints.account)
-            .unwrap_or_else(|| "*".into()),
-        "--cluster-account",
-    )?;
+/// The klanker account and partition: `--klanker-account` (partition from
+/// `--region`), else what the profile's configuration names, else STS.
+async fn klanker_identity(global: &GlobalArgs, args: &PolicyArgs) -> Result<Identity, Error> {
+    validate::region(&args.aws.region, "--region")?;
+    if let Some(account) = &args.klanker_account {
+        return Ok(Identity {
+            account: account_id(account, "--klanker-account")?,
+            partition: permissions::partition_of_region(&args.aws.region).to_string(),
+        });
+    }
+    let unknown = |source| PolicyError::KlankerAccount { source };
+    let hint = aws::check_profile(&args.aws.aws_profile, "--aws-profile")
+        .await
+        .map_err(unknown)?;
+    if let Some(identity) = hint {
+        return Ok(identity);
+    }
+    let http = aws::http_client();
+    let sdk = aws::load_config(
+        Some(&args.aws.aws_profile),
+        &args.aws.region,
+        &http,
+        global.timeout(),
+    )
+    .await;
+    let clients = KlankerClients::new(&sdk, global.verbose);
+    let (account, caller) = aws::iam::caller_identity(&clients.sts)
+        .await
+        .map_err(unknown)?;
+    Ok(Identity {
+        partition: arn::partition_of(&caller).to_string(),
+        account,
+    })
+}
+
+fn klanker_scope(identity: Identity, args: &PolicyArgs) -> Result<KlankerScope, Error> {
+    let same_partition = |value: &str, input: &str| -> Result<(), Error> {
+        arn::parse_policy_arn(value, input)?;
+        if arn::partition_of(value) != identity.partition {
+            return Err(ValidationError::new(
+                input,
+                value,
+                format!(
+                    "it is not in the klanker account's partition, {}",
+                    identity.partition
+                ),
+                "Name a policy in the klanker account's partition.",
+            )
+            .into());
+        }
+        Ok(())
+    };
+    for value in &args.allow_policy_arns {
+        same_partition(value, "--allow-policy-arn")?;
+    }
+    if let Some(boundary) = &args.permissions_boundary {
+        same_partition(boundary, "--permissions-boundary")?;
+    }
+    Ok(KlankerScope {
+        partition: identity.partition,
+        account: identity.account,
+        extra_policies: args.allow_policy_arns.clone(),
+        permissions_boundary: args.permissions_boundary.clone(),
+    })
+}
+
+/// The onboarding's namespace and ServiceAccounts: NAME's km-config entry,
+/// else the flags, else the context's namespace with `km` (add's defaults).
+fn rbac_scope(
+    global: &GlobalArgs,
+    args: &PolicyArgs,
+    context: Option<&kubeconfig::ContextInfo>,
+) -> Result<RbacScope, Error> {
+    let (namespace, service_accounts) = match &args.name {
+        Some(name) => {
+            validate::registry_name(name).map_err(|mut e| {
+                e.input = "NAME".into();
+                e
+            })?;
+            let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
+            let entry = store
+                .load()?
+                .get(name)
+                .ok_or_else(|| PolicyError::UnknownOnboarding {
+                    name: name.clone(),
+                    path: store.path().display().to_string(),
+                })?;
+            (entry.namespace, vec![entry.service_account])
+        }
+        None => {
+            let namespace = args
+                .namespace
+                .clone()
+                .or_else(|| context.and_then(|c| c.namespace.clone()))
+                .ok_or_else(|| PolicyError::Namespace {
+                    context: context
+                        .map(|c| format!(" (context `{}` sets none)", c.context_name))
+                        .unwrap_or_default(),
+                })?;
+            let accounts = if args.service_accounts.is_empty() {
+                vec!["km".to_string()]
+            } else {
+                args.service_accounts.clone()
+            };
+            (namespace, accounts)
+        }
+    };
+    // RBAC names exact objects: a wildcard trust has no Role that fits it.
+    let exact =
+        "RBAC names exact objects: pass the namespace and ServiceAccount names the pods use";
+    validate::namespace(&namespace)?;
+    if namespace == "*" {
+        return Err(
+            ValidationError::new("--namespace", "*", "a wildcard has no Role", exact).into(),
+        );
+    }
+    for sa in &service_accounts {
+        validate::service_account(sa)?;
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for sa in service_accounts {
+        if !unique.contains(&sa) {
+            unique.push(sa);
+        }
+    }
+    let subject = match (&args.user, &args.group) {
+        (Some(user), _) => Subject::User(user.clone()),
+        (None, Some(group)) => Subject::Group(group.clone()),
+        (None, None) => Subject::Group(permissions::DEFAULT_GROUP.to_string()),
+    };
+    for (input, name) in [("--user", &args.user), ("--group", &args.group)] {
+        if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(ValidationError::new(input, "", "it is empty", "Name the subject.").into());
+        }
+    }
+    Ok(RbacScope {
+        namespace,
+        service_accounts: unique,
+        create_namespace: args.create_namespace,
+        subject,
+    })
+}
+
+/// The cluster-account policy, when its account is known.
+fn cluster_policy(
+    args: &PolicyArgs,
+    hints: &kubeconfig::EksHints,
+    fallback_partition: &str,
+) -> Result<Option<Value>, Error> {
+    let Some(account) = args.cluster_account.clone().or(hints.account.clone()) else {
+        return Ok(None);
+    };
+    let account = account_id(&account, "--cluster-account")?;
     let region = args
         .cluster_region
         .clone()
-        .or(hints.region)
+        .or(hints.region.clone())
         .unwrap_or_else(|| "*".into());
     let name = args
         .cluster_name
         .clone()
-        .or(hints.cluster_name)
+        .or(hints.cluster_name.clone())
         .unwrap_or_else(|| "*".into());
-    let klanker = permissions::klanker_policy(&klanker_account, "aws");
-    let cluster = permissions::cluster_policy(&cluster_account, &region, &name, "aws");
-    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    let partition = if region == "*" {
+        fallback_partition.to_string()
+    } else {
+        permissions::partition_of_region(&region).to_string()
+    };
+    Ok(Some(permissions::cluster_policy(
+        &account, &region, &name, &partition,
+    )))
+}
 
-    match (args.output, args.target) {
-        (PolicyOutput::Json, PolicyFor::Klanker) => println!("{}", pretty(&klanker)),
-        (PolicyOutput::Json, PolicyFor::Cluster) => println!("{}", pretty(&cluster)),
-        (PolicyOutput::Json, PolicyFor::All) => println!(
-            "{}",
-            pretty(&json!({"klanker": klanker, "cluster": cluster}))
-        ),
-        (PolicyOutput::Text, target) => {
-            if target != PolicyFor::Cluster {
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
+    let target = args.target;
+    if args.output == PolicyOutput::Yaml && target != PolicyFor::Rbac {
+        return Err(PolicyError::YamlIsRbacOnly.into());
+    }
+    // What the kubeconfig tells, offline: the cluster's ARN, the namespace.
+    let context = kubeconfig::load(global.kubeconfig.as_deref())
+        .ok()
+        .and_then(|kc| kubeconfig::select_context(&kc, global.context.as_deref()).ok());
+    let hints = context.as_ref().map(|c| c.eks.clone()).unwrap_or_default();
+
+    let klanker = match target {
+        PolicyFor::All | PolicyFor::Klanker => {
+            let identity = klanker_identity(global, args).await?;
+            Some(permissions::klanker_policy(&klanker_scope(identity, args)?))
+        }
+        PolicyFor::Cluster | PolicyFor::Rbac => None,
+    };
+    let fallback_partition = permissions::partition_of_region(&args.aws.region);
+    let cluster = match target {
+        PolicyFor::All | PolicyFor::Cluster => cluster_policy(args, &hints, fallback_partition)?,
+        PolicyFor::Klanker | PolicyFor::Rbac => None,
+    };
+    let rbac = match target {
+        PolicyFor::Klanker => None,
+        // `policy` with no flags still prints the IAM side when the RBAC's
+        // namespace is unknown; an explicit --for cluster/rbac fails instead.
+        PolicyFor::All => match rbac_scope(global, args, context.as_ref()) {
+            Ok(scope) => Some(scope),
+            Err(Error::Policy(PolicyError::Namespace { .. })) if args.name.is_none() => None,
+            Err(e) => return Err(e),
+        },
+        PolicyFor::Cluster | PolicyFor::Rbac => Some(rbac_scope(global, args, context.as_ref())?),
+    };
+
+    match args.output {
+        PolicyOutput::Yaml => {
+            if let Some(scope) = &rbac {
+                print!("{}", permissions::rbac_yaml(scope));
+            }
+        }
+        PolicyOutput::Json => {
+            let rbac_json = rbac.as_ref().map(permissions::rbac_list);
+            match target {
+                PolicyFor::Klanker => println!("{}", pretty(&klanker.unwrap_or_default())),
+                PolicyFor::Cluster => {
+                    println!("{}", pretty(&cluster.ok_or(PolicyError::ClusterAccount)?))
+                }
+                PolicyFor::Rbac => println!("{}", pretty(&rbac_json.unwrap_or_default())),
+                PolicyFor::All => println!(
+                    "{}",
+                    pretty(&json!({"klanker": klanker, "cluster": cluster, "rbac": rbac_json}))
+                ),
+            }
+        }
+        PolicyOutput::Text => {
+            if let Some(doc) = &klanker {
                 println!(
                     "# Klanker operator profile (--aws-profile): IAM policy\n{}\n",
-                    pretty(&klanker)
+                    pretty(doc)
                 );
                 println!(
-                    "# Roles named with --role-name outside km-cluster-* need that name added to the first statement.\n"
+                    "# Roles named with --role-name outside km-cluster-* need that name added to the role statements.\n\
+                     # add --policy-arn may attach only km-operator-policy and the --allow-policy-arn ARNs.\n"
                 );
             }
-            if target != PolicyFor::Klanker {
-                println!(
-                    "# Cluster-account identity (the kubeconfig's AWS profile): IAM policy\n{}\n",
-                    pretty(&cluster)
-                );
-                println!(
-                    "# Kubeconfig user: Kubernetes RBAC\n{}",
-                    permissions::cluster_role_yaml()
-                );
+            if matches!(target, PolicyFor::All | PolicyFor::Cluster) {
+                match &cluster {
+                    Some(doc) => println!(
+                        "# Cluster-account identity (the kubeconfig's AWS profile): IAM policy\n{}\n",
+                        pretty(doc)
+                    ),
+                    None if target == PolicyFor::Cluster => {
+                        return Err(PolicyError::ClusterAccount.into());
+                    }
+                    None => println!(
+                        "# Cluster-account identity: the context names no EKS cluster ARN; pass --cluster-account ID for its policy (a cluster that is not EKS needs none).\n"
+                    ),
+                }
+            }
+            match &rbac {
+                Some(scope) => println!(
+                    "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac -o yaml | kubectl apply -f -)\n{}",
+                    permissions::rbac_yaml(scope)
+                ),
+                None if target == PolicyFor::All => println!(
+                    "# Kubeconfig user: pass --namespace NS (and --service-account NAME) or an onboarding's NAME for its Kubernetes RBAC."
+                ),
+                None => {}
             }
         }
     }

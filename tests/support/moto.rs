@@ -11,6 +11,9 @@ pub struct Call {
     pub service: String,
     pub action: String,
     pub method: String,
+    /// The request's parameters (first value of each), credentials left out.
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 /// Read-only calls; everything else counts as a write.

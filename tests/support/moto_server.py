@@ -2,7 +2,8 @@
 
 - binds an ephemeral port and prints {"port": N} on stdout once listening,
   so callers poll nothing and never race for a port;
-- appends one JSON line per AWS request (service, action, method, path) to
+- appends one JSON line per AWS request (service, action, method, path,
+  and its parameters except those that carry a credential) to
   the file named by --calls, so tests can count calls and writes;
 - injects faults on request (--faults FILE, re-read whenever it changes):
   throttling, 500, 503, custom IAM errors, slow answers, dropped
@@ -27,6 +28,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server
 
 SERVICE_RE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+# Request parameters that carry a credential (WebIdentityToken, SAMLAssertion, ...): never recorded.
+SECRET_PARAM_RE = re.compile(r"token|secret|password|saml|credential", re.IGNORECASE)
 
 
 ERROR_XML = (
@@ -110,7 +113,9 @@ class CallRecorder:
         if "x-www-form-urlencoded" in content_type:
             params.update(urllib.parse.parse_qs(body.decode("utf-8", "replace")))
         action = params.get("Action", [None])[0] or f"{method} {path}"
-        line = json.dumps({"service": service, "action": action, "method": method, "path": path})
+        # Parameters too, so tests can assert what was asked; never a credential.
+        recorded = {k: v[0] for k, v in params.items() if v and not SECRET_PARAM_RE.search(k)}
+        line = json.dumps({"service": service, "action": action, "method": method, "path": path, "params": recorded})
         with self.lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
         rule = self.faults.match(action)

@@ -1,0 +1,639 @@
+//! `policy` judged from outside: the printed operator policy goes through
+//! an IAM linter (parliament) and a local IAM policy evaluator
+//! (principalmapper) that are not this code, by tests/support/policy_check.py.
+//! Plus the RBAC documents as kubectl would take them, and verify's session.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::support::{CLUSTER, World, moto};
+
+const ACCOUNT: &str = "333333333333";
+const OPERATOR: &str = "arn:aws:iam::333333333333:policy/km-operator-policy";
+const BOUNDARY: &str = "arn:aws:iam::333333333333:policy/km-boundary";
+const EXTRA: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+const ROLE: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+
+/// One question for the evaluator, and the answer the test demands.
+struct Case {
+    name: String,
+    action: String,
+    resource: String,
+    conditions: Value,
+    allowed: bool,
+}
+
+fn case(name: &str, action: &str, resource: &str, conditions: Value, allowed: bool) -> Case {
+    Case {
+        name: name.into(),
+        action: action.into(),
+        resource: resource.into(),
+        conditions,
+        allowed,
+    }
+}
+
+/// What policy_check.py answered.
+struct Judgement {
+    findings: Vec<Value>,
+    verdicts: Vec<Value>,
+}
+
+fn judge(world: &World, policy: &str, cases: &[Case]) -> Judgement {
+    let policy_path = world.path(&format!("policy-{}.json", cases.len()));
+    let cases_path = world.path(&format!("cases-{}.json", cases.len()));
+    std::fs::write(&policy_path, policy).expect("write policy");
+    let request = json!({
+        "principal": format!("arn:aws:iam::{ACCOUNT}:user/klanker-operator"),
+        "cases": cases.iter().map(|c| json!({"name": c.name, "action": c.action,
+            "resource": c.resource, "conditions": c.conditions})).collect::<Vec<_>>(),
+    });
+    std::fs::write(&cases_path, request.to_string()).expect("write cases");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/policy_check.py");
+    let out = Command::new(moto::python())
+        .arg(script)
+        .arg(&policy_path)
+        .arg(&cases_path)
+        .output()
+        .expect("run policy_check.py");
+    assert!(
+        out.status.success(),
+        "policy_check.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("verdicts JSON");
+    Judgement {
+        findings: answer["findings"].as_array().cloned().unwrap_or_default(),
+        verdicts: answer["verdicts"].as_array().cloned().unwrap_or_default(),
+    }
+}
+
+#[track_caller]
+fn assert_judgement(judgement: &Judgement, cases: &[Case], policy: &str) {
+    let serious: Vec<&Value> = judgement
+        .findings
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("MEDIUM" | "HIGH" | "CRITICAL")))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "parliament findings: {serious:#?}\n{policy}"
+    );
+    assert_eq!(judgement.verdicts.len(), cases.len());
+    let wrong: Vec<String> = cases
+        .iter()
+        .zip(&judgement.verdicts)
+        .filter(|(c, v)| v["allowed"].as_bool() != Some(c.allowed))
+        .map(|(c, _)| {
+            format!(
+                "{}: {} on {} with {} should be {}",
+                c.name,
+                c.action,
+                c.resource,
+                c.conditions,
+                if c.allowed { "allowed" } else { "denied" }
+            )
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}\n{policy}");
+}
+
+/// `service:Operation` literals in the modules that call AWS (the same scan
+/// as the unit test), so a new call must be placed here before it passes.
+fn calls_in_code() -> Vec<String> {
+    let sources = [
+        include_str!("../../src/aws/iam.rs"),
+        include_str!("../../src/aws/eks.rs"),
+        include_str!("../../src/aws/mod.rs"),
+    ];
+    let mut found: Vec<String> = sources
+        .iter()
+        .flat_map(|s| s.split('"').skip(1).step_by(2))
+        .filter(|piece| {
+            piece.split_once(':').is_some_and(|(service, op)| {
+                matches!(service, "iam" | "sts" | "eks")
+                    && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                    && op.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+        })
+        .map(str::to_string)
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Each call add/rm/list/verify make, on the resource and with the
+/// condition keys real IAM evaluates it with. `boundary`: the operator
+/// policy was printed with --permissions-boundary.
+fn calls_of_the_tool(boundary: bool) -> Vec<Case> {
+    let calls = calls_in_code();
+    assert!(calls.len() >= 20, "the scan found too little: {calls:?}");
+    let provider =
+        "arn:aws:iam::333333333333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    let mut cases = Vec::new();
+    for call in calls {
+        let none = json!({});
+        let (resource, conditions, allowed) = match call.as_str() {
+            // Unsigned: STS checks the token and the trust, not the caller's IAM.
+            "sts:AssumeRoleWithWebIdentity" => continue,
+            // In the cluster account: judged against the cluster policy.
+            "eks:DescribeCluster" => continue,
+            "iam:ListRoles" | "iam:ListOpenIDConnectProviders" | "sts:GetCallerIdentity" => {
+                ("*", none, true)
+            }
+            "iam:GetPolicy" => (OPERATOR, none, true),
+            "iam:AttachRolePolicy" | "iam:DetachRolePolicy" => {
+                (ROLE, json!({"iam:PolicyARN": OPERATOR}), true)
+            }
+            "iam:CreateRole" | "iam:PutRolePermissionsBoundary" if boundary => {
+                (ROLE, json!({"iam:PermissionsBoundary": BOUNDARY}), true)
+            }
+            // With a boundary configured, the operator must never remove it.
+            "iam:DeleteRolePermissionsBoundary" => (ROLE, none, !boundary),
+            "iam:RemoveRoleFromInstanceProfile" => (
+                "arn:aws:iam::333333333333:instance-profile/someone-elses",
+                none,
+                true,
+            ),
+            op if op.contains("OpenIDConnectProvider") => (provider, none, true),
+            op if op.starts_with("iam:") && (op.contains("Role") || op.contains("Tag")) => {
+                (ROLE, none, true)
+            }
+            other => panic!("{other} is called: say on which resource IAM checks it"),
+        };
+        cases.push(case(&call, &call, resource, conditions, allowed));
+    }
+    cases
+}
+
+/// What must be denied whatever the configuration.
+fn escalations() -> Vec<Case> {
+    let none = || json!({});
+    vec![
+        case(
+            "attach AdministratorAccess to km-cluster-x",
+            "iam:AttachRolePolicy",
+            "arn:aws:iam::333333333333:role/km-cluster-x",
+            json!({"iam:PolicyARN": ADMIN}),
+            false,
+        ),
+        case(
+            "attach a customer policy that was not named",
+            "iam:AttachRolePolicy",
+            "arn:aws:iam::333333333333:role/km-cluster-x",
+            json!({"iam:PolicyARN": "arn:aws:iam::333333333333:policy/god-mode"}),
+            false,
+        ),
+        case(
+            "create a role outside km-cluster-*",
+            "iam:CreateRole",
+            "arn:aws:iam::333333333333:role/backdoor",
+            json!({"iam:PermissionsBoundary": BOUNDARY}),
+            false,
+        ),
+        case(
+            "pass a role",
+            "iam:PassRole",
+            "arn:aws:iam::333333333333:role/km-cluster-x",
+            none(),
+            false,
+        ),
+        case(
+            "inline policy on an onboarded role",
+            "iam:PutRolePolicy",
+            "arn:aws:iam::333333333333:role/km-cluster-x",
+            none(),
+            false,
+        ),
+        case(
+            "rewrite the operator policy",
+            "iam:CreatePolicyVersion",
+            OPERATOR,
+            none(),
+            false,
+        ),
+        case(
+            "attach to a role outside km-cluster-*",
+            "iam:AttachRolePolicy",
+            "arn:aws:iam::333333333333:role/admin",
+            json!({"iam:PolicyARN": OPERATOR}),
+            false,
+        ),
+    ]
+}
+
+fn print_policy(world: &World, extra: &[&str]) -> String {
+    let mut args = vec!["policy", "--for", "klanker", "-o", "json"];
+    args.extend_from_slice(extra);
+    let out = world.run(&args);
+    out.assert_ok();
+    out.stdout
+}
+
+/// Every ARN in the document names the klanker account (AWS managed
+/// policies aside, which are read by name), and nothing is a placeholder.
+#[track_caller]
+fn assert_real_account(policy: &str, partition: &str) {
+    for placeholder in [
+        "123456789012",
+        "000000000000",
+        "ACCOUNT",
+        "<",
+        "iam::*:role",
+        "iam::*:oidc",
+    ] {
+        assert!(!policy.contains(placeholder), "{placeholder} in\n{policy}");
+    }
+    let doc: Value = serde_json::from_str(policy).expect("policy JSON");
+    for statement in doc["Statement"].as_array().expect("statements") {
+        let resources = match &statement["Resource"] {
+            Value::String(one) => vec![one.clone()],
+            Value::Array(many) => many
+                .iter()
+                .filter_map(|r| r.as_str().map(str::to_string))
+                .collect(),
+            other => panic!("resource {other}"),
+        };
+        for resource in resources {
+            if resource == "*" {
+                continue;
+            }
+            let parts: Vec<&str> = resource.splitn(6, ':').collect();
+            assert_eq!(parts[1], partition, "{resource}");
+            let aws_managed = statement["Sid"] == "AttachablePolicies" && parts[4] == "*";
+            assert!(parts[4] == ACCOUNT || aws_managed, "{resource}");
+        }
+    }
+}
+
+#[test]
+fn operator_policy_cannot_escalate_and_grants_every_call() {
+    let world = World::new();
+    // The account comes from the klanker profile (its role_arn), not a flag.
+    let policy = print_policy(&world, &[]);
+    assert_real_account(&policy, "aws");
+    let mut cases = calls_of_the_tool(false);
+    cases.extend(escalations());
+    cases.push(case(
+        "attach ReadOnlyAccess when it was not named",
+        "iam:AttachRolePolicy",
+        ROLE,
+        json!({"iam:PolicyARN": EXTRA}),
+        false,
+    ));
+    let judgement = judge(&world, &policy, &cases);
+    assert_judgement(&judgement, &cases, &policy);
+}
+
+#[test]
+fn a_boundary_and_named_policies_bind_the_operator() {
+    let world = World::new();
+    let policy = print_policy(
+        &world,
+        &[
+            "--allow-policy-arn",
+            EXTRA,
+            "--permissions-boundary",
+            BOUNDARY,
+        ],
+    );
+    assert_real_account(&policy, "aws");
+    let mut cases = calls_of_the_tool(true);
+    cases.extend(escalations());
+    cases.extend([
+        case(
+            "attach a named extra policy",
+            "iam:AttachRolePolicy",
+            ROLE,
+            json!({"iam:PolicyARN": EXTRA}),
+            true,
+        ),
+        case(
+            "read a named extra policy",
+            "iam:GetPolicy",
+            EXTRA,
+            json!({}),
+            true,
+        ),
+        case(
+            "create without the boundary",
+            "iam:CreateRole",
+            "arn:aws:iam::333333333333:role/km-cluster-x",
+            json!({}),
+            false,
+        ),
+        case(
+            "create with another boundary",
+            "iam:CreateRole",
+            "arn:aws:iam::333333333333:role/km-cluster-x",
+            json!({"iam:PermissionsBoundary": ADMIN}),
+            false,
+        ),
+        case(
+            "swap the boundary",
+            "iam:PutRolePermissionsBoundary",
+            "arn:aws:iam::333333333333:role/km-cluster-x",
+            json!({"iam:PermissionsBoundary": ADMIN}),
+            false,
+        ),
+    ]);
+    let judgement = judge(&world, &policy, &cases);
+    assert_judgement(&judgement, &cases, &policy);
+}
+
+#[test]
+fn cluster_policy_grants_describe_cluster_only() {
+    let world = World::new();
+    let out = world.run(&["policy", "--for", "cluster", "-o", "json"]);
+    out.assert_ok();
+    let cluster = "arn:aws:eks:us-east-1:222222222222:cluster/dev-use1-0";
+    let cases = [
+        case(
+            "describe the cluster",
+            "eks:DescribeCluster",
+            cluster,
+            json!({}),
+            true,
+        ),
+        case(
+            "describe another cluster",
+            "eks:DescribeCluster",
+            "arn:aws:eks:us-east-1:222222222222:cluster/prod",
+            json!({}),
+            false,
+        ),
+        case(
+            "update the cluster",
+            "eks:UpdateClusterConfig",
+            cluster,
+            json!({}),
+            false,
+        ),
+    ];
+    let judgement = judge(&world, &out.stdout, &cases);
+    assert_judgement(&judgement, &cases, &out.stdout);
+}
+
+#[test]
+fn partitions_come_from_the_identity_never_a_literal() {
+    let world = World::new();
+    // --klanker-account: the partition of --region.
+    let cn = print_policy(
+        &world,
+        &["--klanker-account", ACCOUNT, "--region", "cn-north-1"],
+    );
+    assert!(!cn.contains("arn:aws:"), "{cn}");
+    assert_real_account(&cn, "aws-cn");
+    let judgement = judge(&world, &cn, &[]);
+    assert_judgement(&judgement, &[], &cn);
+    // A profile in aws-us-gov: the partition of its role.
+    let config = world.path("gov-config");
+    std::fs::write(
+        &config,
+        "[profile gov]\nrole_arn = arn:aws-us-gov:iam::333333333333:role/klanker-operator\nsource_profile = base\nregion = us-gov-west-1\n\n[profile base]\nregion = us-gov-west-1\n",
+    )
+    .expect("write config");
+    let out = world.run_cmd(world.kubectl().env("AWS_CONFIG_FILE", &config).args([
+        "policy",
+        "--for",
+        "klanker",
+        "-o",
+        "json",
+        "--aws-profile",
+        "gov",
+    ]));
+    out.assert_ok();
+    assert!(!out.stdout.contains("arn:aws:"), "{}", out.stdout);
+    assert_real_account(&out.stdout, "aws-us-gov");
+    // A policy in another partition is refused.
+    world
+        .run(&[
+            "policy",
+            "--for",
+            "klanker",
+            "--klanker-account",
+            ACCOUNT,
+            "--region",
+            "cn-north-1",
+            "--allow-policy-arn",
+            EXTRA,
+        ])
+        .assert_code(2);
+}
+
+#[test]
+fn an_unknown_account_is_an_error_not_a_placeholder() {
+    let world = World::new();
+    let out = world.run(&["policy", "--for", "klanker", "--aws-profile", "nowhere"]);
+    out.assert_code(2);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(out.stderr.contains("--klanker-account"), "{}", out.stderr);
+    assert!(out.stderr.contains("nowhere"), "{}", out.stderr);
+    world
+        .run(&["policy", "--for", "klanker", "--klanker-account", "12345"])
+        .assert_code(2);
+}
+
+fn documents(yaml: &str) -> Vec<serde_yaml::Value> {
+    use serde::Deserialize;
+    serde_yaml::Deserializer::from_str(yaml)
+        .map(|d| serde_yaml::Value::deserialize(d).expect("a YAML document"))
+        .collect()
+}
+
+#[test]
+fn rbac_yaml_is_only_the_documents_for_kubectl_apply() {
+    let world = World::new();
+    let out = world.run(&[
+        "policy",
+        "--for",
+        "rbac",
+        "-o",
+        "yaml",
+        "--namespace",
+        "team-a",
+        "--service-account",
+        "runner",
+        "--service-account",
+        "batch",
+        "--user",
+        "alice@example.com",
+    ]);
+    out.assert_ok();
+    // Nothing but YAML documents (and their comments) on stdout.
+    assert!(out.stdout.starts_with("---\n"), "{}", out.stdout);
+    let docs = documents(&out.stdout);
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
+    );
+    assert_eq!(docs[0]["metadata"]["namespace"].as_str(), Some("team-a"));
+    let names: Vec<&str> = docs[0]["rules"][0]["resourceNames"]
+        .as_sequence()
+        .expect("resourceNames")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert_eq!(names, ["runner", "batch"]);
+    assert_eq!(docs[1]["subjects"][0]["kind"].as_str(), Some("User"));
+    assert_eq!(
+        docs[1]["subjects"][0]["name"].as_str(),
+        Some("alice@example.com")
+    );
+    assert!(
+        !out.stdout
+            .contains("serviceaccounts/token\n  verbs:\n  - create\n- apiGroups")
+    );
+
+    // Without --user/--group: the documented default group.
+    let default = world.run(&["policy", "--for", "rbac", "-o", "yaml", "-n", "team-a"]);
+    default.assert_ok();
+    let docs = documents(&default.stdout);
+    assert_eq!(docs[3]["subjects"][0]["kind"].as_str(), Some("Group"));
+    assert_eq!(
+        docs[3]["subjects"][0]["name"].as_str(),
+        Some("klanker-trust-admins")
+    );
+
+    // -o yaml is the RBAC only; wildcards have no Role.
+    world
+        .run(&["policy", "--for", "klanker", "-o", "yaml"])
+        .assert_code(2);
+    world
+        .run(&["policy", "--for", "rbac", "-o", "yaml", "-n", "*"])
+        .assert_code(2);
+    world
+        .run(&[
+            "policy",
+            "--for",
+            "rbac",
+            "-n",
+            "team-a",
+            "--service-account",
+            "km-*",
+        ])
+        .assert_code(2);
+}
+
+#[test]
+fn rbac_for_an_onboarding_name_uses_its_recorded_namespace() {
+    let world = World::new();
+    std::fs::write(
+        world.km_config(),
+        format!(
+            "clusters:\n- name: {CLUSTER}\n  oidc_provider_arn: arn:aws:iam::333333333333:oidc-provider/oidc.example.com\n  namespace: team-a\n  service_account: runner\n  role_arn: {ROLE}\n"
+        ),
+    )
+    .expect("write km-config");
+    let out = world.run(&["policy", "--for", "rbac", CLUSTER, "-o", "yaml"]);
+    out.assert_ok();
+    let docs = documents(&out.stdout);
+    // The context's namespace is ai-pods: the record wins.
+    assert_eq!(docs[0]["metadata"]["namespace"].as_str(), Some("team-a"));
+    assert_eq!(
+        docs[0]["rules"][1]["resources"][0].as_str(),
+        Some("serviceaccounts/token")
+    );
+    assert_eq!(
+        docs[0]["rules"][1]["resourceNames"][0].as_str(),
+        Some("runner")
+    );
+    let cluster_rules = docs[2]["rules"].as_sequence().expect("rules");
+    assert_eq!(
+        cluster_rules[0]["resourceNames"][0].as_str(),
+        Some("team-a")
+    );
+    assert_eq!(
+        cluster_rules[0]["verbs"],
+        serde_yaml::Value::from(vec!["get"])
+    );
+
+    // --create-namespace adds create and patch on that namespace only.
+    let create = world.run(&[
+        "policy",
+        "--for",
+        "rbac",
+        CLUSTER,
+        "--create-namespace",
+        "-o",
+        "yaml",
+    ]);
+    create.assert_ok();
+    let docs = documents(&create.stdout);
+    assert_eq!(
+        docs[2]["rules"][0]["verbs"],
+        serde_yaml::Value::from(vec!["get", "create", "patch"])
+    );
+
+    // An unknown onboarding is an error, not a guess.
+    let unknown = world.run(&["policy", "--for", "rbac", "nowhere-0", "-o", "yaml"]);
+    unknown.assert_code(2);
+    assert!(unknown.stderr.contains("nowhere-0"), "{}", unknown.stderr);
+    assert!(unknown.stdout.is_empty());
+}
+
+#[test]
+fn verify_asks_for_the_shortest_session() {
+    let world = World::new();
+    world
+        .run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"])
+        .assert_ok();
+    world.clear_calls();
+    world.run(&["verify", CLUSTER]).assert_ok();
+    let exchanges: Vec<moto::Call> = world
+        .moto
+        .calls()
+        .into_iter()
+        .filter(|c| c.action == "AssumeRoleWithWebIdentity")
+        .collect();
+    assert!(!exchanges.is_empty(), "verify never exchanged the token");
+    for call in exchanges {
+        assert_eq!(
+            call.params.get("DurationSeconds").map(String::as_str),
+            Some("900"),
+            "{:?}",
+            call.params
+        );
+        assert_eq!(call.params.get("RoleArn").map(String::as_str), Some(ROLE));
+        // The recorder never keeps the token.
+        assert!(!call.params.contains_key("WebIdentityToken"));
+    }
+}
+
+#[test]
+fn without_an_account_in_its_configuration_the_profile_is_asked() {
+    let world = World::new();
+    // `base` has static keys only: the account comes from STS GetCallerIdentity.
+    let out = world.run(&[
+        "policy",
+        "--for",
+        "klanker",
+        "-o",
+        "json",
+        "--aws-profile",
+        "base",
+    ]);
+    out.assert_ok();
+    let asked: Vec<String> = world.moto.calls().into_iter().map(|c| c.action).collect();
+    assert_eq!(asked, ["GetCallerIdentity"]);
+    let doc: Value = serde_json::from_str(&out.stdout).expect("policy JSON");
+    let roles = doc["Statement"][0]["Resource"]
+        .as_str()
+        .expect("role resource");
+    let account = roles.split(':').nth(4).expect("account");
+    assert!(
+        account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()),
+        "{roles}"
+    );
+    // With the account in the profile (role_arn), nothing is sent.
+    world.clear_calls();
+    world
+        .run(&["policy", "--for", "klanker", "-o", "json"])
+        .assert_ok();
+    assert!(world.moto.calls().is_empty());
+}
