@@ -205,8 +205,6 @@ fn krew_link_name(plugin: &str) -> String {
     format!("kubectl-{}", plugin.replace('-', "_"))
 }
 
-/// A relative path that stays inside its directory, as krew's `filepath.Clean` checks.
-
 /// What is wrong with the manifest by this plugin's own rules (krew's are
 /// judged by krew: `krew_validate`): the plugin name and the link kubectl
 /// needs, five platforms each with its archive, binary and licence, caveats
