@@ -772,3 +772,93 @@ fn release_build_end_to_end() {
             .len()
     );
 }
+
+#[test]
+fn release_workflow_lints_clean_with_actionlint() {
+    let workflow = repo().join(".github/workflows/release.yml");
+    let out = run(Command::new(crate::support::kube::peer("actionlint"))
+        .arg("-no-color")
+        .arg(&workflow));
+    assert_success(&out, "actionlint .github/workflows/release.yml");
+    // What the workflow must do, beyond being valid: one runner per platform,
+    // then one job that renders the manifest from all archives and hands it on.
+    let text = std::fs::read_to_string(&workflow).unwrap();
+    for (os, arch) in PLATFORMS {
+        assert!(
+            text.contains(&format!("platform: {os}-{arch}")),
+            "no build job for {os}-{arch}"
+        );
+    }
+    assert!(text.contains("scripts/release \"$TAG\" --no-build --archives dist"));
+    assert!(text.contains("rajatjindal/krew-release-bot@"));
+}
+
+/// `.krew.yaml` as krew-release-bot renders it on a release: the tag for
+/// `{{ .TagName }}`, and for `{{addURIAndSha "URI" .TagName }}` the uri and
+/// the sha256 of the archive it downloads (here: read from SHA256SUMS, keyed
+/// by the archive's file name). The bot itself needs GitHub; its two
+/// template functions are all this template uses.
+fn render_as_release_bot(template: &str, tag: &str, sums: &BTreeMap<String, String>) -> String {
+    let text = template.replace("{{ .TagName }}", tag);
+    text.lines()
+        .map(|line| {
+            let Some((indent, rest)) = line.split_once("{{addURIAndSha \"") else {
+                return format!("{line}\n");
+            };
+            let uri = rest.split('"').next().unwrap();
+            let name = uri.rsplit('/').next().unwrap();
+            let sha = sums
+                .get(name)
+                .unwrap_or_else(|| panic!("no sha256 for {name}"));
+            format!("{indent}uri: {uri}\n{indent}sha256: \"{sha}\"\n")
+        })
+        .collect()
+}
+
+#[test]
+fn krew_release_bot_template_is_generated_and_renders_to_a_manifest_krew_installs() {
+    let dir = tempfile::tempdir().unwrap();
+    // The committed .krew.yaml is the generated one.
+    let generated = dir.path().join("krew.yaml");
+    assert_success(
+        &run(Command::new("python3")
+            .arg(repo().join("scripts/release.d/render.py"))
+            .arg("--template")
+            .arg(repo().join("krew/klanker-trust.yaml.tmpl"))
+            .args(["--version", "v0.0.0", "--manifest", "/dev/null"])
+            .arg("--krew-release-bot")
+            .arg(&generated)),
+        "render.py --krew-release-bot",
+    );
+    let committed = std::fs::read_to_string(repo().join(".krew.yaml")).unwrap();
+    assert_eq!(
+        committed,
+        std::fs::read_to_string(&generated).unwrap(),
+        ".krew.yaml is stale: regenerate it with scripts/release.d/render.py --krew-release-bot .krew.yaml"
+    );
+
+    // Rendered as the bot does it, krew accepts it and installs this machine's archive.
+    let binary = stripped_debug_binary(dir.path());
+    let (_, mut sums) = other_platform_sums(dir.path());
+    let dist = dir.path().join("dist");
+    let out = run(release()
+        .arg(tag())
+        .arg("--binary")
+        .arg(&binary)
+        .arg("--out")
+        .arg(&dist)
+        .arg("--manifest")
+        .arg(dir.path().join("ignored.yaml"))
+        .arg("--allow-missing"));
+    assert_success(&out, "scripts/release --binary");
+    let (os, arch) = host_platform();
+    let archive = dist.join(archive_name(os, arch));
+    sums.insert(archive_name(os, arch), sha256_file(&archive));
+    let manifest_text = render_as_release_bot(&committed, &tag(), &sums);
+    krew_validate(&manifest_text).expect("krew accepts the rendered .krew.yaml");
+    let manifest = dir.path().join(format!("{PLUGIN}.yaml"));
+    std::fs::write(&manifest, &manifest_text).unwrap();
+    assert_eq!(problems(&parse(&manifest)), Vec::<String>::new());
+    let bin_dir = krew_install(&manifest, &archive, &dir.path().join("krew-root"));
+    assert!(bin_dir.join(BIN).exists());
+}
