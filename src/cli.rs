@@ -162,6 +162,9 @@ pub struct KlankerArgs {
     /// Region for the klanker-side STS/IAM calls.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
+    /// The klanker account ID the profile must land in; any other stops the command before any write.
+    #[arg(long, value_name = "ID")]
+    pub klanker_account: Option<String>,
 }
 
 /// When to change things.
@@ -319,6 +322,12 @@ pub struct AddArgs {
     /// AWS profile for the cluster's account (default: from the context's exec block).
     #[arg(long, value_name = "PROFILE")]
     pub cluster_profile: Option<String>,
+    /// Move an existing onboarding of this name to this cluster's issuer (the old cluster loses access).
+    #[arg(long)]
+    pub replace_issuer: bool,
+    /// Re-point a ServiceAccount already annotated with another role (its pods lose that role).
+    #[arg(long)]
+    pub override_existing_serviceaccounts: bool,
 }
 
 #[cfg(test)]
