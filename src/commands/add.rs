@@ -184,6 +184,11 @@ struct AddReport<'a> {
     service_account: &'a str,
     config_path: String,
     plan: &'a [plan::Step],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    /// Removals and releases done (or, after a last re-check, not done).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    results: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<&'a [crate::verify::Check]>,
 }
@@ -487,34 +492,25 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     // re-run stays read-only.
     let apply = super::decide(&args.apply, &plan)?;
     let check = cluster.as_ref().filter(|_| apply && !args.no_verify);
+    let executor = super::Executor::new(&klanker, cluster.as_ref(), &store, verbose);
     let token = match apply {
         false => None,
         true => {
-            super::execute(
-                &plan,
-                &super::Executor {
-                    klanker: &klanker,
-                    cluster: cluster.as_ref(),
-                    store: &store,
-                    verbose,
-                },
-                "kubectl klanker-trust add",
-                async {
-                    match check {
-                        Some(c) => Some(
-                            c.request_token(
-                                &inputs.sa_namespace,
-                                &args.service_account,
-                                STS_AUDIENCE,
-                                600,
-                            )
-                            .await
-                            .map_err(|e| e.to_string()),
-                        ),
-                        None => None,
-                    }
-                },
-            )
+            super::execute(&plan, &executor, "kubectl klanker-trust add", async {
+                match check {
+                    Some(c) => Some(
+                        c.request_token(
+                            &inputs.sa_namespace,
+                            &args.service_account,
+                            STS_AUDIENCE,
+                            600,
+                        )
+                        .await
+                        .map_err(|e| e.to_string()),
+                    ),
+                    None => None,
+                }
+            })
             .await?
         }
     };
@@ -576,6 +572,25 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         &annotations,
         &labels,
     );
+    // What the user must not miss in the result: an old provider removed
+    // (or kept after all), a ServiceAccount released or deleted.
+    let skipped = executor.skipped();
+    let results: Vec<String> = if apply {
+        plan.changes()
+            .filter(|s| {
+                s.action == plan::Action::Delete
+                    || matches!(s.op, Some(plan::Op::ReleaseServiceAccount { .. }))
+            })
+            .map(
+                |s| match skipped.iter().find(|(step, _)| step == &s.summary) {
+                    Some((_, why)) => format!("not done: {}: {why}", s.summary),
+                    None => format!("done: {}", s.summary),
+                },
+            )
+            .collect()
+    } else {
+        Vec::new()
+    };
     let report = AddReport {
         name: &inputs.name,
         dry_run: !apply && !plan.is_noop(),
@@ -590,12 +605,17 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         service_account: &args.service_account,
         config_path: store.path().display().to_string(),
         plan: &plan.steps,
+        warnings: &plan.warnings,
+        results: &results,
         verification: verification.as_deref(),
     };
     match args.output {
         AddOutput::Text => {
             if apply {
                 println!("Applied {} change(s).", plan.changes().count());
+                for line in &results {
+                    println!("{line}");
+                }
             } else if !plan.is_noop() {
                 println!(
                     "Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to apply."

@@ -275,6 +275,30 @@ pub struct Executor<'a> {
     pub cluster: Option<&'a Cluster<'a>>,
     pub store: &'a Store,
     pub verbose: bool,
+    /// Steps a fresh re-check turned into no-ops: `(step summary, why)`.
+    pub skipped: Mutex<Vec<(String, String)>>,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(
+        klanker: &'a KlankerClients,
+        cluster: Option<&'a Cluster<'a>>,
+        store: &'a Store,
+        verbose: bool,
+    ) -> Self {
+        Self {
+            klanker,
+            cluster,
+            store,
+            verbose,
+            skipped: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The skipped steps so far.
+    pub fn skipped(&self) -> Vec<(String, String)> {
+        lock(&self.skipped).clone()
+    }
 }
 
 /// Runs the changing steps. The IAM chain (provider, role, policies) and the
@@ -381,6 +405,7 @@ async fn run_chain(
             // A step the executor's fresh re-check turned into a no-op says so.
             if let Some(note) = note {
                 eprintln!("note: {note}");
+                lock(&executor.skipped).push((step.summary.clone(), note));
             }
         }
         lock(done).push(step.summary.clone());

@@ -26,6 +26,9 @@ struct RmReport<'a> {
     role_arn: &'a str,
     plan: &'a [crate::plan::Step],
     notes: &'a [String],
+    /// Steps a re-check right before the call turned into no-ops, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<String>,
 }
 
 async fn role_details(
@@ -330,23 +333,17 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         }
     }
 
-    let apply = super::confirm_and_apply(
-        &args.apply,
-        &plan,
-        &super::Executor {
-            klanker: &klanker,
-            cluster: cluster.as_ref(),
-            store: &store,
-            verbose,
-        },
-        "kubectl klanker-trust rm",
-    )
-    .await?;
+    let executor = super::Executor::new(&klanker, cluster.as_ref(), &store, verbose);
+    let apply =
+        super::confirm_and_apply(&args.apply, &plan, &executor, "kubectl klanker-trust rm").await?;
 
     match args.output {
         ReportOutput::Text => {
             if apply {
                 println!("Removed: {} change(s) applied.", plan.changes().count());
+                for (step, why) in executor.skipped() {
+                    println!("not done: {step}: {why}");
+                }
             } else if !plan.is_noop() {
                 println!(
                     "Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to remove."
@@ -361,6 +358,11 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                 role_arn: &role_arn,
                 plan: &plan.steps,
                 notes: &notes,
+                skipped: executor
+                    .skipped()
+                    .into_iter()
+                    .map(|(step, why)| format!("{step}: {why}"))
+                    .collect(),
             };
             let format = match args.output {
                 ReportOutput::Json => output::Structured::Json,

@@ -193,14 +193,17 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     // Which ServiceAccount: the subject the onboarding records (the trust
     // policy, else km-config.yaml), never one that merely carries our label
     // and annotation; for wildcard namespaces, the context's namespace.
-    let recorded = onboarding
+    // km-config.yaml first: when the trust was changed by hand, checking
+    // the subject the tool set up shows the mismatch.
+    let recorded = entry
         .as_ref()
-        .filter(|o| o.namespace != "?")
-        .map(|o| (o.namespace.clone(), o.service_account.clone()))
+        .filter(|e| e.role_arn == role_arn)
+        .map(|e| (e.namespace.clone(), e.service_account.clone()))
         .or_else(|| {
-            entry
+            onboarding
                 .as_ref()
-                .map(|e| (e.namespace.clone(), e.service_account.clone()))
+                .filter(|o| o.namespace != "?")
+                .map(|o| (o.namespace.clone(), o.service_account.clone()))
         });
     let (namespace, service_account) = match recorded {
         Some((ns, sa)) if ns != "*" => (ns, sa),

@@ -12,5 +12,6 @@ mod faults;
 mod interactive;
 mod krew;
 mod list_rm;
+mod ownership;
 mod security;
 mod verify;
