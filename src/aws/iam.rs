@@ -400,7 +400,7 @@ async fn ensure_owned_role(iam: &Client, name: &str) -> Result<bool, AwsError> {
 /// Ok(true) if the role exists and its tags prove onboarding `owner`,
 /// Ok(false) if it is gone, an error if it is not ours or not `owner`'s.
 /// A fresh read, right before a destructive call.
-async fn ensure_role_of(iam: &Client, name: &str, owner: &str) -> Result<bool, AwsError> {
+pub async fn check_role_of(iam: &Client, name: &str, owner: &str) -> Result<bool, AwsError> {
     match get_role(iam, name).await? {
         None => Ok(false),
         Some(role) if crate::inventory::proves(&role.tags, owner) => Ok(true),
@@ -499,7 +499,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 // that did land: converge it if it is ours, never take it over.
                 Err(err) if err.code() == Some("EntityAlreadyExists") => {
                     match t.get(crate::trust::NAME_TAG) {
-                        Some(owner) => ensure_role_of(iam, name, owner).await?,
+                        Some(owner) => check_role_of(iam, name, owner).await?,
                         None => ensure_owned_role(iam, name).await?,
                     };
                     Box::pin(apply(
@@ -585,7 +585,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
         }
         Op::DetachPolicy { role, arn, owner } => {
             if let Some(owner) = owner
-                && !ensure_role_of(iam, role, owner).await?
+                && !check_role_of(iam, role, owner).await?
             {
                 return Ok(Applied::Skipped(format!("role {role} is gone already")));
             }
@@ -599,7 +599,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
         }
         Op::DeleteInlinePolicy { role, name, owner } => {
             if let Some(owner) = owner
-                && !ensure_role_of(iam, role, owner).await?
+                && !check_role_of(iam, role, owner).await?
             {
                 return Ok(Applied::Skipped(format!("role {role} is gone already")));
             }
@@ -617,7 +617,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
             owner,
         } => {
             if let Some(owner) = owner
-                && !ensure_role_of(iam, role, owner).await?
+                && !check_role_of(iam, role, owner).await?
             {
                 return Ok(Applied::Skipped(format!("role {role} is gone already")));
             }
@@ -632,7 +632,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
         Op::DeleteRole { role, owner } => {
             // The tags are checked again right before deleting: the plan may be
             // minutes old (a prompt), and we never delete another onboarding's role.
-            if !ensure_role_of(iam, role, owner).await? {
+            if !check_role_of(iam, role, owner).await? {
                 return Ok(Applied::Done);
             }
             let result = iam.delete_role().role_name(role).send().await;

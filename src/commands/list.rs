@@ -55,6 +55,7 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
         async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
         super::klanker_identity(&klanker, hint),
     )?;
+    super::guard_account(&args.aws, &identity, &store, None)?;
     let account = identity.account;
     // Descriptions name the candidates; only their tags prove an onboarding
     // (ListRoles returns no tags, so each candidate costs one GetRole).

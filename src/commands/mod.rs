@@ -255,20 +255,6 @@ pub fn guard_account(
     Ok(())
 }
 
-/// Decides (flags, prompt) and, if so, applies the plan. Returns whether it applied.
-pub async fn confirm_and_apply(
-    args: &ApplyArgs,
-    plan: &Plan,
-    executor: &Executor<'_>,
-    rerun: &'static str,
-) -> Result<bool, Error> {
-    let apply = decide(args, plan)?;
-    if apply {
-        execute(plan, executor, rerun, async {}).await?;
-    }
-    Ok(apply)
-}
-
 /// What steps act on; built once by the command and passed in.
 pub struct Executor<'a> {
     pub klanker: &'a KlankerClients,

@@ -334,8 +334,16 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     }
 
     let executor = super::Executor::new(&klanker, cluster.as_ref(), &store, verbose);
-    let apply =
-        super::confirm_and_apply(&args.apply, &plan, &executor, "kubectl klanker-trust rm").await?;
+    let apply = super::decide(&args.apply, &plan)?;
+    if apply {
+        // A fresh read after the prompt, before the first write of either
+        // chain (the cluster chain runs beside the IAM one): the role must
+        // still be NAME's. Each IAM removal step re-checks again.
+        if let Some(role) = &observed.role {
+            iam::check_role_of(&klanker.iam, &role.role_name, &args.name).await?;
+        }
+        super::execute(&plan, &executor, "kubectl klanker-trust rm", async {}).await?;
+    }
 
     match args.output {
         ReportOutput::Text => {

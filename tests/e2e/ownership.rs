@@ -127,8 +127,8 @@ fn rm_rechecks_the_name_tag_before_its_first_write() {
     let world = World::new();
     add(&world, &["--name", "a"]).assert_ok();
     // rm reads the role twice while planning (its tags, its details); the
-    // third GetRole is the fresh read right before the first write. Hold it,
-    // let another onboarding claim the role meanwhile, then release.
+    // third GetRole is the fresh read right before the first write of either
+    // chain. Hold it, let another onboarding claim the role meanwhile, release.
     let hang = crate::support::moto::Hang::new(world.dir.path(), "recheck");
     world
         .moto
@@ -153,6 +153,11 @@ fn rm_rechecks_the_name_tag_before_its_first_write() {
     assert_eq!(writes, ["iam:TagRole"], "{writes:?}");
     let role = world.block_on(world.klanker.role("km-cluster-a")).unwrap();
     assert_eq!(role.attached, [OPERATOR_POLICY]);
+    assert!(
+        world.kube.service_account("ai-pods", "km").is_some(),
+        "the cluster chain did not start either"
+    );
+    assert!(world.kube.write_requests().is_empty());
 }
 
 #[test]
