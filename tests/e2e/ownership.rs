@@ -310,6 +310,64 @@ fn a_look_alike_description_is_not_an_onboarding() {
 }
 
 #[test]
+fn duplicate_claims_of_one_name_are_drift_and_the_recorded_role_is_used() {
+    let world = World::new();
+    add(&world, &["--name", "dev"]).assert_ok();
+    let real = world
+        .block_on(world.klanker.role("km-cluster-dev"))
+        .unwrap();
+    world.block_on(async {
+        let tag = |k: &str, v: &str| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap()
+        };
+        world
+            .klanker
+            .iam
+            .create_role()
+            .role_name("dev-second-claim")
+            .description(&real.description)
+            .assume_role_policy_document(real.trust_policy.to_string())
+            .tags(tag("klanker-trust/managed-by", "kubectl-klanker-trust"))
+            .tags(tag("klanker-trust/name", "dev"))
+            .send()
+            .await
+            .expect("second claim")
+    });
+    let out = world.run(&["list", "-o", "json"]);
+    out.assert_ok();
+    let listing: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(listing["clusters"].as_array().unwrap().len(), 1);
+    assert_eq!(listing["clusters"][0]["role_name"], "km-cluster-dev");
+    assert!(
+        listing["drift"].as_array().unwrap().iter().any(|d| {
+            let p = d["problem"].as_str().unwrap();
+            p.contains("several roles claim") && p.contains("dev-second-claim")
+        }),
+        "{}",
+        listing["drift"]
+    );
+    let out = world.run(&["verify", "dev", "-o", "json"]);
+    out.assert_ok();
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["role_arn"], real.arn);
+    world.run(&["rm", "dev", "--yes"]).assert_ok();
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev"))
+            .is_none()
+    );
+    assert!(
+        world
+            .block_on(world.klanker.role("dev-second-claim"))
+            .is_some()
+    );
+}
+
+#[test]
 fn list_flags_a_trust_widened_by_hand() {
     let world = World::new();
     add(&world, &["--name", "dev"]).assert_ok();
@@ -641,6 +699,13 @@ fn the_wrong_account_stops_every_command_before_any_write() {
         out.stderr
     );
     assert_eq!(world.writes(), Vec::<String>::new());
+    let out = world.run(&["rm", "dev", "--yes", "--aws-profile", "cluster-admin"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("cluster's own account"),
+        "{}",
+        out.stderr
+    );
 
     for cmd in [
         [
