@@ -299,6 +299,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cluster_records_fit_iam_tag_values() {
+        assert!(tag_value_fits(
+            "arn:aws:eks:us-east-1:222222222222:cluster/dev"
+        ));
+        assert!(tag_value_fits("https://127.0.0.1:6443"));
+        assert!(!tag_value_fits("https://x.example.com/?a=b&c"));
+        assert!(!tag_value_fits(&"a".repeat(257)));
+    }
+
+    #[test]
     fn registry_names() {
         for ok in ["dev-use1-0", "a", "Prod_1.eu", "0cluster"] {
             assert!(registry_name(ok).is_ok(), "{ok}");
