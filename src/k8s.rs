@@ -243,10 +243,20 @@ impl Cluster<'_> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        // An apply creates what does not exist: read first, and send the
+        // resourceVersion read, which makes the apply fail rather than
+        // create an empty object if it was deleted meanwhile.
+        let current = self.retrying(|| api.get_opt(name)).await.map_err(|e| {
+            KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
+        })?;
+        let Some(current) = current else {
+            return Ok(());
+        };
         let empty = ServiceAccount {
             metadata: ObjectMeta {
                 name: Some(name.to_string()),
                 namespace: Some(namespace.to_string()),
+                resource_version: current.metadata.resource_version,
                 ..ObjectMeta::default()
             },
             ..ServiceAccount::default()
@@ -255,6 +265,7 @@ impl Cluster<'_> {
         let patch = Patch::Apply(&empty);
         match self.retrying(|| api.patch(name, &params, &patch)).await {
             Ok(_) => Ok(()),
+            // Gone meanwhile: nothing of ours is left on it.
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
             Err(e) => Err(KubeError::from_kube(
                 format!("releasing ServiceAccount {namespace}/{name}"),
