@@ -101,7 +101,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__add)
-            opts="-n -y -o -v -h -V --name --oidc-provider-arn --issuer-url --namespace --service-account --aws-profile --region --dry-run --yes --register-oidc-provider --output --create-namespace --policy-arn --role-name --permissions-boundary --tag --session-duration --allow-wide-trust --verify --no-verify --cluster-name --cluster-region --cluster-profile --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-n -y -o -v -h -V --name --oidc-provider-arn --issuer-url --namespace --service-account --aws-profile --region --klanker-account --dry-run --yes --register-oidc-provider --output --create-namespace --policy-arn --role-name --permissions-boundary --tag --session-duration --allow-wide-trust --verify --no-verify --cluster-name --cluster-region --cluster-profile --replace-issuer --override-existing-serviceaccounts --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,6 +136,10 @@ _kubectl_klanker_trust() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --klanker-account)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -367,7 +371,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__list)
-            opts="-o -v -h -V --aws-profile --region --output --local --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-o -v -h -V --aws-profile --region --klanker-account --output --local --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -378,6 +382,10 @@ _kubectl_klanker_trust() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --klanker-account)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -413,7 +421,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__policy)
-            opts="-n -o -v -h -V --for --klanker-account --aws-profile --region --allow-policy-arn --permissions-boundary --cluster-account --cluster-name --cluster-region --namespace --service-account --create-namespace --user --group --output --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-n -o -v -h -V --for --aws-profile --region --klanker-account --allow-policy-arn --permissions-boundary --cluster-account --cluster-name --cluster-region --namespace --service-account --create-namespace --user --group --output --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -423,15 +431,15 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -W "all klanker cluster rbac" -- "${cur}"))
                     return 0
                     ;;
-                --klanker-account)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --aws-profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --klanker-account)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -507,7 +515,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__rm)
-            opts="-y -o -v -h -V --aws-profile --region --dry-run --yes --keep-service-account --output --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-y -o -v -h -V --aws-profile --region --klanker-account --dry-run --yes --keep-service-account --output --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -518,6 +526,10 @@ _kubectl_klanker_trust() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --klanker-account)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -557,7 +569,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__verify)
-            opts="-o -v -h -V --aws-profile --region --output --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-o -v -h -V --aws-profile --region --klanker-account --output --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -568,6 +580,10 @@ _kubectl_klanker_trust() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --klanker-account)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

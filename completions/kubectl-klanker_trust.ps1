@@ -50,6 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--service-account', '--service-account', [CompletionResultType]::ParameterName, 'ServiceAccount name in the trust policy and in the cluster')
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies')
             [CompletionResult]::new('--register-oidc-provider', '--register-oidc-provider', [CompletionResultType]::ParameterName, 'auto: reuse the issuer''s provider or create it; true: always create; false: require an existing one')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -72,6 +73,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--allow-wide-trust', '--allow-wide-trust', [CompletionResultType]::ParameterName, 'Allow wildcards in --service-account (any matching ServiceAccount may assume the role)')
             [CompletionResult]::new('--verify', '--verify', [CompletionResultType]::ParameterName, 'After applying, check every link of the trust chain (default; --no-verify skips)')
             [CompletionResult]::new('--no-verify', '--no-verify', [CompletionResultType]::ParameterName, 'Skip the checks after applying')
+            [CompletionResult]::new('--replace-issuer', '--replace-issuer', [CompletionResultType]::ParameterName, 'Move an existing onboarding of this name to this cluster''s issuer (the old cluster loses access)')
+            [CompletionResult]::new('--override-existing-serviceaccounts', '--override-existing-serviceaccounts', [CompletionResultType]::ParameterName, 'Re-point a ServiceAccount already annotated with another role (its pods lose that role)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -83,6 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
         'kubectl-klanker_trust;list' {
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
@@ -101,6 +105,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
         'kubectl-klanker_trust;rm' {
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
@@ -122,6 +127,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
         'kubectl-klanker_trust;verify' {
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
@@ -138,9 +144,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
         }
         'kubectl-klanker_trust;policy' {
             [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Which identity: the klanker operator profile, the cluster side, the RBAC, or all')
-            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'Klanker account ID the ARNs name (default: the account --aws-profile acts in)')
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
             [CompletionResult]::new('--allow-policy-arn', '--allow-policy-arn', [CompletionResultType]::ParameterName, 'Managed policy `add --policy-arn` may attach besides km-operator-policy (repeatable)')
             [CompletionResult]::new('--permissions-boundary', '--permissions-boundary', [CompletionResultType]::ParameterName, 'Permissions boundary every role must be created with (`add --permissions-boundary`)')
             [CompletionResult]::new('--cluster-account', '--cluster-account', [CompletionResultType]::ParameterName, 'Cluster account ID (default: from the context''s cluster ARN)')

@@ -133,9 +133,8 @@ pub struct PolicyArgs {
     /// Which identity: the klanker operator profile, the cluster side, the RBAC, or all.
     #[arg(long = "for", value_enum, default_value = "all")]
     pub target: PolicyFor,
-    /// Klanker account ID the ARNs name (default: the account --aws-profile acts in).
-    #[arg(long, value_name = "ID")]
-    pub klanker_account: Option<String>,
+    /// The profile, region and klanker account; here `--klanker-account` is
+    /// the account the ARNs name (default: the account --aws-profile acts in).
     #[command(flatten)]
     pub aws: KlankerArgs,
     /// Managed policy `add --policy-arn` may attach besides km-operator-policy (repeatable).
@@ -199,6 +198,9 @@ pub struct KlankerArgs {
     /// Region for the klanker-side STS/IAM calls.
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
+    /// The klanker account ID the profile must land in; any other stops the command before any write.
+    #[arg(long, value_name = "ID")]
+    pub klanker_account: Option<String>,
 }
 
 /// When to change things.
@@ -356,6 +358,12 @@ pub struct AddArgs {
     /// AWS profile for the cluster's account (default: from the context's exec block).
     #[arg(long, value_name = "PROFILE")]
     pub cluster_profile: Option<String>,
+    /// Move an existing onboarding of this name to this cluster's issuer (the old cluster loses access).
+    #[arg(long)]
+    pub replace_issuer: bool,
+    /// Re-point a ServiceAccount already annotated with another role (its pods lose that role).
+    #[arg(long)]
+    pub override_existing_serviceaccounts: bool,
 }
 
 #[cfg(test)]
@@ -449,7 +457,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.allow_policy_arns, ["a", "b"]);
         assert_eq!(p.service_accounts, ["x", "y"]);
-        assert_eq!(p.klanker_account, None);
+        assert_eq!(p.aws.klanker_account, None);
         assert_eq!(p.target, PolicyFor::All);
         // One subject; a NAME or the flags, not both.
         assert!(policy(&["--user", "u", "--group", "g"]).is_err());

@@ -5,6 +5,7 @@ use crate::aws::AwsError;
 use crate::k8s::KubeError;
 use crate::kubeconfig::KubeconfigError;
 use crate::plan::PlanError;
+use crate::plan::guard::GuardError;
 use crate::store::StoreError;
 use crate::trust::ValidationError;
 
@@ -43,6 +44,8 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Policy(#[from] crate::commands::policy::PolicyError),
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     #[error("the cluster reported issuer `{issuer}`, which is not a usable OIDC issuer: {problem}")]
     BadIssuer { issuer: String, problem: String },
     #[error("the trust chain is broken at: {}. See the FAIL lines above for the fix.", .links.join(", "))]

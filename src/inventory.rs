@@ -1,6 +1,11 @@
-//! Pure: what `list` and `rm` know from IAM's paginated ListRoles (name,
-//! ARN, description, trust policy) plus the provider list and km-config.yaml.
-//! No per-role calls are needed to recognise an onboarding.
+//! Pure: what `list`, `rm` and `verify` know from IAM's paginated ListRoles
+//! (name, ARN, description, trust policy), the tags of the candidate roles,
+//! the provider list and km-config.yaml.
+//!
+//! A description is only a hint that names candidates: ListRoles does not
+//! return tags, and anyone can write a look-alike description. A role belongs
+//! to onboarding N only when its tags prove it (`klanker-trust/managed-by`
+//! plus `klanker-trust/name` = N).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,7 +13,25 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::store::ClusterEntry;
-use crate::trust::{OidcProviderArn, ROLE_DESCRIPTION_PREFIX};
+use crate::trust::{
+    CLUSTER_TAG, Issuer, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
+    ROLE_DESCRIPTION_PREFIX, SERVER_TAG, TrustScope, policy,
+};
+
+pub type Tags = BTreeMap<String, String>;
+
+/// True when the tags prove the role is onboarding `name`'s.
+pub fn proves(tags: &Tags, name: &str) -> bool {
+    tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
+        && tags.get(NAME_TAG).map(String::as_str) == Some(name)
+}
+
+/// The onboarding name the tags prove, if any.
+pub fn proven_name(tags: &Tags) -> Option<&str> {
+    (tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE))
+        .then(|| tags.get(NAME_TAG).map(String::as_str))
+        .flatten()
+}
 
 /// A role as ListRoles returns it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,10 +57,43 @@ pub struct Onboarding {
     /// Federated principal of the trust policy (the klanker account's provider).
     pub oidc_provider_arn: String,
     pub issuer: String,
+    /// The cluster the onboarding was made from (EKS cluster ARN or API
+    /// server URL), as the role's tags record it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(skip)]
+    pub server: Option<String>,
 }
 
-/// Recognises a role this tool created by its description, and reads the
-/// trust scope from the trust policy (what actually grants access).
+/// The onboarding a role's tags prove, with the scope its trust policy
+/// grants. The name comes from the tag, never from the description.
+pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> {
+    let name = proven_name(tags)?;
+    let described = onboarding(role);
+    let (provider, subject) = trust_principal_and_subject(&role.trust_policy).unwrap_or_default();
+    let (namespace, service_account) = subject
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|s| s.split_once(':'))
+        .unwrap_or(("?", "?"));
+    let issuer = OidcProviderArn::parse(&provider, "provider")
+        .map(|p| p.issuer.url())
+        .unwrap_or_default();
+    Some(Onboarding {
+        name: name.to_string(),
+        provider_owned: described.and_then(|d| d.provider_owned),
+        role_name: role.role_name.clone(),
+        role_arn: role.arn.clone(),
+        namespace: namespace.to_string(),
+        service_account: service_account.to_string(),
+        oidc_provider_arn: provider,
+        issuer,
+        cluster: tags.get(CLUSTER_TAG).cloned(),
+        server: tags.get(SERVER_TAG).cloned(),
+    })
+}
+
+/// What the description claims (a hint only): recognises a role that looks
+/// like this tool's, and reads the trust scope from the trust policy.
 pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
     let rest = role.description.strip_prefix(ROLE_DESCRIPTION_PREFIX)?;
     let rest = rest.strip_prefix(": IRSA trust for cluster ")?;
@@ -65,7 +121,109 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
         service_account: service_account.to_string(),
         oidc_provider_arn: provider,
         issuer,
+        cluster: None,
+        server: None,
     })
+}
+
+/// Roles worth reading the tags of for name `name`: those whose description
+/// claims it, the one km-config.yaml recorded, and the default name; only
+/// roles that exist.
+pub fn candidates(name: &str, roles: &[RoleSummary], entry: Option<&ClusterEntry>) -> Vec<String> {
+    let mut wanted: BTreeSet<String> = roles
+        .iter()
+        .filter(|r| onboarding(r).is_some_and(|o| o.name == name))
+        .map(|r| r.role_name.clone())
+        .collect();
+    if let Some(recorded) = entry.and_then(|e| e.role_arn.rsplit('/').next()) {
+        wanted.insert(recorded.to_string());
+    }
+    wanted.insert(crate::trust::default_role_name(name));
+    roles
+        .iter()
+        .filter(|r| wanted.contains(&r.role_name))
+        .map(|r| r.role_name.clone())
+        .collect()
+}
+
+/// Which role is `name`'s, among candidates whose tags were read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Picked {
+    /// The role whose tags prove it (km-config.yaml's, else the default name, else the first).
+    pub role: Option<String>,
+    /// Other roles whose tags claim the same name: drift.
+    pub duplicates: Vec<String>,
+    /// Roles that claim the name in their description but whose tags do not prove it.
+    pub look_alikes: Vec<String>,
+}
+
+pub fn pick(name: &str, tagged: &[(RoleSummary, Tags)], entry: Option<&ClusterEntry>) -> Picked {
+    let proven: Vec<&str> = tagged
+        .iter()
+        .filter(|(_, tags)| proves(tags, name))
+        .map(|(r, _)| r.role_name.as_str())
+        .collect();
+    let recorded = entry.and_then(|e| e.role_arn.rsplit('/').next());
+    let default = crate::trust::default_role_name(name);
+    let role = proven
+        .iter()
+        .find(|r| Some(**r) == recorded)
+        .or_else(|| proven.iter().find(|r| **r == default))
+        .or_else(|| proven.first())
+        .map(|r| r.to_string());
+    Picked {
+        duplicates: proven
+            .iter()
+            .filter(|r| Some(**r) != role.as_deref())
+            .map(|r| r.to_string())
+            .collect(),
+        look_alikes: tagged
+            .iter()
+            .filter(|(r, tags)| {
+                !proves(tags, name) && onboarding(r).is_some_and(|o| o.name == name)
+            })
+            .map(|(r, _)| r.role_name.clone())
+            .collect(),
+        role,
+    }
+}
+
+/// How a trust policy differs from the one the tool writes for the scope it
+/// grants: extra statements, extra `sub` values, other conditions. Empty
+/// when it is exactly the tool's.
+pub fn trust_widening(onboarding: &Onboarding, trust_policy: &Value) -> Vec<String> {
+    let Ok(issuer) = Issuer::parse(&onboarding.issuer, "issuer") else {
+        return vec!["the trust policy names no OIDC provider this tool would write".into()];
+    };
+    let scope = TrustScope::new(&onboarding.namespace, &onboarding.service_account);
+    let expected = policy::trust_policy(&onboarding.oidc_provider_arn, &issuer, &scope);
+    if policy::equivalent(trust_policy, &expected) {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    let statements = as_list(&trust_policy["Statement"]);
+    if statements.len() != 1 {
+        problems.push(format!(
+            "{} statements (the tool writes one)",
+            statements.len()
+        ));
+    }
+    let subs: usize = statements
+        .iter()
+        .filter_map(|s| s["Condition"].as_object())
+        .flat_map(|c| c.values())
+        .filter_map(Value::as_object)
+        .flat_map(|m| m.iter().filter(|(k, _)| k.ends_with(":sub")))
+        .map(|(_, v)| as_list(v).len())
+        .sum();
+    if subs > 1 {
+        problems.push(format!("{subs} `sub` values (the tool writes one)"));
+    }
+    if problems.is_empty() {
+        problems.push("its statement differs from the one the tool writes".into());
+    }
+    problems.extend(policy::diff_lines(trust_policy, &expected));
+    problems
 }
 
 fn as_list(v: &Value) -> Vec<&Value> {
@@ -74,6 +232,15 @@ fn as_list(v: &Value) -> Vec<&Value> {
         Value::Null => Vec::new(),
         other => vec![other],
     }
+}
+
+/// The `(namespace, service account)` the trust's first `sub` names.
+pub fn trusted_subject(doc: &Value) -> Option<(String, String)> {
+    let (_, sub) = trust_principal_and_subject(doc)?;
+    let (ns, sa) = sub
+        .strip_prefix("system:serviceaccount:")?
+        .split_once(':')?;
+    Some((ns.to_string(), sa.to_string()))
 }
 
 /// The first web-identity statement's federated principal and `sub` condition.
@@ -108,21 +275,11 @@ fn trust_principal_and_subject(doc: &Value) -> Option<(String, String)> {
     None
 }
 
-/// Which role belongs to registry name `name`: the one whose description
-/// names it, else the one km-config.yaml recorded, else the default name.
-/// Callers check the role's ownership tag before changing anything.
-pub fn locate(
-    name: &str,
-    roles: &[RoleSummary],
-    entry: Option<&ClusterEntry>,
-) -> (Option<Onboarding>, String) {
-    let onboarding = roles.iter().filter_map(onboarding).find(|o| o.name == name);
-    let role_name = onboarding
-        .as_ref()
-        .map(|o| o.role_name.clone())
-        .or_else(|| entry.and_then(|e| e.role_arn.rsplit('/').next().map(str::to_string)))
-        .unwrap_or_else(|| crate::trust::default_role_name(name));
-    (onboarding, role_name)
+/// The role name to expect for `name` when no role proves it: km-config.yaml's, else the default.
+pub fn expected_role_name(name: &str, entry: Option<&ClusterEntry>) -> String {
+    entry
+        .and_then(|e| e.role_arn.rsplit('/').next().map(str::to_string))
+        .unwrap_or_else(|| crate::trust::default_role_name(name))
 }
 
 /// Every federated principal a trust policy names.
@@ -174,6 +331,84 @@ pub struct Drift {
     pub name: String,
     pub problem: String,
     pub fix: String,
+}
+
+/// The onboardings the tags prove, one per name, and the drift among them:
+/// duplicate claims of one name, look-alike descriptions, trust policies
+/// widened by hand.
+pub fn onboardings_from(
+    tagged: &[(RoleSummary, Tags)],
+    config: &[ClusterEntry],
+) -> (Vec<Onboarding>, Vec<Drift>) {
+    let mut drift = Vec::new();
+    let names: BTreeSet<&str> = tagged
+        .iter()
+        .filter_map(|(_, tags)| proven_name(tags))
+        .collect();
+    let mut out = Vec::new();
+    for name in names {
+        let entry = config.iter().find(|e| e.name == name);
+        let picked = pick(name, tagged, entry);
+        let Some(role) = picked.role else { continue };
+        let Some((summary, tags)) = tagged.iter().find(|(r, _)| r.role_name == role) else {
+            continue;
+        };
+        let Some(o) = proven_onboarding(summary, tags) else {
+            continue;
+        };
+        if !picked.duplicates.is_empty() {
+            drift.push(Drift {
+                name: name.to_string(),
+                problem: format!(
+                    "the tags of several roles claim `{name}`: {role} (used) and {}",
+                    picked.duplicates.join(", ")
+                ),
+                fix: format!(
+                    "delete the extra role(s) yourself, or remove their {NAME_TAG} tag: `aws iam untag-role --role-name ROLE --tag-keys {NAME_TAG}`"
+                ),
+            });
+        }
+        let widened = trust_widening(&o, &summary.trust_policy);
+        if !widened.is_empty() {
+            drift.push(Drift {
+                name: name.to_string(),
+                problem: format!(
+                    "the trust policy of role {} was changed by hand: {}",
+                    o.role_name,
+                    widened.join("; ")
+                ),
+                fix: format!(
+                    "kubectl klanker-trust add --name {} --namespace '{}' --service-account {} (from that cluster's context) rewrites it",
+                    o.name, o.namespace, o.service_account
+                ),
+            });
+        }
+        out.push(o);
+    }
+    for (role, tags) in tagged {
+        let Some(claimed) = onboarding(role) else {
+            continue;
+        };
+        if proven_name(tags) != Some(claimed.name.as_str()) {
+            drift.push(Drift {
+                name: claimed.name.clone(),
+                problem: format!(
+                    "role {} has a description naming `{}` but its tags do not prove it ({}): it is ignored",
+                    role.role_name,
+                    claimed.name,
+                    match proven_name(tags) {
+                        Some(other) => format!("{NAME_TAG}={other}"),
+                        None => format!("no {MANAGED_BY_TAG}/{NAME_TAG} tags"),
+                    }
+                ),
+                fix: format!(
+                    "if it is not yours to keep, delete it: `aws iam delete-role --role-name {}`",
+                    role.role_name
+                ),
+            });
+        }
+    }
+    (out, drift)
 }
 
 /// Joins IAM's view with km-config.yaml. `providers` maps every provider ARN
@@ -310,19 +545,101 @@ mod tests {
         assert_eq!(onboarding(&no_sub), None);
     }
 
+    fn tagged(name: &str, claimed: Option<&str>) -> (RoleSummary, Tags) {
+        let mut tags = Tags::new();
+        if let Some(claimed) = claimed {
+            tags.insert(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into());
+            tags.insert(NAME_TAG.into(), claimed.into());
+        }
+        (summary(name, "ns", PROVIDER), tags)
+    }
+
     #[test]
-    fn locate_prefers_iam_then_km_config_then_the_default_name() {
+    fn picking_goes_by_tags_not_descriptions() {
+        // A look-alike description (no tags) next to the real role under another name.
+        let mut real = tagged("dev", Some("dev"));
+        real.0.role_name = "custom-role".into();
+        let look_alike = tagged("dev", None);
+        let picked = pick("dev", &[look_alike.clone(), real.clone()], None);
+        assert_eq!(picked.role.as_deref(), Some("custom-role"));
+        assert_eq!(picked.look_alikes, ["km-cluster-dev"]);
+        assert!(picked.duplicates.is_empty());
+        // Another onboarding's role under this name's default role name is not ours.
+        let other = tagged("a", Some("b"));
+        assert_eq!(pick("a", &[other], None).role, None);
+        // Duplicate claims: km-config.yaml's role wins, the rest is drift.
+        let mut second = tagged("dev", Some("dev"));
+        second.0.role_name = "second".into();
+        let mut e = entry("dev");
+        e.role_arn = "arn:aws:iam::333333333333:role/second".into();
+        let picked = pick("dev", &[real.clone(), second.clone()], Some(&e));
+        assert_eq!(picked.role.as_deref(), Some("second"));
+        assert_eq!(picked.duplicates, ["custom-role"]);
+        assert_eq!(expected_role_name("dev", Some(&e)), "second");
+        assert_eq!(expected_role_name("dev", None), "km-cluster-dev");
+    }
+
+    #[test]
+    fn candidates_are_description_claims_km_config_and_the_default_name() {
         let mut custom = summary("dev", "ns", PROVIDER);
         custom.role_name = "custom-role".into();
-        let (found, role) = locate("dev", &[custom], None);
-        assert_eq!((found.is_some(), role.as_str()), (true, "custom-role"));
-        let mut e = entry("dev");
-        e.role_arn = "arn:aws:iam::333333333333:role/recorded".into();
-        assert_eq!(locate("dev", &[], Some(&e)).1, "recorded");
-        assert_eq!(
-            locate("dev", &[], None),
-            (None, "km-cluster-dev".to_string())
+        let roles = vec![custom, summary("other", "ns", PROVIDER)];
+        assert_eq!(candidates("dev", &roles, None), ["custom-role"]);
+        assert_eq!(candidates("other", &roles, None), ["km-cluster-other"]);
+        assert!(candidates("nope", &roles, None).is_empty());
+    }
+
+    #[test]
+    fn listing_reports_look_alikes_duplicates_and_widened_trust_as_drift() {
+        let real = tagged("dev", Some("dev"));
+        let mut look_alike = tagged("dev", None);
+        look_alike.0.role_name = "fake".into();
+        let mut dup = tagged("dev", Some("dev"));
+        dup.0.role_name = "dup".into();
+        let (rows, drift) = onboardings_from(&[real.clone(), look_alike, dup], &[]);
+        assert_eq!(rows.len(), 1, "one row for one name");
+        assert_eq!(rows[0].role_name, "km-cluster-dev");
+        assert!(
+            drift
+                .iter()
+                .any(|d| d.problem.contains("several roles claim"))
         );
+        assert!(
+            drift
+                .iter()
+                .any(|d| d.problem.contains("fake") && d.problem.contains("ignored"))
+        );
+
+        let (_, drift) = onboardings_from(std::slice::from_ref(&real), &[]);
+        assert!(drift.is_empty(), "{drift:?}");
+        // Widened by hand: a second sub, a second statement, another condition.
+        let host = "oidc.example.com/id/A";
+        let mut extra_sub = real.clone();
+        extra_sub.0.trust_policy["Statement"][0]["Condition"]["StringEquals"]
+            [format!("{host}:sub")] = serde_json::json!([
+            "system:serviceaccount:ns:km",
+            "system:serviceaccount:evil:km"
+        ]);
+        let mut extra_statement = real.clone();
+        let stmt = extra_statement.0.trust_policy["Statement"][0].clone();
+        extra_statement.0.trust_policy["Statement"] = serde_json::json!([stmt.clone(), stmt]);
+        let mut other_condition = real.clone();
+        other_condition.0.trust_policy["Statement"][0]["Condition"]["StringNotEquals"] =
+            serde_json::json!({format!("{host}:aud"): "other"});
+        for (case, why) in [
+            (extra_sub, "2 `sub` values"),
+            (extra_statement, "2 statements"),
+            (other_condition, "differs"),
+        ] {
+            let (rows, drift) = onboardings_from(&[case], &[]);
+            assert_eq!(rows.len(), 1);
+            let d = drift
+                .iter()
+                .find(|d| d.problem.contains("changed by hand"))
+                .unwrap_or_else(|| panic!("{why}: {drift:?}"));
+            assert!(d.problem.contains(why), "{}", d.problem);
+            assert!(d.fix.contains("add --name dev"), "{}", d.fix);
+        }
     }
 
     #[test]

@@ -178,10 +178,7 @@ impl Cluster<'_> {
         let sa = self.retrying(|| api.get_opt(name)).await.map_err(|e| {
             KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
         })?;
-        Ok(sa.map(|sa| ObservedServiceAccount {
-            annotations: sa.metadata.annotations.unwrap_or_default(),
-            labels: sa.metadata.labels.unwrap_or_default(),
-        }))
+        Ok(sa.as_ref().map(observe))
     }
 
     pub async fn create_namespace(&self, name: &str) -> Result<(), KubeError> {
@@ -202,9 +199,14 @@ impl Cluster<'_> {
             .map_err(|e| KubeError::from_kube(format!("creating namespace {name}"), e))
     }
 
-    /// Server-side apply, forcing ownership of our own fields only: another
-    /// manager's stale role annotation must not block convergence.
-    pub async fn apply_service_account(&self, sa: &ServiceAccount) -> Result<(), KubeError> {
+    /// Server-side apply of exactly the fields we own. `force` (only with
+    /// `--override-existing-serviceaccounts`) takes the IRSA annotations from
+    /// another manager; without it a conflict is an error, never a takeover.
+    pub async fn apply_service_account(
+        &self,
+        sa: &ServiceAccount,
+        force: bool,
+    ) -> Result<(), KubeError> {
         let namespace = sa.metadata.namespace.as_deref().unwrap_or("default");
         let name = sa.metadata.name.as_deref().unwrap_or_default();
         self.log(
@@ -212,7 +214,11 @@ impl Cluster<'_> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let params = if force {
+            PatchParams::apply(FIELD_MANAGER).force()
+        } else {
+            PatchParams::apply(FIELD_MANAGER)
+        };
         let patch = Patch::Apply(sa);
         self.retrying(|| api.patch(name, &params, &patch))
             .await
@@ -224,11 +230,91 @@ impl Cluster<'_> {
 }
 
 impl Cluster<'_> {
-    /// ServiceAccounts in all namespaces carrying our managed-by label:
-    /// `(namespace, name, role-arn annotation)`.
-    pub async fn managed_service_accounts(
+    /// Gives up every field our manager owns on the object: an apply of no
+    /// fields. Fields another manager co-owns keep their value; the rest of
+    /// the object (others' labels, imagePullSecrets, ...) is not touched.
+    pub async fn release_service_account(
         &self,
-    ) -> Result<Vec<(String, String, Option<String>)>, KubeError> {
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), KubeError> {
+        self.log(
+            "PATCH (apply, release)",
+            &format!("namespaces/{namespace}/serviceaccounts/{name}"),
+        );
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        // An apply creates what does not exist: read first, and send the
+        // resourceVersion read, which makes the apply fail rather than
+        // create an empty object if it was deleted meanwhile.
+        let current = self.retrying(|| api.get_opt(name)).await.map_err(|e| {
+            KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
+        })?;
+        let Some(current) = current else {
+            return Ok(());
+        };
+        let empty = ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                namespace: Some(namespace.to_string()),
+                resource_version: current.metadata.resource_version,
+                ..ObjectMeta::default()
+            },
+            ..ServiceAccount::default()
+        };
+        let params = PatchParams::apply(FIELD_MANAGER);
+        let patch = Patch::Apply(&empty);
+        match self.retrying(|| api.patch(name, &params, &patch)).await {
+            Ok(_) => Ok(()),
+            // Gone meanwhile: nothing of ours is left on it.
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(KubeError::from_kube(
+                format!("releasing ServiceAccount {namespace}/{name}"),
+                e,
+            )),
+        }
+    }
+
+    /// Re-reads the object right before deleting: only one this tool created
+    /// and still annotated with `role_arn` is deleted (with a resourceVersion
+    /// precondition, so a change in between stops the delete); anything else
+    /// is released instead. Returns a note when it did not delete.
+    pub async fn delete_service_account_if_ours(
+        &self,
+        namespace: &str,
+        name: &str,
+        role_arn: &str,
+    ) -> Result<Option<String>, KubeError> {
+        self.log(
+            "GET",
+            &format!("namespaces/{namespace}/serviceaccounts/{name}"),
+        );
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let fresh = self.retrying(|| api.get_opt(name)).await.map_err(|e| {
+            KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
+        })?;
+        let Some(fresh) = fresh else {
+            return Ok(None);
+        };
+        let observed = observe(&fresh);
+        let annotated = observed
+            .annotations
+            .get(crate::trust::ROLE_ARN_ANNOTATION)
+            .map(String::as_str);
+        if !observed.created_by_us() || annotated != Some(role_arn) {
+            if annotated == Some(role_arn) {
+                self.release_service_account(namespace, name).await?;
+            }
+            return Ok(Some(format!(
+                "ServiceAccount {namespace}/{name} changed since the plan (not created by this tool, or annotated with another role now): it was not deleted"
+            )));
+        }
+        self.delete_service_account(namespace, name, fresh.metadata.resource_version)
+            .await?;
+        Ok(None)
+    }
+
+    /// ServiceAccounts in all namespaces carrying our managed-by label.
+    pub async fn managed_service_accounts(&self) -> Result<Vec<FoundAccount>, KubeError> {
         let selector = format!(
             "{}={}",
             crate::trust::MANAGED_BY_LABEL,
@@ -243,18 +329,11 @@ impl Cluster<'_> {
             .map_err(|e| KubeError::from_kube("listing ServiceAccounts".into(), e))?;
         Ok(list
             .items
-            .into_iter()
-            .map(|sa| {
-                let role = sa
-                    .metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get(crate::trust::ROLE_ARN_ANNOTATION).cloned());
-                (
-                    sa.metadata.namespace.unwrap_or_default(),
-                    sa.metadata.name.unwrap_or_default(),
-                    role,
-                )
+            .iter()
+            .map(|sa| FoundAccount {
+                namespace: sa.metadata.namespace.clone().unwrap_or_default(),
+                name: sa.metadata.name.clone().unwrap_or_default(),
+                observed: observe(sa),
             })
             .collect())
     }
@@ -302,17 +381,24 @@ impl Cluster<'_> {
             })
     }
 
-    pub async fn delete_service_account(
+    async fn delete_service_account(
         &self,
         namespace: &str,
         name: &str,
+        resource_version: Option<String>,
     ) -> Result<(), KubeError> {
         self.log(
             "DELETE",
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let params = kube::api::DeleteParams::default();
+        let params = kube::api::DeleteParams {
+            preconditions: resource_version.map(|rv| kube::api::Preconditions {
+                resource_version: Some(rv),
+                uid: None,
+            }),
+            ..kube::api::DeleteParams::default()
+        };
         match self.retrying(|| api.delete(name, &params)).await {
             Ok(_) => Ok(()),
             // Gone already: the goal is reached.
@@ -323,6 +409,59 @@ impl Cluster<'_> {
             )),
         }
     }
+}
+
+/// A ServiceAccount found by listing.
+#[derive(Debug, Clone)]
+pub struct FoundAccount {
+    pub namespace: String,
+    pub name: String,
+    pub observed: ObservedServiceAccount,
+}
+
+/// Labels, annotations and who owns which, from `metadata.managedFields`:
+/// our manager's Apply entry is ours, every other entry someone else's.
+pub fn observe(sa: &ServiceAccount) -> ObservedServiceAccount {
+    let mut observed = ObservedServiceAccount {
+        annotations: sa.metadata.annotations.clone().unwrap_or_default(),
+        labels: sa.metadata.labels.clone().unwrap_or_default(),
+        ..ObservedServiceAccount::default()
+    };
+    for entry in sa.metadata.managed_fields.iter().flatten() {
+        let ours = entry.manager.as_deref() == Some(FIELD_MANAGER)
+            && entry.operation.as_deref() == Some("Apply");
+        let manager = entry.manager.clone().unwrap_or_else(|| "unknown".into());
+        let Some(fields) = entry.fields_v1.as_ref() else {
+            continue;
+        };
+        for field in owned_fields(&fields.0) {
+            if ours {
+                observed.ours.insert(field);
+            } else {
+                observed
+                    .others
+                    .entry(field)
+                    .or_default()
+                    .push(manager.clone());
+            }
+        }
+    }
+    observed
+}
+
+/// The labels/annotations a FieldsV1 document names (`f:metadata.f:labels.f:KEY`).
+fn owned_fields(fields: &serde_json::Value) -> Vec<crate::plan::Field> {
+    let mut out = Vec::new();
+    for section in ["labels", "annotations"] {
+        if let Some(keys) = fields["f:metadata"][format!("f:{section}")].as_object() {
+            out.extend(
+                keys.keys()
+                    .filter_map(|k| k.strip_prefix("f:"))
+                    .map(|k| (section.to_string(), k.to_string())),
+            );
+        }
+    }
+    out
 }
 
 /// Worth another attempt: throttling, server errors, and failures to get an
@@ -346,8 +485,10 @@ pub fn service_account(
         metadata: ObjectMeta {
             name: Some(name.to_string()),
             namespace: Some(namespace.to_string()),
-            annotations: Some(annotations.clone()),
-            labels: Some(labels.clone()),
+            // An empty map is left out: under server-side apply it would be a
+            // field of its own, and we claim only the keys we set.
+            annotations: (!annotations.is_empty()).then(|| annotations.clone()),
+            labels: (!labels.is_empty()).then(|| labels.clone()),
             ..ObjectMeta::default()
         },
         ..ServiceAccount::default()
@@ -367,6 +508,50 @@ pub fn manifest_yaml(sa: &ServiceAccount) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn managed_fields_tell_ours_from_others() {
+        let sa: ServiceAccount = serde_json::from_value(serde_json::json!({
+            "metadata": {
+                "name": "km",
+                "annotations": {"eks.amazonaws.com/role-arn": "arn:r", "klanker-trust/created-by": "kubectl-klanker-trust"},
+                "labels": {"app.kubernetes.io/managed-by": "Helm"},
+                "managedFields": [
+                    {"manager": "helm", "operation": "Update", "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:metadata": {"f:labels": {"f:app.kubernetes.io/managed-by": {}}}}},
+                    {"manager": FIELD_MANAGER, "operation": "Apply", "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:metadata": {"f:annotations": {"f:eks.amazonaws.com/role-arn": {}, "f:klanker-trust/created-by": {}}}}},
+                    {"manager": FIELD_MANAGER, "operation": "Update", "fieldsType": "FieldsV1",
+                     "fieldsV1": {"f:metadata": {"f:annotations": {"f:x": {}}}}}
+                ]
+            }
+        }))
+        .unwrap();
+        let o = observe(&sa);
+        assert!(o.created_by_us());
+        assert!(
+            o.ours
+                .contains(&("annotations".into(), "eks.amazonaws.com/role-arn".into()))
+        );
+        assert_eq!(
+            o.others[&(
+                "labels".to_string(),
+                "app.kubernetes.io/managed-by".to_string()
+            )],
+            ["helm"]
+        );
+        // An Update by a manager of our name is not our apply.
+        assert_eq!(
+            o.others[&("annotations".to_string(), "x".to_string())],
+            [FIELD_MANAGER]
+        );
+        let mut copied = sa.clone();
+        copied.metadata.managed_fields = None;
+        assert!(
+            !observe(&copied).created_by_us(),
+            "the annotation alone is no proof"
+        );
+    }
 
     #[test]
     fn manifest_has_kind_and_annotations() {

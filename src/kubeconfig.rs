@@ -40,6 +40,10 @@ pub struct ContextInfo {
     /// The context's namespace; `None` means kubectl's default, `default`.
     pub namespace: Option<String>,
     pub server: Option<String>,
+    /// The EKS cluster ARN the context or its cluster entry is named by
+    /// (`aws eks update-kubeconfig` names both so): what the context says
+    /// the cluster is, to compare with what DescribeCluster returns.
+    pub cluster_arn: Option<String>,
     pub eks: EksHints,
 }
 
@@ -107,7 +111,13 @@ pub fn select_context(
 
     let mut eks = exec.map(hints_from_exec).unwrap_or_default();
     // `aws eks update-kubeconfig` names the context and cluster by the cluster ARN.
-    let arn = EksClusterArn::parse(&name).or_else(|| EksClusterArn::parse(&cluster.name));
+    let (arn, cluster_arn) = match EksClusterArn::parse(&name) {
+        Some(arn) => (Some(arn), Some(name.clone())),
+        None => (
+            EksClusterArn::parse(&cluster.name),
+            EksClusterArn::parse(&cluster.name).map(|_| cluster.name.clone()),
+        ),
+    };
     if let Some(arn) = arn {
         eks.cluster_name.get_or_insert(arn.name);
         eks.account.get_or_insert(arn.account);
@@ -120,8 +130,44 @@ pub fn select_context(
         context_name: name,
         namespace: context.namespace.clone().filter(|n| !n.is_empty()),
         server,
+        cluster_arn,
         eks,
     })
+}
+
+/// Whether the context points at the cluster an onboarding recorded: its
+/// cluster ARN (context or cluster entry name) equals the recorded cluster,
+/// or its server URL equals the recorded server (or cluster, for clusters
+/// recorded by URL).
+pub fn points_at(ctx: &ContextInfo, cluster: &str, server: Option<&str>) -> bool {
+    let same_url = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    ctx.cluster_arn.as_deref() == Some(cluster)
+        || ctx.server.as_deref().is_some_and(|s| {
+            same_url(s, cluster) || server.is_some_and(|recorded| same_url(s, recorded))
+        })
+}
+
+/// The contexts that point at the recorded cluster, the current one first.
+pub fn contexts_for(kubeconfig: &Kubeconfig, cluster: &str, server: Option<&str>) -> Vec<String> {
+    let mut names: Vec<String> = kubeconfig
+        .contexts
+        .iter()
+        .filter_map(|c| select_context(kubeconfig, Some(&c.name)).ok())
+        .filter(|ctx| points_at(ctx, cluster, server))
+        .map(|ctx| ctx.context_name)
+        .collect();
+    if let Some(current) = &kubeconfig.current_context
+        && let Some(i) = names.iter().position(|n| n == current)
+    {
+        let first = names.remove(i);
+        names.insert(0, first);
+    }
+    names
+}
+
+/// Whether `server` is an EKS API endpoint (`https://ID.xxx.REGION.eks.amazonaws.com`).
+pub fn is_eks_endpoint(server: &str) -> bool {
+    region_from_server(server).is_some()
 }
 
 /// Reads `aws eks get-token ...` and `aws-iam-authenticator token ...` exec blocks.
@@ -407,6 +453,28 @@ users:
         let kc = Kubeconfig::from_yaml(KUBECONFIG).unwrap();
         let info = select_context(&kc, Some("kind")).unwrap();
         assert_eq!(info.eks, EksHints::default());
+    }
+
+    #[test]
+    fn finds_the_contexts_of_a_recorded_cluster() {
+        let kc = Kubeconfig::from_yaml(KUBECONFIG).unwrap();
+        let arn = "arn:aws:eks:eu-west-1:222222222222:cluster/arn-named";
+        let info = select_context(&kc, None).unwrap();
+        assert_eq!(info.cluster_arn.as_deref(), Some(arn));
+        assert_eq!(contexts_for(&kc, arn, None), [arn]);
+        // By server URL (non-EKS clusters are recorded by it), trailing slash or not.
+        assert_eq!(contexts_for(&kc, "https://127.0.0.1:6443/", None), ["kind"]);
+        assert_eq!(
+            contexts_for(
+                &kc,
+                "arn:aws:eks:us-west-2:1:cluster/x",
+                Some("https://B.yl4.us-west-2.eks.amazonaws.com")
+            ),
+            ["plain"]
+        );
+        assert!(contexts_for(&kc, "https://elsewhere.example.com", None).is_empty());
+        assert!(is_eks_endpoint("https://B.yl4.us-west-2.eks.amazonaws.com"));
+        assert!(!is_eks_endpoint("https://127.0.0.1:6443"));
     }
 
     #[test]

@@ -168,6 +168,7 @@ mod tests {
                     Some(Op::DeletePermissionsBoundary { role: "r".into() }),
                 ),
             ],
+            warnings: Vec::new(),
         };
         let text = plan_text("Plan:", &plan, &["wide".into()], false);
         assert!(text.contains("IAM     unchanged role r\n"), "{text}");

@@ -84,6 +84,18 @@ impl Document {
         }
     }
 
+    /// The klanker account the file expects (top-level `klanker_account:`),
+    /// checked on every run when present. A number is read as its digits.
+    pub fn klanker_account(&self) -> Option<String> {
+        match self.root.get("klanker_account")? {
+            Value::String(s) => Some(s.clone()),
+            // Unquoted in YAML, a 12-digit ID is a number; zero-padded back.
+            Value::Number(n) => n.as_u64().map(|n| format!("{n:012}")),
+            _ => None,
+        }
+        .filter(|s| !s.is_empty())
+    }
+
     pub fn get(&self, name: &str) -> Option<ClusterEntry> {
         self.clusters()
             .ok()?
@@ -217,6 +229,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn klanker_account_key_is_read_quoted_or_not() {
+        let doc = Document::parse("klanker_account: \"033333333333\"\nclusters: []\n").unwrap();
+        assert_eq!(doc.klanker_account().as_deref(), Some("033333333333"));
+        let doc = Document::parse("klanker_account: 033333333333\n").unwrap();
+        assert_eq!(doc.klanker_account().as_deref(), Some("033333333333"));
+        assert_eq!(
+            Document::parse("clusters: []\n").unwrap().klanker_account(),
+            None
+        );
+    }
 
     fn entry(name: &str) -> ClusterEntry {
         ClusterEntry {

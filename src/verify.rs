@@ -326,6 +326,30 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
     checks
 }
 
+/// Drift around the chain: other ServiceAccounts annotated with the role
+/// (reported, never adopted as the subject), other roles claiming the name.
+pub fn drift_checks(name: &str, other_service_accounts: &[String], notes: &[String]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    if !other_service_accounts.is_empty() {
+        checks.push(Check::warn(
+            "drift",
+            format!(
+                "other ServiceAccounts are annotated with this role but are not the subject `{name}` trusts: {}",
+                other_service_accounts.join(", ")
+            ),
+            "their pods cannot assume the role; remove the annotation from them (`kubectl annotate sa NAME eks.amazonaws.com/role-arn-`)",
+        ));
+    }
+    for note in notes {
+        checks.push(Check::warn(
+            "drift",
+            note.clone(),
+            format!("kubectl klanker-trust list shows the drift of `{name}`"),
+        ));
+    }
+    checks
+}
+
 pub fn has_failure(checks: &[Check]) -> bool {
     checks.iter().any(|c| c.status == Status::Fail)
 }
@@ -464,6 +488,16 @@ mod tests {
         let mut f = healthy();
         f.requested_session = 7200;
         assert_eq!(failed(&f), ["session"]);
+    }
+
+    #[test]
+    fn look_alike_service_accounts_are_drift_not_failures() {
+        let checks = drift_checks("dev", &["aaa-tenant/km".to_string()], &[]);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].status, Status::Warn);
+        assert!(checks[0].message.contains("aaa-tenant/km"));
+        assert!(!has_failure(&checks));
+        assert!(drift_checks("dev", &[], &[]).is_empty());
     }
 
     #[test]

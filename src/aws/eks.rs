@@ -9,6 +9,8 @@ use super::{AwsError, ClusterClients, Side};
 pub struct ClusterFacts {
     pub issuer_url: String,
     pub arn: String,
+    /// The API server endpoint, to compare with the context's server.
+    pub endpoint: Option<String>,
 }
 
 pub async fn describe_cluster(
@@ -48,5 +50,6 @@ pub async fn describe_cluster(
     Ok(ClusterFacts {
         issuer_url: issuer_url.to_string(),
         arn: cluster.arn().unwrap_or_default().to_string(),
+        endpoint: cluster.endpoint().map(str::to_string),
     })
 }

@@ -53,6 +53,14 @@ pub enum AwsError {
         "{entity} exists but was not created by kubectl-klanker-trust (no klanker-trust/managed-by tag); it was left untouched. Delete or tag it yourself, or pick another name."
     )]
     NotOwned { entity: String },
+    #[error(
+        "{entity} now belongs to onboarding `{other}` (its klanker-trust/name tag), not `{name}`; it was left untouched and nothing more was changed for it."
+    )]
+    OtherOnboarding {
+        entity: String,
+        name: String,
+        other: String,
+    },
     #[error("{operation} returned no {what}")]
     Incomplete {
         operation: &'static str,

@@ -402,8 +402,50 @@ async fn ensure_owned_role(iam: &Client, name: &str) -> Result<bool, AwsError> {
     }
 }
 
-/// Carries out one IAM step of the plan. Returns false for non-IAM ops.
-pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
+/// Ok(true) if the role exists and its tags prove onboarding `owner`,
+/// Ok(false) if it is gone, an error if it is not ours or not `owner`'s.
+/// A fresh read, right before a destructive call.
+pub async fn check_role_of(iam: &Client, name: &str, owner: &str) -> Result<bool, AwsError> {
+    match get_role(iam, name).await? {
+        None => Ok(false),
+        Some(role) if crate::inventory::proves(&role.tags, owner) => Ok(true),
+        Some(role) if is_owned(&role.tags) => Err(AwsError::OtherOnboarding {
+            entity: format!("role {name}"),
+            name: owner.to_string(),
+            other: role
+                .tags
+                .get(crate::trust::NAME_TAG)
+                .cloned()
+                .unwrap_or_else(|| "(none)".into()),
+        }),
+        Some(_) => Err(AwsError::NotOwned {
+            entity: format!("role {name}"),
+        }),
+    }
+}
+
+/// The roles (other than any already gone) whose trust names the provider,
+/// read fresh: a concurrent `add` may have started to trust it.
+pub async fn roles_trusting_now(iam: &Client, provider_arn: &str) -> Result<Vec<String>, AwsError> {
+    let roles = list_roles(iam).await?;
+    Ok(crate::inventory::roles_trusting(&roles, provider_arn, "")
+        .into_iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// What one IAM step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// Not an IAM step.
+    NotIam,
+    /// Deliberately not done, and why (said in the result).
+    Skipped(String),
+}
+
+/// Carries out one IAM step of the plan.
+pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
     match op {
         Op::CreateProvider {
             url,
@@ -461,7 +503,10 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                 // Created meanwhile by a concurrent run, or by a retried request
                 // that did land: converge it if it is ours, never take it over.
                 Err(err) if err.code() == Some("EntityAlreadyExists") => {
-                    ensure_owned_role(iam, name).await?;
+                    match t.get(crate::trust::NAME_TAG) {
+                        Some(owner) => check_role_of(iam, name, owner).await?,
+                        None => ensure_owned_role(iam, name).await?,
+                    };
                     Box::pin(apply(
                         iam,
                         &Op::UpdateTrustPolicy {
@@ -543,7 +588,12 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
             })
             .await?;
         }
-        Op::DetachPolicy { role, arn } => {
+        Op::DetachPolicy { role, arn, owner } => {
+            if let Some(owner) = owner
+                && !check_role_of(iam, role, owner).await?
+            {
+                return Ok(Applied::Skipped(format!("role {role} is gone already")));
+            }
             let result = iam
                 .detach_role_policy()
                 .role_name(role)
@@ -552,7 +602,12 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                 .await;
             gone_is_fine("iam:DetachRolePolicy", result)?;
         }
-        Op::DeleteInlinePolicy { role, name } => {
+        Op::DeleteInlinePolicy { role, name, owner } => {
+            if let Some(owner) = owner
+                && !check_role_of(iam, role, owner).await?
+            {
+                return Ok(Applied::Skipped(format!("role {role} is gone already")));
+            }
             let result = iam
                 .delete_role_policy()
                 .role_name(role)
@@ -561,7 +616,16 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                 .await;
             gone_is_fine("iam:DeleteRolePolicy", result)?;
         }
-        Op::RemoveRoleFromInstanceProfile { role, profile } => {
+        Op::RemoveRoleFromInstanceProfile {
+            role,
+            profile,
+            owner,
+        } => {
+            if let Some(owner) = owner
+                && !check_role_of(iam, role, owner).await?
+            {
+                return Ok(Applied::Skipped(format!("role {role} is gone already")));
+            }
             let result = iam
                 .remove_role_from_instance_profile()
                 .role_name(role)
@@ -570,11 +634,11 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                 .await;
             gone_is_fine("iam:RemoveRoleFromInstanceProfile", result)?;
         }
-        Op::DeleteRole { role } => {
-            // The tag is checked again right before deleting: the plan may be
-            // minutes old (a prompt), and we never delete what we did not create.
-            if !ensure_owned_role(iam, role).await? {
-                return Ok(true);
+        Op::DeleteRole { role, owner } => {
+            // The tags are checked again right before deleting: the plan may be
+            // minutes old (a prompt), and we never delete another onboarding's role.
+            if !check_role_of(iam, role, owner).await? {
+                return Ok(Applied::Done);
             }
             let result = iam.delete_role().role_name(role).send().await;
             gone_is_fine("iam:DeleteRole", result)?;
@@ -586,7 +650,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                 .send()
                 .await
             {
-                Err(err) if err.code() == Some("NoSuchEntity") => return Ok(true),
+                Err(err) if err.code() == Some("NoSuchEntity") => return Ok(Applied::Done),
                 Err(err) => {
                     return Err(AwsError::from_sdk(
                         "iam:GetOpenIDConnectProvider",
@@ -601,6 +665,15 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
                 }
                 Ok(_) => {}
             }
+            // Decided now, not at plan time: a concurrent `add` may have
+            // created a role that trusts this provider since.
+            let trusting = roles_trusting_now(iam, arn).await?;
+            if !trusting.is_empty() {
+                return Ok(Applied::Skipped(format!(
+                    "OIDC provider {arn} was kept: {} trusts it now (checked right before deleting)",
+                    trusting.join(", ")
+                )));
+            }
             let result = iam
                 .delete_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)
@@ -612,9 +685,10 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<bool, AwsError> {
         | Op::ApplyServiceAccount { .. }
         | Op::WriteConfigEntry { .. }
         | Op::DeleteServiceAccount { .. }
+        | Op::ReleaseServiceAccount { .. }
         | Op::RemoveConfigEntry { .. } => {
-            return Ok(false);
+            return Ok(Applied::NotIam);
         }
     }
-    Ok(true)
+    Ok(Applied::Done)
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::issuer::{IssuerSource, resolve_issuer};
+use super::issuer::{Expect, IssuerSource, Resolved, resolve_issuer};
 use crate::aws::{self, iam};
 use crate::cli::{AddArgs, AddOutput, GlobalArgs};
 use crate::error::Error;
@@ -100,6 +100,15 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
         if let Some(arn) = &role_arn {
             trust::arn::parse_role_arn(arn, "the context's --role-arn")?;
         }
+        // Flags that name the cluster replace what the context says.
+        let expect = if args.cluster_name.is_some() || args.cluster_region.is_some() {
+            Expect {
+                context: ctx.context_name.clone(),
+                ..Expect::default()
+            }
+        } else {
+            Expect::of(ctx)
+        };
         IssuerSource::Eks {
             name,
             region,
@@ -108,6 +117,7 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
                 .clone()
                 .or_else(|| ctx.eks.profile.clone()),
             role_arn,
+            expect,
         }
     };
 
@@ -174,6 +184,11 @@ struct AddReport<'a> {
     service_account: &'a str,
     config_path: String,
     plan: &'a [plan::Step],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    /// Removals and releases done (or, after a last re-check, not done).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    results: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<&'a [crate::verify::Check]>,
 }
@@ -267,7 +282,11 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         })
     };
     let (
-        (issuer, cluster_account),
+        Resolved {
+            issuer,
+            cluster_account,
+            cluster_arn,
+        },
         (identity, policies, missing_policies),
         (role, attached),
         provider_arns,
@@ -287,9 +306,55 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         cluster_state,
     )?;
     let (partition, account) = (identity.partition.clone(), identity.account.clone());
+    super::guard_account(
+        &args.aws,
+        &identity,
+        &store,
+        cluster_account.as_deref().or(ctx.eks.account.as_deref()),
+    )?;
     let provider = match iam::matching_provider(&provider_arns, &issuer) {
         Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
         None => None,
+    };
+    // Providers the role trusts now besides this issuer's: for --replace-issuer.
+    let desired_provider = provider
+        .as_ref()
+        .map(|p| p.arn.clone())
+        .unwrap_or_else(|| issuer.provider_arn(&partition, &account));
+    let old_provider_arns: Vec<String> = role
+        .as_ref()
+        .map(|r| crate::inventory::federated_principals(&r.trust_policy))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|arn| arn != &desired_provider && provider_arns.contains(arn))
+        .collect();
+    let old_providers = futures::future::try_join_all(
+        old_provider_arns
+            .iter()
+            .map(|arn| iam::describe_provider(&klanker.iam, arn)),
+    )
+    .await?;
+    // The ServiceAccount the role trusted until now, if the trust moves.
+    let previous = role
+        .as_ref()
+        .and_then(|r| crate::inventory::trusted_subject(&r.trust_policy))
+        .filter(|(ns, sa)| {
+            !ns.contains(['*', '?'])
+                && !sa.contains(['*', '?'])
+                && (ns != &inputs.sa_namespace || sa != &args.service_account)
+        });
+    let previous_service_account = match (&previous, &cluster) {
+        (Some((ns, sa)), Some(c)) => Some(plan::PreviousServiceAccount {
+            namespace: ns.clone(),
+            name: sa.clone(),
+            observed: c.get_service_account(ns, sa).await?,
+        }),
+        (Some((ns, sa)), None) => Some(plan::PreviousServiceAccount {
+            namespace: ns.clone(),
+            name: sa.clone(),
+            observed: None,
+        }),
+        _ => None,
     };
 
     let provider_arn = issuer.provider_arn(&partition, &account);
@@ -315,6 +380,20 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let mut role_tags = inputs.tags.clone();
     role_tags.insert(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into());
     role_tags.insert(NAME_TAG.into(), inputs.name.clone());
+    // Which cluster this onboarding is: `rm` and `verify` act on it alone.
+    let cluster_record = cluster_arn.clone().or_else(|| ctx.cluster_arn.clone());
+    let server_record = ctx.server.clone();
+    for (key, value) in [
+        (
+            trust::CLUSTER_TAG,
+            cluster_record.clone().or_else(|| server_record.clone()),
+        ),
+        (trust::SERVER_TAG, server_record),
+    ] {
+        if let Some(value) = value.filter(|v| validate::tag_value_fits(v)) {
+            role_tags.insert(key.into(), value);
+        }
+    }
     let annotations = BTreeMap::from([
         (ROLE_ARN_ANNOTATION.to_string(), role_arn.clone()),
         (
@@ -350,6 +429,8 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
             labels: labels.clone(),
         }),
         config_entry: Some(entry),
+        replace_issuer: args.replace_issuer,
+        override_service_accounts: args.override_existing_serviceaccounts,
     };
     let observed = Observed {
         provider,
@@ -359,10 +440,12 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         namespace_exists,
         service_account,
         config_entry: config_doc.get(&inputs.name),
+        old_providers,
+        previous_service_account,
     };
     let plan = plan::plan(&desired, &observed)?;
 
-    let mut warnings = Vec::new();
+    let mut warnings = plan.warnings.clone();
     if inputs.scope.namespace.is_none() {
         warnings.push(format!(
             "--namespace '*': a ServiceAccount named `{}` in ANY namespace of this cluster can assume {}.",
@@ -409,34 +492,25 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     // re-run stays read-only.
     let apply = super::decide(&args.apply, &plan)?;
     let check = cluster.as_ref().filter(|_| apply && !args.no_verify);
+    let executor = super::Executor::new(&klanker, cluster.as_ref(), &store, verbose);
     let token = match apply {
         false => None,
         true => {
-            super::execute(
-                &plan,
-                &super::Executor {
-                    klanker: &klanker,
-                    cluster: cluster.as_ref(),
-                    store: &store,
-                    verbose,
-                },
-                "kubectl klanker-trust add",
-                async {
-                    match check {
-                        Some(c) => Some(
-                            c.request_token(
-                                &inputs.sa_namespace,
-                                &args.service_account,
-                                STS_AUDIENCE,
-                                600,
-                            )
-                            .await
-                            .map_err(|e| e.to_string()),
-                        ),
-                        None => None,
-                    }
-                },
-            )
+            super::execute(&plan, &executor, "kubectl klanker-trust add", async {
+                match check {
+                    Some(c) => Some(
+                        c.request_token(
+                            &inputs.sa_namespace,
+                            &args.service_account,
+                            STS_AUDIENCE,
+                            600,
+                        )
+                        .await
+                        .map_err(|e| e.to_string()),
+                    ),
+                    None => None,
+                }
+            })
             .await?
         }
     };
@@ -498,6 +572,25 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         &annotations,
         &labels,
     );
+    // What the user must not miss in the result: an old provider removed
+    // (or kept after all), a ServiceAccount released or deleted.
+    let skipped = executor.skipped();
+    let results: Vec<String> = if apply {
+        plan.changes()
+            .filter(|s| {
+                s.action == plan::Action::Delete
+                    || matches!(s.op, Some(plan::Op::ReleaseServiceAccount { .. }))
+            })
+            .map(
+                |s| match skipped.iter().find(|(step, _)| step == &s.summary) {
+                    Some((_, why)) => format!("not done: {}: {why}", s.summary),
+                    None => format!("done: {}", s.summary),
+                },
+            )
+            .collect()
+    } else {
+        Vec::new()
+    };
     let report = AddReport {
         name: &inputs.name,
         dry_run: !apply && !plan.is_noop(),
@@ -512,12 +605,17 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         service_account: &args.service_account,
         config_path: store.path().display().to_string(),
         plan: &plan.steps,
+        warnings: &plan.warnings,
+        results: &results,
         verification: verification.as_deref(),
     };
     match args.output {
         AddOutput::Text => {
             if apply {
                 println!("Applied {} change(s).", plan.changes().count());
+                for line in &results {
+                    println!("{line}");
+                }
             } else if !plan.is_noop() {
                 println!(
                     "Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to apply."

@@ -9,6 +9,37 @@ use crate::k8s;
 use crate::kubeconfig::ContextInfo;
 use crate::trust::{self, Issuer};
 
+/// What the context says about the cluster behind it.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    pub context: String,
+    pub cluster_arn: Option<String>,
+    pub eks_server: Option<String>,
+}
+
+impl Expect {
+    pub fn of(ctx: &ContextInfo) -> Self {
+        Self {
+            context: ctx.context_name.clone(),
+            cluster_arn: ctx.cluster_arn.clone(),
+            eks_server: ctx
+                .server
+                .clone()
+                .filter(|s| crate::kubeconfig::is_eks_endpoint(s)),
+        }
+    }
+}
+
+/// The issuer and what else was learnt about the cluster.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub issuer: Issuer,
+    /// The cluster's account, where known.
+    pub cluster_account: Option<String>,
+    /// DescribeCluster's cluster ARN (EKS only).
+    pub cluster_arn: Option<String>,
+}
+
 /// Where the cluster's issuer comes from.
 pub enum IssuerSource {
     Given {
@@ -20,6 +51,9 @@ pub enum IssuerSource {
         region: String,
         profile: Option<String>,
         role_arn: Option<String>,
+        /// What the context says the cluster is (its cluster ARN, its server
+        /// when that is an EKS endpoint): DescribeCluster must agree.
+        expect: Expect,
     },
     /// Not EKS: ask the API server's OIDC discovery document.
     Discover,
@@ -35,6 +69,7 @@ impl IssuerSource {
                 region: region.clone(),
                 profile: ctx.eks.profile.clone(),
                 role_arn: ctx.eks.role_arn.clone(),
+                expect: Expect::of(ctx),
             }),
             (None, _) => Some(IssuerSource::Discover),
             (Some(_), None) => None,
@@ -50,7 +85,7 @@ pub async fn resolve_issuer(
     context: &str,
     timeout: std::time::Duration,
     verbose: bool,
-) -> Result<(Issuer, Option<String>), Error> {
+) -> Result<Resolved, Error> {
     match source {
         IssuerSource::Discover => {
             let Some(client) = kube_client else {
@@ -75,17 +110,26 @@ pub async fn resolve_issuer(
                 "OIDC issuer discovered from the API server: {}",
                 issuer.url()
             );
-            Ok((issuer, None))
+            Ok(Resolved {
+                issuer,
+                cluster_account: None,
+                cluster_arn: None,
+            })
         }
         IssuerSource::Given {
             issuer,
             cluster_account,
-        } => Ok((issuer.clone(), cluster_account.clone())),
+        } => Ok(Resolved {
+            issuer: issuer.clone(),
+            cluster_account: cluster_account.clone(),
+            cluster_arn: None,
+        }),
         IssuerSource::Eks {
             name,
             region,
             profile,
             role_arn,
+            expect,
         } => {
             let mut config = aws::load_config(profile.as_deref(), region, http, timeout).await;
             if let Some(role) = role_arn {
@@ -93,13 +137,24 @@ pub async fn resolve_issuer(
             }
             let clients = ClusterClients::new(&config, verbose);
             let facts = eks::describe_cluster(&clients, name, region).await?;
+            crate::plan::guard::check_described_cluster(
+                &expect.context,
+                expect.cluster_arn.as_deref(),
+                expect.eks_server.as_deref(),
+                &facts.arn,
+                facts.endpoint.as_deref(),
+            )?;
             let issuer =
                 Issuer::parse(&facts.issuer_url, "issuer").map_err(|e| Error::BadIssuer {
                     issuer: facts.issuer_url.clone(),
                     problem: e.problem,
                 })?;
             let account = trust::arn::account_of(&facts.arn).map(str::to_string);
-            Ok((issuer, account))
+            Ok(Resolved {
+                issuer,
+                cluster_account: account,
+                cluster_arn: Some(facts.arn).filter(|a| !a.is_empty()),
+            })
         }
     }
 }

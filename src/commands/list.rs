@@ -55,8 +55,17 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
         async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
         super::klanker_identity(&klanker, hint),
     )?;
+    super::guard_account(&args.aws, &identity, &store, None)?;
     let account = identity.account;
-    let onboardings: Vec<_> = roles.iter().filter_map(inventory::onboarding).collect();
+    // Descriptions name the candidates; only their tags prove an onboarding
+    // (ListRoles returns no tags, so each candidate costs one GetRole).
+    let candidates: BTreeSet<String> = roles
+        .iter()
+        .filter(|r| inventory::onboarding(r).is_some())
+        .map(|r| r.role_name.clone())
+        .collect();
+    let tagged = super::tagged_roles(&klanker, &roles, &candidates).await?;
+    let (onboardings, proof_drift) = inventory::onboardings_from(&tagged, &config);
     // Ownership as the role descriptions recorded it, for providers that still
     // exist; only providers no description speaks for are looked up (roles
     // written before the description carried it), one call per provider.
@@ -87,7 +96,9 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
         .try_collect()
         .await?;
     ownership.extend(looked_up);
-    let (rows, drift) = inventory::inventory(onboardings, &ownership, &config, current.as_deref());
+    let (rows, mut drift) =
+        inventory::inventory(onboardings, &ownership, &config, current.as_deref());
+    drift.extend(proof_drift);
 
     match args.output {
         ListOutput::Json | ListOutput::Yaml => {
@@ -256,6 +267,8 @@ mod tests {
                 service_account: "km".into(),
                 oidc_provider_arn: "arn:p".into(),
                 issuer: "https://o.example.com".into(),
+                cluster: None,
+                server: None,
             },
             provider: ProviderStatus::Owned,
             current: true,

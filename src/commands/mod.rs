@@ -15,9 +15,12 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
+use std::collections::BTreeSet;
+
 use crate::aws::{self, Identity, KlankerClients, iam};
 use crate::cli::{ApplyArgs, Cli, Command, GlobalArgs, KlankerArgs};
 use crate::error::Error;
+use crate::inventory::{self, RoleSummary};
 use crate::k8s::{self, Cluster};
 use crate::output;
 use crate::plan::{Op, Plan, Step, Target};
@@ -109,18 +112,147 @@ pub async fn klanker_identity(
     }
 }
 
-/// Decides (flags, prompt) and, if so, applies the plan. Returns whether it applied.
-pub async fn confirm_and_apply(
-    args: &ApplyArgs,
-    plan: &Plan,
-    executor: &Executor<'_>,
-    rerun: &'static str,
-) -> Result<bool, Error> {
-    let apply = decide(args, plan)?;
-    if apply {
-        execute(plan, executor, rerun, async {}).await?;
+/// Role lookups in flight at once when reading candidates' tags.
+const ROLE_LOOKUPS: usize = 8;
+
+/// The tags of the named roles (ListRoles does not return tags), read fresh
+/// with GetRole, a few at a time. A role gone meanwhile is skipped.
+pub async fn tagged_roles(
+    klanker: &KlankerClients,
+    roles: &[RoleSummary],
+    names: &BTreeSet<String>,
+) -> Result<Vec<(RoleSummary, inventory::Tags)>, Error> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let found: Vec<Option<(RoleSummary, inventory::Tags)>> =
+        stream::iter(roles.iter().filter(|r| names.contains(&r.role_name)))
+            .map(|summary| async move {
+                iam::get_role(&klanker.iam, &summary.role_name)
+                    .await
+                    .map(|role| {
+                        role.map(|role| {
+                            // The fresh read wins over the listing.
+                            let mut summary = summary.clone();
+                            summary.trust_policy = role.trust_policy;
+                            summary.description = role.description;
+                            (summary, role.tags)
+                        })
+                    })
+            })
+            .buffered(ROLE_LOOKUPS)
+            .try_collect()
+            .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The role onboarding `name` owns, picked on proof (its tags), and what
+/// else claims the name.
+pub struct Located {
+    pub onboarding: Option<inventory::Onboarding>,
+    /// The proven role, else the one to expect (km-config.yaml's or the default).
+    pub role_name: String,
+    pub picked: inventory::Picked,
+}
+
+impl Located {
+    /// What the user should know about other roles claiming the name.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let (Some(role), false) = (&self.picked.role, self.picked.duplicates.is_empty()) {
+            notes.push(format!(
+                "drift: the tags of {} also claim this name; {role} is the one used (see `list`).",
+                self.picked.duplicates.join(", ")
+            ));
+        }
+        for r in &self.picked.look_alikes {
+            notes.push(format!(
+                "role {r} has a look-alike description but its tags do not prove this onboarding: it is ignored and left alone."
+            ));
+        }
+        notes
     }
-    Ok(apply)
+}
+
+/// Reads the tags of the roles that may be `name`'s and picks the one they prove.
+pub async fn locate(
+    klanker: &KlankerClients,
+    name: &str,
+    roles: &[RoleSummary],
+    entry: Option<&crate::store::ClusterEntry>,
+) -> Result<Located, Error> {
+    let candidates: BTreeSet<String> = inventory::candidates(name, roles, entry)
+        .into_iter()
+        .collect();
+    let tagged = tagged_roles(klanker, roles, &candidates).await?;
+    let picked = inventory::pick(name, &tagged, entry);
+    let onboarding = picked.role.as_ref().and_then(|role| {
+        tagged
+            .iter()
+            .find(|(r, _)| &r.role_name == role)
+            .and_then(|(r, tags)| inventory::proven_onboarding(r, tags))
+    });
+    Ok(Located {
+        role_name: picked
+            .role
+            .clone()
+            .unwrap_or_else(|| inventory::expected_role_name(name, entry)),
+        onboarding,
+        picked,
+    })
+}
+
+/// The kubeconfig context to act on for onboarding `name`: one that points
+/// at the cluster its role recorded (never another cluster), or, for
+/// onboardings that recorded none, `--context` or the current context.
+pub fn context_for(
+    kubeconfig: &kube::config::Kubeconfig,
+    name: &str,
+    onboarding: Option<&inventory::Onboarding>,
+    explicit: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let recorded = onboarding.and_then(|o| o.cluster.as_deref());
+    let pointing = match recorded {
+        Some(cluster) => crate::kubeconfig::contexts_for(
+            kubeconfig,
+            cluster,
+            onboarding.and_then(|o| o.server.as_deref()),
+        ),
+        None => Vec::new(),
+    };
+    Ok(crate::plan::guard::choose_context(
+        name,
+        recorded,
+        explicit,
+        kubeconfig
+            .current_context
+            .as_deref()
+            .filter(|c| !c.is_empty()),
+        &pointing,
+    )?)
+}
+
+/// Stops before any write when the klanker profile is not in the klanker
+/// account: `--klanker-account`, km-config.yaml's `klanker_account`, and
+/// never the cluster's own account.
+pub fn guard_account(
+    args: &KlankerArgs,
+    identity: &Identity,
+    store: &Store,
+    cluster_account: Option<&str>,
+) -> Result<(), Error> {
+    if let Some(id) = &args.klanker_account {
+        crate::trust::arn::parse_account(id, "--klanker-account")?;
+    }
+    let recorded = store.load()?.klanker_account();
+    crate::plan::guard::check_klanker_account(
+        &args.aws_profile,
+        &identity.account,
+        &crate::plan::guard::ExpectedAccount {
+            flag: args.klanker_account.as_deref(),
+            recorded: recorded.as_deref(),
+        },
+        cluster_account,
+    )?;
+    Ok(())
 }
 
 /// What steps act on; built once by the command and passed in.
@@ -129,6 +261,30 @@ pub struct Executor<'a> {
     pub cluster: Option<&'a Cluster<'a>>,
     pub store: &'a Store,
     pub verbose: bool,
+    /// Steps a fresh re-check turned into no-ops: `(step summary, why)`.
+    pub skipped: Mutex<Vec<(String, String)>>,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(
+        klanker: &'a KlankerClients,
+        cluster: Option<&'a Cluster<'a>>,
+        store: &'a Store,
+        verbose: bool,
+    ) -> Self {
+        Self {
+            klanker,
+            cluster,
+            store,
+            verbose,
+            skipped: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The skipped steps so far.
+    pub fn skipped(&self) -> Vec<(String, String)> {
+        lock(&self.skipped).clone()
+    }
 }
 
 /// Runs the changing steps. The IAM chain (provider, role, policies) and the
@@ -229,9 +385,14 @@ async fn run_chain(
             eprintln!("step: {}", step.summary);
         }
         if let Some(op) = &step.op {
-            run_op(op, executor)
+            let note = run_op(op, executor)
                 .await
                 .map_err(|e| Stop::Failed(step.summary.clone(), e))?;
+            // A step the executor's fresh re-check turned into a no-op says so.
+            if let Some(note) = note {
+                eprintln!("note: {note}");
+                lock(&executor.skipped).push((step.summary.clone(), note));
+            }
         }
         lock(done).push(step.summary.clone());
         progress.done();
@@ -251,7 +412,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-async fn run_op(op: &Op, executor: &Executor<'_>) -> Result<(), Error> {
+async fn run_op(op: &Op, executor: &Executor<'_>) -> Result<Option<String>, Error> {
     let cluster = || {
         executor.cluster.ok_or_else(|| {
             Error::Kube(k8s::KubeError::Unreachable {
@@ -267,13 +428,26 @@ async fn run_op(op: &Op, executor: &Executor<'_>) -> Result<(), Error> {
             name,
             annotations,
             labels,
+            force,
         } => {
             cluster()?
-                .apply_service_account(&k8s::service_account(namespace, name, annotations, labels))
+                .apply_service_account(
+                    &k8s::service_account(namespace, name, annotations, labels),
+                    *force,
+                )
                 .await?
         }
-        Op::DeleteServiceAccount { namespace, name } => {
-            cluster()?.delete_service_account(namespace, name).await?
+        Op::ReleaseServiceAccount { namespace, name } => {
+            cluster()?.release_service_account(namespace, name).await?
+        }
+        Op::DeleteServiceAccount {
+            namespace,
+            name,
+            role_arn,
+        } => {
+            return Ok(cluster()?
+                .delete_service_account_if_ours(namespace, name, role_arn)
+                .await?);
         }
         Op::WriteConfigEntry { entry } => {
             executor.store.update(|doc| doc.upsert(entry))?;
@@ -284,8 +458,10 @@ async fn run_op(op: &Op, executor: &Executor<'_>) -> Result<(), Error> {
             })?;
         }
         iam_op => {
-            iam::apply(&executor.klanker.iam, iam_op).await?;
+            if let iam::Applied::Skipped(why) = iam::apply(&executor.klanker.iam, iam_op).await? {
+                return Ok(Some(why));
+            }
         }
     }
-    Ok(())
+    Ok(None)
 }

@@ -72,7 +72,7 @@ fn account_id(value: &str, input: &str) -> Result<String, Error> {
 /// `--region`), else what the profile's configuration names, else STS.
 async fn klanker_identity(global: &GlobalArgs, args: &PolicyArgs) -> Result<Identity, Error> {
     validate::region(&args.aws.region, "--region")?;
-    if let Some(account) = &args.klanker_account {
+    if let Some(account) = &args.aws.klanker_account {
         return Ok(Identity {
             account: account_id(account, "--klanker-account")?,
             partition: permissions::partition_of_region(&args.aws.region).to_string(),

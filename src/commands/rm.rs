@@ -26,6 +26,9 @@ struct RmReport<'a> {
     role_arn: &'a str,
     plan: &'a [crate::plan::Step],
     notes: &'a [String],
+    /// Steps a re-check right before the call turned into no-ops, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<String>,
 }
 
 async fn role_details(
@@ -44,6 +47,7 @@ async fn role_details(
         role_name: role_name.to_string(),
         arn: role.arn,
         owned: iam::is_owned(&role.tags),
+        name_tag: role.tags.get(crate::trust::NAME_TAG).cloned(),
         attached_policies: attached,
         inline_policies: inline,
         instance_profiles: profiles,
@@ -59,15 +63,44 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
     let entry = store.load()?.get(&args.name);
     let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
-    // The kubeconfig is read once; the cluster may be gone, which is no error for rm.
-    let context = kubeconfig::load(global.kubeconfig.as_deref())
-        .map_err(|e| e.to_string())
-        .and_then(|kc| {
-            let ctx = kubeconfig::select_context(&kc, global.context.as_deref())
-                .map_err(|e| e.to_string())?;
-            Ok((kc, ctx))
-        });
+
+    // IAM first: the role whose tags prove NAME also records NAME's cluster.
+    let (roles, providers, identity) = tokio::try_join!(
+        async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
+        async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
+        super::klanker_identity(&klanker, hint),
+    )?;
+    let (partition, account) = (identity.partition.clone(), identity.account.clone());
+    let located = super::locate(&klanker, &args.name, &roles, entry.as_ref()).await?;
+    let onboarding = located.onboarding.clone();
+    let role_name = located.role_name.clone();
+
+    // The kubeconfig is read once; the cluster may be gone, which is no error
+    // for rm. Only the context that points at NAME's cluster is used.
+    let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref()).map_err(|e| e.to_string());
+    let chosen = match (&kubeconfig, args.keep_service_account) {
+        (Ok(kc), false) => Some(super::context_for(
+            kc,
+            &args.name,
+            onboarding.as_ref(),
+            global.context.as_deref(),
+        )?),
+        _ => None,
+    };
+    let context = match (kubeconfig, chosen) {
+        (Ok(kc), Some(Some(name))) => kubeconfig::select_context(&kc, Some(&name))
+            .map(|ctx| (kc, ctx))
+            .map_err(|e| e.to_string()),
+        (Ok(_), _) => Err("no context".to_string()),
+        (Err(why), _) => Err(why),
+    };
     let ctx = context.as_ref().ok().map(|(_, ctx)| ctx.clone());
+    super::guard_account(
+        &args.aws,
+        &identity,
+        &store,
+        ctx.as_ref().and_then(|c| c.eks.account.as_deref()),
+    )?;
     let kube_client = match (args.keep_service_account, context) {
         (true, _) => Err("kept".to_string()),
         (false, Ok((kc, ctx))) => k8s::client(kc, &ctx.context_name, global.timeout())
@@ -80,27 +113,57 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         .ok()
         .map(|client| Cluster { client, verbose });
 
-    // One concurrent round: every role (with trust policies), providers, identity, the cluster's SAs.
-    let cluster_sas = async {
-        match (&cluster, &kube_client) {
-            (Some(c), _) => Ok::<_, Error>(
-                c.managed_service_accounts()
-                    .await
-                    .map_err(|e| e.to_string()),
-            ),
-            (None, Err(why)) => Ok(Err(why.clone())),
-            (None, Ok(_)) => Ok(Err("no client".to_string())),
+    let expected_role_arn = onboarding
+        .as_ref()
+        .map(|o| o.role_arn.clone())
+        .or_else(|| entry.as_ref().map(|e| e.role_arn.clone()))
+        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
+    // The ServiceAccounts: those carrying our label (created by this tool)
+    // and the subject(s) the onboarding records (a pre-existing object we
+    // only annotated carries no label of ours).
+    let mut recorded: Vec<(String, String)> = Vec::new();
+    if let Some(o) = &onboarding {
+        recorded.push((o.namespace.clone(), o.service_account.clone()));
+    }
+    if let Some(e) = &entry {
+        recorded.push((e.namespace.clone(), e.service_account.clone()));
+    }
+    recorded.retain(|(ns, sa)| !ns.contains(['*', '?']) && !sa.contains(['*', '?']) && ns != "?");
+    recorded.sort();
+    recorded.dedup();
+    let sas: Result<Vec<k8s::FoundAccount>, String> = match (&cluster, &kube_client) {
+        (Some(c), _) => {
+            let listed = c.managed_service_accounts().await;
+            let direct =
+                futures::future::try_join_all(recorded.iter().map(|(ns, sa)| async move {
+                    c.get_service_account(ns, sa).await.map(|o| {
+                        o.map(|observed| k8s::FoundAccount {
+                            namespace: ns.clone(),
+                            name: sa.clone(),
+                            observed,
+                        })
+                    })
+                }))
+                .await;
+            match (listed, direct) {
+                (Ok(mut all), Ok(direct)) => {
+                    for found in direct.into_iter().flatten() {
+                        if !all
+                            .iter()
+                            .any(|a| a.namespace == found.namespace && a.name == found.name)
+                        {
+                            all.push(found);
+                        }
+                    }
+                    Ok(all)
+                }
+                (Err(e), _) | (_, Err(e)) => Err(e.to_string()),
+            }
         }
+        (None, Err(why)) => Err(why.clone()),
+        (None, Ok(_)) => Err("no client".to_string()),
     };
-    let (roles, providers, identity, sas) = tokio::try_join!(
-        async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
-        async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
-        super::klanker_identity(&klanker, hint),
-        cluster_sas,
-    )?;
-    let (partition, account) = (identity.partition, identity.account);
 
-    let (onboarding, role_name) = inventory::locate(&args.name, &roles, entry.as_ref());
     // Which provider: the one the role trusts, else the one mirroring km-config's issuer.
     let provider_arn = onboarding
         .as_ref()
@@ -114,10 +177,6 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         })
         .filter(|arn| providers.contains(arn));
     let role_exists = roles.iter().any(|r: &RoleSummary| r.role_name == role_name);
-    let expected_role_arn = entry
-        .as_ref()
-        .map(|e| e.role_arn.clone())
-        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
     // An add that failed after creating the provider but before the role and
     // the km-config entry leaves nothing that names the provider. When this
     // context is that cluster (its name, or a ServiceAccount annotated with the
@@ -127,9 +186,13 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         Some(arn) => Some(arn),
         None if !role_exists && entry.is_none() => {
             let annotated = sas.as_ref().is_ok_and(|found| {
-                found
-                    .iter()
-                    .any(|(_, _, a)| a.as_deref() == Some(expected_role_arn.as_str()))
+                found.iter().any(|f| {
+                    f.observed
+                        .annotations
+                        .get(crate::trust::ROLE_ARN_ANNOTATION)
+                        .map(String::as_str)
+                        == Some(expected_role_arn.as_str())
+                })
             });
             let this_cluster = ctx
                 .as_ref()
@@ -149,7 +212,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                     )
                     .await
                     {
-                        Ok((issuer, _)) => Some(issuer.provider_arn(&partition, &account))
+                        Ok(resolved) => Some(resolved.issuer.provider_arn(&partition, &account))
                             .filter(|arn| providers.contains(arn)),
                         Err(err) => {
                             if verbose {
@@ -208,16 +271,25 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
             Ok(found) => ClusterView::Found(
                 found
                     .into_iter()
-                    .filter(|(ns, name, annotated)| {
-                        annotated.as_deref() == Some(role_arn.as_str())
-                            || onboarding
-                                .as_ref()
-                                .is_some_and(|o| &o.namespace == ns && &o.service_account == name)
+                    .filter(|f| {
+                        let annotated = f
+                            .observed
+                            .annotations
+                            .get(crate::trust::ROLE_ARN_ANNOTATION);
+                        annotated == Some(&role_arn)
+                            || recorded
+                                .iter()
+                                .any(|(ns, sa)| ns == &f.namespace && sa == &f.name)
                     })
-                    .map(|(namespace, name, role_arn)| FoundServiceAccount {
-                        namespace,
-                        name,
-                        role_arn,
+                    .map(|f| FoundServiceAccount {
+                        created_by_us: f.observed.created_by_us(),
+                        role_arn: f
+                            .observed
+                            .annotations
+                            .get(crate::trust::ROLE_ARN_ANNOTATION)
+                            .cloned(),
+                        namespace: f.namespace,
+                        name: f.name,
                     })
                     .collect(),
             ),
@@ -232,7 +304,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         cluster: cluster_view,
         config_entry: entry.is_some(),
     };
-    let (plan, notes) = removal::plan_removal(&observed)?;
+    let (plan, mut notes) = removal::plan_removal(&observed)?;
+    notes.extend(located.notes());
 
     let text = args.output == ReportOutput::Text;
     if text {
@@ -260,23 +333,25 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         }
     }
 
-    let apply = super::confirm_and_apply(
-        &args.apply,
-        &plan,
-        &super::Executor {
-            klanker: &klanker,
-            cluster: cluster.as_ref(),
-            store: &store,
-            verbose,
-        },
-        "kubectl klanker-trust rm",
-    )
-    .await?;
+    let executor = super::Executor::new(&klanker, cluster.as_ref(), &store, verbose);
+    let apply = super::decide(&args.apply, &plan)?;
+    if apply {
+        // A fresh read after the prompt, before the first write of either
+        // chain (the cluster chain runs beside the IAM one): the role must
+        // still be NAME's. Each IAM removal step re-checks again.
+        if let Some(role) = &observed.role {
+            iam::check_role_of(&klanker.iam, &role.role_name, &args.name).await?;
+        }
+        super::execute(&plan, &executor, "kubectl klanker-trust rm", async {}).await?;
+    }
 
     match args.output {
         ReportOutput::Text => {
             if apply {
                 println!("Removed: {} change(s) applied.", plan.changes().count());
+                for (step, why) in executor.skipped() {
+                    println!("not done: {step}: {why}");
+                }
             } else if !plan.is_noop() {
                 println!(
                     "Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to remove."
@@ -291,6 +366,11 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                 role_arn: &role_arn,
                 plan: &plan.steps,
                 notes: &notes,
+                skipped: executor
+                    .skipped()
+                    .into_iter()
+                    .map(|(step, why)| format!("{step}: {why}"))
+                    .collect(),
             };
             let format = match args.output {
                 ReportOutput::Json => output::Structured::Json,

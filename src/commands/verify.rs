@@ -7,7 +7,6 @@ use serde::Serialize;
 use crate::aws::{KlankerClients, iam};
 use crate::cli::{GlobalArgs, ReportOutput, VerifyArgs};
 use crate::error::Error;
-use crate::inventory;
 use crate::k8s::{self, Cluster};
 use crate::kubeconfig;
 use crate::output;
@@ -161,54 +160,78 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
     let entry = store.load()?.get(&args.name);
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
-    let ctx = kubeconfig::select_context(&kc, global.context.as_deref())?;
     let (klanker, _, hint) = super::klanker_clients(global, &args.aws).await?;
-    let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
-    let cluster = Cluster {
-        client: &client,
-        verbose: global.verbose,
-    };
 
     let (roles, identity) = tokio::try_join!(
         async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
         super::klanker_identity(&klanker, hint),
     )?;
-    let (partition, account) = (identity.partition, identity.account);
-    let (onboarding, role_name) = inventory::locate(&args.name, &roles, entry.as_ref());
+    let (partition, account) = (identity.partition.clone(), identity.account.clone());
+    // The role is picked on proof (its tags); it also records NAME's cluster,
+    // and only a context pointing at that cluster is checked.
+    let located = super::locate(&klanker, &args.name, &roles, entry.as_ref()).await?;
+    let onboarding = located.onboarding.clone();
+    let role_name = located.role_name.clone();
+    let context_name = super::context_for(
+        &kc,
+        &args.name,
+        onboarding.as_ref(),
+        global.context.as_deref(),
+    )?;
+    let ctx = kubeconfig::select_context(&kc, context_name.as_deref())?;
+    super::guard_account(&args.aws, &identity, &store, ctx.eks.account.as_deref())?;
+    let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
+    let cluster = Cluster {
+        client: &client,
+        verbose: global.verbose,
+    };
     let role_arn = onboarding
         .as_ref()
         .map(|o| o.role_arn.clone())
         .or_else(|| entry.as_ref().map(|e| e.role_arn.clone()))
         .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{role_name}"));
-    // Which ServiceAccount: the one this tool applied with this role's
-    // annotation (the most direct evidence), else what km-config.yaml or the
-    // trust policy names, else the context's namespace (wildcard trusts).
-    let applied = cluster
-        .managed_service_accounts()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(_, _, annotated)| annotated.as_deref() == Some(role_arn.as_str()));
+    // Which ServiceAccount: the subject the onboarding records (the trust
+    // policy, else km-config.yaml), never one that merely carries our label
+    // and annotation; for wildcard namespaces, the context's namespace.
+    // km-config.yaml first: when the trust was changed by hand, checking
+    // the subject the tool set up shows the mismatch.
     let recorded = entry
         .as_ref()
+        .filter(|e| e.role_arn == role_arn)
         .map(|e| (e.namespace.clone(), e.service_account.clone()))
         .or_else(|| {
             onboarding
                 .as_ref()
+                .filter(|o| o.namespace != "?")
                 .map(|o| (o.namespace.clone(), o.service_account.clone()))
         });
-    let (namespace, service_account) = match (applied, recorded) {
-        (Some((ns, sa, _)), _) => (ns, sa),
-        (None, Some((ns, sa))) if ns != "*" => (ns, sa),
-        (None, Some((_, sa))) => (
+    let (namespace, service_account) = match recorded {
+        Some((ns, sa)) if ns != "*" => (ns, sa),
+        Some((_, sa)) => (
             ctx.namespace.clone().unwrap_or_else(|| "default".into()),
             sa,
         ),
-        (None, None) => (
+        None => (
             ctx.namespace.clone().unwrap_or_else(|| "default".into()),
             "km".into(),
         ),
     };
+    // Other ServiceAccounts annotated with this role are drift, never the target.
+    let others: Vec<String> = cluster
+        .managed_service_accounts()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|f| {
+            f.observed
+                .annotations
+                .get(crate::trust::ROLE_ARN_ANNOTATION)
+                .map(String::as_str)
+                == Some(role_arn.as_str())
+                && !(f.namespace == namespace && f.name == service_account)
+        })
+        .map(|f| format!("{}/{}", f.namespace, f.name))
+        .collect();
 
     let target = Target {
         name: args.name.clone(),
@@ -222,6 +245,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     };
     let (facts, token) = gather(&klanker, &cluster, &target).await?;
     let mut checks = verify::local_checks(&facts);
+    checks.extend(verify::drift_checks(&args.name, &others, &located.notes()));
 
     // The final word: STS itself. Skipped when a local link is already broken,
     // since STS would only refuse (and a test peer might not).

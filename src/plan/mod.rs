@@ -8,10 +8,14 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod guard;
 pub mod removal;
 
 use crate::store::ClusterEntry;
-use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, STS_AUDIENCE, policy};
+use crate::trust::{
+    self, CREATED_BY_ANNOTATION, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, ROLE_ARN_ANNOTATION,
+    STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION, policy,
+};
 
 /// How `--register-oidc-provider` treats the klanker account's providers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -44,6 +48,11 @@ pub struct Desired {
     /// None when the ServiceAccount is printed (`-o manifest`), not applied.
     pub cluster: Option<DesiredCluster>,
     pub config_entry: Option<ClusterEntry>,
+    /// `--replace-issuer`: the same name may move to another issuer.
+    pub replace_issuer: bool,
+    /// `--override-existing-serviceaccounts`: a ServiceAccount annotated
+    /// with another role may be re-pointed (its annotations are taken over).
+    pub override_service_accounts: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -66,6 +75,20 @@ pub struct Observed {
     pub namespace_exists: bool,
     pub service_account: Option<ObservedServiceAccount>,
     pub config_entry: Option<ClusterEntry>,
+    /// Providers the role trusts now, other than the desired one, as read
+    /// (for `--replace-issuer`: the old one goes if it is ours).
+    pub old_providers: Vec<ObservedProvider>,
+    /// The ServiceAccount the role trusted until now, when the trust moves to
+    /// another namespace or name (None: it does not move, or it is not in this cluster).
+    pub previous_service_account: Option<PreviousServiceAccount>,
+}
+
+/// The ServiceAccount a moving trust leaves behind.
+#[derive(Debug, Clone)]
+pub struct PreviousServiceAccount {
+    pub namespace: String,
+    pub name: String,
+    pub observed: Option<ObservedServiceAccount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,10 +108,49 @@ pub struct ObservedRole {
     pub permissions_boundary: Option<String>,
 }
 
+/// A field of a ServiceAccount's metadata: `("annotations" | "labels", key)`.
+pub type Field = (String, String);
+
+/// A ServiceAccount as read, with who owns which label/annotation
+/// (`metadata.managedFields`).
+///
+/// Why "created by this tool" is the created-by annotation *owned by our
+/// field manager* (read from managedFields), not a label or an IAM tag: a
+/// later `kubectl apply`, Helm upgrade or server-side apply by someone else
+/// leaves fields it never set alone, so our annotation and our ownership of
+/// it survive; labels like `app.kubernetes.io/managed-by` are routinely
+/// rewritten by those tools. If the object is deleted and re-created by
+/// someone else, the annotation (or our ownership of it) is gone, so the new
+/// object is rightly not ours. An IAM tag alone could not tell a re-created
+/// object from ours.
 #[derive(Debug, Clone, Default)]
 pub struct ObservedServiceAccount {
     pub annotations: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
+    /// Fields our field manager owns (its Apply entry).
+    pub ours: BTreeSet<Field>,
+    /// Fields other managers own, with their names.
+    pub others: BTreeMap<Field, Vec<String>>,
+}
+
+impl ObservedServiceAccount {
+    /// This tool created the object: our manager owns the created-by annotation.
+    pub fn created_by_us(&self) -> bool {
+        self.annotations
+            .get(CREATED_BY_ANNOTATION)
+            .map(String::as_str)
+            == Some(MANAGED_BY_VALUE)
+            && self
+                .ours
+                .contains(&("annotations".to_string(), CREATED_BY_ANNOTATION.to_string()))
+    }
+
+    fn value(&self, (section, key): &Field) -> Option<&String> {
+        match section.as_str() {
+            "labels" => self.labels.get(key),
+            _ => self.annotations.get(key),
+        }
+    }
 }
 
 /// Where a step acts.
@@ -153,18 +215,29 @@ pub enum Op {
         role: String,
         arn: String,
     },
+    /// `owner`: re-read the role first and stop unless its tags prove this onboarding.
     DetachPolicy {
         role: String,
         arn: String,
+        owner: Option<String>,
     },
     CreateNamespace {
         name: String,
     },
+    /// Server-side apply of exactly these fields under our field manager;
+    /// `force` only with `--override-existing-serviceaccounts`.
     ApplyServiceAccount {
         namespace: String,
         name: String,
         annotations: BTreeMap<String, String>,
         labels: BTreeMap<String, String>,
+        force: bool,
+    },
+    /// Gives up every field our field manager owns on an object we did not
+    /// create (an apply of no fields); everything else on it stays.
+    ReleaseServiceAccount {
+        namespace: String,
+        name: String,
     },
     WriteConfigEntry {
         entry: ClusterEntry,
@@ -172,20 +245,29 @@ pub enum Op {
     DeleteInlinePolicy {
         role: String,
         name: String,
+        owner: Option<String>,
     },
     RemoveRoleFromInstanceProfile {
         role: String,
         profile: String,
+        owner: Option<String>,
     },
+    /// Re-reads the role right before deleting: its tags must prove `owner`.
     DeleteRole {
         role: String,
+        owner: String,
     },
+    /// Re-checks right before deleting that the provider is ours and that no
+    /// role trusts it (a concurrent `add` may have started to).
     DeleteProvider {
         arn: String,
     },
+    /// Re-reads the object right before deleting: it must still be one this
+    /// tool created and annotated with `role_arn`; else it is only released.
     DeleteServiceAccount {
         namespace: String,
         name: String,
+        role_arn: String,
     },
     RemoveConfigEntry {
         name: String,
@@ -241,6 +323,31 @@ pub enum PlanError {
     )]
     RoleNotOwned { role: String },
     #[error(
+        "role {role} belongs to {}, not `{name}`: it will not be taken over. Pick another --role-name, or remove that onboarding first.",
+        match other { Some(o) => format!("onboarding `{o}` (its {NAME_TAG} tag)"), None => format!("no onboarding of this name (it has no {NAME_TAG} tag naming `{name}`)") }
+    )]
+    RoleOfOtherOnboarding {
+        role: String,
+        name: String,
+        other: Option<String>,
+    },
+    #[error(
+        "`{name}` is onboarded with issuer {old}, and this cluster's issuer is {new}. Re-pointing role {role} would cut off the cluster behind {old} (a rebuilt cluster, or another cluster with the same name in another account or region?). Pass --replace-issuer to move the trust to {new}, or pick another --name."
+    )]
+    IssuerChanged {
+        name: String,
+        role: String,
+        old: String,
+        new: String,
+    },
+    #[error(
+        "ServiceAccount {service_account} is already annotated with role {current_role}: re-pointing it would silently take that role from its pods. Use another --service-account, or pass --override-existing-serviceaccounts to re-point it."
+    )]
+    ServiceAccountServesOtherRole {
+        service_account: String,
+        current_role: String,
+    },
+    #[error(
         "policy {arn} does not exist in the klanker account. Create it first (the shared operator policy is km-operator-policy), or pass the right --policy-arn."
     )]
     PolicyMissing { arn: String },
@@ -254,6 +361,10 @@ pub enum PlanError {
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// What the plan does that the user must not miss (the trust moves, an
+    /// issuer is replaced, a ServiceAccount someone else created is annotated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -271,11 +382,14 @@ impl Plan {
 /// order: provider, role, policies, namespace, ServiceAccount, local file.
 pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
     let mut steps = Vec::new();
+    let mut warnings = Vec::new();
     plan_provider(desired, observed, &mut steps)?;
-    plan_role(desired, observed, &mut steps)?;
+    plan_role(desired, observed, &mut steps, &mut warnings)?;
     plan_policies(desired, observed, &mut steps)?;
+    plan_old_providers(desired, observed, &mut steps, &mut warnings);
     if let Some(cluster) = &desired.cluster {
-        plan_cluster(cluster, observed, &mut steps)?;
+        plan_cluster(desired, cluster, observed, &mut steps, &mut warnings)?;
+        plan_trust_move(desired, cluster, observed, &mut steps, &mut warnings);
     }
     if let Some(entry) = &desired.config_entry {
         let (action, op) = match &observed.config_entry {
@@ -304,7 +418,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         }
         steps.push(step);
     }
-    Ok(Plan { steps })
+    Ok(Plan { steps, warnings })
 }
 
 fn plan_provider(
@@ -377,6 +491,7 @@ fn plan_role(
     desired: &Desired,
     observed: &Observed,
     steps: &mut Vec<Step>,
+    warnings: &mut Vec<String>,
 ) -> Result<(), PlanError> {
     let role = desired.role_name.clone();
     let Some(current) = &observed.role else {
@@ -406,6 +521,57 @@ fn plan_role(
     };
     if current.tags.get(MANAGED_BY_TAG).map(String::as_str) != Some(MANAGED_BY_VALUE) {
         return Err(PlanError::RoleNotOwned { role });
+    }
+    // Ours for this name only if its name tag says so (or, for a role
+    // written before the tag existed, its description does).
+    match current.tags.get(NAME_TAG) {
+        Some(other) if other != &desired.name => {
+            return Err(PlanError::RoleOfOtherOnboarding {
+                role,
+                name: desired.name.clone(),
+                other: Some(other.clone()),
+            });
+        }
+        Some(_) => {}
+        None => {
+            let described = crate::inventory::onboarding(&crate::inventory::RoleSummary {
+                role_name: role.clone(),
+                arn: current.arn.clone(),
+                description: current.description.clone(),
+                trust_policy: current.trust_policy.clone(),
+            });
+            if described.is_none_or(|o| o.name != desired.name) {
+                return Err(PlanError::RoleOfOtherOnboarding {
+                    role,
+                    name: desired.name.clone(),
+                    other: None,
+                });
+            }
+        }
+    }
+    let trusted = crate::inventory::federated_principals(&current.trust_policy);
+    if !trusted.is_empty() && !trusted.contains(&desired.provider_arn) {
+        let old = trusted
+            .iter()
+            .map(|arn| {
+                trust::OidcProviderArn::parse(arn, "provider")
+                    .map(|p| p.issuer.url())
+                    .unwrap_or_else(|_| arn.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !desired.replace_issuer {
+            return Err(PlanError::IssuerChanged {
+                name: desired.name.clone(),
+                role,
+                old,
+                new: desired.issuer.url(),
+            });
+        }
+        warnings.push(format!(
+            "--replace-issuer: role {role} stops trusting {old} and trusts {} instead; the cluster behind {old} loses access.",
+            desired.issuer.url()
+        ));
     }
     let mut changed = false;
     if !policy::equivalent(&current.trust_policy, &desired.trust_policy) {
@@ -556,16 +722,60 @@ fn plan_policies(
             Some(Op::DetachPolicy {
                 role: role.clone(),
                 arn: arn.clone(),
+                owner: None,
             }),
         ));
     }
     Ok(())
 }
 
+/// With `--replace-issuer`: the providers the role no longer trusts go in
+/// the same run if this tool created them; the executor checks again right
+/// before deleting that no role trusts them.
+fn plan_old_providers(
+    desired: &Desired,
+    observed: &Observed,
+    steps: &mut Vec<Step>,
+    warnings: &mut Vec<String>,
+) {
+    if !desired.replace_issuer {
+        return;
+    }
+    for p in observed
+        .old_providers
+        .iter()
+        .filter(|p| p.arn != desired.provider_arn)
+    {
+        if p.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE) {
+            steps.push(
+                Step::new(
+                    Target::Iam,
+                    Action::Delete,
+                    format!(
+                        "old OIDC provider {} (created by this tool; the issuer was replaced)",
+                        p.arn
+                    ),
+                    Some(Op::DeleteProvider { arn: p.arn.clone() }),
+                )
+                .with_details(vec![
+                    "kept instead if any role still trusts it when the step runs".into(),
+                ]),
+            );
+        } else {
+            warnings.push(format!(
+                "the old OIDC provider {} was not created by this tool: it is kept.",
+                p.arn
+            ));
+        }
+    }
+}
+
 fn plan_cluster(
+    desired: &Desired,
     cluster: &DesiredCluster,
     observed: &Observed,
     steps: &mut Vec<Step>,
+    warnings: &mut Vec<String>,
 ) -> Result<(), PlanError> {
     let ns = &cluster.namespace;
     if !observed.namespace_exists {
@@ -581,48 +791,219 @@ fn plan_cluster(
             Some(Op::CreateNamespace { name: ns.clone() }),
         ));
     }
-    let sa = format!("ServiceAccount {ns}/{}", cluster.service_account);
-    let apply = Some(Op::ApplyServiceAccount {
-        namespace: ns.clone(),
-        name: cluster.service_account.clone(),
-        annotations: cluster.annotations.clone(),
-        labels: cluster.labels.clone(),
-    });
-    let step = match &observed.service_account {
-        None => Step::new(Target::Cluster, Action::Create, sa, apply).with_details(
+    let id = format!("{ns}/{}", cluster.service_account);
+    let Some(current) = &observed.service_account else {
+        // Ours from the start: the created-by annotation records it.
+        let mut annotations = cluster.annotations.clone();
+        annotations.insert(CREATED_BY_ANNOTATION.into(), MANAGED_BY_VALUE.into());
+        steps.push(
+            Step::new(
+                Target::Cluster,
+                Action::Create,
+                format!("ServiceAccount {id}"),
+                Some(Op::ApplyServiceAccount {
+                    namespace: ns.clone(),
+                    name: cluster.service_account.clone(),
+                    annotations: annotations.clone(),
+                    labels: cluster.labels.clone(),
+                    force: false,
+                }),
+            )
+            .with_details(
+                annotations
+                    .iter()
+                    .map(|(k, v)| format!("annotation {k}={v}"))
+                    .collect(),
+            ),
+        );
+        return Ok(());
+    };
+    if let Some(existing) = current.annotations.get(ROLE_ARN_ANNOTATION)
+        && existing != &desired.role_arn
+    {
+        if !desired.override_service_accounts {
+            return Err(PlanError::ServiceAccountServesOtherRole {
+                service_account: id,
+                current_role: existing.clone(),
+            });
+        }
+        warnings.push(format!(
+            "--override-existing-serviceaccounts: ServiceAccount {id} is re-pointed from {existing} to {}; pods using it lose {existing}.",
+            desired.role_arn
+        ));
+    }
+    let created = current.created_by_us();
+    // On an object someone else created, only the two IRSA annotations are ours to set.
+    let mut want: BTreeMap<Field, String> = cluster
+        .annotations
+        .iter()
+        .map(|(k, v)| (("annotations".to_string(), k.clone()), v.clone()))
+        .collect();
+    if created {
+        want.insert(
+            ("annotations".into(), CREATED_BY_ANNOTATION.into()),
+            MANAGED_BY_VALUE.into(),
+        );
+        want.extend(
             cluster
-                .annotations
+                .labels
                 .iter()
-                .map(|(k, v)| format!("annotation {k}={v}"))
-                .collect(),
-        ),
-        Some(current) => {
-            let mut details = map_diff("annotation", &current.annotations, &cluster.annotations);
-            details.extend(map_diff("label", &current.labels, &cluster.labels));
-            if details.is_empty() {
-                Step::new(Target::Cluster, Action::Unchanged, sa, None)
-            } else {
-                Step::new(Target::Cluster, Action::Update, sa, apply).with_details(details)
+                .map(|(k, v)| (("labels".to_string(), k.clone()), v.clone())),
+        );
+    }
+    let mut details = Vec::new();
+    let mut force = false;
+    want.retain(|field, value| {
+        let others = current.others.get(field).cloned().unwrap_or_default();
+        if others.is_empty() || current.value(field) == Some(value) {
+            return true;
+        }
+        let irsa = field.0 == "annotations"
+            && (field.1 == ROLE_ARN_ANNOTATION || field.1 == TOKEN_EXPIRATION_ANNOTATION);
+        if irsa && desired.override_service_accounts {
+            force = true;
+            details.push(format!(
+                "{} {} taken over from {} (--override-existing-serviceaccounts)",
+                singular(&field.0),
+                field.1,
+                others.join(", ")
+            ));
+            true
+        } else {
+            details.push(format!(
+                "{} {} stays {} (owned by {}; never overwritten)",
+                singular(&field.0),
+                field.1,
+                current.value(field).map(String::as_str).unwrap_or("unset"),
+                others.join(", ")
+            ));
+            false
+        }
+    });
+    let mut changed = false;
+    for (field, value) in &want {
+        match current.value(field) {
+            Some(old) if old == value => {
+                if !current.ours.contains(field) {
+                    changed = true;
+                }
+            }
+            Some(old) => {
+                changed = true;
+                details.push(format!(
+                    "{} {}: {old} -> {value}",
+                    singular(&field.0),
+                    field.1
+                ));
+            }
+            None => {
+                changed = true;
+                details.push(format!("{} {}={value}", singular(&field.0), field.1));
             }
         }
+    }
+    for field in current.ours.iter().filter(|f| !want.contains_key(*f)) {
+        changed = true;
+        details.push(format!("{} {} released", singular(&field.0), field.1));
+    }
+    let summary = if created {
+        format!("ServiceAccount {id}")
+    } else {
+        format!(
+            "ServiceAccount {id} (NOT created by this tool: only the IRSA annotations are applied, everything else on it stays)"
+        )
     };
-    steps.push(step);
+    if !created && changed {
+        warnings.push(format!(
+            "ServiceAccount {id} exists and was not created by this tool: it is annotated, never taken over, and `rm` will only remove these annotations."
+        ));
+    }
+    let split = |section: &str| -> BTreeMap<String, String> {
+        want.iter()
+            .filter(|((s, _), _)| s == section)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let step = if changed {
+        Step::new(
+            Target::Cluster,
+            Action::Update,
+            summary,
+            Some(Op::ApplyServiceAccount {
+                namespace: ns.clone(),
+                name: cluster.service_account.clone(),
+                annotations: split("annotations"),
+                labels: split("labels"),
+                force,
+            }),
+        )
+    } else {
+        Step::new(Target::Cluster, Action::Unchanged, summary, None)
+    };
+    steps.push(step.with_details(details));
     Ok(())
 }
 
-/// Keys of `want` that `have` lacks or holds with another value.
-fn map_diff(
-    kind: &str,
-    have: &BTreeMap<String, String>,
-    want: &BTreeMap<String, String>,
-) -> Vec<String> {
-    want.iter()
-        .filter_map(|(k, v)| match have.get(k) {
-            Some(old) if old == v => None,
-            Some(old) => Some(format!("{kind} {k}: {old} -> {v}")),
-            None => Some(format!("{kind} {k}={v}")),
-        })
-        .collect()
+fn singular(section: &str) -> &'static str {
+    if section == "labels" {
+        "label"
+    } else {
+        "annotation"
+    }
+}
+
+/// A changed --namespace or --service-account moves the trust: the
+/// ServiceAccount left behind still names the role, and its pods would get
+/// AccessDenied. It is deleted if this tool created it, else released.
+fn plan_trust_move(
+    desired: &Desired,
+    cluster: &DesiredCluster,
+    observed: &Observed,
+    steps: &mut Vec<Step>,
+    warnings: &mut Vec<String>,
+) {
+    let Some(previous) = &observed.previous_service_account else {
+        return;
+    };
+    if previous.namespace == cluster.namespace && previous.name == cluster.service_account {
+        return;
+    }
+    let old = format!("{}/{}", previous.namespace, previous.name);
+    warnings.push(format!(
+        "the trust MOVES: role {} stops trusting ServiceAccount {old} and trusts {}/{} instead; pods using {old} lose the role.",
+        desired.role_name, cluster.namespace, cluster.service_account
+    ));
+    let Some(sa) = &previous.observed else {
+        return;
+    };
+    if sa.annotations.get(ROLE_ARN_ANNOTATION) != Some(&desired.role_arn) {
+        return;
+    }
+    let step = if sa.created_by_us() {
+        Step::new(
+            Target::Cluster,
+            Action::Delete,
+            format!("ServiceAccount {old} (created by this tool; no longer trusted)"),
+            Some(Op::DeleteServiceAccount {
+                namespace: previous.namespace.clone(),
+                name: previous.name.clone(),
+                role_arn: desired.role_arn.clone(),
+            }),
+        )
+    } else {
+        Step::new(
+            Target::Cluster,
+            Action::Update,
+            format!(
+                "ServiceAccount {old} (no longer trusted, not created by this tool): remove this tool's annotations only"
+            ),
+            Some(Op::ReleaseServiceAccount {
+                namespace: previous.namespace.clone(),
+                name: previous.name.clone(),
+            }),
+        )
+    };
+    steps.push(step);
 }
 
 fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
@@ -703,7 +1084,17 @@ mod tests {
                 service_account: "km".into(),
                 role_arn: ROLE_ARN.into(),
             }),
+            replace_issuer: false,
+            override_service_accounts: false,
         }
+    }
+
+    fn fields(sa: &ObservedServiceAccount) -> BTreeSet<Field> {
+        sa.annotations
+            .keys()
+            .map(|k| ("annotations".to_string(), k.clone()))
+            .chain(sa.labels.keys().map(|k| ("labels".to_string(), k.clone())))
+            .collect()
     }
 
     /// The state right after a successful apply of `d`.
@@ -726,11 +1117,20 @@ mod tests {
             attached_policies: d.policies.clone(),
             missing_policies: BTreeSet::new(),
             namespace_exists: true,
-            service_account: Some(ObservedServiceAccount {
-                annotations: cluster.annotations.clone(),
-                labels: cluster.labels.clone(),
+            service_account: Some({
+                let mut annotations = cluster.annotations.clone();
+                annotations.insert(CREATED_BY_ANNOTATION.into(), MANAGED_BY_VALUE.into());
+                let mut sa = ObservedServiceAccount {
+                    annotations,
+                    labels: cluster.labels.clone(),
+                    ..ObservedServiceAccount::default()
+                };
+                sa.ours = fields(&sa);
+                sa
             }),
             config_entry: d.config_entry.clone(),
+            old_providers: Vec::new(),
+            previous_service_account: None,
         }
     }
 
@@ -833,7 +1233,8 @@ mod tests {
         }));
         assert!(ops.contains(&&Op::DetachPolicy {
             role: "km-cluster-dev".into(),
-            arn: "arn:aws:iam::aws:policy/Old".into()
+            arn: "arn:aws:iam::aws:policy/Old".into(),
+            owner: None,
         }));
     }
 
@@ -961,26 +1362,237 @@ mod tests {
     }
 
     #[test]
-    fn service_account_annotation_drift_is_reapplied() {
-        let d = desired("ai-pods");
+    fn a_service_account_serving_another_role_is_refused_unless_overridden() {
+        let mut d = desired("ai-pods");
         let mut observed = converged(&d);
-        observed
-            .service_account
-            .as_mut()
-            .unwrap()
-            .annotations
-            .insert(
-                trust::ROLE_ARN_ANNOTATION.into(),
-                "arn:aws:iam::333333333333:role/other".into(),
-            );
+        let sa = observed.service_account.as_mut().unwrap();
+        sa.annotations.insert(
+            trust::ROLE_ARN_ANNOTATION.into(),
+            "arn:aws:iam::333333333333:role/other".into(),
+        );
+        let field = (
+            "annotations".to_string(),
+            trust::ROLE_ARN_ANNOTATION.to_string(),
+        );
+        sa.ours.remove(&field);
+        sa.others.insert(field, vec!["helm".into()]);
+        assert_eq!(
+            plan(&d, &observed).unwrap_err(),
+            PlanError::ServiceAccountServesOtherRole {
+                service_account: "ai-pods/km".into(),
+                current_role: "arn:aws:iam::333333333333:role/other".into()
+            }
+        );
+        d.override_service_accounts = true;
         let plan = plan(&d, &observed).unwrap();
         let step = plan.changes().next().unwrap();
         assert_eq!(step.target, Target::Cluster);
         assert!(
-            step.details[0].contains("role/other -> "),
+            step.details.iter().any(|l| l.contains("role/other -> ")),
             "{:?}",
             step.details
         );
+        assert!(matches!(
+            step.op,
+            Some(Op::ApplyServiceAccount { force: true, .. })
+        ));
+        assert!(plan.warnings.iter().any(|w| w.contains("re-pointed")));
+    }
+
+    /// A ServiceAccount Helm created: only the IRSA annotations are applied,
+    /// unforced; the plan says so; its labels are never touched.
+    #[test]
+    fn a_pre_existing_service_account_gets_only_the_irsa_annotations() {
+        let d = desired("ai-pods");
+        let mut observed = converged(&d);
+        let helm = ObservedServiceAccount {
+            labels: BTreeMap::from([(trust::MANAGED_BY_LABEL.into(), "Helm".into())]),
+            others: BTreeMap::from([(
+                ("labels".into(), trust::MANAGED_BY_LABEL.into()),
+                vec!["helm".into()],
+            )]),
+            ..ObservedServiceAccount::default()
+        };
+        observed.service_account = Some(helm.clone());
+        let plan = plan(&d, &observed).unwrap();
+        let step = plan.changes().next().unwrap();
+        assert!(
+            step.summary.contains("NOT created by this tool"),
+            "{}",
+            step.summary
+        );
+        let Some(Op::ApplyServiceAccount {
+            annotations,
+            labels,
+            force,
+            ..
+        }) = &step.op
+        else {
+            panic!("{step:?}")
+        };
+        assert!(labels.is_empty(), "{labels:?}");
+        assert!(!force);
+        assert_eq!(
+            annotations.keys().collect::<Vec<_>>(),
+            [
+                trust::ROLE_ARN_ANNOTATION,
+                trust::TOKEN_EXPIRATION_ANNOTATION
+            ]
+        );
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("not created by this tool"))
+        );
+
+        // Another manager's token-expiration is not overwritten without the flag.
+        let mut owned = helm;
+        owned
+            .annotations
+            .insert(trust::TOKEN_EXPIRATION_ANNOTATION.into(), "86400".into());
+        owned.others.insert(
+            (
+                "annotations".into(),
+                trust::TOKEN_EXPIRATION_ANNOTATION.into(),
+            ),
+            vec!["helm".into()],
+        );
+        observed.service_account = Some(owned);
+        let plan = super::plan(&d, &observed).unwrap();
+        let step = plan.changes().next().unwrap();
+        let Some(Op::ApplyServiceAccount { annotations, .. }) = &step.op else {
+            panic!()
+        };
+        assert!(!annotations.contains_key(trust::TOKEN_EXPIRATION_ANNOTATION));
+        assert!(
+            step.details
+                .iter()
+                .any(|l| l.contains("stays 86400 (owned by helm"))
+        );
+    }
+
+    #[test]
+    fn another_onboardings_role_is_refused_naming_it() {
+        let d = desired("ai-pods");
+        let mut observed = converged(&d);
+        observed
+            .role
+            .as_mut()
+            .unwrap()
+            .tags
+            .insert(trust::NAME_TAG.into(), "other".into());
+        assert_eq!(
+            plan(&d, &observed).unwrap_err(),
+            PlanError::RoleOfOtherOnboarding {
+                role: "km-cluster-dev".into(),
+                name: "dev".into(),
+                other: Some("other".into())
+            }
+        );
+        assert!(
+            plan(&d, &observed)
+                .unwrap_err()
+                .to_string()
+                .contains("onboarding `other`")
+        );
+    }
+
+    #[test]
+    fn a_new_issuer_for_the_same_name_needs_replace_issuer() {
+        let old = desired("ai-pods");
+        let mut observed = converged(&old);
+        let old_provider =
+            "arn:aws:iam::333333333333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/OLD";
+        let old_issuer =
+            trust::Issuer::parse("https://oidc.eks.us-west-2.amazonaws.com/id/OLD", "x").unwrap();
+        observed.role.as_mut().unwrap().trust_policy = policy::trust_policy(
+            old_provider,
+            &old_issuer,
+            &trust::TrustScope::new("ai-pods", "km"),
+        );
+        let mut d = desired("ai-pods");
+        let err = plan(&d, &observed).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&old_issuer.url()) && text.contains(&d.issuer.url()),
+            "{text}"
+        );
+        assert!(text.contains("--replace-issuer"), "{text}");
+
+        d.replace_issuer = true;
+        observed.old_providers = vec![ObservedProvider {
+            arn: old_provider.into(),
+            client_ids: vec![STS_AUDIENCE.into()],
+            tags: BTreeMap::from([(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into())]),
+        }];
+        let plan = plan(&d, &observed).unwrap();
+        assert!(plan.warnings.iter().any(|w| w.contains("--replace-issuer")));
+        let ops = ops(&plan);
+        let trust_at = ops
+            .iter()
+            .position(|op| matches!(op, Op::UpdateTrustPolicy { .. }))
+            .unwrap();
+        let delete_at = ops
+            .iter()
+            .position(|op| matches!(op, Op::DeleteProvider { arn } if arn == old_provider))
+            .unwrap();
+        assert!(
+            trust_at < delete_at,
+            "the trust moves before the old provider goes"
+        );
+
+        // A provider this tool did not create is kept, and said so.
+        observed.old_providers[0].tags.clear();
+        let plan = super::plan(&d, &observed).unwrap();
+        assert!(
+            !super::tests::ops(&plan)
+                .iter()
+                .any(|op| matches!(op, Op::DeleteProvider { .. }))
+        );
+        assert!(plan.warnings.iter().any(|w| w.contains("is kept")));
+    }
+
+    #[test]
+    fn a_moving_trust_releases_or_deletes_the_old_service_account() {
+        let d = desired("ai-pods");
+        let mut observed = converged(&d);
+        let ours = observed.service_account.clone().unwrap();
+        observed.previous_service_account = Some(PreviousServiceAccount {
+            namespace: "old-ns".into(),
+            name: "km".into(),
+            observed: Some(ours.clone()),
+        });
+        let plan = plan(&d, &observed).unwrap();
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains("MOVES") && w.contains("old-ns/km"))
+        );
+        assert_eq!(
+            ops(&plan),
+            [&Op::DeleteServiceAccount {
+                namespace: "old-ns".into(),
+                name: "km".into(),
+                role_arn: ROLE_ARN.into()
+            }]
+        );
+        let mut theirs = ours;
+        theirs.ours.clear();
+        observed.previous_service_account.as_mut().unwrap().observed = Some(theirs.clone());
+        let plan = super::plan(&d, &observed).unwrap();
+        assert_eq!(
+            super::tests::ops(&plan),
+            [&Op::ReleaseServiceAccount {
+                namespace: "old-ns".into(),
+                name: "km".into()
+            }]
+        );
+        // Annotated with another role by now: left alone.
+        theirs
+            .annotations
+            .insert(trust::ROLE_ARN_ANNOTATION.into(), "arn:other".into());
+        observed.previous_service_account.as_mut().unwrap().observed = Some(theirs);
+        assert!(super::plan(&d, &observed).unwrap().is_noop());
     }
 
     #[test]

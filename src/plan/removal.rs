@@ -23,6 +23,8 @@ pub struct RoleToRemove {
     pub arn: String,
     /// Carries the tool's managed-by tag.
     pub owned: bool,
+    /// Its `klanker-trust/name` tag: the onboarding it belongs to.
+    pub name_tag: Option<String>,
     pub attached_policies: BTreeSet<String>,
     pub inline_policies: Vec<String>,
     pub instance_profiles: Vec<String>,
@@ -53,6 +55,8 @@ pub struct FoundServiceAccount {
     pub name: String,
     /// Its `eks.amazonaws.com/role-arn` annotation.
     pub role_arn: Option<String>,
+    /// This tool created it (our field manager owns the created-by annotation).
+    pub created_by_us: bool,
 }
 
 /// The removal plan and the notes that explain what stays and why.
@@ -67,7 +71,18 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<(Plan, Vec<String>), P
                 role: role.role_name.clone(),
             });
         }
+        if role.name_tag.as_deref() != Some(observed.name.as_str()) {
+            return Err(PlanError::RoleOfOtherOnboarding {
+                role: role.role_name.clone(),
+                name: observed.name.clone(),
+                other: role.name_tag.clone(),
+            });
+        }
         let r = &role.role_name;
+        // The first write and DeleteRole re-read the role's tags: the plan
+        // may be minutes old (a prompt), and another onboarding may have
+        // claimed the role meanwhile.
+        let mut owner = Some(observed.name.clone());
         for arn in &role.attached_policies {
             steps.push(iam(
                 Action::Delete,
@@ -75,6 +90,7 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<(Plan, Vec<String>), P
                 Op::DetachPolicy {
                     role: r.clone(),
                     arn: arn.clone(),
+                    owner: owner.take(),
                 },
             ));
         }
@@ -85,6 +101,7 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<(Plan, Vec<String>), P
                 Op::DeleteInlinePolicy {
                     role: r.clone(),
                     name: name.clone(),
+                    owner: owner.take(),
                 },
             ));
         }
@@ -95,13 +112,17 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<(Plan, Vec<String>), P
                 Op::RemoveRoleFromInstanceProfile {
                     role: r.clone(),
                     profile: profile.clone(),
+                    owner: owner.take(),
                 },
             ));
         }
         steps.push(iam(
             Action::Delete,
             format!("role {r} ({})", role.arn),
-            Op::DeleteRole { role: r.clone() },
+            Op::DeleteRole {
+                role: r.clone(),
+                owner: observed.name.clone(),
+            },
         ));
     }
 
@@ -121,7 +142,7 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<(Plan, Vec<String>), P
             steps.push(iam(
                 Action::Delete,
                 format!(
-                    "OIDC provider {} (created by this tool, no other role trusts it)",
+                    "OIDC provider {} (created by this tool, no other role trusts it; checked again right before deleting)",
                     provider.arn
                 ),
                 Op::DeleteProvider {
@@ -141,11 +162,25 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<(Plan, Vec<String>), P
             for sa in found {
                 let id = format!("{}/{}", sa.namespace, sa.name);
                 match (&sa.role_arn, role_arn) {
+                    (Some(annotated), Some(arn)) if annotated == arn && sa.created_by_us => {
+                        steps.push(Step::new(
+                            Target::Cluster,
+                            Action::Delete,
+                            format!("ServiceAccount {id} (created by this tool)"),
+                            Some(Op::DeleteServiceAccount {
+                                namespace: sa.namespace.clone(),
+                                name: sa.name.clone(),
+                                role_arn: arn.to_string(),
+                            }),
+                        ))
+                    }
                     (Some(annotated), Some(arn)) if annotated == arn => steps.push(Step::new(
                         Target::Cluster,
-                        Action::Delete,
-                        format!("ServiceAccount {id}"),
-                        Some(Op::DeleteServiceAccount {
+                        Action::Update,
+                        format!(
+                            "ServiceAccount {id} (not created by this tool): remove this tool's annotations only, everything else stays"
+                        ),
+                        Some(Op::ReleaseServiceAccount {
                             namespace: sa.namespace.clone(),
                             name: sa.name.clone(),
                         }),
@@ -169,7 +204,13 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<(Plan, Vec<String>), P
             }),
         ));
     }
-    Ok((Plan { steps }, notes))
+    Ok((
+        Plan {
+            steps,
+            warnings: Vec::new(),
+        },
+        notes,
+    ))
 }
 
 #[cfg(test)]
@@ -183,6 +224,7 @@ mod tests {
             role_name: "km-cluster-dev".into(),
             arn: ROLE_ARN.into(),
             owned: true,
+            name_tag: Some("dev".into()),
             attached_policies: BTreeSet::from(["arn:p1".to_string(), "arn:p2".to_string()]),
             inline_policies: vec!["inline".into()],
             instance_profiles: vec!["ip".into()],
@@ -194,6 +236,7 @@ mod tests {
             namespace: "ai-pods".into(),
             name: name.into(),
             role_arn: role_arn.map(str::to_string),
+            created_by_us: true,
         }
     }
 
@@ -306,6 +349,64 @@ mod tests {
         obs.cluster = ClusterView::Kept;
         let (_, notes) = plan_removal(&obs).unwrap();
         assert!(notes[0].contains("--keep-service-account"));
+    }
+
+    #[test]
+    fn another_onboardings_role_is_refused_before_any_write() {
+        let mut obs = full();
+        obs.role.as_mut().unwrap().name_tag = Some("b".into());
+        assert_eq!(
+            plan_removal(&obs).unwrap_err(),
+            PlanError::RoleOfOtherOnboarding {
+                role: "km-cluster-dev".into(),
+                name: "dev".into(),
+                other: Some("b".into()),
+            }
+        );
+        let mut obs = full();
+        obs.role.as_mut().unwrap().name_tag = None;
+        assert!(plan_removal(&obs).is_err());
+    }
+
+    #[test]
+    fn the_first_write_and_delete_role_recheck_the_name_tag() {
+        let (plan, _) = plan_removal(&full()).unwrap();
+        let owners: Vec<Option<&str>> = ops(&plan)
+            .iter()
+            .filter_map(|op| match op {
+                Op::DetachPolicy { owner, .. }
+                | Op::DeleteInlinePolicy { owner, .. }
+                | Op::RemoveRoleFromInstanceProfile { owner, .. } => Some(owner.as_deref()),
+                Op::DeleteRole { owner, .. } => Some(Some(owner.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(owners, [Some("dev"), None, None, None, Some("dev")]);
+    }
+
+    #[test]
+    fn a_service_account_it_did_not_create_is_released_not_deleted() {
+        let mut obs = full();
+        let mut found = sa("km", Some(ROLE_ARN));
+        found.created_by_us = false;
+        obs.cluster = ClusterView::Found(vec![found]);
+        let (plan, _) = plan_removal(&obs).unwrap();
+        let cluster: Vec<&Op> = ops(&plan)
+            .into_iter()
+            .filter(|op| {
+                matches!(
+                    op,
+                    Op::DeleteServiceAccount { .. } | Op::ReleaseServiceAccount { .. }
+                )
+            })
+            .collect();
+        assert_eq!(
+            cluster,
+            [&Op::ReleaseServiceAccount {
+                namespace: "ai-pods".into(),
+                name: "km".into()
+            }]
+        );
     }
 
     #[test]

@@ -8,6 +8,20 @@ fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.chars().all(|c| c.is_ascii_digit())
 }
 
+/// A 12-digit AWS account ID given by the user.
+pub fn parse_account(raw: &str, input: &str) -> Result<String, ValidationError> {
+    if is_account_id(raw) {
+        Ok(raw.to_string())
+    } else {
+        Err(ValidationError::new(
+            input,
+            raw,
+            "an AWS account ID is 12 digits",
+            "Pass the 12-digit ID, e.g. 333333333333.",
+        ))
+    }
+}
+
 /// The partition, account and resource of an IAM ARN
 /// (`arn:<partition>:iam::<account>:<resource>`), or what is wrong with it.
 fn iam_arn_fields(raw: &str) -> Result<(&str, &str, &str), &'static str> {

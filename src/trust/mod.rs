@@ -16,6 +16,15 @@ pub const MANAGED_BY_TAG: &str = "klanker-trust/managed-by";
 pub const MANAGED_BY_VALUE: &str = "kubectl-klanker-trust";
 /// Tag key recording the registry name on the role.
 pub const NAME_TAG: &str = "klanker-trust/name";
+/// Tag keys recording the cluster the onboarding was made from: the EKS
+/// cluster ARN (or, for other clusters, the API server URL), and the API
+/// server URL. `rm` and `verify` act on that cluster only.
+pub const CLUSTER_TAG: &str = "klanker-trust/cluster";
+pub const SERVER_TAG: &str = "klanker-trust/server";
+/// Annotation recording that this tool created the ServiceAccount. Applied
+/// by our field manager only when the object did not exist; see
+/// `plan::ServiceAccountOwnership` for why it, read with managedFields, is the record.
+pub const CREATED_BY_ANNOTATION: &str = "klanker-trust/created-by";
 /// Label on the ServiceAccount, and the server-side apply field manager.
 pub const FIELD_MANAGER: &str = "kubectl-klanker-trust";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";

@@ -226,6 +226,18 @@ pub fn region(value: &str, input: &str) -> Result<(), ValidationError> {
 }
 
 /// A `--tag KEY=VALUE` pair, checked against IAM's tag rules.
+/// Whether IAM accepts `value` as a tag value (at most 256 characters of
+/// `[\p{L}\p{Z}\p{N}_.:/=+\-@]`). A value that does not fit is not recorded.
+pub fn tag_value_fits(value: &str) -> bool {
+    value.chars().count() <= 256
+        && value.chars().all(|c| {
+            c.is_alphabetic()
+                || c.is_numeric()
+                || (c.is_whitespace() && !c.is_control())
+                || "_.:/=+-@".contains(c)
+        })
+}
+
 pub fn tag(raw: &str) -> Result<(String, String), ValidationError> {
     let hint = "Write tags as KEY=VALUE, e.g. --tag team=platform.";
     let Some((key, value)) = raw.split_once('=') else {
@@ -285,6 +297,16 @@ pub fn tag(raw: &str) -> Result<(String, String), ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_records_fit_iam_tag_values() {
+        assert!(tag_value_fits(
+            "arn:aws:eks:us-east-1:222222222222:cluster/dev"
+        ));
+        assert!(tag_value_fits("https://127.0.0.1:6443"));
+        assert!(!tag_value_fits("https://x.example.com/?a=b&c"));
+        assert!(!tag_value_fits(&"a".repeat(257)));
+    }
 
     #[test]
     fn registry_names() {

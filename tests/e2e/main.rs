@@ -12,6 +12,7 @@ mod faults;
 mod interactive;
 mod krew;
 mod list_rm;
+mod ownership;
 mod policy;
 mod security;
 mod verify;
