@@ -49,11 +49,7 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
     if let Some(b) = &args.permissions_boundary {
         trust::arn::parse_policy_arn(b, "--permissions-boundary")?;
     }
-    let mut tags = BTreeMap::new();
-    for raw in &args.tags {
-        let (k, v) = validate::tag(raw)?;
-        tags.insert(k, v);
-    }
+    let tags = validate::tag_set(&args.tags, &[MANAGED_BY_TAG, NAME_TAG])?;
     if let Some(r) = &args.cluster_region {
         validate::region(r, "--cluster-region")?;
     }
@@ -142,6 +138,8 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
         .unwrap_or_else(|| "default".to_string());
     validate::namespace(&namespace)?;
     let scope = TrustScope::new(&namespace, &args.service_account);
+    // The longer of the two descriptions the role can get.
+    validate::description(&trust::role_description(&name, &scope, true), &name)?;
     // A wildcard trust still needs a real namespace to hold the ServiceAccount.
     let sa_namespace = scope
         .namespace
@@ -292,7 +290,12 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         None => None,
     };
 
-    let provider_arn = issuer.provider_arn(&partition, &account);
+    // A reused provider is named by its own ARN: IAM may have registered it
+    // with another spelling of the issuer (a trailing slash).
+    let provider_arn = provider
+        .as_ref()
+        .map(|p| p.arn.clone())
+        .unwrap_or_else(|| issuer.provider_arn(&partition, &account));
     let role_arn = format!("arn:{partition}:iam::{account}:role/{}", inputs.role_name);
     let config_doc = store.load()?;
 
@@ -462,6 +465,11 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
                 }),
                 None => None,
             };
+            // The provider found for the token's issuer is named by its real ARN.
+            let provider_arn_for_token = provider
+                .as_ref()
+                .map(|p| p.arn.clone())
+                .or_else(|| token_issuer.map(|i| i.provider_arn(&partition, &account)));
             let facts = crate::verify::Facts {
                 name: inputs.name.clone(),
                 role_name: inputs.role_name.clone(),
@@ -477,7 +485,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
                 annotations: Some(annotations.clone()),
                 token: claims,
                 provider,
-                provider_arn_for_token: token_issuer.map(|i| i.provider_arn(&partition, &account)),
+                provider_arn_for_token,
                 operator_policy: desired
                     .policies
                     .iter()

@@ -97,6 +97,12 @@ pub async fn gather(
             }),
         None => None,
     };
+    // A provider registered with another spelling of the issuer (a trailing
+    // slash) is named by its real ARN.
+    let provider_arn_for_token = provider
+        .as_ref()
+        .map(|p| p.arn.clone())
+        .or_else(|| issuer.map(|i| i.provider_arn(&target.partition, &target.account)));
     let facts = Facts {
         name: target.name.clone(),
         role_name: target.role_name.clone(),
@@ -107,7 +113,7 @@ pub async fn gather(
         annotations: sa.map(|s| s.annotations),
         token: claims,
         provider,
-        provider_arn_for_token: issuer.map(|i| i.provider_arn(&target.partition, &target.account)),
+        provider_arn_for_token,
         operator_policy: target.operator_policy.clone(),
         requested_session: DEFAULT_SESSION,
     };

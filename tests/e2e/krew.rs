@@ -253,6 +253,14 @@ fn problems(m: &Manifest) -> Vec<String> {
             spec.short_description
         ),
     );
+    // krew-index's rule: at most 50 characters.
+    check(
+        spec.short_description.trim().chars().count() <= 50,
+        format!(
+            "shortDescription {:?} is longer than 50 characters",
+            spec.short_description
+        ),
+    );
     check(
         spec.description
             .as_deref()
@@ -733,6 +741,10 @@ fn manifest_rules_catch_what_krew_rejects() {
     broken(
         &|m| m.spec.short_description = "two\nlines".into(),
         "one non-empty line",
+    );
+    broken(
+        &|m| m.spec.short_description = "x".repeat(51),
+        "longer than 50 characters",
     );
     broken(
         &|m| m.spec.platforms[0].sha256 = "AB".repeat(32),
