@@ -228,6 +228,9 @@ pub struct RmArgs {
     /// Leave the ServiceAccount in the cluster.
     #[arg(long)]
     pub keep_service_account: bool,
+    /// Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1.
+    #[arg(long)]
+    pub ignore_not_found: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: ReportOutput,

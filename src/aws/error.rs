@@ -148,10 +148,11 @@ where
                 .unwrap_or_default();
             let what = if failure.is_timeout() {
                 "the connection timed out"
-            } else if failure.is_io() {
-                "the connection failed or was dropped"
-            } else {
+            } else if failure.is_user() {
                 "the request could not be sent"
+            } else {
+                // I/O errors and hyper's own (a dropped connection is one).
+                "the connection failed before an answer came"
             };
             with(what, detail)
         }
@@ -238,7 +239,7 @@ mod tests {
         let text = AwsError::from_sdk("eks:DescribeCluster", Side::Cluster, &At, err).to_string();
         assert_eq!(
             text,
-            "eks:DescribeCluster could not reach the EKS endpoint of us-east-1 in the cluster account: the connection failed or was dropped (connection closed before message completed). Check the network (and any proxy) and that profile's AWS credentials and endpoint settings."
+            "eks:DescribeCluster could not reach the EKS endpoint of us-east-1 in the cluster account: the connection failed before an answer came (connection closed before message completed). Check the network (and any proxy) and that profile's AWS credentials and endpoint settings."
         );
         assert!(!text.contains("DispatchFailure"), "{text}");
         assert!(!text.contains('{'), "{text}");

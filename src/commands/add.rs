@@ -457,12 +457,16 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
                     arn: provider_arn.clone(),
                     client_ids: vec![STS_AUDIENCE.to_string()],
                 }),
-                Some(other) => iam::find_provider(&klanker.iam, other).await?.map(|p| {
-                    crate::verify::ProviderFacts {
+                Some(other) => iam::find_provider(&klanker.iam, other)
+                    .await
+                    .map_err(|e| Error::AfterChanges {
+                        cause: Box::new(e.into()),
+                        rerun: "kubectl klanker-trust add",
+                    })?
+                    .map(|p| crate::verify::ProviderFacts {
                         arn: p.arn,
                         client_ids: p.client_ids,
-                    }
-                }),
+                    }),
                 None => None,
             };
             // The provider found for the token's issuer is named by its real ARN.

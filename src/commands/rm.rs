@@ -57,7 +57,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     })?;
     let verbose = global.verbose;
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
-    let entry = store.load()?.get(&args.name);
+    let config_doc = store.load()?;
+    let entry = config_doc.get(&args.name);
     let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
     // The kubeconfig is read once; the cluster may be gone, which is no error for rm.
     let context = kubeconfig::load(global.kubeconfig.as_deref())
@@ -223,6 +224,37 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
             ),
         }
     };
+
+    // Onboarded nowhere (kubectl delete's NotFound): an error, unless
+    // --ignore-not-found. Anything left of a half-removed onboarding is
+    // still found, planned and removed below.
+    let no_service_account = match &cluster_view {
+        ClusterView::Found(found) => found.is_empty().then(|| {
+            format!(
+                "ServiceAccounts of context `{}`",
+                ctx.as_ref().map(|c| c.context_name.as_str()).unwrap_or("?")
+            )
+        }),
+        ClusterView::Kept => Some("(ServiceAccounts not looked at: --keep-service-account)".into()),
+        ClusterView::Unreachable(why) => Some(format!("(the cluster could not be checked: {why})")),
+    };
+    if let (None, None, None, Some(cluster_looked_at)) =
+        (&role, &provider, &entry, no_service_account)
+    {
+        if !args.ignore_not_found {
+            return Err(super::not_onboarded(
+                "rm",
+                &args.name,
+                vec![
+                    format!("the IAM roles and OIDC providers of klanker account {account}"),
+                    format!("{}", store.path().display()),
+                    cluster_looked_at,
+                ],
+                &roles,
+                &config_doc,
+            ));
+        }
+    }
 
     let observed = RemovalObserved {
         name: args.name.clone(),

@@ -165,7 +165,8 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         e
     })?;
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
-    let entry = store.load()?.get(&args.name);
+    let config_doc = store.load()?;
+    let entry = config_doc.get(&args.name);
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
     let ctx = kubeconfig::select_context(&kc, global.context.as_deref())?;
     let (klanker, _, hint) = super::klanker_clients(global, &args.aws).await?;
@@ -181,6 +182,19 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     )?;
     let (partition, account) = (identity.partition, identity.account);
     let (onboarding, role_name) = inventory::locate(&args.name, &roles, entry.as_ref());
+    // Nothing to verify: one error naming it, not a list of broken links.
+    if onboarding.is_none() && entry.is_none() && !roles.iter().any(|r| r.role_name == role_name) {
+        return Err(super::not_onboarded(
+            "verify",
+            &args.name,
+            vec![
+                format!("the IAM roles of klanker account {account}"),
+                format!("{}", store.path().display()),
+            ],
+            &roles,
+            &config_doc,
+        ));
+    }
     let role_arn = onboarding
         .as_ref()
         .map(|o| o.role_arn.clone())

@@ -12,5 +12,6 @@ mod faults;
 mod interactive;
 mod krew;
 mod list_rm;
+mod safety_errors;
 mod security;
 mod verify;
