@@ -186,7 +186,10 @@ const RM_EXAMPLES: &str = "Examples:
   kubectl klanker-trust rm dev-use1-0
 
   # Remove without a prompt, keeping the ServiceAccount in the cluster
-  kubectl klanker-trust rm dev-use1-0 --yes --keep-service-account";
+  kubectl klanker-trust rm dev-use1-0 --yes --keep-service-account
+
+  # In a script: exit 0 when dev-use1-0 is onboarded nowhere (gone already)
+  kubectl klanker-trust rm dev-use1-0 --yes --ignore-not-found";
 
 /// Output formats of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -117,6 +117,21 @@ impl AwsError {
     }
 }
 
+/// An error and its causes, by their Display text only, each once
+/// (`DisplayErrorContext` would add the Debug form).
+pub fn display_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = Some(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
 /// Why a request got no answer, in words, from the error's kind and the
 /// Display text of its causes (the SDK's own Display adds its Debug form).
 fn transport_why<E, R>(err: &SdkError<E, R>) -> String
@@ -125,16 +140,7 @@ where
     R: std::fmt::Debug,
 {
     let causes = |from: Option<&(dyn std::error::Error + 'static)>| {
-        let mut parts: Vec<String> = Vec::new();
-        let mut source = from;
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-                parts.push(text);
-            }
-            source = cause.source();
-        }
-        parts.join(": ")
+        from.map(display_chain).unwrap_or_default()
     };
     let with = |what: &str, detail: String| match detail.is_empty() {
         true => what.to_string(),

@@ -238,22 +238,24 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         ClusterView::Kept => Some("(ServiceAccounts not looked at: --keep-service-account)".into()),
         ClusterView::Unreachable(why) => Some(format!("(the cluster could not be checked: {why})")),
     };
-    if let (None, None, None, Some(cluster_looked_at)) =
-        (&role, &provider, &entry, no_service_account)
-    {
-        if !args.ignore_not_found {
-            return Err(super::not_onboarded(
-                "rm",
-                &args.name,
-                vec![
-                    format!("the IAM roles and OIDC providers of klanker account {account}"),
-                    format!("{}", store.path().display()),
-                    cluster_looked_at,
-                ],
-                &roles,
-                &config_doc,
-            ));
-        }
+    if let (None, None, None, Some(cluster_looked_at), false) = (
+        &role,
+        &provider,
+        &entry,
+        no_service_account,
+        args.ignore_not_found,
+    ) {
+        return Err(super::not_onboarded(
+            "rm",
+            &args.name,
+            vec![
+                format!("the IAM roles and OIDC providers of klanker account {account}"),
+                format!("{}", store.path().display()),
+                cluster_looked_at,
+            ],
+            &roles,
+            &config_doc,
+        ));
     }
 
     let observed = RemovalObserved {

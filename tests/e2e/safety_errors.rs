@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
+use crate::support::aws_peer::Account;
 use crate::support::{CLUSTER, Outcome, World};
 
 const ROLE: &str = "km-cluster-dev-use1-0";
@@ -340,4 +341,107 @@ fn the_release_renderer_refuses_a_long_krew_short_description() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at most 50"));
     assert!(!dir.path().join("m.yaml").exists());
+}
+
+/// The klanker account in another partition, seeded as `aws_peer::account`
+/// does, through the same SDK.
+fn partition_account(world: &World, region: &str, partition: &str) -> Account {
+    use aws_credential_types::Credentials;
+    world.block_on(async {
+        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .http_client(kubectl_klanker_trust::aws::http_client())
+            .endpoint_url(world.moto.url())
+            .credentials_provider(Credentials::new(
+                "AKIDSEED",
+                "seed-secret",
+                None,
+                None,
+                "seed",
+            ))
+            .load()
+            .await;
+        let creds = aws_sdk_sts::Client::new(&base)
+            .assume_role()
+            .role_arn(format!("arn:{partition}:iam::333333333333:role/test-seed"))
+            .role_session_name("test-seed")
+            .send()
+            .await
+            .expect("assume seed role")
+            .credentials
+            .expect("credentials");
+        let config = base
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                    creds.access_key_id(),
+                    creds.secret_access_key(),
+                    Some(creds.session_token().to_string()),
+                    None,
+                    "seed-assumed",
+                )),
+            )
+            .build();
+        Account {
+            iam: aws_sdk_iam::Client::new(&config),
+            eks: aws_sdk_eks::Client::new(&config),
+        }
+    })
+}
+
+#[test]
+fn other_partitions_work_end_to_end() {
+    for (partition, region) in [("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")] {
+        let world = World::new();
+        let klanker = partition_account(&world, region, partition);
+        let policy = world.block_on(klanker.create_policy("km-operator-policy"));
+        assert!(policy.starts_with(&format!("arn:{partition}:")), "{policy}");
+        let mut config = std::fs::read_to_string(world.path("aws-config")).unwrap();
+        config.push_str(&format!(
+            "\n[profile klanker-p]\nrole_arn = arn:{partition}:iam::333333333333:role/klanker-operator\nsource_profile = base\nregion = {region}\n"
+        ));
+        std::fs::write(world.path("aws-config"), config).unwrap();
+        let flags = ["--aws-profile", "klanker-p", "--region", region];
+
+        let mut add = vec!["add", "--name", "p-test", "--issuer-url", &world.issuer];
+        add.extend(["--namespace", "ai-pods", "--yes", "-o", "json"]);
+        add.extend(flags);
+        let out = world.run(&add);
+        out.assert_ok();
+        let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let prefix = format!("arn:{partition}:iam::333333333333:");
+        for key in ["role_arn", "oidc_provider_arn"] {
+            let arn = report[key].as_str().unwrap();
+            assert!(arn.starts_with(&prefix), "{key} {arn}");
+        }
+        let role = world
+            .block_on(klanker.role("km-cluster-p-test"))
+            .expect("role in partition");
+        assert!(role.arn.starts_with(&prefix), "{}", role.arn);
+        let federated = role.trust_policy["Statement"][0]["Principal"]["Federated"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(federated.starts_with(&prefix), "{federated}");
+        assert_eq!(role.attached, vec![policy.clone()]);
+        let sa = world.kube.service_account("ai-pods", "km").unwrap();
+        let annotated = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(annotated, role.arn);
+        assert!(!out.all().contains("arn:aws:iam"), "{}", out.all());
+
+        let mut verify = vec!["verify", "p-test"];
+        verify.extend(flags);
+        let out = world.run(&verify);
+        out.assert_ok();
+        assert!(out.stdout.contains(&policy), "{}", out.stdout);
+
+        let mut rm = vec!["rm", "p-test", "--yes"];
+        rm.extend(flags);
+        world.run(&rm).assert_ok();
+        assert!(world.block_on(klanker.role("km-cluster-p-test")).is_none());
+        assert!(world.block_on(klanker.providers()).is_empty());
+    }
 }
