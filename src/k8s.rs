@@ -109,7 +109,7 @@ fn credential_problem(auth: &kube::client::AuthError, plugin: Option<&str>) -> S
                 .map(|l| l.chars().take(STDERR_LINE_CHARS).collect())
                 .collect();
             let stderr_text = if lines.is_empty() {
-                "It wrote nothing to stderr that could be captured (unless its interactiveMode is Never, a plugin writes to the terminal directly, above)".to_string()
+                "Its stderr was empty or not captured (unless its interactiveMode is Never, a plugin writes stderr straight to the terminal, above). ".to_string()
             } else {
                 format!("Its stderr began:\n    {}\n", lines.join("\n    "))
             };
@@ -551,7 +551,10 @@ mod tests {
         );
         assert!(!text.contains(&"x".repeat(STDERR_LINE_CHARS + 1)), "{text}");
         let silent = credential_problem(&failed_exec(""), None);
-        assert!(silent.contains("nothing to stderr"), "{silent}");
+        assert!(
+            silent.contains("stderr was empty or not captured"),
+            "{silent}"
+        );
     }
 
     #[test]
