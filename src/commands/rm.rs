@@ -50,6 +50,24 @@ async fn role_details(
     }))
 }
 
+/// When nothing of the onboarding exists (no role, provider, km-config.yaml
+/// entry or ServiceAccount), what was looked at in the cluster; None when
+/// something is left to remove.
+fn onboarded_nowhere(observed: &RemovalObserved, context: Option<&str>) -> Option<String> {
+    if observed.role.is_some() || observed.provider.is_some() || observed.config_entry {
+        return None;
+    }
+    match &observed.cluster {
+        ClusterView::Found(found) if !found.is_empty() => None,
+        ClusterView::Found(_) => Some(format!(
+            "the ServiceAccounts of context `{}`",
+            context.unwrap_or("?")
+        )),
+        ClusterView::Kept => Some("(ServiceAccounts not looked at: --keep-service-account)".into()),
+        ClusterView::Unreachable(why) => Some(format!("(the cluster could not be checked: {why})")),
+    }
+}
+
 pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     validate::registry_name(&args.name).map_err(|mut e| {
         e.input = "NAME".into();
@@ -225,24 +243,20 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         }
     };
 
+    let observed = RemovalObserved {
+        name: args.name.clone(),
+        role_arn: role_arn.clone(),
+        role,
+        provider,
+        cluster: cluster_view,
+        config_entry: entry.is_some(),
+    };
     // Onboarded nowhere (kubectl delete's NotFound): an error, unless
     // --ignore-not-found. Anything left of a half-removed onboarding is
     // still found, planned and removed below.
-    let no_service_account = match &cluster_view {
-        ClusterView::Found(found) => found.is_empty().then(|| {
-            format!(
-                "ServiceAccounts of context `{}`",
-                ctx.as_ref().map(|c| c.context_name.as_str()).unwrap_or("?")
-            )
-        }),
-        ClusterView::Kept => Some("(ServiceAccounts not looked at: --keep-service-account)".into()),
-        ClusterView::Unreachable(why) => Some(format!("(the cluster could not be checked: {why})")),
-    };
-    if let (None, None, None, Some(cluster_looked_at), false) = (
-        &role,
-        &provider,
-        &entry,
-        no_service_account,
+    let context_name = ctx.as_ref().map(|c| c.context_name.as_str());
+    if let (Some(cluster_looked_at), false) = (
+        onboarded_nowhere(&observed, context_name),
         args.ignore_not_found,
     ) {
         return Err(super::not_onboarded(
@@ -257,15 +271,6 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
             &config_doc,
         ));
     }
-
-    let observed = RemovalObserved {
-        name: args.name.clone(),
-        role_arn: role_arn.clone(),
-        role,
-        provider,
-        cluster: cluster_view,
-        config_entry: entry.is_some(),
-    };
     let (plan, notes) = removal::plan_removal(&observed)?;
 
     let text = args.output == ReportOutput::Text;
@@ -334,4 +339,49 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nothing() -> RemovalObserved {
+        RemovalObserved {
+            name: "dev".into(),
+            role_arn: "arn:aws:iam::333333333333:role/km-cluster-dev".into(),
+            role: None,
+            provider: None,
+            cluster: ClusterView::Found(vec![]),
+            config_entry: false,
+        }
+    }
+
+    #[test]
+    fn onboarded_nowhere_only_when_nothing_is_left() {
+        assert_eq!(
+            onboarded_nowhere(&nothing(), Some("ctx")).as_deref(),
+            Some("the ServiceAccounts of context `ctx`")
+        );
+        let mut entry = nothing();
+        entry.config_entry = true;
+        assert_eq!(onboarded_nowhere(&entry, Some("ctx")), None);
+        let mut role = nothing();
+        role.role = Some(RoleToRemove::default());
+        assert_eq!(onboarded_nowhere(&role, Some("ctx")), None);
+        // Half-removed: only the ServiceAccount is left.
+        let mut sa = nothing();
+        sa.cluster = ClusterView::Found(vec![FoundServiceAccount {
+            namespace: "ai-pods".into(),
+            name: "km".into(),
+            role_arn: Some(sa.role_arn.clone()),
+        }]);
+        assert_eq!(onboarded_nowhere(&sa, Some("ctx")), None);
+        let mut down = nothing();
+        down.cluster = ClusterView::Unreachable("refused".into());
+        assert!(
+            onboarded_nowhere(&down, None)
+                .unwrap()
+                .contains("could not be checked: refused")
+        );
+    }
 }
