@@ -24,8 +24,9 @@ fn add_args(extra: &[&'static str]) -> Vec<&'static str> {
 
 /// A second kubeconfig, for the same cluster, whose exec plugin is an `aws`
 /// that fails as an expired SSO session does: the secrets of its env and
-/// stdout must never reach the user.
-fn write_failing_exec_kubeconfig(world: &World) -> PathBuf {
+/// stdout must never reach the user. `interactive_mode` None leaves the
+/// kubeconfig's default (the plugin's stderr then goes to the terminal).
+fn write_failing_exec_kubeconfig(world: &World, interactive_mode: Option<&str>) -> PathBuf {
     let dir = world.path("failing-bin");
     std::fs::create_dir_all(&dir).unwrap();
     let aws = dir.join("aws");
@@ -43,10 +44,16 @@ fn write_failing_exec_kubeconfig(world: &World) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
     let user = format!(
-        "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}\n      interactiveMode: Never\n      args: [\"--region\", \"us-east-1\", \"eks\", \"get-token\", \"--cluster-name\", \"{CLUSTER}\", \"--profile\", \"cluster-admin\"]\n      env:\n      - name: AWS_SECRET_ACCESS_KEY\n        value: {ENV_SECRET}\n      - name: AWS_SESSION_TOKEN\n        value: {ENV_SESSION}",
-        aws.display()
+        "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {}\n{mode}      args: [\"--region\", \"us-east-1\", \"eks\", \"get-token\", \"--cluster-name\", \"{CLUSTER}\", \"--profile\", \"cluster-admin\"]\n      env:\n      - name: AWS_SECRET_ACCESS_KEY\n        value: {ENV_SECRET}\n      - name: AWS_SESSION_TOKEN\n        value: {ENV_SESSION}",
+        aws.display(),
+        mode = interactive_mode
+            .map(|m| format!("      interactiveMode: {m}\n"))
+            .unwrap_or_default()
     );
-    let path = world.path("kubeconfig-failing");
+    let path = world.path(&format!(
+        "kubeconfig-failing-{}",
+        interactive_mode.unwrap_or("default")
+    ));
     world.write_kubeconfig(&path, crate::support::CONTEXT, Some("ai-pods"), &user);
     path
 }
@@ -68,10 +75,21 @@ fn a_failing_exec_plugin_prints_no_secret_in_any_command_or_format() {
     let world = World::new();
     // Something to remove and verify, written with the working plugin.
     world.run(&add_args(&[])).assert_ok();
-    let failing = write_failing_exec_kubeconfig(&world);
     world.clear_calls();
+    let runs_of_plugin = || {
+        std::fs::read_to_string(world.path("failing-aws.log"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
 
-    for verbose in [false, true] {
+    for (mode, verbose) in [
+        (Some("Never"), false),
+        (Some("Never"), true),
+        (None, false),
+        (None, true),
+    ] {
+        let failing = write_failing_exec_kubeconfig(&world, mode);
         for format in ["text", "json", "yaml"] {
             let mut runs: Vec<Vec<&str>> = vec![
                 add_args(&["-o", format]),
@@ -83,8 +101,14 @@ fn a_failing_exec_plugin_prints_no_secret_in_any_command_or_format() {
                 if verbose {
                     args.push("--verbose");
                 }
+                let before = runs_of_plugin();
                 let out = run_with_kubeconfig(&world, &failing, args);
                 assert_no_secret(args, &out);
+                // A failed plugin is not run again for retries.
+                assert!(
+                    runs_of_plugin() - before <= 1,
+                    "{args:?} ran the plugin again"
+                );
                 if matches!(args[0], "add" | "verify") {
                     out.assert_code(1);
                     let plugin = format!(
