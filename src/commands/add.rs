@@ -309,8 +309,12 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
 
     let entry = ClusterEntry {
         name: inputs.name.clone(),
-        oidc_provider_arn: issuer
-            .provider_arn(&partition, cluster_account.as_deref().unwrap_or(&account)),
+        // The cluster's own provider; when its account is unknown, the
+        // klanker account's, by its real ARN.
+        oidc_provider_arn: match &cluster_account {
+            Some(cluster) => issuer.provider_arn(&partition, cluster),
+            None => provider_arn.clone(),
+        },
         namespace: inputs.scope.namespace_label().to_string(),
         service_account: args.service_account.clone(),
         role_arn: role_arn.clone(),

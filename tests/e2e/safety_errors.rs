@@ -340,6 +340,39 @@ fn a_reused_provider_is_trusted_by_its_real_arn() {
     );
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
     world.run(&["verify", CLUSTER]).assert_ok();
+
+    // With --issuer-url the cluster account is unknown: km-config.yaml
+    // records the klanker account's provider, by its real ARN too.
+    world
+        .run(&[
+            "add",
+            "--name",
+            "other",
+            "--issuer-url",
+            &world.issuer,
+            "--namespace",
+            "ai-pods",
+            "--service-account",
+            "km2",
+            "--yes",
+        ])
+        .assert_ok();
+    let entry = world.km_config_yaml()["clusters"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "other")
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["oidc_provider_arn"].as_str(), Some(real.as_str()));
+    let other = world
+        .block_on(world.klanker.role("km-cluster-other"))
+        .unwrap();
+    assert_eq!(
+        other.trust_policy["Statement"][0]["Principal"]["Federated"],
+        real
+    );
+    world.run(&["verify", "other"]).assert_ok();
 }
 
 #[test]
