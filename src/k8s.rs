@@ -156,7 +156,14 @@ fn describe(err: &kube::Error) -> String {
     }
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
+/// An error and its causes, in words. kube's wrappers ("ServiceError:",
+/// "HyperError:") are labels of its enum, not news: their cause speaks.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let err: &(dyn std::error::Error + 'static) = match err.downcast_ref::<kube::Error>() {
+        Some(kube::Error::Service(inner)) => inner.as_ref(),
+        Some(kube::Error::HyperError(inner)) => inner as &(dyn std::error::Error + 'static),
+        _ => err,
+    };
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
@@ -596,7 +603,7 @@ mod tests {
     #[test]
     fn error_chain_does_not_repeat_a_wrapped_source() {
         let err = kube::Error::Service(Box::new(std::io::Error::other("connection reset")));
-        assert_eq!(error_chain(&err), "ServiceError: connection reset");
+        assert_eq!(error_chain(&err), "connection reset");
     }
 
     #[test]
