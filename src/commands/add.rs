@@ -322,6 +322,9 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let mut role_tags = inputs.tags.clone();
     role_tags.insert(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into());
     role_tags.insert(NAME_TAG.into(), inputs.name.clone());
+    if let Some(existing) = &role {
+        validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &inputs.role_name)?;
+    }
     let annotations = BTreeMap::from([
         (ROLE_ARN_ANNOTATION.to_string(), role_arn.clone()),
         (

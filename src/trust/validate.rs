@@ -332,6 +332,32 @@ pub fn tag_set(
     Ok(tags)
 }
 
+/// The tags an existing role would carry after `add`: its own (kept, since
+/// `--tag` never removes) and the ones written, keys compared without case.
+pub fn merged_tag_count<'a>(
+    existing: impl IntoIterator<Item = &'a String>,
+    written: impl IntoIterator<Item = &'a String>,
+    role: &str,
+) -> Result<(), ValidationError> {
+    let keys: std::collections::BTreeSet<String> = existing
+        .into_iter()
+        .chain(written)
+        .map(|k| k.to_lowercase())
+        .collect();
+    if keys.len() > TAGS_MAX {
+        return Err(ValidationError::new(
+            "--tag",
+            role,
+            format!(
+                "the role already has tags; with these it would carry {}, and IAM allows {TAGS_MAX}",
+                keys.len()
+            ),
+            "Pass fewer --tag flags, or remove tags from the role first.",
+        ));
+    }
+    Ok(())
+}
+
 /// The role description derived from `--name`: IAM allows 1000 characters.
 pub fn description(text: &str, name: &str) -> Result<(), ValidationError> {
     let len = text.chars().count();
@@ -388,6 +414,18 @@ mod tests {
         let err = tag_set(&many(49), &own).unwrap_err();
         assert!(err.problem.contains("51"), "{err}");
         assert!(err.hint.contains("at most 48"), "{err}");
+    }
+
+    #[test]
+    fn tags_already_on_the_role_count_too() {
+        let existing: Vec<String> = (0..46).map(|i| format!("old{i}")).collect();
+        let written: Vec<String> = ["OLD0", "klanker-trust/name", "new1", "new2", "new3"]
+            .map(String::from)
+            .to_vec();
+        assert!(merged_tag_count(&existing, &written, "r").is_ok());
+        let more: Vec<String> = written.iter().cloned().chain(["new4".into()]).collect();
+        let err = merged_tag_count(&existing, &more, "r").unwrap_err();
+        assert!(err.problem.contains("carry 51"), "{err}");
     }
 
     #[test]

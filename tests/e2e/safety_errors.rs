@@ -502,3 +502,37 @@ fn other_partitions_work_end_to_end() {
         assert!(world.block_on(klanker.providers()).is_empty());
     }
 }
+
+#[test]
+fn tags_already_on_the_role_count_toward_the_fifty() {
+    let world = World::new();
+    world.run(&add_args(&[])).assert_ok();
+    // Someone tagged the role by hand: 2 of the tool's + 47 = 49.
+    let tags: Vec<aws_sdk_iam::types::Tag> = (0..47)
+        .map(|i| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(format!("hand{i}"))
+                .value("x")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    world
+        .block_on(
+            world
+                .klanker
+                .iam
+                .tag_role()
+                .role_name(ROLE)
+                .set_tags(Some(tags))
+                .send(),
+        )
+        .unwrap();
+    world.clear_calls();
+    let out = world.run(&add_args(&["--tag", "a=1", "--tag", "b=2"]));
+    out.assert_code(2);
+    assert!(out.stderr.contains("carry 51"), "{}", out.stderr);
+    assert_eq!(world.writes(), Vec::<String>::new());
+    // One more fits.
+    world.run(&add_args(&["--tag", "a=1"])).assert_ok();
+}
