@@ -515,7 +515,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__rm)
-            opts="-y -o -v -h -V --aws-profile --region --klanker-account --dry-run --yes --keep-service-account --output --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-y -o -v -h -V --aws-profile --region --klanker-account --dry-run --yes --keep-service-account --ignore-not-found --output --kubeconfig --context --config --verbose --request-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -107,6 +107,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l keep-service-account -d 'Leave the ServiceAccount in the cluster'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l ignore-not-found -d 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s V -l version -d 'Print version'

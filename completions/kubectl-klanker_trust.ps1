@@ -116,6 +116,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
             [CompletionResult]::new('--keep-service-account', '--keep-service-account', [CompletionResultType]::ParameterName, 'Leave the ServiceAccount in the cluster')
+            [CompletionResult]::new('--ignore-not-found', '--ignore-not-found', [CompletionResultType]::ParameterName, 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

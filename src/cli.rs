@@ -225,7 +225,10 @@ const RM_EXAMPLES: &str = "Examples:
   kubectl klanker-trust rm dev-use1-0
 
   # Remove without a prompt, keeping the ServiceAccount in the cluster
-  kubectl klanker-trust rm dev-use1-0 --yes --keep-service-account";
+  kubectl klanker-trust rm dev-use1-0 --yes --keep-service-account
+
+  # In a script: exit 0 when dev-use1-0 is onboarded nowhere (gone already)
+  kubectl klanker-trust rm dev-use1-0 --yes --ignore-not-found";
 
 /// Output formats of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -267,6 +270,9 @@ pub struct RmArgs {
     /// Leave the ServiceAccount in the cluster.
     #[arg(long)]
     pub keep_service_account: bool,
+    /// Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1.
+    #[arg(long)]
+    pub ignore_not_found: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: ReportOutput,

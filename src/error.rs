@@ -66,6 +66,24 @@ pub enum Error {
         "could not ask for confirmation on the terminal: {0}. Pass --yes to apply or --dry-run to preview."
     )]
     Prompt(String),
+    /// `rm NAME` / `verify NAME` for a name with nothing onboarded under it.
+    #[error("{}", not_found_message(.command, .name, .looked_at, .onboarded, .suggestion))]
+    NotOnboarded {
+        command: &'static str,
+        name: String,
+        looked_at: Vec<String>,
+        onboarded: Vec<String>,
+        suggestion: Option<String>,
+    },
+    /// A failure after the plan was applied (e.g. while verifying it): the
+    /// changes stay, and "nothing was changed" would be untrue.
+    #[error(
+        "the changes were applied, then: {cause}\nRe-running `{rerun}` with the same arguments converges."
+    )]
+    AfterChanges {
+        cause: Box<Error>,
+        rerun: &'static str,
+    },
     #[error("{}", partial_message(.failed, .done, .not_started, .cause, .rerun))]
     Partial {
         done: Vec<String>,
@@ -100,6 +118,62 @@ fn partial_message(
     )
 }
 
+fn not_found_message(
+    command: &str,
+    name: &str,
+    looked_at: &[String],
+    onboarded: &[String],
+    suggestion: &Option<String>,
+) -> String {
+    let known = if onboarded.is_empty() {
+        "Nothing is onboarded in that account.".to_string()
+    } else {
+        format!("Onboarded: {}.", onboarded.join(", "))
+    };
+    let hint = match suggestion {
+        Some(s) => format!(" Did you mean `{s}`?"),
+        None => String::new(),
+    };
+    let ignore = if command == "rm" {
+        " Pass --ignore-not-found to exit 0 when it is gone already."
+    } else {
+        ""
+    };
+    format!(
+        "`{name}` is not onboarded: no trace of it in {}. {known}{hint}{ignore}",
+        looked_at.join(", ")
+    )
+}
+
+/// The onboarded name closest to `name`, if it is close enough to be a typo
+/// (at most a third of its characters differ, at least one).
+pub fn did_you_mean<'a>(name: &str, onboarded: &'a [String]) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).max(1);
+    onboarded
+        .iter()
+        .map(|o| (edit_distance(name, o), o))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, o)| o.as_str())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (here + 1)
+                .min(row[j] + 1)
+                .min(prev + usize::from(ca != *cb));
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -109,7 +183,7 @@ impl Error {
             | Error::NoClusterRegion { .. } => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             Error::Policy(e) => e.exit_code(),
-            Error::Partial { .. } => EXIT_PARTIAL,
+            Error::Partial { .. } | Error::AfterChanges { .. } => EXIT_PARTIAL,
             Error::BrokenChain { .. } => EXIT_BROKEN_CHAIN,
             Error::Interrupted { .. } => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,
@@ -117,10 +191,18 @@ impl Error {
     }
 }
 
-/// Writes `error: ...` to stderr: one paragraph, no debug dumps. With
-/// `verbose`, the cause chain follows.
-pub fn render(err: &Error, verbose: bool) {
+/// Exit 1 means "failed before any write" (see the README): the message
+/// says so, except where it already says what happened.
+fn nothing_changed(err: &Error) -> bool {
+    err.exit_code() == EXIT_FAILURE && !matches!(err, Error::Aborted)
+}
+
+/// The user-facing text of an error, as `render` prints it.
+pub fn text(err: &Error, verbose: bool) -> String {
     let mut text = format!("error: {err}");
+    if nothing_changed(err) {
+        text.push_str("\nNothing was changed; re-running is safe.");
+    }
     if verbose {
         let mut source = std::error::Error::source(err);
         while let Some(cause) = source {
@@ -128,7 +210,13 @@ pub fn render(err: &Error, verbose: bool) {
             source = cause.source();
         }
     }
-    eprintln!("{text}");
+    text
+}
+
+/// Writes `error: ...` to stderr: one paragraph, no debug dumps. With
+/// `verbose`, the cause chain follows.
+pub fn render(err: &Error, verbose: bool) {
+    eprintln!("{}", text(err, verbose));
 }
 
 #[cfg(test)]
@@ -152,5 +240,53 @@ mod tests {
         assert!(text.contains("done:        create role r"), "{text}");
         assert!(text.contains("not started: nothing"), "{text}");
         assert!(text.contains("converges"), "{text}");
+    }
+
+    #[test]
+    fn a_failure_before_any_write_says_nothing_was_changed() {
+        let before = Error::Kube(crate::k8s::KubeError::Unreachable {
+            action: "reading namespace a".into(),
+            message: "connection refused".into(),
+        });
+        assert!(text(&before, false).ends_with("\nNothing was changed; re-running is safe."));
+        let after = Error::AfterChanges {
+            cause: Box::new(before),
+            rerun: "kubectl klanker-trust add",
+        };
+        assert_eq!(after.exit_code(), EXIT_PARTIAL);
+        assert!(!text(&after, false).contains("Nothing was changed"));
+        assert_eq!(
+            text(&Error::Aborted, false)
+                .matches("nothing was changed")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn not_onboarded_names_the_name_what_was_searched_and_what_exists() {
+        let onboarded = vec!["dev-use1-0".to_string(), "prd-euw1-0".to_string()];
+        let err = Error::NotOnboarded {
+            command: "rm",
+            name: "dev-use1-1".into(),
+            looked_at: vec!["IAM roles".into(), "km-config.yaml".into()],
+            suggestion: did_you_mean("dev-use1-1", &onboarded).map(str::to_string),
+            onboarded,
+        };
+        assert_eq!(err.exit_code(), EXIT_FAILURE);
+        let t = err.to_string();
+        assert!(t.contains("`dev-use1-1` is not onboarded"), "{t}");
+        assert!(t.contains("IAM roles, km-config.yaml"), "{t}");
+        assert!(t.contains("Onboarded: dev-use1-0, prd-euw1-0."), "{t}");
+        assert!(t.contains("Did you mean `dev-use1-0`?"), "{t}");
+        assert!(t.contains("--ignore-not-found"), "{t}");
+    }
+
+    #[test]
+    fn did_you_mean_only_for_near_misses() {
+        let names = vec!["dev-use1-0".to_string()];
+        assert_eq!(did_you_mean("dev-use1-0x", &names), Some("dev-use1-0"));
+        assert_eq!(did_you_mean("prod", &names), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -11,10 +11,18 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use crate::plan::ObservedServiceAccount;
 use crate::trust::FIELD_MANAGER;
 
+// No variant keeps the kube::Error as its source: kube-client's exec auth
+// errors print the plugin's whole environment and its stdout (credentials),
+// and `--verbose` prints the source chain. Each variant holds text built by
+// `describe`, which never includes either.
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     #[error("could not set up the Kubernetes client for context `{context}`: {message}")]
     Config { context: String, message: String },
+    #[error(
+        "could not get credentials for {action}: {problem}. This request was not sent to the cluster."
+    )]
+    Credentials { action: String, problem: String },
     #[error(
         "the cluster denied {action}: {message}. Your kubeconfig user needs that permission (or use -o manifest to hand the ServiceAccount YAML to someone who has it)."
     )]
@@ -31,6 +39,12 @@ pub enum KubeError {
 
 impl KubeError {
     fn from_kube(action: String, err: kube::Error) -> Self {
+        if let Some(auth) = auth_error(&err) {
+            return KubeError::Credentials {
+                action,
+                problem: credential_problem(auth, None),
+            };
+        }
         match err {
             kube::Error::Api(status) if status.code == 401 || status.code == 403 => {
                 KubeError::Forbidden {
@@ -51,19 +65,131 @@ impl KubeError {
     }
 }
 
-fn error_chain(err: &dyn std::error::Error) -> String {
+/// The credential error inside a kube error: returned as is when building
+/// the client (the exec plugin runs then), or boxed in a Service error when
+/// a token is refreshed on a request.
+fn auth_error(err: &kube::Error) -> Option<&kube::client::AuthError> {
+    if let kube::Error::Auth(auth) = err {
+        return Some(auth);
+    }
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(auth) = cause.downcast_ref::<kube::client::AuthError>() {
+            return Some(auth);
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// How many lines of a failed exec plugin's stderr are shown, and how long each may be.
+const STDERR_LINES: usize = 5;
+const STDERR_LINE_CHARS: usize = 300;
+
+/// What went wrong getting a credential, built from the error's fields, not
+/// its Display: for a failed exec plugin, which command, its exit status and
+/// the first lines of its stderr; never its environment or stdout.
+/// `plugin` names the command (from the kubeconfig) where it is known.
+fn credential_problem(auth: &kube::client::AuthError, plugin: Option<&str>) -> String {
+    use kube::client::AuthError as A;
+    let plugin = plugin
+        .map(|p| format!("exec credential plugin `{p}`"))
+        .unwrap_or_else(|| "the kubeconfig user's exec credential plugin".to_string());
+    let withheld =
+        "its environment and standard output are not shown, since they can hold credentials";
+    match auth {
+        A::AuthExecRun { out, .. } => {
+            let status = exit_status_text(&out.status);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let lines: Vec<String> = stderr
+                .lines()
+                .map(str::trim_end)
+                .filter(|l| !l.trim().is_empty())
+                .take(STDERR_LINES)
+                .map(|l| l.chars().take(STDERR_LINE_CHARS).collect())
+                .collect();
+            let stderr_text = if lines.is_empty() {
+                "Its stderr was empty or not captured (unless its interactiveMode is Never, a plugin writes stderr straight to the terminal, above). ".to_string()
+            } else {
+                format!("Its stderr began:\n    {}\n", lines.join("\n    "))
+            };
+            format!(
+                "{plugin} failed with {status}. {stderr_text}({withheld}). Run the command yourself to see why; if its AWS session expired, log in again (e.g. `aws sso login`) and re-run"
+            )
+        }
+        A::AuthExecStart(io) => format!(
+            "{plugin} could not be started: {io}. Check that it is installed and on PATH"
+        ),
+        A::AuthExecParse(_) => format!(
+            "{plugin} did not print a valid ExecCredential ({withheld})"
+        ),
+        A::ExecPluginFailed => format!("{plugin} printed an ExecCredential without a status"),
+        A::MalformedTokenExpirationDate(_) => format!(
+            "{plugin} printed an ExecCredential whose expirationTimestamp is not an RFC 3339 time"
+        ),
+        A::MissingCommand | A::ExecMissingClusterInfo | A::UnrefreshableTokenResponse => {
+            format!("{plugin}: {auth}")
+        }
+        A::ReadTokenFile(io, path) => {
+            format!("could not read the kubeconfig's token file {}: {io}", path.display())
+        }
+        // The rest (auth providers, bearer or basic values that are not valid
+        // headers) can carry a credential in their text: say where, not what.
+        _ => "the kubeconfig user's credentials could not be used (the details are not shown, since they can hold a credential). Check the user entry of this context with `kubectl config view`".to_string(),
+    }
+}
+
+fn exit_status_text(status: &std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("signal {signal}"),
+        (None, None) => "an unknown exit status".to_string(),
+    }
+}
+
+/// A kube error as one line for `--verbose` logs: never the text of a credential error.
+fn describe(err: &kube::Error) -> String {
+    match auth_error(err) {
+        Some(auth) => credential_problem(auth, None),
+        None => error_chain(err),
+    }
+}
+
+/// An error and its causes, in words. kube's wrappers ("ServiceError:",
+/// "HyperError:") are labels of its enum, not news: their cause speaks.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let err: &(dyn std::error::Error + 'static) = match err.downcast_ref::<kube::Error>() {
+        Some(kube::Error::Service(inner)) => inner.as_ref(),
+        Some(kube::Error::HyperError(inner)) => inner as &(dyn std::error::Error + 'static),
+        _ => err,
+    };
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        // Wrappers such as kube's "ServiceError: {0}" already print their
+        // source; repeating it would say everything twice.
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
         source = s.source();
     }
     text
 }
 
-/// Builds the client for the selected context. Nothing is sent yet; the
-/// exec plugin (e.g. `aws eks get-token`) runs on the first request.
+/// The exec plugin's command line as the kubeconfig gives it (command and
+/// arguments only: its `env` can hold credentials).
+fn exec_command_line(exec: &kube::config::ExecConfig) -> String {
+    let mut words = vec![exec.command.clone().unwrap_or_default()];
+    words.extend(exec.args.iter().flatten().cloned());
+    words.join(" ")
+}
+
+/// Builds the client for the selected context. Nothing is sent yet, but the
+/// exec plugin (e.g. `aws eks get-token`) runs now (kube-client fetches the
+/// first credential while building the client) and again when it expires.
 pub async fn client(
     kubeconfig: Kubeconfig,
     context: &str,
@@ -83,9 +209,17 @@ pub async fn client(
     config.connect_timeout = Some(std::time::Duration::from_secs(5).min(request_timeout));
     config.read_timeout = Some(request_timeout);
     config.write_timeout = Some(request_timeout);
-    kube::Client::try_from(config).map_err(|e| KubeError::Config {
-        context: context.to_string(),
-        message: error_chain(&e),
+    let plugin = config.auth_info.exec.as_ref().map(exec_command_line);
+    // The exec plugin runs here, while the client is built.
+    kube::Client::try_from(config).map_err(|e| match auth_error(&e) {
+        Some(auth) => KubeError::Credentials {
+            action: format!("context `{context}`"),
+            problem: credential_problem(auth, plugin.as_deref()),
+        },
+        None => KubeError::Config {
+            context: context.to_string(),
+            message: error_chain(&e),
+        },
     })
 }
 
@@ -143,8 +277,9 @@ impl Cluster<'_> {
                 Err(err) if attempt < 4 && is_transient(&err) => {
                     if self.verbose {
                         eprintln!(
-                            "  [kubernetes] retrying in {}ms after: {err}",
-                            delay.as_millis()
+                            "  [kubernetes] retrying in {}ms after: {}",
+                            delay.as_millis(),
+                            describe(&err)
                         );
                     }
                     tokio::time::sleep(delay).await;
@@ -469,6 +604,9 @@ fn owned_fields(fields: &serde_json::Value) -> Vec<crate::plan::Field> {
 fn is_transient(err: &kube::Error) -> bool {
     match err {
         kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+        // A failed credential plugin fails the same way again; running it
+        // four times only repeats its prompt or its error.
+        kube::Error::Service(_) if auth_error(err).is_some() => false,
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
     }
@@ -508,6 +646,106 @@ pub fn manifest_yaml(sa: &ServiceAccount) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    const SECRET_ENV: &str = "env-secret-DO-NOT-PRINT";
+    const SECRET_STDOUT: &str = "stdout-token-DO-NOT-PRINT";
+
+    /// The error kube-client builds for a failed exec plugin: its `cmd` is the
+    /// Debug text of the Command, environment included.
+    fn failed_exec(stderr: &str) -> kube::client::AuthError {
+        kube::client::AuthError::AuthExecRun {
+            cmd: format!("AWS_SECRET_ACCESS_KEY=\"{SECRET_ENV}\" \"aws\" \"eks\" \"get-token\""),
+            out: Box::new(std::process::Output {
+                status: std::process::ExitStatus::from_raw(255 << 8),
+                stdout: format!("{{\"token\":\"{SECRET_STDOUT}\"}}").into_bytes(),
+                stderr: stderr.as_bytes().to_vec(),
+            }),
+        }
+    }
+
+    #[test]
+    fn failed_exec_plugin_names_command_status_and_stderr_only() {
+        let auth =
+            failed_exec("\nAn error occurred (ExpiredToken): the SSO session expired\nline 2\n");
+        let text = credential_problem(&auth, Some("aws eks get-token --cluster-name dev"));
+        assert!(
+            text.contains("`aws eks get-token --cluster-name dev`"),
+            "{text}"
+        );
+        assert!(text.contains("exit status 255"), "{text}");
+        assert!(
+            text.contains("ExpiredToken): the SSO session expired\n    line 2"),
+            "{text}"
+        );
+        for secret in [SECRET_ENV, SECRET_STDOUT] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        // kube-client's own text carries both: what this guards against.
+        assert!(auth.to_string().contains(SECRET_ENV));
+    }
+
+    #[test]
+    fn failed_exec_plugin_stderr_is_cut_short() {
+        let long = format!("{}\n", "x".repeat(1000)).repeat(20);
+        let text = credential_problem(&failed_exec(&long), None);
+        assert!(
+            text.contains("the kubeconfig user's exec credential plugin"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches(&"x".repeat(STDERR_LINE_CHARS)).count(),
+            STDERR_LINES
+        );
+        assert!(!text.contains(&"x".repeat(STDERR_LINE_CHARS + 1)), "{text}");
+        let silent = credential_problem(&failed_exec(""), None);
+        assert!(
+            silent.contains("stderr was empty or not captured"),
+            "{silent}"
+        );
+    }
+
+    #[test]
+    fn every_path_of_a_credential_error_is_redacted() {
+        // At client construction (kube::Error::Auth) and at a token refresh
+        // during a request (boxed in kube::Error::Service).
+        for err in [
+            kube::Error::Auth(failed_exec("denied")),
+            kube::Error::Service(Box::new(failed_exec("denied"))),
+        ] {
+            let verbose_line = describe(&err);
+            assert!(!is_transient(&err), "a failed plugin is not retried");
+            let e = KubeError::from_kube("reading namespace ai-pods".into(), err);
+            assert!(matches!(e, KubeError::Credentials { .. }), "{e}");
+            for text in [e.to_string(), verbose_line] {
+                assert!(text.contains("exit status 255"), "{text}");
+                for secret in [SECRET_ENV, SECRET_STDOUT] {
+                    assert!(!text.contains(secret), "{text}");
+                }
+            }
+            assert!(
+                std::error::Error::source(&e).is_none(),
+                "no chain for --verbose to print"
+            );
+        }
+    }
+
+    #[test]
+    fn unparsable_plugin_output_is_not_quoted() {
+        let bad = serde_json::from_str::<serde_json::Value>("x")
+            .map(|_| ())
+            .unwrap_err();
+        let auth = kube::client::AuthError::ParseTokenKey(bad);
+        let text = credential_problem(&auth, Some("gcloud"));
+        assert!(text.contains("not shown"), "{text}");
+        assert!(text.contains("kubectl config view"), "{text}");
+    }
+
+    #[test]
+    fn error_chain_does_not_repeat_a_wrapped_source() {
+        let err = kube::Error::Service(Box::new(std::io::Error::other("connection reset")));
+        assert_eq!(error_chain(&err), "connection reset");
+    }
 
     #[test]
     fn managed_fields_tell_ours_from_others() {

@@ -988,8 +988,10 @@ proptest! {
     fn validators_never_panic_and_name_the_input(value in text(), n in any::<u32>()) {
         let r = validate::registry_name(&value);
         assert_error_names_input(&r, "--name", &value)?;
+        // At most 256 characters: the name is the klanker-trust/name tag value.
         let expected = value.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && value.chars().count() <= 256;
         prop_assert_eq!(r.is_ok(), expected);
 
         let r = validate::role_name(&value, "--role-name");
@@ -1021,7 +1023,8 @@ proptest! {
             prop_assert!((1..=128).contains(&key.chars().count()));
             prop_assert!(tag_value.chars().count() <= 256);
             prop_assert!(!key.to_ascii_lowercase().starts_with("aws:"));
-            prop_assert!(!key.starts_with("klanker-trust/"));
+            // IAM compares keys without case.
+            prop_assert!(!key.to_lowercase().starts_with("klanker-trust/"));
         }
 
         let r = validate::session_duration(n);
@@ -1779,6 +1782,16 @@ proptest! {
         };
         let verdict = evaluate(&json!({"Version": "2012-10-17", "Statement": statements}), &identity);
         prop_assert!(matches!(verdict, TrustVerdict::Unsupported(_)), "{verdict:?}");
+    }
+
+    #[test]
+    fn tag_sets_refuse_keys_equal_but_for_case_and_more_than_fifty_in_all(
+        keys in vec("[a-cA-C]{1,2}|k[0-9]{1,2}", 0..60),
+    ) {
+        let raw: Vec<String> = keys.iter().map(|k| format!("{k}=v")).collect();
+        let r = validate::tag_set(&raw, &["klanker-trust/managed-by", "klanker-trust/name"]);
+        let distinct: std::collections::BTreeSet<String> = keys.iter().map(|k| k.to_lowercase()).collect();
+        prop_assert_eq!(r.is_ok(), distinct.len() == keys.len() && keys.len() + 2 <= 50, "{:?}", keys);
     }
 
     #[test]

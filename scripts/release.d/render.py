@@ -34,6 +34,10 @@ SEMVER = re.compile(
 )
 
 
+SHORT_DESCRIPTION = re.compile(r"^  shortDescription:(.*)$")
+SHORT_DESCRIPTION_MAX = 50
+
+
 def fail(message):
     print(f"render: {message}", file=sys.stderr)
     sys.exit(2)
@@ -133,6 +137,15 @@ def main():
                 " krew rejects this download\n"
             )
         out.append(rendered)
+
+    # krew-index refuses a shortDescription longer than 50 characters.
+    for line in out:
+        match = SHORT_DESCRIPTION.match(line)
+        if match and len(match.group(1).strip()) > SHORT_DESCRIPTION_MAX:
+            fail(
+                f"shortDescription {match.group(1).strip()!r} is {len(match.group(1).strip())}"
+                f" characters; krew allows at most {SHORT_DESCRIPTION_MAX}"
+            )
 
     if missing and not args.allow_missing:
         fail(

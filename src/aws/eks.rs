@@ -31,6 +31,7 @@ pub async fn describe_cluster(
             return Err(AwsError::from_sdk(
                 "eks:DescribeCluster",
                 Side::Cluster,
+                &clients.eks,
                 err,
             ));
         }

@@ -15,14 +15,15 @@ use crate::trust::{Issuer, OidcProviderArn, policy};
 
 const SIDE: Side = Side::Klanker;
 
-fn sdk<E, R>(
+fn sdk<'a, E, R>(
+    client: &'a dyn super::error::Endpoint,
     operation: &'static str,
-) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> AwsError + 'a
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    move |err| AwsError::from_sdk(operation, SIDE, err)
+    move |err| AwsError::from_sdk(operation, SIDE, client, err)
 }
 
 /// The klanker account ID and the caller's ARN (STS GetCallerIdentity).
@@ -31,7 +32,7 @@ pub async fn caller_identity(sts: &aws_sdk_sts::Client) -> Result<(String, Strin
         .get_caller_identity()
         .send()
         .await
-        .map_err(sdk("sts:GetCallerIdentity"))?;
+        .map_err(sdk(sts, "sts:GetCallerIdentity"))?;
     let account = out.account().ok_or(AwsError::Incomplete {
         operation: "sts:GetCallerIdentity",
         what: "account",
@@ -96,6 +97,7 @@ pub async fn assume_role_with_web_identity(
                     return Err(AwsError::from_sdk(
                         "sts:AssumeRoleWithWebIdentity",
                         SIDE,
+                        sts,
                         err,
                     ));
                 }
@@ -127,7 +129,7 @@ pub async fn describe_provider(iam: &Client, arn: &str) -> Result<ObservedProvid
         .open_id_connect_provider_arn(arn)
         .send()
         .await
-        .map_err(sdk("iam:GetOpenIDConnectProvider"))?;
+        .map_err(sdk(iam, "iam:GetOpenIDConnectProvider"))?;
     Ok(ObservedProvider {
         arn: arn.to_string(),
         client_ids: got.client_id_list().to_vec(),
@@ -152,7 +154,7 @@ pub async fn get_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, 
     let out = match iam.get_role().role_name(name).send().await {
         Ok(out) => out,
         Err(err) if err.code() == Some("NoSuchEntity") => return Ok(None),
-        Err(err) => return Err(AwsError::from_sdk("iam:GetRole", SIDE, err)),
+        Err(err) => return Err(AwsError::from_sdk("iam:GetRole", SIDE, iam, err)),
     };
     let role = out.role().ok_or(AwsError::Incomplete {
         operation: "iam:GetRole",
@@ -194,7 +196,7 @@ pub async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<Stri
         .send();
     let mut arns = BTreeSet::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(sdk("iam:ListAttachedRolePolicies"))?;
+        let page = page.map_err(sdk(iam, "iam:ListAttachedRolePolicies"))?;
         arns.extend(
             page.attached_policies()
                 .iter()
@@ -220,7 +222,7 @@ pub async fn policy_exists(iam: &Client, arn: &str) -> Result<bool, AwsError> {
     match iam.get_policy().policy_arn(arn).send().await {
         Ok(_) => Ok(true),
         Err(err) if err.code() == Some("NoSuchEntity") => Ok(false),
-        Err(err) => Err(AwsError::from_sdk("iam:GetPolicy", SIDE, err)),
+        Err(err) => Err(AwsError::from_sdk("iam:GetPolicy", SIDE, iam, err)),
     }
 }
 
@@ -230,7 +232,7 @@ pub async fn list_roles(iam: &Client) -> Result<Vec<RoleSummary>, AwsError> {
     let mut pages = iam.list_roles().max_items(1000).into_paginator().send();
     let mut roles = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(sdk("iam:ListRoles"))?;
+        let page = page.map_err(sdk(iam, "iam:ListRoles"))?;
         for role in page.roles() {
             roles.push(RoleSummary {
                 role_name: role.role_name().to_string(),
@@ -253,7 +255,7 @@ pub async fn list_providers(iam: &Client) -> Result<Vec<String>, AwsError> {
         .list_open_id_connect_providers()
         .send()
         .await
-        .map_err(sdk("iam:ListOpenIDConnectProviders"))?;
+        .map_err(sdk(iam, "iam:ListOpenIDConnectProviders"))?;
     Ok(list
         .open_id_connect_provider_list()
         .iter()
@@ -268,7 +270,7 @@ pub async fn provider_owned(iam: &Client, arn: &str) -> Result<bool, AwsError> {
         .open_id_connect_provider_arn(arn)
         .send()
         .await
-        .map_err(sdk("iam:GetOpenIDConnectProvider"))?;
+        .map_err(sdk(iam, "iam:GetOpenIDConnectProvider"))?;
     Ok(is_owned(&tag_map(got.tags())))
 }
 
@@ -287,7 +289,7 @@ pub async fn inline_policies(iam: &Client, role: &str) -> Result<Vec<String>, Aw
     let mut names = Vec::new();
     while let Some(page) = pages.next().await {
         names.extend(
-            page.map_err(sdk("iam:ListRolePolicies"))?
+            page.map_err(sdk(iam, "iam:ListRolePolicies"))?
                 .policy_names()
                 .iter()
                 .cloned(),
@@ -305,7 +307,7 @@ pub async fn instance_profiles(iam: &Client, role: &str) -> Result<Vec<String>, 
         .send();
     let mut names = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(sdk("iam:ListInstanceProfilesForRole"))?;
+        let page = page.map_err(sdk(iam, "iam:ListInstanceProfilesForRole"))?;
         names.extend(
             page.instance_profiles()
                 .iter()
@@ -377,6 +379,7 @@ fn is_consistency_error(err: &AwsError) -> bool {
 /// For removals: an entity that is already gone (a retried call that had
 /// landed, or a concurrent `rm`) means the goal is reached.
 fn gone_is_fine<O, E, R>(
+    iam: &Client,
     operation: &'static str,
     result: Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
 ) -> Result<(), AwsError>
@@ -386,7 +389,7 @@ where
 {
     match result {
         Err(err) if err.code() == Some("NoSuchEntity") => Ok(()),
-        other => other.map(|_| ()).map_err(sdk(operation)),
+        other => other.map(|_| ()).map_err(sdk(iam, operation)),
     }
 }
 
@@ -464,7 +467,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 // it: the goal, one provider for the issuer, is reached.
                 Err(err) if err.code() == Some("EntityAlreadyExists") => {}
                 other => {
-                    other.map_err(sdk("iam:CreateOpenIDConnectProvider"))?;
+                    other.map_err(sdk(iam, "iam:CreateOpenIDConnectProvider"))?;
                 }
             }
         }
@@ -474,7 +477,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 .client_id(client_id)
                 .send()
                 .await
-                .map_err(sdk("iam:AddClientIDToOpenIDConnectProvider"))?;
+                .map_err(sdk(iam, "iam:AddClientIDToOpenIDConnectProvider"))?;
         }
         Op::CreateRole {
             name,
@@ -496,7 +499,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(sdk("iam:CreateRole"))
+                    .map_err(sdk(iam, "iam:CreateRole"))
             })
             .await;
             match created {
@@ -536,7 +539,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(sdk("iam:UpdateAssumeRolePolicy"))
+                    .map_err(sdk(iam, "iam:UpdateAssumeRolePolicy"))
             })
             .await?;
         }
@@ -551,7 +554,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 .description(description)
                 .send()
                 .await
-                .map_err(sdk("iam:UpdateRole"))?;
+                .map_err(sdk(iam, "iam:UpdateRole"))?;
         }
         Op::TagRole { role, tags: t } => {
             iam.tag_role()
@@ -559,7 +562,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 .set_tags(Some(tags(t)?))
                 .send()
                 .await
-                .map_err(sdk("iam:TagRole"))?;
+                .map_err(sdk(iam, "iam:TagRole"))?;
         }
         Op::PutPermissionsBoundary { role, arn } => {
             iam.put_role_permissions_boundary()
@@ -567,14 +570,14 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 .permissions_boundary(arn)
                 .send()
                 .await
-                .map_err(sdk("iam:PutRolePermissionsBoundary"))?;
+                .map_err(sdk(iam, "iam:PutRolePermissionsBoundary"))?;
         }
         Op::DeletePermissionsBoundary { role } => {
             iam.delete_role_permissions_boundary()
                 .role_name(role)
                 .send()
                 .await
-                .map_err(sdk("iam:DeleteRolePermissionsBoundary"))?;
+                .map_err(sdk(iam, "iam:DeleteRolePermissionsBoundary"))?;
         }
         Op::AttachPolicy { role, arn } => {
             retry_consistency("iam:AttachRolePolicy", || async {
@@ -584,7 +587,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(sdk("iam:AttachRolePolicy"))
+                    .map_err(sdk(iam, "iam:AttachRolePolicy"))
             })
             .await?;
         }
@@ -600,7 +603,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 .policy_arn(arn)
                 .send()
                 .await;
-            gone_is_fine("iam:DetachRolePolicy", result)?;
+            gone_is_fine(iam, "iam:DetachRolePolicy", result)?;
         }
         Op::DeleteInlinePolicy { role, name, owner } => {
             if let Some(owner) = owner
@@ -614,7 +617,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 .policy_name(name)
                 .send()
                 .await;
-            gone_is_fine("iam:DeleteRolePolicy", result)?;
+            gone_is_fine(iam, "iam:DeleteRolePolicy", result)?;
         }
         Op::RemoveRoleFromInstanceProfile {
             role,
@@ -632,7 +635,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 .instance_profile_name(profile)
                 .send()
                 .await;
-            gone_is_fine("iam:RemoveRoleFromInstanceProfile", result)?;
+            gone_is_fine(iam, "iam:RemoveRoleFromInstanceProfile", result)?;
         }
         Op::DeleteRole { role, owner } => {
             // The tags are checked again right before deleting: the plan may be
@@ -641,7 +644,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 return Ok(Applied::Done);
             }
             let result = iam.delete_role().role_name(role).send().await;
-            gone_is_fine("iam:DeleteRole", result)?;
+            gone_is_fine(iam, "iam:DeleteRole", result)?;
         }
         Op::DeleteProvider { arn } => {
             match iam
@@ -655,6 +658,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                     return Err(AwsError::from_sdk(
                         "iam:GetOpenIDConnectProvider",
                         SIDE,
+                        iam,
                         err,
                     ));
                 }
@@ -679,7 +683,7 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
                 .open_id_connect_provider_arn(arn)
                 .send()
                 .await;
-            gone_is_fine("iam:DeleteOpenIDConnectProvider", result)?;
+            gone_is_fine(iam, "iam:DeleteOpenIDConnectProvider", result)?;
         }
         Op::CreateNamespace { .. }
         | Op::ApplyServiceAccount { .. }

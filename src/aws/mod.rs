@@ -67,7 +67,7 @@ pub async fn check_profile(profile: &str, flag: &str) -> Result<Option<Identity>
         aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
             .await
             .map_err(|e| AwsError::ProfileFile {
-                message: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+                message: error::display_chain(&e),
             })?;
     let Some(found) = set.get_profile(profile) else {
         let mut known: Vec<&str> = set.profiles().collect();
@@ -78,20 +78,31 @@ pub async fn check_profile(profile: &str, flag: &str) -> Result<Option<Identity>
             known: known.join(", "),
         });
     };
-    let from_role = found.get("role_arn").and_then(|arn| {
+    Ok(identity_of_profile(|key| found.get(key)))
+}
+
+/// The identity a profile's settings name: the account and partition of its
+/// `role_arn`, else its `sso_account_id` in the partition of its region.
+fn identity_of_profile<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Option<Identity> {
+    let from_role = get("role_arn").and_then(|arn| {
         crate::trust::arn::account_of(arn).map(|account| Identity {
             partition: crate::trust::arn::partition_of(arn).to_string(),
             account: account.to_string(),
         })
     });
-    let from_sso = found
-        .get("sso_account_id")
+    // An SSO profile names the account but no ARN: its partition follows
+    // from its region; without one, STS says (None here).
+    let sso_partition = get("region")
+        .or_else(|| get("sso_region"))
+        .and_then(crate::trust::arn::partition_of_region);
+    let from_sso = get("sso_account_id")
         .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
-        .map(|account| Identity {
-            partition: "aws".to_string(),
+        .zip(sso_partition)
+        .map(|(account, partition)| Identity {
+            partition: partition.to_string(),
             account: account.to_string(),
         });
-    Ok(from_role.or(from_sso))
+    from_role.or(from_sso)
 }
 
 /// Like `check_profile`, for callers that need only the check.
@@ -226,5 +237,42 @@ impl ClusterClients {
         Self {
             eks: aws_sdk_eks::Client::from_conf(eks.build()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(settings: &[(&'static str, &'static str)]) -> Option<Identity> {
+        identity_of_profile(|key| settings.iter().find(|(k, _)| *k == key).map(|(_, v)| *v))
+    }
+
+    #[test]
+    fn sso_accounts_take_the_partition_of_their_region() {
+        let cn = identity(&[("sso_account_id", "333333333333"), ("region", "cn-north-1")]);
+        assert_eq!(cn.unwrap().partition, "aws-cn");
+        let gov = identity(&[
+            ("sso_account_id", "333333333333"),
+            ("sso_region", "us-gov-west-1"),
+        ]);
+        assert_eq!(gov.unwrap().partition, "aws-us-gov");
+        // No region: STS is asked rather than guessing `aws`.
+        assert_eq!(identity(&[("sso_account_id", "333333333333")]), None);
+    }
+
+    #[test]
+    fn role_profiles_take_the_partition_of_their_arn() {
+        let id = identity(&[
+            ("role_arn", "arn:aws-us-gov:iam::333333333333:role/x"),
+            ("region", "us-east-1"),
+        ]);
+        assert_eq!(
+            id,
+            Some(Identity {
+                partition: "aws-us-gov".into(),
+                account: "333333333333".into()
+            })
+        );
     }
 }

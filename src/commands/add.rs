@@ -49,11 +49,15 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
     if let Some(b) = &args.permissions_boundary {
         trust::arn::parse_policy_arn(b, "--permissions-boundary")?;
     }
-    let mut tags = BTreeMap::new();
-    for raw in &args.tags {
-        let (k, v) = validate::tag(raw)?;
-        tags.insert(k, v);
-    }
+    let tags = validate::tag_set(
+        &args.tags,
+        &[
+            MANAGED_BY_TAG,
+            NAME_TAG,
+            trust::CLUSTER_TAG,
+            trust::SERVER_TAG,
+        ],
+    )?;
     if let Some(r) = &args.cluster_region {
         validate::region(r, "--cluster-region")?;
     }
@@ -152,6 +156,8 @@ fn validate_inputs(args: &AddArgs, ctx: &ContextInfo) -> Result<Inputs, Error> {
         .unwrap_or_else(|| "default".to_string());
     validate::namespace(&namespace)?;
     let scope = TrustScope::new(&namespace, &args.service_account);
+    // The longer of the two descriptions the role can get.
+    validate::description(&trust::role_description(&name, &scope, true), &name)?;
     // A wildcard trust still needs a real namespace to hold the ServiceAccount.
     let sa_namespace = scope
         .namespace
@@ -357,7 +363,12 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         _ => None,
     };
 
-    let provider_arn = issuer.provider_arn(&partition, &account);
+    // A reused provider is named by its own ARN: IAM may have registered it
+    // with another spelling of the issuer (a trailing slash).
+    let provider_arn = provider
+        .as_ref()
+        .map(|p| p.arn.clone())
+        .unwrap_or_else(|| issuer.provider_arn(&partition, &account));
     let role_arn = format!("arn:{partition}:iam::{account}:role/{}", inputs.role_name);
     let config_doc = store.load()?;
 
@@ -371,8 +382,12 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
 
     let entry = ClusterEntry {
         name: inputs.name.clone(),
-        oidc_provider_arn: issuer
-            .provider_arn(&partition, cluster_account.as_deref().unwrap_or(&account)),
+        // The cluster's own provider; when its account is unknown, the
+        // klanker account's, by its real ARN.
+        oidc_provider_arn: match &cluster_account {
+            Some(cluster) => issuer.provider_arn(&partition, cluster),
+            None => provider_arn.clone(),
+        },
         namespace: inputs.scope.namespace_label().to_string(),
         service_account: args.service_account.clone(),
         role_arn: role_arn.clone(),
@@ -393,6 +408,9 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         if let Some(value) = value.filter(|v| validate::tag_value_fits(v)) {
             role_tags.insert(key.into(), value);
         }
+    }
+    if let Some(existing) = &role {
+        validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &inputs.role_name)?;
     }
     let annotations = BTreeMap::from([
         (ROLE_ARN_ANNOTATION.to_string(), role_arn.clone()),
@@ -528,14 +546,23 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
                     arn: provider_arn.clone(),
                     client_ids: vec![STS_AUDIENCE.to_string()],
                 }),
-                Some(other) => iam::find_provider(&klanker.iam, other).await?.map(|p| {
-                    crate::verify::ProviderFacts {
+                Some(other) => iam::find_provider(&klanker.iam, other)
+                    .await
+                    .map_err(|e| Error::AfterChanges {
+                        cause: Box::new(e.into()),
+                        rerun: "kubectl klanker-trust add",
+                    })?
+                    .map(|p| crate::verify::ProviderFacts {
                         arn: p.arn,
                         client_ids: p.client_ids,
-                    }
-                }),
+                    }),
                 None => None,
             };
+            // The provider found for the token's issuer is named by its real ARN.
+            let provider_arn_for_token = provider
+                .as_ref()
+                .map(|p| p.arn.clone())
+                .or_else(|| token_issuer.map(|i| i.provider_arn(&partition, &account)));
             let facts = crate::verify::Facts {
                 name: inputs.name.clone(),
                 role_name: inputs.role_name.clone(),
@@ -551,7 +578,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
                 annotations: Some(annotations.clone()),
                 token: claims,
                 provider,
-                provider_arn_for_token: token_issuer.map(|i| i.provider_arn(&partition, &account)),
+                provider_arn_for_token,
                 operator_policy: desired
                     .policies
                     .iter()

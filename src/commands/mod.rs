@@ -465,3 +465,35 @@ async fn run_op(op: &Op, executor: &Executor<'_>) -> Result<Option<String>, Erro
     }
     Ok(None)
 }
+
+/// The error for a NAME onboarded nowhere: what was searched and which
+/// names are onboarded (from the roles and km-config.yaml).
+pub fn not_onboarded(
+    command: &'static str,
+    name: &str,
+    looked_at: Vec<String>,
+    roles: &[crate::inventory::RoleSummary],
+    config: &crate::store::Document,
+) -> Error {
+    let mut onboarded: Vec<String> = roles
+        .iter()
+        .filter_map(crate::inventory::onboarding)
+        .map(|o| o.name)
+        .chain(
+            config
+                .clusters()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.name),
+        )
+        .collect();
+    onboarded.sort();
+    onboarded.dedup();
+    Error::NotOnboarded {
+        command,
+        name: name.to_string(),
+        looked_at,
+        suggestion: crate::error::did_you_mean(name, &onboarded).map(str::to_string),
+        onboarded,
+    }
+}

@@ -54,6 +54,24 @@ async fn role_details(
     }))
 }
 
+/// When nothing of the onboarding exists (no role, provider, km-config.yaml
+/// entry or ServiceAccount), what was looked at in the cluster; None when
+/// something is left to remove.
+fn onboarded_nowhere(observed: &RemovalObserved, context: Option<&str>) -> Option<String> {
+    if observed.role.is_some() || observed.provider.is_some() || observed.config_entry {
+        return None;
+    }
+    match &observed.cluster {
+        ClusterView::Found(found) if !found.is_empty() => None,
+        ClusterView::Found(_) => Some(format!(
+            "the ServiceAccounts of context `{}`",
+            context.unwrap_or("?")
+        )),
+        ClusterView::Kept => Some("(ServiceAccounts not looked at: --keep-service-account)".into()),
+        ClusterView::Unreachable(why) => Some(format!("(the cluster could not be checked: {why})")),
+    }
+}
+
 pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     validate::registry_name(&args.name).map_err(|mut e| {
         e.input = "NAME".into();
@@ -61,7 +79,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     })?;
     let verbose = global.verbose;
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
-    let entry = store.load()?.get(&args.name);
+    let config_doc = store.load()?;
+    let entry = config_doc.get(&args.name);
     let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
 
     // IAM first: the role whose tags prove NAME also records NAME's cluster.
@@ -304,6 +323,26 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         cluster: cluster_view,
         config_entry: entry.is_some(),
     };
+    // Onboarded nowhere (kubectl delete's NotFound): an error, unless
+    // --ignore-not-found. Anything left of a half-removed onboarding is
+    // still found, planned and removed below.
+    let context_name = ctx.as_ref().map(|c| c.context_name.as_str());
+    if let (Some(cluster_looked_at), false) = (
+        onboarded_nowhere(&observed, context_name),
+        args.ignore_not_found,
+    ) {
+        return Err(super::not_onboarded(
+            "rm",
+            &args.name,
+            vec![
+                format!("the IAM roles and OIDC providers of klanker account {account}"),
+                format!("{}", store.path().display()),
+                cluster_looked_at,
+            ],
+            &roles,
+            &config_doc,
+        ));
+    }
     let (plan, mut notes) = removal::plan_removal(&observed)?;
     notes.extend(located.notes());
 
@@ -380,4 +419,50 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nothing() -> RemovalObserved {
+        RemovalObserved {
+            name: "dev".into(),
+            role_arn: "arn:aws:iam::333333333333:role/km-cluster-dev".into(),
+            role: None,
+            provider: None,
+            cluster: ClusterView::Found(vec![]),
+            config_entry: false,
+        }
+    }
+
+    #[test]
+    fn onboarded_nowhere_only_when_nothing_is_left() {
+        assert_eq!(
+            onboarded_nowhere(&nothing(), Some("ctx")).as_deref(),
+            Some("the ServiceAccounts of context `ctx`")
+        );
+        let mut entry = nothing();
+        entry.config_entry = true;
+        assert_eq!(onboarded_nowhere(&entry, Some("ctx")), None);
+        let mut role = nothing();
+        role.role = Some(RoleToRemove::default());
+        assert_eq!(onboarded_nowhere(&role, Some("ctx")), None);
+        // Half-removed: only the ServiceAccount is left.
+        let mut sa = nothing();
+        sa.cluster = ClusterView::Found(vec![FoundServiceAccount {
+            namespace: "ai-pods".into(),
+            name: "km".into(),
+            role_arn: Some(sa.role_arn.clone()),
+            created_by_us: true,
+        }]);
+        assert_eq!(onboarded_nowhere(&sa, Some("ctx")), None);
+        let mut down = nothing();
+        down.cluster = ClusterView::Unreachable("refused".into());
+        assert!(
+            onboarded_nowhere(&down, None)
+                .unwrap()
+                .contains("could not be checked: refused")
+        );
+    }
 }

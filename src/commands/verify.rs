@@ -96,6 +96,12 @@ pub async fn gather(
             }),
         None => None,
     };
+    // A provider registered with another spelling of the issuer (a trailing
+    // slash) is named by its real ARN.
+    let provider_arn_for_token = provider
+        .as_ref()
+        .map(|p| p.arn.clone())
+        .or_else(|| issuer.map(|i| i.provider_arn(&target.partition, &target.account)));
     let facts = Facts {
         name: target.name.clone(),
         role_name: target.role_name.clone(),
@@ -106,7 +112,7 @@ pub async fn gather(
         annotations: sa.map(|s| s.annotations),
         token: claims,
         provider,
-        provider_arn_for_token: issuer.map(|i| i.provider_arn(&target.partition, &target.account)),
+        provider_arn_for_token,
         operator_policy: target.operator_policy.clone(),
         requested_session: DEFAULT_SESSION,
     };
@@ -158,7 +164,8 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         e
     })?;
     let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
-    let entry = store.load()?.get(&args.name);
+    let config_doc = store.load()?;
+    let entry = config_doc.get(&args.name);
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
     let (klanker, _, hint) = super::klanker_clients(global, &args.aws).await?;
 
@@ -180,6 +187,19 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     )?;
     let ctx = kubeconfig::select_context(&kc, context_name.as_deref())?;
     super::guard_account(&args.aws, &identity, &store, ctx.eks.account.as_deref())?;
+    // Nothing to verify: one error naming it, not a list of broken links.
+    if onboarding.is_none() && entry.is_none() && !roles.iter().any(|r| r.role_name == role_name) {
+        return Err(super::not_onboarded(
+            "verify",
+            &args.name,
+            vec![
+                format!("the IAM roles of klanker account {account}"),
+                format!("{}", store.path().display()),
+            ],
+            &roles,
+            &config_doc,
+        ));
+    }
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster = Cluster {
         client: &client,

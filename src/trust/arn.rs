@@ -30,10 +30,10 @@ fn iam_arn_fields(raw: &str) -> Result<(&str, &str, &str), &'static str> {
         return Err("it does not have the six ARN fields");
     };
     if arn != "arn" || !PARTITIONS.contains(&partition) {
-        return Err("it does not start with arn:aws:");
+        return Err("it does not start with arn:aws:, arn:aws-cn: or arn:aws-us-gov:");
     }
     if service != "iam" || !region.is_empty() {
-        return Err("it is not an IAM ARN (arn:aws:iam::...)");
+        return Err("it is not an IAM ARN (arn:<partition>:iam::...)");
     }
     Ok((partition, account, resource))
 }
@@ -268,9 +268,33 @@ pub fn partition_of(arn: &str) -> &str {
         .unwrap_or("aws")
 }
 
+/// The partition a region belongs to (`cn-north-1` is in `aws-cn`), for
+/// identities known without an ARN (SSO profiles name only the account).
+/// None for what is not a region name.
+pub fn partition_of_region(region: &str) -> Option<&'static str> {
+    if super::validate::region(region, "region").is_err() {
+        return None;
+    }
+    Some(if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_of_regions() {
+        assert_eq!(partition_of_region("cn-northwest-1"), Some("aws-cn"));
+        assert_eq!(partition_of_region("us-gov-west-1"), Some("aws-us-gov"));
+        assert_eq!(partition_of_region("eu-west-1"), Some("aws"));
+        assert_eq!(partition_of_region("junk"), None);
+    }
 
     const EKS: &str =
         "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";

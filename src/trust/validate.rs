@@ -41,6 +41,10 @@ impl fmt::Display for ValidationError {
 impl std::error::Error for ValidationError {}
 
 pub const ROLE_NAME_MAX: usize = 64;
+/// IAM limits: tags per role, characters of a tag value and of a role description.
+pub const TAGS_MAX: usize = 50;
+pub const TAG_VALUE_MAX: usize = 256;
+pub const DESCRIPTION_MAX: usize = 1000;
 pub const SESSION_MIN: u32 = 3600;
 pub const SESSION_MAX: u32 = 43200;
 /// Prefix of the tag keys this tool writes; users may not set them with --tag.
@@ -59,6 +63,13 @@ pub fn registry_name(value: &str) -> Result<(), ValidationError> {
     };
     if value.is_empty() {
         return Err(err("it is empty"));
+    }
+    // It is the value of the role's klanker-trust/name tag, whatever --role-name says.
+    let len = value.chars().count();
+    if len > TAG_VALUE_MAX {
+        return Err(err(&format!(
+            "it is {len} characters; it becomes the role's klanker-trust/name tag, whose value IAM limits to {TAG_VALUE_MAX}"
+        )));
     }
     if !value.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(err("it must start with a letter or digit"));
@@ -283,7 +294,9 @@ pub fn tag(raw: &str) -> Result<(String, String), ValidationError> {
             hint,
         ));
     }
-    if key.starts_with(RESERVED_TAG_PREFIX) {
+    // IAM tag keys are case-insensitive: `Klanker-Trust/Managed-By` would
+    // replace the ownership tag.
+    if key.to_lowercase().starts_with(RESERVED_TAG_PREFIX) {
         return Err(ValidationError::new(
             "--tag",
             raw,
@@ -292,6 +305,85 @@ pub fn tag(raw: &str) -> Result<(String, String), ValidationError> {
         ));
     }
     Ok((key.to_string(), value.to_string()))
+}
+
+/// All `--tag` flags, with the keys the tool adds itself (`own_keys`): IAM
+/// compares keys without case and allows 50 tags on a role in all.
+pub fn tag_set(
+    raw: &[String],
+    own_keys: &[&str],
+) -> Result<std::collections::BTreeMap<String, String>, ValidationError> {
+    let mut tags = std::collections::BTreeMap::new();
+    let mut seen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for item in raw {
+        let (key, value) = tag(item)?;
+        if let Some(earlier) = seen.insert(key.to_lowercase(), item) {
+            return Err(ValidationError::new(
+                "--tag",
+                item,
+                format!(
+                    "its key is the same as that of `{earlier}`: IAM tag keys do not distinguish case"
+                ),
+                "Give each key once.",
+            ));
+        }
+        tags.insert(key, value);
+    }
+    let total = tags.len() + own_keys.len();
+    if total > TAGS_MAX {
+        return Err(ValidationError::new(
+            "--tag",
+            format!("{} tags", tags.len()),
+            format!(
+                "with the {} tags this tool writes that makes {total}; IAM allows {TAGS_MAX} on a role",
+                own_keys.len()
+            ),
+            format!("Pass at most {} --tag flags.", TAGS_MAX - own_keys.len()),
+        ));
+    }
+    Ok(tags)
+}
+
+/// The tags an existing role would carry after `add`: its own (kept, since
+/// `--tag` never removes) and the ones written, keys compared without case.
+pub fn merged_tag_count<'a>(
+    existing: impl IntoIterator<Item = &'a String>,
+    written: impl IntoIterator<Item = &'a String>,
+    role: &str,
+) -> Result<(), ValidationError> {
+    let keys: std::collections::BTreeSet<String> = existing
+        .into_iter()
+        .chain(written)
+        .map(|k| k.to_lowercase())
+        .collect();
+    if keys.len() > TAGS_MAX {
+        return Err(ValidationError::new(
+            "--tag",
+            role,
+            format!(
+                "the role already has tags; with these it would carry {}, and IAM allows {TAGS_MAX}",
+                keys.len()
+            ),
+            "Pass fewer --tag flags, or remove tags from the role first.",
+        ));
+    }
+    Ok(())
+}
+
+/// The role description derived from `--name`: IAM allows 1000 characters.
+pub fn description(text: &str, name: &str) -> Result<(), ValidationError> {
+    let len = text.chars().count();
+    if len > DESCRIPTION_MAX {
+        return Err(ValidationError::new(
+            "--name",
+            name,
+            format!(
+                "the role description made from it is {len} characters; IAM allows {DESCRIPTION_MAX}"
+            ),
+            "Pick a shorter --name, --namespace or --service-account.",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -316,6 +408,53 @@ mod tests {
         for bad in ["", "-x", ".x", "a b", "a/b", "a*", "ünï"] {
             assert!(registry_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn registry_name_fits_the_name_tag() {
+        assert!(registry_name(&"a".repeat(TAG_VALUE_MAX)).is_ok());
+        let err = registry_name(&"a".repeat(300)).unwrap_err();
+        assert!(err.problem.contains("300 characters"), "{err}");
+        assert!(err.problem.contains("klanker-trust/name"), "{err}");
+    }
+
+    #[test]
+    fn tag_keys_are_compared_without_case() {
+        let own = ["klanker-trust/managed-by", "klanker-trust/name"];
+        let ok = tag_set(&["team=a".into(), "env=b".into()], &own).unwrap();
+        assert_eq!(ok.len(), 2);
+        let err = tag_set(&["Team=a".into(), "team=b".into()], &own).unwrap_err();
+        assert!(err.problem.contains("`Team=a`"), "{err}");
+        assert!(tag_set(&["k=1".into(), "k=1".into()], &own).is_err());
+    }
+
+    #[test]
+    fn at_most_fifty_tags_counting_the_tools_own() {
+        let own = ["klanker-trust/managed-by", "klanker-trust/name"];
+        let many = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>();
+        assert!(tag_set(&many(48), &own).is_ok());
+        let err = tag_set(&many(49), &own).unwrap_err();
+        assert!(err.problem.contains("51"), "{err}");
+        assert!(err.hint.contains("at most 48"), "{err}");
+    }
+
+    #[test]
+    fn tags_already_on_the_role_count_too() {
+        let existing: Vec<String> = (0..46).map(|i| format!("old{i}")).collect();
+        let written: Vec<String> = ["OLD0", "klanker-trust/name", "new1", "new2", "new3"]
+            .map(String::from)
+            .to_vec();
+        assert!(merged_tag_count(&existing, &written, "r").is_ok());
+        let more: Vec<String> = written.iter().cloned().chain(["new4".into()]).collect();
+        let err = merged_tag_count(&existing, &more, "r").unwrap_err();
+        assert!(err.problem.contains("carry 51"), "{err}");
+    }
+
+    #[test]
+    fn descriptions() {
+        assert!(description(&"d".repeat(DESCRIPTION_MAX), "n").is_ok());
+        let err = description(&"d".repeat(DESCRIPTION_MAX + 1), "n").unwrap_err();
+        assert!(err.problem.contains("1001 characters"), "{err}");
     }
 
     #[test]
@@ -422,6 +561,8 @@ mod tests {
             "aws:x=1",
             "AWS:x=1",
             "klanker-trust/name=x",
+            "Klanker-Trust/Managed-By=x",
+            "KLANKER-TRUST/name=x",
             "team=a\tb",
             "team=a\nb",
             "k=v;",

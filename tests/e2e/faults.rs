@@ -497,9 +497,14 @@ fn a_left_over_provider_is_removed_only_by_its_own_rm() {
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
 
+    // Another name is onboarded nowhere: NotFound, and the provider stays.
     let out = world.run(&["rm", "some-other-name", "--yes", "--request-timeout", "2"]);
-    out.assert_ok();
-    assert!(out.stdout.contains("Nothing to remove"), "{}", out.stdout);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("`some-other-name` is not onboarded"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
 
     world.run(RM).assert_ok();

@@ -232,6 +232,14 @@ fn problems(m: &Manifest) -> Vec<String> {
         format!("version {:?} is not semver with a v prefix", spec.version),
     );
     check(
+        // krew-index's review rule, which krew's code does not hold: at most 50 characters.
+        spec.short_description.trim().chars().count() <= 50,
+        format!(
+            "shortDescription {:?} is longer than 50 characters",
+            spec.short_description
+        ),
+    );
+    check(
         spec.description
             .as_deref()
             .is_some_and(|d| !d.trim().is_empty()),
@@ -719,6 +727,10 @@ fn this_plugins_own_manifest_rules_catch_what_kubectl_and_users_need() {
     };
     broken(&|m| m.spec.version = "0.1.0".into(), "not semver");
     broken(&|m| m.spec.version = "v1.02.0".into(), "not semver");
+    broken(
+        &|m| m.spec.short_description = "x".repeat(51),
+        "longer than 50 characters",
+    );
     broken(
         &|m| m.spec.platforms[0].bin = "kubectl-klanker-trust".into(),
         "bin",

@@ -14,5 +14,6 @@ mod krew;
 mod list_rm;
 mod ownership;
 mod policy;
+mod safety_errors;
 mod security;
 mod verify;
