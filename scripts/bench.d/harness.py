@@ -24,11 +24,11 @@ import os
 import platform
 import shutil
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import ssl
 import time
 import urllib.error
 import urllib.request
@@ -107,7 +107,6 @@ class World:
         self.kube_start = time.perf_counter() - started
         log(f"kube-apiserver ready in {self.kube_start:.1f} s at {ready['url']}")
         self.kube_url, self.kube_ca = ready["url"], ready["ca"]
-        self.admin_kubeconfig = ready["admin_kubeconfig"]
         self.kube_tls = ssl.create_default_context(cafile=self.kube_ca)
         # kube_peer's pki dir holds the CA and the serving certificate for
         # 127.0.0.1 it signed: the proxy serves that one, so the kubeconfig's
