@@ -1,8 +1,9 @@
 """The benchmark harness behind scripts/bench (run with the bench venv's python).
 
-Starts moto and the Kubernetes API emulator on loopback, each behind a
-recording proxy (proxy.py), writes throwaway AWS config and kubeconfig files,
-then measures:
+Starts moto, then a real kube-apiserver with etcd (examples/kube_peer, the
+test suite's control plane, signing ServiceAccount tokens with the EKS issuer
+moto reports) on loopback, each behind a recording proxy (proxy.py), writes
+throwaway AWS config and kubeconfig files, then measures:
 
 1. a fresh onboarding: `kubectl klanker-trust add --dry-run=false` versus the
    manual AWS CLI + kubectl procedure (manual.sh), interleaved samples, fresh
@@ -23,6 +24,7 @@ import os
 import platform
 import shutil
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -64,21 +66,78 @@ class World:
         self.root = Path(args.root)
         self.work = Path(tempfile.mkdtemp(prefix="klanker-bench-"))
         self.children = []
-        self.emulator = None
         self.sample = 0
 
-        moto = self.spawn([args.python, str(Path(__file__).parent / "moto_peer.py")])
-        self.moto_url = f"http://127.0.0.1:{json.loads(moto.stdout.readline())['port']}"
-        self.aws_proxy = Proxy("aws", ("127.0.0.1", int(self.moto_url.rsplit(":", 1)[1])))
-        self.kube_proxy = Proxy("kube")
-        self.write_files()
+        try:
+            moto = self.spawn([args.python, str(Path(__file__).parent / "moto_peer.py")])
+            self.moto_url = f"http://127.0.0.1:{json.loads(moto.stdout.readline())['port']}"
+            self.aws_proxy = Proxy("aws", ("127.0.0.1", int(self.moto_url.rsplit(":", 1)[1])))
+            # The EKS cluster first: the API server signs tokens with its issuer.
+            self.issuer = self.seed_aws()
+            self.start_kube()
+            self.write_files()
+        except BaseException:
+            self.close()
+            raise
 
-    def spawn(self, argv, env=None):
+    def spawn(self, argv, env=None, stderr=subprocess.DEVNULL):
         child = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env
         )
         self.children.append(child)
         return child
+
+    def start_kube(self):
+        """The real control plane, started once: kube-apiserver takes seconds
+        to start, so samples get a fresh Kubernetes state by deleting what the
+        flows create (see reset), not a new server."""
+        log("starting kube-apiserver and etcd (examples/kube_peer)")
+        started = time.perf_counter()
+        # TMPDIR: kube_peer keeps etcd's data and its certificates under the
+        # system temp dir and leaves them there; inside our work dir they go
+        # when the bench ends.
+        env = dict(os.environ, KLANKER_TRUST_PEER_BIN=self.args.peer_bin, TMPDIR=str(self.work))
+        log_path = self.work / "kube_peer.log"
+        with open(log_path, "w") as stderr:
+            peer = self.spawn([self.args.kube_peer, self.issuer, TOKEN], env=env, stderr=stderr)
+        line = peer.stdout.readline()
+        if not line:
+            raise SystemExit(f"bench: kube_peer exited before it was ready:\n{log_path.read_text()[-4000:]}")
+        ready = json.loads(line)
+        self.kube_start = time.perf_counter() - started
+        log(f"kube-apiserver ready in {self.kube_start:.1f} s at {ready['url']}")
+        self.kube_url, self.kube_ca = ready["url"], ready["ca"]
+        self.kube_tls = ssl.create_default_context(cafile=self.kube_ca)
+        # kube_peer's pki dir holds the CA and the serving certificate for
+        # 127.0.0.1 it signed: the proxy serves that one, so the kubeconfig's
+        # one certificate-authority trusts it, and checks the server with the CA.
+        pki = Path(self.kube_ca).parent
+        host, port = self.kube_url.removeprefix("https://").rstrip("/").rsplit(":", 1)
+        self.kube_proxy = Proxy(
+            "kube", (host, int(port)), tls=(str(pki / "server.crt"), str(pki / "server.key")), upstream_ca=self.kube_ca
+        )
+        status, _ = self.kube_admin(
+            "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
+        )
+        if status not in (201, 409):
+            raise SystemExit(f"bench: creating namespace {NAMESPACE} answered {status}")
+        status, version = self.kube_admin("GET", "/version")
+        self.kube_version = version.get("gitVersion", "?") if status == 200 else "?"
+
+    def kube_admin(self, method, path, body=None):
+        """One request as the cluster admin, straight to the API server (not
+        through the proxy: setup is not measured). Returns (status, JSON)."""
+        request = urllib.request.Request(
+            self.kube_url + path,
+            data=json.dumps(body).encode() if body is not None else None,
+            method=method,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, context=self.kube_tls) as answer:
+                return answer.status, json.loads(answer.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            return err.code, {}
 
     def close(self):
         for proxy in (getattr(self, "aws_proxy", None), getattr(self, "kube_proxy", None)):
@@ -86,22 +145,25 @@ class World:
                 proxy.stop()
         for child in self.children:
             try:
-                child.stdin.close()  # both servers exit on stdin EOF
+                child.stdin.close()  # moto and kube_peer exit on stdin EOF
             except OSError:
                 pass
         for child in self.children:
             try:
-                child.wait(timeout=5)
+                # kube_peer stops kube-apiserver (and etcd dies with it) before it exits.
+                child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
         shutil.rmtree(self.work, ignore_errors=True)
 
     def write_files(self):
         w = self.work
         (w / "stub").mkdir()
         stub = w / "stub" / "aws"
-        # Stand-in for `aws eks get-token` in the kubeconfig's exec block (the
-        # emulator accepts one bearer token). Both flows go through it.
+        # Stand-in for `aws eks get-token` in the kubeconfig's exec block: it
+        # yields the bearer token kube-apiserver's token file accepts (as the
+        # cluster admin). Both flows go through it.
         stub.write_text(
             "#!/bin/sh\n"
             "echo '{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
@@ -122,7 +184,7 @@ kind: Config
 current-context: "{ctx}"
 clusters:
 - name: "{ctx}"
-  cluster: {{server: "{self.kube_proxy.url}"}}
+  cluster: {{server: "{self.kube_proxy.url}", certificate-authority: "{self.kube_ca}"}}
 contexts:
 - name: "{ctx}"
   context: {{cluster: "{ctx}", user: "{ctx}", namespace: {NAMESPACE}}}
@@ -147,8 +209,11 @@ users:
             for k, v in os.environ.items()
             if not k.startswith(("AWS_", "KUBE", "KM_")) and k not in ("HOME", "PATH")
         }
+        # The built kubectl first: both flows run through it, the same
+        # version as the API server.
+        path = [self.args.peer_bin, str(self.root / "target/release"), str(Path(self.args.python).parent)]
         env.update(
-            PATH=os.pathsep.join([str(self.root / "target/release"), str(Path(self.args.python).parent), os.environ["PATH"]]),
+            PATH=os.pathsep.join([*path, os.environ["PATH"]]),
             HOME=str(home),
             KUBECONFIG=str(self.work / "kubeconfig"),
             AWS_CONFIG_FILE=str(self.work / "aws-config"),
@@ -162,54 +227,38 @@ users:
 
     # ------------------------------------------------------------ fresh state
 
-    def reset(self):
-        """Fresh peers: moto reset (forgets STS sessions too), a new emulator
-        process, the seed (EKS cluster, operator policy, namespace), a new HOME."""
-        self.sample += 1
+    def seed_aws(self):
+        """moto reset (forgets STS sessions too), then the seed: the EKS
+        cluster and the operator policy. Returns the cluster's issuer."""
         urllib.request.urlopen(urllib.request.Request(self.moto_url + "/moto-api/reset", method="POST")).read()
-        if self.emulator:
-            self.emulator.stdin.close()
-            self.emulator.wait()
-            self.children.remove(self.emulator)
-        env = dict(os.environ, KUBE_EMULATOR_TOKEN=TOKEN)
-        self.emulator = self.spawn([self.args.emulator], env=env)
-        kube_url = json.loads(self.emulator.stdout.readline())["url"]
-        self.kube_url = kube_url
-        host, port = kube_url.removeprefix("http://").split(":")
-        self.kube_proxy.upstream = (host, int(port))
-        body = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}).encode()
-        request = urllib.request.Request(
-            kube_url + "/api/v1/namespaces",
-            data=body,
-            method="POST",
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-        )
-        urllib.request.urlopen(request).read()
         self.eks = self.client("eks", CLUSTER_ACCOUNT)
         self.iam = self.client("iam", KLANKER_ACCOUNT)
         cluster = self.eks.create_cluster(
             name=CLUSTER, roleArn=f"arn:aws:iam::{CLUSTER_ACCOUNT}:role/eks", resourcesVpcConfig={}
         )
-        self.issuer = cluster["cluster"]["identity"]["oidc"]["issuer"]
-        self.set_token_issuer()
         self.iam.create_policy(PolicyName="km-operator-policy", PolicyDocument=OPERATOR_POLICY)
+        return cluster["cluster"]["identity"]["oidc"]["issuer"]
+
+    def reset(self):
+        """Fresh peers: the AWS seed again on a reset moto, the Kubernetes
+        state back to the seed (namespace present, no ServiceAccount: the only
+        object the flows create), a new HOME."""
+        self.sample += 1
+        issuer = self.seed_aws()
+        # moto draws the issuer's ID once per process; the API server signs
+        # for the first one, and add's verification needs them to agree.
+        if issuer != self.issuer:
+            raise SystemExit(f"bench: moto changed the EKS issuer after a reset ({self.issuer} -> {issuer})")
+        path = f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{SERVICE_ACCOUNT}"
+        status, _ = self.kube_admin("DELETE", path)
+        if status not in (200, 404):
+            raise SystemExit(f"bench: deleting the ServiceAccount answered {status}")
+        # ServiceAccounts have no finalizers: once the DELETE is answered it is gone.
+        status, _ = self.kube_admin("GET", path)
+        if status != 404:
+            raise SystemExit(f"bench: the ServiceAccount is still there after DELETE (GET answered {status})")
         self.aws_proxy.recorder.take()
         self.kube_proxy.recorder.take()
-
-    def set_token_issuer(self):
-        """The emulator signs ServiceAccount tokens with the EKS issuer, as the
-        real cluster does (a stdin line `issuer URL`), so `add`'s post-apply
-        verification sees a working chain. Confirmed through the emulator's
-        discovery document: the line is read asynchronously."""
-        self.emulator.stdin.write(f"issuer {self.issuer}\n")
-        self.emulator.stdin.flush()
-        request = urllib.request.Request(
-            self.kube_url + "/.well-known/openid-configuration", headers={"Authorization": f"Bearer {TOKEN}"}
-        )
-        for _ in range(10000):
-            if json.loads(urllib.request.urlopen(request).read()).get("issuer") == self.issuer:
-                return
-        log("warning: the emulator did not take the EKS issuer; add's verification will report a broken chain")
 
     def client(self, service, account):
         """A boto3 client straight to moto (not through the proxy: seeding is not measured)."""
@@ -253,26 +302,21 @@ users:
         return self.run(["kubectl", "klanker-trust", *args], check=check, ok=ok)
 
     def add(self, *extra):
-        # Exit 4 = applied, but the post-apply verification found a broken link:
-        # the standalone emulator signs tokens with its own issuer
-        # (https://kubernetes.default.svc), not the EKS issuer moto made up.
-        run = self.ours(
+        # Exit 0 only: the API server signs tokens with the EKS issuer, so the
+        # post-apply verification must find the whole chain working.
+        return self.ours(
             "add", "--name", CLUSTER, "--namespace", NAMESPACE, "--service-account", SERVICE_ACCOUNT,
-            "--dry-run=false", *extra, ok=(0, 4),
+            "--dry-run=false", *extra,
         )
-        if run.code == 4 and "Applied" not in run.stdout:
-            raise SystemExit(f"bench: add failed (exit 4) without applying:\n{run.stdout}\n{run.stderr}")
-        return run
 
-    def manual(self, sa_apply):
+    def manual(self):
         scratch = self.work / f"manual-{self.sample}"
         scratch.mkdir(exist_ok=True)
         return self.run(
             ["bash", str(Path(__file__).parent / "manual.sh")],
             extra_env=dict(
                 CLUSTER=CLUSTER, CLUSTER_REGION="us-east-1", NAMESPACE=NAMESPACE, SERVICE_ACCOUNT=SERVICE_ACCOUNT,
-                ROLE=f"km-cluster-{CLUSTER}", WORK=str(scratch), SA_APPLY=sa_apply,
-                KUBE_URL=self.kube_proxy.url, KUBE_TOKEN=TOKEN,
+                ROLE=f"km-cluster-{CLUSTER}", WORK=str(scratch),
             ),
         )
 
@@ -364,36 +408,7 @@ def summarize_calls(requests):
 # ------------------------------------------------------------- scenarios
 
 
-def check_kubectl_apply(world):
-    """Does `kubectl apply` work against the emulator? It needs API discovery
-    (/api, /apis), which the emulator does not serve, and credentials."""
-    world.reset()
-    scratch = world.work / "kubectl-check"
-    scratch.mkdir()
-    (scratch / "sa.json").write_text(
-        json.dumps({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "probe", "namespace": NAMESPACE}})
-    )
-    run = world.run(
-        ["kubectl", "apply", "--server-side", "--validate=false", "-f", str(scratch / "sa.json")], check=False
-    )
-    if run.code == 0:
-        return True, ""
-    sent_auth = "no" if all(r["status"] == 401 for r in run.kube) else "some"
-    discovery = urllib.request.Request(world.kube_url + "/api", headers={"Authorization": f"Bearer {TOKEN}"})
-    try:
-        urllib.request.urlopen(discovery).read()
-        api = "200"
-    except urllib.error.HTTPError as err:
-        api = str(err.code)
-    message = (run.stderr.strip().splitlines() or [""])[-1]
-    message = message.split('": ', 1)[-1]
-    return False, (
-        f"kubectl exits {run.code} ({message}; every request it sent got 401 ({sent_auth} credentials reached the emulator"
-        f" over plain http), and the emulator answers GET /api with {api} even with the token)"
-    )
-
-
-def scenario_fresh(world, samples, sa_apply):
+def scenario_fresh(world, samples):
     flows = {"ours": [], "ours-no-verify": [], "manual": []}
     names = list(flows)
     for i in range(samples):
@@ -405,7 +420,7 @@ def scenario_fresh(world, samples, sa_apply):
             elif who == "ours-no-verify":
                 flows[who].append(world.add("--no-verify"))
             else:
-                flows[who].append(world.manual(sa_apply))
+                flows[who].append(world.manual())
         log(f"fresh add sample {i + 1}/{samples}: " + ", ".join(f"{k} {ms(v[-1].wall)}" for k, v in flows.items()))
     return flows
 
@@ -494,7 +509,7 @@ def scenario_rm(world, samples):
     return runs
 
 
-def scenario_critical(world, delay, sa_apply):
+def scenario_critical(world, delay):
     world.set_delay(delay)
     try:
         world.reset()
@@ -503,7 +518,7 @@ def scenario_critical(world, delay, sa_apply):
         world.reset()
         fresh_nv = world.add("--no-verify")
         world.reset()
-        manual = world.manual(sa_apply)
+        manual = world.manual()
         world.reset()
         world.add("--no-verify")
         rm = world.ours("rm", CLUSTER, "--yes")
@@ -592,18 +607,14 @@ def source_state(root):
     return f"commit {head}" + (" with uncommitted changes under src/ or Cargo.*" if dirty else "")
 
 
-def report(args, world, kubectl_ok, kubectl_msg, fresh, rerun, lists, rms, critical, cold, size):
-    sa_how = (
-        "`kubectl apply --server-side`"
-        if kubectl_ok
-        else "`curl -X PATCH` with `application/apply-patch+yaml` (what `kubectl apply --server-side` sends)"
-    )
+def report(args, world, fresh, rerun, lists, rms, critical, cold, size):
     ours, ours_nv, manual = fresh["ours"], fresh["ours-no-verify"], fresh["manual"]
     o, onv, m = (stats([r.wall for r in runs]) for runs in (ours, ours_nv, manual))
     out = []
     out.append(f"Machine: {machine()}")
     v = versions(world)
-    out.append(f"Versions: {v['plugin']}; {v['aws']}; {v['kubectl']}; {v['moto']}; {v['hyperfine']}")
+    out.append(f"Versions: {v['plugin']}; {v['aws']}; {v['kubectl']}; kube-apiserver {world.kube_version}"
+               f" (started in {world.kube_start:.1f} s, once); {v['moto']}; {v['hyperfine']}")
     out.append(f"Source measured: {source_state(world.root)}")
     out.append(f"Started {time.strftime('%Y-%m-%d %H:%M:%S %Z', time.localtime(args.started))}, ran for {time.time() - args.started:.0f} s.")
     out.append("")
@@ -614,14 +625,11 @@ def report(args, world, kubectl_ok, kubectl_msg, fresh, rerun, lists, rms, criti
     for label, runs, st in (
         ("`kubectl klanker-trust add --dry-run=false` (default: verifies after applying)", ours, o),
         ("`kubectl klanker-trust add --dry-run=false --no-verify`", ours_nv, onv),
-        (f"manual: 5 `aws` CLI commands + {sa_how.split(' (')[0]}", manual, m),
+        ("manual: 5 `aws` CLI commands + `kubectl apply --server-side`", manual, m),
     ):
         c = fmt_counts(runs[-1].counts())
         ratio = "—" if runs is manual else f"**{m[1] / st[1]:.1f}×**"
         out.append(f"| {label} | {ms(st[0])} | **{ms(st[1])}** | {ms(st[2])} | {ratio} | {c[0]} | {c[1]} |")
-    out.append("")
-    out.append(f"Manual ServiceAccount step: {sa_how}"
-               + ("" if kubectl_ok else f"; `kubectl apply` does not work against the emulator: {kubectl_msg}") + ".")
     out.append("")
     fresh_d, rerun_r, nv, man, rm_d = critical
     delay_ms = int(args.delay * 1000)
@@ -711,7 +719,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", required=True)
     parser.add_argument("--python", required=True, help="the bench venv's python (runs moto)")
-    parser.add_argument("--emulator", required=True)
+    parser.add_argument("--peer-bin", required=True, help="scripts/test-env --peer-bin: kube-apiserver, etcd, kubectl")
+    parser.add_argument("--kube-peer", required=True, help="the built examples/kube_peer")
     parser.add_argument("--out", required=True)
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--list-sizes", default="10,100,1000")
@@ -725,18 +734,15 @@ def main():
 
     world = World(args)
     try:
-        kubectl_ok, kubectl_msg = check_kubectl_apply(world)
-        sa_apply = "kubectl" if kubectl_ok else "curl"
-        log(f"kubectl apply against the emulator: {'works' if kubectl_ok else 'fails: ' + kubectl_msg}")
-        fresh = scenario_fresh(world, args.samples, sa_apply)
+        fresh = scenario_fresh(world, args.samples)
         rerun = scenario_rerun(world, args.samples)
-        critical = scenario_critical(world, args.delay, sa_apply)
+        critical = scenario_critical(world, args.delay)
         log("critical path measured")
         lists = scenario_list(world, sizes, args.samples)
         rms = scenario_rm(world, args.samples)
         cold = cold_start(world, args.cold_runs)
         size = (world.root / "target/release/kubectl-klanker_trust").stat().st_size
-        text = report(args, world, kubectl_ok, kubectl_msg, fresh, rerun, lists, rms, critical, cold, size)
+        text = report(args, world, fresh, rerun, lists, rms, critical, cold, size)
     finally:
         world.close()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,8 @@
 # It is the shortest faithful version: the klanker account ID is read from the
 # provider ARN instead of an extra `aws sts get-caller-identity`, and nothing
 # is tagged or checked. Inputs (environment): CLUSTER, CLUSTER_REGION,
-# NAMESPACE, SERVICE_ACCOUNT, ROLE, WORK (a scratch directory), SA_APPLY
-# (`kubectl` or `curl`), and for curl KUBE_URL and KUBE_TOKEN.
+# NAMESPACE, SERVICE_ACCOUNT, ROLE, WORK (a scratch directory); kubectl and
+# the kubeconfig come from PATH and KUBECONFIG.
 set -euo pipefail
 
 # 1. The cluster's issuer (cluster account).
@@ -66,20 +66,6 @@ cat >"$WORK/sa.json" <<JSON
   }
 }
 JSON
-case "$SA_APPLY" in
-  kubectl)
-    kubectl apply --server-side --validate=false -f "$WORK/sa.json" >/dev/null
-    ;;
-  curl)
-    # What `kubectl apply --server-side` sends (JSON is valid apply-patch YAML).
-    curl -sSf -o /dev/null -X PATCH \
-      -H "Authorization: Bearer $KUBE_TOKEN" \
-      -H "Content-Type: application/apply-patch+yaml" \
-      --data-binary "@$WORK/sa.json" \
-      "$KUBE_URL/api/v1/namespaces/$NAMESPACE/serviceaccounts/$SERVICE_ACCOUNT?fieldManager=kubectl&force=false"
-    ;;
-  *)
-    echo "SA_APPLY must be kubectl or curl" >&2
-    exit 2
-    ;;
-esac
+# What a user types: kubectl runs the kubeconfig's exec block for a token and
+# reads API discovery (a new HOME each sample: no discovery cache) first.
+kubectl apply --server-side -f "$WORK/sa.json" >/dev/null

@@ -1,10 +1,22 @@
 """A recording HTTP/1.1 reverse proxy for the benchmark (Python stdlib only).
 
-One instance sits in front of moto and one in front of the Kubernetes API
-emulator. For every request it records the monotonic time it arrived and the
-time its answer was sent back, the method, path, and for AWS the service and
-action, so the harness can count calls and compute the sequential depth (the
-longest chain of requests that do not overlap in time).
+One instance sits in front of moto (plain HTTP) and one in front of the real
+kube-apiserver (HTTPS). For every request it records the monotonic time it
+arrived and the time its answer was sent back, the method, path, and for AWS
+the service and action, so the harness can count calls and compute the
+sequential depth (the longest chain of requests that do not overlap in time).
+
+The Kubernetes proxy terminates TLS itself, with the serving certificate that
+kube_peer made for 127.0.0.1 (signed by the CA the kubeconfig trusts), and
+forwards each request over a new TLS hop that verifies the API server against
+that CA. A byte-level TCP forwarder would need no certificate, but it sees
+only encrypted bytes: it could count connections, not requests, methods or
+paths, and several requests share one connection, so neither the read/write
+counts nor the sequential round trips could be measured. Offering no ALPN,
+the proxy makes clients speak HTTP/1.1 to it (as to any server without h2):
+concurrent requests then use separate connections instead of HTTP/2 streams,
+which changes neither how many requests are sent nor which ones overlap.
+TLS handshakes themselves are not delayed: `delay` is per request.
 
 `delay` (seconds) is added before forwarding each request: a simulated network
 round trip. With it, two requests the client sent concurrently always overlap,
@@ -13,6 +25,7 @@ so concurrency is measured rather than guessed from sub-millisecond timings.
 
 import http.client
 import re
+import ssl
 import threading
 import time
 import urllib.parse
@@ -66,12 +79,17 @@ class Recorder:
 
 
 class Proxy:
-    """Forwards to `upstream` (host, port); `kind` is "aws" or "kube"."""
+    """Forwards to `upstream` (host, port); `kind` is "aws" or "kube".
 
-    def __init__(self, kind, upstream=None, delay=0.0):
+    With `tls` = (certificate file, key file) it serves HTTPS; with
+    `upstream_ca` (a CA file) it reaches the upstream over HTTPS, verifying
+    its certificate and host name against that CA."""
+
+    def __init__(self, kind, upstream=None, delay=0.0, tls=None, upstream_ca=None):
         self.kind = kind
         self.upstream = upstream
         self.delay = delay
+        self.upstream_tls = ssl.create_default_context(cafile=upstream_ca) if upstream_ca else None
         self.recorder = Recorder()
         proxy = self
 
@@ -103,7 +121,10 @@ class Proxy:
                     time.sleep(proxy.delay)
                 upstream = getattr(self, "_upstream", None)
                 if upstream is None or getattr(self, "_upstream_addr", None) != proxy.upstream:
-                    upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
+                    if proxy.upstream_tls:
+                        upstream = http.client.HTTPSConnection(*proxy.upstream, timeout=120, context=proxy.upstream_tls)
+                    else:
+                        upstream = http.client.HTTPConnection(*proxy.upstream, timeout=120)
                     self._upstream, self._upstream_addr = upstream, proxy.upstream
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 if body or self.command in ("POST", "PUT", "PATCH"):
@@ -132,10 +153,29 @@ class Proxy:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server_class = ThreadingHTTPServer
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+
+            class TLSServer(ThreadingHTTPServer):
+                def finish_request(self, request, client_address):
+                    # The handshake runs here, in the connection's own thread,
+                    # so a slow or failed handshake never holds up accept().
+                    try:
+                        conn = context.wrap_socket(request, server_side=True)
+                    except (OSError, ssl.SSLError):
+                        return
+                    try:
+                        super().finish_request(conn, client_address)
+                    finally:
+                        conn.close()
+
+            server_class = TLSServer
+        self.server = server_class(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
