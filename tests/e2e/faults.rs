@@ -175,17 +175,35 @@ fn answers_slower_than_the_request_timeout_are_retried() {
 fn kubernetes_faults_on_the_service_account_are_retried() {
     let world = World::new();
     for fault in [
+        KubeFault::Status(500),
         KubeFault::Status(503),
         KubeFault::Status(429),
         KubeFault::Slow(Duration::from_secs(3)),
+        // The connection dropped before the call reached the server, and
+        // after it took effect (the answer lost): both converge on the retry.
+        KubeFault::Drop,
+        KubeFault::DropAfter,
     ] {
+        let sent = |method: &str| {
+            world
+                .kube
+                .requests()
+                .iter()
+                .filter(|r| r.method == method && r.path.ends_with("/serviceaccounts/km"))
+                .count()
+        };
+        world.kube.clear_requests();
         world
             .kube
             .inject("PATCH", "/serviceaccounts/km", fault.clone(), 1);
         world.run(ADD).assert_ok();
+        assert!(sent("PATCH") >= 2, "{fault:?}: the apply was not retried");
         assert_onboarded(&world);
-        world.kube.inject("DELETE", "/serviceaccounts/km", fault, 1);
+        world
+            .kube
+            .inject("DELETE", "/serviceaccounts/km", fault.clone(), 1);
         world.run(RM).assert_ok();
+        assert!(sent("DELETE") >= 2, "{fault:?}: the delete was not retried");
         assert_clean(&world);
     }
 }
