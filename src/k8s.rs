@@ -23,9 +23,9 @@ pub enum KubeError {
         "could not get credentials for {action}: {problem}. This request was not sent to the cluster."
     )]
     Credentials { action: String, problem: String },
-    #[error(
-        "the cluster denied {action}: {message}. Your kubeconfig user needs that permission (or use -o manifest to hand the ServiceAccount YAML to someone who has it)."
-    )]
+    /// The API server refused the request (401/403); `message` is its own
+    /// words, and the fix names the RBAC that grants it.
+    #[error("the cluster denied {action}: {}", denial_text(.message))]
     Forbidden { action: String, message: String },
     #[error("{action} failed: {message}")]
     Api {
@@ -35,6 +35,84 @@ pub enum KubeError {
     },
     #[error("could not reach the cluster API server for {action}: {message}")]
     Unreachable { action: String, message: String },
+}
+
+/// What a 403 from the RBAC authorizer says was denied, parsed from its
+/// message: `User "U" cannot VERB resource "R" in API group "G" in the
+/// namespace "N"` (or `at the cluster scope`), or `cannot get path "P"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Denial {
+    pub user: String,
+    pub verb: String,
+    /// The resource (with its API group when not core), or the URL path.
+    pub resource: String,
+    pub namespace: Option<String>,
+}
+
+fn quoted_after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    let rest = rest.strip_prefix('"')?;
+    rest.split('"').next()
+}
+
+pub fn parse_denial(message: &str) -> Option<Denial> {
+    let user = quoted_after(message, "User ")?;
+    let after = &message[message.find(" cannot ")? + " cannot ".len()..];
+    let verb = after.split_whitespace().next()?.to_string();
+    let resource = if let Some(path) = quoted_after(after, "path ") {
+        path.to_string()
+    } else {
+        let resource = quoted_after(after, "resource ")?;
+        match quoted_after(after, "in API group ") {
+            Some(group) if !group.is_empty() => format!("{resource}.{group}"),
+            _ => resource.to_string(),
+        }
+    };
+    Some(Denial {
+        user: user.to_string(),
+        verb,
+        resource,
+        namespace: quoted_after(after, "in the namespace ").map(str::to_string),
+    })
+}
+
+/// The user-facing sentence for a refusal: who may not do what, and the fix.
+fn denial_text(message: &str) -> String {
+    match parse_denial(message) {
+        // Issuer discovery is granted by Kubernetes' own ClusterRole, bound by default
+        // only to ServiceAccounts: name the binding that would allow this user.
+        Some(d)
+            if d.resource.starts_with("/.well-known/") || d.resource.starts_with("/openid/") =>
+        {
+            format!(
+                "user `{user}` may not `{verb}` `{path}`. A cluster admin allows it with `kubectl create clusterrolebinding klanker-trust-issuer-discovery --clusterrole=system:service-account-issuer-discovery --user={user}` (or the RBAC `kubectl klanker-trust policy --for rbac` prints), or pass --issuer-url with the cluster's public service-account issuer.",
+                user = d.user,
+                verb = d.verb,
+                path = d.resource,
+            )
+        }
+        Some(d) => {
+            let scope = d
+                .namespace
+                .as_deref()
+                .map(|n| format!(" in namespace `{n}`"))
+                .unwrap_or_default();
+            let ns_flag = d
+                .namespace
+                .as_deref()
+                .map(|n| format!(" --namespace {n}"))
+                .unwrap_or_default();
+            format!(
+                "user `{user}` may not `{verb}` `{resource}`{scope}. A cluster admin grants exactly what this tool needs with `kubectl klanker-trust policy --for rbac{ns_flag} --user {user} -o yaml | kubectl apply -f -` (add --service-account NAME for each ServiceAccount; or use -o manifest to hand the ServiceAccount YAML to someone who may apply it).",
+                user = d.user,
+                verb = d.verb,
+                resource = d.resource,
+            )
+        }
+        None => format!(
+            "{message}. Your kubeconfig user needs that permission (`kubectl klanker-trust policy --for rbac` prints it; or use -o manifest to hand the ServiceAccount YAML to someone who has it)."
+        ),
+    }
 }
 
 impl KubeError {
@@ -253,6 +331,9 @@ pub async fn discover_issuer(client: &kube::Client) -> Result<String, KubeError>
 pub struct Cluster<'a> {
     pub client: &'a kube::Client,
     pub verbose: bool,
+    /// Writes are sent with `dryRun=All`: authorized and admitted like the
+    /// real ones, persisted never (the executor's preflight).
+    pub dry_run: bool,
 }
 
 impl Cluster<'_> {
@@ -326,7 +407,10 @@ impl Cluster<'_> {
             },
             ..Namespace::default()
         };
-        let params = PatchParams::apply(FIELD_MANAGER);
+        let params = PatchParams {
+            dry_run: self.dry_run,
+            ..PatchParams::apply(FIELD_MANAGER)
+        };
         let patch = Patch::Apply(&ns);
         self.retrying(|| api.patch(name, &params, &patch))
             .await
@@ -349,11 +433,12 @@ impl Cluster<'_> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let params = if force {
+        let mut params = if force {
             PatchParams::apply(FIELD_MANAGER).force()
         } else {
             PatchParams::apply(FIELD_MANAGER)
         };
+        params.dry_run = self.dry_run;
         let patch = Patch::Apply(sa);
         self.retrying(|| api.patch(name, &params, &patch))
             .await
@@ -396,7 +481,10 @@ impl Cluster<'_> {
             },
             ..ServiceAccount::default()
         };
-        let params = PatchParams::apply(FIELD_MANAGER);
+        let params = PatchParams {
+            dry_run: self.dry_run,
+            ..PatchParams::apply(FIELD_MANAGER)
+        };
         let patch = Patch::Apply(&empty);
         match self.retrying(|| api.patch(name, &params, &patch)).await {
             Ok(_) => Ok(()),
@@ -532,6 +620,7 @@ impl Cluster<'_> {
                 resource_version: Some(rv),
                 uid: None,
             }),
+            dry_run: self.dry_run,
             ..kube::api::DeleteParams::default()
         };
         match self.retrying(|| api.delete(name, &params)).await {
@@ -641,6 +730,58 @@ pub fn manifest_yaml(sa: &ServiceAccount) -> String {
         map.insert("kind".into(), "ServiceAccount".into());
     }
     serde_yaml::to_string(&value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod denial_tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_the_rbac_authorizer_says() {
+        let d = parse_denial(r#"serviceaccounts "km" is forbidden: User "klanker-admin" cannot patch resource "serviceaccounts" in API group "" in the namespace "ai-pods""#).unwrap();
+        assert_eq!(
+            d,
+            Denial {
+                user: "klanker-admin".into(),
+                verb: "patch".into(),
+                resource: "serviceaccounts".into(),
+                namespace: Some("ai-pods".into()),
+            }
+        );
+        let d = parse_denial(r#"namespaces "x" is forbidden: User "u" cannot get resource "namespaces" in API group "" at the cluster scope"#).unwrap();
+        assert_eq!((d.verb.as_str(), d.namespace), ("get", None));
+        let d = parse_denial(
+            r#"forbidden: User "u" cannot get path "/.well-known/openid-configuration""#,
+        )
+        .unwrap();
+        assert_eq!(d.resource, "/.well-known/openid-configuration");
+        let d = parse_denial(r#"x is forbidden: User "u" cannot list resource "roles" in API group "rbac.authorization.k8s.io" at the cluster scope"#).unwrap();
+        assert_eq!(d.resource, "roles.rbac.authorization.k8s.io");
+        assert_eq!(parse_denial("Unauthorized"), None);
+    }
+
+    #[test]
+    fn the_refusal_names_verb_resource_and_the_fix() {
+        let text = denial_text(
+            r#"serviceaccounts "km" is forbidden: User "klanker-admin" cannot create resource "serviceaccounts/token" in API group "" in the namespace "ai-pods""#,
+        );
+        assert!(
+            text.contains("`create` `serviceaccounts/token` in namespace `ai-pods`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("policy --for rbac --namespace ai-pods --user klanker-admin"),
+            "{text}"
+        );
+        assert!(denial_text("Unauthorized").contains("policy --for rbac"));
+        let text = denial_text(
+            r#"forbidden: User "u" cannot get path "/.well-known/openid-configuration""#,
+        );
+        assert!(
+            text.contains("--clusterrole=system:service-account-issuer-discovery --user=u"),
+            "{text}"
+        );
+    }
 }
 
 #[cfg(test)]

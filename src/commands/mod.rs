@@ -325,6 +325,11 @@ pub async fn execute<T>(
             }
         }
     });
+    if let Err(cause) = preflight(&steps, executor).await {
+        progress.finish();
+        watcher.abort();
+        return Err(cause);
+    }
     let done = Mutex::new(Vec::new());
     let run = |steps| run_chain(steps, executor, &done, &interrupted, &progress);
     let (iam, cluster) = tokio::join!(run(chain(Target::Iam)), async {
@@ -366,6 +371,46 @@ pub async fn execute<T>(
             rerun,
         }),
     }
+}
+
+/// Every cluster write, sent first as a server-side dry run (`dryRun=All`):
+/// the API server authorizes (RBAC) and admits it exactly as the real one,
+/// so a missing permission or a rejected object stops the command before
+/// anything, in IAM or in the cluster, is written. A ServiceAccount in a
+/// namespace this plan creates is skipped: a dry run creates no namespace.
+async fn preflight(steps: &[&Step], executor: &Executor<'_>) -> Result<(), Error> {
+    let Some(cluster) = executor.cluster else {
+        return Ok(());
+    };
+    let dry = Cluster {
+        dry_run: true,
+        ..*cluster
+    };
+    let dry_executor = Executor::new(
+        executor.klanker,
+        Some(&dry),
+        executor.store,
+        executor.verbose,
+    );
+    let created: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Some(Op::CreateNamespace { name }) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    for step in steps.iter().filter(|s| s.target == Target::Cluster) {
+        let in_new_namespace = match &step.op {
+            Some(Op::ApplyServiceAccount { namespace, .. }) => {
+                created.contains(&namespace.as_str())
+            }
+            _ => false,
+        };
+        if let (Some(op), false) = (&step.op, in_new_namespace) {
+            run_op(op, &dry_executor).await?;
+        }
+    }
+    Ok(())
 }
 
 /// One chain of steps, in order, stopping at a failure or a Ctrl-C.

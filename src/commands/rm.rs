@@ -127,10 +127,11 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
             .map_err(|e| e.to_string()),
         (false, Err(why)) => Err(why),
     };
-    let cluster = kube_client
-        .as_ref()
-        .ok()
-        .map(|client| Cluster { client, verbose });
+    let cluster = kube_client.as_ref().ok().map(|client| Cluster {
+        client,
+        verbose,
+        dry_run: false,
+    });
 
     let expected_role_arn = onboarding
         .as_ref()
@@ -164,6 +165,16 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                     })
                 }))
                 .await;
+            // A cluster that refuses us is no unreachable cluster: removing the
+            // IAM side now would leave its ServiceAccount pointing at a deleted
+            // role, so stop before any write and say which permission is missing.
+            let (listed, direct) = match (listed, direct) {
+                (Err(denied @ k8s::KubeError::Forbidden { .. }), _)
+                | (_, Err(denied @ k8s::KubeError::Forbidden { .. })) => {
+                    return Err(Error::Kube(denied));
+                }
+                both => both,
+            };
             match (listed, direct) {
                 (Ok(mut all), Ok(direct)) => {
                     for found in direct.into_iter().flatten() {

@@ -204,6 +204,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     let cluster = Cluster {
         client: &client,
         verbose: global.verbose,
+        dry_run: false,
     };
     let role_arn = onboarding
         .as_ref()

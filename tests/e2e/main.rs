@@ -14,6 +14,7 @@ mod krew;
 mod list_rm;
 mod ownership;
 mod policy;
+mod rbac;
 mod safety_errors;
 mod security;
 mod verify;

@@ -52,6 +52,8 @@ pub struct RecordedRequest {
     pub method: String,
     pub path: String,
     pub query: String,
+    /// A server-side dry run (`dryRun=All` in the query, or in a DELETE's body).
+    pub dry_run: bool,
 }
 
 #[derive(Default)]
@@ -162,10 +164,13 @@ impl KubeProxy {
         self.state().requests.clone()
     }
 
+    /// Requests that could change something: not reads, and not server-side
+    /// dry runs (`dryRun=All` is authorized and admitted, never persisted).
     pub fn write_requests(&self) -> Vec<RecordedRequest> {
         self.requests()
             .into_iter()
             .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD" | "OPTIONS"))
+            .filter(|r| !r.dry_run)
             .collect()
     }
 
@@ -239,6 +244,16 @@ async fn handle(
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let query = parts.uri.query().unwrap_or_default().to_string();
+    let dry_run = query.split('&').any(|p| p == "dryRun=All")
+        || serde_json::from_slice::<serde_json::Value>(&body)
+            .is_ok_and(|b| b["dryRun"].as_array().is_some_and(|d| !d.is_empty()));
     state
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -246,7 +261,8 @@ async fn handle(
         .push(RecordedRequest {
             method: method.clone(),
             path: path.clone(),
-            query: req.uri().query().unwrap_or_default().to_string(),
+            query,
+            dry_run,
         });
     let mut drop_after = false;
     match take_fault(&state, &method, &path) {
@@ -264,12 +280,6 @@ async fn handle(
         }
         None => {}
     }
-    let (parts, body) = req.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(std::io::Error::other)?
-        .to_bytes();
     let mut forward = Request::builder()
         .method(parts.method)
         .uri(format!("{upstream}{path_and_query}"));
