@@ -146,7 +146,9 @@ impl KubeProxy {
     }
 
     /// The next `times` requests whose method is `method` and whose path
-    /// contains `path_contains` get `fault`.
+    /// contains `path_contains` get `fault`. Server-side dry runs pass: the
+    /// plugin dry-runs each cluster write before any write, and a fault is
+    /// meant for the write itself (a failing dry run is tested by RBAC).
     pub fn inject(&self, method: &str, path_contains: &str, fault: KubeFault, times: usize) {
         self.state().faults.push(FaultRule {
             method: method.to_string(),
@@ -265,7 +267,12 @@ async fn handle(
             dry_run,
         });
     let mut drop_after = false;
-    match take_fault(&state, &method, &path) {
+    let fault = if dry_run {
+        None
+    } else {
+        take_fault(&state, &method, &path)
+    };
+    match fault {
         Some(KubeFault::Status(code)) => return Ok(status_response(code)),
         Some(KubeFault::Drop) => return Err(std::io::Error::other("dropped by the fault proxy")),
         Some(KubeFault::DropAfter) => drop_after = true,
