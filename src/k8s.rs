@@ -27,6 +27,11 @@ pub enum KubeError {
     /// words, and the fix names the RBAC that grants it.
     #[error("the cluster denied {action}: {}", denial_text(.message))]
     Forbidden { action: String, message: String },
+    /// The namespace exists but is being deleted.
+    #[error(
+        "namespace `{namespace}` is being deleted (Terminating), so it takes no new ServiceAccount. Wait until it is gone and re-run with --create-namespace, or choose another --namespace."
+    )]
+    NamespaceTerminating { namespace: String },
     #[error("{action} failed: {message}")]
     Api {
         action: String,
@@ -372,13 +377,44 @@ impl Cluster<'_> {
         }
     }
 
+    /// The API server's public token-signing keys, as STS would fetch them
+    /// from the issuer (`/openid/v1/jwks`).
+    pub async fn read_jwks(&self) -> Result<String, KubeError> {
+        self.log("GET", "/openid/v1/jwks");
+        let action = "reading the API server's /openid/v1/jwks".to_string();
+        let request = http::Request::get("/openid/v1/jwks")
+            .body(Vec::new())
+            .map_err(|e| KubeError::Api {
+                action: action.clone(),
+                code: 0,
+                message: e.to_string(),
+            })?;
+        self.client
+            .request_text(request)
+            .await
+            .map_err(|e| KubeError::from_kube(action, e))
+    }
+
     pub async fn namespace_exists(&self, name: &str) -> Result<bool, KubeError> {
         self.log("GET", &format!("namespaces/{name}"));
         let api: Api<Namespace> = Api::all(self.client.clone());
-        self.retrying(|| api.get_opt(name))
+        let ns = self
+            .retrying(|| api.get_opt(name))
             .await
-            .map(|ns| ns.is_some())
-            .map_err(|e| KubeError::from_kube(format!("reading namespace {name}"), e))
+            .map_err(|e| KubeError::from_kube(format!("reading namespace {name}"), e))?;
+        // A namespace being deleted takes no new objects (the API server
+        // answers 403): say so now, before anything is written anywhere.
+        let terminating = ns
+            .as_ref()
+            .and_then(|n| n.status.as_ref())
+            .and_then(|s| s.phase.as_deref())
+            == Some("Terminating");
+        if terminating {
+            return Err(KubeError::NamespaceTerminating {
+                namespace: name.to_string(),
+            });
+        }
+        Ok(ns.is_some())
     }
 
     pub async fn get_service_account(

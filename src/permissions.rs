@@ -305,7 +305,15 @@ pub fn cluster_rules(scope: &RbacScope) -> Vec<Rule> {
             non_resource_urls: vec!["/.well-known/openid-configuration"],
             verbs: vec!["get"],
             why: "add reads the issuer of a cluster that is not EKS from the API server's discovery \
-                  document (the only discovery URL the tool fetches; it never reads /openid/v1/jwks)",
+                  document",
+        },
+        Rule {
+            resources: vec![],
+            resource_names: vec![],
+            non_resource_urls: vec!["/openid/v1/jwks"],
+            verbs: vec!["get"],
+            why: "verify checks the token's signature against the API server's public signing keys \
+                  (without it, verify says the signature was not checked)",
         },
     ]
 }
@@ -678,6 +686,7 @@ mod tests {
                        "resourceNames": ["ai-pods"], "verbs": ["get"]}),
                 json!({"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["list"]}),
                 json!({"nonResourceURLs": ["/.well-known/openid-configuration"], "verbs": ["get"]}),
+                json!({"nonResourceURLs": ["/openid/v1/jwks"], "verbs": ["get"]}),
             ]
         );
         // Nothing cluster-wide writes or mints tokens.

@@ -54,6 +54,34 @@ impl Check {
     }
 }
 
+/// The token's signature against the API server's JWKS (`/openid/v1/jwks`),
+/// or why it could not be checked. None when there is no token.
+pub fn signature_check(token: Option<&str>, jwks: Result<String, String>) -> Option<Check> {
+    let token = token?;
+    Some(match jwks {
+        Err(why) => Check::warn(
+            "signature",
+            format!(
+                "signature not checked: the API server's /openid/v1/jwks could not be read ({why})"
+            ),
+            "grant `get` on /openid/v1/jwks (see `kubectl klanker-trust policy --for rbac`) to have it checked; STS checks it in any case",
+        ),
+        Ok(jwks) => match crate::trust::token::verify_signature(token, &jwks) {
+            Ok(kid) => Check::ok(
+                "signature",
+                format!(
+                    "the token's signature verifies against the API server's key {kid} (/openid/v1/jwks)"
+                ),
+            ),
+            Err(e) => Check::fail(
+                "signature",
+                format!("the token's signature cannot be confirmed: {e}"),
+                "the API server's signing keys and the keys it publishes differ: check --service-account-signing-key-file and --service-account-key-file",
+            ),
+        },
+    })
+}
+
 /// The role as IAM has it.
 #[derive(Debug, Clone)]
 pub struct RoleFacts {
@@ -352,6 +380,21 @@ pub fn drift_checks(name: &str, other_service_accounts: &[String], notes: &[Stri
 
 pub fn has_failure(checks: &[Check]) -> bool {
     checks.iter().any(|c| c.status == Status::Fail)
+}
+
+#[cfg(test)]
+mod signature_tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_jwks_is_a_warning_a_bad_signature_a_failure() {
+        assert!(signature_check(None, Ok("{}".into())).is_none());
+        let warn = signature_check(Some("a.b.c"), Err("403".into())).unwrap();
+        assert_eq!(warn.status, Status::Warn);
+        assert!(warn.message.contains("signature not checked"));
+        let fail = signature_check(Some("e30.e30.c2ln"), Ok(r#"{"keys":[]}"#.into())).unwrap();
+        assert_eq!(fail.status, Status::Fail);
+    }
 }
 
 #[cfg(test)]

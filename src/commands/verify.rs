@@ -266,6 +266,10 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     };
     let (facts, token) = gather(&klanker, &cluster, &target).await?;
     let mut checks = verify::local_checks(&facts);
+    if let Some(token) = &token {
+        let jwks = cluster.read_jwks().await.map_err(|e| e.to_string());
+        checks.extend(verify::signature_check(Some(&token.0), jwks));
+    }
     checks.extend(verify::drift_checks(&args.name, &others, &located.notes()));
 
     // The final word: STS itself. Skipped when a local link is already broken,

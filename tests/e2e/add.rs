@@ -758,3 +758,53 @@ fn role_name_boundary_and_tags_are_applied() {
             .is_none()
     );
 }
+
+#[test]
+fn a_re_run_leaves_the_service_account_as_it_is_on_the_server() {
+    let world = World::new();
+    world.run(&apply_args()).assert_ok();
+    let version = |world: &World| {
+        world.kube.service_account("ai-pods", "km").unwrap()["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let before = version(&world);
+    world.clear_calls();
+    world.run(&apply_args()).assert_ok();
+    // The real server bumps resourceVersion on any change, even a no-op update
+    // that rewrites managedFields' timestamps; an untouched object keeps it.
+    assert_eq!(version(&world), before);
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn a_terminating_namespace_is_refused_before_any_write() {
+    let world = World::new();
+    world.kube.add_namespace("leaving");
+    // No namespace controller runs beside this API server, so the namespace
+    // stays Terminating, as one does on a cluster while its content drains.
+    world
+        .kube
+        .admin(&["delete", "namespace", "leaving", "--wait=false"], None);
+    let phase = world.kube.admin(
+        &[
+            "get",
+            "namespace",
+            "leaving",
+            "-o",
+            "jsonpath={.status.phase}",
+        ],
+        None,
+    );
+    assert_eq!(phase, "Terminating");
+    world.clear_calls();
+    let out = world.run(&["add", "--namespace", "leaving", "--yes"]);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("namespace `leaving` is being deleted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+}

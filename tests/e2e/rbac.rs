@@ -136,8 +136,30 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
 
     // Sufficient for add (with its verification), verify and list.
     world.run(&add).assert_ok();
-    world.run(&["verify", CLUSTER]).assert_ok();
+    let verified = world.run(&["verify", CLUSTER]);
+    verified.assert_ok();
+    // The real server's token, checked against the real server's keys.
+    assert!(
+        verified
+            .stdout
+            .contains("the token's signature verifies against the API server's key"),
+        "{}",
+        verified.stdout
+    );
     world.run(&["list"]).assert_ok();
+
+    // Without the keys, verify still works and says the signature went unchecked.
+    let jwks = rule_of(&docs, "ClusterRole", "/openid/v1/jwks");
+    replace(&without(&docs, "ClusterRole", jwks, "get"));
+    let out = world.run(&["verify", CLUSTER]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("signature not checked")
+            && out.stdout.contains("may not `get` `/openid/v1/jwks`"),
+        "{}",
+        out.stdout
+    );
+    replace(&docs);
 
     // A change to the existing ServiceAccount needs patch.
     replace(&without(&docs, "Role", role_sa, "patch"));

@@ -105,6 +105,11 @@ fn a_healthy_chain_passes_and_sts_issues_a_session() {
     assert_eq!(code, 0);
     assert_eq!(report["ok"], true);
     assert!(failed_links(&report).is_empty());
+    // Its signature was checked against the real API server's published keys.
+    assert!(
+        message(&report, "signature").contains("verifies against the API server's key"),
+        "{report}"
+    );
     // The token came from the TokenRequest API with the STS audience.
     assert!(
         world.kube.requests().iter().any(|r| r.method == "POST"
