@@ -502,10 +502,7 @@ impl Cluster<'_> {
         // An apply creates what does not exist: read first, and send the
         // resourceVersion read, which makes the apply fail rather than
         // create an empty object if it was deleted meanwhile.
-        let current = self.retrying(|| api.get_opt(name)).await.map_err(|e| {
-            KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
-        })?;
-        let Some(current) = current else {
+        let Some(current) = self.read_fresh(&api, namespace, name).await? else {
             return Ok(());
         };
         let empty = ServiceAccount {
@@ -533,6 +530,18 @@ impl Cluster<'_> {
         }
     }
 
+    /// The ServiceAccount as it is now, read right before a destructive call.
+    async fn read_fresh(
+        &self,
+        api: &Api<ServiceAccount>,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<ServiceAccount>, KubeError> {
+        self.retrying(|| api.get_opt(name)).await.map_err(|e| {
+            KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
+        })
+    }
+
     /// Re-reads the object right before deleting: only one this tool created
     /// and still annotated with `role_arn` is deleted (with a resourceVersion
     /// precondition, so a change in between stops the delete); anything else
@@ -548,10 +557,7 @@ impl Cluster<'_> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let fresh = self.retrying(|| api.get_opt(name)).await.map_err(|e| {
-            KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
-        })?;
-        let Some(fresh) = fresh else {
+        let Some(fresh) = self.read_fresh(&api, namespace, name).await? else {
             return Ok(None);
         };
         let observed = observe(&fresh);

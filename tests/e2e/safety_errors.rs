@@ -400,50 +400,14 @@ fn the_release_renderer_refuses_a_long_krew_short_description() {
     assert!(!dir.path().join("m.yaml").exists());
 }
 
-/// The klanker account in another partition, seeded as `aws_peer::account`
-/// does, through the same SDK.
+/// The klanker account in another partition, seeded as `aws_peer::account` does.
 fn partition_account(world: &World, region: &str, partition: &str) -> Account {
-    use aws_credential_types::Credentials;
-    world.block_on(async {
-        let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.to_string()))
-            .http_client(kubectl_klanker_trust::aws::http_client())
-            .endpoint_url(world.moto.url())
-            .credentials_provider(Credentials::new(
-                "AKIDSEED",
-                "seed-secret",
-                None,
-                None,
-                "seed",
-            ))
-            .load()
-            .await;
-        let creds = aws_sdk_sts::Client::new(&base)
-            .assume_role()
-            .role_arn(format!("arn:{partition}:iam::333333333333:role/test-seed"))
-            .role_session_name("test-seed")
-            .send()
-            .await
-            .expect("assume seed role")
-            .credentials
-            .expect("credentials");
-        let config = base
-            .to_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-                    creds.access_key_id(),
-                    creds.secret_access_key(),
-                    Some(creds.session_token().to_string()),
-                    None,
-                    "seed-assumed",
-                )),
-            )
-            .build();
-        Account {
-            iam: aws_sdk_iam::Client::new(&config),
-            eks: aws_sdk_eks::Client::new(&config),
-        }
-    })
+    world.block_on(crate::support::aws_peer::account_in(
+        &world.moto.url(),
+        "333333333333",
+        region,
+        partition,
+    ))
 }
 
 #[test]

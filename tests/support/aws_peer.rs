@@ -16,8 +16,13 @@ pub struct Account {
 }
 
 pub async fn account(moto_url: &str, account: &str) -> Account {
+    account_in(moto_url, account, "us-east-1", "aws").await
+}
+
+/// An account of another partition (aws-cn, aws-us-gov), seeded the same way.
+pub async fn account_in(moto_url: &str, account: &str, region: &str, partition: &str) -> Account {
     let base = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region.to_string()))
         .http_client(kubectl_klanker_trust::aws::http_client())
         .endpoint_url(moto_url)
         .credentials_provider(Credentials::new(
@@ -32,7 +37,7 @@ pub async fn account(moto_url: &str, account: &str) -> Account {
     let sts = aws_sdk_sts::Client::new(&base);
     let creds = sts
         .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/test-seed"))
+        .role_arn(format!("arn:{partition}:iam::{account}:role/test-seed"))
         .role_session_name("test-seed")
         .send()
         .await
