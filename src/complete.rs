@@ -242,13 +242,9 @@ impl LocalSources {
 
 impl Sources for LocalSources {
     fn cluster_names(&self) -> Vec<String> {
-        let path = self
-            .config
-            .clone()
-            .unwrap_or_else(crate::store::default_path);
-        crate::store::Store::new(path)
-            .load()
+        crate::store::open(self.config.as_deref())
             .ok()
+            .and_then(|store| store.load().ok())
             .and_then(|doc| doc.clusters().ok())
             .unwrap_or_default()
             .into_iter()

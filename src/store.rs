@@ -43,36 +43,82 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// Neither `--config`, `KM_CONFIG`, `XDG_CONFIG_HOME` nor `HOME` says where the file is.
+    #[error(
+        "there is no place for km-config.yaml: HOME and XDG_CONFIG_HOME are both unset. Pass --config PATH or set KM_CONFIG."
+    )]
+    NoLocation,
+    /// Two `clusters:` entries share a name; writing would touch only one.
+    #[error(
+        "{} has more than one `clusters:` entry named {}; it was left untouched. Keep one entry per name (remove the others by hand), then re-run.",
+        path.display(),
+        names.join(", ")
+    )]
+    Duplicates { path: PathBuf, names: Vec<String> },
 }
 
 /// Default location when neither `--config` nor `KM_CONFIG` is set:
 /// `$XDG_CONFIG_HOME/km/km-config.yaml`, else `~/.config/km/km-config.yaml`.
-pub fn default_path() -> PathBuf {
+/// With neither variable set there is none: never the current directory.
+pub fn default_path() -> Result<PathBuf, StoreError> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("km").join("km-config.yaml")
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })
+        .ok_or(StoreError::NoLocation)?;
+    Ok(base.join("km").join("km-config.yaml"))
 }
+
+/// The store `--config` (or `KM_CONFIG`) names, else the default one.
+pub fn open(config: Option<&Path>) -> Result<Store, StoreError> {
+    match config {
+        Some(path) => Ok(Store::new(path.to_path_buf())),
+        None => default_path().map(Store::new),
+    }
+}
+
+/// A UTF-8 byte-order mark, which some Windows editors put first.
+const BOM: char = '\u{feff}';
 
 /// The parsed file: the whole document (to keep unknown keys) and our entries.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Document {
     root: Mapping,
+    /// The file started with a byte-order mark; it is written back with one.
+    bom: bool,
 }
 
 impl Document {
     pub fn parse(text: &str) -> Result<Document, String> {
+        let (bom, text) = match text.strip_prefix(BOM) {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
         let value: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
         let root = match value {
             Value::Null => Mapping::new(),
             Value::Mapping(m) => m,
             _ => return Err("the top level is not a mapping".into()),
         };
-        let doc = Document { root };
+        let doc = Document { root, bom };
         doc.clusters()?;
         Ok(doc)
+    }
+
+    /// Names that more than one `clusters:` entry carries.
+    pub fn duplicate_names(&self) -> Vec<String> {
+        let mut seen = std::collections::BTreeMap::<String, usize>::new();
+        for entry in self.clusters().unwrap_or_default() {
+            *seen.entry(entry.name).or_default() += 1;
+        }
+        seen.into_iter()
+            .filter(|(_, count)| *count > 1)
+            .map(|(name, _)| name)
+            .collect()
     }
 
     /// The entries; an absent or null `clusters:` is an empty list.
@@ -147,7 +193,12 @@ impl Document {
     /// The document as YAML. Fails (rather than writing something lossy) for
     /// documents the YAML emitter cannot write back, e.g. complex keys.
     pub fn to_yaml(&self) -> Result<String, String> {
-        serde_yaml::to_string(&self.root).map_err(|e| e.to_string())
+        let text = serde_yaml::to_string(&self.root).map_err(|e| e.to_string())?;
+        Ok(if self.bom {
+            format!("{BOM}{text}")
+        } else {
+            text
+        })
     }
 }
 
@@ -204,6 +255,13 @@ impl Store {
         lock.lock().map_err(write_err)?;
 
         let mut doc = self.load()?;
+        let duplicates = doc.duplicate_names();
+        if !duplicates.is_empty() {
+            return Err(StoreError::Duplicates {
+                path: self.path.clone(),
+                names: duplicates,
+            });
+        }
         let before = doc.clone();
         change(&mut doc);
         if doc == before {
@@ -213,14 +271,26 @@ impl Store {
             path: self.path.clone(),
             problem,
         })?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+        // A symlinked file (dotfile managers) is written through to its target,
+        // still atomically: the temp file goes beside the target, and the link stays.
+        let target = match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                fs::canonicalize(&self.path).map_err(write_err)?
+            }
+            _ => self.path.clone(),
+        };
+        let target_dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(target_dir).map_err(write_err)?;
         tmp.write_all(text.as_bytes()).map_err(write_err)?;
         tmp.as_file().sync_all().map_err(write_err)?;
-        if let Ok(meta) = fs::metadata(&self.path) {
+        if let Ok(meta) = fs::metadata(&target) {
             // Keep the permissions of the file we replace (it may be private).
             fs::set_permissions(tmp.path(), meta.permissions()).map_err(write_err)?;
         }
-        tmp.persist(&self.path).map_err(|e| write_err(e.error))?;
+        tmp.persist(&target).map_err(|e| write_err(e.error))?;
         Ok(true)
         // `lock` is released when dropped here.
     }
@@ -229,6 +299,73 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ENTRY: &str = "- name: a\n  oidc_provider_arn: arn:aws:iam::222222222222:oidc-provider/oidc.example.com/id/A\n  namespace: ai-pods\n  service_account: km\n  role_arn: arn:aws:iam::333333333333:role/km-cluster-a\n";
+
+    #[test]
+    fn a_byte_order_mark_is_read_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("km-config.yaml");
+        fs::write(&path, format!("{BOM}region: x\nclusters:\n{ENTRY}")).unwrap();
+        let store = Store::new(path.clone());
+        assert_eq!(store.load().unwrap().get("a"), Some(entry("a")));
+        assert!(store.update(|d| d.upsert(&entry("b"))).unwrap());
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(BOM), "{text:?}");
+        assert_eq!(Document::parse(&text).unwrap().clusters().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_symlinked_file_is_written_through_and_the_link_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("dotfiles").join("km-config.yaml");
+        fs::create_dir_all(real.parent().unwrap()).unwrap();
+        fs::write(&real, format!("clusters:\n{ENTRY}")).unwrap();
+        let link = dir.path().join("km-config.yaml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let store = Store::new(link.clone());
+        assert!(store.update(|d| d.upsert(&entry("b"))).unwrap());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let through = Store::new(real).load().unwrap();
+        assert_eq!(through.get("b"), Some(entry("b")));
+    }
+
+    #[test]
+    fn duplicate_names_are_reported_and_block_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("km-config.yaml");
+        let text = format!("clusters:\n{ENTRY}{ENTRY}");
+        fs::write(&path, &text).unwrap();
+        let store = Store::new(path.clone());
+        assert_eq!(store.load().unwrap().duplicate_names(), ["a"]);
+        let refused = store.update(|d| {
+            d.remove("a");
+        });
+        assert!(
+            matches!(refused, Err(StoreError::Duplicates { ref names, .. }) if names == &["a"])
+        );
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            text,
+            "the file was touched"
+        );
+    }
+
+    #[test]
+    fn no_home_is_no_location() {
+        // Only the decision, not the process environment: `open` with a path never needs one.
+        assert!(open(Some(Path::new("/x/km-config.yaml"))).is_ok());
+        assert!(
+            StoreError::NoLocation
+                .to_string()
+                .contains("--config PATH or set KM_CONFIG")
+        );
+    }
 
     #[test]
     fn klanker_account_key_is_read_quoted_or_not() {

@@ -13,7 +13,7 @@ use crate::k8s::{self, Cluster};
 use crate::kubeconfig::{self, ContextInfo};
 use crate::output;
 use crate::plan::{self, Desired, DesiredCluster, Observed, RegisterMode};
-use crate::store::{self, ClusterEntry, Store};
+use crate::store::{self, ClusterEntry};
 use crate::trust::{
     self, Issuer, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
     ROLE_ARN_ANNOTATION, STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION, TrustScope, validate,
@@ -210,7 +210,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     {
         aws::check_profile_exists(p, "--cluster-profile").await?;
     }
-    let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
+    let store = store::open(global.config.as_deref())?;
     let manifest_only = args.output == AddOutput::Manifest;
     if verbose {
         eprintln!(

@@ -40,8 +40,9 @@ fn current_name(global: &GlobalArgs) -> Option<String> {
 }
 
 pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
-    let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
-    let config = store.load()?.clusters().unwrap_or_default();
+    let store = store::open(global.config.as_deref())?;
+    let config_doc = store.load()?;
+    let config = config_doc.clusters().unwrap_or_default();
     let current = current_name(global);
 
     if args.local {
@@ -99,6 +100,15 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
     let (rows, mut drift) =
         inventory::inventory(onboardings, &ownership, &config, current.as_deref());
     drift.extend(proof_drift);
+    // Two entries of one name: `km` and this tool would each read only one.
+    drift.extend(config_doc.duplicate_names().into_iter().map(|name| Drift {
+        problem: format!(
+            "{} has more than one `clusters:` entry named {name}; km-config.yaml is not written until that is resolved",
+            store.path().display()
+        ),
+        fix: "keep one entry for the name (remove the others by hand)".into(),
+        name,
+    }));
 
     match args.output {
         ListOutput::Json | ListOutput::Yaml => {

@@ -10,7 +10,7 @@ use crate::cli::{GlobalArgs, PolicyArgs, PolicyFor, PolicyOutput};
 use crate::error::{EXIT_BAD_INPUT, Error};
 use crate::kubeconfig;
 use crate::permissions::{self, KlankerScope, RbacScope, Subject};
-use crate::store::{self, Store};
+use crate::store;
 use crate::trust::{ValidationError, arn, validate};
 
 /// Inputs `policy` could not work out.
@@ -147,7 +147,7 @@ fn rbac_scope(
                 e.input = "NAME".into();
                 e
             })?;
-            let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
+            let store = store::open(global.config.as_deref())?;
             let entry = store
                 .load()?
                 .get(name)

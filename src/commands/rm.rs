@@ -15,7 +15,7 @@ use crate::output;
 use crate::plan::removal::{
     self, ClusterView, FoundServiceAccount, ProviderToRemove, RemovalObserved, RoleToRemove,
 };
-use crate::store::{self, Store};
+use crate::store;
 use crate::trust::{OidcProviderArn, validate};
 
 #[derive(Serialize)]
@@ -78,7 +78,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         e
     })?;
     let verbose = global.verbose;
-    let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
+    let store = store::open(global.config.as_deref())?;
     let config_doc = store.load()?;
     let entry = config_doc.get(&args.name);
     let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;

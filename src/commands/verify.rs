@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::kubeconfig;
 use crate::output;
-use crate::store::{self, Store};
+use crate::store;
 use crate::trust::{Issuer, STS_AUDIENCE, token, validate};
 use crate::verify::{self, Check, Facts, ProviderFacts, RoleFacts, Status};
 
@@ -163,7 +163,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         e.input = "NAME".into();
         e
     })?;
-    let store = Store::new(global.config.clone().unwrap_or_else(store::default_path));
+    let store = store::open(global.config.as_deref())?;
     let config_doc = store.load()?;
     let entry = config_doc.get(&args.name);
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;

@@ -448,3 +448,58 @@ fn the_klanker_account_comes_from_sts_when_the_profile_does_not_name_it() {
         1
     );
 }
+
+#[test]
+fn without_home_the_store_is_refused_not_put_in_the_current_directory() {
+    let world = World::new();
+    let cwd = world.path("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = world.run_cmd(
+        world
+            .kubectl()
+            .env_remove("HOME")
+            .env_remove("KM_CONFIG")
+            .current_dir(&cwd)
+            .args(["list", "--local"]),
+    );
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("HOME and XDG_CONFIG_HOME are both unset")
+            && out.stderr.contains("--config PATH or set KM_CONFIG"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !cwd.join("km").exists(),
+        "a km/ directory was made in the current directory"
+    );
+}
+
+#[test]
+fn duplicate_km_config_names_are_drift_and_block_writes() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    let text = std::fs::read_to_string(world.km_config()).unwrap();
+    let entry = text.split_once("clusters:\n").unwrap().1.to_string();
+    let doubled = format!("{text}{entry}");
+    std::fs::write(world.km_config(), &doubled).unwrap();
+    let listing = list_json(&world);
+    let drift = listing["drift"].as_array().unwrap();
+    assert!(
+        drift.iter().any(|d| d["name"] == CLUSTER
+            && d["problem"]
+                .as_str()
+                .unwrap()
+                .contains("more than one `clusters:` entry")),
+        "{listing}"
+    );
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all().contains("more than one `clusters:` entry named"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), doubled);
+}
