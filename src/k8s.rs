@@ -341,7 +341,26 @@ pub struct Cluster<'a> {
     pub dry_run: bool,
 }
 
-impl Cluster<'_> {
+impl<'a> Cluster<'a> {
+    /// A client that writes for real (see `dry_run`).
+    pub fn new(client: &'a kube::Client, verbose: bool) -> Self {
+        Self {
+            client,
+            verbose,
+            dry_run: false,
+        }
+    }
+
+    /// Server-side apply under our field manager, as a dry run when this
+    /// client is one; `force` only where the caller was told to take over.
+    fn apply_params(&self, force: bool) -> PatchParams {
+        let params = PatchParams::apply(FIELD_MANAGER);
+        PatchParams {
+            dry_run: self.dry_run,
+            ..if force { params.force() } else { params }
+        }
+    }
+
     fn log(&self, verb: &str, what: &str) {
         if self.verbose {
             eprintln!("  [kubernetes] {verb} {what}");
@@ -443,10 +462,7 @@ impl Cluster<'_> {
             },
             ..Namespace::default()
         };
-        let params = PatchParams {
-            dry_run: self.dry_run,
-            ..PatchParams::apply(FIELD_MANAGER)
-        };
+        let params = self.apply_params(false);
         let patch = Patch::Apply(&ns);
         self.retrying(|| api.patch(name, &params, &patch))
             .await
@@ -469,12 +485,7 @@ impl Cluster<'_> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let mut params = if force {
-            PatchParams::apply(FIELD_MANAGER).force()
-        } else {
-            PatchParams::apply(FIELD_MANAGER)
-        };
-        params.dry_run = self.dry_run;
+        let params = self.apply_params(force);
         let patch = Patch::Apply(sa);
         self.retrying(|| api.patch(name, &params, &patch))
             .await
@@ -514,10 +525,7 @@ impl Cluster<'_> {
             },
             ..ServiceAccount::default()
         };
-        let params = PatchParams {
-            dry_run: self.dry_run,
-            ..PatchParams::apply(FIELD_MANAGER)
-        };
+        let params = self.apply_params(false);
         let patch = Patch::Apply(&empty);
         match self.retrying(|| api.patch(name, &params, &patch)).await {
             Ok(_) => Ok(()),

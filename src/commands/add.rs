@@ -236,11 +236,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let cluster = kube_client
         .as_ref()
         .filter(|_| applies_service_account)
-        .map(|client| Cluster {
-            client,
-            verbose,
-            dry_run: false,
-        });
+        .map(|client| Cluster::new(client, verbose));
 
     // Every read at once, in one round where possible: the issuer, who we are
     // in the klanker account (and, from that, whether the policies exist), the

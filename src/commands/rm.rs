@@ -127,11 +127,10 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
             .map_err(|e| e.to_string()),
         (false, Err(why)) => Err(why),
     };
-    let cluster = kube_client.as_ref().ok().map(|client| Cluster {
-        client,
-        verbose,
-        dry_run: false,
-    });
+    let cluster = kube_client
+        .as_ref()
+        .ok()
+        .map(|client| Cluster::new(client, verbose));
 
     let expected_role_arn = onboarding
         .as_ref()

@@ -201,11 +201,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         ));
     }
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
-    let cluster = Cluster {
-        client: &client,
-        verbose: global.verbose,
-        dry_run: false,
-    };
+    let cluster = Cluster::new(&client, global.verbose);
     let role_arn = onboarding
         .as_ref()
         .map(|o| o.role_arn.clone())
