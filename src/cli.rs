@@ -204,7 +204,7 @@ pub struct KlankerArgs {
 }
 
 /// When to change things.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Copy, Args)]
 pub struct ApplyArgs {
     /// Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]

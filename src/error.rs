@@ -62,6 +62,17 @@ pub enum Error {
     },
     #[error("aborted at the prompt; nothing was changed.")]
     Aborted,
+    /// `-o json`/`-o yaml`: the serializer refused a value.
+    #[error("could not write the JSON output: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("could not write the YAML output: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    /// A programming error: a plan held a cluster step, but the command
+    /// built no cluster client.
+    #[error(
+        "internal error: a cluster step was planned without a cluster client. Please report this."
+    )]
+    NoClusterClient,
     #[error(
         "could not ask for confirmation on the terminal: {0}. Pass --yes to apply or --dry-run to preview."
     )]

@@ -5,6 +5,7 @@
 //! (which cluster), `aws` (IAM/STS/EKS), `k8s` (ServiceAccount), `trust`
 //! and `plan` (pure logic), `store` (km-config.yaml), `output` and `error`.
 
+pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod commands;
@@ -13,9 +14,11 @@ pub mod error;
 pub mod inventory;
 pub mod k8s;
 pub mod kubeconfig;
+pub mod observe;
 pub mod output;
 pub mod permissions;
 pub mod plan;
+pub mod resolve;
 pub mod store;
 pub mod trust;
 pub mod verify;

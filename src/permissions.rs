@@ -74,7 +74,7 @@ pub const CLUSTER_ACTIONS: &[&str] = &["eks:DescribeCluster"];
 pub const ROLE_PATTERN: &str = "km-cluster-*";
 
 /// The shared policy `add` attaches by default.
-pub const OPERATOR_POLICY: &str = "km-operator-policy";
+pub use crate::trust::OPERATOR_POLICY;
 
 /// The partition a region belongs to, for when no ARN tells it.
 pub fn partition_of_region(region: &str) -> &'static str {

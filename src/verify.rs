@@ -82,6 +82,88 @@ pub fn signature_check(token: Option<&str>, jwks: Result<String, String>) -> Opt
     })
 }
 
+/// Lifetime asked of a verification token: the API server's minimum.
+pub const TOKEN_SECONDS: i64 = 600;
+/// Session length IRSA SDKs request by default.
+pub const REQUESTED_SESSION: u32 = 3600;
+
+/// The onboarding to check: which role, which ServiceAccount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub role_name: String,
+    pub role_arn: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub operator_policy: String,
+    pub partition: String,
+    pub account: String,
+}
+
+/// Which role and ServiceAccount `verify NAME` checks: the role its tags
+/// prove (else km-config.yaml's, else the default name), and the subject the
+/// onboarding recorded, never one that merely carries our label and
+/// annotation. km-config.yaml first: when the trust was changed by hand,
+/// checking the subject the tool set up shows the mismatch. For a wildcard
+/// namespace, the context's namespace.
+pub fn target(
+    name: &str,
+    located: &crate::plan::lookup::Located,
+    entry: Option<&crate::store::ClusterEntry>,
+    partition: &str,
+    account: &str,
+    context_namespace: Option<&str>,
+) -> Target {
+    let onboarding = located.onboarding.as_ref();
+    let role_arn = onboarding
+        .map(|o| o.role_arn.clone())
+        .or_else(|| entry.map(|e| e.role_arn.clone()))
+        .unwrap_or_else(|| crate::trust::role_arn(partition, account, &located.role_name));
+    let recorded = entry
+        .filter(|e| e.role_arn == role_arn)
+        .map(|e| (e.namespace.clone(), e.service_account.clone()))
+        .or_else(|| {
+            onboarding
+                .filter(|o| o.namespace != "?")
+                .map(|o| (o.namespace.clone(), o.service_account.clone()))
+        });
+    let here = || {
+        context_namespace
+            .unwrap_or(crate::trust::DEFAULT_NAMESPACE)
+            .to_string()
+    };
+    let (namespace, service_account) = match recorded {
+        Some((ns, sa)) if ns != "*" => (ns, sa),
+        Some((_, sa)) => (here(), sa),
+        None => (here(), "km".into()),
+    };
+    Target {
+        name: name.to_string(),
+        role_name: located.role_name.clone(),
+        role_arn,
+        namespace,
+        service_account,
+        operator_policy: crate::trust::operator_policy_arn(partition, account),
+        partition: partition.to_string(),
+        account: account.to_string(),
+    }
+}
+
+/// Other ServiceAccounts annotated with the target's role: drift, never
+/// the target. Items are (namespace, name, role annotation).
+pub fn others_annotated<'a>(
+    target: &Target,
+    found: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+) -> Vec<String> {
+    found
+        .filter(|(ns, sa, role)| {
+            *role == Some(target.role_arn.as_str())
+                && !(*ns == target.namespace && *sa == target.service_account)
+        })
+        .map(|(ns, sa, _)| format!("{ns}/{sa}"))
+        .collect()
+}
+
 /// The role as IAM has it.
 #[derive(Debug, Clone)]
 pub struct RoleFacts {
@@ -380,6 +462,143 @@ pub fn drift_checks(name: &str, other_service_accounts: &[String], notes: &[Stri
 
 pub fn has_failure(checks: &[Check]) -> bool {
     checks.iter().any(|c| c.status == Status::Fail)
+}
+
+/// The failed links, as the error that ends the command.
+pub fn broken(checks: &[Check]) -> Result<(), crate::error::Error> {
+    let links: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.link.to_string())
+        .collect();
+    if links.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::Error::BrokenChain { links })
+    }
+}
+
+/// The final word, STS itself: what AssumeRoleWithWebIdentity answered
+/// (`Ok((arn, expiration))`), or, with `None`, that it was not tried
+/// because a local link is already broken (STS would only refuse, and a
+/// test peer might not).
+pub fn assume_check(answer: Option<Result<(String, String), String>>) -> Check {
+    match answer {
+        Some(Ok((arn, expiration))) => Check {
+            link: "assume",
+            status: Status::Ok,
+            message: format!("AssumeRoleWithWebIdentity gave {arn} until {expiration}"),
+            fix: None,
+        },
+        Some(Err(err)) => Check {
+            link: "assume",
+            status: Status::Fail,
+            message: format!("STS refused: {err}"),
+            fix: Some(
+                "see the checks above; if they all pass, IAM may need a minute more to propagate"
+                    .into(),
+            ),
+        },
+        None => Check {
+            link: "assume",
+            status: Status::Warn,
+            message: "AssumeRoleWithWebIdentity not attempted: fix the failures above first".into(),
+            fix: Some("re-run verify after fixing".into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+    use crate::inventory::{Onboarding, Picked};
+    use crate::plan::lookup::Located;
+    use crate::store::ClusterEntry;
+
+    const ROLE: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
+
+    fn located(onboarding: Option<Onboarding>) -> Located {
+        Located {
+            onboarding,
+            role_name: "km-cluster-dev".into(),
+            picked: Picked::default(),
+        }
+    }
+
+    fn entry(namespace: &str) -> ClusterEntry {
+        ClusterEntry {
+            name: "dev".into(),
+            oidc_provider_arn: String::new(),
+            namespace: namespace.into(),
+            service_account: "km".into(),
+            role_arn: ROLE.into(),
+        }
+    }
+
+    #[test]
+    fn the_recorded_subject_is_checked_and_a_wildcard_namespace_is_the_contexts() {
+        let t = target(
+            "dev",
+            &located(None),
+            Some(&entry("ai-pods")),
+            "aws",
+            "333333333333",
+            Some("x"),
+        );
+        assert_eq!(
+            (t.namespace.as_str(), t.service_account.as_str()),
+            ("ai-pods", "km")
+        );
+        assert_eq!(t.role_arn, ROLE);
+        assert_eq!(
+            t.operator_policy,
+            "arn:aws:iam::333333333333:policy/km-operator-policy"
+        );
+        let t = target(
+            "dev",
+            &located(None),
+            Some(&entry("*")),
+            "aws",
+            "333333333333",
+            Some("x"),
+        );
+        assert_eq!(t.namespace, "x");
+        let t = target("dev", &located(None), None, "aws", "333333333333", None);
+        assert_eq!(
+            (t.namespace.as_str(), t.service_account.as_str()),
+            ("default", "km")
+        );
+        assert_eq!(t.role_arn, ROLE);
+    }
+
+    #[test]
+    fn only_other_service_accounts_with_this_role_are_drift() {
+        let t = target(
+            "dev",
+            &located(None),
+            Some(&entry("ai-pods")),
+            "aws",
+            "333333333333",
+            None,
+        );
+        let found = [
+            ("ai-pods", "km", Some(ROLE)),
+            ("other", "km", Some(ROLE)),
+            ("third", "km", Some("arn:aws:iam::333333333333:role/else")),
+            ("fourth", "km", None),
+        ];
+        assert_eq!(others_annotated(&t, found.into_iter()), ["other/km"]);
+    }
+
+    #[test]
+    fn sts_answers_become_the_last_link() {
+        assert_eq!(
+            assume_check(Some(Ok(("a".into(), "b".into())))).status,
+            Status::Ok
+        );
+        assert_eq!(assume_check(Some(Err("no".into()))).status, Status::Fail);
+        assert_eq!(assume_check(None).status, Status::Warn);
+    }
 }
 
 #[cfg(test)]

@@ -49,14 +49,21 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
         return print_local(&store, &config, current.as_deref(), args.output);
     }
 
-    let (klanker, _, hint) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, _, hint) =
+        crate::observe::klanker_clients(global, &crate::resolve::Klanker::resolve(&args.aws)?)
+            .await?;
 
     let (roles, providers, identity) = tokio::try_join!(
         async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
         async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
-        super::klanker_identity(&klanker, hint),
+        crate::observe::klanker_identity(&klanker, hint),
     )?;
-    super::guard_account(&args.aws, &identity, &store, None)?;
+    crate::plan::guard::check_account(
+        &crate::resolve::Klanker::resolve(&args.aws)?,
+        &identity.account,
+        store.load()?.klanker_account().as_deref(),
+        None,
+    )?;
     let account = identity.account;
     // Descriptions name the candidates; only their tags prove an onboarding
     // (ListRoles returns no tags, so each candidate costs one GetRole).
@@ -65,7 +72,7 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
         .filter(|r| inventory::onboarding(r).is_some())
         .map(|r| r.role_name.clone())
         .collect();
-    let tagged = super::tagged_roles(&klanker, &roles, &candidates).await?;
+    let tagged = crate::observe::tagged_roles(&klanker, &roles, &candidates).await?;
     let (onboardings, proof_drift) = inventory::onboardings_from(&tagged, &config);
     // Ownership as the role descriptions recorded it, for providers that still
     // exist; only providers no description speaks for are looked up (roles
@@ -117,7 +124,7 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
                 clusters: &rows,
                 drift: &drift,
             };
-            print_structured(&listing, args.output);
+            print_structured(&listing, args.output)?;
         }
         ListOutput::Text | ListOutput::Wide => {
             print!("{}", table(&rows, args.output == ListOutput::Wide));
@@ -135,12 +142,12 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn print_structured<T: Serialize>(value: &T, format: ListOutput) {
+fn print_structured<T: Serialize>(value: &T, format: ListOutput) -> Result<(), Error> {
     let format = match format {
         ListOutput::Json => output::Structured::Json,
         _ => output::Structured::Yaml,
     };
-    output::print_structured(value, format);
+    output::print_structured(value, format)
 }
 
 fn provider_word(status: ProviderStatus) -> &'static str {
@@ -224,7 +231,7 @@ fn print_local(
                 clusters: config,
             },
             format,
-        ),
+        )?,
         ListOutput::Text | ListOutput::Wide => {
             let mut lines = vec![
                 [

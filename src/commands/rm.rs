@@ -4,17 +4,18 @@
 
 use serde::Serialize;
 
-use super::issuer::{IssuerSource, resolve_issuer};
 use crate::aws::{KlankerClients, iam};
 use crate::cli::{GlobalArgs, ReportOutput, RmArgs};
 use crate::error::Error;
 use crate::inventory::{self, RoleSummary};
 use crate::k8s::{self, Cluster};
 use crate::kubeconfig;
+use crate::observe::issuer::resolve_issuer;
 use crate::output;
 use crate::plan::removal::{
     self, ClusterView, FoundServiceAccount, ProviderToRemove, RemovalObserved, RoleToRemove,
 };
+use crate::resolve::IssuerSource;
 use crate::store;
 use crate::trust::{OidcProviderArn, validate};
 
@@ -81,16 +82,18 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let store = store::open(global.config.as_deref())?;
     let config_doc = store.load()?;
     let entry = config_doc.get(&args.name);
-    let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, http, hint) =
+        crate::observe::klanker_clients(global, &crate::resolve::Klanker::resolve(&args.aws)?)
+            .await?;
 
     // IAM first: the role whose tags prove NAME also records NAME's cluster.
     let (roles, providers, identity) = tokio::try_join!(
         async { iam::list_roles(&klanker.iam).await.map_err(Error::from) },
         async { iam::list_providers(&klanker.iam).await.map_err(Error::from) },
-        super::klanker_identity(&klanker, hint),
+        crate::observe::klanker_identity(&klanker, hint),
     )?;
     let (partition, account) = (identity.partition.clone(), identity.account.clone());
-    let located = super::locate(&klanker, &args.name, &roles, entry.as_ref()).await?;
+    let located = crate::observe::locate(&klanker, &args.name, &roles, entry.as_ref()).await?;
     let onboarding = located.onboarding.clone();
     let role_name = located.role_name.clone();
 
@@ -98,7 +101,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     // for rm. Only the context that points at NAME's cluster is used.
     let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref()).map_err(|e| e.to_string());
     let chosen = match (&kubeconfig, args.keep_service_account) {
-        (Ok(kc), false) => Some(super::context_for(
+        (Ok(kc), false) => Some(crate::resolve::context_for(
             kc,
             &args.name,
             onboarding.as_ref(),
@@ -114,10 +117,10 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         (Err(why), _) => Err(why),
     };
     let ctx = context.as_ref().ok().map(|(_, ctx)| ctx.clone());
-    super::guard_account(
-        &args.aws,
-        &identity,
-        &store,
+    crate::plan::guard::check_account(
+        &crate::resolve::Klanker::resolve(&args.aws)?,
+        &identity.account,
+        store.load()?.klanker_account().as_deref(),
         ctx.as_ref().and_then(|c| c.eks.account.as_deref()),
     )?;
     let kube_client = match (args.keep_service_account, context) {
@@ -341,7 +344,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         onboarded_nowhere(&observed, context_name),
         args.ignore_not_found,
     ) {
-        return Err(super::not_onboarded(
+        return Err(crate::plan::lookup::not_onboarded(
             "rm",
             &args.name,
             vec![
@@ -382,8 +385,13 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         }
     }
 
-    let executor = super::Executor::new(&klanker, cluster.as_ref(), &store, verbose);
-    let apply = super::decide(&args.apply, &plan)?;
+    let live = crate::apply::Live {
+        iam: &klanker.iam,
+        cluster: cluster.as_ref(),
+        store: &store,
+    };
+    let apply = crate::apply::decide(&args.apply, &plan)?;
+    let mut outcome = crate::apply::Outcome::default();
     if apply {
         // A fresh read after the prompt, before the first write of either
         // chain (the cluster chain runs beside the IAM one): the role must
@@ -391,14 +399,14 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         if let Some(role) = &observed.role {
             iam::check_role_of(&klanker.iam, &role.role_name, &args.name).await?;
         }
-        super::execute(&plan, &executor, "kubectl klanker-trust rm", async {}).await?;
+        outcome = crate::apply::execute(&plan, &live, "kubectl klanker-trust rm", verbose).await?;
     }
 
     match args.output {
         ReportOutput::Text => {
             if apply {
                 println!("Removed: {} change(s) applied.", plan.changes().count());
-                for (step, why) in executor.skipped() {
+                for (step, why) in skipped(&plan, &outcome) {
                     println!("not done: {step}: {why}");
                 }
             } else if !plan.is_noop() {
@@ -415,8 +423,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                 role_arn: &role_arn,
                 plan: &plan.steps,
                 notes: &notes,
-                skipped: executor
-                    .skipped()
+                skipped: skipped(&plan, &outcome)
                     .into_iter()
                     .map(|(step, why)| format!("{step}: {why}"))
                     .collect(),
@@ -425,10 +432,22 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                 ReportOutput::Json => output::Structured::Json,
                 _ => output::Structured::Yaml,
             };
-            output::print_structured(&report, format);
+            output::print_structured(&report, format)?;
         }
     }
     Ok(())
+}
+
+/// The steps a fresh re-check kept, by summary.
+fn skipped<'a>(
+    plan: &'a crate::plan::Plan,
+    outcome: &'a crate::apply::Outcome,
+) -> Vec<(&'a str, &'a str)> {
+    outcome
+        .skipped
+        .iter()
+        .filter_map(|(id, why)| Some((plan.step(*id)?.summary.as_str(), why.as_str())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@ use std::io::IsTerminal;
 use console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+pub mod add;
+pub mod verify;
+
 use crate::error::Error;
 use crate::plan::{Action, Plan, Target};
 
@@ -86,14 +89,19 @@ pub enum Structured {
     Yaml,
 }
 
-pub fn print_structured<T: serde::Serialize>(value: &T, format: Structured) {
+/// Prints `value` in `format`; a value the serializer refuses is an error,
+/// never an empty document.
+pub fn print_structured<T: serde::Serialize>(value: &T, format: Structured) -> Result<(), Error> {
     match format {
-        Structured::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        ),
-        Structured::Yaml => print!("{}", serde_yaml::to_string(value).unwrap_or_default()),
+        Structured::Json => println!("{}", serde_json::to_string_pretty(value)?),
+        Structured::Yaml => print!("{}", serde_yaml::to_string(value)?),
     }
+    Ok(())
+}
+
+/// The dry-run report's last line.
+pub fn nothing_changed(verb: &str) {
+    println!("Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to {verb}.");
 }
 
 /// Asks on the terminal (stderr); default is no.
@@ -108,10 +116,12 @@ pub fn confirm(question: &str) -> Result<bool, Error> {
 /// Per-step progress on stderr, drawn only when stderr is a terminal.
 pub struct Progress {
     bar: ProgressBar,
+    verbose: bool,
 }
 
 impl Progress {
-    pub fn new(total: usize) -> Self {
+    /// A bar on stderr when it is a terminal; `verbose` also logs each step.
+    pub fn new(total: usize, verbose: bool) -> Self {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::stderr()
         } else {
@@ -121,11 +131,27 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}") {
             bar.set_style(style);
         }
-        Self { bar }
+        Self { bar, verbose }
     }
 
-    pub fn start(&self, message: String) {
-        self.bar.set_message(message);
+    /// Draws nothing (tests).
+    pub fn hidden() -> Self {
+        Self {
+            bar: ProgressBar::hidden(),
+            verbose: false,
+        }
+    }
+
+    pub fn start(&self, summary: &str) {
+        if self.verbose {
+            self.bar.suspend(|| eprintln!("step: {summary}"));
+        }
+        self.bar.set_message(summary.to_string());
+    }
+
+    /// A step a fresh re-check turned into a no-op says why.
+    pub fn note(&self, why: &str) {
+        self.bar.suspend(|| eprintln!("note: {why}"));
     }
 
     pub fn done(&self) {
@@ -135,6 +161,18 @@ impl Progress {
     pub fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// Said when `add`/`rm` would ask but cannot.
+pub fn planning_only() {
+    eprintln!("stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply.");
+}
+
+/// Said at the first Ctrl-C while steps run.
+pub fn interrupted_notice() {
+    eprintln!(
+        "\ninterrupted: finishing the current step, then stopping (Ctrl-C again aborts at once)"
+    );
 }
 
 /// Whether stdout gets colour.

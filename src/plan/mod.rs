@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod guard;
+pub mod lookup;
+pub mod mirror;
 pub mod removal;
 
 use crate::store::ClusterEntry;
@@ -367,10 +369,29 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
+/// A step's place in its plan: how the executor tracks what was done,
+/// what failed and what was not started (summaries need not be unique).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StepId(usize);
+
 impl Plan {
     /// Steps that change something.
     pub fn changes(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.op.is_some())
+    }
+
+    /// The changing steps with their IDs, in plan order.
+    pub fn numbered_changes(&self) -> impl Iterator<Item = (StepId, &Step)> {
+        self.steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.op.is_some())
+            .map(|(i, s)| (StepId(i), s))
+    }
+
+    /// The step an ID names.
+    pub fn step(&self, id: StepId) -> Option<&Step> {
+        self.steps.get(id.0)
     }
 
     pub fn is_noop(&self) -> bool {

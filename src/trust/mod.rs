@@ -33,6 +33,21 @@ pub const TOKEN_EXPIRATION_ANNOTATION: &str = "eks.amazonaws.com/token-expiratio
 /// Start of the description of every role this tool creates; `list` filters on it.
 pub const ROLE_DESCRIPTION_PREFIX: &str = "Managed by kubectl-klanker-trust";
 
+/// kubectl's namespace when neither a flag nor the context names one.
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// The shared operator policy every onboarding's role gets by default.
+pub const OPERATOR_POLICY: &str = "km-operator-policy";
+
+/// A role's ARN in an account.
+pub fn role_arn(partition: &str, account: &str, role_name: &str) -> String {
+    format!("arn:{partition}:iam::{account}:role/{role_name}")
+}
+
+/// The operator policy's ARN in an account.
+pub fn operator_policy_arn(partition: &str, account: &str) -> String {
+    format!("arn:{partition}:iam::{account}:policy/{OPERATOR_POLICY}")
+}
+
 /// Role name for a registry name, as the original `km cluster add` names it.
 pub fn default_role_name(name: &str) -> String {
     format!("km-cluster-{name}")
@@ -62,6 +77,18 @@ pub fn role_description(name: &str, scope: &TrustScope, provider_owned: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arns_of_roles_and_the_operator_policy() {
+        assert_eq!(
+            role_arn("aws-cn", "333333333333", "km-cluster-dev"),
+            "arn:aws-cn:iam::333333333333:role/km-cluster-dev"
+        );
+        assert_eq!(
+            operator_policy_arn("aws", "333333333333"),
+            "arn:aws:iam::333333333333:policy/km-operator-policy"
+        );
+    }
 
     #[test]
     fn role_names_and_descriptions() {

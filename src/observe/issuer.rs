@@ -6,29 +6,8 @@
 use crate::aws::{self, ClusterClients, eks};
 use crate::error::Error;
 use crate::k8s;
-use crate::kubeconfig::ContextInfo;
+use crate::resolve::IssuerSource;
 use crate::trust::{self, Issuer};
-
-/// What the context says about the cluster behind it.
-#[derive(Debug, Clone, Default)]
-pub struct Expect {
-    pub context: String,
-    pub cluster_arn: Option<String>,
-    pub eks_server: Option<String>,
-}
-
-impl Expect {
-    pub fn of(ctx: &ContextInfo) -> Self {
-        Self {
-            context: ctx.context_name.clone(),
-            cluster_arn: ctx.cluster_arn.clone(),
-            eks_server: ctx
-                .server
-                .clone()
-                .filter(|s| crate::kubeconfig::is_eks_endpoint(s)),
-        }
-    }
-}
 
 /// The issuer and what else was learnt about the cluster.
 #[derive(Debug, Clone)]
@@ -38,43 +17,8 @@ pub struct Resolved {
     pub cluster_account: Option<String>,
     /// DescribeCluster's cluster ARN (EKS only).
     pub cluster_arn: Option<String>,
-}
-
-/// Where the cluster's issuer comes from.
-pub enum IssuerSource {
-    Given {
-        issuer: Issuer,
-        cluster_account: Option<String>,
-    },
-    Eks {
-        name: String,
-        region: String,
-        profile: Option<String>,
-        role_arn: Option<String>,
-        /// What the context says the cluster is (its cluster ARN, its server
-        /// when that is an EKS endpoint): DescribeCluster must agree.
-        expect: Expect,
-    },
-    /// Not EKS: ask the API server's OIDC discovery document.
-    Discover,
-}
-
-impl IssuerSource {
-    /// What the context alone says (no flags): EKS from its exec block or
-    /// ARN, else discovery through the API server.
-    pub fn from_context(ctx: &ContextInfo) -> Option<IssuerSource> {
-        match (&ctx.eks.cluster_name, &ctx.eks.region) {
-            (Some(name), Some(region)) => Some(IssuerSource::Eks {
-                name: name.clone(),
-                region: region.clone(),
-                profile: ctx.eks.profile.clone(),
-                role_arn: ctx.eks.role_arn.clone(),
-                expect: Expect::of(ctx),
-            }),
-            (None, _) => Some(IssuerSource::Discover),
-            (Some(_), None) => None,
-        }
-    }
+    /// Read from the API server's discovery document (said in the plan).
+    pub discovered: bool,
 }
 
 /// The issuer and, where known, the cluster's account.
@@ -106,14 +50,11 @@ pub async fn resolve_issuer(
                     ),
                 });
             }
-            eprintln!(
-                "OIDC issuer discovered from the API server: {}",
-                issuer.url()
-            );
             Ok(Resolved {
                 issuer,
                 cluster_account: None,
                 cluster_arn: None,
+                discovered: true,
             })
         }
         IssuerSource::Given {
@@ -123,6 +64,7 @@ pub async fn resolve_issuer(
             issuer: issuer.clone(),
             cluster_account: cluster_account.clone(),
             cluster_arn: None,
+            discovered: false,
         }),
         IssuerSource::Eks {
             name,
@@ -154,6 +96,7 @@ pub async fn resolve_issuer(
                 issuer,
                 cluster_account: account,
                 cluster_arn: Some(facts.arn).filter(|a| !a.is_empty()),
+                discovered: false,
             })
         }
     }

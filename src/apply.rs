@@ -1,0 +1,544 @@
+//! The apply stage: whether to apply, and one executor for every command's
+//! plan. The executor runs steps through the small [`Apply`] trait, so its
+//! ordering, preflight, failure and Ctrl-C bookkeeping are unit-tested with
+//! a fake; [`Live`] is the real one (IAM, the cluster, km-config.yaml).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::aws::iam;
+use crate::cli::ApplyArgs;
+use crate::error::Error;
+use crate::k8s::{self, Cluster};
+use crate::output;
+use crate::plan::{Op, Plan, Step, StepId, Target};
+use crate::store::Store;
+
+/// Apply or not: an explicit --dry-run wins; --dry-run=false or --yes
+/// applies; otherwise ask on a terminal, and only plan without one.
+pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
+    if plan.is_noop() {
+        return Ok(false);
+    }
+    match (args.dry_run, args.yes) {
+        (Some(true), _) => Ok(false),
+        (Some(false), _) | (None, true) => Ok(true),
+        (None, false) if output::interactive() => {
+            if output::confirm("Apply these changes?")? {
+                Ok(true)
+            } else {
+                Err(Error::Aborted)
+            }
+        }
+        (None, false) => {
+            output::planning_only();
+            Ok(false)
+        }
+    }
+}
+
+/// What carries out one step.
+// The executor never spawns these futures, so they need no `Send` bound.
+#[allow(async_fn_in_trait)]
+pub trait Apply {
+    /// Sends `op`; with `dry_run`, as a server-side dry run (cluster steps
+    /// only). `Ok(Some(why))` when a fresh re-check made it a no-op.
+    async fn apply(&self, op: &Op, dry_run: bool) -> Result<Option<String>, Error>;
+}
+
+/// The real targets, built once by the command and passed in.
+pub struct Live<'a> {
+    pub iam: &'a aws_sdk_iam::Client,
+    pub cluster: Option<&'a Cluster<'a>>,
+    pub store: &'a Store,
+}
+
+impl Apply for Live<'_> {
+    async fn apply(&self, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
+        let dry = self.cluster.map(|live| Cluster {
+            dry_run: true,
+            ..*live
+        });
+        // A plan only holds cluster steps when the command built a client.
+        let cluster = || match (dry_run, self.cluster, &dry) {
+            (false, Some(live), _) => Ok(live),
+            (true, _, Some(dry)) => Ok(dry),
+            _ => Err(Error::NoClusterClient),
+        };
+        match op {
+            Op::CreateNamespace { name } => cluster()?.create_namespace(name).await?,
+            Op::ApplyServiceAccount {
+                namespace,
+                name,
+                annotations,
+                labels,
+                force,
+            } => {
+                cluster()?
+                    .apply_service_account(
+                        &k8s::service_account(namespace, name, annotations, labels),
+                        *force,
+                    )
+                    .await?
+            }
+            Op::ReleaseServiceAccount { namespace, name } => {
+                cluster()?.release_service_account(namespace, name).await?
+            }
+            Op::DeleteServiceAccount {
+                namespace,
+                name,
+                role_arn,
+            } => {
+                return Ok(cluster()?
+                    .delete_service_account_if_ours(namespace, name, role_arn)
+                    .await?);
+            }
+            Op::WriteConfigEntry { entry } => {
+                self.store.update(|doc| doc.upsert(entry))?;
+            }
+            Op::RemoveConfigEntry { name } => {
+                self.store.update(|doc| {
+                    doc.remove(name);
+                })?;
+            }
+            iam_op => {
+                if let iam::Applied::Skipped(why) = iam::apply(self.iam, iam_op).await? {
+                    return Ok(Some(why));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// What a successful run leaves to report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Steps a fresh re-check turned into no-ops, and why.
+    pub skipped: Vec<(StepId, String)>,
+}
+
+impl Outcome {
+    /// Why the step was not done, if a fresh re-check stopped it.
+    pub fn skipped_because(&self, id: StepId) -> Option<&str> {
+        self.skipped
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map(|(_, why)| why.as_str())
+    }
+}
+
+/// Runs the changing steps. Ctrl-C stops between steps, so no step is left
+/// half-sent; a second Ctrl-C aborts at once.
+pub async fn execute(
+    plan: &Plan,
+    applier: &impl Apply,
+    rerun: &'static str,
+    verbose: bool,
+) -> Result<Outcome, Error> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let watcher = tokio::spawn({
+        let interrupted = interrupted.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, Ordering::SeqCst);
+                output::interrupted_notice();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));
+                }
+            }
+        }
+    });
+    let progress = output::Progress::new(plan.changes().count(), verbose);
+    let result = run(plan, applier, rerun, &interrupted, &progress).await;
+    progress.finish();
+    watcher.abort();
+    result
+}
+
+/// The executor proper. First every cluster write as a server-side dry
+/// run: the API server authorizes (RBAC) and admits it exactly as it would
+/// the real one, so a missing permission stops the command before anything
+/// is written anywhere. Then the IAM chain (provider, role, policies) and the
+/// cluster chain (namespace, ServiceAccount), which depend on nothing of
+/// each other, side by side, each in order; the local file comes last.
+async fn run(
+    plan: &Plan,
+    applier: &impl Apply,
+    rerun: &'static str,
+    interrupted: &AtomicBool,
+    progress: &output::Progress,
+) -> Result<Outcome, Error> {
+    let steps: Vec<(StepId, &Step)> = plan.numbered_changes().collect();
+    preflight(&steps, applier).await?;
+    let chain = |target: Target| -> Vec<(StepId, &Step)> {
+        steps
+            .iter()
+            .copied()
+            .filter(|(_, s)| s.target == target)
+            .collect()
+    };
+    let record = Record::default();
+    let run_chain = |chain| run_chain(chain, applier, &record, interrupted, progress);
+    let (iam, cluster) = tokio::join!(
+        run_chain(chain(Target::Iam)),
+        run_chain(chain(Target::Cluster))
+    );
+    let result = match (iam, cluster) {
+        (Ok(()), Ok(())) => run_chain(chain(Target::Local)).await,
+        (Err(stop), _) | (_, Err(stop)) => Err(stop),
+    };
+    let Record { done, skipped } = record;
+    let done = lock(&done).clone();
+    let skipped = lock(&skipped).clone();
+    // Reported in plan order, whichever chain finished first.
+    let summaries = |keep: &dyn Fn(StepId) -> bool| -> Vec<String> {
+        steps
+            .iter()
+            .filter(|(id, _)| keep(*id))
+            .map(|(_, s)| s.summary.clone())
+            .collect()
+    };
+    match result {
+        Ok(()) => Ok(Outcome { skipped }),
+        Err(Stop::Interrupted) => Err(Error::Interrupted {
+            done: summaries(&|id| done.contains(&id)),
+            not_started: summaries(&|id| !done.contains(&id)),
+            rerun,
+        }),
+        Err(Stop::Failed(failed, cause)) => Err(Error::Partial {
+            done: summaries(&|id| done.contains(&id)),
+            not_started: summaries(&|id| !done.contains(&id) && id != failed),
+            failed: plan
+                .step(failed)
+                .map(|s| s.summary.clone())
+                .unwrap_or_default(),
+            cause: Box::new(cause),
+            rerun,
+        }),
+    }
+}
+
+/// Every cluster step as a dry run, except a ServiceAccount in a namespace
+/// this plan creates: a dry run creates no namespace.
+async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<(), Error> {
+    let created: Vec<&str> = steps
+        .iter()
+        .filter_map(|(_, s)| match &s.op {
+            Some(Op::CreateNamespace { name }) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    for (_, step) in steps.iter().filter(|(_, s)| s.target == Target::Cluster) {
+        let in_new_namespace = matches!(
+            &step.op,
+            Some(Op::ApplyServiceAccount { namespace, .. }) if created.contains(&namespace.as_str())
+        );
+        if let (Some(op), false) = (&step.op, in_new_namespace) {
+            applier.apply(op, true).await?;
+        }
+    }
+    Ok(())
+}
+
+/// What the chains have done so far (they run side by side).
+#[derive(Default)]
+struct Record {
+    done: Mutex<Vec<StepId>>,
+    skipped: Mutex<Vec<(StepId, String)>>,
+}
+
+/// One chain of steps, in order, stopping at a failure or a Ctrl-C.
+async fn run_chain(
+    chain: Vec<(StepId, &Step)>,
+    applier: &impl Apply,
+    record: &Record,
+    interrupted: &AtomicBool,
+    progress: &output::Progress,
+) -> Result<(), Stop> {
+    for (id, step) in chain {
+        if interrupted.load(Ordering::SeqCst) {
+            return Err(Stop::Interrupted);
+        }
+        progress.start(&step.summary);
+        if let Some(op) = &step.op {
+            let note = applier
+                .apply(op, false)
+                .await
+                .map_err(|e| Stop::Failed(id, e))?;
+            if let Some(note) = note {
+                progress.note(&note);
+                lock(&record.skipped).push((id, note));
+            }
+        }
+        lock(&record.done).push(id);
+        progress.done();
+    }
+    Ok(())
+}
+
+/// Why a chain stopped.
+enum Stop {
+    Interrupted,
+    Failed(StepId, Error),
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::{Action, Step};
+    use crate::store::ClusterEntry;
+
+    /// Records every call; fails the op whose summary-free key matches.
+    #[derive(Default)]
+    struct Fake {
+        calls: Mutex<Vec<(String, bool)>>,
+        fail_on: Option<&'static str>,
+        skip_on: Option<&'static str>,
+        /// Set after this many real calls (a Ctrl-C between steps).
+        interrupt_after: Option<(usize, Arc<AtomicBool>)>,
+    }
+
+    fn key(op: &Op) -> String {
+        match op {
+            Op::CreateRole { name, .. } => format!("role {name}"),
+            Op::AttachPolicy { arn, .. } => format!("attach {arn}"),
+            Op::CreateNamespace { name } => format!("namespace {name}"),
+            Op::ApplyServiceAccount { namespace, .. } => format!("sa {namespace}"),
+            Op::WriteConfigEntry { .. } => "entry".into(),
+            _ => "other".into(),
+        }
+    }
+
+    impl Apply for Fake {
+        async fn apply(&self, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
+            let key = key(op);
+            lock(&self.calls).push((key.clone(), dry_run));
+            if let Some((after, flag)) = &self.interrupt_after
+                && lock(&self.calls).iter().filter(|(_, d)| !d).count() >= *after
+            {
+                flag.store(true, Ordering::SeqCst);
+            }
+            if self.fail_on == Some(key.as_str()) {
+                return Err(Error::Aborted);
+            }
+            Ok((self.skip_on == Some(key.as_str())).then(|| "kept".to_string()))
+        }
+    }
+
+    fn step(target: Target, summary: &str, op: Op) -> Step {
+        Step::new(target, Action::Create, summary, Some(op))
+    }
+
+    fn plan(namespace_created: bool) -> Plan {
+        let mut steps = vec![
+            Step::new(Target::Iam, Action::Unchanged, "provider", None),
+            step(
+                Target::Iam,
+                "role",
+                Op::CreateRole {
+                    name: "r".into(),
+                    trust_policy: serde_json::json!({}),
+                    max_session: 3600,
+                    description: String::new(),
+                    tags: BTreeMap::new(),
+                    permissions_boundary: None,
+                },
+            ),
+            step(
+                Target::Iam,
+                "policy",
+                Op::AttachPolicy {
+                    role: "r".into(),
+                    arn: "p".into(),
+                },
+            ),
+        ];
+        if namespace_created {
+            steps.push(step(
+                Target::Cluster,
+                "namespace",
+                Op::CreateNamespace { name: "ns".into() },
+            ));
+        }
+        steps.push(step(
+            Target::Cluster,
+            "service account",
+            Op::ApplyServiceAccount {
+                namespace: "ns".into(),
+                name: "km".into(),
+                annotations: BTreeMap::new(),
+                labels: BTreeMap::new(),
+                force: false,
+            },
+        ));
+        steps.push(step(
+            Target::Local,
+            "entry",
+            Op::WriteConfigEntry {
+                entry: ClusterEntry {
+                    name: "n".into(),
+                    oidc_provider_arn: String::new(),
+                    namespace: "ns".into(),
+                    service_account: "km".into(),
+                    role_arn: String::new(),
+                },
+            },
+        ));
+        Plan {
+            steps,
+            warnings: Vec::new(),
+        }
+    }
+
+    async fn run_fake(
+        plan: &Plan,
+        fake: &Fake,
+        interrupted: &AtomicBool,
+    ) -> Result<Outcome, Error> {
+        run(
+            plan,
+            fake,
+            "rerun",
+            interrupted,
+            &output::Progress::hidden(),
+        )
+        .await
+    }
+
+    fn real_calls(fake: &Fake) -> Vec<String> {
+        lock(&fake.calls)
+            .iter()
+            .filter(|(_, dry)| !dry)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_cluster_write_is_dry_run_first_and_the_local_file_comes_last() {
+        let fake = Fake::default();
+        run_fake(&plan(false), &fake, &AtomicBool::new(false))
+            .await
+            .unwrap();
+        let calls = lock(&fake.calls).clone();
+        assert_eq!(calls[0], ("sa ns".to_string(), true));
+        assert_eq!(calls.iter().filter(|(_, dry)| *dry).count(), 1);
+        assert_eq!(real_calls(&fake).last().map(String::as_str), Some("entry"));
+        assert_eq!(real_calls(&fake).len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_service_account_in_a_namespace_the_plan_creates_is_not_dry_run() {
+        let fake = Fake::default();
+        run_fake(&plan(true), &fake, &AtomicBool::new(false))
+            .await
+            .unwrap();
+        let dry: Vec<String> = lock(&fake.calls)
+            .iter()
+            .filter(|(_, dry)| *dry)
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert_eq!(dry, ["namespace ns"]);
+    }
+
+    #[tokio::test]
+    async fn a_refused_dry_run_writes_nothing() {
+        let fake = Fake {
+            fail_on: Some("sa ns"),
+            ..Fake::default()
+        };
+        let err = run_fake(&plan(false), &fake, &AtomicBool::new(false))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Aborted), "{err}");
+        assert!(real_calls(&fake).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_is_reported_with_what_was_done_and_not_started() {
+        let fake = Fake {
+            fail_on: Some("attach p"),
+            ..Fake::default()
+        };
+        let err = run_fake(&plan(true), &fake, &AtomicBool::new(false))
+            .await
+            .unwrap_err();
+        let Error::Partial {
+            done,
+            failed,
+            not_started,
+            ..
+        } = err
+        else {
+            panic!("not a partial failure: {err}");
+        };
+        assert_eq!(failed, "policy");
+        // The cluster chain runs beside the IAM chain, so it finished.
+        assert_eq!(done, ["role", "namespace", "service account"]);
+        assert_eq!(not_started, ["entry"]);
+        assert!(!real_calls(&fake).contains(&"entry".to_string()));
+    }
+
+    #[tokio::test]
+    async fn two_steps_with_the_same_summary_are_told_apart() {
+        let mut plan = plan(false);
+        for s in &mut plan.steps {
+            s.summary = "same".into();
+        }
+        let fake = Fake {
+            fail_on: Some("attach p"),
+            ..Fake::default()
+        };
+        let Err(Error::Partial {
+            done, not_started, ..
+        }) = run_fake(&plan, &fake, &AtomicBool::new(false)).await
+        else {
+            panic!("expected a partial failure");
+        };
+        // role and service account done; entry not started; the failed one in neither.
+        assert_eq!(done.len(), 2);
+        assert_eq!(not_started.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_interrupt_stops_between_steps_and_lists_the_rest() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let fake = Fake {
+            interrupt_after: Some((1, flag.clone())),
+            ..Fake::default()
+        };
+        let err = run_fake(&plan(false), &fake, &flag).await.unwrap_err();
+        let Error::Interrupted {
+            done, not_started, ..
+        } = err
+        else {
+            panic!("not an interrupt: {err}");
+        };
+        assert_eq!(done.len(), 1, "{done:?}");
+        assert!(not_started.contains(&"entry".to_string()));
+        assert_eq!(done.len() + not_started.len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_step_a_re_check_turned_into_a_no_op_is_reported() {
+        let fake = Fake {
+            skip_on: Some("role r"),
+            ..Fake::default()
+        };
+        let plan = plan(false);
+        let outcome = run_fake(&plan, &fake, &AtomicBool::new(false))
+            .await
+            .unwrap();
+        let (role, _) = plan.numbered_changes().next().unwrap();
+        assert_eq!(outcome.skipped_because(role), Some("kept"));
+        assert_eq!(outcome.skipped.len(), 1);
+    }
+}

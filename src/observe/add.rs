@@ -1,0 +1,176 @@
+//! What `add` reads before planning, and the one fresh fact its
+//! verification needs afterwards (a token from the cluster).
+
+use std::collections::BTreeSet;
+
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+use super::issuer::{Resolved, resolve_issuer};
+use crate::aws::{Identity, KlankerClients, iam};
+use crate::error::Error;
+use crate::k8s::Cluster;
+use crate::plan::{Observed, PreviousServiceAccount, mirror};
+use crate::resolve::add::AddRequest;
+use crate::store::Document;
+use crate::trust::{Issuer, STS_AUDIENCE};
+use crate::verify::ProviderFacts;
+
+/// What exists, in the klanker account, the cluster and km-config.yaml.
+pub struct AddSnapshot {
+    pub issuer: Resolved,
+    pub identity: Identity,
+    /// The policies the role should have (the operator policy by default).
+    pub policies: BTreeSet<String>,
+    pub observed: Observed,
+    pub config: Document,
+}
+
+/// The connections `add` reads through.
+pub struct Sources<'a> {
+    pub klanker: &'a KlankerClients,
+    pub http: &'a SharedHttpClient,
+    pub hint: Option<Identity>,
+    pub kube: Option<&'a kube::Client>,
+    /// Only when the ServiceAccount is applied.
+    pub cluster: Option<&'a Cluster<'a>>,
+    pub config: Document,
+    pub timeout: std::time::Duration,
+    pub verbose: bool,
+}
+
+/// Every read at once, in one round where possible: the issuer, who we are
+/// in the klanker account (and, from that, whether the policies exist), the
+/// role and its policies, the account's providers, the cluster's state.
+/// Then what depends on those: the matching provider in detail, the ones
+/// the role trusts besides it, and a ServiceAccount the trust moves from.
+pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot, Error> {
+    let klanker = from.klanker;
+    let cluster_state = async {
+        match from.cluster {
+            None => Ok((true, None)),
+            Some(c) => Ok::<_, Error>(tokio::try_join!(
+                c.namespace_exists(&req.sa_namespace),
+                c.get_service_account(&req.sa_namespace, &req.service_account)
+            )?),
+        }
+    };
+    let identity_and_policies = async {
+        let identity = super::klanker_identity(klanker, from.hint.clone()).await?;
+        let policies = mirror::policy_arns(req, &identity);
+        let checks = policies.iter().map(|arn| async move {
+            iam::policy_exists(&klanker.iam, arn)
+                .await
+                .map(|exists| (arn.clone(), exists))
+        });
+        let missing: BTreeSet<String> = futures::future::try_join_all(checks)
+            .await?
+            .into_iter()
+            .filter_map(|(arn, exists)| (!exists).then_some(arn))
+            .collect();
+        Ok::<_, Error>((identity, policies, missing))
+    };
+    let (issuer, (identity, policies, missing_policies), role, provider_arns, cluster) = tokio::try_join!(
+        resolve_issuer(
+            &req.source,
+            from.http,
+            from.kube,
+            &req.context.context_name,
+            from.timeout,
+            from.verbose
+        ),
+        identity_and_policies,
+        async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
+        async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
+        cluster_state,
+    )?;
+    let (namespace_exists, service_account) = cluster;
+    let (role, attached_policies) = match role {
+        Some((role, attached)) => (Some(role), attached),
+        None => (None, BTreeSet::new()),
+    };
+    let provider = match iam::matching_provider(&provider_arns, &issuer.issuer) {
+        Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
+        None => None,
+    };
+    let desired_provider = mirror::provider_arn(provider.as_ref(), &issuer.issuer, &identity);
+    let old_providers = futures::future::try_join_all(
+        mirror::other_trusted_providers(role.as_ref(), &desired_provider, &provider_arns)
+            .iter()
+            .map(|arn| iam::describe_provider(&klanker.iam, arn)),
+    )
+    .await?;
+    let previous_service_account = match mirror::previous_subject(req, role.as_ref()) {
+        Some((namespace, name)) => Some(PreviousServiceAccount {
+            observed: match from.cluster {
+                Some(c) => c.get_service_account(&namespace, &name).await?,
+                None => None,
+            },
+            namespace,
+            name,
+        }),
+        None => None,
+    };
+    let observed = Observed {
+        provider,
+        role,
+        attached_policies,
+        missing_policies,
+        namespace_exists,
+        service_account,
+        config_entry: from.config.get(&req.name),
+        old_providers,
+        previous_service_account,
+    };
+    Ok(AddSnapshot {
+        issuer,
+        identity,
+        policies,
+        observed,
+        config: from.config,
+    })
+}
+
+/// What the local checks of `verify` need after applying: a token the
+/// cluster issues for the ServiceAccount (never printed), and the provider
+/// of the token's issuer when it is not the one just ensured.
+pub struct AfterApply {
+    pub token: Result<String, String>,
+    pub other_provider: Option<ProviderFacts>,
+}
+
+pub async fn after_apply(
+    klanker: &KlankerClients,
+    cluster: &Cluster<'_>,
+    req: &AddRequest,
+    issuer: &Issuer,
+) -> Result<AfterApply, Error> {
+    let token = cluster
+        .request_token(
+            &req.sa_namespace,
+            &req.service_account,
+            STS_AUDIENCE,
+            crate::verify::TOKEN_SECONDS,
+        )
+        .await
+        .map_err(|e| e.to_string());
+    let token_issuer = token
+        .as_ref()
+        .ok()
+        .and_then(|t| crate::trust::token::claims(t).ok())
+        .and_then(|c| Issuer::parse(&c.iss, "token iss").ok());
+    let other_provider = match token_issuer {
+        Some(other) if &other != issuer => {
+            iam::find_provider(&klanker.iam, &other)
+                .await?
+                .map(|p| ProviderFacts {
+                    arn: p.arn,
+                    client_ids: p.client_ids,
+                })
+        }
+        _ => None,
+    };
+    Ok(AfterApply {
+        token,
+        other_provider,
+    })
+}

@@ -1,0 +1,188 @@
+//! What `verify` reads: which onboarding the name is (on proof), then the
+//! facts of its chain (IAM, the cluster, a fresh ServiceAccount token).
+
+use crate::aws::{Identity, KlankerClients, iam};
+use crate::error::Error;
+use crate::inventory::RoleSummary;
+use crate::k8s::Cluster;
+use crate::plan::lookup::Located;
+use crate::store::{ClusterEntry, Document};
+use crate::trust::{Issuer, STS_AUDIENCE, token};
+use crate::verify::{Facts, ProviderFacts, RoleFacts, Target};
+
+/// The onboarding a name is, as far as the klanker account and
+/// km-config.yaml tell.
+pub struct Onboarding {
+    pub roles: Vec<RoleSummary>,
+    pub identity: Identity,
+    pub located: Located,
+    pub entry: Option<ClusterEntry>,
+    pub config: Document,
+}
+
+pub async fn onboarding(
+    klanker: &KlankerClients,
+    hint: Option<Identity>,
+    name: &str,
+    config: Document,
+) -> Result<Onboarding, Error> {
+    let entry = config.get(name);
+    let (roles, identity) = tokio::try_join!(
+        async { Ok::<_, Error>(iam::list_roles(&klanker.iam).await?) },
+        super::klanker_identity(klanker, hint),
+    )?;
+    let located = super::locate(klanker, name, &roles, entry.as_ref()).await?;
+    Ok(Onboarding {
+        roles,
+        identity,
+        located,
+        entry,
+        config,
+    })
+}
+
+/// A token kept only to hand to STS; Debug never shows it.
+pub struct Token(String);
+
+impl Token {
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// The chain's facts, with what the signature and drift checks need.
+pub struct Chain {
+    pub facts: Facts,
+    pub token: Option<Token>,
+    /// The API server's JWKS, or why it could not be read.
+    pub jwks: Result<String, String>,
+    /// Other ServiceAccounts annotated with this role.
+    pub others: Vec<String>,
+}
+
+/// Reads everything the local checks need. Errors reaching IAM or the
+/// cluster become failed links where they are about the chain itself.
+pub async fn chain(
+    klanker: &KlankerClients,
+    cluster: &Cluster<'_>,
+    target: &Target,
+) -> Result<Chain, Error> {
+    let role = async {
+        let found = iam::role_with_policies(&klanker.iam, &target.role_name).await?;
+        Ok::<_, Error>(found.map(|(role, attached)| RoleFacts {
+            arn: role.arn,
+            trust_policy: role.trust_policy,
+            max_session: role.max_session,
+            attached_policies: attached,
+        }))
+    };
+    let cluster_side = async {
+        let sa = cluster
+            .get_service_account(&target.namespace, &target.service_account)
+            .await?;
+        let token = match &sa {
+            None => Err(format!(
+                "ServiceAccount {}/{} does not exist",
+                target.namespace, target.service_account
+            )),
+            Some(_) => cluster
+                .request_token(
+                    &target.namespace,
+                    &target.service_account,
+                    STS_AUDIENCE,
+                    crate::verify::TOKEN_SECONDS,
+                )
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        Ok::<_, Error>((sa, token))
+    };
+    // Drift only: a listing that fails hides no link of the chain.
+    let others = async {
+        let found = cluster.managed_service_accounts().await.unwrap_or_default();
+        let annotated = found.iter().map(|f| {
+            let role = f
+                .observed
+                .annotations
+                .get(crate::trust::ROLE_ARN_ANNOTATION);
+            (
+                f.namespace.as_str(),
+                f.name.as_str(),
+                role.map(String::as_str),
+            )
+        });
+        Ok::<_, Error>(crate::verify::others_annotated(target, annotated))
+    };
+    let (role, (sa, raw_token), others) = tokio::try_join!(role, cluster_side, others)?;
+
+    let claims = raw_token
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|t| token::claims(t).map_err(|e| e.to_string()));
+    let issuer = claims
+        .as_ref()
+        .ok()
+        .and_then(|c| Issuer::parse(&c.iss, "token iss").ok());
+    let (provider, jwks) = tokio::join!(
+        async {
+            match &issuer {
+                Some(issuer) => iam::find_provider(&klanker.iam, issuer).await.map(|found| {
+                    found.map(|p| ProviderFacts {
+                        arn: p.arn,
+                        client_ids: p.client_ids,
+                    })
+                }),
+                None => Ok(None),
+            }
+        },
+        async {
+            match &raw_token {
+                Ok(_) => cluster.read_jwks().await.map_err(|e| e.to_string()),
+                Err(_) => Err("no token to check".to_string()),
+            }
+        }
+    );
+    let provider = provider?;
+    // A provider registered with another spelling of the issuer (a trailing
+    // slash) is named by its real ARN.
+    let provider_arn_for_token = provider
+        .as_ref()
+        .map(|p| p.arn.clone())
+        .or_else(|| issuer.map(|i| i.provider_arn(&target.partition, &target.account)));
+    let facts = Facts {
+        name: target.name.clone(),
+        role_name: target.role_name.clone(),
+        role_arn: target.role_arn.clone(),
+        role,
+        namespace: target.namespace.clone(),
+        service_account: target.service_account.clone(),
+        annotations: sa.map(|s| s.annotations),
+        token: claims,
+        provider,
+        provider_arn_for_token,
+        operator_policy: target.operator_policy.clone(),
+        requested_session: crate::verify::REQUESTED_SESSION,
+    };
+    Ok(Chain {
+        facts,
+        token: raw_token.ok().map(Token),
+        jwks,
+        others,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_debug_is_redacted() {
+        assert_eq!(format!("{:?}", Token("secret".into())), "Token(<redacted>)");
+    }
+}

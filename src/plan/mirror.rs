@@ -1,0 +1,479 @@
+//! Mirror mode, the planner for `add`: the cluster's issuer is mirrored as
+//! an OIDC provider in the klanker account, and a role there trusts it.
+//! Request + snapshot → the desired state of the klanker account, the
+//! cluster and km-config.yaml, the ordered steps, the warnings, and the
+//! facts `verify`'s local checks need after applying.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Desired, DesiredCluster, ObservedProvider, ObservedRole, Plan};
+use crate::aws::{Identity, iam};
+use crate::error::Error;
+use crate::inventory;
+use crate::observe::add::{AddSnapshot, AfterApply};
+use crate::resolve::add::AddRequest;
+use crate::store::ClusterEntry;
+use crate::trust::{
+    self, Issuer, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG,
+    ROLE_ARN_ANNOTATION, STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION, validate,
+};
+use crate::verify::{Facts, ProviderFacts, RoleFacts};
+
+/// The plan of one `add`, with what rendering and verification need.
+#[derive(Debug, Clone)]
+pub struct AddPlan {
+    pub desired: Desired,
+    pub plan: Plan,
+    /// The plan's warnings, then those of the request itself (wide trusts).
+    pub warnings: Vec<String>,
+    pub account: String,
+    pub partition: String,
+    /// Whether an existing provider is reused (said when `auto` decided).
+    pub reuses_provider: Option<String>,
+    /// The ServiceAccount's annotations and labels, applied or (with
+    /// `-o manifest`) printed.
+    pub annotations: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// The policies the role gets: `--policy-arn`s, else the operator policy.
+pub fn policy_arns(req: &AddRequest, identity: &Identity) -> BTreeSet<String> {
+    if req.policy_arns.is_empty() {
+        BTreeSet::from([trust::operator_policy_arn(
+            &identity.partition,
+            &identity.account,
+        )])
+    } else {
+        req.policy_arns.iter().cloned().collect()
+    }
+}
+
+/// The provider the role trusts. A reused provider is named by its own
+/// ARN: IAM may have registered it with another spelling of the issuer
+/// (a trailing slash).
+pub fn provider_arn(
+    provider: Option<&ObservedProvider>,
+    issuer: &Issuer,
+    identity: &Identity,
+) -> String {
+    provider
+        .map(|p| p.arn.clone())
+        .unwrap_or_else(|| issuer.provider_arn(&identity.partition, &identity.account))
+}
+
+/// Providers of the account the role trusts besides `desired` (for
+/// `--replace-issuer`).
+pub fn other_trusted_providers(
+    role: Option<&ObservedRole>,
+    desired: &str,
+    provider_arns: &[String],
+) -> Vec<String> {
+    role.map(|r| inventory::federated_principals(&r.trust_policy))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|arn| arn != desired && provider_arns.contains(arn))
+        .collect()
+}
+
+/// The ServiceAccount the role trusted until now, if the trust moves to
+/// another one (wildcards name no ServiceAccount to release).
+pub fn previous_subject(req: &AddRequest, role: Option<&ObservedRole>) -> Option<(String, String)> {
+    role.and_then(|r| inventory::trusted_subject(&r.trust_policy))
+        .filter(|(ns, sa)| {
+            !ns.contains(['*', '?'])
+                && !sa.contains(['*', '?'])
+                && (ns != &req.sa_namespace || sa != &req.service_account)
+        })
+}
+
+/// The whole decision: the klanker account is the right one, then the
+/// desired state, then the steps from what exists to it.
+pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
+    let identity = &snap.identity;
+    let issuer = &snap.issuer.issuer;
+    super::guard::check_account(
+        &req.klanker,
+        &identity.account,
+        snap.config.klanker_account().as_deref(),
+        snap.issuer
+            .cluster_account
+            .as_deref()
+            .or(req.context.eks.account.as_deref()),
+    )?;
+    let observed = &snap.observed;
+    let provider_arn = provider_arn(observed.provider.as_ref(), issuer, identity);
+    let role_arn = trust::role_arn(&identity.partition, &identity.account, &req.role_name);
+    let role_tags = role_tags(req, snap.issuer.cluster_arn.as_deref());
+    if let Some(existing) = &observed.role {
+        validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &req.role_name)?;
+    }
+    let sa_annotations = BTreeMap::from([
+        (ROLE_ARN_ANNOTATION.to_string(), role_arn.clone()),
+        (
+            TOKEN_EXPIRATION_ANNOTATION.to_string(),
+            req.session_duration.to_string(),
+        ),
+    ]);
+    let sa_labels = BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string())]);
+    let desired = Desired {
+        name: req.name.clone(),
+        trust_policy: trust::policy::trust_policy(&provider_arn, issuer, &req.scope),
+        issuer: issuer.clone(),
+        provider_arn: provider_arn.clone(),
+        provider_tags: BTreeMap::from([(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string())]),
+        register: req.register,
+        role_name: req.role_name.clone(),
+        role_arn: role_arn.clone(),
+        max_session: req.session_duration,
+        description: trust::role_description(
+            &req.name,
+            &req.scope,
+            // Created now, or created earlier by this tool.
+            observed
+                .provider
+                .as_ref()
+                .is_none_or(|p| iam::is_owned(&p.tags)),
+        ),
+        role_tags,
+        permissions_boundary: req.permissions_boundary.clone(),
+        policies: snap.policies.clone(),
+        cluster: req.applies_service_account().then(|| DesiredCluster {
+            namespace: req.sa_namespace.clone(),
+            create_namespace: req.create_namespace,
+            service_account: req.service_account.clone(),
+            annotations: sa_annotations.clone(),
+            labels: sa_labels.clone(),
+        }),
+        config_entry: Some(config_entry(req, snap, &provider_arn, &role_arn)),
+        replace_issuer: req.replace_issuer,
+        override_service_accounts: req.override_service_accounts,
+    };
+    let plan = super::plan(&desired, observed)?;
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(wide_trust_warnings(req, &role_arn));
+    Ok(AddPlan {
+        reuses_provider: observed.provider.as_ref().map(|p| p.arn.clone()),
+        desired,
+        plan,
+        warnings,
+        account: identity.account.clone(),
+        partition: identity.partition.clone(),
+        annotations: sa_annotations,
+        labels: sa_labels,
+    })
+}
+
+/// The tool's tags on the role: ownership, the onboarding's name, and which
+/// cluster it is (so `rm` and `verify` act on that cluster alone).
+fn role_tags(req: &AddRequest, described_cluster: Option<&str>) -> BTreeMap<String, String> {
+    let mut tags = req.tags.clone();
+    tags.insert(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into());
+    tags.insert(NAME_TAG.into(), req.name.clone());
+    let cluster = described_cluster
+        .map(str::to_string)
+        .or_else(|| req.context.cluster_arn.clone());
+    let server = req.context.server.clone();
+    for (key, value) in [
+        (trust::CLUSTER_TAG, cluster.or_else(|| server.clone())),
+        (trust::SERVER_TAG, server),
+    ] {
+        if let Some(value) = value.filter(|v| validate::tag_value_fits(v)) {
+            tags.insert(key.into(), value);
+        }
+    }
+    tags
+}
+
+fn config_entry(
+    req: &AddRequest,
+    snap: &AddSnapshot,
+    provider_arn: &str,
+    role_arn: &str,
+) -> ClusterEntry {
+    ClusterEntry {
+        name: req.name.clone(),
+        // The cluster's own provider; when its account is unknown, the
+        // klanker account's, by its real ARN.
+        oidc_provider_arn: match &snap.issuer.cluster_account {
+            Some(cluster) => snap
+                .issuer
+                .issuer
+                .provider_arn(&snap.identity.partition, cluster),
+            None => provider_arn.to_string(),
+        },
+        namespace: req.scope.namespace_label().to_string(),
+        service_account: req.service_account.clone(),
+        role_arn: role_arn.to_string(),
+    }
+}
+
+/// What a wildcard trust lets in, said before anything is applied.
+fn wide_trust_warnings(req: &AddRequest, role_arn: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if req.scope.namespace.is_none() {
+        warnings.push(format!(
+            "--namespace '*': a ServiceAccount named `{}` in ANY namespace of this cluster can assume {role_arn}.",
+            req.service_account
+        ));
+    }
+    if req.scope.service_account_is_wildcard() {
+        warnings.push(format!(
+            "--service-account '{}': EVERY matching ServiceAccount in {} can assume {role_arn}; no ServiceAccount is applied, annotate the ones you mean yourself.",
+            req.service_account,
+            req.scope
+                .namespace
+                .as_deref()
+                .map(|n| format!("namespace {n}"))
+                .unwrap_or_else(|| "any namespace".into()),
+        ));
+    }
+    warnings
+}
+
+/// The facts of `verify`'s local checks after applying: what was just
+/// written, and the token the cluster issued.
+pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) -> Facts {
+    let desired = &add.desired;
+    let claims = after
+        .token
+        .and_then(|t| trust::token::claims(&t).map_err(|e| e.to_string()));
+    let token_issuer = claims
+        .as_ref()
+        .ok()
+        .and_then(|c| Issuer::parse(&c.iss, "token iss").ok());
+    // The provider is the one just ensured, unless the token names another issuer.
+    let provider = match &token_issuer {
+        Some(i) if i == &desired.issuer => Some(ProviderFacts {
+            arn: desired.provider_arn.clone(),
+            client_ids: vec![STS_AUDIENCE.to_string()],
+        }),
+        Some(_) => after.other_provider,
+        None => None,
+    };
+    let provider_arn_for_token = provider
+        .as_ref()
+        .map(|p| p.arn.clone())
+        .or_else(|| token_issuer.map(|i| i.provider_arn(&add.partition, &add.account)));
+    let operator_policy = trust::operator_policy_arn(&add.partition, &add.account);
+    Facts {
+        name: req.name.clone(),
+        role_name: desired.role_name.clone(),
+        role_arn: desired.role_arn.clone(),
+        role: Some(RoleFacts {
+            arn: desired.role_arn.clone(),
+            trust_policy: desired.trust_policy.clone(),
+            max_session: desired.max_session,
+            attached_policies: desired.policies.clone(),
+        }),
+        namespace: req.sa_namespace.clone(),
+        service_account: req.service_account.clone(),
+        annotations: Some(add.annotations.clone()),
+        token: claims,
+        provider,
+        provider_arn_for_token,
+        // The operator policy when it is attached, else the first of those asked for.
+        operator_policy: Some(&operator_policy)
+            .filter(|p| desired.policies.contains(*p))
+            .or_else(|| desired.policies.iter().next())
+            .cloned()
+            .unwrap_or_default(),
+        requested_session: crate::verify::REQUESTED_SESSION,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::kubeconfig::ContextInfo;
+    use crate::observe::issuer::Resolved;
+    use crate::plan::Observed;
+    use clap::Parser;
+    use serde_json::json;
+
+    const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC";
+
+    fn request(flags: &[&str]) -> AddRequest {
+        let mut argv = vec![
+            "kubectl-klanker_trust",
+            "add",
+            "--name",
+            "dev",
+            "--issuer-url",
+            ISSUER,
+        ];
+        argv.extend_from_slice(flags);
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let Command::Add(args) = cli.command else {
+            panic!("not add");
+        };
+        let ctx = ContextInfo {
+            context_name: "ctx".into(),
+            namespace: Some("ai-pods".into()),
+            server: Some("https://127.0.0.1:6443".into()),
+            ..ContextInfo::default()
+        };
+        crate::resolve::add::resolve(&args, &ctx).unwrap()
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            partition: "aws".into(),
+            account: "333333333333".into(),
+        }
+    }
+
+    fn snapshot(mut observed: Observed) -> AddSnapshot {
+        observed.namespace_exists = true;
+        AddSnapshot {
+            issuer: Resolved {
+                issuer: Issuer::parse(ISSUER, "t").unwrap(),
+                cluster_account: Some("111111111111".into()),
+                cluster_arn: None,
+                discovered: false,
+            },
+            identity: identity(),
+            policies: policy_arns(&request(&[]), &identity()),
+            observed,
+            config: crate::store::Document::default(),
+        }
+    }
+
+    #[test]
+    fn the_operator_policy_is_the_default_and_flags_replace_it() {
+        assert_eq!(
+            policy_arns(&request(&[]), &identity()),
+            BTreeSet::from(["arn:aws:iam::333333333333:policy/km-operator-policy".to_string()])
+        );
+        let arn = "arn:aws:iam::333333333333:policy/other";
+        assert_eq!(
+            policy_arns(&request(&["--policy-arn", arn]), &identity()),
+            BTreeSet::from([arn.to_string()])
+        );
+    }
+
+    #[test]
+    fn a_fresh_add_creates_everything_with_the_tools_tags_and_annotations() {
+        let req = request(&[]);
+        let add = plan(&req, &snapshot(Observed::default())).unwrap();
+        let role_arn = "arn:aws:iam::333333333333:role/km-cluster-dev";
+        assert_eq!(add.desired.role_arn, role_arn);
+        assert_eq!(add.desired.role_tags[NAME_TAG], "dev");
+        assert_eq!(add.desired.role_tags[MANAGED_BY_TAG], MANAGED_BY_VALUE);
+        assert_eq!(
+            add.desired.role_tags[trust::SERVER_TAG],
+            "https://127.0.0.1:6443"
+        );
+        assert_eq!(add.annotations[ROLE_ARN_ANNOTATION], role_arn);
+        assert_eq!(add.annotations[TOKEN_EXPIRATION_ANNOTATION], "3600");
+        assert_eq!(add.labels[MANAGED_BY_LABEL], MANAGED_BY_VALUE);
+        assert!(
+            add.desired
+                .description
+                .ends_with(trust::PROVIDER_OWNED_SUFFIX)
+        );
+        // The entry names the cluster account's provider, not the klanker one.
+        let entry = add.desired.config_entry.as_ref().unwrap();
+        assert!(
+            entry
+                .oidc_provider_arn
+                .starts_with("arn:aws:iam::111111111111:oidc-provider/")
+        );
+        assert_eq!(add.reuses_provider, None);
+        assert!(add.warnings.is_empty(), "{:?}", add.warnings);
+    }
+
+    #[test]
+    fn a_foreign_provider_is_recorded_in_the_description() {
+        let observed = Observed {
+            provider: Some(ObservedProvider {
+                arn: "arn:aws:iam::333333333333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC/".into(),
+                client_ids: vec![STS_AUDIENCE.into()],
+                tags: BTreeMap::new(),
+            }),
+            ..Observed::default()
+        };
+        let add = plan(&request(&[]), &snapshot(observed)).unwrap();
+        assert!(
+            add.desired
+                .description
+                .ends_with(trust::PROVIDER_FOREIGN_SUFFIX)
+        );
+        // Named by its real ARN, trailing slash and all.
+        assert!(add.desired.provider_arn.ends_with("/ABC/"));
+        assert!(add.reuses_provider.is_some());
+    }
+
+    #[test]
+    fn the_klanker_profile_in_the_clusters_account_stops_the_plan() {
+        let mut snap = snapshot(Observed::default());
+        snap.identity.account = "111111111111".into();
+        assert!(matches!(
+            plan(&request(&[]), &snap),
+            Err(Error::Guard(
+                crate::plan::guard::GuardError::KlankerIsClusterAccount { .. }
+            ))
+        ));
+    }
+
+    #[test]
+    fn wildcards_are_warned_about_and_apply_no_service_account() {
+        let req = request(&["--service-account", "ci-*", "--allow-wide-trust"]);
+        let add = plan(&req, &snapshot(Observed::default())).unwrap();
+        assert!(add.desired.cluster.is_none());
+        assert!(
+            add.warnings
+                .iter()
+                .any(|w| w.contains("EVERY matching ServiceAccount in namespace ai-pods"))
+        );
+        let req = request(&["--namespace", "*"]);
+        let add = plan(&req, &snapshot(Observed::default())).unwrap();
+        assert!(add.warnings.iter().any(|w| w.contains("in ANY namespace")));
+        // The ServiceAccount lives in the context's namespace.
+        assert_eq!(add.desired.cluster.unwrap().namespace, "ai-pods");
+    }
+
+    #[test]
+    fn only_a_named_service_account_the_trust_moves_from_is_previous() {
+        let role = |sub: &str| ObservedRole {
+            arn: String::new(),
+            trust_policy: json!({"Statement": [{"Effect": "Allow",
+                "Principal": {"Federated": "arn:aws:iam::333333333333:oidc-provider/x"},
+                "Condition": {"StringEquals": {"x:sub": sub}}}]}),
+            max_session: 3600,
+            description: String::new(),
+            tags: BTreeMap::new(),
+            permissions_boundary: None,
+        };
+        let req = request(&[]);
+        let moved = role("system:serviceaccount:old:km");
+        assert_eq!(
+            previous_subject(&req, Some(&moved)),
+            Some(("old".into(), "km".into()))
+        );
+        let same = role("system:serviceaccount:ai-pods:km");
+        assert_eq!(previous_subject(&req, Some(&same)), None);
+        assert_eq!(previous_subject(&req, None), None);
+    }
+
+    #[test]
+    fn verification_uses_the_provider_just_ensured_and_the_named_constants() {
+        let req = request(&[]);
+        let add = plan(&req, &snapshot(Observed::default())).unwrap();
+        let facts = verification_facts(
+            &req,
+            &add,
+            AfterApply {
+                token: Err("no token".into()),
+                other_provider: None,
+            },
+        );
+        assert_eq!(facts.requested_session, crate::verify::REQUESTED_SESSION);
+        assert_eq!(
+            facts.operator_policy,
+            "arn:aws:iam::333333333333:policy/km-operator-policy"
+        );
+        assert_eq!(facts.token.unwrap_err(), "no token");
+        assert!(facts.provider.is_none());
+    }
+}

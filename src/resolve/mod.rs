@@ -1,0 +1,126 @@
+//! The resolve stage (pure): flags, the kubeconfig's context and
+//! km-config.yaml become one typed request per command, with every default
+//! filled in and every value checked locally. Nothing after this stage
+//! reads the command-line arguments.
+
+pub mod add;
+pub mod verify;
+
+use crate::cli::KlankerArgs;
+use crate::error::Error;
+use crate::inventory;
+use crate::kubeconfig::ContextInfo;
+use crate::trust::Issuer;
+
+/// The klanker account: which profile, which region, and the account ID it
+/// must land in when the admin named one.
+#[derive(Debug, Clone)]
+pub struct Klanker {
+    pub profile: String,
+    pub region: String,
+    pub account: Option<String>,
+}
+
+impl Klanker {
+    pub fn resolve(args: &KlankerArgs) -> Result<Self, Error> {
+        crate::trust::validate::region(&args.region, "--region")?;
+        let account = match &args.klanker_account {
+            Some(id) => Some(crate::trust::arn::parse_account(id, "--klanker-account")?),
+            None => None,
+        };
+        Ok(Self {
+            profile: args.aws_profile.clone(),
+            region: args.region.clone(),
+            account,
+        })
+    }
+}
+
+/// What the context says about the cluster behind it.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    pub context: String,
+    pub cluster_arn: Option<String>,
+    pub eks_server: Option<String>,
+}
+
+impl Expect {
+    pub fn of(ctx: &ContextInfo) -> Self {
+        Self {
+            context: ctx.context_name.clone(),
+            cluster_arn: ctx.cluster_arn.clone(),
+            eks_server: ctx
+                .server
+                .clone()
+                .filter(|s| crate::kubeconfig::is_eks_endpoint(s)),
+        }
+    }
+}
+
+/// Where the cluster's issuer comes from.
+#[derive(Debug, Clone)]
+pub enum IssuerSource {
+    Given {
+        issuer: Issuer,
+        cluster_account: Option<String>,
+    },
+    Eks {
+        name: String,
+        region: String,
+        profile: Option<String>,
+        role_arn: Option<String>,
+        /// What the context says the cluster is (its cluster ARN, its server
+        /// when that is an EKS endpoint): DescribeCluster must agree.
+        expect: Expect,
+    },
+    /// Not EKS: ask the API server's OIDC discovery document.
+    Discover,
+}
+
+impl IssuerSource {
+    /// What the context alone says (no flags): EKS from its exec block or
+    /// ARN, else discovery through the API server.
+    pub fn from_context(ctx: &ContextInfo) -> Option<IssuerSource> {
+        match (&ctx.eks.cluster_name, &ctx.eks.region) {
+            (Some(name), Some(region)) => Some(IssuerSource::Eks {
+                name: name.clone(),
+                region: region.clone(),
+                profile: ctx.eks.profile.clone(),
+                role_arn: ctx.eks.role_arn.clone(),
+                expect: Expect::of(ctx),
+            }),
+            (None, _) => Some(IssuerSource::Discover),
+            (Some(_), None) => None,
+        }
+    }
+}
+
+/// The kubeconfig context to act on for onboarding `name`: one that points
+/// at the cluster its role recorded (never another cluster), or, for
+/// onboardings that recorded none, `--context` or the current context.
+pub fn context_for(
+    kubeconfig: &kube::config::Kubeconfig,
+    name: &str,
+    onboarding: Option<&inventory::Onboarding>,
+    explicit: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let recorded = onboarding.and_then(|o| o.cluster.as_deref());
+    let pointing = match recorded {
+        Some(cluster) => crate::kubeconfig::contexts_for(
+            kubeconfig,
+            cluster,
+            onboarding.and_then(|o| o.server.as_deref()),
+        ),
+        None => Vec::new(),
+    };
+    Ok(crate::plan::guard::choose_context(
+        name,
+        recorded,
+        explicit,
+        kubeconfig
+            .current_context
+            .as_deref()
+            .filter(|c| !c.is_empty()),
+        &pointing,
+    )?)
+}
