@@ -22,34 +22,47 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A flag or argument that real IAM or Kubernetes would reject, caught locally.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    /// The kubeconfig could not be read, or names no usable context.
     #[error(transparent)]
     Kubeconfig(#[from] KubeconfigError),
+    /// The context names no EKS cluster and no flag names the issuer.
     #[error(
         "context `{context}` is not an EKS cluster that this tool can recognise (no `aws eks get-token` or `aws-iam-authenticator` exec block, and no cluster ARN), so its OIDC issuer is unknown. Pass --name NAME to read the issuer from the API server's /.well-known/openid-configuration, --issuer-url https://... (the cluster's public service-account issuer), --oidc-provider-arn ARN, or --cluster-name NAME --cluster-region REGION for EKS."
     )]
     NotEks { context: String },
+    /// An EKS cluster whose region neither the context nor a flag gives.
     #[error(
         "no EKS cluster region is known for context `{context}`. Pass --cluster-region REGION."
     )]
     NoClusterRegion { context: String },
+    /// An AWS call or the AWS configuration failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
+    /// A Kubernetes API call failed (redacted: see `k8s::KubeError`).
     #[error(transparent)]
     Kube(#[from] KubeError),
+    /// km-config.yaml could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The plan cannot be carried out (ownership, a missing policy or namespace).
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// `policy` was asked for something it cannot scope.
     #[error(transparent)]
     Policy(#[from] crate::commands::policy::PolicyError),
+    /// The wrong account or the wrong cluster: stopped before any write.
     #[error(transparent)]
     Guard(#[from] GuardError),
+    /// The issuer the cluster reported cannot back an IAM OIDC provider.
     #[error("the cluster reported issuer `{issuer}`, which is not a usable OIDC issuer: {problem}")]
     BadIssuer { issuer: String, problem: String },
+    /// `verify` (or `add`'s verification): a link of the chain fails.
     #[error("the trust chain is broken at: {}. See the FAIL lines above for the fix.", .links.join(", "))]
     BrokenChain { links: Vec<String> },
+    /// Ctrl-C between steps: what was done and what was not started.
     #[error(
         "interrupted.\ndone:        {}\nnot started: {}\nRe-running `{rerun}` with the same arguments converges.",
         if .done.is_empty() { "nothing".to_string() } else { .done.join("; ") },
@@ -60,11 +73,13 @@ pub enum Error {
         not_started: Vec<String>,
         rerun: &'static str,
     },
+    /// The admin answered no at the prompt.
     #[error("aborted at the prompt; nothing was changed.")]
     Aborted,
-    /// `-o json`/`-o yaml`: the serializer refused a value.
+    /// `-o json`: the serializer refused a value.
     #[error("could not write the JSON output: {0}")]
     Json(#[from] serde_json::Error),
+    /// `-o yaml`: the serializer refused a value.
     #[error("could not write the YAML output: {0}")]
     Yaml(#[from] serde_yaml::Error),
     /// A programming error: a plan held a cluster step, but the command
@@ -73,10 +88,11 @@ pub enum Error {
         "internal error: a cluster step was planned without a cluster client. Please report this."
     )]
     NoClusterClient,
+    /// The terminal could not be asked.
     #[error(
         "could not ask for confirmation on the terminal: {0}. Pass --yes to apply or --dry-run to preview."
     )]
-    Prompt(String),
+    Prompt(#[source] dialoguer::Error),
     /// `rm NAME` / `verify NAME` for a name with nothing onboarded under it.
     #[error("{}", not_found_message(.command, .name, .looked_at, .onboarded, .suggestion))]
     NotOnboarded {
@@ -92,14 +108,18 @@ pub enum Error {
         "the changes were applied, then: {cause}\nRe-running `{rerun}` with the same arguments converges."
     )]
     AfterChanges {
+        #[source]
         cause: Box<Error>,
         rerun: &'static str,
     },
+    /// A step failed part-way through a plan: what was done, what failed,
+    /// what was not started.
     #[error("{}", partial_message(.failed, .done, .not_started, .cause, .rerun))]
     Partial {
         done: Vec<String>,
         failed: String,
         not_started: Vec<String>,
+        #[source]
         cause: Box<Error>,
         rerun: &'static str,
     },
@@ -217,7 +237,11 @@ pub fn text(err: &Error, verbose: bool) -> String {
     if verbose {
         let mut source = std::error::Error::source(err);
         while let Some(cause) = source {
-            text.push_str(&format!("\n  caused by: {cause}"));
+            // Most messages already name their cause; say each only once.
+            let line = cause.to_string();
+            if !text.contains(&line) {
+                text.push_str(&format!("\n  caused by: {line}"));
+            }
             source = cause.source();
         }
     }

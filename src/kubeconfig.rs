@@ -10,6 +10,7 @@ use crate::trust::EksClusterArn;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KubeconfigError {
+    /// The kubeconfig file could not be read or parsed.
     #[error(
         "could not read the kubeconfig{}: {source}. Pass --kubeconfig PATH or set KUBECONFIG.",
         path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default()
@@ -19,14 +20,17 @@ pub enum KubeconfigError {
         #[source]
         source: kube::config::KubeconfigError,
     },
+    /// No `--context` and no current context.
     #[error(
         "the kubeconfig has no current context. Pick one with --context NAME or `kubectl config use-context NAME`."
     )]
     NoCurrentContext,
+    /// `--context` names a context the kubeconfig lacks.
     #[error(
         "context `{0}` is not in the kubeconfig. See `kubectl config get-contexts` for the names."
     )]
     UnknownContext(String),
+    /// The context names a cluster entry the kubeconfig lacks.
     #[error(
         "context `{context}` names cluster `{cluster}`, which is not in the kubeconfig. Fix the kubeconfig or pick another --context."
     )]

@@ -1,9 +1,11 @@
 //! kubectl-klanker-trust: onboard a Kubernetes cluster's ServiceAccount to
 //! assume a role in the central klanker AWS account through IRSA.
 //!
-//! Layout: `cli` (flags) -> `commands` (orchestration) over `kubeconfig`
-//! (which cluster), `aws` (IAM/STS/EKS), `k8s` (ServiceAccount), `trust`
-//! and `plan` (pure logic), `store` (km-config.yaml), `output` and `error`.
+//! Every command is five stages: `resolve` (pure: flags -> a typed
+//! request), `observe` (I/O: a snapshot of what exists), `plan` (pure:
+//! steps, warnings, ownership), `apply` (the executor), `output` (render).
+//! The adapters they use: `kubeconfig`, `aws`, `k8s`, `store`; the pure
+//! logic beside `plan`: `trust`, `inventory`, `verify`, `permissions`.
 
 pub mod apply;
 pub mod aws;

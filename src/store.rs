@@ -21,22 +21,26 @@ pub struct ClusterEntry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The file exists but could not be read.
     #[error("could not read {}: {source}", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// The file is not km-config YAML; it is never overwritten.
     #[error(
         "{} is not valid km-config YAML ({problem}); it was left untouched. Fix or move the file, or point --config elsewhere.",
         path.display()
     )]
     Corrupt { path: PathBuf, problem: String },
+    /// Writing the file back would lose some of it.
     #[error(
         "{} cannot be written back without losing data ({problem}); it was left untouched. Simplify the YAML keys of its other sections, or point --config elsewhere.",
         path.display()
     )]
     Unwritable { path: PathBuf, problem: String },
+    /// The file (or its temporary sibling) could not be written.
     #[error("could not write {}: {source}", path.display())]
     Write {
         path: PathBuf,

@@ -535,16 +535,22 @@ mod target_tests {
         }
     }
 
-    #[test]
-    fn the_recorded_subject_is_checked_and_a_wildcard_namespace_is_the_contexts() {
-        let t = target(
+    /// The target for a km-config.yaml entry in `namespace` (or none).
+    fn of(namespace: Option<&str>, context_namespace: Option<&str>) -> Target {
+        let entry = namespace.map(entry);
+        target(
             "dev",
             &located(None),
-            Some(&entry("ai-pods")),
+            entry.as_ref(),
             "aws",
             "333333333333",
-            Some("x"),
-        );
+            context_namespace,
+        )
+    }
+
+    #[test]
+    fn the_recorded_subject_is_checked_and_a_wildcard_namespace_is_the_contexts() {
+        let t = of(Some("ai-pods"), Some("x"));
         assert_eq!(
             (t.namespace.as_str(), t.service_account.as_str()),
             ("ai-pods", "km")
@@ -554,16 +560,8 @@ mod target_tests {
             t.operator_policy,
             "arn:aws:iam::333333333333:policy/km-operator-policy"
         );
-        let t = target(
-            "dev",
-            &located(None),
-            Some(&entry("*")),
-            "aws",
-            "333333333333",
-            Some("x"),
-        );
-        assert_eq!(t.namespace, "x");
-        let t = target("dev", &located(None), None, "aws", "333333333333", None);
+        assert_eq!(of(Some("*"), Some("x")).namespace, "x");
+        let t = of(None, None);
         assert_eq!(
             (t.namespace.as_str(), t.service_account.as_str()),
             ("default", "km")
@@ -573,14 +571,7 @@ mod target_tests {
 
     #[test]
     fn only_other_service_accounts_with_this_role_are_drift() {
-        let t = target(
-            "dev",
-            &located(None),
-            Some(&entry("ai-pods")),
-            "aws",
-            "333333333333",
-            None,
-        );
+        let t = of(Some("ai-pods"), None);
         let found = [
             ("ai-pods", "km", Some(ROLE)),
             ("other", "km", Some(ROLE)),

@@ -1,6 +1,6 @@
-//! One module per subcommand; each is thin orchestration over the
-//! kubeconfig, aws, k8s, plan and store modules. The pieces they share
-//! (when to apply, running a plan step by step) live here.
+//! One module per subcommand. Each `run` is the same five stages in order:
+//! resolve (pure, `resolve/`), observe (I/O, `observe/`), plan (pure,
+//! `plan/`), apply (`apply.rs`), render (`output/`).
 
 pub mod add;
 pub mod list;
@@ -19,16 +19,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Verify(args) => verify::run(&cli.global, args).await,
         Command::Policy(args) => policy::run(&cli.global, args).await,
         Command::Completion(args) => {
-            print!("{}", crate::complete::script(args.shell));
+            crate::output::text(&crate::complete::script(args.shell));
             Ok(())
         }
         Command::Version => {
-            println!(
-                "kubectl-klanker_trust {} (commit {}, target {})",
-                env!("CARGO_PKG_VERSION"),
-                env!("KLANKER_GIT_COMMIT"),
-                env!("KLANKER_TARGET")
-            );
+            crate::output::version();
             Ok(())
         }
     }

@@ -3,7 +3,7 @@
 //! gathers their inputs. Offline, except one STS GetCallerIdentity when the
 //! klanker account is neither given nor named by the profile's configuration.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::aws::{self, AwsError, Identity, KlankerClients};
 use crate::cli::{GlobalArgs, PolicyArgs, PolicyFor, PolicyOutput};
@@ -16,6 +16,7 @@ use crate::trust::{ValidationError, arn, validate};
 /// Inputs `policy` could not work out.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
+    /// The klanker account could not be learnt from the profile.
     #[error(
         "the klanker account is not known: {}. Pass --klanker-account ID (with --region in the partition, e.g. cn-north-1 for aws-cn), or an --aws-profile whose account can be read; the policy never names a placeholder account.",
         source.to_string().trim_end_matches('.')
@@ -24,18 +25,22 @@ pub enum PolicyError {
         #[source]
         source: AwsError,
     },
+    /// The cluster account is unknown (no EKS ARN, no `--cluster-account`).
     #[error(
         "the cluster account is not known: the context names no EKS cluster ARN. Pass --cluster-account ID (a cluster that is not EKS needs no cluster-account policy: use --for rbac)."
     )]
     ClusterAccount,
+    /// The RBAC needs a namespace that nothing names.
     #[error(
         "the RBAC is for one namespace and it is not known{context}. Pass --namespace NS (and --service-account NAME), or an onboarding's NAME."
     )]
     Namespace { context: String },
+    /// NAME is not onboarded, so its RBAC cannot be scoped.
     #[error(
         "no onboarding named `{name}` in {path}. Pass --namespace NS and --service-account NAME instead."
     )]
     UnknownOnboarding { name: String, path: String },
+    /// `-o yaml` is only for the RBAC.
     #[error("-o yaml prints the Kubernetes RBAC only: use it with --for rbac.")]
     YamlIsRbacOnly,
 }
@@ -241,10 +246,6 @@ fn cluster_policy(
     )))
 }
 
-fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_default()
-}
-
 pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
     let target = args.target;
     if args.output == PolicyOutput::Yaml && target != PolicyFor::Rbac {
@@ -280,62 +281,11 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
         PolicyFor::Cluster | PolicyFor::Rbac => Some(rbac_scope(global, args, context.as_ref())?),
     };
 
-    match args.output {
-        PolicyOutput::Yaml => {
-            if let Some(scope) = &rbac {
-                print!("{}", permissions::rbac_yaml(scope));
-            }
-        }
-        PolicyOutput::Json => {
-            let rbac_json = rbac.as_ref().map(permissions::rbac_list);
-            match target {
-                PolicyFor::Klanker => println!("{}", pretty(&klanker.unwrap_or_default())),
-                PolicyFor::Cluster => {
-                    println!("{}", pretty(&cluster.ok_or(PolicyError::ClusterAccount)?))
-                }
-                PolicyFor::Rbac => println!("{}", pretty(&rbac_json.unwrap_or_default())),
-                PolicyFor::All => println!(
-                    "{}",
-                    pretty(&json!({"klanker": klanker, "cluster": cluster, "rbac": rbac_json}))
-                ),
-            }
-        }
-        PolicyOutput::Text => {
-            if let Some(doc) = &klanker {
-                println!(
-                    "# Klanker operator profile (--aws-profile): IAM policy\n{}\n",
-                    pretty(doc)
-                );
-                println!(
-                    "# Roles named with --role-name outside km-cluster-* need that name added to the role statements.\n\
-                     # add --policy-arn may attach only km-operator-policy and the --allow-policy-arn ARNs.\n"
-                );
-            }
-            if matches!(target, PolicyFor::All | PolicyFor::Cluster) {
-                match &cluster {
-                    Some(doc) => println!(
-                        "# Cluster-account identity (the kubeconfig's AWS profile): IAM policy\n{}\n",
-                        pretty(doc)
-                    ),
-                    None if target == PolicyFor::Cluster => {
-                        return Err(PolicyError::ClusterAccount.into());
-                    }
-                    None => println!(
-                        "# Cluster-account identity: the context names no EKS cluster ARN; pass --cluster-account ID for its policy (a cluster that is not EKS needs none).\n"
-                    ),
-                }
-            }
-            match &rbac {
-                Some(scope) => println!(
-                    "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac -o yaml | kubectl apply -f -)\n{}",
-                    permissions::rbac_yaml(scope)
-                ),
-                None if target == PolicyFor::All => println!(
-                    "# Kubeconfig user: pass --namespace NS (and --service-account NAME) or an onboarding's NAME for its Kubernetes RBAC."
-                ),
-                None => {}
-            }
-        }
-    }
-    Ok(())
+    crate::output::policy::print(
+        target,
+        args.output,
+        klanker.as_ref(),
+        cluster.as_ref(),
+        rbac.as_ref(),
+    )
 }

@@ -8,6 +8,7 @@ use console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub mod add;
+pub mod policy;
 pub mod verify;
 
 use crate::error::Error;
@@ -99,6 +100,21 @@ pub fn print_structured<T: serde::Serialize>(value: &T, format: Structured) -> R
     Ok(())
 }
 
+/// Text printed exactly as given (a completion script).
+pub fn text(text: &str) {
+    print!("{text}");
+}
+
+/// `version`: the crate version, the commit and the target it was built for.
+pub fn version() {
+    println!(
+        "kubectl-klanker_trust {} (commit {}, target {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("KLANKER_GIT_COMMIT"),
+        env!("KLANKER_TARGET")
+    );
+}
+
 /// The dry-run report's last line.
 pub fn nothing_changed(verb: &str) {
     println!("Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to {verb}.");
@@ -110,7 +126,7 @@ pub fn confirm(question: &str) -> Result<bool, Error> {
         .with_prompt(question)
         .default(false)
         .interact_on(&Term::stderr())
-        .map_err(|e| Error::Prompt(e.to_string()))
+        .map_err(Error::Prompt)
 }
 
 /// Per-step progress on stderr, drawn only when stderr is a terminal.

@@ -4,6 +4,7 @@
 /// Why a command stops before writing anything.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum GuardError {
+    /// The klanker profile lands in another account than the one expected.
     #[error(
         "the klanker profile `{profile}` lands in account {actual}, but {expected_by} expects klanker account {expected}. Nothing was changed. Pick the right --aws-profile."
     )]
@@ -13,10 +14,12 @@ pub enum GuardError {
         expected: String,
         expected_by: &'static str,
     },
+    /// The klanker profile lands in the cluster's own account.
     #[error(
         "the klanker profile `{profile}` lands in account {account}, which is the cluster's own account, not the central klanker account. Nothing was changed. Pass the klanker account's profile with --aws-profile (the cluster's profile belongs in the kubeconfig or --cluster-profile)."
     )]
     KlankerIsClusterAccount { profile: String, account: String },
+    /// DescribeCluster answered for another cluster than the context's.
     #[error(
         "context `{context}` says the cluster is {said}, but DescribeCluster answered for {described}: its issuer is not this cluster's. Nothing was changed. Fix the exec block's --region/--cluster-name, or pass --cluster-name/--cluster-region for the cluster the context points at."
     )]
@@ -25,10 +28,12 @@ pub enum GuardError {
         said: String,
         described: String,
     },
+    /// No kubeconfig context points at the onboarding's cluster.
     #[error(
         "`{name}` was onboarded from cluster {cluster}, and no kubeconfig context points at it; no other cluster is checked or changed. Pass --context NAME of a context for {cluster}."
     )]
     NoContextForCluster { name: String, cluster: String },
+    /// The chosen context points at another cluster than the onboarding's.
     #[error(
         "context `{context}` does not point at cluster {cluster}, where `{name}` was onboarded; no other cluster is checked or changed. Pass --context NAME of a context for {cluster}{}.",
         if .candidates.is_empty() { String::new() } else { format!(" (e.g. {})", .candidates.join(", ")) }

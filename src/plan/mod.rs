@@ -312,18 +312,22 @@ impl Step {
 /// Reasons the plan cannot be carried out; checked before any write.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
+    /// `--register-oidc-provider=false`, and no provider exists.
     #[error(
         "no IAM OIDC provider for issuer {issuer} exists in the klanker account, and --register-oidc-provider=false forbids creating one. Register it first, or use --register-oidc-provider=auto."
     )]
     ProviderMissing { issuer: String },
+    /// `--register-oidc-provider=true`, and a provider already exists.
     #[error(
         "the klanker account already has an OIDC provider for issuer {issuer} ({arn}), and --register-oidc-provider=true asks to create a new one. Use --register-oidc-provider=auto to reuse it."
     )]
     ProviderExists { issuer: String, arn: String },
+    /// The role exists without our ownership tag: never taken over.
     #[error(
         "role {role} already exists in the klanker account and was not created by kubectl-klanker-trust (it has no {MANAGED_BY_TAG}={MANAGED_BY_VALUE} tag), so it will not be taken over. Pick another --name or --role-name, or delete or tag that role yourself."
     )]
     RoleNotOwned { role: String },
+    /// The role is tagged for another onboarding.
     #[error(
         "role {role} belongs to {}, not `{name}`: it will not be taken over. Pick another --role-name, or remove that onboarding first.",
         match other { Some(o) => format!("onboarding `{o}` (its {NAME_TAG} tag)"), None => format!("no onboarding of this name (it has no {NAME_TAG} tag naming `{name}`)") }
@@ -333,6 +337,7 @@ pub enum PlanError {
         name: String,
         other: Option<String>,
     },
+    /// The name is onboarded with another issuer (`--replace-issuer` moves it).
     #[error(
         "`{name}` is onboarded with issuer {old}, and this cluster's issuer is {new}. Re-pointing role {role} would cut off the cluster behind {old} (a rebuilt cluster, or another cluster with the same name in another account or region?). Pass --replace-issuer to move the trust to {new}, or pick another --name."
     )]
@@ -342,6 +347,7 @@ pub enum PlanError {
         old: String,
         new: String,
     },
+    /// The ServiceAccount already serves another role.
     #[error(
         "ServiceAccount {service_account} is already annotated with role {current_role}: re-pointing it would silently take that role from its pods. Use another --service-account, or pass --override-existing-serviceaccounts to re-point it."
     )]
@@ -349,10 +355,12 @@ pub enum PlanError {
         service_account: String,
         current_role: String,
     },
+    /// A policy to attach does not exist.
     #[error(
         "policy {arn} does not exist in the klanker account. Create it first (the shared operator policy is km-operator-policy), or pass the right --policy-arn."
     )]
     PolicyMissing { arn: String },
+    /// The namespace is missing and `--create-namespace` was not given.
     #[error(
         "namespace `{namespace}` does not exist in the cluster. Create it, or pass --create-namespace."
     )]
@@ -498,8 +506,8 @@ fn plan_provider(
                         }),
                     )
                     .with_details(vec![format!(
-                        "client IDs: {:?} + {STS_AUDIENCE}",
-                        p.client_ids
+                        "client IDs: {} + {STS_AUDIENCE}",
+                        p.client_ids.join(", ")
                     )]),
                 );
             }
