@@ -251,7 +251,9 @@ pub fn text(err: &Error, verbose: bool) -> String {
 /// Writes `error: ...` to stderr: one paragraph, no debug dumps. With
 /// `verbose`, the cause chain follows.
 pub fn render(err: &Error, verbose: bool) {
-    eprintln!("{}", text(err, verbose));
+    // Messages quote API servers, IAM and files: nothing of theirs reaches
+    // the terminal raw.
+    eprintln!("{}", crate::output::visible_lines(&text(err, verbose)));
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Structured;
+use super::{Structured, visible};
 use crate::apply::Outcome;
 use crate::cli::AddOutput;
 use crate::error::Error;
@@ -31,12 +31,15 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan) {
     if snap.issuer.discovered {
         eprintln!(
             "OIDC issuer discovered from the API server: {}",
-            snap.issuer.issuer.url()
+            visible(&snap.issuer.issuer.url())
         );
     }
     if req.register == RegisterMode::Auto {
         match &add.reuses_provider {
-            Some(arn) => eprintln!("OIDC provider auto-detected: reusing existing {arn}"),
+            Some(arn) => eprintln!(
+                "OIDC provider auto-detected: reusing existing {}",
+                visible(arn)
+            ),
             None => eprintln!("OIDC provider auto-detected: creating"),
         }
     }
@@ -117,7 +120,7 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
             if applied {
                 println!("Applied {} change(s).", add.plan.changes().count());
                 for line in &results {
-                    println!("{line}");
+                    println!("{}", visible(line));
                 }
             } else if !add.plan.is_noop() {
                 super::nothing_changed("apply");

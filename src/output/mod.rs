@@ -10,6 +10,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub mod add;
 pub mod policy;
 pub mod verify;
+mod visible;
+
+pub use visible::{visible, visible_lines};
 
 use crate::error::Error;
 use crate::plan::{Action, Plan, Target};
@@ -54,23 +57,24 @@ pub fn plan_text(header: &str, plan: &Plan, warnings: &[String], colour: bool) -
             text.to_string()
         }
     };
-    let mut out = format!("{header}\n");
+    // Steps and warnings quote what IAM and the cluster hold: made visible.
+    let mut out = format!("{}\n", visible(header));
     for step in &plan.steps {
         let word = format!("{:<9}", action_word(step.action));
         out.push_str(&format!(
             "  {:<7} {} {}\n",
             target_word(step.target),
             paint(action_style(step.action), &word),
-            step.summary
+            visible(&step.summary)
         ));
         for detail in &step.details {
-            out.push_str(&format!("                      {detail}\n"));
+            out.push_str(&format!("                      {}\n", visible(detail)));
         }
     }
     for warning in warnings {
         out.push_str(&paint(
             Style::new().red().bold(),
-            &format!("WARNING: {warning}"),
+            &format!("WARNING: {}", visible(warning)),
         ));
         out.push('\n');
     }
@@ -160,14 +164,14 @@ impl Progress {
 
     pub fn start(&self, summary: &str) {
         if self.verbose {
-            self.bar.suspend(|| eprintln!("step: {summary}"));
+            self.bar.suspend(|| eprintln!("step: {}", visible(summary)));
         }
-        self.bar.set_message(summary.to_string());
+        self.bar.set_message(visible(summary).into_owned());
     }
 
     /// A step a fresh re-check turned into a no-op says why.
     pub fn note(&self, why: &str) {
-        self.bar.suspend(|| eprintln!("note: {why}"));
+        self.bar.suspend(|| eprintln!("note: {}", visible(why)));
     }
 
     pub fn done(&self) {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::Structured;
+use super::{Structured, visible};
 use crate::cli::ReportOutput;
 use crate::error::Error;
 use crate::verify::{Check, Status};
@@ -17,9 +17,14 @@ pub fn checks_text(checks: &[Check]) -> String {
             Status::Warn => "WARN",
             Status::Fail => "FAIL",
         };
-        out.push_str(&format!("{word} {:<16} {}\n", check.link, check.message));
+        // Messages quote annotations, policies and STS's answers as read.
+        out.push_str(&format!(
+            "{word} {:<16} {}\n",
+            check.link,
+            visible(&check.message)
+        ));
         if let (Some(fix), true) = (&check.fix, check.status != Status::Ok) {
-            out.push_str(&format!("     {:<16} fix: {fix}\n", ""));
+            out.push_str(&format!("     {:<16} fix: {}\n", "", visible(fix)));
         }
     }
     out
@@ -43,7 +48,7 @@ pub fn report(
     let ok = !crate::verify::has_failure(checks);
     let format = match format {
         ReportOutput::Text => {
-            println!("Verifying `{name}` ({role_arn}):");
+            println!("Verifying `{name}` ({}):", visible(role_arn));
             print!("{}", checks_text(checks));
             if ok {
                 println!("The trust chain works.");

@@ -632,7 +632,7 @@ fn plan_role(
         }
         if current.description != desired.description {
             details.push(format!(
-                "description {:?} -> {:?}",
+                "description \"{}\" -> \"{}\"",
                 current.description, desired.description
             ));
         }
@@ -662,8 +662,8 @@ fn plan_role(
         let details = missing_tags
             .iter()
             .map(|(k, v)| match current.tags.get(k) {
-                Some(old) => format!("tag {k}: {old:?} -> {v:?}"),
-                None => format!("tag {k}={v:?}"),
+                Some(old) => format!("tag {k}: \"{old}\" -> \"{v}\""),
+                None => format!("tag {k}=\"{v}\""),
             })
             .collect();
         steps.push(

@@ -9,6 +9,7 @@ mod add;
 mod completion;
 mod concurrency;
 mod faults;
+mod hostile;
 mod interactive;
 mod krew;
 mod list_rm;

@@ -27,6 +27,10 @@ use super::pki::Pki;
 pub enum KubeFault {
     /// Answer with this status (a Kubernetes `Status` body) instead of forwarding.
     Status(u16),
+    /// The same, with this `message`: what an admission webhook or an
+    /// aggregated API server could put there (kube-apiserver alone never
+    /// returns attacker-chosen bytes, so the peer is extended for it).
+    StatusMessage(u16, String),
     /// Forward, but only after this long.
     Slow(Duration),
     /// Write `arrived`, then hold the request until `release` exists (tests crash the client meanwhile).
@@ -273,7 +277,12 @@ async fn handle(
         take_fault(&state, &method, &path)
     };
     match fault {
-        Some(KubeFault::Status(code)) => return Ok(status_response(code)),
+        Some(KubeFault::Status(code)) => {
+            return Ok(status_response(code, &format!("injected fault {code}")));
+        }
+        Some(KubeFault::StatusMessage(code, message)) => {
+            return Ok(status_response(code, &message));
+        }
         Some(KubeFault::Drop) => return Err(std::io::Error::other("dropped by the fault proxy")),
         Some(KubeFault::DropAfter) => drop_after = true,
         Some(KubeFault::Slow(delay)) => tokio::time::sleep(delay).await,
@@ -333,14 +342,14 @@ fn is_hop_header(name: &hyper::header::HeaderName) -> bool {
     )
 }
 
-fn status_response(code: u16) -> Response<Full<Bytes>> {
+fn status_response(code: u16, message: &str) -> Response<Full<Bytes>> {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Failure",
-        "message": format!("injected fault {code}"),
+        "message": message,
         "reason": status.canonical_reason().unwrap_or("Fault"),
         "code": code,
     });

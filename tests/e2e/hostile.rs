@@ -1,0 +1,113 @@
+//! Values from outside (ServiceAccount annotations, API server messages)
+//! never reach the terminal raw: escape sequences are shown escaped in
+//! text output, and kept exact in JSON (issue 16, item 1).
+
+use serde_json::{Value, json};
+
+use crate::support::kube::KubeFault;
+use crate::support::{CLUSTER, Outcome, World};
+
+/// Erase the line, go up one, retitle the window, write the clipboard (OSC 52).
+const ATTACK: &str = "3600\u{1b}[2K\r\u{1b}[1A\u{1b}]0;owned\u{7}\u{1b}]52;c;cm0gLXJmIH4=\u{7}";
+/// The same, as the tool must show it.
+const SHOWN: &str = "3600\\e[2K\\r\\e[1A\\e]0;owned\\u{7}\\e]52;c;cm0gLXJmIH4=\\u{7}";
+
+fn assert_nothing_raw(out: &Outcome) {
+    for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "a raw escape sequence reached {stream}:\n{}",
+            text.escape_debug()
+        );
+    }
+}
+
+/// A ServiceAccount someone else created, carrying a hostile annotation value.
+fn hostile_service_account(world: &World, annotations: Value) {
+    world.kube.put_service_account(
+        "ai-pods",
+        json!({"metadata": {"name": "km", "namespace": "ai-pods", "annotations": annotations}}),
+    );
+}
+
+fn add(extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["add", "--name", CLUSTER, "--namespace", "ai-pods"]
+        .map(String::from)
+        .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run(world: &World, args: &[String]) -> Outcome {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    world.run(&args)
+}
+
+#[test]
+fn an_annotation_in_the_plans_diff_is_shown_escaped() {
+    let world = World::new();
+    hostile_service_account(
+        &world,
+        json!({"eks.amazonaws.com/token-expiration": ATTACK}),
+    );
+    let out = run(&world, &add(&["--dry-run"]));
+    out.assert_ok();
+    assert_nothing_raw(&out);
+    assert!(out.stdout.contains(SHOWN), "{}", out.stdout);
+    // The warnings after it are still there to read.
+    assert!(out.stdout.contains("change(s) to apply"), "{}", out.stdout);
+}
+
+#[test]
+fn json_output_keeps_the_value_exact() {
+    let world = World::new();
+    hostile_service_account(
+        &world,
+        json!({"eks.amazonaws.com/token-expiration": ATTACK}),
+    );
+    let out = run(&world, &add(&["--dry-run", "-o", "json"]));
+    out.assert_ok();
+    assert!(!out.stdout.contains('\u{1b}'), "JSON escapes on its own");
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let details: Vec<String> = report["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["details"].as_array().cloned().unwrap_or_default())
+        .filter_map(|d| d.as_str().map(str::to_string))
+        .collect();
+    assert!(
+        details.iter().any(|d| d.contains(ATTACK)),
+        "the exact value is in the JSON: {details:?}"
+    );
+}
+
+#[test]
+fn verify_shows_a_hostile_annotation_escaped() {
+    let world = World::new();
+    run(&world, &add(&["--yes"])).assert_ok();
+    let role = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+    let mut sa = world.kube.service_account("ai-pods", "km").unwrap();
+    sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] = json!(format!("{role}{ATTACK}"));
+    world.kube.put_service_account("ai-pods", sa);
+    let out = world.run(&["verify", CLUSTER]);
+    out.assert_code(4);
+    assert_nothing_raw(&out);
+    assert!(out.stdout.contains(SHOWN), "{}", out.stdout);
+}
+
+#[test]
+fn an_api_servers_message_in_an_error_is_shown_escaped() {
+    let world = World::new();
+    world.kube.inject(
+        "PATCH",
+        "/serviceaccounts/km",
+        KubeFault::StatusMessage(422, format!("denied by policy {ATTACK}")),
+        1,
+    );
+    let out = run(&world, &add(&["--yes"]));
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert_nothing_raw(&out);
+    assert!(out.stderr.contains("denied by policy"), "{}", out.stderr);
+    assert!(out.stderr.contains("\\e[2K"), "{}", out.stderr);
+}
