@@ -3,8 +3,7 @@
 //! ordering, preflight, failure and Ctrl-C bookkeeping are unit-tested with
 //! a fake; [`Live`] is the real one (IAM, the cluster, km-config.yaml).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use crate::aws::iam;
 use crate::cli::ApplyArgs;
@@ -14,9 +13,17 @@ use crate::output;
 use crate::plan::{Op, Plan, Step, StepId, Target};
 use crate::store::Store;
 
+/// How a terminal confirms: y/N for `add`, the onboarding's name for `rm`
+/// (as terraform asks before destroying).
+#[derive(Debug, Clone, Copy)]
+pub enum Confirm<'a> {
+    YesNo,
+    TypeName(&'a str),
+}
+
 /// Apply or not: an explicit --dry-run wins; --dry-run=false or --yes
 /// applies; otherwise ask on a terminal, and only plan without one.
-pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
+pub async fn decide(args: &ApplyArgs, plan: &Plan, confirm: Confirm<'_>) -> Result<bool, Error> {
     if plan.is_noop() {
         return Ok(false);
     }
@@ -24,7 +31,7 @@ pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
         (Some(true), _) => Ok(false),
         (Some(false), _) | (None, true) => Ok(true),
         (None, false) if output::interactive() => {
-            if output::confirm("Apply these changes?")? {
+            if ask(confirm).await? {
                 Ok(true)
             } else {
                 Err(Error::Aborted)
@@ -33,6 +40,26 @@ pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
         (None, false) => {
             output::planning_only();
             Ok(false)
+        }
+    }
+}
+
+/// The prompt blocks on the terminal, so it runs on a thread of its own
+/// while Ctrl-C is watched here: an interrupted prompt changed nothing.
+async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
+    let name = match confirm {
+        Confirm::YesNo => None,
+        Confirm::TypeName(name) => Some(name.to_string()),
+    };
+    let prompt = tokio::task::spawn_blocking(move || match name {
+        None => output::confirm("Apply these changes?"),
+        Some(name) => output::confirm_by_name(&name),
+    });
+    tokio::select! {
+        answer = prompt => answer.map_err(|_| Error::InterruptedAtPrompt)?,
+        _ = tokio::signal::ctrl_c() => {
+            output::after_interrupted_prompt();
+            Err(Error::InterruptedAtPrompt)
         }
     }
 }
@@ -128,29 +155,50 @@ impl Outcome {
     }
 }
 
-/// Runs the changing steps. Ctrl-C stops between steps, so no step is left
-/// half-sent; a second Ctrl-C aborts at once.
+/// Ctrl-C, as the chains see it: set once, waited on by every step.
+#[derive(Clone)]
+pub struct Interrupt(tokio::sync::watch::Receiver<bool>);
+
+impl Interrupt {
+    fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    async fn wait(&self) {
+        let mut rx = self.0.clone();
+        // An error means the sender is gone: no Ctrl-C can come any more.
+        if rx.wait_for(|set| *set).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Runs the changing steps. Ctrl-C cancels at once, also a step that is
+/// waiting for an answer or backing off before a retry: that step is
+/// reported as interrupted (it may have taken effect), and a re-run
+/// converges. A second Ctrl-C exits without a word more.
 pub async fn execute(
     plan: &Plan,
     applier: &impl Apply,
     rerun: &'static str,
     verbose: bool,
 ) -> Result<Outcome, Error> {
-    let interrupted = Arc::new(AtomicBool::new(false));
+    let progress = output::Progress::new(plan.changes().count(), verbose);
+    let (set, interrupt) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn({
-        let interrupted = interrupted.clone();
+        let progress = progress.clone();
         async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                interrupted.store(true, Ordering::SeqCst);
-                output::interrupted_notice();
+                let _ = set.send(true);
+                output::interrupted_notice(&progress);
                 if tokio::signal::ctrl_c().await.is_ok() {
+                    progress.finish();
                     std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));
                 }
             }
         }
     });
-    let progress = output::Progress::new(plan.changes().count(), verbose);
-    let result = run(plan, applier, rerun, &interrupted, &progress).await;
+    let result = run(plan, applier, rerun, &Interrupt(interrupt), &progress).await;
     progress.finish();
     watcher.abort();
     result
@@ -166,11 +214,20 @@ async fn run(
     plan: &Plan,
     applier: &impl Apply,
     rerun: &'static str,
-    interrupted: &AtomicBool,
+    interrupt: &Interrupt,
     progress: &output::Progress,
 ) -> Result<Outcome, Error> {
     let steps: Vec<(StepId, &Step)> = plan.numbered_changes().collect();
-    preflight(&steps, applier).await?;
+    tokio::select! {
+        biased;
+        checked = preflight(&steps, applier) => checked?,
+        () = interrupt.wait() => return Err(Error::Interrupted {
+            done: Vec::new(),
+            in_flight: Vec::new(),
+            not_started: steps.iter().map(|(_, s)| s.summary.clone()).collect(),
+            rerun,
+        }),
+    }
     let chain = |target: Target| -> Vec<(StepId, &Step)> {
         steps
             .iter()
@@ -179,7 +236,7 @@ async fn run(
             .collect()
     };
     let record = Record::default();
-    let run_chain = |chain| run_chain(chain, applier, &record, interrupted, progress);
+    let run_chain = |chain| run_chain(chain, applier, &record, interrupt, progress);
     let (iam, cluster) = tokio::join!(
         run_chain(chain(Target::Iam)),
         run_chain(chain(Target::Cluster))
@@ -188,9 +245,14 @@ async fn run(
         (Ok(()), Ok(())) => run_chain(chain(Target::Local)).await,
         (Err(stop), _) | (_, Err(stop)) => Err(stop),
     };
-    let Record { done, skipped } = record;
+    let Record {
+        done,
+        skipped,
+        in_flight,
+    } = record;
     let done = lock(&done).clone();
     let skipped = lock(&skipped).clone();
+    let in_flight = lock(&in_flight).clone();
     // Reported in plan order, whichever chain finished first.
     let summaries = |keep: &dyn Fn(StepId) -> bool| -> Vec<String> {
         steps
@@ -203,7 +265,8 @@ async fn run(
         Ok(()) => Ok(Outcome { skipped }),
         Err(Stop::Interrupted) => Err(Error::Interrupted {
             done: summaries(&|id| done.contains(&id)),
-            not_started: summaries(&|id| !done.contains(&id)),
+            in_flight: summaries(&|id| in_flight.contains(&id)),
+            not_started: summaries(&|id| !done.contains(&id) && !in_flight.contains(&id)),
             rerun,
         }),
         Err(Stop::Failed(failed, cause)) => Err(Error::Partial {
@@ -246,6 +309,8 @@ async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<()
 struct Record {
     done: Mutex<Vec<StepId>>,
     skipped: Mutex<Vec<(StepId, String)>>,
+    /// Steps Ctrl-C cancelled while they waited: they may have taken effect.
+    in_flight: Mutex<Vec<StepId>>,
 }
 
 /// One chain of steps, in order, stopping at a failure or a Ctrl-C.
@@ -253,19 +318,24 @@ async fn run_chain(
     chain: Vec<(StepId, &Step)>,
     applier: &impl Apply,
     record: &Record,
-    interrupted: &AtomicBool,
+    interrupt: &Interrupt,
     progress: &output::Progress,
 ) -> Result<(), Stop> {
     for (id, step) in chain {
-        if interrupted.load(Ordering::SeqCst) {
+        if interrupt.is_set() {
             return Err(Stop::Interrupted);
         }
         progress.start(&step.summary);
         if let Some(op) = &step.op {
-            let note = applier
-                .apply(op, false)
-                .await
-                .map_err(|e| Stop::Failed(id, e))?;
+            let note = tokio::select! {
+                // An answer that is already there wins over a Ctrl-C.
+                biased;
+                applied = applier.apply(op, false) => applied.map_err(|e| Stop::Failed(id, e))?,
+                () = interrupt.wait() => {
+                    lock(&record.in_flight).push(id);
+                    return Err(Stop::Interrupted);
+                }
+            };
             if let Some(note) = note {
                 progress.note(&note);
                 lock(&record.skipped).push((id, note));
@@ -303,8 +373,10 @@ mod tests {
         calls: Mutex<Vec<(String, bool)>>,
         fail_on: Option<&'static str>,
         skip_on: Option<&'static str>,
-        /// Set after this many real calls (a Ctrl-C between steps).
-        interrupt_after: Option<(usize, Arc<AtomicBool>)>,
+        /// Ctrl-C after this many real calls.
+        interrupt_after: Option<(usize, tokio::sync::watch::Sender<bool>)>,
+        /// The op that never answers (a hung call, a backoff).
+        hang_on: Option<&'static str>,
     }
 
     fn key(op: &Op) -> String {
@@ -325,7 +397,10 @@ mod tests {
             if let Some((after, flag)) = &self.interrupt_after
                 && lock(&self.calls).iter().filter(|(_, d)| !d).count() >= *after
             {
-                flag.store(true, Ordering::SeqCst);
+                let _ = flag.send(true);
+            }
+            if self.hang_on == Some(key.as_str()) {
+                std::future::pending::<()>().await;
             }
             if self.fail_on == Some(key.as_str()) {
                 return Err(Error::Aborted);
@@ -399,19 +474,14 @@ mod tests {
         }
     }
 
-    async fn run_fake(
-        plan: &Plan,
-        fake: &Fake,
-        interrupted: &AtomicBool,
-    ) -> Result<Outcome, Error> {
-        run(
-            plan,
-            fake,
-            "rerun",
-            interrupted,
-            &output::Progress::hidden(),
-        )
-        .await
+    /// No Ctrl-C until the sender is used (or dropped: then never).
+    fn never() -> (tokio::sync::watch::Sender<bool>, Interrupt) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (tx, Interrupt(rx))
+    }
+
+    async fn run_fake(plan: &Plan, fake: &Fake, interrupt: &Interrupt) -> Result<Outcome, Error> {
+        run(plan, fake, "rerun", interrupt, &output::Progress::hidden()).await
     }
 
     fn real_calls(fake: &Fake) -> Vec<String> {
@@ -425,9 +495,7 @@ mod tests {
     #[tokio::test]
     async fn every_cluster_write_is_dry_run_first_and_the_local_file_comes_last() {
         let fake = Fake::default();
-        run_fake(&plan(false), &fake, &AtomicBool::new(false))
-            .await
-            .unwrap();
+        run_fake(&plan(false), &fake, &never().1).await.unwrap();
         let calls = lock(&fake.calls).clone();
         assert_eq!(calls[0], ("sa ns".to_string(), true));
         assert_eq!(calls.iter().filter(|(_, dry)| *dry).count(), 1);
@@ -438,9 +506,7 @@ mod tests {
     #[tokio::test]
     async fn a_service_account_in_a_namespace_the_plan_creates_is_not_dry_run() {
         let fake = Fake::default();
-        run_fake(&plan(true), &fake, &AtomicBool::new(false))
-            .await
-            .unwrap();
+        run_fake(&plan(true), &fake, &never().1).await.unwrap();
         let dry: Vec<String> = lock(&fake.calls)
             .iter()
             .filter(|(_, dry)| *dry)
@@ -455,9 +521,7 @@ mod tests {
             fail_on: Some("sa ns"),
             ..Fake::default()
         };
-        let err = run_fake(&plan(false), &fake, &AtomicBool::new(false))
-            .await
-            .unwrap_err();
+        let err = run_fake(&plan(false), &fake, &never().1).await.unwrap_err();
         assert!(matches!(err, Error::Aborted), "{err}");
         assert!(real_calls(&fake).is_empty());
     }
@@ -468,9 +532,7 @@ mod tests {
             fail_on: Some("attach p"),
             ..Fake::default()
         };
-        let err = run_fake(&plan(true), &fake, &AtomicBool::new(false))
-            .await
-            .unwrap_err();
+        let err = run_fake(&plan(true), &fake, &never().1).await.unwrap_err();
         let Error::Partial {
             done,
             failed,
@@ -499,7 +561,7 @@ mod tests {
         };
         let Err(Error::Partial {
             done, not_started, ..
-        }) = run_fake(&plan, &fake, &AtomicBool::new(false)).await
+        }) = run_fake(&plan, &fake, &never().1).await
         else {
             panic!("expected a partial failure");
         };
@@ -510,12 +572,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_interrupt_stops_between_steps_and_lists_the_rest() {
-        let flag = Arc::new(AtomicBool::new(false));
+        let (tx, interrupt) = never();
         let fake = Fake {
-            interrupt_after: Some((1, flag.clone())),
+            interrupt_after: Some((1, tx)),
             ..Fake::default()
         };
-        let err = run_fake(&plan(false), &fake, &flag).await.unwrap_err();
+        let err = run_fake(&plan(false), &fake, &interrupt).await.unwrap_err();
         let Error::Interrupted {
             done, not_started, ..
         } = err
@@ -528,15 +590,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn ctrl_c_cancels_a_step_that_waits_and_reports_it_as_interrupted() {
+        let (tx, interrupt) = never();
+        let fake = Fake {
+            hang_on: Some("attach p"),
+            ..Fake::default()
+        };
+        let plan = plan(false);
+        let (result, ()) = tokio::join!(run_fake(&plan, &fake, &interrupt), async {
+            // Once the hung step has been sent.
+            while !real_calls(&fake).contains(&"attach p".to_string()) {
+                tokio::task::yield_now().await;
+            }
+            let _ = tx.send(true);
+        });
+        let Err(Error::Interrupted {
+            done,
+            in_flight,
+            not_started,
+            ..
+        }) = result
+        else {
+            panic!("not an interrupt");
+        };
+        assert_eq!(in_flight, ["policy"]);
+        assert!(done.contains(&"role".to_string()), "{done:?}");
+        assert!(!done.contains(&"policy".to_string()), "{done:?}");
+        assert_eq!(not_started, ["entry"]);
+    }
+
+    #[tokio::test]
     async fn a_step_a_re_check_turned_into_a_no_op_is_reported() {
         let fake = Fake {
             skip_on: Some("role r"),
             ..Fake::default()
         };
         let plan = plan(false);
-        let outcome = run_fake(&plan, &fake, &AtomicBool::new(false))
-            .await
-            .unwrap();
+        let outcome = run_fake(&plan, &fake, &never().1).await.unwrap();
         let (role, _) = plan.numbered_changes().next().unwrap();
         assert_eq!(outcome.skipped_because(role), Some("kept"));
         assert_eq!(outcome.skipped.len(), 1);

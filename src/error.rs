@@ -62,17 +62,23 @@ pub enum Error {
     /// `verify` (or `add`'s verification): a link of the chain fails.
     #[error("the trust chain is broken at: {}. See the FAIL lines above for the fix.", .links.join(", "))]
     BrokenChain { links: Vec<String> },
-    /// Ctrl-C between steps: what was done and what was not started.
+    /// Ctrl-C while steps ran: what was done, what was cut off while it
+    /// waited (it may have taken effect), and what was not started.
     #[error(
-        "interrupted.\ndone:        {}\nnot started: {}\nRe-running `{rerun}` with the same arguments converges.",
+        "interrupted.\ndone:        {}{}\nnot started: {}\nNothing was rolled back. Re-running `{rerun}` with the same arguments converges.",
         if .done.is_empty() { "nothing".to_string() } else { .done.join("; ") },
-        .not_started.join("; ")
+        if .in_flight.is_empty() { String::new() } else { format!("\ninterrupted: {} (it may have taken effect)", .in_flight.join("; ")) },
+        if .not_started.is_empty() { "nothing".to_string() } else { .not_started.join("; ") },
     )]
     Interrupted {
         done: Vec<String>,
+        in_flight: Vec<String>,
         not_started: Vec<String>,
         rerun: &'static str,
     },
+    /// Ctrl-C at the confirmation prompt.
+    #[error("interrupted at the prompt; nothing was changed.")]
+    InterruptedAtPrompt,
     /// The admin answered no at the prompt.
     #[error("aborted at the prompt; nothing was changed.")]
     Aborted,
@@ -216,7 +222,7 @@ impl Error {
             Error::Policy(e) => e.exit_code(),
             Error::Partial { .. } | Error::AfterChanges { .. } => EXIT_PARTIAL,
             Error::BrokenChain { .. } => EXIT_BROKEN_CHAIN,
-            Error::Interrupted { .. } => EXIT_INTERRUPTED,
+            Error::Interrupted { .. } | Error::InterruptedAtPrompt => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,
         }
     }

@@ -3,8 +3,22 @@ use std::process::ExitCode;
 use clap::Parser;
 use kubectl_klanker_trust::{cli::Cli, commands, complete, error};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run());
+    // A prompt cut off by Ctrl-C leaves its thread blocked on the terminal:
+    // exit without waiting for it.
+    runtime.shutdown_background();
+    code
+}
+
+async fn run() -> ExitCode {
     // kubectl's plugin completion calls `__complete WORDS...`; answered before
     // clap so the partial words are never parsed as our own flags.
     let args: Vec<String> = std::env::args().skip(1).collect();

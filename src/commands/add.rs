@@ -55,7 +55,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     output::add::plan(&req, &snapshot, &add);
 
     // apply
-    let outcome = match apply::decide(&req.apply, &add.plan)? {
+    let outcome = match apply::decide(&req.apply, &add.plan, apply::Confirm::YesNo).await? {
         false => None,
         true => {
             let live = Live {

@@ -390,7 +390,12 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         cluster: cluster.as_ref(),
         store: &store,
     };
-    let apply = crate::apply::decide(&args.apply, &plan)?;
+    let apply = crate::apply::decide(
+        &args.apply,
+        &plan,
+        crate::apply::Confirm::TypeName(&args.name),
+    )
+    .await?;
     let mut outcome = crate::apply::Outcome::default();
     if apply {
         // A fresh read after the prompt, before the first write of either

@@ -124,16 +124,40 @@ pub fn nothing_changed(verb: &str) {
     println!("Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to {verb}.");
 }
 
-/// Asks on the terminal (stderr); default is no.
+/// Asks y/N on the terminal (stderr) and waits for Enter, so a typed
+/// `yes` is read whole; anything but y/yes is no.
 pub fn confirm(question: &str) -> Result<bool, Error> {
-    dialoguer::Confirm::new()
-        .with_prompt(question)
-        .default(false)
-        .interact_on(&Term::stderr())
-        .map_err(Error::Prompt)
+    let answer: String = dialoguer::Input::new()
+        .with_prompt(format!("{question} [y/N]"))
+        .allow_empty(true)
+        .interact_text_on(&Term::stderr())
+        .map_err(Error::Prompt)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Asks for the onboarding's name (or `yes`) to be typed before removing it.
+pub fn confirm_by_name(name: &str) -> Result<bool, Error> {
+    let answer: String = dialoguer::Input::new()
+        .with_prompt(format!(
+            "This removes `{name}`. Type its name (or yes) to confirm"
+        ))
+        .allow_empty(true)
+        .interact_text_on(&Term::stderr())
+        .map_err(Error::Prompt)?;
+    let answer = answer.trim();
+    Ok(answer == name || answer == "yes")
+}
+
+/// After Ctrl-C at the prompt: the terminal's line is left as typed.
+pub fn after_interrupted_prompt() {
+    eprintln!();
 }
 
 /// Per-step progress on stderr, drawn only when stderr is a terminal.
+#[derive(Clone)]
 pub struct Progress {
     bar: ProgressBar,
     verbose: bool,
@@ -189,10 +213,9 @@ pub fn planning_only() {
 }
 
 /// Said at the first Ctrl-C while steps run.
-pub fn interrupted_notice() {
-    eprintln!(
-        "\ninterrupted: finishing the current step, then stopping (Ctrl-C again aborts at once)"
-    );
+pub fn interrupted_notice(progress: &Progress) {
+    progress.finish();
+    eprintln!("\ninterrupted: stopping now, without waiting for answers or retries");
 }
 
 /// Whether stdout gets colour.
