@@ -158,11 +158,8 @@ fn a_corrupt_km_config_is_reported_and_never_overwritten() {
     std::fs::write(world.km_config(), corrupt).unwrap();
     let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("is not valid km-config YAML") && out.stderr.contains("left untouched"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "is not valid km-config YAML");
+    assert_contains!(out.stderr, "left untouched");
     assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), corrupt);
     assert_eq!(
         world.writes(),

@@ -246,7 +246,7 @@ fn assert_real_account(policy: &str, partition: &str) {
         "iam::*:role",
         "iam::*:oidc",
     ] {
-        assert!(!policy.contains(placeholder), "{placeholder} in\n{policy}");
+        assert_lacks!(policy, placeholder);
     }
     let doc: Value = serde_json::from_str(policy).expect("policy JSON");
     for statement in doc["Statement"].as_array().expect("statements") {
@@ -386,7 +386,7 @@ fn partitions_come_from_the_identity_never_a_literal() {
         &world,
         &["--klanker-account", ACCOUNT, "--region", "cn-north-1"],
     );
-    assert!(!cn.contains("arn:aws:"), "{cn}");
+    assert_lacks!(cn, "arn:aws:");
     assert_real_account(&cn, "aws-cn");
     let judgement = judge(&world, &cn, &[]);
     assert_judgement(&judgement, &[], &cn);
@@ -407,7 +407,7 @@ fn partitions_come_from_the_identity_never_a_literal() {
         "gov",
     ]));
     out.assert_ok();
-    assert!(!out.stdout.contains("arn:aws:"), "{}", out.stdout);
+    assert_lacks!(out.stdout, "arn:aws:");
     assert_real_account(&out.stdout, "aws-us-gov");
     // A policy in another partition is refused.
     world
@@ -431,8 +431,8 @@ fn an_unknown_account_is_an_error_not_a_placeholder() {
     let out = world.run(&["policy", "--for", "klanker", "--aws-profile", "nowhere"]);
     out.assert_code(2);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert!(out.stderr.contains("--klanker-account"), "{}", out.stderr);
-    assert!(out.stderr.contains("nowhere"), "{}", out.stderr);
+    assert_contains!(out.stderr, "--klanker-account");
+    assert_contains!(out.stderr, "nowhere");
     world
         .run(&["policy", "--for", "klanker", "--klanker-account", "12345"])
         .assert_code(2);
@@ -485,9 +485,9 @@ fn rbac_yaml_is_only_the_documents_for_kubectl_apply() {
         docs[1]["subjects"][0]["name"].as_str(),
         Some("alice@example.com")
     );
-    assert!(
-        !out.stdout
-            .contains("serviceaccounts/token\n  verbs:\n  - create\n- apiGroups")
+    assert_lacks!(
+        out.stdout,
+        "serviceaccounts/token\n  verbs:\n  - create\n- apiGroups"
     );
 
     // Without --user/--group: the documented default group.
@@ -573,7 +573,7 @@ fn rbac_for_an_onboarding_name_uses_its_recorded_namespace() {
     // An unknown onboarding is an error, not a guess.
     let unknown = world.run(&["policy", "--for", "rbac", "nowhere-0", "-o", "yaml"]);
     unknown.assert_code(2);
-    assert!(unknown.stderr.contains("nowhere-0"), "{}", unknown.stderr);
+    assert_contains!(unknown.stderr, "nowhere-0");
     assert!(unknown.stdout.is_empty());
 }
 

@@ -86,7 +86,7 @@ proptest! {
             prop_assert!(!name.is_empty());
             prop_assert_eq!(name.trim(), name.as_str());
             prop_assert!(!name.contains('\n'));
-            prop_assert!(text.contains(&name), "{name:?} not in {text:?}");
+            prop_assert_contains!(text, name);
         }
     }
 }

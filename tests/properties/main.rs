@@ -14,6 +14,11 @@
 //! tests at the end of each module. Failing seeds proptest saves go next to
 //! the module that found them (`<module>.proptest-regressions`).
 
+// Only the assertion macros of tests/support, first so they are in scope below.
+#[macro_use]
+#[path = "../support/assert.rs"]
+mod assert;
+
 mod arn;
 mod complete;
 mod conditions;
@@ -52,7 +57,7 @@ fn assert_error_names_input(
         prop_assert_eq!(&e.input, input);
         prop_assert_eq!(&e.value, value);
         let shown = e.to_string();
-        prop_assert!(shown.contains(input), "{shown}");
+        prop_assert_contains!(shown, input);
         prop_assert!(!e.problem.is_empty() && !e.hint.is_empty());
     }
     Ok(())

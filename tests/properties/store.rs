@@ -322,17 +322,14 @@ fn a_parseable_km_config_is_never_emptied() {
         match store.update(|d| d.upsert(&sample_entry("dev"))) {
             Ok(_) => {
                 let written = std::fs::read_to_string(&path).unwrap();
-                assert!(
-                    written.contains("settings"),
-                    "{original:?} was rewritten as {written:?}"
-                );
+                assert_contains!(written, "settings", "{original:?} was rewritten");
                 assert_eq!(
                     Document::parse(&written).unwrap().get("dev"),
                     Some(sample_entry("dev"))
                 );
             }
             Err(err) => {
-                assert!(err.to_string().contains("left untouched"), "{err}");
+                assert_contains!(err.to_string(), "left untouched");
                 assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
             }
         }

@@ -79,7 +79,7 @@ proptest! {
     ) {
         prop_assert!(validate::role_name(&ok, "x").is_ok());
         let err = validate::role_name(&long, "x").unwrap_err();
-        prop_assert!(err.problem.contains(&format!("{} characters", long.len())), "{}", err);
+        prop_assert_contains!(err.problem, format!("{} characters", long.len()));
     }
 
     #[test]
@@ -167,5 +167,5 @@ fn tag_with_a_tab_is_rejected() {
 #[test]
 fn namespace_length_is_counted_in_characters() {
     let problem = validate::namespace(&"é".repeat(40)).unwrap_err().problem;
-    assert!(!problem.contains("80 characters"), "{problem}");
+    assert_lacks!(problem, "80 characters");
 }

@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+// First, so the assertion macros are in scope in the modules below.
+#[macro_use]
+pub mod assert;
 pub mod aws_peer;
 pub mod kube;
 pub mod moto;
