@@ -3,10 +3,9 @@
 use serde_json::json;
 
 use crate::support::aws_peer::KLANKER_ACCOUNT;
-use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, World};
-
-const ROLE: &str = "km-cluster-dev-use1-0";
-const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+use crate::support::{
+    CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
+};
 
 fn apply_args() -> Vec<&'static str> {
     vec![
@@ -96,10 +95,7 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
         .kube
         .service_account("ai-pods", "km")
         .expect("ServiceAccount");
-    assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
-        ROLE_ARN
-    );
+    assert_eq!(sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_ARN);
     assert_eq!(
         sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"],
         "3600"
@@ -338,7 +334,7 @@ fn manifest_output_prints_the_service_account_and_leaves_the_cluster_alone() {
     assert_eq!(manifest["kind"], "ServiceAccount");
     assert_eq!(manifest["metadata"]["namespace"], "ai-pods");
     assert_eq!(
-        manifest["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        manifest["metadata"]["annotations"][ROLE_ARN_ANNOTATION],
         ROLE_ARN
     );
     assert!(
@@ -679,7 +675,7 @@ fn role_name_boundary_and_tags_are_applied() {
     assert_eq!(role.tags["cost-center"], "42");
     let sa = world.kube.service_account("ai-pods", "km").unwrap();
     assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION],
         "arn:aws:iam::333333333333:role/custom-trust-role"
     );
     // list and rm find it by its description, not by the default name.

@@ -3,7 +3,7 @@
 
 use std::process::{Child, Stdio};
 
-use crate::support::{CLUSTER, World};
+use crate::support::{CLUSTER, ROLE, World};
 
 fn spawn(world: &World, args: &[String]) -> Child {
     world
@@ -39,9 +39,7 @@ fn two_adds_of_the_same_name_at_once_both_succeed_with_one_role() {
     let add = args(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
     all_succeed(vec![spawn(&world, &add), spawn(&world, &add)]);
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
-    let role = world
-        .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-        .expect("role");
+    let role = world.block_on(world.klanker.role(ROLE)).expect("role");
     assert_eq!(role.attached.len(), 1);
     assert_eq!(
         world.km_config_yaml()["clusters"]

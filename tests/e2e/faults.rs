@@ -9,10 +9,8 @@ use serde_json::json;
 
 use crate::support::kube::KubeFault;
 use crate::support::moto::Hang;
-use crate::support::{CLUSTER, OPERATOR_POLICY, World};
+use crate::support::{CLUSTER, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
-const ROLE: &str = "km-cluster-dev-use1-0";
-const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
 const ADD: &[&str] = &[
     "add",
     "--name",
@@ -66,10 +64,7 @@ fn assert_onboarded(world: &World) {
         .kube
         .service_account("ai-pods", "km")
         .expect("ServiceAccount");
-    assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
-        ROLE_ARN
-    );
+    assert_eq!(sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_ARN);
     let config = world.km_config_yaml();
     assert_eq!(
         config["clusters"].as_sequence().map(Vec::len),

@@ -7,10 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{CLUSTER, World};
+use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
-const ROLE: &str = "km-cluster-dev-use1-0";
-const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
 const PROMPT: &str = "Apply these changes?";
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -236,10 +234,7 @@ fn answering_yes_at_the_prompt_applies_the_plan() {
         .kube
         .service_account("ai-pods", "km")
         .expect("the ServiceAccount exists");
-    assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
-        ROLE_ARN
-    );
+    assert_eq!(sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_ARN);
     assert_eq!(world.km_config_yaml()["clusters"][0]["name"], CLUSTER);
 }
 

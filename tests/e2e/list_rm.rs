@@ -4,7 +4,7 @@
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
-use crate::support::{CLUSTER, OPERATOR_POLICY, World};
+use crate::support::{CLUSTER, OPERATOR_POLICY, ROLE, ROLE_ARN_ANNOTATION, World};
 
 fn add(world: &World, name: &str, namespace: &str, sa: &str) {
     world
@@ -142,7 +142,7 @@ fn rm_plans_by_default_and_detaches_everything_when_applied() {
             .klanker
             .iam
             .put_role_policy()
-            .role_name("km-cluster-dev-use1-0")
+            .role_name(ROLE)
             .policy_name("extra")
             .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
             .send()
@@ -153,11 +153,7 @@ fn rm_plans_by_default_and_detaches_everything_when_applied() {
     out.assert_ok();
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["applied"], true);
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-            .is_none()
-    );
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(
         world.writes().contains(&"iam:DeleteRolePolicy".to_string()),
         "{:?}",
@@ -190,11 +186,7 @@ fn rm_cleans_iam_when_the_cluster_is_unreachable() {
     out.assert_ok();
     assert_contains!(out.stdout, "could not read the cluster");
     assert_contains!(out.stdout, "ServiceAccount was not removed");
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-            .is_none()
-    );
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(world.block_on(world.klanker.providers()).is_empty());
     assert!(names(&list_json(&world)).is_empty());
     // (When the cluster is back, `rm` finds the ServiceAccount by its role
@@ -211,11 +203,7 @@ fn half_removed_onboarding_is_finished_by_running_rm_again() {
         .run(&["rm", CLUSTER, "--yes", "--keep-service-account"])
         .assert_ok();
     assert!(world.kube.service_account("ai-pods", "km").is_some());
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-            .is_none()
-    );
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     let out = world.run(&["rm", CLUSTER, "--yes"]);
     out.assert_ok();
     assert_contains!(out.stdout, "ServiceAccount ai-pods/km");
@@ -227,7 +215,7 @@ fn rm_leaves_a_service_account_someone_else_now_points_elsewhere() {
     let world = World::new();
     add(&world, CLUSTER, "ai-pods", "km");
     let mut sa = world.kube.service_account("ai-pods", "km").unwrap();
-    sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] =
+    sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION] =
         "arn:aws:iam::333333333333:role/someone-else".into();
     world.kube.put_service_account("ai-pods", sa);
     let out = world.run(&["rm", CLUSTER, "--yes"]);

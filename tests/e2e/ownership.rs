@@ -7,9 +7,7 @@ use std::process::{Child, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, World};
-
-const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 fn add(world: &World, extra: &[&str]) -> crate::support::Outcome {
     let mut args = vec!["add", "--yes"];
@@ -569,7 +567,7 @@ fn verify_ignores_a_tenants_look_alike_service_account() {
         "aaa-tenant",
         json!({"metadata": {"name": "km",
             "labels": {"app.kubernetes.io/managed-by": "kubectl-klanker-trust"},
-            "annotations": {ROLE_ARN_ANNOTATION: "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0"}}}),
+            "annotations": {ROLE_ARN_ANNOTATION: ROLE_ARN}}}),
     );
     let out = world.run(&["verify", CLUSTER, "-o", "json"]);
     out.assert_ok();

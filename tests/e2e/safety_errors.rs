@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::support::aws_peer::Account;
-use crate::support::{CLUSTER, Outcome, World};
+use crate::support::{CLUSTER, Outcome, ROLE, ROLE_ARN_ANNOTATION, World};
 
-const ROLE: &str = "km-cluster-dev-use1-0";
 /// Known values the failing exec plugin gets in its env, and prints on stdout.
 const ENV_SECRET: &str = "exec-env-secret-DO-NOT-PRINT";
 const ENV_SESSION: &str = "exec-env-session-token-DO-NOT-PRINT";
@@ -421,7 +420,7 @@ fn other_partitions_work_end_to_end() {
         assert!(federated.starts_with(&prefix), "{federated}");
         assert_eq!(role.attached, vec![policy.clone()]);
         let sa = world.kube.service_account("ai-pods", "km").unwrap();
-        let annotated = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        let annotated = sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION]
             .as_str()
             .unwrap()
             .to_string();

@@ -1,6 +1,6 @@
 //! Secrets never printed; wide trust only on request.
 
-use crate::support::{ACCESS_KEY, CLUSTER, KUBE_TOKEN, SECRET_KEY, World};
+use crate::support::{ACCESS_KEY, CLUSTER, KUBE_TOKEN, ROLE, SECRET_KEY, World};
 
 /// Every command with --verbose: none of the known secrets, no assumed-role
 /// keys (ASIA...), no session token, no JWT.
@@ -94,9 +94,7 @@ fn wildcard_namespace_and_service_account_need_allow_wide_trust() {
     out.assert_ok();
     assert_contains!(out.stdout, "WARNING: --namespace '*'");
     assert_contains!(out.stdout, "WARNING: --service-account '*'");
-    let role = world
-        .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-        .unwrap();
+    let role = world.block_on(world.klanker.role(ROLE)).unwrap();
     let host = world.issuer_host_path();
     assert_eq!(
         role.trust_policy["Statement"][0]["Condition"]["StringLike"][format!("{host}:sub")],

@@ -4,9 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{CLUSTER, KUBE_TOKEN, World};
-
-const ROLE: &str = "km-cluster-dev-use1-0";
+use crate::support::{CLUSTER, KUBE_TOKEN, ROLE, ROLE_ARN_ANNOTATION, World};
 
 fn onboarded() -> World {
     let world = World::new();
@@ -112,7 +110,7 @@ fn a_healthy_chain_passes_and_sts_issues_a_session() {
 fn annotation_pointing_at_another_role() {
     let world = onboarded();
     let mut sa = world.kube.service_account("ai-pods", "km").unwrap();
-    sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] =
+    sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION] =
         "arn:aws:iam::333333333333:role/other".into();
     world.kube.put_service_account("ai-pods", sa);
     let (code, report, stderr) = verify(&world);

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::cases;
 use crate::strategies::{
-    account, dns_label, json_value, policy_like, short_text, text, tricky_char, valid_issuer,
+    PROVIDER, PROVIDER_HOST_PATH, account, dns_label, json_value, policy_like, short_text, text,
+    tricky_char, valid_issuer,
 };
 
 /// A wildcard matcher written the obvious (exponential) way, for comparison.
@@ -105,8 +106,8 @@ proptest! {
         aud in vec(prop_oneof![Just("sts.amazonaws.com".to_string()), short_text()], 0..3),
     ) {
         let identity = WebIdentity {
-            provider_arn: "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A",
-            issuer_host_path: "oidc.example.com/id/A",
+            provider_arn: PROVIDER,
+            issuer_host_path: PROVIDER_HOST_PATH,
             sub: &sub,
             aud: &aud,
         };
@@ -194,8 +195,8 @@ proptest! {
         statements.insert(at.index(statements.len() + 1), json!({"Effect": "Deny", "Principal": "*", "Action": "*"}));
         let aud = vec!["sts.amazonaws.com".to_string()];
         let identity = WebIdentity {
-            provider_arn: "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A",
-            issuer_host_path: "oidc.example.com/id/A",
+            provider_arn: PROVIDER,
+            issuer_host_path: PROVIDER_HOST_PATH,
             sub: &sub,
             aud: &aud,
         };
@@ -206,13 +207,13 @@ proptest! {
 
 #[test]
 fn evaluate_does_not_depend_on_statement_order() {
-    let provider = "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A";
+    let provider = PROVIDER;
     let allow = json!({"Effect": "Allow", "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity"});
     let deny = json!({"Effect": "Deny", "Principal": "*", "Action": "*"});
     let aud = vec!["sts.amazonaws.com".to_string()];
     let identity = WebIdentity {
         provider_arn: provider,
-        issuer_host_path: "oidc.example.com/id/A",
+        issuer_host_path: PROVIDER_HOST_PATH,
         sub: "system:serviceaccount:ai-pods:km",
         aud: &aud,
     };

@@ -12,7 +12,8 @@ use proptest::sample::select;
 
 use crate::cases;
 use crate::strategies::{
-    account, dns_label, json_value, partition, policy_like, short_text, text, valid_issuer,
+    PROVIDER, account, dns_label, json_value, partition, policy_like, short_text, text,
+    valid_issuer,
 };
 
 fn role_summary() -> impl Strategy<Value = RoleSummary> {
@@ -47,7 +48,6 @@ proptest! {
 
     #[test]
     fn inventory_readers_never_panic(roles in vec(role_summary(), 0..4), except in select(&["km-cluster-a", "other", ""][..])) {
-        const PROVIDER: &str = "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A";
         for role in &roles {
             if let Some(o) = inventory::onboarding(role) {
                 prop_assert_eq!(&o.role_name, &role.role_name);

@@ -175,9 +175,12 @@ pub fn json_object(floats: bool) -> impl Strategy<Value = Value> {
         .prop_map(|m| Value::Object(m.into_iter().collect()))
 }
 
+/// The OIDC provider `policy_like` documents mostly federate, and its issuer.
+pub const PROVIDER: &str = "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A";
+pub const PROVIDER_HOST_PATH: &str = "oidc.example.com/id/A";
+
 /// Trust-policy-shaped documents with random (sometimes wrong) parts.
 pub fn policy_like() -> impl Strategy<Value = Value> {
-    const PROVIDER: &str = "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A";
     let one_or_many = |s: BoxedStrategy<Value>| {
         prop_oneof![
             s.clone(),

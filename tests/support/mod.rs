@@ -28,6 +28,11 @@ pub const ACCESS_KEY: &str = "AKIAKLANKERTESTKEY01";
 pub const SECRET_KEY: &str = "test-secret-key/DO-NOT-PRINT";
 pub const CONTEXT: &str = "arn:aws:eks:us-east-1:222222222222:cluster/dev-use1-0";
 pub const OPERATOR_POLICY: &str = "arn:aws:iam::333333333333:policy/km-operator-policy";
+/// The role `add --name CLUSTER` creates in the klanker account, and its ARN.
+pub const ROLE: &str = "km-cluster-dev-use1-0";
+pub const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+/// The ServiceAccount annotation IRSA reads the role ARN from.
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 /// What a command printed and how it exited.
 #[derive(Debug)]
