@@ -428,13 +428,7 @@ fn crash_when(world: &World, hang: &Hang, ready: impl Fn() -> bool) {
 fn ctrl_c_stops_between_steps_and_says_what_was_done() {
     let world = World::new();
     let hang = world.moto.hang("CreateRole", world.dir.path());
-    let child = world
-        .kubectl()
-        .args(ADD)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = world.spawn(ADD);
     hang.wait_arrived();
     let pid = child.id().to_string();
     let status = std::process::Command::new("kill")

@@ -3,26 +3,15 @@
 //! re-decided right before they are made, and every command stays on
 //! NAME's own cluster and on the klanker account.
 
-use std::process::{Child, Stdio};
-
 use serde_json::{Value, json};
 
+use crate::support::aws_peer::Role;
 use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 fn add(world: &World, extra: &[&str]) -> crate::support::Outcome {
     let mut args = vec!["add", "--yes"];
     args.extend_from_slice(extra);
     world.run(&args)
-}
-
-fn spawn(world: &World, args: &[&str]) -> Child {
-    world
-        .kubectl()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn plugin")
 }
 
 fn role_tags(world: &World, role: &str) -> std::collections::BTreeMap<String, String> {
@@ -127,7 +116,7 @@ fn rm_rechecks_the_name_tag_before_its_first_write() {
         .inject(json!([{"action": "GetRole", "fault": "hang", "from": 3,
         "arrived": hang.arrived, "release": hang.release}]));
     world.clear_calls();
-    let child = spawn(&world, &["rm", "a", "--yes"]);
+    let child = world.spawn(&["rm", "a", "--yes"]);
     hang.wait_arrived();
     tag_role(&world, "km-cluster-a", "klanker-trust/name", "b");
     hang.release();
@@ -224,7 +213,7 @@ fn a_provider_trusted_by_an_add_during_rm_is_kept() {
     let world = World::new();
     add(&world, &["--name", "a", "--service-account", "sa-a"]).assert_ok();
     let hang = world.moto.hang("DeleteRole", world.dir.path());
-    let rm = spawn(&world, &["rm", "a", "--yes"]);
+    let rm = world.spawn(&["rm", "a", "--yes"]);
     hang.wait_arrived();
     // rm planned to delete the provider (nothing else trusted it then).
     add(&world, &["--name", "b", "--service-account", "sa-b"]).assert_ok();
@@ -244,6 +233,55 @@ fn a_provider_trusted_by_an_add_during_rm_is_kept() {
 
 // --- roles are picked on proof, not on a description -----------------------
 
+/// A role named `name` with `real`'s description and trust policy and these
+/// tags: a look-alike without tags, a second claim of a name with ours.
+fn copy_role(world: &World, real: &Role, name: &str, tags: &[(&str, &str)]) {
+    // No Tags parameter at all when there are none, as a plain CreateRole.
+    let tags = (!tags.is_empty()).then(|| {
+        tags.iter()
+            .map(|(k, v)| {
+                aws_sdk_iam::types::Tag::builder()
+                    .key(*k)
+                    .value(*v)
+                    .build()
+                    .unwrap()
+            })
+            .collect()
+    });
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .create_role()
+            .role_name(name)
+            .description(&real.description)
+            .assume_role_policy_document(real.trust_policy.to_string())
+            .set_tags(tags)
+            .send()
+            .await
+            .expect("copy of the role")
+    });
+}
+
+/// `verify dev` reports `real`, `rm dev` deletes it and leaves `other` alone.
+#[track_caller]
+fn verify_and_rm_use_the_tagged_role(world: &World, real: &Role, other: &str) {
+    let out = world.run(&["verify", "dev", "-o", "json"]);
+    out.assert_ok();
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["role_arn"], real.arn);
+    world.run(&["rm", "dev", "--yes"]).assert_ok();
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev"))
+            .is_none()
+    );
+    assert!(
+        world.block_on(world.klanker.role(other)).is_some(),
+        "{other} never touched"
+    );
+}
+
 #[test]
 fn a_look_alike_description_is_not_an_onboarding() {
     let world = World::new();
@@ -252,18 +290,7 @@ fn a_look_alike_description_is_not_an_onboarding() {
         .block_on(world.klanker.role("km-cluster-dev"))
         .unwrap();
     // Same description and trust, no tags.
-    world.block_on(async {
-        world
-            .klanker
-            .iam
-            .create_role()
-            .role_name("dev-copy")
-            .description(&real.description)
-            .assume_role_policy_document(real.trust_policy.to_string())
-            .send()
-            .await
-            .expect("look-alike")
-    });
+    copy_role(&world, &real, "dev-copy", &[]);
     let out = world.run(&["list", "-o", "json"]);
     out.assert_ok();
     let listing: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -280,21 +307,7 @@ fn a_look_alike_description_is_not_an_onboarding() {
         listing["drift"]
     );
 
-    let out = world.run(&["verify", "dev", "-o", "json"]);
-    out.assert_ok();
-    let report: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(report["role_arn"], real.arn);
-
-    world.run(&["rm", "dev", "--yes"]).assert_ok();
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev"))
-            .is_none()
-    );
-    assert!(
-        world.block_on(world.klanker.role("dev-copy")).is_some(),
-        "never touched"
-    );
+    verify_and_rm_use_the_tagged_role(&world, &real, "dev-copy");
 }
 
 #[test]
@@ -304,27 +317,15 @@ fn duplicate_claims_of_one_name_are_drift_and_the_recorded_role_is_used() {
     let real = world
         .block_on(world.klanker.role("km-cluster-dev"))
         .unwrap();
-    world.block_on(async {
-        let tag = |k: &str, v: &str| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .unwrap()
-        };
-        world
-            .klanker
-            .iam
-            .create_role()
-            .role_name("dev-second-claim")
-            .description(&real.description)
-            .assume_role_policy_document(real.trust_policy.to_string())
-            .tags(tag("klanker-trust/managed-by", "kubectl-klanker-trust"))
-            .tags(tag("klanker-trust/name", "dev"))
-            .send()
-            .await
-            .expect("second claim")
-    });
+    copy_role(
+        &world,
+        &real,
+        "dev-second-claim",
+        &[
+            ("klanker-trust/managed-by", "kubectl-klanker-trust"),
+            ("klanker-trust/name", "dev"),
+        ],
+    );
     let out = world.run(&["list", "-o", "json"]);
     out.assert_ok();
     let listing: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -338,21 +339,7 @@ fn duplicate_claims_of_one_name_are_drift_and_the_recorded_role_is_used() {
         "{}",
         listing["drift"]
     );
-    let out = world.run(&["verify", "dev", "-o", "json"]);
-    out.assert_ok();
-    let report: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(report["role_arn"], real.arn);
-    world.run(&["rm", "dev", "--yes"]).assert_ok();
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev"))
-            .is_none()
-    );
-    assert!(
-        world
-            .block_on(world.klanker.role("dev-second-claim"))
-            .is_some()
-    );
+    verify_and_rm_use_the_tagged_role(&world, &real, "dev-second-claim");
 }
 
 #[test]

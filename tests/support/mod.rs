@@ -13,7 +13,7 @@ pub mod kube;
 pub mod moto;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use aws_peer::{Account, CLUSTER_ACCOUNT, KLANKER_ACCOUNT};
 use kube::KubeCluster;
@@ -273,6 +273,17 @@ impl World {
 
     pub fn run(&self, args: &[&str]) -> Outcome {
         self.run_cmd(self.kubectl().args(args))
+    }
+
+    /// `kubectl klanker-trust ARGS` started in the background, its output
+    /// piped, for tests that act while it runs (held calls, races).
+    pub fn spawn<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Child {
+        self.kubectl()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn plugin")
     }
 
     pub fn run_cmd(&self, cmd: &mut Command) -> Outcome {
