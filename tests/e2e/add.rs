@@ -3,10 +3,9 @@
 use serde_json::json;
 
 use crate::support::aws_peer::KLANKER_ACCOUNT;
-use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, World};
-
-const ROLE: &str = "km-cluster-dev-use1-0";
-const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+use crate::support::{
+    CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
+};
 
 fn apply_args() -> Vec<&'static str> {
     vec![
@@ -38,17 +37,9 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
     let world = World::new();
     let out = world.run(&apply_args());
     out.assert_ok();
-    assert!(
-        out.stderr.contains("OIDC provider auto-detected: creating"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stdout.contains(ROLE_ARN), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("klanker account 333333333333"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stderr, "OIDC provider auto-detected: creating");
+    assert_contains!(out.stdout, ROLE_ARN);
+    assert_contains!(out.stdout, "klanker account 333333333333");
 
     // IAM: one provider, for this issuer, with the STS client ID, tagged as ours.
     let providers = world.block_on(world.klanker.providers());
@@ -104,10 +95,7 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
         .kube
         .service_account("ai-pods", "km")
         .expect("ServiceAccount");
-    assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
-        ROLE_ARN
-    );
+    assert_eq!(sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_ARN);
     assert_eq!(
         sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"],
         "3600"
@@ -134,25 +122,21 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
 
     // The exec block ran the stand-in `aws eks get-token` for this cluster.
     let aws_args = std::fs::read_to_string(world.path("aws-args.log")).expect("aws stand-in ran");
-    assert!(
-        aws_args.contains("get-token --cluster-name dev-use1-0"),
-        "{aws_args}"
-    );
+    assert_contains!(aws_args, "get-token --cluster-name dev-use1-0");
 
     // Second identical run: no write to AWS or Kubernetes, same role ARN.
     world.clear_calls();
     let again = world.run(&apply_args());
     again.assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
-    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
-    assert!(again.stdout.contains(ROLE_ARN), "{}", again.stdout);
-    assert!(
-        again.stderr.contains(&format!(
+    assert_contains!(again.stdout, "No changes");
+    assert_contains!(again.stdout, ROLE_ARN);
+    assert_contains!(
+        again.stderr,
+        &format!(
             "OIDC provider auto-detected: reusing existing {}",
             provider.arn
-        )),
-        "{}",
-        again.stderr
+        )
     );
 }
 
@@ -161,13 +145,9 @@ fn without_a_terminal_add_only_plans() {
     let world = World::new();
     let out = world.run(&["add", "--namespace", "ai-pods"]);
     out.assert_ok();
-    assert!(out.stdout.contains("create"), "{}", out.stdout);
-    assert!(out.stdout.contains("Dry run"), "{}", out.stdout);
-    assert!(
-        out.stderr.contains("stdin is not a terminal"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stdout, "create");
+    assert_contains!(out.stdout, "Dry run");
+    assert_contains!(out.stderr, "stdin is not a terminal");
     assert_eq!(world.writes(), Vec::<String>::new());
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(!world.km_config().exists());
@@ -220,12 +200,9 @@ fn reuses_a_provider_it_did_not_create_and_leaves_it_untagged() {
     world.clear_calls();
     let out = world.run(&apply_args());
     out.assert_ok();
-    assert!(
-        out.stderr.contains(&format!(
-            "OIDC provider auto-detected: reusing existing {existing}"
-        )),
-        "{}",
-        out.stderr
+    assert_contains!(
+        out.stderr,
+        &format!("OIDC provider auto-detected: reusing existing {existing}")
     );
     let providers = world.block_on(world.klanker.providers());
     assert_eq!(providers.len(), 1);
@@ -253,11 +230,7 @@ fn register_modes_refuse_before_any_write() {
         "false",
     ]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("--register-oidc-provider=false"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "--register-oidc-provider=false");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     world.block_on(
@@ -275,11 +248,7 @@ fn register_modes_refuse_before_any_write() {
         "true",
     ]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("already has an OIDC provider"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "already has an OIDC provider");
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
@@ -305,22 +274,11 @@ fn changed_arguments_converge_and_the_plan_shows_the_diff() {
     ]);
     out.assert_ok();
     // The plan shows the old and the new subject.
-    assert!(
-        out.stdout.contains("- ") && out.stdout.contains("system:serviceaccount:ai-pods:km"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("+ ") && out.stdout.contains("system:serviceaccount:batch:km"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout
-            .contains(&format!("detach policy {OPERATOR_POLICY}")),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "- ");
+    assert_contains!(out.stdout, "system:serviceaccount:ai-pods:km");
+    assert_contains!(out.stdout, "+ ");
+    assert_contains!(out.stdout, "system:serviceaccount:batch:km");
+    assert_contains!(out.stdout, &format!("detach policy {OPERATOR_POLICY}"));
 
     let role = world.block_on(world.klanker.role(ROLE)).unwrap();
     let host = world.issuer_host_path();
@@ -349,11 +307,7 @@ fn wildcard_namespace_uses_string_like_and_warns() {
     let world = World::new();
     let out = world.run(&["add", "--name", CLUSTER, "--namespace", "*", "--yes"]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("WARNING: --namespace '*'"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "WARNING: --namespace '*'");
     let role = world.block_on(world.klanker.role(ROLE)).unwrap();
     let host = world.issuer_host_path();
     assert_eq!(
@@ -380,7 +334,7 @@ fn manifest_output_prints_the_service_account_and_leaves_the_cluster_alone() {
     assert_eq!(manifest["kind"], "ServiceAccount");
     assert_eq!(manifest["metadata"]["namespace"], "ai-pods");
     assert_eq!(
-        manifest["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        manifest["metadata"]["annotations"][ROLE_ARN_ANNOTATION],
         ROLE_ARN
     );
     assert!(
@@ -396,12 +350,8 @@ fn create_namespace_and_missing_namespace() {
     let world = World::new();
     let out = world.run(&["add", "--namespace", "fresh", "--yes"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("namespace `fresh` does not exist"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("--create-namespace"), "{}", out.stderr);
+    assert_contains!(out.stderr, "namespace `fresh` does not exist");
+    assert_contains!(out.stderr, "--create-namespace");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     world
@@ -443,8 +393,8 @@ fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
     // Without --name or an issuer the context is rejected with a pointer to the flags.
     let out = world.run(&["add", "--kubeconfig", kc, "--yes"]);
     out.assert_code(2);
-    assert!(out.stderr.contains("--issuer-url"), "{}", out.stderr);
-    assert!(out.stderr.contains("k3s-lab"), "{}", out.stderr);
+    assert_contains!(out.stderr, "--issuer-url");
+    assert_contains!(out.stderr, "k3s-lab");
 
     // A cluster-internal issuer (kind/kubeadm default) is refused: STS could never reach it.
     world
@@ -452,7 +402,7 @@ fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
         .restart_with_issuer("https://kubernetes.default.svc.cluster.local");
     let out = world.run(&["add", "--kubeconfig", kc, "--name", "k3s-lab", "--yes"]);
     out.assert_code(1);
-    assert!(out.stderr.contains("cluster-internal"), "{}", out.stderr);
+    assert_contains!(out.stderr, "cluster-internal");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     // A public issuer is read from /.well-known/openid-configuration.
@@ -461,11 +411,9 @@ fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
         .restart_with_issuer("https://k3s.example.com/oidc");
     let out = world.run(&["add", "--kubeconfig", kc, "--name", "k3s-lab", "--yes"]);
     out.assert_ok();
-    assert!(
-        out.stderr
-            .contains("OIDC issuer discovered from the API server: https://k3s.example.com/oidc"),
-        "{}",
-        out.stderr
+    assert_contains!(
+        out.stderr,
+        "OIDC issuer discovered from the API server: https://k3s.example.com/oidc"
     );
     assert!(!world.moto.calls().iter().any(|c| c.service == "eks"));
     let providers = world.block_on(world.klanker.providers());
@@ -529,12 +477,7 @@ fn a_role_it_did_not_create_is_not_taken_over() {
     world.clear_calls();
     let out = world.run(&apply_args());
     out.assert_code(1);
-    assert!(
-        out.stderr
-            .contains("was not created by kubectl-klanker-trust"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "was not created by kubectl-klanker-trust");
     assert_eq!(world.writes(), Vec::<String>::new());
     let role = world.block_on(world.klanker.role(ROLE)).unwrap();
     assert_eq!(
@@ -548,8 +491,8 @@ fn missing_operator_policy_fails_before_any_write() {
     let world = World::bare();
     let out = world.run(&apply_args());
     out.assert_code(1);
-    assert!(out.stderr.contains(OPERATOR_POLICY), "{}", out.stderr);
-    assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+    assert_contains!(out.stderr, OPERATOR_POLICY);
+    assert_contains!(out.stderr, "does not exist");
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
@@ -593,17 +536,13 @@ fn bad_input_is_rejected_before_any_write() {
         args.extend(extra.iter().copied());
         let out = world.run(&args);
         assert_eq!(out.code, 2, "{extra:?} should be bad input\n{}", out.stderr);
-        assert!(
-            out.stderr.contains(expected),
-            "{extra:?}: expected `{expected}` in\n{}",
-            out.stderr
-        );
+        assert_contains!(out.stderr, expected, "{extra:?}");
         assert!(
             out.stderr.starts_with("error: "),
             "{extra:?}: {}",
             out.stderr
         );
-        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+        assert_lacks!(out.stderr, "panicked");
     }
     assert_eq!(world.writes(), Vec::<String>::new());
     assert!(!world.km_config().exists());
@@ -666,11 +605,9 @@ fn exec_block_env_profile_and_role_arn_pick_the_cluster_identity() {
     world.clear_calls();
     let out = world.run(&["add", "--name", "other", "--yes"]);
     out.assert_code(1);
-    assert!(
-        out.stderr
-            .contains("EKS cluster `dev-use1-0` was not found in us-east-1"),
-        "{}",
-        out.stderr
+    assert_contains!(
+        out.stderr,
+        "EKS cluster `dev-use1-0` was not found in us-east-1"
     );
     assert_eq!(world.writes(), Vec::<String>::new());
 }
@@ -686,17 +623,11 @@ fn verbose_logs_every_call_and_never_a_secret() {
         "eks:DescribeCluster",
         "iam:GetRole",
     ] {
-        assert!(
-            out.stderr.contains(call),
-            "{call} not logged:\n{}",
-            out.stderr
-        );
+        assert_contains!(out.stderr, call, "not logged");
     }
-    assert!(
-        out.stderr
-            .contains("[kubernetes] PATCH (apply) namespaces/ai-pods/serviceaccounts/km"),
-        "{}",
-        out.stderr
+    assert_contains!(
+        out.stderr,
+        "[kubernetes] PATCH (apply) namespaces/ai-pods/serviceaccounts/km"
     );
     let all = out.all();
     for secret in [
@@ -704,12 +635,12 @@ fn verbose_logs_every_call_and_never_a_secret() {
         crate::support::SECRET_KEY,
         crate::support::KUBE_TOKEN,
     ] {
-        assert!(!all.contains(secret), "secret {secret} printed");
+        assert_lacks!(all, secret, "secret printed");
     }
     // A failing run with --verbose prints the cause chain, still without secrets.
     let out = world.run(&["add", "--verbose", "--yes", "--aws-profile", "nope"]);
     out.assert_code(2);
-    assert!(!out.all().contains(crate::support::SECRET_KEY));
+    assert_lacks!(out.all(), crate::support::SECRET_KEY);
 }
 
 #[test]
@@ -744,7 +675,7 @@ fn role_name_boundary_and_tags_are_applied() {
     assert_eq!(role.tags["cost-center"], "42");
     let sa = world.kube.service_account("ai-pods", "km").unwrap();
     assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION],
         "arn:aws:iam::333333333333:role/custom-trust-role"
     );
     // list and rm find it by its description, not by the default name.
@@ -801,10 +732,6 @@ fn a_terminating_namespace_is_refused_before_any_write() {
     world.clear_calls();
     let out = world.run(&["add", "--namespace", "leaving", "--yes"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("namespace `leaving` is being deleted"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "namespace `leaving` is being deleted");
     assert_eq!(world.writes(), Vec::<String>::new());
 }

@@ -1,19 +1,9 @@
 //! Runs at the same time: same name, one shared issuer, and twenty adds and
 //! removes against one km-config.yaml.
 
-use std::process::{Child, Stdio};
+use std::process::Child;
 
-use crate::support::{CLUSTER, World};
-
-fn spawn(world: &World, args: &[String]) -> Child {
-    world
-        .kubectl()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn plugin")
-}
+use crate::support::{CLUSTER, ROLE, World};
 
 #[track_caller]
 fn all_succeed(children: Vec<Child>) {
@@ -37,11 +27,9 @@ fn args(list: &[&str]) -> Vec<String> {
 fn two_adds_of_the_same_name_at_once_both_succeed_with_one_role() {
     let world = World::new();
     let add = args(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
-    all_succeed(vec![spawn(&world, &add), spawn(&world, &add)]);
+    all_succeed(vec![world.spawn(&add), world.spawn(&add)]);
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
-    let role = world
-        .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-        .expect("role");
+    let role = world.block_on(world.klanker.role(ROLE)).expect("role");
     assert_eq!(role.attached.len(), 1);
     assert_eq!(
         world.km_config_yaml()["clusters"]
@@ -62,32 +50,26 @@ fn two_adds_of_the_same_name_at_once_both_succeed_with_one_role() {
 fn two_names_on_one_issuer_at_once_create_one_provider() {
     let world = World::new();
     all_succeed(vec![
-        spawn(
-            &world,
-            &args(&[
-                "add",
-                "--name",
-                "a",
-                "--namespace",
-                "ai-pods",
-                "--service-account",
-                "sa-a",
-                "--yes",
-            ]),
-        ),
-        spawn(
-            &world,
-            &args(&[
-                "add",
-                "--name",
-                "b",
-                "--namespace",
-                "ai-pods",
-                "--service-account",
-                "sa-b",
-                "--yes",
-            ]),
-        ),
+        world.spawn(&args(&[
+            "add",
+            "--name",
+            "a",
+            "--namespace",
+            "ai-pods",
+            "--service-account",
+            "sa-a",
+            "--yes",
+        ])),
+        world.spawn(&args(&[
+            "add",
+            "--name",
+            "b",
+            "--namespace",
+            "ai-pods",
+            "--service-account",
+            "sa-b",
+            "--yes",
+        ])),
     ]);
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
     assert!(world.block_on(world.klanker.role("km-cluster-a")).is_some());
@@ -117,14 +99,14 @@ fn twenty_concurrent_adds_and_removes_keep_km_config_exact() {
     };
     all_succeed(
         (0..20)
-            .map(|i| spawn(&world, &add(&format!("c{i}"))))
+            .map(|i| world.spawn(&add(&format!("c{i}"))))
             .collect(),
     );
     // Ten removals and ten new adds, all at once.
     let mut children: Vec<Child> = (0..10)
-        .map(|i| spawn(&world, &args(&["rm", &format!("c{i}"), "--yes"])))
+        .map(|i| world.spawn(&args(&["rm", &format!("c{i}"), "--yes"])))
         .collect();
-    children.extend((0..10).map(|i| spawn(&world, &add(&format!("n{i}")))));
+    children.extend((0..10).map(|i| world.spawn(&add(&format!("n{i}")))));
     all_succeed(children);
 
     let config = world.km_config_yaml();
@@ -158,11 +140,8 @@ fn a_corrupt_km_config_is_reported_and_never_overwritten() {
     std::fs::write(world.km_config(), corrupt).unwrap();
     let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("is not valid km-config YAML") && out.stderr.contains("left untouched"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "is not valid km-config YAML");
+    assert_contains!(out.stderr, "left untouched");
     assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), corrupt);
     assert_eq!(
         world.writes(),

@@ -9,10 +9,8 @@ use serde_json::json;
 
 use crate::support::kube::KubeFault;
 use crate::support::moto::Hang;
-use crate::support::{CLUSTER, OPERATOR_POLICY, World};
+use crate::support::{CLUSTER, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
-const ROLE: &str = "km-cluster-dev-use1-0";
-const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
 const ADD: &[&str] = &[
     "add",
     "--name",
@@ -66,10 +64,7 @@ fn assert_onboarded(world: &World) {
         .kube
         .service_account("ai-pods", "km")
         .expect("ServiceAccount");
-    assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
-        ROLE_ARN
-    );
+    assert_eq!(sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_ARN);
     let config = world.km_config_yaml();
     assert_eq!(
         config["clusters"].as_sequence().map(Vec::len),
@@ -94,15 +89,10 @@ fn assert_clean(world: &World) {
 /// A failed run must say which step failed, what was done, and that re-running converges.
 #[track_caller]
 fn assert_partial_report(stderr: &str, failed: &str) {
-    assert!(
-        stderr.contains(&format!("step `{failed}")),
-        "no failed step `{failed}` in:\n{stderr}"
-    );
-    assert!(
-        stderr.contains("done:") && stderr.contains("not started:"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("converges"), "{stderr}");
+    assert_contains!(stderr, format!("step `{failed}"), "no failed step");
+    assert_contains!(stderr, "done:");
+    assert_contains!(stderr, "not started:");
+    assert_contains!(stderr, "converges");
 }
 
 fn transient_faults_are_retried(fault: serde_json::Value) {
@@ -244,11 +234,7 @@ fn persistent_faults_fail_clearly_and_a_rerun_converges() {
     let out = world.run(ADD);
     out.assert_code(3);
     assert_partial_report(&out.stderr, "ServiceAccount ai-pods/km");
-    assert!(
-        out.stderr.contains("done:        OIDC provider"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "done:        OIDC provider");
     world.kube.clear_faults();
     world.run(RM).assert_ok();
     assert_clean(&world);
@@ -272,11 +258,7 @@ fn persistent_faults_fail_clearly_and_a_rerun_converges() {
         .inject(json!([{"action": "DeleteRole", "fault": "internal", "count": 100}]));
     let out = world.run(RM);
     out.assert_code(3);
-    assert!(
-        out.stderr.contains("Re-running `kubectl klanker-trust rm`"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "Re-running `kubectl klanker-trust rm`");
     world.moto.clear_faults();
     world.run(RM).assert_ok();
     assert_clean(&world);
@@ -293,16 +275,9 @@ fn iam_eventual_consistency_is_waited_out() {
     ]));
     let out = world.run(ADD);
     out.assert_ok();
-    assert!(
-        out.stderr.contains("waiting") && out.stderr.contains("iam:CreateRole"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("iam:AttachRolePolicy"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "waiting");
+    assert_contains!(out.stderr, "iam:CreateRole");
+    assert_contains!(out.stderr, "iam:AttachRolePolicy");
     assert_onboarded(&world);
     // A malformed document that is not about a principal is not waited on.
     world.run(RM).assert_ok();
@@ -342,11 +317,8 @@ fn a_hung_peer_gives_a_clear_error_not_a_hang() {
         "took {:?}",
         started.elapsed()
     );
-    assert!(
-        out.stderr.contains("iam:GetRole") && out.stderr.contains("timeout"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "iam:GetRole");
+    assert_contains!(out.stderr, "timeout");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     let hang = Hang::new(world.dir.path(), "kube-get");
@@ -363,12 +335,7 @@ fn a_hung_peer_gives_a_clear_error_not_a_hang() {
     let out = world.run(&["add", "--yes", "--request-timeout", "1"]);
     hang.release();
     out.assert_code(1);
-    assert!(
-        out.stderr
-            .contains("could not reach the cluster API server"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "could not reach the cluster API server");
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
 }
 
@@ -461,13 +428,7 @@ fn crash_when(world: &World, hang: &Hang, ready: impl Fn() -> bool) {
 fn ctrl_c_stops_between_steps_and_says_what_was_done() {
     let world = World::new();
     let hang = world.moto.hang("CreateRole", world.dir.path());
-    let child = world
-        .kubectl()
-        .args(ADD)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = world.spawn(ADD);
     hang.wait_arrived();
     let pid = child.id().to_string();
     let status = std::process::Command::new("kill")
@@ -481,13 +442,10 @@ fn ctrl_c_stops_between_steps_and_says_what_was_done() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
-    assert!(
-        stderr.contains("done:        OIDC provider")
-            && stderr.contains("role km-cluster-dev-use1-0"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("not started: attach policy"), "{stderr}");
+    assert_contains!(stderr, "interrupted");
+    assert_contains!(stderr, "done:        OIDC provider");
+    assert_contains!(stderr, "role km-cluster-dev-use1-0");
+    assert_contains!(stderr, "not started: attach policy");
     // The step in flight finished; the next one was never sent.
     assert!(world.block_on(world.klanker.role(ROLE)).is_some());
     assert!(
@@ -518,11 +476,7 @@ fn a_left_over_provider_is_removed_only_by_its_own_rm() {
     // Another name is onboarded nowhere: NotFound, and the provider stays.
     let out = world.run(&["rm", "some-other-name", "--yes", "--request-timeout", "2"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("`some-other-name` is not onboarded"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "`some-other-name` is not onboarded");
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
 
     world.run(RM).assert_ok();

@@ -7,10 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{CLUSTER, World};
+use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
-const ROLE: &str = "km-cluster-dev-use1-0";
-const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
 const PROMPT: &str = "Apply these changes?";
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -182,8 +180,8 @@ fn answering_no_at_the_prompt_changes_nothing() {
     let world = World::new();
     let tmux = start_add(&world, &[]);
     let screen = tmux.wait_for_prompt();
-    assert!(screen.contains("change(s) to apply"), "{screen}");
-    assert!(screen.contains(&format!("role {ROLE}")), "{screen}");
+    assert_contains!(screen, "change(s) to apply");
+    assert_contains!(screen, &format!("role {ROLE}"));
     assert_eq!(
         world.writes(),
         Vec::<String>::new(),
@@ -193,7 +191,7 @@ fn answering_no_at_the_prompt_changes_nothing() {
     tmux.send_keys(&["n", "Enter"]);
     let (code, screen) = tmux.wait_for_exit();
     assert_eq!(code, 1, "{screen}");
-    assert!(screen.contains("aborted at the prompt"), "{screen}");
+    assert_contains!(screen, "aborted at the prompt");
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(world.block_on(world.klanker.providers()).is_empty());
     assert!(world.kube.service_account("ai-pods", "km").is_none());
@@ -227,7 +225,7 @@ fn answering_yes_at_the_prompt_applies_the_plan() {
     tmux.send_keys(&["y", "Enter"]);
     let (code, screen) = tmux.wait_for_exit();
     assert_eq!(code, 0, "{screen}");
-    assert!(screen.contains(ROLE_ARN), "{screen}");
+    assert_contains!(screen, ROLE_ARN);
     let role = world
         .block_on(world.klanker.role(ROLE))
         .expect("the role exists");
@@ -236,10 +234,7 @@ fn answering_yes_at_the_prompt_applies_the_plan() {
         .kube
         .service_account("ai-pods", "km")
         .expect("the ServiceAccount exists");
-    assert_eq!(
-        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
-        ROLE_ARN
-    );
+    assert_eq!(sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_ARN);
     assert_eq!(world.km_config_yaml()["clusters"][0]["name"], CLUSTER);
 }
 
@@ -249,8 +244,8 @@ fn dry_run_on_a_terminal_neither_asks_nor_applies() {
     let tmux = start_add(&world, &["--dry-run"]);
     let (code, screen) = tmux.wait_for_exit();
     assert_eq!(code, 0, "{screen}");
-    assert!(screen.contains("change(s) to apply"), "{screen}");
-    assert!(!screen.contains(PROMPT), "{screen}");
+    assert_contains!(screen, "change(s) to apply");
+    assert_lacks!(screen, PROMPT);
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(world.kube.service_account("ai-pods", "km").is_none());
     assert_eq!(world.writes(), Vec::<String>::new());
@@ -264,10 +259,7 @@ fn the_plan_is_coloured_on_a_terminal_unless_no_color() {
     let tmux = start_add(&world, &["--dry-run"]);
     tmux.wait_for_exit();
     let coloured = tmux.screen_with_colour();
-    assert!(
-        coloured.contains("\u{1b}["),
-        "no colour on a terminal:\n{coloured}"
-    );
+    assert_contains!(coloured, "\u{1b}[", "no colour on a terminal");
     drop(tmux);
 
     let command = shell_command(&world, &[&add_args()[..], &["--dry-run"]].concat()).replacen(
@@ -282,9 +274,6 @@ fn the_plan_is_coloured_on_a_terminal_unless_no_color() {
     let (code, _) = tmux.wait_for_exit();
     assert_eq!(code, 0);
     let plain = tmux.screen_with_colour();
-    assert!(plain.contains("change(s) to apply"), "{plain}");
-    assert!(
-        !plain.contains("\u{1b}[3"),
-        "colour despite NO_COLOR:\n{plain}"
-    );
+    assert_contains!(plain, "change(s) to apply");
+    assert_lacks!(plain, "\u{1b}[3", "colour despite NO_COLOR");
 }

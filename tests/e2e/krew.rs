@@ -486,18 +486,14 @@ fn check_release(
     let out = run(plugin().arg("version"));
     assert_success(&out, "kubectl klanker-trust version from the krew install");
     let version = String::from_utf8_lossy(&out.stdout);
-    assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
+    assert_contains!(version, env!("CARGO_PKG_VERSION"));
     let out = run(plugin().arg("--help"));
     assert_success(&out, "kubectl klanker-trust --help from the krew install");
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains("add"), "{help}");
+    assert_contains!(help, "add");
     let listed = run(krew(&krew_root).arg("list"));
     assert_success(&listed, "kubectl krew list");
-    assert!(
-        String::from_utf8_lossy(&listed.stdout).contains(PLUGIN),
-        "{}",
-        String::from_utf8_lossy(&listed.stdout)
-    );
+    assert_contains!(String::from_utf8_lossy(&listed.stdout), PLUGIN);
     let licence = krew_root
         .join("store")
         .join(PLUGIN)
@@ -611,7 +607,7 @@ fn release_script_refuses_what_would_make_a_wrong_manifest() {
         .arg("--out")
         .arg(dir.path()));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("Cargo.toml"), "{}", stderr(&out));
+    assert_contains!(stderr(&out), "Cargo.toml");
 
     // Platforms with neither an archive nor a sum, without --allow-missing.
     let out = run(release()
@@ -620,7 +616,7 @@ fn release_script_refuses_what_would_make_a_wrong_manifest() {
         .arg("--out")
         .arg(dir.path()));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("windows-amd64"), "{}", stderr(&out));
+    assert_contains!(stderr(&out), "windows-amd64");
     assert!(!manifest.exists(), "a manifest was written anyway");
 
     // An archive whose sha256 disagrees with a sums file.
@@ -656,7 +652,7 @@ fn release_script_refuses_what_would_make_a_wrong_manifest() {
         .arg("--out")
         .arg(dir.path()));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("differs"), "{}", stderr(&out));
+    assert_contains!(stderr(&out), "differs");
     assert!(!manifest.exists(), "a manifest was written anyway");
 }
 
@@ -669,7 +665,7 @@ fn krew_refuses_what_breaks_its_rules() {
         change(&mut doc);
         let refusal = krew_validate(&serde_yaml::to_string(&doc).unwrap())
             .expect_err(&format!("krew accepted a manifest with {expected}"));
-        assert!(refusal.contains(expected), "{refusal}");
+        assert_contains!(refusal, expected);
     };
     let platform0 =
         |doc: &mut serde_yaml::Value| -> serde_yaml::Value { doc["spec"]["platforms"][0].clone() };
@@ -796,13 +792,14 @@ fn release_workflow_lints_clean_with_actionlint() {
     // then one job that renders the manifest from all archives and hands it on.
     let text = std::fs::read_to_string(&workflow).unwrap();
     for (os, arch) in PLATFORMS {
-        assert!(
-            text.contains(&format!("platform: {os}-{arch}")),
+        assert_contains!(
+            text,
+            format!("platform: {os}-{arch}"),
             "no build job for {os}-{arch}"
         );
     }
-    assert!(text.contains("scripts/release \"$TAG\" --no-build --archives dist"));
-    assert!(text.contains("rajatjindal/krew-release-bot@"));
+    assert_contains!(text, "scripts/release \"$TAG\" --no-build --archives dist");
+    assert_contains!(text, "rajatjindal/krew-release-bot@");
 }
 
 /// `.krew.yaml` as krew-release-bot renders it on a release: the tag for

@@ -4,7 +4,7 @@
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
-use crate::support::{CLUSTER, OPERATOR_POLICY, World};
+use crate::support::{CLUSTER, OPERATOR_POLICY, ROLE, ROLE_ARN_ANNOTATION, World};
 
 fn add(world: &World, name: &str, namespace: &str, sa: &str) {
     world
@@ -62,11 +62,7 @@ fn two_names_on_one_issuer_share_the_provider_until_the_last_is_removed() {
     // Remove the first: its role and ServiceAccount go, the shared provider stays.
     let out = world.run(&["rm", "dev-a", "--yes"]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("still trusted by km-cluster-dev-b"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "still trusted by km-cluster-dev-b");
     assert!(
         world
             .block_on(world.klanker.role("km-cluster-dev-a"))
@@ -100,14 +96,10 @@ fn two_names_on_one_issuer_share_the_provider_until_the_last_is_removed() {
     world.clear_calls();
     let out = world.run(&["rm", "dev-b", "--yes"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("`dev-b` is not onboarded"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "`dev-b` is not onboarded");
     let out = world.run(&["rm", "dev-b", "--yes", "--ignore-not-found"]);
     out.assert_ok();
-    assert!(out.stdout.contains("Nothing to remove"), "{}", out.stdout);
+    assert_contains!(out.stdout, "Nothing to remove");
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
@@ -123,7 +115,7 @@ fn a_provider_it_did_not_create_is_never_deleted() {
     assert_eq!(list_json(&world)["clusters"][0]["provider"], "pre-existing");
     let out = world.run(&["rm", CLUSTER, "--yes"]);
     out.assert_ok();
-    assert!(out.stdout.contains("never deleted"), "{}", out.stdout);
+    assert_contains!(out.stdout, "never deleted");
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
     assert!(
         !world
@@ -140,13 +132,8 @@ fn rm_plans_by_default_and_detaches_everything_when_applied() {
     world.clear_calls();
     let out = world.run(&["rm", CLUSTER]);
     out.assert_ok();
-    assert!(
-        out.stdout
-            .contains(&format!("detach policy {OPERATOR_POLICY}")),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("Dry run"), "{}", out.stdout);
+    assert_contains!(out.stdout, &format!("detach policy {OPERATOR_POLICY}"));
+    assert_contains!(out.stdout, "Dry run");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     // An inline policy someone added does not block removal.
@@ -155,7 +142,7 @@ fn rm_plans_by_default_and_detaches_everything_when_applied() {
             .klanker
             .iam
             .put_role_policy()
-            .role_name("km-cluster-dev-use1-0")
+            .role_name(ROLE)
             .policy_name("extra")
             .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
             .send()
@@ -166,11 +153,7 @@ fn rm_plans_by_default_and_detaches_everything_when_applied() {
     out.assert_ok();
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["applied"], true);
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-            .is_none()
-    );
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(
         world.writes().contains(&"iam:DeleteRolePolicy".to_string()),
         "{:?}",
@@ -185,12 +168,7 @@ fn rm_refuses_a_role_it_did_not_create() {
     world.clear_calls();
     let out = world.run(&["rm", "foreign", "--yes"]);
     out.assert_code(1);
-    assert!(
-        out.stderr
-            .contains("was not created by kubectl-klanker-trust"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "was not created by kubectl-klanker-trust");
     assert_eq!(world.writes(), Vec::<String>::new());
     assert!(
         world
@@ -206,21 +184,9 @@ fn rm_cleans_iam_when_the_cluster_is_unreachable() {
     world.kube.stop();
     let out = world.run(&["rm", CLUSTER, "--yes"]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("could not read the cluster"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("ServiceAccount was not removed"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-            .is_none()
-    );
+    assert_contains!(out.stdout, "could not read the cluster");
+    assert_contains!(out.stdout, "ServiceAccount was not removed");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(world.block_on(world.klanker.providers()).is_empty());
     assert!(names(&list_json(&world)).is_empty());
     // (When the cluster is back, `rm` finds the ServiceAccount by its role
@@ -237,18 +203,10 @@ fn half_removed_onboarding_is_finished_by_running_rm_again() {
         .run(&["rm", CLUSTER, "--yes", "--keep-service-account"])
         .assert_ok();
     assert!(world.kube.service_account("ai-pods", "km").is_some());
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-            .is_none()
-    );
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     let out = world.run(&["rm", CLUSTER, "--yes"]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("ServiceAccount ai-pods/km"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "ServiceAccount ai-pods/km");
     assert!(world.kube.service_account("ai-pods", "km").is_none());
 }
 
@@ -257,12 +215,12 @@ fn rm_leaves_a_service_account_someone_else_now_points_elsewhere() {
     let world = World::new();
     add(&world, CLUSTER, "ai-pods", "km");
     let mut sa = world.kube.service_account("ai-pods", "km").unwrap();
-    sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] =
+    sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION] =
         "arn:aws:iam::333333333333:role/someone-else".into();
     world.kube.put_service_account("ai-pods", sa);
     let out = world.run(&["rm", CLUSTER, "--yes"]);
     out.assert_ok();
-    assert!(out.stdout.contains("left alone"), "{}", out.stdout);
+    assert_contains!(out.stdout, "left alone");
     assert!(world.kube.service_account("ai-pods", "km").is_some());
 }
 
@@ -305,8 +263,8 @@ fn list_reports_drift_with_the_fix() {
 
     let text = world.run(&["list"]);
     text.assert_ok();
-    assert!(text.stdout.contains("MISSING"), "{}", text.stdout);
-    assert!(text.stdout.contains("Drift:"), "{}", text.stdout);
+    assert_contains!(text.stdout, "MISSING");
+    assert_contains!(text.stdout, "Drift:");
     // The current context's cluster is marked.
     assert!(
         text.stdout
@@ -340,11 +298,7 @@ fn list_local_reads_only_the_file() {
     assert!(world.moto.calls().is_empty(), "{:?}", world.moto.calls());
     let out = world.run(&["list", "--local"]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("IAM was not consulted"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "IAM was not consulted");
 }
 
 /// 500 onboardings on 10 issuers among 2000 unrelated roles: the listing costs
@@ -463,13 +417,8 @@ fn without_home_the_store_is_refused_not_put_in_the_current_directory() {
             .args(["list", "--local"]),
     );
     assert_ne!(out.code, 0, "{}", out.all());
-    assert!(
-        out.stderr
-            .contains("HOME and XDG_CONFIG_HOME are both unset")
-            && out.stderr.contains("--config PATH or set KM_CONFIG"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "HOME and XDG_CONFIG_HOME are both unset");
+    assert_contains!(out.stderr, "--config PATH or set KM_CONFIG");
     assert!(
         !cwd.join("km").exists(),
         "a km/ directory was made in the current directory"
@@ -496,10 +445,6 @@ fn duplicate_km_config_names_are_drift_and_block_writes() {
     );
     let out = world.run(&["rm", CLUSTER, "--yes"]);
     assert_ne!(out.code, 0, "{}", out.all());
-    assert!(
-        out.all().contains("more than one `clusters:` entry named"),
-        "{}",
-        out.all()
-    );
+    assert_contains!(out.all(), "more than one `clusters:` entry named");
     assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), doubled);
 }

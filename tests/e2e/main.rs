@@ -2,6 +2,8 @@
 //! moto (IAM/STS/EKS) and the Kubernetes API emulator. One test binary, so
 //! the dependency set is linked once.
 
+// First, so its assertion macros (support/assert.rs) are in scope below.
+#[macro_use]
 #[path = "../support/mod.rs"]
 mod support;
 

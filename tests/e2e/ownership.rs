@@ -3,28 +3,15 @@
 //! re-decided right before they are made, and every command stays on
 //! NAME's own cluster and on the klanker account.
 
-use std::process::{Child, Stdio};
-
 use serde_json::{Value, json};
 
-use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, World};
-
-const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+use crate::support::aws_peer::Role;
+use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 fn add(world: &World, extra: &[&str]) -> crate::support::Outcome {
     let mut args = vec!["add", "--yes"];
     args.extend_from_slice(extra);
     world.run(&args)
-}
-
-fn spawn(world: &World, args: &[&str]) -> Child {
-    world
-        .kubectl()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn plugin")
 }
 
 fn role_tags(world: &World, role: &str) -> std::collections::BTreeMap<String, String> {
@@ -110,7 +97,7 @@ fn rm_never_deletes_another_onboardings_role() {
     world.clear_calls();
     let out = world.run(&["rm", "a", "--yes"]);
     out.assert_code(1);
-    assert!(out.stderr.contains("onboarding `b`"), "{}", out.stderr);
+    assert_contains!(out.stderr, "onboarding `b`");
     assert_eq!(world.writes(), Vec::<String>::new());
     assert_eq!(role_tags(&world, "km-cluster-a")["klanker-trust/name"], "b");
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
@@ -129,14 +116,14 @@ fn rm_rechecks_the_name_tag_before_its_first_write() {
         .inject(json!([{"action": "GetRole", "fault": "hang", "from": 3,
         "arrived": hang.arrived, "release": hang.release}]));
     world.clear_calls();
-    let child = spawn(&world, &["rm", "a", "--yes"]);
+    let child = world.spawn(&["rm", "a", "--yes"]);
     hang.wait_arrived();
     tag_role(&world, "km-cluster-a", "klanker-trust/name", "b");
     hang.release();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("onboarding `b`"), "{stderr}");
+    assert_contains!(stderr, "onboarding `b`");
     let writes: Vec<String> = world
         .moto
         .writes()
@@ -164,7 +151,7 @@ fn add_refuses_another_onboardings_role_before_any_write() {
         &["--name", "other", "--role-name", "km-cluster-dev"],
     );
     out.assert_code(1);
-    assert!(out.stderr.contains("onboarding `dev`"), "{}", out.stderr);
+    assert_contains!(out.stderr, "onboarding `dev`");
     assert_eq!(world.writes(), Vec::<String>::new());
     assert_eq!(
         role_tags(&world, "km-cluster-dev")["klanker-trust/name"],
@@ -183,12 +170,9 @@ fn a_new_issuer_for_the_same_name_needs_replace_issuer_and_drops_the_old_provide
         &["--name", "dev", "--issuer-url", new_issuer, "--no-verify"],
     );
     out.assert_code(1);
-    assert!(
-        out.stderr.contains(&world.issuer) && out.stderr.contains(new_issuer),
-        "names both issuers: {}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("--replace-issuer"), "{}", out.stderr);
+    assert_contains!(out.stderr, &world.issuer, "names both issuers");
+    assert_contains!(out.stderr, new_issuer, "names both issuers");
+    assert_contains!(out.stderr, "--replace-issuer");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     let out = add(
@@ -203,17 +187,19 @@ fn a_new_issuer_for_the_same_name_needs_replace_issuer_and_drops_the_old_provide
         ],
     );
     out.assert_ok();
-    assert!(
-        out.stdout
-            .contains("--replace-issuer: role km-cluster-dev stops trusting"),
-        "{}",
-        out.stdout
+    assert_contains!(
+        out.stdout,
+        "--replace-issuer: role km-cluster-dev stops trusting"
     );
-    assert!(
-        out.stdout.contains("done: old OIDC provider")
-            && out.stdout.contains(&world.issuer_host_path()),
-        "the result says the old provider went: {}",
-        out.stdout
+    assert_contains!(
+        out.stdout,
+        "done: old OIDC provider",
+        "the result says the old provider went"
+    );
+    assert_contains!(
+        out.stdout,
+        &world.issuer_host_path(),
+        "the result says the old provider went"
     );
     let providers = world.block_on(world.klanker.providers());
     assert_eq!(providers.len(), 1, "{providers:?}");
@@ -227,7 +213,7 @@ fn a_provider_trusted_by_an_add_during_rm_is_kept() {
     let world = World::new();
     add(&world, &["--name", "a", "--service-account", "sa-a"]).assert_ok();
     let hang = world.moto.hang("DeleteRole", world.dir.path());
-    let rm = spawn(&world, &["rm", "a", "--yes"]);
+    let rm = world.spawn(&["rm", "a", "--yes"]);
     hang.wait_arrived();
     // rm planned to delete the provider (nothing else trusted it then).
     add(&world, &["--name", "b", "--service-account", "sa-b"]).assert_ok();
@@ -239,16 +225,62 @@ fn a_provider_trusted_by_an_add_during_rm_is_kept() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        stdout.contains("kept: km-cluster-b trusts it now"),
-        "{stdout}"
-    );
+    assert_contains!(stdout, "kept: km-cluster-b trusts it now");
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
     assert!(world.block_on(world.klanker.role("km-cluster-a")).is_none());
     world.run(&["verify", "b"]).assert_ok();
 }
 
 // --- roles are picked on proof, not on a description -----------------------
+
+/// A role named `name` with `real`'s description and trust policy and these
+/// tags: a look-alike without tags, a second claim of a name with ours.
+fn copy_role(world: &World, real: &Role, name: &str, tags: &[(&str, &str)]) {
+    // No Tags parameter at all when there are none, as a plain CreateRole.
+    let tags = (!tags.is_empty()).then(|| {
+        tags.iter()
+            .map(|(k, v)| {
+                aws_sdk_iam::types::Tag::builder()
+                    .key(*k)
+                    .value(*v)
+                    .build()
+                    .unwrap()
+            })
+            .collect()
+    });
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .create_role()
+            .role_name(name)
+            .description(&real.description)
+            .assume_role_policy_document(real.trust_policy.to_string())
+            .set_tags(tags)
+            .send()
+            .await
+            .expect("copy of the role")
+    });
+}
+
+/// `verify dev` reports `real`, `rm dev` deletes it and leaves `other` alone.
+#[track_caller]
+fn verify_and_rm_use_the_tagged_role(world: &World, real: &Role, other: &str) {
+    let out = world.run(&["verify", "dev", "-o", "json"]);
+    out.assert_ok();
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["role_arn"], real.arn);
+    world.run(&["rm", "dev", "--yes"]).assert_ok();
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev"))
+            .is_none()
+    );
+    assert!(
+        world.block_on(world.klanker.role(other)).is_some(),
+        "{other} never touched"
+    );
+}
 
 #[test]
 fn a_look_alike_description_is_not_an_onboarding() {
@@ -258,18 +290,7 @@ fn a_look_alike_description_is_not_an_onboarding() {
         .block_on(world.klanker.role("km-cluster-dev"))
         .unwrap();
     // Same description and trust, no tags.
-    world.block_on(async {
-        world
-            .klanker
-            .iam
-            .create_role()
-            .role_name("dev-copy")
-            .description(&real.description)
-            .assume_role_policy_document(real.trust_policy.to_string())
-            .send()
-            .await
-            .expect("look-alike")
-    });
+    copy_role(&world, &real, "dev-copy", &[]);
     let out = world.run(&["list", "-o", "json"]);
     out.assert_ok();
     let listing: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -286,21 +307,7 @@ fn a_look_alike_description_is_not_an_onboarding() {
         listing["drift"]
     );
 
-    let out = world.run(&["verify", "dev", "-o", "json"]);
-    out.assert_ok();
-    let report: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(report["role_arn"], real.arn);
-
-    world.run(&["rm", "dev", "--yes"]).assert_ok();
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev"))
-            .is_none()
-    );
-    assert!(
-        world.block_on(world.klanker.role("dev-copy")).is_some(),
-        "never touched"
-    );
+    verify_and_rm_use_the_tagged_role(&world, &real, "dev-copy");
 }
 
 #[test]
@@ -310,27 +317,15 @@ fn duplicate_claims_of_one_name_are_drift_and_the_recorded_role_is_used() {
     let real = world
         .block_on(world.klanker.role("km-cluster-dev"))
         .unwrap();
-    world.block_on(async {
-        let tag = |k: &str, v: &str| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .unwrap()
-        };
-        world
-            .klanker
-            .iam
-            .create_role()
-            .role_name("dev-second-claim")
-            .description(&real.description)
-            .assume_role_policy_document(real.trust_policy.to_string())
-            .tags(tag("klanker-trust/managed-by", "kubectl-klanker-trust"))
-            .tags(tag("klanker-trust/name", "dev"))
-            .send()
-            .await
-            .expect("second claim")
-    });
+    copy_role(
+        &world,
+        &real,
+        "dev-second-claim",
+        &[
+            ("klanker-trust/managed-by", "kubectl-klanker-trust"),
+            ("klanker-trust/name", "dev"),
+        ],
+    );
     let out = world.run(&["list", "-o", "json"]);
     out.assert_ok();
     let listing: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -344,21 +339,7 @@ fn duplicate_claims_of_one_name_are_drift_and_the_recorded_role_is_used() {
         "{}",
         listing["drift"]
     );
-    let out = world.run(&["verify", "dev", "-o", "json"]);
-    out.assert_ok();
-    let report: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(report["role_arn"], real.arn);
-    world.run(&["rm", "dev", "--yes"]).assert_ok();
-    assert!(
-        world
-            .block_on(world.klanker.role("km-cluster-dev"))
-            .is_none()
-    );
-    assert!(
-        world
-            .block_on(world.klanker.role("dev-second-claim"))
-            .is_some()
-    );
+    verify_and_rm_use_the_tagged_role(&world, &real, "dev-second-claim");
 }
 
 #[test]
@@ -387,15 +368,10 @@ fn list_flags_a_trust_widened_by_hand() {
     });
     let out = world.run(&["list"]);
     out.assert_ok();
-    assert!(out.stdout.contains("changed by hand"), "{}", out.stdout);
-    assert!(out.stdout.contains("2 `sub` values"), "{}", out.stdout);
-    assert!(out.stdout.contains("tenant"), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("fix: kubectl klanker-trust add --name dev"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "changed by hand");
+    assert_contains!(out.stdout, "2 `sub` values");
+    assert_contains!(out.stdout, "tenant");
+    assert_contains!(out.stdout, "fix: kubectl klanker-trust add --name dev");
 }
 
 // --- ServiceAccounts: never clobber what others own ------------------------
@@ -418,11 +394,7 @@ fn a_helm_service_account_is_annotated_and_released_never_taken_over() {
     helm_service_account(&world);
     let out = add(&world, &["--name", "dev"]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("NOT created by this tool"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "NOT created by this tool");
     let sa = world.kube.service_account("ai-pods", "km").unwrap();
     assert_eq!(
         sa["metadata"]["labels"]["app.kubernetes.io/managed-by"],
@@ -517,12 +489,8 @@ fn a_service_account_serving_another_role_is_not_re_pointed_without_the_flag() {
     world.clear_calls();
     let out = add(&world, &["--name", "dev"]);
     out.assert_code(1);
-    assert!(out.stderr.contains(other), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("--override-existing-serviceaccounts"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, other);
+    assert_contains!(out.stderr, "--override-existing-serviceaccounts");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     add(
@@ -548,8 +516,8 @@ fn a_changed_namespace_moves_the_trust_and_the_service_account() {
     add(&world, &["--name", "dev", "--namespace", "ai-pods"]).assert_ok();
     let out = add(&world, &["--name", "dev", "--namespace", "batch"]);
     out.assert_ok();
-    assert!(out.stdout.contains("the trust MOVES"), "{}", out.stdout);
-    assert!(out.stdout.contains("ai-pods/km"), "{}", out.stdout);
+    assert_contains!(out.stdout, "the trust MOVES");
+    assert_contains!(out.stdout, "ai-pods/km");
     // The Helm one is released, not deleted; the new one is ours.
     let old = world.kube.service_account("ai-pods", "km").expect("kept");
     assert!(
@@ -586,7 +554,7 @@ fn verify_ignores_a_tenants_look_alike_service_account() {
         "aaa-tenant",
         json!({"metadata": {"name": "km",
             "labels": {"app.kubernetes.io/managed-by": "kubectl-klanker-trust"},
-            "annotations": {ROLE_ARN_ANNOTATION: "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0"}}}),
+            "annotations": {ROLE_ARN_ANNOTATION: ROLE_ARN}}}),
     );
     let out = world.run(&["verify", CLUSTER, "-o", "json"]);
     out.assert_ok();
@@ -598,7 +566,7 @@ fn verify_ignores_a_tenants_look_alike_service_account() {
         .find(|c| c["link"] == "drift")
         .expect("drift reported");
     assert_eq!(drift["status"], "WARN");
-    assert!(drift["message"].as_str().unwrap().contains("aaa-tenant/km"));
+    assert_contains!(drift["message"].as_str().unwrap(), "aaa-tenant/km");
 }
 
 // --- NAME's own cluster -----------------------------------------------------
@@ -617,11 +585,7 @@ fn rm_and_verify_act_on_names_own_cluster_not_the_current_context() {
     // --context naming the other cluster is refused, nothing checked there.
     let out = world.run(&["verify", "prd", "--context", "other-cluster"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("does not point at cluster"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "does not point at cluster");
 
     // No context for prd's cluster: say which cluster, name --context, change nothing.
     two_cluster_kubeconfig(&world, "other-cluster", false);
@@ -632,11 +596,8 @@ fn rm_and_verify_act_on_names_own_cluster_not_the_current_context() {
     ] {
         let out = world.run(cmd);
         out.assert_code(1);
-        assert!(
-            out.stderr.contains(CONTEXT) && out.stderr.contains("--context"),
-            "{}",
-            out.stderr
-        );
+        assert_contains!(out.stderr, CONTEXT);
+        assert_contains!(out.stderr, "--context");
     }
     assert_eq!(world.writes(), Vec::<String>::new());
 
@@ -674,12 +635,10 @@ fn the_issuer_must_come_from_the_cluster_the_context_names() {
     world.clear_calls();
     let out = add(&world, &["--name", "dev"]);
     out.assert_code(1);
-    assert!(out.stderr.contains(CONTEXT), "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("arn:aws:eks:us-west-2:222222222222:cluster/dev-use1-0"),
-        "{}",
-        out.stderr
+    assert_contains!(out.stderr, CONTEXT);
+    assert_contains!(
+        out.stderr,
+        "arn:aws:eks:us-west-2:222222222222:cluster/dev-use1-0"
     );
     assert_eq!(world.writes(), Vec::<String>::new());
 }
@@ -692,19 +651,11 @@ fn the_wrong_account_stops_every_command_before_any_write() {
     // The cluster's own profile as the klanker profile.
     let out = add(&world, &["--name", "dev", "--aws-profile", "cluster-admin"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("cluster's own account"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "cluster's own account");
     assert_eq!(world.writes(), Vec::<String>::new());
     let out = world.run(&["rm", "dev", "--yes", "--aws-profile", "cluster-admin"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("cluster's own account"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "cluster's own account");
 
     for cmd in [
         [
@@ -721,11 +672,7 @@ fn the_wrong_account_stops_every_command_before_any_write() {
     ] {
         let out = world.run(cmd);
         out.assert_code(1);
-        assert!(
-            out.stderr.contains("444444444444"),
-            "{cmd:?}: {}",
-            out.stderr
-        );
+        assert_contains!(out.stderr, "444444444444", "{cmd:?}");
     }
     assert_eq!(world.writes(), Vec::<String>::new());
     add(
@@ -744,6 +691,6 @@ fn the_wrong_account_stops_every_command_before_any_write() {
     world.clear_calls();
     let out = world.run(&["rm", "dev", "--yes"]);
     out.assert_code(1);
-    assert!(out.stderr.contains("km-config.yaml"), "{}", out.stderr);
+    assert_contains!(out.stderr, "km-config.yaml");
     assert_eq!(world.writes(), Vec::<String>::new());
 }

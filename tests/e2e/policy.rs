@@ -8,14 +8,12 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::support::{CLUSTER, World, moto};
+use crate::support::aws_peer::KLANKER_ACCOUNT;
+use crate::support::{CLUSTER, OPERATOR_POLICY, ROLE_ARN, World, moto};
 
-const ACCOUNT: &str = "333333333333";
-const OPERATOR: &str = "arn:aws:iam::333333333333:policy/km-operator-policy";
 const BOUNDARY: &str = "arn:aws:iam::333333333333:policy/km-boundary";
 const EXTRA: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
-const ROLE: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
 
 /// One question for the evaluator, and the answer the test demands.
 struct Case {
@@ -47,7 +45,7 @@ fn judge(world: &World, policy: &str, cases: &[Case]) -> Judgement {
     let cases_path = world.path(&format!("cases-{}.json", cases.len()));
     std::fs::write(&policy_path, policy).expect("write policy");
     let request = json!({
-        "principal": format!("arn:aws:iam::{ACCOUNT}:user/klanker-operator"),
+        "principal": format!("arn:aws:iam::{KLANKER_ACCOUNT}:user/klanker-operator"),
         "cases": cases.iter().map(|c| json!({"name": c.name, "action": c.action,
             "resource": c.resource, "conditions": c.conditions})).collect::<Vec<_>>(),
     });
@@ -145,15 +143,15 @@ fn calls_of_the_tool(boundary: bool) -> Vec<Case> {
             "iam:ListRoles" | "iam:ListOpenIDConnectProviders" | "sts:GetCallerIdentity" => {
                 ("*", none, true)
             }
-            "iam:GetPolicy" => (OPERATOR, none, true),
+            "iam:GetPolicy" => (OPERATOR_POLICY, none, true),
             "iam:AttachRolePolicy" | "iam:DetachRolePolicy" => {
-                (ROLE, json!({"iam:PolicyARN": OPERATOR}), true)
+                (ROLE_ARN, json!({"iam:PolicyARN": OPERATOR_POLICY}), true)
             }
             "iam:CreateRole" | "iam:PutRolePermissionsBoundary" if boundary => {
-                (ROLE, json!({"iam:PermissionsBoundary": BOUNDARY}), true)
+                (ROLE_ARN, json!({"iam:PermissionsBoundary": BOUNDARY}), true)
             }
             // With a boundary configured, the operator must never remove it.
-            "iam:DeleteRolePermissionsBoundary" => (ROLE, none, !boundary),
+            "iam:DeleteRolePermissionsBoundary" => (ROLE_ARN, none, !boundary),
             "iam:RemoveRoleFromInstanceProfile" => (
                 "arn:aws:iam::333333333333:instance-profile/someone-elses",
                 none,
@@ -161,7 +159,7 @@ fn calls_of_the_tool(boundary: bool) -> Vec<Case> {
             ),
             op if op.contains("OpenIDConnectProvider") => (provider, none, true),
             op if op.starts_with("iam:") && (op.contains("Role") || op.contains("Tag")) => {
-                (ROLE, none, true)
+                (ROLE_ARN, none, true)
             }
             other => panic!("{other} is called: say on which resource IAM checks it"),
         };
@@ -212,7 +210,7 @@ fn escalations() -> Vec<Case> {
         case(
             "rewrite the operator policy",
             "iam:CreatePolicyVersion",
-            OPERATOR,
+            OPERATOR_POLICY,
             none(),
             false,
         ),
@@ -220,7 +218,7 @@ fn escalations() -> Vec<Case> {
             "attach to a role outside km-cluster-*",
             "iam:AttachRolePolicy",
             "arn:aws:iam::333333333333:role/admin",
-            json!({"iam:PolicyARN": OPERATOR}),
+            json!({"iam:PolicyARN": OPERATOR_POLICY}),
             false,
         ),
     ]
@@ -246,7 +244,7 @@ fn assert_real_account(policy: &str, partition: &str) {
         "iam::*:role",
         "iam::*:oidc",
     ] {
-        assert!(!policy.contains(placeholder), "{placeholder} in\n{policy}");
+        assert_lacks!(policy, placeholder);
     }
     let doc: Value = serde_json::from_str(policy).expect("policy JSON");
     for statement in doc["Statement"].as_array().expect("statements") {
@@ -265,7 +263,7 @@ fn assert_real_account(policy: &str, partition: &str) {
             let parts: Vec<&str> = resource.splitn(6, ':').collect();
             assert_eq!(parts[1], partition, "{resource}");
             let aws_managed = statement["Sid"] == "AttachablePolicies" && parts[4] == "*";
-            assert!(parts[4] == ACCOUNT || aws_managed, "{resource}");
+            assert!(parts[4] == KLANKER_ACCOUNT || aws_managed, "{resource}");
         }
     }
 }
@@ -281,7 +279,7 @@ fn operator_policy_cannot_escalate_and_grants_every_call() {
     cases.push(case(
         "attach ReadOnlyAccess when it was not named",
         "iam:AttachRolePolicy",
-        ROLE,
+        ROLE_ARN,
         json!({"iam:PolicyARN": EXTRA}),
         false,
     ));
@@ -308,7 +306,7 @@ fn a_boundary_and_named_policies_bind_the_operator() {
         case(
             "attach a named extra policy",
             "iam:AttachRolePolicy",
-            ROLE,
+            ROLE_ARN,
             json!({"iam:PolicyARN": EXTRA}),
             true,
         ),
@@ -384,9 +382,14 @@ fn partitions_come_from_the_identity_never_a_literal() {
     // --klanker-account: the partition of --region.
     let cn = print_policy(
         &world,
-        &["--klanker-account", ACCOUNT, "--region", "cn-north-1"],
+        &[
+            "--klanker-account",
+            KLANKER_ACCOUNT,
+            "--region",
+            "cn-north-1",
+        ],
     );
-    assert!(!cn.contains("arn:aws:"), "{cn}");
+    assert_lacks!(cn, "arn:aws:");
     assert_real_account(&cn, "aws-cn");
     let judgement = judge(&world, &cn, &[]);
     assert_judgement(&judgement, &[], &cn);
@@ -407,7 +410,7 @@ fn partitions_come_from_the_identity_never_a_literal() {
         "gov",
     ]));
     out.assert_ok();
-    assert!(!out.stdout.contains("arn:aws:"), "{}", out.stdout);
+    assert_lacks!(out.stdout, "arn:aws:");
     assert_real_account(&out.stdout, "aws-us-gov");
     // A policy in another partition is refused.
     world
@@ -416,7 +419,7 @@ fn partitions_come_from_the_identity_never_a_literal() {
             "--for",
             "klanker",
             "--klanker-account",
-            ACCOUNT,
+            KLANKER_ACCOUNT,
             "--region",
             "cn-north-1",
             "--allow-policy-arn",
@@ -431,8 +434,8 @@ fn an_unknown_account_is_an_error_not_a_placeholder() {
     let out = world.run(&["policy", "--for", "klanker", "--aws-profile", "nowhere"]);
     out.assert_code(2);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert!(out.stderr.contains("--klanker-account"), "{}", out.stderr);
-    assert!(out.stderr.contains("nowhere"), "{}", out.stderr);
+    assert_contains!(out.stderr, "--klanker-account");
+    assert_contains!(out.stderr, "nowhere");
     world
         .run(&["policy", "--for", "klanker", "--klanker-account", "12345"])
         .assert_code(2);
@@ -485,9 +488,9 @@ fn rbac_yaml_is_only_the_documents_for_kubectl_apply() {
         docs[1]["subjects"][0]["name"].as_str(),
         Some("alice@example.com")
     );
-    assert!(
-        !out.stdout
-            .contains("serviceaccounts/token\n  verbs:\n  - create\n- apiGroups")
+    assert_lacks!(
+        out.stdout,
+        "serviceaccounts/token\n  verbs:\n  - create\n- apiGroups"
     );
 
     // Without --user/--group: the documented default group.
@@ -526,7 +529,7 @@ fn rbac_for_an_onboarding_name_uses_its_recorded_namespace() {
     std::fs::write(
         world.km_config(),
         format!(
-            "clusters:\n- name: {CLUSTER}\n  oidc_provider_arn: arn:aws:iam::333333333333:oidc-provider/oidc.example.com\n  namespace: team-a\n  service_account: runner\n  role_arn: {ROLE}\n"
+            "clusters:\n- name: {CLUSTER}\n  oidc_provider_arn: arn:aws:iam::333333333333:oidc-provider/oidc.example.com\n  namespace: team-a\n  service_account: runner\n  role_arn: {ROLE_ARN}\n"
         ),
     )
     .expect("write km-config");
@@ -573,7 +576,7 @@ fn rbac_for_an_onboarding_name_uses_its_recorded_namespace() {
     // An unknown onboarding is an error, not a guess.
     let unknown = world.run(&["policy", "--for", "rbac", "nowhere-0", "-o", "yaml"]);
     unknown.assert_code(2);
-    assert!(unknown.stderr.contains("nowhere-0"), "{}", unknown.stderr);
+    assert_contains!(unknown.stderr, "nowhere-0");
     assert!(unknown.stdout.is_empty());
 }
 
@@ -599,7 +602,10 @@ fn verify_asks_for_the_shortest_session() {
             "{:?}",
             call.params
         );
-        assert_eq!(call.params.get("RoleArn").map(String::as_str), Some(ROLE));
+        assert_eq!(
+            call.params.get("RoleArn").map(String::as_str),
+            Some(ROLE_ARN)
+        );
         // The recorder never keeps the token.
         assert!(!call.params.contains_key("WebIdentityToken"));
     }

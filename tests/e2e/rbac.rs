@@ -85,11 +85,7 @@ fn denied(world: &World, args: &[&str], code: i32, verb: &str, resource: &str) {
     let out = world.run(args);
     out.assert_code(code);
     let wanted = format!("may not `{verb}` `{resource}`");
-    assert!(
-        out.all().contains(&wanted),
-        "{args:?}: no `{wanted}` in\n{}",
-        out.all()
-    );
+    assert_contains!(out.all(), wanted, "{args:?}");
     assert!(
         out.all().contains("policy --for rbac") || out.all().contains("clusterrolebinding"),
         "no fix named:\n{}",
@@ -139,12 +135,9 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
     let verified = world.run(&["verify", CLUSTER]);
     verified.assert_ok();
     // The real server's token, checked against the real server's keys.
-    assert!(
-        verified
-            .stdout
-            .contains("the token's signature verifies against the API server's key"),
-        "{}",
-        verified.stdout
+    assert_contains!(
+        verified.stdout,
+        "the token's signature verifies against the API server's key"
     );
     world.run(&["list"]).assert_ok();
 
@@ -153,12 +146,8 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
     replace(&without(&docs, "ClusterRole", jwks, "get"));
     let out = world.run(&["verify", CLUSTER]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("signature not checked")
-            && out.stdout.contains("may not `get` `/openid/v1/jwks`"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "signature not checked");
+    assert_contains!(out.stdout, "may not `get` `/openid/v1/jwks`");
     replace(&docs);
 
     // A change to the existing ServiceAccount needs patch.
@@ -184,12 +173,7 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
     world.clear_calls();
     let out = world.run(&["verify", CLUSTER]);
     assert_ne!(out.code, 0, "{}", out.all());
-    assert!(
-        out.all()
-            .contains("may not `create` `serviceaccounts/token`"),
-        "{}",
-        out.all()
-    );
+    assert_contains!(out.all(), "may not `create` `serviceaccounts/token`");
     // The refused TokenRequest is its only non-read request (a token is never stored).
     assert_eq!(
         world.writes(),
@@ -232,13 +216,12 @@ fn issuer_discovery_needs_its_url_and_says_which_binding_allows_it() {
 
     let out = world.run(&plan);
     out.assert_ok();
-    assert!(
-        out.stderr.contains(&format!(
+    assert_contains!(
+        out.stderr,
+        &format!(
             "OIDC issuer discovered from the API server: {}",
             world.issuer
-        )),
-        "{}",
-        out.stderr
+        )
     );
 
     let url = rule_of(&docs, "ClusterRole", "/.well-known/openid-configuration");
@@ -248,17 +231,13 @@ fn issuer_discovery_needs_its_url_and_says_which_binding_allows_it() {
     );
     let out = world.run(&plan);
     out.assert_code(1);
-    assert!(
-        out.all()
-            .contains("may not `get` `/.well-known/openid-configuration`"),
-        "{}",
-        out.all()
+    assert_contains!(
+        out.all(),
+        "may not `get` `/.well-known/openid-configuration`"
     );
-    assert!(
-        out.all()
-            .contains("--clusterrole=system:service-account-issuer-discovery"),
-        "{}",
-        out.all()
+    assert_contains!(
+        out.all(),
+        "--clusterrole=system:service-account-issuer-discovery"
     );
     // Kubernetes' own binding for it, granted to this user, is enough too.
     world.kube.admin(

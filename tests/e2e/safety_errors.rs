@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::support::aws_peer::Account;
-use crate::support::{CLUSTER, Outcome, World};
+use crate::support::{CLUSTER, Outcome, ROLE, ROLE_ARN_ANNOTATION, World};
 
-const ROLE: &str = "km-cluster-dev-use1-0";
 /// Known values the failing exec plugin gets in its env, and prints on stdout.
 const ENV_SECRET: &str = "exec-env-secret-DO-NOT-PRINT";
 const ENV_SESSION: &str = "exec-env-session-token-DO-NOT-PRINT";
@@ -66,7 +65,7 @@ fn run_with_kubeconfig(world: &World, kubeconfig: &PathBuf, args: &[&str]) -> Ou
 fn assert_no_secret(args: &[&str], out: &Outcome) {
     let all = out.all();
     for secret in [ENV_SECRET, ENV_SESSION, STDOUT_SECRET, "leaked from env"] {
-        assert!(!all.contains(secret), "{args:?} printed {secret}:\n{all}");
+        assert_lacks!(all, secret, "{args:?}");
     }
 }
 
@@ -115,29 +114,25 @@ fn a_failing_exec_plugin_prints_no_secret_in_any_command_or_format() {
                         "exec credential plugin `{}",
                         world.path("failing-bin/aws").display()
                     );
-                    assert!(out.stderr.contains(&plugin), "{args:?}:\n{}", out.stderr);
-                    assert!(out.stderr.contains("exit status 255"), "{}", out.stderr);
-                    assert!(out.stderr.contains(STDERR_LINE), "{}", out.stderr);
-                    assert!(
-                        out.stderr.contains("second line of stderr"),
-                        "{}",
-                        out.stderr
-                    );
+                    assert_contains!(out.stderr, plugin, "{args:?}");
+                    assert_contains!(out.stderr, "exit status 255");
+                    assert_contains!(out.stderr, STDERR_LINE);
+                    assert_contains!(out.stderr, "second line of stderr");
                     // Said once, not once per layer of the error.
                     assert_eq!(out.stderr.matches(STDERR_LINE).count(), 1, "{}", out.stderr);
-                    assert!(out.stderr.contains("Nothing was changed"), "{}", out.stderr);
+                    assert_contains!(out.stderr, "Nothing was changed");
                 }
                 if args[0] == "rm" {
                     // The cluster side is reported unreachable, in words.
                     out.assert_ok();
-                    assert!(out.all().contains("exit status 255"), "{}", out.all());
+                    assert_contains!(out.all(), "exit status 255");
                 }
             }
         }
     }
     // The plugin's secrets were really there to leak.
     let log = std::fs::read_to_string(world.path("failing-aws.log")).unwrap();
-    assert!(log.contains("get-token"), "{log}");
+    assert_contains!(log, "get-token");
     assert_eq!(
         world.writes(),
         Vec::<String>::new(),
@@ -155,24 +150,21 @@ fn rm_of_a_name_onboarded_nowhere_is_not_found() {
         let out = world.run(&["rm", "dev-use1-1", "--yes", "-o", format]);
         out.assert_code(1);
         let err = &out.stderr;
-        assert!(err.contains("`dev-use1-1` is not onboarded"), "{err}");
-        assert!(
-            err.contains("IAM roles and OIDC providers of klanker account 333333333333"),
-            "{err}"
+        assert_contains!(err, "`dev-use1-1` is not onboarded");
+        assert_contains!(
+            err,
+            "IAM roles and OIDC providers of klanker account 333333333333"
         );
-        assert!(
-            err.contains(&world.km_config().display().to_string()),
-            "{err}"
-        );
-        assert!(err.contains("ServiceAccounts of context"), "{err}");
-        assert!(err.contains("Onboarded: dev-use1-0."), "{err}");
-        assert!(err.contains("Did you mean `dev-use1-0`?"), "{err}");
+        assert_contains!(err, &world.km_config().display().to_string());
+        assert_contains!(err, "ServiceAccounts of context");
+        assert_contains!(err, "Onboarded: dev-use1-0.");
+        assert_contains!(err, "Did you mean `dev-use1-0`?");
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
 
     let out = world.run(&["rm", "dev-use1-1", "--yes", "--ignore-not-found"]);
     out.assert_ok();
-    assert!(out.stdout.contains("Nothing to remove"), "{}", out.stdout);
+    assert_contains!(out.stdout, "Nothing to remove");
     let out = world.run(&[
         "rm",
         "dev-use1-1",
@@ -223,22 +215,10 @@ fn verify_of_an_unknown_name_is_one_clear_error() {
     world.run(&add_args(&[])).assert_ok();
     let out = world.run(&["verify", "nope"]);
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("`nope` is not onboarded"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("Onboarded: dev-use1-0."),
-        "{}",
-        out.stderr
-    );
-    assert!(!out.all().contains("FAIL"), "{}", out.all());
-    assert!(
-        !out.stderr.contains("trust chain is broken"),
-        "{}",
-        out.stderr
-    );
+    assert_contains!(out.stderr, "`nope` is not onboarded");
+    assert_contains!(out.stderr, "Onboarded: dev-use1-0.");
+    assert_lacks!(out.all(), "FAIL");
+    assert_lacks!(out.stderr, "trust chain is broken");
     assert_eq!(out.stderr.matches("error:").count(), 1, "{}", out.stderr);
 }
 
@@ -251,21 +231,15 @@ fn a_dropped_connection_on_describe_cluster_is_said_in_words() {
     let out = world.run(&add_args(&[]));
     out.assert_code(1);
     let err = &out.stderr;
-    assert!(
-        err.contains("eks:DescribeCluster could not reach the EKS endpoint http://"),
-        "{err}"
+    assert_contains!(
+        err,
+        "eks:DescribeCluster could not reach the EKS endpoint http://"
     );
-    assert!(err.contains("in the cluster account"), "{err}");
-    assert!(
-        err.contains("the connection failed before an answer came"),
-        "{err}"
-    );
-    assert!(
-        err.contains("Nothing was changed; re-running is safe."),
-        "{err}"
-    );
+    assert_contains!(err, "in the cluster account");
+    assert_contains!(err, "the connection failed before an answer came");
+    assert_contains!(err, "Nothing was changed; re-running is safe.");
     for debug in ["DispatchFailure", "ConnectorError", "{", "Some("] {
-        assert!(!err.contains(debug), "Debug text {debug:?} in:\n{err}");
+        assert_lacks!(err, debug, "Debug text");
     }
     assert_eq!(world.writes(), Vec::<String>::new());
 }
@@ -296,7 +270,7 @@ fn tag_keys_are_checked_as_iam_compares_them() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = world.run(&args);
         out.assert_code(2);
-        assert!(out.stderr.contains(expected), "{expected}:\n{}", out.stderr);
+        assert_contains!(out.stderr, expected);
     }
     assert_eq!(world.writes(), Vec::<String>::new());
 }
@@ -316,8 +290,8 @@ fn a_name_too_long_for_its_tag_is_refused_before_any_write_even_with_role_name()
         "--yes",
     ]);
     out.assert_code(2);
-    assert!(out.stderr.contains("300 characters"), "{}", out.stderr);
-    assert!(out.stderr.contains("klanker-trust/name"), "{}", out.stderr);
+    assert_contains!(out.stderr, "300 characters");
+    assert_contains!(out.stderr, "klanker-trust/name");
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
@@ -396,7 +370,7 @@ fn the_release_renderer_refuses_a_long_krew_short_description() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("at most 50"));
+    assert_contains!(String::from_utf8_lossy(&out.stderr), "at most 50");
     assert!(!dir.path().join("m.yaml").exists());
 }
 
@@ -446,18 +420,18 @@ fn other_partitions_work_end_to_end() {
         assert!(federated.starts_with(&prefix), "{federated}");
         assert_eq!(role.attached, vec![policy.clone()]);
         let sa = world.kube.service_account("ai-pods", "km").unwrap();
-        let annotated = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        let annotated = sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION]
             .as_str()
             .unwrap()
             .to_string();
         assert_eq!(annotated, role.arn);
-        assert!(!out.all().contains("arn:aws:iam"), "{}", out.all());
+        assert_lacks!(out.all(), "arn:aws:iam");
 
         let mut verify = vec!["verify", "p-test"];
         verify.extend(flags);
         let out = world.run(&verify);
         out.assert_ok();
-        assert!(out.stdout.contains(&policy), "{}", out.stdout);
+        assert_contains!(out.stdout, &policy);
 
         let mut rm = vec!["rm", "p-test", "--yes"];
         rm.extend(flags);
@@ -496,7 +470,7 @@ fn tags_already_on_the_role_count_toward_the_fifty() {
     world.clear_calls();
     let out = world.run(&add_args(&["--tag", "a=1", "--tag", "b=2"]));
     out.assert_code(2);
-    assert!(out.stderr.contains("carry 51"), "{}", out.stderr);
+    assert_contains!(out.stderr, "carry 51");
     assert_eq!(world.writes(), Vec::<String>::new());
     // One more fits.
     world.run(&add_args(&["--tag", "a=1"])).assert_ok();

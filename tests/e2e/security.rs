@@ -1,6 +1,6 @@
 //! Secrets never printed; wide trust only on request.
 
-use crate::support::{ACCESS_KEY, CLUSTER, KUBE_TOKEN, SECRET_KEY, World};
+use crate::support::{ACCESS_KEY, CLUSTER, KUBE_TOKEN, ROLE, SECRET_KEY, World};
 
 /// Every command with --verbose: none of the known secrets, no assumed-role
 /// keys (ASIA...), no session token, no JWT.
@@ -46,13 +46,10 @@ fn no_command_prints_credentials_or_tokens_even_verbose() {
         let out = world.run(&args);
         let all = out.all();
         for secret in [ACCESS_KEY, SECRET_KEY, KUBE_TOKEN] {
-            assert!(!all.contains(secret), "{args:?} printed {secret}");
+            assert_lacks!(all, secret, "{args:?}");
         }
-        assert!(!all.contains("eyJ"), "{args:?} printed a JWT:\n{all}");
-        assert!(
-            !all.contains("FQoGZXIvYXdz"),
-            "{args:?} printed a session token:\n{all}"
-        );
+        assert_lacks!(all, "eyJ", "{args:?} printed a JWT");
+        assert_lacks!(all, "FQoGZXIvYXdz", "{args:?} printed a session token");
         let asia = all.match_indices("ASIA").any(|(i, _)| {
             all[i..]
                 .chars()
@@ -80,7 +77,7 @@ fn wildcard_namespace_and_service_account_need_allow_wide_trust() {
         "--yes",
     ]);
     out.assert_code(2);
-    assert!(out.stderr.contains("--allow-wide-trust"), "{}", out.stderr);
+    assert_contains!(out.stderr, "--allow-wide-trust");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     let out = world.run(&[
@@ -95,19 +92,9 @@ fn wildcard_namespace_and_service_account_need_allow_wide_trust() {
         "--yes",
     ]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("WARNING: --namespace '*'"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("WARNING: --service-account '*'"),
-        "{}",
-        out.stdout
-    );
-    let role = world
-        .block_on(world.klanker.role("km-cluster-dev-use1-0"))
-        .unwrap();
+    assert_contains!(out.stdout, "WARNING: --namespace '*'");
+    assert_contains!(out.stdout, "WARNING: --service-account '*'");
+    let role = world.block_on(world.klanker.role(ROLE)).unwrap();
     let host = world.issuer_host_path();
     assert_eq!(
         role.trust_policy["Statement"][0]["Condition"]["StringLike"][format!("{host}:sub")],

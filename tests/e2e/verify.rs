@@ -4,28 +4,22 @@
 
 use serde_json::Value;
 
-use crate::support::{CLUSTER, KUBE_TOKEN, World};
-
-const ROLE: &str = "km-cluster-dev-use1-0";
+use crate::support::{CLUSTER, KUBE_TOKEN, ROLE, ROLE_ARN_ANNOTATION, World};
 
 fn onboarded() -> World {
     let world = World::new();
     let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
     out.assert_ok();
     // add ran the local checks right after applying.
-    assert!(out.stdout.contains("Verification"), "{}", out.stdout);
-    assert!(out.stdout.contains("OK   trust"), "{}", out.stdout);
+    assert_contains!(out.stdout, "Verification");
+    assert_contains!(out.stdout, "OK   trust");
     world
 }
 
 fn verify(world: &World) -> (i32, Value, String) {
     let out = world.run(&["verify", CLUSTER, "-o", "json"]);
-    assert!(!out.all().contains(KUBE_TOKEN), "kube credential printed");
-    assert!(
-        !out.stdout.contains("eyJ"),
-        "a JWT was printed:\n{}",
-        out.stdout
-    );
+    assert_lacks!(out.all(), KUBE_TOKEN, "kube credential printed");
+    assert_lacks!(out.stdout, "eyJ", "a JWT was printed");
     let report: Value = serde_json::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}\n{}", out.stdout, out.stderr));
     (out.code, report, out.stderr)
@@ -90,24 +84,17 @@ fn a_healthy_chain_passes_and_sts_issues_a_session() {
     let world = onboarded();
     let out = world.run(&["verify", CLUSTER]);
     out.assert_ok();
-    assert!(
-        out.stdout.contains("The trust chain works."),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("OK   assume"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("assumed-role/km-cluster-dev-use1-0/"),
-        "{}",
-        out.stdout
-    );
+    assert_contains!(out.stdout, "The trust chain works.");
+    assert_contains!(out.stdout, "OK   assume");
+    assert_contains!(out.stdout, "assumed-role/km-cluster-dev-use1-0/");
     let (code, report, _) = verify(&world);
     assert_eq!(code, 0);
     assert_eq!(report["ok"], true);
     assert!(failed_links(&report).is_empty());
     // Its signature was checked against the real API server's published keys.
-    assert!(
-        message(&report, "signature").contains("verifies against the API server's key"),
+    assert_contains!(
+        message(&report, "signature"),
+        "verifies against the API server's key",
         "{report}"
     );
     // The token came from the TokenRequest API with the STS audience.
@@ -123,14 +110,14 @@ fn a_healthy_chain_passes_and_sts_issues_a_session() {
 fn annotation_pointing_at_another_role() {
     let world = onboarded();
     let mut sa = world.kube.service_account("ai-pods", "km").unwrap();
-    sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] =
+    sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION] =
         "arn:aws:iam::333333333333:role/other".into();
     world.kube.put_service_account("ai-pods", sa);
     let (code, report, stderr) = verify(&world);
     assert_eq!(code, 4, "{stderr}");
     assert_eq!(failed_links(&report), ["service-account"]);
-    assert!(message(&report, "service-account").contains("role/other"));
-    assert!(stderr.contains("broken at: service-account"), "{stderr}");
+    assert_contains!(message(&report, "service-account"), "role/other");
+    assert_contains!(stderr, "broken at: service-account");
 }
 
 #[test]
@@ -140,7 +127,7 @@ fn provider_deleted() {
     let (code, report, _) = verify(&world);
     assert_eq!(code, 4);
     assert_eq!(failed_links(&report), ["provider"]);
-    assert!(message(&report, "provider").contains(&world.issuer));
+    assert_contains!(message(&report, "provider"), world.issuer);
 }
 
 #[test]
@@ -166,11 +153,8 @@ fn trust_for_another_namespace() {
     assert_eq!(failed_links(&report), ["trust"]);
     let msg = message(&report, "trust");
     assert!(msg.starts_with("sub mismatch"), "{msg}");
-    assert!(
-        msg.contains("system:serviceaccount:other-ns:km")
-            && msg.contains("system:serviceaccount:ai-pods:km"),
-        "{msg}"
-    );
+    assert_contains!(msg, "system:serviceaccount:other-ns:km");
+    assert_contains!(msg, "system:serviceaccount:ai-pods:km");
 }
 
 #[test]
@@ -263,11 +247,7 @@ fn policy_documents_are_accepted_by_iam() {
     }
     let text = world.run(&["policy"]);
     text.assert_ok();
-    assert!(
-        text.stdout.contains("serviceaccounts/token"),
-        "{}",
-        text.stdout
-    );
+    assert_contains!(text.stdout, "serviceaccounts/token");
     let bad = world.run(&["policy", "--klanker-account", "12"]);
     bad.assert_code(2);
 }

@@ -5,12 +5,15 @@
 
 #![allow(dead_code)]
 
+// First, so the assertion macros are in scope in the modules below.
+#[macro_use]
+pub mod assert;
 pub mod aws_peer;
 pub mod kube;
 pub mod moto;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use aws_peer::{Account, CLUSTER_ACCOUNT, KLANKER_ACCOUNT};
 use kube::KubeCluster;
@@ -25,6 +28,11 @@ pub const ACCESS_KEY: &str = "AKIAKLANKERTESTKEY01";
 pub const SECRET_KEY: &str = "test-secret-key/DO-NOT-PRINT";
 pub const CONTEXT: &str = "arn:aws:eks:us-east-1:222222222222:cluster/dev-use1-0";
 pub const OPERATOR_POLICY: &str = "arn:aws:iam::333333333333:policy/km-operator-policy";
+/// The role `add --name CLUSTER` creates in the klanker account, and its ARN.
+pub const ROLE: &str = "km-cluster-dev-use1-0";
+pub const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+/// The ServiceAccount annotation IRSA reads the role ARN from.
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 /// What a command printed and how it exited.
 #[derive(Debug)]
@@ -265,6 +273,17 @@ impl World {
 
     pub fn run(&self, args: &[&str]) -> Outcome {
         self.run_cmd(self.kubectl().args(args))
+    }
+
+    /// `kubectl klanker-trust ARGS` started in the background, its output
+    /// piped, for tests that act while it runs (held calls, races).
+    pub fn spawn<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Child {
+        self.kubectl()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn plugin")
     }
 
     pub fn run_cmd(&self, cmd: &mut Command) -> Outcome {
