@@ -189,8 +189,8 @@ pub async fn execute(
         let progress = progress.clone();
         async move {
             if tokio::signal::ctrl_c().await.is_ok() {
+                // The chains stop; the error that follows says what was done.
                 let _ = set.send(true);
-                output::interrupted_notice(&progress);
                 if tokio::signal::ctrl_c().await.is_ok() {
                     progress.finish();
                     std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));

@@ -161,21 +161,32 @@ pub fn after_interrupted_prompt() {
 pub struct Progress {
     bar: ProgressBar,
     verbose: bool,
+    /// Set at the first Ctrl-C: a chain finishing its step then must not
+    /// draw the bar again below the notice.
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Progress {
     /// A bar on stderr when it is a terminal; `verbose` also logs each step.
     pub fn new(total: usize, verbose: bool) -> Self {
         let target = if std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
+            ProgressDrawTarget::term_like(Box::new(EchoRoom(Term::stderr())))
         } else {
             ProgressDrawTarget::hidden()
         };
         let bar = ProgressBar::with_draw_target(Some(total as u64), target);
-        if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}") {
+        if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {wide_msg}") {
             bar.set_style(style);
         }
-        Self { bar, verbose }
+        Self {
+            bar,
+            verbose,
+            stopped: Default::default(),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Draws nothing (tests).
@@ -183,10 +194,14 @@ impl Progress {
         Self {
             bar: ProgressBar::hidden(),
             verbose: false,
+            stopped: Default::default(),
         }
     }
 
     pub fn start(&self, summary: &str) {
+        if self.stopped() {
+            return;
+        }
         if self.verbose {
             self.bar.suspend(|| eprintln!("step: {}", visible(summary)));
         }
@@ -199,23 +214,63 @@ impl Progress {
     }
 
     pub fn done(&self) {
-        self.bar.inc(1);
+        if !self.stopped() {
+            self.bar.inc(1);
+        }
     }
 
+    /// Clears the bar for good.
     pub fn finish(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.bar.finish_and_clear();
+    }
+}
+
+/// Stderr for the progress bar, two columns narrower than the terminal:
+/// indicatif pads its line to the full width, so the terminal's `^C` echo
+/// would wrap onto the next line and the bar's clear would miss its own
+/// line, leaving a stale frame. With room left, the echo stays on the
+/// bar's line and is cleared with it.
+#[derive(Debug)]
+struct EchoRoom(Term);
+
+impl indicatif::TermLike for EchoRoom {
+    fn width(&self) -> u16 {
+        self.0.size().1.saturating_sub(2).max(1)
+    }
+    fn height(&self) -> u16 {
+        self.0.size().0
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.0.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.0.write_str(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.0.clear_line()
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
 /// Said when `add`/`rm` would ask but cannot.
 pub fn planning_only() {
     eprintln!("stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply.");
-}
-
-/// Said at the first Ctrl-C while steps run.
-pub fn interrupted_notice(progress: &Progress) {
-    progress.finish();
-    eprintln!("\ninterrupted: stopping now, without waiting for answers or retries");
 }
 
 /// Whether stdout gets colour.

@@ -17,6 +17,7 @@ mod krew;
 mod list_rm;
 mod ownership;
 mod policy;
+mod prompt;
 mod rbac;
 mod safety_errors;
 mod security;

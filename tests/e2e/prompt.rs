@@ -1,0 +1,93 @@
+//! The confirmation prompt reads a whole line, rm asks for the name, and
+//! Ctrl-C at the prompt or while steps run tells the truth (issue 15), in
+//! a real pseudo-terminal (see interactive.rs for the tmux harness).
+
+use crate::interactive::{Tmux, shell_command};
+use crate::support::{CLUSTER, ROLE, World};
+
+fn start(world: &World, args: &[&str]) -> Tmux {
+    Tmux::start(world.dir.path(), &shell_command(world, args))
+}
+
+const ADD: &[&str] = &["add", "--name", CLUSTER, "--namespace", "ai-pods"];
+
+#[test]
+fn yes_is_read_whole_on_enter_and_nothing_reaches_the_shell() {
+    let world = World::new();
+    let tmux = start(&world, ADD);
+    tmux.wait_for_prompt();
+    // Each key alone: a one-key prompt would act on the `y`.
+    tmux.send_keys(&["y"]);
+    tmux.send_keys(&["e"]);
+    tmux.send_keys(&["s"]);
+    assert!(
+        world.block_on(world.klanker.role(ROLE)).is_none(),
+        "applied before Enter"
+    );
+    tmux.send_keys(&["Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+    assert_lacks!(screen, "command not found");
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_exits_130_and_changes_nothing() {
+    let world = World::new();
+    let tmux = start(&world, ADD);
+    tmux.wait_for_prompt();
+    tmux.send_keys(&["C-c"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 130, "{screen}");
+    assert_contains!(screen, "interrupted at the prompt; nothing was changed");
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(!world.km_config().exists());
+}
+
+#[test]
+fn rm_asks_for_the_name_to_be_typed() {
+    let world = World::new();
+    let mut yes: Vec<&str> = ADD.to_vec();
+    yes.push("--yes");
+    world.run(&yes).assert_ok();
+
+    // A plain y is not the name: nothing is removed.
+    let tmux = start(&world, &["rm", CLUSTER]);
+    tmux.wait_for("the rm prompt", |_, s| s.contains("Type its name"));
+    tmux.send_keys(&["y", "Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 1, "{screen}");
+    assert_contains!(screen, "aborted at the prompt");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+    drop(tmux);
+
+    // A tmux server of its own in another directory (the first one's socket
+    // may still be going away).
+    let again = world.path("again");
+    std::fs::create_dir_all(&again).unwrap();
+    let tmux = Tmux::start(&again, &shell_command(&world, &["rm", CLUSTER]));
+    tmux.wait_for("the rm prompt", |_, s| s.contains("Type its name"));
+    tmux.send_keys(&[CLUSTER, "Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+}
+
+#[test]
+fn a_double_ctrl_c_leaves_no_spinner_on_the_screen() {
+    let world = World::new();
+    let hang = world.moto.hang("CreateRole", world.dir.path());
+    let mut args: Vec<&str> = ADD.to_vec();
+    args.push("--yes");
+    let tmux = start(&world, &args);
+    hang.wait_arrived();
+    // The spinner is drawn while the call is held.
+    tmux.wait_for("the spinner", |_, s| s.contains("/6]") || s.contains("/5]"));
+    tmux.send_keys(&["C-c"]);
+    tmux.send_keys(&["C-c"]);
+    let (code, screen) = tmux.wait_for_exit();
+    hang.release();
+    assert_eq!(code, 130, "{screen}");
+    assert_lacks!(screen, "/6]");
+    assert_lacks!(screen, "/5]");
+}
