@@ -2,6 +2,8 @@
 //! progress. Colour and progress only on a terminal; `NO_COLOR` is honoured
 //! by `console`.
 
+pub mod list;
+
 use std::io::IsTerminal;
 
 use console::{Style, Term};

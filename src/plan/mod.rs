@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod guard;
+pub mod listing;
 pub mod removal;
 
 use crate::store::ClusterEntry;
