@@ -502,6 +502,11 @@ async fn run_op(op: &Op, executor: &Executor<'_>) -> Result<Option<String>, Erro
                 doc.remove(name);
             })?;
         }
+        Op::MarkConfigEntryPending { entry, pending } => {
+            executor
+                .store
+                .update(|doc| doc.mark_pending(entry, pending))?;
+        }
         iam_op => {
             if let iam::Applied::Skipped(why) = iam::apply(&executor.klanker.iam, iam_op).await? {
                 return Ok(Some(why));

@@ -3,3 +3,4 @@
 //! concurrently.
 
 pub mod list;
+pub mod rm;

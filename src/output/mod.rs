@@ -3,6 +3,7 @@
 //! by `console`.
 
 pub mod list;
+pub mod rm;
 
 use std::io::IsTerminal;
 

@@ -273,6 +273,12 @@ pub enum Op {
     RemoveConfigEntry {
         name: String,
     },
+    /// Keeps (or writes) the km-config.yaml entry marked with what `rm` left
+    /// to do, so a later `rm` can finish it.
+    MarkConfigEntryPending {
+        entry: ClusterEntry,
+        pending: crate::store::Pending,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

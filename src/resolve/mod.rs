@@ -3,3 +3,4 @@
 //! after this stage.
 
 pub mod list;
+pub mod rm;
