@@ -82,27 +82,7 @@ pub async fn observe(
     )?;
     let ctx = ctx.map(|(_, c)| c.clone());
     let recorded_subjects = removal::recorded_subjects(onboarding, entry);
-    // None: not to be read (--keep-service-account).
-    let (kube_client, read) = match context {
-        None => (None, None),
-        Some(Err(why)) => (None, Some(Err(why))),
-        Some(Ok((kc, ctx))) => match k8s::client(kc, &ctx.context_name, request.timeout).await {
-            Err(e) => (None, Some(Err(ClusterUnread::Kube(Arc::new(e))))),
-            Ok(client) => {
-                let cluster = Cluster::new(&client, request.verbose);
-                match read_service_accounts(&cluster, &recorded_subjects).await {
-                    // Refused, not unreachable: stop before any write.
-                    Err(denied @ KubeError::Forbidden { .. }) => {
-                        return Err(Error::Kube(denied));
-                    }
-                    read => {
-                        let read = read.map_err(|e| ClusterUnread::Kube(Arc::new(e)));
-                        (Some(client), Some(read))
-                    }
-                }
-            }
-        },
-    };
+    let (kube_client, read) = read_cluster(request, context, &recorded_subjects).await?;
     let ctx = ctx.as_ref();
     let seen = read.as_ref().and_then(|r| r.as_ref().ok());
 
@@ -196,6 +176,37 @@ pub async fn observe(
 }
 
 type Context = (kube::config::Kubeconfig, ContextInfo);
+
+/// The cluster's ServiceAccounts, or why they could not be read; None when
+/// they are not to be read.
+type Read = Option<Result<Vec<Seen>, ClusterUnread>>;
+
+/// The ServiceAccounts, when the cluster is to be read (None:
+/// --keep-service-account), through a client the executor reuses. A
+/// cluster that refuses us stops `rm` here, before any write.
+async fn read_cluster(
+    request: &RmRequest<'_>,
+    context: Option<Result<Context, ClusterUnread>>,
+    recorded: &[(String, String)],
+) -> Result<(Option<kube::Client>, Read), Error> {
+    let (kc, ctx) = match context {
+        None => return Ok((None, None)),
+        Some(Err(why)) => return Ok((None, Some(Err(why)))),
+        Some(Ok(context)) => context,
+    };
+    let client = match k8s::client(kc, &ctx.context_name, request.timeout).await {
+        Ok(client) => client,
+        Err(e) => return Ok((None, Some(Err(ClusterUnread::Kube(Arc::new(e)))))),
+    };
+    let cluster = Cluster::new(&client, request.verbose);
+    match read_service_accounts(&cluster, recorded).await {
+        Err(denied @ KubeError::Forbidden { .. }) => Err(Error::Kube(denied)),
+        read => {
+            let read = read.map_err(|e| ClusterUnread::Kube(Arc::new(e)));
+            Ok((Some(client), Some(read)))
+        }
+    }
+}
 
 /// The context that points at NAME's recorded cluster (never another one),
 /// or why there is none to read. A `--context` naming another cluster is an
