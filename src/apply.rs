@@ -128,6 +128,9 @@ impl Apply for Live<'_> {
                     doc.remove(name);
                 })?;
             }
+            Op::MarkConfigEntryPending { entry, pending } => {
+                self.store.update(|doc| doc.mark_pending(entry, pending))?;
+            }
             iam_op => {
                 if let iam::Applied::Skipped(why) = iam::apply(self.iam, iam_op).await? {
                     return Ok(Some(why));
@@ -146,6 +149,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The steps a fresh re-check kept, by summary, and why.
+    pub fn skipped_steps(&self, plan: &Plan) -> Vec<(String, String)> {
+        self.skipped
+            .iter()
+            .filter_map(|(id, why)| Some((plan.step(*id)?.summary.clone(), why.clone())))
+            .collect()
+    }
+
     /// Why the step was not done, if a fresh re-check stopped it.
     pub fn skipped_because(&self, id: StepId) -> Option<&str> {
         self.skipped

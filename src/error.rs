@@ -118,6 +118,15 @@ pub enum Error {
         cause: Box<Error>,
         rerun: &'static str,
     },
+    /// `rm` removed what it could but not the cluster part: the cluster
+    /// could not be read. Exit 3 until a later `rm` finishes it.
+    #[error("{}", pending_message(.name, .cause, .kept))]
+    RemovalPending {
+        name: String,
+        cause: crate::observe::rm::ClusterUnread,
+        /// The km-config.yaml that keeps the entry, marked pending.
+        kept: Option<std::path::PathBuf>,
+    },
     /// A step failed part-way through a plan: what was done, what failed,
     /// what was not started.
     #[error("{}", partial_message(.failed, .done, .not_started, .cause, .rerun))]
@@ -152,6 +161,24 @@ fn partial_message(
          Nothing was rolled back. Re-running `{rerun}` with the same arguments converges: it finds what exists and does the rest.",
         list(done),
         list(not_started),
+    )
+}
+
+fn pending_message(
+    name: &str,
+    cause: &crate::observe::rm::ClusterUnread,
+    kept: &Option<std::path::PathBuf>,
+) -> String {
+    let kept = match kept {
+        Some(path) => format!(
+            "{} keeps its entry, marked pending, until then",
+            path.display()
+        ),
+        None => "nothing records it locally (this workstation had no km-config.yaml entry for it)"
+            .into(),
+    };
+    format!(
+        "`{name}` is not removed completely: its ServiceAccount could not be released or deleted, because the cluster could not be read ({cause}). Run `kubectl klanker-trust rm {name}` again against that cluster's context to finish; {kept}."
     )
 }
 
@@ -220,7 +247,9 @@ impl Error {
             | Error::NoClusterRegion { .. } => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             Error::Policy(e) => e.exit_code(),
-            Error::Partial { .. } | Error::AfterChanges { .. } => EXIT_PARTIAL,
+            Error::Partial { .. } | Error::AfterChanges { .. } | Error::RemovalPending { .. } => {
+                EXIT_PARTIAL
+            }
             Error::BrokenChain { .. } => EXIT_BROKEN_CHAIN,
             Error::Interrupted { .. } | Error::InterruptedAtPrompt => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,
@@ -304,6 +333,25 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn an_unfinished_removal_is_exit_3_and_says_how_to_finish() {
+        let err = Error::RemovalPending {
+            name: "dev".into(),
+            cause: crate::observe::rm::ClusterUnread::NoContext,
+            kept: Some("/h/km-config.yaml".into()),
+        };
+        assert_eq!(err.exit_code(), EXIT_PARTIAL);
+        let t = text(&err, false);
+        assert!(t.contains("`dev` is not removed completely"), "{t}");
+        assert!(t.contains("no kubeconfig context"), "{t}");
+        assert!(t.contains("rm dev` again"), "{t}");
+        assert!(
+            t.contains("/h/km-config.yaml keeps its entry, marked pending"),
+            "{t}"
+        );
+        assert!(!t.contains("Nothing was changed"), "{t}");
     }
 
     #[test]

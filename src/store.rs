@@ -19,6 +19,33 @@ pub struct ClusterEntry {
     pub role_arn: String,
 }
 
+/// Which part of a removal is left to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PendingPart {
+    /// The ServiceAccount in the cluster: the cluster could not be reached.
+    Cluster,
+}
+
+/// An entry's `pending:` key: `rm` removed the IAM side but could not finish
+/// the rest, so the entry stays with what a later `rm` needs (its
+/// namespace, ServiceAccount and role ARN, and the cluster the onboarding
+/// recorded, so that run acts on that cluster alone). The `km` tool adds
+/// keys of its own to entries, so one more key keeps the schema it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    pub part: PendingPart,
+    /// The onboarding's recorded cluster (EKS cluster ARN or API server URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// Its recorded API server URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+}
+
+/// The key an entry's [`Pending`] record lives under.
+const PENDING_KEY: &str = "pending";
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file exists but could not be read.
@@ -153,8 +180,55 @@ impl Document {
             .find(|entry| entry.name == name)
     }
 
+    /// The removal left pending on the entry `name`, if any. A `pending:`
+    /// value this tool cannot read still means a removal is unfinished.
+    pub fn pending(&self, name: &str) -> Option<Pending> {
+        let list = match self.root.get("clusters") {
+            Some(Value::Sequence(list)) => list,
+            _ => return None,
+        };
+        let value = list
+            .iter()
+            .filter_map(Value::as_mapping)
+            .find(|m| m.get("name").and_then(Value::as_str) == Some(name))?
+            .get(PENDING_KEY)?;
+        Some(serde_yaml::from_value(value.clone()).unwrap_or(Pending {
+            part: PendingPart::Cluster,
+            cluster: None,
+            server: None,
+        }))
+    }
+
+    /// Every entry with a removal pending, in file order.
+    pub fn pending_entries(&self) -> Vec<(ClusterEntry, Pending)> {
+        self.clusters()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|entry| self.pending(&entry.name).map(|p| (entry, p)))
+            .collect()
+    }
+
+    /// Writes `entry` (as `upsert`) marked with `pending`.
+    pub fn mark_pending(&mut self, entry: &ClusterEntry, pending: &Pending) {
+        self.upsert(entry);
+        let Ok(record) = serde_yaml::to_value(pending) else {
+            return;
+        };
+        if let Some(map) = self.entry_mut(&entry.name) {
+            map.insert(Value::from(PENDING_KEY), record);
+        }
+    }
+
+    fn entry_mut(&mut self, name: &str) -> Option<&mut Mapping> {
+        self.clusters_seq()
+            .iter_mut()
+            .filter_map(Value::as_mapping_mut)
+            .find(|m| m.get("name").and_then(Value::as_str) == Some(name))
+    }
+
     /// Adds or replaces the entry with the same name, keeping its position and
-    /// any extra keys on it that the `km` tool may have added.
+    /// any extra keys on it that the `km` tool may have added. A fresh
+    /// onboarding ends a pending removal of the name.
     pub fn upsert(&mut self, entry: &ClusterEntry) {
         let list = self.clusters_seq();
         let fields = match serde_yaml::to_value(entry) {
@@ -167,6 +241,7 @@ impl Document {
             .find(|m| m.get("name").and_then(Value::as_str) == Some(entry.name.as_str()));
         match existing {
             Some(map) => {
+                map.remove(PENDING_KEY);
                 for (k, v) in fields {
                     map.insert(k, v);
                 }
@@ -438,6 +513,47 @@ mod tests {
         doc.upsert(&changed);
         assert_eq!(doc.clusters().unwrap(), vec![changed, entry("b")]);
         assert!(doc.to_yaml().unwrap().contains("extra: kept"));
+    }
+
+    fn pending() -> Pending {
+        Pending {
+            part: PendingPart::Cluster,
+            cluster: Some("arn:aws:eks:us-east-1:222222222222:cluster/a".into()),
+            server: None,
+        }
+    }
+
+    #[test]
+    fn a_pending_mark_round_trips_keeps_the_entry_and_a_fresh_upsert_ends_it() {
+        let mut doc = Document::parse(&format!("clusters:\n{ENTRY}")).unwrap();
+        assert_eq!(doc.pending("a"), None);
+        doc.mark_pending(&entry("a"), &pending());
+        let text = doc.to_yaml().unwrap();
+        assert!(
+            text.contains("pending:\n    part: cluster\n    cluster: arn:aws:eks:"),
+            "{text}"
+        );
+        let doc = Document::parse(&text).unwrap();
+        // Still an ordinary entry to anything that reads only the schema.
+        assert_eq!(doc.get("a"), Some(entry("a")));
+        assert_eq!(doc.pending("a"), Some(pending()));
+        assert_eq!(doc.pending_entries(), vec![(entry("a"), pending())]);
+        let mut doc = doc;
+        doc.upsert(&entry("a"));
+        assert_eq!(doc.pending("a"), None);
+        assert!(doc.pending_entries().is_empty());
+    }
+
+    #[test]
+    fn marking_an_absent_entry_adds_it_and_an_unreadable_mark_still_counts() {
+        let mut doc = Document::default();
+        doc.mark_pending(&entry("b"), &pending());
+        assert_eq!(doc.get("b"), Some(entry("b")));
+        assert_eq!(doc.pending("b"), Some(pending()));
+        let text = format!("clusters:\n{ENTRY}  pending: cluster\n");
+        let doc = Document::parse(&text).unwrap();
+        assert_eq!(doc.pending("a").map(|p| p.part), Some(PendingPart::Cluster));
+        assert_eq!(doc.pending("zz"), None);
     }
 
     #[test]

@@ -690,7 +690,8 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
         | Op::WriteConfigEntry { .. }
         | Op::DeleteServiceAccount { .. }
         | Op::ReleaseServiceAccount { .. }
-        | Op::RemoveConfigEntry { .. } => {
+        | Op::RemoveConfigEntry { .. }
+        | Op::MarkConfigEntryPending { .. } => {
             return Ok(Applied::NotIam);
         }
     }

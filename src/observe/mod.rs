@@ -5,6 +5,8 @@
 
 pub mod add;
 pub mod issuer;
+pub mod list;
+pub mod rm;
 pub mod verify;
 
 use std::collections::BTreeSet;

@@ -2,6 +2,9 @@
 //! progress. Colour and progress only on a terminal; `NO_COLOR` is honoured
 //! by `console`.
 
+pub mod list;
+pub mod rm;
+
 use std::io::IsTerminal;
 
 use console::{Style, Term};

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod guard;
+pub mod listing;
 pub mod lookup;
 pub mod mirror;
 pub mod removal;
@@ -273,6 +274,12 @@ pub enum Op {
     },
     RemoveConfigEntry {
         name: String,
+    },
+    /// Keeps (or writes) the km-config.yaml entry marked with what `rm` left
+    /// to do, so a later `rm` can finish it.
+    MarkConfigEntryPending {
+        entry: ClusterEntry,
+        pending: crate::store::Pending,
     },
 }
 

@@ -4,6 +4,8 @@
 //! reads the command-line arguments.
 
 pub mod add;
+pub mod list;
+pub mod rm;
 pub mod verify;
 
 use crate::cli::KlankerArgs;

@@ -4,7 +4,10 @@
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
-use crate::support::{CLUSTER, OPERATOR_POLICY, ROLE, ROLE_ARN_ANNOTATION, World};
+use crate::support::kube::KubeFault;
+use crate::support::{
+    CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
+};
 
 fn add(world: &World, name: &str, namespace: &str, sa: &str) {
     world
@@ -183,14 +186,199 @@ fn rm_cleans_iam_when_the_cluster_is_unreachable() {
     add(&world, CLUSTER, "ai-pods", "km");
     world.kube.stop();
     let out = world.run(&["rm", CLUSTER, "--yes"]);
-    out.assert_ok();
+    // The cluster part could not be done: exit 3, not 0 (issue 16, item 3).
+    out.assert_code(3);
     assert_contains!(out.stdout, "could not read the cluster");
     assert_contains!(out.stdout, "ServiceAccount was not removed");
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(world.block_on(world.klanker.providers()).is_empty());
     assert!(names(&list_json(&world)).is_empty());
-    // (When the cluster is back, `rm` finds the ServiceAccount by its role
-    // annotation: see half_removed_onboarding_is_finished_by_running_rm_again.)
+    // (When the cluster is back, the next `rm` finishes: see
+    // rm_without_the_cluster_exits_3_keeps_the_entry_pending_and_a_rerun_finishes.)
+}
+
+/// The cluster unreachable without stopping it: every request to the API
+/// server is dropped unanswered (the server never sees it), until cleared.
+fn cut_off(world: &World) {
+    for method in ["GET", "PATCH", "POST", "PUT", "DELETE"] {
+        world.kube.inject(method, "/", KubeFault::Drop, usize::MAX);
+    }
+}
+
+fn pending_mark(world: &World) -> serde_yaml::Value {
+    let config = world.km_config_yaml();
+    let entries = config["clusters"].as_sequence().expect("clusters").clone();
+    assert_eq!(entries.len(), 1, "{config:?}");
+    assert_eq!(entries[0]["name"].as_str(), Some(CLUSTER));
+    assert_eq!(entries[0]["role_arn"].as_str(), Some(ROLE_ARN));
+    entries[0]["pending"].clone()
+}
+
+/// Issue 16, item 3: with the cluster unreachable, `rm --yes` removes the IAM
+/// side, keeps the km-config.yaml entry marked pending and exits 3; `list`
+/// shows it pending; a rerun while the cluster is still away changes nothing
+/// and exits 3 again; once the cluster answers, `rm` deletes the
+/// ServiceAccount it created, then the entry.
+#[test]
+fn rm_without_the_cluster_exits_3_keeps_the_entry_pending_and_a_rerun_finishes() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    cut_off(&world);
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_code(3);
+    assert!(
+        out.stderr
+            .contains("`dev-use1-0` is not removed completely")
+            && out
+                .stderr
+                .contains("rm dev-use1-0` again against that cluster's context")
+            && out.stderr.contains("keeps its entry, marked pending"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("local   update    km-config.yaml entry dev-use1-0: kept, marked pending"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        world
+            .block_on(world.klanker.role("km-cluster-dev-use1-0"))
+            .is_none()
+    );
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    let mark = pending_mark(&world);
+    assert_eq!(mark["part"].as_str(), Some("cluster"), "{mark:?}");
+    assert_eq!(mark["cluster"].as_str(), Some(CONTEXT), "{mark:?}");
+    let sa = world
+        .kube
+        .service_account("ai-pods", "km")
+        .expect("still there");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        ROLE_ARN
+    );
+
+    // `list` shows it pending, not as a stale entry.
+    let listing = list_json(&world);
+    assert!(names(&listing).is_empty());
+    assert_eq!(listing["pending_removal"][0]["name"], CLUSTER, "{listing}");
+    assert_eq!(listing["pending_removal"][0]["namespace"], "ai-pods");
+    assert!(
+        !listing["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == CLUSTER),
+        "{listing}"
+    );
+    let text = world.run(&["list"]);
+    text.assert_ok();
+    assert!(
+        text.stdout.contains("Pending removal")
+            && text
+                .stdout
+                .contains("dev-use1-0: ServiceAccount ai-pods/km"),
+        "{}",
+        text.stdout
+    );
+    let local = world.run(&["list", "--local", "-o", "json"]);
+    local.assert_ok();
+    assert!(
+        local.stdout.contains("\"pending_removal\""),
+        "{}",
+        local.stdout
+    );
+
+    // Still unreachable: nothing more to do, no write, exit 3 again.
+    world.clear_calls();
+    let out = world.run(&["rm", CLUSTER, "--yes", "-o", "json"]);
+    out.assert_code(3);
+    let report: Value = serde_json::from_str(&out.stdout).expect("report JSON");
+    assert_eq!(report["pending"]["part"], "cluster", "{report}");
+    assert_eq!(report["pending"]["km_config_entry_kept"], true, "{report}");
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(pending_mark(&world).is_mapping());
+
+    // The cluster is back: the ServiceAccount goes, then the entry.
+    world.kube.clear_faults();
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("cluster delete    ServiceAccount ai-pods/km"),
+        "{}",
+        out.stdout
+    );
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+    assert_eq!(
+        world.km_config_yaml()["clusters"],
+        serde_yaml::Value::Sequence(vec![])
+    );
+    assert!(
+        list_json(&world)["pending_removal"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    world.run(&["rm", CLUSTER, "--yes"]).assert_code(1);
+}
+
+/// A ServiceAccount the tool only annotated carries no label of ours: only
+/// the kept entry names it, and the rerun releases it (this tool's
+/// annotations go, the object and everything else on it stay).
+#[test]
+fn a_pending_removal_releases_a_service_account_it_did_not_create() {
+    let world = World::new();
+    world.kube.put_service_account(
+        "ai-pods",
+        serde_json::json!({"metadata": {"name": "km", "labels": {"team": "ml"}}}),
+    );
+    add(&world, CLUSTER, "ai-pods", "km");
+    cut_off(&world);
+    world.run(&["rm", CLUSTER, "--yes"]).assert_code(3);
+    assert!(pending_mark(&world).is_mapping());
+
+    world.kube.clear_faults();
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("remove this tool's annotations only"),
+        "{}",
+        out.stdout
+    );
+    let sa = world.kube.service_account("ai-pods", "km").expect("kept");
+    assert!(
+        sa["metadata"]["annotations"]
+            .get("eks.amazonaws.com/role-arn")
+            .is_none(),
+        "{sa}"
+    );
+    assert_eq!(sa["metadata"]["labels"]["team"], "ml", "{sa}");
+    assert_eq!(
+        world.km_config_yaml()["clusters"],
+        serde_yaml::Value::Sequence(vec![])
+    );
+}
+
+/// A dry run with the cluster away is only a plan: exit 0, and it says the
+/// entry would be kept pending.
+#[test]
+fn a_dry_run_without_the_cluster_plans_the_pending_mark_and_writes_nothing() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    cut_off(&world);
+    world.clear_calls();
+    let out = world.run(&["rm", CLUSTER, "--dry-run"]);
+    out.assert_ok();
+    assert!(
+        out.stdout.contains("kept, marked pending its cluster part"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(pending_mark(&world).is_null());
 }
 
 #[test]

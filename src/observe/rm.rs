@@ -1,0 +1,322 @@
+//! `rm`'s reads: the onboarding in IAM (the role whose tags prove NAME
+//! records NAME's cluster), then that cluster's ServiceAccounts, then the
+//! role's details and the provider's ownership. The cluster may be gone,
+//! which is no error for `rm`: the snapshot says why it was not read.
+
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+use super::issuer::resolve_issuer;
+use crate::aws::{Identity, KlankerClients, iam};
+use crate::error::Error;
+use crate::inventory::{self, RoleSummary};
+use crate::k8s::{self, Cluster, KubeError};
+use crate::kubeconfig::{self, ContextInfo, KubeconfigError};
+use crate::output;
+use crate::plan::removal::{
+    self, ClusterView, LeftOverClues, ProviderToRemove, RemovalObserved, RoleToRemove, Seen,
+};
+use crate::resolve::IssuerSource;
+use crate::resolve::rm::RmRequest;
+use crate::store::Store;
+
+/// Why the cluster's ServiceAccounts were not read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClusterUnread {
+    /// The kubeconfig could not be read, or has no such context.
+    #[error(transparent)]
+    Kubeconfig(Arc<KubeconfigError>),
+    /// Neither `--context` nor a current context names a cluster.
+    #[error("no kubeconfig context was given and none is current")]
+    NoContext,
+    /// The client could not be set up, or the API server did not answer.
+    #[error(transparent)]
+    Kube(Arc<KubeError>),
+}
+
+/// What exists of the onboarding, and what the removal acts through.
+pub struct RmSnapshot {
+    pub account: String,
+    /// Every role in the klanker account (for "what is onboarded" in a NotFound).
+    pub roles: Vec<RoleSummary>,
+    /// What the user should know about other roles claiming the name.
+    pub located_notes: Vec<String>,
+    /// The context the cluster was looked at through.
+    pub context: Option<String>,
+    pub kube_client: Option<kube::Client>,
+    /// Set when the cluster was to be read and could not be.
+    pub unread: Option<ClusterUnread>,
+    pub observed: RemovalObserved,
+}
+
+/// Reads everything `plan_removal` decides on. Stops before any write when
+/// the klanker profile is in the wrong account, or when the cluster refuses
+/// us (removing the IAM side then would leave its ServiceAccount pointing at
+/// a deleted role).
+pub async fn observe(
+    request: &RmRequest<'_>,
+    klanker: &KlankerClients,
+    http: &SharedHttpClient,
+    hint: Option<Identity>,
+    store: &Store,
+) -> Result<RmSnapshot, Error> {
+    let name = request.name;
+    let entry = request.entry.as_ref();
+    // IAM first: the role whose tags prove NAME also records NAME's cluster.
+    let (roles, providers, identity) = super::list::account(klanker, hint).await?;
+    let ids = (identity.partition.as_str(), identity.account.as_str());
+    let located = super::locate(klanker, name, &roles, entry).await?;
+    let onboarding = located.onboarding.as_ref();
+    let recorded = removal::recorded_onboarding(onboarding, entry, request.pending.as_ref());
+
+    let context = match request.keep_service_account {
+        true => None,
+        false => Some(choose_context(request, recorded.as_ref())?),
+    };
+    let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
+    crate::plan::guard::check_account(
+        &request.klanker,
+        &identity.account,
+        store.load()?.klanker_account().as_deref(),
+        ctx.and_then(|(_, c)| c.eks.account.as_deref()),
+    )?;
+    let ctx = ctx.map(|(_, c)| c.clone());
+    let recorded_subjects = removal::recorded_subjects(onboarding, entry);
+    let (kube_client, read) = read_cluster(request, context, &recorded_subjects).await?;
+    let ctx = ctx.as_ref();
+    let seen = read.as_ref().and_then(|r| r.as_ref().ok());
+
+    let default_role_arn = || format!("arn:{}:iam::{}:role/{}", ids.0, ids.1, located.role_name);
+    let expected_role_arn = onboarding
+        .map(|o| o.role_arn.clone())
+        .or_else(|| entry.map(|e| e.role_arn.clone()))
+        .unwrap_or_else(default_role_arn);
+    let role_exists = roles.iter().any(|r| r.role_name == located.role_name);
+    let named = removal::named_provider(onboarding, entry, ids, &providers);
+    let clues = LeftOverClues {
+        provider_named: named.is_some(),
+        role_exists,
+        config_entry: entry.is_some(),
+        seen: seen.map(Vec::as_slice),
+        expected_role_arn: &expected_role_arn,
+        context_is_named_cluster: ctx.is_some_and(|c| c.eks.cluster_name.as_deref() == Some(name)),
+    };
+    let provider_arn = match (named, removal::look_for_left_over_provider(&clues), ctx) {
+        (Some(arn), _, _) => Some(arn),
+        (None, true, Some(ctx)) => {
+            left_over_provider(request, ctx, http, kube_client.as_ref(), ids, &providers).await
+        }
+        (None, _, _) => None,
+    };
+
+    // The role's details and the provider's ownership, side by side.
+    let (role, provider_owned) = tokio::try_join!(
+        async {
+            match role_exists {
+                true => role_details(klanker, &located.role_name).await,
+                false => Ok(None),
+            }
+        },
+        async {
+            match &provider_arn {
+                Some(arn) => iam::provider_owned(&klanker.iam, arn)
+                    .await
+                    .map(Some)
+                    .map_err(Error::from),
+                None => Ok(None),
+            }
+        },
+    )?;
+    let role_arn = role
+        .as_ref()
+        .map(|r| r.arn.clone())
+        .unwrap_or(expected_role_arn);
+    let provider = match (provider_arn, provider_owned) {
+        (Some(arn), Some(owned)) => Some(ProviderToRemove {
+            owned,
+            trusted_by: inventory::roles_trusting(&roles, &arn, &located.role_name)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            arn,
+        }),
+        _ => None,
+    };
+    let (cluster, unread) = match read {
+        None => (ClusterView::Kept, None),
+        Some(Ok(seen)) => (
+            ClusterView::Found(removal::service_accounts_of(
+                seen,
+                &role_arn,
+                &recorded_subjects,
+            )),
+            None,
+        ),
+        Some(Err(why)) => (ClusterView::Unreachable(why.to_string()), Some(why)),
+    };
+    let observed = RemovalObserved {
+        name: name.to_string(),
+        role_arn,
+        role,
+        provider,
+        cluster,
+        config_entry: entry.is_some(),
+        pending: request.pending.clone(),
+        keep: removal::keep_of(entry, onboarding, recorded.as_ref()),
+    };
+    Ok(RmSnapshot {
+        account: identity.account,
+        located_notes: located.notes(),
+        context: ctx.map(|c| c.context_name.clone()),
+        kube_client,
+        unread,
+        roles,
+        observed,
+    })
+}
+
+type Context = (kube::config::Kubeconfig, ContextInfo);
+
+/// The cluster's ServiceAccounts, or why they could not be read; None when
+/// they are not to be read.
+type Read = Option<Result<Vec<Seen>, ClusterUnread>>;
+
+/// The ServiceAccounts, when the cluster is to be read (None:
+/// --keep-service-account), through a client the executor reuses. A
+/// cluster that refuses us stops `rm` here, before any write.
+async fn read_cluster(
+    request: &RmRequest<'_>,
+    context: Option<Result<Context, ClusterUnread>>,
+    recorded: &[(String, String)],
+) -> Result<(Option<kube::Client>, Read), Error> {
+    let (kc, ctx) = match context {
+        None => return Ok((None, None)),
+        Some(Err(why)) => return Ok((None, Some(Err(why)))),
+        Some(Ok(context)) => context,
+    };
+    let client = match k8s::client(kc, &ctx.context_name, request.timeout).await {
+        Ok(client) => client,
+        Err(e) => return Ok((None, Some(Err(ClusterUnread::Kube(Arc::new(e)))))),
+    };
+    let cluster = Cluster::new(&client, request.verbose);
+    match read_service_accounts(&cluster, recorded).await {
+        Err(denied @ KubeError::Forbidden { .. }) => Err(Error::Kube(denied)),
+        read => {
+            let read = read.map_err(|e| ClusterUnread::Kube(Arc::new(e)));
+            Ok((Some(client), Some(read)))
+        }
+    }
+}
+
+/// The context that points at NAME's recorded cluster (never another one),
+/// or why there is none to read. A `--context` naming another cluster is an
+/// error, as for any other command.
+fn choose_context(
+    request: &RmRequest<'_>,
+    recorded: Option<&inventory::Onboarding>,
+) -> Result<Result<Context, ClusterUnread>, Error> {
+    let kc = match kubeconfig::load(request.kubeconfig) {
+        Ok(kc) => kc,
+        Err(e) => return Ok(Err(ClusterUnread::Kubeconfig(Arc::new(e)))),
+    };
+    let Some(name) = crate::resolve::context_for(&kc, request.name, recorded, request.context)?
+    else {
+        return Ok(Err(ClusterUnread::NoContext));
+    };
+    Ok(kubeconfig::select_context(&kc, Some(&name))
+        .map(|ctx| (kc, ctx))
+        .map_err(|e| ClusterUnread::Kubeconfig(Arc::new(e))))
+}
+
+/// The labelled ServiceAccounts and the recorded ones, read side by side.
+async fn read_service_accounts(
+    cluster: &Cluster<'_>,
+    recorded: &[(String, String)],
+) -> Result<Vec<Seen>, KubeError> {
+    let listed = async {
+        cluster.managed_service_accounts().await.map(|found| {
+            found
+                .into_iter()
+                .map(|f| Seen {
+                    namespace: f.namespace,
+                    name: f.name,
+                    observed: f.observed,
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let direct = futures::future::try_join_all(recorded.iter().map(|(ns, sa)| async move {
+        cluster.get_service_account(ns, sa).await.map(|o| {
+            o.map(|observed| Seen {
+                namespace: ns.clone(),
+                name: sa.clone(),
+                observed,
+            })
+        })
+    }));
+    // Both are awaited before judging, so a refusal of either wins over
+    // another failure (it names the missing permission).
+    let (listed, direct) = tokio::join!(listed, direct);
+    match (listed, direct) {
+        (Ok(listed), Ok(direct)) => Ok(removal::merge_seen(listed, direct)),
+        (Err(denied @ KubeError::Forbidden { .. }), _)
+        | (_, Err(denied @ KubeError::Forbidden { .. })) => Err(denied),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}
+
+/// The provider a failed `add` left, found through this context's issuer;
+/// None when the issuer cannot be read (said with --verbose).
+async fn left_over_provider(
+    request: &RmRequest<'_>,
+    ctx: &ContextInfo,
+    http: &SharedHttpClient,
+    kube_client: Option<&kube::Client>,
+    (partition, account): (&str, &str),
+    providers: &[String],
+) -> Option<String> {
+    let source = IssuerSource::from_context(ctx)?;
+    match resolve_issuer(
+        &source,
+        http,
+        kube_client,
+        "",
+        request.timeout,
+        request.verbose,
+    )
+    .await
+    {
+        Ok(resolved) => Some(resolved.issuer.provider_arn(partition, account))
+            .filter(|arn| providers.contains(arn)),
+        Err(err) => {
+            if request.verbose {
+                output::rm::issuer_unread(&err);
+            }
+            None
+        }
+    }
+}
+
+async fn role_details(
+    klanker: &KlankerClients,
+    role_name: &str,
+) -> Result<Option<RoleToRemove>, Error> {
+    let Some(role) = iam::get_role(&klanker.iam, role_name).await? else {
+        return Ok(None);
+    };
+    let (attached, inline, profiles) = tokio::try_join!(
+        iam::attached_policies(&klanker.iam, role_name),
+        iam::inline_policies(&klanker.iam, role_name),
+        iam::instance_profiles(&klanker.iam, role_name),
+    )?;
+    Ok(Some(RoleToRemove {
+        role_name: role_name.to_string(),
+        arn: role.arn,
+        owned: iam::is_owned(&role.tags),
+        name_tag: role.tags.get(crate::trust::NAME_TAG).cloned(),
+        attached_policies: attached,
+        inline_policies: inline,
+        instance_profiles: profiles,
+    }))
+}

@@ -1,0 +1,73 @@
+//! `list`'s request: where to read, how to show it, and which onboarding is
+//! the current context's (marked `*`).
+
+use kube::config::Kubeconfig;
+
+use super::Klanker;
+use crate::cli::{GlobalArgs, ListArgs, ListOutput};
+use crate::error::Error;
+use crate::kubeconfig;
+
+pub struct ListRequest {
+    pub klanker: Klanker,
+    /// km-config.yaml only, no AWS call.
+    pub local: bool,
+    pub output: ListOutput,
+    /// The registry name of the current context's cluster, if the kubeconfig tells.
+    pub current: Option<String>,
+}
+
+/// `kubeconfig`: the loaded kubeconfig, None when there is none to read
+/// (no kubeconfig is no error for `list`).
+pub fn request(
+    global: &GlobalArgs,
+    args: &ListArgs,
+    kubeconfig: Option<&Kubeconfig>,
+) -> Result<ListRequest, Error> {
+    Ok(ListRequest {
+        klanker: Klanker::resolve(&args.aws)?,
+        local: args.local,
+        output: args.output,
+        current: kubeconfig.and_then(|kc| current_name(kc, global.context.as_deref())),
+    })
+}
+
+/// The EKS cluster name of the context (`--context`, else the current one),
+/// else the context's own name.
+pub fn current_name(kc: &Kubeconfig, context: Option<&str>) -> Option<String> {
+    let ctx = kubeconfig::select_context(kc, context).ok()?;
+    ctx.eks.cluster_name.or(Some(ctx.context_name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KUBECONFIG: &str = r#"
+apiVersion: v1
+kind: Config
+current-context: arn:aws:eks:us-east-1:222222222222:cluster/dev-use1-0
+clusters:
+- name: c
+  cluster: {server: "https://ABC.gr7.us-east-1.eks.amazonaws.com"}
+users:
+- name: u
+  user: {token: t}
+contexts:
+- name: arn:aws:eks:us-east-1:222222222222:cluster/dev-use1-0
+  context: {cluster: c, user: u}
+- name: kind-lab
+  context: {cluster: c, user: u}
+"#;
+
+    #[test]
+    fn the_current_name_is_the_eks_cluster_else_the_context() {
+        let kc: Kubeconfig = serde_yaml::from_str(KUBECONFIG).unwrap();
+        assert_eq!(current_name(&kc, None).as_deref(), Some("dev-use1-0"));
+        assert_eq!(
+            current_name(&kc, Some("kind-lab")).as_deref(),
+            Some("kind-lab")
+        );
+        assert_eq!(current_name(&kc, Some("missing")), None);
+    }
+}
