@@ -6,6 +6,7 @@
 mod support;
 
 mod add;
+mod bounds;
 mod completion;
 mod concurrency;
 mod faults;
