@@ -28,6 +28,7 @@ fn within(bound: Duration) -> Duration {
 #[track_caller]
 fn assert_took_at_most(started: Instant, bound: Duration, what: &str) {
     let took = started.elapsed();
+    eprintln!("{what}: {took:?} (bound {bound:?})");
     assert!(
         took < within(bound),
         "{what} took {took:?}, the bound is {bound:?} (+50% and {REST_OF_THE_COMMAND:?} allowed)"
