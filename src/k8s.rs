@@ -299,7 +299,7 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
 /// cluster yet, but the kubeconfig's exec plugin (e.g. `aws eks get-token`)
 /// runs now, once, bounded by `request_timeout`; its token is reused until
 /// it is about to expire (see `credential`). kube-client would run it three
-/// times here, unbounded, and again on every retry of a refresh.
+/// times here, synchronously and unbounded.
 pub async fn client(
     kubeconfig: Kubeconfig,
     context: &str,
