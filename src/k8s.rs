@@ -11,6 +11,10 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use crate::plan::ObservedServiceAccount;
 use crate::trust::FIELD_MANAGER;
 
+pub mod credential;
+
+use credential::CredentialError;
+
 // No variant keeps the kube::Error as its source: kube-client's exec auth
 // errors print the plugin's whole environment and its stdout (credentials),
 // and `--verbose` prints the source chain. Each variant holds text built by
@@ -122,6 +126,12 @@ fn denial_text(message: &str) -> String {
 
 impl KubeError {
     fn from_kube(action: String, err: kube::Error) -> Self {
+        if let Some(failed) = plugin_error(&err) {
+            return KubeError::Credentials {
+                action,
+                problem: failed.to_string(),
+            };
+        }
         if let Some(auth) = auth_error(&err) {
             return KubeError::Credentials {
                 action,
@@ -165,6 +175,19 @@ fn auth_error(err: &kube::Error) -> Option<&kube::client::AuthError> {
     None
 }
 
+/// A failed run of the exec plugin when a token was refreshed for a request
+/// (see `credential::TokenService`), in the error's chain.
+fn plugin_error(err: &kube::Error) -> Option<&CredentialError> {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if let Some(failed) = cause.downcast_ref::<CredentialError>() {
+            return Some(failed);
+        }
+        source = cause.source();
+    }
+    None
+}
+
 /// How many lines of a failed exec plugin's stderr are shown, and how long each may be.
 const STDERR_LINES: usize = 5;
 const STDERR_LINE_CHARS: usize = 300;
@@ -178,28 +201,9 @@ fn credential_problem(auth: &kube::client::AuthError, plugin: Option<&str>) -> S
     let plugin = plugin
         .map(|p| format!("exec credential plugin `{p}`"))
         .unwrap_or_else(|| "the kubeconfig user's exec credential plugin".to_string());
-    let withheld =
-        "its environment and standard output are not shown, since they can hold credentials";
+    let withheld = WITHHELD;
     match auth {
-        A::AuthExecRun { out, .. } => {
-            let status = exit_status_text(&out.status);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let lines: Vec<String> = stderr
-                .lines()
-                .map(str::trim_end)
-                .filter(|l| !l.trim().is_empty())
-                .take(STDERR_LINES)
-                .map(|l| l.chars().take(STDERR_LINE_CHARS).collect())
-                .collect();
-            let stderr_text = if lines.is_empty() {
-                "Its stderr was empty or not captured (unless its interactiveMode is Never, a plugin writes stderr straight to the terminal, above). ".to_string()
-            } else {
-                format!("Its stderr began:\n    {}\n", lines.join("\n    "))
-            };
-            format!(
-                "{plugin} failed with {status}. {stderr_text}({withheld}). Run the command yourself to see why; if its AWS session expired, log in again (e.g. `aws sso login`) and re-run"
-            )
-        }
+        A::AuthExecRun { out, .. } => failed_plugin_text(&plugin, &out.status, &out.stderr),
         A::AuthExecStart(io) => format!(
             "{plugin} could not be started: {io}. Check that it is installed and on PATH"
         ),
@@ -222,6 +226,32 @@ fn credential_problem(auth: &kube::client::AuthError, plugin: Option<&str>) -> S
     }
 }
 
+/// Why the plugin's own words are not all shown.
+const WITHHELD: &str =
+    "its environment and standard output are not shown, since they can hold credentials";
+
+/// A plugin (`plugin` names it) that exited unsuccessfully: its exit status
+/// and the first lines of its stderr.
+fn failed_plugin_text(plugin: &str, status: &std::process::ExitStatus, stderr: &[u8]) -> String {
+    let status = exit_status_text(status);
+    let stderr = String::from_utf8_lossy(stderr);
+    let lines: Vec<String> = stderr
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .take(STDERR_LINES)
+        .map(|l| l.chars().take(STDERR_LINE_CHARS).collect())
+        .collect();
+    let stderr_text = if lines.is_empty() {
+        "Its stderr was empty or not captured (unless its interactiveMode is Never, a plugin writes stderr straight to the terminal, above). ".to_string()
+    } else {
+        format!("Its stderr began:\n    {}\n", lines.join("\n    "))
+    };
+    format!(
+        "{plugin} failed with {status}. {stderr_text}({WITHHELD}). Run the command yourself to see why; if its AWS session expired, log in again (e.g. `aws sso login`) and re-run"
+    )
+}
+
 fn exit_status_text(status: &std::process::ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
@@ -233,6 +263,9 @@ fn exit_status_text(status: &std::process::ExitStatus) -> String {
 
 /// A kube error as one line for `--verbose` logs: never the text of a credential error.
 fn describe(err: &kube::Error) -> String {
+    if let Some(failed) = plugin_error(err) {
+        return failed.to_string();
+    }
     match auth_error(err) {
         Some(auth) => credential_problem(auth, None),
         None => error_chain(err),
@@ -262,17 +295,11 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// The exec plugin's command line as the kubeconfig gives it (command and
-/// arguments only: its `env` can hold credentials).
-fn exec_command_line(exec: &kube::config::ExecConfig) -> String {
-    let mut words = vec![exec.command.clone().unwrap_or_default()];
-    words.extend(exec.args.iter().flatten().cloned());
-    words.join(" ")
-}
-
-/// Builds the client for the selected context. Nothing is sent yet, but the
-/// exec plugin (e.g. `aws eks get-token`) runs now (kube-client fetches the
-/// first credential while building the client) and again when it expires.
+/// Builds the client for the selected context. Nothing is sent to the
+/// cluster yet, but the kubeconfig's exec plugin (e.g. `aws eks get-token`)
+/// runs now, once, bounded by `request_timeout`; its token is reused until
+/// it is about to expire (see `credential`). kube-client would run it three
+/// times here, synchronously and unbounded.
 pub async fn client(
     kubeconfig: Kubeconfig,
     context: &str,
@@ -292,17 +319,44 @@ pub async fn client(
     config.connect_timeout = Some(std::time::Duration::from_secs(5).min(request_timeout));
     config.read_timeout = Some(request_timeout);
     config.write_timeout = Some(request_timeout);
-    let plugin = config.auth_info.exec.as_ref().map(exec_command_line);
-    // The exec plugin runs here, while the client is built.
-    kube::Client::try_from(config).map_err(|e| match auth_error(&e) {
-        Some(auth) => KubeError::Credentials {
-            action: format!("context `{context}`"),
-            problem: credential_problem(auth, plugin.as_deref()),
-        },
-        None => KubeError::Config {
-            context: context.to_string(),
-            message: error_chain(&e),
-        },
+    // One retry layer: `retry` below. kube-client's own (429/503/504, up to
+    // 15 retries with a backoff growing toward 1,000 s) would run under it,
+    // multiplying the attempts and unbounding the time.
+    config.default_retry = false;
+    let credentials_error = |e: CredentialError| KubeError::Credentials {
+        action: format!("context `{context}`"),
+        problem: e.to_string(),
+    };
+    let token = match credential::take_exec(&mut config.auth_info) {
+        None => None,
+        Some(exec) => {
+            let plugin = credential::Plugin::new(exec, request_timeout);
+            match plugin.run().await.map_err(credentials_error)? {
+                credential::Credential::Certificate { cert_pem, key_pem } => {
+                    // Used for the whole run: the TLS connector is built once.
+                    credential::with_certificate(&mut config.auth_info, &cert_pem, &key_pem);
+                    None
+                }
+                credential::Credential::Token { header, expires } => {
+                    Some(credential::TokenLayer::new(plugin, header, expires))
+                }
+            }
+        }
+    };
+    let builder =
+        kube::client::ClientBuilder::try_from(config).map_err(|e| match auth_error(&e) {
+            Some(auth) => KubeError::Credentials {
+                action: format!("context `{context}`"),
+                problem: credential_problem(auth, None),
+            },
+            None => KubeError::Config {
+                context: context.to_string(),
+                message: error_chain(&e),
+            },
+        })?;
+    Ok(match token {
+        Some(layer) => builder.with_layer(&layer).build(),
+        None => builder.build(),
     })
 }
 
@@ -310,17 +364,11 @@ pub async fn client(
 /// `/.well-known/openid-configuration` (kOps, k3s, self-managed clusters).
 pub async fn discover_issuer(client: &kube::Client) -> Result<String, KubeError> {
     let action = "reading the API server's /.well-known/openid-configuration".to_string();
-    let request = http::Request::get("/.well-known/openid-configuration")
-        .body(Vec::new())
-        .map_err(|e| KubeError::Api {
-            action: action.clone(),
-            code: 0,
-            message: e.to_string(),
-        })?;
-    let text = client
-        .request_text(request)
-        .await
-        .map_err(|e| KubeError::from_kube(action.clone(), e))?;
+    let text = retry(false, || {
+        get_text(client, "/.well-known/openid-configuration")
+    })
+    .await
+    .map_err(|e| KubeError::from_kube(action.clone(), e))?;
     serde_json::from_str::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| v["issuer"].as_str().map(str::to_string))
@@ -329,6 +377,14 @@ pub async fn discover_issuer(client: &kube::Client) -> Result<String, KubeError>
             code: 200,
             message: "the document has no `issuer`".into(),
         })
+}
+
+/// A GET of a non-resource path, as text (built anew for each attempt).
+async fn get_text(client: &kube::Client, path: &str) -> Result<String, kube::Error> {
+    let request = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(kube::Error::HttpError)?;
+    client.request_text(request).await
 }
 
 /// Logs each Kubernetes call for `--verbose` (verb and path only).
@@ -367,33 +423,12 @@ impl<'a> Cluster<'a> {
         }
     }
 
-    /// Retries calls that are safe to repeat (reads, server-side apply,
-    /// delete, TokenRequest) on throttling, 5xx and connection faults, with
-    /// backoff; kube-rs itself does not retry. Four attempts in all.
-    async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T, kube::Error>
+    async fn retrying<T, F, Fut>(&self, call: F) -> Result<T, kube::Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, kube::Error>>,
     {
-        let mut delay = std::time::Duration::from_millis(200);
-        let mut attempt = 1;
-        loop {
-            match call().await {
-                Err(err) if attempt < 4 && is_transient(&err) => {
-                    if self.verbose {
-                        eprintln!(
-                            "  [kubernetes] retrying in {}ms after: {}",
-                            delay.as_millis(),
-                            describe(&err)
-                        );
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        retry(self.verbose, call).await
     }
 
     /// The API server's public token-signing keys, as STS would fetch them
@@ -401,15 +436,7 @@ impl<'a> Cluster<'a> {
     pub async fn read_jwks(&self) -> Result<String, KubeError> {
         self.log("GET", "/openid/v1/jwks");
         let action = "reading the API server's /openid/v1/jwks".to_string();
-        let request = http::Request::get("/openid/v1/jwks")
-            .body(Vec::new())
-            .map_err(|e| KubeError::Api {
-                action: action.clone(),
-                code: 0,
-                message: e.to_string(),
-            })?;
-        self.client
-            .request_text(request)
+        self.retrying(|| get_text(self.client, "/openid/v1/jwks"))
             .await
             .map_err(|e| KubeError::from_kube(action, e))
     }
@@ -738,6 +765,43 @@ fn owned_fields(fields: &serde_json::Value) -> Vec<crate::plan::Field> {
     out
 }
 
+/// Attempts of one Kubernetes call, and the pause before the first retry
+/// (doubled for each next one: 0.2 + 0.4 + 0.8 = 1.4 s in all).
+pub const ATTEMPTS: u32 = 4;
+const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The one retry layer for Kubernetes (kube-client's own is turned off in
+/// `client`): calls that are safe to repeat (reads, server-side apply,
+/// delete, TokenRequest) are retried on throttling, 5xx and connection
+/// faults, `ATTEMPTS` attempts in all. Each attempt is bounded by the
+/// client's connect and read timeouts (`--request-timeout`), so one call
+/// takes at most `ATTEMPTS` × the timeout + 1.4 s.
+async fn retry<T, F, Fut>(verbose: bool, mut call: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut delay = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(err) if attempt < ATTEMPTS && is_transient(&err) => {
+                if verbose {
+                    eprintln!(
+                        "  [kubernetes] retrying in {}ms after: {}",
+                        delay.as_millis(),
+                        describe(&err)
+                    );
+                }
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Worth another attempt: throttling, server errors, and failures to get an
 /// answer at all (refused, reset, timed out).
 fn is_transient(err: &kube::Error) -> bool {
@@ -745,7 +809,9 @@ fn is_transient(err: &kube::Error) -> bool {
         kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
         // A failed credential plugin fails the same way again; running it
         // four times only repeats its prompt or its error.
-        kube::Error::Service(_) if auth_error(err).is_some() => false,
+        kube::Error::Service(_) if auth_error(err).is_some() || plugin_error(err).is_some() => {
+            false
+        }
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
         _ => false,
     }
@@ -930,6 +996,39 @@ mod tests {
         let text = credential_problem(&auth, Some("gcloud"));
         assert!(text.contains("not shown"), "{text}");
         assert!(text.contains("kubectl config view"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn one_call_is_tried_four_times_with_a_bounded_backoff() {
+        let status = |code: u16| {
+            kube::Error::Api(
+                kube::core::Status::failure("injected", "Fault")
+                    .with_code(code)
+                    .boxed(),
+            )
+        };
+        let calls = std::cell::Cell::new(0);
+        let started = std::time::Instant::now();
+        let result: Result<(), _> = retry(false, || {
+            calls.set(calls.get() + 1);
+            std::future::ready(Err(status(503)))
+        })
+        .await;
+        assert!(matches!(result, Err(kube::Error::Api(s)) if s.code == 503));
+        assert_eq!(calls.get(), ATTEMPTS);
+        let took = started.elapsed();
+        assert!(
+            took >= std::time::Duration::from_millis(1400)
+                && took < std::time::Duration::from_secs(3),
+            "{took:?}"
+        );
+        calls.set(0);
+        let _: Result<(), _> = retry(false, || {
+            calls.set(calls.get() + 1);
+            std::future::ready(Err(status(404)))
+        })
+        .await;
+        assert_eq!(calls.get(), 1, "a 404 is an answer, not a fault");
     }
 
     #[test]

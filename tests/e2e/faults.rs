@@ -95,14 +95,42 @@ fn assert_partial_report(stderr: &str, failed: &str) {
     assert_contains!(stderr, "converges");
 }
 
+/// A slow call takes effect at the peer after the client gave up on it and
+/// its retry succeeded: waits (bounded) until it has, so that it cannot
+/// land in the next command (a CreateRole re-creating the role rm just
+/// deleted). Other faults take effect, if at all, before their answer.
+fn wait_for_a_late_call(rule: &serde_json::Value) {
+    let Some(done) = rule["done"].as_str() else {
+        return;
+    };
+    let done = std::path::Path::new(done);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow call never finished at the peer"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_file(done).expect("remove the done marker");
+}
+
 fn transient_faults_are_retried(fault: serde_json::Value) {
     let world = World::new();
-    for action in AWS_WRITES {
+    let rule_for = |action: &str| {
         let mut rule = fault.clone();
         rule["action"] = json!(action);
+        if rule["fault"] == "slow" {
+            rule["done"] = json!(world.path(&format!("{action}.done")));
+        }
+        rule
+    };
+    for action in AWS_WRITES {
+        let rule = rule_for(action);
         world.moto.inject(json!([rule]));
         let out = world.run(ADD);
         out.assert_ok();
+        wait_for_a_late_call(&rule);
         assert!(
             world
                 .moto
@@ -120,10 +148,10 @@ fn transient_faults_are_retried(fault: serde_json::Value) {
     }
     for action in RM_WRITES {
         world.run(ADD).assert_ok();
-        let mut rule = fault.clone();
-        rule["action"] = json!(action);
+        let rule = rule_for(action);
         world.moto.inject(json!([rule]));
         world.run(RM).assert_ok();
+        wait_for_a_late_call(&rule);
         assert_clean(&world);
         world.moto.clear_faults();
     }

@@ -8,6 +8,7 @@
 mod support;
 
 mod add;
+mod bounds;
 mod completion;
 mod concurrency;
 mod faults;

@@ -133,7 +133,13 @@ class CallRecorder:
             return [body]
         if fault == "slow":
             time.sleep(rule.get("seconds", 5))
-            return self.app(environ, start_response)
+            answer = self.app(environ, start_response)
+            # The call took effect only now, after the client gave up on it:
+            # tests wait for this before the next command, which it could race.
+            if rule.get("done"):
+                with open(rule["done"], "a", encoding="utf-8") as f:
+                    f.write("done\n")
+            return answer
         if fault == "drop":
             drop_connection(environ)
         if fault == "drop_after":
