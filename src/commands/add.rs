@@ -223,7 +223,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     }
 
     // Clients are built once here and passed down.
-    let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, access, hint) = super::klanker_clients(global, &args.aws).await?;
     // The cluster is contacted to apply the ServiceAccount, or, for a cluster
     // that is not EKS, to read its issuer; `-o manifest` otherwise leaves it alone.
     let discover = matches!(inputs.source, IssuerSource::Discover);
@@ -300,10 +300,9 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     ) = tokio::try_join!(
         resolve_issuer(
             &inputs.source,
-            &http,
+            &access,
             kube_client.as_ref(),
             &ctx.context_name,
-            global.timeout(),
             verbose
         ),
         identity_and_policies,

@@ -13,8 +13,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
-
 use std::collections::BTreeSet;
 
 use crate::aws::{self, Identity, KlankerClients, iam};
@@ -75,23 +73,23 @@ pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
 }
 
 /// The klanker account's clients, built once from `--aws-profile`/`--region`
-/// after checking both locally. Returns the shared HTTP client too, for a
-/// second account's config.
+/// after checking both locally. Returns the run's AWS access too (HTTP
+/// client and credentials session), for a second account's config.
 pub async fn klanker_clients(
     global: &GlobalArgs,
     args: &KlankerArgs,
-) -> Result<(KlankerClients, SharedHttpClient, Option<Identity>), Error> {
+) -> Result<(KlankerClients, aws::Access, Option<Identity>), Error> {
     crate::trust::validate::region(&args.region, "--region")?;
     let hint = aws::check_profile(&args.aws_profile, "--aws-profile").await?;
-    let http = aws::http_client();
+    let access = global.aws_access();
     let sdk = aws::load_config(
         Some(&args.aws_profile),
         &args.region,
-        &http,
-        global.timeout(),
+        &access,
+        aws::Side::Klanker,
     )
-    .await;
-    Ok((KlankerClients::new(&sdk, global.verbose), http, hint))
+    .await?;
+    Ok((KlankerClients::new(&sdk, global.verbose), access, hint))
 }
 
 /// The klanker account: from the profile's configuration when it names it

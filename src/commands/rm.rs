@@ -81,7 +81,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let store = store::open(global.config.as_deref())?;
     let config_doc = store.load()?;
     let entry = config_doc.get(&args.name);
-    let (klanker, http, hint) = super::klanker_clients(global, &args.aws).await?;
+    let (klanker, access, hint) = super::klanker_clients(global, &args.aws).await?;
 
     // IAM first: the role whose tags prove NAME also records NAME's cluster.
     let (roles, providers, identity) = tokio::try_join!(
@@ -231,15 +231,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                 annotated || this_cluster,
             ) {
                 (Some(source), true) => {
-                    match resolve_issuer(
-                        &source,
-                        &http,
-                        kube_client.as_ref().ok(),
-                        "",
-                        global.timeout(),
-                        verbose,
-                    )
-                    .await
+                    match resolve_issuer(&source, &access, kube_client.as_ref().ok(), "", verbose)
+                        .await
                     {
                         Ok(resolved) => Some(resolved.issuer.provider_arn(&partition, &account))
                             .filter(|arn| providers.contains(arn)),
