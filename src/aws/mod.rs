@@ -135,6 +135,25 @@ impl Access {
     }
 }
 
+impl Access {
+    /// The line plans start with: which identity each account acts as
+    /// (the assumed-role ARN; never a key). Empty when no profile was resolved.
+    pub fn identities_line(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for (side, who) in self.session.identities() {
+            let part = format!("{who} in the {side}");
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("Acting as {}.\n", parts.join("; "))
+        }
+    }
+}
+
 /// Loads the SDK config for one account. A named profile's credentials
 /// come from the run's [`Session`] (assume-role chains with MFA, the AWS
 /// CLI's session cache, SSO, credential_process), resolved here, before

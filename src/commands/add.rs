@@ -478,7 +478,8 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         ));
     }
     let header = format!(
-        "Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}):",
+        "{}Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}):",
+        access.identities_line(),
         inputs.name,
         account,
         ctx.context_name,

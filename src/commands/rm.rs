@@ -361,7 +361,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
                 "{}",
                 output::plan_text(
                     &format!(
-                        "Removal plan for `{}` in klanker account {account}:",
+                        "{}Removal plan for `{}` in klanker account {account}:",
+                        access.identities_line(),
                         args.name
                     ),
                     &plan,

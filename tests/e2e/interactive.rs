@@ -1,7 +1,8 @@
 //! The confirmation prompt, answered in a real pseudo-terminal: tmux runs
 //! `kubectl klanker-trust add` with the world's environment, the test reads
 //! the screen with `capture-pane`, types with `send-keys`, and learns the
-//! exit code from a file the shell writes after the plugin exits.
+//! exit code from a file the shell writes after the plugin exits. The
+//! harness is shared with the MFA prompt tests (credentials.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,14 +15,14 @@ const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
 const PROMPT: &str = "Apply these changes?";
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// `world.kubectl()` as a shell command line: `env -i` with exactly the
 /// environment the Command carries (it starts from `env_clear`), plus the
 /// pane's TERM, then the program and its arguments.
-fn shell_command(world: &World, args: &[&str]) -> String {
+pub(crate) fn shell_command(world: &World, args: &[&str]) -> String {
     let mut cmd = world.kubectl();
     cmd.args(args);
     let mut words = vec![
@@ -45,13 +46,13 @@ fn shell_command(world: &World, args: &[&str]) -> String {
 /// A tmux server of its own (socket in the world's directory, no user
 /// config), with one 200x50 session running a command. Killed on drop,
 /// also when the test panics.
-struct Tmux {
+pub(crate) struct Tmux {
     socket: PathBuf,
     exit_file: PathBuf,
 }
 
 impl Tmux {
-    fn start(dir: &Path, command: &str) -> Tmux {
+    pub(crate) fn start(dir: &Path, command: &str) -> Tmux {
         let socket = dir.join("tmux.sock");
         let exit_file = dir.join("exit-code");
         let config = dir.join("tmux.conf");
@@ -86,7 +87,7 @@ impl Tmux {
     }
 
     /// The visible screen and its scrollback, as text.
-    fn screen(&self) -> String {
+    pub(crate) fn screen(&self) -> String {
         self.capture(&[])
     }
 
@@ -105,7 +106,7 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn send_keys(&self, keys: &[&str]) {
+    pub(crate) fn send_keys(&self, keys: &[&str]) {
         let status = self
             .cmd()
             .args(["send-keys", "-t", "plugin"])
@@ -115,13 +116,13 @@ impl Tmux {
         assert!(status.success(), "tmux send-keys {keys:?}");
     }
 
-    fn exit_code(&self) -> Option<i32> {
+    pub(crate) fn exit_code(&self) -> Option<i32> {
         let text = std::fs::read_to_string(&self.exit_file).ok()?;
         Some(text.trim().parse().expect("exit code"))
     }
 
     /// Polls the screen until `done` holds, for at most DEADLINE.
-    fn wait_for(&self, what: &str, done: impl Fn(&Tmux, &str) -> bool) -> String {
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&Tmux, &str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -147,7 +148,7 @@ impl Tmux {
     }
 
     /// Waits for the plugin to exit; its exit code and the final screen.
-    fn wait_for_exit(&self) -> (i32, String) {
+    pub(crate) fn wait_for_exit(&self) -> (i32, String) {
         let screen = self.wait_for("the plugin to exit", |tmux, _| tmux.exit_code().is_some());
         (self.exit_code().unwrap(), screen)
     }

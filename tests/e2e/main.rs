@@ -8,6 +8,7 @@ mod support;
 mod add;
 mod completion;
 mod concurrency;
+mod credentials;
 mod faults;
 mod interactive;
 mod krew;

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod aws_peer;
+pub mod awscli;
 pub mod kube;
 pub mod moto;
 
