@@ -269,6 +269,12 @@ pub fn plan_chain(set: &ProfileSet, profile: &str) -> Result<Chain, CredentialsE
         let top = visited.is_empty();
         visited.push(name.clone());
         let role_arn = non_empty(p, "role_arn");
+        if role_arn.is_some() && non_empty(p, "web_identity_token_file").is_some() {
+            // A web identity role: the SDK assumes it with the token file.
+            break Leaf::Sdk {
+                profile: name.clone(),
+            };
+        }
         match role_arn {
             Some(arn) if top || !has_static_keys(p) => {
                 steps.push(role_step(p, arn)?);
@@ -690,6 +696,7 @@ pub struct Session {
     /// One resolution at a time, so two accounts never prompt at once.
     lock: tokio::sync::Mutex<()>,
     identities: Mutex<Vec<(Side, String)>>,
+    verbose: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -707,7 +714,12 @@ fn valid_code(code: &str) -> bool {
 }
 
 impl Session {
-    pub fn new(mfa_code: Option<MfaCode>, interactive: bool, home: Option<PathBuf>) -> Self {
+    pub fn new(
+        mfa_code: Option<MfaCode>,
+        interactive: bool,
+        home: Option<PathBuf>,
+        verbose: bool,
+    ) -> Self {
         Self {
             mfa_code,
             interactive,
@@ -717,12 +729,24 @@ impl Session {
             profiles: Mutex::new(HashMap::new()),
             lock: tokio::sync::Mutex::new(()),
             identities: Mutex::new(Vec::new()),
+            verbose,
         }
     }
 
     /// The identity each account acted as so far: `(side, description)`.
     pub fn identities(&self) -> Vec<(Side, String)> {
         lock(&self.identities).clone()
+    }
+
+    /// Records (and, with --verbose, logs) which identity `side` acts as:
+    /// an ARN or a profile name, never a key. The latest word for a side wins.
+    pub fn record(&self, side: Side, who: String) {
+        if self.verbose {
+            eprintln!("  [aws {side}] identity {who}");
+        }
+        let mut identities = lock(&self.identities);
+        identities.retain(|(s, _)| *s != side);
+        identities.push((side, who));
     }
 
     fn cache_dir(&self) -> Option<PathBuf> {
@@ -790,10 +814,52 @@ impl Session {
         Ok(code)
     }
 
-    /// Credentials for `profile`, walking its chain: from the newest usable
-    /// session (this run's, or the CLI cache's) down to the leaf only as far
-    /// as needed. Every MFA step that must run is checked to have a code
-    /// source before the first call.
+    /// Plans `profile`'s resolution without a call: its chain, the newest
+    /// usable session (this run's, or the CLI cache's; nothing below it
+    /// runs), and, for what must run, a code source for every MFA step and
+    /// a usable SSO session at the bottom.
+    async fn plan(&self, profile: &str, now: SystemTime) -> Result<Planned, AwsError> {
+        let set = load_profiles().await?;
+        let chain = plan_chain(&set, profile)?;
+        let keys: Vec<String> = chain.steps.iter().map(cache_key).collect();
+        let newest = (0..chain.steps.len())
+            .rev()
+            .find_map(|i| self.cached(&keys[i], now).map(|r| (i, r)));
+        let (first_to_run, cached) = match newest {
+            Some((i, r)) => (i + 1, Some(r)),
+            None => (0, None),
+        };
+        if let Some(step) = chain.steps[first_to_run..].iter().find(|s| {
+            s.mfa_serial
+                .as_deref()
+                .is_some_and(|m| !self.can_get_code(m))
+        }) {
+            return Err(CredentialsError::MfaCodeNeeded {
+                profile: step.profile.clone(),
+                role_arn: step.role_arn.clone(),
+                serial: step.mfa_serial.clone().unwrap_or_default(),
+            }
+            .into());
+        }
+        if cached.is_none() {
+            self.check_leaf(&chain.leaf, profile, now)?;
+        }
+        Ok(Planned {
+            chain,
+            keys,
+            first_to_run,
+            cached,
+        })
+    }
+
+    /// Fails, without a call, where `profile` could not sign in: an MFA
+    /// step with no code to be had, an SSO session missing or expired.
+    pub async fn preflight(&self, profile: &str) -> Result<(), AwsError> {
+        self.plan(profile, SystemTime::now()).await.map(|_| ())
+    }
+
+    /// Credentials for `profile`, walking its chain as planned: from the
+    /// newest usable session down to the leaf only as far as needed.
     pub async fn resolve(
         &self,
         profile: &str,
@@ -808,52 +874,53 @@ impl Session {
         {
             return Ok(r.clone());
         }
-        let set = load_profiles().await?;
-        let chain = plan_chain(&set, profile)?;
-        let keys: Vec<String> = chain.steps.iter().map(cache_key).collect();
-        // The highest step with a usable session: nothing below it runs.
-        let start = (0..chain.steps.len())
-            .rev()
-            .find_map(|i| self.cached(&keys[i], now).map(|r| (i, r)));
-        let (first_to_run, mut current) = match start {
-            Some((i, r)) => (i + 1, Some(r)),
-            None => (0, None),
-        };
-        let to_run = &chain.steps[first_to_run..];
-        if let Some(step) = to_run.iter().find(|s| {
-            s.mfa_serial
-                .as_deref()
-                .is_some_and(|m| !self.can_get_code(m))
-        }) {
-            return Err(CredentialsError::MfaCodeNeeded {
-                profile: step.profile.clone(),
-                role_arn: step.role_arn.clone(),
-                serial: step.mfa_serial.clone().unwrap_or_default(),
-            }
-            .into());
-        }
-        if current.is_none() {
-            current = Some(self.leaf(&chain, profile, base).await?);
-        }
-        for (step, key) in to_run.iter().zip(&keys[first_to_run..]) {
-            let source = current.take().map(|r| r.credentials);
-            let resolved = self.assume(step, key, source, side, base).await?;
-            current = Some(resolved);
-        }
-        let resolved = match current {
+        let Planned {
+            chain,
+            keys,
+            first_to_run,
+            cached,
+        } = self.plan(profile, now).await?;
+        let mut current = match cached {
             Some(r) => r,
             None => self.leaf(&chain, profile, base).await?,
         };
-        let described = match &resolved.identity {
+        for (step, key) in chain.steps[first_to_run..]
+            .iter()
+            .zip(&keys[first_to_run..])
+        {
+            current = self
+                .assume(step, key, current.credentials, side, base)
+                .await?;
+        }
+        let described = match &current.identity {
             Some(arn) => arn.clone(),
-            None => format!(
-                "the own credentials of AWS profile {}",
-                chain.leaf.profile()
-            ),
+            None => format!("AWS profile {} (its own credentials)", chain.leaf.profile()),
         };
-        lock(&self.identities).push((side, described));
-        lock(&self.profiles).insert(profile.to_string(), resolved.clone());
-        Ok(resolved)
+        self.record(side, described);
+        lock(&self.profiles).insert(profile.to_string(), current.clone());
+        Ok(current)
+    }
+
+    fn check_leaf(&self, leaf: &Leaf, top: &str, now: SystemTime) -> Result<(), AwsError> {
+        if let Leaf::Sso {
+            profile,
+            identifier,
+            session_form,
+        } = leaf
+        {
+            let state = match &self.home {
+                Some(home) => sso_state(home, identifier, *session_form, now),
+                None => SsoState::Missing,
+            };
+            match state {
+                SsoState::Missing => {
+                    return Err(sso_login(top, profile, "is missing (not signed in)").into());
+                }
+                SsoState::Expired => return Err(sso_login(top, profile, "has expired").into()),
+                SsoState::Usable => {}
+            }
+        }
+        Ok(())
     }
 
     async fn leaf(&self, chain: &Chain, top: &str, base: &SdkConfig) -> Result<Resolved, AwsError> {
@@ -871,36 +938,9 @@ impl Session {
                 "klanker-trust-profile",
             ),
             Leaf::Process { profile, command } => run_process(profile, command).await?,
-            Leaf::Sso {
-                profile,
-                identifier,
-                session_form,
-            } => {
-                let login_error = |state| CredentialsError::SsoLogin {
-                    profile: top.to_string(),
-                    through: if profile == top {
-                        String::new()
-                    } else {
-                        format!(", through its source profile `{profile}`")
-                    },
-                    login: profile.clone(),
-                    state,
-                };
-                let state = match &self.home {
-                    Some(home) => sso_state(home, identifier, *session_form, SystemTime::now()),
-                    None => SsoState::Missing,
-                };
-                match state {
-                    SsoState::Missing => {
-                        return Err(login_error("is missing (not signed in)").into());
-                    }
-                    SsoState::Expired => return Err(login_error("has expired").into()),
-                    SsoState::Usable => {}
-                }
-                sdk_leaf(profile, base)
-                    .await
-                    .map_err(|_| login_error("was refused by AWS"))?
-            }
+            Leaf::Sso { profile, .. } => sdk_leaf(profile, base)
+                .await
+                .map_err(|_| sso_login(top, profile, "was refused by AWS"))?,
             Leaf::Sdk { profile } => {
                 sdk_leaf(profile, base)
                     .await
@@ -920,14 +960,11 @@ impl Session {
         &self,
         step: &RoleStep,
         key: &str,
-        source: Option<Credentials>,
+        source: Credentials,
         side: Side,
         base: &SdkConfig,
     ) -> Result<Resolved, AwsError> {
-        let mut config = aws_sdk_sts::config::Builder::from(base);
-        if let Some(source) = source {
-            config = config.credentials_provider(source);
-        }
+        let config = aws_sdk_sts::config::Builder::from(base).credentials_provider(source);
         let sts = aws_sdk_sts::Client::from_conf(config.build());
         let session_name = step.session_name.clone().unwrap_or_else(|| {
             let secs = SystemTime::now()
@@ -990,6 +1027,29 @@ impl Session {
         }
         lock(&self.assumed).insert(key.to_string(), resolved.clone());
         Ok(resolved)
+    }
+}
+
+/// What a profile's resolution needs, found without a call.
+struct Planned {
+    chain: Chain,
+    keys: Vec<String>,
+    /// Steps below this index are covered by `cached`.
+    first_to_run: usize,
+    cached: Option<Resolved>,
+}
+
+/// The SSO error for `top`, whose chain ends in SSO profile `profile`.
+fn sso_login(top: &str, profile: &str, state: &'static str) -> CredentialsError {
+    CredentialsError::SsoLogin {
+        profile: top.to_string(),
+        through: if profile == top {
+            String::new()
+        } else {
+            format!(", through its source profile `{profile}`")
+        },
+        login: profile.to_string(),
+        state,
     }
 }
 
@@ -1073,6 +1133,8 @@ mod tests {
         [profile sso-new]\nsso_session = corp\nsso_account_id = 333333333333\nsso_role_name = Admin\n\n\
         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n\n\
         [profile proc]\ncredential_process = /bin/false\n\n\
+        [profile web]\nrole_arn = arn:aws:iam::333333333333:role/w\nweb_identity_token_file = /t\n\n\
+        [profile via-web]\nrole_arn = arn:aws:iam::333333333333:role/v\nsource_profile = web\n\n\
         [profile orphan]\nrole_arn = arn:aws:iam::333333333333:role/o\n\n\
         [profile bad-duration]\nrole_arn = arn:aws:iam::333333333333:role/o\nsource_profile = base\nduration_seconds = 60\n";
 
@@ -1123,6 +1185,15 @@ mod tests {
             plan_chain(&set, "proc").unwrap().leaf,
             Leaf::Process { .. }
         ));
+        // Web identity roles stay the SDK's, also as a source.
+        let via = plan_chain(&set, "via-web").unwrap();
+        assert_eq!(
+            via.leaf,
+            Leaf::Sdk {
+                profile: "web".into()
+            }
+        );
+        assert_eq!(via.steps.len(), 1);
     }
 
     fn step(role_arn: &str) -> RoleStep {
@@ -1251,9 +1322,9 @@ mod tests {
 
     #[test]
     fn no_code_and_no_terminal_is_known_before_any_call() {
-        let session = Session::new(None, false, None);
+        let session = Session::new(None, false, None, false);
         assert!(!session.can_get_code("arn:aws:iam::1:mfa/x"));
-        let given = Session::new(Some("123456".parse().unwrap()), false, None);
+        let given = Session::new(Some("123456".parse().unwrap()), false, None, false);
         assert!(given.can_get_code("arn:aws:iam::1:mfa/x"));
     }
 }

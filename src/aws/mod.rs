@@ -130,6 +130,7 @@ impl Access {
                 mfa_code,
                 interactive,
                 std::env::var_os("HOME").map(std::path::PathBuf::from),
+                verbose,
             )),
         }
     }
@@ -152,6 +153,20 @@ impl Access {
             format!("Acting as {}.\n", parts.join("; "))
         }
     }
+}
+
+/// Fails before any call where `profile` could not sign in later in the
+/// run: an MFA step with neither a code nor a terminal, an SSO session
+/// missing or expired. (For a profile the run resolves after others.)
+pub async fn preflight(
+    profile: &str,
+    mfa_code: Option<MfaCode>,
+    interactive: bool,
+) -> Result<(), AwsError> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    Session::new(mfa_code, interactive, home, false)
+        .preflight(profile)
+        .await
 }
 
 /// Loads the SDK config for one account. A named profile's credentials
@@ -180,6 +195,10 @@ pub async fn load_config(
                 .build(),
         );
     let Some(profile) = profile else {
+        access.session.record(
+            side,
+            "the default AWS credential chain (no profile named)".into(),
+        );
         return Ok(loader.load().await);
     };
     // Only the named profile's credentials: exported AWS_ACCESS_KEY_ID

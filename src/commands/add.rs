@@ -209,6 +209,8 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     } = &inputs.source
     {
         aws::check_profile_exists(p, "--cluster-profile").await?;
+        // Its MFA or SSO trouble is said before the klanker side's first call.
+        aws::preflight(p, global.mfa_code.clone(), crate::output::interactive()).await?;
     }
     let store = store::open(global.config.as_deref())?;
     let manifest_only = args.output == AddOutput::Manifest;

@@ -134,6 +134,10 @@ pub async fn resolve_issuer(
                 aws::load_config(profile.as_deref(), region, access, aws::Side::Cluster).await?;
             if let Some(role) = role_arn {
                 config = aws::assume_role(&config, role).await;
+                access.session.record(
+                    aws::Side::Cluster,
+                    format!("{role} (the kubeconfig's --role-arn)"),
+                );
             }
             let clients = ClusterClients::new(&config, verbose);
             let facts = eks::describe_cluster(&clients, name, region).await?;
