@@ -143,8 +143,9 @@ pub struct RoleStep {
     pub duration_seconds: Option<i32>,
 }
 
-/// Where the credentials at the bottom of a chain come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the credentials at the bottom of a chain come from. Its Debug
+/// form names the kind and profile only, never a key.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Leaf {
     Static {
         profile: String,
@@ -167,6 +168,18 @@ pub enum Leaf {
     Sdk {
         profile: String,
     },
+}
+
+impl std::fmt::Debug for Leaf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Leaf::Static { .. } => "Static",
+            Leaf::Process { .. } => "Process",
+            Leaf::Sso { .. } => "Sso",
+            Leaf::Sdk { .. } => "Sdk",
+        };
+        write!(f, "{kind}({})", self.profile())
+    }
 }
 
 impl Leaf {
@@ -1194,6 +1207,9 @@ mod tests {
             }
         );
         assert_eq!(via.steps.len(), 1);
+        // Debug never shows a key.
+        let base = plan_chain(&set, "base").unwrap();
+        assert_eq!(format!("{:?}", base.leaf), "Static(base)");
     }
 
     fn step(role_arn: &str) -> RoleStep {
