@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use crate::interactive::{Tmux, shell_command};
 use crate::support::awscli::{self, aws, cache_dir, cache_entries, shell_line, write_config};
 use crate::support::moto::Call;
+use crate::support::sso_portal::SsoPortal;
 use crate::support::{ACCESS_KEY, CLUSTER, SECRET_KEY, World};
 
 const SERIAL: &str = "arn:aws:iam::123456789012:mfa/admin";
@@ -413,18 +414,79 @@ const SSO_SECRETS: [&str; 3] = [
 ];
 
 fn write_sso_token(world: &World, identifier: &str) {
+    put_sso_token(
+        world,
+        identifier,
+        &format!(
+            r#"{{"accessToken":"{}","expiresAt":"2020-01-01T00:00:00Z","refreshToken":"{}","clientId":"client","clientSecret":"{}","registrationExpiresAt":"2020-02-01T00:00:00Z","region":"us-east-1","startUrl":"https://corp.awsapps.com/start"}}"#,
+            SSO_SECRETS[0], SSO_SECRETS[1], SSO_SECRETS[2]
+        ),
+    );
+}
+
+/// Both SSO forms sign in with the token `aws sso login` cached: the
+/// sso-session form for the klanker side's source profile, the legacy form
+/// for the cluster side's; each token reaches the SSO portal, none is shown.
+#[test]
+fn sso_profiles_in_both_forms_sign_in_with_the_cached_token() {
+    let world = World::new();
+    let portal = SsoPortal::start(ACCESS_KEY, SECRET_KEY);
+    write_config(
+        &world,
+        &format!(
+            "[profile klanker-application]\nrole_arn = {OPERATOR_ROLE}\nsource_profile = sso-new\nrole_session_name = ops\nregion = us-east-1\n\n\
+             [profile sso-new]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Operator\nregion = us-east-1\n\n\
+             [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n\n\
+             [profile cluster-admin]\nrole_arn = arn:aws:iam::222222222222:role/cluster-admin\nsource_profile = sso-legacy\nregion = us-east-1\n\n\
+             [profile sso-legacy]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\nregion = us-east-1\n"
+        ),
+    );
+    let tokens = [
+        "sso-corp-token-DO-NOT-PRINT",
+        "sso-legacy-token-DO-NOT-PRINT",
+    ];
+    for (identifier, token) in [
+        ("corp", tokens[0]),
+        ("https://legacy.awsapps.com/start", tokens[1]),
+    ] {
+        put_sso_token(
+            &world,
+            identifier,
+            &format!(
+                r#"{{"accessToken":"{token}","expiresAt":"2099-01-01T00:00:00Z","region":"us-east-1","startUrl":"https://x.awsapps.com/start"}}"#
+            ),
+        );
+    }
+    let mut cmd = world.kubectl();
+    cmd.env("AWS_ENDPOINT_URL_SSO", portal.url())
+        .args(plan_args());
+    let out = world.run_cmd(&mut cmd);
+    out.assert_ok();
+    let requests = portal.requests();
+    let sent = |token: &str, role: &str| {
+        requests.iter().any(|r| {
+            r.bearer.as_deref() == Some(token) && r.line.contains(&format!("role_name={role}"))
+        })
+    };
+    assert!(sent(tokens[0], "Operator"), "{requests:?}");
+    assert!(sent(tokens[1], "Admin"), "{requests:?}");
+    assert_eq!(
+        calls_for(&assume_role_calls(&world), OPERATOR_ROLE).len(),
+        1
+    );
+    assert!(out.stdout.contains(OPERATOR_IDENTITY), "{}", out.stdout);
+    assert_secret_free(
+        &out.all(),
+        &[tokens[0], tokens[1], SECRET_KEY, "portal-session-token"],
+    );
+}
+
+fn put_sso_token(world: &World, identifier: &str, json: &str) {
     use sha1::Digest;
     let dir = world.dir.path().join(".aws/sso/cache");
     std::fs::create_dir_all(&dir).unwrap();
     let name = hex::encode(sha1::Sha1::digest(identifier.as_bytes()));
-    std::fs::write(
-        dir.join(format!("{name}.json")),
-        format!(
-            r#"{{"accessToken":"{}","expiresAt":"2020-01-01T00:00:00Z","refreshToken":"{}","clientId":"client","clientSecret":"{}","registrationExpiresAt":"2020-02-01T00:00:00Z","region":"us-east-1","startUrl":"https://corp.awsapps.com/start"}}"#,
-            SSO_SECRETS[0], SSO_SECRETS[1], SSO_SECRETS[2]
-        ),
-    )
-    .unwrap();
+    std::fs::write(dir.join(format!("{name}.json")), json).unwrap();
 }
 
 /// The sso-session form with an expired token, and the legacy form with

@@ -9,6 +9,7 @@ pub mod aws_peer;
 pub mod awscli;
 pub mod kube;
 pub mod moto;
+pub mod sso_portal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
