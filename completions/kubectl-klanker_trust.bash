@@ -71,7 +71,7 @@ _kubectl_klanker_trust() {
 
     case "${cmd}" in
         kubectl_klanker_trust)
-            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --help --version add list rm verify policy completion version help"
+            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --mfa-code --help --version add list rm verify policy completion version help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -93,6 +93,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mfa-code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -101,7 +105,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__add)
-            opts="-n -y -o -v -h -V --name --oidc-provider-arn --issuer-url --namespace --service-account --aws-profile --region --klanker-account --dry-run --yes --register-oidc-provider --output --create-namespace --policy-arn --role-name --permissions-boundary --tag --session-duration --allow-wide-trust --verify --no-verify --cluster-name --cluster-region --cluster-profile --replace-issuer --override-existing-serviceaccounts --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-n -y -o -v -h -V --name --oidc-provider-arn --issuer-url --namespace --service-account --aws-profile --region --klanker-account --dry-run --yes --register-oidc-provider --output --create-namespace --policy-arn --role-name --permissions-boundary --tag --session-duration --allow-wide-trust --verify --no-verify --cluster-name --cluster-region --cluster-profile --replace-issuer --override-existing-serviceaccounts --kubeconfig --context --config --verbose --request-timeout --mfa-code --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,6 +211,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mfa-code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -215,7 +223,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__completion)
-            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --mfa-code --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -234,6 +242,10 @@ _kubectl_klanker_trust() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mfa-code)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -371,7 +383,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__list)
-            opts="-o -v -h -V --aws-profile --region --klanker-account --output --local --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-o -v -h -V --aws-profile --region --klanker-account --output --local --kubeconfig --context --config --verbose --request-timeout --mfa-code --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -413,6 +425,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mfa-code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -421,7 +437,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__policy)
-            opts="-n -o -v -h -V --for --aws-profile --region --klanker-account --allow-policy-arn --permissions-boundary --cluster-account --cluster-name --cluster-region --namespace --service-account --create-namespace --user --group --output --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-n -o -v -h -V --for --aws-profile --region --klanker-account --allow-policy-arn --permissions-boundary --cluster-account --cluster-name --cluster-region --namespace --service-account --create-namespace --user --group --output --kubeconfig --context --config --verbose --request-timeout --mfa-code --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -507,6 +523,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mfa-code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -515,7 +535,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__rm)
-            opts="-y -o -v -h -V --aws-profile --region --klanker-account --dry-run --yes --keep-service-account --ignore-not-found --output --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-y -o -v -h -V --aws-profile --region --klanker-account --dry-run --yes --keep-service-account --ignore-not-found --output --kubeconfig --context --config --verbose --request-timeout --mfa-code --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -561,6 +581,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mfa-code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -569,7 +593,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__verify)
-            opts="-o -v -h -V --aws-profile --region --klanker-account --output --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-o -v -h -V --aws-profile --region --klanker-account --output --kubeconfig --context --config --verbose --request-timeout --mfa-code --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -611,6 +635,10 @@ _kubectl_klanker_trust() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mfa-code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -619,7 +647,7 @@ _kubectl_klanker_trust() {
             return 0
             ;;
         kubectl_klanker_trust__subcmd__version)
-            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --help --version"
+            opts="-v -h -V --kubeconfig --context --config --verbose --request-timeout --mfa-code --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,6 +666,10 @@ _kubectl_klanker_trust() {
                     return 0
                     ;;
                 --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mfa-code)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

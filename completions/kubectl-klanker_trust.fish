@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_klanker_trust_global_optspecs
-    string join \n kubeconfig= context= config= v/verbose request-timeout= h/help V/version
+    string join \n kubeconfig= context= config= v/verbose request-timeout= mfa-code= h/help V/version
 end
 
 function __fish_kubectl_klanker_trust_needs_command
@@ -28,6 +28,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -s V -l version -d 'Print version'
@@ -68,6 +69,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l create-namespace -d 'Create the namespace if it does not exist'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l allow-wide-trust -d 'Allow wildcards in --service-account (any matching ServiceAccount may assume the role)'
@@ -89,6 +91,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -l local -d 'List km-config.yaml only, without AWS calls (offline)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand list" -s h -l help -d 'Print help'
@@ -105,6 +108,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l keep-service-account -d 'Leave the ServiceAccount in the cluster'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l ignore-not-found -d 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1'
@@ -121,6 +125,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s V -l version -d 'Print version'
@@ -147,6 +152,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l create-namespace -d 'Also allow creating the namespace (`add --create-namespace`)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -155,6 +161,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s V -l version -d 'Print version'
@@ -162,6 +169,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l context -d 'Kubeconfig context to use (default: the current context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l config -d 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l request-timeout -d 'Seconds one AWS or Kubernetes request may take before it is retried or fails' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s V -l version -d 'Print version'

@@ -51,11 +51,30 @@ pub struct GlobalArgs {
     /// Seconds one AWS or Kubernetes request may take before it is retried or fails.
     #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub request_timeout: u64,
+    /// Current code of the MFA device a profile's `mfa_serial` names (else asked on a terminal).
+    #[arg(
+        long,
+        global = true,
+        env = "KLANKER_TRUST_MFA_CODE",
+        hide_env_values = true,
+        value_name = "CODE"
+    )]
+    pub mfa_code: Option<crate::aws::MfaCode>,
 }
 
 impl GlobalArgs {
     pub fn timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.request_timeout)
+    }
+
+    /// The run's AWS access: one HTTP client and one credentials session.
+    pub fn aws_access(&self) -> crate::aws::Access {
+        crate::aws::Access::new(
+            self.mfa_code.clone(),
+            self.timeout(),
+            self.verbose,
+            crate::output::interactive(),
+        )
     }
 }
 

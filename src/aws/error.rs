@@ -63,6 +63,9 @@ pub enum AwsError {
         name: String,
         other: String,
     },
+    /// Credentials for a profile could not be had (MFA, SSO, credential_process, the profile chain).
+    #[error(transparent)]
+    Credentials(#[from] super::credentials::CredentialsError),
     #[error("{operation} returned no {what}")]
     Incomplete {
         operation: &'static str,

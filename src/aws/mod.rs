@@ -3,18 +3,17 @@
 //! Endpoints come from the standard `AWS_ENDPOINT_URL*` variables, so the
 //! same code talks to AWS and to the test peers.
 
+pub mod credentials;
 pub mod eks;
 pub mod error;
 pub mod iam;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::profile::ProfileFileCredentialsProvider;
-use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -23,8 +22,8 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationIn
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_types::os_shim_internal::{Env, Fs};
 
+pub use credentials::{MfaCode, Session};
 pub use error::AwsError;
 
 /// One HTTPS client (ring-based rustls) shared by every AWS client of a run.
@@ -63,12 +62,7 @@ pub struct Identity {
 /// credentials file: the SDK's own error surfaces only at the first call.
 /// Returns the identity the profile's configuration names, if any.
 pub async fn check_profile(profile: &str, flag: &str) -> Result<Option<Identity>, AwsError> {
-    let set =
-        aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
-            .await
-            .map_err(|e| AwsError::ProfileFile {
-                message: error::display_chain(&e),
-            })?;
+    let set = credentials::load_profiles().await?;
     let Some(found) = set.get_profile(profile) else {
         let mut known: Vec<&str> = set.profiles().collect();
         known.sort_unstable();
@@ -110,43 +104,134 @@ pub async fn check_profile_exists(profile: &str, flag: &str) -> Result<(), AwsEr
     check_profile(profile, flag).await.map(|_| ())
 }
 
-/// Loads the SDK config for one account through aws-config's normal chain
-/// (so assume-role, SSO and credential_process profiles work).
-/// Every attempt is bounded by `request_timeout`; the whole operation,
+/// What every AWS config of one run shares: one HTTPS client, the request
+/// timeout, and the credentials session (MFA codes typed, sessions assumed).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub http: SharedHttpClient,
+    pub timeout: Duration,
+    pub verbose: bool,
+    pub session: Arc<Session>,
+}
+
+impl Access {
+    /// `interactive`: whether an MFA code may be asked for on the terminal.
+    pub fn new(
+        mfa_code: Option<MfaCode>,
+        timeout: Duration,
+        verbose: bool,
+        interactive: bool,
+    ) -> Self {
+        Self {
+            http: http_client(),
+            timeout,
+            verbose,
+            session: Arc::new(Session::new(
+                mfa_code,
+                interactive,
+                std::env::var_os("HOME").map(std::path::PathBuf::from),
+                verbose,
+            )),
+        }
+    }
+}
+
+impl Access {
+    /// The line plans start with: which identity each account acts as
+    /// (the assumed-role ARN; never a key). Empty when no profile was resolved.
+    pub fn identities_line(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for (side, who) in self.session.identities() {
+            let part = format!("{who} in the {side}");
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("Acting as {}.\n", parts.join("; "))
+        }
+    }
+}
+
+/// Fails before any call where `profile` could not sign in later in the
+/// run: an MFA step with neither a code nor a terminal, an SSO session
+/// missing or expired. (For a profile the run resolves after others.)
+pub async fn preflight(
+    profile: &str,
+    mfa_code: Option<MfaCode>,
+    interactive: bool,
+) -> Result<(), AwsError> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    Session::new(mfa_code, interactive, home, false)
+        .preflight(profile)
+        .await
+}
+
+/// Loads the SDK config for one account. A named profile's credentials
+/// come from the run's [`Session`] (assume-role chains with MFA, the AWS
+/// CLI's session cache, SSO, credential_process), resolved here, before
+/// the first call, so a missing MFA code or SSO login is said at once.
+/// Without a profile, aws-config's default chain is used.
+/// Every attempt is bounded by the request timeout; the whole operation,
 /// retries included, by four times that.
 pub async fn load_config(
     profile: Option<&str>,
     region: &str,
-    http: &SharedHttpClient,
-    request_timeout: Duration,
-) -> SdkConfig {
+    access: &Access,
+    side: Side,
+) -> Result<SdkConfig, AwsError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http.clone())
+        .http_client(access.http.clone())
         .region(Region::new(region.to_string()))
         // Standard mode retries throttling and 5xx with jittered backoff.
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(request_timeout)
-                .operation_timeout(request_timeout * 4)
+                .operation_attempt_timeout(access.timeout)
+                .operation_timeout(access.timeout * 4)
                 .build(),
         );
-    if let Some(profile) = profile {
-        // Only the named profile's credentials: exported AWS_ACCESS_KEY_ID
-        // and friends (often the other account's) must not win over it.
-        let provider_config = ProviderConfig::without_region()
-            .with_region(Some(Region::new(region.to_string())))
-            .with_http_client(http.clone());
-        let credentials = ProfileFileCredentialsProvider::builder()
-            .configure(&provider_config)
+    let Some(profile) = profile else {
+        access.session.record(
+            side,
+            "the default AWS credential chain (no profile named)".into(),
+        );
+        return Ok(loader.load().await);
+    };
+    // Only the named profile's credentials: exported AWS_ACCESS_KEY_ID
+    // and friends (often the other account's) must not win over it. The
+    // session's STS calls use this config, without credentials of its own.
+    loader =
+        loader
             .profile_name(profile)
-            .build();
-        loader = loader
-            .profile_name(profile)
-            .credentials_provider(credentials);
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "", "", None, None, "none",
+            ));
+    let base = loader.load().await;
+    let resolved = access.session.resolve(profile, side, &base).await?;
+    if access.verbose {
+        match &resolved.identity {
+            Some(arn) => eprintln!("  [aws {side}] identity {arn} (AWS profile {profile})"),
+            None => {
+                eprintln!("  [aws {side}] identity: the own credentials of AWS profile {profile}")
+            }
+        }
     }
-    loader.load().await
+    let provider = credentials::SessionProvider {
+        session: access.session.clone(),
+        profile: profile.to_string(),
+        side,
+        base: base.clone(),
+    };
+    Ok(base
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+        )
+        .build())
 }
 
 /// The config for `role_arn`, assumed with the credentials of `base`

@@ -22,6 +22,8 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     } = &req.source
     {
         aws::check_profile_exists(p, "--cluster-profile").await?;
+        // Its MFA or SSO trouble is said before the klanker side's first call.
+        aws::preflight(p, global.mfa_code.clone(), output::interactive()).await?;
     }
     let store = store::open(global.config.as_deref())?;
     if global.verbose {
@@ -29,7 +31,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     }
 
     // observe: clients are built once here and passed down.
-    let (klanker, http, hint) = crate::observe::klanker_clients(global, &req.klanker).await?;
+    let (klanker, access, hint) = crate::observe::klanker_clients(global, &req.klanker).await?;
     let kube_client = match req.needs_cluster() {
         true => Some(k8s::client(kubeconfig, &ctx.context_name, global.timeout()).await?),
         false => None,
@@ -40,19 +42,18 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         .map(|client| Cluster::new(client, global.verbose));
     let sources = Sources {
         klanker: &klanker,
-        http: &http,
+        access: &access,
         hint,
         kube: kube_client.as_ref(),
         cluster: cluster.as_ref(),
         config: store.load()?,
-        timeout: global.timeout(),
         verbose: global.verbose,
     };
     let snapshot = observe::observe(&req, sources).await?;
 
     // plan
     let add = mirror::plan(&req, &snapshot)?;
-    output::add::plan(&req, &snapshot, &add);
+    output::add::plan(&req, &snapshot, &add, &access.identities_line());
 
     // apply
     let outcome = match apply::decide(&req.apply, &add.plan, apply::Confirm::YesNo).await? {

@@ -90,14 +90,14 @@ async fn klanker_identity(global: &GlobalArgs, args: &PolicyArgs) -> Result<Iden
     if let Some(identity) = hint {
         return Ok(identity);
     }
-    let http = aws::http_client();
     let sdk = aws::load_config(
         Some(&args.aws.aws_profile),
         &args.aws.region,
-        &http,
-        global.timeout(),
+        &global.aws_access(),
+        aws::Side::Klanker,
     )
-    .await;
+    .await
+    .map_err(unknown)?;
     let clients = KlankerClients::new(&sdk, global.verbose);
     let (account, caller) = aws::iam::caller_identity(&clients.sts)
         .await

@@ -17,8 +17,8 @@ const RERUN: &str = "kubectl klanker-trust rm";
 pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let store = store::open(global.config.as_deref())?;
     let request = resolve::rm::request(global, args, store.load()?)?;
-    let (klanker, http, hint) = observe::klanker_clients(global, &request.klanker).await?;
-    let seen = observe::rm::observe(&request, &klanker, &http, hint, &store).await?;
+    let (klanker, access, hint) = observe::klanker_clients(global, &request.klanker).await?;
+    let seen = observe::rm::observe(&request, &klanker, &access, hint, &store).await?;
     let observed = &seen.observed;
 
     // Onboarded nowhere (kubectl delete's NotFound): an error, unless
@@ -44,7 +44,13 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let mut notes = removal.notes.clone();
     notes.extend(seen.located_notes.iter().cloned());
     if request.output == ReportOutput::Text {
-        output::rm::plan(request.name, &seen.account, &removal, &notes);
+        output::rm::plan(
+            &access.identities_line(),
+            request.name,
+            &seen.account,
+            &removal,
+            &notes,
+        );
     }
 
     let cluster = seen

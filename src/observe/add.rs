@@ -3,8 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
-
 use super::issuer::{Resolved, resolve_issuer};
 use crate::aws::{Identity, KlankerClients, iam};
 use crate::error::Error;
@@ -28,13 +26,13 @@ pub struct AddSnapshot {
 /// The connections `add` reads through.
 pub struct Sources<'a> {
     pub klanker: &'a KlankerClients,
-    pub http: &'a SharedHttpClient,
+    /// The run's AWS access (HTTP client, credentials session), for the cluster account.
+    pub access: &'a crate::aws::Access,
     pub hint: Option<Identity>,
     pub kube: Option<&'a kube::Client>,
     /// Only when the ServiceAccount is applied.
     pub cluster: Option<&'a Cluster<'a>>,
     pub config: Document,
-    pub timeout: std::time::Duration,
     pub verbose: bool,
 }
 
@@ -72,10 +70,9 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     let (issuer, (identity, policies, missing_policies), role, provider_arns, cluster) = tokio::try_join!(
         resolve_issuer(
             &req.source,
-            from.http,
+            from.access,
             from.kube,
             &req.context.context_name,
-            from.timeout,
             from.verbose
         ),
         identity_and_policies,

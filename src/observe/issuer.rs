@@ -24,10 +24,9 @@ pub struct Resolved {
 /// The issuer and, where known, the cluster's account.
 pub async fn resolve_issuer(
     source: &IssuerSource,
-    http: &aws_smithy_runtime_api::client::http::SharedHttpClient,
+    access: &aws::Access,
     kube_client: Option<&kube::Client>,
     context: &str,
-    timeout: std::time::Duration,
     verbose: bool,
 ) -> Result<Resolved, Error> {
     match source {
@@ -73,9 +72,14 @@ pub async fn resolve_issuer(
             role_arn,
             expect,
         } => {
-            let mut config = aws::load_config(profile.as_deref(), region, http, timeout).await;
+            let mut config =
+                aws::load_config(profile.as_deref(), region, access, aws::Side::Cluster).await?;
             if let Some(role) = role_arn {
                 config = aws::assume_role(&config, role).await;
+                access.session.record(
+                    aws::Side::Cluster,
+                    format!("{role} (the kubeconfig's --role-arn)"),
+                );
             }
             let clients = ClusterClients::new(&config, verbose);
             let facts = eks::describe_cluster(&clients, name, region).await?;

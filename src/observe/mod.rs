@@ -11,8 +11,6 @@ pub mod verify;
 
 use std::collections::BTreeSet;
 
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
-
 use crate::aws::{self, Identity, KlankerClients, iam};
 use crate::cli::GlobalArgs;
 use crate::error::Error;
@@ -21,22 +19,23 @@ use crate::plan::lookup::Located;
 use crate::resolve::Klanker;
 
 /// The klanker account's clients, built once from its profile and region.
-/// Returns the shared HTTP client too, for a second account's config, and
-/// the account when the profile's configuration names it.
+/// Returns the run's AWS access too (HTTP client and credentials session),
+/// for a second account's config, and the account when the profile's
+/// configuration names it.
 pub async fn klanker_clients(
     global: &GlobalArgs,
     klanker: &Klanker,
-) -> Result<(KlankerClients, SharedHttpClient, Option<Identity>), Error> {
+) -> Result<(KlankerClients, aws::Access, Option<Identity>), Error> {
     let hint = aws::check_profile(&klanker.profile, "--aws-profile").await?;
-    let http = aws::http_client();
+    let access = global.aws_access();
     let sdk = aws::load_config(
         Some(&klanker.profile),
         &klanker.region,
-        &http,
-        global.timeout(),
+        &access,
+        aws::Side::Klanker,
     )
-    .await;
-    Ok((KlankerClients::new(&sdk, global.verbose), http, hint))
+    .await?;
+    Ok((KlankerClients::new(&sdk, global.verbose), access, hint))
 }
 
 /// The klanker account: from the profile's configuration when it names it

@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
-
 use super::issuer::resolve_issuer;
 use crate::aws::{Identity, KlankerClients, iam};
 use crate::error::Error;
@@ -57,7 +55,7 @@ pub struct RmSnapshot {
 pub async fn observe(
     request: &RmRequest<'_>,
     klanker: &KlankerClients,
-    http: &SharedHttpClient,
+    access: &crate::aws::Access,
     hint: Option<Identity>,
     store: &Store,
 ) -> Result<RmSnapshot, Error> {
@@ -105,7 +103,7 @@ pub async fn observe(
     let provider_arn = match (named, removal::look_for_left_over_provider(&clues), ctx) {
         (Some(arn), _, _) => Some(arn),
         (None, true, Some(ctx)) => {
-            left_over_provider(request, ctx, http, kube_client.as_ref(), ids, &providers).await
+            left_over_provider(request, ctx, access, kube_client.as_ref(), ids, &providers).await
         }
         (None, _, _) => None,
     };
@@ -271,22 +269,13 @@ async fn read_service_accounts(
 async fn left_over_provider(
     request: &RmRequest<'_>,
     ctx: &ContextInfo,
-    http: &SharedHttpClient,
+    access: &crate::aws::Access,
     kube_client: Option<&kube::Client>,
     (partition, account): (&str, &str),
     providers: &[String],
 ) -> Option<String> {
     let source = IssuerSource::from_context(ctx)?;
-    match resolve_issuer(
-        &source,
-        http,
-        kube_client,
-        "",
-        request.timeout,
-        request.verbose,
-    )
-    .await
-    {
+    match resolve_issuer(&source, access, kube_client, "", request.verbose).await {
         Ok(resolved) => Some(resolved.issuer.provider_arn(partition, account))
             .filter(|arn| providers.contains(arn)),
         Err(err) => {

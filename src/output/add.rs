@@ -27,7 +27,8 @@ pub fn context_line(req: &AddRequest, config: &std::path::Path) {
 
 /// The plan, on stdout for text output, on stderr beside `-o manifest`
 /// (stdout is the manifest), not at all for JSON/YAML (it is in the report).
-pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan) {
+/// `acting_as`: which identity acts in each account (a line, or empty).
+pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str) {
     if snap.issuer.discovered {
         eprintln!(
             "OIDC issuer discovered from the API server: {}",
@@ -44,7 +45,7 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan) {
         }
     }
     let header = format!(
-        "Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}):",
+        "{acting_as}Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}):",
         req.name,
         add.account,
         req.context.context_name,

@@ -45,7 +45,8 @@ struct PendingReport<'a> {
 }
 
 /// The plan and its notes, before the prompt (text output only).
-pub fn plan(name: &str, account: &str, removal: &Removal, notes: &[String]) {
+/// `acting_as`: which identity acts in each account (a line, or empty).
+pub fn plan(acting_as: &str, name: &str, account: &str, removal: &Removal, notes: &[String]) {
     let plan = &removal.plan;
     match (plan.is_noop(), &removal.unfinished) {
         (true, None) => println!(
@@ -57,7 +58,7 @@ pub fn plan(name: &str, account: &str, removal: &Removal, notes: &[String]) {
         (false, _) => print!(
             "{}",
             super::plan_text(
-                &format!("Removal plan for `{name}` in klanker account {account}:"),
+                &format!("{acting_as}Removal plan for `{name}` in klanker account {account}:"),
                 plan,
                 &[],
                 super::stdout_colour()

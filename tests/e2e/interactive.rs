@@ -1,7 +1,8 @@
 //! The confirmation prompt, answered in a real pseudo-terminal: tmux runs
 //! `kubectl klanker-trust add` with the world's environment, the test reads
 //! the screen with `capture-pane`, types with `send-keys`, and learns the
-//! exit code from a file the shell writes after the plugin exits.
+//! exit code from a file the shell writes after the plugin exits. The
+//! harness is shared with the MFA prompt tests (credentials.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +13,7 @@ use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 const PROMPT: &str = "Apply these changes?";
 const DEADLINE: Duration = Duration::from_secs(60);
 
-fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 

@@ -11,6 +11,7 @@ mod add;
 mod bounds;
 mod completion;
 mod concurrency;
+mod credentials;
 mod faults;
 mod hostile;
 mod interactive;

@@ -9,8 +9,10 @@
 #[macro_use]
 pub mod assert;
 pub mod aws_peer;
+pub mod awscli;
 pub mod kube;
 pub mod moto;
+pub mod sso_portal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

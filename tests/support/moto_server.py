@@ -30,6 +30,8 @@ from werkzeug.serving import make_server
 SERVICE_RE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 # Request parameters that carry a credential (WebIdentityToken, SAMLAssertion, ...): never recorded.
 SECRET_PARAM_RE = re.compile(r"token|secret|password|saml|credential", re.IGNORECASE)
+# Recorded all the same: an MFA code is spent once used, and tests must see which one was sent.
+RECORDED_ANYWAY = {"TokenCode"}
 
 
 ERROR_XML = (
@@ -114,7 +116,9 @@ class CallRecorder:
             params.update(urllib.parse.parse_qs(body.decode("utf-8", "replace")))
         action = params.get("Action", [None])[0] or f"{method} {path}"
         # Parameters too, so tests can assert what was asked; never a credential.
-        recorded = {k: v[0] for k, v in params.items() if v and not SECRET_PARAM_RE.search(k)}
+        recorded = {
+            k: v[0] for k, v in params.items() if v and (k in RECORDED_ANYWAY or not SECRET_PARAM_RE.search(k))
+        }
         line = json.dumps({"service": service, "action": action, "method": method, "path": path, "params": recorded})
         with self.lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
