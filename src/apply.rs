@@ -55,12 +55,19 @@ async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
         None => output::confirm("Apply these changes?"),
         Some(name) => output::confirm_by_name(&name),
     });
+    let interrupted = || {
+        output::after_interrupted_prompt();
+        Err(Error::InterruptedAtPrompt)
+    };
     tokio::select! {
-        answer = prompt => answer.map_err(|_| Error::InterruptedAtPrompt)?,
-        _ = tokio::signal::ctrl_c() => {
-            output::after_interrupted_prompt();
-            Err(Error::InterruptedAtPrompt)
-        }
+        biased;
+        _ = tokio::signal::ctrl_c() => interrupted(),
+        answer = prompt => match answer.map_err(|_| Error::InterruptedAtPrompt)? {
+            // The signal can also end the terminal read itself (EINTR).
+            Err(Error::Prompt(dialoguer::Error::IO(e)))
+                if e.kind() == std::io::ErrorKind::Interrupted => interrupted(),
+            answer => answer,
+        },
     }
 }
 

@@ -252,8 +252,12 @@ const RM_EXAMPLES: &str = "Examples:
 /// Output formats of `list`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListOutput {
+    /// A table that fits a terminal: role names, shortened issuers.
     Text,
+    /// Full ARNs and issuers, the provider ARN, whether km-config.yaml has it.
     Wide,
+    /// One onboarding name per line (for scripts: `| xargs -n1 ... verify`).
+    Name,
     Json,
     Yaml,
 }
@@ -276,6 +280,9 @@ pub struct ListArgs {
     /// List km-config.yaml only, without AWS calls (offline).
     #[arg(long)]
     pub local: bool,
+    /// Tables without their header row.
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,17 +15,21 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
     let kc = kubeconfig::load(global.kubeconfig.as_deref()).ok();
     let request = resolve::list::request(global, args, kc.as_ref())?;
 
+    let shape = output::list::Shape {
+        format: request.output,
+        headers: !request.no_headers,
+    };
     if request.local {
         return output::list::local(
             store.path(),
             &config,
             &listing::pending_removals(&doc),
             request.current.as_deref(),
-            request.output,
+            shape,
         );
     }
     let (klanker, _, hint) = observe::klanker_clients(global, &request.klanker).await?;
     let observed = observe::list::observe(&request, &klanker, hint, &store, &config).await?;
     let listing = listing::listing(observed, &doc, store.path(), request.current.as_deref());
-    output::list::listing(&listing, request.output)
+    output::list::listing(&listing, shape)
 }

@@ -21,29 +21,45 @@ struct LocalListing<'a> {
     pending_removal: &'a [PendingRemoval],
 }
 
-/// JSON/YAML for those formats; None for the tables.
+/// JSON/YAML for those formats; None for the tables and names.
 fn structured(format: ListOutput) -> Option<Structured> {
     match format {
         ListOutput::Json => Some(Structured::Json),
         ListOutput::Yaml => Some(Structured::Yaml),
-        ListOutput::Text | ListOutput::Wide => None,
+        ListOutput::Text | ListOutput::Wide | ListOutput::Name => None,
+    }
+}
+
+/// How a table is shown: which format, and whether with its header row.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub format: ListOutput,
+    pub headers: bool,
+}
+
+impl Shape {
+    fn wide(self) -> bool {
+        self.format == ListOutput::Wide
     }
 }
 
 /// The listing of the klanker account.
-pub fn listing(listing: &Listing, format: ListOutput) -> Result<(), Error> {
-    if let Some(structured) = structured(format) {
+pub fn listing(listing: &Listing, shape: Shape) -> Result<(), Error> {
+    if let Some(structured) = structured(shape.format) {
         return super::print_structured(listing, structured);
     }
-    print!(
-        "{}",
-        onboardings_table(&listing.clusters, format == ListOutput::Wide)
-    );
+    if shape.format == ListOutput::Name {
+        let names = listing.clusters.iter().map(|r| r.onboarding.name.as_str());
+        print!("{}", names_text(names));
+        return Ok(());
+    }
     if listing.clusters.is_empty() {
         println!(
             "No clusters are onboarded in klanker account {}.",
             listing.klanker_account
         );
+    } else {
+        print!("{}", onboardings_table(&listing.clusters, shape));
     }
     if !listing.drift.is_empty() {
         println!("\nDrift:");
@@ -66,9 +82,9 @@ pub fn local(
     config: &[ClusterEntry],
     pending: &[PendingRemoval],
     current: Option<&str>,
-    format: ListOutput,
+    shape: Shape,
 ) -> Result<(), Error> {
-    if let Some(structured) = structured(format) {
+    if let Some(structured) = structured(shape.format) {
         let listing = LocalListing {
             source: "km-config",
             path: path.display().to_string(),
@@ -77,18 +93,22 @@ pub fn local(
         };
         return super::print_structured(&listing, structured);
     }
-    let rows = config.iter().map(|e| {
-        let mut cells = subject_cells(
-            current == Some(e.name.as_str()),
-            [&e.name, &e.role_arn, &e.namespace, &e.service_account],
-        );
-        cells.push(e.oidc_provider_arn.clone());
-        cells
-    });
-    print!("{}", table(&["OIDC PROVIDER ARN"], rows));
+    if shape.format == ListOutput::Name {
+        print!("{}", names_text(config.iter().map(|e| e.name.as_str())));
+        return Ok(());
+    }
+    if config.is_empty() {
+        println!("No clusters are recorded in {}.", path.display());
+    } else {
+        print!("{}", local_table(config, current, shape));
+    }
     println!("(from {}; IAM was not consulted)", path.display());
     print!("{}", pending_text(pending));
     Ok(())
+}
+
+fn names_text<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.map(|n| format!("{}\n", visible(n))).collect()
 }
 
 /// The removals `rm` could not finish, with the command that does.
@@ -126,49 +146,128 @@ fn provider_word(status: ProviderStatus) -> &'static str {
     }
 }
 
-/// IAM's onboardings; `wide` adds the provider ARN and whether km-config.yaml has it.
-pub fn onboardings_table(rows: &[Row], wide: bool) -> String {
-    let mut header = vec!["ISSUER", "PROVIDER"];
+/// IAM's onboardings: role names and shortened issuers, to fit a
+/// terminal; `-o wide` has full ARNs and issuers, the provider ARN and
+/// whether km-config.yaml has the onboarding.
+pub fn onboardings_table(rows: &[Row], shape: Shape) -> String {
+    let wide = shape.wide();
+    let mut header = vec![
+        role_column(wide),
+        "NAMESPACE",
+        "SERVICE ACCOUNT",
+        "ISSUER",
+        "PROVIDER",
+    ];
     if wide {
         header.extend(["PROVIDER ARN", "KM-CONFIG"]);
     }
     let lines = rows.iter().map(|row| {
         let o = &row.onboarding;
-        let mut cells = subject_cells(
-            row.current,
-            [&o.name, &o.role_arn, &o.namespace, &o.service_account],
-        );
-        cells.extend([o.issuer.clone(), provider_word(row.provider).to_string()]);
+        let role = if wide { &o.role_arn } else { &o.role_name };
+        let issuer = if wide {
+            o.issuer.clone()
+        } else {
+            short_issuer(&o.issuer)
+        };
+        let mut cells = lead_cells(row.current, &o.name);
+        cells.extend([
+            role.clone(),
+            format!("{}/{}", o.namespace, o.service_account),
+            issuer,
+            provider_word(row.provider).to_string(),
+        ]);
         if wide {
             cells.push(o.oidc_provider_arn.clone());
             cells.push(if row.in_km_config { "yes" } else { "no" }.to_string());
         }
         cells
     });
-    table(&header, lines)
+    table(&header, lines, shape.headers)
 }
 
-/// The columns every table starts with: the current mark (`*`), the name,
-/// the role and the trusted subject.
-const SUBJECT_COLUMNS: [&str; 5] = ["", "NAME", "ROLE ARN", "NAMESPACE", "SERVICE ACCOUNT"];
-
-fn subject_cells(current: bool, [name, role_arn, namespace, sa]: [&String; 4]) -> Vec<String> {
-    vec![
-        if current { "*" } else { "" }.to_string(),
-        name.clone(),
-        role_arn.clone(),
-        namespace.clone(),
-        sa.clone(),
-    ]
+fn local_table(config: &[ClusterEntry], current: Option<&str>, shape: Shape) -> String {
+    let wide = shape.wide();
+    let mut header = vec![role_column(wide), "SERVICE ACCOUNT"];
+    if wide {
+        header.push("OIDC PROVIDER ARN");
+    }
+    let rows = config.iter().map(|e| {
+        let mut cells = lead_cells(current == Some(e.name.as_str()), &e.name);
+        cells.extend([
+            if wide {
+                e.role_arn.clone()
+            } else {
+                role_name_of(&e.role_arn).to_string()
+            },
+            format!("{}/{}", e.namespace, e.service_account),
+        ]);
+        if wide {
+            cells.push(e.oidc_provider_arn.clone());
+        }
+        cells
+    });
+    table(&header, rows, shape.headers)
 }
 
-/// A kubectl-style table: the subject columns, then `more`; each column as
-/// wide as its widest cell.
-fn table(more: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
-    let header = SUBJECT_COLUMNS.iter().chain(more).map(|h| h.to_string());
+fn role_column(wide: bool) -> &'static str {
+    if wide { "ROLE ARN" } else { "ROLE" }
+}
+
+/// The role's name from its ARN (after `role/` and any path).
+fn role_name_of(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// An issuer as short as it stays recognisable: no scheme; an EKS issuer
+/// as `eks:REGION/ID` with the ID cut to 10 characters; anything else over
+/// 40 characters cut in the middle.
+pub fn short_issuer(issuer: &str) -> String {
+    let bare = issuer
+        .strip_prefix("https://")
+        .unwrap_or(issuer)
+        .trim_end_matches('/');
+    if let Some(rest) = bare.strip_prefix("oidc.eks.")
+        && let Some((region, id)) = rest.split_once(".amazonaws.com/id/")
+    {
+        let id: String = id.chars().take(10).collect();
+        let cut = if bare.ends_with(id.as_str()) {
+            ""
+        } else {
+            "…"
+        };
+        return format!("eks:{region}/{id}{cut}");
+    }
+    let chars: Vec<char> = bare.chars().collect();
+    if chars.len() <= 40 {
+        return bare.to_string();
+    }
+    let head: String = chars[..20].iter().collect();
+    let tail: String = chars[chars.len() - 19..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// The columns every table starts with: the current mark (`*`), the name.
+const LEAD_COLUMNS: [&str; 2] = ["", "NAME"];
+
+fn lead_cells(current: bool, name: &str) -> Vec<String> {
+    vec![if current { "*" } else { "" }.to_string(), name.to_string()]
+}
+
+/// A kubectl-style table: the lead columns, then `more`; each column as
+/// wide as its widest cell. Cells hold what IAM and km-config.yaml hold:
+/// made visible first.
+fn table(more: &[&str], rows: impl Iterator<Item = Vec<String>>, headers: bool) -> String {
+    let header: Vec<String> = LEAD_COLUMNS
+        .iter()
+        .chain(more)
+        .map(|h| h.to_string())
+        .collect();
     let rows = rows.map(|row| row.iter().map(|c| visible(c).into_owned()).collect());
-    let lines: Vec<Vec<String>> = std::iter::once(header.collect()).chain(rows).collect();
-    let columns = SUBJECT_COLUMNS.len() + more.len();
+    let lines: Vec<Vec<String>> = std::iter::once(header)
+        .filter(|_| headers)
+        .chain(rows)
+        .collect();
+    let columns = LEAD_COLUMNS.len() + more.len();
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
             lines
@@ -183,7 +282,6 @@ fn table(more: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
         let cells: Vec<String> = line
             .iter()
             .zip(&widths)
-            // Cells hold what IAM and km-config.yaml hold: made visible first.
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
         out.push_str(cells.join("  ").trim_end());
@@ -198,9 +296,11 @@ mod tests {
     use crate::inventory::Onboarding;
     use crate::store::PendingPart;
 
-    #[test]
-    fn table_aligns_and_marks_current() {
-        let row = Row {
+    const EKS: &str =
+        "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+
+    fn row() -> Row {
+        Row {
             onboarding: Onboarding {
                 name: "dev".into(),
                 provider_owned: Some(true),
@@ -209,15 +309,23 @@ mod tests {
                 namespace: "ai-pods".into(),
                 service_account: "km".into(),
                 oidc_provider_arn: "arn:p".into(),
-                issuer: "https://o.example.com".into(),
+                issuer: EKS.into(),
                 cluster: None,
                 server: None,
             },
             provider: ProviderStatus::Owned,
             current: true,
             in_km_config: false,
-        };
-        let text = onboardings_table(&[row], true);
+        }
+    }
+
+    fn shape(format: ListOutput, headers: bool) -> Shape {
+        Shape { format, headers }
+    }
+
+    #[test]
+    fn the_wide_table_aligns_marks_current_and_has_full_arns() {
+        let text = onboardings_table(&[row()], shape(ListOutput::Wide, true));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("   NAME"), "{text}");
         assert!(lines[0].ends_with("PROVIDER ARN  KM-CONFIG"), "{text}");
@@ -227,14 +335,50 @@ mod tests {
             "{text}"
         );
         assert_eq!(lines[0].find("ROLE ARN"), lines[1].find("arn:aws"));
+        assert!(lines[1].contains(EKS), "{text}");
     }
 
     #[test]
-    fn an_empty_table_is_its_header() {
-        assert_eq!(
-            table(&["X"], std::iter::empty()),
-            "  NAME  ROLE ARN  NAMESPACE  SERVICE ACCOUNT  X\n"
+    fn the_default_table_fits_a_terminal() {
+        let text = onboardings_table(&[row()], shape(ListOutput::Text, true));
+        assert!(!text.contains("arn:aws"), "{text}");
+        assert!(
+            text.contains("km-cluster-dev") && text.contains("eks:us-east-1/EXAMPLED53…"),
+            "{text}"
         );
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    }
+
+    #[test]
+    fn no_headers_drops_the_header_row() {
+        let text = onboardings_table(&[row()], shape(ListOutput::Text, false));
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.starts_with("*  dev"), "{text}");
+    }
+
+    #[test]
+    fn issuers_are_shortened_recognisably() {
+        assert_eq!(short_issuer(EKS), "eks:us-east-1/EXAMPLED53…");
+        assert_eq!(
+            short_issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"),
+            "eks:eu-west-1/ABC"
+        );
+        assert_eq!(
+            short_issuer("https://issuer.example.com/"),
+            "issuer.example.com"
+        );
+        let long = "https://s3.eu-central-1.amazonaws.com/a-very-long-bucket-name/cluster-7";
+        let short = short_issuer(long);
+        assert_eq!(short.chars().count(), 40, "{short}");
+        assert!(
+            short.starts_with("s3.eu-central-1.amaz") && short.ends_with("cket-name/cluster-7"),
+            "{short}"
+        );
+    }
+
+    #[test]
+    fn names_are_one_per_line_and_visible() {
+        assert_eq!(names_text(["a", "b\u{1b}[2K"].into_iter()), "a\nb\\e[2K\n");
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub fn plan_text(header: &str, plan: &Plan, warnings: &[String], colour: bool) -
         }
     };
     // Steps and warnings quote what IAM and the cluster hold: made visible.
-    let mut out = format!("{}\n", visible(header));
+    let mut out = format!("{}\n", visible_lines(header));
     for step in &plan.steps {
         let word = format!("{:<9}", action_word(step.action));
         out.push_str(&format!(

@@ -13,6 +13,7 @@ pub struct ListRequest {
     /// km-config.yaml only, no AWS call.
     pub local: bool,
     pub output: ListOutput,
+    pub no_headers: bool,
     /// The registry name of the current context's cluster, if the kubeconfig tells.
     pub current: Option<String>,
 }
@@ -28,6 +29,7 @@ pub fn request(
         klanker: Klanker::resolve(&args.aws)?,
         local: args.local,
         output: args.output,
+        no_headers: args.no_headers,
         current: kubeconfig.and_then(|kc| current_name(kc, global.context.as_deref())),
     })
 }

@@ -636,3 +636,42 @@ fn duplicate_km_config_names_are_drift_and_block_writes() {
     assert_contains!(out.all(), "more than one `clusters:` entry named");
     assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), doubled);
 }
+
+/// `list` fits a terminal: role names and short issuers by default, full
+/// ARNs with `-o wide`, names alone with `-o name`, `--no-headers`, and an
+/// empty account says so without a header row (issue 15).
+#[test]
+fn list_fits_a_terminal_and_has_kubectls_shapes() {
+    let world = World::new();
+    let empty = world.run(&["list"]);
+    empty.assert_ok();
+    assert_lacks!(empty.stdout, "NAME");
+    assert_contains!(empty.stdout, "No clusters are onboarded");
+
+    add(&world, CLUSTER, "ai-pods", "km");
+    let text = world.run(&["list"]);
+    text.assert_ok();
+    assert_contains!(text.stdout, ROLE);
+    assert_contains!(text.stdout, "ai-pods/km");
+    assert_contains!(text.stdout, "eks:us-east-1/");
+    assert_lacks!(text.stdout, "arn:aws:iam::");
+    let widest = text
+        .stdout
+        .lines()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap();
+    assert!(widest <= 100, "{widest} columns:\n{}", text.stdout);
+
+    let wide = world.run(&["list", "-o", "wide"]);
+    assert_contains!(wide.stdout, ROLE_ARN);
+    assert_contains!(wide.stdout, "https://oidc.eks.us-east-1.amazonaws.com/id/");
+
+    let names = world.run(&["list", "-o", "name"]);
+    names.assert_ok();
+    assert_eq!(names.stdout, format!("{CLUSTER}\n"));
+
+    let bare = world.run(&["list", "--no-headers"]);
+    assert_eq!(bare.stdout.lines().count(), 1, "{}", bare.stdout);
+    assert_contains!(bare.stdout, CLUSTER);
+}
