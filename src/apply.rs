@@ -7,22 +7,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::aws::iam;
-use crate::cli::ApplyArgs;
+use crate::cli::{ApplyArgs, DryRun};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::output;
 use crate::plan::{Op, Plan, Step, StepId, Target};
 use crate::store::Store;
 
-/// Apply or not: an explicit --dry-run wins; --dry-run=false or --yes
-/// applies; otherwise ask on a terminal, and only plan without one.
+/// Apply or not: an explicit --dry-run (client or server) wins;
+/// --dry-run=none or --yes applies; otherwise ask on a terminal, and only
+/// plan without one.
 pub fn decide(args: &ApplyArgs, plan: &Plan) -> Result<bool, Error> {
     if plan.is_noop() {
         return Ok(false);
     }
     match (args.dry_run, args.yes) {
-        (Some(true), _) => Ok(false),
-        (Some(false), _) | (None, true) => Ok(true),
+        (Some(DryRun::Client | DryRun::Server), _) => Ok(false),
+        (Some(DryRun::None), _) | (None, true) => Ok(true),
         (None, false) if output::interactive() => {
             if output::confirm("Apply these changes?")? {
                 Ok(true)
@@ -219,9 +220,25 @@ async fn run(
     }
 }
 
+/// What `--dry-run=server` had the API server accept, and which cluster
+/// steps could not be sent (summaries, in plan order).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ServerDryRun {
+    pub accepted: Vec<String>,
+    /// ServiceAccounts in a namespace the plan creates: a dry run creates
+    /// no namespace, so the server would only say it is missing.
+    pub not_sent: Vec<String>,
+}
+
+/// `--dry-run=server`: the preflight alone, nothing written.
+pub async fn server_dry_run(plan: &Plan, applier: &impl Apply) -> Result<ServerDryRun, Error> {
+    let steps: Vec<(StepId, &Step)> = plan.numbered_changes().collect();
+    preflight(&steps, applier).await
+}
+
 /// Every cluster step as a dry run, except a ServiceAccount in a namespace
 /// this plan creates: a dry run creates no namespace.
-async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<(), Error> {
+async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<ServerDryRun, Error> {
     let created: Vec<&str> = steps
         .iter()
         .filter_map(|(_, s)| match &s.op {
@@ -229,16 +246,22 @@ async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<()
             _ => None,
         })
         .collect();
+    let mut report = ServerDryRun::default();
     for (_, step) in steps.iter().filter(|(_, s)| s.target == Target::Cluster) {
         let in_new_namespace = matches!(
             &step.op,
             Some(Op::ApplyServiceAccount { namespace, .. }) if created.contains(&namespace.as_str())
         );
-        if let (Some(op), false) = (&step.op, in_new_namespace) {
-            applier.apply(op, true).await?;
+        match (&step.op, in_new_namespace) {
+            (Some(op), false) => {
+                applier.apply(op, true).await?;
+                report.accepted.push(step.summary.clone());
+            }
+            (Some(_), true) => report.not_sent.push(step.summary.clone()),
+            (None, _) => {}
         }
     }
-    Ok(())
+    Ok(report)
 }
 
 /// What the chains have done so far (they run side by side).
@@ -447,6 +470,29 @@ mod tests {
             .map(|(k, _)| k.clone())
             .collect();
         assert_eq!(dry, ["namespace ns"]);
+    }
+
+    #[tokio::test]
+    async fn a_server_dry_run_sends_only_dry_runs_and_says_what_it_could_not_send() {
+        let fake = Fake::default();
+        let report = server_dry_run(&plan(true), &fake).await.unwrap();
+        assert!(real_calls(&fake).is_empty(), "{:?}", lock(&fake.calls));
+        assert_eq!(report.accepted, ["namespace"]);
+        assert_eq!(report.not_sent, ["service account"]);
+        let fake = Fake::default();
+        let report = server_dry_run(&plan(false), &fake).await.unwrap();
+        assert_eq!(report.accepted, ["service account"]);
+        assert!(report.not_sent.is_empty());
+    }
+
+    #[test]
+    fn only_dry_run_none_or_yes_applies() {
+        let plan = plan(false);
+        let args = |dry_run, yes| ApplyArgs { dry_run, yes };
+        assert!(!decide(&args(Some(DryRun::Client), true), &plan).unwrap());
+        assert!(!decide(&args(Some(DryRun::Server), true), &plan).unwrap());
+        assert!(decide(&args(Some(DryRun::None), false), &plan).unwrap());
+        assert!(decide(&args(None, true), &plan).unwrap());
     }
 
     #[tokio::test]

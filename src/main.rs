@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use kubectl_klanker_trust::{cli::Cli, commands, complete, error};
 
 #[tokio::main]
@@ -14,7 +13,7 @@ async fn main() -> ExitCode {
         print!("{}", complete::complete(words, &sources).render());
         return ExitCode::SUCCESS;
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_env();
     let verbose = cli.global.verbose;
     match commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
