@@ -23,8 +23,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
         'kubectl-klanker_trust' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one AWS or Kubernetes request may take before it is retried or fails')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -33,12 +33,16 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Onboard the current context''s cluster: OIDC provider, role, policy, ServiceAccount')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every onboarded cluster in the klanker account, and drift')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'List every onboarded cluster in the klanker account, and drift')
+            [CompletionResult]::new('ls', 'ls', [CompletionResultType]::ParameterValue, 'List every onboarded cluster in the klanker account, and drift')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the trust works end to end, or say which link is broken')
+            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the least-privilege IAM policies (and RBAC) the two identities need')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script (see README for installing it)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version, git commit and target')
-            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kubectl-klanker_trust;add' {
@@ -51,7 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
             [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'client: plan only (a bare --dry-run); server: plan, and the Kubernetes server dry-runs its writes; none: apply. Default: client when stdin is not a terminal, else ask')
             [CompletionResult]::new('--register-oidc-provider', '--register-oidc-provider', [CompletionResultType]::ParameterName, 'auto: reuse the issuer''s provider or create it; true: always create; false: require an existing one')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
@@ -59,14 +63,14 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--role-name', '--role-name', [CompletionResultType]::ParameterName, 'Role name (default: km-cluster-NAME)')
             [CompletionResult]::new('--permissions-boundary', '--permissions-boundary', [CompletionResultType]::ParameterName, 'Permissions boundary policy ARN for the role')
             [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Extra role tag KEY=VALUE (repeatable)')
-            [CompletionResult]::new('--session-duration', '--session-duration', [CompletionResultType]::ParameterName, 'Seconds: the role''s MaxSessionDuration and the token-expiration annotation')
+            [CompletionResult]::new('--session-duration', '--session-duration', [CompletionResultType]::ParameterName, 'The role''s MaxSessionDuration and the token-expiration annotation: seconds, or a duration (1h, 90m; 1h to 12h)')
             [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'EKS cluster name (default: from the context''s exec block or ARN)')
             [CompletionResult]::new('--cluster-region', '--cluster-region', [CompletionResultType]::ParameterName, 'EKS cluster region (default: from the context)')
             [CompletionResult]::new('--cluster-profile', '--cluster-profile', [CompletionResultType]::ParameterName, 'AWS profile for the cluster''s account (default: from the context''s exec block)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one AWS or Kubernetes request may take before it is retried or fails')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
             [CompletionResult]::new('--create-namespace', '--create-namespace', [CompletionResultType]::ParameterName, 'Create the namespace if it does not exist')
@@ -91,8 +95,46 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one AWS or Kubernetes request may take before it is retried or fails')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'List km-config.yaml only, without AWS calls (offline)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;get' {
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'List km-config.yaml only, without AWS calls (offline)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;ls' {
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'List km-config.yaml only, without AWS calls (offline)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
@@ -106,21 +148,44 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
             [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'client: plan only (a bare --dry-run); server: plan, and the Kubernetes server dry-runs its writes; none: apply. Default: client when stdin is not a terminal, else ask')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one AWS or Kubernetes request may take before it is retried or fails')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
             [CompletionResult]::new('--keep-service-account', '--keep-service-account', [CompletionResultType]::ParameterName, 'Leave the ServiceAccount in the cluster')
             [CompletionResult]::new('--ignore-not-found', '--ignore-not-found', [CompletionResultType]::ParameterName, 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;delete' {
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'client: plan only (a bare --dry-run); server: plan, and the Kubernetes server dry-runs its writes; none: apply. Default: client when stdin is not a terminal, else ask')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('--keep-service-account', '--keep-service-account', [CompletionResultType]::ParameterName, 'Leave the ServiceAccount in the cluster')
+            [CompletionResult]::new('--ignore-not-found', '--ignore-not-found', [CompletionResultType]::ParameterName, 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -133,8 +198,26 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one AWS or Kubernetes request may take before it is retried or fails')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-klanker_trust;describe' {
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
+            [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in; any other stops the command before any write')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -162,8 +245,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: text (commented), raw JSON documents, or YAML (RBAC only)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one AWS or Kubernetes request may take before it is retried or fails')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
             [CompletionResult]::new('--create-namespace', '--create-namespace', [CompletionResultType]::ParameterName, 'Also allow creating the namespace (`add --create-namespace`)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
@@ -173,37 +256,12 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'kubectl-klanker_trust;completion' {
-            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
-            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one AWS or Kubernetes request may take before it is retried or fails')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'kubectl-klanker_trust;version' {
-            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
-            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
-            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Seconds one AWS or Kubernetes request may take before it is retried or fails')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'kubectl-klanker_trust;help' {
             [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Onboard the current context''s cluster: OIDC provider, role, policy, ServiceAccount')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List every onboarded cluster in the klanker account, and drift')
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the trust works end to end, or say which link is broken')
+            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the least-privilege IAM policies (and RBAC) the two identities need')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script (see README for installing it)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version, git commit and target')
@@ -222,6 +280,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
         'kubectl-klanker_trust;help;verify' {
             break
         }
+        'kubectl-klanker_trust;help;describe' {
+            break
+        }
         'kubectl-klanker_trust;help;policy' {
             break
         }
@@ -232,6 +293,32 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             break
         }
         'kubectl-klanker_trust;help;help' {
+            break
+        }
+        'kubectl-klanker_trust;completion' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            break
+        }
+        'kubectl-klanker_trust;version' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
             break
         }
     })

@@ -248,10 +248,28 @@ pub fn text(err: &Error, verbose: bool) -> String {
     text
 }
 
-/// Writes `error: ...` to stderr: one paragraph, no debug dumps. With
-/// `verbose`, the cause chain follows.
+/// `error:` in bold red, as clap writes its own, when `colour`.
+pub fn paint(text: &str, colour: bool) -> String {
+    match (colour, text.strip_prefix("error:")) {
+        (true, Some(rest)) => format!(
+            "{}{rest}",
+            console::Style::new()
+                .red()
+                .bold()
+                .force_styling(true)
+                .apply_to("error:")
+        ),
+        _ => text.to_string(),
+    }
+}
+
+/// Writes `error: ...` to stderr: one paragraph, no debug dumps, `error:`
+/// red on a terminal (never with NO_COLOR). With `verbose`, the cause
+/// chain follows.
 pub fn render(err: &Error, verbose: bool) {
-    eprintln!("{}", text(err, verbose));
+    let colour =
+        console::Term::stderr().features().colors_supported() && console::colors_enabled_stderr();
+    eprintln!("{}", paint(&text(err, verbose), colour));
 }
 
 #[cfg(test)]
@@ -315,6 +333,15 @@ mod tests {
         assert!(t.contains("Onboarded: dev-use1-0, prd-euw1-0."), "{t}");
         assert!(t.contains("Did you mean `dev-use1-0`?"), "{t}");
         assert!(t.contains("--ignore-not-found"), "{t}");
+    }
+
+    #[test]
+    fn only_the_error_word_is_painted_and_only_with_colour() {
+        let text = "error: bad\nNothing was changed";
+        assert_eq!(paint(text, false), text);
+        let red = paint(text, true);
+        assert!(red.starts_with("\u{1b}[31m\u{1b}[1merror:"), "{red:?}");
+        assert!(red.ends_with(" bad\nNothing was changed"), "{red:?}");
     }
 
     #[test]
