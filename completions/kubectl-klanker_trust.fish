@@ -40,9 +40,9 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "verify" -d 'Prove the trust works end to end, or say which link is broken'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "describe" -d 'Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "policy" -d 'Print the least-privilege IAM policies (and RBAC) the two identities need'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "completion" -d 'Print the shell completion script (see README for installing it)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "version" -d 'Print version, git commit and target'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l name -d 'Registry name; the role is km-cluster-NAME (default: the EKS cluster name of the context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l oidc-provider-arn -d 'The cluster\'s own OIDC provider ARN; only its issuer part is used' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l issuer-url -d 'The cluster\'s OIDC issuer URL (for clusters that are not EKS)' -r
@@ -219,6 +219,20 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l config -d 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l request-timeout -d 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l config -d 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l request-timeout -d 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s h -l help -d 'Print help'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s V -l version -d 'Print version'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "add" -d 'Onboard the current context\'s cluster: OIDC provider, role, policy, ServiceAccount'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "list" -d 'List every onboarded cluster in the klanker account, and drift'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "rm" -d 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry'
@@ -228,17 +242,3 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "completion" -d 'Print the shell completion script (see README for installing it)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "version" -d 'Print version, git commit and target'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l context -d 'Kubeconfig context to use (default: the current context)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l config -d 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -l request-timeout -d 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand completion" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l context -d 'Kubeconfig context to use (default: the current context)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l config -d 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l request-timeout -d 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s h -l help -d 'Print help'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s V -l version -d 'Print version'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'

@@ -109,16 +109,15 @@ impl Cli {
     /// take none of them.
     pub fn command_for_help() -> clap::Command {
         let mut cmd = Cli::command();
-        // Propagates the global flags to every subcommand, so they can be
-        // hidden where they mean nothing.
-        cmd.build();
+        // clap propagates a global flag only to subcommands that do not
+        // define one of that ID: a hidden copy keeps it out of their help.
+        let hidden: Vec<clap::Arg> = cmd
+            .get_arguments()
+            .filter(|a| GLOBALS_UNUSED_BY_LOCAL_COMMANDS.contains(&a.get_id().as_str()))
+            .map(|a| a.clone().global(false).hide(true))
+            .collect();
         for sub in ["completion", "version"] {
-            cmd = cmd.mut_subcommand(sub, |mut sub| {
-                for id in GLOBALS_UNUSED_BY_LOCAL_COMMANDS {
-                    sub = sub.mut_arg(id, |a| a.hide(true));
-                }
-                sub
-            });
+            cmd = cmd.mut_subcommand(sub, |sub| sub.args(hidden.clone()));
         }
         cmd
     }

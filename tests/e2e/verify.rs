@@ -13,7 +13,11 @@ fn onboarded() -> World {
     let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
     out.assert_ok();
     // add ran the local checks right after applying.
-    assert!(out.stdout.contains("Verification"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Verifying the trust chain:"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("OK   trust"), "{}", out.stdout);
     world
 }
