@@ -293,7 +293,7 @@ fn help_lists_global_flags_under_their_own_heading_and_not_where_they_mean_nothi
     // ... and it is still honoured.
     std::fs::write(
         world.km_config(),
-        format!("clusters:\n- name: from-env\n  oidc_provider_arn: arn:aws:iam::222222222222:oidc-provider/o.example.com\n  namespace: ai-pods\n  service_account: km\n  role_arn: arn:aws:iam::333333333333:role/km-cluster-from-env\n"),
+        "clusters:\n- name: from-env\n  oidc_provider_arn: arn:aws:iam::222222222222:oidc-provider/o.example.com\n  namespace: ai-pods\n  service_account: km\n  role_arn: arn:aws:iam::333333333333:role/km-cluster-from-env\n",
     )
     .unwrap();
     let out = world.run(&["list", "--local"]);
