@@ -28,6 +28,7 @@ const ROOT_EXAMPLES: &str = "Examples:
   kubectl klanker-trust add --namespace ai-pods --yes    # ... and apply it
   kubectl klanker-trust list                             # every onboarded cluster, and drift
   kubectl klanker-trust verify dev-use1-0                # prove the chain works
+  kubectl klanker-trust describe dev-use1-0              # its live state: role, trust, provider, ServiceAccounts
   kubectl klanker-trust rm dev-use1-0                    # plan the removal
   kubectl klanker-trust policy                           # what the two identities must be allowed
 
