@@ -592,6 +592,8 @@ mod tests {
 
     fn help(sub: &str) -> String {
         let mut cmd = Cli::command_for_help();
+        // Propagates the global flags, as parsing does.
+        cmd.build();
         cmd.find_subcommand_mut(sub)
             .unwrap()
             .render_long_help()
