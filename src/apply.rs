@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 
 use crate::aws::iam;
-use crate::cli::ApplyArgs;
+use crate::cli::{ApplyArgs, DryRun};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::output;
@@ -21,15 +21,16 @@ pub enum Confirm<'a> {
     TypeName(&'a str),
 }
 
-/// Apply or not: an explicit --dry-run wins; --dry-run=false or --yes
-/// applies; otherwise ask on a terminal, and only plan without one.
+/// Apply or not: an explicit --dry-run (client or server) wins;
+/// --dry-run=none or --yes applies; otherwise ask on a terminal, and only
+/// plan without one.
 pub async fn decide(args: &ApplyArgs, plan: &Plan, confirm: Confirm<'_>) -> Result<bool, Error> {
     if plan.is_noop() {
         return Ok(false);
     }
     match (args.dry_run, args.yes) {
-        (Some(true), _) => Ok(false),
-        (Some(false), _) | (None, true) => Ok(true),
+        (Some(DryRun::Client | DryRun::Server), _) => Ok(false),
+        (Some(DryRun::None), _) | (None, true) => Ok(true),
         (None, false) if output::interactive() => {
             if ask(confirm).await? {
                 Ok(true)
@@ -238,7 +239,9 @@ async fn run(
     let steps: Vec<(StepId, &Step)> = plan.numbered_changes().collect();
     tokio::select! {
         biased;
-        checked = preflight(&steps, applier) => checked?,
+        checked = preflight(&steps, applier) => {
+            checked?;
+        }
         () = interrupt.wait() => return Err(Error::Interrupted {
             done: Vec::new(),
             in_flight: Vec::new(),
@@ -300,9 +303,25 @@ async fn run(
     }
 }
 
+/// What `--dry-run=server` had the API server accept, and which cluster
+/// steps could not be sent (summaries, in plan order).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ServerDryRun {
+    pub accepted: Vec<String>,
+    /// ServiceAccounts in a namespace the plan creates: a dry run creates
+    /// no namespace, so the server would only say it is missing.
+    pub not_sent: Vec<String>,
+}
+
+/// `--dry-run=server`: the preflight alone, nothing written.
+pub async fn server_dry_run(plan: &Plan, applier: &impl Apply) -> Result<ServerDryRun, Error> {
+    let steps: Vec<(StepId, &Step)> = plan.numbered_changes().collect();
+    preflight(&steps, applier).await
+}
+
 /// Every cluster step as a dry run, except a ServiceAccount in a namespace
 /// this plan creates: a dry run creates no namespace.
-async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<(), Error> {
+async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<ServerDryRun, Error> {
     let created: Vec<&str> = steps
         .iter()
         .filter_map(|(_, s)| match &s.op {
@@ -310,16 +329,22 @@ async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<()
             _ => None,
         })
         .collect();
+    let mut report = ServerDryRun::default();
     for (_, step) in steps.iter().filter(|(_, s)| s.target == Target::Cluster) {
         let in_new_namespace = matches!(
             &step.op,
             Some(Op::ApplyServiceAccount { namespace, .. }) if created.contains(&namespace.as_str())
         );
-        if let (Some(op), false) = (&step.op, in_new_namespace) {
-            applier.apply(op, true).await?;
+        match (&step.op, in_new_namespace) {
+            (Some(op), false) => {
+                applier.apply(op, true).await?;
+                report.accepted.push(step.summary.clone());
+            }
+            (Some(_), true) => report.not_sent.push(step.summary.clone()),
+            (None, _) => {}
         }
     }
-    Ok(())
+    Ok(report)
 }
 
 /// What the chains have done so far (they run side by side).
@@ -531,6 +556,33 @@ mod tests {
             .map(|(k, _)| k.clone())
             .collect();
         assert_eq!(dry, ["namespace ns"]);
+    }
+
+    #[tokio::test]
+    async fn a_server_dry_run_sends_only_dry_runs_and_says_what_it_could_not_send() {
+        let fake = Fake::default();
+        let report = server_dry_run(&plan(true), &fake).await.unwrap();
+        assert!(real_calls(&fake).is_empty(), "{:?}", lock(&fake.calls));
+        assert_eq!(report.accepted, ["namespace"]);
+        assert_eq!(report.not_sent, ["service account"]);
+        let fake = Fake::default();
+        let report = server_dry_run(&plan(false), &fake).await.unwrap();
+        assert_eq!(report.accepted, ["service account"]);
+        assert!(report.not_sent.is_empty());
+    }
+
+    #[tokio::test]
+    async fn only_dry_run_none_or_yes_applies() {
+        let plan = plan(false);
+        let decides = |dry_run, yes| {
+            let args = ApplyArgs { dry_run, yes };
+            let plan = &plan;
+            async move { decide(&args, plan, Confirm::YesNo).await.unwrap() }
+        };
+        assert!(!decides(Some(DryRun::Client), true).await);
+        assert!(!decides(Some(DryRun::Server), true).await);
+        assert!(decides(Some(DryRun::None), false).await);
+        assert!(decides(None, true).await);
     }
 
     #[tokio::test]

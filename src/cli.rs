@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::plan::RegisterMode;
 
@@ -28,28 +28,45 @@ const ROOT_EXAMPLES: &str = "Examples:
   kubectl klanker-trust add --namespace ai-pods --yes    # ... and apply it
   kubectl klanker-trust list                             # every onboarded cluster, and drift
   kubectl klanker-trust verify dev-use1-0                # prove the chain works
+  kubectl klanker-trust describe dev-use1-0              # its live state: role, trust, provider, ServiceAccounts
   kubectl klanker-trust rm dev-use1-0                    # plan the removal
   kubectl klanker-trust policy                           # what the two identities must be allowed
 
 Exit codes: 0 ok; 1 failed, nothing changed; 2 bad input; 3 failed part-way (re-run converges);
 4 a link of the trust chain is broken; 130 interrupted between steps.";
 
+/// The heading global flags are listed under, apart from each command's own.
+pub const GLOBAL_HEADING: &str = "Global options";
+
+/// The global flags that mean nothing to `completion` and `version`, so
+/// their help does not list them.
+const GLOBALS_UNUSED_BY_LOCAL_COMMANDS: [&str; 5] = [
+    "kubeconfig",
+    "context",
+    "config",
+    "verbose",
+    "request_timeout",
+];
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_HEADING)]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context to use (default: the current context).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL_HEADING)]
     pub context: Option<String>,
-    /// Path of km-config.yaml (default: $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml).
-    #[arg(long, global = true, env = "KM_CONFIG", value_name = "PATH")]
+    /// Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml).
+    // KM_CONFIG is read after parsing (`Cli::parse_env`), not by clap's
+    // `env`: clap puts an env-set flag into the usage line of every error
+    // as if it were required.
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_HEADING)]
     pub config: Option<PathBuf>,
     /// Log each step and each AWS/Kubernetes call (never credentials or tokens).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL_HEADING)]
     pub verbose: bool,
-    /// Seconds one AWS or Kubernetes request may take before it is retried or fails.
-    #[arg(long, global = true, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    /// How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m).
+    #[arg(long, global = true, default_value = "30", value_name = "DURATION", value_parser = parse_request_timeout, help_heading = GLOBAL_HEADING)]
     pub request_timeout: u64,
     /// Current code of the MFA device a profile's `mfa_serial` names (else asked on a terminal).
     #[arg(
@@ -60,6 +77,73 @@ pub struct GlobalArgs {
         value_name = "CODE"
     )]
     pub mfa_code: Option<crate::aws::MfaCode>,
+}
+
+/// A duration in whole seconds: a plain number of seconds (`3600`), or
+/// with units as kubectl and the AWS CLI take them (`1h`, `90m`, `1h30m`).
+pub fn parse_seconds(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(seconds);
+    }
+    let duration = humantime::parse_duration(text).map_err(|_| {
+        format!(
+            "`{text}` is not a duration: give seconds (3600) or a number with units (1h, 90m, 30s)"
+        )
+    })?;
+    if duration.subsec_nanos() != 0 {
+        return Err(format!("`{text}` is not a whole number of seconds"));
+    }
+    Ok(duration.as_secs())
+}
+
+fn parse_request_timeout(text: &str) -> Result<u64, String> {
+    match parse_seconds(text)? {
+        seconds @ 1..=600 => Ok(seconds),
+        seconds => Err(format!(
+            "{seconds} seconds is out of range: a request timeout is 1s to 10m (600 seconds)"
+        )),
+    }
+}
+
+fn parse_session_duration(text: &str) -> Result<u32, String> {
+    let seconds = parse_seconds(text)?;
+    u32::try_from(seconds).map_err(|_| {
+        format!("{seconds} seconds is out of range: a session lasts 1h to 12h (3600-43200 seconds)")
+    })
+}
+
+impl Cli {
+    /// The command as the user sees it: global flags listed under their
+    /// own heading, and not at all by `completion` and `version`, which
+    /// take none of them.
+    pub fn command_for_help() -> clap::Command {
+        let mut cmd = Cli::command();
+        // clap propagates a global flag only to subcommands that do not
+        // define one of that ID: a hidden copy keeps it out of their help.
+        let hidden: Vec<clap::Arg> = cmd
+            .get_arguments()
+            .filter(|a| GLOBALS_UNUSED_BY_LOCAL_COMMANDS.contains(&a.get_id().as_str()))
+            .map(|a| a.clone().global(false).hide(true))
+            .collect();
+        for sub in ["completion", "version"] {
+            cmd = cmd.mut_subcommand(sub, |sub| sub.args(hidden.clone()));
+        }
+        cmd
+    }
+
+    /// Parses the process's arguments (exits with clap's message on bad input).
+    pub fn parse_env() -> Cli {
+        let matches = Cli::command_for_help().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.global.config = config_path(cli.global.config.take(), std::env::var_os("KM_CONFIG"));
+        cli
+    }
+}
+
+/// `--config`, else `KM_CONFIG` when it is set and not empty.
+pub fn config_path(flag: Option<PathBuf>, env: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    flag.or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from))
 }
 
 impl GlobalArgs {
@@ -84,14 +168,17 @@ pub enum Command {
     #[command(after_help = ADD_EXAMPLES)]
     Add(Box<AddArgs>),
     /// List every onboarded cluster in the klanker account, and drift.
-    #[command(after_help = LIST_EXAMPLES)]
+    #[command(after_help = LIST_EXAMPLES, visible_aliases = ["get", "ls"])]
     List(ListArgs),
     /// Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry.
-    #[command(after_help = RM_EXAMPLES)]
+    #[command(after_help = RM_EXAMPLES, visible_alias = "delete")]
     Rm(RmArgs),
     /// Prove the trust works end to end, or say which link is broken.
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift.
+    #[command(after_help = DESCRIBE_EXAMPLES)]
+    Describe(DescribeArgs),
     /// Print the least-privilege IAM policies (and RBAC) the two identities need.
     #[command(after_help = POLICY_EXAMPLES)]
     Policy(Box<PolicyArgs>),
@@ -104,13 +191,29 @@ pub enum Command {
 }
 
 const COMPLETION_EXAMPLES: &str = "Examples:
+  # `kubectl klanker-trust <TAB>` (kubectl 1.26+): the helper kubectl looks up on PATH
+  kubectl klanker-trust completion kubectl-plugin > ~/.local/bin/kubectl_complete-klanker_trust
+  chmod +x ~/.local/bin/kubectl_complete-klanker_trust
+  # `kubectl-klanker_trust <TAB>`
   kubectl klanker-trust completion bash > ~/.local/share/bash-completion/completions/kubectl-klanker_trust
-  kubectl klanker-trust completion zsh > \"${fpath[1]}/_kubectl-klanker_trust\"
-  # for `kubectl klanker-trust <TAB>`, put completions/kubectl_complete-klanker_trust on PATH";
+  kubectl klanker-trust completion zsh > \"${fpath[1]}/_kubectl-klanker_trust\"";
 
 #[derive(Debug, Args)]
 pub struct CompletionArgs {
-    pub shell: clap_complete::Shell,
+    pub shell: CompletionShell,
+}
+
+/// What `completion` prints: a shell's script for the executable, or the
+/// helper kubectl runs for `kubectl klanker-trust <TAB>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+    /// The `kubectl_complete-klanker_trust` helper: put it on PATH, executable.
+    KubectlPlugin,
 }
 
 const POLICY_EXAMPLES: &str = "Examples:
@@ -192,15 +295,31 @@ pub struct PolicyArgs {
 }
 
 const VERIFY_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust verify                # the current context's cluster
   kubectl klanker-trust verify dev-use1-0
   kubectl klanker-trust verify dev-use1-0 -o json | jq '.checks[] | select(.status != \"OK\")'
 
 Exit codes: 0 the chain works; 4 a link is broken (FAIL lines say which and how to fix it); 1 other errors.";
 
+const DESCRIBE_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust describe dev-use1-0
+  kubectl klanker-trust describe dev-use1-0 -o json | jq .role.trust_policy";
+
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub struct DescribeArgs {
     /// Registry name of the onboarding (as `list` shows it).
     pub name: String,
+    #[command(flatten)]
+    pub aws: KlankerArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: ReportOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Registry name of the onboarding (default: the EKS cluster name of the current context, as `add` derives it).
+    pub name: Option<String>,
     #[command(flatten)]
     pub aws: KlankerArgs,
     /// Output format.
@@ -222,12 +341,26 @@ pub struct KlankerArgs {
     pub klanker_account: Option<String>,
 }
 
+/// `--dry-run`'s modes, as kubectl names them; `true` and `false` are
+/// this tool's older spellings of `client` and `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Plan only (also `true`, and a bare --dry-run).
+    #[value(alias = "true")]
+    Client,
+    /// Plan, and have the Kubernetes API server dry-run its writes (dryRun=All).
+    Server,
+    /// Apply (also `false`).
+    #[value(alias = "false")]
+    None,
+}
+
 /// When to change things.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct ApplyArgs {
-    /// Plan only, change nothing. Default: true when stdin is not a terminal; --dry-run=false applies.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
-    pub dry_run: Option<bool>,
+    /// client: plan only (a bare --dry-run); server: plan, and the Kubernetes server dry-runs its writes; none: apply. Default: client when stdin is not a terminal, else ask.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_enum, value_name = "MODE")]
+    pub dry_run: Option<DryRun>,
     /// Apply without asking (an explicit --dry-run still wins).
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -369,8 +502,8 @@ pub struct AddArgs {
     /// Extra role tag KEY=VALUE (repeatable).
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     pub tags: Vec<String>,
-    /// Seconds: the role's MaxSessionDuration and the token-expiration annotation.
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    /// The role's MaxSessionDuration and the token-expiration annotation: seconds, or a duration (1h, 90m; 1h to 12h).
+    #[arg(long, default_value = "3600", value_name = "DURATION", value_parser = parse_session_duration)]
     pub session_duration: u32,
     /// Allow wildcards in --service-account (any matching ServiceAccount may assume the role).
     #[arg(long)]
@@ -420,9 +553,98 @@ mod tests {
     #[test]
     fn dry_run_forms() {
         assert_eq!(add(&[]).apply.dry_run, None);
-        assert_eq!(add(&["--dry-run"]).apply.dry_run, Some(true));
-        assert_eq!(add(&["--dry-run=false"]).apply.dry_run, Some(false));
-        assert_eq!(add(&["--dry-run=true"]).apply.dry_run, Some(true));
+        assert_eq!(add(&["--dry-run"]).apply.dry_run, Some(DryRun::Client));
+        assert_eq!(add(&["--dry-run=false"]).apply.dry_run, Some(DryRun::None));
+        assert_eq!(add(&["--dry-run=true"]).apply.dry_run, Some(DryRun::Client));
+        assert_eq!(
+            add(&["--dry-run=client"]).apply.dry_run,
+            Some(DryRun::Client)
+        );
+        assert_eq!(
+            add(&["--dry-run=server"]).apply.dry_run,
+            Some(DryRun::Server)
+        );
+        assert_eq!(add(&["--dry-run=none"]).apply.dry_run, Some(DryRun::None));
+        assert!(Cli::try_parse_from(["k", "add", "--dry-run=maybe"]).is_err());
+    }
+
+    #[test]
+    fn durations_take_units_or_seconds() {
+        assert_eq!(add(&["--session-duration", "1h"]).session_duration, 3600);
+        assert_eq!(add(&["--session-duration", "90m"]).session_duration, 5400);
+        assert_eq!(add(&["--session-duration", "7200"]).session_duration, 7200);
+        assert_eq!(add(&["--session-duration", "1h30m"]).session_duration, 5400);
+        let err = Cli::try_parse_from(["k", "add", "--session-duration", "1x"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("give seconds (3600) or a number with units"),
+            "{err}"
+        );
+        assert!(Cli::try_parse_from(["k", "add", "--session-duration", "1500ms"]).is_err());
+        let global = |v: &str| Cli::try_parse_from(["k", "list", "--request-timeout", v]);
+        assert_eq!(global("30s").unwrap().global.request_timeout, 30);
+        assert_eq!(global("2m").unwrap().global.request_timeout, 120);
+        assert_eq!(global("45").unwrap().global.request_timeout, 45);
+        let err = global("1h").unwrap_err();
+        assert!(err.to_string().contains("1s to 10m"), "{err}");
+        assert!(global("0").is_err());
+    }
+
+    #[test]
+    fn kubectl_aliases() {
+        for alias in ["get", "ls"] {
+            assert!(matches!(
+                Cli::try_parse_from(["k", alias]).unwrap().command,
+                Command::List(_)
+            ));
+        }
+        assert!(matches!(
+            Cli::try_parse_from(["k", "delete", "x"]).unwrap().command,
+            Command::Rm(_)
+        ));
+    }
+
+    #[test]
+    fn config_comes_from_the_flag_then_a_non_empty_km_config() {
+        let flag = Some(PathBuf::from("/flag"));
+        assert_eq!(config_path(flag.clone(), Some("/env".into())), flag);
+        assert_eq!(
+            config_path(None, Some("/env".into())),
+            Some(PathBuf::from("/env"))
+        );
+        assert_eq!(config_path(None, Some("".into())), None);
+        assert_eq!(config_path(None, None), None);
+    }
+
+    fn help(sub: &str) -> String {
+        let mut cmd = Cli::command_for_help();
+        // Propagates the global flags, as parsing does.
+        cmd.build();
+        cmd.find_subcommand_mut(sub)
+            .unwrap()
+            .render_long_help()
+            .to_string()
+    }
+
+    #[test]
+    fn global_flags_have_their_own_heading_and_stay_out_of_local_commands() {
+        let add = help("add");
+        let (own, global) = add.split_once(&format!("{GLOBAL_HEADING}:")).expect(&add);
+        assert!(
+            global.contains("--kubeconfig") && global.contains("--request-timeout"),
+            "{add}"
+        );
+        assert!(
+            !own.contains("--kubeconfig") && !own.contains("--context <"),
+            "{add}"
+        );
+        for sub in ["completion", "version"] {
+            let text = help(sub);
+            assert!(
+                !text.contains("--kubeconfig") && !text.contains("--context"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
@@ -433,6 +655,7 @@ mod tests {
         assert_eq!(a.aws.region, "us-east-1");
         assert_eq!(a.register_oidc_provider, RegisterMode::Auto);
         assert_eq!(a.session_duration, 3600);
+        assert_eq!(a.apply.dry_run, None);
         assert_eq!(a.output, AddOutput::Text);
     }
 

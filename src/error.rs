@@ -283,12 +283,31 @@ pub fn text(err: &Error, verbose: bool) -> String {
     text
 }
 
-/// Writes `error: ...` to stderr: one paragraph, no debug dumps. With
-/// `verbose`, the cause chain follows.
+/// `error:` in bold red, as clap writes its own, when `colour`.
+pub fn paint(text: &str, colour: bool) -> String {
+    match (colour, text.strip_prefix("error:")) {
+        (true, Some(rest)) => format!(
+            "{}{rest}",
+            console::Style::new()
+                .red()
+                .bold()
+                .force_styling(true)
+                .apply_to("error:")
+        ),
+        _ => text.to_string(),
+    }
+}
+
+/// Writes `error: ...` to stderr: one paragraph, no debug dumps, `error:`
+/// red on a terminal (never with NO_COLOR). With `verbose`, the cause
+/// chain follows.
 pub fn render(err: &Error, verbose: bool) {
+    let colour =
+        console::Term::stderr().features().colors_supported() && console::colors_enabled_stderr();
     // Messages quote API servers, IAM and files: nothing of theirs reaches
-    // the terminal raw.
-    eprintln!("{}", crate::output::visible_lines(&text(err, verbose)));
+    // the terminal raw; our own colour is added after.
+    let shown = crate::output::visible_lines(&text(err, verbose)).into_owned();
+    eprintln!("{}", paint(&shown, colour));
 }
 
 #[cfg(test)]
@@ -371,6 +390,15 @@ mod tests {
         assert!(t.contains("Onboarded: dev-use1-0, prd-euw1-0."), "{t}");
         assert!(t.contains("Did you mean `dev-use1-0`?"), "{t}");
         assert!(t.contains("--ignore-not-found"), "{t}");
+    }
+
+    #[test]
+    fn only_the_error_word_is_painted_and_only_with_colour() {
+        let text = "error: bad\nNothing was changed";
+        assert_eq!(paint(text, false), text);
+        let red = paint(text, true);
+        assert!(red.starts_with("\u{1b}[31m\u{1b}[1merror:"), "{red:?}");
+        assert!(red.ends_with(" bad\nNothing was changed"), "{red:?}");
     }
 
     #[test]

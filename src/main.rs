@@ -1,6 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use kubectl_klanker_trust::{cli::Cli, commands, complete, error};
 
 fn main() -> ExitCode {
@@ -28,7 +27,7 @@ async fn run() -> ExitCode {
         print!("{}", complete::complete(words, &sources).render());
         return ExitCode::SUCCESS;
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_env();
     let verbose = cli.global.verbose;
     match commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -55,17 +55,19 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let add = mirror::plan(&req, &snapshot)?;
     output::add::plan(&req, &snapshot, &add, &access.identities_line());
 
-    // apply
+    // apply: `--dry-run=server` sends only the preflight's dry runs.
+    let live = Live {
+        iam: &klanker.iam,
+        cluster: cluster.as_ref(),
+        store: &store,
+    };
+    let server = match req.server_dry_run() && !add.plan.is_noop() {
+        true => Some(apply::server_dry_run(&add.plan, &live).await?),
+        false => None,
+    };
     let outcome = match apply::decide(&req.apply, &add.plan, apply::Confirm::YesNo).await? {
         false => None,
-        true => {
-            let live = Live {
-                iam: &klanker.iam,
-                cluster: cluster.as_ref(),
-                store: &store,
-            };
-            Some(apply::execute(&add.plan, &live, RERUN, global.verbose).await?)
-        }
+        true => Some(apply::execute(&add.plan, &live, RERUN, global.verbose).await?),
     };
     // The local checks of `verify`, so an onboarding that cannot work is
     // reported at once; a no-op re-run stays read-only.
@@ -90,6 +92,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         &add,
         output::add::Done {
             outcome: outcome.as_ref(),
+            server: server.as_ref(),
             verification: verification.as_deref(),
             config_path: store.path(),
         },

@@ -1,4 +1,4 @@
-//! `verify NAME`: find the onboarding on proof, read the facts of its trust
+//! `verify [NAME]`: find the onboarding on proof, read the facts of its trust
 //! chain (IAM, the cluster, a fresh ServiceAccount token), check each link
 //! locally, then prove it with STS AssumeRoleWithWebIdentity. The token is
 //! never printed.
@@ -12,10 +12,14 @@ use crate::resolve::verify as resolve;
 use crate::{kubeconfig, output, plan, store, verify};
 
 pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
-    // resolve
-    let req = resolve::resolve(args)?;
-    let store = store::open(global.config.as_deref())?;
+    // resolve: with no NAME, the context's EKS cluster names it, as for `add`.
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
+    let current = match &args.name {
+        Some(_) => None,
+        None => Some(kubeconfig::select_context(&kc, global.context.as_deref())?),
+    };
+    let req = resolve::resolve(args, current.as_ref())?;
+    let store = store::open(global.config.as_deref())?;
 
     // observe: which onboarding, then (only in a context pointing at its
     // cluster) the facts of its chain.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Structured, visible};
-use crate::apply::Outcome;
+use crate::apply::{Outcome, ServerDryRun};
 use crate::cli::AddOutput;
 use crate::error::Error;
 use crate::k8s;
@@ -55,7 +55,12 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str
     match req.output {
         AddOutput::Text => print!(
             "{}",
-            super::plan_text(&header, &add.plan, &add.warnings, super::stdout_colour())
+            super::plan_text(
+                &super::wrap_header(&header, super::stdout_width()),
+                &add.plan,
+                &add.warnings,
+                super::stdout_colour()
+            )
         ),
         AddOutput::Manifest => eprint!(
             "{}",
@@ -87,11 +92,43 @@ struct AddReport<'a> {
     results: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     verification: Option<&'a [Check]>,
+    /// `--dry-run=server`: the cluster steps the API server accepted as a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_dry_run: Option<ServerDryRunReport<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ServerDryRunReport<'a> {
+    accepted: &'a [String],
+    not_sent: &'a [String],
+}
+
+/// `--dry-run=server`'s report: the API server authorized and admitted
+/// these writes (`dryRun=All`) and persisted none; IAM has no dry run.
+fn server_dry_run_text(server: &ServerDryRun) -> String {
+    let mut out = String::from("Server dry run (dryRun=All): the Kubernetes API server\n");
+    if server.accepted.is_empty() {
+        out.push_str("  was sent no write: the plan has no cluster step it can dry-run\n");
+    }
+    for summary in &server.accepted {
+        out.push_str(&format!("  accepted: {summary}\n"));
+    }
+    for summary in &server.not_sent {
+        out.push_str(&format!(
+            "  not sent: {summary} (its namespace does not exist yet, and a dry run creates none)\n"
+        ));
+    }
+    out.push_str(
+        "IAM and km-config.yaml have no server-side dry run: their steps were planned only.\n",
+    );
+    out
 }
 
 /// What happened, once the plan was applied (`outcome`) or not.
 pub struct Done<'a> {
     pub outcome: Option<&'a Outcome>,
+    /// `--dry-run=server`: what the API server accepted.
+    pub server: Option<&'a ServerDryRun>,
     pub verification: Option<&'a [Check]>,
     pub config_path: &'a std::path::Path,
 }
@@ -112,31 +149,92 @@ fn results(add: &AddPlan, outcome: &Outcome) -> Vec<String> {
         .collect()
 }
 
+/// What a dry run would do to the role and the ServiceAccount, from the
+/// plan's own steps: nothing is said to exist that the plan would create.
+fn dry_run_lines(
+    plan: &plan::Plan,
+    role_arn: &str,
+    sa_namespace: &str,
+    service_account: &str,
+) -> Vec<String> {
+    let creates_role = plan
+        .changes()
+        .any(|s| matches!(s.op, Some(plan::Op::CreateRole { .. })));
+    let sa_step = plan
+        .changes()
+        .find(|s| matches!(s.op, Some(plan::Op::ApplyServiceAccount { .. })));
+    let role = match creates_role {
+        true => format!("would create role: {role_arn}"),
+        false => format!("role (exists): {role_arn}"),
+    };
+    let sa = match sa_step.map(|s| s.action) {
+        Some(plan::Action::Create) => format!(
+            "would create service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {role_arn})"
+        ),
+        Some(_) => format!(
+            "would annotate service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {role_arn})"
+        ),
+        None => format!("service account: {sa_namespace}/{service_account} (unchanged)"),
+    };
+    vec![role, sa]
+}
+
+/// After an applied `add`: how a pod gets the role. IRSA's webhook injects
+/// the token and AWS variables when a pod is created, so running pods keep
+/// their old identity until they are re-created.
+fn next_steps(sa_namespace: &str, service_account: &str) -> String {
+    format!(
+        "Next: pods in namespace `{sa_namespace}` get the role when their spec says\n\
+         \x20 serviceAccountName: {service_account}\n\
+         Pods already running must be restarted (e.g. `kubectl rollout restart deployment/NAME -n {sa_namespace}`): \
+         IRSA is injected when a pod is created.\n"
+    )
+}
+
 pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Error> {
     let applied = done.outcome.is_some();
     let results = done.outcome.map(|o| results(add, o)).unwrap_or_default();
     let role_arn = &add.desired.role_arn;
     match req.output {
         AddOutput::Text => {
+            if let Some(server) = done.server {
+                print!("{}", server_dry_run_text(server));
+            }
             if applied {
                 println!("Applied {} change(s).", add.plan.changes().count());
                 for line in &results {
                     println!("{}", visible(line));
                 }
             } else if !add.plan.is_noop() {
+                for line in
+                    dry_run_lines(&add.plan, role_arn, &req.sa_namespace, &req.service_account)
+                {
+                    println!("{line}");
+                }
                 super::nothing_changed("apply");
+                return Ok(());
             }
             println!("role: {role_arn}");
             println!(
                 "service account: {}/{} ({ROLE_ARN_ANNOTATION}: {role_arn})",
                 req.sa_namespace, req.service_account
             );
+            if applied && req.applies_service_account() {
+                print!("{}", next_steps(&req.sa_namespace, &req.service_account));
+            }
             if let Some(checks) = done.verification {
-                println!(
-                    "Verification (the STS step: `kubectl klanker-trust verify {}`):",
-                    req.name
+                println!("Verifying the trust chain:");
+                print!(
+                    "{}",
+                    super::verify::checks_text(checks, super::stdout_colour())
                 );
-                print!("{}", super::verify::checks_text(checks));
+                println!("{}", super::verify::verdict(checks));
+                if !crate::verify::has_failure(checks) {
+                    println!(
+                        "(`kubectl klanker-trust verify {}` also has STS assume the role with a real token.)",
+                        req.name
+                    );
+                }
             }
             Ok(())
         }
@@ -158,6 +256,10 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 warnings: &add.plan.warnings,
                 results: &results,
                 verification: done.verification,
+                server_dry_run: done.server.map(|s| ServerDryRunReport {
+                    accepted: &s.accepted,
+                    not_sent: &s.not_sent,
+                }),
             };
             let format = if req.output == AddOutput::Json {
                 Structured::Json
@@ -183,6 +285,84 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{Action, Op, Plan, Step, Target};
+
+    fn sa_step(action: Action) -> Step {
+        Step::new(
+            Target::Cluster,
+            action,
+            "ServiceAccount ai-pods/km",
+            Some(Op::ApplyServiceAccount {
+                namespace: "ai-pods".into(),
+                name: "km".into(),
+                annotations: Default::default(),
+                labels: Default::default(),
+                force: false,
+            }),
+        )
+    }
+
+    #[test]
+    fn a_dry_run_says_what_it_would_create_and_never_that_it_exists() {
+        let create_role = Step::new(
+            Target::Iam,
+            Action::Create,
+            "role r",
+            Some(Op::CreateRole {
+                name: "r".into(),
+                trust_policy: serde_json::json!({}),
+                max_session: 3600,
+                description: String::new(),
+                tags: Default::default(),
+                permissions_boundary: None,
+            }),
+        );
+        let plan = Plan {
+            steps: vec![create_role, sa_step(Action::Create)],
+            warnings: Vec::new(),
+        };
+        let lines = dry_run_lines(&plan, "arn:r", "ai-pods", "km");
+        assert_eq!(lines[0], "would create role: arn:r");
+        assert!(
+            lines[1].starts_with("would create service account: ai-pods/km"),
+            "{lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l.starts_with("role: ")), "{lines:?}");
+
+        let plan = Plan {
+            steps: vec![sa_step(Action::Update)],
+            warnings: Vec::new(),
+        };
+        let lines = dry_run_lines(&plan, "arn:r", "ai-pods", "km");
+        assert_eq!(lines[0], "role (exists): arn:r");
+        assert!(
+            lines[1].starts_with("would annotate service account"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn next_steps_name_the_service_account_and_the_restart() {
+        let text = next_steps("ai-pods", "km");
+        assert!(text.contains("serviceAccountName: km"), "{text}");
+        assert!(text.contains("namespace `ai-pods`"), "{text}");
+        assert!(text.contains("restarted"), "{text}");
+        assert!(
+            text.contains("IRSA is injected when a pod is created"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_server_dry_run_says_what_was_accepted_and_what_was_not_sent() {
+        let text = server_dry_run_text(&ServerDryRun {
+            accepted: vec!["namespace ns".into()],
+            not_sent: vec!["ServiceAccount ns/km".into()],
+        });
+        assert!(text.contains("accepted: namespace ns"), "{text}");
+        assert!(text.contains("not sent: ServiceAccount ns/km"), "{text}");
+        assert!(text.contains("planned only"), "{text}");
+    }
 
     #[test]
     fn the_manifest_names_its_kind() {

@@ -11,6 +11,7 @@ use console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub mod add;
+pub mod describe;
 pub mod policy;
 pub mod verify;
 mod visible;
@@ -276,6 +277,32 @@ pub fn planning_only() {
     eprintln!("stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply.");
 }
 
+/// The terminal's width when stdout is one; `None` (no wrapping) for a
+/// pipe or a file, which a program reads line by line.
+pub fn stdout_width() -> Option<usize> {
+    let term = Term::stdout();
+    term.is_term()
+        .then(|| term.size_checked())
+        .flatten()
+        .map(|(_rows, cols)| usize::from(cols))
+}
+
+/// A header wrapped to `width`, continuation lines indented; words (ARNs,
+/// URLs) are never split, so each stays copyable.
+pub fn wrap_header(header: &str, width: Option<usize>) -> String {
+    match width {
+        Some(width) if width > 20 => textwrap::wrap(
+            header,
+            textwrap::Options::new(width)
+                .subsequent_indent("  ")
+                .break_words(false)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation),
+        )
+        .join("\n"),
+        _ => header.to_string(),
+    }
+}
+
 /// Whether stdout gets colour.
 pub fn stdout_colour() -> bool {
     Term::stdout().features().colors_supported() && console::colors_enabled()
@@ -294,6 +321,28 @@ mod tests {
             details: vec!["- old".into(), "+ new".into()],
             op,
         }
+    }
+
+    #[test]
+    fn the_header_wraps_to_the_width_without_splitting_words() {
+        let header = "Plan for `dev` in klanker account 333333333333 (context arn:aws:eks:us-east-1:222222222222:cluster/dev, trust x):";
+        assert_eq!(wrap_header(header, None), header);
+        let wrapped = wrap_header(header, Some(40));
+        assert!(wrapped.lines().count() > 2, "{wrapped}");
+        for line in wrapped.lines() {
+            assert!(
+                line.len() <= 40 || !line.trim().contains(' '),
+                "{line:?} in\n{wrapped}"
+            );
+        }
+        assert!(
+            wrapped.contains("arn:aws:eks:us-east-1:222222222222:cluster/dev,"),
+            "{wrapped}"
+        );
+        assert!(
+            wrapped.lines().skip(1).all(|l| l.starts_with("  ")),
+            "{wrapped}"
+        );
     }
 
     #[test]

@@ -8,26 +8,42 @@ use crate::cli::ReportOutput;
 use crate::error::Error;
 use crate::verify::{Check, Status};
 
-/// One line per link, the fix under each FAIL/WARN.
-pub fn checks_text(checks: &[Check]) -> String {
+/// One line per link, the fix under each FAIL/WARN; with `colour`, FAIL
+/// lines red and WARN yellow.
+pub fn checks_text(checks: &[Check], colour: bool) -> String {
     let mut out = String::new();
     for check in checks {
-        let word = match check.status {
-            Status::Ok => "OK  ",
-            Status::Warn => "WARN",
-            Status::Fail => "FAIL",
+        let (word, style) = match check.status {
+            Status::Ok => ("OK  ", None),
+            Status::Warn => ("WARN", Some(console::Style::new().yellow())),
+            Status::Fail => ("FAIL", Some(console::Style::new().red())),
         };
         // Messages quote annotations, policies and STS's answers as read.
-        out.push_str(&format!(
-            "{word} {:<16} {}\n",
-            check.link,
-            visible(&check.message)
-        ));
+        let line = format!("{word} {:<16} {}", check.link, visible(&check.message));
+        match (style, colour) {
+            (Some(style), true) => {
+                out.push_str(&format!("{}\n", style.force_styling(true).apply_to(line)))
+            }
+            _ => out.push_str(&format!("{line}\n")),
+        }
         if let (Some(fix), true) = (&check.fix, check.status != Status::Ok) {
             out.push_str(&format!("     {:<16} fix: {}\n", "", visible(fix)));
         }
     }
     out
+}
+
+/// The one-line verdict under the checks.
+pub fn verdict(checks: &[Check]) -> String {
+    let broken: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| c.link)
+        .collect();
+    match broken.is_empty() {
+        true => "The trust chain works.".to_string(),
+        false => format!("The trust chain is broken at: {}.", broken.join(", ")),
+    }
 }
 
 #[derive(Serialize)]
@@ -49,10 +65,8 @@ pub fn report(
     let format = match format {
         ReportOutput::Text => {
             println!("Verifying `{name}` ({}):", visible(role_arn));
-            print!("{}", checks_text(checks));
-            if ok {
-                println!("The trust chain works.");
-            }
+            print!("{}", checks_text(checks, super::stdout_colour()));
+            println!("{}", verdict(checks));
             return Ok(());
         }
         ReportOutput::Json => Structured::Json,
@@ -89,7 +103,7 @@ mod tests {
                 fix: Some("do x".into()),
             },
         ];
-        let text = checks_text(&checks);
+        let text = checks_text(&checks, false);
         assert!(text.contains("OK   role"), "{text}");
         assert!(
             text.contains("FAIL trust            sub mismatch\n"),
@@ -97,5 +111,11 @@ mod tests {
         );
         assert!(text.contains("fix: do x"), "{text}");
         assert!(!text.contains("never shown"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        let red = checks_text(&checks, true);
+        assert!(red.contains("\u{1b}[31mFAIL trust"), "{red}");
+        assert!(red.contains("OK   role"), "{red}");
+        assert_eq!(verdict(&checks), "The trust chain is broken at: trust.");
+        assert_eq!(verdict(&checks[..1]), "The trust chain works.");
     }
 }

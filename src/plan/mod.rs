@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod describe;
 pub mod guard;
 pub mod listing;
 pub mod lookup;

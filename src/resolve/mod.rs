@@ -4,6 +4,7 @@
 //! reads the command-line arguments.
 
 pub mod add;
+pub mod describe;
 pub mod list;
 pub mod rm;
 pub mod verify;

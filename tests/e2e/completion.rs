@@ -14,6 +14,7 @@ fn checked_in_completion_scripts_are_current() {
         ("zsh", "_kubectl-klanker_trust"),
         ("fish", "kubectl-klanker_trust.fish"),
         ("powershell", "kubectl-klanker_trust.ps1"),
+        ("kubectl-plugin", "kubectl_complete-klanker_trust"),
     ];
     for (shell, file) in files {
         let out = world.run(&["completion", shell]);
@@ -29,22 +30,95 @@ fn checked_in_completion_scripts_are_current() {
     }
 }
 
-#[test]
-fn bash_script_completes_subcommands_and_flags() {
+/// Runs the checked-in bash script as bash would on <TAB>: COMP_LINE up to
+/// the cursor, the executable found on PATH; what COMPREPLY holds.
+fn bash_complete(world: &World, line: &str) -> String {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/kubectl-klanker_trust.bash");
     let probe = format!(
-        "source {}; COMP_WORDS=(kubectl-klanker_trust add --reg); COMP_CWORD=2; _kubectl_klanker_trust kubectl-klanker_trust --reg add; echo \"${{COMPREPLY[@]}}\"",
+        "source {}; COMP_LINE={line:?}; COMP_POINT=${{#COMP_LINE}}; _kubectl_klanker_trust; echo \"${{COMPREPLY[@]}}\"",
         script.display()
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(probe)
-        .output()
-        .expect("bash");
+    let cmd = world.kubectl_bare(); // PATH with the executable, the world's files
+    let out = world.run_cmd(
+        std::process::Command::new("bash")
+            .envs(
+                cmd.get_envs()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+            )
+            .arg("-c")
+            .arg(probe),
+    );
+    out.assert_ok();
+    out.stdout.trim().to_string()
+}
+
+#[test]
+fn bash_script_completes_subcommands_flags_and_names() {
+    let world = World::bare();
+    onboarded_config(&world);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        bash_complete(&world, "kubectl-klanker_trust add --reg"),
         "--region --register-oidc-provider"
+    );
+    // Names, as `kubectl klanker-trust rm <TAB>` completes them.
+    assert_eq!(
+        bash_complete(&world, "kubectl-klanker_trust rm "),
+        format!("{CLUSTER} prod-euw1-0")
+    );
+    assert_eq!(
+        bash_complete(&world, "kubectl-klanker_trust delete pr"),
+        "prod-euw1-0"
+    );
+    // bash splits `--flag=value` at `=`: only the value part is offered.
+    assert_eq!(
+        bash_complete(&world, "kubectl-klanker_trust add --aws-profile=kl"),
+        "klanker-application"
+    );
+    assert!(
+        world.moto.calls().is_empty(),
+        "completion must not call AWS"
+    );
+}
+
+#[test]
+fn the_plugin_helper_comes_from_the_binary_and_is_what_kubectl_runs() {
+    let world = World::bare();
+    onboarded_config(&world);
+    // A krew install holds only the binary: the helper is printed by it.
+    let out = world.run(&["completion", "kubectl-plugin"]);
+    out.assert_ok();
+    assert!(
+        out.stdout
+            .contains("exec kubectl-klanker_trust __complete \"$@\""),
+        "{}",
+        out.stdout
+    );
+    let bin = world.path("helper-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("kubectl_complete-klanker_trust");
+    std::fs::write(&helper, &out.stdout).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = world.kubectl_bare();
+    // Only the printed helper, not the checked-in one, on PATH.
+    let path: Vec<_> = std::env::split_paths(
+        cmd.get_envs()
+            .find(|(k, _)| *k == "PATH")
+            .and_then(|(_, v)| v)
+            .unwrap(),
+    )
+    .filter(|p| !p.ends_with("completions"))
+    .chain([bin.clone()])
+    .collect();
+    cmd.env("PATH", std::env::join_paths(path).unwrap());
+    cmd.args(["__complete", "klanker-trust", "rm", ""]);
+    let out = world.run_cmd(&mut cmd);
+    out.assert_ok();
+    assert!(
+        out.stdout.starts_with(&format!("{CLUSTER}\nprod-euw1-0\n")),
+        "{}",
+        out.stdout
     );
 }
 

@@ -51,6 +51,11 @@ pub(crate) struct Tmux {
 
 impl Tmux {
     pub(crate) fn start(dir: &Path, command: &str) -> Tmux {
+        Tmux::start_sized(dir, command, 200)
+    }
+
+    /// A session `width` columns wide (50 rows).
+    pub(crate) fn start_sized(dir: &Path, command: &str, width: u16) -> Tmux {
         let socket = dir.join("tmux.sock");
         let exit_file = dir.join("exit-code");
         let config = dir.join("tmux.conf");
@@ -66,7 +71,8 @@ impl Tmux {
             .cmd()
             .arg("-f")
             .arg(&config)
-            .args(["new-session", "-d", "-s", "plugin", "-x", "200", "-y", "50"])
+            .args(["new-session", "-d", "-s", "plugin", "-y", "50", "-x"])
+            .arg(width.to_string())
             .arg(&script)
             .output()
             .expect("run tmux");
@@ -277,4 +283,120 @@ fn the_plan_is_coloured_on_a_terminal_unless_no_color() {
     let plain = tmux.screen_with_colour();
     assert_contains!(plain, "change(s) to apply");
     assert_lacks!(plain, "\u{1b}[3", "colour despite NO_COLOR");
+}
+
+/// `command` with NO_COLOR=1 in its environment (a shell_command line).
+fn no_color(command: &str) -> String {
+    command.replacen("env -i ", "env -i NO_COLOR=1 ", 1)
+}
+
+/// The escape sequences right before the first `needle` on the screen.
+fn style_before(screen: &str, needle: &str) -> String {
+    let at = screen
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not on the screen:\n{screen}"));
+    let before = &screen[..at];
+    let start = before.rfind(|c: char| c != '\u{1b}' && !"[;0123456789m".contains(c));
+    before[start.map_or(0, |s| s + 1)..].to_string()
+}
+
+#[test]
+fn errors_are_red_on_a_terminal_unless_no_color() {
+    let world = World::new();
+    let args = ["add", "--name", "not a name"];
+    let tmux = Tmux::start(world.dir.path(), &shell_command(&world, &args));
+    let (code, _) = tmux.wait_for_exit();
+    assert_eq!(code, 2);
+    let style = style_before(&tmux.screen_with_colour(), "error:");
+    assert!(style.contains("31"), "`error:` is not red: {style:?}");
+    drop(tmux);
+
+    let second = world.path("no-color");
+    std::fs::create_dir_all(&second).unwrap();
+    let tmux = Tmux::start(&second, &no_color(&shell_command(&world, &args)));
+    let (code, _) = tmux.wait_for_exit();
+    assert_eq!(code, 2);
+    let screen = tmux.screen_with_colour();
+    assert!(screen.contains("error:"), "{screen}");
+    assert!(
+        !screen.contains("\u{1b}[3"),
+        "colour despite NO_COLOR:\n{screen}"
+    );
+}
+
+#[test]
+fn fail_lines_are_red_on_a_terminal_unless_no_color() {
+    let world = World::new();
+    world
+        .run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"])
+        .assert_ok();
+    world
+        .kube
+        .admin(&["delete", "serviceaccount", "km", "-n", "ai-pods"], None);
+    let args = ["verify", CLUSTER];
+    let tmux = Tmux::start(world.dir.path(), &shell_command(&world, &args));
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 4, "{screen}");
+    let coloured = tmux.screen_with_colour();
+    let style = style_before(&coloured, "FAIL ");
+    assert!(
+        style.contains("31"),
+        "FAIL is not red: {style:?}\n{coloured}"
+    );
+    // OK lines stay plain.
+    let ok = style_before(&coloured, "OK   role");
+    assert!(!ok.contains("31"), "OK painted red: {ok:?}");
+    drop(tmux);
+
+    let second = world.path("no-color");
+    std::fs::create_dir_all(&second).unwrap();
+    let tmux = Tmux::start(&second, &no_color(&shell_command(&world, &args)));
+    let (code, _) = tmux.wait_for_exit();
+    assert_eq!(code, 4);
+    let screen = tmux.screen_with_colour();
+    assert!(screen.contains("FAIL "), "{screen}");
+    assert!(
+        !screen.contains("\u{1b}[3"),
+        "colour despite NO_COLOR:\n{screen}"
+    );
+}
+
+#[test]
+fn the_plan_header_wraps_to_the_terminal_width() {
+    let world = World::new();
+    let command = shell_command(&world, &[&add_args()[..], &["--dry-run"]].concat());
+    let tmux = Tmux::start_sized(world.dir.path(), &command, 80);
+    let (code, _) = tmux.wait_for_exit();
+    assert_eq!(code, 0);
+    // capture-pane -J joins the terminal's own soft wraps back into one
+    // line, so a header the plugin did not wrap would come back whole.
+    let screen = tmux.screen();
+    let lines: Vec<&str> = screen.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("Plan for `"))
+        .unwrap_or_else(|| panic!("no plan header:\n{screen}"));
+    let header: Vec<&str> = lines[first..]
+        .iter()
+        .take_while(|l| !l.starts_with("  IAM") && !l.starts_with("  cluster"))
+        .copied()
+        .collect();
+    assert!(header.len() > 1, "the header is one line:\n{screen}");
+    for line in &header {
+        assert!(
+            line.trim_end().chars().count() <= 80,
+            "{line:?} is wider than 80:\n{screen}"
+        );
+    }
+    assert!(
+        header[1..].iter().all(|l| l.starts_with("  ")),
+        "{header:#?}"
+    );
+    let words: Vec<&str> = header.iter().map(|l| l.trim()).collect();
+    assert!(
+        words
+            .join(" ")
+            .contains(", trust system:serviceaccount:ai-pods:km):"),
+        "{header:#?}"
+    );
 }

@@ -94,6 +94,7 @@ fn a_failing_exec_plugin_prints_no_secret_in_any_command_or_format() {
                 add_args(&["-o", format]),
                 vec!["rm", CLUSTER, "--dry-run", "-o", format],
                 vec!["verify", CLUSTER, "-o", format],
+                vec!["describe", CLUSTER, "-o", format],
                 vec!["list", "-o", if format == "text" { "wide" } else { format }],
             ];
             for args in &mut runs {

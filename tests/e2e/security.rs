@@ -31,6 +31,9 @@ fn no_command_prints_credentials_or_tokens_even_verbose() {
         vec!["list", "--verbose", "-o", "wide"],
         vec!["verify", "--verbose", CLUSTER],
         vec!["verify", "--verbose", CLUSTER, "-o", "json"],
+        vec!["describe", "--verbose", CLUSTER],
+        vec!["describe", "--verbose", CLUSTER, "-o", "json"],
+        vec!["describe", "--verbose", CLUSTER, "-o", "yaml"],
         vec!["policy", "--verbose"],
         vec!["rm", "--verbose", CLUSTER, "--yes"],
         vec![

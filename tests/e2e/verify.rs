@@ -11,7 +11,7 @@ fn onboarded() -> World {
     let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
     out.assert_ok();
     // add ran the local checks right after applying.
-    assert_contains!(out.stdout, "Verification");
+    assert_contains!(out.stdout, "Verifying the trust chain:");
     assert_contains!(out.stdout, "OK   trust");
     world
 }

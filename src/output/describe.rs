@@ -1,0 +1,238 @@
+//! What `describe` says: the live state of one onboarding, as text, JSON
+//! or YAML (one shape for all three).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Structured;
+use crate::cli::ReportOutput;
+use crate::error::Error;
+
+#[derive(Debug, Serialize)]
+pub struct Description {
+    pub name: String,
+    pub klanker_account: String,
+    pub role_name: String,
+    /// `None`: the role does not exist.
+    pub role: Option<RoleView>,
+    /// `None`: no provider is known (no role names one).
+    pub oidc_provider: Option<ProviderView>,
+    /// The context the ServiceAccounts were read through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    pub service_accounts: Vec<AccountView>,
+    /// Why the cluster was not read, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_not_read: Option<String>,
+    pub drift: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoleView {
+    pub arn: String,
+    pub max_session_seconds: u32,
+    pub tags: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<String>,
+    pub trust_policy: serde_json::Value,
+    pub attached_policies: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderView {
+    pub arn: String,
+    pub exists: bool,
+    /// Whether this tool created it (its managed-by tag); `None` when it does not exist.
+    pub created_by_this_tool: Option<bool>,
+    pub client_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub namespace: String,
+    pub name: String,
+    /// The ServiceAccount the trust policy names.
+    pub trusted_subject: bool,
+    pub role_arn: Option<String>,
+    pub token_expiration: Option<String>,
+    pub created_by_this_tool: bool,
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+/// The text report: one section per part of the chain.
+pub fn text(d: &Description) -> String {
+    let mut out = format!(
+        "Name:              {}\nKlanker account:   {}\n",
+        d.name, d.klanker_account
+    );
+    match &d.role {
+        None => out.push_str(&format!(
+            "Role:              {} (does not exist)\n",
+            d.role_name
+        )),
+        Some(role) => {
+            out.push_str(&format!("Role:              {}\n", d.role_name));
+            out.push_str(&format!("  ARN:             {}\n", role.arn));
+            out.push_str(&format!(
+                "  Max session:     {}s\n",
+                role.max_session_seconds
+            ));
+            if let Some(b) = &role.permissions_boundary {
+                out.push_str(&format!("  Boundary:        {b}\n"));
+            }
+            out.push_str("  Tags:\n");
+            for (k, v) in &role.tags {
+                out.push_str(&format!("    {k}={v}\n"));
+            }
+            out.push_str("  Trust policy:\n");
+            let pretty = serde_json::to_string_pretty(&role.trust_policy)
+                .unwrap_or_else(|_| role.trust_policy.to_string());
+            for line in pretty.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+            out.push_str("  Attached policies:\n");
+            if role.attached_policies.is_empty() {
+                out.push_str("    (none)\n");
+            }
+            for p in &role.attached_policies {
+                out.push_str(&format!("    {p}\n"));
+            }
+        }
+    }
+    match &d.oidc_provider {
+        None => out.push_str("OIDC provider:     (none named by the role)\n"),
+        Some(p) if !p.exists => {
+            out.push_str(&format!("OIDC provider:     {} (does not exist)\n", p.arn))
+        }
+        Some(p) => {
+            out.push_str(&format!("OIDC provider:     {}\n", p.arn));
+            out.push_str(&format!(
+                "  Created by this tool: {}\n",
+                yes_no(p.created_by_this_tool == Some(true))
+            ));
+            out.push_str(&format!("  Client IDs:      {}\n", p.client_ids.join(", ")));
+        }
+    }
+    match (&d.context, &d.cluster_not_read) {
+        (_, Some(why)) => out.push_str(&format!("ServiceAccounts:   not read: {why}\n")),
+        (Some(ctx), None) => out.push_str(&format!("ServiceAccounts:   (context {ctx})\n")),
+        (None, None) => out.push_str("ServiceAccounts:\n"),
+    }
+    if d.cluster_not_read.is_none() && d.service_accounts.is_empty() {
+        out.push_str("  (none carries the role)\n");
+    }
+    for sa in &d.service_accounts {
+        out.push_str(&format!("  {}/{}\n", sa.namespace, sa.name));
+        out.push_str(&format!(
+            "    trusted subject: {}; created by this tool: {}\n",
+            yes_no(sa.trusted_subject),
+            yes_no(sa.created_by_this_tool)
+        ));
+        out.push_str(&format!(
+            "    {}: {}\n",
+            crate::trust::ROLE_ARN_ANNOTATION,
+            sa.role_arn.as_deref().unwrap_or("(not set)")
+        ));
+        if let Some(exp) = &sa.token_expiration {
+            out.push_str(&format!(
+                "    {}: {exp}\n",
+                crate::trust::TOKEN_EXPIRATION_ANNOTATION
+            ));
+        }
+    }
+    if d.drift.is_empty() {
+        out.push_str("Drift:             none\n");
+    } else {
+        out.push_str("Drift:\n");
+        for line in &d.drift {
+            out.push_str(&format!("  - {line}\n"));
+        }
+    }
+    out
+}
+
+pub fn report(d: &Description, format: ReportOutput) -> Result<(), Error> {
+    match format {
+        ReportOutput::Text => {
+            print!("{}", text(d));
+            Ok(())
+        }
+        ReportOutput::Json => super::print_structured(d, Structured::Json),
+        ReportOutput::Yaml => super::print_structured(d, Structured::Yaml),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn description() -> Description {
+        Description {
+            name: "dev".into(),
+            klanker_account: "333333333333".into(),
+            role_name: "km-cluster-dev".into(),
+            role: Some(RoleView {
+                arn: "arn:role".into(),
+                max_session_seconds: 3600,
+                tags: [("klanker-trust/name".to_string(), "dev".to_string())].into(),
+                permissions_boundary: None,
+                trust_policy: serde_json::json!({"Version": "2012-10-17"}),
+                attached_policies: vec!["arn:policy".into()],
+            }),
+            oidc_provider: Some(ProviderView {
+                arn: "arn:provider".into(),
+                exists: true,
+                created_by_this_tool: Some(true),
+                client_ids: vec!["sts.amazonaws.com".into()],
+            }),
+            context: Some("ctx".into()),
+            service_accounts: vec![AccountView {
+                namespace: "ai-pods".into(),
+                name: "km".into(),
+                trusted_subject: true,
+                role_arn: Some("arn:role".into()),
+                token_expiration: Some("3600".into()),
+                created_by_this_tool: true,
+            }],
+            cluster_not_read: None,
+            drift: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_text_shows_every_part_of_the_chain() {
+        let t = text(&description());
+        for part in [
+            "Role:              km-cluster-dev\n",
+            "  ARN:             arn:role\n",
+            "  Max session:     3600s\n",
+            "    klanker-trust/name=dev\n",
+            "    {\n      \"Version\": \"2012-10-17\"\n    }\n",
+            "    arn:policy\n",
+            "OIDC provider:     arn:provider\n",
+            "  Created by this tool: yes\n",
+            "  Client IDs:      sts.amazonaws.com\n",
+            "  ai-pods/km\n",
+            "    eks.amazonaws.com/role-arn: arn:role\n",
+            "Drift:             none\n",
+        ] {
+            assert!(t.contains(part), "{part:?} missing:\n{t}");
+        }
+    }
+
+    #[test]
+    fn missing_parts_and_drift_are_said() {
+        let mut d = description();
+        d.role = None;
+        d.cluster_not_read = Some("no context".into());
+        d.drift = vec!["role gone".into()];
+        let t = text(&d);
+        assert!(t.contains("km-cluster-dev (does not exist)"), "{t}");
+        assert!(t.contains("ServiceAccounts:   not read: no context"), "{t}");
+        assert!(t.contains("Drift:\n  - role gone\n"), "{t}");
+    }
+}

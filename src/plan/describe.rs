@@ -1,0 +1,160 @@
+//! `describe`'s drift (pure): where the live state of one onboarding
+//! differs from what `add` set up, each said in one line.
+
+use crate::trust::{ROLE_ARN_ANNOTATION, STS_AUDIENCE};
+
+/// What drift is judged from, as observed.
+#[derive(Debug, Default)]
+pub struct DriftFacts<'a> {
+    pub name: &'a str,
+    pub role_name: &'a str,
+    /// The role's ARN, `None` when the role does not exist.
+    pub role_arn: Option<&'a str>,
+    /// km-config.yaml's role for NAME, `None` without an entry.
+    pub entry_role_arn: Option<&'a str>,
+    /// The provider the trust names: `None` unknown, `Some(None)` missing,
+    /// `Some(Some(client IDs))` registered.
+    pub provider: Option<Option<&'a [String]>>,
+    pub provider_arn: Option<&'a str>,
+    /// The trusted ServiceAccount `namespace/name`, and its role annotation
+    /// when it exists (`Some(None)`: exists, not annotated); `None` when the
+    /// cluster was not read.
+    pub subject: Option<(String, Option<Option<&'a str>>)>,
+    /// Other ServiceAccounts annotated with the role.
+    pub others: Vec<String>,
+    /// What the role lookup noticed (duplicate claims, look-alikes).
+    pub notes: Vec<String>,
+}
+
+/// The OIDC provider a trust policy names (its first federated principal).
+pub fn federated_principal(policy: &serde_json::Value) -> Option<String> {
+    let statements = match &policy["Statement"] {
+        serde_json::Value::Array(list) => list.iter().collect::<Vec<_>>(),
+        single @ serde_json::Value::Object(_) => vec![single],
+        _ => Vec::new(),
+    };
+    statements
+        .into_iter()
+        .find_map(|s| match &s["Principal"]["Federated"] {
+            serde_json::Value::String(arn) => Some(arn.clone()),
+            serde_json::Value::Array(arns) => {
+                arns.iter().find_map(|a| a.as_str().map(str::to_string))
+            }
+            _ => None,
+        })
+}
+
+pub fn drift(facts: &DriftFacts<'_>) -> Vec<String> {
+    let mut drift = facts.notes.clone();
+    let name = facts.name;
+    match (facts.role_arn, facts.entry_role_arn) {
+        (None, _) => drift.push(format!(
+            "role {} does not exist: `kubectl klanker-trust add` re-creates it",
+            facts.role_name
+        )),
+        (Some(_), None) => drift.push(format!(
+            "km-config.yaml has no entry `{name}`: the km tool does not know this cluster"
+        )),
+        (Some(role), Some(entry)) if role != entry => drift.push(format!(
+            "km-config.yaml names role {entry} for `{name}`, but the onboarding's role is {role}"
+        )),
+        _ => {}
+    }
+    match (facts.provider, facts.provider_arn) {
+        (Some(None), Some(arn)) => drift.push(format!(
+            "OIDC provider {arn}, which the trust names, does not exist: no token can assume the role"
+        )),
+        (Some(Some(ids)), Some(arn)) if !ids.iter().any(|c| c == STS_AUDIENCE) => drift.push(
+            format!("OIDC provider {arn} lacks the client ID {STS_AUDIENCE}"),
+        ),
+        _ => {}
+    }
+    if let (Some((subject, annotation)), Some(role)) = (&facts.subject, facts.role_arn) {
+        match annotation {
+            None => drift.push(format!(
+                "ServiceAccount {subject}, which the trust names, does not exist"
+            )),
+            Some(None) => drift.push(format!(
+                "ServiceAccount {subject} has no {ROLE_ARN_ANNOTATION} annotation"
+            )),
+            Some(Some(other)) if *other != role => drift.push(format!(
+                "ServiceAccount {subject} is annotated with another role: {other}"
+            )),
+            _ => {}
+        }
+    }
+    if !facts.others.is_empty() {
+        drift.push(format!(
+            "other ServiceAccounts are annotated with this role but are not the subject the trust names: {}",
+            facts.others.join(", ")
+        ));
+    }
+    drift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn healthy<'a>(ids: &'a [String]) -> DriftFacts<'a> {
+        DriftFacts {
+            name: "dev",
+            role_name: "km-cluster-dev",
+            role_arn: Some("arn:role"),
+            entry_role_arn: Some("arn:role"),
+            provider: Some(Some(ids)),
+            provider_arn: Some("arn:provider"),
+            subject: Some(("ai-pods/km".into(), Some(Some("arn:role")))),
+            ..DriftFacts::default()
+        }
+    }
+
+    #[test]
+    fn the_federated_principal_in_any_statement_shape() {
+        let one = serde_json::json!({"Statement": {"Principal": {"Federated": "arn:p"}}});
+        assert_eq!(federated_principal(&one).as_deref(), Some("arn:p"));
+        let list = serde_json::json!({"Statement": [{"Principal": {"AWS": "x"}}, {"Principal": {"Federated": ["arn:q"]}}]});
+        assert_eq!(federated_principal(&list).as_deref(), Some("arn:q"));
+        assert_eq!(federated_principal(&serde_json::json!("junk")), None);
+    }
+
+    #[test]
+    fn a_healthy_onboarding_has_no_drift() {
+        let ids = vec![STS_AUDIENCE.to_string()];
+        assert!(drift(&healthy(&ids)).is_empty());
+    }
+
+    #[test]
+    fn each_difference_is_one_line() {
+        let ids = vec!["other".to_string()];
+        let mut facts = healthy(&ids);
+        facts.entry_role_arn = Some("arn:elsewhere");
+        facts.subject = Some(("ai-pods/km".into(), Some(Some("arn:other"))));
+        facts.others = vec!["x/y".into()];
+        let lines = drift(&facts);
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        assert!(lines[0].contains("names role arn:elsewhere"), "{lines:#?}");
+        assert!(
+            lines[1].contains("lacks the client ID sts.amazonaws.com"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[2].contains("annotated with another role: arn:other"),
+            "{lines:#?}"
+        );
+        assert!(lines[3].contains("x/y"), "{lines:#?}");
+
+        let mut gone = healthy(&ids);
+        gone.role_arn = None;
+        gone.provider = Some(None);
+        gone.subject = Some(("ai-pods/km".into(), None));
+        let lines = drift(&gone);
+        assert!(
+            lines[0].contains("role km-cluster-dev does not exist"),
+            "{lines:#?}"
+        );
+        assert!(lines[1].contains("does not exist: no token"), "{lines:#?}");
+        // The ServiceAccount is not judged against a role that is gone.
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+    }
+}
