@@ -21,8 +21,10 @@ use credential::CredentialError;
 // `describe`, which never includes either.
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
+    /// The kubeconfig's context could not make a client.
     #[error("could not set up the Kubernetes client for context `{context}`: {message}")]
     Config { context: String, message: String },
+    /// The kubeconfig user's credentials could not be had (redacted).
     #[error(
         "could not get credentials for {action}: {problem}. This request was not sent to the cluster."
     )]
@@ -36,14 +38,40 @@ pub enum KubeError {
         "namespace `{namespace}` is being deleted (Terminating), so it takes no new ServiceAccount. Wait until it is gone and re-run with --create-namespace, or choose another --namespace."
     )]
     NamespaceTerminating { namespace: String },
+    /// Any other answer of the API server.
     #[error("{action} failed: {message}")]
     Api {
         action: String,
         code: u16,
         message: String,
     },
+    /// The request never got an answer (no context known to name).
     #[error("could not reach the cluster API server for {action}: {message}")]
     Unreachable { action: String, message: String },
+    /// The request never got an answer from the context's server.
+    #[error(
+        "The connection to the server {server} (context {context}) {reason} while {action} — is the cluster reachable from here? (`kubectl --context {context} get --raw /version` checks it.)"
+    )]
+    ServerUnreachable {
+        server: String,
+        context: String,
+        action: String,
+        reason: String,
+    },
+}
+
+/// The last words of a connection error chain, as kubectl says them:
+/// "was refused", "timed out", else what the innermost cause says.
+fn connection_reason(chain: &str) -> String {
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("refused") {
+        "was refused".into()
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        "timed out".into()
+    } else {
+        let innermost = chain.rsplit(": ").next().unwrap_or(chain).trim();
+        format!("failed ({innermost})")
+    }
 }
 
 /// What a 403 from the RBAC authorizer says was denied, parsed from its
@@ -395,6 +423,9 @@ pub struct Cluster<'a> {
     /// Writes are sent with `dryRun=All`: authorized and admitted like the
     /// real ones, persisted never (the executor's preflight).
     pub dry_run: bool,
+    /// The context and server URL, named when the server cannot be reached.
+    pub context: &'a str,
+    pub server: &'a str,
 }
 
 impl<'a> Cluster<'a> {
@@ -404,6 +435,33 @@ impl<'a> Cluster<'a> {
             client,
             verbose,
             dry_run: false,
+            context: "",
+            server: "",
+        }
+    }
+
+    /// The same client, naming its context and server in connection errors.
+    pub fn at(self, context: &'a str, server: Option<&'a str>) -> Self {
+        Self {
+            context,
+            server: server.unwrap_or("?"),
+            ..self
+        }
+    }
+
+    /// A kube error as ours; one that never reached the server names it,
+    /// as kubectl does.
+    fn fail(&self, action: String, err: kube::Error) -> KubeError {
+        match KubeError::from_kube(action, err) {
+            KubeError::Unreachable { action, message } if !self.context.is_empty() => {
+                KubeError::ServerUnreachable {
+                    server: self.server.to_string(),
+                    context: self.context.to_string(),
+                    action,
+                    reason: connection_reason(&message),
+                }
+            }
+            other => other,
         }
     }
 
@@ -438,7 +496,7 @@ impl<'a> Cluster<'a> {
         let action = "reading the API server's /openid/v1/jwks".to_string();
         self.retrying(|| get_text(self.client, "/openid/v1/jwks"))
             .await
-            .map_err(|e| KubeError::from_kube(action, e))
+            .map_err(|e| self.fail(action, e))
     }
 
     pub async fn namespace_exists(&self, name: &str) -> Result<bool, KubeError> {
@@ -447,7 +505,7 @@ impl<'a> Cluster<'a> {
         let ns = self
             .retrying(|| api.get_opt(name))
             .await
-            .map_err(|e| KubeError::from_kube(format!("reading namespace {name}"), e))?;
+            .map_err(|e| self.fail(format!("reading namespace {name}"), e))?;
         // A namespace being deleted takes no new objects (the API server
         // answers 403): say so now, before anything is written anywhere.
         let terminating = ns
@@ -473,9 +531,10 @@ impl<'a> Cluster<'a> {
             &format!("namespaces/{namespace}/serviceaccounts/{name}"),
         );
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let sa = self.retrying(|| api.get_opt(name)).await.map_err(|e| {
-            KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
-        })?;
+        let sa = self
+            .retrying(|| api.get_opt(name))
+            .await
+            .map_err(|e| self.fail(format!("reading ServiceAccount {namespace}/{name}"), e))?;
         Ok(sa.as_ref().map(observe))
     }
 
@@ -494,7 +553,7 @@ impl<'a> Cluster<'a> {
         self.retrying(|| api.patch(name, &params, &patch))
             .await
             .map(|_| ())
-            .map_err(|e| KubeError::from_kube(format!("creating namespace {name}"), e))
+            .map_err(|e| self.fail(format!("creating namespace {name}"), e))
     }
 
     /// Server-side apply of exactly the fields we own. `force` (only with
@@ -517,9 +576,7 @@ impl<'a> Cluster<'a> {
         self.retrying(|| api.patch(name, &params, &patch))
             .await
             .map(|_| ())
-            .map_err(|e| {
-                KubeError::from_kube(format!("applying ServiceAccount {namespace}/{name}"), e)
-            })
+            .map_err(|e| self.fail(format!("applying ServiceAccount {namespace}/{name}"), e))
     }
 }
 
@@ -558,10 +615,7 @@ impl Cluster<'_> {
             Ok(_) => Ok(()),
             // Gone meanwhile: nothing of ours is left on it.
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(e) => Err(KubeError::from_kube(
-                format!("releasing ServiceAccount {namespace}/{name}"),
-                e,
-            )),
+            Err(e) => Err(self.fail(format!("releasing ServiceAccount {namespace}/{name}"), e)),
         }
     }
 
@@ -572,9 +626,9 @@ impl Cluster<'_> {
         namespace: &str,
         name: &str,
     ) -> Result<Option<ServiceAccount>, KubeError> {
-        self.retrying(|| api.get_opt(name)).await.map_err(|e| {
-            KubeError::from_kube(format!("reading ServiceAccount {namespace}/{name}"), e)
-        })
+        self.retrying(|| api.get_opt(name))
+            .await
+            .map_err(|e| self.fail(format!("reading ServiceAccount {namespace}/{name}"), e))
     }
 
     /// Re-reads the object right before deleting: only one this tool created
@@ -626,7 +680,7 @@ impl Cluster<'_> {
         let list = self
             .retrying(|| api.list(&params))
             .await
-            .map_err(|e| KubeError::from_kube("listing ServiceAccounts".into(), e))?;
+            .map_err(|e| self.fail("listing ServiceAccounts".into(), e))?;
         Ok(list
             .items
             .iter()
@@ -665,7 +719,7 @@ impl Cluster<'_> {
             .retrying(|| api.create_token_request(name, &params, &request))
             .await
             .map_err(|e| {
-                KubeError::from_kube(
+                self.fail(
                     format!("requesting a token for ServiceAccount {namespace}/{name}"),
                     e,
                 )
@@ -704,10 +758,7 @@ impl Cluster<'_> {
             Ok(_) => Ok(()),
             // Gone already: the goal is reached.
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(e) => Err(KubeError::from_kube(
-                format!("deleting ServiceAccount {namespace}/{name}"),
-                e,
-            )),
+            Err(e) => Err(self.fail(format!("deleting ServiceAccount {namespace}/{name}"), e)),
         }
     }
 }

@@ -11,12 +11,9 @@ use crate::trust::EksClusterArn;
 #[derive(Debug, thiserror::Error)]
 pub enum KubeconfigError {
     /// The kubeconfig file could not be read or parsed.
-    #[error(
-        "could not read the kubeconfig{}: {source}. Pass --kubeconfig PATH or set KUBECONFIG.",
-        path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default()
-    )]
+    #[error("{}", read_message(.origin, .source))]
     Read {
-        path: Option<PathBuf>,
+        origin: Origin,
         #[source]
         source: kube::config::KubeconfigError,
     },
@@ -69,10 +66,56 @@ pub struct EksHints {
 pub fn load(explicit: Option<&Path>) -> Result<Kubeconfig, KubeconfigError> {
     match explicit {
         Some(path) => Kubeconfig::read_from(path).map_err(|source| KubeconfigError::Read {
-            path: Some(path.to_path_buf()),
+            origin: Origin::Flag(path.to_path_buf()),
             source,
         }),
-        None => Kubeconfig::read().map_err(|source| KubeconfigError::Read { path: None, source }),
+        None => Kubeconfig::read().map_err(|source| KubeconfigError::Read {
+            origin: match std::env::var("KUBECONFIG") {
+                Ok(value) if !value.is_empty() => Origin::Env(value),
+                _ => Origin::Default,
+            },
+            source,
+        }),
+    }
+}
+
+/// Who named the kubeconfig that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(PathBuf),
+    /// `KUBECONFIG`, as set (it may list several paths).
+    Env(String),
+    /// Neither: `~/.kube/config`.
+    Default,
+}
+
+/// One paragraph: which file, who named it, what is wrong, the fix that
+/// applies (never "set KUBECONFIG" to someone who did).
+fn read_message(origin: &Origin, source: &kube::config::KubeconfigError) -> String {
+    use kube::config::KubeconfigError as K;
+    let (path, problem) = match source {
+        K::ReadConfig(err, path) => (Some(path.display().to_string()), err.to_string()),
+        K::Parse(err) => (None, format!("it is not kubeconfig YAML ({err})")),
+        other => (None, other.to_string()),
+    };
+    let which = |named: String| {
+        path.clone()
+            .filter(|p| p != &named)
+            .map_or(named.clone(), |p| format!("{named} (at {p})"))
+    };
+    match origin {
+        Origin::Flag(p) => format!(
+            "could not read the kubeconfig: --kubeconfig names {}: {problem}. Pass --kubeconfig PATH of a readable kubeconfig.",
+            which(p.display().to_string())
+        ),
+        Origin::Env(value) => format!(
+            "could not read the kubeconfig: KUBECONFIG names {}: {problem}. Fix or unset KUBECONFIG, or pass --kubeconfig PATH.",
+            which(value.clone())
+        ),
+        Origin::Default => format!(
+            "could not read the default kubeconfig{}: {problem}. Pass --kubeconfig PATH or set KUBECONFIG.",
+            path.map(|p| format!(" {p}")).unwrap_or_default()
+        ),
     }
 }
 

@@ -129,6 +129,13 @@ pub enum CredentialsError {
     /// The SDK's own provider (SSO, web identity, credential_source) failed.
     #[error("could not get credentials for AWS profile `{profile}`: {message}")]
     Provider { profile: String, message: String },
+    /// The bottom of the chain has no credentials at all (no keys, no
+    /// process, no SSO, no web identity).
+    #[error(
+        "AWS profile `{top}`{} has no credentials: run `aws configure --profile {profile}`, or `aws sso login --profile {profile}` for SSO profiles.",
+        if .top == .profile { String::new() } else { format!(" (source profile `{}`)", .profile) }
+    )]
+    NoCredentials { top: String, profile: String },
 }
 
 /// One `role_arn` step of a profile chain.
@@ -954,14 +961,21 @@ impl Session {
             Leaf::Sso { profile, .. } => sdk_leaf(profile, base)
                 .await
                 .map_err(|_| sso_login(top, profile, "was refused by AWS"))?,
-            Leaf::Sdk { profile } => {
-                sdk_leaf(profile, base)
-                    .await
-                    .map_err(|e| CredentialsError::Provider {
+            Leaf::Sdk { profile } => sdk_leaf(profile, base).await.map_err(|e| {
+                let message = super::error::display_chain(&e);
+                // The SDK's words for "this profile holds no credentials".
+                if message.contains("not enabled") || message.contains("no credentials") {
+                    CredentialsError::NoCredentials {
+                        top: top.to_string(),
                         profile: profile.clone(),
-                        message: super::error::display_chain(&e),
-                    })?
-            }
+                    }
+                } else {
+                    CredentialsError::Provider {
+                        profile: profile.clone(),
+                        message,
+                    }
+                }
+            })?,
         };
         Ok(Resolved {
             credentials,

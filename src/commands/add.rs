@@ -39,7 +39,9 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let cluster = kube_client
         .as_ref()
         .filter(|_| req.applies_service_account())
-        .map(|client| Cluster::new(client, global.verbose));
+        .map(|client| {
+            Cluster::new(client, global.verbose).at(&ctx.context_name, ctx.server.as_deref())
+        });
     let sources = Sources {
         klanker: &klanker,
         access: &access,

@@ -68,7 +68,8 @@ pub async fn run(global: &GlobalArgs, args: &DescribeArgs) -> Result<(), Error> 
             ctx.namespace.as_deref(),
         );
         let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
-        let cluster = Cluster::new(&client, global.verbose);
+        let cluster =
+            Cluster::new(&client, global.verbose).at(&ctx.context_name, ctx.server.as_deref());
         let seen = observe::service_accounts(&cluster, &target).await?;
         Ok::<_, Error>((ctx.context_name, target, seen))
     }

@@ -62,6 +62,11 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         cluster: cluster.as_ref(),
         store: &store,
     };
+    // `--dry-run=server`: the API server dry-runs the cluster's removals.
+    if request.apply.dry_run == Some(crate::cli::DryRun::Server) && !removal.plan.is_noop() {
+        let server = apply::server_dry_run(&removal.plan, &live).await?;
+        output::rm::server_dry_run(request.output, &server);
+    }
     let confirm = apply::Confirm::TypeName(request.name);
     let applied = apply::decide(request.apply, &removal.plan, confirm).await?;
     let mut outcome = apply::Outcome::default();

@@ -62,7 +62,8 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         ctx.namespace.as_deref(),
     );
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
-    let cluster = Cluster::new(&client, global.verbose);
+    let cluster =
+        Cluster::new(&client, global.verbose).at(&ctx.context_name, ctx.server.as_deref());
     let chain = observe::chain(&klanker, &cluster, &target).await?;
 
     // plan: every link that can be checked locally.

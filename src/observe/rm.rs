@@ -197,7 +197,8 @@ async fn read_cluster(
         Ok(client) => client,
         Err(e) => return Ok((None, Some(Err(ClusterUnread::Kube(Arc::new(e)))))),
     };
-    let cluster = Cluster::new(&client, request.verbose);
+    let cluster =
+        Cluster::new(&client, request.verbose).at(&ctx.context_name, ctx.server.as_deref());
     match read_service_accounts(&cluster, recorded).await {
         Err(denied @ KubeError::Forbidden { .. }) => Err(Error::Kube(denied)),
         read => {

@@ -103,27 +103,6 @@ struct ServerDryRunReport<'a> {
     not_sent: &'a [String],
 }
 
-/// `--dry-run=server`'s report: the API server authorized and admitted
-/// these writes (`dryRun=All`) and persisted none; IAM has no dry run.
-fn server_dry_run_text(server: &ServerDryRun) -> String {
-    let mut out = String::from("Server dry run (dryRun=All): the Kubernetes API server\n");
-    if server.accepted.is_empty() {
-        out.push_str("  was sent no write: the plan has no cluster step it can dry-run\n");
-    }
-    for summary in &server.accepted {
-        out.push_str(&format!("  accepted: {summary}\n"));
-    }
-    for summary in &server.not_sent {
-        out.push_str(&format!(
-            "  not sent: {summary} (its namespace does not exist yet, and a dry run creates none)\n"
-        ));
-    }
-    out.push_str(
-        "IAM and km-config.yaml have no server-side dry run: their steps were planned only.\n",
-    );
-    out
-}
-
 /// What happened, once the plan was applied (`outcome`) or not.
 pub struct Done<'a> {
     pub outcome: Option<&'a Outcome>,
@@ -198,7 +177,7 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
     match req.output {
         AddOutput::Text => {
             if let Some(server) = done.server {
-                print!("{}", server_dry_run_text(server));
+                print!("{}", super::server_dry_run_text(server));
             }
             if applied {
                 println!("Applied {} change(s).", add.plan.changes().count());
@@ -355,7 +334,7 @@ mod tests {
 
     #[test]
     fn the_server_dry_run_says_what_was_accepted_and_what_was_not_sent() {
-        let text = server_dry_run_text(&ServerDryRun {
+        let text = super::server_dry_run_text(&ServerDryRun {
             accepted: vec!["namespace ns".into()],
             not_sent: vec!["ServiceAccount ns/km".into()],
         });

@@ -123,6 +123,27 @@ pub fn version() {
     );
 }
 
+/// `--dry-run=server`'s report: the API server authorized and admitted
+/// these writes (`dryRun=All`) and persisted none; IAM has no dry run.
+pub fn server_dry_run_text(server: &crate::apply::ServerDryRun) -> String {
+    let mut out = String::from("Server dry run (dryRun=All): the Kubernetes API server\n");
+    if server.accepted.is_empty() {
+        out.push_str("  was sent no write: the plan has no cluster step it can dry-run\n");
+    }
+    for summary in &server.accepted {
+        out.push_str(&format!("  accepted: {}\n", visible(summary)));
+    }
+    for summary in &server.not_sent {
+        out.push_str(&format!(
+            "  not sent: {summary} (its namespace does not exist yet, and a dry run creates none)\n"
+        ));
+    }
+    out.push_str(
+        "IAM and km-config.yaml have no server-side dry run: their steps were planned only.\n",
+    );
+    out
+}
+
 /// The dry-run report's last line.
 pub fn nothing_changed(verb: &str) {
     println!("Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to {verb}.");

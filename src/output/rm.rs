@@ -109,6 +109,14 @@ pub fn result(format: ReportOutput, outcome: &RmOutcome<'_>) -> Result<(), Error
     super::print_structured(&report, structured)
 }
 
+/// `--dry-run=server`: what the API server accepted (text output; the
+/// JSON/YAML report is the plan's).
+pub fn server_dry_run(format: ReportOutput, server: &crate::apply::ServerDryRun) {
+    if format == ReportOutput::Text {
+        print!("{}", super::server_dry_run_text(server));
+    }
+}
+
 /// What a NotFound says about the cluster: which context was looked at, or
 /// why none was.
 pub fn cluster_looked_at(view: &ClusterView, context: Option<&str>) -> String {

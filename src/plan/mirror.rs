@@ -215,6 +215,12 @@ fn wide_trust_warnings(req: &AddRequest, role_arn: &str) -> Vec<String> {
             "--namespace '*': a ServiceAccount named `{}` in ANY namespace of this cluster can assume {role_arn}.",
             req.service_account
         ));
+        if !req.scope.service_account_is_wildcard() {
+            warnings.push(format!(
+                "--namespace '*' names no namespace to hold the ServiceAccount, so it is applied in the context's namespace `{}`. To put it in another one, switch the context first: kubectl config set-context --current --namespace=NS.",
+                req.sa_namespace
+            ));
+        }
     }
     if req.scope.service_account_is_wildcard() {
         warnings.push(format!(
@@ -429,6 +435,11 @@ mod tests {
         let req = request(&["--namespace", "*"]);
         let add = plan(&req, &snapshot(Observed::default())).unwrap();
         assert!(add.warnings.iter().any(|w| w.contains("in ANY namespace")));
+        assert!(
+            add.warnings
+                .iter()
+                .any(|w| w.contains("context's namespace `ai-pods`"))
+        );
         // The ServiceAccount lives in the context's namespace.
         assert_eq!(add.desired.cluster.unwrap().namespace, "ai-pods");
     }

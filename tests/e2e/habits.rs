@@ -5,8 +5,7 @@
 
 use crate::support::{CLUSTER, World};
 
-const ROLE: &str = "km-cluster-dev-use1-0";
-const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
+use crate::support::{ROLE, ROLE_ARN};
 
 fn add(extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = ["add", "--name", CLUSTER, "--namespace", "ai-pods"]
@@ -299,4 +298,26 @@ fn help_lists_global_flags_under_their_own_heading_and_not_where_they_mean_nothi
     let out = world.run(&["list", "--local"]);
     out.assert_ok();
     assert!(out.stdout.contains("from-env"), "{}", out.stdout);
+}
+
+#[test]
+fn rm_dry_run_server_has_the_api_server_dry_run_the_removal() {
+    let world = World::new();
+    run(&world, &add(&["--yes"])).assert_ok();
+    world.clear_calls();
+    world.kube.clear_requests();
+    let out = world.run(&["rm", CLUSTER, "--dry-run=server"]);
+    out.assert_ok();
+    assert_contains!(out.stdout, "Server dry run (dryRun=All)");
+    assert_contains!(out.stdout, "accepted: ServiceAccount ai-pods/km");
+    let dry_deletes = world
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.dry_run && r.method == "DELETE")
+        .count();
+    assert_eq!(dry_deletes, 1, "one dry-run DELETE of the ServiceAccount");
+    assert_eq!(world.writes(), Vec::<String>::new());
+    assert!(world.kube.service_account("ai-pods", "km").is_some());
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
 }

@@ -19,6 +19,7 @@ mod hostile;
 mod interactive;
 mod krew;
 mod list_rm;
+mod messages;
 mod ownership;
 mod policy;
 mod prompt;

@@ -1,0 +1,86 @@
+//! Errors a person can act on (issue 15): which profile has no
+//! credentials and how to fix it, which server and context are
+//! unreachable, which variable or flag named a missing kubeconfig, and why
+//! `-n '*'` puts the ServiceAccount where it does.
+
+use crate::support::{CLUSTER, World};
+
+#[test]
+fn missing_credentials_name_the_profile_its_source_and_the_fix() {
+    let world = World::new();
+    let out = world.run_cmd(
+        world
+            .kubectl()
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .args(["list"]),
+    );
+    assert_ne!(out.code, 0);
+    assert_contains!(out.stderr, "`klanker-application`");
+    assert_contains!(out.stderr, "`base`");
+    assert_contains!(out.stderr, "aws configure --profile base");
+    assert_lacks!(out.stderr, "ispatch");
+    assert_lacks!(out.stderr, "provider initialization error");
+    // Said once, also by add.
+    let out = world.run_cmd(
+        world
+            .kubectl()
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .args(["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]),
+    );
+    assert_ne!(out.code, 0);
+    assert_eq!(
+        out.stderr.matches("aws configure --profile base").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_unreachable_api_server_is_named_with_its_context() {
+    let world = World::new();
+    let url = world.kube.url();
+    world.kube.stop();
+    let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
+    assert_ne!(out.code, 0);
+    assert_contains!(out.stderr, &format!("The connection to the server {url}"));
+    assert_contains!(out.stderr, "(context ");
+    assert_contains!(out.stderr, "is the cluster reachable from here?");
+    assert_lacks!(out.stderr, "tcp connect error");
+    assert_lacks!(out.stderr, "client error (Connect)");
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn a_missing_kubeconfig_says_which_variable_or_flag_named_it() {
+    let world = World::new();
+    let add = ["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"];
+    let out = world.run_cmd(world.kubectl().env("KUBECONFIG", "/nonexistent").args(add));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_contains!(out.stderr, "KUBECONFIG names /nonexistent");
+    assert_eq!(
+        out.stderr.matches("/nonexistent").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert_lacks!(out.stderr, "or set KUBECONFIG");
+    let mut args = vec!["--kubeconfig", "/nonexistent"];
+    args.extend(add);
+    let out = world.run(&args);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_contains!(out.stderr, "--kubeconfig names /nonexistent");
+}
+
+#[test]
+fn a_wildcard_namespace_says_where_the_service_account_goes_and_how_to_choose() {
+    let world = World::new();
+    let out = world.run(&["add", "--name", CLUSTER, "-n", "*", "--dry-run"]);
+    out.assert_ok();
+    // The world's context namespace is ai-pods.
+    assert_contains!(out.stdout, "in the context's namespace `ai-pods`");
+    assert_contains!(
+        out.stdout,
+        "kubectl config set-context --current --namespace=NS"
+    );
+}
