@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn the_server_dry_run_says_what_was_accepted_and_what_was_not_sent() {
-        let text = super::server_dry_run_text(&ServerDryRun {
+        let text = crate::output::server_dry_run_text(&ServerDryRun {
             accepted: vec!["namespace ns".into()],
             not_sent: vec!["ServiceAccount ns/km".into()],
         });
