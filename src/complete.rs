@@ -259,11 +259,13 @@ pub fn script(shell: CompletionShell) -> String {
 pub struct LocalSources {
     pub kubeconfig: Option<PathBuf>,
     pub config: Option<PathBuf>,
+    /// The AWS profiles, as the SDK itself reads the config and credentials files.
+    pub aws_profiles: Vec<String>,
 }
 
 impl LocalSources {
     /// Honours `--kubeconfig` / `--config` typed earlier on the line.
-    pub fn from_words(words: &[String]) -> Self {
+    pub async fn load(words: &[String]) -> Self {
         let value_of = |flag: &str| {
             words
                 .windows(2)
@@ -275,10 +277,17 @@ impl LocalSources {
                         .find_map(|w| w.strip_prefix(&format!("{flag}=")).map(PathBuf::from))
                 })
         };
+        // Unreadable files complete nothing: completion never fails aloud.
+        let mut aws_profiles: Vec<String> = crate::aws::credentials::load_profiles()
+            .await
+            .map(|set| set.profiles().map(String::from).collect())
+            .unwrap_or_default();
+        aws_profiles.sort();
         Self {
             kubeconfig: value_of("--kubeconfig"),
             config: value_of("--config")
                 .or_else(|| std::env::var_os("KM_CONFIG").map(PathBuf::from)),
+            aws_profiles,
         }
     }
 }
@@ -302,63 +311,8 @@ impl Sources for LocalSources {
     }
 
     fn aws_profiles(&self) -> Vec<String> {
-        // The same files and precedence the SDK uses, parsed without I/O beyond reading them.
-        let mut names: Vec<String> = aws_profile_files()
-            .iter()
-            .filter_map(|(path, is_config)| {
-                std::fs::read_to_string(path).ok().map(|t| (t, *is_config))
-            })
-            .flat_map(|(text, is_config)| profile_names(&text, is_config))
-            .collect();
-        names.sort();
-        names.dedup();
-        names
+        self.aws_profiles.clone()
     }
-}
-
-fn aws_profile_files() -> Vec<(PathBuf, bool)> {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let config = std::env::var_os("AWS_CONFIG_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".aws/config"));
-    let credentials = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".aws/credentials"));
-    vec![(config, true), (credentials, false)]
-}
-
-/// Profile names in an AWS config (`[profile x]`, `[default]`) or credentials
-/// (`[x]`) file, as the SDK reads them: a space after `profile` in the config
-/// file, no `profile` prefix in the credentials file, names of ASCII letters,
-/// digits and `_-/.%@:+`.
-pub fn profile_names(text: &str, is_config: bool) -> Vec<String> {
-    text.lines()
-        // An indented line continues a property; only unindented ones open a section.
-        .filter_map(|line| {
-            line.trim_end()
-                .strip_prefix('[')?
-                .strip_suffix(']')
-                .map(str::trim)
-        })
-        .filter_map(|section| {
-            let name = match (is_config, section.strip_prefix("profile")) {
-                (true, _) if section == "default" => section,
-                (true, Some(rest)) if rest.starts_with([' ', '\t']) => rest.trim(),
-                (true, _) => return None,
-                (false, Some(rest)) if rest.starts_with([' ', '\t']) => return None,
-                (false, _) => section,
-            };
-            Some(name.to_string())
-        })
-        // The SDK's identifier rule (aws-runtime env_config normalize.rs).
-        .filter(|n| {
-            !n.is_empty()
-                && n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -470,18 +424,5 @@ mod tests {
         }
         .render();
         assert_eq!(text, "a\nb\n:4\n");
-    }
-
-    #[test]
-    fn profile_names_from_both_file_kinds() {
-        let config = "[default]\nregion=x\n[profile klanker-application]\nrole_arn=y\n[sso-session s]\n[profile  spaced ]\n[profilefoo]\n[profile-x]\n[profile a b]\n";
-        assert_eq!(
-            profile_names(config, true),
-            ["default", "klanker-application", "spaced"]
-        );
-        assert_eq!(
-            profile_names("[base]\n[other]\n[profile x]\n", false),
-            ["base", "other"]
-        );
     }
 }

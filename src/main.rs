@@ -23,7 +23,7 @@ async fn run() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("__complete") {
         let words = &args[1..];
-        let sources = complete::LocalSources::from_words(words);
+        let sources = complete::LocalSources::load(words).await;
         print!("{}", complete::complete(words, &sources).render());
         return ExitCode::SUCCESS;
     }
