@@ -69,26 +69,22 @@ pub struct Onboarding {
 /// grants. The name comes from the tag, never from the description.
 pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> {
     let name = proven_name(tags)?;
-    let described = onboarding(role);
     let (provider, subject) = trust_principal_and_subject(&role.trust_policy).unwrap_or_default();
     let (namespace, service_account) = subject
         .strip_prefix("system:serviceaccount:")
         .and_then(|s| s.split_once(':'))
         .unwrap_or(("?", "?"));
-    let issuer = OidcProviderArn::parse(&provider, "provider")
-        .map(|p| p.issuer.url())
-        .unwrap_or_default();
+    let provider_owned = onboarding(role).and_then(|d| d.provider_owned);
     Some(Onboarding {
-        name: name.to_string(),
-        provider_owned: described.and_then(|d| d.provider_owned),
-        role_name: role.role_name.clone(),
-        role_arn: role.arn.clone(),
-        namespace: namespace.to_string(),
-        service_account: service_account.to_string(),
-        oidc_provider_arn: provider,
-        issuer,
         cluster: tags.get(CLUSTER_TAG).cloned(),
         server: tags.get(SERVER_TAG).cloned(),
+        ..scoped(
+            role,
+            name,
+            provider_owned,
+            provider,
+            (namespace, service_account),
+        )
     })
 }
 
@@ -106,13 +102,31 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
         None
     };
     let (provider, subject) = trust_principal_and_subject(&role.trust_policy)?;
-    let (namespace, service_account) = subject
+    let subject = subject
         .strip_prefix("system:serviceaccount:")?
         .split_once(':')?;
+    Some(scoped(
+        role,
+        name,
+        provider_owned,
+        provider.clone(),
+        subject,
+    ))
+}
+
+/// The onboarding `name` of `role`, trusting `provider` for `subject`
+/// (namespace, ServiceAccount); no cluster recorded.
+fn scoped(
+    role: &RoleSummary,
+    name: &str,
+    provider_owned: Option<bool>,
+    provider: String,
+    (namespace, service_account): (&str, &str),
+) -> Onboarding {
     let issuer = OidcProviderArn::parse(&provider, "provider")
         .map(|p| p.issuer.url())
         .unwrap_or_default();
-    Some(Onboarding {
+    Onboarding {
         name: name.to_string(),
         provider_owned,
         role_name: role.role_name.clone(),
@@ -123,7 +137,7 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
         issuer,
         cluster: None,
         server: None,
-    })
+    }
 }
 
 /// Roles worth reading the tags of for name `name`: those whose description

@@ -359,17 +359,25 @@ pub fn plan_chain(set: &ProfileSet, profile: &str) -> Result<Chain, CredentialsE
 /// `ensure_ascii`, so the cache key hashes the very bytes botocore hashes.
 struct PythonJson;
 
+/// Python's `json.dumps` separates items with ", ".
+fn comma_unless_first<W: ?Sized + std::io::Write>(
+    writer: &mut W,
+    first: bool,
+) -> std::io::Result<()> {
+    if first {
+        Ok(())
+    } else {
+        writer.write_all(b", ")
+    }
+}
+
 impl serde_json::ser::Formatter for PythonJson {
     fn begin_object_key<W: ?Sized + std::io::Write>(
         &mut self,
         writer: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
+        comma_unless_first(writer, first)
     }
 
     fn begin_object_value<W: ?Sized + std::io::Write>(
@@ -384,11 +392,7 @@ impl serde_json::ser::Formatter for PythonJson {
         writer: &mut W,
         first: bool,
     ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
+        comma_unless_first(writer, first)
     }
 
     fn write_string_fragment<W: ?Sized + std::io::Write>(

@@ -448,6 +448,22 @@ pub enum Applied {
 }
 
 /// Carries out one IAM step of the plan.
+/// A removal step that re-reads its role first: `Some(Skipped)` when the
+/// role is gone (nothing left to remove); an error when its tags no longer
+/// prove `owner` (see `check_role_of`).
+async fn gone_already(
+    iam: &Client,
+    role: &str,
+    owner: Option<&str>,
+) -> Result<Option<Applied>, AwsError> {
+    Ok(match owner {
+        Some(owner) if !check_role_of(iam, role, owner).await? => {
+            Some(Applied::Skipped(format!("role {role} is gone already")))
+        }
+        _ => None,
+    })
+}
+
 pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
     match op {
         Op::CreateProvider {
@@ -592,10 +608,8 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
             .await?;
         }
         Op::DetachPolicy { role, arn, owner } => {
-            if let Some(owner) = owner
-                && !check_role_of(iam, role, owner).await?
-            {
-                return Ok(Applied::Skipped(format!("role {role} is gone already")));
+            if let Some(gone) = gone_already(iam, role, owner.as_deref()).await? {
+                return Ok(gone);
             }
             let result = iam
                 .detach_role_policy()
@@ -606,10 +620,8 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
             gone_is_fine(iam, "iam:DetachRolePolicy", result)?;
         }
         Op::DeleteInlinePolicy { role, name, owner } => {
-            if let Some(owner) = owner
-                && !check_role_of(iam, role, owner).await?
-            {
-                return Ok(Applied::Skipped(format!("role {role} is gone already")));
+            if let Some(gone) = gone_already(iam, role, owner.as_deref()).await? {
+                return Ok(gone);
             }
             let result = iam
                 .delete_role_policy()
@@ -624,10 +636,8 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
             profile,
             owner,
         } => {
-            if let Some(owner) = owner
-                && !check_role_of(iam, role, owner).await?
-            {
-                return Ok(Applied::Skipped(format!("role {role} is gone already")));
+            if let Some(gone) = gone_already(iam, role, owner.as_deref()).await? {
+                return Ok(gone);
             }
             let result = iam
                 .remove_role_from_instance_profile()
