@@ -37,22 +37,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         ctx.eks.account.as_deref(),
     )?;
     // Nothing to verify: one error naming it, not a list of broken links.
-    let role_name = &found.located.role_name;
-    if onboarding.is_none()
-        && found.entry.is_none()
-        && !found.roles.iter().any(|r| &r.role_name == role_name)
-    {
-        return Err(plan::lookup::not_onboarded(
-            "verify",
-            &req.name,
-            vec![
-                format!("the IAM roles of klanker account {}", identity.account),
-                format!("{}", store.path().display()),
-            ],
-            &found.roles,
-            &found.config,
-        ));
-    }
+    plan::lookup::require_onboarded("verify", &req.name, &found, store.path())?;
     let target = verify::target(
         &req.name,
         &found.located,

@@ -5,10 +5,71 @@
 use std::collections::BTreeSet;
 
 use crate::aws::{KlankerClients, iam};
-use crate::k8s::Cluster;
+use crate::cli::GlobalArgs;
+use crate::error::Error;
+use crate::k8s::{self, Cluster};
+use crate::observe::verify::Onboarding;
 use crate::plan::{ObservedProvider, ObservedRole, ObservedServiceAccount};
 use crate::trust::ROLE_ARN_ANNOTATION;
 use crate::verify::Target;
+use crate::{kubeconfig, verify};
+
+/// Everything `describe` shows, as read.
+pub struct Seen {
+    pub role: Option<(ObservedRole, BTreeSet<String>)>,
+    pub provider_arn: Option<String>,
+    pub provider: Provider,
+    /// The context read, the subject checked and the ServiceAccounts seen;
+    /// or why the cluster was not read (reported, not fatal: this only reads).
+    pub cluster: Result<(String, Target, Vec<SeenAccount>), String>,
+}
+
+/// The role and the provider its trust names, then the cluster, only
+/// through a context pointing at NAME's own cluster.
+pub async fn observe(
+    global: &GlobalArgs,
+    klanker: &KlankerClients,
+    name: &str,
+    found: &Onboarding,
+) -> Result<Seen, Error> {
+    let onboarding = found.located.onboarding.as_ref();
+    let role = role(klanker, &found.located.role_name).await?;
+    let provider_arn = onboarding
+        .map(|o| o.oidc_provider_arn.clone())
+        .filter(|arn| !arn.is_empty())
+        .or_else(|| {
+            role.as_ref()
+                .and_then(|(r, _)| crate::plan::describe::federated_principal(&r.trust_policy))
+        });
+    let provider = provider(klanker, provider_arn.as_deref()).await?;
+    let cluster = async {
+        let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
+        let context =
+            crate::resolve::context_for(&kc, name, onboarding, global.context.as_deref())?;
+        let ctx = kubeconfig::select_context(&kc, context.as_deref())?;
+        let target = verify::target(
+            name,
+            &found.located,
+            found.entry.as_ref(),
+            &found.identity.partition,
+            &found.identity.account,
+            ctx.namespace.as_deref(),
+        );
+        let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
+        let cluster =
+            Cluster::new(&client, global.verbose).at(&ctx.context_name, ctx.server.as_deref());
+        let seen = service_accounts(&cluster, &target).await?;
+        Ok::<_, Error>((ctx.context_name, target, seen))
+    }
+    .await
+    .map_err(|e| e.to_string());
+    Ok(Seen {
+        role,
+        provider_arn,
+        provider,
+        cluster,
+    })
+}
 
 /// The provider the onboarding's trust names, and whether it exists.
 pub enum Provider {
@@ -18,14 +79,14 @@ pub enum Provider {
     Found(ObservedProvider),
 }
 
-pub async fn role(
+async fn role(
     klanker: &KlankerClients,
     role_name: &str,
 ) -> Result<Option<(ObservedRole, BTreeSet<String>)>, crate::error::Error> {
     Ok(iam::role_with_policies(&klanker.iam, role_name).await?)
 }
 
-pub async fn provider(
+async fn provider(
     klanker: &KlankerClients,
     arn: Option<&str>,
 ) -> Result<Provider, crate::error::Error> {
@@ -50,7 +111,7 @@ pub struct SeenAccount {
 
 /// The trusted ServiceAccount (if it exists), then every other one this
 /// tool labelled that is annotated with the role.
-pub async fn service_accounts(
+async fn service_accounts(
     cluster: &Cluster<'_>,
     target: &Target,
 ) -> Result<Vec<SeenAccount>, crate::error::Error> {

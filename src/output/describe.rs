@@ -8,6 +8,10 @@ use serde::Serialize;
 use super::Structured;
 use crate::cli::ReportOutput;
 use crate::error::Error;
+use crate::observe::describe::{Provider, Seen};
+use crate::observe::verify::Onboarding;
+use crate::plan::describe::is_subject;
+use crate::trust::{ROLE_ARN_ANNOTATION, TOKEN_EXPIRATION_ANNOTATION};
 
 #[derive(Debug, Serialize)]
 pub struct Description {
@@ -153,6 +157,61 @@ pub fn text(d: &Description) -> String {
         }
     }
     out
+}
+
+/// What `describe` shows, out of what was read and the drift found.
+pub fn description(name: &str, found: &Onboarding, seen: &Seen, drift: Vec<String>) -> Description {
+    let accounts = seen
+        .cluster
+        .as_ref()
+        .map(|(_, _, s)| s.as_slice())
+        .unwrap_or(&[]);
+    Description {
+        name: name.to_string(),
+        klanker_account: found.identity.account.clone(),
+        role_name: found.located.role_name.clone(),
+        role: seen.role.as_ref().map(|(r, attached)| RoleView {
+            arn: r.arn.clone(),
+            max_session_seconds: r.max_session,
+            tags: r.tags.clone(),
+            permissions_boundary: r.permissions_boundary.clone(),
+            trust_policy: r.trust_policy.clone(),
+            attached_policies: attached.iter().cloned().collect(),
+        }),
+        oidc_provider: match &seen.provider {
+            Provider::Unknown => None,
+            Provider::Missing(arn) => Some(ProviderView {
+                arn: arn.clone(),
+                exists: false,
+                created_by_this_tool: None,
+                client_ids: Vec::new(),
+            }),
+            Provider::Found(p) => Some(ProviderView {
+                arn: p.arn.clone(),
+                exists: true,
+                created_by_this_tool: Some(crate::aws::iam::is_owned(&p.tags)),
+                client_ids: p.client_ids.clone(),
+            }),
+        },
+        context: seen.cluster.as_ref().ok().map(|(c, _, _)| c.clone()),
+        service_accounts: accounts
+            .iter()
+            .map(|sa| AccountView {
+                namespace: sa.namespace.clone(),
+                name: sa.name.clone(),
+                trusted_subject: is_subject(seen, sa),
+                role_arn: sa.observed.annotations.get(ROLE_ARN_ANNOTATION).cloned(),
+                token_expiration: sa
+                    .observed
+                    .annotations
+                    .get(TOKEN_EXPIRATION_ANNOTATION)
+                    .cloned(),
+                created_by_this_tool: sa.observed.created_by_us(),
+            })
+            .collect(),
+        cluster_not_read: seen.cluster.as_ref().err().cloned(),
+        drift,
+    }
 }
 
 pub fn report(d: &Description, format: ReportOutput) -> Result<(), Error> {

@@ -312,14 +312,21 @@ pub fn stdout_width() -> Option<usize> {
 /// URLs) are never split, so each stays copyable.
 pub fn wrap_header(header: &str, width: Option<usize>) -> String {
     match width {
-        Some(width) if width > 20 => textwrap::wrap(
-            header,
-            textwrap::Options::new(width)
-                .subsequent_indent("  ")
-                .break_words(false)
-                .word_splitter(textwrap::WordSplitter::NoHyphenation),
-        )
-        .join("\n"),
+        // Each line of the header on its own (the identities line, then the plan's).
+        Some(width) if width > 20 => header
+            .lines()
+            .map(|line| {
+                textwrap::wrap(
+                    line,
+                    textwrap::Options::new(width)
+                        .subsequent_indent("  ")
+                        .break_words(false)
+                        .word_splitter(textwrap::WordSplitter::NoHyphenation),
+                )
+                .join("\n")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
         _ => header.to_string(),
     }
 }
@@ -342,6 +349,17 @@ mod tests {
             details: vec!["- old".into(), "+ new".into()],
             op,
         }
+    }
+
+    #[test]
+    fn each_line_of_the_header_wraps_on_its_own() {
+        let header = "Acting as arn:aws:sts::333333333333:assumed-role/ops/s in the klanker account.\nPlan for `dev` in klanker account 333333333333:";
+        let wrapped = wrap_header(header, Some(40));
+        assert!(
+            wrapped.lines().any(|l| l.starts_with("Plan for")),
+            "{wrapped}"
+        );
+        assert!(wrapped.starts_with("Acting as"), "{wrapped}");
     }
 
     #[test]

@@ -1,7 +1,55 @@
 //! `describe`'s drift (pure): where the live state of one onboarding
 //! differs from what `add` set up, each said in one line.
 
+use crate::observe::describe::{Provider, Seen, SeenAccount};
+use crate::observe::verify::Onboarding;
 use crate::trust::{ROLE_ARN_ANNOTATION, STS_AUDIENCE};
+
+/// Whether a seen ServiceAccount is the one the trust names.
+pub fn is_subject(seen: &Seen, sa: &SeenAccount) -> bool {
+    seen.cluster
+        .as_ref()
+        .is_ok_and(|(_, t, _)| t.namespace == sa.namespace && t.service_account == sa.name)
+}
+
+/// The facts drift is judged from, out of what was read.
+pub fn facts<'a>(name: &'a str, found: &'a Onboarding, seen: &'a Seen) -> DriftFacts<'a> {
+    let accounts = seen
+        .cluster
+        .as_ref()
+        .map(|(_, _, s)| s.as_slice())
+        .unwrap_or(&[]);
+    DriftFacts {
+        name,
+        role_name: &found.located.role_name,
+        role_arn: seen.role.as_ref().map(|(r, _)| r.arn.as_str()),
+        entry_role_arn: found.entry.as_ref().map(|e| e.role_arn.as_str()),
+        provider: match &seen.provider {
+            Provider::Found(p) => Some(Some(p.client_ids.as_slice())),
+            Provider::Missing(_) => Some(None),
+            Provider::Unknown => None,
+        },
+        provider_arn: seen.provider_arn.as_deref(),
+        subject: seen.cluster.as_ref().ok().map(|(_, t, _)| {
+            let subject = accounts.iter().find(|sa| is_subject(seen, sa));
+            (
+                format!("{}/{}", t.namespace, t.service_account),
+                subject.map(|sa| {
+                    sa.observed
+                        .annotations
+                        .get(ROLE_ARN_ANNOTATION)
+                        .map(String::as_str)
+                }),
+            )
+        }),
+        others: accounts
+            .iter()
+            .filter(|sa| !is_subject(seen, sa))
+            .map(|sa| format!("{}/{}", sa.namespace, sa.name))
+            .collect(),
+        notes: found.located.notes(),
+    }
+}
 
 /// What drift is judged from, as observed.
 #[derive(Debug, Default)]

@@ -55,6 +55,36 @@ pub fn located(
     }
 }
 
+/// Nothing to verify or describe: no proven role, no km-config.yaml entry,
+/// no role of the expected name. One error naming what was searched.
+pub fn require_onboarded(
+    command: &'static str,
+    name: &str,
+    found: &crate::observe::verify::Onboarding,
+    config_path: &std::path::Path,
+) -> Result<(), Error> {
+    let role_name = &found.located.role_name;
+    if found.located.onboarding.is_some()
+        || found.entry.is_some()
+        || found.roles.iter().any(|r| &r.role_name == role_name)
+    {
+        return Ok(());
+    }
+    Err(not_onboarded(
+        command,
+        name,
+        vec![
+            format!(
+                "the IAM roles of klanker account {}",
+                found.identity.account
+            ),
+            format!("{}", config_path.display()),
+        ],
+        &found.roles,
+        &found.config,
+    ))
+}
+
 /// The error for a NAME onboarded nowhere: what was searched and which
 /// names are onboarded (from the roles and km-config.yaml).
 pub fn not_onboarded(

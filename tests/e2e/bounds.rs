@@ -266,7 +266,7 @@ fn a_hung_api_server_fails_within_the_bound() {
             release: hang.release.clone(),
         },
         Duration::from_secs(2) * ATTEMPTS as u32 + BACKOFF,
-        "could not reach the cluster API server for reading ServiceAccount ai-pods/km",
+        "timed out while reading ServiceAccount ai-pods/km",
     );
     hang.release();
 }

@@ -110,7 +110,7 @@ fn one_mfa_prompt_in_a_terminal_serves_both_accounts_and_the_verify() {
     tmux.send_keys(&["271828", "Enter"]);
     let (code, screen) = tmux.wait_for_exit();
     assert_eq!(code, 0, "{screen}");
-    assert!(screen.contains("Verification"), "{screen}");
+    assert!(screen.contains("Verifying the trust chain"), "{screen}");
     assert_eq!(
         screen.matches(MFA_PROMPT).count(),
         1,

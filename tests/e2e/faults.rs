@@ -363,7 +363,12 @@ fn a_hung_peer_gives_a_clear_error_not_a_hang() {
     let out = world.run(&["add", "--yes", "--request-timeout", "1"]);
     hang.release();
     out.assert_code(1);
-    assert_contains!(out.stderr, "could not reach the cluster API server");
+    // Named as kubectl names it: the server, the context (issue 15).
+    assert_contains!(
+        out.stderr,
+        "The connection to the server https://127.0.0.1:"
+    );
+    assert_contains!(out.stderr, "timed out while reading");
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
 }
 
