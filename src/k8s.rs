@@ -477,7 +477,7 @@ impl<'a> Cluster<'a> {
 
     fn log(&self, verb: &str, what: &str) {
         if self.verbose {
-            eprintln!("  [kubernetes] {verb} {what}");
+            crate::output::trace(format_args!("  [kubernetes] {verb} {what}"));
         }
     }
 
@@ -838,11 +838,11 @@ where
         match call().await {
             Err(err) if attempt < ATTEMPTS && is_transient(&err) => {
                 if verbose {
-                    eprintln!(
+                    crate::output::trace(format_args!(
                         "  [kubernetes] retrying in {}ms after: {}",
                         delay.as_millis(),
                         describe(&err)
-                    );
+                    ));
                 }
                 tokio::time::sleep(delay).await;
                 delay *= 2;
@@ -887,16 +887,6 @@ pub fn service_account(
         },
         ..ServiceAccount::default()
     }
-}
-
-/// YAML manifest with apiVersion and kind, ready for `kubectl apply -f -`.
-pub fn manifest_yaml(sa: &ServiceAccount) -> String {
-    let mut value = serde_json::to_value(sa).unwrap_or_default();
-    if let Some(map) = value.as_object_mut() {
-        map.insert("apiVersion".into(), "v1".into());
-        map.insert("kind".into(), "ServiceAccount".into());
-    }
-    serde_yaml::to_string(&value).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -1146,7 +1136,8 @@ mod tests {
                 "kubectl-klanker-trust".to_string(),
             )]),
         );
-        let yaml = manifest_yaml(&sa);
+        // k8s-openapi writes apiVersion and kind itself (output::add prints this).
+        let yaml = serde_yaml::to_string(&sa).unwrap();
         let v: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
         assert_eq!(v["apiVersion"], serde_yaml::Value::from("v1"));
         assert_eq!(v["kind"], serde_yaml::Value::from("ServiceAccount"));

@@ -766,7 +766,7 @@ impl Session {
     /// an ARN or a profile name, never a key. The latest word for a side wins.
     pub fn record(&self, side: Side, who: String) {
         if self.verbose {
-            eprintln!("  [aws {side}] identity {who}");
+            crate::output::trace(format_args!("  [aws {side}] identity {who}"));
         }
         let mut identities = lock(&self.identities);
         identities.retain(|(s, _)| *s != side);
@@ -1050,10 +1050,10 @@ impl Session {
         if let Some(dir) = self.cache_dir() {
             // Best effort, as the CLI: a cache that cannot be written costs a prompt next run.
             if let Err(e) = write_cache(&dir, key, &entry) {
-                eprintln!(
+                crate::output::trace(format_args!(
                     "note: could not write the AWS CLI session cache in {}: {e}",
                     dir.display()
-                );
+                ));
             }
         }
         lock(&self.assumed).insert(key.to_string(), resolved.clone());

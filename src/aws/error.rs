@@ -7,6 +7,7 @@ use super::Side;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
+    /// The profile a flag names is in neither AWS file.
     #[error(
         "AWS profile `{profile}` ({flag}) is not defined in the AWS config or credentials file (known profiles: {known}). Add it to ~/.aws/config, or pass another {flag}."
     )]
@@ -15,8 +16,10 @@ pub enum AwsError {
         flag: String,
         known: String,
     },
+    /// The AWS config or credentials file could not be read or parsed.
     #[error("could not read the AWS config files: {message}")]
     ProfileFile { message: String },
+    /// IAM or STS refused the call: a permission is missing.
     #[error(
         "{operation} was denied in the {side}: {message}. Grant the {side} identity permission for `{operation}` (see `kubectl klanker-trust policy`)."
     )]
@@ -25,6 +28,7 @@ pub enum AwsError {
         side: Side,
         message: String,
     },
+    /// Any other error answer of an AWS service.
     #[error("{operation} failed in the {side} ({code}): {message}")]
     Service {
         operation: &'static str,
@@ -32,6 +36,7 @@ pub enum AwsError {
         code: String,
         message: String,
     },
+    /// The call never got an answer (network, endpoint, timeout).
     #[error(
         "{operation} could not reach {endpoint} in the {side}: {why}. Check the network (and any proxy) and that profile's AWS credentials and endpoint settings."
     )]
@@ -43,6 +48,7 @@ pub enum AwsError {
         /// What happened, in words: never the SDK's Debug text.
         why: String,
     },
+    /// DescribeCluster found no such EKS cluster.
     #[error(
         "EKS cluster `{name}` was not found in {region} of the {side}. Check --cluster-name and --cluster-region, or pass --issuer-url."
     )]
@@ -51,10 +57,12 @@ pub enum AwsError {
         region: String,
         side: Side,
     },
+    /// An entity to change or remove lacks our ownership tag.
     #[error(
         "{entity} exists but was not created by kubectl-klanker-trust (no klanker-trust/managed-by tag); it was left untouched. Delete or tag it yourself, or pick another name."
     )]
     NotOwned { entity: String },
+    /// An entity to change or remove is tagged for another onboarding.
     #[error(
         "{entity} now belongs to onboarding `{other}` (its klanker-trust/name tag), not `{name}`; it was left untouched and nothing more was changed for it."
     )]
@@ -66,6 +74,7 @@ pub enum AwsError {
     /// Credentials for a profile could not be had (MFA, SSO, credential_process, the profile chain).
     #[error(transparent)]
     Credentials(#[from] super::credentials::CredentialsError),
+    /// An answer lacked a field the call always returns.
     #[error("{operation} returned no {what}")]
     Incomplete {
         operation: &'static str,

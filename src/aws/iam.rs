@@ -101,10 +101,10 @@ pub async fn assume_role_with_web_identity(
                         err,
                     ));
                 }
-                eprintln!(
+                crate::output::trace(format_args!(
                     "  waiting {:.1}s: IAM may still be propagating a new provider or trust policy ({code})",
                     delay.as_secs_f32()
-                );
+                ));
                 tokio::time::sleep(delay).await;
                 waited += delay;
                 delay = (delay * 2).min(Duration::from_secs(8));
@@ -352,10 +352,10 @@ where
     for _ in 0..6 {
         match call().await {
             Err(err) if is_consistency_error(&err) => {
-                eprintln!(
+                crate::output::trace(format_args!(
                     "  waiting {:.1}s for IAM to become consistent before retrying {what} ({err})",
                     delay.as_secs_f32()
-                );
+                ));
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(8));
             }

@@ -214,10 +214,12 @@ pub async fn load_config(
     let resolved = access.session.resolve(profile, side, &base).await?;
     if access.verbose {
         match &resolved.identity {
-            Some(arn) => eprintln!("  [aws {side}] identity {arn} (AWS profile {profile})"),
-            None => {
-                eprintln!("  [aws {side}] identity: the own credentials of AWS profile {profile}")
-            }
+            Some(arn) => crate::output::trace(format_args!(
+                "  [aws {side}] identity {arn} (AWS profile {profile})"
+            )),
+            None => crate::output::trace(format_args!(
+                "  [aws {side}] identity: the own credentials of AWS profile {profile}"
+            )),
         }
     }
     let provider = credentials::SessionProvider {
@@ -267,13 +269,13 @@ impl Intercept for CallLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         match cfg.load::<Metadata>() {
-            Some(meta) => eprintln!(
+            Some(meta) => crate::output::trace(format_args!(
                 "  [aws {}] {}:{}",
                 self.side,
                 meta.service().to_ascii_lowercase(),
                 meta.name()
-            ),
-            None => eprintln!("  [aws {}] (unnamed call)", self.side),
+            )),
+            None => crate::output::trace(format_args!("  [aws {}] (unnamed call)", self.side)),
         }
         Ok(())
     }

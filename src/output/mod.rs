@@ -293,6 +293,13 @@ impl indicatif::TermLike for EchoRoom {
     }
 }
 
+/// A line of `--verbose` tracing or an adapter's note, on stderr: the
+/// adapters (aws/, k8s.rs) say what they do through here, never print
+/// themselves. What they quote from servers is made visible.
+pub fn trace(line: std::fmt::Arguments<'_>) {
+    eprintln!("{}", visible_lines(&line.to_string()));
+}
+
 /// Said when `add`/`rm` would ask but cannot.
 pub fn planning_only() {
     eprintln!("stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply.");
