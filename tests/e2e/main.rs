@@ -22,6 +22,7 @@ mod list_rm;
 mod ownership;
 mod policy;
 mod prompt;
+mod proxy;
 mod rbac;
 mod safety_errors;
 mod security;
