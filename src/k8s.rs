@@ -12,6 +12,7 @@ use crate::plan::ObservedServiceAccount;
 use crate::trust::FIELD_MANAGER;
 
 pub mod credential;
+pub mod proxy;
 
 use credential::CredentialError;
 
@@ -337,12 +338,34 @@ pub async fn client(
         context: Some(context.to_string()),
         ..KubeConfigOptions::default()
     };
+    let config_error = |message: String| KubeError::Config {
+        context: context.to_string(),
+        message,
+    };
+    // Validated before kube-client reads the same settings, so a bad value
+    // is reported with the variable or kubeconfig field it came from.
+    let (cluster_name, cluster_proxy_url) = context_cluster_proxy_url(&kubeconfig, context);
+    let proxy = proxy::ProxySettings::read(&cluster_name, cluster_proxy_url.as_deref(), &|name| {
+        std::env::var(name).ok()
+    })
+    .map_err(|e| config_error(e.to_string()))?;
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map_err(|e| KubeError::Config {
-            context: context.to_string(),
-            message: error_chain(&e),
+        .map_err(|e| {
+            config_error(match e {
+                // kube-client parses NO_PROXY more strictly than the matcher
+                // the decision below uses (an empty entry is an error there).
+                kube::config::KubeconfigError::ParseNoProxy(inner) => format!(
+                    "NO_PROXY (or no_proxy) is not a comma-separated list of hosts, domains, IP addresses and CIDR ranges: {inner}"
+                ),
+                kube::config::KubeconfigError::ParseProxyUrl(inner) => format!(
+                    "the kubeconfig's `proxy-url`, or HTTPS_PROXY (or https_proxy), is not a valid URL: {inner}"
+                ),
+                e => error_chain(&e),
+            })
         })?;
+    // Ours, not kube-client's: it applies NO_PROXY to the proxy's host.
+    config.proxy_url = proxy.for_server(&config.cluster_url);
     // A hung API server gives a clear error, never a hang.
     config.connect_timeout = Some(std::time::Duration::from_secs(5).min(request_timeout));
     config.read_timeout = Some(request_timeout);
@@ -386,6 +409,24 @@ pub async fn client(
         Some(layer) => builder.with_layer(&layer).build(),
         None => builder.build(),
     })
+}
+
+/// The name of the cluster `context` uses and that cluster's `proxy-url`.
+fn context_cluster_proxy_url(kubeconfig: &Kubeconfig, context: &str) -> (String, Option<String>) {
+    let cluster = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone())
+        .unwrap_or_default();
+    let proxy_url = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.proxy_url.clone());
+    (cluster, proxy_url)
 }
 
 /// The service-account issuer the API server announces at

@@ -27,10 +27,22 @@ pub use credentials::{MfaCode, Session};
 pub use error::AwsError;
 
 /// One HTTPS client (ring-based rustls) shared by every AWS client of a run.
+/// It goes through `HTTPS_PROXY`/`HTTP_PROXY` (or `ALL_PROXY`) unless
+/// `NO_PROXY` names the endpoint, as the AWS CLI does; the SDK's builder
+/// would connect directly, so the connector is built here with the same
+/// settings and runtime components it would have been given.
 pub fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut builder = aws_smithy_http_client::Connector::builder()
+            .proxy_config(aws_smithy_http_client::proxy::ProxyConfig::from_env());
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .build()
+    })
 }
 
 /// Which account a call is made in, for logs and error messages.

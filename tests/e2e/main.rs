@@ -23,6 +23,7 @@ mod messages;
 mod ownership;
 mod policy;
 mod prompt;
+mod proxy;
 mod rbac;
 mod safety_errors;
 mod security;

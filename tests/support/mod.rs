@@ -12,6 +12,7 @@ pub mod aws_peer;
 pub mod awscli;
 pub mod kube;
 pub mod moto;
+pub mod proxy;
 pub mod sso_portal;
 
 use std::path::{Path, PathBuf};
