@@ -67,20 +67,27 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         true => Some(apply::server_dry_run(&add.plan, &live).await?),
         false => None,
     };
+    // The verification token is asked for as soon as the ServiceAccount is applied.
+    let applier = observe::WithToken {
+        inner: &live,
+        cluster: cluster.as_ref().filter(|_| req.verify),
+        req: &req,
+        token: Default::default(),
+    };
     let outcome = match apply::decide(&req.apply, &add.plan, apply::Confirm::YesNo).await? {
         false => None,
-        true => Some(apply::execute(&add.plan, &live, RERUN, global.verbose).await?),
+        true => Some(apply::execute(&add.plan, &applier, RERUN, global.verbose).await?),
     };
     // The local checks of `verify`, so an onboarding that cannot work is
     // reported at once; a no-op re-run stays read-only.
-    let verification = match (&outcome, &cluster, req.verify) {
-        (Some(_), Some(cluster), true) => {
-            let after = observe::after_apply(&klanker, cluster, &req, &add.desired.issuer)
-                .await
-                .map_err(|cause| Error::AfterChanges {
-                    cause: Box::new(cause),
-                    rerun: RERUN,
-                })?;
+    let verification = match (&outcome, applier.cluster) {
+        (Some(_), Some(cluster)) => {
+            let token = applier.take_token();
+            let after = observe::after_apply(&klanker, cluster, &req, &add.desired.issuer, token);
+            let after = after.await.map_err(|cause| Error::AfterChanges {
+                cause: Box::new(cause),
+                rerun: RERUN,
+            })?;
             Some(verify::local_checks(&mirror::verification_facts(
                 &req, &add, after,
             )))

@@ -135,13 +135,44 @@ pub struct AfterApply {
     pub other_provider: Option<ProviderFacts>,
 }
 
-pub async fn after_apply(
-    klanker: &KlankerClients,
-    cluster: &Cluster<'_>,
-    req: &AddRequest,
-    issuer: &Issuer,
-) -> Result<AfterApply, Error> {
-    let token = cluster
+/// An applier that also asks the cluster for the verification token as
+/// soon as it has applied the ServiceAccount: in the cluster chain, side by
+/// side with the IAM writes, so verifying adds no sequential round trip.
+pub struct WithToken<'a, A> {
+    pub inner: &'a A,
+    /// None: no token is asked for (no verification, or no cluster).
+    pub cluster: Option<&'a Cluster<'a>>,
+    pub req: &'a AddRequest,
+    pub token: std::sync::Mutex<Option<Result<String, String>>>,
+}
+
+impl<A> WithToken<'_, A> {
+    pub fn take_token(&self) -> Option<Result<String, String>> {
+        self.token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
+    async fn apply(&self, op: &crate::plan::Op, dry_run: bool) -> Result<Option<String>, Error> {
+        let note = self.inner.apply(op, dry_run).await?;
+        if let (crate::plan::Op::ApplyServiceAccount { .. }, false, Some(cluster)) =
+            (op, dry_run, self.cluster)
+        {
+            let token = request_token(cluster, self.req).await;
+            *self
+                .token
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token);
+        }
+        Ok(note)
+    }
+}
+
+async fn request_token(cluster: &Cluster<'_>, req: &AddRequest) -> Result<String, String> {
+    cluster
         .request_token(
             &req.sa_namespace,
             &req.service_account,
@@ -149,7 +180,22 @@ pub async fn after_apply(
             crate::verify::TOKEN_SECONDS,
         )
         .await
-        .map_err(|e| e.to_string());
+        .map_err(|e| e.to_string())
+}
+
+/// The verification's facts after applying: the token `WithToken` got (or,
+/// when the ServiceAccount needed no change, one asked for now).
+pub async fn after_apply(
+    klanker: &KlankerClients,
+    cluster: &Cluster<'_>,
+    req: &AddRequest,
+    issuer: &Issuer,
+    token: Option<Result<String, String>>,
+) -> Result<AfterApply, Error> {
+    let token = match token {
+        Some(token) => token,
+        None => request_token(cluster, req).await,
+    };
     let token_issuer = token
         .as_ref()
         .ok()

@@ -561,3 +561,38 @@ fn a_left_over_provider_is_removed_only_by_its_own_rm() {
     world.run(RM).assert_ok();
     assert_clean(&world);
 }
+
+/// The verification token is asked for as soon as the ServiceAccount is
+/// applied, side by side with the IAM writes (no extra sequential round
+/// trip): it reaches the API server while an IAM call is still held.
+#[test]
+fn the_verification_token_is_requested_beside_the_iam_chain() {
+    let world = World::new();
+    let hang = world.moto.hang("AttachRolePolicy", world.dir.path());
+    let child = world.spawn(ADD);
+    hang.wait_arrived();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let token_request = || {
+        world
+            .kube
+            .requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path.ends_with("/serviceaccounts/km/token"))
+    };
+    while !token_request() {
+        assert!(
+            Instant::now() < deadline,
+            "no TokenRequest while AttachRolePolicy was held"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    hang.release();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_contains!(String::from_utf8_lossy(&out.stdout), "OK   trust");
+}
