@@ -5,6 +5,8 @@
 
 use std::sync::Mutex;
 
+use crate::lock;
+
 use crate::aws::iam;
 use crate::cli::{ApplyArgs, DryRun};
 use crate::error::Error;
@@ -394,12 +396,6 @@ async fn run_chain(
 enum Stop {
     Interrupted,
     Failed(StepId, Error),
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -366,6 +366,13 @@ pub struct ApplyArgs {
     pub yes: bool,
 }
 
+impl ApplyArgs {
+    /// `--dry-run=server`: plan, then have the API server dry-run the cluster writes.
+    pub fn server_dry_run(&self) -> bool {
+        self.dry_run == Some(DryRun::Server)
+    }
+}
+
 const LIST_EXAMPLES: &str = "Examples:
   kubectl klanker-trust list
   kubectl klanker-trust list -o wide

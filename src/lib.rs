@@ -24,3 +24,11 @@ pub mod resolve;
 pub mod store;
 pub mod trust;
 pub mod verify;
+
+/// A mutex's data even when a panicking thread poisoned it: every holder
+/// leaves the data whole (records pushed, values replaced), so it is still good.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

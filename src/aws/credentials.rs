@@ -23,6 +23,7 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use serde::{Deserialize, Serialize};
 
 use super::{AwsError, Side};
+use crate::lock;
 
 /// How long before its expiry a cached session is no longer used: the AWS
 /// CLI's own window (botocore's `DEFAULT_EXPIRY_WINDOW_SECONDS`), so both
@@ -1101,12 +1102,6 @@ async fn sdk_leaf(
         .build()
         .provide_credentials()
         .await
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The SDK clients' credentials: the run's session for one profile,

@@ -63,7 +63,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         cluster: cluster.as_ref(),
         store: &store,
     };
-    let server = match req.server_dry_run() && !add.plan.is_noop() {
+    let server = match req.apply.server_dry_run() && !add.plan.is_noop() {
         true => Some(apply::server_dry_run(&add.plan, &live).await?),
         false => None,
     };

@@ -63,7 +63,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         store: &store,
     };
     // `--dry-run=server`: the API server dry-runs the cluster's removals.
-    if request.apply.dry_run == Some(crate::cli::DryRun::Server) && !removal.plan.is_noop() {
+    if request.apply.server_dry_run() && !removal.plan.is_noop() {
         let server = apply::server_dry_run(&removal.plan, &live).await?;
         output::rm::server_dry_run(request.output, &server);
     }

@@ -148,10 +148,7 @@ pub struct WithToken<'a, A> {
 
 impl<A> WithToken<'_, A> {
     pub fn take_token(&self) -> Option<Result<String, String>> {
-        self.token
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
+        crate::lock(&self.token).take()
     }
 }
 
@@ -162,10 +159,7 @@ impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
             (op, dry_run, self.cluster)
         {
             let token = request_token(cluster, self.req).await;
-            *self
-                .token
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token);
+            *crate::lock(&self.token) = Some(token);
         }
         Ok(note)
     }

@@ -49,11 +49,6 @@ impl AddRequest {
         self.output == AddOutput::Manifest
     }
 
-    /// `--dry-run=server`: plan, then have the API server dry-run the cluster writes.
-    pub fn server_dry_run(&self) -> bool {
-        self.apply.dry_run == Some(crate::cli::DryRun::Server)
-    }
-
     /// Whether the ServiceAccount is applied (a wildcard names none).
     pub fn applies_service_account(&self) -> bool {
         !self.manifest_only() && !self.scope.service_account_is_wildcard()

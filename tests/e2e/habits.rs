@@ -7,22 +7,10 @@ use crate::support::{CLUSTER, World};
 
 use crate::support::{ROLE, ROLE_ARN};
 
-fn add(extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["add", "--name", CLUSTER, "--namespace", "ai-pods"]
-        .map(String::from)
-        .to_vec();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
-fn run(world: &World, args: &[String]) -> crate::support::Outcome {
-    world.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
 #[test]
 fn dry_run_server_has_the_api_server_dry_run_the_writes_and_changes_nothing() {
     let world = World::new();
-    let out = run(&world, &add(&["--dry-run=server"]));
+    let out = world.add(&["--dry-run=server"]);
     out.assert_ok();
     assert!(
         out.stdout.contains("Server dry run (dryRun=All)")
@@ -44,16 +32,16 @@ fn dry_run_server_has_the_api_server_dry_run_the_writes_and_changes_nothing() {
 
     // client: a plan only, the server is not asked to dry-run anything.
     world.clear_calls();
-    let out = run(&world, &add(&["--dry-run=client"]));
+    let out = world.add(&["--dry-run=client"]);
     out.assert_ok();
     assert!(!out.stdout.contains("Server dry run"), "{}", out.stdout);
     assert!(world.kube.requests().iter().all(|r| !r.dry_run));
     assert_eq!(world.writes(), Vec::<String>::new());
 
     // none: applies, as --dry-run=false does.
-    run(&world, &add(&["--dry-run=none"])).assert_ok();
+    world.add(&["--dry-run=none"]).assert_ok();
     assert!(world.block_on(world.klanker.role(ROLE)).is_some());
-    let out = run(&world, &add(&["--dry-run=sometimes"]));
+    let out = world.add(&["--dry-run=sometimes"]);
     out.assert_code(2);
     assert!(
         out.stderr.contains("client, server, none"),
@@ -65,7 +53,7 @@ fn dry_run_server_has_the_api_server_dry_run_the_writes_and_changes_nothing() {
 #[test]
 fn a_dry_run_says_what_would_be_created_and_an_applied_add_what_to_do_next() {
     let world = World::new();
-    let out = run(&world, &add(&["--dry-run"]));
+    let out = world.add(&["--dry-run"]);
     out.assert_ok();
     assert!(
         out.stdout
@@ -85,7 +73,7 @@ fn a_dry_run_says_what_would_be_created_and_an_applied_add_what_to_do_next() {
         out.stdout
     );
 
-    let out = run(&world, &add(&["--yes"]));
+    let out = world.add(&["--yes"]);
     out.assert_ok();
     assert!(
         out.stdout.contains(&format!("role: {ROLE_ARN}")),
@@ -124,7 +112,7 @@ fn a_dry_run_says_what_would_be_created_and_an_applied_add_what_to_do_next() {
 #[test]
 fn a_broken_chain_ends_with_the_broken_links() {
     let world = World::new();
-    run(&world, &add(&["--yes"])).assert_ok();
+    world.add(&["--yes"]).assert_ok();
     world
         .kube
         .admin(&["delete", "serviceaccount", "km", "-n", "ai-pods"], None);
@@ -164,17 +152,15 @@ fn aliases_act_as_the_command_they_stand_for() {
 #[test]
 fn durations_take_units_and_plain_seconds_and_the_bounds_still_apply() {
     let world = World::new();
-    run(
-        &world,
-        &add(&[
+    world
+        .add(&[
             "--yes",
             "--session-duration",
             "2h",
             "--request-timeout",
             "30s",
-        ]),
-    )
-    .assert_ok();
+        ])
+        .assert_ok();
     let role = world.block_on(world.klanker.role(ROLE)).expect("role");
     assert_eq!(role.max_session, 7200);
     let sa = world.kube.service_account("ai-pods", "km").expect("sa");
@@ -184,11 +170,11 @@ fn durations_take_units_and_plain_seconds_and_the_bounds_still_apply() {
     );
     world.clear_calls();
     // Below IAM's floor: refused locally, naming the flag, before any write.
-    let out = run(&world, &add(&["--yes", "--session-duration", "30m"]));
+    let out = world.add(&["--yes", "--session-duration", "30m"]);
     out.assert_code(2);
     assert!(out.stderr.contains("--session-duration"), "{}", out.stderr);
     assert!(out.stderr.contains("1800"), "{}", out.stderr);
-    let out = run(&world, &add(&["--yes", "--session-duration", "soon"]));
+    let out = world.add(&["--yes", "--session-duration", "soon"]);
     out.assert_code(2);
     assert!(
         out.stderr
@@ -208,7 +194,7 @@ fn durations_take_units_and_plain_seconds_and_the_bounds_still_apply() {
 #[test]
 fn verify_with_no_name_verifies_the_current_contexts_cluster() {
     let world = World::new();
-    run(&world, &add(&["--yes"])).assert_ok();
+    world.add(&["--yes"]).assert_ok();
     let out = world.run(&["verify"]);
     out.assert_ok();
     assert!(
@@ -303,7 +289,7 @@ fn help_lists_global_flags_under_their_own_heading_and_not_where_they_mean_nothi
 #[test]
 fn rm_dry_run_server_has_the_api_server_dry_run_the_removal() {
     let world = World::new();
-    run(&world, &add(&["--yes"])).assert_ok();
+    world.add(&["--yes"]).assert_ok();
     world.clear_calls();
     world.kube.clear_requests();
     let out = world.run(&["rm", CLUSTER, "--dry-run=server"]);

@@ -30,19 +30,6 @@ fn hostile_service_account(world: &World, annotations: Value) {
     );
 }
 
-fn add(extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = ["add", "--name", CLUSTER, "--namespace", "ai-pods"]
-        .map(String::from)
-        .to_vec();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
-fn run(world: &World, args: &[String]) -> Outcome {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    world.run(&args)
-}
-
 #[test]
 fn an_annotation_in_the_plans_diff_is_shown_escaped() {
     let world = World::new();
@@ -50,7 +37,7 @@ fn an_annotation_in_the_plans_diff_is_shown_escaped() {
         &world,
         json!({"eks.amazonaws.com/token-expiration": ATTACK}),
     );
-    let out = run(&world, &add(&["--dry-run"]));
+    let out = world.add(&["--dry-run"]);
     out.assert_ok();
     assert_nothing_raw(&out);
     assert!(out.stdout.contains(SHOWN), "{}", out.stdout);
@@ -65,7 +52,7 @@ fn json_output_keeps_the_value_exact() {
         &world,
         json!({"eks.amazonaws.com/token-expiration": ATTACK}),
     );
-    let out = run(&world, &add(&["--dry-run", "-o", "json"]));
+    let out = world.add(&["--dry-run", "-o", "json"]);
     out.assert_ok();
     assert!(!out.stdout.contains('\u{1b}'), "JSON escapes on its own");
     let report: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -85,7 +72,7 @@ fn json_output_keeps_the_value_exact() {
 #[test]
 fn verify_shows_a_hostile_annotation_escaped() {
     let world = World::new();
-    run(&world, &add(&["--yes"])).assert_ok();
+    world.add(&["--yes"]).assert_ok();
     let role = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
     let mut sa = world.kube.service_account("ai-pods", "km").unwrap();
     sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] = json!(format!("{role}{ATTACK}"));
@@ -105,7 +92,7 @@ fn an_api_servers_message_in_an_error_is_shown_escaped() {
         KubeFault::StatusMessage(422, format!("denied by policy {ATTACK}")),
         1,
     );
-    let out = run(&world, &add(&["--yes"]));
+    let out = world.add(&["--yes"]);
     assert_ne!(out.code, 0, "{}", out.all());
     assert_nothing_raw(&out);
     assert!(out.stderr.contains("denied by policy"), "{}", out.stderr);

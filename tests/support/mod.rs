@@ -278,6 +278,13 @@ impl World {
         self.run_cmd(self.kubectl().args(args))
     }
 
+    /// `add --name CLUSTER --namespace ai-pods` plus `extra`.
+    pub fn add(&self, extra: &[&str]) -> Outcome {
+        let mut args = vec!["add", "--name", CLUSTER, "--namespace", "ai-pods"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
     /// `kubectl klanker-trust ARGS` started in the background, its output
     /// piped, for tests that act while it runs (held calls, races).
     pub fn spawn<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Child {
