@@ -80,18 +80,21 @@ async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
 pub trait Apply {
     /// Sends `op`; with `dry_run`, as a server-side dry run (cluster steps
     /// only). `Ok(Some(why))` when a fresh re-check made it a no-op.
-    async fn apply(&self, op: &Op, dry_run: bool) -> Result<Option<String>, Error>;
+    /// `target` says which account an IAM op acts in.
+    async fn apply(&self, target: Target, op: &Op, dry_run: bool) -> Result<Option<String>, Error>;
 }
 
 /// The real targets, built once by the command and passed in.
 pub struct Live<'a> {
     pub iam: &'a aws_sdk_iam::Client,
+    /// The cluster account's IAM (chained mode's role A), when the plan touches it.
+    pub cluster_iam: Option<&'a aws_sdk_iam::Client>,
     pub cluster: Option<&'a Cluster<'a>>,
     pub store: &'a Store,
 }
 
 impl Apply for Live<'_> {
-    async fn apply(&self, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
+    async fn apply(&self, target: Target, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
         let dry = self.cluster.map(|live| Cluster {
             dry_run: true,
             ..*live
@@ -118,6 +121,21 @@ impl Apply for Live<'_> {
                     )
                     .await?
             }
+            Op::ApplyConfigMap {
+                namespace,
+                name,
+                onboarding,
+                data,
+            } => {
+                cluster()?
+                    .apply_config_map(&k8s::config_map(namespace, name, onboarding, data))
+                    .await?
+            }
+            Op::DeleteConfigMap { namespace, name } => {
+                return Ok(cluster()?
+                    .delete_config_map_if_ours(namespace, name)
+                    .await?);
+            }
             Op::ReleaseServiceAccount { namespace, name } => {
                 cluster()?.release_service_account(namespace, name).await?
             }
@@ -142,7 +160,12 @@ impl Apply for Live<'_> {
                 self.store.update(|doc| doc.mark_pending(entry, pending))?;
             }
             iam_op => {
-                if let iam::Applied::Skipped(why) = iam::apply(self.iam, iam_op).await? {
+                let iam = match (target, self.cluster_iam) {
+                    (Target::ClusterIam, Some(cluster_iam)) => cluster_iam,
+                    (Target::ClusterIam, None) => return Err(Error::NoClusterClient),
+                    _ => self.iam,
+                };
+                if let iam::Applied::Skipped(why) = iam::apply(iam, iam_op).await? {
                     return Ok(Some(why));
                 }
             }
@@ -260,13 +283,16 @@ async fn run(
     };
     let record = Record::default();
     let run_chain = |chain| run_chain(chain, applier, &record, interrupt, progress);
-    let (iam, cluster) = tokio::join!(
+    // Chained mode's two roles name each other only by ARN (a condition
+    // and a resource), so neither account waits for the other.
+    let (iam, cluster_iam, cluster) = tokio::join!(
         run_chain(chain(Target::Iam)),
+        run_chain(chain(Target::ClusterIam)),
         run_chain(chain(Target::Cluster))
     );
-    let result = match (iam, cluster) {
-        (Ok(()), Ok(())) => run_chain(chain(Target::Local)).await,
-        (Err(stop), _) | (_, Err(stop)) => Err(stop),
+    let result = match (iam, cluster_iam, cluster) {
+        (Ok(()), Ok(()), Ok(())) => run_chain(chain(Target::Local)).await,
+        (Err(stop), _, _) | (_, Err(stop), _) | (_, _, Err(stop)) => Err(stop),
     };
     let Record {
         done,
@@ -339,7 +365,7 @@ async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<Se
         );
         match (&step.op, in_new_namespace) {
             (Some(op), false) => {
-                applier.apply(op, true).await?;
+                applier.apply(step.target, op, true).await?;
                 report.accepted.push(step.summary.clone());
             }
             (Some(_), true) => report.not_sent.push(step.summary.clone()),
@@ -375,7 +401,7 @@ async fn run_chain(
             let note = tokio::select! {
                 // An answer that is already there wins over a Ctrl-C.
                 biased;
-                applied = applier.apply(op, false) => applied.map_err(|e| Stop::Failed(id, e))?,
+                applied = applier.apply(step.target, op, false) => applied.map_err(|e| Stop::Failed(id, e))?,
                 () = interrupt.wait() => {
                     lock(&record.in_flight).push(id);
                     return Err(Stop::Interrupted);
@@ -430,7 +456,12 @@ mod tests {
     }
 
     impl Apply for Fake {
-        async fn apply(&self, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
+        async fn apply(
+            &self,
+            _target: Target,
+            op: &Op,
+            dry_run: bool,
+        ) -> Result<Option<String>, Error> {
             let key = key(op);
             lock(&self.calls).push((key.clone(), dry_run));
             if let Some((after, flag)) = &self.interrupt_after
@@ -504,6 +535,7 @@ mod tests {
                     namespace: "ns".into(),
                     service_account: "km".into(),
                     role_arn: String::new(),
+                    ..ClusterEntry::default()
                 },
             },
         ));

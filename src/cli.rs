@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::plan::RegisterMode;
+use crate::trust::TrustMode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -503,6 +504,18 @@ pub struct AddArgs {
     /// Role name (default: km-cluster-NAME).
     #[arg(long)]
     pub role_name: Option<String>,
+    /// mirror: mirror the issuer as an OIDC provider in the klanker account; chained: an IRSA role in the cluster's account assumes the klanker role.
+    #[arg(long, value_enum, default_value = "mirror")]
+    pub mode: TrustMode,
+    /// Chained mode: the role in the cluster's account the ServiceAccount is annotated with (default: km-irsa-NAME).
+    #[arg(long, value_name = "NAME")]
+    pub cluster_role_name: Option<String>,
+    /// Chained mode: the ConfigMap holding the pods' AWS config file (default: km-aws-config).
+    #[arg(long, value_name = "NAME")]
+    pub config_map_name: Option<String>,
+    /// Chained mode: permissions boundary policy ARN for the cluster-account role.
+    #[arg(long, value_name = "ARN")]
+    pub cluster_permissions_boundary: Option<String>,
     /// Permissions boundary policy ARN for the role.
     #[arg(long, value_name = "ARN")]
     pub permissions_boundary: Option<String>,

@@ -38,6 +38,30 @@ pub enum Error {
         "no EKS cluster region is known for context `{context}`. Pass --cluster-region REGION."
     )]
     NoClusterRegion { context: String },
+    /// Chained mode writes role A in the cluster's account, and no identity for it is known.
+    #[error(
+        "--mode chained creates a role in the cluster's account, and context `{context}` names no AWS identity for that account (it is not an EKS context). Pass --cluster-profile PROFILE for the cluster's account."
+    )]
+    ChainedNeedsClusterAccount { context: String },
+    /// The cluster-side identity acts in another account than the cluster's.
+    #[error(
+        "the cluster-side identity ({identity}) acts in account {actual}, but the cluster is in account {cluster}: role {role} would land in the wrong account. Use --cluster-profile with a profile of account {cluster}."
+    )]
+    ClusterSideWrongAccount {
+        identity: String,
+        actual: String,
+        cluster: String,
+        role: String,
+    },
+    /// Leaving chained mode removes role A, and no identity for its account is known.
+    #[error(
+        "`{name}` is onboarded in chained mode, with role {role} in the cluster's account; changing it needs that account's identity. Pass --cluster-profile PROFILE for account {account}."
+    )]
+    ChainedRoleUnreachable {
+        name: String,
+        role: String,
+        account: String,
+    },
     /// An AWS call or the AWS configuration failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -244,7 +268,10 @@ impl Error {
             Error::Invalid(_)
             | Error::Kubeconfig(_)
             | Error::NotEks { .. }
-            | Error::NoClusterRegion { .. } => EXIT_BAD_INPUT,
+            | Error::NoClusterRegion { .. }
+            | Error::ChainedNeedsClusterAccount { .. }
+            | Error::ClusterSideWrongAccount { .. }
+            | Error::ChainedRoleUnreachable { .. } => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             Error::Policy(e) => e.exit_code(),
             Error::Partial { .. } | Error::AfterChanges { .. } | Error::RemovalPending { .. } => {

@@ -511,6 +511,7 @@ mod tests {
             namespace: "ns".into(),
             service_account: "km".into(),
             role_arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
+            ..ClusterEntry::default()
         }
     }
 

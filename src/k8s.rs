@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use crate::plan::ObservedServiceAccount;
+use crate::plan::{ObservedConfigMap, ObservedServiceAccount};
 use crate::trust::FIELD_MANAGER;
 
 pub mod credential;
@@ -801,6 +801,166 @@ impl Cluster<'_> {
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
             Err(e) => Err(self.fail(format!("deleting ServiceAccount {namespace}/{name}"), e)),
         }
+    }
+}
+
+/// Chained mode's ConfigMap: read, written, deleted (only one this tool created).
+impl Cluster<'_> {
+    pub async fn get_config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<ObservedConfigMap>, KubeError> {
+        self.log("GET", &format!("namespaces/{namespace}/configmaps/{name}"));
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let found = self
+            .retrying(|| api.get_opt(name))
+            .await
+            .map_err(|e| self.fail(format!("reading ConfigMap {namespace}/{name}"), e))?;
+        Ok(found.as_ref().map(observe_config_map))
+    }
+
+    /// The ConfigMap this tool wrote for onboarding `onboarding` in the
+    /// namespace, found by our label and its name annotation (mirror mode
+    /// taking a chained name back does not know the name it was given).
+    pub async fn find_config_map(
+        &self,
+        namespace: &str,
+        onboarding: &str,
+    ) -> Result<Option<ObservedConfigMap>, KubeError> {
+        let selector = format!(
+            "{}={}",
+            crate::trust::MANAGED_BY_LABEL,
+            crate::trust::MANAGED_BY_VALUE
+        );
+        self.log(
+            "LIST",
+            &format!("namespaces/{namespace}/configmaps?labelSelector={selector}"),
+        );
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let params = kube::api::ListParams::default().labels(&selector);
+        let list = self
+            .retrying(|| api.list(&params))
+            .await
+            .map_err(|e| self.fail(format!("listing ConfigMaps in {namespace}"), e))?;
+        Ok(list
+            .items
+            .iter()
+            .find(|cm| {
+                cm.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(crate::trust::NAME_TAG))
+                    .map(String::as_str)
+                    == Some(onboarding)
+            })
+            .map(observe_config_map))
+    }
+
+    pub async fn apply_config_map(&self, config_map: &ConfigMap) -> Result<(), KubeError> {
+        let namespace = config_map
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or("default");
+        let name = config_map.metadata.name.as_deref().unwrap_or_default();
+        self.log(
+            "PATCH (apply)",
+            &format!("namespaces/{namespace}/configmaps/{name}"),
+        );
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let params = self.apply_params(false);
+        let patch = Patch::Apply(config_map);
+        self.retrying(|| api.patch(name, &params, &patch))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail(format!("applying ConfigMap {namespace}/{name}"), e))
+    }
+
+    /// Re-reads the ConfigMap right before deleting: only one this tool
+    /// created is deleted, with a resourceVersion precondition.
+    pub async fn delete_config_map_if_ours(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<String>, KubeError> {
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let action = format!("deleting ConfigMap {namespace}/{name}");
+        let fresh = self
+            .retrying(|| api.get_opt(name))
+            .await
+            .map_err(|e| self.fail(action.clone(), e))?;
+        let Some(fresh) = fresh else {
+            return Ok(None);
+        };
+        if !observe_config_map(&fresh).created_by_us {
+            return Ok(Some(format!(
+                "ConfigMap {namespace}/{name} is no longer one this tool created: it was not deleted"
+            )));
+        }
+        self.log(
+            "DELETE",
+            &format!("namespaces/{namespace}/configmaps/{name}"),
+        );
+        let params = kube::api::DeleteParams {
+            dry_run: self.dry_run,
+            preconditions: Some(kube::api::Preconditions {
+                resource_version: fresh.metadata.resource_version.clone(),
+                uid: None,
+            }),
+            ..kube::api::DeleteParams::default()
+        };
+        match self.retrying(|| api.delete(name, &params)).await {
+            Ok(_) => Ok(None),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+            Err(e) => Err(self.fail(action, e)),
+        }
+    }
+}
+
+fn observe_config_map(cm: &ConfigMap) -> ObservedConfigMap {
+    // The same record as a ServiceAccount's: our manager owns the created-by annotation.
+    let meta = ServiceAccount {
+        metadata: cm.metadata.clone(),
+        ..ServiceAccount::default()
+    };
+    ObservedConfigMap {
+        namespace: cm.metadata.namespace.clone().unwrap_or_default(),
+        name: cm.metadata.name.clone().unwrap_or_default(),
+        data: cm.data.clone().unwrap_or_default(),
+        created_by_us: observe(&meta).created_by_us(),
+    }
+}
+
+/// The ConfigMap chained mode applies (and prints for `-o manifest`): our
+/// label, the onboarding's name, and the created-by record (only a
+/// ConfigMap this tool creates is ever applied).
+pub fn config_map(
+    namespace: &str,
+    name: &str,
+    onboarding: &str,
+    data: &BTreeMap<String, String>,
+) -> ConfigMap {
+    let annotations = BTreeMap::from([
+        (crate::trust::NAME_TAG.to_string(), onboarding.to_string()),
+        (
+            crate::trust::CREATED_BY_ANNOTATION.to_string(),
+            crate::trust::MANAGED_BY_VALUE.to_string(),
+        ),
+    ]);
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(namespace.to_string()),
+            annotations: Some(annotations),
+            labels: Some(BTreeMap::from([(
+                crate::trust::MANAGED_BY_LABEL.to_string(),
+                crate::trust::MANAGED_BY_VALUE.to_string(),
+            )])),
+            ..ObjectMeta::default()
+        },
+        data: Some(data.clone()),
+        ..ConfigMap::default()
     }
 }
 

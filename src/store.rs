@@ -9,15 +9,32 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 
+use crate::trust::TrustMode;
+
 /// One `clusters:` entry, in the schema the `km` tool reads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterEntry {
     pub name: String,
     pub oidc_provider_arn: String,
     pub namespace: String,
     pub service_account: String,
     pub role_arn: String,
+    /// Written only for chained mode, so mirror entries keep the schema
+    /// the `km` tool has always read.
+    #[serde(default, skip_serializing_if = "is_mirror")]
+    pub mode: TrustMode,
+    /// Chained mode's role in the cluster account (role A).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_role_arn: Option<String>,
 }
+
+fn is_mirror(mode: &TrustMode) -> bool {
+    *mode == TrustMode::Mirror
+}
+
+/// Keys an entry has only in some modes: cleared before an upsert writes
+/// the entry's current ones, so a mode switch leaves none stale.
+const OPTIONAL_KEYS: [&str; 2] = ["mode", "cluster_role_arn"];
 
 /// Which part of a removal is left to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,6 +259,9 @@ impl Document {
         match existing {
             Some(map) => {
                 map.remove(PENDING_KEY);
+                for key in OPTIONAL_KEYS {
+                    map.remove(key);
+                }
                 for (k, v) in fields {
                     map.insert(k, v);
                 }
@@ -466,6 +486,7 @@ mod tests {
             namespace: "ai-pods".into(),
             service_account: "km".into(),
             role_arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
+            ..ClusterEntry::default()
         }
     }
 

@@ -298,6 +298,39 @@ pub async fn inline_policies(iam: &Client, role: &str) -> Result<Vec<String>, Aw
     Ok(names)
 }
 
+/// The role's inline policies with their documents (chained mode's role A
+/// carries one; the plan compares it).
+pub async fn inline_policy_documents(
+    iam: &Client,
+    role: &str,
+) -> Result<BTreeMap<String, serde_json::Value>, AwsError> {
+    let mut docs = BTreeMap::new();
+    for name in inline_policies(iam, role).await? {
+        let got = match iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(&name)
+            .send()
+            .await
+        {
+            Ok(got) => got,
+            // Deleted between the listing and the read.
+            Err(err) if err.code() == Some("NoSuchEntity") => continue,
+            Err(err) => return Err(AwsError::from_sdk("iam:GetRolePolicy", SIDE, iam, err)),
+        };
+        let doc = policy::decode_policy_document(got.policy_document()).map_err(|e| {
+            AwsError::Service {
+                operation: "iam:GetRolePolicy",
+                side: SIDE,
+                code: "MalformedPolicyDocument".into(),
+                message: e.to_string(),
+            }
+        })?;
+        docs.insert(name, doc);
+    }
+    Ok(docs)
+}
+
 /// Instance profiles the role is in (they block DeleteRole).
 pub async fn instance_profiles(iam: &Client, role: &str) -> Result<Vec<String>, AwsError> {
     let mut pages = iam
@@ -607,6 +640,23 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
             })
             .await?;
         }
+        Op::PutInlinePolicy {
+            role,
+            name,
+            document,
+        } => {
+            retry_consistency("iam:PutRolePolicy", || async {
+                iam.put_role_policy()
+                    .role_name(role)
+                    .policy_name(name)
+                    .policy_document(document.to_string())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(sdk(iam, "iam:PutRolePolicy"))
+            })
+            .await?;
+        }
         Op::DetachPolicy { role, arn, owner } => {
             if let Some(gone) = gone_already(iam, role, owner.as_deref()).await? {
                 return Ok(gone);
@@ -697,6 +747,8 @@ pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
         }
         Op::CreateNamespace { .. }
         | Op::ApplyServiceAccount { .. }
+        | Op::ApplyConfigMap { .. }
+        | Op::DeleteConfigMap { .. }
         | Op::WriteConfigEntry { .. }
         | Op::DeleteServiceAccount { .. }
         | Op::ReleaseServiceAccount { .. }

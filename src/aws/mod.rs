@@ -264,7 +264,7 @@ pub async fn assume_role(base: &SdkConfig, role_arn: &str) -> SdkConfig {
 }
 
 /// Logs each AWS call (service and operation only, never credentials) for `--verbose`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CallLog {
     pub side: Side,
 }
@@ -319,22 +319,31 @@ impl KlankerClients {
     }
 }
 
-/// Clients for the cluster's account.
+/// Clients for the cluster's account: EKS, and (chained mode's role A) IAM and STS.
 #[derive(Debug, Clone)]
 pub struct ClusterClients {
     pub eks: aws_sdk_eks::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
 }
 
 impl ClusterClients {
     pub fn new(config: &SdkConfig, verbose: bool) -> Self {
         let mut eks = aws_sdk_eks::config::Builder::from(config);
+        let mut iam = aws_sdk_iam::config::Builder::from(config);
+        let mut sts = aws_sdk_sts::config::Builder::from(config);
         if verbose {
-            eks = eks.interceptor(CallLog {
+            let log = CallLog {
                 side: Side::Cluster,
-            });
+            };
+            eks = eks.interceptor(log.clone());
+            iam = iam.interceptor(log.clone());
+            sts = sts.interceptor(log);
         }
         Self {
             eks: aws_sdk_eks::Client::from_conf(eks.build()),
+            iam: aws_sdk_iam::Client::from_conf(iam.build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.build()),
         }
     }
 }

@@ -6,7 +6,8 @@ use crate::cli::{AddArgs, GlobalArgs};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::observe::add::{self as observe, Sources};
-use crate::plan::mirror;
+use crate::observe::issuer;
+use crate::plan::{chained, mirror};
 use crate::resolve::{IssuerSource, add as resolve};
 use crate::{aws, kubeconfig, output, store, verify};
 
@@ -42,8 +43,15 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         .map(|client| {
             Cluster::new(client, global.verbose).at(&ctx.context_name, ctx.server.as_deref())
         });
+    // The cluster's account: chained mode writes role A there, and mirror
+    // mode taking a chained name back removes it.
+    let cluster_account = match &req.cluster_side {
+        Some(side) => Some(issuer::cluster_clients(side, &access, global.verbose).await?),
+        None => None,
+    };
     let sources = Sources {
         klanker: &klanker,
+        cluster_account: cluster_account.as_ref(),
         access: &access,
         hint,
         kube: kube_client.as_ref(),
@@ -54,12 +62,16 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let snapshot = observe::observe(&req, sources).await?;
 
     // plan
-    let add = mirror::plan(&req, &snapshot)?;
+    let add = match &req.chained {
+        None => mirror::plan(&req, &snapshot)?,
+        Some(chained) => chained::plan(&req, chained, &snapshot)?,
+    };
     output::add::plan(&req, &snapshot, &add, &access.identities_line());
 
     // apply: `--dry-run=server` sends only the preflight's dry runs.
     let live = Live {
         iam: &klanker.iam,
+        cluster_iam: cluster_account.as_ref().map(|c| &c.iam),
         cluster: cluster.as_ref(),
         store: &store,
     };
@@ -70,7 +82,10 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     // The verification token is asked for as soon as the ServiceAccount is applied.
     let applier = observe::WithToken {
         inner: &live,
-        cluster: cluster.as_ref().filter(|_| req.verify),
+        // Chained mode's chain (role A, then role B) is not checked here yet.
+        cluster: cluster
+            .as_ref()
+            .filter(|_| req.verify && req.chained.is_none()),
         req: &req,
         token: Default::default(),
     };

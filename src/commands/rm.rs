@@ -59,6 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         .map(|client| Cluster::new(client, request.verbose));
     let live = Live {
         iam: &klanker.iam,
+        cluster_iam: None,
         cluster: cluster.as_ref(),
         store: &store,
     };

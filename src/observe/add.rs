@@ -4,23 +4,48 @@
 use std::collections::BTreeSet;
 
 use super::issuer::{Resolved, resolve_issuer};
-use crate::aws::{Identity, KlankerClients, iam};
+use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::plan::{Observed, PreviousServiceAccount, mirror};
 use crate::resolve::add::AddRequest;
 use crate::store::Document;
-use crate::trust::{Issuer, STS_AUDIENCE};
+use crate::trust::{Issuer, STS_AUDIENCE, TrustMode};
 use crate::verify::ProviderFacts;
 
-/// What exists, in the klanker account, the cluster and km-config.yaml.
+/// What exists, in the klanker account, the cluster and km-config.yaml
+/// (and the cluster's account, when chained mode is asked for or left).
 pub struct AddSnapshot {
     pub issuer: Resolved,
     pub identity: Identity,
+    pub cluster_account: Option<ClusterAccount>,
     /// The policies the role should have (the operator policy by default).
     pub policies: BTreeSet<String>,
     pub observed: Observed,
     pub config: Document,
+}
+
+/// Chained mode's side of the cluster's account: role A, the cluster's own
+/// provider, and what removing them would need.
+#[derive(Debug, Clone)]
+pub struct ClusterAccount {
+    /// Where the cluster-side identity acts.
+    pub identity: Identity,
+    /// The cluster's provider, role A, its policies and inline policies.
+    pub observed: Observed,
+    pub instance_profiles: Vec<String>,
+    /// Roles there other than role A that trust the cluster's provider.
+    pub others_trusting_provider: Vec<String>,
+}
+
+impl AddSnapshot {
+    /// Role A's ARN when it exists.
+    pub fn cluster_role_arn(&self) -> Option<String> {
+        self.cluster_account
+            .as_ref()
+            .and_then(|c| c.observed.role.as_ref())
+            .map(|r| r.arn.clone())
+    }
 }
 
 /// The connections `add` reads through.
@@ -32,6 +57,8 @@ pub struct Sources<'a> {
     pub kube: Option<&'a kube::Client>,
     /// Only when the ServiceAccount is applied.
     pub cluster: Option<&'a Cluster<'a>>,
+    /// The cluster's account (when the request names its identity).
+    pub cluster_account: Option<&'a ClusterClients>,
     pub config: Document,
     pub verbose: bool,
 }
@@ -45,10 +72,16 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     let klanker = from.klanker;
     let cluster_state = async {
         match from.cluster {
-            None => Ok((true, None)),
+            None => Ok((true, None, None)),
             Some(c) => Ok::<_, Error>(tokio::try_join!(
                 c.namespace_exists(&req.sa_namespace),
-                c.get_service_account(&req.sa_namespace, &req.service_account)
+                c.get_service_account(&req.sa_namespace, &req.service_account),
+                async {
+                    match &req.chained {
+                        Some(ch) => c.get_config_map(&req.sa_namespace, &ch.config_map).await,
+                        None => Ok(None),
+                    }
+                }
             )?),
         }
     };
@@ -80,7 +113,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
         cluster_state,
     )?;
-    let (namespace_exists, service_account) = cluster;
+    let (namespace_exists, service_account, mut config_map) = cluster;
     let (role, attached_policies) = match role {
         Some((role, attached)) => (Some(role), attached),
         None => (None, BTreeSet::new()),
@@ -89,7 +122,12 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
         None => None,
     };
-    let desired_provider = mirror::provider_arn(provider.as_ref(), &issuer.issuer, &identity);
+    // Chained mode's klanker role trusts no provider of the klanker account:
+    // every one it trusts now is an old one.
+    let desired_provider = match req.mode {
+        TrustMode::Mirror => mirror::provider_arn(provider.as_ref(), &issuer.issuer, &identity),
+        TrustMode::Chained => String::new(),
+    };
     let old_providers = futures::future::try_join_all(
         mirror::other_trusted_providers(role.as_ref(), &desired_provider, &provider_arns)
             .iter()
@@ -107,6 +145,38 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         }),
         None => None,
     };
+    let config_entry = from.config.get(&req.name);
+    let entry_role_a = config_entry
+        .as_ref()
+        .and_then(|e| e.cluster_role_arn.clone());
+    let cluster_role = match &req.chained {
+        Some(ch) => Some(ch.cluster_role_name.clone()),
+        None => role
+            .as_ref()
+            .and_then(|r| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
+            .or(entry_role_a)
+            .and_then(|arn| arn.rsplit('/').next().map(str::to_string)),
+    };
+    let cluster_account = match (cluster_role, from.cluster_account) {
+        (None, _) => None,
+        (Some(role_a), Some(clients)) => {
+            Some(observe_cluster_account(req, clients, &issuer, &role_a).await?)
+        }
+        (Some(role_a), None) => {
+            return Err(Error::ChainedRoleUnreachable {
+                name: req.name.clone(),
+                role: role_a,
+                account: issuer
+                    .cluster_account
+                    .clone()
+                    .unwrap_or_else(|| "of the cluster".into()),
+            });
+        }
+    };
+    // Mirror mode taking a chained name back removes the ConfigMap it wrote.
+    if let (None, Some(_), Some(c)) = (&req.chained, &cluster_account, from.cluster) {
+        config_map = c.find_config_map(&req.sa_namespace, &req.name).await?;
+    }
     let observed = Observed {
         provider,
         role,
@@ -114,16 +184,92 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         missing_policies,
         namespace_exists,
         service_account,
-        config_entry: from.config.get(&req.name),
+        config_entry,
         old_providers,
         previous_service_account,
+        inline_policies: Default::default(),
+        config_map,
     };
     Ok(AddSnapshot {
         issuer,
         identity,
+        cluster_account,
         policies,
         observed,
         config: from.config,
+    })
+}
+
+/// Role A and the cluster's provider, read with the cluster-side identity,
+/// which must act in the cluster's account.
+async fn observe_cluster_account(
+    req: &AddRequest,
+    clients: &ClusterClients,
+    issuer: &Resolved,
+    role_a: &str,
+) -> Result<ClusterAccount, Error> {
+    let ((account, caller), role, providers) = tokio::try_join!(
+        async { Ok::<_, Error>(iam::caller_identity(&clients.sts).await?) },
+        async { Ok::<_, Error>(iam::role_with_policies(&clients.iam, role_a).await?) },
+        async { Ok::<_, Error>(iam::list_providers(&clients.iam).await?) },
+    )?;
+    if let Some(cluster) = issuer.cluster_account.as_ref().filter(|c| **c != account) {
+        return Err(Error::ClusterSideWrongAccount {
+            identity: caller,
+            actual: account,
+            cluster: cluster.clone(),
+            role: role_a.to_string(),
+        });
+    }
+    let identity = Identity {
+        partition: crate::trust::arn::partition_of(&caller).to_string(),
+        account,
+    };
+    let provider = match iam::matching_provider(&providers, &issuer.issuer) {
+        Some(arn) => Some(iam::describe_provider(&clients.iam, &arn).await?),
+        None => None,
+    };
+    let (role, attached_policies) = match role {
+        Some((role, attached)) => (Some(role), attached),
+        None => (None, BTreeSet::new()),
+    };
+    let leaving = req.chained.is_none() && role.is_some();
+    let (inline_policies, instance_profiles, others) = match &role {
+        None => Default::default(),
+        Some(_) => tokio::try_join!(
+            async { Ok::<_, Error>(iam::inline_policy_documents(&clients.iam, role_a).await?) },
+            async {
+                match leaving {
+                    true => Ok::<_, Error>(iam::instance_profiles(&clients.iam, role_a).await?),
+                    false => Ok(Vec::new()),
+                }
+            },
+            async {
+                match (&provider, leaving) {
+                    (Some(p), true) => Ok::<_, Error>(
+                        iam::roles_trusting_now(&clients.iam, &p.arn)
+                            .await?
+                            .into_iter()
+                            .filter(|r| r != role_a)
+                            .collect(),
+                    ),
+                    _ => Ok(Vec::new()),
+                }
+            },
+        )?,
+    };
+    Ok(ClusterAccount {
+        identity,
+        observed: Observed {
+            provider,
+            role,
+            attached_policies,
+            inline_policies,
+            namespace_exists: true,
+            ..Observed::default()
+        },
+        instance_profiles,
+        others_trusting_provider: others,
     })
 }
 
@@ -153,8 +299,13 @@ impl<A> WithToken<'_, A> {
 }
 
 impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
-    async fn apply(&self, op: &crate::plan::Op, dry_run: bool) -> Result<Option<String>, Error> {
-        let note = self.inner.apply(op, dry_run).await?;
+    async fn apply(
+        &self,
+        target: crate::plan::Target,
+        op: &crate::plan::Op,
+        dry_run: bool,
+    ) -> Result<Option<String>, Error> {
+        let note = self.inner.apply(target, op, dry_run).await?;
         if let (crate::plan::Op::ApplyServiceAccount { .. }, false, Some(cluster)) =
             (op, dry_run, self.cluster)
         {

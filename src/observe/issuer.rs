@@ -6,7 +6,7 @@
 use crate::aws::{self, ClusterClients, eks};
 use crate::error::Error;
 use crate::k8s;
-use crate::resolve::IssuerSource;
+use crate::resolve::{ClusterSide, IssuerSource};
 use crate::trust::{self, Issuer};
 
 /// The issuer and what else was learnt about the cluster.
@@ -19,6 +19,30 @@ pub struct Resolved {
     pub cluster_arn: Option<String>,
     /// Read from the API server's discovery document (said in the plan).
     pub discovered: bool,
+}
+
+/// Clients acting in the cluster's account: its profile, then the
+/// kubeconfig's --role-arn when the exec block names one.
+pub async fn cluster_clients(
+    side: &ClusterSide,
+    access: &aws::Access,
+    verbose: bool,
+) -> Result<ClusterClients, Error> {
+    let mut config = aws::load_config(
+        side.profile.as_deref(),
+        &side.region,
+        access,
+        aws::Side::Cluster,
+    )
+    .await?;
+    if let Some(role) = &side.role_arn {
+        config = aws::assume_role(&config, role).await;
+        access.session.record(
+            aws::Side::Cluster,
+            format!("{role} (the kubeconfig's --role-arn)"),
+        );
+    }
+    Ok(ClusterClients::new(&config, verbose))
 }
 
 /// The issuer and, where known, the cluster's account.
@@ -72,16 +96,12 @@ pub async fn resolve_issuer(
             role_arn,
             expect,
         } => {
-            let mut config =
-                aws::load_config(profile.as_deref(), region, access, aws::Side::Cluster).await?;
-            if let Some(role) = role_arn {
-                config = aws::assume_role(&config, role).await;
-                access.session.record(
-                    aws::Side::Cluster,
-                    format!("{role} (the kubeconfig's --role-arn)"),
-                );
-            }
-            let clients = ClusterClients::new(&config, verbose);
+            let side = ClusterSide {
+                profile: profile.clone(),
+                role_arn: role_arn.clone(),
+                region: region.clone(),
+            };
+            let clients = cluster_clients(&side, access, verbose).await?;
             let facts = eks::describe_cluster(&clients, name, region).await?;
             crate::plan::guard::check_described_cluster(
                 &expect.context,

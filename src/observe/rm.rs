@@ -154,6 +154,8 @@ pub async fn observe(
         Some(Err(why)) => (ClusterView::Unreachable(why.to_string()), Some(why)),
     };
     let observed = RemovalObserved {
+        cluster_role: None,
+        cluster_provider: None,
         name: name.to_string(),
         role_arn,
         role,

@@ -35,7 +35,15 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str
             visible(&snap.issuer.issuer.url())
         );
     }
-    if req.register == RegisterMode::Auto {
+    if let (Some(account), Some(cluster)) = (&add.cluster_account, &snap.cluster_account) {
+        match &cluster.observed.provider {
+            Some(p) => eprintln!(
+                "OIDC provider of the cluster's account {account}: reusing {}",
+                visible(&p.arn)
+            ),
+            None => eprintln!("OIDC provider of the cluster's account {account}: creating"),
+        }
+    } else if req.register == RegisterMode::Auto {
         match &add.reuses_provider {
             Some(arn) => eprintln!(
                 "OIDC provider auto-detected: reusing existing {}",
@@ -44,8 +52,14 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str
             None => eprintln!("OIDC provider auto-detected: creating"),
         }
     }
+    let chained = match (&add.cluster_account, &add.cluster_role_arn) {
+        (Some(account), Some(role)) => {
+            format!(", chained mode: assumed from {role} in the cluster's account {account}")
+        }
+        _ => String::new(),
+    };
     let header = format!(
-        "{acting_as}Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}):",
+        "{acting_as}Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}{chained}):",
         req.name,
         add.account,
         req.context.context_name,
@@ -83,6 +97,13 @@ struct AddReport<'a> {
     namespace: &'a str,
     service_account_namespace: &'a str,
     service_account: &'a str,
+    mode: &'static str,
+    /// Chained mode: the role the ServiceAccount is annotated with, and the
+    /// ConfigMap with the pods' AWS config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_role_arn: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config_map: Option<&'a str>,
     config_path: String,
     plan: &'a [plan::Step],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -132,7 +153,7 @@ fn results(add: &AddPlan, outcome: &Outcome) -> Vec<String> {
 /// plan's own steps: nothing is said to exist that the plan would create.
 fn dry_run_lines(
     plan: &plan::Plan,
-    role_arn: &str,
+    (role_arn, annotated): (&str, &str),
     sa_namespace: &str,
     service_account: &str,
 ) -> Vec<String> {
@@ -148,10 +169,10 @@ fn dry_run_lines(
     };
     let sa = match sa_step.map(|s| s.action) {
         Some(plan::Action::Create) => format!(
-            "would create service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {role_arn})"
+            "would create service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {annotated})"
         ),
         Some(_) => format!(
-            "would annotate service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {role_arn})"
+            "would annotate service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {annotated})"
         ),
         None => format!("service account: {sa_namespace}/{service_account} (unchanged)"),
     };
@@ -170,6 +191,18 @@ fn next_steps(sa_namespace: &str, service_account: &str) -> String {
     )
 }
 
+/// Chained mode: the SDK must read the profile chain from the ConfigMap.
+fn chained_next_steps(config_map: &str) -> String {
+    let key = crate::trust::chain::CONFIG_MAP_KEY;
+    let profile = crate::trust::chain::KLANKER_PROFILE;
+    format!(
+        "Chained mode: mount ConfigMap `{config_map}` in the pod (e.g. at /etc/klanker, key `{key}`) and set\n\
+         \x20 AWS_CONFIG_FILE=/etc/klanker/{key}\n\
+         \x20 AWS_PROFILE={profile}\n\
+         The SDK then assumes the cluster role with the pod's token and the klanker role from it.\n"
+    )
+}
+
 pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Error> {
     let applied = done.outcome.is_some();
     let results = done.outcome.map(|o| results(add, o)).unwrap_or_default();
@@ -185,21 +218,40 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                     println!("{}", visible(line));
                 }
             } else if !add.plan.is_noop() {
-                for line in
-                    dry_run_lines(&add.plan, role_arn, &req.sa_namespace, &req.service_account)
-                {
+                let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).unwrap_or(role_arn);
+                for line in dry_run_lines(
+                    &add.plan,
+                    (role_arn, annotated),
+                    &req.sa_namespace,
+                    &req.service_account,
+                ) {
                     println!("{line}");
                 }
                 super::nothing_changed("apply");
                 return Ok(());
             }
             println!("role: {role_arn}");
+            let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).unwrap_or(role_arn);
+            if let Some(role_a) = &add.cluster_role_arn {
+                println!("cluster role: {role_a} (chained: it assumes {role_arn})");
+            }
             println!(
-                "service account: {}/{} ({ROLE_ARN_ANNOTATION}: {role_arn})",
+                "service account: {}/{} ({ROLE_ARN_ANNOTATION}: {annotated})",
                 req.sa_namespace, req.service_account
             );
+            if let Some(cm) = &add.config_map {
+                println!(
+                    "config map: {}/{} (key {})",
+                    req.sa_namespace,
+                    cm.name,
+                    crate::trust::chain::CONFIG_MAP_KEY
+                );
+            }
             if applied && req.applies_service_account() {
                 print!("{}", next_steps(&req.sa_namespace, &req.service_account));
+                if let Some(cm) = &add.config_map {
+                    print!("{}", chained_next_steps(&cm.name));
+                }
             }
             if let Some(checks) = done.verification {
                 println!("Verifying the trust chain:");
@@ -230,6 +282,9 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 namespace: req.scope.namespace_label(),
                 service_account_namespace: &req.sa_namespace,
                 service_account: &req.service_account,
+                mode: req.mode.as_str(),
+                cluster_role_arn: add.cluster_role_arn.as_deref(),
+                config_map: add.config_map.as_ref().map(|c| c.name.as_str()),
                 config_path: done.config_path.display().to_string(),
                 plan: &add.plan.steps,
                 warnings: &add.plan.warnings,
@@ -256,6 +311,10 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
             );
             // k8s-openapi's serializer writes apiVersion and kind itself.
             print!("{}", serde_yaml::to_string(&sa)?);
+            if let Some(cm) = &add.config_map {
+                let cm = k8s::config_map(&req.sa_namespace, &cm.name, &req.name, &cm.data);
+                print!("---\n{}", serde_yaml::to_string(&cm)?);
+            }
             Ok(())
         }
     }
@@ -300,7 +359,7 @@ mod tests {
             steps: vec![create_role, sa_step(Action::Create)],
             warnings: Vec::new(),
         };
-        let lines = dry_run_lines(&plan, "arn:r", "ai-pods", "km");
+        let lines = dry_run_lines(&plan, ("arn:r", "arn:r"), "ai-pods", "km");
         assert_eq!(lines[0], "would create role: arn:r");
         assert!(
             lines[1].starts_with("would create service account: ai-pods/km"),
@@ -312,7 +371,7 @@ mod tests {
             steps: vec![sa_step(Action::Update)],
             warnings: Vec::new(),
         };
-        let lines = dry_run_lines(&plan, "arn:r", "ai-pods", "km");
+        let lines = dry_run_lines(&plan, ("arn:r", "arn:r"), "ai-pods", "km");
         assert_eq!(lines[0], "role (exists): arn:r");
         assert!(
             lines[1].starts_with("would annotate service account"),

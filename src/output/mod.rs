@@ -47,6 +47,7 @@ fn action_word(action: Action) -> &'static str {
 fn target_word(target: Target) -> &'static str {
     match target {
         Target::Iam => "IAM",
+        Target::ClusterIam => "cluster IAM",
         Target::Cluster => "cluster",
         Target::Local => "local",
     }

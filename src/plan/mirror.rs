@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Desired, DesiredCluster, ObservedProvider, ObservedRole, Plan};
+use super::{
+    Desired, DesiredCluster, DesiredConfigMap, ObservedProvider, ObservedRole, Plan, Target,
+};
 use crate::aws::{Identity, iam};
 use crate::error::Error;
 use crate::inventory;
@@ -34,6 +36,24 @@ pub struct AddPlan {
     /// `-o manifest`) printed.
     pub annotations: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
+    /// Chained mode: role A, its account, and the ConfigMap pods read.
+    pub cluster_role_arn: Option<String>,
+    pub cluster_account: Option<String>,
+    pub config_map: Option<DesiredConfigMap>,
+}
+
+/// What the klanker side's plan differs in between the modes.
+pub struct KlankerSide {
+    pub trust_policy: serde_json::Value,
+    pub description: String,
+    /// The role the ServiceAccount is annotated with (role A when chained).
+    pub annotated_role: String,
+    /// The provider the trust rests on (the cluster account's when chained).
+    pub provider_arn: String,
+    pub config_map: Option<DesiredConfigMap>,
+    pub cluster_role_arn: Option<String>,
+    /// km-config.yaml's `oidc_provider_arn`.
+    pub entry_provider_arn: String,
 }
 
 /// The policies the role gets: `--policy-arn`s, else the operator policy.
@@ -86,9 +106,51 @@ pub fn previous_subject(req: &AddRequest, role: Option<&ObservedRole>) -> Option
         })
 }
 
-/// The whole decision: the klanker account is the right one, then the
-/// desired state, then the steps from what exists to it.
+/// Mirror mode's whole decision: the klanker account holds the provider
+/// and the role trusts it. A name that was chained loses role A too.
 pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
+    let identity = &snap.identity;
+    let issuer = &snap.issuer.issuer;
+    let provider_arn = provider_arn(snap.observed.provider.as_ref(), issuer, identity);
+    let role_arn = trust::role_arn(&identity.partition, &identity.account, &req.role_name);
+    let side = KlankerSide {
+        trust_policy: trust::policy::trust_policy(&provider_arn, issuer, &req.scope),
+        description: trust::role_description(
+            &req.name,
+            &req.scope,
+            // Created now, or created earlier by this tool.
+            snap.observed
+                .provider
+                .as_ref()
+                .is_none_or(|p| iam::is_owned(&p.tags)),
+        ),
+        annotated_role: role_arn,
+        entry_provider_arn: match &snap.issuer.cluster_account {
+            // The cluster's own provider; when its account is unknown, the
+            // klanker account's, by its real ARN.
+            Some(cluster) => issuer.provider_arn(&identity.partition, cluster),
+            None => provider_arn.clone(),
+        },
+        provider_arn,
+        config_map: None,
+        cluster_role_arn: None,
+    };
+    let mut add = plan_klanker(req, snap, side)?;
+    if let Some(cluster) = &snap.cluster_account {
+        let mut steps = super::chained::leave(req, cluster)?;
+        steps.append(&mut add.plan.steps);
+        add.plan.steps = steps;
+    }
+    Ok(add)
+}
+
+/// The klanker account, the cluster and km-config.yaml, in either mode:
+/// the account is the right one, then the desired state, then the steps.
+pub fn plan_klanker(
+    req: &AddRequest,
+    snap: &AddSnapshot,
+    side: KlankerSide,
+) -> Result<AddPlan, Error> {
     let identity = &snap.identity;
     let issuer = &snap.issuer.issuer;
     super::guard::check_account(
@@ -101,39 +163,49 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
             .or(req.context.eks.account.as_deref()),
     )?;
     let observed = &snap.observed;
-    let provider_arn = provider_arn(observed.provider.as_ref(), issuer, identity);
+    let chained = side.cluster_role_arn.is_some();
     let role_arn = trust::role_arn(&identity.partition, &identity.account, &req.role_name);
     let role_tags = role_tags(req, snap.issuer.cluster_arn.as_deref());
     if let Some(existing) = &observed.role {
         validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &req.role_name)?;
     }
     let sa_annotations = BTreeMap::from([
-        (ROLE_ARN_ANNOTATION.to_string(), role_arn.clone()),
+        (ROLE_ARN_ANNOTATION.to_string(), side.annotated_role.clone()),
         (
             TOKEN_EXPIRATION_ANNOTATION.to_string(),
             req.session_duration.to_string(),
         ),
     ]);
     let sa_labels = BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string())]);
+    // The other mode's role: a ServiceAccount annotated with it is ours to re-point.
+    let own_role_arns: Vec<String> = [Some(role_arn.clone()), snap.cluster_role_arn()]
+        .into_iter()
+        .flatten()
+        .filter(|arn| arn != &side.annotated_role)
+        .collect();
+    let config_entry = ClusterEntry {
+        name: req.name.clone(),
+        oidc_provider_arn: side.entry_provider_arn.clone(),
+        namespace: req.scope.namespace_label().to_string(),
+        service_account: req.service_account.clone(),
+        role_arn: role_arn.clone(),
+        mode: req.mode,
+        cluster_role_arn: side.cluster_role_arn.clone(),
+    };
     let desired = Desired {
         name: req.name.clone(),
-        trust_policy: trust::policy::trust_policy(&provider_arn, issuer, &req.scope),
+        iam: Target::Iam,
+        ensure_provider: !chained,
+        inline_policies: BTreeMap::new(),
+        trust_policy: side.trust_policy,
         issuer: issuer.clone(),
-        provider_arn: provider_arn.clone(),
+        provider_arn: side.provider_arn,
         provider_tags: BTreeMap::from([(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string())]),
         register: req.register,
         role_name: req.role_name.clone(),
         role_arn: role_arn.clone(),
         max_session: req.session_duration,
-        description: trust::role_description(
-            &req.name,
-            &req.scope,
-            // Created now, or created earlier by this tool.
-            observed
-                .provider
-                .as_ref()
-                .is_none_or(|p| iam::is_owned(&p.tags)),
-        ),
+        description: side.description,
         role_tags,
         permissions_boundary: req.permissions_boundary.clone(),
         policies: snap.policies.clone(),
@@ -143,16 +215,23 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
             service_account: req.service_account.clone(),
             annotations: sa_annotations.clone(),
             labels: sa_labels.clone(),
+            own_role_arns,
+            config_map: side.config_map.clone(),
         }),
-        config_entry: Some(config_entry(req, snap, &provider_arn, &role_arn)),
+        config_entry: Some(config_entry),
         replace_issuer: req.replace_issuer,
+        drop_old_providers: chained,
         override_service_accounts: req.override_service_accounts,
     };
     let plan = super::plan(&desired, observed)?;
     let mut warnings = plan.warnings.clone();
-    warnings.extend(wide_trust_warnings(req, &role_arn));
+    warnings.extend(wide_trust_warnings(req, &side.annotated_role));
     Ok(AddPlan {
-        reuses_provider: observed.provider.as_ref().map(|p| p.arn.clone()),
+        reuses_provider: observed
+            .provider
+            .as_ref()
+            .filter(|_| !chained)
+            .map(|p| p.arn.clone()),
         desired,
         plan,
         warnings,
@@ -160,12 +239,15 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
         partition: identity.partition.clone(),
         annotations: sa_annotations,
         labels: sa_labels,
+        cluster_role_arn: None,
+        cluster_account: None,
+        config_map: side.config_map,
     })
 }
 
 /// The tool's tags on the role: ownership, the onboarding's name, and which
 /// cluster it is (so `rm` and `verify` act on that cluster alone).
-fn role_tags(req: &AddRequest, described_cluster: Option<&str>) -> BTreeMap<String, String> {
+pub fn role_tags(req: &AddRequest, described_cluster: Option<&str>) -> BTreeMap<String, String> {
     let mut tags = req.tags.clone();
     tags.insert(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into());
     tags.insert(NAME_TAG.into(), req.name.clone());
@@ -182,29 +264,6 @@ fn role_tags(req: &AddRequest, described_cluster: Option<&str>) -> BTreeMap<Stri
         }
     }
     tags
-}
-
-fn config_entry(
-    req: &AddRequest,
-    snap: &AddSnapshot,
-    provider_arn: &str,
-    role_arn: &str,
-) -> ClusterEntry {
-    ClusterEntry {
-        name: req.name.clone(),
-        // The cluster's own provider; when its account is unknown, the
-        // klanker account's, by its real ARN.
-        oidc_provider_arn: match &snap.issuer.cluster_account {
-            Some(cluster) => snap
-                .issuer
-                .issuer
-                .provider_arn(&snap.identity.partition, cluster),
-            None => provider_arn.to_string(),
-        },
-        namespace: req.scope.namespace_label().to_string(),
-        service_account: req.service_account.clone(),
-        role_arn: role_arn.to_string(),
-    }
 }
 
 /// What a wildcard trust lets in, said before anything is applied.
@@ -339,6 +398,7 @@ mod tests {
                 discovered: false,
             },
             identity: identity(),
+            cluster_account: None,
             policies: policy_arns(&request(&[]), &identity()),
             observed,
             config: crate::store::Document::default(),

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod chained;
 pub mod describe;
 pub mod guard;
 pub mod listing;
@@ -33,10 +34,29 @@ pub enum RegisterMode {
     False,
 }
 
-/// What we want to exist.
+impl Desired {
+    /// The account the IAM steps act in, as errors name it.
+    pub fn account_word(&self) -> &'static str {
+        match self.iam {
+            Target::ClusterIam => "cluster's",
+            _ => "klanker",
+        }
+    }
+}
+
+/// What we want to exist in one account (the klanker account, or in
+/// chained mode also the cluster's), in the cluster and in km-config.yaml.
 #[derive(Debug, Clone)]
 pub struct Desired {
     pub name: String,
+    /// Which account's IAM the steps act in: `Target::Iam` (klanker) or
+    /// `Target::ClusterIam`.
+    pub iam: Target,
+    /// Whether this account must hold the issuer's OIDC provider (not the
+    /// klanker account in chained mode).
+    pub ensure_provider: bool,
+    /// Inline policies the role carries, by name (chained mode's role A).
+    pub inline_policies: BTreeMap<String, Value>,
     pub issuer: trust::Issuer,
     pub provider_arn: String,
     pub provider_tags: BTreeMap<String, String>,
@@ -54,6 +74,9 @@ pub struct Desired {
     pub config_entry: Option<ClusterEntry>,
     /// `--replace-issuer`: the same name may move to another issuer.
     pub replace_issuer: bool,
+    /// Providers of this account the role no longer trusts go if ours and
+    /// unused (the klanker provider when a mirrored name becomes chained).
+    pub drop_old_providers: bool,
     /// `--override-existing-serviceaccounts`: a ServiceAccount annotated
     /// with another role may be re-pointed (its annotations are taken over).
     pub override_service_accounts: bool,
@@ -66,6 +89,38 @@ pub struct DesiredCluster {
     pub service_account: String,
     pub annotations: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
+    /// This onboarding's other role (the other mode's): a ServiceAccount
+    /// annotated with it is re-pointed without --override-existing-serviceaccounts.
+    pub own_role_arns: Vec<String>,
+    /// Chained mode's ConfigMap with the pods' AWS config; None removes
+    /// one this tool created (`Observed::config_map`).
+    pub config_map: Option<DesiredConfigMap>,
+}
+
+impl DesiredCluster {
+    /// The role the ServiceAccount is annotated with.
+    pub fn role_arn(&self) -> &str {
+        self.annotations
+            .get(ROLE_ARN_ANNOTATION)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredConfigMap {
+    pub name: String,
+    pub data: BTreeMap<String, String>,
+}
+
+/// A ConfigMap of the onboarding's name as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedConfigMap {
+    pub namespace: String,
+    pub name: String,
+    pub data: BTreeMap<String, String>,
+    /// This tool created it (our field manager owns the created-by annotation).
+    pub created_by_us: bool,
 }
 
 /// What exists now.
@@ -74,6 +129,10 @@ pub struct Observed {
     pub provider: Option<ObservedProvider>,
     pub role: Option<ObservedRole>,
     pub attached_policies: BTreeSet<String>,
+    /// The role's inline policies, by name, with their documents.
+    pub inline_policies: BTreeMap<String, Value>,
+    /// The ConfigMap chained mode writes, if it exists.
+    pub config_map: Option<ObservedConfigMap>,
     /// Desired policies that were looked up and do not exist.
     pub missing_policies: BTreeSet<String>,
     pub namespace_exists: bool,
@@ -161,7 +220,11 @@ impl ObservedServiceAccount {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
+    /// The klanker account's IAM.
     Iam,
+    /// The cluster's account's IAM (chained mode's role A and its provider).
+    #[serde(rename = "cluster-iam")]
+    ClusterIam,
     Cluster,
     Local,
 }
@@ -225,7 +288,28 @@ pub enum Op {
         arn: String,
         owner: Option<String>,
     },
+    /// Writes one inline policy on a role of ours (chained mode's role A).
+    PutInlinePolicy {
+        role: String,
+        name: String,
+        document: Value,
+    },
     CreateNamespace {
+        name: String,
+    },
+    /// Server-side apply of the ConfigMap under our field manager. Only a
+    /// ConfigMap this tool creates (or created) is applied, so it always
+    /// carries the created-by record and the onboarding's name.
+    ApplyConfigMap {
+        namespace: String,
+        name: String,
+        onboarding: String,
+        data: BTreeMap<String, String>,
+    },
+    /// Re-reads the ConfigMap right before deleting: only one this tool
+    /// created is deleted.
+    DeleteConfigMap {
+        namespace: String,
         name: String,
     },
     /// Server-side apply of exactly these fields under our field manager;
@@ -322,19 +406,26 @@ impl Step {
 pub enum PlanError {
     /// `--register-oidc-provider=false`, and no provider exists.
     #[error(
-        "no IAM OIDC provider for issuer {issuer} exists in the klanker account, and --register-oidc-provider=false forbids creating one. Register it first, or use --register-oidc-provider=auto."
+        "no IAM OIDC provider for issuer {issuer} exists in the {account} account, and --register-oidc-provider=false forbids creating one. Register it first, or use --register-oidc-provider=auto."
     )]
-    ProviderMissing { issuer: String },
+    ProviderMissing {
+        issuer: String,
+        account: &'static str,
+    },
     /// `--register-oidc-provider=true`, and a provider already exists.
     #[error(
-        "the klanker account already has an OIDC provider for issuer {issuer} ({arn}), and --register-oidc-provider=true asks to create a new one. Use --register-oidc-provider=auto to reuse it."
+        "the {account} account already has an OIDC provider for issuer {issuer} ({arn}), and --register-oidc-provider=true asks to create a new one. Use --register-oidc-provider=auto to reuse it."
     )]
-    ProviderExists { issuer: String, arn: String },
+    ProviderExists {
+        issuer: String,
+        arn: String,
+        account: &'static str,
+    },
     /// The role exists without our ownership tag: never taken over.
     #[error(
-        "role {role} already exists in the klanker account and was not created by kubectl-klanker-trust (it has no {MANAGED_BY_TAG}={MANAGED_BY_VALUE} tag), so it will not be taken over. Pick another --name or --role-name, or delete or tag that role yourself."
+        "role {role} already exists in the {account} account and was not created by kubectl-klanker-trust (it has no {MANAGED_BY_TAG}={MANAGED_BY_VALUE} tag), so it will not be taken over. Pick another --name or --role-name, or delete or tag that role yourself."
     )]
-    RoleNotOwned { role: String },
+    RoleNotOwned { role: String, account: &'static str },
     /// The role is tagged for another onboarding.
     #[error(
         "role {role} belongs to {}, not `{name}`: it will not be taken over. Pick another --role-name, or remove that onboarding first.",
@@ -363,6 +454,11 @@ pub enum PlanError {
         service_account: String,
         current_role: String,
     },
+    /// A ConfigMap of the name chained mode writes exists and is not ours.
+    #[error(
+        "ConfigMap {config_map} already exists and was not created by kubectl-klanker-trust: it will not be overwritten. Pass another --config-map-name, or remove that ConfigMap yourself."
+    )]
+    ConfigMapNotOwned { config_map: String },
     /// A policy to attach does not exist.
     #[error(
         "policy {arn} does not exist in the klanker account. Create it first (the shared operator policy is km-operator-policy), or pass the right --policy-arn."
@@ -420,12 +516,16 @@ impl Plan {
 pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
     let mut steps = Vec::new();
     let mut warnings = Vec::new();
-    plan_provider(desired, observed, &mut steps)?;
+    if desired.ensure_provider {
+        plan_provider(desired, observed, &mut steps)?;
+    }
     plan_role(desired, observed, &mut steps, &mut warnings)?;
     plan_policies(desired, observed, &mut steps)?;
+    plan_inline_policies(desired, observed, &mut steps);
     plan_old_providers(desired, observed, &mut steps, &mut warnings);
     if let Some(cluster) = &desired.cluster {
         plan_cluster(desired, cluster, observed, &mut steps, &mut warnings)?;
+        plan_config_map(&desired.name, cluster, observed, &mut steps)?;
         plan_trust_move(desired, cluster, observed, &mut steps, &mut warnings);
     }
     if let Some(entry) = &desired.config_entry {
@@ -465,15 +565,21 @@ fn plan_provider(
 ) -> Result<(), PlanError> {
     let issuer = desired.issuer.url();
     match (&observed.provider, desired.register) {
-        (None, RegisterMode::False) => return Err(PlanError::ProviderMissing { issuer }),
+        (None, RegisterMode::False) => {
+            return Err(PlanError::ProviderMissing {
+                issuer,
+                account: desired.account_word(),
+            });
+        }
         (Some(p), RegisterMode::True) => {
             return Err(PlanError::ProviderExists {
                 issuer,
                 arn: p.arn.clone(),
+                account: desired.account_word(),
             });
         }
         (None, _) => steps.push(Step::new(
-            Target::Iam,
+            desired.iam,
             Action::Create,
             format!(
                 "OIDC provider {} (client ID {STS_AUDIENCE})",
@@ -494,7 +600,7 @@ fn plan_provider(
             };
             if p.client_ids.iter().any(|c| c == STS_AUDIENCE) {
                 steps.push(Step::new(
-                    Target::Iam,
+                    desired.iam,
                     Action::Unchanged,
                     format!("OIDC provider {} ({owner})", p.arn),
                     None,
@@ -502,7 +608,7 @@ fn plan_provider(
             } else {
                 steps.push(
                     Step::new(
-                        Target::Iam,
+                        desired.iam,
                         Action::Update,
                         format!(
                             "OIDC provider {} ({owner}): add client ID {STS_AUDIENCE}",
@@ -534,7 +640,7 @@ fn plan_role(
     let Some(current) = &observed.role else {
         steps.push(
             Step::new(
-                Target::Iam,
+                desired.iam,
                 Action::Create,
                 format!("role {role} (max session {}s)", desired.max_session),
                 Some(Op::CreateRole {
@@ -557,7 +663,10 @@ fn plan_role(
         return Ok(());
     };
     if current.tags.get(MANAGED_BY_TAG).map(String::as_str) != Some(MANAGED_BY_VALUE) {
-        return Err(PlanError::RoleNotOwned { role });
+        return Err(PlanError::RoleNotOwned {
+            role,
+            account: desired.account_word(),
+        });
     }
     // Ours for this name only if its name tag says so (or, for a role
     // written before the tag existed, its description does).
@@ -587,12 +696,21 @@ fn plan_role(
         }
     }
     let trusted = crate::inventory::federated_principals(&current.trust_policy);
-    if !trusted.is_empty() && !trusted.contains(&desired.provider_arn) {
+    let issuer_of = |arn: &String| trust::OidcProviderArn::parse(arn, "provider").map(|p| p.issuer);
+    // Chained mode's klanker role trusts no provider: leaving mirror mode
+    // keeps the issuer, which is what must not change silently.
+    let moved = match desired.ensure_provider {
+        true => !trusted.contains(&desired.provider_arn),
+        false => trusted
+            .iter()
+            .any(|arn| issuer_of(arn).map_or(true, |i| i != desired.issuer)),
+    };
+    if !trusted.is_empty() && moved {
         let old = trusted
             .iter()
             .map(|arn| {
-                trust::OidcProviderArn::parse(arn, "provider")
-                    .map(|p| p.issuer.url())
+                issuer_of(arn)
+                    .map(|i| i.url())
                     .unwrap_or_else(|_| arn.clone())
             })
             .collect::<Vec<_>>()
@@ -615,7 +733,7 @@ fn plan_role(
         changed = true;
         steps.push(
             Step::new(
-                Target::Iam,
+                desired.iam,
                 Action::Update,
                 format!("role {role}: trust policy"),
                 Some(Op::UpdateTrustPolicy {
@@ -646,7 +764,7 @@ fn plan_role(
         }
         steps.push(
             Step::new(
-                Target::Iam,
+                desired.iam,
                 Action::Update,
                 format!("role {role}: settings"),
                 Some(Op::UpdateRole {
@@ -676,7 +794,7 @@ fn plan_role(
             .collect();
         steps.push(
             Step::new(
-                Target::Iam,
+                desired.iam,
                 Action::Update,
                 format!("role {role}: tags"),
                 Some(Op::TagRole {
@@ -691,7 +809,7 @@ fn plan_role(
         (old, Some(new)) if old.as_ref() != Some(new) => {
             changed = true;
             steps.push(Step::new(
-                Target::Iam,
+                desired.iam,
                 Action::Update,
                 format!("role {role}: permissions boundary -> {new}"),
                 Some(Op::PutPermissionsBoundary {
@@ -703,7 +821,7 @@ fn plan_role(
         (Some(old), None) => {
             changed = true;
             steps.push(Step::new(
-                Target::Iam,
+                desired.iam,
                 Action::Update,
                 format!("role {role}: remove permissions boundary {old}"),
                 Some(Op::DeletePermissionsBoundary { role: role.clone() }),
@@ -713,7 +831,7 @@ fn plan_role(
     }
     if !changed {
         steps.push(Step::new(
-            Target::Iam,
+            desired.iam,
             Action::Unchanged,
             format!("role {role} ({})", current.arn),
             None,
@@ -734,14 +852,14 @@ fn plan_policies(
     for arn in &desired.policies {
         if observed.attached_policies.contains(arn) {
             steps.push(Step::new(
-                Target::Iam,
+                desired.iam,
                 Action::Unchanged,
                 format!("policy {arn} attached"),
                 None,
             ));
         } else {
             steps.push(Step::new(
-                Target::Iam,
+                desired.iam,
                 Action::Create,
                 format!("attach policy {arn}"),
                 Some(Op::AttachPolicy {
@@ -753,7 +871,7 @@ fn plan_policies(
     }
     for arn in observed.attached_policies.difference(&desired.policies) {
         steps.push(Step::new(
-            Target::Iam,
+            desired.iam,
             Action::Delete,
             format!("detach policy {arn}"),
             Some(Op::DetachPolicy {
@@ -775,9 +893,13 @@ fn plan_old_providers(
     steps: &mut Vec<Step>,
     warnings: &mut Vec<String>,
 ) {
-    if !desired.replace_issuer {
+    if !desired.replace_issuer && !desired.drop_old_providers {
         return;
     }
+    let why = match desired.drop_old_providers {
+        true => "the klanker role no longer trusts it",
+        false => "the issuer was replaced",
+    };
     for p in observed
         .old_providers
         .iter()
@@ -786,12 +908,9 @@ fn plan_old_providers(
         if p.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE) {
             steps.push(
                 Step::new(
-                    Target::Iam,
+                    desired.iam,
                     Action::Delete,
-                    format!(
-                        "old OIDC provider {} (created by this tool; the issuer was replaced)",
-                        p.arn
-                    ),
+                    format!("old OIDC provider {} (created by this tool; {why})", p.arn),
                     Some(Op::DeleteProvider { arn: p.arn.clone() }),
                 )
                 .with_details(vec![
@@ -856,7 +975,8 @@ fn plan_cluster(
         return Ok(());
     };
     if let Some(existing) = current.annotations.get(ROLE_ARN_ANNOTATION)
-        && existing != &desired.role_arn
+        && existing != cluster.role_arn()
+        && !cluster.own_role_arns.contains(existing)
     {
         if !desired.override_service_accounts {
             return Err(PlanError::ServiceAccountServesOtherRole {
@@ -866,7 +986,7 @@ fn plan_cluster(
         }
         warnings.push(format!(
             "--override-existing-serviceaccounts: ServiceAccount {id} is re-pointed from {existing} to {}; pods using it lose {existing}.",
-            desired.role_arn
+            cluster.role_arn()
         ));
     }
     let created = current.created_by_us();
@@ -981,6 +1101,117 @@ fn plan_cluster(
     Ok(())
 }
 
+/// The inline policies the role must carry (chained mode's role A): put
+/// when missing or different. Others on the role are not ours to remove.
+fn plan_inline_policies(desired: &Desired, observed: &Observed, steps: &mut Vec<Step>) {
+    let role = &desired.role_name;
+    for (name, document) in &desired.inline_policies {
+        match observed.inline_policies.get(name) {
+            Some(current) if policy::equivalent(current, document) => steps.push(Step::new(
+                desired.iam,
+                Action::Unchanged,
+                format!("role {role}: inline policy {name}"),
+                None,
+            )),
+            current => {
+                let details = match current {
+                    Some(current) => policy::diff_lines(current, document),
+                    None => vec![format!(
+                        "allows {}",
+                        trust::chain::assumable_roles(document).join(", ")
+                    )],
+                };
+                steps.push(
+                    Step::new(
+                        desired.iam,
+                        if current.is_some() {
+                            Action::Update
+                        } else {
+                            Action::Create
+                        },
+                        format!("role {role}: inline policy {name}"),
+                        Some(Op::PutInlinePolicy {
+                            role: role.clone(),
+                            name: name.clone(),
+                            document: document.clone(),
+                        }),
+                    )
+                    .with_details(details),
+                );
+            }
+        }
+    }
+}
+
+/// Chained mode's ConfigMap beside the ServiceAccount: written when missing
+/// or different, never over one this tool did not create; in mirror mode
+/// one this tool created goes.
+fn plan_config_map(
+    onboarding: &str,
+    cluster: &DesiredCluster,
+    observed: &Observed,
+    steps: &mut Vec<Step>,
+) -> Result<(), PlanError> {
+    match (&cluster.config_map, &observed.config_map) {
+        (Some(want), None) => steps.push(
+            Step::new(
+                Target::Cluster,
+                Action::Create,
+                format!(
+                    "ConfigMap {}/{} (the pods' AWS config)",
+                    cluster.namespace, want.name
+                ),
+                Some(Op::ApplyConfigMap {
+                    namespace: cluster.namespace.clone(),
+                    name: want.name.clone(),
+                    onboarding: onboarding.to_string(),
+                    data: want.data.clone(),
+                }),
+            )
+            .with_details(want.data.keys().map(|k| format!("key {k}")).collect()),
+        ),
+        (Some(want), Some(seen)) if !seen.created_by_us => {
+            return Err(PlanError::ConfigMapNotOwned {
+                config_map: format!("{}/{}", seen.namespace, want.name),
+            });
+        }
+        (Some(want), Some(seen)) if seen.data == want.data => steps.push(Step::new(
+            Target::Cluster,
+            Action::Unchanged,
+            format!("ConfigMap {}/{}", cluster.namespace, want.name),
+            None,
+        )),
+        (Some(want), Some(_)) => steps.push(Step::new(
+            Target::Cluster,
+            Action::Update,
+            format!(
+                "ConfigMap {}/{} (the pods' AWS config)",
+                cluster.namespace, want.name
+            ),
+            Some(Op::ApplyConfigMap {
+                namespace: cluster.namespace.clone(),
+                name: want.name.clone(),
+                onboarding: onboarding.to_string(),
+                data: want.data.clone(),
+            }),
+        )),
+        (None, Some(seen)) if seen.created_by_us => steps.push(Step::new(
+            Target::Cluster,
+            Action::Delete,
+            format!(
+                "ConfigMap {}/{} (created by this tool; chained mode only)",
+                seen.namespace, seen.name
+            ),
+            Some(Op::DeleteConfigMap {
+                namespace: seen.namespace.clone(),
+                name: seen.name.clone(),
+            }),
+        )),
+        (None, _) => {}
+    }
+    Ok(())
+}
+
 fn singular(section: &str) -> &'static str {
     if section == "labels" {
         "label"
@@ -1013,9 +1244,11 @@ fn plan_trust_move(
     let Some(sa) = &previous.observed else {
         return;
     };
-    if sa.annotations.get(ROLE_ARN_ANNOTATION) != Some(&desired.role_arn) {
+    let annotated = sa.annotations.get(ROLE_ARN_ANNOTATION);
+    if annotated.is_none_or(|a| a != &desired.role_arn && !cluster.own_role_arns.contains(a)) {
         return;
     }
+    let annotated_role = annotated.cloned().unwrap_or_default();
     let step = if sa.created_by_us() {
         Step::new(
             Target::Cluster,
@@ -1024,7 +1257,7 @@ fn plan_trust_move(
             Some(Op::DeleteServiceAccount {
                 namespace: previous.namespace.clone(),
                 name: previous.name.clone(),
-                role_arn: desired.role_arn.clone(),
+                role_arn: annotated_role,
             }),
         )
     } else {
@@ -1057,6 +1290,16 @@ fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
             &new.service_account,
         ),
         ("role_arn", &old.role_arn, &new.role_arn),
+        (
+            "mode",
+            &old.mode.as_str().to_string(),
+            &new.mode.as_str().to_string(),
+        ),
+        (
+            "cluster_role_arn",
+            &old.cluster_role_arn.clone().unwrap_or_default(),
+            &new.cluster_role_arn.clone().unwrap_or_default(),
+        ),
     ];
     pairs
         .iter()
@@ -1092,6 +1335,10 @@ mod tests {
         };
         Desired {
             name: "dev".into(),
+            iam: Target::Iam,
+            ensure_provider: true,
+            inline_policies: BTreeMap::new(),
+            drop_old_providers: false,
             trust_policy: policy::trust_policy(PROVIDER, &issuer, &scope),
             issuer,
             provider_arn: PROVIDER.into(),
@@ -1113,6 +1360,8 @@ mod tests {
                     (trust::TOKEN_EXPIRATION_ANNOTATION.into(), "3600".into()),
                 ]),
                 labels: BTreeMap::from([(trust::MANAGED_BY_LABEL.into(), MANAGED_BY_VALUE.into())]),
+                own_role_arns: Vec::new(),
+                config_map: None,
             }),
             config_entry: Some(ClusterEntry {
                 name: "dev".into(),
@@ -1120,6 +1369,7 @@ mod tests {
                 namespace: namespace.into(),
                 service_account: "km".into(),
                 role_arn: ROLE_ARN.into(),
+                ..ClusterEntry::default()
             }),
             replace_issuer: false,
             override_service_accounts: false,
@@ -1152,6 +1402,8 @@ mod tests {
                 permissions_boundary: d.permissions_boundary.clone(),
             }),
             attached_policies: d.policies.clone(),
+            inline_policies: BTreeMap::new(),
+            config_map: None,
             missing_policies: BTreeSet::new(),
             namespace_exists: true,
             service_account: Some({
@@ -1337,7 +1589,8 @@ mod tests {
         assert_eq!(
             plan(&d, &observed).unwrap_err(),
             PlanError::RoleNotOwned {
-                role: "km-cluster-dev".into()
+                role: "km-cluster-dev".into(),
+                account: "klanker",
             }
         );
     }

@@ -20,6 +20,9 @@ pub struct RemovalObserved {
     pub role_arn: String,
     pub role: Option<RoleToRemove>,
     pub provider: Option<ProviderToRemove>,
+    /// Chained mode: role A and the cluster's own provider, in the cluster's account.
+    pub cluster_role: Option<RoleToRemove>,
+    pub cluster_provider: Option<ProviderToRemove>,
     pub cluster: ClusterView,
     pub config_entry: bool,
     /// The mark an earlier `rm` left on the km-config.yaml entry.
@@ -237,6 +240,7 @@ pub fn keep_of(
             namespace: o.namespace.clone(),
             service_account: o.service_account.clone(),
             role_arn: o.role_arn.clone(),
+            ..ClusterEntry::default()
         })
     })?;
     Some(Keep {
@@ -297,92 +301,23 @@ pub fn onboarded_nowhere(observed: &RemovalObserved) -> bool {
 pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
     let mut steps = Vec::new();
     let mut notes = Vec::new();
-    let iam = |action, summary: String, op| Step::new(Target::Iam, action, summary, Some(op));
-
     if let Some(role) = &observed.role {
-        if !role.owned {
-            return Err(PlanError::RoleNotOwned {
-                role: role.role_name.clone(),
-            });
-        }
-        if role.name_tag.as_deref() != Some(observed.name.as_str()) {
-            return Err(PlanError::RoleOfOtherOnboarding {
-                role: role.role_name.clone(),
-                name: observed.name.clone(),
-                other: role.name_tag.clone(),
-            });
-        }
-        let r = &role.role_name;
-        // The first write and DeleteRole re-read the role's tags: the plan
-        // may be minutes old (a prompt), and another onboarding may have
-        // claimed the role meanwhile.
-        let mut owner = Some(observed.name.clone());
-        for arn in &role.attached_policies {
-            steps.push(iam(
-                Action::Delete,
-                format!("detach policy {arn}"),
-                Op::DetachPolicy {
-                    role: r.clone(),
-                    arn: arn.clone(),
-                    owner: owner.take(),
-                },
-            ));
-        }
-        for name in &role.inline_policies {
-            steps.push(iam(
-                Action::Delete,
-                format!("delete inline policy {name} of role {r}"),
-                Op::DeleteInlinePolicy {
-                    role: r.clone(),
-                    name: name.clone(),
-                    owner: owner.take(),
-                },
-            ));
-        }
-        for profile in &role.instance_profiles {
-            steps.push(iam(
-                Action::Delete,
-                format!("remove role {r} from instance profile {profile}"),
-                Op::RemoveRoleFromInstanceProfile {
-                    role: r.clone(),
-                    profile: profile.clone(),
-                    owner: owner.take(),
-                },
-            ));
-        }
-        steps.push(iam(
-            Action::Delete,
-            format!("role {r} ({})", role.arn),
-            Op::DeleteRole {
-                role: r.clone(),
-                owner: observed.name.clone(),
-            },
-        ));
+        steps.extend(role_removal(role, &observed.name, Target::Iam)?);
     }
-
     if let Some(provider) = &observed.provider {
-        if !provider.owned {
-            notes.push(format!(
-                "OIDC provider {} was not created by this tool: it is never deleted.",
-                provider.arn
-            ));
-        } else if !provider.trusted_by.is_empty() {
-            notes.push(format!(
-                "OIDC provider {} is kept: still trusted by {}.",
-                provider.arn,
-                provider.trusted_by.join(", ")
-            ));
-        } else {
-            steps.push(iam(
-                Action::Delete,
-                format!(
-                    "OIDC provider {} (created by this tool, no other role trusts it; checked again right before deleting)",
-                    provider.arn
-                ),
-                Op::DeleteProvider {
-                    arn: provider.arn.clone(),
-                },
-            ));
+        match provider_removal(provider, Target::Iam) {
+            Ok(step) => steps.push(step),
+            Err(note) => notes.push(note),
+        }
+    }
+    // Chained mode's role A and its provider, in the cluster's account.
+    if let Some(role) = &observed.cluster_role {
+        steps.extend(role_removal(role, &observed.name, Target::ClusterIam)?);
+    }
+    if let Some(provider) = &observed.cluster_provider {
+        match provider_removal(provider, Target::ClusterIam) {
+            Ok(step) => steps.push(step),
+            Err(note) => notes.push(note),
         }
     }
 
@@ -465,6 +400,109 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
             entry_kept: kept.is_some(),
         }),
     })
+}
+
+/// The steps that remove an onboarding's role from one account's IAM:
+/// its policies, its instance profiles, then the role. The first write and
+/// DeleteRole re-read the role's tags: the plan may be minutes old (a
+/// prompt), and another onboarding may have claimed the role meanwhile.
+pub fn role_removal(
+    role: &RoleToRemove,
+    name: &str,
+    target: Target,
+) -> Result<Vec<Step>, PlanError> {
+    let account = match target {
+        Target::ClusterIam => "cluster's",
+        _ => "klanker",
+    };
+    if !role.owned {
+        return Err(PlanError::RoleNotOwned {
+            role: role.role_name.clone(),
+            account,
+        });
+    }
+    if role.name_tag.as_deref() != Some(name) {
+        return Err(PlanError::RoleOfOtherOnboarding {
+            role: role.role_name.clone(),
+            name: name.to_string(),
+            other: role.name_tag.clone(),
+        });
+    }
+    let iam = |action, summary: String, op| Step::new(target, action, summary, Some(op));
+    let mut steps = Vec::new();
+    let r = &role.role_name;
+    let mut owner = Some(name.to_string());
+    for arn in &role.attached_policies {
+        steps.push(iam(
+            Action::Delete,
+            format!("detach policy {arn}"),
+            Op::DetachPolicy {
+                role: r.clone(),
+                arn: arn.clone(),
+                owner: owner.take(),
+            },
+        ));
+    }
+    for policy in &role.inline_policies {
+        steps.push(iam(
+            Action::Delete,
+            format!("delete inline policy {policy} of role {r}"),
+            Op::DeleteInlinePolicy {
+                role: r.clone(),
+                name: policy.clone(),
+                owner: owner.take(),
+            },
+        ));
+    }
+    for profile in &role.instance_profiles {
+        steps.push(iam(
+            Action::Delete,
+            format!("remove role {r} from instance profile {profile}"),
+            Op::RemoveRoleFromInstanceProfile {
+                role: r.clone(),
+                profile: profile.clone(),
+                owner: owner.take(),
+            },
+        ));
+    }
+    steps.push(iam(
+        Action::Delete,
+        format!("role {r} ({})", role.arn),
+        Op::DeleteRole {
+            role: r.clone(),
+            owner: name.to_string(),
+        },
+    ));
+    Ok(steps)
+}
+
+/// The step that deletes a provider this tool created and nothing else
+/// trusts (checked again right before deleting), or the note saying why it stays.
+pub fn provider_removal(provider: &ProviderToRemove, target: Target) -> Result<Step, String> {
+    if !provider.owned {
+        return Err(format!(
+            "OIDC provider {} was not created by this tool: it is never deleted.",
+            provider.arn
+        ));
+    }
+    if !provider.trusted_by.is_empty() {
+        return Err(format!(
+            "OIDC provider {} is kept: still trusted by {}.",
+            provider.arn,
+            provider.trusted_by.join(", ")
+        ));
+    }
+    Ok(Step::new(
+        target,
+        Action::Delete,
+        format!(
+            "OIDC provider {} (created by this tool, no other role trusts it; checked again right before deleting)",
+            provider.arn
+        ),
+        Some(Op::DeleteProvider {
+            arn: provider.arn.clone(),
+        }),
+    ))
 }
 
 /// The local step when the cluster part is left: the entry stays (or is
@@ -550,6 +588,7 @@ mod tests {
             namespace: "ai-pods".into(),
             service_account: "km".into(),
             role_arn: ROLE_ARN.into(),
+            ..ClusterEntry::default()
         }
     }
 

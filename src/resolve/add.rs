@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{Expect, IssuerSource, Klanker};
+use super::{ClusterSide, Expect, IssuerSource, Klanker};
 use crate::cli::{AddArgs, AddOutput, ApplyArgs};
 use crate::error::Error;
 use crate::kubeconfig::ContextInfo;
 use crate::plan::RegisterMode;
 use crate::trust::{
-    self, DEFAULT_NAMESPACE, Issuer, MANAGED_BY_TAG, NAME_TAG, OidcProviderArn, TrustScope,
-    validate,
+    self, DEFAULT_NAMESPACE, Issuer, MANAGED_BY_TAG, NAME_TAG, OidcProviderArn, TrustMode,
+    TrustScope, validate,
 };
 
 /// Everything `add` was asked to do.
@@ -35,12 +35,27 @@ pub struct AddRequest {
     pub create_namespace: bool,
     pub replace_issuer: bool,
     pub override_service_accounts: bool,
+    pub mode: TrustMode,
+    /// Chained mode's pieces; None in mirror mode.
+    pub chained: Option<Chained>,
+    /// The identity that reads and writes the cluster's account: needed in
+    /// chained mode, and to leave chained mode (role A is removed).
+    pub cluster_side: Option<ClusterSide>,
     pub klanker: Klanker,
     pub apply: ApplyArgs,
     pub output: AddOutput,
     /// Run `verify`'s local checks after applying.
     pub verify: bool,
     pub context: ContextInfo,
+}
+
+/// Chained mode's names in the cluster's account and in the cluster.
+#[derive(Debug, Clone)]
+pub struct Chained {
+    /// Role A, in the cluster's account.
+    pub cluster_role_name: String,
+    pub config_map: String,
+    pub cluster_permissions_boundary: Option<String>,
 }
 
 impl AddRequest {
@@ -133,6 +148,36 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
     validate::description(&trust::role_description(&name, &scope, true), &name)?;
     // A wildcard trust still needs a real namespace to hold the ServiceAccount.
     let sa_namespace = scope.namespace.clone().unwrap_or(context_namespace);
+    let chained = match args.mode {
+        TrustMode::Mirror => {
+            for (flag, given) in [
+                ("--cluster-role-name", args.cluster_role_name.is_some()),
+                ("--config-map-name", args.config_map_name.is_some()),
+                (
+                    "--cluster-permissions-boundary",
+                    args.cluster_permissions_boundary.is_some(),
+                ),
+            ] {
+                if given {
+                    return Err(trust::ValidationError::new(
+                        flag,
+                        "",
+                        "it names a piece of chained mode",
+                        "Add --mode chained, or drop the flag.",
+                    )
+                    .into());
+                }
+            }
+            None
+        }
+        TrustMode::Chained => Some(chained(args, &name)?),
+    };
+    let cluster_side = ClusterSide::of(&source, args.cluster_profile.as_deref(), &klanker);
+    if chained.is_some() && cluster_side.is_none() {
+        return Err(Error::ChainedNeedsClusterAccount {
+            context: ctx.context_name.clone(),
+        });
+    }
     Ok(AddRequest {
         name,
         role_name,
@@ -148,11 +193,51 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
         create_namespace: args.create_namespace,
         replace_issuer: args.replace_issuer,
         override_service_accounts: args.override_existing_serviceaccounts,
+        mode: args.mode,
+        chained,
+        cluster_side,
         klanker,
         apply: args.apply,
         output: args.output,
         verify: !args.no_verify,
         context: ctx.clone(),
+    })
+}
+
+/// Chained mode's names, checked.
+fn chained(args: &AddArgs, name: &str) -> Result<Chained, Error> {
+    let cluster_role_name = match &args.cluster_role_name {
+        Some(r) => {
+            validate::role_name(r, "--cluster-role-name")?;
+            r.clone()
+        }
+        None => {
+            let r = trust::default_cluster_role_name(name);
+            validate::role_name(&r, "--name")?;
+            r
+        }
+    };
+    let config_map = args
+        .config_map_name
+        .clone()
+        .unwrap_or_else(|| trust::chain::DEFAULT_CONFIG_MAP.to_string());
+    validate::config_map_name(&config_map)?;
+    if let Some(b) = &args.cluster_permissions_boundary {
+        trust::arn::parse_policy_arn(b, "--cluster-permissions-boundary")?;
+    }
+    if args.role_name.as_deref() == Some(cluster_role_name.as_str()) {
+        return Err(trust::ValidationError::new(
+            "--cluster-role-name",
+            &cluster_role_name,
+            "it is the same as --role-name",
+            "Give the two roles different names; they live in different accounts but are named apart so `list` and the policies can tell them apart.",
+        )
+        .into());
+    }
+    Ok(Chained {
+        cluster_role_name,
+        config_map,
+        cluster_permissions_boundary: args.cluster_permissions_boundary.clone(),
     })
 }
 

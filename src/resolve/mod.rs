@@ -39,6 +39,39 @@ impl Klanker {
     }
 }
 
+/// The identity that acts in the cluster's account: the EKS source's
+/// profile (and the kubeconfig's --role-arn), or `--cluster-profile`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSide {
+    /// None: the default credentials chain, as for DescribeCluster.
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
+    pub region: String,
+}
+
+impl ClusterSide {
+    /// An EKS context always has one; another cluster only with `--cluster-profile`.
+    pub fn of(source: &IssuerSource, flag: Option<&str>, klanker: &Klanker) -> Option<Self> {
+        match source {
+            IssuerSource::Eks {
+                region,
+                profile,
+                role_arn,
+                ..
+            } => Some(Self {
+                profile: profile.clone(),
+                role_arn: role_arn.clone(),
+                region: region.clone(),
+            }),
+            _ => flag.map(|p| Self {
+                profile: Some(p.to_string()),
+                role_arn: None,
+                region: klanker.region.clone(),
+            }),
+        }
+    }
+}
+
 /// What the context says about the cluster behind it.
 #[derive(Debug, Clone, Default)]
 pub struct Expect {

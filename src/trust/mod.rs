@@ -2,6 +2,7 @@
 //! No I/O here, so all of it is unit-tested.
 
 pub mod arn;
+pub mod chain;
 pub mod conditions;
 pub mod policy;
 pub mod token;
@@ -38,6 +39,39 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 /// The shared operator policy every onboarding's role gets by default.
 pub const OPERATOR_POLICY: &str = "km-operator-policy";
 
+/// How the klanker account trusts the cluster's ServiceAccounts.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TrustMode {
+    /// The issuer is mirrored as an OIDC provider in the klanker account,
+    /// and the klanker role trusts it directly.
+    #[default]
+    Mirror,
+    /// The pod's IRSA role lives in the cluster's account, and the klanker
+    /// role trusts that role (AssumeRole chaining); no provider in the
+    /// klanker account.
+    Chained,
+}
+
+impl TrustMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustMode::Mirror => "mirror",
+            TrustMode::Chained => "chained",
+        }
+    }
+}
+
 /// A role's ARN in an account.
 pub fn role_arn(partition: &str, account: &str, role_name: &str) -> String {
     format!("arn:{partition}:iam::{account}:role/{role_name}")
@@ -53,12 +87,41 @@ pub fn default_role_name(name: &str) -> String {
     format!("km-cluster-{name}")
 }
 
+/// Chained mode's role in the cluster account (role A) for a registry name.
+pub fn default_cluster_role_name(name: &str) -> String {
+    format!("{CLUSTER_ROLE_PREFIX}{name}")
+}
+
+/// Every chained-mode role in the cluster account starts with this, so the
+/// cluster-side policy can be scoped to `role/km-irsa-*`.
+pub const CLUSTER_ROLE_PREFIX: &str = "km-irsa-";
+
 /// Description suffixes recording whether the role's OIDC provider was
 /// created by this tool, as seen when the role was written. `list` reads
 /// ownership from ListRoles alone with it; destructive steps still check the
 /// provider's own tag.
 pub const PROVIDER_OWNED_SUFFIX: &str = "; provider created by this tool";
 pub const PROVIDER_FOREIGN_SUFFIX: &str = "; provider pre-existing";
+/// Chained mode's klanker role: trusted from the cluster's account, no provider here.
+pub const CHAINED_SUFFIX: &str = "; chained from the cluster's account";
+
+/// Chained mode's klanker role (role B) description, parseable as the mirror one is.
+pub fn chained_role_description(name: &str, scope: &TrustScope) -> String {
+    format!(
+        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}/{}){CHAINED_SUFFIX}",
+        scope.namespace_label(),
+        scope.service_account,
+    )
+}
+
+/// Chained mode's cluster-account role (role A) description.
+pub fn cluster_role_description(name: &str, scope: &TrustScope, klanker_role_arn: &str) -> String {
+    format!(
+        "{ROLE_DESCRIPTION_PREFIX}: IRSA role of chained onboarding {name} ({}/{}); may assume {klanker_role_arn}",
+        scope.namespace_label(),
+        scope.service_account,
+    )
+}
 
 /// The role description: human-readable and parseable by `list` from ListRoles alone.
 pub fn role_description(name: &str, scope: &TrustScope, provider_owned: bool) -> String {

@@ -180,6 +180,18 @@ pub fn service_account(value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// ConfigMap names are DNS-1123 subdomains, as ServiceAccount names are.
+pub fn config_map_name(value: &str) -> Result<(), ValidationError> {
+    service_account(value).map_err(|e| {
+        ValidationError::new(
+            "--config-map-name",
+            value,
+            e.problem.replace("ServiceAccount names", "ConfigMap names"),
+            "Use a name like `km-aws-config`: lower-case letters, digits, '-' and '.'.",
+        )
+    })
+}
+
 /// A ServiceAccount name, or with `allow_wide` a pattern with IAM wildcards
 /// (`*`, `?`) that admits every matching ServiceAccount.
 pub fn service_account_pattern(value: &str, allow_wide: bool) -> Result<(), ValidationError> {

@@ -9,6 +9,7 @@ mod support;
 
 mod add;
 mod bounds;
+mod chained;
 mod completion;
 mod concurrency;
 mod credentials;

@@ -177,6 +177,22 @@ impl Account {
         })
     }
 
+    /// An inline policy of the role, decoded; None when it has none of that name.
+    pub async fn inline_policy(&self, role: &str, name: &str) -> Option<serde_json::Value> {
+        let out = self
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await
+            .ok()?;
+        let decoded = percent_encoding::percent_decode_str(out.policy_document())
+            .decode_utf8_lossy()
+            .into_owned();
+        Some(serde_json::from_str(&decoded).expect("inline policy JSON"))
+    }
+
     pub async fn create_foreign_role(&self, name: &str) {
         self.iam
             .create_role()

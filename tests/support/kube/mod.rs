@@ -142,6 +142,17 @@ impl KubeCluster {
         Some(serde_json::to_value(sa).expect("ServiceAccount JSON"))
     }
 
+    /// The ConfigMap as JSON, or None when it does not exist.
+    pub fn config_map(&self, ns: &str, name: &str) -> Option<Value> {
+        let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+            Api::namespaced(self.admin.clone(), ns);
+        let cm = self
+            .rt
+            .block_on(api.get_opt(name))
+            .expect("get ConfigMap")?;
+        Some(serde_json::to_value(cm).expect("ConfigMap JSON"))
+    }
+
     /// Creates or replaces a ServiceAccount as someone editing it by hand would
     /// (`kubectl edit`: an update under its own field manager).
     pub fn put_service_account(&self, ns: &str, obj: Value) {

@@ -1,0 +1,302 @@
+//! `add --mode chained` end to end: role A in the cluster's account, role B
+//! in the klanker account, the ServiceAccount and the ConfigMap, against
+//! moto's two accounts and the real API server.
+
+use serde_json::json;
+
+use crate::support::aws_peer::{CLUSTER_ACCOUNT, KLANKER_ACCOUNT};
+use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
+
+const ROLE_A: &str = "km-irsa-dev-use1-0";
+const ROLE_A_ARN: &str = "arn:aws:iam::222222222222:role/km-irsa-dev-use1-0";
+const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+
+fn chained(extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "add",
+        "--name",
+        CLUSTER,
+        "--namespace",
+        "ai-pods",
+        "--service-account",
+        "km",
+        "--mode",
+        "chained",
+        "--dry-run=false",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn run(world: &World, args: &[String]) -> crate::support::Outcome {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    world.run(&args)
+}
+
+fn cluster_provider_arn(world: &World) -> String {
+    format!(
+        "arn:aws:iam::{CLUSTER_ACCOUNT}:oidc-provider/{}",
+        world.issuer_host_path()
+    )
+}
+
+/// The exact state chained mode leaves in both accounts and the cluster.
+fn assert_chained_state(world: &World) {
+    // Cluster account: its own provider, tagged ours, and role A trusting it.
+    let providers = world.block_on(world.cluster.providers());
+    assert_eq!(providers.len(), 1, "{providers:?}");
+    assert_eq!(providers[0].arn, cluster_provider_arn(world));
+    assert_eq!(providers[0].client_ids, ["sts.amazonaws.com"]);
+    assert_eq!(
+        providers[0]
+            .tags
+            .get("klanker-trust/managed-by")
+            .map(String::as_str),
+        Some("kubectl-klanker-trust")
+    );
+    let role_a = world.block_on(world.cluster.role(ROLE_A)).expect("role A");
+    let host = world.issuer_host_path();
+    assert_eq!(
+        role_a.trust_policy,
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": cluster_provider_arn(world)},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {
+                    format!("{host}:sub"): "system:serviceaccount:ai-pods:km",
+                    format!("{host}:aud"): "sts.amazonaws.com",
+                }},
+            }]
+        })
+    );
+    assert!(role_a.attached.is_empty(), "{:?}", role_a.attached);
+    assert_eq!(role_a.tags["klanker-trust/name"], CLUSTER);
+    assert_eq!(
+        role_a.tags["klanker-trust/managed-by"],
+        "kubectl-klanker-trust"
+    );
+    assert_eq!(
+        world.block_on(world.cluster.inline_policy(ROLE_A, "km-assume-klanker")),
+        Some(json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": ROLE_ARN}]
+        }))
+    );
+    // Klanker account: no provider, role B trusting role A by the condition form.
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    let role_b = world.block_on(world.klanker.role(ROLE)).expect("role B");
+    assert_eq!(
+        role_b.trust_policy,
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{CLUSTER_ACCOUNT}:root")},
+                "Action": "sts:AssumeRole",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": ROLE_A_ARN}},
+            }]
+        })
+    );
+    assert_eq!(role_b.max_session, 3600);
+    assert_eq!(
+        role_b.attached,
+        [format!(
+            "arn:aws:iam::{KLANKER_ACCOUNT}:policy/km-operator-policy"
+        )]
+    );
+    assert_eq!(role_b.tags["klanker-trust/name"], CLUSTER);
+    // The cluster: the ServiceAccount names role A, the ConfigMap the chain.
+    let sa = world
+        .kube
+        .service_account("ai-pods", "km")
+        .expect("ServiceAccount");
+    assert_eq!(
+        sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION],
+        ROLE_A_ARN
+    );
+    let cm = world
+        .kube
+        .config_map("ai-pods", "km-aws-config")
+        .expect("ConfigMap");
+    assert_eq!(
+        cm["data"]["config"],
+        format!(
+            "[profile klanker]\nrole_arn = {ROLE_ARN}\nsource_profile = cluster\nrole_session_name = {CLUSTER}\n\n[profile cluster]\nrole_arn = {ROLE_A_ARN}\nweb_identity_token_file = {TOKEN_FILE}\n"
+        )
+    );
+    // km-config.yaml: the existing keys, and the two of chained mode.
+    let entry = &world.km_config_yaml()["clusters"][0];
+    assert_eq!(entry["mode"].as_str(), Some("chained"));
+    assert_eq!(entry["cluster_role_arn"].as_str(), Some(ROLE_A_ARN));
+    assert_eq!(entry["role_arn"].as_str(), Some(ROLE_ARN));
+    assert_eq!(entry["service_account"].as_str(), Some("km"));
+    assert_eq!(
+        entry["oidc_provider_arn"].as_str(),
+        Some(cluster_provider_arn(world).as_str())
+    );
+}
+
+#[test]
+fn chained_mode_creates_both_roles_the_config_map_and_a_rerun_writes_nothing() {
+    let world = World::new();
+    let out = run(&world, &chained(&[]));
+    out.assert_ok();
+    assert_contains!(out.stdout, "chained mode");
+    assert_contains!(out.stdout, "cluster IAM");
+    assert_contains!(out.stdout, "AWS_PROFILE=klanker");
+    assert_chained_state(&world);
+
+    world.clear_calls();
+    let again = run(&world, &chained(&[]));
+    again.assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", again.all());
+    assert_chained_state(&world);
+}
+
+#[test]
+fn the_modes_switch_both_ways_and_converge() {
+    let world = World::new();
+    // Mirror first: the klanker account holds the provider.
+    world
+        .run(&[
+            "add",
+            "--name",
+            CLUSTER,
+            "--namespace",
+            "ai-pods",
+            "--service-account",
+            "km",
+            "--dry-run=false",
+        ])
+        .assert_ok();
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+
+    // Mirror -> chained: the klanker provider (ours, unused) goes.
+    let out = run(&world, &chained(&[]));
+    out.assert_ok();
+    assert_chained_state(&world);
+    world.clear_calls();
+    run(&world, &chained(&[])).assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    // Chained -> mirror: role A, the cluster provider and the ConfigMap go.
+    let back = world.run(&[
+        "add",
+        "--name",
+        CLUSTER,
+        "--namespace",
+        "ai-pods",
+        "--service-account",
+        "km",
+        "--dry-run=false",
+    ]);
+    back.assert_ok();
+    assert!(
+        world.block_on(world.cluster.role(ROLE_A)).is_none(),
+        "{}",
+        back.all()
+    );
+    assert!(world.block_on(world.cluster.providers()).is_empty());
+    assert!(world.kube.config_map("ai-pods", "km-aws-config").is_none());
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+    let role_b = world.block_on(world.klanker.role(ROLE)).expect("role B");
+    assert_eq!(
+        role_b.trust_policy["Statement"][0]["Principal"]["Federated"],
+        format!(
+            "arn:aws:iam::{KLANKER_ACCOUNT}:oidc-provider/{}",
+            world.issuer_host_path()
+        )
+    );
+    let sa = world
+        .kube
+        .service_account("ai-pods", "km")
+        .expect("ServiceAccount");
+    assert_eq!(sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_ARN);
+    let entry = &world.km_config_yaml()["clusters"][0];
+    assert!(entry.get("mode").is_none(), "{entry:?}");
+    assert!(entry.get("cluster_role_arn").is_none(), "{entry:?}");
+    world.clear_calls();
+    world
+        .run(&[
+            "add",
+            "--name",
+            CLUSTER,
+            "--namespace",
+            "ai-pods",
+            "--service-account",
+            "km",
+            "--dry-run=false",
+        ])
+        .assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn a_foreign_config_map_of_that_name_is_never_overwritten() {
+    let world = World::new();
+    world.kube.admin(
+        &[
+            "create",
+            "configmap",
+            "km-aws-config",
+            "-n",
+            "ai-pods",
+            "--from-literal=config=theirs",
+        ],
+        None,
+    );
+    let out = run(&world, &chained(&[]));
+    // Refused like any other plan the ownership rules stop.
+    out.assert_code(1);
+    assert_contains!(out.stderr, "ConfigMap ai-pods/km-aws-config already exists");
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", out.all());
+    let cm = world
+        .kube
+        .config_map("ai-pods", "km-aws-config")
+        .expect("ConfigMap");
+    assert_eq!(cm["data"]["config"], "theirs");
+}
+
+#[test]
+fn the_manifest_holds_the_service_account_and_the_config_map() {
+    let world = World::new();
+    let out = run(&world, &chained(&["-o", "manifest"]));
+    out.assert_ok();
+    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&out.stdout)
+        .map(|d| serde::Deserialize::deserialize(d).expect("YAML document"))
+        .collect();
+    assert_eq!(docs.len(), 2, "{}", out.stdout);
+    assert_eq!(docs[0]["kind"].as_str(), Some("ServiceAccount"));
+    assert_eq!(
+        docs[0]["metadata"]["annotations"][ROLE_ARN_ANNOTATION].as_str(),
+        Some(ROLE_A_ARN)
+    );
+    assert_eq!(docs[1]["kind"].as_str(), Some("ConfigMap"));
+    assert_contains!(
+        docs[1]["data"]["config"].as_str().unwrap_or_default(),
+        TOKEN_FILE
+    );
+}
+
+#[test]
+fn chained_mode_without_a_cluster_account_identity_is_refused_before_any_call() {
+    let world = World::new();
+    let out = world.run(&[
+        "add",
+        "--name",
+        "other",
+        "--issuer-url",
+        "https://issuer.example.com",
+        "--mode",
+        "chained",
+        "--dry-run=false",
+    ]);
+    out.assert_code(2);
+    assert_contains!(out.stderr, "--cluster-profile");
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
