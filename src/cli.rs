@@ -437,6 +437,9 @@ pub struct RmArgs {
     /// Leave the ServiceAccount in the cluster.
     #[arg(long)]
     pub keep_service_account: bool,
+    /// Chained mode: AWS profile for the cluster's account, where role A lives (default: from the context's exec block).
+    #[arg(long, value_name = "PROFILE")]
+    pub cluster_profile: Option<String>,
     /// Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1.
     #[arg(long)]
     pub ignore_not_found: bool,

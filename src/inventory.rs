@@ -63,12 +63,36 @@ pub struct Onboarding {
     pub cluster: Option<String>,
     #[serde(skip)]
     pub server: Option<String>,
+    /// How the klanker role is trusted: by the mirrored provider, or chained
+    /// from a role in the cluster's account (read from the trust policy).
+    pub mode: crate::trust::TrustMode,
+    /// Chained mode: the cluster account's role the klanker role trusts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_role_arn: Option<String>,
 }
 
 /// The onboarding a role's tags prove, with the scope its trust policy
 /// grants. The name comes from the tag, never from the description.
 pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> {
     let name = proven_name(tags)?;
+    if let Some(cluster_role) = crate::trust::chain::trusted_cluster_role(&role.trust_policy) {
+        // The scope lives in role A's trust, in the cluster's account; the
+        // description recorded it when the role was written.
+        let (namespace, service_account) = described_scope(&role.description).unwrap_or(("?", "?"));
+        return Some(Onboarding {
+            cluster: tags.get(CLUSTER_TAG).cloned(),
+            server: tags.get(SERVER_TAG).cloned(),
+            mode: crate::trust::TrustMode::Chained,
+            cluster_role_arn: Some(cluster_role),
+            ..scoped(
+                role,
+                name,
+                None,
+                String::new(),
+                (namespace, service_account),
+            )
+        });
+    }
     let (provider, subject) = trust_principal_and_subject(&role.trust_policy).unwrap_or_default();
     let (namespace, service_account) = subject
         .strip_prefix("system:serviceaccount:")
@@ -88,6 +112,14 @@ pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> 
     })
 }
 
+/// The `(namespace/ServiceAccount)` a description of ours records.
+fn described_scope(description: &str) -> Option<(&str, &str)> {
+    let rest = description.strip_prefix(ROLE_DESCRIPTION_PREFIX)?;
+    let (_, scope) = rest.split_once(" (")?;
+    let (scope, _) = scope.split_once(')')?;
+    scope.split_once('/')
+}
+
 /// What the description claims (a hint only): recognises a role that looks
 /// like this tool's, and reads the trust scope from the trust policy.
 pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
@@ -101,6 +133,20 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
     } else {
         None
     };
+    if let Some(cluster_role) = crate::trust::chain::trusted_cluster_role(&role.trust_policy) {
+        let (namespace, service_account) = described_scope(&role.description)?;
+        return Some(Onboarding {
+            mode: crate::trust::TrustMode::Chained,
+            cluster_role_arn: Some(cluster_role),
+            ..scoped(
+                role,
+                name,
+                None,
+                String::new(),
+                (namespace, service_account),
+            )
+        });
+    }
     let (provider, subject) = trust_principal_and_subject(&role.trust_policy)?;
     let subject = subject
         .strip_prefix("system:serviceaccount:")?
@@ -137,6 +183,8 @@ fn scoped(
         issuer,
         cluster: None,
         server: None,
+        mode: crate::trust::TrustMode::Mirror,
+        cluster_role_arn: None,
     }
 }
 
@@ -327,6 +375,8 @@ pub enum ProviderStatus {
     Owned,
     PreExisting,
     Missing,
+    /// Chained mode: the provider is the cluster account's, not the klanker account's.
+    ClusterAccount,
 }
 
 /// One row of `list`.
@@ -437,12 +487,23 @@ pub fn inventory(
     let config_names: BTreeSet<&str> = config.iter().map(|e| e.name.as_str()).collect();
     let mut rows: Vec<Row> = onboardings
         .into_iter()
-        .map(|o| {
+        .map(|mut o| {
             let provider = match providers.get(&o.oidc_provider_arn) {
+                _ if o.mode == crate::trust::TrustMode::Chained => ProviderStatus::ClusterAccount,
                 Some(true) => ProviderStatus::Owned,
                 Some(false) => ProviderStatus::PreExisting,
                 None => ProviderStatus::Missing,
             };
+            // Chained: the issuer is the cluster account's provider's, as recorded.
+            if let (true, Some(entry)) = (
+                o.issuer.is_empty(),
+                config.iter().find(|e| e.name == o.name),
+            ) {
+                o.oidc_provider_arn = entry.oidc_provider_arn.clone();
+                o.issuer = OidcProviderArn::parse(&entry.oidc_provider_arn, "provider")
+                    .map(|p| p.issuer.url())
+                    .unwrap_or_default();
+            }
             if provider == ProviderStatus::Missing {
                 drift.push(Drift {
                     name: o.name.clone(),

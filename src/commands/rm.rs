@@ -59,7 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         .map(|client| Cluster::new(client, request.verbose));
     let live = Live {
         iam: &klanker.iam,
-        cluster_iam: None,
+        cluster_iam: seen.cluster_account.as_ref().map(|c| &c.iam),
         cluster: cluster.as_ref(),
         store: &store,
     };
@@ -77,6 +77,9 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         // still be NAME's. Each IAM removal step re-checks again.
         if let Some(role) = &observed.role {
             iam::check_role_of(&klanker.iam, &role.role_name, request.name).await?;
+        }
+        if let (Some(role), Some(clients)) = (&observed.cluster_role, &seen.cluster_account) {
+            iam::check_role_of(&clients.iam, &role.role_name, request.name).await?;
         }
         outcome = apply::execute(&removal.plan, &live, RERUN, request.verbose).await?;
     }

@@ -46,6 +46,85 @@ pub struct RmSnapshot {
     /// Set when the cluster was to be read and could not be.
     pub unread: Option<ClusterUnread>,
     pub observed: RemovalObserved,
+    /// Chained mode: the cluster account's clients (role A is removed there).
+    pub cluster_account: Option<crate::aws::ClusterClients>,
+}
+
+/// Chained mode's side of the cluster's account, as `rm` reads it.
+struct ChainedSide {
+    clients: crate::aws::ClusterClients,
+    role: Option<RoleToRemove>,
+    provider: Option<ProviderToRemove>,
+}
+
+/// Role A and the provider it trusts, read with the cluster-side identity
+/// (the context's EKS profile, or `--cluster-profile`).
+async fn cluster_account(
+    request: &RmRequest<'_>,
+    ctx: Option<&ContextInfo>,
+    access: &crate::aws::Access,
+    role_a_arn: &str,
+) -> Result<ChainedSide, Error> {
+    let role_a = role_a_arn
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let side = ctx
+        .and_then(IssuerSource::from_context)
+        .and_then(|source| {
+            crate::resolve::ClusterSide::of(&source, request.cluster_profile, &request.klanker)
+        })
+        .or_else(|| {
+            request
+                .cluster_profile
+                .map(|p| crate::resolve::ClusterSide {
+                    profile: Some(p.to_string()),
+                    role_arn: None,
+                    region: request.klanker.region.clone(),
+                })
+        });
+    let Some(side) = side else {
+        return Err(Error::ChainedRoleUnreachable {
+            name: request.name.to_string(),
+            role: role_a_arn.to_string(),
+            account: crate::trust::arn::account_of(role_a_arn)
+                .unwrap_or("of the cluster")
+                .to_string(),
+        });
+    };
+    let clients = super::issuer::cluster_clients(&side, access, request.verbose).await?;
+    let role = role_details(&clients.iam, &role_a).await?;
+    let trusted = match &role {
+        Some(_) => iam::get_role(&clients.iam, &role_a)
+            .await?
+            .map(|r| inventory::federated_principals(&r.trust_policy))
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    let provider = match trusted.into_iter().next() {
+        Some(arn) => {
+            let roles = iam::list_roles(&clients.iam).await?;
+            match iam::provider_owned(&clients.iam, &arn).await {
+                Ok(owned) => Some(ProviderToRemove {
+                    owned,
+                    trusted_by: inventory::roles_trusting(&roles, &arn, &role_a)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
+                    arn,
+                }),
+                // Gone already.
+                Err(_) => None,
+            }
+        }
+        None => None,
+    };
+    Ok(ChainedSide {
+        clients,
+        role,
+        provider,
+    })
 }
 
 /// Reads everything `plan_removal` decides on. Stops before any write when
@@ -112,7 +191,7 @@ pub async fn observe(
     let (role, provider_owned) = tokio::try_join!(
         async {
             match role_exists {
-                true => role_details(klanker, &located.role_name).await,
+                true => role_details(&klanker.iam, &located.role_name).await,
                 false => Ok(None),
             }
         },
@@ -141,21 +220,54 @@ pub async fn observe(
         }),
         _ => None,
     };
+    // Chained mode: role A, the cluster's provider and the ConfigMap.
+    let role_a_arn = recorded
+        .as_ref()
+        .and_then(|o| o.cluster_role_arn.clone())
+        .or_else(|| entry.and_then(|e| e.cluster_role_arn.clone()));
+    let chained = match &role_a_arn {
+        Some(arn) => Some(cluster_account(request, ctx, access, arn).await?),
+        None => None,
+    };
+    let role_arn_for_accounts = role_a_arn.clone().unwrap_or_else(|| role_arn.clone());
     let (cluster, unread) = match read {
         None => (ClusterView::Kept, None),
         Some(Ok(seen)) => (
             ClusterView::Found(removal::service_accounts_of(
                 seen,
-                &role_arn,
+                &role_arn_for_accounts,
                 &recorded_subjects,
             )),
             None,
         ),
         Some(Err(why)) => (ClusterView::Unreachable(why.to_string()), Some(why)),
     };
+    let cluster_was_read = matches!(cluster, ClusterView::Found(_));
+    let config_maps = match (&role_a_arn, &kube_client, cluster_was_read) {
+        (Some(_), Some(client), true) => {
+            let cluster = Cluster::new(client, request.verbose);
+            let mut found = Vec::new();
+            for ns in recorded_subjects
+                .iter()
+                .map(|(ns, _)| ns)
+                .collect::<std::collections::BTreeSet<_>>()
+            {
+                found.extend(cluster.find_config_map(ns, name).await?);
+            }
+            found
+        }
+        _ => Vec::new(),
+    };
+    // ServiceAccounts of a chained onboarding are annotated with role A.
+    let role_arn = role_a_arn.clone().unwrap_or(role_arn);
+    let (cluster_clients, cluster_role, cluster_provider) = match chained {
+        Some(c) => (Some(c.clients), c.role, c.provider),
+        None => (None, None, None),
+    };
     let observed = RemovalObserved {
-        cluster_role: None,
-        cluster_provider: None,
+        cluster_role,
+        cluster_provider,
+        config_maps,
         name: name.to_string(),
         role_arn,
         role,
@@ -166,6 +278,7 @@ pub async fn observe(
         keep: removal::keep_of(entry, onboarding, recorded.as_ref()),
     };
     Ok(RmSnapshot {
+        cluster_account: cluster_clients,
         account: identity.account,
         located_notes: located.notes(),
         context: ctx.map(|c| c.context_name.clone()),
@@ -291,16 +404,16 @@ async fn left_over_provider(
 }
 
 async fn role_details(
-    klanker: &KlankerClients,
+    iam_client: &aws_sdk_iam::Client,
     role_name: &str,
 ) -> Result<Option<RoleToRemove>, Error> {
-    let Some(role) = iam::get_role(&klanker.iam, role_name).await? else {
+    let Some(role) = iam::get_role(iam_client, role_name).await? else {
         return Ok(None);
     };
     let (attached, inline, profiles) = tokio::try_join!(
-        iam::attached_policies(&klanker.iam, role_name),
-        iam::inline_policies(&klanker.iam, role_name),
-        iam::instance_profiles(&klanker.iam, role_name),
+        iam::attached_policies(iam_client, role_name),
+        iam::inline_policies(iam_client, role_name),
+        iam::instance_profiles(iam_client, role_name),
     )?;
     Ok(Some(RoleToRemove {
         role_name: role_name.to_string(),

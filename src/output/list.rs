@@ -143,6 +143,7 @@ fn provider_word(status: ProviderStatus) -> &'static str {
         ProviderStatus::Owned => "owned",
         ProviderStatus::PreExisting => "pre-existing",
         ProviderStatus::Missing => "MISSING",
+        ProviderStatus::ClusterAccount => "cluster's",
     }
 }
 
@@ -153,13 +154,13 @@ pub fn onboardings_table(rows: &[Row], shape: Shape) -> String {
     let wide = shape.wide();
     let mut header = vec![
         role_column(wide),
-        "NAMESPACE",
+        "MODE",
         "SERVICE ACCOUNT",
         "ISSUER",
         "PROVIDER",
     ];
     if wide {
-        header.extend(["PROVIDER ARN", "KM-CONFIG"]);
+        header.extend(["CLUSTER ROLE", "PROVIDER ARN", "KM-CONFIG"]);
     }
     let lines = rows.iter().map(|row| {
         let o = &row.onboarding;
@@ -172,11 +173,13 @@ pub fn onboardings_table(rows: &[Row], shape: Shape) -> String {
         let mut cells = lead_cells(row.current, &o.name);
         cells.extend([
             role.clone(),
+            o.mode.as_str().to_string(),
             format!("{}/{}", o.namespace, o.service_account),
             issuer,
             provider_word(row.provider).to_string(),
         ]);
         if wide {
+            cells.push(o.cluster_role_arn.clone().unwrap_or_else(|| "-".into()));
             cells.push(o.oidc_provider_arn.clone());
             cells.push(if row.in_km_config { "yes" } else { "no" }.to_string());
         }
@@ -229,7 +232,9 @@ pub fn short_issuer(issuer: &str) -> String {
     if let Some(rest) = bare.strip_prefix("oidc.eks.")
         && let Some((region, id)) = rest.split_once(".amazonaws.com/id/")
     {
-        let id: String = id.chars().take(10).collect();
+        // Enough of the ID to tell clusters apart at a glance, short enough
+        // that the default table (with its MODE column) fits 80 columns.
+        let id: String = id.chars().take(5).collect();
         let cut = if bare.ends_with(id.as_str()) {
             ""
         } else {
@@ -312,6 +317,8 @@ mod tests {
                 issuer: EKS.into(),
                 cluster: None,
                 server: None,
+                mode: Default::default(),
+                cluster_role_arn: None,
             },
             provider: ProviderStatus::Owned,
             current: true,
@@ -343,7 +350,7 @@ mod tests {
         let text = onboardings_table(&[row()], shape(ListOutput::Text, true));
         assert!(!text.contains("arn:aws"), "{text}");
         assert!(
-            text.contains("km-cluster-dev") && text.contains("eks:us-east-1/EXAMPLED53…"),
+            text.contains("km-cluster-dev") && text.contains("eks:us-east-1/EXAMP…"),
             "{text}"
         );
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
@@ -358,7 +365,7 @@ mod tests {
 
     #[test]
     fn issuers_are_shortened_recognisably() {
-        assert_eq!(short_issuer(EKS), "eks:us-east-1/EXAMPLED53…");
+        assert_eq!(short_issuer(EKS), "eks:us-east-1/EXAMP…");
         assert_eq!(
             short_issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"),
             "eks:eu-west-1/ABC"

@@ -194,6 +194,8 @@ mod tests {
             issuer: String::new(),
             cluster: None,
             server: None,
+            mode: Default::default(),
+            cluster_role_arn: None,
         }
     }
 

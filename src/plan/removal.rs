@@ -23,6 +23,8 @@ pub struct RemovalObserved {
     /// Chained mode: role A and the cluster's own provider, in the cluster's account.
     pub cluster_role: Option<RoleToRemove>,
     pub cluster_provider: Option<ProviderToRemove>,
+    /// Chained mode's ConfigMaps of this onboarding (found by label and name).
+    pub config_maps: Vec<super::ObservedConfigMap>,
     pub cluster: ClusterView,
     pub config_entry: bool,
     /// The mark an earlier `rm` left on the km-config.yaml entry.
@@ -282,6 +284,8 @@ pub fn recorded_onboarding(
         issuer: String::new(),
         cluster: pending.cluster.clone(),
         server: pending.server.clone(),
+        mode: entry.mode,
+        cluster_role_arn: entry.cluster_role_arn.clone(),
     })
 }
 
@@ -366,6 +370,21 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
                 }
             }
         }
+    }
+
+    for cm in observed.config_maps.iter().filter(|c| c.created_by_us) {
+        steps.push(Step::new(
+            Target::Cluster,
+            Action::Delete,
+            format!(
+                "ConfigMap {}/{} (created by this tool)",
+                cm.namespace, cm.name
+            ),
+            Some(Op::DeleteConfigMap {
+                namespace: cm.namespace.clone(),
+                name: cm.name.clone(),
+            }),
+        ));
     }
 
     let unreachable = match &observed.cluster {
@@ -921,6 +940,8 @@ mod tests {
             issuer: "https://o.example.com/id/A".into(),
             cluster: Some(CLUSTER.into()),
             server: None,
+            mode: Default::default(),
+            cluster_role_arn: None,
         }
     }
 

@@ -17,6 +17,8 @@ pub struct RmRequest<'a> {
     pub klanker: Klanker,
     pub apply: &'a ApplyArgs,
     pub keep_service_account: bool,
+    /// `--cluster-profile`: chained mode's role A is removed with it.
+    pub cluster_profile: Option<&'a str>,
     pub ignore_not_found: bool,
     pub output: ReportOutput,
     /// `--kubeconfig`, else `$KUBECONFIG` / `~/.kube/config` (kube-rs' rules).
@@ -45,6 +47,7 @@ pub fn request<'a>(
         klanker: Klanker::resolve(&args.aws)?,
         apply: &args.apply,
         keep_service_account: args.keep_service_account,
+        cluster_profile: args.cluster_profile.as_deref(),
         ignore_not_found: args.ignore_not_found,
         output: args.output,
         kubeconfig: global.kubeconfig.as_deref(),

@@ -300,3 +300,110 @@ fn chained_mode_without_a_cluster_account_identity_is_refused_before_any_call() 
     assert_contains!(out.stderr, "--cluster-profile");
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+#[test]
+fn list_shows_the_mode_and_the_cluster_role() {
+    let world = World::new();
+    run(&world, &chained(&[])).assert_ok();
+    let text = world.run(&["list"]);
+    text.assert_ok();
+    assert_contains!(text.stdout, "MODE");
+    let row = text
+        .stdout
+        .lines()
+        .find(|l| l.contains(CLUSTER))
+        .unwrap_or_default()
+        .to_string();
+    assert_contains!(row, "chained");
+    assert_contains!(row, "ai-pods/km");
+    assert_lacks!(text.stdout, "MISSING");
+    let wide = world.run(&["list", "-o", "wide"]);
+    assert_contains!(wide.stdout, ROLE_A_ARN);
+    let json = world.run(&["list", "-o", "json"]);
+    json.assert_ok();
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let row = &doc["clusters"][0];
+    assert_eq!(row["mode"], "chained");
+    assert_eq!(row["cluster_role_arn"], ROLE_A_ARN);
+    assert_eq!(row["namespace"], "ai-pods");
+    assert_eq!(row["service_account"], "km");
+}
+
+#[test]
+fn rm_removes_both_roles_the_cluster_provider_and_the_config_map() {
+    let world = World::new();
+    run(&world, &chained(&[])).assert_ok();
+    // A role of someone else's trusting nothing of ours stays.
+    world.block_on(world.cluster.create_foreign_role("someone-elses"));
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert!(
+        world.block_on(world.klanker.role(ROLE)).is_none(),
+        "{}",
+        out.all()
+    );
+    assert!(
+        world.block_on(world.cluster.role(ROLE_A)).is_none(),
+        "{}",
+        out.all()
+    );
+    assert!(
+        world
+            .block_on(world.cluster.role("someone-elses"))
+            .is_some()
+    );
+    assert!(
+        world.block_on(world.cluster.providers()).is_empty(),
+        "{}",
+        out.all()
+    );
+    assert!(
+        world.kube.config_map("ai-pods", "km-aws-config").is_none(),
+        "{}",
+        out.all()
+    );
+    assert!(
+        world.kube.service_account("ai-pods", "km").is_none(),
+        "{}",
+        out.all()
+    );
+    assert!(
+        world.km_config_yaml()["clusters"]
+            .as_sequence()
+            .is_none_or(|s| s.is_empty())
+    );
+    // Nothing is left to remove.
+    world.clear_calls();
+    world
+        .run(&["rm", CLUSTER, "--yes", "--ignore-not-found"])
+        .assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn rm_keeps_the_cluster_provider_another_role_trusts() {
+    let world = World::new();
+    run(&world, &chained(&[])).assert_ok();
+    // Another role in the cluster's account trusts the provider the tool created.
+    let provider = cluster_provider_arn(&world);
+    world.block_on(async {
+        world
+            .cluster
+            .iam
+            .create_role()
+            .role_name("app-irsa")
+            .assume_role_policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity"}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("create role")
+    });
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert_contains!(out.all(), "still trusted by app-irsa");
+    assert_eq!(world.block_on(world.cluster.providers()).len(), 1);
+    assert!(world.block_on(world.cluster.role(ROLE_A)).is_none());
+}
