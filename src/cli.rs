@@ -323,6 +323,9 @@ pub struct VerifyArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub aws: KlankerArgs,
+    /// Chained mode: AWS profile for the cluster's account, where role A lives (default: from the context's exec block).
+    #[arg(long, value_name = "PROFILE")]
+    pub cluster_profile: Option<String>,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "text")]
     pub output: ReportOutput,

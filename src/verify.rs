@@ -98,6 +98,15 @@ pub struct Target {
     pub operator_policy: String,
     pub partition: String,
     pub account: String,
+    /// Chained mode: `role_*` above are role A's (what the ServiceAccount
+    /// names); this is role B, in the klanker account.
+    pub chained: Option<ChainedTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedTarget {
+    pub klanker_role_name: String,
+    pub klanker_role_arn: String,
 }
 
 /// Which role and ServiceAccount `verify NAME` checks: the role its tags
@@ -137,10 +146,27 @@ pub fn target(
         Some((_, sa)) => (here(), sa),
         None => (here(), "km".into()),
     };
+    // km-config.yaml's record first: role B's trust may have been changed
+    // by hand, and checking the role the tool set up shows that.
+    let cluster_role = entry
+        .and_then(|e| e.cluster_role_arn.clone())
+        .or_else(|| onboarding.and_then(|o| o.cluster_role_arn.clone()));
+    let (role_name, role_arn, chained) = match cluster_role {
+        Some(role_a) => (
+            role_a.rsplit('/').next().unwrap_or_default().to_string(),
+            role_a.clone(),
+            Some(ChainedTarget {
+                klanker_role_name: located.role_name.clone(),
+                klanker_role_arn: role_arn,
+            }),
+        ),
+        None => (located.role_name.clone(), role_arn, None),
+    };
     Target {
         name: name.to_string(),
-        role_name: located.role_name.clone(),
+        role_name,
         role_arn,
+        chained,
         namespace,
         service_account,
         operator_policy: crate::trust::operator_policy_arn(partition, account),
@@ -200,6 +226,25 @@ pub struct Facts {
     pub operator_policy: String,
     /// Session length the workload will ask STS for (IRSA SDKs default to one hour).
     pub requested_session: u32,
+    /// Chained mode: `role`/`provider` above are role A and the cluster
+    /// account's provider; these are the links after role A.
+    pub chain: Option<ChainFacts>,
+}
+
+/// Chained mode's links after role A, as read.
+#[derive(Debug, Clone)]
+pub struct ChainFacts {
+    pub klanker_role_name: String,
+    pub klanker_role_arn: String,
+    /// Role B; None when it does not exist.
+    pub klanker_role: Option<RoleFacts>,
+    /// Role A's `km-assume-klanker` inline policy; None when missing.
+    pub assume_policy: Option<Value>,
+    /// `namespace/name` of the ConfigMap pods read.
+    pub config_map: String,
+    /// What aws-config made of its `config` key: profile -> settings, or why
+    /// it could not be read (missing, unparsable).
+    pub profiles: Result<BTreeMap<String, BTreeMap<String, String>>, String>,
 }
 
 /// Every link that can be checked without calling STS.
@@ -278,10 +323,14 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
         }
     };
 
+    let account = match f.chain {
+        Some(_) => "the cluster's account",
+        None => "the klanker account",
+    };
     let Some(role) = &f.role else {
         checks.push(Check::fail(
             "role",
-            format!("role {} does not exist in the klanker account", f.role_name),
+            format!("role {} does not exist in {account}", f.role_name),
             format!("{add} re-creates it"),
         ));
         return checks;
@@ -329,10 +378,7 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
     match &f.provider {
         None => checks.push(Check::fail(
             "provider",
-            format!(
-                "no IAM OIDC provider for {} in the klanker account",
-                claims.iss
-            ),
+            format!("no IAM OIDC provider for {} in {account}", claims.iss),
             format!("{add} re-creates it"),
         )),
         Some(p) => {
@@ -410,6 +456,10 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
         )
     });
 
+    if let Some(chain) = &f.chain {
+        checks.extend(chain_checks(f, chain, &add));
+        return checks;
+    }
     checks.push(if role.attached_policies.contains(&f.operator_policy) {
         Check::ok("policy", format!("{} is attached", f.operator_policy))
     } else if role.attached_policies.is_empty() {
@@ -434,6 +484,223 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
         )
     });
     checks
+}
+
+/// Chained mode's links after role A: its permission to assume role B,
+/// role B's trust condition, role B's session and policy, and the
+/// ConfigMap's profile chain as the SDK reads it.
+fn chain_checks(f: &Facts, chain: &ChainFacts, add: &str) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let role_a = &f.role_arn;
+    let role_b = &chain.klanker_role_arn;
+    match &chain.assume_policy {
+        None => checks.push(Check::fail(
+            "assume-permission",
+            format!(
+                "role {} has no {} inline policy: it may not assume {role_b}",
+                f.role_name,
+                crate::trust::chain::ASSUME_POLICY_NAME
+            ),
+            format!("{add} --mode chained puts it back"),
+        )),
+        Some(policy) => {
+            let allowed = crate::trust::chain::assumable_roles(policy);
+            if allowed.iter().any(|r| r == role_b) {
+                checks.push(Check::ok(
+                    "assume-permission",
+                    format!("role {} may assume {role_b}", f.role_name),
+                ));
+            } else {
+                checks.push(Check::fail(
+                    "assume-permission",
+                    format!(
+                        "role {}'s {} policy allows sts:AssumeRole on {}, not {role_b}",
+                        f.role_name,
+                        crate::trust::chain::ASSUME_POLICY_NAME,
+                        if allowed.is_empty() {
+                            "nothing".to_string()
+                        } else {
+                            allowed.join(", ")
+                        }
+                    ),
+                    format!("{add} --mode chained rewrites it"),
+                ));
+            }
+        }
+    }
+    let Some(b) = &chain.klanker_role else {
+        checks.push(Check::fail(
+            "klanker-role",
+            format!(
+                "role {} does not exist in the klanker account",
+                chain.klanker_role_name
+            ),
+            format!("{add} --mode chained re-creates it"),
+        ));
+        return checks;
+    };
+    checks.push(Check::ok("klanker-role", format!("role {} exists", b.arn)));
+    let root = crate::trust::arn::account_of(role_a).map(|account| {
+        format!(
+            "arn:{}:iam::{account}:root",
+            crate::trust::arn::partition_of(role_a)
+        )
+    });
+    let principal_ok = b.trust_policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(
+            b.trust_policy["Statement"]
+                .as_object()
+                .map(|_| &b.trust_policy["Statement"]),
+        )
+        .any(|s| {
+            let principal = &s["Principal"]["AWS"];
+            let names = |v: &Value| match v {
+                Value::String(p) => vec![p.clone()],
+                Value::Array(list) => list
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            names(principal)
+                .iter()
+                .any(|p| Some(p) == root.as_ref() || p == role_a)
+        });
+    match crate::trust::chain::trusted_cluster_role(&b.trust_policy) {
+        Some(trusted) if &trusted == role_a && principal_ok => checks.push(Check::ok(
+            "klanker-trust",
+            format!(
+                "role {} admits {role_a} (ArnEquals aws:PrincipalArn)",
+                chain.klanker_role_name
+            ),
+        )),
+        Some(trusted) if &trusted == role_a => checks.push(Check::fail(
+            "klanker-trust",
+            format!(
+                "role {}'s trust names {role_a} in its condition, but its Principal is not {}",
+                chain.klanker_role_name,
+                root.unwrap_or_default()
+            ),
+            format!("{add} --mode chained rewrites the trust policy"),
+        )),
+        other => checks.push(Check::fail(
+            "klanker-trust",
+            format!(
+                "role {}'s trust condition admits {}, not {role_a}",
+                chain.klanker_role_name,
+                other.unwrap_or_else(|| "no role of the cluster's account".into())
+            ),
+            format!("{add} --mode chained rewrites the trust policy"),
+        )),
+    }
+    checks.push(if b.max_session >= f.requested_session {
+        Check::ok(
+            "session",
+            format!(
+                "{}'s MaxSessionDuration {}s covers {}s sessions",
+                chain.klanker_role_name, b.max_session, f.requested_session
+            ),
+        )
+    } else {
+        Check::fail(
+            "session",
+            format!(
+                "{}'s MaxSessionDuration {}s is shorter than the {}s sessions requested",
+                chain.klanker_role_name, b.max_session, f.requested_session
+            ),
+            format!("{add} --session-duration {}", f.requested_session),
+        )
+    });
+    checks.push(if b.attached_policies.contains(&f.operator_policy) {
+        Check::ok(
+            "policy",
+            format!(
+                "{} is attached to {}",
+                f.operator_policy, chain.klanker_role_name
+            ),
+        )
+    } else if b.attached_policies.is_empty() {
+        Check::fail(
+            "policy",
+            format!(
+                "no policy is attached to {}: the session could do nothing",
+                chain.klanker_role_name
+            ),
+            format!("{add} attaches {}", f.operator_policy),
+        )
+    } else {
+        Check::warn(
+            "policy",
+            format!(
+                "{} is not attached to {}",
+                f.operator_policy, chain.klanker_role_name
+            ),
+            format!("{add} attaches the operator policy"),
+        )
+    });
+    checks.push(config_check(chain, role_a, add));
+    checks
+}
+
+/// The ConfigMap's profile chain, as aws-config parsed it: `klanker`
+/// assumes role B from `cluster`, which is role A with the token file.
+fn config_check(chain: &ChainFacts, role_a: &str, add: &str) -> Check {
+    use crate::trust::chain::{CLUSTER_PROFILE, KLANKER_PROFILE, TOKEN_FILE};
+    let fix = format!(
+        "{add} --mode chained rewrites ConfigMap {}",
+        chain.config_map
+    );
+    let profiles = match &chain.profiles {
+        Ok(p) => p,
+        Err(why) => {
+            return Check::fail(
+                "config-map",
+                format!("ConfigMap {}: {why}", chain.config_map),
+                fix,
+            );
+        }
+    };
+    let get = |profile: &str, key: &str| {
+        profiles
+            .get(profile)
+            .and_then(|p| p.get(key))
+            .map(String::as_str)
+    };
+    let wanted = [
+        (KLANKER_PROFILE, "role_arn", chain.klanker_role_arn.as_str()),
+        (KLANKER_PROFILE, "source_profile", CLUSTER_PROFILE),
+        (CLUSTER_PROFILE, "role_arn", role_a),
+        (CLUSTER_PROFILE, "web_identity_token_file", TOKEN_FILE),
+    ];
+    let wrong: Vec<String> = wanted
+        .iter()
+        .filter(|(p, k, v)| get(p, k) != Some(*v))
+        .map(|(p, k, v)| {
+            format!(
+                "profile {p} {k} is {}, not {v}",
+                get(p, k).unwrap_or("unset")
+            )
+        })
+        .collect();
+    if wrong.is_empty() {
+        Check::ok(
+            "config-map",
+            format!(
+                "ConfigMap {}: profile {KLANKER_PROFILE} assumes {} from profile {CLUSTER_PROFILE} ({role_a} with the pod's token)",
+                chain.config_map, chain.klanker_role_arn
+            ),
+        )
+    } else {
+        Check::fail(
+            "config-map",
+            format!("ConfigMap {}: {}", chain.config_map, wrong.join("; ")),
+            fix,
+        )
+    }
 }
 
 /// Drift around the chain: other ServiceAccounts annotated with the role
@@ -505,6 +772,27 @@ pub fn assume_check(answer: Option<Result<(String, String), String>>) -> Check {
             message: "AssumeRoleWithWebIdentity not attempted: fix the failures above first".into(),
             fix: Some("re-run verify after fixing".into()),
         },
+    }
+}
+
+/// Chained mode's last link: role A's session assuming role B (None: not
+/// attempted, because a link before it is broken).
+pub fn chained_assume_check(answer: Option<Result<(String, String), String>>) -> Check {
+    match answer {
+        Some(Ok((arn, expiration))) => Check::ok(
+            "assume-chain",
+            format!("role A's session assumed {arn} until {expiration}"),
+        ),
+        Some(Err(err)) => Check::fail(
+            "assume-chain",
+            format!("STS refused role A's AssumeRole on the klanker role: {err}"),
+            "see assume-permission and klanker-trust above; if they pass, IAM may need a minute more to propagate",
+        ),
+        None => Check::warn(
+            "assume-chain",
+            "AssumeRole on the klanker role not attempted: fix the failures above first",
+            "re-run verify after fixing",
+        ),
     }
 }
 
@@ -649,7 +937,149 @@ mod tests {
             provider_arn_for_token: Some(PROVIDER.into()),
             operator_policy: POLICY.into(),
             requested_session: 3600,
+            chain: None,
         }
+    }
+
+    const ROLE_A: &str = "arn:aws:iam::222222222222:role/km-irsa-dev";
+
+    /// A healthy chained onboarding: role A is the ServiceAccount's role.
+    fn healthy_chained() -> Facts {
+        let mut f = healthy();
+        f.role_arn = ROLE_A.into();
+        f.role_name = "km-irsa-dev".into();
+        if let Some(ann) = f.annotations.as_mut() {
+            ann.insert(ROLE_ARN_ANNOTATION.into(), ROLE_A.into());
+        }
+        if let Some(role) = f.role.as_mut() {
+            role.arn = ROLE_A.into();
+            role.attached_policies.clear();
+        }
+        let profile = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        f.chain = Some(ChainFacts {
+            klanker_role_name: "km-cluster-dev".into(),
+            klanker_role_arn: ROLE_ARN.into(),
+            klanker_role: Some(RoleFacts {
+                arn: ROLE_ARN.into(),
+                trust_policy: crate::trust::chain::klanker_trust_policy(
+                    "aws",
+                    "222222222222",
+                    ROLE_A,
+                ),
+                max_session: 3600,
+                attached_policies: BTreeSet::from([POLICY.to_string()]),
+            }),
+            assume_policy: Some(crate::trust::chain::assume_policy(ROLE_ARN)),
+            config_map: "ai-pods/km-aws-config".into(),
+            profiles: Ok(BTreeMap::from([
+                (
+                    "klanker".to_string(),
+                    profile(&[("role_arn", ROLE_ARN), ("source_profile", "cluster")]),
+                ),
+                (
+                    "cluster".to_string(),
+                    profile(&[
+                        ("role_arn", ROLE_A),
+                        ("web_identity_token_file", crate::trust::chain::TOKEN_FILE),
+                    ]),
+                ),
+            ])),
+        });
+        f
+    }
+
+    #[test]
+    fn a_healthy_chained_onboarding_passes_role_a_and_role_b_links() {
+        let checks = local_checks(&healthy_chained());
+        assert!(checks.iter().all(|c| c.status == Status::Ok), "{checks:#?}");
+        let links: Vec<&str> = checks.iter().map(|c| c.link).collect();
+        for link in [
+            "trust",
+            "assume-permission",
+            "klanker-role",
+            "klanker-trust",
+            "policy",
+            "config-map",
+        ] {
+            assert!(links.contains(&link), "{link} missing: {links:?}");
+        }
+    }
+
+    #[test]
+    fn each_broken_chained_link_is_named() {
+        let with = |change: &dyn Fn(&mut ChainFacts)| {
+            let mut f = healthy_chained();
+            if let Some(c) = f.chain.as_mut() {
+                change(c);
+            }
+            failed(&f)
+        };
+        assert_eq!(with(&|c| c.assume_policy = None), ["assume-permission"]);
+        assert_eq!(
+            with(
+                &|c| c.assume_policy = Some(crate::trust::chain::assume_policy(
+                    "arn:aws:iam::333333333333:role/x"
+                ))
+            ),
+            ["assume-permission"]
+        );
+        assert_eq!(
+            with(&|c| {
+                if let Some(b) = c.klanker_role.as_mut() {
+                    b.trust_policy = crate::trust::chain::klanker_trust_policy(
+                        "aws",
+                        "222222222222",
+                        "arn:aws:iam::222222222222:role/km-irsa-other",
+                    );
+                }
+            }),
+            ["klanker-trust"]
+        );
+        // The condition names role A, but the Principal is another account's root.
+        assert_eq!(
+            with(&|c| {
+                if let Some(b) = c.klanker_role.as_mut() {
+                    b.trust_policy =
+                        crate::trust::chain::klanker_trust_policy("aws", "444444444444", ROLE_A);
+                }
+            }),
+            ["klanker-trust"]
+        );
+        assert_eq!(
+            with(&|c| {
+                if let Some(b) = c.klanker_role.as_mut() {
+                    b.attached_policies.clear();
+                }
+            }),
+            ["policy"]
+        );
+        assert_eq!(with(&|c| c.klanker_role = None), ["klanker-role"]);
+        assert_eq!(
+            with(&|c| c.profiles = Err("it does not exist".into())),
+            ["config-map"]
+        );
+        assert_eq!(
+            with(&|c| {
+                if let Ok(p) = c.profiles.as_mut() {
+                    p.remove("cluster");
+                }
+            }),
+            ["config-map"]
+        );
+        // Role A's own trust is checked as mirror mode's role is.
+        let mut f = healthy_chained();
+        f.token = Ok(Claims {
+            iss: ISSUER.into(),
+            sub: "system:serviceaccount:ai-pods:other".into(),
+            aud: vec![STS_AUDIENCE.into()],
+            exp: None,
+        });
+        assert_eq!(failed(&f), ["trust"]);
     }
 
     fn failed(f: &Facts) -> Vec<&'static str> {

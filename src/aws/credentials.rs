@@ -695,11 +695,28 @@ async fn run_process(profile: &str, command: &str) -> Result<Credentials, Creden
 /// parser (`$AWS_CONFIG_FILE`, `$AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/*`).
 /// aws-config takes the process environment and file system as
 /// `aws_types::os_shim_internal` values: its only public loading function
-/// has that signature, so they are built here, and nowhere else.
+/// has that signature, so they are built here and in `parse_config_text`,
+/// nowhere else.
 pub async fn load_profiles() -> Result<ProfileSet, AwsError> {
     use aws_runtime::env_config::file::EnvConfigFiles;
     use aws_types::os_shim_internal::{Env, Fs};
     aws_config::profile::load(&Fs::real(), &Env::real(), &EnvConfigFiles::default(), None)
+        .await
+        .map_err(|e| AwsError::ProfileFile {
+            message: super::error::display_chain(&e),
+        })
+}
+
+/// Parses an AWS config file's text with aws-config's own parser, as a
+/// pod's SDK reads the file chained mode's ConfigMap holds; nothing of this
+/// machine's environment or files takes part.
+pub async fn parse_config_text(text: &str) -> Result<ProfileSet, AwsError> {
+    use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = EnvConfigFiles::builder()
+        .with_contents(EnvConfigFileKind::Config, text)
+        .build();
+    aws_config::profile::load(&Fs::from_slice(&[]), &Env::from_slice(&[]), &files, None)
         .await
         .map_err(|e| AwsError::ProfileFile {
             message: super::error::display_chain(&e),

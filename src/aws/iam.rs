@@ -63,6 +63,65 @@ pub async fn assume_role_with_web_identity(
     role_arn: &str,
     token: &str,
 ) -> Result<AssumedRole, AwsError> {
+    web_identity_session(sts, role_arn, token)
+        .await
+        .map(|(assumed, _)| assumed)
+}
+
+/// Chained mode's walk, as the pod's SDK does it: the token gives role A's
+/// session, and role A's session assumes role B. Role A's credentials live
+/// only for the second call; role B's are dropped at once.
+pub async fn assume_chain(
+    sts: &aws_sdk_sts::Client,
+    role_a: &str,
+    token: &str,
+    role_b: &str,
+    session_name: &str,
+) -> (
+    Result<AssumedRole, AwsError>,
+    Option<Result<AssumedRole, AwsError>>,
+) {
+    let (first, credentials) = match web_identity_session(sts, role_a, token).await {
+        Ok(pair) => pair,
+        Err(e) => return (Err(e), None),
+    };
+    let Some(credentials) = credentials else {
+        return (Ok(first), None);
+    };
+    let config = sts
+        .config()
+        .to_builder()
+        .credentials_provider(credentials)
+        .build();
+    let as_role_a = aws_sdk_sts::Client::from_conf(config);
+    let second = as_role_a
+        .assume_role()
+        .role_arn(role_b)
+        .role_session_name(session_name)
+        .duration_seconds(VERIFY_SESSION_SECONDS)
+        .send()
+        .await
+        .map(|out| AssumedRole {
+            arn: out
+                .assumed_role_user()
+                .map(|u| u.arn().to_string())
+                .unwrap_or_default(),
+            expiration: out
+                .credentials()
+                .map(|c| c.expiration().to_string())
+                .unwrap_or_default(),
+        })
+        .map_err(|err| AwsError::from_sdk("sts:AssumeRole", SIDE, &as_role_a, err));
+    (Ok(first), Some(second))
+}
+
+/// AssumeRoleWithWebIdentity with the propagation retries, and the
+/// session's credentials (redacted in Debug; never printed).
+async fn web_identity_session(
+    sts: &aws_sdk_sts::Client,
+    role_arn: &str,
+    token: &str,
+) -> Result<(AssumedRole, Option<aws_credential_types::Credentials>), AwsError> {
     let mut delay = Duration::from_millis(500);
     let mut waited = Duration::ZERO;
     loop {
@@ -76,16 +135,28 @@ pub async fn assume_role_with_web_identity(
             .await;
         match result {
             Ok(out) => {
-                return Ok(AssumedRole {
-                    arn: out
-                        .assumed_role_user()
-                        .map(|u| u.arn().to_string())
-                        .unwrap_or_default(),
-                    expiration: out
-                        .credentials()
-                        .map(|c| c.expiration().to_string())
-                        .unwrap_or_default(),
+                let credentials = out.credentials().map(|c| {
+                    aws_credential_types::Credentials::new(
+                        c.access_key_id(),
+                        c.secret_access_key(),
+                        Some(c.session_token().to_string()),
+                        None,
+                        "verify-role-a",
+                    )
                 });
+                return Ok((
+                    AssumedRole {
+                        arn: out
+                            .assumed_role_user()
+                            .map(|u| u.arn().to_string())
+                            .unwrap_or_default(),
+                        expiration: out
+                            .credentials()
+                            .map(|c| c.expiration().to_string())
+                            .unwrap_or_default(),
+                    },
+                    credentials,
+                ));
             }
             Err(err) => {
                 let code = err.code().unwrap_or_default().to_string();

@@ -79,10 +79,10 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         true => Some(apply::server_dry_run(&add.plan, &live).await?),
         false => None,
     };
-    // The verification token is asked for as soon as the ServiceAccount is applied.
+    // The verification token is asked for as soon as the ServiceAccount is
+    // applied (mirror mode; chained mode's walk reads its links afresh).
     let applier = observe::WithToken {
         inner: &live,
-        // Chained mode's chain (role A, then role B) is not checked here yet.
         cluster: cluster
             .as_ref()
             .filter(|_| req.verify && req.chained.is_none()),
@@ -95,8 +95,9 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     };
     // The local checks of `verify`, so an onboarding that cannot work is
     // reported at once; a no-op re-run stays read-only.
-    let verification = match (&outcome, applier.cluster) {
-        (Some(_), Some(cluster)) => {
+    let checked = cluster.as_ref().filter(|_| req.verify);
+    let verification = match (&outcome, checked, &add.cluster_role_arn) {
+        (Some(_), Some(cluster), None) => {
             let token = applier.take_token();
             let after = observe::after_apply(&klanker, cluster, &req, &add.desired.issuer, token);
             let after = after.await.map_err(|cause| Error::AfterChanges {
@@ -106,6 +107,16 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
             Some(verify::local_checks(&mirror::verification_facts(
                 &req, &add, after,
             )))
+        }
+        (Some(_), Some(cluster), Some(_)) => {
+            let target = observe::chained_target(&req, &add);
+            let chain =
+                crate::observe::verify::chain(&klanker, cluster_account.as_ref(), cluster, &target);
+            let chain = chain.await.map_err(|cause| Error::AfterChanges {
+                cause: Box::new(cause),
+                rerun: RERUN,
+            })?;
+            Some(verify::local_checks(&chain.facts))
         }
         _ => None,
     };

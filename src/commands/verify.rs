@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::observe::verify as observe;
 use crate::resolve::verify as resolve;
+use crate::resolve::{ClusterSide, IssuerSource};
 use crate::{kubeconfig, output, plan, store, verify};
 
 pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
@@ -23,7 +24,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
 
     // observe: which onboarding, then (only in a context pointing at its
     // cluster) the facts of its chain.
-    let (klanker, _, hint) = crate::observe::klanker_clients(global, &req.klanker).await?;
+    let (klanker, access, hint) = crate::observe::klanker_clients(global, &req.klanker).await?;
     let found = observe::onboarding(&klanker, hint, &req.name, store.load()?).await?;
     let onboarding = found.located.onboarding.as_ref();
     let context =
@@ -49,7 +50,23 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster =
         Cluster::new(&client, global.verbose).at(&ctx.context_name, ctx.server.as_deref());
-    let chain = observe::chain(&klanker, &cluster, &target).await?;
+    // Chained mode: role A is read, and assumed, in the cluster's account.
+    let cluster_account = match &target.chained {
+        None => None,
+        Some(_) => {
+            let side = IssuerSource::from_context(&ctx)
+                .and_then(|s| ClusterSide::of(&s, req.cluster_profile.as_deref(), &req.klanker))
+                .ok_or_else(|| Error::ChainedRoleUnreachable {
+                    name: req.name.clone(),
+                    role: target.role_arn.clone(),
+                    account: crate::trust::arn::account_of(&target.role_arn)
+                        .unwrap_or("of the cluster")
+                        .to_string(),
+                })?;
+            Some(crate::observe::issuer::cluster_clients(&side, &access, global.verbose).await?)
+        }
+    };
+    let chain = observe::chain(&klanker, cluster_account.as_ref(), &cluster, &target).await?;
 
     // plan: every link that can be checked locally.
     let mut checks = verify::local_checks(&chain.facts);
@@ -66,16 +83,46 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     ));
 
     // apply: STS itself, unless a local link is already broken.
-    let answer = match (&chain.token, verify::has_failure(&checks)) {
-        (Some(token), false) => Some(
-            iam::assume_role_with_web_identity(&klanker.sts, &target.role_arn, token.secret())
-                .await
-                .map(|assumed| (assumed.arn, assumed.expiration))
-                .map_err(|e| e.to_string()),
-        ),
+    let attempt = match (&chain.token, verify::has_failure(&checks)) {
+        (Some(token), false) => Some(token),
         _ => None,
     };
-    checks.push(verify::assume_check(answer));
+    let shown = |r: Result<iam::AssumedRole, crate::aws::AwsError>| {
+        r.map(|assumed| (assumed.arn, assumed.expiration))
+            .map_err(|e| e.to_string())
+    };
+    match (&target.chained, attempt) {
+        (None, token) => {
+            let answer = match token {
+                Some(token) => Some(shown(
+                    iam::assume_role_with_web_identity(
+                        &klanker.sts,
+                        &target.role_arn,
+                        token.secret(),
+                    )
+                    .await,
+                )),
+                None => None,
+            };
+            checks.push(verify::assume_check(answer));
+        }
+        (Some(chained), Some(token)) => {
+            let (first, second) = iam::assume_chain(
+                &klanker.sts,
+                &target.role_arn,
+                token.secret(),
+                &chained.klanker_role_arn,
+                &req.name,
+            )
+            .await;
+            checks.push(verify::assume_check(Some(shown(first))));
+            checks.push(verify::chained_assume_check(second.map(shown)));
+        }
+        (Some(_), None) => {
+            checks.push(verify::assume_check(None));
+            checks.push(verify::chained_assume_check(None));
+        }
+    }
 
     // render
     output::verify::report(&req.name, &target.role_arn, &checks, req.output)?;

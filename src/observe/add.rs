@@ -273,6 +273,36 @@ async fn observe_cluster_account(
     })
 }
 
+/// What `verify` checks of a chained onboarding just applied: role A as the
+/// ServiceAccount's role, role B after it.
+pub fn chained_target(
+    req: &AddRequest,
+    add: &crate::plan::mirror::AddPlan,
+) -> crate::verify::Target {
+    let role_a = add.cluster_role_arn.clone().unwrap_or_default();
+    crate::verify::Target {
+        name: req.name.clone(),
+        role_name: role_a.rsplit('/').next().unwrap_or_default().to_string(),
+        role_arn: role_a,
+        namespace: req.sa_namespace.clone(),
+        service_account: req.service_account.clone(),
+        // The operator policy when it is attached, else the first of those asked for.
+        operator_policy: Some(crate::trust::operator_policy_arn(
+            &add.partition,
+            &add.account,
+        ))
+        .filter(|p| add.desired.policies.contains(p))
+        .or_else(|| add.desired.policies.iter().next().cloned())
+        .unwrap_or_default(),
+        partition: add.partition.clone(),
+        account: add.account.clone(),
+        chained: Some(crate::verify::ChainedTarget {
+            klanker_role_name: req.role_name.clone(),
+            klanker_role_arn: add.desired.role_arn.clone(),
+        }),
+    }
+}
+
 /// What the local checks of `verify` need after applying: a token the
 /// cluster issues for the ServiceAccount (never printed), and the provider
 /// of the token's issuer when it is not the one just ensured.

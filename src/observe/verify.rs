@@ -1,14 +1,14 @@
 //! What `verify` reads: which onboarding the name is (on proof), then the
 //! facts of its chain (IAM, the cluster, a fresh ServiceAccount token).
 
-use crate::aws::{Identity, KlankerClients, iam};
+use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::inventory::RoleSummary;
 use crate::k8s::Cluster;
 use crate::plan::lookup::Located;
 use crate::store::{ClusterEntry, Document};
 use crate::trust::{Issuer, STS_AUDIENCE, token};
-use crate::verify::{Facts, ProviderFacts, RoleFacts, Target};
+use crate::verify::{ChainFacts, ChainedTarget, Facts, ProviderFacts, RoleFacts, Target};
 
 /// The onboarding a name is, as far as the klanker account and
 /// km-config.yaml tell.
@@ -70,17 +70,31 @@ pub struct Chain {
 /// cluster become failed links where they are about the chain itself.
 pub async fn chain(
     klanker: &KlankerClients,
+    cluster_account: Option<&ClusterClients>,
     cluster: &Cluster<'_>,
     target: &Target,
 ) -> Result<Chain, Error> {
+    // Chained mode: the ServiceAccount's role (role A) is in the cluster's account.
+    let role_iam = match (&target.chained, cluster_account) {
+        (Some(_), Some(c)) => &c.iam,
+        _ => &klanker.iam,
+    };
     let role = async {
-        let found = iam::role_with_policies(&klanker.iam, &target.role_name).await?;
+        let found = iam::role_with_policies(role_iam, &target.role_name).await?;
         Ok::<_, Error>(found.map(|(role, attached)| RoleFacts {
             arn: role.arn,
             trust_policy: role.trust_policy,
             max_session: role.max_session,
             attached_policies: attached,
         }))
+    };
+    let chained = async {
+        match &target.chained {
+            None => Ok(None),
+            Some(t) => Ok::<_, Error>(Some(
+                chained_facts(klanker, role_iam, cluster, target, t).await?,
+            )),
+        }
     };
     let cluster_side = async {
         let sa = cluster
@@ -119,7 +133,8 @@ pub async fn chain(
         });
         Ok::<_, Error>(crate::verify::others_annotated(target, annotated))
     };
-    let (role, (sa, raw_token), others) = tokio::try_join!(role, cluster_side, others)?;
+    let (role, (sa, raw_token), others, chain) =
+        tokio::try_join!(role, cluster_side, others, chained)?;
 
     let claims = raw_token
         .as_ref()
@@ -132,7 +147,7 @@ pub async fn chain(
     let (provider, jwks) = tokio::join!(
         async {
             match &issuer {
-                Some(issuer) => iam::find_provider(&klanker.iam, issuer).await.map(|found| {
+                Some(issuer) => iam::find_provider(role_iam, issuer).await.map(|found| {
                     found.map(|p| ProviderFacts {
                         arn: p.arn,
                         client_ids: p.client_ids,
@@ -151,10 +166,10 @@ pub async fn chain(
     let provider = provider?;
     // A provider registered with another spelling of the issuer (a trailing
     // slash) is named by its real ARN.
-    let provider_arn_for_token = provider
-        .as_ref()
-        .map(|p| p.arn.clone())
-        .or_else(|| issuer.map(|i| i.provider_arn(&target.partition, &target.account)));
+    let provider_arn_for_token = provider.as_ref().map(|p| p.arn.clone()).or_else(|| {
+        let account = crate::trust::arn::account_of(&target.role_arn).unwrap_or(&target.account);
+        issuer.map(|i| i.provider_arn(&target.partition, account))
+    });
     let facts = Facts {
         name: target.name.clone(),
         role_name: target.role_name.clone(),
@@ -168,12 +183,100 @@ pub async fn chain(
         provider_arn_for_token,
         operator_policy: target.operator_policy.clone(),
         requested_session: crate::verify::REQUESTED_SESSION,
+        chain,
     };
     Ok(Chain {
         facts,
         token: raw_token.ok().map(Token),
         jwks,
         others,
+    })
+}
+
+/// Role B, role A's assume policy, and the ConfigMap's profiles as the
+/// SDK reads them.
+async fn chained_facts(
+    klanker: &KlankerClients,
+    cluster_iam: &aws_sdk_iam::Client,
+    cluster: &Cluster<'_>,
+    target: &Target,
+    chained: &ChainedTarget,
+) -> Result<ChainFacts, Error> {
+    let (role_b, inline, config_map) = tokio::try_join!(
+        async {
+            Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &chained.klanker_role_name).await?)
+        },
+        async {
+            match iam::inline_policy_documents(cluster_iam, &target.role_name).await {
+                Ok(docs) => Ok(docs),
+                // No role A: its own check says so.
+                Err(crate::aws::AwsError::Service { code, .. }) if code == "NoSuchEntity" => {
+                    Ok(Default::default())
+                }
+                Err(e) => Err(Error::from(e)),
+            }
+        },
+        async {
+            Ok::<_, Error>(
+                cluster
+                    .find_config_map(&target.namespace, &target.name)
+                    .await?,
+            )
+        },
+    )?;
+    let config_name = config_map
+        .as_ref()
+        .map(|c| format!("{}/{}", c.namespace, c.name))
+        .unwrap_or_else(|| {
+            format!(
+                "{}/{}",
+                target.namespace,
+                crate::trust::chain::DEFAULT_CONFIG_MAP
+            )
+        });
+    let profiles = match config_map
+        .as_ref()
+        .and_then(|c| c.data.get(crate::trust::chain::CONFIG_MAP_KEY))
+    {
+        None if config_map.is_none() => Err("it does not exist".to_string()),
+        None => Err(format!(
+            "it has no `{}` key",
+            crate::trust::chain::CONFIG_MAP_KEY
+        )),
+        Some(text) => crate::aws::credentials::parse_config_text(text)
+            .await
+            .map(|set| {
+                set.profiles()
+                    .filter_map(|name| {
+                        set.get_profile(name).map(|p| {
+                            let settings = [
+                                "role_arn",
+                                "source_profile",
+                                "web_identity_token_file",
+                                "role_session_name",
+                            ]
+                            .iter()
+                            .filter_map(|k| p.get(k).map(|v| (k.to_string(), v.to_string())))
+                            .collect();
+                            (name.to_string(), settings)
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(|e| e.to_string()),
+    };
+    Ok(ChainFacts {
+        klanker_role_name: chained.klanker_role_name.clone(),
+        klanker_role_arn: chained.klanker_role_arn.clone(),
+        klanker_role: role_b.map(|(role, attached)| RoleFacts {
+            arn: role.arn,
+            trust_policy: role.trust_policy,
+            max_session: role.max_session,
+            attached_policies: attached,
+        }),
+        assume_policy: inline.get(crate::trust::chain::ASSUME_POLICY_NAME).cloned(),
+        config_map: config_name,
+        profiles,
     })
 }
 

@@ -343,6 +343,7 @@ pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) ->
             .cloned()
             .unwrap_or_default(),
         requested_session: crate::verify::REQUESTED_SESSION,
+        chain: None,
     }
 }
 

@@ -10,6 +10,7 @@ use crate::trust::{ValidationError, validate};
 pub struct VerifyRequest {
     pub name: String,
     pub klanker: Klanker,
+    pub cluster_profile: Option<String>,
     pub output: ReportOutput,
 }
 
@@ -19,6 +20,7 @@ pub fn resolve(args: &VerifyArgs, current: Option<&ContextInfo>) -> Result<Verif
     Ok(VerifyRequest {
         name: name_or_context(args.name.as_deref(), current)?,
         klanker: Klanker::resolve(&args.aws)?,
+        cluster_profile: args.cluster_profile.clone(),
         output: args.output,
     })
 }

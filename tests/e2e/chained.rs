@@ -149,6 +149,11 @@ fn chained_mode_creates_both_roles_the_config_map_and_a_rerun_writes_nothing() {
     assert_contains!(out.stdout, "chained mode");
     assert_contains!(out.stdout, "cluster IAM");
     assert_contains!(out.stdout, "AWS_PROFILE=klanker");
+    // The walk of `verify`'s local links ran after applying, role B's included.
+    assert_contains!(out.stdout, "Verifying the trust chain");
+    assert_contains!(out.stdout, "assume-permission");
+    assert_contains!(out.stdout, "config-map");
+    assert_lacks!(out.stdout, "FAIL");
     assert_chained_state(&world);
 
     world.clear_calls();
@@ -406,4 +411,132 @@ fn rm_keeps_the_cluster_provider_another_role_trusts() {
     assert_contains!(out.all(), "still trusted by app-irsa");
     assert_eq!(world.block_on(world.cluster.providers()).len(), 1);
     assert!(world.block_on(world.cluster.role(ROLE_A)).is_none());
+}
+
+fn verify_json(world: &World) -> (crate::support::Outcome, serde_json::Value) {
+    let out = world.run(&["verify", CLUSTER, "-o", "json"]);
+    let doc = serde_json::from_str(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, doc)
+}
+
+fn link<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["link"] == name))
+        .unwrap_or(&serde_json::Value::Null)
+}
+
+#[test]
+fn verify_walks_token_role_a_and_role_b() {
+    let world = World::new();
+    run(&world, &chained(&[])).assert_ok();
+    let (out, doc) = verify_json(&world);
+    out.assert_ok();
+    for name in [
+        "service-account",
+        "token",
+        "role",
+        "issuer",
+        "provider",
+        "trust",
+        "assume-permission",
+        "klanker-role",
+        "klanker-trust",
+        "policy",
+        "config-map",
+        "assume",
+        "assume-chain",
+    ] {
+        assert_eq!(link(&doc, name)["status"], "OK", "{name}: {}", out.all());
+    }
+    assert_contains!(
+        link(&doc, "assume-chain")["message"]
+            .as_str()
+            .unwrap_or_default(),
+        ROLE
+    );
+}
+
+#[test]
+fn verify_names_each_broken_link_of_the_chain() {
+    let world = World::new();
+    run(&world, &chained(&[])).assert_ok();
+
+    // Role A may no longer assume role B.
+    world.block_on(async {
+        world
+            .cluster
+            .iam
+            .put_role_policy()
+            .role_name(ROLE_A)
+            .policy_name("km-assume-klanker")
+            .policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                    "Resource": "arn:aws:iam::333333333333:role/other"}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("put policy")
+    });
+    let (out, doc) = verify_json(&world);
+    out.assert_code(4);
+    assert_eq!(
+        link(&doc, "assume-permission")["status"],
+        "FAIL",
+        "{}",
+        out.all()
+    );
+    assert_eq!(link(&doc, "klanker-trust")["status"], "OK");
+    assert_eq!(link(&doc, "assume-chain")["status"], "WARN");
+    run(&world, &chained(&[])).assert_ok();
+
+    // Role B trusts another role of the cluster's account.
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .update_assume_role_policy()
+            .role_name(ROLE)
+            .policy_document(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::222222222222:root"}, "Action": "sts:AssumeRole",
+                    "Condition": {"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::222222222222:role/km-irsa-other"}}}]})
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("update trust")
+    });
+    let (out, doc) = verify_json(&world);
+    out.assert_code(4);
+    assert_eq!(
+        link(&doc, "klanker-trust")["status"],
+        "FAIL",
+        "{}",
+        out.all()
+    );
+    assert_contains!(
+        link(&doc, "klanker-trust")["message"]
+            .as_str()
+            .unwrap_or_default(),
+        "km-irsa-other"
+    );
+    run(&world, &chained(&[])).assert_ok();
+
+    // The ConfigMap points the klanker profile elsewhere.
+    world.kube.admin(
+        &["patch", "configmap", "km-aws-config", "-n", "ai-pods", "--type=merge", "-p",
+          r#"{"data":{"config":"[profile klanker]\nrole_arn = arn:aws:iam::333333333333:role/x\nsource_profile = cluster\n"}}"#],
+        None,
+    );
+    let (out, doc) = verify_json(&world);
+    out.assert_code(4);
+    assert_eq!(link(&doc, "config-map")["status"], "FAIL", "{}", out.all());
+    assert_contains!(
+        link(&doc, "config-map")["message"]
+            .as_str()
+            .unwrap_or_default(),
+        "profile klanker role_arn is arn:aws:iam::333333333333:role/x"
+    );
 }
