@@ -540,3 +540,82 @@ fn verify_names_each_broken_link_of_the_chain() {
         "profile klanker role_arn is arn:aws:iam::333333333333:role/x"
     );
 }
+
+/// The ConfigMap's `config`, read by a real SDK (botocore), resolves
+/// profile `klanker` to role B through role A with the pod's token.
+#[test]
+fn a_real_sdk_reading_the_config_map_assumes_role_b_through_role_a() {
+    let world = World::new();
+    run(&world, &chained(&[])).assert_ok();
+    let cm = world
+        .kube
+        .config_map("ai-pods", "km-aws-config")
+        .expect("ConfigMap");
+    let config = world.path("pod-aws-config");
+    std::fs::write(&config, cm["data"]["config"].as_str().unwrap_or_default()).expect("config");
+    let token = world.kube.admin(
+        &[
+            "create",
+            "token",
+            "km",
+            "-n",
+            "ai-pods",
+            "--audience",
+            "sts.amazonaws.com",
+        ],
+        None,
+    );
+    let token_file = world.path("pod-token");
+    std::fs::write(&token_file, token.trim()).expect("token");
+    world.clear_calls();
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/sdk_chain.py");
+    let out = std::process::Command::new(crate::support::moto::python())
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", world.dir.path())
+        .env("AWS_ENDPOINT_URL", world.moto.url())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([script])
+        .arg(&config)
+        .arg("klanker")
+        .arg(&token_file)
+        .output()
+        .expect("run botocore");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let who: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(who["account"], KLANKER_ACCOUNT);
+    assert_contains!(
+        who["arn"].as_str().unwrap_or_default(),
+        format!("assumed-role/{ROLE}/{CLUSTER}")
+    );
+
+    // The SDK's own calls, in order: the token for role A, then role B from role A's session.
+    let calls: Vec<(String, String)> = world
+        .moto
+        .calls()
+        .into_iter()
+        .filter(|c| c.action.starts_with("AssumeRole"))
+        .map(|c| {
+            (
+                c.action,
+                c.params.get("RoleArn").cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            (
+                "AssumeRoleWithWebIdentity".to_string(),
+                ROLE_A_ARN.to_string()
+            ),
+            ("AssumeRole".to_string(), ROLE_ARN.to_string()),
+        ]
+    );
+}
