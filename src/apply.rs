@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use crate::lock;
 
-use crate::aws::iam;
+use crate::aws::{Side, iam};
 use crate::cli::{ApplyArgs, DryRun};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
@@ -160,12 +160,13 @@ impl Apply for Live<'_> {
                 self.store.update(|doc| doc.mark_pending(entry, pending))?;
             }
             iam_op => {
-                let iam = match (target, self.cluster_iam) {
-                    (Target::ClusterIam, Some(cluster_iam)) => cluster_iam,
+                let (iam, side) = match (target, self.cluster_iam) {
+                    (Target::ClusterIam, Some(cluster_iam)) => (cluster_iam, Side::Cluster),
                     (Target::ClusterIam, None) => return Err(Error::NoClusterClient),
-                    _ => self.iam,
+                    _ => (self.iam, Side::Klanker),
                 };
-                if let iam::Applied::Skipped(why) = iam::apply(iam, iam_op).await? {
+                let applied = iam::apply(iam, iam_op).await.map_err(|e| e.on_side(side))?;
+                if let iam::Applied::Skipped(why) = applied {
                     return Ok(Some(why));
                 }
             }

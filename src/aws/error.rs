@@ -83,6 +83,19 @@ pub enum AwsError {
 }
 
 impl AwsError {
+    /// The same error, said of `side`: the IAM adapter serves both accounts
+    /// (chained mode's role A is in the cluster's), and names the klanker one.
+    pub fn on_side(mut self, to: Side) -> Self {
+        match &mut self {
+            AwsError::AccessDenied { side, .. }
+            | AwsError::Service { side, .. }
+            | AwsError::Transport { side, .. }
+            | AwsError::ClusterNotFound { side, .. } => *side = to,
+            _ => {}
+        }
+        self
+    }
+
     /// The AWS error code, where the service gave one.
     pub fn code(&self) -> Option<&str> {
         match self {

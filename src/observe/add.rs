@@ -200,6 +200,10 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     })
 }
 
+fn on_cluster(e: crate::aws::AwsError) -> crate::aws::AwsError {
+    e.on_side(crate::aws::Side::Cluster)
+}
+
 /// Role A and the cluster's provider, read with the cluster-side identity,
 /// which must act in the cluster's account.
 async fn observe_cluster_account(
@@ -209,9 +213,27 @@ async fn observe_cluster_account(
     role_a: &str,
 ) -> Result<ClusterAccount, Error> {
     let ((account, caller), role, providers) = tokio::try_join!(
-        async { Ok::<_, Error>(iam::caller_identity(&clients.sts).await?) },
-        async { Ok::<_, Error>(iam::role_with_policies(&clients.iam, role_a).await?) },
-        async { Ok::<_, Error>(iam::list_providers(&clients.iam).await?) },
+        async {
+            Ok::<_, Error>(
+                iam::caller_identity(&clients.sts)
+                    .await
+                    .map_err(on_cluster)?,
+            )
+        },
+        async {
+            Ok::<_, Error>(
+                iam::role_with_policies(&clients.iam, role_a)
+                    .await
+                    .map_err(on_cluster)?,
+            )
+        },
+        async {
+            Ok::<_, Error>(
+                iam::list_providers(&clients.iam)
+                    .await
+                    .map_err(on_cluster)?,
+            )
+        },
     )?;
     if let Some(cluster) = issuer.cluster_account.as_ref().filter(|c| **c != account) {
         return Err(Error::ClusterSideWrongAccount {
@@ -226,7 +248,11 @@ async fn observe_cluster_account(
         account,
     };
     let provider = match iam::matching_provider(&providers, &issuer.issuer) {
-        Some(arn) => Some(iam::describe_provider(&clients.iam, &arn).await?),
+        Some(arn) => Some(
+            iam::describe_provider(&clients.iam, &arn)
+                .await
+                .map_err(on_cluster)?,
+        ),
         None => None,
     };
     let (role, attached_policies) = match role {
@@ -237,10 +263,20 @@ async fn observe_cluster_account(
     let (inline_policies, instance_profiles, others) = match &role {
         None => Default::default(),
         Some(_) => tokio::try_join!(
-            async { Ok::<_, Error>(iam::inline_policy_documents(&clients.iam, role_a).await?) },
+            async {
+                Ok::<_, Error>(
+                    iam::inline_policy_documents(&clients.iam, role_a)
+                        .await
+                        .map_err(on_cluster)?,
+                )
+            },
             async {
                 match leaving {
-                    true => Ok::<_, Error>(iam::instance_profiles(&clients.iam, role_a).await?),
+                    true => Ok::<_, Error>(
+                        iam::instance_profiles(&clients.iam, role_a)
+                            .await
+                            .map_err(on_cluster)?,
+                    ),
                     false => Ok(Vec::new()),
                 }
             },
@@ -248,7 +284,8 @@ async fn observe_cluster_account(
                 match (&provider, leaving) {
                     (Some(p), true) => Ok::<_, Error>(
                         iam::roles_trusting_now(&clients.iam, &p.arn)
-                            .await?
+                            .await
+                            .map_err(on_cluster)?
                             .into_iter()
                             .filter(|r| r != role_a)
                             .collect(),

@@ -63,6 +63,7 @@ async fn cluster_account(
     request: &RmRequest<'_>,
     ctx: Option<&ContextInfo>,
     access: &crate::aws::Access,
+    kube_client: Option<&kube::Client>,
     role_a_arn: &str,
 ) -> Result<ChainedSide, Error> {
     let role_a = role_a_arn
@@ -94,17 +95,46 @@ async fn cluster_account(
         });
     };
     let clients = super::issuer::cluster_clients(&side, access, request.verbose).await?;
-    let role = role_details(&clients.iam, &role_a).await?;
+    let role = role_details(&clients.iam, &role_a)
+        .await
+        .map_err(|e| match e {
+            Error::Aws(e) => Error::Aws(e.on_side(crate::aws::Side::Cluster)),
+            other => other,
+        })?;
     let trusted = match &role {
         Some(_) => iam::get_role(&clients.iam, &role_a)
-            .await?
+            .await
+            .map_err(|e| e.on_side(crate::aws::Side::Cluster))?
             .map(|r| inventory::federated_principals(&r.trust_policy))
             .unwrap_or_default(),
         None => Default::default(),
     };
-    let provider = match trusted.into_iter().next() {
+    // Role A gone (or never created): the cluster's issuer names the provider.
+    let provider_arn = match trusted.into_iter().next() {
+        Some(arn) => Some(arn),
+        None => match ctx.and_then(IssuerSource::from_context) {
+            Some(source) => {
+                match resolve_issuer(&source, access, kube_client, "", request.verbose).await {
+                    Ok(resolved) => iam::list_providers(&clients.iam)
+                        .await
+                        .ok()
+                        .and_then(|arns| iam::matching_provider(&arns, &resolved.issuer)),
+                    Err(err) => {
+                        if request.verbose {
+                            output::rm::issuer_unread(&err);
+                        }
+                        None
+                    }
+                }
+            }
+            None => None,
+        },
+    };
+    let provider = match provider_arn {
         Some(arn) => {
-            let roles = iam::list_roles(&clients.iam).await?;
+            let roles = iam::list_roles(&clients.iam)
+                .await
+                .map_err(|e| e.on_side(crate::aws::Side::Cluster))?;
             match iam::provider_owned(&clients.iam, &arn).await {
                 Ok(owned) => Some(ProviderToRemove {
                     owned,
@@ -221,12 +251,26 @@ pub async fn observe(
         _ => None,
     };
     // Chained mode: role A, the cluster's provider and the ConfigMap.
+    // A chained `add` that failed before role B and the entry were written
+    // leaves a ServiceAccount annotated with role A's default name.
+    let left_by_chained_add = || {
+        let role_a = crate::trust::default_cluster_role_name(name);
+        seen.into_iter().flatten().find_map(|s| {
+            s.observed
+                .annotations
+                .get(crate::trust::ROLE_ARN_ANNOTATION)
+                .filter(|arn| arn.rsplit('/').next() == Some(role_a.as_str()))
+                .filter(|_| s.observed.created_by_us())
+                .cloned()
+        })
+    };
     let role_a_arn = recorded
         .as_ref()
         .and_then(|o| o.cluster_role_arn.clone())
-        .or_else(|| entry.and_then(|e| e.cluster_role_arn.clone()));
+        .or_else(|| entry.and_then(|e| e.cluster_role_arn.clone()))
+        .or_else(left_by_chained_add);
     let chained = match &role_a_arn {
-        Some(arn) => Some(cluster_account(request, ctx, access, arn).await?),
+        Some(arn) => Some(cluster_account(request, ctx, access, kube_client.as_ref(), arn).await?),
         None => None,
     };
     let role_arn_for_accounts = role_a_arn.clone().unwrap_or_else(|| role_arn.clone());
@@ -243,15 +287,22 @@ pub async fn observe(
         Some(Err(why)) => (ClusterView::Unreachable(why.to_string()), Some(why)),
     };
     let cluster_was_read = matches!(cluster, ClusterView::Found(_));
+    let view = &cluster;
     let config_maps = match (&role_a_arn, &kube_client, cluster_was_read) {
         (Some(_), Some(client), true) => {
             let cluster = Cluster::new(client, request.verbose);
             let mut found = Vec::new();
-            for ns in recorded_subjects
+            // Beside the recorded ServiceAccounts and the ones found annotated.
+            let found_namespaces: Vec<String> = match &view {
+                ClusterView::Found(found) => found.iter().map(|f| f.namespace.clone()).collect(),
+                _ => Vec::new(),
+            };
+            let namespaces: std::collections::BTreeSet<String> = recorded_subjects
                 .iter()
-                .map(|(ns, _)| ns)
-                .collect::<std::collections::BTreeSet<_>>()
-            {
+                .map(|(ns, _)| ns.clone())
+                .chain(found_namespaces)
+                .collect();
+            for ns in &namespaces {
                 found.extend(cluster.find_config_map(ns, name).await?);
             }
             found

@@ -64,16 +64,25 @@ pub fn plan_text(header: &str, plan: &Plan, warnings: &[String], colour: bool) -
     };
     // Steps and warnings quote what IAM and the cluster hold: made visible.
     let mut out = format!("{}\n", visible_lines(header));
+    // As wide as the widest target word of this plan ("cluster IAM" in chained mode).
+    let width = plan
+        .steps
+        .iter()
+        .map(|s| target_word(s.target).len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let indent = " ".repeat(width + 15);
     for step in &plan.steps {
         let word = format!("{:<9}", action_word(step.action));
         out.push_str(&format!(
-            "  {:<7} {} {}\n",
+            "  {:<width$} {} {}\n",
             target_word(step.target),
             paint(action_style(step.action), &word),
             visible(&step.summary)
         ));
         for detail in &step.details {
-            out.push_str(&format!("                      {}\n", visible(detail)));
+            out.push_str(&format!("{indent}{}\n", visible(detail)));
         }
     }
     for warning in warnings {

@@ -619,3 +619,68 @@ fn a_real_sdk_reading_the_config_map_assumes_role_b_through_role_a() {
         ]
     );
 }
+
+/// Nothing of the onboarding is left in either account, the cluster or km-config.yaml.
+fn assert_chained_clean(world: &World) {
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+    assert!(world.block_on(world.cluster.role(ROLE_A)).is_none());
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    assert!(world.block_on(world.cluster.providers()).is_empty());
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+    assert!(world.kube.config_map("ai-pods", "km-aws-config").is_none());
+    assert!(
+        world.km_config_yaml()["clusters"]
+            .as_sequence()
+            .is_none_or(|s| s.is_empty())
+    );
+}
+
+#[test]
+fn a_persistent_fault_on_each_write_in_either_account_converges_on_rerun() {
+    use crate::support::kube::KubeFault;
+    let world = World::new();
+    let add = chained(&[]);
+    let rm = ["rm", CLUSTER, "--yes"];
+    let iam_faults = [
+        "CreateOpenIDConnectProvider",
+        "CreateRole",
+        "PutRolePolicy",
+        "AttachRolePolicy",
+    ];
+    for action in iam_faults {
+        for then_rm in [false, true] {
+            world
+                .moto
+                .inject(json!([{"action": action, "fault": "internal", "count": 100}]));
+            let out = run(&world, &add);
+            out.assert_code(3);
+            assert_contains!(out.stderr, "Re-running `kubectl klanker-trust add`");
+            world.moto.clear_faults();
+            if then_rm {
+                // rm right after the failure removes what the run had created.
+                world.run(&rm).assert_ok();
+                assert_chained_clean(&world);
+            } else {
+                run(&world, &add).assert_ok();
+                assert_chained_state(&world);
+                world.run(&rm).assert_ok();
+                assert_chained_clean(&world);
+            }
+        }
+    }
+    for path in ["/serviceaccounts/km", "/configmaps/km-aws-config"] {
+        world
+            .kube
+            .inject("PATCH", path, KubeFault::Status(500), 100);
+        let out = run(&world, &add);
+        out.assert_code(3);
+        world.kube.clear_faults();
+        run(&world, &add).assert_ok();
+        assert_chained_state(&world);
+        world.clear_calls();
+        run(&world, &add).assert_ok();
+        assert_eq!(world.writes(), Vec::<String>::new());
+        world.run(&rm).assert_ok();
+        assert_chained_clean(&world);
+    }
+}
