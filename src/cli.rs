@@ -299,6 +299,10 @@ pub struct PolicyArgs {
     /// Also allow creating the namespace (`add --create-namespace`).
     #[arg(long)]
     pub create_namespace: bool,
+    /// Chained mode: the ConfigMap with the pods' AWS profile chain the RBAC
+    /// may write (`add --config-map-name`; default: km-aws-config).
+    #[arg(long, value_name = "NAME")]
+    pub config_map_name: Option<String>,
     /// Bind the RBAC to this Kubernetes user (default: the group klanker-trust-admins).
     #[arg(long, value_name = "NAME", conflicts_with = "group")]
     pub user: Option<String>,

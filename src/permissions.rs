@@ -380,9 +380,15 @@ pub const DEFAULT_GROUP: &str = "klanker-trust-admins";
 pub struct RbacScope {
     pub namespace: String,
     pub service_accounts: Vec<String>,
+    /// Chained mode's ConfigMap(s) holding the pods' AWS profile chain
+    /// (`add --config-map-name`); empty in mirror mode.
+    pub config_maps: Vec<String>,
     pub create_namespace: bool,
     pub subject: Subject,
 }
+
+/// The ConfigMap chained mode writes when `--config-map-name` names none.
+pub const CHAINED_CONFIG_MAP: &str = "km-aws-config";
 
 /// One RBAC rule and why the tool needs it (printed above the document).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -419,7 +425,7 @@ pub const RBAC_NAME: &str = "kubectl-klanker-trust";
 
 /// Rules of the namespaced Role, in the onboarding's namespace only.
 pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
-    vec![
+    let mut rules = vec![
         Rule {
             resources: vec!["serviceaccounts"],
             resource_names: scope.service_accounts.clone(),
@@ -437,7 +443,19 @@ pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
             why: "add and verify request a short token for these ServiceAccounts only (TokenRequest); \
                   never another ServiceAccount's token",
         },
-    ]
+    ];
+    if !scope.config_maps.is_empty() {
+        rules.push(Rule {
+            resources: vec!["configmaps"],
+            resource_names: scope.config_maps.clone(),
+            non_resource_urls: vec![],
+            verbs: vec!["get", "create", "patch", "delete"],
+            why: "chained mode: add writes the pods' AWS profile chain with server-side apply (patch, and \
+                  create, which carries the name); verify reads it as a pod's SDK would (get); rm deletes it \
+                  (delete); resourceNames keep it to this ConfigMap",
+        });
+    }
+    rules
 }
 
 /// Rules that must be cluster-scoped, each because its call is.
@@ -967,6 +985,7 @@ mod tests {
         RbacScope {
             namespace: "ai-pods".into(),
             service_accounts: vec!["km".into(), "km-batch".into()],
+            config_maps: vec![],
             create_namespace,
             subject: Subject::Group(DEFAULT_GROUP.into()),
         }
@@ -1047,6 +1066,30 @@ mod tests {
         let binding = &docs[3];
         assert_eq!(binding["roleRef"]["kind"].as_str(), Some("ClusterRole"));
         assert_eq!(binding["roleRef"]["name"], cluster_role["metadata"]["name"]);
+    }
+
+    #[test]
+    fn chained_mode_adds_only_its_config_map() {
+        let mut scope = rbac(false);
+        let mirror = role_rules(&scope);
+        assert!(
+            !mirror.iter().any(|r| r.resources.contains(&"configmaps")),
+            "{mirror:?}"
+        );
+        scope.config_maps = vec![CHAINED_CONFIG_MAP.into()];
+        let docs = parse(&rbac_yaml(&scope));
+        let role_rules = rules(&docs[0]);
+        assert_eq!(
+            role_rules.last(),
+            Some(&json!({"apiGroups": [""], "resources": ["configmaps"],
+                   "resourceNames": ["km-aws-config"],
+                   "verbs": ["get", "create", "patch", "delete"]}))
+        );
+        assert_eq!(role_rules.len(), mirror.len() + 1);
+        // Nothing cluster-wide touches ConfigMaps.
+        for rule in rules(&docs[2]) {
+            assert_ne!(rule["resources"][0], "configmaps", "{rule}");
+        }
     }
 
     #[test]

@@ -43,11 +43,10 @@ pub enum PolicyError {
     /// `-o yaml` is only for the RBAC.
     #[error("-o yaml prints the Kubernetes RBAC only: use it with --for rbac.")]
     YamlIsRbacOnly,
-    /// `--cluster-permissions-boundary` means nothing to mirror mode.
-    #[error(
-        "--cluster-permissions-boundary is the boundary of chained mode's km-irsa-* roles: pass --mode chained (or --for cluster-boundary), or drop it."
-    )]
-    BoundaryNeedsChained,
+    /// A chained-mode flag (the km-irsa-* boundary, the ConfigMap) means
+    /// nothing to mirror mode.
+    #[error("{flag} is for chained mode: pass --mode chained, or drop it.")]
+    ChainedOnly { flag: &'static str },
     /// A role in one partition cannot assume a role in another.
     #[error(
         "the cluster is in partition {cluster} and the klanker account in {klanker}: a chained AssumeRole cannot cross partitions. Pass --cluster-region (or --region) in the same partition."
@@ -218,9 +217,30 @@ fn rbac_scope(
             return Err(ValidationError::new(input, "", "it is empty", "Name the subject.").into());
         }
     }
+    let config_maps = match args.mode {
+        TrustMode::Mirror => vec![],
+        TrustMode::Chained => {
+            let name = args
+                .config_map_name
+                .clone()
+                .unwrap_or_else(|| permissions::CHAINED_CONFIG_MAP.to_string());
+            // A ConfigMap name is a DNS-1123 subdomain, as a ServiceAccount's.
+            validate::service_account(&name).map_err(|mut e| {
+                e.input = "--config-map-name".into();
+                e.problem = e.problem.replace("ServiceAccount", "ConfigMap");
+                e.hint = format!(
+                    "Use a name like `{}`: lower-case letters, digits, '-' and '.'.",
+                    permissions::CHAINED_CONFIG_MAP
+                );
+                e
+            })?;
+            vec![name]
+        }
+    };
     Ok(RbacScope {
         namespace,
         service_accounts: unique,
+        config_maps,
         create_namespace: args.create_namespace,
         subject,
     })
@@ -312,8 +332,16 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
     }
     // The km-irsa-* boundary exists only in chained mode.
     let chained = args.mode == TrustMode::Chained || target == PolicyFor::ClusterBoundary;
-    if args.cluster_permissions_boundary.is_some() && !chained {
-        return Err(PolicyError::BoundaryNeedsChained.into());
+    for (flag, given) in [
+        (
+            "--cluster-permissions-boundary",
+            args.cluster_permissions_boundary.is_some(),
+        ),
+        ("--config-map-name", args.config_map_name.is_some()),
+    ] {
+        if given && !chained {
+            return Err(PolicyError::ChainedOnly { flag }.into());
+        }
     }
     // What the kubeconfig tells, offline: the cluster's ARN, the namespace.
     let context = kubeconfig::load(global.kubeconfig.as_deref())

@@ -104,7 +104,12 @@ pub fn print(docs: &Documents) -> Result<(), Error> {
             }
             match rbac {
                 Some(scope) => println!(
-                    "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac -o yaml | kubectl apply -f -)\n{}",
+                    "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac{} -o yaml | kubectl apply -f -)\n{}",
+                    if scope.config_maps.is_empty() {
+                        ""
+                    } else {
+                        " --mode chained"
+                    },
                     permissions::rbac_yaml(scope)
                 ),
                 None if target == PolicyFor::All => println!(

@@ -1198,3 +1198,117 @@ fn chained_documents_take_the_partition_and_never_cross_it() {
     assert_contains!(out.stderr, "partition");
     assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
+
+#[test]
+fn chained_documents_are_accepted_by_iam_under_the_expected_names() {
+    let world = World::new();
+    let boundary = print_chained(&world, "cluster-boundary", &[]);
+    let policy = print_chained(&world, "cluster", &[]);
+    world.block_on(async {
+        let iam = &world.cluster.iam;
+        // Created as the text says, the boundary gets the ARN the policy requires.
+        let created = iam
+            .create_policy()
+            .policy_name("km-irsa-boundary")
+            .policy_document(boundary.clone())
+            .send()
+            .await
+            .expect("IAM accepts the boundary");
+        assert_eq!(
+            created.policy().and_then(|p| p.arn()),
+            Some(CLUSTER_BOUNDARY)
+        );
+        iam.create_policy()
+            .policy_name("km-trust-cluster-chained")
+            .policy_document(policy.clone())
+            .send()
+            .await
+            .expect("IAM accepts the chained cluster policy");
+        let role = iam
+            .create_role()
+            .role_name("km-irsa-dev-use1-0")
+            .assume_role_policy_document(
+                json!({"Version": "2012-10-17", "Statement": []}).to_string(),
+            )
+            .permissions_boundary(CLUSTER_BOUNDARY)
+            .send()
+            .await
+            .expect("a role with that boundary");
+        assert_eq!(
+            role.role().map(|r| r.arn()),
+            Some(IRSA_ROLE),
+            "the role the policy's statements name"
+        );
+    });
+}
+
+#[test]
+fn chained_rbac_may_write_only_its_config_map() {
+    let world = World::new();
+    let yaml = |extra: &[&str]| -> Vec<serde_yaml::Value> {
+        let mut args = vec!["policy", "--for", "rbac", "-n", "team-a", "-o", "yaml"];
+        args.extend_from_slice(extra);
+        let out = world.run(&args);
+        out.assert_ok();
+        documents(&out.stdout)
+    };
+    let config_map_rules = |docs: &[serde_yaml::Value]| -> Vec<serde_yaml::Value> {
+        docs.iter()
+            .filter_map(|d| d["rules"].as_sequence())
+            .flatten()
+            .filter(|r| r["resources"][0].as_str() == Some("configmaps"))
+            .cloned()
+            .collect()
+    };
+    // Mirror mode writes no ConfigMap.
+    assert!(config_map_rules(&yaml(&[])).is_empty());
+    let chained = yaml(&["--mode", "chained"]);
+    let rules = config_map_rules(&chained);
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    assert_eq!(
+        rules[0]["resourceNames"],
+        serde_yaml::Value::from(vec!["km-aws-config"])
+    );
+    assert_eq!(
+        rules[0]["verbs"],
+        serde_yaml::Value::from(vec!["get", "create", "patch", "delete"])
+    );
+    // It is in the namespaced Role, not the ClusterRole.
+    assert_eq!(config_map_rules(&chained[..1]).len(), 1);
+    let named = config_map_rules(&yaml(&[
+        "--mode",
+        "chained",
+        "--config-map-name",
+        "pods-aws",
+    ]));
+    assert_eq!(
+        named[0]["resourceNames"],
+        serde_yaml::Value::from(vec!["pods-aws"])
+    );
+
+    let bad = world.run(&[
+        "policy",
+        "--for",
+        "rbac",
+        "-n",
+        "team-a",
+        "--mode",
+        "chained",
+        "--config-map-name",
+        "Not_A_Name",
+    ]);
+    bad.assert_code(2);
+    assert_contains!(bad.stderr, "--config-map-name");
+    assert_contains!(bad.stderr, "ConfigMap");
+    let mirror = world.run(&[
+        "policy",
+        "--for",
+        "rbac",
+        "-n",
+        "team-a",
+        "--config-map-name",
+        "pods-aws",
+    ]);
+    mirror.assert_code(2);
+    assert_contains!(mirror.stderr, "--mode chained");
+}
