@@ -249,6 +249,18 @@ pub const IRSA_OTHER_BOUNDARY_DENIED: &[&str] = &[
 /// Removing the boundary is denied outright.
 pub const IRSA_UNBOUND_DENIED: &[&str] = &["iam:DeleteRolePermissionsBoundary"];
 
+/// `add` may check that the boundary exists before it creates a role with it.
+pub const BOUNDARY_READ_ACTIONS: &[&str] = &["iam:GetPolicy"];
+
+/// Rewriting or deleting the boundary policy would lift the ceiling of every
+/// km-irsa-* role at once: denied, whatever else the holder may do.
+pub const BOUNDARY_REWRITE_DENIED: &[&str] = &[
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+];
+
 /// The cluster account's own OIDC provider: ensured, created tagged as ours.
 pub const CLUSTER_PROVIDER_ACTIONS: &[&str] = &[
     "iam:AddClientIDToOpenIDConnectProvider",
@@ -322,6 +334,18 @@ pub fn chained_cluster_policy(base: &Value, scope: &ChainedScope) -> Value {
             "Effect": "Deny",
             "Action": IRSA_UNBOUND_DENIED,
             "Resource": roles,
+        }),
+        json!({
+            "Sid": "ReadTheBoundary",
+            "Effect": "Allow",
+            "Action": BOUNDARY_READ_ACTIONS,
+            "Resource": scope.boundary,
+        }),
+        json!({
+            "Sid": "NeverRewriteTheBoundary",
+            "Effect": "Deny",
+            "Action": BOUNDARY_REWRITE_DENIED,
+            "Resource": scope.boundary,
         }),
         // Provider ARNs embed the cluster's issuer; `rm` deletes only one
         // it created, which the tag says.
@@ -624,6 +648,7 @@ pub fn all_actions() -> Vec<&'static str> {
         IRSA_BOUNDED_ACTIONS,
         CLUSTER_PROVIDER_ACTIONS,
         CLUSTER_PROVIDER_DELETE_ACTIONS,
+        BOUNDARY_READ_ACTIONS,
     ]
     .concat();
     actions.sort_unstable();
@@ -910,6 +935,13 @@ mod tests {
                 "arn:aws:iam::222222222222:role/km-irsa-*"
                 | "arn:aws:iam::222222222222:oidc-provider/*"
                 | "arn:aws:eks:us-east-1:222222222222:cluster/dev" => {}
+                CLUSTER_BOUNDARY => {
+                    let expected = match statement["Effect"].as_str() {
+                        Some("Allow") => json!(BOUNDARY_READ_ACTIONS),
+                        _ => json!(BOUNDARY_REWRITE_DENIED),
+                    };
+                    assert_eq!(statement["Action"], expected);
+                }
                 other => panic!("{other} is out of scope"),
             }
         }

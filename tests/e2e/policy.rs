@@ -683,7 +683,6 @@ fn print_chained(world: &World, target: &str, extra: &[&str]) -> String {
 const KLANKER_ONLY_CALLS: &[&str] = &[
     "iam:AttachRolePolicy",
     "iam:DetachRolePolicy",
-    "iam:GetPolicy",
     "iam:RemoveRoleFromInstanceProfile",
     "iam:PutRolePermissionsBoundary",
     "iam:DeleteRolePermissionsBoundary",
@@ -708,6 +707,8 @@ fn chained_calls() -> Vec<Case> {
         "iam:TagOpenIDConnectProvider",
         "iam:DeleteOpenIDConnectProvider",
         "sts:GetCallerIdentity",
+        // add may check that the boundary exists before CreateRole.
+        "iam:GetPolicy",
     ] {
         if !calls.iter().any(|c| c == call) {
             calls.push(call.to_string());
@@ -719,6 +720,7 @@ fn chained_calls() -> Vec<Case> {
         .map(|call| {
             let (resource, conditions) = match call.as_str() {
                 "eks:DescribeCluster" => (cluster, none.clone()),
+                "iam:GetPolicy" => (CLUSTER_BOUNDARY, none.clone()),
                 "iam:ListRoles" | "iam:ListOpenIDConnectProviders" | "sts:GetCallerIdentity" => {
                     ("*", none.clone())
                 }
@@ -881,6 +883,13 @@ fn chained_escalations() -> Vec<Case> {
             false,
         ),
         case(
+            "read another policy",
+            "iam:GetPolicy",
+            "arn:aws:iam::222222222222:policy/other",
+            none(),
+            false,
+        ),
+        case(
             "swap a provider's thumbprint",
             "iam:UpdateOpenIDConnectProviderThumbprint",
             CLUSTER_PROVIDER,
@@ -939,10 +948,19 @@ fn chained_cluster_policy_grants_chained_calls_and_cannot_escalate() {
                     | "delete the boundary"
                     | "swap the boundary for another"
                     | "put an inline policy on an unbounded km-irsa role"
+                    | "rewrite the boundary policy"
+                    | "repoint the boundary's default version"
             )
         })
+        .chain([case(
+            "delete the boundary policy",
+            "iam:DeletePolicy",
+            CLUSTER_BOUNDARY,
+            json!({}),
+            false,
+        )])
         .collect();
-    assert_eq!(denied.len(), 5);
+    assert_eq!(denied.len(), 8);
     let judgement = judge_as(
         &world,
         &policy,
