@@ -209,18 +209,23 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand describe" -s V -l version -d 'Print version'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l for -d 'Which identity: the klanker operator profile, the cluster side, the RBAC, or all' -r -f -a "all\t'Both IAM policies and the RBAC'
 klanker\t'The klanker operator profile\'s IAM policy'
-cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC'
+cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC (with `--mode chained`, text output also shows the boundary below)'
+cluster-boundary\t'Chained mode: the permissions boundary every km-irsa-* role in the cluster account carries (create it there as km-irsa-boundary)'
 rbac\t'The kubeconfig user\'s Kubernetes RBAC only'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mode -d 'Trust mode the cluster side is for (`add --mode`): chained adds the km-irsa-* roles, the account\'s OIDC provider and their boundary' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account'
+chained\t'A role in the cluster account, trusted by the klanker role (AssumeRole chain)'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l region -d 'Region for the klanker-side STS/IAM calls' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l klanker-account -d 'The klanker account ID the profile must land in; any other stops the command before any write' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l allow-policy-arn -d 'Managed policy `add --policy-arn` may attach besides km-operator-policy (repeatable)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l permissions-boundary -d 'Permissions boundary every role must be created with (`add --permissions-boundary`)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-permissions-boundary -d 'Chained mode: the boundary every km-irsa-* role must carry, in the cluster account (default: its policy/km-irsa-boundary)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-account -d 'Cluster account ID (default: from the context\'s cluster ARN)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-name -d 'EKS cluster name (default: from the context, else `*`)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-region -d 'EKS cluster region (default: from the context, else `*`)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s n -l namespace -d 'Namespace of the onboarding\'s ServiceAccount (default: the context\'s namespace)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l service-account -d 'ServiceAccount the RBAC may write and request tokens for (repeatable; default: km)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l config-map-name -d 'Chained mode: the ConfigMap with the pods\' AWS profile chain the RBAC may write (`add --config-map-name`; default: km-aws-config)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l user -d 'Bind the RBAC to this Kubernetes user (default: the group klanker-trust-admins)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l group -d 'Bind the RBAC to this Kubernetes group (default: klanker-trust-admins)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -s o -l output -d 'Output format: text (commented), raw JSON documents, or YAML (RBAC only)' -r -f -a "text\t''

@@ -224,7 +224,10 @@ const POLICY_EXAMPLES: &str = "Examples:
   kubectl klanker-trust policy --for klanker --allow-policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess \\
       --permissions-boundary arn:aws:iam::333333333333:policy/km-boundary -o json
   kubectl klanker-trust policy --for rbac --namespace ai-pods --user alice -o yaml | kubectl apply -f -
-  kubectl klanker-trust policy --for rbac dev-use1-0 -o yaml      # namespace and ServiceAccount from km-config.yaml";
+  kubectl klanker-trust policy --for rbac dev-use1-0 -o yaml      # namespace and ServiceAccount from km-config.yaml
+  kubectl klanker-trust policy --for cluster --mode chained -o json > cluster-operator.json
+  kubectl klanker-trust policy --for cluster-boundary -o json > b.json    # km-irsa-* boundary
+  aws iam create-policy --policy-name km-irsa-boundary --policy-document file://b.json";
 
 /// Which identity's policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -233,8 +236,12 @@ pub enum PolicyFor {
     All,
     /// The klanker operator profile's IAM policy.
     Klanker,
-    /// The cluster side: its account's IAM policy and the kubeconfig user's RBAC.
+    /// The cluster side: its account's IAM policy and the kubeconfig user's RBAC
+    /// (with `--mode chained`, text output also shows the boundary below).
     Cluster,
+    /// Chained mode: the permissions boundary every km-irsa-* role in the
+    /// cluster account carries (create it there as km-irsa-boundary).
+    ClusterBoundary,
     /// The kubeconfig user's Kubernetes RBAC only.
     Rbac,
 }
@@ -256,6 +263,10 @@ pub struct PolicyArgs {
     /// Which identity: the klanker operator profile, the cluster side, the RBAC, or all.
     #[arg(long = "for", value_enum, default_value = "all")]
     pub target: PolicyFor,
+    /// Trust mode the cluster side is for (`add --mode`): chained adds the
+    /// km-irsa-* roles, the account's OIDC provider and their boundary.
+    #[arg(long, value_enum, default_value_t = TrustMode::Mirror)]
+    pub mode: TrustMode,
     /// The profile, region and klanker account; here `--klanker-account` is
     /// the account the ARNs name (default: the account --aws-profile acts in).
     #[command(flatten)]
@@ -266,6 +277,10 @@ pub struct PolicyArgs {
     /// Permissions boundary every role must be created with (`add --permissions-boundary`).
     #[arg(long, value_name = "ARN")]
     pub permissions_boundary: Option<String>,
+    /// Chained mode: the boundary every km-irsa-* role must carry, in the
+    /// cluster account (default: its policy/km-irsa-boundary).
+    #[arg(long, value_name = "ARN")]
+    pub cluster_permissions_boundary: Option<String>,
     /// Cluster account ID (default: from the context's cluster ARN).
     #[arg(long, value_name = "ID")]
     pub cluster_account: Option<String>,
@@ -284,6 +299,10 @@ pub struct PolicyArgs {
     /// Also allow creating the namespace (`add --create-namespace`).
     #[arg(long)]
     pub create_namespace: bool,
+    /// Chained mode: the ConfigMap with the pods' AWS profile chain the RBAC
+    /// may write (`add --config-map-name`; default: km-aws-config).
+    #[arg(long, value_name = "NAME")]
+    pub config_map_name: Option<String>,
     /// Bind the RBAC to this Kubernetes user (default: the group klanker-trust-admins).
     #[arg(long, value_name = "NAME", conflicts_with = "group")]
     pub user: Option<String>,
@@ -747,5 +766,28 @@ mod tests {
         let named = policy(&["dev-use1-0", "--for", "rbac", "-o", "yaml"]).unwrap();
         assert_eq!(named.name.as_deref(), Some("dev-use1-0"));
         assert_eq!(named.output, PolicyOutput::Yaml);
+    }
+
+    #[test]
+    fn policy_mode_and_cluster_boundary() {
+        let p = policy(&[]).unwrap();
+        assert_eq!(p.mode, TrustMode::Mirror);
+        assert_eq!(p.cluster_permissions_boundary, None);
+        let p = policy(&[
+            "--for",
+            "cluster-boundary",
+            "--mode",
+            "chained",
+            "--cluster-permissions-boundary",
+            "arn:aws:iam::222222222222:policy/b",
+        ])
+        .unwrap();
+        assert_eq!(p.target, PolicyFor::ClusterBoundary);
+        assert_eq!(p.mode, TrustMode::Chained);
+        assert_eq!(
+            p.cluster_permissions_boundary.as_deref(),
+            Some("arn:aws:iam::222222222222:policy/b")
+        );
+        assert!(policy(&["--mode", "assume"]).is_err());
     }
 }

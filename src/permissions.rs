@@ -195,6 +195,200 @@ pub fn cluster_policy(account: &str, region: &str, name: &str, partition: &str) 
     })
 }
 
+/// Web-identity roles chained mode creates in the cluster account are named
+/// km-irsa-NAME (`--cluster-role-name` must keep this prefix).
+pub const IRSA_ROLE_PATTERN: &str = "km-irsa-*";
+
+/// The managed policy, in the cluster account, every km-irsa-* role must
+/// carry as its permissions boundary unless `--cluster-permissions-boundary`
+/// names another.
+pub const CLUSTER_BOUNDARY_POLICY: &str = "km-irsa-boundary";
+
+/// The default boundary's ARN in a cluster account.
+pub fn cluster_boundary_arn(partition: &str, account: &str) -> String {
+    format!("arn:{partition}:iam::{account}:policy/{CLUSTER_BOUNDARY_POLICY}")
+}
+
+/// Reads of a km-irsa-* role: they change nothing.
+pub const IRSA_READ_ACTIONS: &[&str] = &[
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole",
+    "iam:ListRolePolicies",
+    "iam:ListRoleTags",
+];
+
+/// Writes IAM cannot condition on the boundary (no `iam:PermissionsBoundary`
+/// key), and that cannot give a bounded role more than its boundary: its
+/// trust decides who assumes it, not what it may do.
+pub const IRSA_ROLE_ACTIONS: &[&str] = &[
+    "iam:DeleteRole",
+    "iam:TagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+];
+
+/// Writes that decide what a km-irsa-* role may do: granted only on a role
+/// that carries (or, for CreateRole, is created with) the boundary.
+pub const IRSA_BOUNDED_ACTIONS: &[&str] = &[
+    "iam:CreateRole",
+    "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+];
+
+/// Explicitly denied with any other boundary, or none, so that no other
+/// policy of the holder can lift the ceiling either.
+pub const IRSA_OTHER_BOUNDARY_DENIED: &[&str] = &[
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+];
+
+/// Removing the boundary is denied outright.
+pub const IRSA_UNBOUND_DENIED: &[&str] = &["iam:DeleteRolePermissionsBoundary"];
+
+/// `add` may check that the boundary exists before it creates a role with it.
+pub const BOUNDARY_READ_ACTIONS: &[&str] = &["iam:GetPolicy"];
+
+/// Rewriting or deleting the boundary policy would lift the ceiling of every
+/// km-irsa-* role at once: denied, whatever else the holder may do.
+pub const BOUNDARY_REWRITE_DENIED: &[&str] = &[
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+];
+
+/// The cluster account's own OIDC provider: ensured, created tagged as ours.
+pub const CLUSTER_PROVIDER_ACTIONS: &[&str] = &[
+    "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:CreateOpenIDConnectProvider",
+    "iam:GetOpenIDConnectProvider",
+    "iam:TagOpenIDConnectProvider",
+];
+
+/// Deleting a provider: only one tagged as this tool's.
+pub const CLUSTER_PROVIDER_DELETE_ACTIONS: &[&str] = &["iam:DeleteOpenIDConnectProvider"];
+
+/// What a km-irsa-* role may ever do: assume a klanker role.
+pub const BOUNDARY_ACTIONS_ALLOWED: &[&str] = &["sts:AssumeRole"];
+
+/// Where the cluster-account identity's chained-mode policy points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainedScope {
+    /// The cluster account and its partition.
+    pub partition: String,
+    pub account: String,
+    /// The boundary every km-irsa-* role carries (default
+    /// [`cluster_boundary_arn`]).
+    pub boundary: String,
+}
+
+/// The cluster-account identity's policy in chained mode: mirror mode's
+/// statement, then the km-irsa-* roles and the account's providers.
+///
+/// The escalation it must close: whoever holds it can create km-irsa-x
+/// trusting themselves and put any inline policy on it. So every write that
+/// decides what such a role may do requires the boundary (`iam:PermissionsBoundary`),
+/// and an explicit Deny keeps any other boundary, or none, out even if the
+/// holder has other policies. The most a km-irsa-* role can then do is what
+/// the boundary allows: assume km-cluster-* roles in the klanker account,
+/// which trust only their own onboarding's role A.
+pub fn chained_cluster_policy(base: &Value, scope: &ChainedScope) -> Value {
+    let arn = |resource: &str| format!("arn:{}:iam::{}:{resource}", scope.partition, scope.account);
+    let roles = arn(&format!("role/{IRSA_ROLE_PATTERN}"));
+    let providers = arn("oidc-provider/*");
+    let mut statements = base["Statement"].as_array().cloned().unwrap_or_default();
+    statements.extend([
+        json!({
+            "Sid": "ReadIrsaRoles",
+            "Effect": "Allow",
+            "Action": IRSA_READ_ACTIONS,
+            "Resource": roles,
+        }),
+        json!({
+            "Sid": "IrsaRoles",
+            "Effect": "Allow",
+            "Action": IRSA_ROLE_ACTIONS,
+            "Resource": roles,
+        }),
+        json!({
+            "Sid": "IrsaRolesOnlyWithTheBoundary",
+            "Effect": "Allow",
+            "Action": IRSA_BOUNDED_ACTIONS,
+            "Resource": roles,
+            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary}},
+        }),
+        // A missing key makes ArnNotEquals true: no boundary is denied too.
+        json!({
+            "Sid": "NeverAnotherBoundary",
+            "Effect": "Deny",
+            "Action": IRSA_OTHER_BOUNDARY_DENIED,
+            "Resource": roles,
+            "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": scope.boundary}},
+        }),
+        json!({
+            "Sid": "NeverWithoutTheBoundary",
+            "Effect": "Deny",
+            "Action": IRSA_UNBOUND_DENIED,
+            "Resource": roles,
+        }),
+        json!({
+            "Sid": "ReadTheBoundary",
+            "Effect": "Allow",
+            "Action": BOUNDARY_READ_ACTIONS,
+            "Resource": scope.boundary,
+        }),
+        json!({
+            "Sid": "NeverRewriteTheBoundary",
+            "Effect": "Deny",
+            "Action": BOUNDARY_REWRITE_DENIED,
+            "Resource": scope.boundary,
+        }),
+        // Provider ARNs embed the cluster's issuer; `rm` deletes only one
+        // it created, which the tag says.
+        json!({
+            "Sid": "ClusterOidcProvider",
+            "Effect": "Allow",
+            "Action": CLUSTER_PROVIDER_ACTIONS,
+            "Resource": providers,
+        }),
+        json!({
+            "Sid": "DeleteOnlyOurProviders",
+            "Effect": "Allow",
+            "Action": CLUSTER_PROVIDER_DELETE_ACTIONS,
+            "Resource": providers,
+            "Condition": {"StringEquals": {
+                format!("aws:ResourceTag/{}", crate::trust::MANAGED_BY_TAG): crate::trust::MANAGED_BY_VALUE,
+            }},
+        }),
+        json!({
+            "Sid": "ListingAndIdentity",
+            "Effect": "Allow",
+            "Action": UNSCOPED_ACTIONS,
+            "Resource": "*",
+        }),
+    ]);
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The permissions boundary of every km-irsa-* role: whatever inline policy
+/// its role carries, it may only assume km-cluster-* roles in the klanker
+/// account.
+pub fn cluster_boundary_policy(partition: &str, klanker_account: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AssumeKlankerRolesOnly",
+            "Effect": "Allow",
+            "Action": BOUNDARY_ACTIONS_ALLOWED,
+            "Resource": crate::trust::role_arn(partition, klanker_account, ROLE_PATTERN),
+        }]
+    })
+}
+
 /// Who the RBAC is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
@@ -210,9 +404,15 @@ pub const DEFAULT_GROUP: &str = "klanker-trust-admins";
 pub struct RbacScope {
     pub namespace: String,
     pub service_accounts: Vec<String>,
+    /// Chained mode's ConfigMap(s) holding the pods' AWS profile chain
+    /// (`add --config-map-name`); empty in mirror mode.
+    pub config_maps: Vec<String>,
     pub create_namespace: bool,
     pub subject: Subject,
 }
+
+/// The ConfigMap chained mode writes when `--config-map-name` names none.
+pub const CHAINED_CONFIG_MAP: &str = "km-aws-config";
 
 /// One RBAC rule and why the tool needs it (printed above the document).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,7 +449,7 @@ pub const RBAC_NAME: &str = "kubectl-klanker-trust";
 
 /// Rules of the namespaced Role, in the onboarding's namespace only.
 pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
-    vec![
+    let mut rules = vec![
         Rule {
             resources: vec!["serviceaccounts"],
             resource_names: scope.service_accounts.clone(),
@@ -267,7 +467,19 @@ pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
             why: "add and verify request a short token for these ServiceAccounts only (TokenRequest); \
                   never another ServiceAccount's token",
         },
-    ]
+    ];
+    if !scope.config_maps.is_empty() {
+        rules.push(Rule {
+            resources: vec!["configmaps"],
+            resource_names: scope.config_maps.clone(),
+            non_resource_urls: vec![],
+            verbs: vec!["get", "create", "patch", "delete"],
+            why: "chained mode: add writes the pods' AWS profile chain with server-side apply (patch, and \
+                  create, which carries the name); verify reads it as a pod's SDK would (get); rm deletes it \
+                  (delete); resourceNames keep it to this ConfigMap",
+        });
+    }
+    rules
 }
 
 /// Rules that must be cluster-scoped, each because its call is.
@@ -419,9 +631,9 @@ pub fn rbac_list(scope: &RbacScope) -> Value {
     })
 }
 
-/// Every action the two policies grant (with or without a boundary).
+/// Every action the policies grant (with or without a boundary, either mode).
 pub fn all_actions() -> Vec<&'static str> {
-    [
+    let mut actions = [
         ROLE_ACTIONS,
         BOUNDARY_ACTIONS,
         UNBOUND_ACTIONS,
@@ -431,8 +643,17 @@ pub fn all_actions() -> Vec<&'static str> {
         UNSCOPED_ACTIONS,
         POLICY_READ_ACTIONS,
         CLUSTER_ACTIONS,
+        IRSA_READ_ACTIONS,
+        IRSA_ROLE_ACTIONS,
+        IRSA_BOUNDED_ACTIONS,
+        CLUSTER_PROVIDER_ACTIONS,
+        CLUSTER_PROVIDER_DELETE_ACTIONS,
+        BOUNDARY_READ_ACTIONS,
     ]
-    .concat()
+    .concat();
+    actions.sort_unstable();
+    actions.dedup();
+    actions
 }
 
 #[cfg(test)]
@@ -509,8 +730,22 @@ mod tests {
         }
     }
 
+    /// Mirror mode's cluster policy and what chained mode's allows.
     fn granted_cluster() -> Vec<String> {
-        granted(&cluster_policy("222222222222", "us-east-1", "dev", "aws"))
+        let mut actions = granted(&cluster_policy("222222222222", "us-east-1", "dev", "aws"));
+        let chained = chained();
+        for s in chained["Statement"].as_array().unwrap() {
+            if s["Effect"] == "Allow" {
+                actions.extend(
+                    s["Action"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap().to_string()),
+                );
+            }
+        }
+        actions
     }
 
     #[test]
@@ -617,10 +852,172 @@ mod tests {
         assert_eq!(partition_of_region("eu-west-1"), "aws");
     }
 
+    const CLUSTER_BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
+
+    fn chained() -> Value {
+        chained_cluster_policy(
+            &cluster_policy("222222222222", "us-east-1", "dev", "aws"),
+            &ChainedScope {
+                partition: "aws".into(),
+                account: "222222222222".into(),
+                boundary: cluster_boundary_arn("aws", "222222222222"),
+            },
+        )
+    }
+
+    fn statements_with<'a>(doc: &'a Value, action: &str) -> Vec<&'a Value> {
+        doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Action"].as_array().unwrap().contains(&json!(action)))
+            .collect()
+    }
+
+    /// The calls chained mode makes in the cluster account (its brief's list).
+    const CHAINED_CALLS: &[&str] = &[
+        "eks:DescribeCluster",
+        "sts:GetCallerIdentity",
+        "iam:ListOpenIDConnectProviders",
+        "iam:GetOpenIDConnectProvider",
+        "iam:CreateOpenIDConnectProvider",
+        "iam:TagOpenIDConnectProvider",
+        "iam:AddClientIDToOpenIDConnectProvider",
+        "iam:DeleteOpenIDConnectProvider",
+        "iam:CreateRole",
+        "iam:GetRole",
+        "iam:TagRole",
+        "iam:UpdateRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:DeleteRole",
+        "iam:ListRoleTags",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+        "iam:GetRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:ListRoles",
+    ];
+
+    #[test]
+    fn chained_cluster_policy_grants_every_chained_call_in_scope() {
+        let doc = chained();
+        // Mirror mode's statement comes first, unchanged.
+        assert_eq!(
+            doc["Statement"][0],
+            cluster_policy("222222222222", "us-east-1", "dev", "aws")["Statement"][0]
+        );
+        let allowed: Vec<String> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| s["Action"].as_array().unwrap().clone())
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        for call in CHAINED_CALLS {
+            assert!(allowed.iter().any(|a| a == call), "{call} is not granted");
+        }
+        for never in [
+            "iam:PassRole",
+            "iam:AttachRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:UpdateOpenIDConnectProviderThumbprint",
+            "iam:CreatePolicyVersion",
+        ] {
+            assert!(!allowed.iter().any(|a| a == never), "{never} is granted");
+        }
+        for statement in doc["Statement"].as_array().unwrap() {
+            let resource = statement["Resource"].as_str().unwrap();
+            match resource {
+                "*" => assert_eq!(statement["Action"], json!(UNSCOPED_ACTIONS)),
+                "arn:aws:iam::222222222222:role/km-irsa-*"
+                | "arn:aws:iam::222222222222:oidc-provider/*"
+                | "arn:aws:eks:us-east-1:222222222222:cluster/dev" => {}
+                CLUSTER_BOUNDARY => {
+                    let expected = match statement["Effect"].as_str() {
+                        Some("Allow") => json!(BOUNDARY_READ_ACTIONS),
+                        _ => json!(BOUNDARY_REWRITE_DENIED),
+                    };
+                    assert_eq!(statement["Action"], expected);
+                }
+                other => panic!("{other} is out of scope"),
+            }
+        }
+    }
+
+    #[test]
+    fn what_a_km_irsa_role_may_do_is_written_only_with_the_boundary() {
+        let doc = chained();
+        // Each of these appears in exactly one Allow, conditioned on the boundary.
+        for action in IRSA_BOUNDED_ACTIONS {
+            let allows: Vec<&Value> = statements_with(&doc, action)
+                .into_iter()
+                .filter(|s| s["Effect"] == "Allow")
+                .collect();
+            assert_eq!(allows.len(), 1, "{action}");
+            assert_eq!(
+                allows[0]["Condition"],
+                json!({"ArnEquals": {"iam:PermissionsBoundary": CLUSTER_BOUNDARY}}),
+                "{action}"
+            );
+        }
+        let other = statement(&doc, "NeverAnotherBoundary");
+        assert_eq!(other["Effect"], "Deny");
+        assert_eq!(
+            other["Condition"],
+            json!({"ArnNotEquals": {"iam:PermissionsBoundary": CLUSTER_BOUNDARY}})
+        );
+        for action in ["iam:CreateRole", "iam:PutRolePolicy"] {
+            assert!(other["Action"].as_array().unwrap().contains(&json!(action)));
+        }
+        // Removing the boundary: denied, never allowed.
+        let unbound = statements_with(&doc, "iam:DeleteRolePermissionsBoundary");
+        assert_eq!(unbound.len(), 1);
+        assert_eq!(unbound[0]["Effect"], "Deny");
+        assert!(unbound[0]["Condition"].is_null());
+        // Providers: deleted only when tagged as this tool's.
+        assert_eq!(
+            statement(&doc, "DeleteOnlyOurProviders")["Condition"],
+            json!({"StringEquals": {"aws:ResourceTag/klanker-trust/managed-by": "kubectl-klanker-trust"}})
+        );
+    }
+
+    #[test]
+    fn the_boundary_allows_only_assuming_klanker_roles() {
+        let doc = cluster_boundary_policy("aws-cn", "333333333333");
+        assert_eq!(
+            doc["Statement"],
+            json!([{
+                "Sid": "AssumeKlankerRolesOnly",
+                "Effect": "Allow",
+                "Action": ["sts:AssumeRole"],
+                "Resource": "arn:aws-cn:iam::333333333333:role/km-cluster-*",
+            }])
+        );
+        assert_eq!(
+            cluster_boundary_arn("aws-us-gov", "222222222222"),
+            "arn:aws-us-gov:iam::222222222222:policy/km-irsa-boundary"
+        );
+        let mut chained_cn = ChainedScope {
+            partition: "aws-cn".into(),
+            account: "222222222222".into(),
+            boundary: cluster_boundary_arn("aws-cn", "222222222222"),
+        };
+        let text = chained_cluster_policy(&json!({}), &chained_cn).to_string();
+        assert!(!text.contains("arn:aws:"), "{text}");
+        chained_cn.boundary = "arn:aws-cn:iam::222222222222:policy/other".into();
+        let text = chained_cluster_policy(&json!({}), &chained_cn).to_string();
+        assert!(text.contains("policy/other"), "{text}");
+        assert!(!text.contains(CLUSTER_BOUNDARY_POLICY), "{text}");
+    }
+
     fn rbac(create_namespace: bool) -> RbacScope {
         RbacScope {
             namespace: "ai-pods".into(),
             service_accounts: vec!["km".into(), "km-batch".into()],
+            config_maps: vec![],
             create_namespace,
             subject: Subject::Group(DEFAULT_GROUP.into()),
         }
@@ -701,6 +1098,30 @@ mod tests {
         let binding = &docs[3];
         assert_eq!(binding["roleRef"]["kind"].as_str(), Some("ClusterRole"));
         assert_eq!(binding["roleRef"]["name"], cluster_role["metadata"]["name"]);
+    }
+
+    #[test]
+    fn chained_mode_adds_only_its_config_map() {
+        let mut scope = rbac(false);
+        let mirror = role_rules(&scope);
+        assert!(
+            !mirror.iter().any(|r| r.resources.contains(&"configmaps")),
+            "{mirror:?}"
+        );
+        scope.config_maps = vec![CHAINED_CONFIG_MAP.into()];
+        let docs = parse(&rbac_yaml(&scope));
+        let role_rules = rules(&docs[0]);
+        assert_eq!(
+            role_rules.last(),
+            Some(&json!({"apiGroups": [""], "resources": ["configmaps"],
+                   "resourceNames": ["km-aws-config"],
+                   "verbs": ["get", "create", "patch", "delete"]}))
+        );
+        assert_eq!(role_rules.len(), mirror.len() + 1);
+        // Nothing cluster-wide touches ConfigMaps.
+        for rule in rules(&docs[2]) {
+            assert_ne!(rule["resources"][0], "configmaps", "{rule}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::error::{EXIT_BAD_INPUT, Error};
 use crate::kubeconfig;
 use crate::permissions::{self, KlankerScope, RbacScope, Subject};
 use crate::store;
-use crate::trust::{ValidationError, arn, validate};
+use crate::trust::{TrustMode, ValidationError, arn, validate};
 
 /// Inputs `policy` could not work out.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,15 @@ pub enum PolicyError {
     /// `-o yaml` is only for the RBAC.
     #[error("-o yaml prints the Kubernetes RBAC only: use it with --for rbac.")]
     YamlIsRbacOnly,
+    /// A chained-mode flag (the km-irsa-* boundary, the ConfigMap) means
+    /// nothing to mirror mode.
+    #[error("{flag} is for chained mode: pass --mode chained, or drop it.")]
+    ChainedOnly { flag: &'static str },
+    /// A role in one partition cannot assume a role in another.
+    #[error(
+        "the cluster is in partition {cluster} and the klanker account in {klanker}: a chained AssumeRole cannot cross partitions. Pass --cluster-region (or --region) in the same partition."
+    )]
+    PartitionMismatch { cluster: String, klanker: String },
 }
 
 impl PolicyError {
@@ -208,20 +217,50 @@ fn rbac_scope(
             return Err(ValidationError::new(input, "", "it is empty", "Name the subject.").into());
         }
     }
+    let config_maps = match args.mode {
+        TrustMode::Mirror => vec![],
+        TrustMode::Chained => {
+            let name = args
+                .config_map_name
+                .clone()
+                .unwrap_or_else(|| permissions::CHAINED_CONFIG_MAP.to_string());
+            // A ConfigMap name is a DNS-1123 subdomain, as a ServiceAccount's.
+            validate::service_account(&name).map_err(|mut e| {
+                e.input = "--config-map-name".into();
+                e.problem = e.problem.replace("ServiceAccount", "ConfigMap");
+                e.hint = format!(
+                    "Use a name like `{}`: lower-case letters, digits, '-' and '.'.",
+                    permissions::CHAINED_CONFIG_MAP
+                );
+                e
+            })?;
+            vec![name]
+        }
+    };
     Ok(RbacScope {
         namespace,
         service_accounts: unique,
+        config_maps,
         create_namespace: args.create_namespace,
         subject,
     })
 }
 
-/// The cluster-account policy, when its account is known.
+/// The cluster account and partition the cluster-side policy names.
+struct ClusterSide {
+    account: String,
+    partition: String,
+    policy: Value,
+}
+
+/// The cluster-account policy, when its account is known: mirror mode's,
+/// or with `--mode chained` also the km-irsa-* roles and providers.
 fn cluster_policy(
     args: &PolicyArgs,
     hints: &kubeconfig::EksHints,
     fallback_partition: &str,
-) -> Result<Option<Value>, Error> {
+    chained: bool,
+) -> Result<Option<ClusterSide>, Error> {
     let Some(account) = args.cluster_account.clone().or(hints.account.clone()) else {
         return Ok(None);
     };
@@ -241,9 +280,49 @@ fn cluster_policy(
     } else {
         permissions::partition_of_region(&region).to_string()
     };
-    Ok(Some(permissions::cluster_policy(
-        &account, &region, &name, &partition,
-    )))
+    let mirror = permissions::cluster_policy(&account, &region, &name, &partition);
+    let policy = match chained {
+        false => mirror,
+        true => {
+            let boundary = cluster_boundary(args, &partition, &account)?;
+            permissions::chained_cluster_policy(
+                &mirror,
+                &permissions::ChainedScope {
+                    partition: partition.clone(),
+                    account: account.clone(),
+                    boundary,
+                },
+            )
+        }
+    };
+    Ok(Some(ClusterSide {
+        account,
+        partition,
+        policy,
+    }))
+}
+
+/// The boundary of the km-irsa-* roles: `--cluster-permissions-boundary`,
+/// else km-irsa-boundary in the cluster account. IAM takes a boundary from
+/// the role's own account (or AWS managed policies, which do not say what
+/// this one says), so any other account or partition is refused here.
+fn cluster_boundary(args: &PolicyArgs, partition: &str, account: &str) -> Result<String, Error> {
+    let Some(boundary) = &args.cluster_permissions_boundary else {
+        return Ok(permissions::cluster_boundary_arn(partition, account));
+    };
+    let input = "--cluster-permissions-boundary";
+    arn::parse_policy_arn(boundary, input)?;
+    let fields: Vec<&str> = boundary.splitn(6, ':').collect();
+    if fields.get(1) != Some(&partition) || fields.get(4) != Some(&account) {
+        return Err(ValidationError::new(
+            input,
+            boundary,
+            format!("it is not a policy of the cluster account, {account} (partition {partition})"),
+            "Name the boundary policy you created in the cluster account.",
+        )
+        .into());
+    }
+    Ok(boundary.clone())
 }
 
 pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
@@ -251,26 +330,107 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
     if args.output == PolicyOutput::Yaml && target != PolicyFor::Rbac {
         return Err(PolicyError::YamlIsRbacOnly.into());
     }
+    // The km-irsa-* boundary exists only in chained mode.
+    let chained = args.mode == TrustMode::Chained || target == PolicyFor::ClusterBoundary;
+    for (flag, given) in [
+        (
+            "--cluster-permissions-boundary",
+            args.cluster_permissions_boundary.is_some(),
+        ),
+        ("--config-map-name", args.config_map_name.is_some()),
+    ] {
+        if given && !chained {
+            return Err(PolicyError::ChainedOnly { flag }.into());
+        }
+    }
     // What the kubeconfig tells, offline: the cluster's ARN, the namespace.
     let context = kubeconfig::load(global.kubeconfig.as_deref())
         .ok()
         .and_then(|kc| kubeconfig::select_context(&kc, global.context.as_deref()).ok());
     let hints = context.as_ref().map(|c| c.eks.clone()).unwrap_or_default();
 
-    let klanker = match target {
-        PolicyFor::All | PolicyFor::Klanker => {
-            let identity = klanker_identity(global, args).await?;
-            Some(permissions::klanker_policy(&klanker_scope(identity, args)?))
-        }
-        PolicyFor::Cluster | PolicyFor::Rbac => None,
+    // The boundary names the klanker account's roles: printed for
+    // --for cluster-boundary, and beside a chained cluster policy in text
+    // and in --for all (JSON keeps --for cluster one document to pipe).
+    let boundary_wanted = match target {
+        PolicyFor::ClusterBoundary => true,
+        PolicyFor::All => chained,
+        PolicyFor::Cluster => chained && args.output == PolicyOutput::Text,
+        PolicyFor::Klanker | PolicyFor::Rbac => false,
     };
-    let fallback_partition = permissions::partition_of_region(&args.aws.region);
+    let klanker_wanted = matches!(target, PolicyFor::All | PolicyFor::Klanker);
+    let identity = if klanker_wanted || boundary_wanted {
+        Some(klanker_identity(global, args).await?)
+    } else {
+        None
+    };
+    let klanker = match (&identity, klanker_wanted) {
+        (Some(identity), true) => Some(permissions::klanker_policy(&klanker_scope(
+            identity.clone(),
+            args,
+        )?)),
+        _ => None,
+    };
+    // A cluster region that is not known (`*`) takes the partition of
+    // --region, as mirror mode always has; chained mode, whose roles must
+    // share the klanker account's partition, takes that one when known.
+    let fallback_partition = identity
+        .as_ref()
+        .filter(|_| chained)
+        .map(|i| i.partition.clone())
+        .unwrap_or_else(|| permissions::partition_of_region(&args.aws.region).to_string());
+    // For --for cluster-boundary, only to check the boundary's ARN against the account.
     let cluster = match target {
-        PolicyFor::All | PolicyFor::Cluster => cluster_policy(args, &hints, fallback_partition)?,
+        PolicyFor::All | PolicyFor::Cluster | PolicyFor::ClusterBoundary => {
+            cluster_policy(args, &hints, &fallback_partition, chained)?
+        }
         PolicyFor::Klanker | PolicyFor::Rbac => None,
     };
+    let boundary = match (&identity, boundary_wanted) {
+        (Some(identity), true) => {
+            if let Some(side) = &cluster
+                && side.partition != identity.partition
+            {
+                return Err(PolicyError::PartitionMismatch {
+                    cluster: side.partition.clone(),
+                    klanker: identity.partition.clone(),
+                }
+                .into());
+            }
+            Some(permissions::cluster_boundary_policy(
+                &identity.partition,
+                &identity.account,
+            ))
+        }
+        _ => None,
+    };
+    // Where the boundary is to be created: checked against the cluster
+    // account when it is known, else at least against the partition.
+    let boundary_arn = match (&cluster, &args.cluster_permissions_boundary, &identity) {
+        (Some(side), _, _) if chained => {
+            Some(cluster_boundary(args, &side.partition, &side.account)?)
+        }
+        (None, Some(named), Some(identity)) => {
+            let input = "--cluster-permissions-boundary";
+            arn::parse_policy_arn(named, input)?;
+            if arn::partition_of(named) != identity.partition || named.contains(":iam::aws:") {
+                return Err(ValidationError::new(
+                    input,
+                    named,
+                    format!(
+                        "it is not a customer managed policy in the partition {}",
+                        identity.partition
+                    ),
+                    "Name the boundary policy you created in the cluster account.",
+                )
+                .into());
+            }
+            Some(named.clone())
+        }
+        _ => None,
+    };
     let rbac = match target {
-        PolicyFor::Klanker => None,
+        PolicyFor::Klanker | PolicyFor::ClusterBoundary => None,
         // `policy` with no flags still prints the IAM side when the RBAC's
         // namespace is unknown; an explicit --for cluster/rbac fails instead.
         PolicyFor::All => match rbac_scope(global, args, context.as_ref()) {
@@ -281,11 +441,13 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
         PolicyFor::Cluster | PolicyFor::Rbac => Some(rbac_scope(global, args, context.as_ref())?),
     };
 
-    crate::output::policy::print(
+    crate::output::policy::print(&crate::output::policy::Documents {
         target,
-        args.output,
-        klanker.as_ref(),
-        cluster.as_ref(),
-        rbac.as_ref(),
-    )
+        output: args.output,
+        klanker: klanker.as_ref(),
+        cluster: cluster.as_ref().map(|side| &side.policy),
+        boundary: boundary.as_ref(),
+        boundary_arn: boundary_arn.as_deref(),
+        rbac: rbac.as_ref(),
+    })
 }

@@ -12,13 +12,30 @@ fn pretty(v: &Value) -> Result<String, Error> {
     Ok(serde_json::to_string_pretty(v)?)
 }
 
-pub fn print(
-    target: PolicyFor,
-    output: PolicyOutput,
-    klanker: Option<&Value>,
-    cluster: Option<&Value>,
-    rbac: Option<&RbacScope>,
-) -> Result<(), Error> {
+/// Everything `policy` may print; `None` for what it was not asked for.
+pub struct Documents<'a> {
+    pub target: PolicyFor,
+    pub output: PolicyOutput,
+    pub klanker: Option<&'a Value>,
+    pub cluster: Option<&'a Value>,
+    /// Chained mode: the km-irsa-* roles' permissions boundary.
+    pub boundary: Option<&'a Value>,
+    /// Chained mode: the ARN that boundary must be created under, when the
+    /// cluster account is known.
+    pub boundary_arn: Option<&'a str>,
+    pub rbac: Option<&'a RbacScope>,
+}
+
+pub fn print(docs: &Documents) -> Result<(), Error> {
+    let Documents {
+        target,
+        output,
+        klanker,
+        cluster,
+        boundary,
+        boundary_arn,
+        rbac,
+    } = *docs;
     match output {
         PolicyOutput::Yaml => {
             if let Some(scope) = rbac {
@@ -32,11 +49,19 @@ pub fn print(
                 PolicyFor::Cluster => {
                     println!("{}", pretty(cluster.ok_or(PolicyError::ClusterAccount)?)?)
                 }
+                PolicyFor::ClusterBoundary => {
+                    println!("{}", pretty(boundary.unwrap_or(&Value::Null))?)
+                }
                 PolicyFor::Rbac => println!("{}", pretty(&rbac_json.unwrap_or_default())?),
-                PolicyFor::All => println!(
-                    "{}",
-                    pretty(&json!({"klanker": klanker, "cluster": cluster, "rbac": rbac_json}))?
-                ),
+                PolicyFor::All => {
+                    let mut all =
+                        json!({"klanker": klanker, "cluster": cluster, "rbac": rbac_json});
+                    // Only chained mode has a boundary: mirror mode's keys stay as they were.
+                    if let Some(doc) = boundary {
+                        all["cluster_boundary"] = doc.clone();
+                    }
+                    println!("{}", pretty(&all)?)
+                }
             }
         }
         PolicyOutput::Text => {
@@ -64,9 +89,27 @@ pub fn print(
                     ),
                 }
             }
+            if let Some(doc) = boundary {
+                let arn = boundary_arn.map_or_else(
+                    || format!("policy/{}", permissions::CLUSTER_BOUNDARY_POLICY),
+                    str::to_string,
+                );
+                println!(
+                    "# Chained mode: permissions boundary of every km-irsa-* role, created in the cluster account as {arn}\n\
+                     # (kubectl klanker-trust policy --for cluster-boundary -o json > b.json; aws iam create-policy {} --policy-document file://b.json).\n\
+                     # The cluster-account policy lets km-irsa-* roles be created, and given inline policies, only with it.\n{}\n",
+                    create_policy_args(&arn),
+                    pretty(doc)?
+                );
+            }
             match rbac {
                 Some(scope) => println!(
-                    "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac -o yaml | kubectl apply -f -)\n{}",
+                    "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac{} -o yaml | kubectl apply -f -)\n{}",
+                    if scope.config_maps.is_empty() {
+                        ""
+                    } else {
+                        " --mode chained"
+                    },
                     permissions::rbac_yaml(scope)
                 ),
                 None if target == PolicyFor::All => println!(
@@ -77,4 +120,38 @@ pub fn print(
         }
     }
     Ok(())
+}
+
+/// `--policy-name NAME` (and `--path /P/` when the ARN has one) for
+/// `aws iam create-policy`, from a policy ARN or `policy/NAME`.
+fn create_policy_args(arn: &str) -> String {
+    let resource = arn.rsplit_once(":policy/").map_or_else(
+        || arn.trim_start_matches("policy/"),
+        |(_, resource)| resource,
+    );
+    match resource.rsplit_once('/') {
+        Some((path, name)) => format!("--policy-name {name} --path /{path}/"),
+        None => format!("--policy-name {resource}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::create_policy_args;
+
+    #[test]
+    fn create_policy_args_keep_the_path() {
+        assert_eq!(
+            create_policy_args("arn:aws:iam::222222222222:policy/km-irsa-boundary"),
+            "--policy-name km-irsa-boundary"
+        );
+        assert_eq!(
+            create_policy_args("arn:aws:iam::222222222222:policy/team/irsa/ceiling"),
+            "--policy-name ceiling --path /team/irsa/"
+        );
+        assert_eq!(
+            create_policy_args("policy/km-irsa-boundary"),
+            "--policy-name km-irsa-boundary"
+        );
+    }
 }

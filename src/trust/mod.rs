@@ -12,6 +12,31 @@ pub use arn::{EksClusterArn, Issuer, OidcProviderArn};
 pub use policy::{STS_AUDIENCE, TrustScope};
 pub use validate::ValidationError;
 
+/// How an onboarding trusts the cluster (`--mode`). Mirror registers the
+/// cluster's issuer as an OIDC provider in the klanker account; chained
+/// keeps the web-identity role (`km-irsa-NAME`) in the cluster's own account
+/// and lets the klanker role trust that role, so the klanker account needs
+/// no OIDC provider per cluster.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum TrustMode {
+    /// The issuer is mirrored as an OIDC provider in the klanker account.
+    #[default]
+    Mirror,
+    /// A role in the cluster account, trusted by the klanker role (AssumeRole chain).
+    Chained,
+}
+
 /// Tag key marking IAM entities this tool created (and may therefore change or delete).
 pub const MANAGED_BY_TAG: &str = "klanker-trust/managed-by";
 pub const MANAGED_BY_VALUE: &str = "kubectl-klanker-trust";
@@ -140,6 +165,23 @@ pub fn role_description(name: &str, scope: &TrustScope, provider_owned: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trust_modes_are_lowercase_and_mirror_by_default() {
+        use clap::ValueEnum;
+        assert_eq!(TrustMode::default(), TrustMode::Mirror);
+        assert_eq!(
+            TrustMode::from_str("chained", false),
+            Ok(TrustMode::Chained)
+        );
+        assert!(TrustMode::from_str("Chained", false).is_err());
+        assert_eq!(
+            serde_json::to_string(&TrustMode::Chained).unwrap(),
+            "\"chained\""
+        );
+        let mirror: TrustMode = serde_yaml::from_str("mirror").unwrap();
+        assert_eq!(mirror, TrustMode::Mirror);
+    }
 
     #[test]
     fn arns_of_roles_and_the_operator_policy() {

@@ -7,6 +7,13 @@ Usage: policy_check.py POLICY.json CASES.json
   {"name", "action", "resource", "conditions": {key: value}}, whether a
   principal holding only this policy is allowed the call.
 
+Optional keys of the request, for chained mode's documents:
+- "as": "boundary": POLICY.json is a permissions boundary; the principal's
+  own policy is then Allow * on * (whatever inline policy its holder could
+  put), capped by that boundary;
+- "also_attached": [policy documents] the principal holds besides, to show
+  that an explicit Deny in POLICY.json wins over them.
+
 Prints one JSON object: {"findings": [{"severity", "issue", "detail"}],
 "verdicts": [{"name", "action", "resource", "allowed"}]}. Asserting is the
 caller's job (tests/e2e/policy.rs).
@@ -35,18 +42,24 @@ def findings(text):
     return out
 
 
-def principal(policy, arn):
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def principal(policy, arn, boundary=None, also_attached=()):
+    attached = [Policy(arn, "operator", policy)]
+    attached += [Policy(arn, "also-%d" % i, doc) for i, doc in enumerate(also_attached)]
     return Node(
         arn=arn,
         id_value="AROAKLANKERTESTOPERATOR",
-        attached_policies=[Policy(arn, "operator", policy)],
+        attached_policies=attached,
         group_memberships=[],
-        trust_policy=None,
+        # A role must have one; who may assume it is not what is judged here.
+        trust_policy={"Version": "2012-10-17", "Statement": []} if ":role/" in arn else None,
         instance_profile=None,
         num_access_keys=0,
         active_password=False,
         is_admin=False,
-        permissions_boundary=None,
+        permissions_boundary=None if boundary is None else Policy(arn, "boundary", boundary),
         has_mfa=False,
         tags={},
     )
@@ -58,7 +71,11 @@ def main():
     with open(sys.argv[2], encoding="utf-8") as f:
         request = json.load(f)
     policy = json.loads(text)
-    node = principal(policy, request["principal"])
+    also = request.get("also_attached", [])
+    if request.get("as") == "boundary":
+        node = principal(ALLOW_ALL, request["principal"], boundary=policy, also_attached=also)
+    else:
+        node = principal(policy, request["principal"], also_attached=also)
     verdicts = []
     for case in request["cases"]:
         allowed = local_check_authorization_full(
