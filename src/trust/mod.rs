@@ -12,31 +12,6 @@ pub use arn::{EksClusterArn, Issuer, OidcProviderArn};
 pub use policy::{STS_AUDIENCE, TrustScope};
 pub use validate::ValidationError;
 
-/// How an onboarding trusts the cluster (`--mode`). Mirror registers the
-/// cluster's issuer as an OIDC provider in the klanker account; chained
-/// keeps the web-identity role (`km-irsa-NAME`) in the cluster's own account
-/// and lets the klanker role trust that role, so the klanker account needs
-/// no OIDC provider per cluster.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum TrustMode {
-    /// The issuer is mirrored as an OIDC provider in the klanker account.
-    #[default]
-    Mirror,
-    /// A role in the cluster account, trusted by the klanker role (AssumeRole chain).
-    Chained,
-}
-
 /// Tag key marking IAM entities this tool created (and may therefore change or delete).
 pub const MANAGED_BY_TAG: &str = "klanker-trust/managed-by";
 pub const MANAGED_BY_VALUE: &str = "kubectl-klanker-trust";
@@ -64,7 +39,11 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 /// The shared operator policy every onboarding's role gets by default.
 pub const OPERATOR_POLICY: &str = "km-operator-policy";
 
-/// How the klanker account trusts the cluster's ServiceAccounts.
+/// How an onboarding trusts the cluster (`--mode`). Mirror registers the
+/// cluster's issuer as an OIDC provider in the klanker account; chained
+/// keeps the web-identity role (`km-irsa-NAME`) in the cluster's own account
+/// and lets the klanker role trust that role, so the klanker account needs
+/// no OIDC provider per cluster.
 #[derive(
     Debug,
     Clone,
