@@ -53,6 +53,21 @@ pub enum Error {
         cluster: String,
         role: String,
     },
+    /// Chained mode's role A is created under a permissions boundary that does not exist.
+    #[error(
+        "permissions boundary {arn} does not exist in the cluster's account {account}: chained mode creates role {role} under it, so that no inline policy can give that role more than assuming klanker roles. Create it first: `kubectl klanker-trust policy --for cluster-boundary --mode chained > boundary.json`, then `aws iam create-policy --policy-name {name} --policy-document file://boundary.json` with the cluster account's profile; or pass --cluster-permissions-boundary ARN."
+    )]
+    ClusterBoundaryMissing {
+        arn: String,
+        name: String,
+        account: String,
+        role: String,
+    },
+    /// `--cluster-permissions-boundary` names a policy of another account.
+    #[error(
+        "--cluster-permissions-boundary {arn} is not a policy of the cluster's account {account}: IAM only sets a boundary of the role's own account. Pass a policy ARN of account {account}."
+    )]
+    ClusterBoundaryElsewhere { arn: String, account: String },
     /// Leaving chained mode removes role A, and no identity for its account is known.
     #[error(
         "`{name}` is onboarded in chained mode, with role {role} in the cluster's account; changing it needs that account's identity. Pass --cluster-profile PROFILE for account {account}."
@@ -271,7 +286,8 @@ impl Error {
             | Error::NoClusterRegion { .. }
             | Error::ChainedNeedsClusterAccount { .. }
             | Error::ClusterSideWrongAccount { .. }
-            | Error::ChainedRoleUnreachable { .. } => EXIT_BAD_INPUT,
+            | Error::ChainedRoleUnreachable { .. }
+            | Error::ClusterBoundaryElsewhere { .. } => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             Error::Policy(e) => e.exit_code(),
             Error::Partial { .. } | Error::AfterChanges { .. } | Error::RemovalPending { .. } => {

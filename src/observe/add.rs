@@ -36,6 +36,8 @@ pub struct ClusterAccount {
     pub instance_profiles: Vec<String>,
     /// Roles there other than role A that trust the cluster's provider.
     pub others_trusting_provider: Vec<String>,
+    /// Chained mode: role A's permissions boundary, and whether it exists.
+    pub boundary: Option<(String, bool)>,
 }
 
 impl AddSnapshot {
@@ -295,7 +297,22 @@ async fn observe_cluster_account(
             },
         )?,
     };
+    // Role A is created under its boundary (the cluster-side policy allows
+    // nothing else): checked before any write.
+    let boundary = match &req.chained {
+        Some(ch) => {
+            let arn = ch.cluster_permissions_boundary.clone().unwrap_or_else(|| {
+                crate::permissions::cluster_boundary_arn(&identity.partition, &identity.account)
+            });
+            let exists = iam::policy_exists(&clients.iam, &arn)
+                .await
+                .map_err(on_cluster)?;
+            Some((arn, exists))
+        }
+        None => None,
+    };
     Ok(ClusterAccount {
+        boundary,
         identity,
         observed: Observed {
             provider,

@@ -34,6 +34,26 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
         &chained.cluster_role_name,
     );
     let provider_a = mirror::provider_arn(side.observed.provider.as_ref(), issuer, &side.identity);
+    let boundary = match &side.boundary {
+        Some((arn, _))
+            if crate::trust::arn::account_of(arn) != Some(side.identity.account.as_str()) =>
+        {
+            return Err(Error::ClusterBoundaryElsewhere {
+                arn: arn.clone(),
+                account: side.identity.account.clone(),
+            });
+        }
+        Some((arn, true)) => Some(arn.clone()),
+        Some((arn, false)) => {
+            return Err(Error::ClusterBoundaryMissing {
+                arn: arn.clone(),
+                name: arn.rsplit('/').next().unwrap_or_default().to_string(),
+                account: side.identity.account.clone(),
+                role: chained.cluster_role_name.clone(),
+            });
+        }
+        None => chained.cluster_permissions_boundary.clone(),
+    };
     let tags = mirror::role_tags(req, snap.issuer.cluster_arn.as_deref());
     if let Some(existing) = &side.observed.role {
         validate::merged_tag_count(
@@ -60,7 +80,7 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
         max_session: req.session_duration,
         description: trust::cluster_role_description(&req.name, &req.scope, &role_b_arn),
         role_tags: tags,
-        permissions_boundary: chained.cluster_permissions_boundary.clone(),
+        permissions_boundary: boundary,
         policies: BTreeSet::new(),
         cluster: None,
         config_entry: None,

@@ -31,6 +31,17 @@ fn chained(extra: &[&str]) -> Vec<String> {
     args
 }
 
+const BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
+
+/// The two-account world, with role A's permissions boundary created in
+/// the cluster's account (as `policy --for cluster-boundary` prints it).
+fn chained_world() -> World {
+    let world = World::new();
+    world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    world.clear_calls();
+    world
+}
+
 fn run(world: &World, args: &[String]) -> crate::support::Outcome {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     world.run(&args)
@@ -75,6 +86,7 @@ fn assert_chained_state(world: &World) {
         })
     );
     assert!(role_a.attached.is_empty(), "{:?}", role_a.attached);
+    assert_eq!(role_a.permissions_boundary.as_deref(), Some(BOUNDARY));
     assert_eq!(role_a.tags["klanker-trust/name"], CLUSTER);
     assert_eq!(
         role_a.tags["klanker-trust/managed-by"],
@@ -143,7 +155,7 @@ fn assert_chained_state(world: &World) {
 
 #[test]
 fn chained_mode_creates_both_roles_the_config_map_and_a_rerun_writes_nothing() {
-    let world = World::new();
+    let world = chained_world();
     let out = run(&world, &chained(&[]));
     out.assert_ok();
     assert_contains!(out.stdout, "chained mode");
@@ -165,7 +177,7 @@ fn chained_mode_creates_both_roles_the_config_map_and_a_rerun_writes_nothing() {
 
 #[test]
 fn the_modes_switch_both_ways_and_converge() {
-    let world = World::new();
+    let world = chained_world();
     // Mirror first: the klanker account holds the provider.
     world
         .run(&[
@@ -243,7 +255,7 @@ fn the_modes_switch_both_ways_and_converge() {
 
 #[test]
 fn a_foreign_config_map_of_that_name_is_never_overwritten() {
-    let world = World::new();
+    let world = chained_world();
     world.kube.admin(
         &[
             "create",
@@ -269,7 +281,7 @@ fn a_foreign_config_map_of_that_name_is_never_overwritten() {
 
 #[test]
 fn the_manifest_holds_the_service_account_and_the_config_map() {
-    let world = World::new();
+    let world = chained_world();
     let out = run(&world, &chained(&["-o", "manifest"]));
     out.assert_ok();
     let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&out.stdout)
@@ -290,7 +302,7 @@ fn the_manifest_holds_the_service_account_and_the_config_map() {
 
 #[test]
 fn chained_mode_without_a_cluster_account_identity_is_refused_before_any_call() {
-    let world = World::new();
+    let world = chained_world();
     let out = world.run(&[
         "add",
         "--name",
@@ -308,7 +320,7 @@ fn chained_mode_without_a_cluster_account_identity_is_refused_before_any_call() 
 
 #[test]
 fn list_shows_the_mode_and_the_cluster_role() {
-    let world = World::new();
+    let world = chained_world();
     run(&world, &chained(&[])).assert_ok();
     let text = world.run(&["list"]);
     text.assert_ok();
@@ -336,7 +348,7 @@ fn list_shows_the_mode_and_the_cluster_role() {
 
 #[test]
 fn rm_removes_both_roles_the_cluster_provider_and_the_config_map() {
-    let world = World::new();
+    let world = chained_world();
     run(&world, &chained(&[])).assert_ok();
     // A role of someone else's trusting nothing of ours stays.
     world.block_on(world.cluster.create_foreign_role("someone-elses"));
@@ -387,7 +399,7 @@ fn rm_removes_both_roles_the_cluster_provider_and_the_config_map() {
 
 #[test]
 fn rm_keeps_the_cluster_provider_another_role_trusts() {
-    let world = World::new();
+    let world = chained_world();
     run(&world, &chained(&[])).assert_ok();
     // Another role in the cluster's account trusts the provider the tool created.
     let provider = cluster_provider_arn(&world);
@@ -428,7 +440,7 @@ fn link<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
 
 #[test]
 fn verify_walks_token_role_a_and_role_b() {
-    let world = World::new();
+    let world = chained_world();
     run(&world, &chained(&[])).assert_ok();
     let (out, doc) = verify_json(&world);
     out.assert_ok();
@@ -459,7 +471,7 @@ fn verify_walks_token_role_a_and_role_b() {
 
 #[test]
 fn verify_names_each_broken_link_of_the_chain() {
-    let world = World::new();
+    let world = chained_world();
     run(&world, &chained(&[])).assert_ok();
 
     // Role A may no longer assume role B.
@@ -545,7 +557,7 @@ fn verify_names_each_broken_link_of_the_chain() {
 /// profile `klanker` to role B through role A with the pod's token.
 #[test]
 fn a_real_sdk_reading_the_config_map_assumes_role_b_through_role_a() {
-    let world = World::new();
+    let world = chained_world();
     run(&world, &chained(&[])).assert_ok();
     let cm = world
         .kube
@@ -638,7 +650,7 @@ fn assert_chained_clean(world: &World) {
 #[test]
 fn a_persistent_fault_on_each_write_in_either_account_converges_on_rerun() {
     use crate::support::kube::KubeFault;
-    let world = World::new();
+    let world = chained_world();
     let add = chained(&[]);
     let rm = ["rm", CLUSTER, "--yes"];
     let iam_faults = [
@@ -683,4 +695,31 @@ fn a_persistent_fault_on_each_write_in_either_account_converges_on_rerun() {
         world.run(&rm).assert_ok();
         assert_chained_clean(&world);
     }
+}
+
+#[test]
+fn a_missing_boundary_is_refused_before_any_write() {
+    let world = World::new();
+    let out = run(&world, &chained(&[]));
+    out.assert_code(1);
+    assert_contains!(
+        out.stderr,
+        "permissions boundary arn:aws:iam::222222222222:policy/km-irsa-boundary does not exist"
+    );
+    assert_contains!(out.stderr, "policy --for cluster-boundary --mode chained");
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", out.all());
+    // A boundary of another account is refused too.
+    let out = run(
+        &world,
+        &chained(&[
+            "--cluster-permissions-boundary",
+            "arn:aws:iam::333333333333:policy/km-irsa-boundary",
+        ]),
+    );
+    out.assert_code(2);
+    assert_contains!(
+        out.stderr,
+        "is not a policy of the cluster's account 222222222222"
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
 }
