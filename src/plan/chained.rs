@@ -168,3 +168,274 @@ pub fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, Error
     }
     Ok(steps)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::aws::Identity;
+    use crate::cli::{Cli, Command};
+    use crate::kubeconfig::ContextInfo;
+    use crate::observe::issuer::Resolved;
+    use crate::plan::{Action, Observed, ObservedConfigMap, ObservedProvider, ObservedRole, Op};
+    use crate::trust::Issuer;
+    use clap::Parser;
+
+    const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC";
+    const ROLE_A: &str = "arn:aws:iam::222222222222:role/km-irsa-dev";
+    const ROLE_B: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
+    const BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
+
+    fn request(flags: &[&str]) -> AddRequest {
+        let mut argv = vec![
+            "kubectl-klanker_trust",
+            "add",
+            "--name",
+            "dev",
+            "--oidc-provider-arn",
+            "arn:aws:iam::222222222222:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC",
+            "--cluster-profile",
+            "cluster-admin",
+        ];
+        argv.extend_from_slice(flags);
+        let Ok(Cli {
+            command: Command::Add(args),
+            ..
+        }) = Cli::try_parse_from(argv)
+        else {
+            panic!("not add");
+        };
+        let ctx = ContextInfo {
+            context_name: "ctx".into(),
+            namespace: Some("ai-pods".into()),
+            server: Some("https://127.0.0.1:6443".into()),
+            ..ContextInfo::default()
+        };
+        crate::resolve::add::resolve(&args, &ctx).expect("request")
+    }
+
+    fn identity(account: &str) -> Identity {
+        Identity {
+            partition: "aws".into(),
+            account: account.into(),
+        }
+    }
+
+    fn side(observed: Observed, boundary_exists: bool) -> ClusterAccount {
+        ClusterAccount {
+            identity: identity("222222222222"),
+            observed,
+            instance_profiles: Vec::new(),
+            others_trusting_provider: Vec::new(),
+            boundary: Some((BOUNDARY.into(), boundary_exists)),
+        }
+    }
+
+    fn snapshot(klanker: Observed, cluster: ClusterAccount) -> AddSnapshot {
+        let req = request(&["--mode", "chained"]);
+        AddSnapshot {
+            issuer: Resolved {
+                issuer: Issuer::parse(ISSUER, "t").unwrap(),
+                cluster_account: Some("222222222222".into()),
+                cluster_arn: None,
+                discovered: false,
+            },
+            identity: identity("333333333333"),
+            cluster_account: Some(cluster),
+            policies: mirror::policy_arns(&req, &identity("333333333333")),
+            observed: Observed {
+                namespace_exists: true,
+                ..klanker
+            },
+            config: crate::store::Document::default(),
+        }
+    }
+
+    fn chained_plan(snap: &AddSnapshot) -> Result<AddPlan, Error> {
+        let req = request(&["--mode", "chained"]);
+        let ch = req.chained.clone().unwrap();
+        plan(&req, &ch, snap)
+    }
+
+    #[test]
+    fn a_fresh_chained_add_writes_role_a_in_the_cluster_account_and_role_b_trusting_it() {
+        let add = chained_plan(&snapshot(
+            Observed::default(),
+            side(Observed::default(), true),
+        ))
+        .unwrap();
+        let cluster_iam: Vec<&Op> = add
+            .plan
+            .changes()
+            .filter(|s| s.target == Target::ClusterIam)
+            .filter_map(|s| s.op.as_ref())
+            .collect();
+        assert!(
+            matches!(cluster_iam[0], Op::CreateProvider { .. }),
+            "{cluster_iam:?}"
+        );
+        match cluster_iam[1] {
+            Op::CreateRole {
+                name,
+                permissions_boundary,
+                ..
+            } => {
+                assert_eq!(name, "km-irsa-dev");
+                assert_eq!(permissions_boundary.as_deref(), Some(BOUNDARY));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(cluster_iam[2], Op::PutInlinePolicy { name, .. } if name == chain::ASSUME_POLICY_NAME)
+        );
+        // The klanker account gets no provider; role B trusts role A.
+        assert!(!add.plan.changes().any(|s| s.target == Target::Iam
+            && matches!(s.op, Some(Op::CreateProvider { .. }))));
+        assert_eq!(
+            chain::trusted_cluster_role(&add.desired.trust_policy).as_deref(),
+            Some(ROLE_A)
+        );
+        assert_eq!(add.annotations[trust::ROLE_ARN_ANNOTATION], ROLE_A);
+        assert_eq!(add.cluster_role_arn.as_deref(), Some(ROLE_A));
+        let entry = add.desired.config_entry.as_ref().unwrap();
+        assert_eq!(entry.mode, trust::TrustMode::Chained);
+        assert_eq!(entry.cluster_role_arn.as_deref(), Some(ROLE_A));
+        assert_eq!(entry.role_arn, ROLE_B);
+        let cm = add.config_map.as_ref().unwrap();
+        assert_eq!(cm.name, chain::DEFAULT_CONFIG_MAP);
+        assert!(cm.data[chain::CONFIG_MAP_KEY].contains(ROLE_A));
+    }
+
+    #[test]
+    fn a_missing_or_foreign_boundary_stops_the_plan() {
+        let missing = chained_plan(&snapshot(
+            Observed::default(),
+            side(Observed::default(), false),
+        ));
+        assert!(matches!(missing, Err(Error::ClusterBoundaryMissing { .. })));
+        let mut elsewhere = side(Observed::default(), true);
+        elsewhere.boundary = Some(("arn:aws:iam::333333333333:policy/b".into(), true));
+        assert!(matches!(
+            chained_plan(&snapshot(Observed::default(), elsewhere)),
+            Err(Error::ClusterBoundaryElsewhere { .. })
+        ));
+    }
+
+    #[test]
+    fn a_mirrored_name_moves_and_its_klanker_provider_goes_if_ours() {
+        let klanker_provider =
+            "arn:aws:iam::333333333333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+        let issuer = Issuer::parse(ISSUER, "t").unwrap();
+        let scope = trust::TrustScope::new("ai-pods", "km");
+        let owned = BTreeMap::from([
+            (
+                trust::MANAGED_BY_TAG.to_string(),
+                trust::MANAGED_BY_VALUE.to_string(),
+            ),
+            (trust::NAME_TAG.to_string(), "dev".to_string()),
+        ]);
+        let klanker = Observed {
+            role: Some(ObservedRole {
+                arn: ROLE_B.into(),
+                trust_policy: trust::policy::trust_policy(klanker_provider, &issuer, &scope),
+                max_session: 3600,
+                description: trust::role_description("dev", &scope, true),
+                tags: owned.clone(),
+                permissions_boundary: None,
+            }),
+            old_providers: vec![ObservedProvider {
+                arn: klanker_provider.into(),
+                client_ids: vec![trust::STS_AUDIENCE.into()],
+                tags: owned,
+            }],
+            ..Observed::default()
+        };
+        let add = chained_plan(&snapshot(klanker, side(Observed::default(), true))).unwrap();
+        let deletes: Vec<&Op> = add
+            .plan
+            .changes()
+            .filter(|s| s.target == Target::Iam && s.action == Action::Delete)
+            .filter_map(|s| s.op.as_ref())
+            .collect();
+        assert_eq!(
+            deletes,
+            [&Op::DeleteProvider {
+                arn: klanker_provider.into()
+            }]
+        );
+        assert!(
+            add.plan
+                .changes()
+                .any(|s| matches!(s.op, Some(Op::UpdateTrustPolicy { .. })))
+        );
+    }
+
+    #[test]
+    fn mirror_mode_taking_a_chained_name_back_removes_role_a_and_only_an_unused_provider_of_ours() {
+        let tags = |name: &str| {
+            BTreeMap::from([
+                (
+                    trust::MANAGED_BY_TAG.to_string(),
+                    trust::MANAGED_BY_VALUE.to_string(),
+                ),
+                (trust::NAME_TAG.to_string(), name.to_string()),
+            ])
+        };
+        let role_a = |name: &str| Observed {
+            role: Some(ObservedRole {
+                arn: ROLE_A.into(),
+                trust_policy: serde_json::json!({}),
+                max_session: 3600,
+                description: String::new(),
+                tags: tags(name),
+                permissions_boundary: Some(BOUNDARY.into()),
+            }),
+            inline_policies: BTreeMap::from([(
+                chain::ASSUME_POLICY_NAME.to_string(),
+                chain::assume_policy(ROLE_B),
+            )]),
+            provider: Some(ObservedProvider {
+                arn: "arn:aws:iam::222222222222:oidc-provider/x".into(),
+                client_ids: Vec::new(),
+                tags: tags("dev"),
+            }),
+            ..Observed::default()
+        };
+        let req = request(&[]);
+        let steps = leave(&req, &side(role_a("dev"), true)).unwrap();
+        let ops: Vec<&Op> = steps.iter().filter_map(|s| s.op.as_ref()).collect();
+        assert!(matches!(ops[0], Op::DeleteInlinePolicy { .. }), "{ops:?}");
+        assert!(matches!(ops[1], Op::DeleteRole { owner, .. } if owner == "dev"));
+        assert!(matches!(ops[2], Op::DeleteProvider { .. }));
+        assert!(steps.iter().all(|s| s.target == Target::ClusterIam));
+        // Another role trusts the provider: it stays.
+        let mut shared = side(role_a("dev"), true);
+        shared.others_trusting_provider = vec!["app-irsa".into()];
+        let steps = leave(&req, &shared).unwrap();
+        assert!(
+            !steps
+                .iter()
+                .any(|s| matches!(s.op, Some(Op::DeleteProvider { .. })))
+        );
+        // Role A of another onboarding is never removed.
+        assert!(leave(&req, &side(role_a("other"), true)).is_err());
+    }
+
+    #[test]
+    fn a_config_map_this_tool_did_not_create_is_never_overwritten() {
+        let mut snap = snapshot(Observed::default(), side(Observed::default(), true));
+        snap.observed.config_map = Some(ObservedConfigMap {
+            namespace: "ai-pods".into(),
+            name: chain::DEFAULT_CONFIG_MAP.into(),
+            data: BTreeMap::new(),
+            created_by_us: false,
+        });
+        assert!(matches!(
+            chained_plan(&snap),
+            Err(Error::Plan(
+                crate::plan::PlanError::ConfigMapNotOwned { .. }
+            ))
+        ));
+    }
+}
