@@ -18,6 +18,10 @@ pub struct Description {
     pub name: String,
     pub klanker_account: String,
     pub role_name: String,
+    pub mode: crate::trust::TrustMode,
+    /// Chained mode: role A in the cluster's account (`verify` checks it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_role_arn: Option<String>,
     /// `None`: the role does not exist.
     pub role: Option<RoleView>,
     /// `None`: no provider is known (no role names one).
@@ -70,9 +74,17 @@ fn yes_no(value: bool) -> &'static str {
 /// The text report: one section per part of the chain.
 pub fn text(d: &Description) -> String {
     let mut out = format!(
-        "Name:              {}\nKlanker account:   {}\n",
-        d.name, d.klanker_account
+        "Name:              {}\nKlanker account:   {}\nMode:              {}\n",
+        d.name,
+        d.klanker_account,
+        d.mode.as_str()
     );
+    if let Some(role_a) = &d.cluster_role_arn {
+        out.push_str(&format!(
+            "Cluster role:      {} (assumes the role below; `verify` checks it)\n",
+            super::visible(role_a)
+        ));
+    }
     match &d.role {
         None => out.push_str(&format!(
             "Role:              {} (does not exist)\n",
@@ -170,6 +182,11 @@ pub fn description(name: &str, found: &Onboarding, seen: &Seen, drift: Vec<Strin
         name: name.to_string(),
         klanker_account: found.identity.account.clone(),
         role_name: found.located.role_name.clone(),
+        mode: match crate::plan::describe::cluster_role_arn(found, seen) {
+            Some(_) => crate::trust::TrustMode::Chained,
+            None => crate::trust::TrustMode::Mirror,
+        },
+        cluster_role_arn: crate::plan::describe::cluster_role_arn(found, seen),
         role: seen.role.as_ref().map(|(r, attached)| RoleView {
             arn: r.arn.clone(),
             max_session_seconds: r.max_session,
@@ -234,6 +251,8 @@ mod tests {
             name: "dev".into(),
             klanker_account: "333333333333".into(),
             role_name: "km-cluster-dev".into(),
+            mode: crate::trust::TrustMode::Mirror,
+            cluster_role_arn: None,
             role: Some(RoleView {
                 arn: "arn:role".into(),
                 max_session_seconds: 3600,

@@ -21,6 +21,7 @@ pub fn facts<'a>(name: &'a str, found: &'a Onboarding, seen: &'a Seen) -> DriftF
         .unwrap_or(&[]);
     DriftFacts {
         name,
+        cluster_role_arn: cluster_role_arn(found, seen),
         role_name: &found.located.role_name,
         role_arn: seen.role.as_ref().map(|(r, _)| r.arn.as_str()),
         entry_role_arn: found.entry.as_ref().map(|e| e.role_arn.as_str()),
@@ -51,10 +52,26 @@ pub fn facts<'a>(name: &'a str, found: &'a Onboarding, seen: &'a Seen) -> DriftF
     }
 }
 
+/// Chained mode's role A, which the ServiceAccount names: km-config.yaml's
+/// record, else what role B's trust admits.
+pub fn cluster_role_arn(found: &Onboarding, seen: &Seen) -> Option<String> {
+    found
+        .entry
+        .as_ref()
+        .and_then(|e| e.cluster_role_arn.clone())
+        .or_else(|| {
+            seen.role
+                .as_ref()
+                .and_then(|(r, _)| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
+        })
+}
+
 /// What drift is judged from, as observed.
 #[derive(Debug, Default)]
 pub struct DriftFacts<'a> {
     pub name: &'a str,
+    /// Chained mode: role A, the role the ServiceAccount is annotated with.
+    pub cluster_role_arn: Option<String>,
     pub role_name: &'a str,
     /// The role's ARN, `None` when the role does not exist.
     pub role_arn: Option<&'a str>,
@@ -125,9 +142,11 @@ pub fn drift(facts: &DriftFacts<'_>) -> Vec<String> {
             Some(None) => drift.push(format!(
                 "ServiceAccount {subject} has no {ROLE_ARN_ANNOTATION} annotation"
             )),
-            Some(Some(other)) if *other != role => drift.push(format!(
-                "ServiceAccount {subject} is annotated with another role: {other}"
-            )),
+            Some(Some(other)) if *other != facts.cluster_role_arn.as_deref().unwrap_or(role) => {
+                drift.push(format!(
+                    "ServiceAccount {subject} is annotated with another role: {other}"
+                ))
+            }
             _ => {}
         }
     }

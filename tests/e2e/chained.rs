@@ -723,3 +723,15 @@ fn a_missing_boundary_is_refused_before_any_write() {
     );
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+#[test]
+fn describe_names_the_mode_and_both_roles() {
+    let world = chained_world();
+    run(&world, &chained(&[])).assert_ok();
+    let out = world.run(&["describe", CLUSTER]);
+    out.assert_ok();
+    assert_contains!(out.stdout, "Mode:              chained");
+    assert_contains!(out.stdout, format!("Cluster role:      {ROLE_A_ARN}"));
+    // The ServiceAccount names role A: that is no drift in chained mode.
+    assert_lacks!(out.stdout, "annotated with another role");
+}
