@@ -64,6 +64,11 @@ yaml\t''
 manifest\t'Print the ServiceAccount YAML instead of applying it'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l policy-arn -d 'Managed policy to attach (repeatable; default: the klanker account\'s km-operator-policy)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l role-name -d 'Role name (default: km-cluster-NAME)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l mode -d 'mirror: mirror the issuer as an OIDC provider in the klanker account; chained: an IRSA role in the cluster\'s account assumes the klanker role' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
+chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-role-name -d 'Chained mode: the role in the cluster\'s account the ServiceAccount is annotated with (default: km-irsa-NAME)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l config-map-name -d 'Chained mode: the ConfigMap holding the pods\' AWS config file (default: km-aws-config)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-permissions-boundary -d 'Chained mode: permissions boundary policy ARN for the cluster-account role' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l permissions-boundary -d 'Permissions boundary policy ARN for the role' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l tag -d 'Extra role tag KEY=VALUE (repeatable)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l session-duration -d 'The role\'s MaxSessionDuration and the token-expiration annotation: seconds, or a duration (1h, 90m; 1h to 12h)' -r
@@ -145,6 +150,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l dry-run -d 'client: plan only (a bare --dry-run); server: plan, and the Kubernetes server dry-runs its writes; none: apply. Default: client when stdin is not a terminal, else ask' -r -f -a "client\t'Plan only (also `true`, and a bare --dry-run)'
 server\t'Plan, and have the Kubernetes API server dry-run its writes (dryRun=All)'
 none\t'Apply (also `false`)'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l cluster-profile -d 'Chained mode: AWS profile for the cluster\'s account, where role A lives (default: from the context\'s exec block)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s o -l output -d 'Output format' -r -f -a "text\t''
 json\t''
 yaml\t''"
@@ -165,6 +171,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l dry-run -d 'client: plan only (a bare --dry-run); server: plan, and the Kubernetes server dry-runs its writes; none: apply. Default: client when stdin is not a terminal, else ask' -r -f -a "client\t'Plan only (also `true`, and a bare --dry-run)'
 server\t'Plan, and have the Kubernetes API server dry-run its writes (dryRun=All)'
 none\t'Apply (also `false`)'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l cluster-profile -d 'Chained mode: AWS profile for the cluster\'s account, where role A lives (default: from the context\'s exec block)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -s o -l output -d 'Output format' -r -f -a "text\t''
 json\t''
 yaml\t''"
@@ -182,6 +189,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l region -d 'Region for the klanker-side STS/IAM calls' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l klanker-account -d 'The klanker account ID the profile must land in; any other stops the command before any write' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l cluster-profile -d 'Chained mode: AWS profile for the cluster\'s account, where role A lives (default: from the context\'s exec block)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s o -l output -d 'Output format' -r -f -a "text\t''
 json\t''
 yaml\t''"
@@ -212,8 +220,8 @@ klanker\t'The klanker operator profile\'s IAM policy'
 cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC (with `--mode chained`, text output also shows the boundary below)'
 cluster-boundary\t'Chained mode: the permissions boundary every km-irsa-* role in the cluster account carries (create it there as km-irsa-boundary)'
 rbac\t'The kubeconfig user\'s Kubernetes RBAC only'"
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mode -d 'Trust mode the cluster side is for (`add --mode`): chained adds the km-irsa-* roles, the account\'s OIDC provider and their boundary' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account'
-chained\t'A role in the cluster account, trusted by the klanker role (AssumeRole chain)'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mode -d 'Trust mode the cluster side is for (`add --mode`): chained adds the km-irsa-* roles, the account\'s OIDC provider and their boundary' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
+chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l region -d 'Region for the klanker-side STS/IAM calls' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l klanker-account -d 'The klanker account ID the profile must land in; any other stops the command before any write' -r
