@@ -735,3 +735,46 @@ fn describe_names_the_mode_and_both_roles() {
     // The ServiceAccount names role A: that is no drift in chained mode.
     assert_lacks!(out.stdout, "annotated with another role");
 }
+
+#[test]
+fn the_clusters_own_provider_is_reused_and_never_removed_and_register_false_requires_it() {
+    let world = chained_world();
+    let out = run(&world, &chained(&["--register-oidc-provider", "false"]));
+    out.assert_code(1);
+    assert_contains!(out.stderr, "exists in the cluster's account");
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    // As `eksctl utils associate-iam-oidc-provider` leaves it: not ours.
+    let issuer = world.issuer.clone();
+    let arn = world.block_on(
+        world
+            .cluster
+            .create_provider(&issuer, &["sts.amazonaws.com"]),
+    );
+    world.clear_calls();
+    let out = run(&world, &chained(&["--register-oidc-provider", "false"]));
+    out.assert_ok();
+    assert_contains!(out.stderr, format!("reusing {arn}"));
+    assert!(
+        !world
+            .writes()
+            .iter()
+            .any(|w| w.contains("OpenIDConnectProvider")),
+        "{:?}",
+        world.writes()
+    );
+    let role_a = world.block_on(world.cluster.role(ROLE_A)).expect("role A");
+    assert_eq!(
+        role_a.trust_policy["Statement"][0]["Principal"]["Federated"],
+        arn
+    );
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert_contains!(
+        out.all(),
+        "was not created by this tool: it is never deleted"
+    );
+    let providers = world.block_on(world.cluster.providers());
+    assert_eq!(providers.len(), 1);
+    assert!(providers[0].tags.is_empty(), "{providers:?}");
+}
