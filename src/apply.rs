@@ -504,6 +504,7 @@ mod tests {
                     namespace: "ns".into(),
                     service_account: "km".into(),
                     role_arn: String::new(),
+                    service_accounts: Vec::new(),
                 },
             },
         ));

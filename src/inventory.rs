@@ -54,6 +54,10 @@ pub struct Onboarding {
     pub role_arn: String,
     pub namespace: String,
     pub service_account: String,
+    /// Every trusted ServiceAccount as `namespace:name`, when the trust
+    /// names several (as km-config.yaml's `service_accounts`); else empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
     /// Federated principal of the trust policy (the klanker account's provider).
     pub oidc_provider_arn: String,
     pub issuer: String,
@@ -78,6 +82,7 @@ pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> 
     Some(Onboarding {
         cluster: tags.get(CLUSTER_TAG).cloned(),
         server: tags.get(SERVER_TAG).cloned(),
+        service_accounts: listed_subjects(&role.trust_policy),
         ..scoped(
             role,
             name,
@@ -105,13 +110,65 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
     let subject = subject
         .strip_prefix("system:serviceaccount:")?
         .split_once(':')?;
-    Some(scoped(
-        role,
-        name,
-        provider_owned,
-        provider.clone(),
-        subject,
-    ))
+    Some(Onboarding {
+        service_accounts: listed_subjects(&role.trust_policy),
+        ..scoped(role, name, provider_owned, provider.clone(), subject)
+    })
+}
+
+/// The `service_accounts` list of a trust naming several (`namespace:name`).
+fn listed_subjects(doc: &Value) -> Vec<String> {
+    let all: Vec<String> = trusted_subjects(doc)
+        .into_iter()
+        .map(|(ns, sa)| format!("{ns}:{sa}"))
+        .collect();
+    if all.len() > 1 { all } else { Vec::new() }
+}
+
+/// How many ServiceAccounts the tool wrote into the trust, as the role's
+/// description records it (` +N more`); 1 when it records none.
+pub fn described_subject_count(description: &str) -> usize {
+    description
+        .rsplit_once(" more)")
+        .and_then(|(head, _)| head.rsplit_once(" +"))
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+        .map_or(1, |n| n + 1)
+}
+
+impl Onboarding {
+    /// Every trusted ServiceAccount as `(namespace, name)`, the first first.
+    pub fn subjects(&self) -> Vec<(String, String)> {
+        subjects_of(
+            &self.namespace,
+            &self.service_account,
+            &self.service_accounts,
+        )
+    }
+}
+
+impl ClusterEntry {
+    /// Every ServiceAccount the entry records as `(namespace, name)`: its
+    /// `service_accounts` list, else (one, or an older entry) the first.
+    pub fn subjects(&self) -> Vec<(String, String)> {
+        subjects_of(
+            &self.namespace,
+            &self.service_account,
+            &self.service_accounts,
+        )
+    }
+}
+
+fn subjects_of(namespace: &str, service_account: &str, listed: &[String]) -> Vec<(String, String)> {
+    let parsed: Vec<(String, String)> = listed
+        .iter()
+        .filter_map(|s| s.split_once(':'))
+        .map(|(ns, sa)| (ns.to_string(), sa.to_string()))
+        .collect();
+    if parsed.is_empty() {
+        vec![(namespace.to_string(), service_account.to_string())]
+    } else {
+        parsed
+    }
 }
 
 /// The onboarding `name` of `role`, trusting `provider` for `subject`
@@ -133,6 +190,7 @@ fn scoped(
         role_arn: role.arn.clone(),
         namespace: namespace.to_string(),
         service_account: service_account.to_string(),
+        service_accounts: Vec::new(),
         oidc_provider_arn: provider,
         issuer,
         cluster: None,
@@ -205,21 +263,34 @@ pub fn pick(name: &str, tagged: &[(RoleSummary, Tags)], entry: Option<&ClusterEn
 /// How a trust policy differs from the one the tool writes for the scope it
 /// grants: extra statements, extra `sub` values, other conditions. Empty
 /// when it is exactly the tool's.
-pub fn trust_widening(onboarding: &Onboarding, trust_policy: &Value) -> Vec<String> {
+/// `written`: how many ServiceAccounts the tool wrote into it (the
+/// description's count); `sub` values beyond those were added by hand.
+pub fn trust_widening(
+    onboarding: &Onboarding,
+    trust_policy: &Value,
+    written: usize,
+) -> Vec<String> {
     let Ok(issuer) = Issuer::parse(&onboarding.issuer, "issuer") else {
         return vec!["the trust policy names no OIDC provider this tool would write".into()];
     };
-    let scope = TrustScope::new(&onboarding.namespace, &onboarding.service_account);
-    let expected = policy::trust_policy(&onboarding.oidc_provider_arn, &issuer, &scope);
+    let scopes: Vec<TrustScope> = onboarding
+        .subjects()
+        .iter()
+        .take(written.max(1))
+        .map(|(ns, sa)| TrustScope::new(ns, sa))
+        .collect();
+    let expected = policy::trust_policy_for(&onboarding.oidc_provider_arn, &issuer, &scopes);
     if policy::equivalent(trust_policy, &expected) {
         return Vec::new();
     }
     let mut problems = Vec::new();
     let statements = as_list(&trust_policy["Statement"]);
-    if statements.len() != 1 {
+    let expected_statements = as_list(&expected["Statement"]).len();
+    if statements.len() != expected_statements {
         problems.push(format!(
-            "{} statements (the tool writes one)",
-            statements.len()
+            "{} statements (the tool writes {})",
+            statements.len(),
+            count_word(expected_statements)
         ));
     }
     let subs: usize = statements
@@ -230,14 +301,25 @@ pub fn trust_widening(onboarding: &Onboarding, trust_policy: &Value) -> Vec<Stri
         .flat_map(|m| m.iter().filter(|(k, _)| k.ends_with(":sub")))
         .map(|(_, v)| as_list(v).len())
         .sum();
-    if subs > 1 {
-        problems.push(format!("{subs} `sub` values (the tool writes one)"));
+    if subs > scopes.len() {
+        problems.push(format!(
+            "{subs} `sub` values (the tool writes {})",
+            count_word(scopes.len())
+        ));
     }
     if problems.is_empty() {
         problems.push("its statement differs from the one the tool writes".into());
     }
     problems.extend(policy::diff_lines(trust_policy, &expected));
     problems
+}
+
+fn count_word(n: usize) -> String {
+    match n {
+        1 => "one".into(),
+        2 => "two".into(),
+        n => n.to_string(),
+    }
 }
 
 fn as_list(v: &Value) -> Vec<&Value> {
@@ -255,6 +337,38 @@ pub fn trusted_subject(doc: &Value) -> Option<(String, String)> {
         .strip_prefix("system:serviceaccount:")?
         .split_once(':')?;
     Some((ns.to_string(), sa.to_string()))
+}
+
+/// Every `(namespace, service account)` the trust's `sub` conditions name,
+/// in every web-identity statement, string or list, each once.
+pub fn trusted_subjects(doc: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for statement in as_list(&doc["Statement"]) {
+        if as_list(&statement["Principal"]["Federated"]).is_empty() {
+            continue;
+        }
+        let Some(conditions) = statement["Condition"].as_object() else {
+            continue;
+        };
+        for op in ["StringEquals", "StringLike"] {
+            let Some(map) = conditions.get(op).and_then(Value::as_object) else {
+                continue;
+            };
+            let subs = map
+                .iter()
+                .filter(|(k, _)| k.ends_with(":sub"))
+                .flat_map(|(_, v)| as_list(v))
+                .filter_map(Value::as_str)
+                .filter_map(|s| s.strip_prefix("system:serviceaccount:")?.split_once(':'))
+                .map(|(ns, sa)| (ns.to_string(), sa.to_string()));
+            for subject in subs {
+                if !out.contains(&subject) {
+                    out.push(subject);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The first web-identity statement's federated principal and `sub` condition.
@@ -382,7 +496,8 @@ pub fn onboardings_from(
                 ),
             });
         }
-        let widened = trust_widening(&o, &summary.trust_policy);
+        let written = described_subject_count(&summary.description);
+        let widened = trust_widening(&o, &summary.trust_policy, written);
         if !widened.is_empty() {
             drift.push(Drift {
                 name: name.to_string(),
@@ -511,6 +626,7 @@ mod tests {
             namespace: "ns".into(),
             service_account: "km".into(),
             role_arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
+            service_accounts: Vec::new(),
         }
     }
 

@@ -17,6 +17,11 @@ pub struct ClusterEntry {
     pub namespace: String,
     pub service_account: String,
     pub role_arn: String,
+    /// Every trusted ServiceAccount as `namespace:name`, only when there
+    /// are several (`namespace`/`service_account` keep the first, as the
+    /// `km` tool reads them); absent in older entries and single ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
 }
 
 /// Which part of a removal is left to do.
@@ -42,6 +47,9 @@ pub struct Pending {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
 }
+
+/// The key of an entry's list of several ServiceAccounts.
+const SERVICE_ACCOUNTS_KEY: &str = "service_accounts";
 
 /// The key an entry's [`Pending`] record lives under.
 const PENDING_KEY: &str = "pending";
@@ -242,6 +250,8 @@ impl Document {
         match existing {
             Some(map) => {
                 map.remove(PENDING_KEY);
+                // An entry back to one ServiceAccount loses its list.
+                map.remove(SERVICE_ACCOUNTS_KEY);
                 for (k, v) in fields {
                     map.insert(k, v);
                 }
@@ -466,6 +476,7 @@ mod tests {
             namespace: "ai-pods".into(),
             service_account: "km".into(),
             role_arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
+            service_accounts: Vec::new(),
         }
     }
 

@@ -532,6 +532,7 @@ mod target_tests {
             namespace: namespace.into(),
             service_account: "km".into(),
             role_arn: ROLE.into(),
+            service_accounts: Vec::new(),
         }
     }
 

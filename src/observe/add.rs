@@ -7,7 +7,7 @@ use super::issuer::{Resolved, resolve_issuer};
 use crate::aws::{Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
-use crate::plan::{Observed, PreviousServiceAccount, mirror};
+use crate::plan::{Observed, ObservedCluster, PreviousServiceAccount, mirror};
 use crate::resolve::add::AddRequest;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE};
@@ -43,14 +43,33 @@ pub struct Sources<'a> {
 /// the role trusts besides it, and a ServiceAccount the trust moves from.
 pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot, Error> {
     let klanker = from.klanker;
+    // The first ServiceAccount's state, then the others' (several --service-account).
+    let wanted = req.service_accounts();
     let cluster_state = async {
-        match from.cluster {
-            None => Ok((true, None)),
-            Some(c) => Ok::<_, Error>(tokio::try_join!(
-                c.namespace_exists(&req.sa_namespace),
-                c.get_service_account(&req.sa_namespace, &req.service_account)
-            )?),
-        }
+        let Some(c) = from.cluster else {
+            return Ok(((true, None), Vec::new()));
+        };
+        let mut reads = wanted.iter().map(|(ns, name)| async move {
+            let (namespace_exists, service_account) =
+                tokio::try_join!(c.namespace_exists(ns), c.get_service_account(ns, name))?;
+            Ok::<_, Error>(ObservedCluster {
+                namespace: ns.clone(),
+                name: name.clone(),
+                namespace_exists,
+                service_account,
+            })
+        });
+        let first = reads.next();
+        let (first, more) = tokio::try_join!(
+            async {
+                match first {
+                    Some(read) => read.await.map(|o| (o.namespace_exists, o.service_account)),
+                    None => Ok((true, None)),
+                }
+            },
+            futures::future::try_join_all(reads)
+        )?;
+        Ok::<_, Error>((first, more))
     };
     let identity_and_policies = async {
         let identity = super::klanker_identity(klanker, from.hint.clone()).await?;
@@ -80,7 +99,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
         cluster_state,
     )?;
-    let (namespace_exists, service_account) = cluster;
+    let ((namespace_exists, service_account), more_service_accounts) = cluster;
     let (role, attached_policies) = match role {
         Some((role, attached)) => (Some(role), attached),
         None => (None, BTreeSet::new()),
@@ -96,16 +115,28 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
             .map(|arn| iam::describe_provider(&klanker.iam, arn)),
     )
     .await?;
-    let previous_service_account = match mirror::previous_subject(req, role.as_ref()) {
-        Some((namespace, name)) => Some(PreviousServiceAccount {
-            observed: match from.cluster {
-                Some(c) => c.get_service_account(&namespace, &name).await?,
-                None => None,
-            },
-            namespace,
-            name,
-        }),
-        None => None,
+    let previous_service_accounts = match from.cluster {
+        Some(c) => {
+            let reads = mirror::previous_subjects(req, role.as_ref())
+                .into_iter()
+                .map(|(namespace, name)| async move {
+                    let observed = c.get_service_account(&namespace, &name).await?;
+                    Ok::<_, Error>(PreviousServiceAccount {
+                        namespace,
+                        name,
+                        observed,
+                    })
+                });
+            futures::future::try_join_all(reads).await?
+        }
+        None => mirror::previous_subjects(req, role.as_ref())
+            .into_iter()
+            .map(|(namespace, name)| PreviousServiceAccount {
+                namespace,
+                name,
+                observed: None,
+            })
+            .collect(),
     };
     let observed = Observed {
         provider,
@@ -116,7 +147,8 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         service_account,
         config_entry: from.config.get(&req.name),
         old_providers,
-        previous_service_account,
+        previous_service_accounts,
+        more_service_accounts,
     };
     Ok(AddSnapshot {
         issuer,

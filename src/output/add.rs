@@ -20,9 +20,18 @@ pub fn context_line(req: &AddRequest, config: &std::path::Path) {
         "context {} (cluster {}), trust {}, config {}",
         req.context.context_name,
         req.context.server.as_deref().unwrap_or("?"),
-        req.scope.subject(),
+        subjects(req),
         config.display()
     );
+}
+
+/// The trusted subjects, as the header names them.
+fn subjects(req: &AddRequest) -> String {
+    req.scopes
+        .iter()
+        .map(|s| s.subject())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The plan, on stdout for text output, on stderr beside `-o manifest`
@@ -50,7 +59,7 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str
         add.account,
         req.context.context_name,
         add.desired.issuer.url(),
-        req.scope.subject()
+        subjects(req)
     );
     match req.output {
         AddOutput::Text => print!(
@@ -83,6 +92,9 @@ struct AddReport<'a> {
     namespace: &'a str,
     service_account_namespace: &'a str,
     service_account: &'a str,
+    /// Every ServiceAccount as `namespace:name`, when there are several.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    service_accounts: &'a [String],
     config_path: String,
     plan: &'a [plan::Step],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -128,34 +140,37 @@ fn results(add: &AddPlan, outcome: &Outcome) -> Vec<String> {
         .collect()
 }
 
-/// What a dry run would do to the role and the ServiceAccount, from the
+/// What a dry run would do to the role and the ServiceAccounts, from the
 /// plan's own steps: nothing is said to exist that the plan would create.
 fn dry_run_lines(
     plan: &plan::Plan,
     role_arn: &str,
-    sa_namespace: &str,
-    service_account: &str,
+    service_accounts: &[(String, String)],
 ) -> Vec<String> {
     let creates_role = plan
         .changes()
         .any(|s| matches!(s.op, Some(plan::Op::CreateRole { .. })));
-    let sa_step = plan
-        .changes()
-        .find(|s| matches!(s.op, Some(plan::Op::ApplyServiceAccount { .. })));
     let role = match creates_role {
         true => format!("would create role: {role_arn}"),
         false => format!("role (exists): {role_arn}"),
     };
-    let sa = match sa_step.map(|s| s.action) {
-        Some(plan::Action::Create) => format!(
-            "would create service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {role_arn})"
-        ),
-        Some(_) => format!(
-            "would annotate service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {role_arn})"
-        ),
-        None => format!("service account: {sa_namespace}/{service_account} (unchanged)"),
-    };
-    vec![role, sa]
+    let mut lines = vec![role];
+    for (sa_namespace, service_account) in service_accounts {
+        let sa_step = plan.changes().find(|s| {
+            matches!(&s.op, Some(plan::Op::ApplyServiceAccount { namespace, name, .. })
+                if namespace == sa_namespace && name == service_account)
+        });
+        lines.push(match sa_step.map(|s| s.action) {
+            Some(plan::Action::Create) => format!(
+                "would create service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {role_arn})"
+            ),
+            Some(_) => format!(
+                "would annotate service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {role_arn})"
+            ),
+            None => format!("service account: {sa_namespace}/{service_account} (unchanged)"),
+        });
+    }
+    lines
 }
 
 /// After an applied `add`: how a pod gets the role. IRSA's webhook injects
@@ -168,6 +183,15 @@ fn next_steps(sa_namespace: &str, service_account: &str) -> String {
          Pods already running must be restarted (e.g. `kubectl rollout restart deployment/NAME -n {sa_namespace}`): \
          IRSA is injected when a pod is created.\n"
     )
+}
+
+/// The ServiceAccounts the text names: those applied, else (a wildcard
+/// name) the first subject as given, as before several existed.
+fn shown_service_accounts(req: &AddRequest) -> Vec<(String, String)> {
+    match req.service_accounts() {
+        named if named.is_empty() => vec![(req.sa_namespace.clone(), req.service_account.clone())],
+        named => named,
+    }
 }
 
 pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Error> {
@@ -185,21 +209,20 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                     println!("{}", visible(line));
                 }
             } else if !add.plan.is_noop() {
-                for line in
-                    dry_run_lines(&add.plan, role_arn, &req.sa_namespace, &req.service_account)
-                {
+                for line in dry_run_lines(&add.plan, role_arn, &shown_service_accounts(req)) {
                     println!("{line}");
                 }
                 super::nothing_changed("apply");
                 return Ok(());
             }
             println!("role: {role_arn}");
-            println!(
-                "service account: {}/{} ({ROLE_ARN_ANNOTATION}: {role_arn})",
-                req.sa_namespace, req.service_account
-            );
+            for (namespace, name) in shown_service_accounts(req) {
+                println!("service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {role_arn})");
+            }
             if applied && req.applies_service_account() {
-                print!("{}", next_steps(&req.sa_namespace, &req.service_account));
+                for (namespace, name) in req.service_accounts() {
+                    print!("{}", next_steps(&namespace, &name));
+                }
             }
             if let Some(checks) = done.verification {
                 println!("Verifying the trust chain:");
@@ -230,6 +253,12 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 namespace: req.scope.namespace_label(),
                 service_account_namespace: &req.sa_namespace,
                 service_account: &req.service_account,
+                service_accounts: &add
+                    .desired
+                    .config_entry
+                    .as_ref()
+                    .map(|e| e.service_accounts.clone())
+                    .unwrap_or_default(),
                 config_path: done.config_path.display().to_string(),
                 plan: &add.plan.steps,
                 warnings: &add.plan.warnings,
@@ -248,14 +277,15 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
             super::print_structured(&report, format)
         }
         AddOutput::Manifest => {
-            let sa = k8s::service_account(
-                &req.sa_namespace,
-                &req.service_account,
-                &add.annotations,
-                &add.labels,
-            );
-            // k8s-openapi's serializer writes apiVersion and kind itself.
-            print!("{}", serde_yaml::to_string(&sa)?);
+            // One YAML document per ServiceAccount, as `kubectl apply -f` reads them.
+            for (i, (namespace, name)) in req.service_accounts().iter().enumerate() {
+                let sa = k8s::service_account(namespace, name, &add.annotations, &add.labels);
+                if i > 0 {
+                    println!("---");
+                }
+                // k8s-openapi's serializer writes apiVersion and kind itself.
+                print!("{}", serde_yaml::to_string(&sa)?);
+            }
             Ok(())
         }
     }
@@ -300,7 +330,7 @@ mod tests {
             steps: vec![create_role, sa_step(Action::Create)],
             warnings: Vec::new(),
         };
-        let lines = dry_run_lines(&plan, "arn:r", "ai-pods", "km");
+        let lines = dry_run_lines(&plan, "arn:r", &[("ai-pods".into(), "km".into())]);
         assert_eq!(lines[0], "would create role: arn:r");
         assert!(
             lines[1].starts_with("would create service account: ai-pods/km"),
@@ -312,7 +342,7 @@ mod tests {
             steps: vec![sa_step(Action::Update)],
             warnings: Vec::new(),
         };
-        let lines = dry_run_lines(&plan, "arn:r", "ai-pods", "km");
+        let lines = dry_run_lines(&plan, "arn:r", &[("ai-pods".into(), "km".into())]);
         assert_eq!(lines[0], "role (exists): arn:r");
         assert!(
             lines[1].starts_with("would annotate service account"),

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Desired, DesiredCluster, ObservedProvider, ObservedRole, Plan};
+use super::{Desired, DesiredCluster, ObservedProvider, ObservedRole, Plan, PlanError};
 use crate::aws::{Identity, iam};
 use crate::error::Error;
 use crate::inventory;
@@ -75,15 +75,38 @@ pub fn other_trusted_providers(
         .collect()
 }
 
-/// The ServiceAccount the role trusted until now, if the trust moves to
-/// another one (wildcards name no ServiceAccount to release).
-pub fn previous_subject(req: &AddRequest, role: Option<&ObservedRole>) -> Option<(String, String)> {
-    role.and_then(|r| inventory::trusted_subject(&r.trust_policy))
+/// The ServiceAccounts the role trusted until now and no longer will: the
+/// trust moves, or one is dropped from the list (wildcards name no
+/// ServiceAccount to release).
+pub fn previous_subjects(req: &AddRequest, role: Option<&ObservedRole>) -> Vec<(String, String)> {
+    let wanted = req.service_accounts();
+    role.map(|r| inventory::trusted_subjects(&r.trust_policy))
+        .unwrap_or_default()
+        .into_iter()
         .filter(|(ns, sa)| {
             !ns.contains(['*', '?'])
                 && !sa.contains(['*', '?'])
-                && (ns != &req.sa_namespace || sa != &req.service_account)
+                && !wanted.iter().any(|(wns, wsa)| wns == ns && wsa == sa)
         })
+        .collect()
+}
+
+/// The trust policy fits IAM's quota (`limit`, characters without
+/// whitespace): checked here, before any write, as moto accepts any size.
+pub fn check_trust_size(
+    doc: &serde_json::Value,
+    subjects: usize,
+    limit: usize,
+) -> Result<(), PlanError> {
+    let size = trust::policy::policy_size(doc);
+    if size > limit {
+        return Err(PlanError::TrustPolicyTooLarge {
+            subjects,
+            size,
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// The whole decision: the klanker account is the right one, then the
@@ -115,9 +138,23 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
         ),
     ]);
     let sa_labels = BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string())]);
+    let trust_policy = trust::policy::trust_policy_for(&provider_arn, issuer, &req.scopes);
+    check_trust_size(&trust_policy, req.scopes.len(), req.max_trust_policy_size)?;
+    let cluster = |(namespace, service_account): (String, String)| DesiredCluster {
+        namespace,
+        create_namespace: req.create_namespace,
+        service_account,
+        annotations: sa_annotations.clone(),
+        labels: sa_labels.clone(),
+    };
+    let mut clusters = match req.applies_service_account() {
+        true => req.service_accounts().into_iter().map(cluster).collect(),
+        false => Vec::new(),
+    }
+    .into_iter();
     let desired = Desired {
         name: req.name.clone(),
-        trust_policy: trust::policy::trust_policy(&provider_arn, issuer, &req.scope),
+        trust_policy,
         issuer: issuer.clone(),
         provider_arn: provider_arn.clone(),
         provider_tags: BTreeMap::from([(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string())]),
@@ -125,9 +162,9 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
         role_name: req.role_name.clone(),
         role_arn: role_arn.clone(),
         max_session: req.session_duration,
-        description: trust::role_description(
+        description: trust::role_description_for(
             &req.name,
-            &req.scope,
+            &req.scopes,
             // Created now, or created earlier by this tool.
             observed
                 .provider
@@ -137,13 +174,8 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
         role_tags,
         permissions_boundary: req.permissions_boundary.clone(),
         policies: snap.policies.clone(),
-        cluster: req.applies_service_account().then(|| DesiredCluster {
-            namespace: req.sa_namespace.clone(),
-            create_namespace: req.create_namespace,
-            service_account: req.service_account.clone(),
-            annotations: sa_annotations.clone(),
-            labels: sa_labels.clone(),
-        }),
+        cluster: clusters.next(),
+        more_clusters: clusters.collect(),
         config_entry: Some(config_entry(req, snap, &provider_arn, &role_arn)),
         replace_issuer: req.replace_issuer,
         override_service_accounts: req.override_service_accounts,
@@ -204,29 +236,46 @@ fn config_entry(
         namespace: req.scope.namespace_label().to_string(),
         service_account: req.service_account.clone(),
         role_arn: role_arn.to_string(),
+        // Only for several: a single entry stays as the `km` tool knows it.
+        service_accounts: match req.scopes.len() {
+            1 => Vec::new(),
+            _ => req
+                .scopes
+                .iter()
+                .map(|s| format!("{}:{}", s.namespace_label(), s.service_account))
+                .collect(),
+        },
     }
 }
 
 /// What a wildcard trust lets in, said before anything is applied.
 fn wide_trust_warnings(req: &AddRequest, role_arn: &str) -> Vec<String> {
     let mut warnings = Vec::new();
-    if req.scope.namespace.is_none() {
+    for scope in req.scopes.iter().filter(|s| s.namespace.is_none()) {
         warnings.push(format!(
             "--namespace '*': a ServiceAccount named `{}` in ANY namespace of this cluster can assume {role_arn}.",
-            req.service_account
+            scope.service_account
         ));
-        if !req.scope.service_account_is_wildcard() {
-            warnings.push(format!(
-                "--namespace '*' names no namespace to hold the ServiceAccount, so it is applied in the context's namespace `{}`. To put it in another one, switch the context first: kubectl config set-context --current --namespace=NS.",
-                req.sa_namespace
-            ));
-        }
     }
-    if req.scope.service_account_is_wildcard() {
+    if req
+        .scopes
+        .iter()
+        .any(|s| s.namespace.is_none() && !s.service_account_is_wildcard())
+    {
+        warnings.push(format!(
+            "--namespace '*' names no namespace to hold the ServiceAccount, so it is applied in the context's namespace `{}`. To put it in another one, switch the context first: kubectl config set-context --current --namespace=NS.",
+            req.sa_namespace
+        ));
+    }
+    for scope in req
+        .scopes
+        .iter()
+        .filter(|s| s.service_account_is_wildcard())
+    {
         warnings.push(format!(
             "--service-account '{}': EVERY matching ServiceAccount in {} can assume {role_arn}; no ServiceAccount is applied, annotate the ones you mean yourself.",
-            req.service_account,
-            req.scope
+            scope.service_account,
+            scope
                 .namespace
                 .as_deref()
                 .map(|n| format!("namespace {n}"))
@@ -459,12 +508,12 @@ mod tests {
         let req = request(&[]);
         let moved = role("system:serviceaccount:old:km");
         assert_eq!(
-            previous_subject(&req, Some(&moved)),
-            Some(("old".into(), "km".into()))
+            previous_subjects(&req, Some(&moved)),
+            [("old".to_string(), "km".to_string())]
         );
         let same = role("system:serviceaccount:ai-pods:km");
-        assert_eq!(previous_subject(&req, Some(&same)), None);
-        assert_eq!(previous_subject(&req, None), None);
+        assert!(previous_subjects(&req, Some(&same)).is_empty());
+        assert!(previous_subjects(&req, None).is_empty());
     }
 
     #[test]

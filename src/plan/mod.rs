@@ -51,6 +51,9 @@ pub struct Desired {
     pub policies: BTreeSet<String>,
     /// None when the ServiceAccount is printed (`-o manifest`), not applied.
     pub cluster: Option<DesiredCluster>,
+    /// The other ServiceAccounts the trust names (several
+    /// `--service-account`s), applied the same way after `cluster`.
+    pub more_clusters: Vec<DesiredCluster>,
     pub config_entry: Option<ClusterEntry>,
     /// `--replace-issuer`: the same name may move to another issuer.
     pub replace_issuer: bool,
@@ -82,9 +85,20 @@ pub struct Observed {
     /// Providers the role trusts now, other than the desired one, as read
     /// (for `--replace-issuer`: the old one goes if it is ours).
     pub old_providers: Vec<ObservedProvider>,
-    /// The ServiceAccount the role trusted until now, when the trust moves to
-    /// another namespace or name (None: it does not move, or it is not in this cluster).
-    pub previous_service_account: Option<PreviousServiceAccount>,
+    /// The ServiceAccounts the role trusted until now and trusts no longer
+    /// (the trust moved, or one was dropped from the list).
+    pub previous_service_accounts: Vec<PreviousServiceAccount>,
+    /// What `Desired::more_clusters` finds, by namespace and name.
+    pub more_service_accounts: Vec<ObservedCluster>,
+}
+
+/// One more ServiceAccount's namespace and object, as read.
+#[derive(Debug, Clone)]
+pub struct ObservedCluster {
+    pub namespace: String,
+    pub name: String,
+    pub namespace_exists: bool,
+    pub service_account: Option<ObservedServiceAccount>,
 }
 
 /// The ServiceAccount a moving trust leaves behind.
@@ -368,6 +382,15 @@ pub enum PlanError {
         "policy {arn} does not exist in the klanker account. Create it first (the shared operator policy is km-operator-policy), or pass the right --policy-arn."
     )]
     PolicyMissing { arn: String },
+    /// The trust policy is larger than IAM's quota allows.
+    #[error(
+        "the trust policy for {subjects} ServiceAccounts would be {size} characters (whitespace not counted), over IAM's limit of {limit}; nothing was written. Trust fewer ServiceAccounts, use a wildcard with --allow-wide-trust (e.g. --service-account 'ci-*'), or raise the account's role trust policy quota (4096 or 8192) and pass --max-trust-policy-size."
+    )]
+    TrustPolicyTooLarge {
+        subjects: usize,
+        size: usize,
+        limit: usize,
+    },
     /// The namespace is missing and `--create-namespace` was not given.
     #[error(
         "namespace `{namespace}` does not exist in the cluster. Create it, or pass --create-namespace."
@@ -425,7 +448,27 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
     plan_policies(desired, observed, &mut steps)?;
     plan_old_providers(desired, observed, &mut steps, &mut warnings);
     if let Some(cluster) = &desired.cluster {
-        plan_cluster(desired, cluster, observed, &mut steps, &mut warnings)?;
+        // A namespace shared by several ServiceAccounts is created once.
+        let mut created = BTreeSet::new();
+        let first = (observed.namespace_exists, observed.service_account.as_ref());
+        plan_cluster(
+            desired,
+            cluster,
+            first,
+            &mut created,
+            &mut steps,
+            &mut warnings,
+        )?;
+        for more in &desired.more_clusters {
+            let seen = observed
+                .more_service_accounts
+                .iter()
+                .find(|o| o.namespace == more.namespace && o.name == more.service_account)
+                .map_or((false, None), |o| {
+                    (o.namespace_exists, o.service_account.as_ref())
+                });
+            plan_cluster(desired, more, seen, &mut created, &mut steps, &mut warnings)?;
+        }
         plan_trust_move(desired, cluster, observed, &mut steps, &mut warnings);
     }
     if let Some(entry) = &desired.config_entry {
@@ -807,20 +850,23 @@ fn plan_old_providers(
     }
 }
 
+/// One ServiceAccount (and its namespace): `(namespace exists, object)` as read.
 fn plan_cluster(
     desired: &Desired,
     cluster: &DesiredCluster,
-    observed: &Observed,
+    (namespace_exists, service_account): (bool, Option<&ObservedServiceAccount>),
+    created_namespaces: &mut BTreeSet<String>,
     steps: &mut Vec<Step>,
     warnings: &mut Vec<String>,
 ) -> Result<(), PlanError> {
     let ns = &cluster.namespace;
-    if !observed.namespace_exists {
+    if !namespace_exists && !created_namespaces.contains(ns) {
         if !cluster.create_namespace {
             return Err(PlanError::NamespaceMissing {
                 namespace: ns.clone(),
             });
         }
+        created_namespaces.insert(ns.clone());
         steps.push(Step::new(
             Target::Cluster,
             Action::Create,
@@ -829,7 +875,7 @@ fn plan_cluster(
         ));
     }
     let id = format!("{ns}/{}", cluster.service_account);
-    let Some(current) = &observed.service_account else {
+    let Some(current) = service_account else {
         // Ours from the start: the created-by annotation records it.
         let mut annotations = cluster.annotations.clone();
         annotations.insert(CREATED_BY_ANNOTATION.into(), MANAGED_BY_VALUE.into());
@@ -989,9 +1035,10 @@ fn singular(section: &str) -> &'static str {
     }
 }
 
-/// A changed --namespace or --service-account moves the trust: the
-/// ServiceAccount left behind still names the role, and its pods would get
-/// AccessDenied. It is deleted if this tool created it, else released.
+/// A changed --namespace or --service-account moves the trust, and a
+/// ServiceAccount dropped from the list leaves it: the ServiceAccount left
+/// behind still names the role, and its pods would get AccessDenied. It is
+/// deleted if this tool created it, else released.
 fn plan_trust_move(
     desired: &Desired,
     cluster: &DesiredCluster,
@@ -999,48 +1046,60 @@ fn plan_trust_move(
     steps: &mut Vec<Step>,
     warnings: &mut Vec<String>,
 ) {
-    let Some(previous) = &observed.previous_service_account else {
-        return;
+    let kept = |p: &PreviousServiceAccount| {
+        std::iter::once(cluster)
+            .chain(&desired.more_clusters)
+            .any(|c| c.namespace == p.namespace && c.service_account == p.name)
     };
-    if previous.namespace == cluster.namespace && previous.name == cluster.service_account {
-        return;
-    }
-    let old = format!("{}/{}", previous.namespace, previous.name);
-    warnings.push(format!(
-        "the trust MOVES: role {} stops trusting ServiceAccount {old} and trusts {}/{} instead; pods using {old} lose the role.",
-        desired.role_name, cluster.namespace, cluster.service_account
-    ));
-    let Some(sa) = &previous.observed else {
-        return;
-    };
-    if sa.annotations.get(ROLE_ARN_ANNOTATION) != Some(&desired.role_arn) {
-        return;
-    }
-    let step = if sa.created_by_us() {
-        Step::new(
-            Target::Cluster,
-            Action::Delete,
-            format!("ServiceAccount {old} (created by this tool; no longer trusted)"),
-            Some(Op::DeleteServiceAccount {
-                namespace: previous.namespace.clone(),
-                name: previous.name.clone(),
-                role_arn: desired.role_arn.clone(),
-            }),
-        )
-    } else {
-        Step::new(
-            Target::Cluster,
-            Action::Update,
+    for previous in observed
+        .previous_service_accounts
+        .iter()
+        .filter(|p| !kept(p))
+    {
+        let old = format!("{}/{}", previous.namespace, previous.name);
+        warnings.push(if desired.more_clusters.is_empty() {
             format!(
-                "ServiceAccount {old} (no longer trusted, not created by this tool): remove this tool's annotations only"
-            ),
-            Some(Op::ReleaseServiceAccount {
-                namespace: previous.namespace.clone(),
-                name: previous.name.clone(),
-            }),
-        )
-    };
-    steps.push(step);
+                "the trust MOVES: role {} stops trusting ServiceAccount {old} and trusts {}/{} instead; pods using {old} lose the role.",
+                desired.role_name, cluster.namespace, cluster.service_account
+            )
+        } else {
+            format!(
+                "role {} stops trusting ServiceAccount {old}; pods using {old} lose the role.",
+                desired.role_name
+            )
+        });
+        let Some(sa) = &previous.observed else {
+            continue;
+        };
+        if sa.annotations.get(ROLE_ARN_ANNOTATION) != Some(&desired.role_arn) {
+            continue;
+        }
+        let step = if sa.created_by_us() {
+            Step::new(
+                Target::Cluster,
+                Action::Delete,
+                format!("ServiceAccount {old} (created by this tool; no longer trusted)"),
+                Some(Op::DeleteServiceAccount {
+                    namespace: previous.namespace.clone(),
+                    name: previous.name.clone(),
+                    role_arn: desired.role_arn.clone(),
+                }),
+            )
+        } else {
+            Step::new(
+                Target::Cluster,
+                Action::Update,
+                format!(
+                    "ServiceAccount {old} (no longer trusted, not created by this tool): remove this tool's annotations only"
+                ),
+                Some(Op::ReleaseServiceAccount {
+                    namespace: previous.namespace.clone(),
+                    name: previous.name.clone(),
+                }),
+            )
+        };
+        steps.push(step);
+    }
 }
 
 fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
@@ -1058,11 +1117,23 @@ fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
         ),
         ("role_arn", &old.role_arn, &new.role_arn),
     ];
-    pairs
+    let mut diff: Vec<String> = pairs
         .iter()
         .filter(|(_, a, b)| a != b)
         .map(|(k, a, b)| format!("{k}: {a} -> {b}"))
-        .collect()
+        .collect();
+    if old.service_accounts != new.service_accounts {
+        let list = |l: &[String]| match l.is_empty() {
+            true => "(none)".to_string(),
+            false => l.join(", "),
+        };
+        diff.push(format!(
+            "service_accounts: {} -> {}",
+            list(&old.service_accounts),
+            list(&new.service_accounts)
+        ));
+    }
+    diff
 }
 
 #[cfg(test)]
@@ -1114,12 +1185,14 @@ mod tests {
                 ]),
                 labels: BTreeMap::from([(trust::MANAGED_BY_LABEL.into(), MANAGED_BY_VALUE.into())]),
             }),
+            more_clusters: Vec::new(),
             config_entry: Some(ClusterEntry {
                 name: "dev".into(),
                 oidc_provider_arn: PROVIDER.replace("333333333333", "222222222222"),
                 namespace: namespace.into(),
                 service_account: "km".into(),
                 role_arn: ROLE_ARN.into(),
+                service_accounts: Vec::new(),
             }),
             replace_issuer: false,
             override_service_accounts: false,
@@ -1167,7 +1240,8 @@ mod tests {
             }),
             config_entry: d.config_entry.clone(),
             old_providers: Vec::new(),
-            previous_service_account: None,
+            previous_service_accounts: Vec::new(),
+            more_service_accounts: Vec::new(),
         }
     }
 
@@ -1594,11 +1668,11 @@ mod tests {
         let d = desired("ai-pods");
         let mut observed = converged(&d);
         let ours = observed.service_account.clone().unwrap();
-        observed.previous_service_account = Some(PreviousServiceAccount {
+        observed.previous_service_accounts = vec![PreviousServiceAccount {
             namespace: "old-ns".into(),
             name: "km".into(),
             observed: Some(ours.clone()),
-        });
+        }];
         let plan = plan(&d, &observed).unwrap();
         assert!(
             plan.warnings
@@ -1615,7 +1689,7 @@ mod tests {
         );
         let mut theirs = ours;
         theirs.ours.clear();
-        observed.previous_service_account.as_mut().unwrap().observed = Some(theirs.clone());
+        observed.previous_service_accounts[0].observed = Some(theirs.clone());
         let plan = super::plan(&d, &observed).unwrap();
         assert_eq!(
             super::tests::ops(&plan),
@@ -1628,7 +1702,7 @@ mod tests {
         theirs
             .annotations
             .insert(trust::ROLE_ARN_ANNOTATION.into(), "arn:other".into());
-        observed.previous_service_account.as_mut().unwrap().observed = Some(theirs);
+        observed.previous_service_accounts[0].observed = Some(theirs);
         assert!(super::plan(&d, &observed).unwrap().is_noop());
     }
 

@@ -124,9 +124,10 @@ pub fn recorded_subjects(
     entry: Option<&ClusterEntry>,
 ) -> Vec<(String, String)> {
     let mut recorded: Vec<(String, String)> = onboarding
-        .map(|o| (o.namespace.clone(), o.service_account.clone()))
+        .map(Onboarding::subjects)
         .into_iter()
-        .chain(entry.map(|e| (e.namespace.clone(), e.service_account.clone())))
+        .flatten()
+        .chain(entry.map(ClusterEntry::subjects).into_iter().flatten())
         .filter(|(ns, sa)| !ns.contains(['*', '?']) && !sa.contains(['*', '?']))
         .collect();
     recorded.sort();
@@ -237,6 +238,7 @@ pub fn keep_of(
             namespace: o.namespace.clone(),
             service_account: o.service_account.clone(),
             role_arn: o.role_arn.clone(),
+            service_accounts: o.service_accounts.clone(),
         })
     })?;
     Some(Keep {
@@ -274,6 +276,7 @@ pub fn recorded_onboarding(
         role_arn: entry.role_arn.clone(),
         namespace: entry.namespace.clone(),
         service_account: entry.service_account.clone(),
+        service_accounts: entry.service_accounts.clone(),
         oidc_provider_arn: entry.oidc_provider_arn.clone(),
         issuer: String::new(),
         cluster: pending.cluster.clone(),
@@ -550,6 +553,7 @@ mod tests {
             namespace: "ai-pods".into(),
             service_account: "km".into(),
             role_arn: ROLE_ARN.into(),
+            service_accounts: Vec::new(),
         }
     }
 
@@ -878,6 +882,7 @@ mod tests {
             role_arn: ROLE_ARN.into(),
             namespace: "ai-pods".into(),
             service_account: "km".into(),
+            service_accounts: Vec::new(),
             oidc_provider_arn: "arn:aws:iam::333333333333:oidc-provider/o.example.com/id/A".into(),
             issuer: "https://o.example.com/id/A".into(),
             cluster: Some(CLUSTER.into()),

@@ -24,6 +24,11 @@ pub struct AddRequest {
     /// wildcard trust, the context's.
     pub sa_namespace: String,
     pub service_account: String,
+    /// Every ServiceAccount the trust admits, in flag order; the first is
+    /// `scope` (several `--service-account`s).
+    pub scopes: Vec<TrustScope>,
+    /// `--max-trust-policy-size`: IAM's quota for the trust policy.
+    pub max_trust_policy_size: usize,
     pub source: IssuerSource,
     /// `--tag`s, without the tool's own.
     pub tags: BTreeMap<String, String>,
@@ -49,9 +54,27 @@ impl AddRequest {
         self.output == AddOutput::Manifest
     }
 
-    /// Whether the ServiceAccount is applied (a wildcard names none).
+    /// Whether a ServiceAccount is applied (a wildcard names none).
     pub fn applies_service_account(&self) -> bool {
-        !self.manifest_only() && !self.scope.service_account_is_wildcard()
+        !self.manifest_only() && !self.service_accounts().is_empty()
+    }
+
+    /// The ServiceAccounts a trust names, as `(namespace, name)` in flag
+    /// order: a wildcard name names none, and a wildcard namespace's lives
+    /// in `sa_namespace`.
+    pub fn service_accounts(&self) -> Vec<(String, String)> {
+        self.scopes
+            .iter()
+            .filter(|s| !s.service_account_is_wildcard())
+            .map(|s| {
+                (
+                    s.namespace
+                        .clone()
+                        .unwrap_or_else(|| self.sa_namespace.clone()),
+                    s.service_account.clone(),
+                )
+            })
+            .collect()
     }
 
     /// The cluster is contacted to apply the ServiceAccount or to read its
@@ -65,15 +88,33 @@ impl AddRequest {
 pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
     let klanker = Klanker::resolve(&args.aws)?;
     validate::session_duration(args.session_duration)?;
-    validate::service_account_pattern(&args.service_account, args.allow_wide_trust)?;
-    if args.service_account.contains(['*', '?']) && args.output == AddOutput::Manifest {
+    if !(1..=trust::policy::MAX_TRUST_POLICY_QUOTA).contains(&args.max_trust_policy_size) {
         return Err(trust::ValidationError::new(
-            "--service-account",
-            &args.service_account,
-            "a wildcard names no single ServiceAccount to print",
-            "Use -o text, and annotate the matching ServiceAccounts yourself.",
+            "--max-trust-policy-size",
+            args.max_trust_policy_size.to_string(),
+            format!(
+                "IAM's trust policy quota is at most {} characters",
+                trust::policy::MAX_TRUST_POLICY_QUOTA
+            ),
+            "Pass the quota your account has: 2048 by default, 4096 or 8192 after a quota increase.",
         )
         .into());
+    }
+    for value in &args.service_accounts {
+        let name = value.split_once(':').map_or(value.as_str(), |(_, n)| n);
+        validate::service_account_pattern(name, args.allow_wide_trust).map_err(|mut e| {
+            e.value = value.clone();
+            e
+        })?;
+        if name.contains(['*', '?']) && args.output == AddOutput::Manifest {
+            return Err(trust::ValidationError::new(
+                "--service-account",
+                value,
+                "a wildcard names no single ServiceAccount to print",
+                "Use -o text, and annotate the matching ServiceAccounts yourself.",
+            )
+            .into());
+        }
     }
     for arn in &args.policy_arns {
         trust::arn::parse_policy_arn(arn, "--policy-arn")?;
@@ -128,17 +169,28 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
         .clone()
         .unwrap_or_else(|| context_namespace.clone());
     validate::namespace(&namespace)?;
-    let scope = TrustScope::new(&namespace, &args.service_account);
+    let scopes = scopes(&args.service_accounts, &namespace)?;
+    let Some(scope) = scopes.first().cloned() else {
+        return Err(trust::ValidationError::new(
+            "--service-account",
+            "",
+            "no ServiceAccount is named",
+            "Pass --service-account NAME (default: km).",
+        )
+        .into());
+    };
     // The longer of the two descriptions the role can get.
-    validate::description(&trust::role_description(&name, &scope, true), &name)?;
+    validate::description(&trust::role_description_for(&name, &scopes, true), &name)?;
     // A wildcard trust still needs a real namespace to hold the ServiceAccount.
     let sa_namespace = scope.namespace.clone().unwrap_or(context_namespace);
     Ok(AddRequest {
         name,
         role_name,
-        scope,
         sa_namespace,
-        service_account: args.service_account.clone(),
+        service_account: scope.service_account.clone(),
+        scope,
+        scopes,
+        max_trust_policy_size: args.max_trust_policy_size,
         source,
         tags,
         policy_arns: args.policy_arns.clone(),
@@ -154,6 +206,56 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
         verify: !args.no_verify,
         context: ctx.clone(),
     })
+}
+
+/// The trusted subjects of the `--service-account` values (each already
+/// checked as a name or pattern): `NAME` is in `namespace`, `NAMESPACE:NAME`
+/// in that namespace. A namespace wildcard already admits every namespace,
+/// so naming one beside it would mean nothing: refused, as are repeats.
+fn scopes(values: &[String], namespace: &str) -> Result<Vec<TrustScope>, trust::ValidationError> {
+    let mut scopes: Vec<TrustScope> = Vec::new();
+    for value in values {
+        let scope = match value.split_once(':') {
+            None => TrustScope::new(namespace, value),
+            Some(_) if namespace == "*" => {
+                return Err(trust::ValidationError::new(
+                    "--service-account",
+                    value,
+                    "--namespace '*' already trusts every namespace, so a NAMESPACE:NAME beside it has no meaning",
+                    "Name the namespaces instead: --namespace NS --service-account NAME --service-account OTHER-NS:NAME.",
+                ));
+            }
+            Some((ns, name)) => {
+                if ns.contains(['*', '?']) {
+                    return Err(trust::ValidationError::new(
+                        "--service-account",
+                        value,
+                        "a namespace in NAMESPACE:NAME cannot be a wildcard",
+                        "Use --namespace '*' to trust a name in any namespace.",
+                    ));
+                }
+                validate::namespace(ns).map_err(|mut e| {
+                    e.input = "--service-account".into();
+                    e.value = value.clone();
+                    e
+                })?;
+                TrustScope::new(ns, name)
+            }
+        };
+        if scopes.contains(&scope) {
+            return Err(trust::ValidationError::new(
+                "--service-account",
+                value,
+                format!(
+                    "it names {} again; each ServiceAccount is trusted once",
+                    scope.subject()
+                ),
+                "Drop the repeated --service-account.",
+            ));
+        }
+        scopes.push(scope);
+    }
+    Ok(scopes)
 }
 
 /// Where the issuer comes from: a flag, EKS (flags or the context), or,

@@ -62,10 +62,26 @@ pub const PROVIDER_FOREIGN_SUFFIX: &str = "; provider pre-existing";
 
 /// The role description: human-readable and parseable by `list` from ListRoles alone.
 pub fn role_description(name: &str, scope: &TrustScope, provider_owned: bool) -> String {
+    role_description_for(name, std::slice::from_ref(scope), provider_owned)
+}
+
+/// The description for a trust of several ServiceAccounts: the first, and
+/// how many more (` +N more`), so that `list` can tell a `sub` added by hand
+/// from one the tool wrote. One ServiceAccount gives [`role_description`]'s text.
+pub fn role_description_for(name: &str, scopes: &[TrustScope], provider_owned: bool) -> String {
+    let (first, more) = match scopes.split_first() {
+        Some((first, rest)) => (
+            format!("{}/{}", first.namespace_label(), first.service_account),
+            rest.len(),
+        ),
+        None => ("?/?".to_string(), 0),
+    };
     format!(
-        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}/{}){}",
-        scope.namespace_label(),
-        scope.service_account,
+        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({first}{}){}",
+        match more {
+            0 => String::new(),
+            n => format!(" +{n} more"),
+        },
         if provider_owned {
             PROVIDER_OWNED_SUFFIX
         } else {

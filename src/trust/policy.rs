@@ -51,27 +51,69 @@ impl TrustScope {
 /// `provider_arn`) with exactly this `sub` and `aud` may assume the role.
 /// `StringLike` only when the namespace is a wildcard; `aud` is always exact.
 pub fn trust_policy(provider_arn: &str, issuer: &Issuer, scope: &TrustScope) -> Value {
+    trust_policy_for(provider_arn, issuer, std::slice::from_ref(scope))
+}
+
+/// The trust policy for several ServiceAccounts: exact subjects in one
+/// `StringEquals` list, wildcard ones in `StringLike`. IAM ANDs the
+/// operators of one statement, so when both kinds are asked for each gets
+/// its own statement, both with the exact `aud`. One subject gives exactly
+/// [`trust_policy`]'s document.
+pub fn trust_policy_for(provider_arn: &str, issuer: &Issuer, scopes: &[TrustScope]) -> Value {
     let sub_key = format!("{}:sub", issuer.host_path());
     let aud_key = format!("{}:aud", issuer.host_path());
-    let condition = if scope.is_wildcard() {
-        json!({
-            "StringEquals": { aud_key: STS_AUDIENCE },
-            "StringLike": { sub_key: scope.subject() },
-        })
-    } else {
-        json!({
-            "StringEquals": { sub_key: scope.subject(), aud_key: STS_AUDIENCE },
-        })
+    // A single value stays a string, as IAM's own examples (and earlier versions) write it.
+    let subjects = |wild: bool| -> Option<Value> {
+        let subs: Vec<Value> = scopes
+            .iter()
+            .filter(|s| s.is_wildcard() == wild)
+            .map(|s| Value::String(s.subject()))
+            .collect();
+        match subs.len() {
+            0 => None,
+            1 => subs.into_iter().next(),
+            _ => Some(Value::Array(subs)),
+        }
     };
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
+    let statement = |condition: Value| {
+        json!({
             "Effect": "Allow",
             "Principal": { "Federated": provider_arn },
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": condition,
-        }]
+        })
+    };
+    let mut statements = Vec::new();
+    if let Some(exact) = subjects(false) {
+        statements.push(statement(json!({
+            "StringEquals": { sub_key.clone(): exact, aud_key.clone(): STS_AUDIENCE },
+        })));
+    }
+    if let Some(wild) = subjects(true) {
+        statements.push(statement(json!({
+            "StringEquals": { aud_key.clone(): STS_AUDIENCE },
+            "StringLike": { sub_key.clone(): wild },
+        })));
+    }
+    json!({
+        "Version": "2012-10-17",
+        "Statement": statements,
     })
+}
+
+/// IAM's default quota for a role trust policy (ACLSizePerRole), in
+/// characters without whitespace; a quota increase raises it to 4,096 or 8,192.
+pub const DEFAULT_MAX_TRUST_POLICY_SIZE: usize = 2048;
+/// The highest that quota can be raised to.
+pub const MAX_TRUST_POLICY_QUOTA: usize = 8192;
+
+/// A policy's size as IAM counts it against the quota: its characters,
+/// whitespace not counted.
+pub fn policy_size(doc: &Value) -> usize {
+    doc.to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
 }
 
 /// Error reading a policy document back from IAM.

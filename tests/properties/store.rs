@@ -29,6 +29,7 @@ fn entry_strategy() -> impl Strategy<Value = ClusterEntry> {
             namespace,
             service_account,
             role_arn,
+            service_accounts: Vec::new(),
         },
     )
 }
@@ -302,6 +303,7 @@ fn sample_entry(name: &str) -> ClusterEntry {
         namespace: "ai-pods".into(),
         service_account: "km".into(),
         role_arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
+        service_accounts: Vec::new(),
     }
 }
 
