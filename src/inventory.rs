@@ -849,4 +849,96 @@ mod tests {
         );
         assert_eq!(rows[0].provider, ProviderStatus::PreExisting);
     }
+
+    /// A role the tool wrote for several subjects `(namespace, name)`.
+    fn several(subjects: &[(&str, &str)]) -> (RoleSummary, Tags) {
+        let issuer = Issuer::parse("https://oidc.example.com/id/A", "x").unwrap();
+        let scopes: Vec<TrustScope> = subjects
+            .iter()
+            .map(|(ns, sa)| TrustScope::new(ns, sa))
+            .collect();
+        let (mut role, tags) = tagged("dev", Some("dev"));
+        role.description = crate::trust::role_description_for("dev", &scopes, true);
+        role.trust_policy = policy::trust_policy_for(PROVIDER, &issuer, &scopes);
+        (role, tags)
+    }
+
+    #[test]
+    fn list_valued_and_split_subjects_are_all_read() {
+        let (role, tags) = several(&[("ai-pods", "a"), ("ci", "b"), ("ai-pods", "ci-*")]);
+        assert_eq!(
+            trusted_subjects(&role.trust_policy),
+            [
+                ("ai-pods".to_string(), "a".to_string()),
+                ("ci".to_string(), "b".to_string()),
+                ("ai-pods".to_string(), "ci-*".to_string())
+            ]
+        );
+        let o = proven_onboarding(&role, &tags).unwrap();
+        assert_eq!(
+            (o.namespace.as_str(), o.service_account.as_str()),
+            ("ai-pods", "a")
+        );
+        assert_eq!(o.service_accounts, ["ai-pods:a", "ci:b", "ai-pods:ci-*"]);
+        assert_eq!(o.subjects().len(), 3);
+        // One subject: no list, as before.
+        let (one, tags) = tagged("dev", Some("dev"));
+        assert!(
+            proven_onboarding(&one, &tags)
+                .unwrap()
+                .service_accounts
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_description_counts_the_subjects_the_tool_wrote() {
+        let (role, _) = several(&[("ai-pods", "a"), ("ci", "b"), ("ci", "c")]);
+        assert_eq!(described_subject_count(&role.description), 3);
+        assert_eq!(
+            described_subject_count(&summary("dev", "ns", PROVIDER).description),
+            1
+        );
+        assert_eq!(described_subject_count("junk +x more)"), 1);
+    }
+
+    #[test]
+    fn several_subjects_the_tool_wrote_are_no_drift_one_added_by_hand_is() {
+        let (role, tags) = several(&[("ai-pods", "a"), ("ci", "b"), ("ai-pods", "ci-*")]);
+        let case = (role.clone(), tags.clone());
+        let (rows, drift) = onboardings_from(&[case], &[]);
+        assert_eq!(rows.len(), 1);
+        assert!(drift.is_empty(), "{drift:?}");
+        let mut widened = role;
+        widened.trust_policy["Statement"][0]["Condition"]["StringEquals"]["oidc.example.com/id/A:sub"] =
+            serde_json::json!([
+                "system:serviceaccount:ai-pods:a",
+                "system:serviceaccount:ci:b",
+                "system:serviceaccount:evil:x"
+            ]);
+        let (_, drift) = onboardings_from(&[(widened, tags)], &[]);
+        let d = drift
+            .iter()
+            .find(|d| d.problem.contains("changed by hand"))
+            .unwrap_or_else(|| panic!("{drift:?}"));
+        assert!(
+            d.problem.contains("4 `sub` values (the tool writes 3)"),
+            "{}",
+            d.problem
+        );
+    }
+
+    #[test]
+    fn an_entry_lists_its_subjects_and_an_old_one_its_only_subject() {
+        let mut e = entry("dev");
+        assert_eq!(e.subjects(), [("ns".to_string(), "km".to_string())]);
+        e.service_accounts = vec!["ns:km".into(), "ci:b".into()];
+        assert_eq!(
+            e.subjects(),
+            [
+                ("ns".to_string(), "km".to_string()),
+                ("ci".to_string(), "b".to_string())
+            ]
+        );
+    }
 }

@@ -612,4 +612,28 @@ mod tests {
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "clusters: [\n");
     }
+
+    #[test]
+    fn the_service_accounts_list_is_written_only_for_several_and_dropped_back_to_one() {
+        let mut doc = Document::parse(&format!("clusters:\n{ENTRY}")).unwrap();
+        // An entry written before the key existed reads as no list.
+        assert!(doc.get("a").unwrap().service_accounts.is_empty());
+        assert_eq!(
+            doc.to_yaml().unwrap().matches("service_accounts").count(),
+            0
+        );
+        let mut several = entry("a");
+        several.service_accounts = vec!["ai-pods:km".into(), "ci:b".into()];
+        doc.upsert(&several);
+        let text = doc.to_yaml().unwrap();
+        assert!(
+            text.contains("service_accounts:\n  - ai-pods:km\n  - ci:b\n"),
+            "{text}"
+        );
+        assert_eq!(Document::parse(&text).unwrap().get("a"), Some(several));
+        doc.upsert(&entry("a"));
+        let text = doc.to_yaml().unwrap();
+        assert!(!text.contains("service_accounts"), "{text}");
+        assert_eq!(Document::parse(&text).unwrap().get("a"), Some(entry("a")));
+    }
 }

@@ -49,33 +49,55 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster =
         Cluster::new(&client, global.verbose).at(&ctx.context_name, ctx.server.as_deref());
-    let chain = observe::chain(&klanker, &cluster, &target).await?;
+    // Several ServiceAccounts: each one's chain, read side by side.
+    let subjects = target.subjects();
+    let chains = futures::future::try_join_all(
+        subjects
+            .iter()
+            .map(|subject| observe::chain(&klanker, &cluster, &target, subject)),
+    )
+    .await?;
 
-    // plan: every link that can be checked locally.
-    let mut checks = verify::local_checks(&chain.facts);
-    if let Some(token) = &chain.token {
-        checks.extend(verify::signature_check(
-            Some(token.secret()),
-            chain.jwks.clone(),
-        ));
-    }
+    // plan: every link that can be checked locally, for each ServiceAccount.
+    let per_subject: Vec<Vec<verify::Check>> = chains
+        .iter()
+        .map(|chain| {
+            let mut checks = verify::local_checks(&chain.facts);
+            if let Some(token) = &chain.token {
+                checks.extend(verify::signature_check(
+                    Some(token.secret()),
+                    chain.jwks.clone(),
+                ));
+            }
+            checks
+        })
+        .collect();
+    let mut checks = verify::merge_subject_checks(per_subject.clone());
+    let others = chains.first().map(|c| c.others.clone()).unwrap_or_default();
     checks.extend(verify::drift_checks(
         &req.name,
-        &chain.others,
+        &others,
         &found.located.notes(),
     ));
 
-    // apply: STS itself, unless a local link is already broken.
-    let answer = match (&chain.token, verify::has_failure(&checks)) {
-        (Some(token), false) => Some(
-            iam::assume_role_with_web_identity(&klanker.sts, &target.role_arn, token.secret())
-                .await
-                .map(|assumed| (assumed.arn, assumed.expiration))
-                .map_err(|e| e.to_string()),
-        ),
-        _ => None,
-    };
-    checks.push(verify::assume_check(answer));
+    // apply: STS itself for each ServiceAccount, unless one of its local
+    // links is already broken.
+    for ((namespace, name), (chain, own)) in subjects.iter().zip(chains.iter().zip(&per_subject)) {
+        let answer = match (&chain.token, verify::has_failure(own)) {
+            (Some(token), false) => Some(
+                iam::assume_role_with_web_identity(&klanker.sts, &target.role_arn, token.secret())
+                    .await
+                    .map(|assumed| (assumed.arn, assumed.expiration))
+                    .map_err(|e| e.to_string()),
+            ),
+            _ => None,
+        };
+        let check = verify::assume_check(answer);
+        checks.push(match subjects.len() {
+            1 => check,
+            _ => verify::named_assume_check(&format!("{namespace}/{name}"), check),
+        });
+    }
 
     // render
     output::verify::report(&req.name, &target.role_arn, &checks, req.output)?;

@@ -66,13 +66,16 @@ pub struct Chain {
     pub others: Vec<String>,
 }
 
-/// Reads everything the local checks need. Errors reaching IAM or the
-/// cluster become failed links where they are about the chain itself.
+/// Reads everything the local checks need for one of the target's
+/// ServiceAccounts (`subject`). Errors reaching IAM or the cluster become
+/// failed links where they are about the chain itself.
 pub async fn chain(
     klanker: &KlankerClients,
     cluster: &Cluster<'_>,
-    target: &Target,
+    whole: &Target,
+    subject: &(String, String),
 ) -> Result<Chain, Error> {
+    let target = &whole.for_subject(subject);
     let role = async {
         let found = iam::role_with_policies(&klanker.iam, &target.role_name).await?;
         Ok::<_, Error>(found.map(|(role, attached)| RoleFacts {
@@ -117,7 +120,7 @@ pub async fn chain(
                 role.map(String::as_str),
             )
         });
-        Ok::<_, Error>(crate::verify::others_annotated(target, annotated))
+        Ok::<_, Error>(crate::verify::others_annotated(whole, annotated))
     };
     let (role, (sa, raw_token), others) = tokio::try_join!(role, cluster_side, others)?;
 

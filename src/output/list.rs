@@ -423,4 +423,19 @@ mod tests {
         );
         assert!(text.contains("fix: kubectl klanker-trust rm dev"), "{text}");
     }
+
+    #[test]
+    fn several_service_accounts_share_one_cell_joined_with_commas() {
+        let mut r = row();
+        r.onboarding.service_accounts = vec!["ai-pods:km".into(), "ci:b".into()];
+        let text = onboardings_table(
+            &[r],
+            Shape {
+                format: ListOutput::Text,
+                headers: true,
+            },
+        );
+        assert!(text.contains("ai-pods/km,ci/b"), "{text}");
+        assert_eq!(service_account_cell("ns", "km", &[]), "ns/km");
+    }
 }

@@ -378,6 +378,22 @@ mod tests {
         }
     }
 
+    /// Every namespace of `req`'s ServiceAccounts exists; none of them yet.
+    fn snapshot_for(req: &AddRequest) -> AddSnapshot {
+        let more = req.service_accounts().into_iter().skip(1);
+        snapshot(Observed {
+            more_service_accounts: more
+                .map(|(namespace, name)| crate::plan::ObservedCluster {
+                    namespace,
+                    name,
+                    namespace_exists: true,
+                    service_account: None,
+                })
+                .collect(),
+            ..Observed::default()
+        })
+    }
+
     fn snapshot(mut observed: Observed) -> AddSnapshot {
         observed.namespace_exists = true;
         AddSnapshot {
@@ -535,5 +551,135 @@ mod tests {
         );
         assert_eq!(facts.token.unwrap_err(), "no token");
         assert!(facts.provider.is_none());
+    }
+
+    #[test]
+    fn the_size_check_is_at_the_limit_and_says_the_size_and_the_fix() {
+        let doc = json!({"a": "bc"});
+        let size = trust::policy::policy_size(&doc);
+        assert_eq!(size, 10);
+        assert!(check_trust_size(&doc, 3, size).is_ok());
+        let err = check_trust_size(&doc, 3, size - 1).unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::TrustPolicyTooLarge {
+                subjects: 3,
+                size: 10,
+                limit: 9
+            }
+        );
+        let text = err.to_string();
+        for part in [
+            "10 characters",
+            "limit of 9",
+            "fewer ServiceAccounts",
+            "--allow-wide-trust",
+            "--max-trust-policy-size",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+    }
+
+    /// `n` ServiceAccounts `sa-0`.. in ai-pods, with `--max-trust-policy-size`.
+    fn many(n: usize, limit: usize) -> AddRequest {
+        let names: Vec<String> = (0..n).map(|i| format!("sa-{i}")).collect();
+        let mut flags: Vec<&str> = Vec::new();
+        for name in &names {
+            flags.extend(["--service-account", name.as_str()]);
+        }
+        let limit = limit.to_string();
+        flags.extend(["--max-trust-policy-size", limit.as_str()]);
+        request(&flags)
+    }
+
+    #[test]
+    fn a_trust_over_the_quota_stops_the_plan_and_one_at_it_passes() {
+        let snap = snapshot_for(&many(50, 8192));
+        let fits = plan(&many(50, 8192), &snap).unwrap();
+        let size = trust::policy::policy_size(&fits.desired.trust_policy);
+        assert!(size > 2048, "{size}");
+        assert!(plan(&many(50, size), &snap).is_ok());
+        assert!(matches!(
+            plan(&many(50, size - 1), &snap),
+            Err(Error::Plan(PlanError::TrustPolicyTooLarge {
+                subjects: 50,
+                ..
+            }))
+        ));
+        // The default quota refuses it too.
+        assert!(matches!(
+            plan(&many(50, 2048), &snap),
+            Err(Error::Plan(PlanError::TrustPolicyTooLarge { .. }))
+        ));
+    }
+
+    #[test]
+    fn several_service_accounts_are_each_applied_and_listed_in_the_entry() {
+        let req = request(&[
+            "--service-account",
+            "a",
+            "--service-account",
+            "b",
+            "--service-account",
+            "ci:c",
+        ]);
+        let add = plan(&req, &snapshot_for(&req)).unwrap();
+        let cluster = add.desired.cluster.as_ref().unwrap();
+        assert_eq!(
+            (cluster.namespace.as_str(), cluster.service_account.as_str()),
+            ("ai-pods", "a")
+        );
+        let more: Vec<(&str, &str)> = add
+            .desired
+            .more_clusters
+            .iter()
+            .map(|c| (c.namespace.as_str(), c.service_account.as_str()))
+            .collect();
+        assert_eq!(more, [("ai-pods", "b"), ("ci", "c")]);
+        let entry = add.desired.config_entry.as_ref().unwrap();
+        assert_eq!(
+            (entry.namespace.as_str(), entry.service_account.as_str()),
+            ("ai-pods", "a")
+        );
+        assert_eq!(entry.service_accounts, ["ai-pods:a", "ai-pods:b", "ci:c"]);
+        assert!(
+            add.desired.description.contains("(ai-pods/a +2 more)"),
+            "{}",
+            add.desired.description
+        );
+        // One ServiceAccount: no list, the description as before.
+        let one = plan(&request(&[]), &snapshot(Observed::default())).unwrap();
+        assert!(
+            one.desired
+                .config_entry
+                .unwrap()
+                .service_accounts
+                .is_empty()
+        );
+        assert!(one.desired.more_clusters.is_empty());
+        assert!(one.desired.description.contains("(ai-pods/km);"));
+    }
+
+    #[test]
+    fn a_service_account_dropped_from_the_list_is_previous() {
+        let role = ObservedRole {
+            arn: String::new(),
+            trust_policy: json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::333333333333:oidc-provider/x"},
+            "Condition": {"StringEquals": {"x:sub": [
+                "system:serviceaccount:ai-pods:a",
+                "system:serviceaccount:ai-pods:b",
+                "system:serviceaccount:ci:c"
+            ]}}}]}),
+            max_session: 3600,
+            description: String::new(),
+            tags: BTreeMap::new(),
+            permissions_boundary: None,
+        };
+        let req = request(&["--service-account", "a", "--service-account", "ci:c"]);
+        assert_eq!(
+            previous_subjects(&req, Some(&role)),
+            [("ai-pods".to_string(), "b".to_string())]
+        );
     }
 }

@@ -1713,4 +1713,150 @@ mod tests {
         let plan = plan(&d, &Observed::default()).unwrap();
         assert!(plan.steps.iter().all(|s| s.target != Target::Cluster));
     }
+
+    /// `desired("ai-pods")` with more ServiceAccounts `(namespace, name)`.
+    fn several(more: &[(&str, &str)]) -> Desired {
+        let mut d = desired("ai-pods");
+        let first = d.cluster.clone().unwrap();
+        d.more_clusters = more
+            .iter()
+            .map(|(ns, sa)| DesiredCluster {
+                namespace: ns.to_string(),
+                service_account: sa.to_string(),
+                ..first.clone()
+            })
+            .collect();
+        d
+    }
+
+    #[test]
+    fn each_more_service_account_is_applied_and_a_shared_new_namespace_created_once() {
+        let mut d = several(&[("ci", "b"), ("ci", "c")]);
+        let mut observed = converged(&d);
+        observed.more_service_accounts = ["b", "c"]
+            .iter()
+            .map(|sa| ObservedCluster {
+                namespace: "ci".into(),
+                name: sa.to_string(),
+                namespace_exists: false,
+                service_account: None,
+            })
+            .collect();
+        assert_eq!(
+            plan(&d, &observed).unwrap_err(),
+            PlanError::NamespaceMissing {
+                namespace: "ci".into()
+            }
+        );
+        for c in &mut d.more_clusters {
+            c.create_namespace = true;
+        }
+        let plan = plan(&d, &observed).unwrap();
+        let ops = ops(&plan);
+        assert_eq!(ops.len(), 3, "{ops:#?}");
+        assert_eq!(ops[0], &Op::CreateNamespace { name: "ci".into() });
+        for (op, name) in ops[1..].iter().zip(["b", "c"]) {
+            let Op::ApplyServiceAccount {
+                namespace,
+                name: applied,
+                annotations,
+                ..
+            } = op
+            else {
+                panic!("{op:?}");
+            };
+            assert_eq!((namespace.as_str(), applied.as_str()), ("ci", name));
+            assert_eq!(annotations[trust::ROLE_ARN_ANNOTATION], ROLE_ARN);
+            assert_eq!(annotations[CREATED_BY_ANNOTATION], MANAGED_BY_VALUE);
+        }
+    }
+
+    #[test]
+    fn a_more_service_account_serving_another_role_is_refused() {
+        let d = several(&[("ci", "b")]);
+        let mut observed = converged(&d);
+        let mut theirs = ObservedServiceAccount::default();
+        theirs
+            .annotations
+            .insert(trust::ROLE_ARN_ANNOTATION.into(), "arn:other".into());
+        observed.more_service_accounts = vec![ObservedCluster {
+            namespace: "ci".into(),
+            name: "b".into(),
+            namespace_exists: true,
+            service_account: Some(theirs),
+        }];
+        assert_eq!(
+            plan(&d, &observed).unwrap_err(),
+            PlanError::ServiceAccountServesOtherRole {
+                service_account: "ci/b".into(),
+                current_role: "arn:other".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_service_account_dropped_from_several_is_deleted_or_released_and_the_rest_stay() {
+        let d = several(&[("ci", "b")]);
+        let mut observed = converged(&d);
+        let ours = observed.service_account.clone().unwrap();
+        observed.more_service_accounts = vec![ObservedCluster {
+            namespace: "ci".into(),
+            name: "b".into(),
+            namespace_exists: true,
+            service_account: Some(ours.clone()),
+        }];
+        let dropped = |observed: Option<ObservedServiceAccount>| PreviousServiceAccount {
+            namespace: "ci".into(),
+            name: "gone".into(),
+            observed,
+        };
+        observed.previous_service_accounts = vec![dropped(Some(ours.clone()))];
+        let p = plan(&d, &observed).unwrap();
+        assert_eq!(
+            ops(&p),
+            [&Op::DeleteServiceAccount {
+                namespace: "ci".into(),
+                name: "gone".into(),
+                role_arn: ROLE_ARN.into()
+            }]
+        );
+        assert!(
+            p.warnings.iter().any(|w| w
+                == "role km-cluster-dev stops trusting ServiceAccount ci/gone; pods using ci/gone lose the role."),
+            "{:?}",
+            p.warnings
+        );
+        let mut theirs = ours;
+        theirs.ours.clear();
+        observed.previous_service_accounts = vec![dropped(Some(theirs))];
+        assert_eq!(
+            ops(&plan(&d, &observed).unwrap()),
+            [&Op::ReleaseServiceAccount {
+                namespace: "ci".into(),
+                name: "gone".into()
+            }]
+        );
+        // Still in the list: never previous, whatever the observer said.
+        observed.previous_service_accounts = vec![PreviousServiceAccount {
+            namespace: "ci".into(),
+            name: "b".into(),
+            observed: None,
+        }];
+        assert!(plan(&d, &observed).unwrap().is_noop());
+    }
+
+    #[test]
+    fn an_entry_gaining_or_losing_the_list_is_updated_with_its_diff() {
+        let d = desired("ai-pods");
+        let mut observed = converged(&d);
+        let mut old = d.config_entry.clone().unwrap();
+        old.service_accounts = vec!["ai-pods:km".into(), "ci:b".into()];
+        observed.config_entry = Some(old);
+        let p = plan(&d, &observed).unwrap();
+        let step = p.changes().next().unwrap();
+        assert_eq!(
+            step.details,
+            ["service_accounts: ai-pods:km, ci:b -> (none)"]
+        );
+    }
 }

@@ -1075,4 +1075,25 @@ mod tests {
             }));
         }
     }
+
+    #[test]
+    fn every_recorded_subject_of_several_is_read_and_kept_when_pending() {
+        let mut o = onboarding();
+        o.service_accounts = vec!["ai-pods:km".into(), "ci:b".into(), "ai-pods:ci-*".into()];
+        let mut e = entry();
+        e.service_accounts = vec!["ai-pods:km".into(), "other:c".into()];
+        assert_eq!(
+            recorded_subjects(Some(&o), Some(&e)),
+            [
+                ("ai-pods".to_string(), "km".to_string()),
+                ("ci".to_string(), "b".to_string()),
+                ("other".to_string(), "c".to_string())
+            ]
+        );
+        // A pending mark made from the role keeps the whole list.
+        let keep = keep_of(None, Some(&o), Some(&o)).unwrap();
+        assert_eq!(keep.entry.service_accounts, o.service_accounts);
+        let back = recorded_onboarding(None, Some(&keep.entry), Some(&keep.mark)).unwrap();
+        assert_eq!(back.subjects().len(), 3);
+    }
 }

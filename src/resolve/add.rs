@@ -320,3 +320,144 @@ fn issuer_source(
         expect,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn resolved(flags: &[&str]) -> Result<AddRequest, Error> {
+        let mut argv = vec![
+            "kubectl-klanker_trust",
+            "add",
+            "--name",
+            "dev",
+            "--issuer-url",
+            "https://oidc.example.com/id/A",
+        ];
+        argv.extend_from_slice(flags);
+        let Command::Add(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not add");
+        };
+        let ctx = ContextInfo {
+            context_name: "ctx".into(),
+            namespace: Some("ai-pods".into()),
+            ..ContextInfo::default()
+        };
+        resolve(&args, &ctx)
+    }
+
+    fn refusal(flags: &[&str]) -> String {
+        match resolved(flags) {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("accepted {flags:?}: {:?}", r.scopes),
+        }
+    }
+
+    #[test]
+    fn one_service_account_is_the_default_km_as_before() {
+        let req = resolved(&[]).unwrap();
+        assert_eq!(req.scopes, [TrustScope::new("ai-pods", "km")]);
+        assert_eq!(req.service_accounts(), [("ai-pods".into(), "km".into())]);
+        assert_eq!(req.max_trust_policy_size, 2048);
+    }
+
+    #[test]
+    fn names_are_in_the_namespace_and_namespace_name_in_its_own() {
+        let req = resolved(&[
+            "--namespace",
+            "argocd",
+            "--service-account",
+            "server",
+            "--service-account",
+            "repo-server",
+            "--service-account",
+            "ci:deployer",
+        ])
+        .unwrap();
+        assert_eq!(
+            req.scopes,
+            [
+                TrustScope::new("argocd", "server"),
+                TrustScope::new("argocd", "repo-server"),
+                TrustScope::new("ci", "deployer"),
+            ]
+        );
+        // The first is the entry's namespace/service_account, as before.
+        assert_eq!(
+            (req.sa_namespace.as_str(), req.service_account.as_str()),
+            ("argocd", "server")
+        );
+        assert_eq!(req.service_accounts().len(), 3);
+        assert!(req.applies_service_account());
+    }
+
+    #[test]
+    fn repeats_bad_names_and_bad_namespaces_are_refused_before_anything() {
+        let twice = refusal(&["--service-account", "a", "--service-account", "ai-pods:a"]);
+        assert!(
+            twice.contains("system:serviceaccount:ai-pods:a again"),
+            "{twice}"
+        );
+        let bad_ns = refusal(&["--service-account", "Bad_NS:a"]);
+        assert!(bad_ns.contains("`Bad_NS:a`"), "{bad_ns}");
+        assert!(bad_ns.contains("DNS-1123 labels"), "{bad_ns}");
+        let bad_name = refusal(&["--service-account", "ns:A_B"]);
+        assert!(bad_name.contains("`ns:A_B`"), "{bad_name}");
+        let wide = refusal(&["--service-account", "a", "--service-account", "ci-*"]);
+        assert!(wide.contains("--allow-wide-trust"), "{wide}");
+        let wild_ns = refusal(&["--service-account", "*:a", "--allow-wide-trust"]);
+        assert!(wild_ns.contains("cannot be a wildcard"), "{wild_ns}");
+        let empty_ns = refusal(&["--service-account", ":a"]);
+        assert!(empty_ns.contains("`:a`"), "{empty_ns}");
+    }
+
+    #[test]
+    fn namespace_name_beside_a_wildcard_namespace_has_no_meaning() {
+        let msg = refusal(&["--namespace", "*", "--service-account", "other:km"]);
+        assert!(
+            msg.contains("--namespace '*' already trusts every namespace"),
+            "{msg}"
+        );
+        // Plain names with `*` still mean that name in any namespace.
+        let req = resolved(&[
+            "--namespace",
+            "*",
+            "--service-account",
+            "a",
+            "--service-account",
+            "b",
+        ])
+        .unwrap();
+        assert_eq!(
+            req.service_accounts(),
+            [
+                ("ai-pods".into(), "a".into()),
+                ("ai-pods".into(), "b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wildcard_name_among_several_applies_only_the_named_ones() {
+        let req = resolved(&[
+            "--service-account",
+            "ci-*",
+            "--service-account",
+            "km",
+            "--allow-wide-trust",
+        ])
+        .unwrap();
+        assert_eq!(req.service_accounts(), [("ai-pods".into(), "km".into())]);
+        assert!(req.applies_service_account());
+    }
+
+    #[test]
+    fn the_trust_policy_quota_must_be_one_iam_can_have() {
+        assert!(resolved(&["--max-trust-policy-size", "4096"]).is_ok());
+        let msg = refusal(&["--max-trust-policy-size", "9000"]);
+        assert!(msg.contains("at most 8192"), "{msg}");
+        assert!(refusal(&["--max-trust-policy-size", "0"]).contains("8192"));
+    }
+}

@@ -282,4 +282,76 @@ mod tests {
         );
         assert!(diff_lines(&new, &new).is_empty());
     }
+
+    fn scopes(subjects: &[(&str, &str)]) -> Vec<TrustScope> {
+        subjects
+            .iter()
+            .map(|(ns, sa)| TrustScope::new(ns, sa))
+            .collect()
+    }
+
+    #[test]
+    fn several_exact_subjects_are_one_string_equals_list() {
+        let many = scopes(&[("ai-pods", "a"), ("ai-pods", "b"), ("other", "c")]);
+        let doc = trust_policy_for(PROVIDER, &issuer(), &many);
+        let expected = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {
+                    "oidc.eks.us-east-1.amazonaws.com/id/ABC:sub": [
+                        "system:serviceaccount:ai-pods:a",
+                        "system:serviceaccount:ai-pods:b",
+                        "system:serviceaccount:other:c"
+                    ],
+                    "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com"
+                }}
+            }]
+        });
+        assert_eq!(doc, expected);
+        // One subject: exactly the single-ServiceAccount document.
+        let one = scopes(&[("ai-pods", "km")]);
+        assert_eq!(
+            trust_policy_for(PROVIDER, &issuer(), &one),
+            trust_policy(PROVIDER, &issuer(), &one[0])
+        );
+    }
+
+    #[test]
+    fn exact_and_wildcard_subjects_get_a_statement_each_both_with_aud() {
+        let mixed = scopes(&[("ai-pods", "a"), ("ai-pods", "ci-*"), ("*", "km")]);
+        let doc = trust_policy_for(PROVIDER, &issuer(), &mixed);
+        let statements = doc["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2, "{doc}");
+        let sub = "oidc.eks.us-east-1.amazonaws.com/id/ABC:sub";
+        let aud = "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud";
+        assert_eq!(
+            statements[0]["Condition"],
+            json!({"StringEquals": {sub: "system:serviceaccount:ai-pods:a", aud: STS_AUDIENCE}})
+        );
+        assert_eq!(
+            statements[1]["Condition"],
+            json!({
+                "StringEquals": {aud: STS_AUDIENCE},
+                "StringLike": {sub: ["system:serviceaccount:ai-pods:ci-*", "system:serviceaccount:*:km"]}
+            })
+        );
+        for s in statements {
+            assert_eq!(s["Principal"]["Federated"], PROVIDER);
+            assert_eq!(s["Action"], "sts:AssumeRoleWithWebIdentity");
+        }
+    }
+
+    #[test]
+    fn the_size_is_counted_without_whitespace() {
+        assert_eq!(policy_size(&json!({"a": "b c"})), 10);
+        let doc = trust_policy(PROVIDER, &issuer(), &TrustScope::new("ai-pods", "km"));
+        let pretty = serde_json::to_string_pretty(&doc).unwrap();
+        assert_eq!(
+            policy_size(&doc),
+            pretty.chars().filter(|c| !c.is_whitespace()).count()
+        );
+    }
 }
