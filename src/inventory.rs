@@ -263,20 +263,19 @@ pub fn pick(name: &str, tagged: &[(RoleSummary, Tags)], entry: Option<&ClusterEn
 /// How a trust policy differs from the one the tool writes for the scope it
 /// grants: extra statements, extra `sub` values, other conditions. Empty
 /// when it is exactly the tool's.
-/// `written`: how many ServiceAccounts the tool wrote into it (the
-/// description's count); `sub` values beyond those were added by hand.
+/// `written`: the ServiceAccounts the tool wrote into it (km-config.yaml's,
+/// else as many of the trust's as the description counts); any other `sub`
+/// value was added by hand.
 pub fn trust_widening(
     onboarding: &Onboarding,
     trust_policy: &Value,
-    written: usize,
+    written: &[(String, String)],
 ) -> Vec<String> {
     let Ok(issuer) = Issuer::parse(&onboarding.issuer, "issuer") else {
         return vec!["the trust policy names no OIDC provider this tool would write".into()];
     };
-    let scopes: Vec<TrustScope> = onboarding
-        .subjects()
+    let scopes: Vec<TrustScope> = written
         .iter()
-        .take(written.max(1))
         .map(|(ns, sa)| TrustScope::new(ns, sa))
         .collect();
     let expected = policy::trust_policy_for(&onboarding.oidc_provider_arn, &issuer, &scopes);
@@ -312,6 +311,20 @@ pub fn trust_widening(
     }
     problems.extend(policy::diff_lines(trust_policy, &expected));
     problems
+}
+
+/// The `--service-account` flags that rewrite the trust: the first as
+/// `NAME` (it is in `--namespace`), the others as `NAMESPACE:NAME`.
+fn service_account_flags(subjects: &[(String, String)]) -> String {
+    subjects
+        .iter()
+        .enumerate()
+        .map(|(i, (ns, sa))| match i {
+            0 => format!("--service-account {sa}"),
+            _ => format!("--service-account {ns}:{sa}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn count_word(n: usize) -> String {
@@ -497,7 +510,13 @@ pub fn onboardings_from(
             });
         }
         let written = described_subject_count(&summary.description);
-        let widened = trust_widening(&o, &summary.trust_policy, written);
+        // What the tool wrote: km-config.yaml's list for this role, else the
+        // trust's first subjects, as many as the description counts.
+        let recorded = match entry.filter(|e| e.role_arn == o.role_arn) {
+            Some(e) => e.subjects(),
+            None => o.subjects().into_iter().take(written).collect(),
+        };
+        let widened = trust_widening(&o, &summary.trust_policy, &recorded);
         if !widened.is_empty() {
             drift.push(Drift {
                 name: name.to_string(),
@@ -507,8 +526,10 @@ pub fn onboardings_from(
                     widened.join("; ")
                 ),
                 fix: format!(
-                    "kubectl klanker-trust add --name {} --namespace '{}' --service-account {} (from that cluster's context) rewrites it",
-                    o.name, o.namespace, o.service_account
+                    "kubectl klanker-trust add --name {} --namespace '{}' {} (from that cluster's context) rewrites it",
+                    o.name,
+                    o.namespace,
+                    service_account_flags(&recorded)
                 ),
             });
         }
@@ -916,6 +937,7 @@ mod tests {
                 "system:serviceaccount:ci:b",
                 "system:serviceaccount:evil:x"
             ]);
+        let drift_case = (widened.clone(), tags.clone());
         let (_, drift) = onboardings_from(&[(widened, tags)], &[]);
         let d = drift
             .iter()
@@ -926,6 +948,31 @@ mod tests {
             "{}",
             d.problem
         );
+        assert!(
+            d.fix.contains("--namespace 'ai-pods' --service-account a --service-account ci:b --service-account evil:x ("),
+            "{}",
+            d.fix
+        );
+        // With km-config.yaml's list, the hand-added one is told apart.
+        let (widened, tags) = drift_case;
+        let mut e = entry("dev");
+        e.namespace = "ai-pods".into();
+        e.service_account = "a".into();
+        e.role_arn = widened.arn.clone();
+        e.service_accounts = vec!["ai-pods:a".into(), "ci:b".into(), "ai-pods:ci-*".into()];
+        let (_, drift) = onboardings_from(&[(widened, tags)], &[e]);
+        let d = drift
+            .iter()
+            .find(|d| d.problem.contains("changed by hand"))
+            .unwrap_or_else(|| panic!("{drift:?}"));
+        assert!(
+            d.fix.contains(
+                "--service-account a --service-account ci:b --service-account ai-pods:ci-* ("
+            ),
+            "{}",
+            d.fix
+        );
+        assert!(d.problem.contains("evil:x"), "{}", d.problem);
     }
 
     #[test]

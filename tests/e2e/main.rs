@@ -27,4 +27,5 @@ mod proxy;
 mod rbac;
 mod safety_errors;
 mod security;
+mod several;
 mod verify;
