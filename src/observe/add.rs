@@ -187,8 +187,16 @@ impl<A> WithToken<'_, A> {
 impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
     async fn apply(&self, op: &crate::plan::Op, dry_run: bool) -> Result<Option<String>, Error> {
         let note = self.inner.apply(op, dry_run).await?;
-        if let (crate::plan::Op::ApplyServiceAccount { .. }, false, Some(cluster)) =
-            (op, dry_run, self.cluster)
+        // Only once the verified ServiceAccount is applied (several may be).
+        let (ns, sa) = self.req.verified_service_account();
+        if let (
+            crate::plan::Op::ApplyServiceAccount {
+                namespace, name, ..
+            },
+            false,
+            Some(cluster),
+        ) = (op, dry_run, self.cluster)
+            && (namespace, name) == (&ns, &sa)
         {
             let token = request_token(cluster, self.req).await;
             *crate::lock(&self.token) = Some(token);
@@ -198,10 +206,11 @@ impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
 }
 
 async fn request_token(cluster: &Cluster<'_>, req: &AddRequest) -> Result<String, String> {
+    let (namespace, name) = req.verified_service_account();
     cluster
         .request_token(
-            &req.sa_namespace,
-            &req.service_account,
+            &namespace,
+            &name,
             STS_AUDIENCE,
             crate::verify::TOKEN_SECONDS,
         )

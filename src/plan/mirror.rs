@@ -310,6 +310,7 @@ pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) ->
         .map(|p| p.arn.clone())
         .or_else(|| token_issuer.map(|i| i.provider_arn(&add.partition, &add.account)));
     let operator_policy = trust::operator_policy_arn(&add.partition, &add.account);
+    let (namespace, service_account) = req.verified_service_account();
     Facts {
         name: req.name.clone(),
         role_name: desired.role_name.clone(),
@@ -320,8 +321,8 @@ pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) ->
             max_session: desired.max_session,
             attached_policies: desired.policies.clone(),
         }),
-        namespace: req.sa_namespace.clone(),
-        service_account: req.service_account.clone(),
+        namespace,
+        service_account,
         annotations: Some(add.annotations.clone()),
         token: claims,
         provider,

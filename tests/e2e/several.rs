@@ -253,8 +253,14 @@ fn several_service_accounts_are_one_trust_each_applied_and_listed_in_the_entry()
 #[test]
 fn exact_and_wildcard_subjects_are_separate_statements_the_evaluator_agrees_with() {
     let world = World::new();
-    let out = add_several(&world, &["server", "ci-*"], &["--allow-wide-trust"]);
+    // The pattern first: add's own verification still asks a token for `server`.
+    let out = add_several(&world, &["ci-*", "server"], &["--allow-wide-trust"]);
     out.assert_ok();
+    assert_contains!(out.stdout, "The trust chain works.");
+    assert_contains!(
+        out.stdout,
+        "TokenRequest issued a token for system:serviceaccount:ai-pods:server"
+    );
     assert_contains!(
         out.stdout,
         "EVERY matching ServiceAccount in namespace ai-pods"
