@@ -620,3 +620,34 @@ fn manifest_prints_every_service_account() {
         );
     }
 }
+
+/// A persistent fault on the second ServiceAccount's write stops the run
+/// after the first (exit 3, saying what was done); once it clears, a re-run
+/// applies the rest and then writes nothing.
+#[test]
+fn a_failing_second_service_account_converges_on_rerun() {
+    let world = World::new();
+    world.kube.add_namespace("ci");
+    world.kube.inject(
+        "PATCH",
+        "/namespaces/ci/serviceaccounts/b",
+        KubeFault::Status(403),
+        usize::MAX,
+    );
+    let out = add_several(&world, &["a", "ci:b"], &[]);
+    out.assert_code(3);
+    assert_contains!(out.all(), "ServiceAccount ci/b");
+    assert_annotated(&world, "ai-pods", "a", true);
+    assert!(world.kube.service_account("ci", "b").is_none());
+
+    world.kube.clear_faults();
+    add_several(&world, &["a", "ci:b"], &[]).assert_ok();
+    assert_annotated(&world, "ci", "b", true);
+    assert_eq!(
+        world.km_config_yaml()["clusters"][0]["service_accounts"],
+        serde_yaml::from_str::<serde_yaml::Value>("[ai-pods:a, ci:b]").unwrap()
+    );
+    world.clear_calls();
+    add_several(&world, &["a", "ci:b"], &[]).assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
