@@ -485,7 +485,7 @@ pub struct AddArgs {
     #[arg(
         long = "service-account",
         default_value = "km",
-        value_name = "[NAMESPACE:]NAME"
+        value_name = "SERVICE_ACCOUNT"
     )]
     pub service_accounts: Vec<String>,
     /// Largest trust policy IAM accepts, in characters without whitespace (2048 unless the quota was raised).

@@ -49,7 +49,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         let Some(c) = from.cluster else {
             return Ok(((true, None), Vec::new()));
         };
-        let mut reads = wanted.iter().map(|(ns, name)| async move {
+        let reads = wanted.iter().map(|(ns, name)| async move {
             let (namespace_exists, service_account) =
                 tokio::try_join!(c.namespace_exists(ns), c.get_service_account(ns, name))?;
             Ok::<_, Error>(ObservedCluster {
@@ -59,17 +59,11 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
                 service_account,
             })
         });
-        let first = reads.next();
-        let (first, more) = tokio::try_join!(
-            async {
-                match first {
-                    Some(read) => read.await.map(|o| (o.namespace_exists, o.service_account)),
-                    None => Ok((true, None)),
-                }
-            },
-            futures::future::try_join_all(reads)
-        )?;
-        Ok::<_, Error>((first, more))
+        let mut all = futures::future::try_join_all(reads).await?.into_iter();
+        let first = all
+            .next()
+            .map_or((true, None), |o| (o.namespace_exists, o.service_account));
+        Ok::<_, Error>((first, all.collect::<Vec<_>>()))
     };
     let identity_and_policies = async {
         let identity = super::klanker_identity(klanker, from.hint.clone()).await?;
@@ -115,29 +109,20 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
             .map(|arn| iam::describe_provider(&klanker.iam, arn)),
     )
     .await?;
-    let previous_service_accounts = match from.cluster {
-        Some(c) => {
-            let reads = mirror::previous_subjects(req, role.as_ref())
-                .into_iter()
-                .map(|(namespace, name)| async move {
-                    let observed = c.get_service_account(&namespace, &name).await?;
-                    Ok::<_, Error>(PreviousServiceAccount {
-                        namespace,
-                        name,
-                        observed,
-                    })
-                });
-            futures::future::try_join_all(reads).await?
-        }
-        None => mirror::previous_subjects(req, role.as_ref())
-            .into_iter()
-            .map(|(namespace, name)| PreviousServiceAccount {
+    let reads = mirror::previous_subjects(req, role.as_ref())
+        .into_iter()
+        .map(|(namespace, name)| async move {
+            let observed = match from.cluster {
+                Some(c) => c.get_service_account(&namespace, &name).await?,
+                None => None,
+            };
+            Ok::<_, Error>(PreviousServiceAccount {
                 namespace,
                 name,
-                observed: None,
+                observed,
             })
-            .collect(),
-    };
+        });
+    let previous_service_accounts = futures::future::try_join_all(reads).await?;
     let observed = Observed {
         provider,
         role,
