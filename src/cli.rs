@@ -665,6 +665,9 @@ mod tests {
     fn seed_defaults() {
         let a = add(&[]);
         assert_eq!(a.service_accounts, ["km"]);
+        // Repeated, the values replace the default, in order.
+        let several = add(&["--service-account", "a", "--service-account", "ci:b"]);
+        assert_eq!(several.service_accounts, ["a", "ci:b"]);
         assert_eq!(a.max_trust_policy_size, 2048);
         assert_eq!(a.aws.aws_profile, "klanker-application");
         assert_eq!(a.aws.region, "us-east-1");
