@@ -498,8 +498,9 @@ pub fn drift_checks(name: &str, other_service_accounts: &[String], notes: &[Stri
 /// first, then those of the others that say something new (the role, the
 /// provider and the policies are the same links for all of them).
 pub fn merge_subject_checks(per_subject: Vec<Vec<Check>>) -> Vec<Check> {
-    let mut merged: Vec<Check> = Vec::new();
-    for checks in per_subject {
+    let mut lists = per_subject.into_iter();
+    let mut merged: Vec<Check> = lists.next().unwrap_or_default();
+    for checks in lists {
         for check in checks {
             if !merged.contains(&check) {
                 merged.push(check);

@@ -72,7 +72,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         inner: &live,
         cluster: cluster.as_ref().filter(|_| req.verify),
         req: &req,
-        token: Default::default(),
+        tokens: Default::default(),
     };
     let outcome = match apply::decide(&req.apply, &add.plan, apply::Confirm::YesNo).await? {
         false => None,
@@ -82,15 +82,23 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     // reported at once; a no-op re-run stays read-only.
     let verification = match (&outcome, applier.cluster) {
         (Some(_), Some(cluster)) => {
-            let token = applier.take_token();
-            let after = observe::after_apply(&klanker, cluster, &req, &add.desired.issuer, token);
+            let tokens = applier.take_tokens();
+            let after = observe::after_apply(&klanker, cluster, &req, &add.desired.issuer, tokens);
             let after = after.await.map_err(|cause| Error::AfterChanges {
                 cause: Box::new(cause),
                 rerun: RERUN,
             })?;
-            Some(verify::local_checks(&mirror::verification_facts(
-                &req, &add, after,
-            )))
+            // Each ServiceAccount's links; the shared ones said once.
+            Some(verify::merge_subject_checks(
+                after
+                    .into_iter()
+                    .map(|(subject, after)| {
+                        verify::local_checks(&mirror::verification_facts(
+                            &req, &add, &subject, after,
+                        ))
+                    })
+                    .collect(),
+            ))
         }
         _ => None,
     };

@@ -144,36 +144,37 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     })
 }
 
-/// What the local checks of `verify` need after applying: a token the
-/// cluster issues for the ServiceAccount (never printed), and the provider
-/// of the token's issuer when it is not the one just ensured.
+/// What the local checks of `verify` need after applying, for one
+/// ServiceAccount: a token the cluster issues for it (never printed), and
+/// the provider of the token's issuer when it is not the one just ensured.
 pub struct AfterApply {
     pub token: Result<String, String>,
     pub other_provider: Option<ProviderFacts>,
 }
 
-/// An applier that also asks the cluster for the verification token as
-/// soon as it has applied the ServiceAccount: in the cluster chain, side by
+/// Tokens by ServiceAccount `(namespace, name)`.
+type Tokens = std::collections::BTreeMap<(String, String), Result<String, String>>;
+
+/// An applier that also asks the cluster for the verification tokens as
+/// soon as it has applied each ServiceAccount: in the cluster chain, side by
 /// side with the IAM writes, so verifying adds no sequential round trip.
 pub struct WithToken<'a, A> {
     pub inner: &'a A,
     /// None: no token is asked for (no verification, or no cluster).
     pub cluster: Option<&'a Cluster<'a>>,
     pub req: &'a AddRequest,
-    pub token: std::sync::Mutex<Option<Result<String, String>>>,
+    pub tokens: std::sync::Mutex<Tokens>,
 }
 
 impl<A> WithToken<'_, A> {
-    pub fn take_token(&self) -> Option<Result<String, String>> {
-        crate::lock(&self.token).take()
+    pub fn take_tokens(&self) -> Tokens {
+        std::mem::take(&mut *crate::lock(&self.tokens))
     }
 }
 
 impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
     async fn apply(&self, op: &crate::plan::Op, dry_run: bool) -> Result<Option<String>, Error> {
         let note = self.inner.apply(op, dry_run).await?;
-        // Only once the verified ServiceAccount is applied (several may be).
-        let (ns, sa) = self.req.verified_service_account();
         if let (
             crate::plan::Op::ApplyServiceAccount {
                 namespace, name, ..
@@ -181,41 +182,55 @@ impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
             false,
             Some(cluster),
         ) = (op, dry_run, self.cluster)
-            && (namespace, name) == (&ns, &sa)
         {
-            let token = request_token(cluster, self.req).await;
-            *crate::lock(&self.token) = Some(token);
+            let subject = (namespace.clone(), name.clone());
+            let token = request_token(cluster, &subject).await;
+            crate::lock(&self.tokens).insert(subject, token);
         }
         Ok(note)
     }
 }
 
-async fn request_token(cluster: &Cluster<'_>, req: &AddRequest) -> Result<String, String> {
-    let (namespace, name) = req.verified_service_account();
+async fn request_token(
+    cluster: &Cluster<'_>,
+    (namespace, name): &(String, String),
+) -> Result<String, String> {
     cluster
-        .request_token(
-            &namespace,
-            &name,
-            STS_AUDIENCE,
-            crate::verify::TOKEN_SECONDS,
-        )
+        .request_token(namespace, name, STS_AUDIENCE, crate::verify::TOKEN_SECONDS)
         .await
         .map_err(|e| e.to_string())
 }
 
-/// The verification's facts after applying: the token `WithToken` got (or,
-/// when the ServiceAccount needed no change, one asked for now).
+/// The verification's facts after applying, for each ServiceAccount `add`
+/// applies, in order: the token `WithToken` got (or, when the
+/// ServiceAccount needed no change, one asked for now).
 pub async fn after_apply(
     klanker: &KlankerClients,
     cluster: &Cluster<'_>,
     req: &AddRequest,
     issuer: &Issuer,
-    token: Option<Result<String, String>>,
+    mut tokens: Tokens,
+) -> Result<Vec<((String, String), AfterApply)>, Error> {
+    let each = req.service_accounts().into_iter().map(|subject| {
+        let got = tokens.remove(&subject);
+        async move {
+            let token = match got {
+                Some(token) => token,
+                None => request_token(cluster, &subject).await,
+            };
+            let after = with_provider(klanker, issuer, token).await?;
+            Ok::<_, Error>((subject, after))
+        }
+    });
+    futures::future::try_join_all(each).await
+}
+
+/// The token, and the provider of its issuer when that is another one.
+async fn with_provider(
+    klanker: &KlankerClients,
+    issuer: &Issuer,
+    token: Result<String, String>,
 ) -> Result<AfterApply, Error> {
-    let token = match token {
-        Some(token) => token,
-        None => request_token(cluster, req).await,
-    };
     let token_issuer = token
         .as_ref()
         .ok()

@@ -287,7 +287,13 @@ fn wide_trust_warnings(req: &AddRequest, role_arn: &str) -> Vec<String> {
 
 /// The facts of `verify`'s local checks after applying: what was just
 /// written, and the token the cluster issued.
-pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) -> Facts {
+/// `subject`: the ServiceAccount `(namespace, name)` the token is for.
+pub fn verification_facts(
+    req: &AddRequest,
+    add: &AddPlan,
+    (namespace, service_account): &(String, String),
+    after: AfterApply,
+) -> Facts {
     let desired = &add.desired;
     let claims = after
         .token
@@ -310,7 +316,6 @@ pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) ->
         .map(|p| p.arn.clone())
         .or_else(|| token_issuer.map(|i| i.provider_arn(&add.partition, &add.account)));
     let operator_policy = trust::operator_policy_arn(&add.partition, &add.account);
-    let (namespace, service_account) = req.verified_service_account();
     Facts {
         name: req.name.clone(),
         role_name: desired.role_name.clone(),
@@ -321,8 +326,8 @@ pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) ->
             max_session: desired.max_session,
             attached_policies: desired.policies.clone(),
         }),
-        namespace,
-        service_account,
+        namespace: namespace.clone(),
+        service_account: service_account.clone(),
         annotations: Some(add.annotations.clone()),
         token: claims,
         provider,
@@ -540,6 +545,7 @@ mod tests {
         let facts = verification_facts(
             &req,
             &add,
+            &("ai-pods".into(), "km".into()),
             AfterApply {
                 token: Err("no token".into()),
                 other_provider: None,

@@ -59,15 +59,6 @@ impl AddRequest {
         !self.manifest_only() && !self.service_accounts().is_empty()
     }
 
-    /// The ServiceAccount `add`'s own verification asks a token for: the
-    /// first one applied (a wildcard name has no token).
-    pub fn verified_service_account(&self) -> (String, String) {
-        self.service_accounts()
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| (self.sa_namespace.clone(), self.service_account.clone()))
-    }
-
     /// The ServiceAccounts a trust names, as `(namespace, name)` in flag
     /// order: a wildcard name names none, and a wildcard namespace's lives
     /// in `sa_namespace`.
@@ -460,11 +451,6 @@ mod tests {
         .unwrap();
         assert_eq!(req.service_accounts(), [("ai-pods".into(), "km".into())]);
         assert!(req.applies_service_account());
-        // add's own verification asks a token for the named one, not the pattern.
-        assert_eq!(
-            req.verified_service_account(),
-            ("ai-pods".into(), "km".into())
-        );
     }
 
     #[test]

@@ -145,6 +145,25 @@ fn several_service_accounts_are_one_trust_each_applied_and_listed_in_the_entry()
         "{}",
         out.stdout
     );
+    // add's own verification: a token for each ServiceAccount, the shared links once.
+    for sub in [
+        "ai-pods:server",
+        "ai-pods:repo-server",
+        "ci:deployer",
+        "ci:builder",
+    ] {
+        assert_contains!(
+            out.stdout,
+            &format!("TokenRequest issued a token for system:serviceaccount:{sub}")
+        );
+    }
+    assert_eq!(
+        out.stdout.matches("OK   role ").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert_contains!(out.stdout, "The trust chain works.");
 
     // The exact trust: one statement, a StringEquals list in flag order.
     let host = world.issuer_host_path();
