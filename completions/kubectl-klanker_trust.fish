@@ -48,7 +48,8 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l oidc-provider-arn -d 'The cluster\'s own OIDC provider ARN; only its issuer part is used' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l issuer-url -d 'The cluster\'s OIDC issuer URL (for clusters that are not EKS)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s n -l namespace -d 'Namespace the trust is scoped to (default: the context\'s namespace); `*` = any namespace' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l service-account -d 'ServiceAccount name in the trust policy and in the cluster' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l service-account -d 'ServiceAccount in the trust policy and in the cluster (repeatable): NAME in --namespace, or NAMESPACE:NAME' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l max-trust-policy-size -d 'Largest trust policy IAM accepts, in characters without whitespace (2048 unless the quota was raised)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l region -d 'Region for the klanker-side STS/IAM calls' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l klanker-account -d 'The klanker account ID the profile must land in; any other stops the command before any write' -r

@@ -507,9 +507,16 @@ pub struct AddArgs {
     /// Namespace the trust is scoped to (default: the context's namespace); `*` = any namespace.
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
-    /// ServiceAccount name in the trust policy and in the cluster.
-    #[arg(long, default_value = "km")]
-    pub service_account: String,
+    /// ServiceAccount in the trust policy and in the cluster (repeatable): NAME in --namespace, or NAMESPACE:NAME.
+    #[arg(
+        long = "service-account",
+        default_value = "km",
+        value_name = "SERVICE_ACCOUNT"
+    )]
+    pub service_accounts: Vec<String>,
+    /// Largest trust policy IAM accepts, in characters without whitespace (2048 unless the quota was raised).
+    #[arg(long, default_value_t = crate::trust::policy::DEFAULT_MAX_TRUST_POLICY_SIZE, value_name = "N")]
+    pub max_trust_policy_size: usize,
     #[command(flatten)]
     pub aws: KlankerArgs,
     #[command(flatten)]
@@ -695,7 +702,11 @@ mod tests {
     #[test]
     fn seed_defaults() {
         let a = add(&[]);
-        assert_eq!(a.service_account, "km");
+        assert_eq!(a.service_accounts, ["km"]);
+        // Repeated, the values replace the default, in order.
+        let several = add(&["--service-account", "a", "--service-account", "ci:b"]);
+        assert_eq!(several.service_accounts, ["a", "ci:b"]);
+        assert_eq!(a.max_trust_policy_size, 2048);
         assert_eq!(a.aws.aws_profile, "klanker-application");
         assert_eq!(a.aws.region, "us-east-1");
         assert_eq!(a.register_oidc_provider, RegisterMode::Auto);

@@ -54,6 +54,10 @@ pub struct Onboarding {
     pub role_arn: String,
     pub namespace: String,
     pub service_account: String,
+    /// Every trusted ServiceAccount as `namespace:name`, when the trust
+    /// names several (as km-config.yaml's `service_accounts`); else empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
     /// Federated principal of the trust policy (the klanker account's provider).
     pub oidc_provider_arn: String,
     pub issuer: String,
@@ -102,6 +106,7 @@ pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> 
     Some(Onboarding {
         cluster: tags.get(CLUSTER_TAG).cloned(),
         server: tags.get(SERVER_TAG).cloned(),
+        service_accounts: listed_subjects(&role.trust_policy),
         ..scoped(
             role,
             name,
@@ -117,6 +122,8 @@ fn described_scope(description: &str) -> Option<(&str, &str)> {
     let rest = description.strip_prefix(ROLE_DESCRIPTION_PREFIX)?;
     let (_, scope) = rest.split_once(" (")?;
     let (scope, _) = scope.split_once(')')?;
+    // Several ServiceAccounts: `ns/first +N more`.
+    let scope = scope.split_once(" +").map_or(scope, |(first, _)| first);
     scope.split_once('/')
 }
 
@@ -151,13 +158,65 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
     let subject = subject
         .strip_prefix("system:serviceaccount:")?
         .split_once(':')?;
-    Some(scoped(
-        role,
-        name,
-        provider_owned,
-        provider.clone(),
-        subject,
-    ))
+    Some(Onboarding {
+        service_accounts: listed_subjects(&role.trust_policy),
+        ..scoped(role, name, provider_owned, provider.clone(), subject)
+    })
+}
+
+/// The `service_accounts` list of a trust naming several (`namespace:name`).
+fn listed_subjects(doc: &Value) -> Vec<String> {
+    let all: Vec<String> = trusted_subjects(doc)
+        .into_iter()
+        .map(|(ns, sa)| format!("{ns}:{sa}"))
+        .collect();
+    if all.len() > 1 { all } else { Vec::new() }
+}
+
+/// How many ServiceAccounts the tool wrote into the trust, as the role's
+/// description records it (` +N more`); 1 when it records none.
+pub fn described_subject_count(description: &str) -> usize {
+    description
+        .rsplit_once(" more)")
+        .and_then(|(head, _)| head.rsplit_once(" +"))
+        .and_then(|(_, n)| n.parse::<usize>().ok())
+        .map_or(1, |n| n + 1)
+}
+
+impl Onboarding {
+    /// Every trusted ServiceAccount as `(namespace, name)`, the first first.
+    pub fn subjects(&self) -> Vec<(String, String)> {
+        subjects_of(
+            &self.namespace,
+            &self.service_account,
+            &self.service_accounts,
+        )
+    }
+}
+
+impl ClusterEntry {
+    /// Every ServiceAccount the entry records as `(namespace, name)`: its
+    /// `service_accounts` list, else (one, or an older entry) the first.
+    pub fn subjects(&self) -> Vec<(String, String)> {
+        subjects_of(
+            &self.namespace,
+            &self.service_account,
+            &self.service_accounts,
+        )
+    }
+}
+
+fn subjects_of(namespace: &str, service_account: &str, listed: &[String]) -> Vec<(String, String)> {
+    let parsed: Vec<(String, String)> = listed
+        .iter()
+        .filter_map(|s| s.split_once(':'))
+        .map(|(ns, sa)| (ns.to_string(), sa.to_string()))
+        .collect();
+    if parsed.is_empty() {
+        vec![(namespace.to_string(), service_account.to_string())]
+    } else {
+        parsed
+    }
 }
 
 /// The onboarding `name` of `role`, trusting `provider` for `subject`
@@ -179,6 +238,7 @@ fn scoped(
         role_arn: role.arn.clone(),
         namespace: namespace.to_string(),
         service_account: service_account.to_string(),
+        service_accounts: Vec::new(),
         oidc_provider_arn: provider,
         issuer,
         cluster: None,
@@ -253,21 +313,33 @@ pub fn pick(name: &str, tagged: &[(RoleSummary, Tags)], entry: Option<&ClusterEn
 /// How a trust policy differs from the one the tool writes for the scope it
 /// grants: extra statements, extra `sub` values, other conditions. Empty
 /// when it is exactly the tool's.
-pub fn trust_widening(onboarding: &Onboarding, trust_policy: &Value) -> Vec<String> {
+/// `written`: the ServiceAccounts the tool wrote into it (km-config.yaml's,
+/// else as many of the trust's as the description counts); any other `sub`
+/// value was added by hand.
+pub fn trust_widening(
+    onboarding: &Onboarding,
+    trust_policy: &Value,
+    written: &[(String, String)],
+) -> Vec<String> {
     let Ok(issuer) = Issuer::parse(&onboarding.issuer, "issuer") else {
         return vec!["the trust policy names no OIDC provider this tool would write".into()];
     };
-    let scope = TrustScope::new(&onboarding.namespace, &onboarding.service_account);
-    let expected = policy::trust_policy(&onboarding.oidc_provider_arn, &issuer, &scope);
+    let scopes: Vec<TrustScope> = written
+        .iter()
+        .map(|(ns, sa)| TrustScope::new(ns, sa))
+        .collect();
+    let expected = policy::trust_policy_for(&onboarding.oidc_provider_arn, &issuer, &scopes);
     if policy::equivalent(trust_policy, &expected) {
         return Vec::new();
     }
     let mut problems = Vec::new();
     let statements = as_list(&trust_policy["Statement"]);
-    if statements.len() != 1 {
+    let expected_statements = as_list(&expected["Statement"]).len();
+    if statements.len() != expected_statements {
         problems.push(format!(
-            "{} statements (the tool writes one)",
-            statements.len()
+            "{} statements (the tool writes {})",
+            statements.len(),
+            count_word(expected_statements)
         ));
     }
     let subs: usize = statements
@@ -278,14 +350,39 @@ pub fn trust_widening(onboarding: &Onboarding, trust_policy: &Value) -> Vec<Stri
         .flat_map(|m| m.iter().filter(|(k, _)| k.ends_with(":sub")))
         .map(|(_, v)| as_list(v).len())
         .sum();
-    if subs > 1 {
-        problems.push(format!("{subs} `sub` values (the tool writes one)"));
+    if subs > scopes.len() {
+        problems.push(format!(
+            "{subs} `sub` values (the tool writes {})",
+            count_word(scopes.len())
+        ));
     }
     if problems.is_empty() {
         problems.push("its statement differs from the one the tool writes".into());
     }
     problems.extend(policy::diff_lines(trust_policy, &expected));
     problems
+}
+
+/// The `--service-account` flags that rewrite the trust: the first as
+/// `NAME` (it is in `--namespace`), the others as `NAMESPACE:NAME`.
+fn service_account_flags(subjects: &[(String, String)]) -> String {
+    subjects
+        .iter()
+        .enumerate()
+        .map(|(i, (ns, sa))| match i {
+            0 => format!("--service-account {sa}"),
+            _ => format!("--service-account {ns}:{sa}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn count_word(n: usize) -> String {
+    match n {
+        1 => "one".into(),
+        2 => "two".into(),
+        n => n.to_string(),
+    }
 }
 
 fn as_list(v: &Value) -> Vec<&Value> {
@@ -303,6 +400,38 @@ pub fn trusted_subject(doc: &Value) -> Option<(String, String)> {
         .strip_prefix("system:serviceaccount:")?
         .split_once(':')?;
     Some((ns.to_string(), sa.to_string()))
+}
+
+/// Every `(namespace, service account)` the trust's `sub` conditions name,
+/// in every web-identity statement, string or list, each once.
+pub fn trusted_subjects(doc: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for statement in as_list(&doc["Statement"]) {
+        if as_list(&statement["Principal"]["Federated"]).is_empty() {
+            continue;
+        }
+        let Some(conditions) = statement["Condition"].as_object() else {
+            continue;
+        };
+        for op in ["StringEquals", "StringLike"] {
+            let Some(map) = conditions.get(op).and_then(Value::as_object) else {
+                continue;
+            };
+            let subs = map
+                .iter()
+                .filter(|(k, _)| k.ends_with(":sub"))
+                .flat_map(|(_, v)| as_list(v))
+                .filter_map(Value::as_str)
+                .filter_map(|s| s.strip_prefix("system:serviceaccount:")?.split_once(':'))
+                .map(|(ns, sa)| (ns.to_string(), sa.to_string()));
+            for subject in subs {
+                if !out.contains(&subject) {
+                    out.push(subject);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The first web-identity statement's federated principal and `sub` condition.
@@ -432,7 +561,14 @@ pub fn onboardings_from(
                 ),
             });
         }
-        let widened = trust_widening(&o, &summary.trust_policy);
+        let written = described_subject_count(&summary.description);
+        // What the tool wrote: km-config.yaml's list for this role, else the
+        // trust's first subjects, as many as the description counts.
+        let recorded = match entry.filter(|e| e.role_arn == o.role_arn) {
+            Some(e) => e.subjects(),
+            None => o.subjects().into_iter().take(written).collect(),
+        };
+        let widened = trust_widening(&o, &summary.trust_policy, &recorded);
         if !widened.is_empty() {
             drift.push(Drift {
                 name: name.to_string(),
@@ -442,8 +578,10 @@ pub fn onboardings_from(
                     widened.join("; ")
                 ),
                 fix: format!(
-                    "kubectl klanker-trust add --name {} --namespace '{}' --service-account {} (from that cluster's context) rewrites it",
-                    o.name, o.namespace, o.service_account
+                    "kubectl klanker-trust add --name {} --namespace '{}' {} (from that cluster's context) rewrites it",
+                    o.name,
+                    o.namespace,
+                    service_account_flags(&recorded)
                 ),
             });
         }
@@ -794,5 +932,123 @@ mod tests {
             None,
         );
         assert_eq!(rows[0].provider, ProviderStatus::PreExisting);
+    }
+
+    /// A role the tool wrote for several subjects `(namespace, name)`.
+    fn several(subjects: &[(&str, &str)]) -> (RoleSummary, Tags) {
+        let issuer = Issuer::parse("https://oidc.example.com/id/A", "x").unwrap();
+        let scopes: Vec<TrustScope> = subjects
+            .iter()
+            .map(|(ns, sa)| TrustScope::new(ns, sa))
+            .collect();
+        let (mut role, tags) = tagged("dev", Some("dev"));
+        role.description = crate::trust::role_description_for("dev", &scopes, true);
+        role.trust_policy = policy::trust_policy_for(PROVIDER, &issuer, &scopes);
+        (role, tags)
+    }
+
+    #[test]
+    fn list_valued_and_split_subjects_are_all_read() {
+        let (role, tags) = several(&[("ai-pods", "a"), ("ci", "b"), ("ai-pods", "ci-*")]);
+        assert_eq!(
+            trusted_subjects(&role.trust_policy),
+            [
+                ("ai-pods".to_string(), "a".to_string()),
+                ("ci".to_string(), "b".to_string()),
+                ("ai-pods".to_string(), "ci-*".to_string())
+            ]
+        );
+        let o = proven_onboarding(&role, &tags).unwrap();
+        assert_eq!(
+            (o.namespace.as_str(), o.service_account.as_str()),
+            ("ai-pods", "a")
+        );
+        assert_eq!(o.service_accounts, ["ai-pods:a", "ci:b", "ai-pods:ci-*"]);
+        assert_eq!(o.subjects().len(), 3);
+        // One subject: no list, as before.
+        let (one, tags) = tagged("dev", Some("dev"));
+        assert!(
+            proven_onboarding(&one, &tags)
+                .unwrap()
+                .service_accounts
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_description_counts_the_subjects_the_tool_wrote() {
+        let (role, _) = several(&[("ai-pods", "a"), ("ci", "b"), ("ci", "c")]);
+        assert_eq!(described_subject_count(&role.description), 3);
+        assert_eq!(
+            described_subject_count(&summary("dev", "ns", PROVIDER).description),
+            1
+        );
+        assert_eq!(described_subject_count("junk +x more)"), 1);
+    }
+
+    #[test]
+    fn several_subjects_the_tool_wrote_are_no_drift_one_added_by_hand_is() {
+        let (role, tags) = several(&[("ai-pods", "a"), ("ci", "b"), ("ai-pods", "ci-*")]);
+        let case = (role.clone(), tags.clone());
+        let (rows, drift) = onboardings_from(&[case], &[]);
+        assert_eq!(rows.len(), 1);
+        assert!(drift.is_empty(), "{drift:?}");
+        let mut widened = role;
+        widened.trust_policy["Statement"][0]["Condition"]["StringEquals"]["oidc.example.com/id/A:sub"] =
+            serde_json::json!([
+                "system:serviceaccount:ai-pods:a",
+                "system:serviceaccount:ci:b",
+                "system:serviceaccount:evil:x"
+            ]);
+        let drift_case = (widened.clone(), tags.clone());
+        let (_, drift) = onboardings_from(&[(widened, tags)], &[]);
+        let d = drift
+            .iter()
+            .find(|d| d.problem.contains("changed by hand"))
+            .unwrap_or_else(|| panic!("{drift:?}"));
+        assert!(
+            d.problem.contains("4 `sub` values (the tool writes 3)"),
+            "{}",
+            d.problem
+        );
+        assert!(
+            d.fix.contains("--namespace 'ai-pods' --service-account a --service-account ci:b --service-account evil:x ("),
+            "{}",
+            d.fix
+        );
+        // With km-config.yaml's list, the hand-added one is told apart.
+        let (widened, tags) = drift_case;
+        let mut e = entry("dev");
+        e.namespace = "ai-pods".into();
+        e.service_account = "a".into();
+        e.role_arn = widened.arn.clone();
+        e.service_accounts = vec!["ai-pods:a".into(), "ci:b".into(), "ai-pods:ci-*".into()];
+        let (_, drift) = onboardings_from(&[(widened, tags)], &[e]);
+        let d = drift
+            .iter()
+            .find(|d| d.problem.contains("changed by hand"))
+            .unwrap_or_else(|| panic!("{drift:?}"));
+        assert!(
+            d.fix.contains(
+                "--service-account a --service-account ci:b --service-account ai-pods:ci-* ("
+            ),
+            "{}",
+            d.fix
+        );
+        assert!(d.problem.contains("evil:x"), "{}", d.problem);
+    }
+
+    #[test]
+    fn an_entry_lists_its_subjects_and_an_old_one_its_only_subject() {
+        let mut e = entry("dev");
+        assert_eq!(e.subjects(), [("ns".to_string(), "km".to_string())]);
+        e.service_accounts = vec!["ns:km".into(), "ci:b".into()];
+        assert_eq!(
+            e.subjects(),
+            [
+                ("ns".to_string(), "km".to_string()),
+                ("ci".to_string(), "b".to_string())
+            ]
+        );
     }
 }

@@ -26,6 +26,11 @@ pub struct ClusterEntry {
     /// Chained mode's role in the cluster account (role A).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_role_arn: Option<String>,
+    /// Every trusted ServiceAccount as `namespace:name`, only when there
+    /// are several (`namespace`/`service_account` keep the first, as the
+    /// `km` tool reads them); absent in older entries and single ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
 }
 
 fn is_mirror(mode: &TrustMode) -> bool {
@@ -34,7 +39,7 @@ fn is_mirror(mode: &TrustMode) -> bool {
 
 /// Keys an entry has only in some modes: cleared before an upsert writes
 /// the entry's current ones, so a mode switch leaves none stale.
-const OPTIONAL_KEYS: [&str; 2] = ["mode", "cluster_role_arn"];
+const OPTIONAL_KEYS: [&str; 3] = ["mode", "cluster_role_arn", SERVICE_ACCOUNTS_KEY];
 
 /// Which part of a removal is left to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +64,9 @@ pub struct Pending {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
 }
+
+/// The key of an entry's list of several ServiceAccounts.
+const SERVICE_ACCOUNTS_KEY: &str = "service_accounts";
 
 /// The key an entry's [`Pending`] record lives under.
 const PENDING_KEY: &str = "pending";
@@ -621,5 +629,29 @@ mod tests {
         let err = store.update(|d| d.upsert(&entry("a"))).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), "clusters: [\n");
+    }
+
+    #[test]
+    fn the_service_accounts_list_is_written_only_for_several_and_dropped_back_to_one() {
+        let mut doc = Document::parse(&format!("clusters:\n{ENTRY}")).unwrap();
+        // An entry written before the key existed reads as no list.
+        assert!(doc.get("a").unwrap().service_accounts.is_empty());
+        assert_eq!(
+            doc.to_yaml().unwrap().matches("service_accounts").count(),
+            0
+        );
+        let mut several = entry("a");
+        several.service_accounts = vec!["ai-pods:km".into(), "ci:b".into()];
+        doc.upsert(&several);
+        let text = doc.to_yaml().unwrap();
+        assert!(
+            text.contains("service_accounts:\n  - ai-pods:km\n  - ci:b\n"),
+            "{text}"
+        );
+        assert_eq!(Document::parse(&text).unwrap().get("a"), Some(several));
+        doc.upsert(&entry("a"));
+        let text = doc.to_yaml().unwrap();
+        assert!(!text.contains("service_accounts"), "{text}");
+        assert_eq!(Document::parse(&text).unwrap().get("a"), Some(entry("a")));
     }
 }

@@ -95,6 +95,9 @@ pub struct Target {
     pub role_arn: String,
     pub namespace: String,
     pub service_account: String,
+    /// The other ServiceAccounts the onboarding trusts (several), each
+    /// checked like the first.
+    pub more: Vec<(String, String)>,
     pub operator_policy: String,
     pub partition: String,
     pub account: String,
@@ -107,6 +110,25 @@ pub struct Target {
 pub struct ChainedTarget {
     pub klanker_role_name: String,
     pub klanker_role_arn: String,
+}
+
+impl Target {
+    /// Every ServiceAccount to check, the first first.
+    pub fn subjects(&self) -> Vec<(String, String)> {
+        std::iter::once((self.namespace.clone(), self.service_account.clone()))
+            .chain(self.more.iter().cloned())
+            .collect()
+    }
+
+    /// The target narrowed to one of its ServiceAccounts.
+    pub fn for_subject(&self, (namespace, service_account): &(String, String)) -> Target {
+        Target {
+            namespace: namespace.clone(),
+            service_account: service_account.clone(),
+            more: Vec::new(),
+            ..self.clone()
+        }
+    }
 }
 
 /// Which role and ServiceAccount `verify NAME` checks: the role its tags
@@ -130,22 +152,32 @@ pub fn target(
         .unwrap_or_else(|| crate::trust::role_arn(partition, account, &located.role_name));
     let recorded = entry
         .filter(|e| e.role_arn == role_arn)
-        .map(|e| (e.namespace.clone(), e.service_account.clone()))
+        .map(crate::store::ClusterEntry::subjects)
         .or_else(|| {
             onboarding
                 .filter(|o| o.namespace != "?")
-                .map(|o| (o.namespace.clone(), o.service_account.clone()))
-        });
+                .map(crate::inventory::Onboarding::subjects)
+        })
+        .unwrap_or_default();
     let here = || {
         context_namespace
             .unwrap_or(crate::trust::DEFAULT_NAMESPACE)
             .to_string()
     };
-    let (namespace, service_account) = match recorded {
-        Some((ns, sa)) if ns != "*" => (ns, sa),
-        Some((_, sa)) => (here(), sa),
-        None => (here(), "km".into()),
+    let placed = |(ns, sa): (String, String)| match ns.as_str() {
+        "*" => (here(), sa),
+        _ => (ns, sa),
     };
+    let mut recorded = recorded.into_iter();
+    let (namespace, service_account) = recorded
+        .next()
+        .map(placed)
+        .unwrap_or_else(|| (here(), "km".into()));
+    // A wildcard name names no ServiceAccount to ask a token for.
+    let more = recorded
+        .filter(|(_, sa)| !sa.contains(['*', '?']))
+        .map(placed)
+        .collect();
     // km-config.yaml's record first: role B's trust may have been changed
     // by hand, and checking the role the tool set up shows that.
     let cluster_role = entry
@@ -169,6 +201,7 @@ pub fn target(
         chained,
         namespace,
         service_account,
+        more,
         operator_policy: crate::trust::operator_policy_arn(partition, account),
         partition: partition.to_string(),
         account: account.to_string(),
@@ -176,15 +209,16 @@ pub fn target(
 }
 
 /// Other ServiceAccounts annotated with the target's role: drift, never
-/// the target. Items are (namespace, name, role annotation).
+/// one of its subjects. Items are (namespace, name, role annotation).
 pub fn others_annotated<'a>(
     target: &Target,
     found: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>,
 ) -> Vec<String> {
+    let subjects = target.subjects();
     found
         .filter(|(ns, sa, role)| {
             *role == Some(target.role_arn.as_str())
-                && !(*ns == target.namespace && *sa == target.service_account)
+                && !subjects.iter().any(|(tns, tsa)| tns == ns && tsa == sa)
         })
         .map(|(ns, sa, _)| format!("{ns}/{sa}"))
         .collect()
@@ -727,6 +761,30 @@ pub fn drift_checks(name: &str, other_service_accounts: &[String], notes: &[Stri
     checks
 }
 
+/// The checks of several ServiceAccounts as one list: every check of the
+/// first, then those of the others that say something new (the role, the
+/// provider and the policies are the same links for all of them).
+pub fn merge_subject_checks(per_subject: Vec<Vec<Check>>) -> Vec<Check> {
+    let mut lists = per_subject.into_iter();
+    let mut merged: Vec<Check> = lists.next().unwrap_or_default();
+    for checks in lists {
+        for check in checks {
+            if !merged.contains(&check) {
+                merged.push(check);
+            }
+        }
+    }
+    merged
+}
+
+/// STS's answer for one of several ServiceAccounts, named by it.
+pub fn named_assume_check(service_account: &str, check: Check) -> Check {
+    Check {
+        message: format!("ServiceAccount {service_account}: {}", check.message),
+        ..check
+    }
+}
+
 pub fn has_failure(checks: &[Check]) -> bool {
     checks.iter().any(|c| c.status == Status::Fail)
 }
@@ -878,6 +936,61 @@ mod target_tests {
         );
         assert_eq!(assume_check(Some(Err("no".into()))).status, Status::Fail);
         assert_eq!(assume_check(None).status, Status::Warn);
+    }
+
+    #[test]
+    fn several_subjects_are_each_a_target_and_none_is_drift() {
+        let mut e = entry("ai-pods");
+        e.service_accounts = vec![
+            "ai-pods:km".into(),
+            "ci:b".into(),
+            "*:c".into(),
+            "ai-pods:ci-*".into(),
+        ];
+        let t = target(
+            "dev",
+            &located(None),
+            Some(&e),
+            "aws",
+            "333333333333",
+            Some("here"),
+        );
+        assert_eq!(
+            t.subjects(),
+            [
+                ("ai-pods".to_string(), "km".to_string()),
+                ("ci".to_string(), "b".to_string()),
+                ("here".to_string(), "c".to_string())
+            ]
+        );
+        let one = t.for_subject(&("ci".into(), "b".into()));
+        assert_eq!(
+            (one.namespace.as_str(), one.service_account.as_str()),
+            ("ci", "b")
+        );
+        assert!(one.more.is_empty());
+        let found = [
+            ("ci", "b", Some(ROLE)),
+            ("ai-pods", "km", Some(ROLE)),
+            ("x", "y", Some(ROLE)),
+        ];
+        assert_eq!(others_annotated(&t, found.into_iter()), ["x/y"]);
+    }
+
+    #[test]
+    fn checks_of_several_keep_each_new_one_once_and_sts_names_each() {
+        let same = Check::ok("role", "role r exists");
+        let a = vec![
+            same.clone(),
+            Check::ok("token", "TokenRequest issued a token for a"),
+        ];
+        let b = vec![same.clone(), Check::fail("token", "no token for ci/b", "x")];
+        let merged = merge_subject_checks(vec![a, b]);
+        assert_eq!(merged.len(), 3, "{merged:?}");
+        assert!(has_failure(&merged));
+        let named = named_assume_check("ci/b", assume_check(Some(Err("denied".into()))));
+        assert_eq!(named.message, "ServiceAccount ci/b: STS refused: denied");
+        assert_eq!(named.status, Status::Fail);
     }
 }
 

@@ -87,7 +87,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
             .as_ref()
             .filter(|_| req.verify && req.chained.is_none()),
         req: &req,
-        token: Default::default(),
+        tokens: Default::default(),
     };
     let outcome = match apply::decide(&req.apply, &add.plan, apply::Confirm::YesNo).await? {
         false => None,
@@ -98,25 +98,30 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let checked = cluster.as_ref().filter(|_| req.verify);
     let verification = match (&outcome, checked, &add.cluster_role_arn) {
         (Some(_), Some(cluster), None) => {
-            let token = applier.take_token();
-            let after = observe::after_apply(&klanker, cluster, &req, &add.desired.issuer, token);
+            let tokens = applier.take_tokens();
+            let after = observe::after_apply(&klanker, cluster, &req, &add.desired.issuer, tokens);
             let after = after.await.map_err(|cause| Error::AfterChanges {
                 cause: Box::new(cause),
                 rerun: RERUN,
             })?;
-            Some(verify::local_checks(&mirror::verification_facts(
-                &req, &add, after,
-            )))
+            // Each ServiceAccount's links; the shared ones said once.
+            Some(verify::merge_subject_checks(
+                after
+                    .into_iter()
+                    .map(|(subject, after)| {
+                        verify::local_checks(&mirror::verification_facts(
+                            &req, &add, &subject, after,
+                        ))
+                    })
+                    .collect(),
+            ))
         }
         (Some(_), Some(cluster), Some(_)) => {
-            let target = observe::chained_target(&req, &add);
-            let chain =
-                crate::observe::verify::chain(&klanker, cluster_account.as_ref(), cluster, &target);
-            let chain = chain.await.map_err(|cause| Error::AfterChanges {
+            let checks = chained_checks(&klanker, cluster_account.as_ref(), cluster, &req, &add);
+            Some(checks.await.map_err(|cause| Error::AfterChanges {
                 cause: Box::new(cause),
                 rerun: RERUN,
-            })?;
-            Some(verify::local_checks(&chain.facts))
+            })?)
         }
         _ => None,
     };
@@ -133,4 +138,27 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         },
     )?;
     verification.map_or(Ok(()), |checks| verify::broken(&checks))
+}
+
+/// Chained mode's check after applying: `verify`'s local links of each
+/// ServiceAccount (role A, then role B and the ConfigMap), read afresh.
+async fn chained_checks(
+    klanker: &aws::KlankerClients,
+    cluster_account: Option<&aws::ClusterClients>,
+    cluster: &Cluster<'_>,
+    req: &resolve::AddRequest,
+    add: &mirror::AddPlan,
+) -> Result<Vec<verify::Check>, Error> {
+    let target = observe::chained_target(req, add);
+    let subjects = target.subjects();
+    let chains = futures::future::try_join_all(subjects.iter().map(|subject| {
+        crate::observe::verify::chain(klanker, cluster_account, cluster, &target, subject)
+    }))
+    .await?;
+    Ok(verify::merge_subject_checks(
+        chains
+            .iter()
+            .map(|chain| verify::local_checks(&chain.facts))
+            .collect(),
+    ))
 }

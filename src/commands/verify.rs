@@ -66,61 +66,84 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
             Some(crate::observe::issuer::cluster_clients(&side, &access, global.verbose).await?)
         }
     };
-    let chain = observe::chain(&klanker, cluster_account.as_ref(), &cluster, &target).await?;
+    // Several ServiceAccounts: each one's chain, read side by side.
+    let subjects = target.subjects();
+    let chains = futures::future::try_join_all(subjects.iter().map(|subject| {
+        observe::chain(
+            &klanker,
+            cluster_account.as_ref(),
+            &cluster,
+            &target,
+            subject,
+        )
+    }))
+    .await?;
 
-    // plan: every link that can be checked locally.
-    let mut checks = verify::local_checks(&chain.facts);
-    if let Some(token) = &chain.token {
-        checks.extend(verify::signature_check(
-            Some(token.secret()),
-            chain.jwks.clone(),
-        ));
-    }
+    // plan: every link that can be checked locally, for each ServiceAccount.
+    let per_subject: Vec<Vec<verify::Check>> = chains
+        .iter()
+        .map(|chain| {
+            let mut checks = verify::local_checks(&chain.facts);
+            if let Some(token) = &chain.token {
+                checks.extend(verify::signature_check(
+                    Some(token.secret()),
+                    chain.jwks.clone(),
+                ));
+            }
+            checks
+        })
+        .collect();
+    let mut checks = verify::merge_subject_checks(per_subject.clone());
+    let others = chains.first().map(|c| c.others.clone()).unwrap_or_default();
     checks.extend(verify::drift_checks(
         &req.name,
-        &chain.others,
+        &others,
         &found.located.notes(),
     ));
 
-    // apply: STS itself, unless a local link is already broken.
-    let attempt = match (&chain.token, verify::has_failure(&checks)) {
-        (Some(token), false) => Some(token),
-        _ => None,
-    };
+    // apply: STS itself for each ServiceAccount, unless one of its local
+    // links is already broken; in chained mode, role A then role B.
     let shown = |r: Result<iam::AssumedRole, crate::aws::AwsError>| {
         r.map(|assumed| (assumed.arn, assumed.expiration))
             .map_err(|e| e.to_string())
     };
-    match (&target.chained, attempt) {
-        (None, token) => {
-            let answer = match token {
-                Some(token) => Some(shown(
-                    iam::assume_role_with_web_identity(
-                        &klanker.sts,
-                        &target.role_arn,
-                        token.secret(),
-                    )
-                    .await,
-                )),
-                None => None,
-            };
-            checks.push(verify::assume_check(answer));
-        }
-        (Some(chained), Some(token)) => {
-            let (first, second) = iam::assume_chain(
-                &klanker.sts,
-                &target.role_arn,
-                token.secret(),
-                &chained.klanker_role_arn,
-                &req.name,
-            )
-            .await;
-            checks.push(verify::assume_check(Some(shown(first))));
-            checks.push(verify::chained_assume_check(second.map(shown)));
-        }
-        (Some(_), None) => {
-            checks.push(verify::assume_check(None));
-            checks.push(verify::chained_assume_check(None));
+    for ((namespace, name), (chain, own)) in subjects.iter().zip(chains.iter().zip(&per_subject)) {
+        let token = chain.token.as_ref().filter(|_| !verify::has_failure(own));
+        let named = |check: verify::Check| match subjects.len() {
+            1 => check,
+            _ => verify::named_assume_check(&format!("{namespace}/{name}"), check),
+        };
+        match (&target.chained, token) {
+            (None, token) => {
+                let answer = match token {
+                    Some(token) => Some(shown(
+                        iam::assume_role_with_web_identity(
+                            &klanker.sts,
+                            &target.role_arn,
+                            token.secret(),
+                        )
+                        .await,
+                    )),
+                    None => None,
+                };
+                checks.push(named(verify::assume_check(answer)));
+            }
+            (Some(chained), Some(token)) => {
+                let (first, second) = iam::assume_chain(
+                    &klanker.sts,
+                    &target.role_arn,
+                    token.secret(),
+                    &chained.klanker_role_arn,
+                    &req.name,
+                )
+                .await;
+                checks.push(named(verify::assume_check(Some(shown(first)))));
+                checks.push(named(verify::chained_assume_check(second.map(shown))));
+            }
+            (Some(_), None) => {
+                checks.push(named(verify::assume_check(None)));
+                checks.push(named(verify::chained_assume_check(None)));
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use super::issuer::{Resolved, resolve_issuer};
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
-use crate::plan::{Observed, PreviousServiceAccount, mirror};
+use crate::plan::{Observed, ObservedCluster, PreviousServiceAccount, mirror};
 use crate::resolve::add::AddRequest;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, TrustMode};
@@ -72,20 +72,36 @@ pub struct Sources<'a> {
 /// the role trusts besides it, and a ServiceAccount the trust moves from.
 pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot, Error> {
     let klanker = from.klanker;
+    // The first ServiceAccount's state, then the others' (several --service-account).
+    let wanted = req.service_accounts();
     let cluster_state = async {
-        match from.cluster {
-            None => Ok((true, None, None)),
-            Some(c) => Ok::<_, Error>(tokio::try_join!(
-                c.namespace_exists(&req.sa_namespace),
-                c.get_service_account(&req.sa_namespace, &req.service_account),
-                async {
-                    match &req.chained {
-                        Some(ch) => c.get_config_map(&req.sa_namespace, &ch.config_map).await,
-                        None => Ok(None),
-                    }
+        let Some(c) = from.cluster else {
+            return Ok(((true, None), Vec::new(), None));
+        };
+        let reads = wanted.iter().map(|(ns, name)| async move {
+            let (namespace_exists, service_account) =
+                tokio::try_join!(c.namespace_exists(ns), c.get_service_account(ns, name))?;
+            Ok::<_, Error>(ObservedCluster {
+                namespace: ns.clone(),
+                name: name.clone(),
+                namespace_exists,
+                service_account,
+            })
+        });
+        let config_map = async {
+            match &req.chained {
+                Some(ch) => {
+                    Ok::<_, Error>(c.get_config_map(&req.sa_namespace, &ch.config_map).await?)
                 }
-            )?),
-        }
+                None => Ok(None),
+            }
+        };
+        let (all, config_map) = tokio::try_join!(futures::future::try_join_all(reads), config_map)?;
+        let mut all = all.into_iter();
+        let first = all
+            .next()
+            .map_or((true, None), |o| (o.namespace_exists, o.service_account));
+        Ok::<_, Error>((first, all.collect::<Vec<_>>(), config_map))
     };
     let identity_and_policies = async {
         let identity = super::klanker_identity(klanker, from.hint.clone()).await?;
@@ -115,7 +131,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
         cluster_state,
     )?;
-    let (namespace_exists, service_account, mut config_map) = cluster;
+    let ((namespace_exists, service_account), more_service_accounts, mut config_map) = cluster;
     let (role, attached_policies) = match role {
         Some((role, attached)) => (Some(role), attached),
         None => (None, BTreeSet::new()),
@@ -136,17 +152,20 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
             .map(|arn| iam::describe_provider(&klanker.iam, arn)),
     )
     .await?;
-    let previous_service_account = match mirror::previous_subject(req, role.as_ref()) {
-        Some((namespace, name)) => Some(PreviousServiceAccount {
-            observed: match from.cluster {
+    let reads = mirror::previous_subjects(req, role.as_ref())
+        .into_iter()
+        .map(|(namespace, name)| async move {
+            let observed = match from.cluster {
                 Some(c) => c.get_service_account(&namespace, &name).await?,
                 None => None,
-            },
-            namespace,
-            name,
-        }),
-        None => None,
-    };
+            };
+            Ok::<_, Error>(PreviousServiceAccount {
+                namespace,
+                name,
+                observed,
+            })
+        });
+    let previous_service_accounts = futures::future::try_join_all(reads).await?;
     let config_entry = from.config.get(&req.name);
     let entry_role_a = config_entry
         .as_ref()
@@ -188,7 +207,8 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         service_account,
         config_entry,
         old_providers,
-        previous_service_account,
+        previous_service_accounts,
+        more_service_accounts,
         inline_policies: Default::default(),
         config_map,
     };
@@ -340,6 +360,7 @@ pub fn chained_target(
         role_arn: role_a,
         namespace: req.sa_namespace.clone(),
         service_account: req.service_account.clone(),
+        more: req.service_accounts().into_iter().skip(1).collect(),
         // The operator policy when it is attached, else the first of those asked for.
         operator_policy: Some(crate::trust::operator_policy_arn(
             &add.partition,
@@ -357,28 +378,31 @@ pub fn chained_target(
     }
 }
 
-/// What the local checks of `verify` need after applying: a token the
-/// cluster issues for the ServiceAccount (never printed), and the provider
-/// of the token's issuer when it is not the one just ensured.
+/// What the local checks of `verify` need after applying, for one
+/// ServiceAccount: a token the cluster issues for it (never printed), and
+/// the provider of the token's issuer when it is not the one just ensured.
 pub struct AfterApply {
     pub token: Result<String, String>,
     pub other_provider: Option<ProviderFacts>,
 }
 
-/// An applier that also asks the cluster for the verification token as
-/// soon as it has applied the ServiceAccount: in the cluster chain, side by
+/// Tokens by ServiceAccount `(namespace, name)`.
+type Tokens = std::collections::BTreeMap<(String, String), Result<String, String>>;
+
+/// An applier that also asks the cluster for the verification tokens as
+/// soon as it has applied each ServiceAccount: in the cluster chain, side by
 /// side with the IAM writes, so verifying adds no sequential round trip.
 pub struct WithToken<'a, A> {
     pub inner: &'a A,
     /// None: no token is asked for (no verification, or no cluster).
     pub cluster: Option<&'a Cluster<'a>>,
     pub req: &'a AddRequest,
-    pub token: std::sync::Mutex<Option<Result<String, String>>>,
+    pub tokens: std::sync::Mutex<Tokens>,
 }
 
 impl<A> WithToken<'_, A> {
-    pub fn take_token(&self) -> Option<Result<String, String>> {
-        crate::lock(&self.token).take()
+    pub fn take_tokens(&self) -> Tokens {
+        std::mem::take(&mut *crate::lock(&self.tokens))
     }
 }
 
@@ -390,41 +414,62 @@ impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
         dry_run: bool,
     ) -> Result<Option<String>, Error> {
         let note = self.inner.apply(target, op, dry_run).await?;
-        if let (crate::plan::Op::ApplyServiceAccount { .. }, false, Some(cluster)) =
-            (op, dry_run, self.cluster)
+        if let (
+            crate::plan::Op::ApplyServiceAccount {
+                namespace, name, ..
+            },
+            false,
+            Some(cluster),
+        ) = (op, dry_run, self.cluster)
         {
-            let token = request_token(cluster, self.req).await;
-            *crate::lock(&self.token) = Some(token);
+            let subject = (namespace.clone(), name.clone());
+            let token = request_token(cluster, &subject).await;
+            crate::lock(&self.tokens).insert(subject, token);
         }
         Ok(note)
     }
 }
 
-async fn request_token(cluster: &Cluster<'_>, req: &AddRequest) -> Result<String, String> {
+async fn request_token(
+    cluster: &Cluster<'_>,
+    (namespace, name): &(String, String),
+) -> Result<String, String> {
     cluster
-        .request_token(
-            &req.sa_namespace,
-            &req.service_account,
-            STS_AUDIENCE,
-            crate::verify::TOKEN_SECONDS,
-        )
+        .request_token(namespace, name, STS_AUDIENCE, crate::verify::TOKEN_SECONDS)
         .await
         .map_err(|e| e.to_string())
 }
 
-/// The verification's facts after applying: the token `WithToken` got (or,
-/// when the ServiceAccount needed no change, one asked for now).
+/// The verification's facts after applying, for each ServiceAccount `add`
+/// applies, in order: the token `WithToken` got (or, when the
+/// ServiceAccount needed no change, one asked for now).
 pub async fn after_apply(
     klanker: &KlankerClients,
     cluster: &Cluster<'_>,
     req: &AddRequest,
     issuer: &Issuer,
-    token: Option<Result<String, String>>,
+    mut tokens: Tokens,
+) -> Result<Vec<((String, String), AfterApply)>, Error> {
+    let each = req.service_accounts().into_iter().map(|subject| {
+        let got = tokens.remove(&subject);
+        async move {
+            let token = match got {
+                Some(token) => token,
+                None => request_token(cluster, &subject).await,
+            };
+            let after = with_provider(klanker, issuer, token).await?;
+            Ok::<_, Error>((subject, after))
+        }
+    });
+    futures::future::try_join_all(each).await
+}
+
+/// The token, and the provider of its issuer when that is another one.
+async fn with_provider(
+    klanker: &KlankerClients,
+    issuer: &Issuer,
+    token: Result<String, String>,
 ) -> Result<AfterApply, Error> {
-    let token = match token {
-        Some(token) => token,
-        None => request_token(cluster, req).await,
-    };
     let token_issuer = token
         .as_ref()
         .ok()

@@ -109,26 +109,31 @@ pub struct SeenAccount {
     pub observed: ObservedServiceAccount,
 }
 
-/// The trusted ServiceAccount (if it exists), then every other one this
-/// tool labelled that is annotated with the role.
+/// The trusted ServiceAccounts (those that exist), then every other one
+/// this tool labelled that is annotated with the role.
 async fn service_accounts(
     cluster: &Cluster<'_>,
     target: &Target,
 ) -> Result<Vec<SeenAccount>, crate::error::Error> {
-    let (subject, managed) = tokio::try_join!(
-        cluster.get_service_account(&target.namespace, &target.service_account),
+    let subjects = target.subjects();
+    let reads = subjects.iter().map(|(ns, sa)| async move {
+        cluster.get_service_account(ns, sa).await.map(|found| {
+            found.map(|observed| SeenAccount {
+                namespace: ns.clone(),
+                name: sa.clone(),
+                observed,
+            })
+        })
+    });
+    let (trusted, managed) = tokio::try_join!(
+        futures::future::try_join_all(reads),
         cluster.managed_service_accounts(),
     )?;
-    let mut seen: Vec<SeenAccount> = subject
-        .map(|observed| SeenAccount {
-            namespace: target.namespace.clone(),
-            name: target.service_account.clone(),
-            observed,
-        })
-        .into_iter()
-        .collect();
+    let mut seen: Vec<SeenAccount> = trusted.into_iter().flatten().collect();
     for found in managed {
-        let same = found.namespace == target.namespace && found.name == target.service_account;
+        let same = subjects
+            .iter()
+            .any(|(ns, sa)| &found.namespace == ns && &found.name == sa);
         let annotated =
             found.observed.annotations.get(ROLE_ARN_ANNOTATION) == Some(&target.role_arn);
         if !same && annotated {

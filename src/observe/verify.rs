@@ -66,14 +66,17 @@ pub struct Chain {
     pub others: Vec<String>,
 }
 
-/// Reads everything the local checks need. Errors reaching IAM or the
-/// cluster become failed links where they are about the chain itself.
+/// Reads everything the local checks need for one of the target's
+/// ServiceAccounts (`subject`). Errors reaching IAM or the cluster become
+/// failed links where they are about the chain itself.
 pub async fn chain(
     klanker: &KlankerClients,
     cluster_account: Option<&ClusterClients>,
     cluster: &Cluster<'_>,
-    target: &Target,
+    whole: &Target,
+    subject: &(String, String),
 ) -> Result<Chain, Error> {
+    let target = &whole.for_subject(subject);
     // Chained mode: the ServiceAccount's role (role A) is in the cluster's account.
     let role_iam = match (&target.chained, cluster_account) {
         (Some(_), Some(c)) => &c.iam,
@@ -131,7 +134,7 @@ pub async fn chain(
                 role.map(String::as_str),
             )
         });
-        Ok::<_, Error>(crate::verify::others_annotated(target, annotated))
+        Ok::<_, Error>(crate::verify::others_annotated(whole, annotated))
     };
     let (role, (sa, raw_token), others, chain) =
         tokio::try_join!(role, cluster_side, others, chained)?;

@@ -20,9 +20,18 @@ pub fn context_line(req: &AddRequest, config: &std::path::Path) {
         "context {} (cluster {}), trust {}, config {}",
         req.context.context_name,
         req.context.server.as_deref().unwrap_or("?"),
-        req.scope.subject(),
+        subjects(req),
         config.display()
     );
+}
+
+/// The trusted subjects, as the header names them.
+fn subjects(req: &AddRequest) -> String {
+    req.scopes
+        .iter()
+        .map(|s| s.subject())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The plan, on stdout for text output, on stderr beside `-o manifest`
@@ -64,7 +73,7 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str
         add.account,
         req.context.context_name,
         add.desired.issuer.url(),
-        req.scope.subject()
+        subjects(req)
     );
     match req.output {
         AddOutput::Text => print!(
@@ -104,6 +113,9 @@ struct AddReport<'a> {
     cluster_role_arn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     config_map: Option<&'a str>,
+    /// Every ServiceAccount as `namespace:name`, when there are several.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    service_accounts: &'a [String],
     config_path: String,
     plan: &'a [plan::Step],
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
@@ -149,34 +161,37 @@ fn results(add: &AddPlan, outcome: &Outcome) -> Vec<String> {
         .collect()
 }
 
-/// What a dry run would do to the role and the ServiceAccount, from the
+/// What a dry run would do to the role and the ServiceAccounts, from the
 /// plan's own steps: nothing is said to exist that the plan would create.
 fn dry_run_lines(
     plan: &plan::Plan,
     (role_arn, annotated): (&str, &str),
-    sa_namespace: &str,
-    service_account: &str,
+    service_accounts: &[(String, String)],
 ) -> Vec<String> {
     let creates_role = plan
         .changes()
         .any(|s| matches!(s.op, Some(plan::Op::CreateRole { .. })));
-    let sa_step = plan
-        .changes()
-        .find(|s| matches!(s.op, Some(plan::Op::ApplyServiceAccount { .. })));
     let role = match creates_role {
         true => format!("would create role: {role_arn}"),
         false => format!("role (exists): {role_arn}"),
     };
-    let sa = match sa_step.map(|s| s.action) {
-        Some(plan::Action::Create) => format!(
-            "would create service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {annotated})"
-        ),
-        Some(_) => format!(
-            "would annotate service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {annotated})"
-        ),
-        None => format!("service account: {sa_namespace}/{service_account} (unchanged)"),
-    };
-    vec![role, sa]
+    let mut lines = vec![role];
+    for (sa_namespace, service_account) in service_accounts {
+        let sa_step = plan.changes().find(|s| {
+            matches!(&s.op, Some(plan::Op::ApplyServiceAccount { namespace, name, .. })
+                if namespace == sa_namespace && name == service_account)
+        });
+        lines.push(match sa_step.map(|s| s.action) {
+            Some(plan::Action::Create) => format!(
+                "would create service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {annotated})"
+            ),
+            Some(_) => format!(
+                "would annotate service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {annotated})"
+            ),
+            None => format!("service account: {sa_namespace}/{service_account} (unchanged)"),
+        });
+    }
+    lines
 }
 
 /// After an applied `add`: how a pod gets the role. IRSA's webhook injects
@@ -203,6 +218,15 @@ fn chained_next_steps(config_map: &str) -> String {
     )
 }
 
+/// The ServiceAccounts the text names: those applied, else (a wildcard
+/// name) the first subject as given, as before several existed.
+fn shown_service_accounts(req: &AddRequest) -> Vec<(String, String)> {
+    match req.service_accounts() {
+        named if named.is_empty() => vec![(req.sa_namespace.clone(), req.service_account.clone())],
+        named => named,
+    }
+}
+
 pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Error> {
     let applied = done.outcome.is_some();
     let results = done.outcome.map(|o| results(add, o)).unwrap_or_default();
@@ -222,8 +246,7 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 for line in dry_run_lines(
                     &add.plan,
                     (role_arn, annotated),
-                    &req.sa_namespace,
-                    &req.service_account,
+                    &shown_service_accounts(req),
                 ) {
                     println!("{line}");
                 }
@@ -235,10 +258,11 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
             if let Some(role_a) = &add.cluster_role_arn {
                 println!("cluster role: {role_a} (chained: it assumes {role_arn})");
             }
-            println!(
-                "service account: {}/{} ({ROLE_ARN_ANNOTATION}: {annotated})",
-                req.sa_namespace, req.service_account
-            );
+            for (namespace, name) in shown_service_accounts(req) {
+                println!(
+                    "service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {annotated})"
+                );
+            }
             if let Some(cm) = &add.config_map {
                 println!(
                     "config map: {}/{} (key {})",
@@ -248,7 +272,9 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 );
             }
             if applied && req.applies_service_account() {
-                print!("{}", next_steps(&req.sa_namespace, &req.service_account));
+                for (namespace, name) in req.service_accounts() {
+                    print!("{}", next_steps(&namespace, &name));
+                }
                 if let Some(cm) = &add.config_map {
                     print!("{}", chained_next_steps(&cm.name));
                 }
@@ -285,6 +311,12 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 mode: req.mode.as_str(),
                 cluster_role_arn: add.cluster_role_arn.as_deref(),
                 config_map: add.config_map.as_ref().map(|c| c.name.as_str()),
+                service_accounts: &add
+                    .desired
+                    .config_entry
+                    .as_ref()
+                    .map(|e| e.service_accounts.clone())
+                    .unwrap_or_default(),
                 config_path: done.config_path.display().to_string(),
                 plan: &add.plan.steps,
                 warnings: &add.plan.warnings,
@@ -303,14 +335,15 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
             super::print_structured(&report, format)
         }
         AddOutput::Manifest => {
-            let sa = k8s::service_account(
-                &req.sa_namespace,
-                &req.service_account,
-                &add.annotations,
-                &add.labels,
-            );
-            // k8s-openapi's serializer writes apiVersion and kind itself.
-            print!("{}", serde_yaml::to_string(&sa)?);
+            // One YAML document per ServiceAccount, as `kubectl apply -f` reads them.
+            for (i, (namespace, name)) in req.service_accounts().iter().enumerate() {
+                let sa = k8s::service_account(namespace, name, &add.annotations, &add.labels);
+                if i > 0 {
+                    println!("---");
+                }
+                // k8s-openapi's serializer writes apiVersion and kind itself.
+                print!("{}", serde_yaml::to_string(&sa)?);
+            }
             if let Some(cm) = &add.config_map {
                 let cm = k8s::config_map(&req.sa_namespace, &cm.name, &req.name, &cm.data);
                 print!("---\n{}", serde_yaml::to_string(&cm)?);
@@ -359,7 +392,11 @@ mod tests {
             steps: vec![create_role, sa_step(Action::Create)],
             warnings: Vec::new(),
         };
-        let lines = dry_run_lines(&plan, ("arn:r", "arn:r"), "ai-pods", "km");
+        let lines = dry_run_lines(
+            &plan,
+            ("arn:r", "arn:r"),
+            &[("ai-pods".into(), "km".into())],
+        );
         assert_eq!(lines[0], "would create role: arn:r");
         assert!(
             lines[1].starts_with("would create service account: ai-pods/km"),
@@ -371,7 +408,11 @@ mod tests {
             steps: vec![sa_step(Action::Update)],
             warnings: Vec::new(),
         };
-        let lines = dry_run_lines(&plan, ("arn:r", "arn:r"), "ai-pods", "km");
+        let lines = dry_run_lines(
+            &plan,
+            ("arn:r", "arn:r"),
+            &[("ai-pods".into(), "km".into())],
+        );
         assert_eq!(lines[0], "role (exists): arn:r");
         assert!(
             lines[1].starts_with("would annotate service account"),

@@ -125,11 +125,14 @@ fn pending_text(pending: &[PendingRemoval]) -> String {
             .as_deref()
             .map(|c| format!(" in {c}"))
             .unwrap_or_default();
+        let accounts = match p.service_accounts.is_empty() {
+            true => format!("ServiceAccount {}/{}", p.namespace, p.service_account),
+            false => format!("ServiceAccounts {}", slashed(&p.service_accounts)),
+        };
         out.push_str(&format!(
-            "  {}: ServiceAccount {}/{}{}, annotated with {}\n    fix: kubectl klanker-trust rm {} (against that cluster's context)\n",
+            "  {}: {}{}, annotated with {}\n    fix: kubectl klanker-trust rm {} (against that cluster's context)\n",
             visible(&p.name),
-            visible(&p.namespace),
-            visible(&p.service_account),
+            visible(&accounts),
             visible(&cluster),
             visible(&p.role_arn),
             visible(&p.name)
@@ -174,7 +177,7 @@ pub fn onboardings_table(rows: &[Row], shape: Shape) -> String {
         cells.extend([
             role.clone(),
             o.mode.as_str().to_string(),
-            format!("{}/{}", o.namespace, o.service_account),
+            service_account_cell(&o.namespace, &o.service_account, &o.service_accounts),
             issuer,
             provider_word(row.provider).to_string(),
         ]);
@@ -202,7 +205,7 @@ fn local_table(config: &[ClusterEntry], current: Option<&str>, shape: Shape) -> 
             } else {
                 role_name_of(&e.role_arn).to_string()
             },
-            format!("{}/{}", e.namespace, e.service_account),
+            service_account_cell(&e.namespace, &e.service_account, &e.service_accounts),
         ]);
         if wide {
             cells.push(e.oidc_provider_arn.clone());
@@ -210,6 +213,23 @@ fn local_table(config: &[ClusterEntry], current: Option<&str>, shape: Shape) -> 
         cells
     });
     table(&header, rows, shape.headers)
+}
+
+/// `namespace:name` items as `namespace/name`, joined with `,`.
+fn slashed(listed: &[String]) -> String {
+    listed
+        .iter()
+        .map(|s| s.replacen(':', "/", 1))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The SERVICE ACCOUNT cell: `namespace/name`, or every one of several.
+fn service_account_cell(namespace: &str, service_account: &str, listed: &[String]) -> String {
+    match listed.is_empty() {
+        true => format!("{namespace}/{service_account}"),
+        false => slashed(listed),
+    }
 }
 
 fn role_column(wide: bool) -> &'static str {
@@ -313,6 +333,7 @@ mod tests {
                 role_arn: "arn:aws:iam::333333333333:role/km-cluster-dev".into(),
                 namespace: "ai-pods".into(),
                 service_account: "km".into(),
+                service_accounts: Vec::new(),
                 oidc_provider_arn: "arn:p".into(),
                 issuer: EKS.into(),
                 cluster: None,
@@ -397,6 +418,7 @@ mod tests {
             role_arn: "arn:aws:iam::333333333333:role/km-cluster-dev".into(),
             namespace: "ai-pods".into(),
             service_account: "km".into(),
+            service_accounts: Vec::new(),
             cluster: Some("arn:aws:eks:us-east-1:222222222222:cluster/dev".into()),
         }]);
         assert!(text.contains("Pending removal"), "{text}");
@@ -407,5 +429,20 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("fix: kubectl klanker-trust rm dev"), "{text}");
+    }
+
+    #[test]
+    fn several_service_accounts_share_one_cell_joined_with_commas() {
+        let mut r = row();
+        r.onboarding.service_accounts = vec!["ai-pods:km".into(), "ci:b".into()];
+        let text = onboardings_table(
+            &[r],
+            Shape {
+                format: ListOutput::Text,
+                headers: true,
+            },
+        );
+        assert!(text.contains("ai-pods/km,ci/b"), "{text}");
+        assert_eq!(service_account_cell("ns", "km", &[]), "ns/km");
     }
 }

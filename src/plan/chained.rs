@@ -62,6 +62,8 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
             &chained.cluster_role_name,
         )?;
     }
+    let role_a_trust = trust::policy::trust_policy_for(&provider_a, issuer, &req.scopes);
+    mirror::check_trust_size(&role_a_trust, req.scopes.len(), req.max_trust_policy_size)?;
     let role_a = Desired {
         name: req.name.clone(),
         iam: Target::ClusterIam,
@@ -76,13 +78,14 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
         register: req.register,
         role_name: chained.cluster_role_name.clone(),
         role_arn: role_a_arn.clone(),
-        trust_policy: trust::policy::trust_policy(&provider_a, issuer, &req.scope),
+        trust_policy: role_a_trust,
         max_session: req.session_duration,
-        description: trust::cluster_role_description(&req.name, &req.scope, &role_b_arn),
+        description: trust::cluster_role_description(&req.name, &req.scopes, &role_b_arn),
         role_tags: tags,
         permissions_boundary: boundary,
         policies: BTreeSet::new(),
         cluster: None,
+        more_clusters: Vec::new(),
         config_entry: None,
         replace_issuer: req.replace_issuer,
         drop_old_providers: false,
@@ -100,7 +103,7 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
                 &side.identity.account,
                 &role_a_arn,
             ),
-            description: trust::chained_role_description(&req.name, &req.scope),
+            description: trust::chained_role_description(&req.name, &req.scopes),
             annotated_role: role_a_arn.clone(),
             provider_arn: provider_a.clone(),
             config_map: Some(DesiredConfigMap {

@@ -5,11 +5,13 @@ use crate::observe::describe::{Provider, Seen, SeenAccount};
 use crate::observe::verify::Onboarding;
 use crate::trust::{ROLE_ARN_ANNOTATION, STS_AUDIENCE};
 
-/// Whether a seen ServiceAccount is the one the trust names.
+/// Whether a seen ServiceAccount is one the trust names.
 pub fn is_subject(seen: &Seen, sa: &SeenAccount) -> bool {
-    seen.cluster
-        .as_ref()
-        .is_ok_and(|(_, t, _)| t.namespace == sa.namespace && t.service_account == sa.name)
+    seen.cluster.as_ref().is_ok_and(|(_, t, _)| {
+        t.subjects()
+            .iter()
+            .any(|(ns, name)| ns == &sa.namespace && name == &sa.name)
+    })
 }
 
 /// The facts drift is judged from, out of what was read.
@@ -31,17 +33,24 @@ pub fn facts<'a>(name: &'a str, found: &'a Onboarding, seen: &'a Seen) -> DriftF
             Provider::Unknown => None,
         },
         provider_arn: seen.provider_arn.as_deref(),
-        subject: seen.cluster.as_ref().ok().map(|(_, t, _)| {
-            let subject = accounts.iter().find(|sa| is_subject(seen, sa));
-            (
-                format!("{}/{}", t.namespace, t.service_account),
-                subject.map(|sa| {
-                    sa.observed
-                        .annotations
-                        .get(ROLE_ARN_ANNOTATION)
-                        .map(String::as_str)
-                }),
-            )
+        subjects: seen.cluster.as_ref().ok().map(|(_, t, _)| {
+            t.subjects()
+                .into_iter()
+                .map(|(ns, name)| {
+                    let subject = accounts
+                        .iter()
+                        .find(|sa| sa.namespace == ns && sa.name == name);
+                    (
+                        format!("{ns}/{name}"),
+                        subject.map(|sa| {
+                            sa.observed
+                                .annotations
+                                .get(ROLE_ARN_ANNOTATION)
+                                .map(String::as_str)
+                        }),
+                    )
+                })
+                .collect()
         }),
         others: accounts
             .iter()
@@ -65,6 +74,9 @@ pub fn cluster_role_arn(found: &Onboarding, seen: &Seen) -> Option<String> {
                 .and_then(|(r, _)| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
         })
 }
+/// A trusted ServiceAccount `namespace/name` and its role annotation as
+/// seen (`None`: it does not exist; `Some(None)`: not annotated).
+pub type SubjectSeen<'a> = (String, Option<Option<&'a str>>);
 
 /// What drift is judged from, as observed.
 #[derive(Debug, Default)]
@@ -81,10 +93,10 @@ pub struct DriftFacts<'a> {
     /// `Some(Some(client IDs))` registered.
     pub provider: Option<Option<&'a [String]>>,
     pub provider_arn: Option<&'a str>,
-    /// The trusted ServiceAccount `namespace/name`, and its role annotation
+    /// Each trusted ServiceAccount `namespace/name`, and its role annotation
     /// when it exists (`Some(None)`: exists, not annotated); `None` when the
     /// cluster was not read.
-    pub subject: Option<(String, Option<Option<&'a str>>)>,
+    pub subjects: Option<Vec<SubjectSeen<'a>>>,
     /// Other ServiceAccounts annotated with the role.
     pub others: Vec<String>,
     /// What the role lookup noticed (duplicate claims, look-alikes).
@@ -134,7 +146,10 @@ pub fn drift(facts: &DriftFacts<'_>) -> Vec<String> {
         ),
         _ => {}
     }
-    if let (Some((subject, annotation)), Some(role)) = (&facts.subject, facts.role_arn) {
+    // Not judged against a role that is gone.
+    let role = facts.role_arn;
+    for (subject, annotation) in facts.subjects.iter().flatten() {
+        let Some(role) = role else { break };
         match annotation {
             None => drift.push(format!(
                 "ServiceAccount {subject}, which the trust names, does not exist"
@@ -171,7 +186,7 @@ mod tests {
             entry_role_arn: Some("arn:role"),
             provider: Some(Some(ids)),
             provider_arn: Some("arn:provider"),
-            subject: Some(("ai-pods/km".into(), Some(Some("arn:role")))),
+            subjects: Some(vec![("ai-pods/km".into(), Some(Some("arn:role")))]),
             ..DriftFacts::default()
         }
     }
@@ -196,7 +211,7 @@ mod tests {
         let ids = vec!["other".to_string()];
         let mut facts = healthy(&ids);
         facts.entry_role_arn = Some("arn:elsewhere");
-        facts.subject = Some(("ai-pods/km".into(), Some(Some("arn:other"))));
+        facts.subjects = Some(vec![("ai-pods/km".into(), Some(Some("arn:other")))]);
         facts.others = vec!["x/y".into()];
         let lines = drift(&facts);
         assert_eq!(lines.len(), 4, "{lines:#?}");
@@ -214,7 +229,7 @@ mod tests {
         let mut gone = healthy(&ids);
         gone.role_arn = None;
         gone.provider = Some(None);
-        gone.subject = Some(("ai-pods/km".into(), None));
+        gone.subjects = Some(vec![("ai-pods/km".into(), None)]);
         let lines = drift(&gone);
         assert!(
             lines[0].contains("role km-cluster-dev does not exist"),

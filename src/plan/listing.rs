@@ -27,6 +27,9 @@ pub struct PendingRemoval {
     pub role_arn: String,
     pub namespace: String,
     pub service_account: String,
+    /// Every ServiceAccount as `namespace:name`, when there are several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
     /// The cluster the onboarding recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
@@ -42,6 +45,7 @@ pub fn pending_removals(doc: &Document) -> Vec<PendingRemoval> {
             role_arn: entry.role_arn,
             namespace: entry.namespace,
             service_account: entry.service_account,
+            service_accounts: entry.service_accounts,
             cluster: pending.cluster,
         })
         .collect()
@@ -162,6 +166,7 @@ mod tests {
                 role_arn: "arn:aws:iam::333333333333:role/km-cluster-gone".into(),
                 namespace: "ai-pods".into(),
                 service_account: "km".into(),
+                service_accounts: Vec::new(),
                 cluster: Some("arn:aws:eks:us-east-1:222222222222:cluster/x".into()),
             }]
         );
@@ -190,6 +195,7 @@ mod tests {
             role_arn: format!("arn:aws:iam::333333333333:role/km-cluster-{name}"),
             namespace: "ns".into(),
             service_account: "km".into(),
+            service_accounts: Vec::new(),
             oidc_provider_arn: provider.into(),
             issuer: String::new(),
             cluster: None,

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Desired, DesiredCluster, DesiredConfigMap, ObservedProvider, ObservedRole, Plan, Target,
+    Desired, DesiredCluster, DesiredConfigMap, ObservedProvider, ObservedRole, Plan, PlanError,
+    Target,
 };
 use crate::aws::{Identity, iam};
 use crate::error::Error;
@@ -95,15 +96,38 @@ pub fn other_trusted_providers(
         .collect()
 }
 
-/// The ServiceAccount the role trusted until now, if the trust moves to
-/// another one (wildcards name no ServiceAccount to release).
-pub fn previous_subject(req: &AddRequest, role: Option<&ObservedRole>) -> Option<(String, String)> {
-    role.and_then(|r| inventory::trusted_subject(&r.trust_policy))
+/// The ServiceAccounts the role trusted until now and no longer will: the
+/// trust moves, or one is dropped from the list (wildcards name no
+/// ServiceAccount to release).
+pub fn previous_subjects(req: &AddRequest, role: Option<&ObservedRole>) -> Vec<(String, String)> {
+    let wanted = req.service_accounts();
+    role.map(|r| inventory::trusted_subjects(&r.trust_policy))
+        .unwrap_or_default()
+        .into_iter()
         .filter(|(ns, sa)| {
             !ns.contains(['*', '?'])
                 && !sa.contains(['*', '?'])
-                && (ns != &req.sa_namespace || sa != &req.service_account)
+                && !wanted.iter().any(|(wns, wsa)| wns == ns && wsa == sa)
         })
+        .collect()
+}
+
+/// The trust policy fits IAM's quota (`limit`, characters without
+/// whitespace): checked here, before any write, as moto accepts any size.
+pub fn check_trust_size(
+    doc: &serde_json::Value,
+    subjects: usize,
+    limit: usize,
+) -> Result<(), PlanError> {
+    let size = trust::policy::policy_size(doc);
+    if size > limit {
+        return Err(PlanError::TrustPolicyTooLarge {
+            subjects,
+            size,
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// Mirror mode's whole decision: the klanker account holds the provider
@@ -113,11 +137,13 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
     let issuer = &snap.issuer.issuer;
     let provider_arn = provider_arn(snap.observed.provider.as_ref(), issuer, identity);
     let role_arn = trust::role_arn(&identity.partition, &identity.account, &req.role_name);
+    let trust_policy = trust::policy::trust_policy_for(&provider_arn, issuer, &req.scopes);
+    check_trust_size(&trust_policy, req.scopes.len(), req.max_trust_policy_size)?;
     let side = KlankerSide {
-        trust_policy: trust::policy::trust_policy(&provider_arn, issuer, &req.scope),
-        description: trust::role_description(
+        trust_policy,
+        description: trust::role_description_for(
             &req.name,
-            &req.scope,
+            &req.scopes,
             // Created now, or created earlier by this tool.
             snap.observed
                 .provider
@@ -189,9 +215,34 @@ pub fn plan_klanker(
         namespace: req.scope.namespace_label().to_string(),
         service_account: req.service_account.clone(),
         role_arn: role_arn.clone(),
+        // Only for several: a single entry stays as the `km` tool knows it.
+        service_accounts: match req.scopes.len() {
+            1 => Vec::new(),
+            _ => req
+                .scopes
+                .iter()
+                .map(|s| format!("{}:{}", s.namespace_label(), s.service_account))
+                .collect(),
+        },
         mode: req.mode,
         cluster_role_arn: side.cluster_role_arn.clone(),
     };
+    // Chained mode's ConfigMap sits beside the first ServiceAccount.
+    let mut config_map = side.config_map.clone();
+    let cluster = |(namespace, service_account): (String, String)| DesiredCluster {
+        namespace,
+        create_namespace: req.create_namespace,
+        service_account,
+        annotations: sa_annotations.clone(),
+        labels: sa_labels.clone(),
+        own_role_arns: own_role_arns.clone(),
+        config_map: config_map.take(),
+    };
+    let mut clusters = match req.applies_service_account() {
+        true => req.service_accounts().into_iter().map(cluster).collect(),
+        false => Vec::new(),
+    }
+    .into_iter();
     let desired = Desired {
         name: req.name.clone(),
         iam: Target::Iam,
@@ -209,15 +260,8 @@ pub fn plan_klanker(
         role_tags,
         permissions_boundary: req.permissions_boundary.clone(),
         policies: snap.policies.clone(),
-        cluster: req.applies_service_account().then(|| DesiredCluster {
-            namespace: req.sa_namespace.clone(),
-            create_namespace: req.create_namespace,
-            service_account: req.service_account.clone(),
-            annotations: sa_annotations.clone(),
-            labels: sa_labels.clone(),
-            own_role_arns,
-            config_map: side.config_map.clone(),
-        }),
+        cluster: clusters.next(),
+        more_clusters: clusters.collect(),
         config_entry: Some(config_entry),
         replace_issuer: req.replace_issuer,
         drop_old_providers: chained,
@@ -269,23 +313,31 @@ pub fn role_tags(req: &AddRequest, described_cluster: Option<&str>) -> BTreeMap<
 /// What a wildcard trust lets in, said before anything is applied.
 fn wide_trust_warnings(req: &AddRequest, role_arn: &str) -> Vec<String> {
     let mut warnings = Vec::new();
-    if req.scope.namespace.is_none() {
+    for scope in req.scopes.iter().filter(|s| s.namespace.is_none()) {
         warnings.push(format!(
             "--namespace '*': a ServiceAccount named `{}` in ANY namespace of this cluster can assume {role_arn}.",
-            req.service_account
+            scope.service_account
         ));
-        if !req.scope.service_account_is_wildcard() {
-            warnings.push(format!(
-                "--namespace '*' names no namespace to hold the ServiceAccount, so it is applied in the context's namespace `{}`. To put it in another one, switch the context first: kubectl config set-context --current --namespace=NS.",
-                req.sa_namespace
-            ));
-        }
     }
-    if req.scope.service_account_is_wildcard() {
+    if req
+        .scopes
+        .iter()
+        .any(|s| s.namespace.is_none() && !s.service_account_is_wildcard())
+    {
+        warnings.push(format!(
+            "--namespace '*' names no namespace to hold the ServiceAccount, so it is applied in the context's namespace `{}`. To put it in another one, switch the context first: kubectl config set-context --current --namespace=NS.",
+            req.sa_namespace
+        ));
+    }
+    for scope in req
+        .scopes
+        .iter()
+        .filter(|s| s.service_account_is_wildcard())
+    {
         warnings.push(format!(
             "--service-account '{}': EVERY matching ServiceAccount in {} can assume {role_arn}; no ServiceAccount is applied, annotate the ones you mean yourself.",
-            req.service_account,
-            req.scope
+            scope.service_account,
+            scope
                 .namespace
                 .as_deref()
                 .map(|n| format!("namespace {n}"))
@@ -297,7 +349,13 @@ fn wide_trust_warnings(req: &AddRequest, role_arn: &str) -> Vec<String> {
 
 /// The facts of `verify`'s local checks after applying: what was just
 /// written, and the token the cluster issued.
-pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) -> Facts {
+/// `subject`: the ServiceAccount `(namespace, name)` the token is for.
+pub fn verification_facts(
+    req: &AddRequest,
+    add: &AddPlan,
+    (namespace, service_account): &(String, String),
+    after: AfterApply,
+) -> Facts {
     let desired = &add.desired;
     let claims = after
         .token
@@ -330,8 +388,8 @@ pub fn verification_facts(req: &AddRequest, add: &AddPlan, after: AfterApply) ->
             max_session: desired.max_session,
             attached_policies: desired.policies.clone(),
         }),
-        namespace: req.sa_namespace.clone(),
-        service_account: req.service_account.clone(),
+        namespace: namespace.clone(),
+        service_account: service_account.clone(),
         annotations: Some(add.annotations.clone()),
         token: claims,
         provider,
@@ -387,6 +445,22 @@ mod tests {
             partition: "aws".into(),
             account: "333333333333".into(),
         }
+    }
+
+    /// Every namespace of `req`'s ServiceAccounts exists; none of them yet.
+    fn snapshot_for(req: &AddRequest) -> AddSnapshot {
+        let more = req.service_accounts().into_iter().skip(1);
+        snapshot(Observed {
+            more_service_accounts: more
+                .map(|(namespace, name)| crate::plan::ObservedCluster {
+                    namespace,
+                    name,
+                    namespace_exists: true,
+                    service_account: None,
+                })
+                .collect(),
+            ..Observed::default()
+        })
     }
 
     fn snapshot(mut observed: Observed) -> AddSnapshot {
@@ -520,12 +594,12 @@ mod tests {
         let req = request(&[]);
         let moved = role("system:serviceaccount:old:km");
         assert_eq!(
-            previous_subject(&req, Some(&moved)),
-            Some(("old".into(), "km".into()))
+            previous_subjects(&req, Some(&moved)),
+            [("old".to_string(), "km".to_string())]
         );
         let same = role("system:serviceaccount:ai-pods:km");
-        assert_eq!(previous_subject(&req, Some(&same)), None);
-        assert_eq!(previous_subject(&req, None), None);
+        assert!(previous_subjects(&req, Some(&same)).is_empty());
+        assert!(previous_subjects(&req, None).is_empty());
     }
 
     #[test]
@@ -535,6 +609,7 @@ mod tests {
         let facts = verification_facts(
             &req,
             &add,
+            &("ai-pods".into(), "km".into()),
             AfterApply {
                 token: Err("no token".into()),
                 other_provider: None,
@@ -547,5 +622,135 @@ mod tests {
         );
         assert_eq!(facts.token.unwrap_err(), "no token");
         assert!(facts.provider.is_none());
+    }
+
+    #[test]
+    fn the_size_check_is_at_the_limit_and_says_the_size_and_the_fix() {
+        let doc = json!({"a": "bc"});
+        let size = trust::policy::policy_size(&doc);
+        assert_eq!(size, 10);
+        assert!(check_trust_size(&doc, 3, size).is_ok());
+        let err = check_trust_size(&doc, 3, size - 1).unwrap_err();
+        assert_eq!(
+            err,
+            PlanError::TrustPolicyTooLarge {
+                subjects: 3,
+                size: 10,
+                limit: 9
+            }
+        );
+        let text = err.to_string();
+        for part in [
+            "10 characters",
+            "limit of 9",
+            "fewer ServiceAccounts",
+            "--allow-wide-trust",
+            "--max-trust-policy-size",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+    }
+
+    /// `n` ServiceAccounts `sa-0`.. in ai-pods, with `--max-trust-policy-size`.
+    fn many(n: usize, limit: usize) -> AddRequest {
+        let names: Vec<String> = (0..n).map(|i| format!("sa-{i}")).collect();
+        let mut flags: Vec<&str> = Vec::new();
+        for name in &names {
+            flags.extend(["--service-account", name.as_str()]);
+        }
+        let limit = limit.to_string();
+        flags.extend(["--max-trust-policy-size", limit.as_str()]);
+        request(&flags)
+    }
+
+    #[test]
+    fn a_trust_over_the_quota_stops_the_plan_and_one_at_it_passes() {
+        let snap = snapshot_for(&many(50, 8192));
+        let fits = plan(&many(50, 8192), &snap).unwrap();
+        let size = trust::policy::policy_size(&fits.desired.trust_policy);
+        assert!(size > 2048, "{size}");
+        assert!(plan(&many(50, size), &snap).is_ok());
+        assert!(matches!(
+            plan(&many(50, size - 1), &snap),
+            Err(Error::Plan(PlanError::TrustPolicyTooLarge {
+                subjects: 50,
+                ..
+            }))
+        ));
+        // The default quota refuses it too.
+        assert!(matches!(
+            plan(&many(50, 2048), &snap),
+            Err(Error::Plan(PlanError::TrustPolicyTooLarge { .. }))
+        ));
+    }
+
+    #[test]
+    fn several_service_accounts_are_each_applied_and_listed_in_the_entry() {
+        let req = request(&[
+            "--service-account",
+            "a",
+            "--service-account",
+            "b",
+            "--service-account",
+            "ci:c",
+        ]);
+        let add = plan(&req, &snapshot_for(&req)).unwrap();
+        let cluster = add.desired.cluster.as_ref().unwrap();
+        assert_eq!(
+            (cluster.namespace.as_str(), cluster.service_account.as_str()),
+            ("ai-pods", "a")
+        );
+        let more: Vec<(&str, &str)> = add
+            .desired
+            .more_clusters
+            .iter()
+            .map(|c| (c.namespace.as_str(), c.service_account.as_str()))
+            .collect();
+        assert_eq!(more, [("ai-pods", "b"), ("ci", "c")]);
+        let entry = add.desired.config_entry.as_ref().unwrap();
+        assert_eq!(
+            (entry.namespace.as_str(), entry.service_account.as_str()),
+            ("ai-pods", "a")
+        );
+        assert_eq!(entry.service_accounts, ["ai-pods:a", "ai-pods:b", "ci:c"]);
+        assert!(
+            add.desired.description.contains("(ai-pods/a +2 more)"),
+            "{}",
+            add.desired.description
+        );
+        // One ServiceAccount: no list, the description as before.
+        let one = plan(&request(&[]), &snapshot(Observed::default())).unwrap();
+        assert!(
+            one.desired
+                .config_entry
+                .unwrap()
+                .service_accounts
+                .is_empty()
+        );
+        assert!(one.desired.more_clusters.is_empty());
+        assert!(one.desired.description.contains("(ai-pods/km);"));
+    }
+
+    #[test]
+    fn a_service_account_dropped_from_the_list_is_previous() {
+        let role = ObservedRole {
+            arn: String::new(),
+            trust_policy: json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": "arn:aws:iam::333333333333:oidc-provider/x"},
+            "Condition": {"StringEquals": {"x:sub": [
+                "system:serviceaccount:ai-pods:a",
+                "system:serviceaccount:ai-pods:b",
+                "system:serviceaccount:ci:c"
+            ]}}}]}),
+            max_session: 3600,
+            description: String::new(),
+            tags: BTreeMap::new(),
+            permissions_boundary: None,
+        };
+        let req = request(&["--service-account", "a", "--service-account", "ci:c"]);
+        assert_eq!(
+            previous_subjects(&req, Some(&role)),
+            [("ai-pods".to_string(), "b".to_string())]
+        );
     }
 }

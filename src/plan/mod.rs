@@ -71,6 +71,9 @@ pub struct Desired {
     pub policies: BTreeSet<String>,
     /// None when the ServiceAccount is printed (`-o manifest`), not applied.
     pub cluster: Option<DesiredCluster>,
+    /// The other ServiceAccounts the trust names (several
+    /// `--service-account`s), applied the same way after `cluster`.
+    pub more_clusters: Vec<DesiredCluster>,
     pub config_entry: Option<ClusterEntry>,
     /// `--replace-issuer`: the same name may move to another issuer.
     pub replace_issuer: bool,
@@ -141,9 +144,20 @@ pub struct Observed {
     /// Providers the role trusts now, other than the desired one, as read
     /// (for `--replace-issuer`: the old one goes if it is ours).
     pub old_providers: Vec<ObservedProvider>,
-    /// The ServiceAccount the role trusted until now, when the trust moves to
-    /// another namespace or name (None: it does not move, or it is not in this cluster).
-    pub previous_service_account: Option<PreviousServiceAccount>,
+    /// The ServiceAccounts the role trusted until now and trusts no longer
+    /// (the trust moved, or one was dropped from the list).
+    pub previous_service_accounts: Vec<PreviousServiceAccount>,
+    /// What `Desired::more_clusters` finds, by namespace and name.
+    pub more_service_accounts: Vec<ObservedCluster>,
+}
+
+/// One more ServiceAccount's namespace and object, as read.
+#[derive(Debug, Clone)]
+pub struct ObservedCluster {
+    pub namespace: String,
+    pub name: String,
+    pub namespace_exists: bool,
+    pub service_account: Option<ObservedServiceAccount>,
 }
 
 /// The ServiceAccount a moving trust leaves behind.
@@ -464,6 +478,15 @@ pub enum PlanError {
         "policy {arn} does not exist in the klanker account. Create it first (the shared operator policy is km-operator-policy), or pass the right --policy-arn."
     )]
     PolicyMissing { arn: String },
+    /// The trust policy is larger than IAM's quota allows.
+    #[error(
+        "the trust policy for {subjects} ServiceAccounts would be {size} characters (whitespace not counted), over IAM's limit of {limit}. Trust fewer ServiceAccounts, use a wildcard with --allow-wide-trust (e.g. --service-account 'ci-*'), or raise the account's role trust policy quota (4096 or 8192) and pass --max-trust-policy-size."
+    )]
+    TrustPolicyTooLarge {
+        subjects: usize,
+        size: usize,
+        limit: usize,
+    },
     /// The namespace is missing and `--create-namespace` was not given.
     #[error(
         "namespace `{namespace}` does not exist in the cluster. Create it, or pass --create-namespace."
@@ -524,7 +547,27 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
     plan_inline_policies(desired, observed, &mut steps);
     plan_old_providers(desired, observed, &mut steps, &mut warnings);
     if let Some(cluster) = &desired.cluster {
-        plan_cluster(desired, cluster, observed, &mut steps, &mut warnings)?;
+        // A namespace shared by several ServiceAccounts is created once.
+        let mut created = BTreeSet::new();
+        let first = (observed.namespace_exists, observed.service_account.as_ref());
+        plan_cluster(
+            desired,
+            cluster,
+            first,
+            &mut created,
+            &mut steps,
+            &mut warnings,
+        )?;
+        for more in &desired.more_clusters {
+            let seen = observed
+                .more_service_accounts
+                .iter()
+                .find(|o| o.namespace == more.namespace && o.name == more.service_account)
+                .map_or((false, None), |o| {
+                    (o.namespace_exists, o.service_account.as_ref())
+                });
+            plan_cluster(desired, more, seen, &mut created, &mut steps, &mut warnings)?;
+        }
         plan_config_map(&desired.name, cluster, observed, &mut steps)?;
         plan_trust_move(desired, cluster, observed, &mut steps, &mut warnings);
     }
@@ -926,20 +969,23 @@ fn plan_old_providers(
     }
 }
 
+/// One ServiceAccount (and its namespace): `(namespace exists, object)` as read.
 fn plan_cluster(
     desired: &Desired,
     cluster: &DesiredCluster,
-    observed: &Observed,
+    (namespace_exists, service_account): (bool, Option<&ObservedServiceAccount>),
+    created_namespaces: &mut BTreeSet<String>,
     steps: &mut Vec<Step>,
     warnings: &mut Vec<String>,
 ) -> Result<(), PlanError> {
     let ns = &cluster.namespace;
-    if !observed.namespace_exists {
+    if !namespace_exists && !created_namespaces.contains(ns) {
         if !cluster.create_namespace {
             return Err(PlanError::NamespaceMissing {
                 namespace: ns.clone(),
             });
         }
+        created_namespaces.insert(ns.clone());
         steps.push(Step::new(
             Target::Cluster,
             Action::Create,
@@ -948,7 +994,7 @@ fn plan_cluster(
         ));
     }
     let id = format!("{ns}/{}", cluster.service_account);
-    let Some(current) = &observed.service_account else {
+    let Some(current) = service_account else {
         // Ours from the start: the created-by annotation records it.
         let mut annotations = cluster.annotations.clone();
         annotations.insert(CREATED_BY_ANNOTATION.into(), MANAGED_BY_VALUE.into());
@@ -1220,9 +1266,10 @@ fn singular(section: &str) -> &'static str {
     }
 }
 
-/// A changed --namespace or --service-account moves the trust: the
-/// ServiceAccount left behind still names the role, and its pods would get
-/// AccessDenied. It is deleted if this tool created it, else released.
+/// A changed --namespace or --service-account moves the trust, and a
+/// ServiceAccount dropped from the list leaves it: the ServiceAccount left
+/// behind still names the role, and its pods would get AccessDenied. It is
+/// deleted if this tool created it, else released.
 fn plan_trust_move(
     desired: &Desired,
     cluster: &DesiredCluster,
@@ -1230,50 +1277,63 @@ fn plan_trust_move(
     steps: &mut Vec<Step>,
     warnings: &mut Vec<String>,
 ) {
-    let Some(previous) = &observed.previous_service_account else {
-        return;
+    let kept = |p: &PreviousServiceAccount| {
+        std::iter::once(cluster)
+            .chain(&desired.more_clusters)
+            .any(|c| c.namespace == p.namespace && c.service_account == p.name)
     };
-    if previous.namespace == cluster.namespace && previous.name == cluster.service_account {
-        return;
-    }
-    let old = format!("{}/{}", previous.namespace, previous.name);
-    warnings.push(format!(
-        "the trust MOVES: role {} stops trusting ServiceAccount {old} and trusts {}/{} instead; pods using {old} lose the role.",
-        desired.role_name, cluster.namespace, cluster.service_account
-    ));
-    let Some(sa) = &previous.observed else {
-        return;
-    };
-    let annotated = sa.annotations.get(ROLE_ARN_ANNOTATION);
-    if annotated.is_none_or(|a| a != &desired.role_arn && !cluster.own_role_arns.contains(a)) {
-        return;
-    }
-    let annotated_role = annotated.cloned().unwrap_or_default();
-    let step = if sa.created_by_us() {
-        Step::new(
-            Target::Cluster,
-            Action::Delete,
-            format!("ServiceAccount {old} (created by this tool; no longer trusted)"),
-            Some(Op::DeleteServiceAccount {
-                namespace: previous.namespace.clone(),
-                name: previous.name.clone(),
-                role_arn: annotated_role,
-            }),
-        )
-    } else {
-        Step::new(
-            Target::Cluster,
-            Action::Update,
+    for previous in observed
+        .previous_service_accounts
+        .iter()
+        .filter(|p| !kept(p))
+    {
+        let old = format!("{}/{}", previous.namespace, previous.name);
+        warnings.push(if desired.more_clusters.is_empty() {
             format!(
-                "ServiceAccount {old} (no longer trusted, not created by this tool): remove this tool's annotations only"
-            ),
-            Some(Op::ReleaseServiceAccount {
-                namespace: previous.namespace.clone(),
-                name: previous.name.clone(),
-            }),
-        )
-    };
-    steps.push(step);
+                "the trust MOVES: role {} stops trusting ServiceAccount {old} and trusts {}/{} instead; pods using {old} lose the role.",
+                desired.role_name, cluster.namespace, cluster.service_account
+            )
+        } else {
+            format!(
+                "role {} stops trusting ServiceAccount {old}; pods using {old} lose the role.",
+                desired.role_name
+            )
+        });
+        let Some(sa) = &previous.observed else {
+            continue;
+        };
+        // Annotated with this onboarding's role (either mode's).
+        let Some(annotated) = sa.annotations.get(ROLE_ARN_ANNOTATION).filter(|a| {
+            **a == desired.role_arn || *a == cluster.role_arn() || cluster.own_role_arns.contains(a)
+        }) else {
+            continue;
+        };
+        let step = if sa.created_by_us() {
+            Step::new(
+                Target::Cluster,
+                Action::Delete,
+                format!("ServiceAccount {old} (created by this tool; no longer trusted)"),
+                Some(Op::DeleteServiceAccount {
+                    namespace: previous.namespace.clone(),
+                    name: previous.name.clone(),
+                    role_arn: annotated.clone(),
+                }),
+            )
+        } else {
+            Step::new(
+                Target::Cluster,
+                Action::Update,
+                format!(
+                    "ServiceAccount {old} (no longer trusted, not created by this tool): remove this tool's annotations only"
+                ),
+                Some(Op::ReleaseServiceAccount {
+                    namespace: previous.namespace.clone(),
+                    name: previous.name.clone(),
+                }),
+            )
+        };
+        steps.push(step);
+    }
 }
 
 fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
@@ -1301,11 +1361,23 @@ fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
             &new.cluster_role_arn.clone().unwrap_or_default(),
         ),
     ];
-    pairs
+    let mut diff: Vec<String> = pairs
         .iter()
         .filter(|(_, a, b)| a != b)
         .map(|(k, a, b)| format!("{k}: {a} -> {b}"))
-        .collect()
+        .collect();
+    if old.service_accounts != new.service_accounts {
+        let list = |l: &[String]| match l.is_empty() {
+            true => "(none)".to_string(),
+            false => l.join(", "),
+        };
+        diff.push(format!(
+            "service_accounts: {} -> {}",
+            list(&old.service_accounts),
+            list(&new.service_accounts)
+        ));
+    }
+    diff
 }
 
 #[cfg(test)]
@@ -1363,6 +1435,7 @@ mod tests {
                 own_role_arns: Vec::new(),
                 config_map: None,
             }),
+            more_clusters: Vec::new(),
             config_entry: Some(ClusterEntry {
                 name: "dev".into(),
                 oidc_provider_arn: PROVIDER.replace("333333333333", "222222222222"),
@@ -1419,7 +1492,8 @@ mod tests {
             }),
             config_entry: d.config_entry.clone(),
             old_providers: Vec::new(),
-            previous_service_account: None,
+            previous_service_accounts: Vec::new(),
+            more_service_accounts: Vec::new(),
         }
     }
 
@@ -1847,11 +1921,11 @@ mod tests {
         let d = desired("ai-pods");
         let mut observed = converged(&d);
         let ours = observed.service_account.clone().unwrap();
-        observed.previous_service_account = Some(PreviousServiceAccount {
+        observed.previous_service_accounts = vec![PreviousServiceAccount {
             namespace: "old-ns".into(),
             name: "km".into(),
             observed: Some(ours.clone()),
-        });
+        }];
         let plan = plan(&d, &observed).unwrap();
         assert!(
             plan.warnings
@@ -1868,7 +1942,7 @@ mod tests {
         );
         let mut theirs = ours;
         theirs.ours.clear();
-        observed.previous_service_account.as_mut().unwrap().observed = Some(theirs.clone());
+        observed.previous_service_accounts[0].observed = Some(theirs.clone());
         let plan = super::plan(&d, &observed).unwrap();
         assert_eq!(
             super::tests::ops(&plan),
@@ -1881,7 +1955,7 @@ mod tests {
         theirs
             .annotations
             .insert(trust::ROLE_ARN_ANNOTATION.into(), "arn:other".into());
-        observed.previous_service_account.as_mut().unwrap().observed = Some(theirs);
+        observed.previous_service_accounts[0].observed = Some(theirs);
         assert!(super::plan(&d, &observed).unwrap().is_noop());
     }
 
@@ -1891,5 +1965,151 @@ mod tests {
         d.cluster = None;
         let plan = plan(&d, &Observed::default()).unwrap();
         assert!(plan.steps.iter().all(|s| s.target != Target::Cluster));
+    }
+
+    /// `desired("ai-pods")` with more ServiceAccounts `(namespace, name)`.
+    fn several(more: &[(&str, &str)]) -> Desired {
+        let mut d = desired("ai-pods");
+        let first = d.cluster.clone().unwrap();
+        d.more_clusters = more
+            .iter()
+            .map(|(ns, sa)| DesiredCluster {
+                namespace: ns.to_string(),
+                service_account: sa.to_string(),
+                ..first.clone()
+            })
+            .collect();
+        d
+    }
+
+    #[test]
+    fn each_more_service_account_is_applied_and_a_shared_new_namespace_created_once() {
+        let mut d = several(&[("ci", "b"), ("ci", "c")]);
+        let mut observed = converged(&d);
+        observed.more_service_accounts = ["b", "c"]
+            .iter()
+            .map(|sa| ObservedCluster {
+                namespace: "ci".into(),
+                name: sa.to_string(),
+                namespace_exists: false,
+                service_account: None,
+            })
+            .collect();
+        assert_eq!(
+            plan(&d, &observed).unwrap_err(),
+            PlanError::NamespaceMissing {
+                namespace: "ci".into()
+            }
+        );
+        for c in &mut d.more_clusters {
+            c.create_namespace = true;
+        }
+        let plan = plan(&d, &observed).unwrap();
+        let ops = ops(&plan);
+        assert_eq!(ops.len(), 3, "{ops:#?}");
+        assert_eq!(ops[0], &Op::CreateNamespace { name: "ci".into() });
+        for (op, name) in ops[1..].iter().zip(["b", "c"]) {
+            let Op::ApplyServiceAccount {
+                namespace,
+                name: applied,
+                annotations,
+                ..
+            } = op
+            else {
+                panic!("{op:?}");
+            };
+            assert_eq!((namespace.as_str(), applied.as_str()), ("ci", name));
+            assert_eq!(annotations[trust::ROLE_ARN_ANNOTATION], ROLE_ARN);
+            assert_eq!(annotations[CREATED_BY_ANNOTATION], MANAGED_BY_VALUE);
+        }
+    }
+
+    #[test]
+    fn a_more_service_account_serving_another_role_is_refused() {
+        let d = several(&[("ci", "b")]);
+        let mut observed = converged(&d);
+        let mut theirs = ObservedServiceAccount::default();
+        theirs
+            .annotations
+            .insert(trust::ROLE_ARN_ANNOTATION.into(), "arn:other".into());
+        observed.more_service_accounts = vec![ObservedCluster {
+            namespace: "ci".into(),
+            name: "b".into(),
+            namespace_exists: true,
+            service_account: Some(theirs),
+        }];
+        assert_eq!(
+            plan(&d, &observed).unwrap_err(),
+            PlanError::ServiceAccountServesOtherRole {
+                service_account: "ci/b".into(),
+                current_role: "arn:other".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_service_account_dropped_from_several_is_deleted_or_released_and_the_rest_stay() {
+        let d = several(&[("ci", "b")]);
+        let mut observed = converged(&d);
+        let ours = observed.service_account.clone().unwrap();
+        observed.more_service_accounts = vec![ObservedCluster {
+            namespace: "ci".into(),
+            name: "b".into(),
+            namespace_exists: true,
+            service_account: Some(ours.clone()),
+        }];
+        let dropped = |observed: Option<ObservedServiceAccount>| PreviousServiceAccount {
+            namespace: "ci".into(),
+            name: "gone".into(),
+            observed,
+        };
+        observed.previous_service_accounts = vec![dropped(Some(ours.clone()))];
+        let p = plan(&d, &observed).unwrap();
+        assert_eq!(
+            ops(&p),
+            [&Op::DeleteServiceAccount {
+                namespace: "ci".into(),
+                name: "gone".into(),
+                role_arn: ROLE_ARN.into()
+            }]
+        );
+        assert!(
+            p.warnings.iter().any(|w| w
+                == "role km-cluster-dev stops trusting ServiceAccount ci/gone; pods using ci/gone lose the role."),
+            "{:?}",
+            p.warnings
+        );
+        let mut theirs = ours;
+        theirs.ours.clear();
+        observed.previous_service_accounts = vec![dropped(Some(theirs))];
+        assert_eq!(
+            ops(&plan(&d, &observed).unwrap()),
+            [&Op::ReleaseServiceAccount {
+                namespace: "ci".into(),
+                name: "gone".into()
+            }]
+        );
+        // Still in the list: never previous, whatever the observer said.
+        observed.previous_service_accounts = vec![PreviousServiceAccount {
+            namespace: "ci".into(),
+            name: "b".into(),
+            observed: None,
+        }];
+        assert!(plan(&d, &observed).unwrap().is_noop());
+    }
+
+    #[test]
+    fn an_entry_gaining_or_losing_the_list_is_updated_with_its_diff() {
+        let d = desired("ai-pods");
+        let mut observed = converged(&d);
+        let mut old = d.config_entry.clone().unwrap();
+        old.service_accounts = vec!["ai-pods:km".into(), "ci:b".into()];
+        observed.config_entry = Some(old);
+        let p = plan(&d, &observed).unwrap();
+        let step = p.changes().next().unwrap();
+        assert_eq!(
+            step.details,
+            ["service_accounts: ai-pods:km, ci:b -> (none)"]
+        );
     }
 }

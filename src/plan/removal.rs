@@ -129,9 +129,10 @@ pub fn recorded_subjects(
     entry: Option<&ClusterEntry>,
 ) -> Vec<(String, String)> {
     let mut recorded: Vec<(String, String)> = onboarding
-        .map(|o| (o.namespace.clone(), o.service_account.clone()))
+        .map(Onboarding::subjects)
         .into_iter()
-        .chain(entry.map(|e| (e.namespace.clone(), e.service_account.clone())))
+        .flatten()
+        .chain(entry.map(ClusterEntry::subjects).into_iter().flatten())
         .filter(|(ns, sa)| !ns.contains(['*', '?']) && !sa.contains(['*', '?']))
         .collect();
     recorded.sort();
@@ -242,7 +243,9 @@ pub fn keep_of(
             namespace: o.namespace.clone(),
             service_account: o.service_account.clone(),
             role_arn: o.role_arn.clone(),
-            ..ClusterEntry::default()
+            service_accounts: o.service_accounts.clone(),
+            mode: o.mode,
+            cluster_role_arn: o.cluster_role_arn.clone(),
         })
     })?;
     Some(Keep {
@@ -280,6 +283,7 @@ pub fn recorded_onboarding(
         role_arn: entry.role_arn.clone(),
         namespace: entry.namespace.clone(),
         service_account: entry.service_account.clone(),
+        service_accounts: entry.service_accounts.clone(),
         oidc_provider_arn: entry.oidc_provider_arn.clone(),
         issuer: String::new(),
         cluster: pending.cluster.clone(),
@@ -936,6 +940,7 @@ mod tests {
             role_arn: ROLE_ARN.into(),
             namespace: "ai-pods".into(),
             service_account: "km".into(),
+            service_accounts: Vec::new(),
             oidc_provider_arn: "arn:aws:iam::333333333333:oidc-provider/o.example.com/id/A".into(),
             issuer: "https://o.example.com/id/A".into(),
             cluster: Some(CLUSTER.into()),
@@ -1129,5 +1134,26 @@ mod tests {
                 ..nothing.clone()
             }));
         }
+    }
+
+    #[test]
+    fn every_recorded_subject_of_several_is_read_and_kept_when_pending() {
+        let mut o = onboarding();
+        o.service_accounts = vec!["ai-pods:km".into(), "ci:b".into(), "ai-pods:ci-*".into()];
+        let mut e = entry();
+        e.service_accounts = vec!["ai-pods:km".into(), "other:c".into()];
+        assert_eq!(
+            recorded_subjects(Some(&o), Some(&e)),
+            [
+                ("ai-pods".to_string(), "km".to_string()),
+                ("ci".to_string(), "b".to_string()),
+                ("other".to_string(), "c".to_string())
+            ]
+        );
+        // A pending mark made from the role keeps the whole list.
+        let keep = keep_of(None, Some(&o), Some(&o)).unwrap();
+        assert_eq!(keep.entry.service_accounts, o.service_accounts);
+        let back = recorded_onboarding(None, Some(&keep.entry), Some(&keep.mark)).unwrap();
+        assert_eq!(back.subjects().len(), 3);
     }
 }

@@ -24,6 +24,11 @@ pub struct AddRequest {
     /// wildcard trust, the context's.
     pub sa_namespace: String,
     pub service_account: String,
+    /// Every ServiceAccount the trust admits, in flag order; the first is
+    /// `scope` (several `--service-account`s).
+    pub scopes: Vec<TrustScope>,
+    /// `--max-trust-policy-size`: IAM's quota for the trust policy.
+    pub max_trust_policy_size: usize,
     pub source: IssuerSource,
     /// `--tag`s, without the tool's own.
     pub tags: BTreeMap<String, String>,
@@ -64,9 +69,27 @@ impl AddRequest {
         self.output == AddOutput::Manifest
     }
 
-    /// Whether the ServiceAccount is applied (a wildcard names none).
+    /// Whether a ServiceAccount is applied (a wildcard names none).
     pub fn applies_service_account(&self) -> bool {
-        !self.manifest_only() && !self.scope.service_account_is_wildcard()
+        !self.manifest_only() && !self.service_accounts().is_empty()
+    }
+
+    /// The ServiceAccounts a trust names, as `(namespace, name)` in flag
+    /// order: a wildcard name names none, and a wildcard namespace's lives
+    /// in `sa_namespace`.
+    pub fn service_accounts(&self) -> Vec<(String, String)> {
+        self.scopes
+            .iter()
+            .filter(|s| !s.service_account_is_wildcard())
+            .map(|s| {
+                (
+                    s.namespace
+                        .clone()
+                        .unwrap_or_else(|| self.sa_namespace.clone()),
+                    s.service_account.clone(),
+                )
+            })
+            .collect()
     }
 
     /// The cluster is contacted to apply the ServiceAccount or to read its
@@ -80,15 +103,33 @@ impl AddRequest {
 pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
     let klanker = Klanker::resolve(&args.aws)?;
     validate::session_duration(args.session_duration)?;
-    validate::service_account_pattern(&args.service_account, args.allow_wide_trust)?;
-    if args.service_account.contains(['*', '?']) && args.output == AddOutput::Manifest {
+    if !(1..=trust::policy::MAX_TRUST_POLICY_QUOTA).contains(&args.max_trust_policy_size) {
         return Err(trust::ValidationError::new(
-            "--service-account",
-            &args.service_account,
-            "a wildcard names no single ServiceAccount to print",
-            "Use -o text, and annotate the matching ServiceAccounts yourself.",
+            "--max-trust-policy-size",
+            args.max_trust_policy_size.to_string(),
+            format!(
+                "IAM's trust policy quota is at most {} characters",
+                trust::policy::MAX_TRUST_POLICY_QUOTA
+            ),
+            "Pass the quota your account has: 2048 by default, 4096 or 8192 after a quota increase.",
         )
         .into());
+    }
+    for value in &args.service_accounts {
+        let name = value.split_once(':').map_or(value.as_str(), |(_, n)| n);
+        validate::service_account_pattern(name, args.allow_wide_trust).map_err(|mut e| {
+            e.value = value.clone();
+            e
+        })?;
+        if name.contains(['*', '?']) && args.output == AddOutput::Manifest {
+            return Err(trust::ValidationError::new(
+                "--service-account",
+                value,
+                "a wildcard names no single ServiceAccount to print",
+                "Use -o text, and annotate the matching ServiceAccounts yourself.",
+            )
+            .into());
+        }
     }
     for arn in &args.policy_arns {
         trust::arn::parse_policy_arn(arn, "--policy-arn")?;
@@ -143,9 +184,18 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
         .clone()
         .unwrap_or_else(|| context_namespace.clone());
     validate::namespace(&namespace)?;
-    let scope = TrustScope::new(&namespace, &args.service_account);
+    let scopes = scopes(&args.service_accounts, &namespace)?;
+    let Some(scope) = scopes.first().cloned() else {
+        return Err(trust::ValidationError::new(
+            "--service-account",
+            "",
+            "no ServiceAccount is named",
+            "Pass --service-account NAME (default: km).",
+        )
+        .into());
+    };
     // The longer of the two descriptions the role can get.
-    validate::description(&trust::role_description(&name, &scope, true), &name)?;
+    validate::description(&trust::role_description_for(&name, &scopes, true), &name)?;
     // A wildcard trust still needs a real namespace to hold the ServiceAccount.
     let sa_namespace = scope.namespace.clone().unwrap_or(context_namespace);
     let chained = match args.mode {
@@ -181,9 +231,11 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
     Ok(AddRequest {
         name,
         role_name,
-        scope,
         sa_namespace,
-        service_account: args.service_account.clone(),
+        service_account: scope.service_account.clone(),
+        scope,
+        scopes,
+        max_trust_policy_size: args.max_trust_policy_size,
         source,
         tags,
         policy_arns: args.policy_arns.clone(),
@@ -239,6 +291,56 @@ fn chained(args: &AddArgs, name: &str) -> Result<Chained, Error> {
         config_map,
         cluster_permissions_boundary: args.cluster_permissions_boundary.clone(),
     })
+}
+
+/// The trusted subjects of the `--service-account` values (each already
+/// checked as a name or pattern): `NAME` is in `namespace`, `NAMESPACE:NAME`
+/// in that namespace. A namespace wildcard already admits every namespace,
+/// so naming one beside it would mean nothing: refused, as are repeats.
+fn scopes(values: &[String], namespace: &str) -> Result<Vec<TrustScope>, trust::ValidationError> {
+    let mut scopes: Vec<TrustScope> = Vec::new();
+    for value in values {
+        let scope = match value.split_once(':') {
+            None => TrustScope::new(namespace, value),
+            Some(_) if namespace == "*" => {
+                return Err(trust::ValidationError::new(
+                    "--service-account",
+                    value,
+                    "--namespace '*' already trusts every namespace, so a NAMESPACE:NAME beside it has no meaning",
+                    "Name the namespaces instead: --namespace NS --service-account NAME --service-account OTHER-NS:NAME.",
+                ));
+            }
+            Some((ns, name)) => {
+                if ns.contains(['*', '?']) {
+                    return Err(trust::ValidationError::new(
+                        "--service-account",
+                        value,
+                        "a namespace in NAMESPACE:NAME cannot be a wildcard",
+                        "Use --namespace '*' to trust a name in any namespace.",
+                    ));
+                }
+                validate::namespace(ns).map_err(|mut e| {
+                    e.input = "--service-account".into();
+                    e.value = value.clone();
+                    e
+                })?;
+                TrustScope::new(ns, name)
+            }
+        };
+        if scopes.contains(&scope) {
+            return Err(trust::ValidationError::new(
+                "--service-account",
+                value,
+                format!(
+                    "it names {} again; each ServiceAccount is trusted once",
+                    scope.subject()
+                ),
+                "Drop the repeated --service-account.",
+            ));
+        }
+        scopes.push(scope);
+    }
+    Ok(scopes)
 }
 
 /// Where the issuer comes from: a flag, EKS (flags or the context), or,
@@ -302,4 +404,145 @@ fn issuer_source(
         role_arn,
         expect,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn resolved(flags: &[&str]) -> Result<AddRequest, Error> {
+        let mut argv = vec![
+            "kubectl-klanker_trust",
+            "add",
+            "--name",
+            "dev",
+            "--issuer-url",
+            "https://oidc.example.com/id/A",
+        ];
+        argv.extend_from_slice(flags);
+        let Command::Add(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not add");
+        };
+        let ctx = ContextInfo {
+            context_name: "ctx".into(),
+            namespace: Some("ai-pods".into()),
+            ..ContextInfo::default()
+        };
+        resolve(&args, &ctx)
+    }
+
+    fn refusal(flags: &[&str]) -> String {
+        match resolved(flags) {
+            Err(e) => e.to_string(),
+            Ok(r) => panic!("accepted {flags:?}: {:?}", r.scopes),
+        }
+    }
+
+    #[test]
+    fn one_service_account_is_the_default_km_as_before() {
+        let req = resolved(&[]).unwrap();
+        assert_eq!(req.scopes, [TrustScope::new("ai-pods", "km")]);
+        assert_eq!(req.service_accounts(), [("ai-pods".into(), "km".into())]);
+        assert_eq!(req.max_trust_policy_size, 2048);
+    }
+
+    #[test]
+    fn names_are_in_the_namespace_and_namespace_name_in_its_own() {
+        let req = resolved(&[
+            "--namespace",
+            "argocd",
+            "--service-account",
+            "server",
+            "--service-account",
+            "repo-server",
+            "--service-account",
+            "ci:deployer",
+        ])
+        .unwrap();
+        assert_eq!(
+            req.scopes,
+            [
+                TrustScope::new("argocd", "server"),
+                TrustScope::new("argocd", "repo-server"),
+                TrustScope::new("ci", "deployer"),
+            ]
+        );
+        // The first is the entry's namespace/service_account, as before.
+        assert_eq!(
+            (req.sa_namespace.as_str(), req.service_account.as_str()),
+            ("argocd", "server")
+        );
+        assert_eq!(req.service_accounts().len(), 3);
+        assert!(req.applies_service_account());
+    }
+
+    #[test]
+    fn repeats_bad_names_and_bad_namespaces_are_refused_before_anything() {
+        let twice = refusal(&["--service-account", "a", "--service-account", "ai-pods:a"]);
+        assert!(
+            twice.contains("system:serviceaccount:ai-pods:a again"),
+            "{twice}"
+        );
+        let bad_ns = refusal(&["--service-account", "Bad_NS:a"]);
+        assert!(bad_ns.contains("`Bad_NS:a`"), "{bad_ns}");
+        assert!(bad_ns.contains("DNS-1123 labels"), "{bad_ns}");
+        let bad_name = refusal(&["--service-account", "ns:A_B"]);
+        assert!(bad_name.contains("`ns:A_B`"), "{bad_name}");
+        let wide = refusal(&["--service-account", "a", "--service-account", "ci-*"]);
+        assert!(wide.contains("--allow-wide-trust"), "{wide}");
+        let wild_ns = refusal(&["--service-account", "*:a", "--allow-wide-trust"]);
+        assert!(wild_ns.contains("cannot be a wildcard"), "{wild_ns}");
+        let empty_ns = refusal(&["--service-account", ":a"]);
+        assert!(empty_ns.contains("`:a`"), "{empty_ns}");
+    }
+
+    #[test]
+    fn namespace_name_beside_a_wildcard_namespace_has_no_meaning() {
+        let msg = refusal(&["--namespace", "*", "--service-account", "other:km"]);
+        assert!(
+            msg.contains("--namespace '*' already trusts every namespace"),
+            "{msg}"
+        );
+        // Plain names with `*` still mean that name in any namespace.
+        let req = resolved(&[
+            "--namespace",
+            "*",
+            "--service-account",
+            "a",
+            "--service-account",
+            "b",
+        ])
+        .unwrap();
+        assert_eq!(
+            req.service_accounts(),
+            [
+                ("ai-pods".into(), "a".into()),
+                ("ai-pods".into(), "b".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wildcard_name_among_several_applies_only_the_named_ones() {
+        let req = resolved(&[
+            "--service-account",
+            "ci-*",
+            "--service-account",
+            "km",
+            "--allow-wide-trust",
+        ])
+        .unwrap();
+        assert_eq!(req.service_accounts(), [("ai-pods".into(), "km".into())]);
+        assert!(req.applies_service_account());
+    }
+
+    #[test]
+    fn the_trust_policy_quota_must_be_one_iam_can_have() {
+        assert!(resolved(&["--max-trust-policy-size", "4096"]).is_ok());
+        let msg = refusal(&["--max-trust-policy-size", "9000"]);
+        assert!(msg.contains("at most 8192"), "{msg}");
+        assert!(refusal(&["--max-trust-policy-size", "0"]).contains("8192"));
+    }
 }

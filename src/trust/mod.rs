@@ -109,36 +109,61 @@ pub const PROVIDER_FOREIGN_SUFFIX: &str = "; provider pre-existing";
 /// Chained mode's klanker role: trusted from the cluster's account, no provider here.
 pub const CHAINED_SUFFIX: &str = "; chained from the cluster's account";
 
-/// Chained mode's klanker role (role B) description, parseable as the mirror one is.
-pub fn chained_role_description(name: &str, scope: &TrustScope) -> String {
-    format!(
-        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}/{}){CHAINED_SUFFIX}",
-        scope.namespace_label(),
-        scope.service_account,
-    )
-}
-
-/// Chained mode's cluster-account role (role A) description.
-pub fn cluster_role_description(name: &str, scope: &TrustScope, klanker_role_arn: &str) -> String {
-    format!(
-        "{ROLE_DESCRIPTION_PREFIX}: IRSA role of chained onboarding {name} ({}/{}); may assume {klanker_role_arn}",
-        scope.namespace_label(),
-        scope.service_account,
-    )
-}
-
 /// The role description: human-readable and parseable by `list` from ListRoles alone.
 pub fn role_description(name: &str, scope: &TrustScope, provider_owned: bool) -> String {
+    role_description_for(name, std::slice::from_ref(scope), provider_owned)
+}
+
+/// The description for a trust of several ServiceAccounts: the first, and
+/// how many more (` +N more`), so that `list` can tell a `sub` added by hand
+/// from one the tool wrote. One ServiceAccount gives [`role_description`]'s text.
+pub fn role_description_for(name: &str, scopes: &[TrustScope], provider_owned: bool) -> String {
     format!(
-        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}/{}){}",
-        scope.namespace_label(),
-        scope.service_account,
+        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}){}",
+        scopes_label(scopes),
         if provider_owned {
             PROVIDER_OWNED_SUFFIX
         } else {
             PROVIDER_FOREIGN_SUFFIX
         }
     )
+}
+
+/// Chained mode's klanker role (role B) description, parseable as the
+/// mirror one is (`(ns/first +N more)` for several ServiceAccounts).
+pub fn chained_role_description(name: &str, scopes: &[TrustScope]) -> String {
+    format!(
+        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}){CHAINED_SUFFIX}",
+        scopes_label(scopes)
+    )
+}
+
+/// Chained mode's cluster-account role (role A) description.
+pub fn cluster_role_description(
+    name: &str,
+    scopes: &[TrustScope],
+    klanker_role_arn: &str,
+) -> String {
+    format!(
+        "{ROLE_DESCRIPTION_PREFIX}: IRSA role of chained onboarding {name} ({}); may assume {klanker_role_arn}",
+        scopes_label(scopes)
+    )
+}
+
+/// `ns/first`, and ` +N more` for several.
+fn scopes_label(scopes: &[TrustScope]) -> String {
+    match scopes.split_first() {
+        Some((first, rest)) => format!(
+            "{}/{}{}",
+            first.namespace_label(),
+            first.service_account,
+            match rest.len() {
+                0 => String::new(),
+                n => format!(" +{n} more"),
+            }
+        ),
+        None => "?/?".to_string(),
+    }
 }
 
 #[cfg(test)]

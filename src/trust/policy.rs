@@ -51,27 +51,69 @@ impl TrustScope {
 /// `provider_arn`) with exactly this `sub` and `aud` may assume the role.
 /// `StringLike` only when the namespace is a wildcard; `aud` is always exact.
 pub fn trust_policy(provider_arn: &str, issuer: &Issuer, scope: &TrustScope) -> Value {
+    trust_policy_for(provider_arn, issuer, std::slice::from_ref(scope))
+}
+
+/// The trust policy for several ServiceAccounts: exact subjects in one
+/// `StringEquals` list, wildcard ones in `StringLike`. IAM ANDs the
+/// operators of one statement, so when both kinds are asked for each gets
+/// its own statement, both with the exact `aud`. One subject gives exactly
+/// [`trust_policy`]'s document.
+pub fn trust_policy_for(provider_arn: &str, issuer: &Issuer, scopes: &[TrustScope]) -> Value {
     let sub_key = format!("{}:sub", issuer.host_path());
     let aud_key = format!("{}:aud", issuer.host_path());
-    let condition = if scope.is_wildcard() {
-        json!({
-            "StringEquals": { aud_key: STS_AUDIENCE },
-            "StringLike": { sub_key: scope.subject() },
-        })
-    } else {
-        json!({
-            "StringEquals": { sub_key: scope.subject(), aud_key: STS_AUDIENCE },
-        })
+    // A single value stays a string, as IAM's own examples (and earlier versions) write it.
+    let subjects = |wild: bool| -> Option<Value> {
+        let subs: Vec<Value> = scopes
+            .iter()
+            .filter(|s| s.is_wildcard() == wild)
+            .map(|s| Value::String(s.subject()))
+            .collect();
+        match subs.len() {
+            0 => None,
+            1 => subs.into_iter().next(),
+            _ => Some(Value::Array(subs)),
+        }
     };
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
+    let statement = |condition: Value| {
+        json!({
             "Effect": "Allow",
             "Principal": { "Federated": provider_arn },
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": condition,
-        }]
+        })
+    };
+    let mut statements = Vec::new();
+    if let Some(exact) = subjects(false) {
+        statements.push(statement(json!({
+            "StringEquals": { sub_key.clone(): exact, aud_key.clone(): STS_AUDIENCE },
+        })));
+    }
+    if let Some(wild) = subjects(true) {
+        statements.push(statement(json!({
+            "StringEquals": { aud_key.clone(): STS_AUDIENCE },
+            "StringLike": { sub_key.clone(): wild },
+        })));
+    }
+    json!({
+        "Version": "2012-10-17",
+        "Statement": statements,
     })
+}
+
+/// IAM's default quota for a role trust policy (ACLSizePerRole), in
+/// characters without whitespace; a quota increase raises it to 4,096 or 8,192.
+pub const DEFAULT_MAX_TRUST_POLICY_SIZE: usize = 2048;
+/// The highest that quota can be raised to.
+pub const MAX_TRUST_POLICY_QUOTA: usize = 8192;
+
+/// A policy's size as IAM counts it against the quota: its characters,
+/// whitespace not counted.
+pub fn policy_size(doc: &Value) -> usize {
+    doc.to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
 }
 
 /// Error reading a policy document back from IAM.
@@ -239,5 +281,77 @@ mod tests {
             "{lines:?}"
         );
         assert!(diff_lines(&new, &new).is_empty());
+    }
+
+    fn scopes(subjects: &[(&str, &str)]) -> Vec<TrustScope> {
+        subjects
+            .iter()
+            .map(|(ns, sa)| TrustScope::new(ns, sa))
+            .collect()
+    }
+
+    #[test]
+    fn several_exact_subjects_are_one_string_equals_list() {
+        let many = scopes(&[("ai-pods", "a"), ("ai-pods", "b"), ("other", "c")]);
+        let doc = trust_policy_for(PROVIDER, &issuer(), &many);
+        let expected = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Federated": PROVIDER},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {
+                    "oidc.eks.us-east-1.amazonaws.com/id/ABC:sub": [
+                        "system:serviceaccount:ai-pods:a",
+                        "system:serviceaccount:ai-pods:b",
+                        "system:serviceaccount:other:c"
+                    ],
+                    "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud": "sts.amazonaws.com"
+                }}
+            }]
+        });
+        assert_eq!(doc, expected);
+        // One subject: exactly the single-ServiceAccount document.
+        let one = scopes(&[("ai-pods", "km")]);
+        assert_eq!(
+            trust_policy_for(PROVIDER, &issuer(), &one),
+            trust_policy(PROVIDER, &issuer(), &one[0])
+        );
+    }
+
+    #[test]
+    fn exact_and_wildcard_subjects_get_a_statement_each_both_with_aud() {
+        let mixed = scopes(&[("ai-pods", "a"), ("ai-pods", "ci-*"), ("*", "km")]);
+        let doc = trust_policy_for(PROVIDER, &issuer(), &mixed);
+        let statements = doc["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2, "{doc}");
+        let sub = "oidc.eks.us-east-1.amazonaws.com/id/ABC:sub";
+        let aud = "oidc.eks.us-east-1.amazonaws.com/id/ABC:aud";
+        assert_eq!(
+            statements[0]["Condition"],
+            json!({"StringEquals": {sub: "system:serviceaccount:ai-pods:a", aud: STS_AUDIENCE}})
+        );
+        assert_eq!(
+            statements[1]["Condition"],
+            json!({
+                "StringEquals": {aud: STS_AUDIENCE},
+                "StringLike": {sub: ["system:serviceaccount:ai-pods:ci-*", "system:serviceaccount:*:km"]}
+            })
+        );
+        for s in statements {
+            assert_eq!(s["Principal"]["Federated"], PROVIDER);
+            assert_eq!(s["Action"], "sts:AssumeRoleWithWebIdentity");
+        }
+    }
+
+    #[test]
+    fn the_size_is_counted_without_whitespace() {
+        assert_eq!(policy_size(&json!({"a": "b c"})), 10);
+        let doc = trust_policy(PROVIDER, &issuer(), &TrustScope::new("ai-pods", "km"));
+        let pretty = serde_json::to_string_pretty(&doc).unwrap();
+        assert_eq!(
+            policy_size(&doc),
+            pretty.chars().filter(|c| !c.is_whitespace()).count()
+        );
     }
 }

@@ -28,4 +28,5 @@ mod proxy;
 mod rbac;
 mod safety_errors;
 mod security;
+mod several;
 mod verify;
