@@ -131,9 +131,13 @@ impl Apply for Live<'_> {
                     .apply_config_map(&k8s::config_map(namespace, name, onboarding, data))
                     .await?
             }
-            Op::DeleteConfigMap { namespace, name } => {
+            Op::DeleteConfigMap {
+                namespace,
+                name,
+                onboarding,
+            } => {
                 return Ok(cluster()?
-                    .delete_config_map_if_ours(namespace, name)
+                    .delete_config_map_if_ours(namespace, name, onboarding)
                     .await?);
             }
             Op::ReleaseServiceAccount { namespace, name } => {
@@ -337,7 +341,7 @@ async fn run(
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ServerDryRun {
     pub accepted: Vec<String>,
-    /// ServiceAccounts in a namespace the plan creates: a dry run creates
+    /// ServiceAccounts and ConfigMaps in a namespace the plan creates: a dry run creates
     /// no namespace, so the server would only say it is missing.
     pub not_sent: Vec<String>,
 }
@@ -362,7 +366,8 @@ async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<Se
     for (_, step) in steps.iter().filter(|(_, s)| s.target == Target::Cluster) {
         let in_new_namespace = matches!(
             &step.op,
-            Some(Op::ApplyServiceAccount { namespace, .. }) if created.contains(&namespace.as_str())
+            Some(Op::ApplyServiceAccount { namespace, .. } | Op::ApplyConfigMap { namespace, .. })
+                if created.contains(&namespace.as_str())
         );
         match (&step.op, in_new_namespace) {
             (Some(op), false) => {

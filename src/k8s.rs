@@ -883,6 +883,7 @@ impl Cluster<'_> {
         &self,
         namespace: &str,
         name: &str,
+        onboarding: &str,
     ) -> Result<Option<String>, KubeError> {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
         let action = format!("deleting ConfigMap {namespace}/{name}");
@@ -893,9 +894,9 @@ impl Cluster<'_> {
         let Some(fresh) = fresh else {
             return Ok(None);
         };
-        if !observe_config_map(&fresh).created_by_us {
+        if !observe_config_map(&fresh).of(onboarding) {
             return Ok(Some(format!(
-                "ConfigMap {namespace}/{name} is no longer one this tool created: it was not deleted"
+                "ConfigMap {namespace}/{name} is no longer one this tool created for `{onboarding}`: it was not deleted"
             )));
         }
         self.log(
@@ -929,6 +930,12 @@ fn observe_config_map(cm: &ConfigMap) -> ObservedConfigMap {
         name: cm.metadata.name.clone().unwrap_or_default(),
         data: cm.data.clone().unwrap_or_default(),
         created_by_us: observe(&meta).created_by_us(),
+        onboarding: cm
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(crate::trust::NAME_TAG))
+            .cloned(),
     }
 }
 

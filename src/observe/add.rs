@@ -76,7 +76,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     let wanted = req.service_accounts();
     let cluster_state = async {
         let Some(c) = from.cluster else {
-            return Ok(((true, None), Vec::new(), None));
+            return Ok(((true, None), Vec::new(), Vec::new()));
         };
         let reads = wanted.iter().map(|(ns, name)| async move {
             let (namespace_exists, service_account) =
@@ -88,15 +88,18 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
                 service_account,
             })
         });
-        let config_map = async {
-            match &req.chained {
-                Some(ch) => {
-                    Ok::<_, Error>(c.get_config_map(&req.sa_namespace, &ch.config_map).await?)
+        // Chained mode: its ConfigMap in each namespace holding a ServiceAccount.
+        let namespaces: BTreeSet<&String> = wanted.iter().map(|(ns, _)| ns).collect();
+        let config_maps =
+            futures::future::try_join_all(namespaces.into_iter().map(|ns| async move {
+                match &req.chained {
+                    Some(ch) => Ok::<_, Error>(c.get_config_map(ns, &ch.config_map).await?),
+                    None => Ok(None),
                 }
-                None => Ok(None),
-            }
-        };
-        let (all, config_map) = tokio::try_join!(futures::future::try_join_all(reads), config_map)?;
+            }));
+        let (all, config_maps) =
+            tokio::try_join!(futures::future::try_join_all(reads), config_maps)?;
+        let config_map: Vec<_> = config_maps.into_iter().flatten().collect();
         let mut all = all.into_iter();
         let first = all
             .next()
@@ -131,7 +134,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
         cluster_state,
     )?;
-    let ((namespace_exists, service_account), more_service_accounts, mut config_map) = cluster;
+    let ((namespace_exists, service_account), more_service_accounts, mut config_maps) = cluster;
     let (role, attached_policies) = match role {
         Some((role, attached)) => (Some(role), attached),
         None => (None, BTreeSet::new()),
@@ -152,20 +155,6 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
             .map(|arn| iam::describe_provider(&klanker.iam, arn)),
     )
     .await?;
-    let reads = mirror::previous_subjects(req, role.as_ref())
-        .into_iter()
-        .map(|(namespace, name)| async move {
-            let observed = match from.cluster {
-                Some(c) => c.get_service_account(&namespace, &name).await?,
-                None => None,
-            };
-            Ok::<_, Error>(PreviousServiceAccount {
-                namespace,
-                name,
-                observed,
-            })
-        });
-    let previous_service_accounts = futures::future::try_join_all(reads).await?;
     let config_entry = from.config.get(&req.name);
     let entry_role_a = config_entry
         .as_ref()
@@ -194,9 +183,50 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
             });
         }
     };
+    // The subjects trusted until now: role B's (mirror) and role A's (chained).
+    let role_a = cluster_account
+        .as_ref()
+        .and_then(|c| c.observed.role.as_ref());
+    let mut previous = mirror::previous_subjects(req, role.as_ref());
+    for subject in mirror::previous_subjects(req, role_a) {
+        if !previous.contains(&subject) {
+            previous.push(subject);
+        }
+    }
+    let reads = previous.into_iter().map(|(namespace, name)| async move {
+        let observed = match from.cluster {
+            Some(c) => c.get_service_account(&namespace, &name).await?,
+            None => None,
+        };
+        Ok::<_, Error>(PreviousServiceAccount {
+            namespace,
+            name,
+            observed,
+        })
+    });
+    let previous_service_accounts = futures::future::try_join_all(reads).await?;
+    // Chained mode: the ConfigMap of a namespace no ServiceAccount is left in.
+    if let (Some(ch), Some(c)) = (&req.chained, from.cluster) {
+        let read: BTreeSet<String> = wanted.iter().map(|(ns, _)| ns.clone()).collect();
+        let left: BTreeSet<String> = previous_service_accounts
+            .iter()
+            .map(|p| p.namespace.clone())
+            .filter(|ns| !read.contains(ns))
+            .collect();
+        for ns in &left {
+            config_maps.extend(c.get_config_map(ns, &ch.config_map).await?);
+        }
+    }
     // Mirror mode taking a chained name back removes the ConfigMap it wrote.
     if let (None, Some(_), Some(c)) = (&req.chained, &cluster_account, from.cluster) {
-        config_map = c.find_config_map(&req.sa_namespace, &req.name).await?;
+        let namespaces: BTreeSet<String> = wanted
+            .iter()
+            .map(|(ns, _)| ns.clone())
+            .chain([req.sa_namespace.clone()])
+            .collect();
+        for ns in &namespaces {
+            config_maps.extend(c.find_config_map(ns, &req.name).await?);
+        }
     }
     let observed = Observed {
         provider,
@@ -210,7 +240,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         previous_service_accounts,
         more_service_accounts,
         inline_policies: Default::default(),
-        config_map,
+        config_maps,
     };
     Ok(AddSnapshot {
         issuer,

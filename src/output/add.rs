@@ -218,6 +218,14 @@ fn chained_next_steps(config_map: &str) -> String {
     )
 }
 
+/// Chained mode's ConfigMap goes in each namespace holding a ServiceAccount.
+fn config_map_namespaces(req: &AddRequest) -> std::collections::BTreeSet<String> {
+    shown_service_accounts(req)
+        .into_iter()
+        .map(|(namespace, _)| namespace)
+        .collect()
+}
+
 /// The ServiceAccounts the text names: those applied, else (a wildcard
 /// name) the first subject as given, as before several existed.
 fn shown_service_accounts(req: &AddRequest) -> Vec<(String, String)> {
@@ -264,12 +272,13 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 );
             }
             if let Some(cm) = &add.config_map {
-                println!(
-                    "config map: {}/{} (key {})",
-                    req.sa_namespace,
-                    cm.name,
-                    crate::trust::chain::CONFIG_MAP_KEY
-                );
+                for namespace in config_map_namespaces(req) {
+                    println!(
+                        "config map: {namespace}/{} (key {})",
+                        cm.name,
+                        crate::trust::chain::CONFIG_MAP_KEY
+                    );
+                }
             }
             if applied && req.applies_service_account() {
                 for (namespace, name) in req.service_accounts() {
@@ -345,8 +354,10 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 print!("{}", serde_yaml::to_string(&sa)?);
             }
             if let Some(cm) = &add.config_map {
-                let cm = k8s::config_map(&req.sa_namespace, &cm.name, &req.name, &cm.data);
-                print!("---\n{}", serde_yaml::to_string(&cm)?);
+                for namespace in config_map_namespaces(req) {
+                    let cm = k8s::config_map(&namespace, &cm.name, &req.name, &cm.data);
+                    print!("---\n{}", serde_yaml::to_string(&cm)?);
+                }
             }
             Ok(())
         }

@@ -428,12 +428,13 @@ mod tests {
     #[test]
     fn a_config_map_this_tool_did_not_create_is_never_overwritten() {
         let mut snap = snapshot(Observed::default(), side(Observed::default(), true));
-        snap.observed.config_map = Some(ObservedConfigMap {
+        snap.observed.config_maps = vec![ObservedConfigMap {
             namespace: "ai-pods".into(),
             name: chain::DEFAULT_CONFIG_MAP.into(),
             data: BTreeMap::new(),
             created_by_us: false,
-        });
+            onboarding: None,
+        }];
         assert!(matches!(
             chained_plan(&snap),
             Err(Error::Plan(

@@ -227,19 +227,26 @@ pub fn plan_klanker(
         mode: req.mode,
         cluster_role_arn: side.cluster_role_arn.clone(),
     };
-    // Chained mode's ConfigMap sits beside the first ServiceAccount.
-    let mut config_map = side.config_map.clone();
-    let cluster = |(namespace, service_account): (String, String)| DesiredCluster {
+    // Chained mode's ConfigMap: one in each namespace holding a ServiceAccount.
+    let mut placed = BTreeSet::new();
+    let mut cluster = |(namespace, service_account): (String, String)| DesiredCluster {
+        config_map: side
+            .config_map
+            .clone()
+            .filter(|_| placed.insert(namespace.clone())),
         namespace,
         create_namespace: req.create_namespace,
         service_account,
         annotations: sa_annotations.clone(),
         labels: sa_labels.clone(),
         own_role_arns: own_role_arns.clone(),
-        config_map: config_map.take(),
     };
     let mut clusters = match req.applies_service_account() {
-        true => req.service_accounts().into_iter().map(cluster).collect(),
+        true => req
+            .service_accounts()
+            .into_iter()
+            .map(&mut cluster)
+            .collect(),
         false => Vec::new(),
     }
     .into_iter();

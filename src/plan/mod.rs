@@ -96,7 +96,7 @@ pub struct DesiredCluster {
     /// annotated with it is re-pointed without --override-existing-serviceaccounts.
     pub own_role_arns: Vec<String>,
     /// Chained mode's ConfigMap with the pods' AWS config; None removes
-    /// one this tool created (`Observed::config_map`).
+    /// one this tool created (`Observed::config_maps`).
     pub config_map: Option<DesiredConfigMap>,
 }
 
@@ -124,6 +124,15 @@ pub struct ObservedConfigMap {
     pub data: BTreeMap<String, String>,
     /// This tool created it (our field manager owns the created-by annotation).
     pub created_by_us: bool,
+    /// The onboarding it was written for (its klanker-trust/name annotation).
+    pub onboarding: Option<String>,
+}
+
+impl ObservedConfigMap {
+    /// Ours for onboarding `name`: created by this tool, for that name.
+    pub fn of(&self, name: &str) -> bool {
+        self.created_by_us && self.onboarding.as_deref() == Some(name)
+    }
 }
 
 /// What exists now.
@@ -134,8 +143,8 @@ pub struct Observed {
     pub attached_policies: BTreeSet<String>,
     /// The role's inline policies, by name, with their documents.
     pub inline_policies: BTreeMap<String, Value>,
-    /// The ConfigMap chained mode writes, if it exists.
-    pub config_map: Option<ObservedConfigMap>,
+    /// The ConfigMaps chained mode writes (one per namespace), as found.
+    pub config_maps: Vec<ObservedConfigMap>,
     /// Desired policies that were looked up and do not exist.
     pub missing_policies: BTreeSet<String>,
     pub namespace_exists: bool,
@@ -321,10 +330,11 @@ pub enum Op {
         data: BTreeMap<String, String>,
     },
     /// Re-reads the ConfigMap right before deleting: only one this tool
-    /// created is deleted.
+    /// created for `onboarding` is deleted.
     DeleteConfigMap {
         namespace: String,
         name: String,
+        onboarding: String,
     },
     /// Server-side apply of exactly these fields under our field manager;
     /// `force` only with `--override-existing-serviceaccounts`.
@@ -470,7 +480,7 @@ pub enum PlanError {
     },
     /// A ConfigMap of the name chained mode writes exists and is not ours.
     #[error(
-        "ConfigMap {config_map} already exists and was not created by kubectl-klanker-trust: it will not be overwritten. Pass another --config-map-name, or remove that ConfigMap yourself."
+        "ConfigMap {config_map} already exists and was not created by kubectl-klanker-trust for this onboarding (another tool, a person, or another onboarding with a ServiceAccount in that namespace): it will not be overwritten. Pass another --config-map-name, or remove that ConfigMap yourself."
     )]
     ConfigMapNotOwned { config_map: String },
     /// A policy to attach does not exist.
@@ -568,7 +578,10 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
                 });
             plan_cluster(desired, more, seen, &mut created, &mut steps, &mut warnings)?;
         }
-        plan_config_map(&desired.name, cluster, observed, &mut steps)?;
+        let all: Vec<&DesiredCluster> = std::iter::once(cluster)
+            .chain(&desired.more_clusters)
+            .collect();
+        plan_config_maps(&desired.name, &all, observed, &mut steps)?;
         plan_trust_move(desired, cluster, observed, &mut steps, &mut warnings);
     }
     if let Some(entry) = &desired.config_entry {
@@ -1189,71 +1202,82 @@ fn plan_inline_policies(desired: &Desired, observed: &Observed, steps: &mut Vec<
     }
 }
 
-/// Chained mode's ConfigMap beside the ServiceAccount: written when missing
-/// or different, never over one this tool did not create; in mirror mode
-/// one this tool created goes.
-fn plan_config_map(
+/// Chained mode's ConfigMap beside the ServiceAccounts, one per namespace
+/// that holds one: written when missing or different, never over one this
+/// tool did not create. One this tool created where none is wanted (mirror
+/// mode, or a namespace no longer used) goes.
+fn plan_config_maps(
     onboarding: &str,
-    cluster: &DesiredCluster,
+    clusters: &[&DesiredCluster],
     observed: &Observed,
     steps: &mut Vec<Step>,
 ) -> Result<(), PlanError> {
-    match (&cluster.config_map, &observed.config_map) {
-        (Some(want), None) => steps.push(
-            Step::new(
-                Target::Cluster,
-                Action::Create,
-                format!(
-                    "ConfigMap {}/{} (the pods' AWS config)",
-                    cluster.namespace, want.name
-                ),
-                Some(Op::ApplyConfigMap {
-                    namespace: cluster.namespace.clone(),
-                    name: want.name.clone(),
-                    onboarding: onboarding.to_string(),
-                    data: want.data.clone(),
-                }),
-            )
-            .with_details(want.data.keys().map(|k| format!("key {k}")).collect()),
-        ),
-        (Some(want), Some(seen)) if !seen.created_by_us => {
-            return Err(PlanError::ConfigMapNotOwned {
-                config_map: format!("{}/{}", seen.namespace, want.name),
-            });
-        }
-        (Some(want), Some(seen)) if seen.data == want.data => steps.push(Step::new(
-            Target::Cluster,
-            Action::Unchanged,
-            format!("ConfigMap {}/{}", cluster.namespace, want.name),
-            None,
-        )),
-        (Some(want), Some(_)) => steps.push(Step::new(
-            Target::Cluster,
-            Action::Update,
-            format!(
-                "ConfigMap {}/{} (the pods' AWS config)",
-                cluster.namespace, want.name
+    let wanted: Vec<(&str, &DesiredConfigMap)> = clusters
+        .iter()
+        .filter_map(|c| c.config_map.as_ref().map(|m| (c.namespace.as_str(), m)))
+        .collect();
+    for (namespace, want) in &wanted {
+        let id = format!("{namespace}/{}", want.name);
+        let apply = || Op::ApplyConfigMap {
+            namespace: namespace.to_string(),
+            name: want.name.clone(),
+            onboarding: onboarding.to_string(),
+            data: want.data.clone(),
+        };
+        let seen = observed
+            .config_maps
+            .iter()
+            .find(|m| m.namespace == *namespace && m.name == want.name);
+        match seen {
+            None => steps.push(
+                Step::new(
+                    Target::Cluster,
+                    Action::Create,
+                    format!("ConfigMap {id} (the pods' AWS config)"),
+                    Some(apply()),
+                )
+                .with_details(want.data.keys().map(|k| format!("key {k}")).collect()),
             ),
-            Some(Op::ApplyConfigMap {
-                namespace: cluster.namespace.clone(),
-                name: want.name.clone(),
-                onboarding: onboarding.to_string(),
-                data: want.data.clone(),
-            }),
-        )),
-        (None, Some(seen)) if seen.created_by_us => steps.push(Step::new(
+            Some(seen) if !seen.of(onboarding) => {
+                return Err(PlanError::ConfigMapNotOwned { config_map: id });
+            }
+            Some(seen) if seen.data == want.data => steps.push(Step::new(
+                Target::Cluster,
+                Action::Unchanged,
+                format!("ConfigMap {id}"),
+                None,
+            )),
+            Some(_) => steps.push(Step::new(
+                Target::Cluster,
+                Action::Update,
+                format!("ConfigMap {id} (the pods' AWS config)"),
+                Some(apply()),
+            )),
+        }
+    }
+    let still_wanted = |m: &ObservedConfigMap| {
+        wanted
+            .iter()
+            .any(|(ns, want)| m.namespace == *ns && m.name == want.name)
+    };
+    for seen in observed
+        .config_maps
+        .iter()
+        .filter(|m| m.of(onboarding) && !still_wanted(m))
+    {
+        steps.push(Step::new(
             Target::Cluster,
             Action::Delete,
             format!(
-                "ConfigMap {}/{} (created by this tool; chained mode only)",
+                "ConfigMap {}/{} (created by this tool; no ServiceAccount there needs it)",
                 seen.namespace, seen.name
             ),
             Some(Op::DeleteConfigMap {
                 namespace: seen.namespace.clone(),
                 name: seen.name.clone(),
+                onboarding: onboarding.to_string(),
             }),
-        )),
-        (None, _) => {}
+        ));
     }
     Ok(())
 }
@@ -1476,7 +1500,7 @@ mod tests {
             }),
             attached_policies: d.policies.clone(),
             inline_policies: BTreeMap::new(),
-            config_map: None,
+            config_maps: Vec::new(),
             missing_policies: BTreeSet::new(),
             namespace_exists: true,
             service_account: Some({

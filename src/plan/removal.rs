@@ -376,7 +376,7 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
         }
     }
 
-    for cm in observed.config_maps.iter().filter(|c| c.created_by_us) {
+    for cm in observed.config_maps.iter().filter(|c| c.of(&observed.name)) {
         steps.push(Step::new(
             Target::Cluster,
             Action::Delete,
@@ -387,6 +387,7 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
             Some(Op::DeleteConfigMap {
                 namespace: cm.namespace.clone(),
                 name: cm.name.clone(),
+                onboarding: observed.name.clone(),
             }),
         ));
     }

@@ -778,3 +778,225 @@ fn the_clusters_own_provider_is_reused_and_never_removed_and_register_false_requ
     assert_eq!(providers.len(), 1);
     assert!(providers[0].tags.is_empty(), "{providers:?}");
 }
+
+/// What an evaluator that is not this code (principalmapper, through
+/// tests/support/trust_check.py or policy_check.py) answers, by case name.
+fn evaluate(
+    world: &World,
+    script: &str,
+    document: &serde_json::Value,
+    request: serde_json::Value,
+) -> Vec<(String, bool)> {
+    let doc_path = world.path(&format!("{script}-doc.json"));
+    let req_path = world.path(&format!("{script}-req.json"));
+    std::fs::write(&doc_path, document.to_string()).expect("write document");
+    std::fs::write(&req_path, request.to_string()).expect("write request");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(script);
+    let out = std::process::Command::new(crate::support::moto::python())
+        .arg(path)
+        .arg(&doc_path)
+        .arg(&req_path)
+        .output()
+        .expect("run the evaluator");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("verdicts JSON");
+    answer["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap_or_default().to_string(),
+                v["allowed"] == true,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_evaluator_admits_only_the_listed_service_accounts_to_role_a_and_only_role_a_to_role_b() {
+    let world = chained_world();
+    let out = run(
+        &world,
+        // chained() names `km`; a second one in another namespace.
+        &chained(&["--service-account", "ci:deployer", "--create-namespace"]),
+    );
+    out.assert_ok();
+    // Both ServiceAccounts are annotated with role A; role A trusts both;
+    // each namespace has the ConfigMap its pods mount.
+    for (ns, name) in [("ai-pods", "km"), ("ci", "deployer")] {
+        let sa = world
+            .kube
+            .service_account(ns, name)
+            .expect("ServiceAccount");
+        assert_eq!(
+            sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_A_ARN,
+            "{ns}/{name}"
+        );
+        let cm = world
+            .kube
+            .config_map(ns, "km-aws-config")
+            .expect("ConfigMap");
+        assert_contains!(
+            cm["data"]["config"].as_str().unwrap_or_default(),
+            ROLE_A_ARN
+        );
+    }
+    let host = world.issuer_host_path();
+    let role_a = world.block_on(world.cluster.role(ROLE_A)).expect("role A");
+    let web = |name: &str, sub: &str, aud: &str| {
+        json!({"name": name, "action": "sts:AssumeRoleWithWebIdentity",
+            "principal": {"federated": cluster_provider_arn(&world)},
+            "conditions": {format!("{host}:sub"): sub, format!("{host}:aud"): aud}})
+    };
+    let verdicts = evaluate(
+        &world,
+        "trust_check.py",
+        &role_a.trust_policy,
+        json!({"resource": ROLE_A_ARN, "cases": [
+            web("listed km", "system:serviceaccount:ai-pods:km", "sts.amazonaws.com"),
+            web("listed ci/deployer", "system:serviceaccount:ci:deployer", "sts.amazonaws.com"),
+            web("unlisted in the namespace", "system:serviceaccount:ai-pods:intruder", "sts.amazonaws.com"),
+            web("the name in another namespace", "system:serviceaccount:other:km", "sts.amazonaws.com"),
+            web("another audience", "system:serviceaccount:ai-pods:km", "other"),
+        ]}),
+    );
+    assert_eq!(
+        verdicts,
+        [
+            ("listed km".to_string(), true),
+            ("listed ci/deployer".to_string(), true),
+            ("unlisted in the namespace".to_string(), false),
+            ("the name in another namespace".to_string(), false),
+            ("another audience".to_string(), false),
+        ]
+    );
+
+    // Role B: only role A, by the aws:PrincipalArn IAM sets for the caller.
+    let role_b = world.block_on(world.klanker.role(ROLE)).expect("role B");
+    let caller = |name: &str, arn: &str| {
+        json!({"name": name, "action": "sts:AssumeRole", "principal": {"aws": arn},
+            "conditions": {"aws:PrincipalArn": arn}})
+    };
+    let verdicts = evaluate(
+        &world,
+        "trust_check.py",
+        &role_b.trust_policy,
+        json!({"resource": ROLE_ARN, "cases": [
+            caller("role A", ROLE_A_ARN),
+            caller("another role of the cluster's account", "arn:aws:iam::222222222222:role/km-irsa-other"),
+            caller("a user of the cluster's account", "arn:aws:iam::222222222222:user/admin"),
+            caller("role A's name in another account", "arn:aws:iam::444444444444:role/km-irsa-dev-use1-0"),
+        ]}),
+    );
+    assert_eq!(
+        verdicts,
+        [
+            ("role A".to_string(), true),
+            ("another role of the cluster's account".to_string(), false),
+            ("a user of the cluster's account".to_string(), false),
+            ("role A's name in another account".to_string(), false),
+        ]
+    );
+
+    // Role A's own permission: assuming role B, nothing else.
+    let inline = world
+        .block_on(world.cluster.inline_policy(ROLE_A, "km-assume-klanker"))
+        .expect("inline policy");
+    let call = |name: &str, action: &str, resource: &str| json!({"name": name, "action": action, "resource": resource, "conditions": {}});
+    let verdicts = evaluate(
+        &world,
+        "policy_check.py",
+        &inline,
+        json!({"principal": ROLE_A_ARN, "cases": [
+            call("assume role B", "sts:AssumeRole", ROLE_ARN),
+            call("assume another klanker role", "sts:AssumeRole", "arn:aws:iam::333333333333:role/km-cluster-other"),
+            call("assume a role of its own account", "sts:AssumeRole", "arn:aws:iam::222222222222:role/admin"),
+            call("write IAM", "iam:CreateRole", "arn:aws:iam::222222222222:role/x"),
+        ]}),
+    );
+    assert_eq!(
+        verdicts,
+        [
+            ("assume role B".to_string(), true),
+            ("assume another klanker role".to_string(), false),
+            ("assume a role of its own account".to_string(), false),
+            ("write IAM".to_string(), false),
+        ]
+    );
+
+    // verify walks each ServiceAccount's chain.
+    let (out, doc) = verify_json(&world);
+    out.assert_ok();
+    let chains: Vec<&serde_json::Value> = doc["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["link"] == "assume-chain")
+        .collect();
+    assert_eq!(chains.len(), 2, "{}", out.all());
+    assert!(chains.iter().all(|c| c["status"] == "OK"), "{}", out.all());
+    // Dropping one converges: it is deleted (created by this tool), role A trusts the other alone.
+    run(&world, &chained(&[])).assert_ok();
+    assert!(world.kube.service_account("ci", "deployer").is_none());
+    assert!(world.kube.config_map("ci", "km-aws-config").is_none());
+    assert!(world.kube.config_map("ai-pods", "km-aws-config").is_some());
+    let role_a = world.block_on(world.cluster.role(ROLE_A)).expect("role A");
+    assert_eq!(
+        role_a.trust_policy["Statement"][0]["Condition"]["StringEquals"][format!("{host}:sub")],
+        "system:serviceaccount:ai-pods:km"
+    );
+}
+
+#[test]
+fn another_onboardings_config_map_in_the_namespace_is_never_taken_over() {
+    let world = chained_world();
+    run(&world, &chained(&[])).assert_ok();
+    let other = |extra: &[&str]| {
+        let mut args = vec![
+            "add",
+            "--name",
+            "other",
+            "--namespace",
+            "ai-pods",
+            "--service-account",
+            "other-sa",
+            "--mode",
+            "chained",
+            "--dry-run=false",
+        ];
+        args.extend_from_slice(extra);
+        world.run(&args)
+    };
+    world.clear_calls();
+    let out = other(&[]);
+    out.assert_code(1);
+    assert_contains!(out.stderr, "ConfigMap ai-pods/km-aws-config already exists");
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", out.all());
+    // Its own ConfigMap name works, and dev-use1-0's stays as it was.
+    other(&["--config-map-name", "km-aws-config-other"]).assert_ok();
+    assert_chained_state(&world);
+    let cm = world
+        .kube
+        .config_map("ai-pods", "km-aws-config-other")
+        .expect("ConfigMap");
+    assert_contains!(
+        cm["data"]["config"].as_str().unwrap_or_default(),
+        "role/km-irsa-other"
+    );
+    // rm of one leaves the other's ConfigMap and the shared cluster provider alone.
+    world.run(&["rm", "other", "--yes"]).assert_ok();
+    assert_chained_state(&world);
+    assert!(
+        world
+            .kube
+            .config_map("ai-pods", "km-aws-config-other")
+            .is_none()
+    );
+}

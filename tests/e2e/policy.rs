@@ -153,6 +153,9 @@ fn calls_of_the_tool(boundary: bool) -> Vec<Case> {
         let (resource, conditions, allowed) = match call.as_str() {
             // Unsigned: STS checks the token and the trust, not the caller's IAM.
             "sts:AssumeRoleWithWebIdentity" => continue,
+            // verify's second hop in chained mode, made with role A's
+            // session: role A's own inline policy grants it.
+            "sts:AssumeRole" => continue,
             // In the cluster account: judged against the cluster policy
             // (chained mode's inline policy and its reads are only there).
             "eks:DescribeCluster"
