@@ -63,6 +63,11 @@ pub enum Error {
         account: String,
         role: String,
     },
+    /// The cluster's account and the klanker account are in different partitions.
+    #[error(
+        "the cluster's account is in partition {cluster} and the klanker account in {klanker}: a role can only assume a role of its own partition, so chained mode cannot link them. Use mirror mode (--mode mirror)."
+    )]
+    ChainedAcrossPartitions { cluster: String, klanker: String },
     /// `--cluster-permissions-boundary` names a policy of another account.
     #[error(
         "--cluster-permissions-boundary {arn} is not a policy of the cluster's account {account}: IAM only sets a boundary of the role's own account. Pass a policy ARN of account {account}."
@@ -287,7 +292,8 @@ impl Error {
             | Error::ChainedNeedsClusterAccount { .. }
             | Error::ClusterSideWrongAccount { .. }
             | Error::ChainedRoleUnreachable { .. }
-            | Error::ClusterBoundaryElsewhere { .. } => EXIT_BAD_INPUT,
+            | Error::ClusterBoundaryElsewhere { .. }
+            | Error::ChainedAcrossPartitions { .. } => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             Error::Policy(e) => e.exit_code(),
             Error::Partial { .. } | Error::AfterChanges { .. } | Error::RemovalPending { .. } => {

@@ -27,6 +27,13 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
     };
     let klanker = &snap.identity;
     let issuer = &snap.issuer.issuer;
+    // AssumeRole never crosses partitions: IAM would refuse role B's trust.
+    if side.identity.partition != klanker.partition {
+        return Err(Error::ChainedAcrossPartitions {
+            cluster: side.identity.partition.clone(),
+            klanker: klanker.partition.clone(),
+        });
+    }
     let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
     let role_a_arn = trust::role_arn(
         &side.identity.partition,
@@ -62,6 +69,8 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
             &chained.cluster_role_name,
         )?;
     }
+    let description = trust::cluster_role_description(&req.name, &req.scopes, &role_b_arn);
+    validate::description(&description, &req.name)?;
     let role_a_trust = trust::policy::trust_policy_for(&provider_a, issuer, &req.scopes);
     mirror::check_trust_size(&role_a_trust, req.scopes.len(), req.max_trust_policy_size)?;
     let role_a = Desired {
@@ -80,7 +89,7 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
         role_arn: role_a_arn.clone(),
         trust_policy: role_a_trust,
         max_session: req.session_duration,
-        description: trust::cluster_role_description(&req.name, &req.scopes, &role_b_arn),
+        description,
         role_tags: tags,
         permissions_boundary: boundary,
         policies: BTreeSet::new(),
@@ -423,6 +432,32 @@ mod tests {
         );
         // Role A of another onboarding is never removed.
         assert!(leave(&req, &side(role_a("other"), true)).is_err());
+    }
+
+    #[test]
+    fn partitions_never_chain_and_role_a_descriptions_fit_iam() {
+        let mut cluster = side(Observed::default(), true);
+        cluster.identity.partition = "aws-cn".into();
+        assert!(matches!(
+            chained_plan(&snapshot(Observed::default(), cluster)),
+            Err(Error::ChainedAcrossPartitions { .. })
+        ));
+        let add = chained_plan(&snapshot(
+            Observed::default(),
+            side(Observed::default(), true),
+        ))
+        .unwrap();
+        let described = add
+            .plan
+            .changes()
+            .find_map(|s| match &s.op {
+                Some(Op::CreateRole {
+                    name, description, ..
+                }) if name == "km-irsa-dev" => Some(description.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(described.contains(ROLE_B), "{described}");
     }
 
     #[test]
