@@ -73,28 +73,21 @@ pub struct Onboarding {
     /// Chained mode: the cluster account's role the klanker role trusts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_role_arn: Option<String>,
+    /// Chained mode: the ConfigMap's name, as the role's tag records it.
+    #[serde(skip)]
+    pub config_map: Option<String>,
 }
 
 /// The onboarding a role's tags prove, with the scope its trust policy
 /// grants. The name comes from the tag, never from the description.
 pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> {
     let name = proven_name(tags)?;
-    if let Some(cluster_role) = crate::trust::chain::trusted_cluster_role(&role.trust_policy) {
-        // The scope lives in role A's trust, in the cluster's account; the
-        // description recorded it when the role was written.
-        let (namespace, service_account) = described_scope(&role.description).unwrap_or(("?", "?"));
+    if let Some(chained) = chained_onboarding(role, name, ("?", "?")) {
         return Some(Onboarding {
             cluster: tags.get(CLUSTER_TAG).cloned(),
             server: tags.get(SERVER_TAG).cloned(),
-            mode: crate::trust::TrustMode::Chained,
-            cluster_role_arn: Some(cluster_role),
-            ..scoped(
-                role,
-                name,
-                None,
-                String::new(),
-                (namespace, service_account),
-            )
+            config_map: tags.get(crate::trust::CONFIG_MAP_TAG).cloned(),
+            ..chained
         });
     }
     let (provider, subject) = trust_principal_and_subject(&role.trust_policy).unwrap_or_default();
@@ -114,6 +107,19 @@ pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> 
             provider,
             (namespace, service_account),
         )
+    })
+}
+
+/// A chained klanker role's onboarding: it trusts role A, and the scope
+/// lives in role A's trust in the cluster's account, so the description
+/// (written with the role) records it; `unknown` when it does not.
+fn chained_onboarding(role: &RoleSummary, name: &str, unknown: (&str, &str)) -> Option<Onboarding> {
+    let cluster_role = crate::trust::chain::trusted_cluster_role(&role.trust_policy)?;
+    let scope = described_scope(&role.description).unwrap_or(unknown);
+    Some(Onboarding {
+        mode: crate::trust::TrustMode::Chained,
+        cluster_role_arn: Some(cluster_role),
+        ..scoped(role, name, None, String::new(), scope)
     })
 }
 
@@ -140,19 +146,9 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
     } else {
         None
     };
-    if let Some(cluster_role) = crate::trust::chain::trusted_cluster_role(&role.trust_policy) {
-        let (namespace, service_account) = described_scope(&role.description)?;
-        return Some(Onboarding {
-            mode: crate::trust::TrustMode::Chained,
-            cluster_role_arn: Some(cluster_role),
-            ..scoped(
-                role,
-                name,
-                None,
-                String::new(),
-                (namespace, service_account),
-            )
-        });
+    if crate::trust::chain::trusted_cluster_role(&role.trust_policy).is_some() {
+        described_scope(&role.description)?;
+        return chained_onboarding(role, name, ("?", "?"));
     }
     let (provider, subject) = trust_principal_and_subject(&role.trust_policy)?;
     let subject = subject
@@ -245,6 +241,7 @@ fn scoped(
         server: None,
         mode: crate::trust::TrustMode::Mirror,
         cluster_role_arn: None,
+        config_map: None,
     }
 }
 

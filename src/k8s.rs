@@ -820,43 +820,6 @@ impl Cluster<'_> {
         Ok(found.as_ref().map(observe_config_map))
     }
 
-    /// The ConfigMap this tool wrote for onboarding `onboarding` in the
-    /// namespace, found by our label and its name annotation (mirror mode
-    /// taking a chained name back does not know the name it was given).
-    pub async fn find_config_map(
-        &self,
-        namespace: &str,
-        onboarding: &str,
-    ) -> Result<Option<ObservedConfigMap>, KubeError> {
-        let selector = format!(
-            "{}={}",
-            crate::trust::MANAGED_BY_LABEL,
-            crate::trust::MANAGED_BY_VALUE
-        );
-        self.log(
-            "LIST",
-            &format!("namespaces/{namespace}/configmaps?labelSelector={selector}"),
-        );
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
-        let params = kube::api::ListParams::default().labels(&selector);
-        let list = self
-            .retrying(|| api.list(&params))
-            .await
-            .map_err(|e| self.fail(format!("listing ConfigMaps in {namespace}"), e))?;
-        Ok(list
-            .items
-            .iter()
-            .find(|cm| {
-                cm.metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get(crate::trust::NAME_TAG))
-                    .map(String::as_str)
-                    == Some(onboarding)
-            })
-            .map(observe_config_map))
-    }
-
     pub async fn apply_config_map(&self, config_map: &ConfigMap) -> Result<(), KubeError> {
         let namespace = config_map
             .metadata

@@ -110,6 +110,8 @@ pub struct Target {
 pub struct ChainedTarget {
     pub klanker_role_name: String,
     pub klanker_role_arn: String,
+    /// The ConfigMap pods read, by the name role B's tag records.
+    pub config_map: String,
 }
 
 impl Target {
@@ -190,6 +192,9 @@ pub fn target(
             Some(ChainedTarget {
                 klanker_role_name: located.role_name.clone(),
                 klanker_role_arn: role_arn,
+                config_map: onboarding
+                    .and_then(|o| o.config_map.clone())
+                    .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string()),
             }),
         ),
         None => (located.role_name.clone(), role_arn, None),

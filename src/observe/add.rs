@@ -218,14 +218,24 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         }
     }
     // Mirror mode taking a chained name back removes the ConfigMap it wrote.
+    // By the name role B's tag recorded (the printed RBAC grants no list).
     if let (None, Some(_), Some(c)) = (&req.chained, &cluster_account, from.cluster) {
+        let name = role
+            .as_ref()
+            .and_then(|r| r.tags.get(crate::trust::CONFIG_MAP_TAG).cloned())
+            .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string());
         let namespaces: BTreeSet<String> = wanted
             .iter()
             .map(|(ns, _)| ns.clone())
+            .chain(
+                previous_service_accounts
+                    .iter()
+                    .map(|p| p.namespace.clone()),
+            )
             .chain([req.sa_namespace.clone()])
             .collect();
         for ns in &namespaces {
-            config_maps.extend(c.find_config_map(ns, &req.name).await?);
+            config_maps.extend(c.get_config_map(ns, &name).await?);
         }
     }
     let observed = Observed {
@@ -404,6 +414,11 @@ pub fn chained_target(
         chained: Some(crate::verify::ChainedTarget {
             klanker_role_name: req.role_name.clone(),
             klanker_role_arn: add.desired.role_arn.clone(),
+            config_map: req
+                .chained
+                .as_ref()
+                .map(|c| c.config_map.clone())
+                .unwrap_or_default(),
         }),
     }
 }

@@ -302,8 +302,13 @@ pub async fn observe(
                 .map(|(ns, _)| ns.clone())
                 .chain(found_namespaces)
                 .collect();
+            // By the name the role recorded (the printed RBAC grants no list).
+            let config_map = recorded
+                .as_ref()
+                .and_then(|o| o.config_map.clone())
+                .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string());
             for ns in &namespaces {
-                found.extend(cluster.find_config_map(ns, name).await?);
+                found.extend(cluster.get_config_map(ns, &config_map).await?);
             }
             found
         }

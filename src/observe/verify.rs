@@ -222,7 +222,7 @@ async fn chained_facts(
         async {
             Ok::<_, Error>(
                 cluster
-                    .find_config_map(&target.namespace, &target.name)
+                    .get_config_map(&target.namespace, &chained.config_map)
                     .await?,
             )
         },

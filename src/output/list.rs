@@ -340,6 +340,7 @@ mod tests {
                 server: None,
                 mode: Default::default(),
                 cluster_role_arn: None,
+                config_map: None,
             },
             provider: ProviderStatus::Owned,
             current: true,

@@ -191,7 +191,10 @@ pub fn plan_klanker(
     let observed = &snap.observed;
     let chained = side.cluster_role_arn.is_some();
     let role_arn = trust::role_arn(&identity.partition, &identity.account, &req.role_name);
-    let role_tags = role_tags(req, snap.issuer.cluster_arn.as_deref());
+    let mut role_tags = role_tags(req, snap.issuer.cluster_arn.as_deref());
+    if let Some(cm) = &side.config_map {
+        role_tags.insert(trust::CONFIG_MAP_TAG.into(), cm.name.clone());
+    }
     if let Some(existing) = &observed.role {
         validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &req.role_name)?;
     }

@@ -290,6 +290,7 @@ pub fn recorded_onboarding(
         server: pending.server.clone(),
         mode: entry.mode,
         cluster_role_arn: entry.cluster_role_arn.clone(),
+        config_map: None,
     })
 }
 
@@ -948,6 +949,7 @@ mod tests {
             server: None,
             mode: Default::default(),
             cluster_role_arn: None,
+            config_map: None,
         }
     }
 

@@ -22,6 +22,9 @@ pub const NAME_TAG: &str = "klanker-trust/name";
 /// server URL. `rm` and `verify` act on that cluster only.
 pub const CLUSTER_TAG: &str = "klanker-trust/cluster";
 pub const SERVER_TAG: &str = "klanker-trust/server";
+/// Chained mode: the ConfigMap the onboarding wrote (`--config-map-name`),
+/// so `rm` and `verify` read it by name (the printed RBAC grants no list).
+pub const CONFIG_MAP_TAG: &str = "klanker-trust/config-map";
 /// Annotation recording that this tool created the ServiceAccount. Applied
 /// by our field manager only when the object did not exist; see
 /// `plan::ServiceAccountOwnership` for why it, read with managedFields, is the record.

@@ -779,46 +779,6 @@ fn the_clusters_own_provider_is_reused_and_never_removed_and_register_false_requ
     assert!(providers[0].tags.is_empty(), "{providers:?}");
 }
 
-/// What an evaluator that is not this code (principalmapper, through
-/// tests/support/trust_check.py or policy_check.py) answers, by case name.
-fn evaluate(
-    world: &World,
-    script: &str,
-    document: &serde_json::Value,
-    request: serde_json::Value,
-) -> Vec<(String, bool)> {
-    let doc_path = world.path(&format!("{script}-doc.json"));
-    let req_path = world.path(&format!("{script}-req.json"));
-    std::fs::write(&doc_path, document.to_string()).expect("write document");
-    std::fs::write(&req_path, request.to_string()).expect("write request");
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support")
-        .join(script);
-    let out = std::process::Command::new(crate::support::moto::python())
-        .arg(path)
-        .arg(&doc_path)
-        .arg(&req_path)
-        .output()
-        .expect("run the evaluator");
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("verdicts JSON");
-    answer["verdicts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| {
-            (
-                v["name"].as_str().unwrap_or_default().to_string(),
-                v["allowed"] == true,
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn an_evaluator_admits_only_the_listed_service_accounts_to_role_a_and_only_role_a_to_role_b() {
     let world = chained_world();
@@ -855,11 +815,10 @@ fn an_evaluator_admits_only_the_listed_service_accounts_to_role_a_and_only_role_
             "principal": {"federated": cluster_provider_arn(&world)},
             "conditions": {format!("{host}:sub"): sub, format!("{host}:aud"): aud}})
     };
-    let verdicts = evaluate(
-        &world,
+    let verdicts = world.evaluate(
         "trust_check.py",
         &role_a.trust_policy,
-        json!({"resource": ROLE_A_ARN, "cases": [
+        &json!({"resource": ROLE_A_ARN, "cases": [
             web("listed km", "system:serviceaccount:ai-pods:km", "sts.amazonaws.com"),
             web("listed ci/deployer", "system:serviceaccount:ci:deployer", "sts.amazonaws.com"),
             web("unlisted in the namespace", "system:serviceaccount:ai-pods:intruder", "sts.amazonaws.com"),
@@ -884,11 +843,10 @@ fn an_evaluator_admits_only_the_listed_service_accounts_to_role_a_and_only_role_
         json!({"name": name, "action": "sts:AssumeRole", "principal": {"aws": arn},
             "conditions": {"aws:PrincipalArn": arn}})
     };
-    let verdicts = evaluate(
-        &world,
+    let verdicts = world.evaluate(
         "trust_check.py",
         &role_b.trust_policy,
-        json!({"resource": ROLE_ARN, "cases": [
+        &json!({"resource": ROLE_ARN, "cases": [
             caller("role A", ROLE_A_ARN),
             caller("another role of the cluster's account", "arn:aws:iam::222222222222:role/km-irsa-other"),
             caller("a user of the cluster's account", "arn:aws:iam::222222222222:user/admin"),
@@ -910,11 +868,10 @@ fn an_evaluator_admits_only_the_listed_service_accounts_to_role_a_and_only_role_
         .block_on(world.cluster.inline_policy(ROLE_A, "km-assume-klanker"))
         .expect("inline policy");
     let call = |name: &str, action: &str, resource: &str| json!({"name": name, "action": action, "resource": resource, "conditions": {}});
-    let verdicts = evaluate(
-        &world,
+    let verdicts = world.evaluate(
         "policy_check.py",
         &inline,
-        json!({"principal": ROLE_A_ARN, "cases": [
+        &json!({"principal": ROLE_A_ARN, "cases": [
             call("assume role B", "sts:AssumeRole", ROLE_ARN),
             call("assume another klanker role", "sts:AssumeRole", "arn:aws:iam::333333333333:role/km-cluster-other"),
             call("assume a role of its own account", "sts:AssumeRole", "arn:aws:iam::222222222222:role/admin"),

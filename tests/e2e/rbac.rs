@@ -252,3 +252,55 @@ fn issuer_discovery_needs_its_url_and_says_which_binding_allows_it() {
     );
     world.run(&plan).assert_ok();
 }
+
+/// Chained mode's RBAC (`policy --for rbac --mode chained`, which adds its
+/// ConfigMap) is sufficient on the real API server for add, verify, list
+/// and rm, and a ConfigMap of another name stays out of reach.
+#[test]
+fn the_chained_rbac_is_sufficient_for_every_command() {
+    let world = World::new();
+    world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    let out = world.run(&[
+        "policy",
+        "--for",
+        "rbac",
+        "--mode",
+        "chained",
+        "--namespace",
+        "ai-pods",
+        "--service-account",
+        "km",
+        "--user",
+        RBAC_USER,
+        "-o",
+        "yaml",
+        "--klanker-account",
+        "333333333333",
+    ]);
+    out.assert_ok();
+    world.kube.admin(&["apply", "-f", "-"], Some(&out.stdout));
+    world.use_kube_token(RBAC_TOKEN);
+    let add = ["add", "--name", CLUSTER, "--mode", "chained", "--yes"];
+    world.run(&add).assert_ok();
+    assert!(world.kube.config_map("ai-pods", "km-aws-config").is_some());
+    let verified = world.run(&["verify", CLUSTER]);
+    verified.assert_ok();
+    assert_contains!(verified.stdout, "config-map");
+    world.run(&["list"]).assert_ok();
+    // Another ConfigMap name is not covered by the printed RBAC.
+    let out = world.run(&[
+        "add",
+        "--name",
+        CLUSTER,
+        "--mode",
+        "chained",
+        "--yes",
+        "--config-map-name",
+        "elsewhere",
+    ]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert_contains!(out.all(), "configmaps");
+    world.run(&["rm", CLUSTER, "--yes"]).assert_ok();
+    assert!(world.kube.config_map("ai-pods", "km-aws-config").is_none());
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+}

@@ -4,14 +4,11 @@
 //! and list / rm / verify / describe with several. Who the trust admits is
 //! judged by principalmapper (tests/support/trust_check.py), not by this code.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::{Value, json};
 
 use crate::support::aws_peer::KLANKER_ACCOUNT;
 use crate::support::kube::KubeFault;
-use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World, moto};
+use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 const CREATED_BY: &str = "klanker-trust/created-by";
 
@@ -91,34 +88,7 @@ fn trust_verdicts(
             "conditions": {format!("{host}:sub"): sub, format!("{host}:aud"): aud},
         })).collect::<Vec<_>>(),
     });
-    let trust_path = world.path("trust.json");
-    let cases_path = world.path("trust-cases.json");
-    std::fs::write(&trust_path, trust.to_string()).expect("write trust");
-    std::fs::write(&cases_path, request.to_string()).expect("write cases");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/trust_check.py");
-    let out = Command::new(moto::python())
-        .arg(script)
-        .arg(&trust_path)
-        .arg(&cases_path)
-        .output()
-        .expect("run trust_check.py");
-    assert!(
-        out.status.success(),
-        "trust_check.py failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&out.stdout).expect("verdicts JSON");
-    answer["verdicts"]
-        .as_array()
-        .expect("verdicts")
-        .iter()
-        .map(|v| {
-            (
-                v["name"].as_str().unwrap_or_default().to_string(),
-                v["allowed"].as_bool().unwrap_or_default(),
-            )
-        })
-        .collect()
+    world.evaluate("trust_check.py", trust, &request)
 }
 
 #[test]

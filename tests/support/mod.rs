@@ -317,6 +317,47 @@ impl World {
         writes
     }
 
+    /// What an IAM evaluator that is not the code under test (principalmapper,
+    /// through tests/support/trust_check.py or policy_check.py) answers for
+    /// `document` and `request`: each case's name and whether it is allowed.
+    pub fn evaluate(
+        &self,
+        script: &str,
+        document: &serde_json::Value,
+        request: &serde_json::Value,
+    ) -> Vec<(String, bool)> {
+        let doc_path = self.path(&format!("{script}-document.json"));
+        let req_path = self.path(&format!("{script}-request.json"));
+        std::fs::write(&doc_path, document.to_string()).expect("write document");
+        std::fs::write(&req_path, request.to_string()).expect("write request");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/support")
+            .join(script);
+        let out = Command::new(moto::python())
+            .arg(path)
+            .arg(&doc_path)
+            .arg(&req_path)
+            .output()
+            .expect("run the evaluator");
+        assert!(
+            out.status.success(),
+            "{script} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("verdicts JSON");
+        answer["verdicts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap_or_default().to_string(),
+                    v["allowed"] == true,
+                )
+            })
+            .collect()
+    }
+
     pub fn clear_calls(&self) {
         self.moto.clear_calls();
         self.kube.clear_requests();
