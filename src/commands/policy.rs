@@ -155,6 +155,7 @@ fn rbac_scope(
     args: &PolicyArgs,
     context: Option<&kubeconfig::ContextInfo>,
 ) -> Result<RbacScope, Error> {
+    let mut mode = args.mode;
     let (namespace, service_accounts) = match &args.name {
         Some(name) => {
             validate::registry_name(name).map_err(|mut e| {
@@ -169,7 +170,19 @@ fn rbac_scope(
                     name: name.clone(),
                     path: store.path().display().to_string(),
                 })?;
-            (entry.namespace, vec![entry.service_account])
+            // A chained onboarding's RBAC covers its ConfigMap too.
+            if entry.mode == TrustMode::Chained {
+                mode = TrustMode::Chained;
+            }
+            // Every ServiceAccount of the entry's namespace (a Role is
+            // namespaced; those in other namespaces need their own).
+            let names = entry
+                .subjects()
+                .into_iter()
+                .filter(|(ns, _)| *ns == entry.namespace)
+                .map(|(_, sa)| sa)
+                .collect();
+            (entry.namespace, names)
         }
         None => {
             let namespace = args
@@ -217,7 +230,7 @@ fn rbac_scope(
             return Err(ValidationError::new(input, "", "it is empty", "Name the subject.").into());
         }
     }
-    let config_maps = match args.mode {
+    let config_maps = match mode {
         TrustMode::Mirror => vec![],
         TrustMode::Chained => {
             let name = args

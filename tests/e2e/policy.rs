@@ -1336,3 +1336,39 @@ fn chained_rbac_may_write_only_its_config_map() {
     mirror.assert_code(2);
     assert_contains!(mirror.stderr, "--mode chained");
 }
+
+/// An onboarding of several ServiceAccounts, chained: the RBAC for its NAME
+/// names each one of its namespace and its ConfigMap.
+#[test]
+fn rbac_for_a_chained_onboarding_of_several_names_each_and_its_config_map() {
+    let world = World::new();
+    std::fs::write(
+        world.km_config(),
+        format!(
+            "clusters:\n- name: {CLUSTER}\n  oidc_provider_arn: arn:aws:iam::222222222222:oidc-provider/oidc.example.com\n  namespace: team-a\n  service_account: runner\n  role_arn: {ROLE_ARN}\n  service_accounts:\n  - team-a:runner\n  - team-a:builder\n  mode: chained\n  cluster_role_arn: arn:aws:iam::222222222222:role/km-irsa-{CLUSTER}\n"
+        ),
+    )
+    .expect("write km-config");
+    let out = world.run(&["policy", "--for", "rbac", CLUSTER, "-o", "yaml"]);
+    out.assert_ok();
+    let docs = documents(&out.stdout);
+    let names = |rule: &serde_yaml::Value| -> Vec<String> {
+        rule["resourceNames"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let rules = docs[0]["rules"].as_sequence().expect("rules");
+    let token = rules
+        .iter()
+        .find(|r| r["resources"][0].as_str() == Some("serviceaccounts/token"))
+        .expect("token rule");
+    assert_eq!(names(token), ["runner", "builder"]);
+    let config_maps = rules
+        .iter()
+        .find(|r| r["resources"][0].as_str() == Some("configmaps"))
+        .expect("ConfigMap rule");
+    assert_eq!(names(config_maps), ["km-aws-config"]);
+}
