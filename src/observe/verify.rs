@@ -78,12 +78,14 @@ pub async fn chain(
 ) -> Result<Chain, Error> {
     let target = &whole.for_subject(subject);
     // Chained mode: the ServiceAccount's role (role A) is in the cluster's account.
-    let role_iam = match (&target.chained, cluster_account) {
-        (Some(_), Some(c)) => &c.iam,
-        _ => &klanker.iam,
+    let (role_iam, side) = match (&target.chained, cluster_account) {
+        (Some(_), Some(c)) => (&c.iam, crate::aws::Side::Cluster),
+        _ => (&klanker.iam, crate::aws::Side::Klanker),
     };
     let role = async {
-        let found = iam::role_with_policies(role_iam, &target.role_name).await?;
+        let found = iam::role_with_policies(role_iam, &target.role_name)
+            .await
+            .map_err(|e| e.on_side(side))?;
         Ok::<_, Error>(found.map(|(role, attached)| RoleFacts {
             arn: role.arn,
             trust_policy: role.trust_policy,
@@ -150,12 +152,15 @@ pub async fn chain(
     let (provider, jwks) = tokio::join!(
         async {
             match &issuer {
-                Some(issuer) => iam::find_provider(role_iam, issuer).await.map(|found| {
-                    found.map(|p| ProviderFacts {
-                        arn: p.arn,
-                        client_ids: p.client_ids,
-                    })
-                }),
+                Some(issuer) => iam::find_provider(role_iam, issuer)
+                    .await
+                    .map_err(|e| e.on_side(side))
+                    .map(|found| {
+                        found.map(|p| ProviderFacts {
+                            arn: p.arn,
+                            client_ids: p.client_ids,
+                        })
+                    }),
                 None => Ok(None),
             }
         },
