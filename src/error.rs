@@ -283,6 +283,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 impl Error {
+    /// Chained mode's role A (by ARN) cannot be reached: no identity for its account.
+    pub fn chained_role_unreachable(name: &str, role_arn: &str) -> Self {
+        Error::ChainedRoleUnreachable {
+            name: name.to_string(),
+            role: role_arn.to_string(),
+            account: crate::trust::arn::account_of(role_arn)
+                .unwrap_or("of the cluster")
+                .to_string(),
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Invalid(_)

@@ -54,15 +54,13 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     let cluster_account = match &target.chained {
         None => None,
         Some(_) => {
-            let side = IssuerSource::from_context(&ctx)
-                .and_then(|s| ClusterSide::of(&s, req.cluster_profile.as_deref(), &req.klanker))
-                .ok_or_else(|| Error::ChainedRoleUnreachable {
-                    name: req.name.clone(),
-                    role: target.role_arn.clone(),
-                    account: crate::trust::arn::account_of(&target.role_arn)
-                        .unwrap_or("of the cluster")
-                        .to_string(),
-                })?;
+            let source = IssuerSource::from_context(&ctx);
+            let side = ClusterSide::of(
+                source.as_ref(),
+                req.cluster_profile.as_deref(),
+                &req.klanker,
+            )
+            .ok_or_else(|| Error::chained_role_unreachable(&req.name, &target.role_arn))?;
             Some(crate::observe::issuer::cluster_clients(&side, &access, global.verbose).await?)
         }
     };

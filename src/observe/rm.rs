@@ -71,29 +71,10 @@ async fn cluster_account(
         .next()
         .unwrap_or_default()
         .to_string();
-    let side = ctx
-        .and_then(IssuerSource::from_context)
-        .and_then(|source| {
-            crate::resolve::ClusterSide::of(&source, request.cluster_profile, &request.klanker)
-        })
-        .or_else(|| {
-            request
-                .cluster_profile
-                .map(|p| crate::resolve::ClusterSide {
-                    profile: Some(p.to_string()),
-                    role_arn: None,
-                    region: request.klanker.region.clone(),
-                })
-        });
-    let Some(side) = side else {
-        return Err(Error::ChainedRoleUnreachable {
-            name: request.name.to_string(),
-            role: role_a_arn.to_string(),
-            account: crate::trust::arn::account_of(role_a_arn)
-                .unwrap_or("of the cluster")
-                .to_string(),
-        });
-    };
+    let source = ctx.and_then(IssuerSource::from_context);
+    let side =
+        crate::resolve::ClusterSide::of(source.as_ref(), request.cluster_profile, &request.klanker)
+            .ok_or_else(|| Error::chained_role_unreachable(request.name, role_a_arn))?;
     let clients = super::issuer::cluster_clients(&side, access, request.verbose).await?;
     let role = role_details(&clients.iam, &role_a)
         .await

@@ -222,7 +222,7 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
         }
         TrustMode::Chained => Some(chained(args, &name)?),
     };
-    let cluster_side = ClusterSide::of(&source, args.cluster_profile.as_deref(), &klanker);
+    let cluster_side = ClusterSide::of(Some(&source), args.cluster_profile.as_deref(), &klanker);
     if chained.is_some() && cluster_side.is_none() {
         return Err(Error::ChainedNeedsClusterAccount {
             context: ctx.context_name.clone(),

@@ -50,16 +50,21 @@ pub struct ClusterSide {
 }
 
 impl ClusterSide {
-    /// An EKS context always has one; another cluster only with `--cluster-profile`.
-    pub fn of(source: &IssuerSource, flag: Option<&str>, klanker: &Klanker) -> Option<Self> {
+    /// An EKS context always has one (`--cluster-profile` replaces its
+    /// exec block's profile); another cluster, or none, only with the flag.
+    pub fn of(
+        source: Option<&IssuerSource>,
+        flag: Option<&str>,
+        klanker: &Klanker,
+    ) -> Option<Self> {
         match source {
-            IssuerSource::Eks {
+            Some(IssuerSource::Eks {
                 region,
                 profile,
                 role_arn,
                 ..
-            } => Some(Self {
-                profile: profile.clone(),
+            }) => Some(Self {
+                profile: flag.map(str::to_string).or_else(|| profile.clone()),
                 role_arn: role_arn.clone(),
                 region: region.clone(),
             }),
@@ -159,4 +164,46 @@ pub fn context_for(
             .filter(|c| !c.is_empty()),
         &pointing,
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn klanker() -> Klanker {
+        Klanker {
+            profile: "klanker-application".into(),
+            region: "us-east-1".into(),
+            account: None,
+        }
+    }
+
+    #[test]
+    fn the_cluster_side_is_the_eks_profile_unless_the_flag_names_another() {
+        let eks = IssuerSource::Eks {
+            name: "dev".into(),
+            region: "eu-west-1".into(),
+            profile: Some("cluster-admin".into()),
+            role_arn: Some("arn:aws:iam::222222222222:role/r".into()),
+            expect: Expect::default(),
+        };
+        let side = ClusterSide::of(Some(&eks), None, &klanker()).unwrap();
+        assert_eq!(side.profile.as_deref(), Some("cluster-admin"));
+        assert_eq!(side.region, "eu-west-1");
+        let side = ClusterSide::of(Some(&eks), Some("other"), &klanker()).unwrap();
+        assert_eq!(side.profile.as_deref(), Some("other"));
+        assert_eq!(
+            side.role_arn.as_deref(),
+            Some("arn:aws:iam::222222222222:role/r")
+        );
+        // Not EKS, or no context at all: only the flag names one.
+        for source in [Some(&IssuerSource::Discover), None] {
+            assert_eq!(ClusterSide::of(source, None, &klanker()), None);
+            let side = ClusterSide::of(source, Some("other"), &klanker()).unwrap();
+            assert_eq!(
+                (side.profile.as_deref(), side.region.as_str()),
+                (Some("other"), "us-east-1")
+            );
+        }
+    }
 }
