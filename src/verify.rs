@@ -585,30 +585,9 @@ fn chain_checks(f: &Facts, chain: &ChainFacts, add: &str) -> Vec<Check> {
             crate::trust::arn::partition_of(role_a)
         )
     });
-    let principal_ok = b.trust_policy["Statement"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(
-            b.trust_policy["Statement"]
-                .as_object()
-                .map(|_| &b.trust_policy["Statement"]),
-        )
-        .any(|s| {
-            let principal = &s["Principal"]["AWS"];
-            let names = |v: &Value| match v {
-                Value::String(p) => vec![p.clone()],
-                Value::Array(list) => list
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-                _ => Vec::new(),
-            };
-            names(principal)
-                .iter()
-                .any(|p| Some(p) == root.as_ref() || p == role_a)
-        });
+    let principal_ok = crate::trust::chain::trusted_aws_principals(&b.trust_policy)
+        .iter()
+        .any(|p| Some(p) == root.as_ref() || p == role_a);
     match crate::trust::chain::trusted_cluster_role(&b.trust_policy) {
         Some(trusted) if &trusted == role_a && principal_ok => checks.push(Check::ok(
             "klanker-trust",

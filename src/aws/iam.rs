@@ -101,18 +101,22 @@ pub async fn assume_chain(
         .duration_seconds(VERIFY_SESSION_SECONDS)
         .send()
         .await
-        .map(|out| AssumedRole {
-            arn: out
-                .assumed_role_user()
-                .map(|u| u.arn().to_string())
-                .unwrap_or_default(),
-            expiration: out
-                .credentials()
-                .map(|c| c.expiration().to_string())
-                .unwrap_or_default(),
-        })
+        .map(|out| assumed(out.assumed_role_user(), out.credentials()))
         .map_err(|err| AwsError::from_sdk("sts:AssumeRole", SIDE, &as_role_a, err));
     (Ok(first), Some(second))
+}
+
+/// The identity an STS answer names; its credentials are not kept.
+fn assumed(
+    user: Option<&aws_sdk_sts::types::AssumedRoleUser>,
+    credentials: Option<&aws_sdk_sts::types::Credentials>,
+) -> AssumedRole {
+    AssumedRole {
+        arn: user.map(|u| u.arn().to_string()).unwrap_or_default(),
+        expiration: credentials
+            .map(|c| c.expiration().to_string())
+            .unwrap_or_default(),
+    }
 }
 
 /// AssumeRoleWithWebIdentity with the propagation retries, and the
@@ -145,16 +149,7 @@ async fn web_identity_session(
                     )
                 });
                 return Ok((
-                    AssumedRole {
-                        arn: out
-                            .assumed_role_user()
-                            .map(|u| u.arn().to_string())
-                            .unwrap_or_default(),
-                        expiration: out
-                            .credentials()
-                            .map(|c| c.expiration().to_string())
-                            .unwrap_or_default(),
-                    },
+                    assumed(out.assumed_role_user(), out.credentials()),
                     credentials,
                 ));
             }

@@ -401,14 +401,7 @@ pub fn chained_target(
         namespace: req.sa_namespace.clone(),
         service_account: req.service_account.clone(),
         more: req.service_accounts().into_iter().skip(1).collect(),
-        // The operator policy when it is attached, else the first of those asked for.
-        operator_policy: Some(crate::trust::operator_policy_arn(
-            &add.partition,
-            &add.account,
-        ))
-        .filter(|p| add.desired.policies.contains(p))
-        .or_else(|| add.desired.policies.iter().next().cloned())
-        .unwrap_or_default(),
+        operator_policy: add.checked_policy(),
         partition: add.partition.clone(),
         account: add.account.clone(),
         chained: Some(crate::verify::ChainedTarget {

@@ -43,6 +43,20 @@ pub struct AddPlan {
     pub config_map: Option<DesiredConfigMap>,
 }
 
+impl AddPlan {
+    /// The policy the after-apply checks look for on the klanker role: the
+    /// operator policy when it is attached, else the first of those asked for.
+    pub fn checked_policy(&self) -> String {
+        let operator = trust::operator_policy_arn(&self.partition, &self.account);
+        let policies = &self.desired.policies;
+        Some(&operator)
+            .filter(|p| policies.contains(*p))
+            .or_else(|| policies.iter().next())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
 /// What the klanker side's plan differs in between the modes.
 pub struct KlankerSide {
     pub trust_policy: serde_json::Value,
@@ -387,7 +401,6 @@ pub fn verification_facts(
         .as_ref()
         .map(|p| p.arn.clone())
         .or_else(|| token_issuer.map(|i| i.provider_arn(&add.partition, &add.account)));
-    let operator_policy = trust::operator_policy_arn(&add.partition, &add.account);
     Facts {
         name: req.name.clone(),
         role_name: desired.role_name.clone(),
@@ -404,12 +417,7 @@ pub fn verification_facts(
         token: claims,
         provider,
         provider_arn_for_token,
-        // The operator policy when it is attached, else the first of those asked for.
-        operator_policy: Some(&operator_policy)
-            .filter(|p| desired.policies.contains(*p))
-            .or_else(|| desired.policies.iter().next())
-            .cloned()
-            .unwrap_or_default(),
+        operator_policy: add.checked_policy(),
         requested_session: crate::verify::REQUESTED_SESSION,
         chain: None,
     }

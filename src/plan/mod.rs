@@ -37,7 +37,14 @@ pub enum RegisterMode {
 impl Desired {
     /// The account the IAM steps act in, as errors name it.
     pub fn account_word(&self) -> &'static str {
-        match self.iam {
+        self.iam.account_word()
+    }
+}
+
+impl Target {
+    /// The account an IAM step of this target acts in, as errors name it.
+    pub fn account_word(self) -> &'static str {
+        match self {
             Target::ClusterIam => "cluster's",
             _ => "klanker",
         }

@@ -436,10 +436,7 @@ pub fn role_removal(
     name: &str,
     target: Target,
 ) -> Result<Vec<Step>, PlanError> {
-    let account = match target {
-        Target::ClusterIam => "cluster's",
-        _ => "klanker",
-    };
+    let account = target.account_word();
     if !role.owned {
         return Err(PlanError::RoleNotOwned {
             role: role.role_name.clone(),

@@ -57,19 +57,29 @@ pub fn trusted_cluster_role(trust_policy: &Value) -> Option<String> {
     })
 }
 
+/// The `Principal.AWS` ARNs the Allow statements of a trust policy name.
+pub fn trusted_aws_principals(trust_policy: &Value) -> Vec<String> {
+    statements(trust_policy)
+        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
+        .flat_map(|s| as_list(s.pointer("/Principal/AWS")))
+        .collect()
+}
+
+/// A policy element that may be one string or a list of them.
+fn as_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The role ARNs an inline policy allows `sts:AssumeRole` on.
 pub fn assumable_roles(policy: &Value) -> Vec<String> {
-    let as_list = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
     statements(policy)
         .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
         .filter(|s| {

@@ -11,24 +11,26 @@ const ROLE_A: &str = "km-irsa-dev-use1-0";
 const ROLE_A_ARN: &str = "arn:aws:iam::222222222222:role/km-irsa-dev-use1-0";
 const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
 
+/// The same onboarding in mirror mode, applied.
+const MIRROR: [&str; 8] = [
+    "add",
+    "--name",
+    CLUSTER,
+    "--namespace",
+    "ai-pods",
+    "--service-account",
+    "km",
+    "--dry-run=false",
+];
+
+/// `MIRROR` in chained mode, with `extra` flags.
 fn chained(extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--service-account",
-        "km",
-        "--mode",
-        "chained",
-        "--dry-run=false",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
+    MIRROR
+        .iter()
+        .chain(&["--mode", "chained"])
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
 }
 
 const BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
@@ -179,18 +181,7 @@ fn chained_mode_creates_both_roles_the_config_map_and_a_rerun_writes_nothing() {
 fn the_modes_switch_both_ways_and_converge() {
     let world = chained_world();
     // Mirror first: the klanker account holds the provider.
-    world
-        .run(&[
-            "add",
-            "--name",
-            CLUSTER,
-            "--namespace",
-            "ai-pods",
-            "--service-account",
-            "km",
-            "--dry-run=false",
-        ])
-        .assert_ok();
+    world.run(&MIRROR).assert_ok();
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
 
     // Mirror -> chained: the klanker provider (ours, unused) goes.
@@ -202,16 +193,7 @@ fn the_modes_switch_both_ways_and_converge() {
     assert_eq!(world.writes(), Vec::<String>::new());
 
     // Chained -> mirror: role A, the cluster provider and the ConfigMap go.
-    let back = world.run(&[
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--service-account",
-        "km",
-        "--dry-run=false",
-    ]);
+    let back = world.run(&MIRROR);
     back.assert_ok();
     assert!(
         world.block_on(world.cluster.role(ROLE_A)).is_none(),
@@ -238,18 +220,7 @@ fn the_modes_switch_both_ways_and_converge() {
     assert!(entry.get("mode").is_none(), "{entry:?}");
     assert!(entry.get("cluster_role_arn").is_none(), "{entry:?}");
     world.clear_calls();
-    world
-        .run(&[
-            "add",
-            "--name",
-            CLUSTER,
-            "--namespace",
-            "ai-pods",
-            "--service-account",
-            "km",
-            "--dry-run=false",
-        ])
-        .assert_ok();
+    world.run(&MIRROR).assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
