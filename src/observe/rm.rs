@@ -82,13 +82,9 @@ async fn cluster_account(
             Error::Aws(e) => Error::Aws(e.on_side(crate::aws::Side::Cluster)),
             other => other,
         })?;
-    let trusted = match &role {
-        Some(_) => iam::get_role(&clients.iam, &role_a)
-            .await
-            .map_err(|e| e.on_side(crate::aws::Side::Cluster))?
-            .map(|r| inventory::federated_principals(&r.trust_policy))
-            .unwrap_or_default(),
-        None => Default::default(),
+    let (role, trusted) = match role {
+        Some((role, trust_policy)) => (Some(role), inventory::federated_principals(&trust_policy)),
+        None => (None, Default::default()),
     };
     // Role A gone (or never created): the cluster's issuer names the provider.
     let provider_arn = match trusted.into_iter().next() {
@@ -202,7 +198,9 @@ pub async fn observe(
     let (role, provider_owned) = tokio::try_join!(
         async {
             match role_exists {
-                true => role_details(&klanker.iam, &located.role_name).await,
+                true => Ok(role_details(&klanker.iam, &located.role_name)
+                    .await?
+                    .map(|(role, _)| role)),
                 false => Ok(None),
             }
         },
@@ -440,10 +438,12 @@ async fn left_over_provider(
     }
 }
 
+/// The role as `rm` removes it, and its trust policy (chained mode's role
+/// A names the cluster's provider there), from one GetRole.
 async fn role_details(
     iam_client: &aws_sdk_iam::Client,
     role_name: &str,
-) -> Result<Option<RoleToRemove>, Error> {
+) -> Result<Option<(RoleToRemove, serde_json::Value)>, Error> {
     let Some(role) = iam::get_role(iam_client, role_name).await? else {
         return Ok(None);
     };
@@ -452,13 +452,16 @@ async fn role_details(
         iam::inline_policies(iam_client, role_name),
         iam::instance_profiles(iam_client, role_name),
     )?;
-    Ok(Some(RoleToRemove {
-        role_name: role_name.to_string(),
-        arn: role.arn,
-        owned: iam::is_owned(&role.tags),
-        name_tag: role.tags.get(crate::trust::NAME_TAG).cloned(),
-        attached_policies: attached,
-        inline_policies: inline,
-        instance_profiles: profiles,
-    }))
+    Ok(Some((
+        RoleToRemove {
+            role_name: role_name.to_string(),
+            arn: role.arn,
+            owned: iam::is_owned(&role.tags),
+            name_tag: role.tags.get(crate::trust::NAME_TAG).cloned(),
+            attached_policies: attached,
+            inline_policies: inline,
+            instance_profiles: profiles,
+        },
+        role.trust_policy,
+    )))
 }
