@@ -5,8 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::plan::RegisterMode;
-use crate::trust::TrustMode;
+use crate::trust::{RegisterMode, TrustMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -150,16 +149,6 @@ pub fn config_path(flag: Option<PathBuf>, env: Option<std::ffi::OsString>) -> Op
 impl GlobalArgs {
     pub fn timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.request_timeout)
-    }
-
-    /// The run's AWS access: one HTTP client and one credentials session.
-    pub fn aws_access(&self) -> crate::aws::Access {
-        crate::aws::Access::new(
-            self.mfa_code.clone(),
-            self.timeout(),
-            self.verbose,
-            crate::output::interactive(),
-        )
     }
 }
 

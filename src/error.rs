@@ -1,9 +1,12 @@
 //! One error type for the whole tool, its exit codes, and the single place
 //! where an error is rendered for the user.
 
+use std::sync::Arc;
+
 use crate::aws::AwsError;
 use crate::k8s::KubeError;
 use crate::kubeconfig::KubeconfigError;
+use crate::permissions::PolicyError;
 use crate::plan::PlanError;
 use crate::plan::guard::GuardError;
 use crate::store::StoreError;
@@ -96,7 +99,7 @@ pub enum Error {
     Plan(#[from] PlanError),
     /// `policy` was asked for something it cannot scope.
     #[error(transparent)]
-    Policy(#[from] crate::commands::policy::PolicyError),
+    Policy(#[from] crate::permissions::PolicyError),
     /// The wrong account or the wrong cluster: stopped before any write.
     #[error(transparent)]
     Guard(#[from] GuardError),
@@ -167,7 +170,7 @@ pub enum Error {
     #[error("{}", pending_message(.name, .cause, .kept))]
     RemovalPending {
         name: String,
-        cause: crate::observe::rm::ClusterUnread,
+        cause: ClusterUnread,
         /// The km-config.yaml that keeps the entry, marked pending.
         kept: Option<std::path::PathBuf>,
     },
@@ -182,6 +185,20 @@ pub enum Error {
         cause: Box<Error>,
         rerun: &'static str,
     },
+}
+
+/// Why the cluster's ServiceAccounts were not read.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClusterUnread {
+    /// The kubeconfig could not be read, or has no such context.
+    #[error(transparent)]
+    Kubeconfig(Arc<KubeconfigError>),
+    /// Neither `--context` nor a current context names a cluster.
+    #[error("no kubeconfig context was given and none is current")]
+    NoContext,
+    /// The client could not be set up, or the API server did not answer.
+    #[error(transparent)]
+    Kube(Arc<KubeError>),
 }
 
 fn partial_message(
@@ -208,11 +225,7 @@ fn partial_message(
     )
 }
 
-fn pending_message(
-    name: &str,
-    cause: &crate::observe::rm::ClusterUnread,
-    kept: &Option<std::path::PathBuf>,
-) -> String {
+fn pending_message(name: &str, cause: &ClusterUnread, kept: &Option<std::path::PathBuf>) -> String {
     let kept = match kept {
         Some(path) => format!(
             "{} keeps its entry, marked pending, until then",
@@ -283,6 +296,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 impl Error {
+    /// `verify`'s failed links, if any, as the error that ends the command.
+    pub fn broken_chain(checks: &[crate::verify::Check]) -> Result<(), Error> {
+        let links = crate::verify::broken_links(checks);
+        match links.is_empty() {
+            true => Ok(()),
+            false => Err(Error::BrokenChain { links }),
+        }
+    }
+
     /// Chained mode's role A (by ARN) cannot be reached: no identity for its account.
     pub fn chained_role_unreachable(name: &str, role_arn: &str) -> Self {
         Error::ChainedRoleUnreachable {
@@ -306,7 +328,13 @@ impl Error {
             | Error::ClusterBoundaryElsewhere { .. }
             | Error::ChainedAcrossPartitions { .. } => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
-            Error::Policy(e) => e.exit_code(),
+            // The klanker account could not be read: a failure, not a typo.
+            Error::Policy(PolicyError::KlankerAccount { source })
+                if !matches!(source, AwsError::UnknownProfile { .. }) =>
+            {
+                EXIT_FAILURE
+            }
+            Error::Policy(_) => EXIT_BAD_INPUT,
             Error::Partial { .. } | Error::AfterChanges { .. } | Error::RemovalPending { .. } => {
                 EXIT_PARTIAL
             }
@@ -341,33 +369,6 @@ pub fn text(err: &Error, verbose: bool) -> String {
         }
     }
     text
-}
-
-/// `error:` in bold red, as clap writes its own, when `colour`.
-pub fn paint(text: &str, colour: bool) -> String {
-    match (colour, text.strip_prefix("error:")) {
-        (true, Some(rest)) => format!(
-            "{}{rest}",
-            console::Style::new()
-                .red()
-                .bold()
-                .force_styling(true)
-                .apply_to("error:")
-        ),
-        _ => text.to_string(),
-    }
-}
-
-/// Writes `error: ...` to stderr: one paragraph, no debug dumps, `error:`
-/// red on a terminal (never with NO_COLOR). With `verbose`, the cause
-/// chain follows.
-pub fn render(err: &Error, verbose: bool) {
-    let colour =
-        console::Term::stderr().features().colors_supported() && console::colors_enabled_stderr();
-    // Messages quote API servers, IAM and files: nothing of theirs reaches
-    // the terminal raw; our own colour is added after.
-    let shown = crate::output::visible_lines(&text(err, verbose)).into_owned();
-    eprintln!("{}", paint(&shown, colour));
 }
 
 #[cfg(test)]
@@ -418,7 +419,7 @@ mod tests {
     fn an_unfinished_removal_is_exit_3_and_says_how_to_finish() {
         let err = Error::RemovalPending {
             name: "dev".into(),
-            cause: crate::observe::rm::ClusterUnread::NoContext,
+            cause: ClusterUnread::NoContext,
             kept: Some("/h/km-config.yaml".into()),
         };
         assert_eq!(err.exit_code(), EXIT_PARTIAL);
@@ -450,15 +451,6 @@ mod tests {
         assert!(t.contains("Onboarded: dev-use1-0, prd-euw1-0."), "{t}");
         assert!(t.contains("Did you mean `dev-use1-0`?"), "{t}");
         assert!(t.contains("--ignore-not-found"), "{t}");
-    }
-
-    #[test]
-    fn only_the_error_word_is_painted_and_only_with_colour() {
-        let text = "error: bad\nNothing was changed";
-        assert_eq!(paint(text, false), text);
-        let red = paint(text, true);
-        assert!(red.starts_with("\u{1b}[31m\u{1b}[1merror:"), "{red:?}");
-        assert!(red.ends_with(" bad\nNothing was changed"), "{red:?}");
     }
 
     #[test]

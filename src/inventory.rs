@@ -307,6 +307,57 @@ pub fn pick(name: &str, tagged: &[(RoleSummary, Tags)], entry: Option<&ClusterEn
     }
 }
 
+/// The role onboarding `name` owns, picked on proof (its tags), and what
+/// else claims the name.
+pub struct Located {
+    pub onboarding: Option<Onboarding>,
+    /// The proven role, else the one to expect (km-config.yaml's or the default).
+    pub role_name: String,
+    pub picked: Picked,
+}
+
+impl Located {
+    /// What the user should know about other roles claiming the name.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let (Some(role), false) = (&self.picked.role, self.picked.duplicates.is_empty()) {
+            notes.push(format!(
+                "drift: the tags of {} also claim this name; {role} is the one used (see `list`).",
+                self.picked.duplicates.join(", ")
+            ));
+        }
+        for r in &self.picked.look_alikes {
+            notes.push(format!(
+                "role {r} has a look-alike description but its tags do not prove this onboarding: it is ignored and left alone."
+            ));
+        }
+        notes
+    }
+}
+
+/// Picks the role the tags prove `name`'s among the candidates read.
+pub fn located(
+    name: &str,
+    tagged: &[(RoleSummary, Tags)],
+    entry: Option<&ClusterEntry>,
+) -> Located {
+    let picked = pick(name, tagged, entry);
+    let onboarding = picked.role.as_ref().and_then(|role| {
+        tagged
+            .iter()
+            .find(|(r, _)| &r.role_name == role)
+            .and_then(|(r, tags)| proven_onboarding(r, tags))
+    });
+    Located {
+        role_name: picked
+            .role
+            .clone()
+            .unwrap_or_else(|| expected_role_name(name, entry)),
+        onboarding,
+        picked,
+    }
+}
+
 /// How a trust policy differs from the one the tool writes for the scope it
 /// grants: extra statements, extra `sub` values, other conditions. Empty
 /// when it is exactly the tool's.

@@ -517,9 +517,7 @@ impl<'a> Cluster<'a> {
     }
 
     fn log(&self, verb: &str, what: &str) {
-        if self.verbose {
-            crate::output::trace(format_args!("  [kubernetes] {verb} {what}"));
-        }
+        tracing::debug!("  [kubernetes] {verb} {what}");
     }
 
     async fn retrying<T, F, Fut>(&self, call: F) -> Result<T, kube::Error>
@@ -1009,11 +1007,11 @@ where
         match call().await {
             Err(err) if attempt < ATTEMPTS && is_transient(&err) => {
                 if verbose {
-                    crate::output::trace(format_args!(
+                    tracing::debug!(
                         "  [kubernetes] retrying in {}ms after: {}",
                         delay.as_millis(),
                         describe(&err)
-                    ));
+                    );
                 }
                 tokio::time::sleep(delay).await;
                 delay *= 2;

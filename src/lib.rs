@@ -16,12 +16,14 @@ pub mod error;
 pub mod inventory;
 pub mod k8s;
 pub mod kubeconfig;
+pub mod logging;
 pub mod observe;
 pub mod output;
 pub mod permissions;
 pub mod plan;
 pub mod resolve;
 pub mod store;
+pub mod text;
 pub mod trust;
 pub mod verify;
 

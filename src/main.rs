@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use kubectl_klanker_trust::{cli::Cli, commands, complete, error};
+use kubectl_klanker_trust::{cli::Cli, commands, complete, logging, output};
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
@@ -29,10 +29,11 @@ async fn run() -> ExitCode {
     }
     let cli = Cli::parse_env();
     let verbose = cli.global.verbose;
+    logging::init(verbose);
     match commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            error::render(&err, verbose);
+            output::error(&err, verbose);
             ExitCode::from(err.exit_code())
         }
     }

@@ -9,6 +9,47 @@
 
 use serde_json::{Value, json};
 
+/// Inputs `policy` could not work out.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The klanker account could not be learnt from the profile.
+    #[error(
+        "the klanker account is not known: {}. Pass --klanker-account ID (with --region in the partition, e.g. cn-north-1 for aws-cn), or an --aws-profile whose account can be read; the policy never names a placeholder account.",
+        source.to_string().trim_end_matches('.')
+    )]
+    KlankerAccount {
+        #[source]
+        source: crate::aws::AwsError,
+    },
+    /// The cluster account is unknown (no EKS ARN, no `--cluster-account`).
+    #[error(
+        "the cluster account is not known: the context names no EKS cluster ARN. Pass --cluster-account ID (a cluster that is not EKS needs no cluster-account policy: use --for rbac)."
+    )]
+    ClusterAccount,
+    /// The RBAC needs a namespace that nothing names.
+    #[error(
+        "the RBAC is for one namespace and it is not known{context}. Pass --namespace NS (and --service-account NAME), or an onboarding's NAME."
+    )]
+    Namespace { context: String },
+    /// NAME is not onboarded, so its RBAC cannot be scoped.
+    #[error(
+        "no onboarding named `{name}` in {path}. Pass --namespace NS and --service-account NAME instead."
+    )]
+    UnknownOnboarding { name: String, path: String },
+    /// `-o yaml` is only for the RBAC.
+    #[error("-o yaml prints the Kubernetes RBAC only: use it with --for rbac.")]
+    YamlIsRbacOnly,
+    /// A chained-mode flag (the km-irsa-* boundary, the ConfigMap) means
+    /// nothing to mirror mode.
+    #[error("{flag} is for chained mode: pass --mode chained, or drop it.")]
+    ChainedOnly { flag: &'static str },
+    /// A role in one partition cannot assume a role in another.
+    #[error(
+        "the cluster is in partition {cluster} and the klanker account in {klanker}: a chained AssumeRole cannot cross partitions. Pass --cluster-region (or --region) in the same partition."
+    )]
+    PartitionMismatch { cluster: String, klanker: String },
+}
+
 /// Where a policy's ARNs point: the partition (aws, aws-cn, aws-us-gov)
 /// and account are always real values, never placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -141,7 +141,7 @@ impl Target {
 /// namespace, the context's namespace.
 pub fn target(
     name: &str,
-    located: &crate::plan::lookup::Located,
+    located: &crate::inventory::Located,
     entry: Option<&crate::store::ClusterEntry>,
     partition: &str,
     account: &str,
@@ -773,18 +773,13 @@ pub fn has_failure(checks: &[Check]) -> bool {
     checks.iter().any(|c| c.status == Status::Fail)
 }
 
-/// The failed links, as the error that ends the command.
-pub fn broken(checks: &[Check]) -> Result<(), crate::error::Error> {
-    let links: Vec<String> = checks
+/// The links that failed, by name.
+pub fn broken_links(checks: &[Check]) -> Vec<String> {
+    checks
         .iter()
         .filter(|c| c.status == Status::Fail)
         .map(|c| c.link.to_string())
-        .collect();
-    if links.is_empty() {
-        Ok(())
-    } else {
-        Err(crate::error::Error::BrokenChain { links })
-    }
+        .collect()
 }
 
 /// The final word, STS itself: what AssumeRoleWithWebIdentity answered
@@ -841,8 +836,8 @@ pub fn chained_assume_check(answer: Option<Result<(String, String), String>>) ->
 #[cfg(test)]
 mod target_tests {
     use super::*;
+    use crate::inventory::Located;
     use crate::inventory::{Onboarding, Picked};
-    use crate::plan::lookup::Located;
     use crate::store::ClusterEntry;
 
     const ROLE: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";

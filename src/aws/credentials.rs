@@ -738,7 +738,6 @@ pub struct Session {
     /// One resolution at a time, so two accounts never prompt at once.
     lock: tokio::sync::Mutex<()>,
     identities: Mutex<Vec<(Side, String)>>,
-    verbose: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -756,12 +755,7 @@ fn valid_code(code: &str) -> bool {
 }
 
 impl Session {
-    pub fn new(
-        mfa_code: Option<MfaCode>,
-        interactive: bool,
-        home: Option<PathBuf>,
-        verbose: bool,
-    ) -> Self {
+    pub fn new(mfa_code: Option<MfaCode>, interactive: bool, home: Option<PathBuf>) -> Self {
         Self {
             mfa_code,
             interactive,
@@ -771,7 +765,6 @@ impl Session {
             profiles: Mutex::new(HashMap::new()),
             lock: tokio::sync::Mutex::new(()),
             identities: Mutex::new(Vec::new()),
-            verbose,
         }
     }
 
@@ -783,9 +776,7 @@ impl Session {
     /// Records (and, with --verbose, logs) which identity `side` acts as:
     /// an ARN or a profile name, never a key. The latest word for a side wins.
     pub fn record(&self, side: Side, who: String) {
-        if self.verbose {
-            crate::output::trace(format_args!("  [aws {side}] identity {who}"));
-        }
+        tracing::debug!("  [aws {side}] identity {who}");
         let mut identities = lock(&self.identities);
         identities.retain(|(s, _)| *s != side);
         identities.push((side, who));
@@ -1068,10 +1059,10 @@ impl Session {
         if let Some(dir) = self.cache_dir() {
             // Best effort, as the CLI: a cache that cannot be written costs a prompt next run.
             if let Err(e) = write_cache(&dir, key, &entry) {
-                crate::output::trace(format_args!(
+                tracing::warn!(
                     "note: could not write the AWS CLI session cache in {}: {e}",
                     dir.display()
-                ));
+                );
             }
         }
         lock(&self.assumed).insert(key.to_string(), resolved.clone());
@@ -1368,9 +1359,9 @@ mod tests {
 
     #[test]
     fn no_code_and_no_terminal_is_known_before_any_call() {
-        let session = Session::new(None, false, None, false);
+        let session = Session::new(None, false, None);
         assert!(!session.can_get_code("arn:aws:iam::1:mfa/x"));
-        let given = Session::new(Some("123456".parse().unwrap()), false, None, false);
+        let given = Session::new(Some("123456".parse().unwrap()), false, None);
         assert!(given.can_get_code("arn:aws:iam::1:mfa/x"));
     }
 }

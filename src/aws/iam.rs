@@ -167,10 +167,10 @@ async fn web_identity_session(
                         err,
                     ));
                 }
-                crate::output::trace(format_args!(
+                tracing::info!(
                     "  waiting {:.1}s: IAM may still be propagating a new provider or trust policy ({code})",
                     delay.as_secs_f32()
-                ));
+                );
                 tokio::time::sleep(delay).await;
                 waited += delay;
                 delay = (delay * 2).min(Duration::from_secs(8));
@@ -451,10 +451,10 @@ where
     for _ in 0..6 {
         match call().await {
             Err(err) if is_consistency_error(&err) => {
-                crate::output::trace(format_args!(
+                tracing::info!(
                     "  waiting {:.1}s for IAM to become consistent before retrying {what} ({err})",
                     delay.as_secs_f32()
-                ));
+                );
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(8));
             }

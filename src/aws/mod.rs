@@ -142,7 +142,6 @@ impl Access {
                 mfa_code,
                 interactive,
                 std::env::var_os("HOME").map(std::path::PathBuf::from),
-                verbose,
             )),
         }
     }
@@ -176,7 +175,7 @@ pub async fn preflight(
     interactive: bool,
 ) -> Result<(), AwsError> {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    Session::new(mfa_code, interactive, home, false)
+    Session::new(mfa_code, interactive, home)
         .preflight(profile)
         .await
 }
@@ -226,12 +225,10 @@ pub async fn load_config(
     let resolved = access.session.resolve(profile, side, &base).await?;
     if access.verbose {
         match &resolved.identity {
-            Some(arn) => crate::output::trace(format_args!(
-                "  [aws {side}] identity {arn} (AWS profile {profile})"
-            )),
-            None => crate::output::trace(format_args!(
+            Some(arn) => tracing::debug!("  [aws {side}] identity {arn} (AWS profile {profile})"),
+            None => tracing::debug!(
                 "  [aws {side}] identity: the own credentials of AWS profile {profile}"
-            )),
+            ),
         }
     }
     let provider = credentials::SessionProvider {
@@ -281,13 +278,13 @@ impl Intercept for CallLog {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         match cfg.load::<Metadata>() {
-            Some(meta) => crate::output::trace(format_args!(
+            Some(meta) => tracing::debug!(
                 "  [aws {}] {}:{}",
                 self.side,
                 meta.service().to_ascii_lowercase(),
                 meta.name()
-            )),
-            None => crate::output::trace(format_args!("  [aws {}] (unnamed call)", self.side)),
+            ),
+            None => tracing::debug!("  [aws {}] (unnamed call)", self.side),
         }
         Ok(())
     }

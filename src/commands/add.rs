@@ -32,7 +32,8 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     }
 
     // observe: clients are built once here and passed down.
-    let (klanker, access, hint) = crate::observe::klanker_clients(global, &req.klanker).await?;
+    let (klanker, access, hint) =
+        crate::observe::klanker_clients(global, &req.klanker, super::aws_access(global)).await?;
     let kube_client = match req.needs_cluster() {
         true => Some(k8s::client(kubeconfig, &ctx.context_name, global.timeout()).await?),
         false => None,
@@ -137,7 +138,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
             config_path: store.path(),
         },
     )?;
-    verification.map_or(Ok(()), |checks| verify::broken(&checks))
+    verification.map_or(Ok(()), |checks| Error::broken_chain(&checks))
 }
 
 /// Chained mode's check after applying: `verify`'s local links of each

@@ -14,9 +14,10 @@ pub async fn run(global: &GlobalArgs, args: &DescribeArgs) -> Result<(), Error> 
     let store = store::open(global.config.as_deref())?;
 
     // observe: which onboarding (on proof), then its role, provider and cluster.
-    let (klanker, _, hint) = observe::klanker_clients(global, &req.klanker).await?;
+    let (klanker, _, hint) =
+        observe::klanker_clients(global, &req.klanker, super::aws_access(global)).await?;
     let found = observe::verify::onboarding(&klanker, hint, &req.name, store.load()?).await?;
-    plan::lookup::require_onboarded("describe", &req.name, &found, store.path())?;
+    crate::observe::require_onboarded("describe", &req.name, &found, store.path())?;
     let seen = observe::describe::observe(global, &klanker, &req.name, &found).await?;
 
     // plan: drift (nothing is applied).

@@ -28,7 +28,8 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
             shape,
         );
     }
-    let (klanker, _, hint) = observe::klanker_clients(global, &request.klanker).await?;
+    let (klanker, _, hint) =
+        observe::klanker_clients(global, &request.klanker, super::aws_access(global)).await?;
     let observed = observe::list::observe(&request, &klanker, hint, &store, &config).await?;
     let listing = listing::listing(observed, &doc, store.path(), request.current.as_deref());
     output::list::listing(&listing, shape)

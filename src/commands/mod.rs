@@ -9,7 +9,7 @@ pub mod policy;
 pub mod rm;
 pub mod verify;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::Error;
 
 pub async fn run(cli: Cli) -> Result<(), Error> {
@@ -29,4 +29,14 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// The run's AWS access: one HTTP client and one credentials session.
+pub fn aws_access(global: &GlobalArgs) -> crate::aws::Access {
+    crate::aws::Access::new(
+        global.mfa_code.clone(),
+        global.timeout(),
+        global.verbose,
+        crate::output::interactive(),
+    )
 }

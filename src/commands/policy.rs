@@ -5,68 +5,13 @@
 
 use serde_json::Value;
 
-use crate::aws::{self, AwsError, Identity, KlankerClients};
+use crate::aws::{self, Identity, KlankerClients};
 use crate::cli::{GlobalArgs, PolicyArgs, PolicyFor, PolicyOutput};
-use crate::error::{EXIT_BAD_INPUT, Error};
+use crate::error::Error;
 use crate::kubeconfig;
-use crate::permissions::{self, KlankerScope, RbacScope, Subject};
+use crate::permissions::{self, KlankerScope, PolicyError, RbacScope, Subject};
 use crate::store;
 use crate::trust::{TrustMode, ValidationError, arn, validate};
-
-/// Inputs `policy` could not work out.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    /// The klanker account could not be learnt from the profile.
-    #[error(
-        "the klanker account is not known: {}. Pass --klanker-account ID (with --region in the partition, e.g. cn-north-1 for aws-cn), or an --aws-profile whose account can be read; the policy never names a placeholder account.",
-        source.to_string().trim_end_matches('.')
-    )]
-    KlankerAccount {
-        #[source]
-        source: AwsError,
-    },
-    /// The cluster account is unknown (no EKS ARN, no `--cluster-account`).
-    #[error(
-        "the cluster account is not known: the context names no EKS cluster ARN. Pass --cluster-account ID (a cluster that is not EKS needs no cluster-account policy: use --for rbac)."
-    )]
-    ClusterAccount,
-    /// The RBAC needs a namespace that nothing names.
-    #[error(
-        "the RBAC is for one namespace and it is not known{context}. Pass --namespace NS (and --service-account NAME), or an onboarding's NAME."
-    )]
-    Namespace { context: String },
-    /// NAME is not onboarded, so its RBAC cannot be scoped.
-    #[error(
-        "no onboarding named `{name}` in {path}. Pass --namespace NS and --service-account NAME instead."
-    )]
-    UnknownOnboarding { name: String, path: String },
-    /// `-o yaml` is only for the RBAC.
-    #[error("-o yaml prints the Kubernetes RBAC only: use it with --for rbac.")]
-    YamlIsRbacOnly,
-    /// A chained-mode flag (the km-irsa-* boundary, the ConfigMap) means
-    /// nothing to mirror mode.
-    #[error("{flag} is for chained mode: pass --mode chained, or drop it.")]
-    ChainedOnly { flag: &'static str },
-    /// A role in one partition cannot assume a role in another.
-    #[error(
-        "the cluster is in partition {cluster} and the klanker account in {klanker}: a chained AssumeRole cannot cross partitions. Pass --cluster-region (or --region) in the same partition."
-    )]
-    PartitionMismatch { cluster: String, klanker: String },
-}
-
-impl PolicyError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            // The account could not be read: a failure, not a typo.
-            PolicyError::KlankerAccount { source }
-                if !matches!(source, AwsError::UnknownProfile { .. }) =>
-            {
-                crate::error::EXIT_FAILURE
-            }
-            _ => EXIT_BAD_INPUT,
-        }
-    }
-}
 
 fn account_id(value: &str, input: &str) -> Result<String, Error> {
     if value.len() == 12 && value.chars().all(|c| c.is_ascii_digit()) {
@@ -102,7 +47,7 @@ async fn klanker_identity(global: &GlobalArgs, args: &PolicyArgs) -> Result<Iden
     let sdk = aws::load_config(
         Some(&args.aws.aws_profile),
         &args.aws.region,
-        &global.aws_access(),
+        &super::aws_access(global),
         aws::Side::Klanker,
     )
     .await

@@ -17,7 +17,8 @@ const RERUN: &str = "kubectl klanker-trust rm";
 pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     let store = store::open(global.config.as_deref())?;
     let request = resolve::rm::request(global, args, store.load()?)?;
-    let (klanker, access, hint) = observe::klanker_clients(global, &request.klanker).await?;
+    let (klanker, access, hint) =
+        observe::klanker_clients(global, &request.klanker, super::aws_access(global)).await?;
     let seen = observe::rm::observe(&request, &klanker, &access, hint, &store).await?;
     let observed = &seen.observed;
 
@@ -25,7 +26,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
     // --ignore-not-found. Anything left of a half-removed onboarding is
     // still found, planned and removed below.
     if removal::onboarded_nowhere(observed) && !request.ignore_not_found {
-        return Err(crate::plan::lookup::not_onboarded(
+        return Err(crate::observe::not_onboarded(
             "rm",
             request.name,
             vec![

@@ -24,7 +24,8 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
 
     // observe: which onboarding, then (only in a context pointing at its
     // cluster) the facts of its chain.
-    let (klanker, access, hint) = crate::observe::klanker_clients(global, &req.klanker).await?;
+    let (klanker, access, hint) =
+        crate::observe::klanker_clients(global, &req.klanker, super::aws_access(global)).await?;
     let found = observe::onboarding(&klanker, hint, &req.name, store.load()?).await?;
     let onboarding = found.located.onboarding.as_ref();
     let context =
@@ -38,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         ctx.eks.account.as_deref(),
     )?;
     // Nothing to verify: one error naming it, not a list of broken links.
-    plan::lookup::require_onboarded("verify", &req.name, &found, store.path())?;
+    crate::observe::require_onboarded("verify", &req.name, &found, store.path())?;
     let target = verify::target(
         &req.name,
         &found.located,
@@ -147,5 +148,5 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
 
     // render
     output::verify::report(&req.name, &target.role_arn, &checks, req.output)?;
-    verify::broken(&checks)
+    Error::broken_chain(&checks)
 }

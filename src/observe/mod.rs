@@ -15,8 +15,8 @@ use std::collections::BTreeSet;
 use crate::aws::{self, Identity, KlankerClients, iam};
 use crate::cli::GlobalArgs;
 use crate::error::Error;
+use crate::inventory::Located;
 use crate::inventory::{self, RoleSummary};
-use crate::plan::lookup::Located;
 use crate::resolve::Klanker;
 
 /// The klanker account's clients, built once from its profile and region.
@@ -26,9 +26,9 @@ use crate::resolve::Klanker;
 pub async fn klanker_clients(
     global: &GlobalArgs,
     klanker: &Klanker,
+    access: aws::Access,
 ) -> Result<(KlankerClients, aws::Access, Option<Identity>), Error> {
     let hint = aws::check_profile(&klanker.profile, "--aws-profile").await?;
-    let access = global.aws_access();
     let sdk = aws::load_config(
         Some(&klanker.profile),
         &klanker.region,
@@ -100,5 +100,67 @@ pub async fn locate(
         .into_iter()
         .collect();
     let tagged = tagged_roles(klanker, roles, &candidates).await?;
-    Ok(crate::plan::lookup::located(name, &tagged, entry))
+    Ok(inventory::located(name, &tagged, entry))
+}
+
+/// Nothing to verify or describe: no proven role, no km-config.yaml entry,
+/// no role of the expected name. One error naming what was searched.
+pub fn require_onboarded(
+    command: &'static str,
+    name: &str,
+    found: &verify::Onboarding,
+    config_path: &std::path::Path,
+) -> Result<(), Error> {
+    let role_name = &found.located.role_name;
+    if found.located.onboarding.is_some()
+        || found.entry.is_some()
+        || found.roles.iter().any(|r| &r.role_name == role_name)
+    {
+        return Ok(());
+    }
+    Err(not_onboarded(
+        command,
+        name,
+        vec![
+            format!(
+                "the IAM roles of klanker account {}",
+                found.identity.account
+            ),
+            format!("{}", config_path.display()),
+        ],
+        &found.roles,
+        &found.config,
+    ))
+}
+
+/// The error for a NAME onboarded nowhere: what was searched and which
+/// names are onboarded (from the roles and km-config.yaml).
+pub fn not_onboarded(
+    command: &'static str,
+    name: &str,
+    looked_at: Vec<String>,
+    roles: &[inventory::RoleSummary],
+    config: &crate::store::Document,
+) -> Error {
+    let mut onboarded: Vec<String> = roles
+        .iter()
+        .filter_map(inventory::onboarding)
+        .map(|o| o.name)
+        .chain(
+            config
+                .clusters()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.name),
+        )
+        .collect();
+    onboarded.sort();
+    onboarded.dedup();
+    Error::NotOnboarded {
+        command,
+        name: name.to_string(),
+        looked_at,
+        suggestion: crate::error::did_you_mean(name, &onboarded).map(str::to_string),
+        onboarded,
+    }
 }

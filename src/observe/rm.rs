@@ -7,31 +7,16 @@ use std::sync::Arc;
 
 use super::issuer::resolve_issuer;
 use crate::aws::{Identity, KlankerClients, iam};
-use crate::error::Error;
+use crate::error::{ClusterUnread, Error};
 use crate::inventory::{self, RoleSummary};
 use crate::k8s::{self, Cluster, KubeError};
-use crate::kubeconfig::{self, ContextInfo, KubeconfigError};
-use crate::output;
+use crate::kubeconfig::{self, ContextInfo};
 use crate::plan::removal::{
     self, ClusterView, LeftOverClues, ProviderToRemove, RemovalObserved, RoleToRemove, Seen,
 };
 use crate::resolve::IssuerSource;
 use crate::resolve::rm::RmRequest;
 use crate::store::Store;
-
-/// Why the cluster's ServiceAccounts were not read.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ClusterUnread {
-    /// The kubeconfig could not be read, or has no such context.
-    #[error(transparent)]
-    Kubeconfig(Arc<KubeconfigError>),
-    /// Neither `--context` nor a current context names a cluster.
-    #[error("no kubeconfig context was given and none is current")]
-    NoContext,
-    /// The client could not be set up, or the API server did not answer.
-    #[error(transparent)]
-    Kube(Arc<KubeError>),
-}
 
 /// What exists of the onboarding, and what the removal acts through.
 pub struct RmSnapshot {
@@ -97,9 +82,7 @@ async fn cluster_account(
                         .ok()
                         .and_then(|arns| iam::matching_provider(&arns, &resolved.issuer)),
                     Err(err) => {
-                        if request.verbose {
-                            output::rm::issuer_unread(&err);
-                        }
+                        issuer_unread(&err);
                         None
                     }
                 }
@@ -430,9 +413,7 @@ async fn left_over_provider(
         Ok(resolved) => Some(resolved.issuer.provider_arn(partition, account))
             .filter(|arn| providers.contains(arn)),
         Err(err) => {
-            if request.verbose {
-                output::rm::issuer_unread(&err);
-            }
+            issuer_unread(&err);
             None
         }
     }
@@ -464,4 +445,11 @@ async fn role_details(
         },
         role.trust_policy,
     )))
+}
+
+/// For `--verbose`: why no left-over provider could be looked for.
+fn issuer_unread(err: &Error) {
+    tracing::debug!(
+        "  could not read this cluster's issuer to look for a left-over provider: {err}"
+    );
 }

@@ -3,9 +3,9 @@
 
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
+use crate::inventory::Located;
 use crate::inventory::RoleSummary;
 use crate::k8s::Cluster;
-use crate::plan::lookup::Located;
 use crate::store::{ClusterEntry, Document};
 use crate::trust::{Issuer, STS_AUDIENCE, token};
 use crate::verify::{ChainFacts, ChainedTarget, Facts, ProviderFacts, RoleFacts, Target};

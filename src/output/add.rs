@@ -8,10 +8,11 @@ use crate::cli::AddOutput;
 use crate::error::Error;
 use crate::k8s;
 use crate::observe::add::AddSnapshot;
+use crate::plan;
 use crate::plan::mirror::AddPlan;
-use crate::plan::{self, RegisterMode};
 use crate::resolve::add::AddRequest;
 use crate::trust::ROLE_ARN_ANNOTATION;
+use crate::trust::RegisterMode;
 use crate::verify::Check;
 
 /// `--verbose`: which context, cluster, trust and file this run uses.

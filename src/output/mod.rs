@@ -14,9 +14,8 @@ pub mod add;
 pub mod describe;
 pub mod policy;
 pub mod verify;
-mod visible;
 
-pub use visible::{visible, visible_lines};
+pub use crate::text::{visible, visible_lines};
 
 use crate::error::Error;
 use crate::plan::{Action, Plan, Target};
@@ -303,11 +302,31 @@ impl indicatif::TermLike for EchoRoom {
     }
 }
 
-/// A line of `--verbose` tracing or an adapter's note, on stderr: the
-/// adapters (aws/, k8s.rs) say what they do through here, never print
-/// themselves. What they quote from servers is made visible.
-pub fn trace(line: std::fmt::Arguments<'_>) {
-    eprintln!("{}", visible_lines(&line.to_string()));
+/// `error:` in bold red, as clap writes its own, when `colour`.
+pub fn paint_error(text: &str, colour: bool) -> String {
+    match (colour, text.strip_prefix("error:")) {
+        (true, Some(rest)) => format!(
+            "{}{rest}",
+            console::Style::new()
+                .red()
+                .bold()
+                .force_styling(true)
+                .apply_to("error:")
+        ),
+        _ => text.to_string(),
+    }
+}
+
+/// Writes `error: ...` to stderr: one paragraph, no debug dumps, `error:`
+/// red on a terminal (never with NO_COLOR). With `verbose`, the cause
+/// chain follows.
+pub fn error(err: &Error, verbose: bool) {
+    let colour =
+        console::Term::stderr().features().colors_supported() && console::colors_enabled_stderr();
+    // Messages quote API servers, IAM and files: nothing of theirs reaches
+    // the terminal raw; our own colour is added after.
+    let shown = visible_lines(&crate::error::text(err, verbose)).into_owned();
+    eprintln!("{}", paint_error(&shown, colour));
 }
 
 /// Said when `add`/`rm` would ask but cannot.
@@ -356,6 +375,16 @@ pub fn stdout_colour() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_error_word_is_painted_and_only_with_colour() {
+        let text = "error: bad\nNothing was changed";
+        assert_eq!(paint_error(text, false), text);
+        let red = paint_error(text, true);
+        assert!(red.starts_with("\u{1b}[31m\u{1b}[1merror:"), "{red:?}");
+        assert!(red.ends_with(" bad\nNothing was changed"), "{red:?}");
+    }
+
     use crate::plan::{Op, Step};
 
     fn step(action: Action, summary: &str, op: Option<Op>) -> Step {

@@ -4,9 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::cli::{PolicyFor, PolicyOutput};
-use crate::commands::policy::PolicyError;
 use crate::error::Error;
-use crate::permissions::{self, RbacScope};
+use crate::permissions::{self, PolicyError, RbacScope};
 
 fn pretty(v: &Value) -> Result<String, Error> {
     Ok(serde_json::to_string_pretty(v)?)

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Structured, visible, visible_lines};
+use super::{Structured, visible};
 use crate::cli::ReportOutput;
 use crate::error::Error;
 use crate::plan::Step;
@@ -131,13 +131,6 @@ pub fn cluster_looked_at(view: &ClusterView, context: Option<&str>) -> String {
 }
 
 /// `--verbose`: the issuer that would name a left-over provider was unreadable.
-pub fn issuer_unread(err: &Error) {
-    eprintln!(
-        "  could not read this cluster's issuer to look for a left-over provider: {}",
-        visible_lines(&err.to_string())
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

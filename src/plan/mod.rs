@@ -12,7 +12,6 @@ pub mod chained;
 pub mod describe;
 pub mod guard;
 pub mod listing;
-pub mod lookup;
 pub mod mirror;
 pub mod removal;
 
@@ -22,17 +21,7 @@ use crate::trust::{
     STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION, policy,
 };
 
-/// How `--register-oidc-provider` treats the klanker account's providers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RegisterMode {
-    /// Reuse the provider if the issuer is registered, else create it.
-    Auto,
-    /// Create the provider; fail if it is already registered.
-    True,
-    /// Require an existing provider; never create one.
-    False,
-}
+pub use crate::trust::RegisterMode;
 
 impl Desired {
     /// The account the IAM steps act in, as errors name it.

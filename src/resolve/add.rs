@@ -7,7 +7,7 @@ use super::{ClusterSide, Expect, IssuerSource, Klanker};
 use crate::cli::{AddArgs, AddOutput, ApplyArgs};
 use crate::error::Error;
 use crate::kubeconfig::ContextInfo;
-use crate::plan::RegisterMode;
+use crate::trust::RegisterMode;
 use crate::trust::{
     self, DEFAULT_NAMESPACE, Issuer, MANAGED_BY_TAG, NAME_TAG, OidcProviderArn, TrustMode,
     TrustScope, validate,

@@ -42,6 +42,18 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 /// The shared operator policy every onboarding's role gets by default.
 pub const OPERATOR_POLICY: &str = "km-operator-policy";
 
+/// How `--register-oidc-provider` treats the klanker account's providers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegisterMode {
+    /// Reuse the provider if the issuer is registered, else create it.
+    Auto,
+    /// Create the provider; fail if it is already registered.
+    True,
+    /// Require an existing provider; never create one.
+    False,
+}
+
 /// How an onboarding trusts the cluster (`--mode`). Mirror registers the
 /// cluster's issuer as an OIDC provider in the klanker account; chained
 /// keeps the web-identity role (`km-irsa-NAME`) in the cluster's own account
