@@ -76,7 +76,7 @@ pub struct GlobalArgs {
         hide_env_values = true,
         value_name = "CODE"
     )]
-    pub mfa_code: Option<crate::aws::MfaCode>,
+    pub mfa_code: Option<MfaCode>,
 }
 
 /// A duration in whole seconds: a plain number of seconds (`3600`), or
@@ -570,6 +570,32 @@ pub struct AddArgs {
     /// Re-point a ServiceAccount already annotated with another role (its pods lose that role).
     #[arg(long)]
     pub override_existing_serviceaccounts: bool,
+}
+
+/// An MFA code from `--mfa-code` / `KLANKER_TRUST_MFA_CODE`. Its Debug form
+/// is redacted; parsing never fails, so clap never echoes it in an error
+/// (it is checked, without being shown, when it is used).
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaCode(String);
+
+impl std::fmt::Debug for MfaCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaCode(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for MfaCode {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(MfaCode(s.trim().to_string()))
+    }
+}
+
+impl MfaCode {
+    /// The code itself, for the STS call alone.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]

@@ -8,9 +8,10 @@ use crate::k8s::KubeError;
 use crate::kubeconfig::KubeconfigError;
 use crate::permissions::PolicyError;
 use crate::plan::PlanError;
-use crate::plan::guard::GuardError;
+use crate::resolve::ResolveError;
 use crate::store::StoreError;
 use crate::trust::ValidationError;
+use crate::trust::guard::GuardError;
 
 /// Exit codes (documented in README): 0 success, 1 failure with nothing
 /// changed, 2 bad input, 3 failed part-way (some changes were applied),
@@ -31,21 +32,6 @@ pub enum Error {
     /// The kubeconfig could not be read, or names no usable context.
     #[error(transparent)]
     Kubeconfig(#[from] KubeconfigError),
-    /// The context names no EKS cluster and no flag names the issuer.
-    #[error(
-        "context `{context}` is not an EKS cluster that this tool can recognise (no `aws eks get-token` or `aws-iam-authenticator` exec block, and no cluster ARN), so its OIDC issuer is unknown. Pass --name NAME to read the issuer from the API server's /.well-known/openid-configuration, --issuer-url https://... (the cluster's public service-account issuer), --oidc-provider-arn ARN, or --cluster-name NAME --cluster-region REGION for EKS."
-    )]
-    NotEks { context: String },
-    /// An EKS cluster whose region neither the context nor a flag gives.
-    #[error(
-        "no EKS cluster region is known for context `{context}`. Pass --cluster-region REGION."
-    )]
-    NoClusterRegion { context: String },
-    /// Chained mode writes role A in the cluster's account, and no identity for it is known.
-    #[error(
-        "--mode chained creates a role in the cluster's account, and context `{context}` names no AWS identity for that account (it is not an EKS context). Pass --cluster-profile PROFILE for the cluster's account."
-    )]
-    ChainedNeedsClusterAccount { context: String },
     /// The cluster-side identity acts in another account than the cluster's.
     #[error(
         "the cluster-side identity ({identity}) acts in account {actual}, but the cluster is in account {cluster}: role {role} would land in the wrong account. Use --cluster-profile with a profile of account {cluster}."
@@ -56,26 +42,6 @@ pub enum Error {
         cluster: String,
         role: String,
     },
-    /// Chained mode's role A is created under a permissions boundary that does not exist.
-    #[error(
-        "permissions boundary {arn} does not exist in the cluster's account {account}: chained mode creates role {role} under it, so that no inline policy can give that role more than assuming klanker roles. Create it first: `kubectl klanker-trust policy --for cluster-boundary --mode chained > boundary.json`, then `aws iam create-policy --policy-name {name} --policy-document file://boundary.json` with the cluster account's profile; or pass --cluster-permissions-boundary ARN."
-    )]
-    ClusterBoundaryMissing {
-        arn: String,
-        name: String,
-        account: String,
-        role: String,
-    },
-    /// The cluster's account and the klanker account are in different partitions.
-    #[error(
-        "the cluster's account is in partition {cluster} and the klanker account in {klanker}: a role can only assume a role of its own partition, so chained mode cannot link them. Use mirror mode (--mode mirror)."
-    )]
-    ChainedAcrossPartitions { cluster: String, klanker: String },
-    /// `--cluster-permissions-boundary` names a policy of another account.
-    #[error(
-        "--cluster-permissions-boundary {arn} is not a policy of the cluster's account {account}: IAM only sets a boundary of the role's own account. Pass a policy ARN of account {account}."
-    )]
-    ClusterBoundaryElsewhere { arn: String, account: String },
     /// Leaving chained mode removes role A, and no identity for its account is known.
     #[error(
         "`{name}` is onboarded in chained mode, with role {role} in the cluster's account; changing it needs that account's identity. Pass --cluster-profile PROFILE for account {account}."
@@ -85,6 +51,9 @@ pub enum Error {
         role: String,
         account: String,
     },
+    /// Flags and the kubeconfig could not make a request.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
     /// An AWS call or the AWS configuration failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -318,15 +287,15 @@ impl Error {
 
     pub fn exit_code(&self) -> u8 {
         match self {
+            // The wrong cluster: stopped, not a typo.
+            Error::Resolve(ResolveError::Guard(_)) => EXIT_FAILURE,
             Error::Invalid(_)
             | Error::Kubeconfig(_)
-            | Error::NotEks { .. }
-            | Error::NoClusterRegion { .. }
-            | Error::ChainedNeedsClusterAccount { .. }
+            | Error::Resolve(_)
             | Error::ClusterSideWrongAccount { .. }
             | Error::ChainedRoleUnreachable { .. }
-            | Error::ClusterBoundaryElsewhere { .. }
-            | Error::ChainedAcrossPartitions { .. } => EXIT_BAD_INPUT,
+            | Error::Plan(PlanError::Invalid(_)) => EXIT_BAD_INPUT,
+            Error::Plan(PlanError::Chained(e)) if e.is_bad_input() => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             // The klanker account could not be read: a failure, not a typo.
             Error::Policy(PolicyError::KlankerAccount { source })

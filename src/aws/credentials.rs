@@ -22,6 +22,8 @@ use aws_credential_types::provider::{self, ProvideCredentials};
 use aws_smithy_types::date_time::{DateTime, Format};
 use serde::{Deserialize, Serialize};
 
+use crate::cli::MfaCode;
+
 use super::{AwsError, Side};
 use crate::lock;
 
@@ -33,25 +35,6 @@ const EXPIRY_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// The same for sessions this run assumed itself: they are used until a
 /// minute before they end (a 15-minute session would otherwise never be).
 const RUN_WINDOW: Duration = Duration::from_secs(60);
-
-/// An MFA code from `--mfa-code` / `KLANKER_TRUST_MFA_CODE`. Its Debug form
-/// is redacted; parsing never fails, so clap never echoes it in an error
-/// (it is checked, without being shown, when it is used).
-#[derive(Clone, PartialEq, Eq)]
-pub struct MfaCode(String);
-
-impl std::fmt::Debug for MfaCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MfaCode(<redacted>)")
-    }
-}
-
-impl std::str::FromStr for MfaCode {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(MfaCode(s.trim().to_string()))
-    }
-}
 
 /// Why credentials could not be had. Never carries a secret: no key, token,
 /// MFA code or process output.
@@ -807,7 +790,7 @@ impl Session {
             return Ok(code.clone());
         }
         let (code, from) = match &self.mfa_code {
-            Some(MfaCode(code)) => (code.clone(), FROM_FLAG),
+            Some(code) => (code.secret().to_string(), FROM_FLAG),
             None => {
                 let prompt = format!(
                     "MFA code for {serial} (AWS profile {}, role {})",

@@ -11,7 +11,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::{AwsError, Side};
 use crate::inventory::RoleSummary;
 use crate::plan::{ObservedProvider, ObservedRole, Op};
-use crate::trust::{Issuer, OidcProviderArn, policy};
+use crate::trust::{Issuer, is_owned, matching_provider, policy};
 
 const SIDE: Side = Side::Klanker;
 
@@ -179,15 +179,6 @@ async fn web_identity_session(
     }
 }
 
-/// Which of `arns` is the provider for `issuer`. Provider ARNs embed the
-/// issuer (hosts compare case-insensitively, paths exactly), so the list call
-/// alone answers it.
-pub fn matching_provider(arns: &[String], issuer: &Issuer) -> Option<String> {
-    arns.iter()
-        .find(|arn| OidcProviderArn::parse(arn, "provider ARN").is_ok_and(|p| &p.issuer == issuer))
-        .cloned()
-}
-
 /// Client IDs and tags of one provider.
 pub async fn describe_provider(iam: &Client, arn: &str) -> Result<ObservedProvider, AwsError> {
     let got = iam
@@ -338,11 +329,6 @@ pub async fn provider_owned(iam: &Client, arn: &str) -> Result<bool, AwsError> {
         .await
         .map_err(sdk(iam, "iam:GetOpenIDConnectProvider"))?;
     Ok(is_owned(&tag_map(got.tags())))
-}
-
-pub fn is_owned(tags: &BTreeMap<String, String>) -> bool {
-    tags.get(crate::trust::MANAGED_BY_TAG).map(String::as_str)
-        == Some(crate::trust::MANAGED_BY_VALUE)
 }
 
 /// Names of the role's inline policies (all pages).

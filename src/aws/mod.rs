@@ -23,7 +23,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-pub use credentials::{MfaCode, Session};
+pub use crate::cli::MfaCode;
+pub use credentials::Session;
 pub use error::AwsError;
 
 /// One HTTPS client (ring-based rustls) shared by every AWS client of a run.
@@ -61,14 +62,10 @@ impl std::fmt::Display for Side {
     }
 }
 
-/// The account (and partition) a profile acts as, when its configuration
-/// names it (`role_arn` of an assume-role profile, `sso_account_id`): then
-/// no STS call is needed to learn it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub partition: String,
-    pub account: String,
-}
+/// The account (and partition) a profile acts as; known without an STS
+/// call when its configuration names it (`role_arn` of an assume-role
+/// profile, `sso_account_id`).
+pub use crate::trust::Identity;
 
 /// Fails early, with the profile named, when it is not in the AWS config or
 /// credentials file: the SDK's own error surfaces only at the first call.

@@ -10,7 +10,7 @@ use crate::k8s::{self, Cluster};
 use crate::observe::verify as observe;
 use crate::resolve::verify as resolve;
 use crate::resolve::{ClusterSide, IssuerSource};
-use crate::{kubeconfig, output, plan, store, verify};
+use crate::{kubeconfig, output, store, verify};
 
 pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
     // resolve: with no NAME, the context's EKS cluster names it, as for `add`.
@@ -32,8 +32,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         crate::resolve::context_for(&kc, &req.name, onboarding, global.context.as_deref())?;
     let ctx = kubeconfig::select_context(&kc, context.as_deref())?;
     let identity = &found.identity;
-    plan::guard::check_account(
-        &req.klanker,
+    req.klanker.check_account(
         &identity.account,
         found.config.klanker_account().as_deref(),
         ctx.eks.account.as_deref(),

@@ -3,52 +3,16 @@
 
 use std::collections::BTreeSet;
 
-use super::issuer::{Resolved, resolve_issuer};
+use super::issuer::resolve_issuer;
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
+use crate::plan::snapshot::{AddSnapshot, AfterApply, ClusterAccount, Resolved};
 use crate::plan::{Observed, ObservedCluster, PreviousServiceAccount, mirror};
 use crate::resolve::add::AddRequest;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, TrustMode};
 use crate::verify::ProviderFacts;
-
-/// What exists, in the klanker account, the cluster and km-config.yaml
-/// (and the cluster's account, when chained mode is asked for or left).
-pub struct AddSnapshot {
-    pub issuer: Resolved,
-    pub identity: Identity,
-    pub cluster_account: Option<ClusterAccount>,
-    /// The policies the role should have (the operator policy by default).
-    pub policies: BTreeSet<String>,
-    pub observed: Observed,
-    pub config: Document,
-}
-
-/// Chained mode's side of the cluster's account: role A, the cluster's own
-/// provider, and what removing them would need.
-#[derive(Debug, Clone)]
-pub struct ClusterAccount {
-    /// Where the cluster-side identity acts.
-    pub identity: Identity,
-    /// The cluster's provider, role A, its policies and inline policies.
-    pub observed: Observed,
-    pub instance_profiles: Vec<String>,
-    /// Roles there other than role A that trust the cluster's provider.
-    pub others_trusting_provider: Vec<String>,
-    /// Chained mode: role A's permissions boundary, and whether it exists.
-    pub boundary: Option<(String, bool)>,
-}
-
-impl AddSnapshot {
-    /// Role A's ARN when it exists.
-    pub fn cluster_role_arn(&self) -> Option<String> {
-        self.cluster_account
-            .as_ref()
-            .and_then(|c| c.observed.role.as_ref())
-            .map(|r| r.arn.clone())
-    }
-}
 
 /// The connections `add` reads through.
 pub struct Sources<'a> {
@@ -139,7 +103,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         Some((role, attached)) => (Some(role), attached),
         None => (None, BTreeSet::new()),
     };
-    let provider = match iam::matching_provider(&provider_arns, &issuer.issuer) {
+    let provider = match crate::trust::matching_provider(&provider_arns, &issuer.issuer) {
         Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
         None => None,
     };
@@ -309,7 +273,7 @@ async fn observe_cluster_account(
         partition: crate::trust::arn::partition_of(&caller).to_string(),
         account,
     };
-    let provider = match iam::matching_provider(&providers, &issuer.issuer) {
+    let provider = match crate::trust::matching_provider(&providers, &issuer.issuer) {
         Some(arn) => Some(
             iam::describe_provider(&clients.iam, &arn)
                 .await
@@ -414,14 +378,6 @@ pub fn chained_target(
                 .unwrap_or_default(),
         }),
     }
-}
-
-/// What the local checks of `verify` need after applying, for one
-/// ServiceAccount: a token the cluster issues for it (never printed), and
-/// the provider of the token's issuer when it is not the one just ensured.
-pub struct AfterApply {
-    pub token: Result<String, String>,
-    pub other_provider: Option<ProviderFacts>,
 }
 
 /// Tokens by ServiceAccount `(namespace, name)`.

@@ -8,21 +8,11 @@ use crate::aws::{KlankerClients, iam};
 use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
-use crate::observe::verify::Onboarding;
-use crate::plan::{ObservedProvider, ObservedRole, ObservedServiceAccount};
+use crate::plan::ObservedRole;
+use crate::plan::snapshot::{Onboarding, Provider, Seen, SeenAccount};
 use crate::trust::ROLE_ARN_ANNOTATION;
 use crate::verify::Target;
 use crate::{kubeconfig, verify};
-
-/// Everything `describe` shows, as read.
-pub struct Seen {
-    pub role: Option<(ObservedRole, BTreeSet<String>)>,
-    pub provider_arn: Option<String>,
-    pub provider: Provider,
-    /// The context read, the subject checked and the ServiceAccounts seen;
-    /// or why the cluster was not read (reported, not fatal: this only reads).
-    pub cluster: Result<(String, Target, Vec<SeenAccount>), String>,
-}
 
 /// The role and the provider its trust names, then the cluster, only
 /// through a context pointing at NAME's own cluster.
@@ -71,14 +61,6 @@ pub async fn observe(
     })
 }
 
-/// The provider the onboarding's trust names, and whether it exists.
-pub enum Provider {
-    /// No provider ARN is known (no proven role, no km-config.yaml entry).
-    Unknown,
-    Missing(String),
-    Found(ObservedProvider),
-}
-
 async fn role(
     klanker: &KlankerClients,
     role_name: &str,
@@ -100,13 +82,6 @@ async fn provider(
         )),
         false => Ok(Provider::Missing(arn.to_string())),
     }
-}
-
-/// A ServiceAccount of the onboarding's cluster as `describe` shows it.
-pub struct SeenAccount {
-    pub namespace: String,
-    pub name: String,
-    pub observed: ObservedServiceAccount,
 }
 
 /// The trusted ServiceAccounts (those that exist), then every other one

@@ -6,20 +6,9 @@
 use crate::aws::{self, ClusterClients, eks};
 use crate::error::Error;
 use crate::k8s;
+use crate::plan::snapshot::Resolved;
 use crate::resolve::{ClusterSide, IssuerSource};
 use crate::trust::{self, Issuer};
-
-/// The issuer and what else was learnt about the cluster.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub issuer: Issuer,
-    /// The cluster's account, where known.
-    pub cluster_account: Option<String>,
-    /// DescribeCluster's cluster ARN (EKS only).
-    pub cluster_arn: Option<String>,
-    /// Read from the API server's discovery document (said in the plan).
-    pub discovered: bool,
-}
 
 /// Clients acting in the cluster's account: its profile, then the
 /// kubeconfig's --role-arn when the exec block names one.
@@ -56,9 +45,10 @@ pub async fn resolve_issuer(
     match source {
         IssuerSource::Discover => {
             let Some(client) = kube_client else {
-                return Err(Error::NotEks {
+                return Err(crate::resolve::ResolveError::NotEks {
                     context: context.to_string(),
-                });
+                }
+                .into());
             };
             let url = k8s::discover_issuer(client).await?;
             let issuer = Issuer::parse(&url, "issuer").map_err(|e| Error::BadIssuer {
@@ -103,7 +93,7 @@ pub async fn resolve_issuer(
             };
             let clients = cluster_clients(&side, access, verbose).await?;
             let facts = eks::describe_cluster(&clients, name, region).await?;
-            crate::plan::guard::check_described_cluster(
+            crate::trust::guard::check_described_cluster(
                 &expect.context,
                 expect.cluster_arn.as_deref(),
                 expect.eks_server.as_deref(),

@@ -40,8 +40,7 @@ pub async fn observe(
     config: &[ClusterEntry],
 ) -> Result<Observed, Error> {
     let (roles, providers, identity) = account(klanker, hint).await?;
-    crate::plan::guard::check_account(
-        &request.klanker,
+    request.klanker.check_account(
         &identity.account,
         store.load()?.klanker_account().as_deref(),
         None,

@@ -108,7 +108,7 @@ pub async fn locate(
 pub fn require_onboarded(
     command: &'static str,
     name: &str,
-    found: &verify::Onboarding,
+    found: &crate::plan::snapshot::Onboarding,
     config_path: &std::path::Path,
 ) -> Result<(), Error> {
     let role_name = &found.located.role_name;

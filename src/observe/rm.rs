@@ -80,7 +80,7 @@ async fn cluster_account(
                     Ok(resolved) => iam::list_providers(&clients.iam)
                         .await
                         .ok()
-                        .and_then(|arns| iam::matching_provider(&arns, &resolved.issuer)),
+                        .and_then(|arns| crate::trust::matching_provider(&arns, &resolved.issuer)),
                     Err(err) => {
                         issuer_unread(&err);
                         None
@@ -142,8 +142,7 @@ pub async fn observe(
         false => Some(choose_context(request, recorded.as_ref())?),
     };
     let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
-    crate::plan::guard::check_account(
-        &request.klanker,
+    request.klanker.check_account(
         &identity.account,
         store.load()?.klanker_account().as_deref(),
         ctx.and_then(|(_, c)| c.eks.account.as_deref()),
@@ -437,7 +436,7 @@ async fn role_details(
         RoleToRemove {
             role_name: role_name.to_string(),
             arn: role.arn,
-            owned: iam::is_owned(&role.tags),
+            owned: crate::trust::is_owned(&role.tags),
             name_tag: role.tags.get(crate::trust::NAME_TAG).cloned(),
             attached_policies: attached,
             inline_policies: inline,

@@ -3,22 +3,11 @@
 
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
-use crate::inventory::Located;
-use crate::inventory::RoleSummary;
 use crate::k8s::Cluster;
-use crate::store::{ClusterEntry, Document};
+use crate::plan::snapshot::Onboarding;
+use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, token};
 use crate::verify::{ChainFacts, ChainedTarget, Facts, ProviderFacts, RoleFacts, Target};
-
-/// The onboarding a name is, as far as the klanker account and
-/// km-config.yaml tell.
-pub struct Onboarding {
-    pub roles: Vec<RoleSummary>,
-    pub identity: Identity,
-    pub located: Located,
-    pub entry: Option<ClusterEntry>,
-    pub config: Document,
-}
 
 pub async fn onboarding(
     klanker: &KlankerClients,

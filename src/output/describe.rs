@@ -8,9 +8,9 @@ use serde::Serialize;
 use super::Structured;
 use crate::cli::ReportOutput;
 use crate::error::Error;
-use crate::observe::describe::{Provider, Seen};
-use crate::observe::verify::Onboarding;
 use crate::plan::describe::is_subject;
+use crate::plan::snapshot::Onboarding;
+use crate::plan::snapshot::{Provider, Seen};
 use crate::trust::{ROLE_ARN_ANNOTATION, TOKEN_EXPIRATION_ANNOTATION};
 
 #[derive(Debug, Serialize)]
@@ -206,7 +206,7 @@ pub fn description(name: &str, found: &Onboarding, seen: &Seen, drift: Vec<Strin
             Provider::Found(p) => Some(ProviderView {
                 arn: p.arn.clone(),
                 exists: true,
-                created_by_this_tool: Some(crate::aws::iam::is_owned(&p.tags)),
+                created_by_this_tool: Some(crate::trust::is_owned(&p.tags)),
                 client_ids: p.client_ids.clone(),
             }),
         },

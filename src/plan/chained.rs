@@ -10,29 +10,68 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::PlanError;
 use super::mirror::{self, AddPlan};
 use super::removal::{self, ProviderToRemove, RoleToRemove};
 use super::{Desired, DesiredConfigMap, Step, Target};
-use crate::error::Error;
-use crate::observe::add::{AddSnapshot, ClusterAccount};
+use crate::plan::snapshot::{AddSnapshot, ClusterAccount};
 use crate::resolve::add::{AddRequest, Chained};
 use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, chain, validate};
 
+/// Chained mode's own refusals, before any write.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ChainedError {
+    /// Role A is written in the cluster's account, and no identity there was read.
+    #[error(
+        "--mode chained creates a role in the cluster's account, and no AWS identity for that account is known for context `{context}`. Pass --cluster-profile PROFILE for the cluster's account."
+    )]
+    NoClusterIdentity { context: String },
+    /// Chained mode's role A is created under a permissions boundary that does not exist.
+    #[error(
+        "permissions boundary {arn} does not exist in the cluster's account {account}: chained mode creates role {role} under it, so that no inline policy can give that role more than assuming klanker roles. Create it first: `kubectl klanker-trust policy --for cluster-boundary --mode chained > boundary.json`, then `aws iam create-policy --policy-name {name} --policy-document file://boundary.json` with the cluster account's profile; or pass --cluster-permissions-boundary ARN."
+    )]
+    BoundaryMissing {
+        arn: String,
+        name: String,
+        account: String,
+        role: String,
+    },
+    /// The cluster's account and the klanker account are in different partitions.
+    #[error(
+        "the cluster's account is in partition {cluster} and the klanker account in {klanker}: a role can only assume a role of its own partition, so chained mode cannot link them. Use mirror mode (--mode mirror)."
+    )]
+    AcrossPartitions { cluster: String, klanker: String },
+    /// `--cluster-permissions-boundary` names a policy of another account.
+    #[error(
+        "--cluster-permissions-boundary {arn} is not a policy of the cluster's account {account}: IAM only sets a boundary of the role's own account. Pass a policy ARN of account {account}."
+    )]
+    BoundaryElsewhere { arn: String, account: String },
+}
+
+impl ChainedError {
+    /// A flag to change (exit 2), rather than something to create first.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, ChainedError::BoundaryMissing { .. })
+    }
+}
+
 /// The plan of `add --mode chained`.
-pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<AddPlan, Error> {
+pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
     let Some(side) = &snap.cluster_account else {
-        return Err(Error::ChainedNeedsClusterAccount {
+        return Err(ChainedError::NoClusterIdentity {
             context: req.context.context_name.clone(),
-        });
+        }
+        .into());
     };
     let klanker = &snap.identity;
     let issuer = &snap.issuer.issuer;
     // AssumeRole never crosses partitions: IAM would refuse role B's trust.
     if side.identity.partition != klanker.partition {
-        return Err(Error::ChainedAcrossPartitions {
+        return Err(ChainedError::AcrossPartitions {
             cluster: side.identity.partition.clone(),
             klanker: klanker.partition.clone(),
-        });
+        }
+        .into());
     }
     let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
     let role_a_arn = trust::role_arn(
@@ -45,19 +84,21 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
         Some((arn, _))
             if crate::trust::arn::account_of(arn) != Some(side.identity.account.as_str()) =>
         {
-            return Err(Error::ClusterBoundaryElsewhere {
+            return Err(ChainedError::BoundaryElsewhere {
                 arn: arn.clone(),
                 account: side.identity.account.clone(),
-            });
+            }
+            .into());
         }
         Some((arn, true)) => Some(arn.clone()),
         Some((arn, false)) => {
-            return Err(Error::ClusterBoundaryMissing {
+            return Err(ChainedError::BoundaryMissing {
                 arn: arn.clone(),
                 name: arn.rsplit('/').next().unwrap_or_default().to_string(),
                 account: side.identity.account.clone(),
                 role: chained.cluster_role_name.clone(),
-            });
+            }
+            .into());
         }
         None => chained.cluster_permissions_boundary.clone(),
     };
@@ -149,7 +190,7 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
 /// Mirror mode taking back a name that was chained: role A goes (its tags
 /// must prove this onboarding), and the cluster's provider if this tool
 /// created it and no other role there trusts it.
-pub fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, Error> {
+pub fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, PlanError> {
     let Some(role) = &side.observed.role else {
         return Ok(Vec::new());
     };
@@ -157,7 +198,7 @@ pub fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, Error
         &RoleToRemove {
             role_name: role.arn.rsplit('/').next().unwrap_or_default().to_string(),
             arn: role.arn.clone(),
-            owned: crate::aws::iam::is_owned(&role.tags),
+            owned: crate::trust::is_owned(&role.tags),
             name_tag: role.tags.get(trust::NAME_TAG).cloned(),
             attached_policies: side.observed.attached_policies.clone(),
             inline_policies: side.observed.inline_policies.keys().cloned().collect(),
@@ -170,7 +211,7 @@ pub fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, Error
         && let Ok(step) = removal::provider_removal(
             &ProviderToRemove {
                 arn: provider.arn.clone(),
-                owned: crate::aws::iam::is_owned(&provider.tags),
+                owned: crate::trust::is_owned(&provider.tags),
                 trusted_by: side.others_trusting_provider.clone(),
             },
             Target::ClusterIam,
@@ -189,7 +230,7 @@ mod tests {
     use crate::aws::Identity;
     use crate::cli::{Cli, Command};
     use crate::kubeconfig::ContextInfo;
-    use crate::observe::issuer::Resolved;
+    use crate::plan::snapshot::Resolved;
     use crate::plan::{Action, Observed, ObservedConfigMap, ObservedProvider, ObservedRole, Op};
     use crate::trust::Issuer;
     use clap::Parser;
@@ -264,7 +305,7 @@ mod tests {
         }
     }
 
-    fn chained_plan(snap: &AddSnapshot) -> Result<AddPlan, Error> {
+    fn chained_plan(snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
         let req = request(&["--mode", "chained"]);
         let ch = req.chained.clone().unwrap();
         plan(&req, &ch, snap)
@@ -325,12 +366,15 @@ mod tests {
             Observed::default(),
             side(Observed::default(), false),
         ));
-        assert!(matches!(missing, Err(Error::ClusterBoundaryMissing { .. })));
+        assert!(matches!(
+            missing,
+            Err(PlanError::Chained(ChainedError::BoundaryMissing { .. }))
+        ));
         let mut elsewhere = side(Observed::default(), true);
         elsewhere.boundary = Some(("arn:aws:iam::333333333333:policy/b".into(), true));
         assert!(matches!(
             chained_plan(&snapshot(Observed::default(), elsewhere)),
-            Err(Error::ClusterBoundaryElsewhere { .. })
+            Err(PlanError::Chained(ChainedError::BoundaryElsewhere { .. }))
         ));
     }
 
@@ -440,7 +484,7 @@ mod tests {
         cluster.identity.partition = "aws-cn".into();
         assert!(matches!(
             chained_plan(&snapshot(Observed::default(), cluster)),
-            Err(Error::ChainedAcrossPartitions { .. })
+            Err(PlanError::Chained(ChainedError::AcrossPartitions { .. }))
         ));
         let add = chained_plan(&snapshot(
             Observed::default(),
@@ -472,9 +516,7 @@ mod tests {
         }];
         assert!(matches!(
             chained_plan(&snap),
-            Err(Error::Plan(
-                crate::plan::PlanError::ConfigMapNotOwned { .. }
-            ))
+            Err(PlanError::ConfigMapNotOwned { .. })
         ));
     }
 }

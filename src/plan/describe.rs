@@ -1,8 +1,8 @@
 //! `describe`'s drift (pure): where the live state of one onboarding
 //! differs from what `add` set up, each said in one line.
 
-use crate::observe::describe::{Provider, Seen, SeenAccount};
-use crate::observe::verify::Onboarding;
+use crate::plan::snapshot::Onboarding;
+use crate::plan::snapshot::{Provider, Seen, SeenAccount};
 use crate::trust::{ROLE_ARN_ANNOTATION, STS_AUDIENCE};
 
 /// Whether a seen ServiceAccount is one the trust names.

@@ -10,12 +10,11 @@ use super::{
     Desired, DesiredCluster, DesiredConfigMap, ObservedProvider, ObservedRole, Plan, PlanError,
     Target,
 };
-use crate::aws::{Identity, iam};
-use crate::error::Error;
 use crate::inventory;
-use crate::observe::add::{AddSnapshot, AfterApply};
+use crate::plan::snapshot::{AddSnapshot, AfterApply};
 use crate::resolve::add::AddRequest;
 use crate::store::ClusterEntry;
+use crate::trust::Identity;
 use crate::trust::{
     self, Issuer, MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG,
     ROLE_ARN_ANNOTATION, STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION, validate,
@@ -146,7 +145,7 @@ pub fn check_trust_size(
 
 /// Mirror mode's whole decision: the klanker account holds the provider
 /// and the role trusts it. A name that was chained loses role A too.
-pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
+pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
     let identity = &snap.identity;
     let issuer = &snap.issuer.issuer;
     let provider_arn = provider_arn(snap.observed.provider.as_ref(), issuer, identity);
@@ -162,7 +161,7 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, Error> {
             snap.observed
                 .provider
                 .as_ref()
-                .is_none_or(|p| iam::is_owned(&p.tags)),
+                .is_none_or(|p| crate::trust::is_owned(&p.tags)),
         ),
         annotated_role: role_arn,
         entry_provider_arn: match &snap.issuer.cluster_account {
@@ -190,11 +189,10 @@ pub fn plan_klanker(
     req: &AddRequest,
     snap: &AddSnapshot,
     side: KlankerSide,
-) -> Result<AddPlan, Error> {
+) -> Result<AddPlan, PlanError> {
     let identity = &snap.identity;
     let issuer = &snap.issuer.issuer;
-    super::guard::check_account(
-        &req.klanker,
+    req.klanker.check_account(
         &identity.account,
         snap.config.klanker_account().as_deref(),
         snap.issuer
@@ -428,8 +426,8 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
     use crate::kubeconfig::ContextInfo;
-    use crate::observe::issuer::Resolved;
     use crate::plan::Observed;
+    use crate::plan::snapshot::Resolved;
     use clap::Parser;
     use serde_json::json;
 
@@ -569,8 +567,8 @@ mod tests {
         snap.identity.account = "111111111111".into();
         assert!(matches!(
             plan(&request(&[]), &snap),
-            Err(Error::Guard(
-                crate::plan::guard::GuardError::KlankerIsClusterAccount { .. }
+            Err(PlanError::Guard(
+                crate::trust::guard::GuardError::KlankerIsClusterAccount { .. }
             ))
         ));
     }
@@ -690,15 +688,12 @@ mod tests {
         assert!(plan(&many(50, size), &snap).is_ok());
         assert!(matches!(
             plan(&many(50, size - 1), &snap),
-            Err(Error::Plan(PlanError::TrustPolicyTooLarge {
-                subjects: 50,
-                ..
-            }))
+            Err(PlanError::TrustPolicyTooLarge { subjects: 50, .. })
         ));
         // The default quota refuses it too.
         assert!(matches!(
             plan(&many(50, 2048), &snap),
-            Err(Error::Plan(PlanError::TrustPolicyTooLarge { .. }))
+            Err(PlanError::TrustPolicyTooLarge { .. })
         ));
     }
 

@@ -10,10 +10,10 @@ use serde_json::Value;
 
 pub mod chained;
 pub mod describe;
-pub mod guard;
 pub mod listing;
 pub mod mirror;
 pub mod removal;
+pub mod snapshot;
 
 use crate::store::ClusterEntry;
 use crate::trust::{
@@ -424,6 +424,15 @@ impl Step {
 /// Reasons the plan cannot be carried out; checked before any write.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
+    /// A value IAM or Kubernetes would reject, caught before any write.
+    #[error(transparent)]
+    Invalid(#[from] crate::trust::ValidationError),
+    /// The wrong account or the wrong cluster.
+    #[error(transparent)]
+    Guard(#[from] crate::trust::guard::GuardError),
+    /// Chained mode's own refusals.
+    #[error(transparent)]
+    Chained(#[from] chained::ChainedError),
     /// `--register-oidc-provider=false`, and no provider exists.
     #[error(
         "no IAM OIDC provider for issuer {issuer} exists in the {account} account, and --register-oidc-provider=false forbids creating one. Register it first, or use --register-oidc-provider=auto."

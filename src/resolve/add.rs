@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use super::ResolveError as Error;
 use super::{ClusterSide, Expect, IssuerSource, Klanker};
 use crate::cli::{AddArgs, AddOutput, ApplyArgs};
-use crate::error::Error;
 use crate::kubeconfig::ContextInfo;
 use crate::trust::RegisterMode;
 use crate::trust::{

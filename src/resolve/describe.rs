@@ -1,8 +1,8 @@
 //! `describe`'s request.
 
 use super::Klanker;
+use super::ResolveError as Error;
 use crate::cli::{DescribeArgs, ReportOutput};
-use crate::error::Error;
 use crate::trust::validate;
 
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 use kube::config::Kubeconfig;
 
 use super::Klanker;
+use super::ResolveError as Error;
 use crate::cli::{GlobalArgs, ListArgs, ListOutput};
-use crate::error::Error;
 use crate::kubeconfig;
 
 pub struct ListRequest {

@@ -10,10 +10,40 @@ pub mod rm;
 pub mod verify;
 
 use crate::cli::KlankerArgs;
-use crate::error::Error;
 use crate::inventory;
-use crate::kubeconfig::ContextInfo;
-use crate::trust::Issuer;
+use crate::kubeconfig::{ContextInfo, KubeconfigError};
+use crate::trust::guard::{self, GuardError};
+use crate::trust::{Issuer, ValidationError};
+
+/// Why flags, the kubeconfig and km-config.yaml make no request. Every
+/// one is bad input (exit 2), except a guard that stops on the wrong cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// A flag or argument that real IAM or Kubernetes would reject.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The kubeconfig could not be read, or names no usable context.
+    #[error(transparent)]
+    Kubeconfig(#[from] KubeconfigError),
+    /// No context points at the onboarding's own cluster.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    /// The context names no EKS cluster and no flag names the issuer.
+    #[error(
+        "context `{context}` is not an EKS cluster that this tool can recognise (no `aws eks get-token` or `aws-iam-authenticator` exec block, and no cluster ARN), so its OIDC issuer is unknown. Pass --name NAME to read the issuer from the API server's /.well-known/openid-configuration, --issuer-url https://... (the cluster's public service-account issuer), --oidc-provider-arn ARN, or --cluster-name NAME --cluster-region REGION for EKS."
+    )]
+    NotEks { context: String },
+    /// An EKS cluster whose region neither the context nor a flag gives.
+    #[error(
+        "no EKS cluster region is known for context `{context}`. Pass --cluster-region REGION."
+    )]
+    NoClusterRegion { context: String },
+    /// Chained mode writes role A in the cluster's account, and no identity for it is known.
+    #[error(
+        "--mode chained creates a role in the cluster's account, and context `{context}` names no AWS identity for that account (it is not an EKS context). Pass --cluster-profile PROFILE for the cluster's account."
+    )]
+    ChainedNeedsClusterAccount { context: String },
+}
 
 /// The klanker account: which profile, which region, and the account ID it
 /// must land in when the admin named one.
@@ -25,7 +55,27 @@ pub struct Klanker {
 }
 
 impl Klanker {
-    pub fn resolve(args: &KlankerArgs) -> Result<Self, Error> {
+    /// Whether `actual` is the klanker account this run may act in: the
+    /// `--klanker-account` flag, km-config.yaml's record (`recorded`), and
+    /// never the cluster's own account.
+    pub fn check_account(
+        &self,
+        actual: &str,
+        recorded: Option<&str>,
+        cluster_account: Option<&str>,
+    ) -> Result<(), GuardError> {
+        guard::check_klanker_account(
+            &self.profile,
+            actual,
+            &guard::ExpectedAccount {
+                flag: self.account.as_deref(),
+                recorded,
+            },
+            cluster_account,
+        )
+    }
+
+    pub fn resolve(args: &KlankerArgs) -> Result<Self, ResolveError> {
         crate::trust::validate::region(&args.region, "--region")?;
         let account = match &args.klanker_account {
             Some(id) => Some(crate::trust::arn::parse_account(id, "--klanker-account")?),
@@ -144,7 +194,7 @@ pub fn context_for(
     name: &str,
     onboarding: Option<&inventory::Onboarding>,
     explicit: Option<&str>,
-) -> Result<Option<String>, Error> {
+) -> Result<Option<String>, ResolveError> {
     let recorded = onboarding.and_then(|o| o.cluster.as_deref());
     let pointing = match recorded {
         Some(cluster) => crate::kubeconfig::contexts_for(
@@ -154,7 +204,7 @@ pub fn context_for(
         ),
         None => Vec::new(),
     };
-    Ok(crate::plan::guard::choose_context(
+    Ok(guard::choose_context(
         name,
         recorded,
         explicit,

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::Klanker;
+use super::ResolveError as Error;
 use crate::cli::{ApplyArgs, GlobalArgs, ReportOutput, RmArgs};
-use crate::error::Error;
 use crate::store::{ClusterEntry, Document, Pending};
 use crate::trust::validate;
 

@@ -1,8 +1,8 @@
 //! `verify`'s request.
 
 use super::Klanker;
+use super::ResolveError as Error;
 use crate::cli::{ReportOutput, VerifyArgs};
-use crate::error::Error;
 use crate::kubeconfig::ContextInfo;
 use crate::trust::{ValidationError, validate};
 

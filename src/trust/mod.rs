@@ -4,6 +4,7 @@
 pub mod arn;
 pub mod chain;
 pub mod conditions;
+pub mod guard;
 pub mod policy;
 pub mod token;
 pub mod validate;
@@ -179,6 +180,29 @@ fn scopes_label(scopes: &[TrustScope]) -> String {
         ),
         None => "?/?".to_string(),
     }
+}
+
+/// The account (and partition) an identity acts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub partition: String,
+    pub account: String,
+}
+
+/// Which of `arns` is the provider for `issuer`. Provider ARNs embed the
+/// issuer (hosts compare case-insensitively, paths exactly), so the list call
+/// alone answers it.
+pub fn matching_provider(arns: &[String], issuer: &Issuer) -> Option<String> {
+    arns.iter()
+        .find(|arn| {
+            arn::OidcProviderArn::parse(arn, "provider ARN").is_ok_and(|p| &p.issuer == issuer)
+        })
+        .cloned()
+}
+
+/// Whether the tags say this tool made the object.
+pub fn is_owned(tags: &std::collections::BTreeMap<String, String>) -> bool {
+    tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
 }
 
 #[cfg(test)]

@@ -55,25 +55,6 @@ pub struct ExpectedAccount<'a> {
     pub recorded: Option<&'a str>,
 }
 
-/// `check_klanker_account` for a resolved klanker request and the account
-/// km-config.yaml records.
-pub fn check_account(
-    klanker: &crate::resolve::Klanker,
-    actual: &str,
-    recorded: Option<&str>,
-    cluster_account: Option<&str>,
-) -> Result<(), GuardError> {
-    check_klanker_account(
-        &klanker.profile,
-        actual,
-        &ExpectedAccount {
-            flag: klanker.account.as_deref(),
-            recorded,
-        },
-        cluster_account,
-    )
-}
-
 /// The klanker profile must land in the klanker account: the one
 /// `--klanker-account` or km-config.yaml names, and never the cluster's own.
 pub fn check_klanker_account(

@@ -1,0 +1,103 @@
+//! What the observe stage fills and the planners read: a typed snapshot
+//! of each account, the cluster and km-config.yaml, per command. Data only.
+
+use std::collections::BTreeSet;
+
+use crate::inventory::{Located, RoleSummary};
+use crate::store::{ClusterEntry, Document};
+use crate::trust::{Identity, Issuer};
+use crate::verify::{ProviderFacts, Target};
+
+use super::{Observed, ObservedProvider, ObservedRole, ObservedServiceAccount};
+
+/// The issuer and what else was learnt about the cluster.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub issuer: Issuer,
+    /// The cluster's account, where known.
+    pub cluster_account: Option<String>,
+    /// DescribeCluster's cluster ARN (EKS only).
+    pub cluster_arn: Option<String>,
+    /// Read from the API server's discovery document (said in the plan).
+    pub discovered: bool,
+}
+
+/// What exists, in the klanker account, the cluster and km-config.yaml
+/// (and the cluster's account, when chained mode is asked for or left).
+pub struct AddSnapshot {
+    pub issuer: Resolved,
+    pub identity: Identity,
+    pub cluster_account: Option<ClusterAccount>,
+    /// The policies the role should have (the operator policy by default).
+    pub policies: BTreeSet<String>,
+    pub observed: Observed,
+    pub config: Document,
+}
+
+/// Chained mode's side of the cluster's account: role A, the cluster's own
+/// provider, and what removing them would need.
+#[derive(Debug, Clone)]
+pub struct ClusterAccount {
+    /// Where the cluster-side identity acts.
+    pub identity: Identity,
+    /// The cluster's provider, role A, its policies and inline policies.
+    pub observed: Observed,
+    pub instance_profiles: Vec<String>,
+    /// Roles there other than role A that trust the cluster's provider.
+    pub others_trusting_provider: Vec<String>,
+    /// Chained mode: role A's permissions boundary, and whether it exists.
+    pub boundary: Option<(String, bool)>,
+}
+
+impl AddSnapshot {
+    /// Role A's ARN when it exists.
+    pub fn cluster_role_arn(&self) -> Option<String> {
+        self.cluster_account
+            .as_ref()
+            .and_then(|c| c.observed.role.as_ref())
+            .map(|r| r.arn.clone())
+    }
+}
+
+/// What the local checks of `verify` need after applying, for one
+/// ServiceAccount: a token the cluster issues for it (never printed), and
+/// the provider of the token's issuer when it is not the one just ensured.
+pub struct AfterApply {
+    pub token: Result<String, String>,
+    pub other_provider: Option<ProviderFacts>,
+}
+
+/// The onboarding a name is, as far as the klanker account and
+/// km-config.yaml tell.
+pub struct Onboarding {
+    pub roles: Vec<RoleSummary>,
+    pub identity: Identity,
+    pub located: Located,
+    pub entry: Option<ClusterEntry>,
+    pub config: Document,
+}
+
+/// Everything `describe` shows, as read.
+pub struct Seen {
+    pub role: Option<(ObservedRole, BTreeSet<String>)>,
+    pub provider_arn: Option<String>,
+    pub provider: Provider,
+    /// The context read, the subject checked and the ServiceAccounts seen;
+    /// or why the cluster was not read (reported, not fatal: this only reads).
+    pub cluster: Result<(String, Target, Vec<SeenAccount>), String>,
+}
+
+/// The provider the onboarding's trust names, and whether it exists.
+pub enum Provider {
+    /// No provider ARN is known (no proven role, no km-config.yaml entry).
+    Unknown,
+    Missing(String),
+    Found(ObservedProvider),
+}
+
+/// A ServiceAccount of the onboarding's cluster as `describe` shows it.
+pub struct SeenAccount {
+    pub namespace: String,
+    pub name: String,
+    pub observed: ObservedServiceAccount,
+}
