@@ -8,71 +8,26 @@ use std::sync::Mutex;
 use crate::lock;
 
 use crate::aws::{Side, iam};
-use crate::cli::{ApplyArgs, DryRun};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
-use crate::output;
 use crate::plan::{Op, Plan, Step, StepId, Target};
 use crate::store::Store;
 
-/// How a terminal confirms: y/N for `add`, the onboarding's name for `rm`
-/// (as terraform asks before destroying).
-#[derive(Debug, Clone, Copy)]
-pub enum Confirm<'a> {
-    YesNo,
-    TypeName(&'a str),
+/// What the executor says as it goes; the output layer draws it (a bar on
+/// a terminal). Each method does nothing unless implemented.
+pub trait Progress: Clone + Send + Sync + 'static {
+    /// A step begins.
+    fn start(&self, _summary: &str) {}
+    /// A fresh re-check turned the step into a no-op, and why.
+    fn note(&self, _why: &str) {}
+    /// The step is done.
+    fn done(&self) {}
+    /// Nothing more will be drawn.
+    fn finish(&self) {}
 }
 
-/// Apply or not: an explicit --dry-run (client or server) wins;
-/// --dry-run=none or --yes applies; otherwise ask on a terminal, and only
-/// plan without one.
-pub async fn decide(args: &ApplyArgs, plan: &Plan, confirm: Confirm<'_>) -> Result<bool, Error> {
-    if plan.is_noop() {
-        return Ok(false);
-    }
-    match (args.dry_run, args.yes) {
-        (Some(DryRun::Client | DryRun::Server), _) => Ok(false),
-        (Some(DryRun::None), _) | (None, true) => Ok(true),
-        (None, false) if output::interactive() => {
-            if ask(confirm).await? {
-                Ok(true)
-            } else {
-                Err(Error::Aborted)
-            }
-        }
-        (None, false) => {
-            output::planning_only();
-            Ok(false)
-        }
-    }
-}
-
-/// The prompt blocks on the terminal, so it runs on a thread of its own
-/// while Ctrl-C is watched here: an interrupted prompt changed nothing.
-async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
-    let name = match confirm {
-        Confirm::YesNo => None,
-        Confirm::TypeName(name) => Some(name.to_string()),
-    };
-    let prompt = tokio::task::spawn_blocking(move || match name {
-        None => output::confirm("Apply these changes?"),
-        Some(name) => output::confirm_by_name(&name),
-    });
-    let interrupted = || {
-        output::after_interrupted_prompt();
-        Err(Error::InterruptedAtPrompt)
-    };
-    tokio::select! {
-        biased;
-        _ = tokio::signal::ctrl_c() => interrupted(),
-        answer = prompt => match answer.map_err(|_| Error::InterruptedAtPrompt)? {
-            // The signal can also end the terminal read itself (EINTR).
-            Err(Error::Prompt(dialoguer::Error::IO(e)))
-                if e.kind() == std::io::ErrorKind::Interrupted => interrupted(),
-            answer => answer,
-        },
-    }
-}
+/// No progress shown (tests, and callers that draw none).
+impl Progress for () {}
 
 /// What carries out one step.
 // The executor never spawns these futures, so they need no `Send` bound.
@@ -230,9 +185,8 @@ pub async fn execute(
     plan: &Plan,
     applier: &impl Apply,
     rerun: &'static str,
-    verbose: bool,
+    progress: &impl Progress,
 ) -> Result<Outcome, Error> {
-    let progress = output::Progress::new(plan.changes().count(), verbose);
     let (set, interrupt) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn({
         let progress = progress.clone();
@@ -247,7 +201,7 @@ pub async fn execute(
             }
         }
     });
-    let result = run(plan, applier, rerun, &Interrupt(interrupt), &progress).await;
+    let result = run(plan, applier, rerun, &Interrupt(interrupt), progress).await;
     progress.finish();
     watcher.abort();
     result
@@ -264,7 +218,7 @@ async fn run(
     applier: &impl Apply,
     rerun: &'static str,
     interrupt: &Interrupt,
-    progress: &output::Progress,
+    progress: &impl Progress,
 ) -> Result<Outcome, Error> {
     let steps: Vec<(StepId, &Step)> = plan.numbered_changes().collect();
     tokio::select! {
@@ -396,7 +350,7 @@ async fn run_chain(
     applier: &impl Apply,
     record: &Record,
     interrupt: &Interrupt,
-    progress: &output::Progress,
+    progress: &impl Progress,
 ) -> Result<(), Stop> {
     for (id, step) in chain {
         if interrupt.is_set() {
@@ -558,7 +512,7 @@ mod tests {
     }
 
     async fn run_fake(plan: &Plan, fake: &Fake, interrupt: &Interrupt) -> Result<Outcome, Error> {
-        run(plan, fake, "rerun", interrupt, &output::Progress::hidden()).await
+        run(plan, fake, "rerun", interrupt, &()).await
     }
 
     fn real_calls(fake: &Fake) -> Vec<String> {
@@ -603,20 +557,6 @@ mod tests {
         let report = server_dry_run(&plan(false), &fake).await.unwrap();
         assert_eq!(report.accepted, ["service account"]);
         assert!(report.not_sent.is_empty());
-    }
-
-    #[tokio::test]
-    async fn only_dry_run_none_or_yes_applies() {
-        let plan = plan(false);
-        let decides = |dry_run, yes| {
-            let args = ApplyArgs { dry_run, yes };
-            let plan = &plan;
-            async move { decide(&args, plan, Confirm::YesNo).await.unwrap() }
-        };
-        assert!(!decides(Some(DryRun::Client), true).await);
-        assert!(!decides(Some(DryRun::Server), true).await);
-        assert!(decides(Some(DryRun::None), false).await);
-        assert!(decides(None, true).await);
     }
 
     #[tokio::test]

@@ -90,9 +90,13 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         req: &req,
         tokens: Default::default(),
     };
-    let outcome = match apply::decide(&req.apply, &add.plan, apply::Confirm::YesNo).await? {
+    let confirm = output::prompt::Confirm::YesNo;
+    let outcome = match output::prompt::decide(&req.apply, &add.plan, confirm).await? {
         false => None,
-        true => Some(apply::execute(&add.plan, &applier, RERUN, global.verbose).await?),
+        true => {
+            let progress = output::Progress::new(add.plan.changes().count(), global.verbose);
+            Some(apply::execute(&add.plan, &applier, RERUN, &progress).await?)
+        }
     };
     // The local checks of `verify`, so an onboarding that cannot work is
     // reported at once; a no-op re-run stays read-only.

@@ -69,8 +69,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         let server = apply::server_dry_run(&removal.plan, &live).await?;
         output::rm::server_dry_run(request.output, &server);
     }
-    let confirm = apply::Confirm::TypeName(request.name);
-    let applied = apply::decide(request.apply, &removal.plan, confirm).await?;
+    let confirm = output::prompt::Confirm::TypeName(request.name);
+    let applied = output::prompt::decide(request.apply, &removal.plan, confirm).await?;
     let mut outcome = apply::Outcome::default();
     if applied {
         // A fresh read after the prompt, before the first write of either
@@ -82,7 +82,8 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         if let (Some(role), Some(clients)) = (&observed.cluster_role, &seen.cluster_account) {
             iam::check_role_of(&clients.iam, &role.role_name, request.name).await?;
         }
-        outcome = apply::execute(&removal.plan, &live, RERUN, request.verbose).await?;
+        let progress = output::Progress::new(removal.plan.changes().count(), request.verbose);
+        outcome = apply::execute(&removal.plan, &live, RERUN, &progress).await?;
     }
     output::rm::result(
         request.output,

@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub mod add;
 pub mod describe;
 pub mod policy;
+pub mod prompt;
 pub mod verify;
 
 pub use crate::text::{visible, visible_lines};
@@ -231,8 +232,10 @@ impl Progress {
             stopped: Default::default(),
         }
     }
+}
 
-    pub fn start(&self, summary: &str) {
+impl crate::apply::Progress for Progress {
+    fn start(&self, summary: &str) {
         if self.stopped() {
             return;
         }
@@ -242,19 +245,18 @@ impl Progress {
         self.bar.set_message(visible(summary).into_owned());
     }
 
-    /// A step a fresh re-check turned into a no-op says why.
-    pub fn note(&self, why: &str) {
+    fn note(&self, why: &str) {
         self.bar.suspend(|| eprintln!("note: {}", visible(why)));
     }
 
-    pub fn done(&self) {
+    fn done(&self) {
         if !self.stopped() {
             self.bar.inc(1);
         }
     }
 
     /// Clears the bar for good.
-    pub fn finish(&self) {
+    fn finish(&self) {
         self.stopped
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.bar.finish_and_clear();

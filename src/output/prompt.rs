@@ -1,0 +1,92 @@
+//! The confirmation before applying: whether to apply at all, and the
+//! question on the terminal. A separate step the caller decides on, never
+//! inside the executor.
+
+use crate::cli::{ApplyArgs, DryRun};
+use crate::error::Error;
+use crate::plan::Plan;
+
+/// How a terminal confirms: y/N for `add`, the onboarding's name for `rm`
+/// (as terraform asks before destroying).
+#[derive(Debug, Clone, Copy)]
+pub enum Confirm<'a> {
+    YesNo,
+    TypeName(&'a str),
+}
+
+/// Apply or not: an explicit --dry-run (client or server) wins;
+/// --dry-run=none or --yes applies; otherwise ask on a terminal, and only
+/// plan without one.
+pub async fn decide(args: &ApplyArgs, plan: &Plan, confirm: Confirm<'_>) -> Result<bool, Error> {
+    if plan.is_noop() {
+        return Ok(false);
+    }
+    match (args.dry_run, args.yes) {
+        (Some(DryRun::Client | DryRun::Server), _) => Ok(false),
+        (Some(DryRun::None), _) | (None, true) => Ok(true),
+        (None, false) if super::interactive() => {
+            if ask(confirm).await? {
+                Ok(true)
+            } else {
+                Err(Error::Aborted)
+            }
+        }
+        (None, false) => {
+            super::planning_only();
+            Ok(false)
+        }
+    }
+}
+
+/// The prompt blocks on the terminal, so it runs on a thread of its own
+/// while Ctrl-C is watched here: an interrupted prompt changed nothing.
+async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
+    let name = match confirm {
+        Confirm::YesNo => None,
+        Confirm::TypeName(name) => Some(name.to_string()),
+    };
+    let prompt = tokio::task::spawn_blocking(move || match name {
+        None => super::confirm("Apply these changes?"),
+        Some(name) => super::confirm_by_name(&name),
+    });
+    let interrupted = || {
+        super::after_interrupted_prompt();
+        Err(Error::InterruptedAtPrompt)
+    };
+    tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => interrupted(),
+        answer = prompt => match answer.map_err(|_| Error::InterruptedAtPrompt)? {
+            // The signal can also end the terminal read itself (EINTR).
+            Err(Error::Prompt(dialoguer::Error::IO(e)))
+                if e.kind() == std::io::ErrorKind::Interrupted => interrupted(),
+            answer => answer,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Action, Op, Step, Target};
+
+    #[tokio::test]
+    async fn only_dry_run_none_or_yes_applies() {
+        let mut step = Step::new(Target::Cluster, Action::Create, "namespace", None);
+        step.op = Some(Op::CreateNamespace { name: "ns".into() });
+        let plan = Plan {
+            steps: vec![step],
+            warnings: Vec::new(),
+        };
+        assert!(!plan.is_noop());
+        let decides = |dry_run, yes| {
+            let args = ApplyArgs { dry_run, yes };
+            let plan = &plan;
+            async move { decide(&args, plan, Confirm::YesNo).await.unwrap() }
+        };
+        assert!(!decides(Some(DryRun::Client), true).await);
+        assert!(!decides(Some(DryRun::Server), true).await);
+        assert!(decides(Some(DryRun::None), false).await);
+        assert!(decides(None, true).await);
+    }
+}
