@@ -73,7 +73,7 @@ pub enum AwsError {
     },
     /// Credentials for a profile could not be had (MFA, SSO, credential_process, the profile chain).
     #[error(transparent)]
-    Credentials(#[from] super::credentials::CredentialsError),
+    Credentials(#[from] CredentialsError),
     /// An answer lacked a field the call always returns.
     #[error("{operation} returned no {what}")]
     Incomplete {
@@ -249,6 +249,92 @@ macro_rules! endpoint_of {
 endpoint_of!(aws_sdk_iam::Client, "IAM");
 endpoint_of!(aws_sdk_sts::Client, "STS");
 endpoint_of!(aws_sdk_eks::Client, "EKS");
+
+/// Why credentials could not be had. Never carries a secret: no key, token,
+/// MFA code or process output.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// An MFA step must run, and there is neither a code nor a terminal to ask on.
+    #[error(
+        "AWS profile `{profile}` assumes {role_arn} with MFA device {serial}, and there is no terminal to ask for the code on. Pass the device's current code with --mfa-code CODE (or KLANKER_TRUST_MFA_CODE), or sign in once with the AWS CLI (`aws sts get-caller-identity --profile {profile}`): the session it caches is reused."
+    )]
+    MfaCodeNeeded {
+        profile: String,
+        role_arn: String,
+        serial: String,
+    },
+    /// The code given or typed is not what an MFA device shows.
+    #[error("the MFA code for {serial} ({from}) must be the 6 digits the device shows.")]
+    BadMfaCode { serial: String, from: &'static str },
+    /// The MFA prompt could not be shown or read.
+    #[error("could not read the MFA code for {serial} from the terminal: {message}")]
+    Prompt { serial: String, message: String },
+    /// The SSO profile at the bottom of the chain has no usable SSO session.
+    #[error(
+        "AWS profile `{profile}` gets its credentials from AWS IAM Identity Center (SSO){through}, and the SSO session on this machine {state}. Sign in again with `aws sso login --profile {login}`, then re-run this command."
+    )]
+    SsoLogin {
+        profile: String,
+        /// ", through SSO profile `x`" when the SSO profile is a source profile.
+        through: String,
+        login: String,
+        state: &'static str,
+    },
+    /// `credential_process` exited with a failure.
+    #[error(
+        "the credential_process of AWS profile `{profile}` failed ({status}){stderr}. Run that command yourself to see why; its output is not shown, since it carries credentials."
+    )]
+    ProcessFailed {
+        profile: String,
+        status: String,
+        /// ": <first line of stderr>", or nothing.
+        stderr: String,
+    },
+    /// `credential_process` could not be started.
+    #[error("the credential_process of AWS profile `{profile}` could not be started: {message}")]
+    ProcessStart { profile: String, message: String },
+    /// `credential_process` succeeded but printed no usable credentials.
+    #[error(
+        "the credential_process of AWS profile `{profile}` printed no usable credentials ({problem}); it must print the JSON of the AWS CLI's credential_process format (Version 1, AccessKeyId, SecretAccessKey)."
+    )]
+    ProcessOutput {
+        profile: String,
+        problem: &'static str,
+    },
+    /// `source_profile` names a profile the config files do not define.
+    #[error(
+        "AWS profile `{profile}` names source_profile `{source_profile}`, which is not defined in the AWS config or credentials file."
+    )]
+    MissingSourceProfile {
+        profile: String,
+        source_profile: String,
+    },
+    /// The `source_profile` chain comes back to a profile it already passed.
+    #[error("the source_profile chain of AWS profile `{profile}` loops: {chain}.")]
+    Loop { profile: String, chain: String },
+    /// A `role_arn` profile says nowhere where its own credentials come from.
+    #[error(
+        "AWS profile `{profile}` has role_arn but neither source_profile nor credential_source: it cannot say with which credentials to assume the role."
+    )]
+    NoSource { profile: String },
+    /// A setting has a value AWS would refuse.
+    #[error("AWS profile `{profile}`: {setting} {problem}.")]
+    BadSetting {
+        profile: String,
+        setting: &'static str,
+        problem: String,
+    },
+    /// The SDK's own provider (SSO, web identity, credential_source) failed.
+    #[error("could not get credentials for AWS profile `{profile}`: {message}")]
+    Provider { profile: String, message: String },
+    /// The bottom of the chain has no credentials at all (no keys, no
+    /// process, no SSO, no web identity).
+    #[error(
+        "AWS profile `{top}`{} has no credentials: run `aws configure --profile {profile}`, or `aws sso login --profile {profile}` for SSO profiles.",
+        if .top == .profile { String::new() } else { format!(" (source profile `{}`)", .profile) }
+    )]
+    NoCredentials { top: String, profile: String },
+}
 
 #[cfg(test)]
 mod tests {
