@@ -295,7 +295,7 @@ impl Error {
             | Error::ClusterSideWrongAccount { .. }
             | Error::ChainedRoleUnreachable { .. }
             | Error::Plan(PlanError::Invalid(_)) => EXIT_BAD_INPUT,
-            Error::Plan(PlanError::Chained(e)) if e.is_bad_input() => EXIT_BAD_INPUT,
+            Error::Plan(PlanError::Mode(e)) if e.is_bad_input() => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             // The klanker account could not be read: a failure, not a typo.
             Error::Policy(PolicyError::KlankerAccount { source })

@@ -7,7 +7,8 @@ use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::observe::add::{self as observe, Sources};
 use crate::observe::issuer;
-use crate::plan::{chained, mirror};
+use crate::plan::add::AddPlan;
+use crate::plan::mode::{self, mirror};
 use crate::resolve::{IssuerSource, add as resolve};
 use crate::{aws, kubeconfig, output, store, verify};
 
@@ -63,10 +64,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     let snapshot = observe::observe(&req, sources).await?;
 
     // plan
-    let add = match &req.chained {
-        None => mirror::plan(&req, &snapshot)?,
-        Some(chained) => chained::plan(&req, chained, &snapshot)?,
-    };
+    let add = mode::plan_add(&req, &snapshot)?;
     output::add::plan(&req, &snapshot, &add, &access.identities_line());
 
     // apply: `--dry-run=server` sends only the preflight's dry runs.
@@ -86,7 +84,7 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
         inner: &live,
         cluster: cluster
             .as_ref()
-            .filter(|_| req.verify && req.chained.is_none()),
+            .filter(|_| req.verify && req.mode.chained().is_none()),
         req: &req,
         tokens: Default::default(),
     };
@@ -152,7 +150,7 @@ async fn chained_checks(
     cluster_account: Option<&aws::ClusterClients>,
     cluster: &Cluster<'_>,
     req: &resolve::AddRequest,
-    add: &mirror::AddPlan,
+    add: &AddPlan,
 ) -> Result<Vec<verify::Check>, Error> {
     let target = observe::chained_target(req, add);
     let subjects = target.subjects();

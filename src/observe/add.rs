@@ -7,8 +7,9 @@ use super::issuer::resolve_issuer;
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
+use crate::plan::add as planned;
 use crate::plan::snapshot::{AddSnapshot, AfterApply, ClusterAccount, Resolved};
-use crate::plan::{Observed, ObservedCluster, PreviousServiceAccount, mirror};
+use crate::plan::{Observed, ObservedCluster, PreviousServiceAccount};
 use crate::resolve::add::AddRequest;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, TrustMode};
@@ -56,7 +57,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         let namespaces: BTreeSet<&String> = wanted.iter().map(|(ns, _)| ns).collect();
         let config_maps =
             futures::future::try_join_all(namespaces.into_iter().map(|ns| async move {
-                match &req.chained {
+                match req.mode.chained() {
                     Some(ch) => Ok::<_, Error>(c.get_config_map(ns, &ch.config_map).await?),
                     None => Ok(None),
                 }
@@ -72,7 +73,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     };
     let identity_and_policies = async {
         let identity = super::klanker_identity(klanker, from.hint.clone()).await?;
-        let policies = mirror::policy_arns(req, &identity);
+        let policies = planned::policy_arns(req, &identity);
         let checks = policies.iter().map(|arn| async move {
             iam::policy_exists(&klanker.iam, arn)
                 .await
@@ -109,12 +110,12 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     };
     // Chained mode's klanker role trusts no provider of the klanker account:
     // every one it trusts now is an old one.
-    let desired_provider = match req.mode {
-        TrustMode::Mirror => mirror::provider_arn(provider.as_ref(), &issuer.issuer, &identity),
+    let desired_provider = match req.mode.kind() {
+        TrustMode::Mirror => planned::provider_arn(provider.as_ref(), &issuer.issuer, &identity),
         TrustMode::Chained => String::new(),
     };
     let old_providers = futures::future::try_join_all(
-        mirror::other_trusted_providers(role.as_ref(), &desired_provider, &provider_arns)
+        planned::other_trusted_providers(role.as_ref(), &desired_provider, &provider_arns)
             .iter()
             .map(|arn| iam::describe_provider(&klanker.iam, arn)),
     )
@@ -123,7 +124,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     let entry_role_a = config_entry
         .as_ref()
         .and_then(|e| e.cluster_role_arn.clone());
-    let cluster_role = match &req.chained {
+    let cluster_role = match req.mode.chained() {
         Some(ch) => Some(ch.cluster_role_name.clone()),
         None => role
             .as_ref()
@@ -151,8 +152,8 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     let role_a = cluster_account
         .as_ref()
         .and_then(|c| c.observed.role.as_ref());
-    let mut previous = mirror::previous_subjects(req, role.as_ref());
-    for subject in mirror::previous_subjects(req, role_a) {
+    let mut previous = planned::previous_subjects(req, role.as_ref());
+    for subject in planned::previous_subjects(req, role_a) {
         if !previous.contains(&subject) {
             previous.push(subject);
         }
@@ -170,7 +171,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     });
     let previous_service_accounts = futures::future::try_join_all(reads).await?;
     // Chained mode: the ConfigMap of a namespace no ServiceAccount is left in.
-    if let (Some(ch), Some(c)) = (&req.chained, from.cluster) {
+    if let (Some(ch), Some(c)) = (req.mode.chained(), from.cluster) {
         let read: BTreeSet<String> = wanted.iter().map(|(ns, _)| ns.clone()).collect();
         let left: BTreeSet<String> = previous_service_accounts
             .iter()
@@ -183,7 +184,7 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     }
     // Mirror mode taking a chained name back removes the ConfigMap it wrote.
     // By the name role B's tag recorded (the printed RBAC grants no list).
-    if let (None, Some(_), Some(c)) = (&req.chained, &cluster_account, from.cluster) {
+    if let (None, Some(_), Some(c)) = (req.mode.chained(), &cluster_account, from.cluster) {
         let name = role
             .as_ref()
             .and_then(|r| r.tags.get(crate::trust::CONFIG_MAP_TAG).cloned())
@@ -285,7 +286,7 @@ async fn observe_cluster_account(
         Some((role, attached)) => (Some(role), attached),
         None => (None, BTreeSet::new()),
     };
-    let leaving = req.chained.is_none() && role.is_some();
+    let leaving = req.mode.chained().is_none() && role.is_some();
     let (inline_policies, instance_profiles, others) = match &role {
         None => Default::default(),
         Some(_) => tokio::try_join!(
@@ -323,7 +324,7 @@ async fn observe_cluster_account(
     };
     // Role A is created under its boundary (the cluster-side policy allows
     // nothing else): checked before any write.
-    let boundary = match &req.chained {
+    let boundary = match req.mode.chained() {
         Some(ch) => {
             let arn = ch.cluster_permissions_boundary.clone().unwrap_or_else(|| {
                 crate::permissions::cluster_boundary_arn(&identity.partition, &identity.account)
@@ -353,10 +354,7 @@ async fn observe_cluster_account(
 
 /// What `verify` checks of a chained onboarding just applied: role A as the
 /// ServiceAccount's role, role B after it.
-pub fn chained_target(
-    req: &AddRequest,
-    add: &crate::plan::mirror::AddPlan,
-) -> crate::verify::Target {
+pub fn chained_target(req: &AddRequest, add: &planned::AddPlan) -> crate::verify::Target {
     let role_a = add.cluster_role_arn.clone().unwrap_or_default();
     crate::verify::Target {
         name: req.name.clone(),
@@ -372,8 +370,8 @@ pub fn chained_target(
             klanker_role_name: req.role_name.clone(),
             klanker_role_arn: add.desired.role_arn.clone(),
             config_map: req
-                .chained
-                .as_ref()
+                .mode
+                .chained()
                 .map(|c| c.config_map.clone())
                 .unwrap_or_default(),
         }),

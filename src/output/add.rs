@@ -8,7 +8,7 @@ use crate::cli::AddOutput;
 use crate::error::Error;
 use crate::k8s;
 use crate::plan;
-use crate::plan::mirror::AddPlan;
+use crate::plan::add::AddPlan;
 use crate::plan::snapshot::AddSnapshot;
 use crate::resolve::add::AddRequest;
 use crate::trust::ROLE_ARN_ANNOTATION;
@@ -318,7 +318,7 @@ pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Err
                 namespace: req.scope.namespace_label(),
                 service_account_namespace: &req.sa_namespace,
                 service_account: &req.service_account,
-                mode: req.mode.as_str(),
+                mode: req.mode.kind().as_str(),
                 cluster_role_arn: add.cluster_role_arn.as_deref(),
                 config_map: add.config_map.as_ref().map(|c| c.name.as_str()),
                 service_accounts: &add

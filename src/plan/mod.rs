@@ -8,12 +8,14 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
-pub mod chained;
+pub mod add;
 pub mod describe;
 pub mod listing;
-pub mod mirror;
+pub mod mode;
 pub mod removal;
 pub mod snapshot;
+#[cfg(test)]
+pub mod testing;
 
 use crate::store::ClusterEntry;
 use crate::trust::{
@@ -430,9 +432,9 @@ pub enum PlanError {
     /// The wrong account or the wrong cluster.
     #[error(transparent)]
     Guard(#[from] crate::trust::guard::GuardError),
-    /// Chained mode's own refusals.
+    /// A trust mode's own refusals.
     #[error(transparent)]
-    Chained(#[from] chained::ChainedError),
+    Mode(#[from] mode::ModeError),
     /// `--register-oidc-provider=false`, and no provider exists.
     #[error(
         "no IAM OIDC provider for issuer {issuer} exists in the {account} account, and --register-oidc-provider=false forbids creating one. Register it first, or use --register-oidc-provider=auto."

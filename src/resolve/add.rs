@@ -40,9 +40,8 @@ pub struct AddRequest {
     pub create_namespace: bool,
     pub replace_issuer: bool,
     pub override_service_accounts: bool,
-    pub mode: TrustMode,
-    /// Chained mode's pieces; None in mirror mode.
-    pub chained: Option<Chained>,
+    /// The trust mode, with its own pieces: held here once.
+    pub mode: ModeRequest,
     /// The identity that reads and writes the cluster's account: needed in
     /// chained mode, and to leave chained mode (role A is removed).
     pub cluster_side: Option<ClusterSide>,
@@ -52,6 +51,31 @@ pub struct AddRequest {
     /// Run `verify`'s local checks after applying.
     pub verify: bool,
     pub context: ContextInfo,
+}
+
+/// The trust mode asked for, with the names only that mode has.
+#[derive(Debug, Clone)]
+pub enum ModeRequest {
+    Mirror,
+    Chained(Chained),
+}
+
+impl ModeRequest {
+    /// Which mode, as the CLI and km-config.yaml name it.
+    pub fn kind(&self) -> TrustMode {
+        match self {
+            ModeRequest::Mirror => TrustMode::Mirror,
+            ModeRequest::Chained(_) => TrustMode::Chained,
+        }
+    }
+
+    /// Chained mode's names; None in any other mode.
+    pub fn chained(&self) -> Option<&Chained> {
+        match self {
+            ModeRequest::Chained(chained) => Some(chained),
+            ModeRequest::Mirror => None,
+        }
+    }
 }
 
 /// Chained mode's names in the cluster's account and in the cluster.
@@ -198,7 +222,7 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
     validate::description(&trust::role_description_for(&name, &scopes, true), &name)?;
     // A wildcard trust still needs a real namespace to hold the ServiceAccount.
     let sa_namespace = scope.namespace.clone().unwrap_or(context_namespace);
-    let chained = match args.mode {
+    let mode = match args.mode {
         TrustMode::Mirror => {
             for (flag, given) in [
                 ("--cluster-role-name", args.cluster_role_name.is_some()),
@@ -218,12 +242,12 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
                     .into());
                 }
             }
-            None
+            ModeRequest::Mirror
         }
-        TrustMode::Chained => Some(chained(args, &name)?),
+        TrustMode::Chained => ModeRequest::Chained(chained(args, &name)?),
     };
     let cluster_side = ClusterSide::of(Some(&source), args.cluster_profile.as_deref(), &klanker);
-    if chained.is_some() && cluster_side.is_none() {
+    if mode.chained().is_some() && cluster_side.is_none() {
         return Err(Error::ChainedNeedsClusterAccount {
             context: ctx.context_name.clone(),
         });
@@ -245,8 +269,7 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
         create_namespace: args.create_namespace,
         replace_issuer: args.replace_issuer,
         override_service_accounts: args.override_existing_serviceaccounts,
-        mode: args.mode,
-        chained,
+        mode,
         cluster_side,
         klanker,
         apply: args.apply,

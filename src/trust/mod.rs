@@ -84,6 +84,9 @@ pub enum TrustMode {
 }
 
 impl TrustMode {
+    /// Every mode, for what must ask each one (leaving the others).
+    pub const ALL: [TrustMode; 2] = [TrustMode::Mirror, TrustMode::Chained];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TrustMode::Mirror => "mirror",

@@ -5,17 +5,17 @@
 //! annotated with role A, and a ConfigMap beside it holds the AWS config
 //! file whose profile chain pods follow.
 //!
-//! Also what mirror mode does with the cluster's account when it takes back
-//! a chained name: role A goes, and the cluster's provider if ours and unused.
+//! Leaving chained mode (`add` of another mode): role A goes, and the
+//! cluster's provider if ours and unused.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::PlanError;
-use super::mirror::{self, AddPlan};
-use super::removal::{self, ProviderToRemove, RoleToRemove};
-use super::{Desired, DesiredConfigMap, Step, Target};
+use super::{Mode, ModeError};
+use crate::plan::add::{self, AddPlan, KlankerSide};
+use crate::plan::removal::{self, ProviderToRemove, RoleToRemove};
 use crate::plan::snapshot::{AddSnapshot, ClusterAccount};
-use crate::resolve::add::{AddRequest, Chained};
+use crate::plan::{Desired, DesiredConfigMap, PlanError, Step, Target};
+use crate::resolve::add::{AddRequest, Chained as ChainedNames};
 use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, chain, validate};
 
 /// Chained mode's own refusals, before any write.
@@ -55,8 +55,41 @@ impl ChainedError {
     }
 }
 
+impl From<ChainedError> for PlanError {
+    fn from(e: ChainedError) -> Self {
+        PlanError::Mode(ModeError::Chained(e))
+    }
+}
+
+/// Role A in the cluster's account, role B in the klanker account.
+pub struct Chained;
+
+impl Mode for Chained {
+    fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
+        match req.mode.chained() {
+            Some(names) => plan(req, names, snap),
+            // The request was resolved for another mode: nothing of role A is named.
+            None => Err(ChainedError::NoClusterIdentity {
+                context: req.context.context_name.clone(),
+            }
+            .into()),
+        }
+    }
+
+    fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError> {
+        match &snap.cluster_account {
+            Some(side) => leave(req, side),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
 /// The plan of `add --mode chained`.
-pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
+fn plan(
+    req: &AddRequest,
+    chained: &ChainedNames,
+    snap: &AddSnapshot,
+) -> Result<AddPlan, PlanError> {
     let Some(side) = &snap.cluster_account else {
         return Err(ChainedError::NoClusterIdentity {
             context: req.context.context_name.clone(),
@@ -79,7 +112,7 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
         &side.identity.account,
         &chained.cluster_role_name,
     );
-    let provider_a = mirror::provider_arn(side.observed.provider.as_ref(), issuer, &side.identity);
+    let provider_a = add::provider_arn(side.observed.provider.as_ref(), issuer, &side.identity);
     let boundary = match &side.boundary {
         Some((arn, _))
             if crate::trust::arn::account_of(arn) != Some(side.identity.account.as_str()) =>
@@ -102,7 +135,7 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
         }
         None => chained.cluster_permissions_boundary.clone(),
     };
-    let tags = mirror::role_tags(req, snap.issuer.cluster_arn.as_deref());
+    let tags = add::role_tags(req, snap.issuer.cluster_arn.as_deref());
     if let Some(existing) = &side.observed.role {
         validate::merged_tag_count(
             existing.tags.keys(),
@@ -113,7 +146,7 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
     let description = trust::cluster_role_description(&req.name, &req.scopes, &role_b_arn);
     validate::description(&description, &req.name)?;
     let role_a_trust = trust::policy::trust_policy_for(&provider_a, issuer, &req.scopes);
-    mirror::check_trust_size(&role_a_trust, req.scopes.len(), req.max_trust_policy_size)?;
+    add::check_trust_size(&role_a_trust, req.scopes.len(), req.max_trust_policy_size)?;
     let role_a = Desired {
         name: req.name.clone(),
         iam: Target::ClusterIam,
@@ -141,13 +174,13 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
         drop_old_providers: false,
         override_service_accounts: false,
     };
-    let cluster_steps = super::plan(&role_a, &side.observed)?;
+    let cluster_steps = crate::plan::plan(&role_a, &side.observed)?;
 
     let config = chain::aws_config(&role_b_arn, &role_a_arn, &req.name);
-    let mut add = mirror::plan_klanker(
+    let mut add = add::plan_klanker(
         req,
         snap,
-        mirror::KlankerSide {
+        KlankerSide {
             trust_policy: chain::klanker_trust_policy(
                 &klanker.partition,
                 &side.identity.account,
@@ -187,10 +220,10 @@ pub fn plan(req: &AddRequest, chained: &Chained, snap: &AddSnapshot) -> Result<A
     Ok(add)
 }
 
-/// Mirror mode taking back a name that was chained: role A goes (its tags
+/// Another mode taking back a name that was chained: role A goes (its tags
 /// must prove this onboarding), and the cluster's provider if this tool
 /// created it and no other role there trusts it.
-pub fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, PlanError> {
+fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, PlanError> {
     let Some(role) = &side.observed.role else {
         return Ok(Vec::new());
     };
@@ -227,88 +260,38 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::aws::Identity;
-    use crate::cli::{Cli, Command};
-    use crate::kubeconfig::ContextInfo;
-    use crate::plan::snapshot::Resolved;
+    use crate::plan::testing::{self, CLUSTER_ACCOUNT, CLUSTER_PROVIDER, ISSUER};
     use crate::plan::{Action, Observed, ObservedConfigMap, ObservedProvider, ObservedRole, Op};
     use crate::trust::Issuer;
-    use clap::Parser;
 
-    const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC";
     const ROLE_A: &str = "arn:aws:iam::222222222222:role/km-irsa-dev";
     const ROLE_B: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
-    const BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
+    const BOUNDARY: &str = testing::BOUNDARY;
 
+    /// A request naming the cluster's provider and its account's profile
+    /// (any mode: `--mode chained` is one of `flags`).
     fn request(flags: &[&str]) -> AddRequest {
-        let mut argv = vec![
-            "kubectl-klanker_trust",
-            "add",
-            "--name",
-            "dev",
+        let base = [
             "--oidc-provider-arn",
-            "arn:aws:iam::222222222222:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC",
+            CLUSTER_PROVIDER,
             "--cluster-profile",
             "cluster-admin",
         ];
-        argv.extend_from_slice(flags);
-        let Ok(Cli {
-            command: Command::Add(args),
-            ..
-        }) = Cli::try_parse_from(argv)
-        else {
-            panic!("not add");
-        };
-        let ctx = ContextInfo {
-            context_name: "ctx".into(),
-            namespace: Some("ai-pods".into()),
-            server: Some("https://127.0.0.1:6443".into()),
-            ..ContextInfo::default()
-        };
-        crate::resolve::add::resolve(&args, &ctx).expect("request")
-    }
-
-    fn identity(account: &str) -> Identity {
-        Identity {
-            partition: "aws".into(),
-            account: account.into(),
-        }
+        testing::request(&[&base, flags].concat())
     }
 
     fn side(observed: Observed, boundary_exists: bool) -> ClusterAccount {
-        ClusterAccount {
-            identity: identity("222222222222"),
-            observed,
-            instance_profiles: Vec::new(),
-            others_trusting_provider: Vec::new(),
-            boundary: Some((BOUNDARY.into(), boundary_exists)),
-        }
+        testing::cluster_side(observed, boundary_exists)
     }
 
     fn snapshot(klanker: Observed, cluster: ClusterAccount) -> AddSnapshot {
-        let req = request(&["--mode", "chained"]);
-        AddSnapshot {
-            issuer: Resolved {
-                issuer: Issuer::parse(ISSUER, "t").unwrap(),
-                cluster_account: Some("222222222222".into()),
-                cluster_arn: None,
-                discovered: false,
-            },
-            identity: identity("333333333333"),
-            cluster_account: Some(cluster),
-            policies: mirror::policy_arns(&req, &identity("333333333333")),
-            observed: Observed {
-                namespace_exists: true,
-                ..klanker
-            },
-            config: crate::store::Document::default(),
-        }
+        let req = testing::chained_request(&[]);
+        testing::snapshot(&req, CLUSTER_ACCOUNT, klanker, Some(cluster))
     }
 
+    /// Through the trait, as `add` plans.
     fn chained_plan(snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
-        let req = request(&["--mode", "chained"]);
-        let ch = req.chained.clone().unwrap();
-        plan(&req, &ch, snap)
+        Chained.plan_add(&testing::chained_request(&[]), snap)
     }
 
     #[test]
@@ -368,13 +351,17 @@ mod tests {
         ));
         assert!(matches!(
             missing,
-            Err(PlanError::Chained(ChainedError::BoundaryMissing { .. }))
+            Err(PlanError::Mode(ModeError::Chained(
+                ChainedError::BoundaryMissing { .. }
+            )))
         ));
         let mut elsewhere = side(Observed::default(), true);
         elsewhere.boundary = Some(("arn:aws:iam::333333333333:policy/b".into(), true));
         assert!(matches!(
             chained_plan(&snapshot(Observed::default(), elsewhere)),
-            Err(PlanError::Chained(ChainedError::BoundaryElsewhere { .. }))
+            Err(PlanError::Mode(ModeError::Chained(
+                ChainedError::BoundaryElsewhere { .. }
+            )))
         ));
     }
 
@@ -484,7 +471,9 @@ mod tests {
         cluster.identity.partition = "aws-cn".into();
         assert!(matches!(
             chained_plan(&snapshot(Observed::default(), cluster)),
-            Err(PlanError::Chained(ChainedError::AcrossPartitions { .. }))
+            Err(PlanError::Mode(ModeError::Chained(
+                ChainedError::AcrossPartitions { .. }
+            )))
         ));
         let add = chained_plan(&snapshot(
             Observed::default(),

@@ -1,0 +1,61 @@
+//! Trust modes: each is one module behind the [`Mode`] trait, and nothing
+//! outside this folder asks which mode is in use. Adding a mode is one
+//! module here, its line in [`of`], its `Op` variants if it makes new
+//! calls, and the adapter calls behind them.
+
+pub mod chained;
+pub mod mirror;
+
+use super::add::AddPlan;
+use super::snapshot::AddSnapshot;
+use super::{PlanError, Step};
+use crate::resolve::add::AddRequest;
+use crate::trust::TrustMode;
+
+/// What one trust mode decides.
+pub trait Mode: Sync {
+    /// The plan of `add` in this mode, from the request and what exists.
+    fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError>;
+
+    /// What `add` in another mode removes of what this mode made: the name
+    /// was onboarded in this mode and moves.
+    fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError>;
+}
+
+/// The module of `mode`.
+pub fn of(mode: TrustMode) -> &'static dyn Mode {
+    match mode {
+        TrustMode::Mirror => &mirror::Mirror,
+        TrustMode::Chained => &chained::Chained,
+    }
+}
+
+/// `add`'s plan: the asked mode's, after what leaving every other mode
+/// removes (each removes only what it made, and only when it is there).
+pub fn plan_add(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
+    let asked = req.mode.kind();
+    let mut add = of(asked).plan_add(req, snap)?;
+    let mut steps = Vec::new();
+    for other in TrustMode::ALL.iter().filter(|m| **m != asked) {
+        steps.extend(of(*other).plan_leave(req, snap)?);
+    }
+    steps.append(&mut add.plan.steps);
+    add.plan.steps = steps;
+    Ok(add)
+}
+
+/// A mode's own refusal, before any write.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ModeError {
+    #[error(transparent)]
+    Chained(#[from] chained::ChainedError),
+}
+
+impl ModeError {
+    /// A flag to change (exit 2), rather than something to create first.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ModeError::Chained(e) => e.is_bad_input(),
+        }
+    }
+}
