@@ -11,7 +11,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::support::aws_peer::{CLUSTER_ACCOUNT, KLANKER_ACCOUNT};
-use crate::support::{CLUSTER, OPERATOR_POLICY, ROLE_ARN, World, moto};
+use crate::support::{AddArgs, CLUSTER, OPERATOR_POLICY, ROLE_ARN, World, moto};
 
 const BOUNDARY: &str = "arn:aws:iam::333333333333:policy/km-boundary";
 const EXTRA: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
@@ -605,9 +605,7 @@ fn rbac_for_an_onboarding_name_uses_its_recorded_namespace() {
 #[test]
 fn verify_asks_for_the_shortest_session() {
     let world = World::new();
-    world
-        .run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"])
-        .assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     world.clear_calls();
     world.run(&["verify", CLUSTER]).assert_ok();
     let exchanges: Vec<moto::Call> = world
