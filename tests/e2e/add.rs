@@ -4,21 +4,8 @@ use serde_json::json;
 
 use crate::support::aws_peer::KLANKER_ACCOUNT;
 use crate::support::{
-    CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
+    AddArgs, CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
 };
-
-fn apply_args() -> Vec<&'static str> {
-    vec![
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--service-account",
-        "km",
-        "--dry-run=false",
-    ]
-}
 
 fn expected_trust(world: &World, condition: serde_json::Value) -> serde_json::Value {
     json!({
@@ -35,7 +22,11 @@ fn expected_trust(world: &World, condition: serde_json::Value) -> serde_json::Va
 #[test]
 fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
     let world = World::new();
-    let out = world.run(&apply_args());
+    let out = world.run(
+        &AddArgs::cluster()
+            .service_account("km")
+            .arg("--dry-run=false"),
+    );
     out.assert_ok();
     assert_contains!(out.stderr, "OIDC provider auto-detected: creating");
     assert_contains!(out.stdout, ROLE_ARN);
@@ -126,7 +117,11 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
 
     // Second identical run: no write to AWS or Kubernetes, same role ARN.
     world.clear_calls();
-    let again = world.run(&apply_args());
+    let again = world.run(
+        &AddArgs::cluster()
+            .service_account("km")
+            .arg("--dry-run=false"),
+    );
     again.assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
     assert_contains!(again.stdout, "No changes");
@@ -143,7 +138,7 @@ fn fresh_add_creates_exactly_the_trust_and_a_rerun_changes_nothing() {
 #[test]
 fn without_a_terminal_add_only_plans() {
     let world = World::new();
-    let out = world.run(&["add", "--namespace", "ai-pods"]);
+    let out = world.run(&AddArgs::new().namespace("ai-pods"));
     out.assert_ok();
     assert_contains!(out.stdout, "create");
     assert_contains!(out.stdout, "Dry run");
@@ -156,12 +151,12 @@ fn without_a_terminal_add_only_plans() {
 #[test]
 fn explicit_dry_run_wins_over_yes() {
     let world = World::new();
-    let out = world.run(&["add", "--namespace", "ai-pods", "--dry-run", "--yes"]);
+    let out = world.run(&AddArgs::new().namespace("ai-pods").dry_run().yes());
     out.assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
     // --yes alone applies.
     world
-        .run(&["add", "--namespace", "ai-pods", "--yes"])
+        .run(&AddArgs::new().namespace("ai-pods").yes())
         .assert_ok();
     assert!(world.block_on(world.klanker.role(ROLE)).is_some());
 }
@@ -170,7 +165,7 @@ fn explicit_dry_run_wins_over_yes() {
 fn name_and_namespace_default_from_the_context() {
     // The context is named by the cluster ARN and has namespace ai-pods.
     let world = World::new();
-    let out = world.run(&["add", "--yes", "-o", "json"]);
+    let out = world.run(&AddArgs::new().yes().output("json"));
     out.assert_ok();
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON report");
     assert_eq!(report["name"], CLUSTER);
@@ -198,7 +193,11 @@ fn reuses_a_provider_it_did_not_create_and_leaves_it_untagged() {
             .create_provider(&world.issuer, &["sts.amazonaws.com"]),
     );
     world.clear_calls();
-    let out = world.run(&apply_args());
+    let out = world.run(
+        &AddArgs::cluster()
+            .service_account("km")
+            .arg("--dry-run=false"),
+    );
     out.assert_ok();
     assert_contains!(
         out.stderr,
@@ -221,14 +220,12 @@ fn reuses_a_provider_it_did_not_create_and_leaves_it_untagged() {
 #[test]
 fn register_modes_refuse_before_any_write() {
     let world = World::new();
-    let out = world.run(&[
-        "add",
-        "--namespace",
-        "ai-pods",
-        "--yes",
-        "--register-oidc-provider",
-        "false",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .namespace("ai-pods")
+            .yes()
+            .flag("--register-oidc-provider", "false"),
+    );
     out.assert_code(1);
     assert_contains!(out.stderr, "--register-oidc-provider=false");
     assert_eq!(world.writes(), Vec::<String>::new());
@@ -239,14 +236,12 @@ fn register_modes_refuse_before_any_write() {
             .create_provider(&world.issuer, &["sts.amazonaws.com"]),
     );
     world.clear_calls();
-    let out = world.run(&[
-        "add",
-        "--namespace",
-        "ai-pods",
-        "--yes",
-        "--register-oidc-provider",
-        "true",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .namespace("ai-pods")
+            .yes()
+            .flag("--register-oidc-provider", "true"),
+    );
     out.assert_code(1);
     assert_contains!(out.stderr, "already has an OIDC provider");
     assert_eq!(world.writes(), Vec::<String>::new());
@@ -256,22 +251,23 @@ fn register_modes_refuse_before_any_write() {
 fn changed_arguments_converge_and_the_plan_shows_the_diff() {
     let world = World::new();
     world.kube.add_namespace("batch");
-    world.run(&apply_args()).assert_ok();
+    world
+        .run(
+            &AddArgs::cluster()
+                .service_account("km")
+                .arg("--dry-run=false"),
+        )
+        .assert_ok();
     let other_policy = world.block_on(world.klanker.create_policy("extra"));
-    let out = world.run(&[
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "batch",
-        "--policy-arn",
-        &other_policy,
-        "--session-duration",
-        "7200",
-        "--tag",
-        "team=platform",
-        "--dry-run=false",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .name(CLUSTER)
+            .namespace("batch")
+            .flag("--policy-arn", &other_policy)
+            .flag("--session-duration", "7200")
+            .flag("--tag", "team=platform")
+            .arg("--dry-run=false"),
+    );
     out.assert_ok();
     // The plan shows the old and the new subject.
     assert_contains!(out.stdout, "- ");
@@ -305,7 +301,7 @@ fn changed_arguments_converge_and_the_plan_shows_the_diff() {
 #[test]
 fn wildcard_namespace_uses_string_like_and_warns() {
     let world = World::new();
-    let out = world.run(&["add", "--name", CLUSTER, "--namespace", "*", "--yes"]);
+    let out = world.run(&AddArgs::new().name(CLUSTER).namespace("*").yes());
     out.assert_ok();
     assert_contains!(out.stdout, "WARNING: --namespace '*'");
     let role = world.block_on(world.klanker.role(ROLE)).unwrap();
@@ -328,7 +324,7 @@ fn wildcard_namespace_uses_string_like_and_warns() {
 #[test]
 fn manifest_output_prints_the_service_account_and_leaves_the_cluster_alone() {
     let world = World::new();
-    let out = world.run(&["add", "--namespace", "ai-pods", "--yes", "-o", "manifest"]);
+    let out = world.run(&AddArgs::new().namespace("ai-pods").yes().output("manifest"));
     out.assert_ok();
     let manifest: serde_yaml::Value = serde_yaml::from_str(&out.stdout).expect("YAML on stdout");
     assert_eq!(manifest["kind"], "ServiceAccount");
@@ -348,14 +344,19 @@ fn manifest_output_prints_the_service_account_and_leaves_the_cluster_alone() {
 #[test]
 fn create_namespace_and_missing_namespace() {
     let world = World::new();
-    let out = world.run(&["add", "--namespace", "fresh", "--yes"]);
+    let out = world.run(&AddArgs::new().namespace("fresh").yes());
     out.assert_code(1);
     assert_contains!(out.stderr, "namespace `fresh` does not exist");
     assert_contains!(out.stderr, "--create-namespace");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     world
-        .run(&["add", "--namespace", "fresh", "--yes", "--create-namespace"])
+        .run(
+            &AddArgs::new()
+                .namespace("fresh")
+                .yes()
+                .arg("--create-namespace"),
+        )
         .assert_ok();
     assert!(world.kube.namespaces().contains(&"fresh".to_string()));
     assert!(world.kube.service_account("fresh", "km").is_some());
@@ -369,7 +370,13 @@ fn km_config_keeps_other_keys_and_entries() {
         "region: eu-west-1\noperator:\n  image: km:1.2\nclusters:\n- name: other\n  oidc_provider_arn: arn:aws:iam::111111111111:oidc-provider/o.example.com\n  namespace: x\n  service_account: km\n  role_arn: arn:aws:iam::333333333333:role/km-cluster-other\n",
     )
     .unwrap();
-    world.run(&apply_args()).assert_ok();
+    world
+        .run(
+            &AddArgs::cluster()
+                .service_account("km")
+                .arg("--dry-run=false"),
+        )
+        .assert_ok();
     let config = world.km_config_yaml();
     assert_eq!(config["region"], "eu-west-1");
     assert_eq!(config["operator"]["image"], "km:1.2");
@@ -391,7 +398,7 @@ fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
     let kc = kubeconfig.to_str().unwrap();
 
     // Without --name or an issuer the context is rejected with a pointer to the flags.
-    let out = world.run(&["add", "--kubeconfig", kc, "--yes"]);
+    let out = world.run(&AddArgs::new().flag("--kubeconfig", kc).yes());
     out.assert_code(2);
     assert_contains!(out.stderr, "--issuer-url");
     assert_contains!(out.stderr, "k3s-lab");
@@ -400,7 +407,12 @@ fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
     world
         .kube
         .restart_with_issuer("https://kubernetes.default.svc.cluster.local");
-    let out = world.run(&["add", "--kubeconfig", kc, "--name", "k3s-lab", "--yes"]);
+    let out = world.run(
+        &AddArgs::new()
+            .flag("--kubeconfig", kc)
+            .name("k3s-lab")
+            .yes(),
+    );
     out.assert_code(1);
     assert_contains!(out.stderr, "cluster-internal");
     assert_eq!(world.writes(), Vec::<String>::new());
@@ -409,7 +421,12 @@ fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
     world
         .kube
         .restart_with_issuer("https://k3s.example.com/oidc");
-    let out = world.run(&["add", "--kubeconfig", kc, "--name", "k3s-lab", "--yes"]);
+    let out = world.run(
+        &AddArgs::new()
+            .flag("--kubeconfig", kc)
+            .name("k3s-lab")
+            .yes(),
+    );
     out.assert_ok();
     assert_contains!(
         out.stderr,
@@ -432,18 +449,14 @@ fn a_cluster_that_is_not_eks_gets_its_issuer_from_discovery_or_the_flag() {
 
     // --issuer-url skips discovery and, with -o manifest, the cluster entirely.
     world.clear_calls();
-    let out = world.run(&[
-        "add",
-        "--kubeconfig",
-        kc,
-        "--name",
-        "other-lab",
-        "--issuer-url",
-        "https://other.example.com/oidc",
-        "--yes",
-        "-o",
-        "manifest",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .flag("--kubeconfig", kc)
+            .name("other-lab")
+            .flag("--issuer-url", "https://other.example.com/oidc")
+            .yes()
+            .output("manifest"),
+    );
     out.assert_ok();
     assert!(
         world.kube.requests().is_empty(),
@@ -461,7 +474,7 @@ fn oidc_provider_arn_flag_gives_the_issuer() {
         world.issuer_host_path()
     );
     world
-        .run(&["add", "--oidc-provider-arn", &arn, "--yes"])
+        .run(&AddArgs::new().flag("--oidc-provider-arn", &arn).yes())
         .assert_ok();
     assert!(!world.moto.calls().iter().any(|c| c.service == "eks"));
     assert_eq!(
@@ -475,7 +488,11 @@ fn a_role_it_did_not_create_is_not_taken_over() {
     let world = World::new();
     world.block_on(world.klanker.create_foreign_role(ROLE));
     world.clear_calls();
-    let out = world.run(&apply_args());
+    let out = world.run(
+        &AddArgs::cluster()
+            .service_account("km")
+            .arg("--dry-run=false"),
+    );
     out.assert_code(1);
     assert_contains!(out.stderr, "was not created by kubectl-klanker-trust");
     assert_eq!(world.writes(), Vec::<String>::new());
@@ -489,7 +506,11 @@ fn a_role_it_did_not_create_is_not_taken_over() {
 #[test]
 fn missing_operator_policy_fails_before_any_write() {
     let world = World::bare();
-    let out = world.run(&apply_args());
+    let out = world.run(
+        &AddArgs::cluster()
+            .service_account("km")
+            .arg("--dry-run=false"),
+    );
     out.assert_code(1);
     assert_contains!(out.stderr, OPERATOR_POLICY);
     assert_contains!(out.stderr, "does not exist");
@@ -532,9 +553,7 @@ fn bad_input_is_rejected_before_any_write() {
         (vec!["--context", "missing"], "context `missing`"),
     ];
     for (extra, expected) in cases {
-        let mut args = vec!["add", "--yes"];
-        args.extend(extra.iter().copied());
-        let out = world.run(&args);
+        let out = world.run(&AddArgs::new().yes().args(&extra));
         assert_eq!(out.code, 2, "{extra:?} should be bad input\n{}", out.stderr);
         assert_contains!(out.stderr, expected, "{extra:?}");
         assert!(
@@ -562,7 +581,7 @@ fn several_kubeconfig_paths_merge_like_kubectl() {
         world
             .kubectl()
             .env("KUBECONFIG", joined)
-            .args(["add", "--yes", "-o", "json"]),
+            .args(AddArgs::new().yes().output("json")),
     );
     out.assert_ok();
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -579,7 +598,7 @@ fn exec_block_env_profile_and_role_arn_pick_the_cluster_identity() {
         "      interactiveMode: Never\n      env: [{name: AWS_PROFILE, value: cluster-admin}]",
     );
     world.write_kubeconfig(&world.kubeconfig(), CONTEXT, Some("ai-pods"), &user);
-    world.run(&["add", "--yes"]).assert_ok();
+    world.run(&AddArgs::new().yes()).assert_ok();
     let describe: Vec<_> = world
         .moto
         .calls()
@@ -594,7 +613,7 @@ fn exec_block_env_profile_and_role_arn_pick_the_cluster_identity() {
     let user =
         world.eks_exec_user("--profile base --role-arn arn:aws:iam::222222222222:role/eks-admin");
     world.write_kubeconfig(&world.kubeconfig(), "plain-context", Some("ai-pods"), &user);
-    let out = world.run(&["add", "--yes", "-o", "json"]);
+    let out = world.run(&AddArgs::new().yes().output("json"));
     out.assert_ok();
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(report["issuer"], world.issuer);
@@ -603,7 +622,7 @@ fn exec_block_env_profile_and_role_arn_pick_the_cluster_identity() {
     let user = world.eks_exec_user("--profile base");
     world.write_kubeconfig(&world.kubeconfig(), "plain-context", Some("ai-pods"), &user);
     world.clear_calls();
-    let out = world.run(&["add", "--name", "other", "--yes"]);
+    let out = world.run(&AddArgs::new().name("other").yes());
     out.assert_code(1);
     assert_contains!(
         out.stderr,
@@ -615,7 +634,12 @@ fn exec_block_env_profile_and_role_arn_pick_the_cluster_identity() {
 #[test]
 fn verbose_logs_every_call_and_never_a_secret() {
     let world = World::new();
-    let out = world.run(&["add", "--verbose", "--dry-run=false", "-n", "ai-pods"]);
+    let out = world.run(
+        &AddArgs::new()
+            .verbose()
+            .arg("--dry-run=false")
+            .flag("-n", "ai-pods"),
+    );
     out.assert_ok();
     for call in [
         "iam:CreateRole",
@@ -638,7 +662,7 @@ fn verbose_logs_every_call_and_never_a_secret() {
         assert_lacks!(all, secret, "secret printed");
     }
     // A failing run with --verbose prints the cause chain, still without secrets.
-    let out = world.run(&["add", "--verbose", "--yes", "--aws-profile", "nope"]);
+    let out = world.run(&AddArgs::new().verbose().yes().flag("--aws-profile", "nope"));
     out.assert_code(2);
     assert_lacks!(out.all(), crate::support::SECRET_KEY);
 }
@@ -647,22 +671,14 @@ fn verbose_logs_every_call_and_never_a_secret() {
 fn role_name_boundary_and_tags_are_applied() {
     let world = World::new();
     let boundary = world.block_on(world.klanker.create_policy("km-boundary"));
-    let out = world.run(&[
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--role-name",
-        "custom-trust-role",
-        "--permissions-boundary",
-        &boundary,
-        "--tag",
-        "team=platform",
-        "--tag",
-        "cost-center=42",
-        "--yes",
-    ]);
+    let out = world.run(
+        &AddArgs::cluster()
+            .flag("--role-name", "custom-trust-role")
+            .flag("--permissions-boundary", &boundary)
+            .flag("--tag", "team=platform")
+            .flag("--tag", "cost-center=42")
+            .yes(),
+    );
     out.assert_ok();
     let role = world
         .block_on(world.klanker.role("custom-trust-role"))
@@ -693,7 +709,13 @@ fn role_name_boundary_and_tags_are_applied() {
 #[test]
 fn a_re_run_leaves_the_service_account_as_it_is_on_the_server() {
     let world = World::new();
-    world.run(&apply_args()).assert_ok();
+    world
+        .run(
+            &AddArgs::cluster()
+                .service_account("km")
+                .arg("--dry-run=false"),
+        )
+        .assert_ok();
     let version = |world: &World| {
         world.kube.service_account("ai-pods", "km").unwrap()["metadata"]["resourceVersion"]
             .as_str()
@@ -702,7 +724,13 @@ fn a_re_run_leaves_the_service_account_as_it_is_on_the_server() {
     };
     let before = version(&world);
     world.clear_calls();
-    world.run(&apply_args()).assert_ok();
+    world
+        .run(
+            &AddArgs::cluster()
+                .service_account("km")
+                .arg("--dry-run=false"),
+        )
+        .assert_ok();
     // The real server bumps resourceVersion on any change, even a no-op update
     // that rewrites managedFields' timestamps; an untouched object keeps it.
     assert_eq!(version(&world), before);
@@ -730,7 +758,7 @@ fn a_terminating_namespace_is_refused_before_any_write() {
     );
     assert_eq!(phase, "Terminating");
     world.clear_calls();
-    let out = world.run(&["add", "--namespace", "leaving", "--yes"]);
+    let out = world.run(&AddArgs::new().namespace("leaving").yes());
     out.assert_code(1);
     assert_contains!(out.stderr, "namespace `leaving` is being deleted");
     assert_eq!(world.writes(), Vec::<String>::new());

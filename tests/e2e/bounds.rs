@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::kube::KubeFault;
 use crate::support::moto::Hang;
-use crate::support::{CLUSTER, CONTEXT, KUBE_TOKEN, Outcome, World};
+use crate::support::{AddArgs, CLUSTER, CONTEXT, KUBE_TOKEN, Outcome, World};
 
 const ROLE: &str = "km-cluster-dev-use1-0";
 /// Kubernetes attempts of one call, and their backoff (0.2 + 0.4 + 0.8 s): README, Safety.
@@ -93,12 +93,13 @@ fn the_exec_plugin_runs_once_per_command_and_its_secrets_stay_hidden() {
             .lines()
             .count()
     };
+    let add = AddArgs::cluster().yes();
     let commands: [&[&str]; 5] = [
-        &["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"],
+        &add,
         &["verify", CLUSTER],
         &["rm", CLUSTER, "--dry-run"],
         &["rm", CLUSTER, "--yes"],
-        &["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"],
+        &add,
     ];
     for verbose in [false, true] {
         for args in commands {
@@ -127,9 +128,7 @@ fn the_exec_plugin_runs_once_per_command_and_its_secrets_stay_hidden() {
 #[test]
 fn a_hanging_exec_plugin_is_stopped_at_the_request_timeout() {
     let world = World::new();
-    world
-        .run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"])
-        .assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     world.clear_calls();
     let (kubeconfig, command) = kubeconfig_with_plugin(
         &world,
@@ -160,17 +159,11 @@ fn a_hanging_exec_plugin_is_stopped_at_the_request_timeout() {
 
     for args in [
         vec!["verify", CLUSTER, "--request-timeout", "2"],
-        vec![
-            "add",
-            "--name",
-            CLUSTER,
-            "--namespace",
-            "ai-pods",
-            "--yes",
-            "--request-timeout",
-            "2",
-            "--verbose",
-        ],
+        AddArgs::cluster()
+            .yes()
+            .flag("--request-timeout", "2")
+            .verbose()
+            .into(),
     ] {
         let started = Instant::now();
         let out = run_with(&world, &kubeconfig, &args);
@@ -202,16 +195,7 @@ fn persistent_fault_is_bounded(fault: KubeFault, bound: Duration, message: &str)
         .kube
         .inject("GET", "/serviceaccounts/km", fault.clone(), 1000);
     world.clear_calls();
-    let args = [
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--yes",
-        "--request-timeout",
-        "2",
-    ];
+    let args = AddArgs::cluster().yes().flag("--request-timeout", "2");
     let started = Instant::now();
     let out = world.run(&args);
     assert_took_at_most(

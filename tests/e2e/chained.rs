@@ -5,32 +5,22 @@
 use serde_json::json;
 
 use crate::support::aws_peer::{CLUSTER_ACCOUNT, KLANKER_ACCOUNT};
-use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
+use crate::support::{AddArgs, CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 const ROLE_A: &str = "km-irsa-dev-use1-0";
 const ROLE_A_ARN: &str = "arn:aws:iam::222222222222:role/km-irsa-dev-use1-0";
 const TOKEN_FILE: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
 
 /// The same onboarding in mirror mode, applied.
-const MIRROR: [&str; 8] = [
-    "add",
-    "--name",
-    CLUSTER,
-    "--namespace",
-    "ai-pods",
-    "--service-account",
-    "km",
-    "--dry-run=false",
-];
+fn mirror() -> AddArgs<'static> {
+    AddArgs::cluster()
+        .service_account("km")
+        .arg("--dry-run=false")
+}
 
-/// `MIRROR` in chained mode, with `extra` flags.
-fn chained(extra: &[&str]) -> Vec<String> {
-    MIRROR
-        .iter()
-        .chain(&["--mode", "chained"])
-        .chain(extra)
-        .map(|s| s.to_string())
-        .collect()
+/// `mirror()` in chained mode, with `extra` flags.
+fn chained<'a>(extra: &[&'a str]) -> AddArgs<'a> {
+    mirror().flag("--mode", "chained").args(extra)
 }
 
 const BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
@@ -42,11 +32,6 @@ fn chained_world() -> World {
     world.block_on(world.cluster.create_policy("km-irsa-boundary"));
     world.clear_calls();
     world
-}
-
-fn run(world: &World, args: &[String]) -> crate::support::Outcome {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    world.run(&args)
 }
 
 fn cluster_provider_arn(world: &World) -> String {
@@ -158,7 +143,7 @@ fn assert_chained_state(world: &World) {
 #[test]
 fn chained_mode_creates_both_roles_the_config_map_and_a_rerun_writes_nothing() {
     let world = chained_world();
-    let out = run(&world, &chained(&[]));
+    let out = world.run(&chained(&[]));
     out.assert_ok();
     assert_contains!(out.stdout, "chained mode");
     assert_contains!(out.stdout, "cluster IAM");
@@ -171,7 +156,7 @@ fn chained_mode_creates_both_roles_the_config_map_and_a_rerun_writes_nothing() {
     assert_chained_state(&world);
 
     world.clear_calls();
-    let again = run(&world, &chained(&[]));
+    let again = world.run(&chained(&[]));
     again.assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new(), "{}", again.all());
     assert_chained_state(&world);
@@ -181,19 +166,19 @@ fn chained_mode_creates_both_roles_the_config_map_and_a_rerun_writes_nothing() {
 fn the_modes_switch_both_ways_and_converge() {
     let world = chained_world();
     // Mirror first: the klanker account holds the provider.
-    world.run(&MIRROR).assert_ok();
+    world.run(&mirror()).assert_ok();
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
 
     // Mirror -> chained: the klanker provider (ours, unused) goes.
-    let out = run(&world, &chained(&[]));
+    let out = world.run(&chained(&[]));
     out.assert_ok();
     assert_chained_state(&world);
     world.clear_calls();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
 
     // Chained -> mirror: role A, the cluster provider and the ConfigMap go.
-    let back = world.run(&MIRROR);
+    let back = world.run(&mirror());
     back.assert_ok();
     assert!(
         world.block_on(world.cluster.role(ROLE_A)).is_none(),
@@ -220,7 +205,7 @@ fn the_modes_switch_both_ways_and_converge() {
     assert!(entry.get("mode").is_none(), "{entry:?}");
     assert!(entry.get("cluster_role_arn").is_none(), "{entry:?}");
     world.clear_calls();
-    world.run(&MIRROR).assert_ok();
+    world.run(&mirror()).assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
@@ -238,7 +223,7 @@ fn a_foreign_config_map_of_that_name_is_never_overwritten() {
         ],
         None,
     );
-    let out = run(&world, &chained(&[]));
+    let out = world.run(&chained(&[]));
     // Refused like any other plan the ownership rules stop.
     out.assert_code(1);
     assert_contains!(out.stderr, "ConfigMap ai-pods/km-aws-config already exists");
@@ -253,7 +238,7 @@ fn a_foreign_config_map_of_that_name_is_never_overwritten() {
 #[test]
 fn the_manifest_holds_the_service_account_and_the_config_map() {
     let world = chained_world();
-    let out = run(&world, &chained(&["-o", "manifest"]));
+    let out = world.run(&chained(&["-o", "manifest"]));
     out.assert_ok();
     let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&out.stdout)
         .map(|d| serde::Deserialize::deserialize(d).expect("YAML document"))
@@ -274,16 +259,13 @@ fn the_manifest_holds_the_service_account_and_the_config_map() {
 #[test]
 fn chained_mode_without_a_cluster_account_identity_is_refused_before_any_call() {
     let world = chained_world();
-    let out = world.run(&[
-        "add",
-        "--name",
-        "other",
-        "--issuer-url",
-        "https://issuer.example.com",
-        "--mode",
-        "chained",
-        "--dry-run=false",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .name("other")
+            .flag("--issuer-url", "https://issuer.example.com")
+            .flag("--mode", "chained")
+            .arg("--dry-run=false"),
+    );
     out.assert_code(2);
     assert_contains!(out.stderr, "--cluster-profile");
     assert_eq!(world.writes(), Vec::<String>::new());
@@ -292,7 +274,7 @@ fn chained_mode_without_a_cluster_account_identity_is_refused_before_any_call() 
 #[test]
 fn list_shows_the_mode_and_the_cluster_role() {
     let world = chained_world();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     let text = world.run(&["list"]);
     text.assert_ok();
     assert_contains!(text.stdout, "MODE");
@@ -320,7 +302,7 @@ fn list_shows_the_mode_and_the_cluster_role() {
 #[test]
 fn rm_removes_both_roles_the_cluster_provider_and_the_config_map() {
     let world = chained_world();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     // A role of someone else's trusting nothing of ours stays.
     world.block_on(world.cluster.create_foreign_role("someone-elses"));
     let out = world.run(&["rm", CLUSTER, "--yes"]);
@@ -371,7 +353,7 @@ fn rm_removes_both_roles_the_cluster_provider_and_the_config_map() {
 #[test]
 fn rm_keeps_the_cluster_provider_another_role_trusts() {
     let world = chained_world();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     // Another role in the cluster's account trusts the provider the tool created.
     let provider = cluster_provider_arn(&world);
     world.block_on(async {
@@ -412,7 +394,7 @@ fn link<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
 #[test]
 fn verify_walks_token_role_a_and_role_b() {
     let world = chained_world();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     let (out, doc) = verify_json(&world);
     out.assert_ok();
     for name in [
@@ -443,7 +425,7 @@ fn verify_walks_token_role_a_and_role_b() {
 #[test]
 fn verify_names_each_broken_link_of_the_chain() {
     let world = chained_world();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
 
     // Role A may no longer assume role B.
     world.block_on(async {
@@ -472,7 +454,7 @@ fn verify_names_each_broken_link_of_the_chain() {
     );
     assert_eq!(link(&doc, "klanker-trust")["status"], "OK");
     assert_eq!(link(&doc, "assume-chain")["status"], "WARN");
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
 
     // Role B trusts another role of the cluster's account.
     world.block_on(async {
@@ -505,7 +487,7 @@ fn verify_names_each_broken_link_of_the_chain() {
             .unwrap_or_default(),
         "km-irsa-other"
     );
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
 
     // The ConfigMap points the klanker profile elsewhere.
     world.kube.admin(
@@ -529,7 +511,7 @@ fn verify_names_each_broken_link_of_the_chain() {
 #[test]
 fn a_real_sdk_reading_the_config_map_assumes_role_b_through_role_a() {
     let world = chained_world();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     let cm = world
         .kube
         .config_map("ai-pods", "km-aws-config")
@@ -635,7 +617,7 @@ fn a_persistent_fault_on_each_write_in_either_account_converges_on_rerun() {
             world
                 .moto
                 .inject(json!([{"action": action, "fault": "internal", "count": 100}]));
-            let out = run(&world, &add);
+            let out = world.run(&add);
             out.assert_code(3);
             assert_contains!(out.stderr, "Re-running `kubectl klanker-trust add`");
             world.moto.clear_faults();
@@ -644,7 +626,7 @@ fn a_persistent_fault_on_each_write_in_either_account_converges_on_rerun() {
                 world.run(&rm).assert_ok();
                 assert_chained_clean(&world);
             } else {
-                run(&world, &add).assert_ok();
+                world.run(&add).assert_ok();
                 assert_chained_state(&world);
                 world.run(&rm).assert_ok();
                 assert_chained_clean(&world);
@@ -655,13 +637,13 @@ fn a_persistent_fault_on_each_write_in_either_account_converges_on_rerun() {
         world
             .kube
             .inject("PATCH", path, KubeFault::Status(500), 100);
-        let out = run(&world, &add);
+        let out = world.run(&add);
         out.assert_code(3);
         world.kube.clear_faults();
-        run(&world, &add).assert_ok();
+        world.run(&add).assert_ok();
         assert_chained_state(&world);
         world.clear_calls();
-        run(&world, &add).assert_ok();
+        world.run(&add).assert_ok();
         assert_eq!(world.writes(), Vec::<String>::new());
         world.run(&rm).assert_ok();
         assert_chained_clean(&world);
@@ -671,7 +653,7 @@ fn a_persistent_fault_on_each_write_in_either_account_converges_on_rerun() {
 #[test]
 fn a_missing_boundary_is_refused_before_any_write() {
     let world = World::new();
-    let out = run(&world, &chained(&[]));
+    let out = world.run(&chained(&[]));
     out.assert_code(1);
     assert_contains!(
         out.stderr,
@@ -680,13 +662,10 @@ fn a_missing_boundary_is_refused_before_any_write() {
     assert_contains!(out.stderr, "policy --for cluster-boundary --mode chained");
     assert_eq!(world.writes(), Vec::<String>::new(), "{}", out.all());
     // A boundary of another account is refused too.
-    let out = run(
-        &world,
-        &chained(&[
-            "--cluster-permissions-boundary",
-            "arn:aws:iam::333333333333:policy/km-irsa-boundary",
-        ]),
-    );
+    let out = world.run(&chained(&[
+        "--cluster-permissions-boundary",
+        "arn:aws:iam::333333333333:policy/km-irsa-boundary",
+    ]));
     out.assert_code(2);
     assert_contains!(
         out.stderr,
@@ -698,7 +677,7 @@ fn a_missing_boundary_is_refused_before_any_write() {
 #[test]
 fn describe_names_the_mode_and_both_roles() {
     let world = chained_world();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     let out = world.run(&["describe", CLUSTER]);
     out.assert_ok();
     assert_contains!(out.stdout, "Mode:              chained");
@@ -710,7 +689,7 @@ fn describe_names_the_mode_and_both_roles() {
 #[test]
 fn the_clusters_own_provider_is_reused_and_never_removed_and_register_false_requires_it() {
     let world = chained_world();
-    let out = run(&world, &chained(&["--register-oidc-provider", "false"]));
+    let out = world.run(&chained(&["--register-oidc-provider", "false"]));
     out.assert_code(1);
     assert_contains!(out.stderr, "exists in the cluster's account");
     assert_eq!(world.writes(), Vec::<String>::new());
@@ -723,7 +702,7 @@ fn the_clusters_own_provider_is_reused_and_never_removed_and_register_false_requ
             .create_provider(&issuer, &["sts.amazonaws.com"]),
     );
     world.clear_calls();
-    let out = run(&world, &chained(&["--register-oidc-provider", "false"]));
+    let out = world.run(&chained(&["--register-oidc-provider", "false"]));
     out.assert_ok();
     assert_contains!(out.stderr, format!("reusing {arn}"));
     assert!(
@@ -753,8 +732,7 @@ fn the_clusters_own_provider_is_reused_and_never_removed_and_register_false_requ
 #[test]
 fn an_evaluator_admits_only_the_listed_service_accounts_to_role_a_and_only_role_a_to_role_b() {
     let world = chained_world();
-    let out = run(
-        &world,
+    let out = world.run(
         // chained() names `km`; a second one in another namespace.
         &chained(&["--service-account", "ci:deployer", "--create-namespace"]),
     );
@@ -871,7 +849,7 @@ fn an_evaluator_admits_only_the_listed_service_accounts_to_role_a_and_only_role_
     assert_eq!(chains.len(), 2, "{}", out.all());
     assert!(chains.iter().all(|c| c["status"] == "OK"), "{}", out.all());
     // Dropping one converges: it is deleted (created by this tool), role A trusts the other alone.
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     assert!(world.kube.service_account("ci", "deployer").is_none());
     assert!(world.kube.config_map("ci", "km-aws-config").is_none());
     assert!(world.kube.config_map("ai-pods", "km-aws-config").is_some());
@@ -885,22 +863,17 @@ fn an_evaluator_admits_only_the_listed_service_accounts_to_role_a_and_only_role_
 #[test]
 fn another_onboardings_config_map_in_the_namespace_is_never_taken_over() {
     let world = chained_world();
-    run(&world, &chained(&[])).assert_ok();
+    world.run(&chained(&[])).assert_ok();
     let other = |extra: &[&str]| {
-        let mut args = vec![
-            "add",
-            "--name",
-            "other",
-            "--namespace",
-            "ai-pods",
-            "--service-account",
-            "other-sa",
-            "--mode",
-            "chained",
-            "--dry-run=false",
-        ];
-        args.extend_from_slice(extra);
-        world.run(&args)
+        world.run(
+            &AddArgs::new()
+                .name("other")
+                .namespace("ai-pods")
+                .service_account("other-sa")
+                .flag("--mode", "chained")
+                .arg("--dry-run=false")
+                .args(extra),
+        )
     };
     world.clear_calls();
     let out = other(&[]);

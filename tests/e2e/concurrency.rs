@@ -3,7 +3,7 @@
 
 use std::process::Child;
 
-use crate::support::{CLUSTER, ROLE, World};
+use crate::support::{AddArgs, ROLE, World};
 
 #[track_caller]
 fn all_succeed(children: Vec<Child>) {
@@ -26,7 +26,7 @@ fn args(list: &[&str]) -> Vec<String> {
 #[test]
 fn two_adds_of_the_same_name_at_once_both_succeed_with_one_role() {
     let world = World::new();
-    let add = args(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
+    let add = AddArgs::cluster().yes();
     all_succeed(vec![world.spawn(&add), world.spawn(&add)]);
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
     let role = world.block_on(world.klanker.role(ROLE)).expect("role");
@@ -40,9 +40,7 @@ fn two_adds_of_the_same_name_at_once_both_succeed_with_one_role() {
     );
     // And the result is the converged one: a third run changes nothing.
     world.clear_calls();
-    world
-        .run(&add.iter().map(String::as_str).collect::<Vec<_>>())
-        .assert_ok();
+    world.run(&add).assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
@@ -50,26 +48,20 @@ fn two_adds_of_the_same_name_at_once_both_succeed_with_one_role() {
 fn two_names_on_one_issuer_at_once_create_one_provider() {
     let world = World::new();
     all_succeed(vec![
-        world.spawn(&args(&[
-            "add",
-            "--name",
-            "a",
-            "--namespace",
-            "ai-pods",
-            "--service-account",
-            "sa-a",
-            "--yes",
-        ])),
-        world.spawn(&args(&[
-            "add",
-            "--name",
-            "b",
-            "--namespace",
-            "ai-pods",
-            "--service-account",
-            "sa-b",
-            "--yes",
-        ])),
+        world.spawn(
+            &AddArgs::new()
+                .name("a")
+                .namespace("ai-pods")
+                .service_account("sa-a")
+                .yes(),
+        ),
+        world.spawn(
+            &AddArgs::new()
+                .name("b")
+                .namespace("ai-pods")
+                .service_account("sa-b")
+                .yes(),
+        ),
     ]);
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
     assert!(world.block_on(world.klanker.role("km-cluster-a")).is_some());
@@ -85,17 +77,15 @@ fn twenty_concurrent_adds_and_removes_keep_km_config_exact() {
     )
     .unwrap();
     let add = |name: &str| {
-        args(&[
-            "add",
-            "--name",
-            name,
-            "--namespace",
-            "ai-pods",
-            "--service-account",
-            &format!("sa-{name}"),
-            "--yes",
-            "--no-verify",
-        ])
+        let sa = format!("sa-{name}");
+        args(
+            &AddArgs::new()
+                .name(name)
+                .namespace("ai-pods")
+                .service_account(&sa)
+                .yes()
+                .arg("--no-verify"),
+        )
     };
     all_succeed(
         (0..20)
@@ -138,7 +128,7 @@ fn a_corrupt_km_config_is_reported_and_never_overwritten() {
     let world = World::new();
     let corrupt = "clusters: [ {name: x\n";
     std::fs::write(world.km_config(), corrupt).unwrap();
-    let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
+    let out = world.run(&AddArgs::cluster().yes());
     out.assert_code(1);
     assert_contains!(out.stderr, "is not valid km-config YAML");
     assert_contains!(out.stderr, "left untouched");

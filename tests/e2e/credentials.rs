@@ -10,7 +10,7 @@ use crate::interactive::{Tmux, shell_command};
 use crate::support::awscli::{self, aws, cache_dir, cache_entries, shell_line, write_config};
 use crate::support::moto::Call;
 use crate::support::sso_portal::SsoPortal;
-use crate::support::{ACCESS_KEY, CLUSTER, SECRET_KEY, World};
+use crate::support::{ACCESS_KEY, AddArgs, SECRET_KEY, World};
 
 const SERIAL: &str = "arn:aws:iam::123456789012:mfa/admin";
 const HUB_ROLE: &str = "arn:aws:iam::123456789012:role/admin-hub";
@@ -29,17 +29,6 @@ fn mfa_world() -> World {
     let world = World::new();
     write_config(&world, MFA_CONFIG);
     world
-}
-
-fn plan_args() -> Vec<&'static str> {
-    vec![
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--dry-run",
-    ]
 }
 
 fn assume_role_calls(world: &World) -> Vec<Call> {
@@ -88,10 +77,7 @@ fn assert_secret_free(text: &str, secrets: &[&str]) {
 #[test]
 fn one_mfa_prompt_in_a_terminal_serves_both_accounts_and_the_verify() {
     let world = mfa_world();
-    let command = shell_command(
-        &world,
-        &["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"],
-    );
+    let command = shell_command(&world, &AddArgs::cluster().yes());
     let tmux = Tmux::start(world.dir.path(), &command);
     let screen = tmux.wait_for("the MFA prompt", |tmux, screen| {
         assert!(
@@ -182,7 +168,7 @@ fn one_mfa_prompt_in_a_terminal_serves_both_accounts_and_the_verify() {
 #[test]
 fn without_a_terminal_or_a_code_it_stops_before_any_call() {
     let world = mfa_world();
-    let out = world.run(&plan_args());
+    let out = world.run(&AddArgs::cluster().dry_run());
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("--mfa-code"), "{}", out.stderr);
     assert!(
@@ -205,7 +191,7 @@ fn without_a_terminal_or_a_code_it_stops_before_any_call() {
         ),
     );
     world.moto.clear_calls();
-    let out = world.run(&plan_args());
+    let out = world.run(&AddArgs::cluster().dry_run());
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("--mfa-code"), "{}", out.stderr);
     assert_eq!(world.moto.calls().len(), 0, "{:?}", world.moto.calls());
@@ -218,7 +204,7 @@ fn without_a_terminal_or_a_code_it_stops_before_any_call() {
 fn the_code_comes_from_the_flag_or_the_variable_and_is_never_shown() {
     let world = mfa_world();
     let mut args = vec!["--mfa-code", "314159"];
-    args.extend(plan_args());
+    args.extend(AddArgs::cluster().dry_run());
     let out = world.run(&args);
     out.assert_ok();
     let hub = calls_for(&assume_role_calls(&world), HUB_ROLE);
@@ -234,7 +220,7 @@ fn the_code_comes_from_the_flag_or_the_variable_and_is_never_shown() {
     world.moto.clear_calls();
     let mut cmd = world.kubectl();
     cmd.env("KLANKER_TRUST_MFA_CODE", "161803")
-        .args(plan_args());
+        .args(AddArgs::cluster().dry_run());
     let out = world.run_cmd(&mut cmd);
     out.assert_ok();
     let hub = calls_for(&assume_role_calls(&world), HUB_ROLE);
@@ -258,7 +244,7 @@ fn the_code_comes_from_the_flag_or_the_variable_and_is_never_shown() {
     std::fs::remove_dir_all(cache_dir(&world)).unwrap();
     world.moto.clear_calls();
     let mut args = vec!["--mfa-code", "98x765"];
-    args.extend(plan_args());
+    args.extend(AddArgs::cluster().dry_run());
     let out = world.run(&args);
     assert_ne!(out.code, 0);
     assert!(out.stderr.contains("6 digits"), "{}", out.stderr);
@@ -275,7 +261,7 @@ fn the_code_comes_from_the_flag_or_the_variable_and_is_never_shown() {
 fn verbose_and_the_plan_name_the_assumed_role_of_each_account() {
     let world = mfa_world();
     let mut args = vec!["-v", "--mfa-code", "141421"];
-    args.extend(plan_args());
+    args.extend(AddArgs::cluster().dry_run());
     let out = world.run(&args);
     out.assert_ok();
     assert!(
@@ -317,7 +303,7 @@ fn verbose_and_the_plan_name_the_assumed_role_of_each_account() {
 fn sessions_are_shared_with_the_aws_cli_both_ways() {
     let world = mfa_world();
     let mut args = vec!["--mfa-code", "577215"];
-    args.extend(plan_args());
+    args.extend(AddArgs::cluster().dry_run());
     world.run(&args).assert_ok();
     world.moto.clear_calls();
 
@@ -378,7 +364,7 @@ fn sessions_are_shared_with_the_aws_cli_both_ways() {
 
     world.moto.clear_calls();
     // No terminal and no code: the CLI's sessions are all it has.
-    let out = world.run(&plan_args());
+    let out = world.run(&AddArgs::cluster().dry_run());
     out.assert_ok();
     let calls = assume_role_calls(&world);
     assert!(
@@ -394,14 +380,14 @@ fn sessions_are_shared_with_the_aws_cli_both_ways() {
 fn expired_cached_sessions_are_ignored() {
     let world = mfa_world();
     let mut args = vec!["--mfa-code", "235711"];
-    args.extend(plan_args());
+    args.extend(AddArgs::cluster().dry_run());
     world.run(&args).assert_ok();
     for (path, mut json) in cache_entries(&cache_dir(&world)) {
         json["Credentials"]["Expiration"] = "2020-01-01T00:00:00UTC".into();
         std::fs::write(&path, json.to_string()).unwrap();
     }
     world.moto.clear_calls();
-    let out = world.run(&plan_args());
+    let out = world.run(&AddArgs::cluster().dry_run());
     assert_ne!(out.code, 0, "{out:?}");
     assert!(out.stderr.contains("--mfa-code"), "{}", out.stderr);
     assert_eq!(world.moto.calls().len(), 0);
@@ -459,7 +445,7 @@ fn sso_profiles_in_both_forms_sign_in_with_the_cached_token() {
     }
     let mut cmd = world.kubectl();
     cmd.env("AWS_ENDPOINT_URL_SSO", portal.url())
-        .args(plan_args());
+        .args(AddArgs::cluster().dry_run());
     let out = world.run_cmd(&mut cmd);
     out.assert_ok();
     let requests = portal.requests();
@@ -502,7 +488,7 @@ fn a_missing_or_expired_sso_session_says_which_profile_and_how_to_log_in() {
          [profile base]\nregion = us-east-1\n",
     );
     write_sso_token(&world, "corp");
-    let out = world.run(&plan_args());
+    let out = world.run(&AddArgs::cluster().dry_run());
     assert_ne!(out.code, 0, "{out:?}");
     let said = out.stderr.trim();
     assert!(said.contains("AWS profile `klanker-application`"), "{said}");
@@ -534,7 +520,7 @@ fn a_missing_or_expired_sso_session_says_which_profile_and_how_to_log_in() {
          [profile legacy-sso]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 222222222222\nsso_role_name = Admin\nregion = us-east-1\n",
     );
     world.moto.clear_calls();
-    let out = world.run(&plan_args());
+    let out = world.run(&AddArgs::cluster().dry_run());
     assert_ne!(out.code, 0, "{out:?}");
     let said = out.stderr.trim();
     assert!(said.contains("AWS profile `cluster-admin`"), "{said}");
@@ -570,7 +556,7 @@ fn credential_process_failures_show_status_and_first_stderr_line_only() {
             script.display()
         ),
     );
-    let out = world.run(&plan_args());
+    let out = world.run(&AddArgs::cluster().dry_run());
     assert_ne!(out.code, 0, "{out:?}");
     assert!(
         out.stderr.contains("AWS profile `klanker-application`"),
@@ -611,7 +597,7 @@ fn credential_process_failures_show_status_and_first_stderr_line_only() {
             good.display()
         ),
     );
-    let out = world.run(&plan_args());
+    let out = world.run(&AddArgs::cluster().dry_run());
     out.assert_ok();
     assert_eq!(
         calls_for(&assume_role_calls(&world), OPERATOR_ROLE).len(),

@@ -2,15 +2,13 @@
 
 use serde_json::Value;
 
-use crate::support::{CLUSTER, OPERATOR_POLICY, World};
+use crate::support::{AddArgs, CLUSTER, OPERATOR_POLICY, World};
 
 const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev-use1-0";
 
 fn onboarded() -> World {
     let world = World::new();
-    world
-        .run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"])
-        .assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     world.clear_calls();
     world
 }

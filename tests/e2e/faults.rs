@@ -9,18 +9,14 @@ use serde_json::json;
 
 use crate::support::kube::KubeFault;
 use crate::support::moto::Hang;
-use crate::support::{CLUSTER, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
+use crate::support::{
+    AddArgs, CLUSTER, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
+};
 
-const ADD: &[&str] = &[
-    "add",
-    "--name",
-    CLUSTER,
-    "--namespace",
-    "ai-pods",
-    "--yes",
-    "--request-timeout",
-    "2",
-];
+/// `add`, applied, with a 2 s request timeout.
+fn add() -> AddArgs<'static> {
+    AddArgs::cluster().yes().flag("--request-timeout", "2")
+}
 const RM: &[&str] = &["rm", CLUSTER, "--yes", "--request-timeout", "2"];
 const AWS_WRITES: &[&str] = &[
     "CreateOpenIDConnectProvider",
@@ -128,7 +124,7 @@ fn transient_faults_are_retried(fault: serde_json::Value) {
     for action in AWS_WRITES {
         let rule = rule_for(action);
         world.moto.inject(json!([rule]));
-        let out = world.run(ADD);
+        let out = world.run(&add());
         out.assert_ok();
         wait_for_a_late_call(&rule);
         assert!(
@@ -147,7 +143,7 @@ fn transient_faults_are_retried(fault: serde_json::Value) {
         assert_clean(&world);
     }
     for action in RM_WRITES {
-        world.run(ADD).assert_ok();
+        world.run(&add()).assert_ok();
         let rule = rule_for(action);
         world.moto.inject(json!([rule]));
         world.run(RM).assert_ok();
@@ -214,7 +210,7 @@ fn kubernetes_faults_on_the_service_account_are_retried() {
         world
             .kube
             .inject("PATCH", "/serviceaccounts/km", fault.clone(), 1);
-        world.run(ADD).assert_ok();
+        world.run(&add()).assert_ok();
         assert!(sent("PATCH") >= 2, "{fault:?}: the apply was not retried");
         assert_onboarded(&world);
         world
@@ -239,14 +235,14 @@ fn persistent_faults_fail_clearly_and_a_rerun_converges() {
             world
                 .moto
                 .inject(json!([{"action": action, "fault": "internal", "count": 100}]));
-            let out = world.run(ADD);
+            let out = world.run(&add());
             out.assert_code(3);
             assert_partial_report(&out.stderr, step);
             world.moto.clear_faults();
         };
         // Re-running converges to the exact state...
         fail_at_step();
-        world.run(ADD).assert_ok();
+        world.run(&add()).assert_ok();
         assert_onboarded(&world);
         world.run(RM).assert_ok();
         assert_clean(&world);
@@ -259,25 +255,25 @@ fn persistent_faults_fail_clearly_and_a_rerun_converges() {
     world
         .kube
         .inject("PATCH", "/serviceaccounts/km", KubeFault::Status(500), 100);
-    let out = world.run(ADD);
+    let out = world.run(&add());
     out.assert_code(3);
     assert_partial_report(&out.stderr, "ServiceAccount ai-pods/km");
     assert_contains!(out.stderr, "done:        OIDC provider");
     world.kube.clear_faults();
     world.run(RM).assert_ok();
     assert_clean(&world);
-    world.run(ADD).assert_ok();
+    world.run(&add()).assert_ok();
     assert_onboarded(&world);
     // The local file cannot be written (its lock path is taken by a directory).
     world.run(RM).assert_ok();
     let lock = world.km_config().with_extension("yaml.lock");
     let _ = std::fs::remove_file(&lock);
     std::fs::create_dir(&lock).unwrap();
-    let out = world.run(ADD);
+    let out = world.run(&add());
     out.assert_code(3);
     assert_partial_report(&out.stderr, "km-config.yaml entry");
     std::fs::remove_dir(&lock).unwrap();
-    world.run(ADD).assert_ok();
+    world.run(&add()).assert_ok();
     assert_onboarded(&world);
 
     // rm: a persistent fault on DeleteRole, then a clean re-run.
@@ -301,7 +297,7 @@ fn iam_eventual_consistency_is_waited_out() {
         {"action": "AttachRolePolicy", "fault": "error", "status": 404, "code": "NoSuchEntity",
          "message": "The role with name km-cluster-dev-use1-0 cannot be found.", "count": 2},
     ]));
-    let out = world.run(ADD);
+    let out = world.run(&add());
     out.assert_ok();
     assert_contains!(out.stderr, "waiting");
     assert_contains!(out.stderr, "iam:CreateRole");
@@ -314,7 +310,7 @@ fn iam_eventual_consistency_is_waited_out() {
         json!([{"action": "CreateRole", "fault": "error", "status": 400,
         "code": "MalformedPolicyDocument", "message": "Syntax errors in policy.", "count": 100}]),
     );
-    let out = world.run(ADD);
+    let out = world.run(&add());
     out.assert_code(3);
     assert_eq!(
         world
@@ -337,7 +333,7 @@ fn a_hung_peer_gives_a_clear_error_not_a_hang() {
         .inject(json!([{"action": "GetRole", "fault": "hang", "count": 100,
         "arrived": hang.arrived, "release": hang.release}]));
     let started = std::time::Instant::now();
-    let out = world.run(&["add", "--yes", "--request-timeout", "1"]);
+    let out = world.run(&AddArgs::new().yes().flag("--request-timeout", "1"));
     hang.release();
     out.assert_code(1);
     assert!(
@@ -360,7 +356,7 @@ fn a_hung_peer_gives_a_clear_error_not_a_hang() {
         },
         10,
     );
-    let out = world.run(&["add", "--yes", "--request-timeout", "1"]);
+    let out = world.run(&AddArgs::new().yes().flag("--request-timeout", "1"));
     hang.release();
     out.assert_code(1);
     // Named as kubectl names it: the server, the context (issue 15).
@@ -382,7 +378,7 @@ fn a_crash_after_any_write_step_converges_on_rerun() {
         let hang = world.moto.hang(next, world.dir.path());
         crash_while_held(&world, &hang);
         world.moto.clear_faults();
-        world.run(ADD).assert_ok();
+        world.run(&add()).assert_ok();
         assert_onboarded(&world);
         world.run(RM).assert_ok();
         assert_clean(&world);
@@ -407,7 +403,7 @@ fn a_crash_after_any_write_step_converges_on_rerun() {
             .is_some_and(|role| !role.attached.is_empty())
     });
     assert!(world.kube.service_account("ai-pods", "km").is_none());
-    world.run(ADD).assert_ok();
+    world.run(&add()).assert_ok();
     assert_onboarded(&world);
     // A crash in the middle of rm, too.
     let hang = world
@@ -438,7 +434,7 @@ fn crash_while_held(world: &World, hang: &Hang) {
 fn crash_when(world: &World, hang: &Hang, ready: impl Fn() -> bool) {
     let mut child = world
         .kubectl()
-        .args(ADD)
+        .args(add())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -463,7 +459,7 @@ fn ctrl_c_cancels_the_step_in_flight_and_says_what_was_done() {
     let hang = world.moto.hang("CreateRole", world.dir.path());
     let child = world
         .kubectl()
-        .args(ADD)
+        .args(add())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -493,7 +489,7 @@ fn ctrl_c_cancels_the_step_in_flight_and_says_what_was_done() {
             .any(|c| c.action == "AttachRolePolicy")
     );
     world.moto.clear_faults();
-    world.run(ADD).assert_ok();
+    world.run(&add()).assert_ok();
     assert_onboarded(&world);
 }
 
@@ -507,7 +503,7 @@ fn ctrl_c_during_a_backoff_stops_at_once() {
         .inject(json!([{"action": "AttachRolePolicy", "fault": "throttle", "count": 1000}]));
     let child = world
         .kubectl()
-        .args(ADD)
+        .args(add())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -547,7 +543,7 @@ fn a_left_over_provider_is_removed_only_by_its_own_rm() {
     world
         .moto
         .inject(json!([{"action": "CreateRole", "fault": "internal", "count": 100}]));
-    world.run(ADD).assert_code(3);
+    world.run(&add()).assert_code(3);
     world.moto.clear_faults();
     assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
@@ -569,7 +565,7 @@ fn a_left_over_provider_is_removed_only_by_its_own_rm() {
 fn the_verification_token_is_requested_beside_the_iam_chain() {
     let world = World::new();
     let hang = world.moto.hang("AttachRolePolicy", world.dir.path());
-    let child = world.spawn(ADD);
+    let child = world.spawn(&add());
     hang.wait_arrived();
     let deadline = Instant::now() + Duration::from_secs(60);
     let token_request = || {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
+use crate::support::{AddArgs, CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 const PROMPT: &str = "Apply these changes?";
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -164,21 +164,8 @@ impl Drop for Tmux {
     }
 }
 
-fn add_args() -> Vec<&'static str> {
-    vec![
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--service-account",
-        "km",
-    ]
-}
-
 fn start_add(world: &World, extra: &[&str]) -> Tmux {
-    let mut args = add_args();
-    args.extend_from_slice(extra);
+    let args = AddArgs::cluster().service_account("km").args(extra);
     Tmux::start(world.dir.path(), &shell_command(world, &args))
 }
 
@@ -269,11 +256,8 @@ fn the_plan_is_coloured_on_a_terminal_unless_no_color() {
     assert_contains!(coloured, "\u{1b}[", "no colour on a terminal");
     drop(tmux);
 
-    let command = shell_command(&world, &[&add_args()[..], &["--dry-run"]].concat()).replacen(
-        "env -i ",
-        "env -i NO_COLOR=1 ",
-        1,
-    );
+    let command = shell_command(&world, &AddArgs::cluster().service_account("km").dry_run())
+        .replacen("env -i ", "env -i NO_COLOR=1 ", 1);
     // A directory of its own: a fresh tmux socket and exit-code file.
     let second = world.path("no-color");
     std::fs::create_dir_all(&second).unwrap();
@@ -303,7 +287,7 @@ fn style_before(screen: &str, needle: &str) -> String {
 #[test]
 fn errors_are_red_on_a_terminal_unless_no_color() {
     let world = World::new();
-    let args = ["add", "--name", "not a name"];
+    let args = AddArgs::new().name("not a name");
     let tmux = Tmux::start(world.dir.path(), &shell_command(&world, &args));
     let (code, _) = tmux.wait_for_exit();
     assert_eq!(code, 2);
@@ -327,9 +311,7 @@ fn errors_are_red_on_a_terminal_unless_no_color() {
 #[test]
 fn fail_lines_are_red_on_a_terminal_unless_no_color() {
     let world = World::new();
-    world
-        .run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"])
-        .assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     world
         .kube
         .admin(&["delete", "serviceaccount", "km", "-n", "ai-pods"], None);
@@ -364,7 +346,7 @@ fn fail_lines_are_red_on_a_terminal_unless_no_color() {
 #[test]
 fn the_plan_header_wraps_to_the_terminal_width() {
     let world = World::new();
-    let command = shell_command(&world, &[&add_args()[..], &["--dry-run"]].concat());
+    let command = shell_command(&world, &AddArgs::cluster().service_account("km").dry_run());
     let tmux = Tmux::start_sized(world.dir.path(), &command, 80);
     let (code, _) = tmux.wait_for_exit();
     assert_eq!(code, 0);

@@ -6,21 +6,18 @@ use serde_json::Value;
 
 use crate::support::kube::KubeFault;
 use crate::support::{
-    CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
+    AddArgs, CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
 };
 
 fn add(world: &World, name: &str, namespace: &str, sa: &str) {
     world
-        .run(&[
-            "add",
-            "--name",
-            name,
-            "--namespace",
-            namespace,
-            "--service-account",
-            sa,
-            "--yes",
-        ])
+        .run(
+            &AddArgs::new()
+                .name(name)
+                .namespace(namespace)
+                .service_account(sa)
+                .yes(),
+        )
         .assert_ok();
 }
 

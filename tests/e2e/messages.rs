@@ -3,7 +3,7 @@
 //! unreachable, which variable or flag named a missing kubeconfig, and why
 //! `-n '*'` puts the ServiceAccount where it does.
 
-use crate::support::{CLUSTER, World};
+use crate::support::{AddArgs, CLUSTER, World};
 
 #[test]
 fn missing_credentials_name_the_profile_its_source_and_the_fix() {
@@ -25,7 +25,7 @@ fn missing_credentials_name_the_profile_its_source_and_the_fix() {
         world
             .kubectl()
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .args(["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]),
+            .args(AddArgs::cluster().yes()),
     );
     assert_ne!(out.code, 0);
     assert_eq!(
@@ -41,7 +41,7 @@ fn an_unreachable_api_server_is_named_with_its_context() {
     let world = World::new();
     let url = world.kube.url();
     world.kube.stop();
-    let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
+    let out = world.run(&AddArgs::cluster().yes());
     assert_ne!(out.code, 0);
     assert_contains!(out.stderr, &format!("The connection to the server {url}"));
     assert_contains!(out.stderr, "(context ");
@@ -54,8 +54,8 @@ fn an_unreachable_api_server_is_named_with_its_context() {
 #[test]
 fn a_missing_kubeconfig_says_which_variable_or_flag_named_it() {
     let world = World::new();
-    let add = ["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"];
-    let out = world.run_cmd(world.kubectl().env("KUBECONFIG", "/nonexistent").args(add));
+    let add = AddArgs::cluster().yes();
+    let out = world.run_cmd(world.kubectl().env("KUBECONFIG", "/nonexistent").args(&add));
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_contains!(out.stderr, "KUBECONFIG names /nonexistent");
     assert_eq!(
@@ -75,7 +75,7 @@ fn a_missing_kubeconfig_says_which_variable_or_flag_named_it() {
 #[test]
 fn a_wildcard_namespace_says_where_the_service_account_goes_and_how_to_choose() {
     let world = World::new();
-    let out = world.run(&["add", "--name", CLUSTER, "-n", "*", "--dry-run"]);
+    let out = world.run(&AddArgs::new().name(CLUSTER).flag("-n", "*").dry_run());
     out.assert_ok();
     // The world's context namespace is ai-pods.
     assert_contains!(out.stdout, "in the context's namespace `ai-pods`");

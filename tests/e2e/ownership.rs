@@ -6,12 +6,13 @@
 use serde_json::{Value, json};
 
 use crate::support::aws_peer::Role;
-use crate::support::{CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
+use crate::support::{
+    AddArgs, CLUSTER, CONTEXT, OPERATOR_POLICY, ROLE_ARN, ROLE_ARN_ANNOTATION, World,
+};
 
+/// `add --yes` plus `extra`, run.
 fn add(world: &World, extra: &[&str]) -> crate::support::Outcome {
-    let mut args = vec!["add", "--yes"];
-    args.extend_from_slice(extra);
-    world.run(&args)
+    world.run(&AddArgs::new().yes().args(extra))
 }
 
 fn role_tags(world: &World, role: &str) -> std::collections::BTreeMap<String, String> {
@@ -657,16 +658,12 @@ fn the_wrong_account_stops_every_command_before_any_write() {
     out.assert_code(1);
     assert_contains!(out.stderr, "cluster's own account");
 
+    let add_elsewhere = AddArgs::new()
+        .yes()
+        .name("dev")
+        .flag("--klanker-account", "444444444444");
     for cmd in [
-        [
-            "add",
-            "--yes",
-            "--name",
-            "dev",
-            "--klanker-account",
-            "444444444444",
-        ]
-        .as_slice(),
+        &*add_elsewhere,
         ["rm", "dev", "--yes", "--klanker-account", "444444444444"].as_slice(),
         ["verify", "dev", "--klanker-account", "444444444444"].as_slice(),
     ] {

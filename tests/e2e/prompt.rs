@@ -3,18 +3,16 @@
 //! a real pseudo-terminal (see interactive.rs for the tmux harness).
 
 use crate::interactive::{Tmux, shell_command};
-use crate::support::{CLUSTER, ROLE, World};
+use crate::support::{AddArgs, CLUSTER, ROLE, World};
 
 fn start(world: &World, args: &[&str]) -> Tmux {
     Tmux::start(world.dir.path(), &shell_command(world, args))
 }
 
-const ADD: &[&str] = &["add", "--name", CLUSTER, "--namespace", "ai-pods"];
-
 #[test]
 fn yes_is_read_whole_on_enter_and_nothing_reaches_the_shell() {
     let world = World::new();
-    let tmux = start(&world, ADD);
+    let tmux = start(&world, &AddArgs::cluster());
     tmux.wait_for_prompt();
     // Each key alone: a one-key prompt would act on the `y`.
     tmux.send_keys(&["y"]);
@@ -34,7 +32,7 @@ fn yes_is_read_whole_on_enter_and_nothing_reaches_the_shell() {
 #[test]
 fn ctrl_c_at_the_prompt_exits_130_and_changes_nothing() {
     let world = World::new();
-    let tmux = start(&world, ADD);
+    let tmux = start(&world, &AddArgs::cluster());
     tmux.wait_for_prompt();
     tmux.send_keys(&["C-c"]);
     let (code, screen) = tmux.wait_for_exit();
@@ -47,9 +45,7 @@ fn ctrl_c_at_the_prompt_exits_130_and_changes_nothing() {
 #[test]
 fn rm_asks_for_the_name_to_be_typed() {
     let world = World::new();
-    let mut yes: Vec<&str> = ADD.to_vec();
-    yes.push("--yes");
-    world.run(&yes).assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
 
     // A plain y is not the name: nothing is removed.
     let tmux = start(&world, &["rm", CLUSTER]);
@@ -77,9 +73,7 @@ fn rm_asks_for_the_name_to_be_typed() {
 fn a_double_ctrl_c_leaves_no_spinner_on_the_screen() {
     let world = World::new();
     let hang = world.moto.hang("CreateRole", world.dir.path());
-    let mut args: Vec<&str> = ADD.to_vec();
-    args.push("--yes");
-    let tmux = start(&world, &args);
+    let tmux = start(&world, &AddArgs::cluster().yes());
     hang.wait_arrived();
     // The spinner is drawn while the call is held.
     tmux.wait_for("the spinner", |_, s| s.contains("/6]") || s.contains("/5]"));

@@ -3,20 +3,7 @@
 //! on loopback (tests/support/proxy.rs) that records every connection.
 
 use crate::support::proxy::{ForwardProxy, Kind};
-use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
-
-fn add_args() -> Vec<&'static str> {
-    vec![
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--service-account",
-        "km",
-        "--yes",
-    ]
-}
+use crate::support::{AddArgs, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 /// The onboarding is really there: the role in IAM, the annotated SA.
 fn assert_onboarded(world: &World) {
@@ -44,7 +31,7 @@ fn https_and_http_proxy_carry_the_kubernetes_and_the_aws_calls() {
             .kubectl()
             .env("HTTPS_PROXY", proxy.url())
             .env("HTTP_PROXY", proxy.url())
-            .args(add_args()),
+            .args(AddArgs::cluster().service_account("km").yes()),
     );
     out.assert_ok();
     assert_lacks!(out.all(), "http-proxy");
@@ -72,7 +59,7 @@ fn no_proxy_naming_the_servers_bypasses_the_proxy() {
             .env("HTTPS_PROXY", proxy.url_as("localhost"))
             .env("HTTP_PROXY", proxy.url_as("localhost"))
             .env("NO_PROXY", "example.internal,127.0.0.1")
-            .args(add_args()),
+            .args(AddArgs::cluster().service_account("km").yes()),
     );
     out.assert_ok();
     assert_onboarded(&world);
@@ -94,7 +81,7 @@ fn the_kubeconfig_proxy_url_alone_carries_the_kubernetes_calls() {
     let world = World::new();
     let proxy = ForwardProxy::start();
     set_kubeconfig_proxy_url(&world, &proxy.url());
-    let out = world.run(&add_args());
+    let out = world.run(&AddArgs::cluster().service_account("km").yes());
     out.assert_ok();
     assert_onboarded(&world);
     let tunnels = proxy.tunnels();
@@ -117,7 +104,7 @@ fn an_invalid_proxy_url_names_its_setting_and_nothing_is_written() {
         world
             .kubectl()
             .env("HTTPS_PROXY", "http://user:hunter2@bad host:3128")
-            .args(add_args()),
+            .args(AddArgs::cluster().service_account("km").yes()),
     );
     assert_ne!(out.code, 0, "{}", out.all());
     assert_contains!(out.stderr, "HTTPS_PROXY is not a usable proxy URL");
@@ -126,7 +113,7 @@ fn an_invalid_proxy_url_names_its_setting_and_nothing_is_written() {
     assert_eq!(world.writes(), Vec::<String>::new());
 
     set_kubeconfig_proxy_url(&world, "socks5://proxy.example:1080");
-    let out = world.run(&add_args());
+    let out = world.run(&AddArgs::cluster().service_account("km").yes());
     assert_ne!(out.code, 0, "{}", out.all());
     assert_contains!(out.stderr, "the kubeconfig's `proxy-url` of cluster");
     assert_contains!(out.stderr, "`socks5` is not supported");

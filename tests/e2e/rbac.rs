@@ -8,7 +8,7 @@
 use serde_yaml::Value;
 
 use crate::support::kube::server::RBAC_USER;
-use crate::support::{CLUSTER, RBAC_TOKEN, World};
+use crate::support::{AddArgs, CLUSTER, RBAC_TOKEN, World};
 
 fn rbac_documents(world: &World) -> Vec<Value> {
     let out = world.run(&[
@@ -111,7 +111,7 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
             .kube
             .admin(&["replace", "-f", "-"], Some(&to_yaml(docs)))
     };
-    let add = ["add", "--name", CLUSTER, "--yes"];
+    let add = AddArgs::new().name(CLUSTER).yes();
 
     let role_sa = rule_of(&docs, "Role", "serviceaccounts");
     let role_token = rule_of(&docs, "Role", "serviceaccounts/token");
@@ -154,14 +154,10 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
     replace(&without(&docs, "Role", role_sa, "patch"));
     denied(
         &world,
-        &[
-            "add",
-            "--name",
-            CLUSTER,
-            "--yes",
-            "--session-duration",
-            "7200",
-        ],
+        &AddArgs::new()
+            .name(CLUSTER)
+            .yes()
+            .flag("--session-duration", "7200"),
         1,
         "patch",
         "serviceaccounts",
@@ -212,7 +208,7 @@ fn issuer_discovery_needs_its_url_and_says_which_binding_allows_it() {
         &format!("token: {RBAC_TOKEN}"),
     );
     let kc = kubeconfig.to_str().unwrap();
-    let plan = ["add", "--kubeconfig", kc, "--name", "lab"];
+    let plan = AddArgs::new().flag("--kubeconfig", kc).name("lab");
 
     let out = world.run(&plan);
     out.assert_ok();
@@ -280,7 +276,7 @@ fn the_chained_rbac_is_sufficient_for_every_command() {
     out.assert_ok();
     world.kube.admin(&["apply", "-f", "-"], Some(&out.stdout));
     world.use_kube_token(RBAC_TOKEN);
-    let add = ["add", "--name", CLUSTER, "--mode", "chained", "--yes"];
+    let add = AddArgs::new().name(CLUSTER).flag("--mode", "chained").yes();
     world.run(&add).assert_ok();
     assert!(world.kube.config_map("ai-pods", "km-aws-config").is_some());
     let verified = world.run(&["verify", CLUSTER]);
@@ -288,16 +284,13 @@ fn the_chained_rbac_is_sufficient_for_every_command() {
     assert_contains!(verified.stdout, "config-map");
     world.run(&["list"]).assert_ok();
     // Another ConfigMap name is not covered by the printed RBAC.
-    let out = world.run(&[
-        "add",
-        "--name",
-        CLUSTER,
-        "--mode",
-        "chained",
-        "--yes",
-        "--config-map-name",
-        "elsewhere",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .name(CLUSTER)
+            .flag("--mode", "chained")
+            .yes()
+            .flag("--config-map-name", "elsewhere"),
+    );
     assert_ne!(out.code, 0, "{}", out.all());
     assert_contains!(out.all(), "configmaps");
     world.run(&["rm", CLUSTER, "--yes"]).assert_ok();

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::support::aws_peer::Account;
-use crate::support::{CLUSTER, Outcome, ROLE, ROLE_ARN_ANNOTATION, World};
+use crate::support::{AddArgs, CLUSTER, Outcome, ROLE, ROLE_ARN_ANNOTATION, World};
 
 /// Known values the failing exec plugin gets in its env, and prints on stdout.
 const ENV_SECRET: &str = "exec-env-secret-DO-NOT-PRINT";
@@ -14,12 +14,6 @@ const ENV_SESSION: &str = "exec-env-session-token-DO-NOT-PRINT";
 const STDOUT_SECRET: &str = "exec-stdout-token-DO-NOT-PRINT";
 const STDERR_LINE: &str =
     "An error occurred (ExpiredTokenException) when calling the GetCallerIdentity operation";
-
-fn add_args(extra: &[&'static str]) -> Vec<&'static str> {
-    let mut args = vec!["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"];
-    args.extend_from_slice(extra);
-    args
-}
 
 /// A second kubeconfig, for the same cluster, whose exec plugin is an `aws`
 /// that fails as an expired SSO session does: the secrets of its env and
@@ -73,7 +67,7 @@ fn assert_no_secret(args: &[&str], out: &Outcome) {
 fn a_failing_exec_plugin_prints_no_secret_in_any_command_or_format() {
     let world = World::new();
     // Something to remove and verify, written with the working plugin.
-    world.run(&add_args(&[])).assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     world.clear_calls();
     let runs_of_plugin = || {
         std::fs::read_to_string(world.path("failing-aws.log"))
@@ -91,7 +85,7 @@ fn a_failing_exec_plugin_prints_no_secret_in_any_command_or_format() {
         let failing = write_failing_exec_kubeconfig(&world, mode);
         for format in ["text", "json", "yaml"] {
             let mut runs: Vec<Vec<&str>> = vec![
-                add_args(&["-o", format]),
+                AddArgs::cluster().yes().output(format).into(),
                 vec!["rm", CLUSTER, "--dry-run", "-o", format],
                 vec!["verify", CLUSTER, "-o", format],
                 vec!["describe", CLUSTER, "-o", format],
@@ -144,7 +138,7 @@ fn a_failing_exec_plugin_prints_no_secret_in_any_command_or_format() {
 #[test]
 fn rm_of_a_name_onboarded_nowhere_is_not_found() {
     let world = World::new();
-    world.run(&add_args(&[])).assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     world.clear_calls();
 
     for format in ["text", "json"] {
@@ -184,7 +178,7 @@ fn rm_of_a_name_onboarded_nowhere_is_not_found() {
 #[test]
 fn rm_still_finishes_a_half_removed_onboarding() {
     let world = World::new();
-    world.run(&add_args(&[])).assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     // Only the ServiceAccount is left: IAM and km-config.yaml are gone.
     world
         .run(&["rm", CLUSTER, "--yes", "--keep-service-account"])
@@ -197,7 +191,7 @@ fn rm_still_finishes_a_half_removed_onboarding() {
     assert!(world.kube.service_account("ai-pods", "km").is_none());
 
     // A provider left by an rm that failed part-way.
-    world.run(&add_args(&[])).assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     world.moto.inject(json!([
         {"action": "DeleteOpenIDConnectProvider", "fault": "internal", "count": 100}
     ]));
@@ -213,7 +207,7 @@ fn rm_still_finishes_a_half_removed_onboarding() {
 #[test]
 fn verify_of_an_unknown_name_is_one_clear_error() {
     let world = World::new();
-    world.run(&add_args(&[])).assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     let out = world.run(&["verify", "nope"]);
     out.assert_code(1);
     assert_contains!(out.stderr, "`nope` is not onboarded");
@@ -229,7 +223,7 @@ fn a_dropped_connection_on_describe_cluster_is_said_in_words() {
     world.moto.inject(json!([
         {"action": format!("GET /clusters/{CLUSTER}"), "fault": "drop", "count": 100}
     ]));
-    let out = world.run(&add_args(&[]));
+    let out = world.run(&AddArgs::cluster().yes());
     out.assert_code(1);
     let err = &out.stderr;
     assert_contains!(
@@ -266,10 +260,8 @@ fn tag_keys_are_checked_as_iam_compares_them() {
         (many, "IAM allows 50 on a role"),
     ];
     for (extra, expected) in cases {
-        let mut args: Vec<String> = add_args(&[]).iter().map(|s| s.to_string()).collect();
-        args.extend(extra);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = world.run(&args);
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let out = world.run(&AddArgs::cluster().yes().args(&extra));
         out.assert_code(2);
         assert_contains!(out.stderr, expected);
     }
@@ -280,16 +272,13 @@ fn tag_keys_are_checked_as_iam_compares_them() {
 fn a_name_too_long_for_its_tag_is_refused_before_any_write_even_with_role_name() {
     let world = World::new();
     let name = "n".repeat(300);
-    let out = world.run(&[
-        "add",
-        "--name",
-        &name,
-        "--role-name",
-        "km-cluster-short",
-        "--namespace",
-        "ai-pods",
-        "--yes",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .name(&name)
+            .flag("--role-name", "km-cluster-short")
+            .namespace("ai-pods")
+            .yes(),
+    );
     out.assert_code(2);
     assert_contains!(out.stderr, "300 characters");
     assert_contains!(out.stderr, "klanker-trust/name");
@@ -306,7 +295,7 @@ fn a_reused_provider_is_trusted_by_its_real_arn() {
             .create_provider(&format!("{}/", world.issuer), &["sts.amazonaws.com"]),
     );
     assert!(real.ends_with('/'), "the premise: {real}");
-    let out = world.run(&add_args(&[]));
+    let out = world.run(&AddArgs::cluster().yes());
     out.assert_ok();
     let role = world.block_on(world.klanker.role(ROLE)).unwrap();
     assert_eq!(
@@ -319,18 +308,14 @@ fn a_reused_provider_is_trusted_by_its_real_arn() {
     // With --issuer-url the cluster account is unknown: km-config.yaml
     // records the klanker account's provider, by its real ARN too.
     world
-        .run(&[
-            "add",
-            "--name",
-            "other",
-            "--issuer-url",
-            &world.issuer,
-            "--namespace",
-            "ai-pods",
-            "--service-account",
-            "km2",
-            "--yes",
-        ])
+        .run(
+            &AddArgs::new()
+                .name("other")
+                .flag("--issuer-url", &world.issuer)
+                .namespace("ai-pods")
+                .service_account("km2")
+                .yes(),
+        )
         .assert_ok();
     let entry = world.km_config_yaml()["clusters"]
         .as_sequence()
@@ -399,9 +384,13 @@ fn other_partitions_work_end_to_end() {
         std::fs::write(world.path("aws-config"), config).unwrap();
         let flags = ["--aws-profile", "klanker-p", "--region", region];
 
-        let mut add = vec!["add", "--name", "p-test", "--issuer-url", &world.issuer];
-        add.extend(["--namespace", "ai-pods", "--yes", "-o", "json"]);
-        add.extend(flags);
+        let add = AddArgs::new()
+            .name("p-test")
+            .flag("--issuer-url", &world.issuer)
+            .namespace("ai-pods")
+            .yes()
+            .output("json")
+            .args(&flags);
         let out = world.run(&add);
         out.assert_ok();
         let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -445,7 +434,7 @@ fn other_partitions_work_end_to_end() {
 #[test]
 fn tags_already_on_the_role_count_toward_the_fifty() {
     let world = World::new();
-    world.run(&add_args(&[])).assert_ok();
+    world.run(&AddArgs::cluster().yes()).assert_ok();
     // Someone tagged the role by hand: 4 of the tool's (managed-by, name and
     // the recorded cluster and server) + 45 = 49.
     let tags: Vec<aws_sdk_iam::types::Tag> = (0..45)
@@ -469,10 +458,16 @@ fn tags_already_on_the_role_count_toward_the_fifty() {
         )
         .unwrap();
     world.clear_calls();
-    let out = world.run(&add_args(&["--tag", "a=1", "--tag", "b=2"]));
+    let out = world.run(
+        &AddArgs::cluster()
+            .yes()
+            .args(&["--tag", "a=1", "--tag", "b=2"]),
+    );
     out.assert_code(2);
     assert_contains!(out.stderr, "carry 51");
     assert_eq!(world.writes(), Vec::<String>::new());
     // One more fits.
-    world.run(&add_args(&["--tag", "a=1"])).assert_ok();
+    world
+        .run(&AddArgs::cluster().yes().args(&["--tag", "a=1"]))
+        .assert_ok();
 }

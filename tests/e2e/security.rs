@@ -1,6 +1,6 @@
 //! Secrets never printed; wide trust only on request.
 
-use crate::support::{ACCESS_KEY, CLUSTER, KUBE_TOKEN, ROLE, SECRET_KEY, World};
+use crate::support::{ACCESS_KEY, AddArgs, CLUSTER, KUBE_TOKEN, ROLE, SECRET_KEY, World};
 
 /// Every command with --verbose: none of the known secrets, no assumed-role
 /// keys (ASIA...), no session token, no JWT.
@@ -8,26 +8,19 @@ use crate::support::{ACCESS_KEY, CLUSTER, KUBE_TOKEN, ROLE, SECRET_KEY, World};
 fn no_command_prints_credentials_or_tokens_even_verbose() {
     let world = World::new();
     let runs: Vec<Vec<&str>> = vec![
-        vec![
-            "add",
-            "--verbose",
-            "--name",
-            CLUSTER,
-            "--namespace",
-            "ai-pods",
-            "--yes",
-        ],
-        vec![
-            "add",
-            "--verbose",
-            "--name",
-            CLUSTER,
-            "--namespace",
-            "ai-pods",
-            "--yes",
-            "-o",
-            "json",
-        ],
+        AddArgs::new()
+            .verbose()
+            .name(CLUSTER)
+            .namespace("ai-pods")
+            .yes()
+            .into(),
+        AddArgs::new()
+            .verbose()
+            .name(CLUSTER)
+            .namespace("ai-pods")
+            .yes()
+            .output("json")
+            .into(),
         vec!["list", "--verbose", "-o", "wide"],
         vec!["verify", "--verbose", CLUSTER],
         vec!["verify", "--verbose", CLUSTER, "-o", "json"],
@@ -36,13 +29,11 @@ fn no_command_prints_credentials_or_tokens_even_verbose() {
         vec!["describe", "--verbose", CLUSTER, "-o", "yaml"],
         vec!["policy", "--verbose"],
         vec!["rm", "--verbose", CLUSTER, "--yes"],
-        vec![
-            "add",
-            "--verbose",
-            "--aws-profile",
-            "missing-profile",
-            "--yes",
-        ],
+        AddArgs::new()
+            .verbose()
+            .flag("--aws-profile", "missing-profile")
+            .yes()
+            .into(),
     ];
     let mut verified = false;
     for args in runs {
@@ -69,31 +60,25 @@ fn no_command_prints_credentials_or_tokens_even_verbose() {
 #[test]
 fn wildcard_namespace_and_service_account_need_allow_wide_trust() {
     let world = World::new();
-    let out = world.run(&[
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "*",
-        "--service-account",
-        "*",
-        "--yes",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .name(CLUSTER)
+            .namespace("*")
+            .service_account("*")
+            .yes(),
+    );
     out.assert_code(2);
     assert_contains!(out.stderr, "--allow-wide-trust");
     assert_eq!(world.writes(), Vec::<String>::new());
 
-    let out = world.run(&[
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "*",
-        "--service-account",
-        "*",
-        "--allow-wide-trust",
-        "--yes",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .name(CLUSTER)
+            .namespace("*")
+            .service_account("*")
+            .arg("--allow-wide-trust")
+            .yes(),
+    );
     out.assert_ok();
     assert_contains!(out.stdout, "WARNING: --namespace '*'");
     assert_contains!(out.stdout, "WARNING: --service-account '*'");

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::aws_peer::KLANKER_ACCOUNT;
 use crate::support::kube::KubeFault;
-use crate::support::{CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
+use crate::support::{AddArgs, CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 const CREATED_BY: &str = "klanker-trust/created-by";
 
@@ -383,16 +383,13 @@ fn a_trust_over_the_size_limit_is_refused_before_any_write() {
 #[test]
 fn namespace_name_with_a_wildcard_namespace_and_repeats_are_refused_locally() {
     let world = World::new();
-    let out = world.run(&[
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "*",
-        "--service-account",
-        "ci:km",
-        "--yes",
-    ]);
+    let out = world.run(
+        &AddArgs::new()
+            .name(CLUSTER)
+            .namespace("*")
+            .service_account("ci:km")
+            .yes(),
+    );
     out.assert_code(2);
     assert_contains!(out.stderr, "--namespace '*' already trusts every namespace");
     let out = add_several(&world, &["km", "ai-pods:km"], &[]);
@@ -579,20 +576,13 @@ fn a_pending_removal_keeps_and_later_finishes_every_service_account() {
 #[test]
 fn manifest_prints_every_service_account() {
     let world = World::new();
-    let out = world.run(&[
-        "add",
-        "--name",
-        CLUSTER,
-        "--namespace",
-        "ai-pods",
-        "--service-account",
-        "a",
-        "--service-account",
-        "ci:b",
-        "--yes",
-        "-o",
-        "manifest",
-    ]);
+    let out = world.run(
+        &AddArgs::cluster()
+            .service_account("a")
+            .service_account("ci:b")
+            .yes()
+            .output("manifest"),
+    );
     out.assert_ok();
     let docs: Vec<serde_yaml::Value> = out
         .stdout

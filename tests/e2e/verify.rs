@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use crate::support::{CLUSTER, KUBE_TOKEN, ROLE, ROLE_ARN_ANNOTATION, World};
+use crate::support::{AddArgs, CLUSTER, KUBE_TOKEN, ROLE, ROLE_ARN_ANNOTATION, World};
 
 fn onboarded() -> World {
     let world = World::new();
-    let out = world.run(&["add", "--name", CLUSTER, "--namespace", "ai-pods", "--yes"]);
+    let out = world.run(&AddArgs::cluster().yes());
     out.assert_ok();
     // add ran the local checks right after applying.
     assert_contains!(out.stdout, "Verifying the trust chain:");
@@ -194,16 +194,7 @@ fn service_account_missing() {
     let world = onboarded();
     world.run(&["rm", CLUSTER, "--yes"]).assert_ok();
     world
-        .run(&[
-            "add",
-            "--name",
-            CLUSTER,
-            "--namespace",
-            "ai-pods",
-            "--yes",
-            "-o",
-            "manifest",
-        ])
+        .run(&AddArgs::cluster().yes().output("manifest"))
         .assert_ok();
     let (code, report, _) = verify(&world);
     assert_eq!(code, 4);

@@ -71,6 +71,117 @@ impl Outcome {
     }
 }
 
+/// The arguments of one `add`, in the order the calls give them:
+/// `AddArgs::new()` is bare `add`, `AddArgs::cluster()` is `add --name
+/// CLUSTER --namespace ai-pods` (what `World::add` runs), and each method
+/// appends. It derefs to `[&str]`, so `world.run(&args)`, `world.spawn(&args)`
+/// and helpers taking `&[&str]` take it as it is, and it is an iterator of
+/// `&str` for `Command::args` and `Vec::extend`.
+#[derive(Clone, Debug)]
+pub struct AddArgs<'a>(Vec<&'a str>);
+
+impl<'a> AddArgs<'a> {
+    /// `add` alone: name and namespace come from the context.
+    pub fn new() -> Self {
+        AddArgs(vec!["add"])
+    }
+
+    /// `add --name CLUSTER --namespace ai-pods`.
+    pub fn cluster() -> Self {
+        Self::new().name(CLUSTER).namespace("ai-pods")
+    }
+
+    /// `--name NAME`.
+    pub fn name(self, name: &'a str) -> Self {
+        self.flag("--name", name)
+    }
+
+    /// `--namespace NAMESPACE`.
+    pub fn namespace(self, namespace: &'a str) -> Self {
+        self.flag("--namespace", namespace)
+    }
+
+    /// `--service-account SA`.
+    pub fn service_account(self, sa: &'a str) -> Self {
+        self.flag("--service-account", sa)
+    }
+
+    /// `--yes`.
+    pub fn yes(self) -> Self {
+        self.arg("--yes")
+    }
+
+    /// `--dry-run`.
+    pub fn dry_run(self) -> Self {
+        self.arg("--dry-run")
+    }
+
+    /// `--verbose`.
+    pub fn verbose(self) -> Self {
+        self.arg("--verbose")
+    }
+
+    /// `-o FORMAT`.
+    pub fn output(self, format: &'a str) -> Self {
+        self.flag("-o", format)
+    }
+
+    /// Any other flag and its value, as two arguments.
+    pub fn flag(self, flag: &'a str, value: &'a str) -> Self {
+        self.args(&[flag, value])
+    }
+
+    /// One argument as it is.
+    pub fn arg(mut self, arg: &'a str) -> Self {
+        self.0.push(arg);
+        self
+    }
+
+    /// Arguments as they are, in order.
+    pub fn args(mut self, args: &[&'a str]) -> Self {
+        self.0.extend_from_slice(args);
+        self
+    }
+}
+
+impl Default for AddArgs<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> std::ops::Deref for AddArgs<'a> {
+    type Target = [&'a str];
+
+    fn deref(&self) -> &[&'a str] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for AddArgs<'a> {
+    type Item = &'a str;
+    type IntoIter = std::vec::IntoIter<&'a str>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'s, 'a> IntoIterator for &'s AddArgs<'a> {
+    type Item = &'s &'a str;
+    type IntoIter = std::slice::Iter<'s, &'a str>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'a> From<AddArgs<'a>> for Vec<&'a str> {
+    fn from(args: AddArgs<'a>) -> Self {
+        args.0
+    }
+}
+
 pub struct World {
     pub dir: tempfile::TempDir,
     pub moto: Moto,
@@ -278,11 +389,9 @@ impl World {
         self.run_cmd(self.kubectl().args(args))
     }
 
-    /// `add --name CLUSTER --namespace ai-pods` plus `extra`.
+    /// `add --name CLUSTER --namespace ai-pods` plus `extra`: `AddArgs::cluster()`, run.
     pub fn add(&self, extra: &[&str]) -> Outcome {
-        let mut args = vec!["add", "--name", CLUSTER, "--namespace", "ai-pods"];
-        args.extend_from_slice(extra);
-        self.run(&args)
+        self.run(&AddArgs::cluster().args(extra))
     }
 
     /// `kubectl klanker-trust ARGS` started in the background, its output
