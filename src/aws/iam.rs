@@ -10,7 +10,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::{AwsError, Side};
 use crate::inventory::RoleSummary;
-use crate::plan::{ObservedProvider, ObservedRole, Op};
+use crate::plan::{ObservedProvider, ObservedRole};
 use crate::trust::{Issuer, is_owned, matching_provider, policy};
 
 const SIDE: Side = Side::Klanker;
@@ -246,22 +246,20 @@ pub async fn get_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, 
 
 /// ARNs of the managed policies attached to the role (all pages).
 pub async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, AwsError> {
-    let mut pages = iam
+    let policies: Vec<_> = iam
         .list_attached_role_policies()
         .role_name(role)
         .into_paginator()
-        .send();
-    let mut arns = BTreeSet::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(sdk(iam, "iam:ListAttachedRolePolicies"))?;
-        arns.extend(
-            page.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn())
-                .map(str::to_string),
-        );
-    }
-    Ok(arns)
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(sdk(iam, "iam:ListAttachedRolePolicies"))?;
+    Ok(policies
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .map(str::to_string)
+        .collect())
 }
 
 /// The role and the managed policies attached to it; None if there is no role.
@@ -286,24 +284,28 @@ pub async fn policy_exists(iam: &Client, arn: &str) -> Result<bool, AwsError> {
 /// Every role in the account with its description and trust policy: one
 /// paginated call carries all `list` and `rm` need (1000 roles a page).
 pub async fn list_roles(iam: &Client) -> Result<Vec<RoleSummary>, AwsError> {
-    let mut pages = iam.list_roles().max_items(1000).into_paginator().send();
-    let mut roles = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(sdk(iam, "iam:ListRoles"))?;
-        for role in page.roles() {
-            roles.push(RoleSummary {
-                role_name: role.role_name().to_string(),
-                arn: role.arn().to_string(),
-                description: role.description().unwrap_or_default().to_string(),
-                // A role we cannot parse is not one of ours; do not fail the listing.
-                trust_policy: role
-                    .assume_role_policy_document()
-                    .and_then(|d| policy::decode_policy_document(d).ok())
-                    .unwrap_or_default(),
-            });
-        }
-    }
-    Ok(roles)
+    let roles: Vec<_> = iam
+        .list_roles()
+        .max_items(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(sdk(iam, "iam:ListRoles"))?;
+    Ok(roles
+        .iter()
+        .map(|role| RoleSummary {
+            role_name: role.role_name().to_string(),
+            arn: role.arn().to_string(),
+            description: role.description().unwrap_or_default().to_string(),
+            // A role we cannot parse is not one of ours; do not fail the listing.
+            trust_policy: role
+                .assume_role_policy_document()
+                .and_then(|d| policy::decode_policy_document(d).ok())
+                .unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// ARNs of every OIDC provider in the account.
@@ -333,21 +335,14 @@ pub async fn provider_owned(iam: &Client, arn: &str) -> Result<bool, AwsError> {
 
 /// Names of the role's inline policies (all pages).
 pub async fn inline_policies(iam: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let mut pages = iam
-        .list_role_policies()
+    iam.list_role_policies()
         .role_name(role)
         .into_paginator()
-        .send();
-    let mut names = Vec::new();
-    while let Some(page) = pages.next().await {
-        names.extend(
-            page.map_err(sdk(iam, "iam:ListRolePolicies"))?
-                .policy_names()
-                .iter()
-                .cloned(),
-        );
-    }
-    Ok(names)
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(sdk(iam, "iam:ListRolePolicies"))
 }
 
 /// The role's inline policies with their documents (chained mode's role A
@@ -385,21 +380,19 @@ pub async fn inline_policy_documents(
 
 /// Instance profiles the role is in (they block DeleteRole).
 pub async fn instance_profiles(iam: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let mut pages = iam
+    let profiles: Vec<_> = iam
         .list_instance_profiles_for_role()
         .role_name(role)
         .into_paginator()
-        .send();
-    let mut names = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(sdk(iam, "iam:ListInstanceProfilesForRole"))?;
-        names.extend(
-            page.instance_profiles()
-                .iter()
-                .map(|p| p.instance_profile_name().to_string()),
-        );
-    }
-    Ok(names)
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(sdk(iam, "iam:ListInstanceProfilesForRole"))?;
+    Ok(profiles
+        .iter()
+        .map(|p| p.instance_profile_name().to_string())
+        .collect())
 }
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
@@ -526,13 +519,10 @@ pub async fn roles_trusting_now(iam: &Client, provider_arn: &str) -> Result<Vec<
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     Done,
-    /// Not an IAM step.
-    NotIam,
     /// Deliberately not done, and why (said in the result).
     Skipped(String),
 }
 
-/// Carries out one IAM step of the plan.
 /// A removal step that re-reads its role first: `Some(Skipped)` when the
 /// role is gone (nothing left to remove); an error when its tags no longer
 /// prove `owner` (see `check_role_of`).
@@ -549,265 +539,297 @@ async fn gone_already(
     })
 }
 
-pub async fn apply(iam: &Client, op: &Op) -> Result<Applied, AwsError> {
-    match op {
-        Op::CreateProvider {
-            url,
-            client_ids,
-            tags: t,
-        } => {
-            let created = iam
-                .create_open_id_connect_provider()
-                .url(url)
-                .set_client_id_list(Some(client_ids.clone()))
-                .set_tags(Some(tags(t)?))
-                .send()
-                .await;
-            match created {
-                // A concurrent run (or a retried request that did land) registered
-                // it: the goal, one provider for the issuer, is reached.
-                Err(err) if err.code() == Some("EntityAlreadyExists") => {}
-                other => {
-                    other.map_err(sdk(iam, "iam:CreateOpenIDConnectProvider"))?;
-                }
-            }
-        }
-        Op::AddProviderClientId { arn, client_id } => {
-            iam.add_client_id_to_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .client_id(client_id)
-                .send()
-                .await
-                .map_err(sdk(iam, "iam:AddClientIDToOpenIDConnectProvider"))?;
-        }
-        Op::CreateRole {
-            name,
-            trust_policy,
-            max_session,
-            description,
-            tags: t,
-            permissions_boundary,
-        } => {
-            let tags = tags(t)?;
-            let created = retry_consistency("iam:CreateRole", || async {
-                iam.create_role()
-                    .role_name(name)
-                    .assume_role_policy_document(trust_policy.to_string())
-                    .max_session_duration(*max_session as i32)
-                    .description(description)
-                    .set_permissions_boundary(permissions_boundary.clone())
-                    .set_tags(Some(tags.clone()))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(sdk(iam, "iam:CreateRole"))
-            })
-            .await;
-            match created {
-                // Created meanwhile by a concurrent run, or by a retried request
-                // that did land: converge it if it is ours, never take it over.
-                Err(err) if err.code() == Some("EntityAlreadyExists") => {
-                    match t.get(crate::trust::NAME_TAG) {
-                        Some(owner) => check_role_of(iam, name, owner).await?,
-                        None => ensure_owned_role(iam, name).await?,
-                    };
-                    Box::pin(apply(
-                        iam,
-                        &Op::UpdateTrustPolicy {
-                            role: name.clone(),
-                            trust_policy: trust_policy.clone(),
-                        },
-                    ))
-                    .await?;
-                    Box::pin(apply(
-                        iam,
-                        &Op::UpdateRole {
-                            role: name.clone(),
-                            max_session: *max_session,
-                            description: description.clone(),
-                        },
-                    ))
-                    .await?;
-                }
-                other => other?,
-            }
-        }
-        Op::UpdateTrustPolicy { role, trust_policy } => {
-            retry_consistency("iam:UpdateAssumeRolePolicy", || async {
-                iam.update_assume_role_policy()
-                    .role_name(role)
-                    .policy_document(trust_policy.to_string())
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(sdk(iam, "iam:UpdateAssumeRolePolicy"))
-            })
-            .await?;
-        }
-        Op::UpdateRole {
-            role,
-            max_session,
-            description,
-        } => {
-            iam.update_role()
-                .role_name(role)
-                .max_session_duration(*max_session as i32)
-                .description(description)
-                .send()
-                .await
-                .map_err(sdk(iam, "iam:UpdateRole"))?;
-        }
-        Op::TagRole { role, tags: t } => {
-            iam.tag_role()
-                .role_name(role)
-                .set_tags(Some(tags(t)?))
-                .send()
-                .await
-                .map_err(sdk(iam, "iam:TagRole"))?;
-        }
-        Op::PutPermissionsBoundary { role, arn } => {
-            iam.put_role_permissions_boundary()
-                .role_name(role)
-                .permissions_boundary(arn)
-                .send()
-                .await
-                .map_err(sdk(iam, "iam:PutRolePermissionsBoundary"))?;
-        }
-        Op::DeletePermissionsBoundary { role } => {
-            iam.delete_role_permissions_boundary()
-                .role_name(role)
-                .send()
-                .await
-                .map_err(sdk(iam, "iam:DeleteRolePermissionsBoundary"))?;
-        }
-        Op::AttachPolicy { role, arn } => {
-            retry_consistency("iam:AttachRolePolicy", || async {
-                iam.attach_role_policy()
-                    .role_name(role)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(sdk(iam, "iam:AttachRolePolicy"))
-            })
-            .await?;
-        }
-        Op::PutInlinePolicy {
-            role,
-            name,
-            document,
-        } => {
-            retry_consistency("iam:PutRolePolicy", || async {
-                iam.put_role_policy()
-                    .role_name(role)
-                    .policy_name(name)
-                    .policy_document(document.to_string())
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(sdk(iam, "iam:PutRolePolicy"))
-            })
-            .await?;
-        }
-        Op::DetachPolicy { role, arn, owner } => {
-            if let Some(gone) = gone_already(iam, role, owner.as_deref()).await? {
-                return Ok(gone);
-            }
-            let result = iam
-                .detach_role_policy()
-                .role_name(role)
-                .policy_arn(arn)
-                .send()
-                .await;
-            gone_is_fine(iam, "iam:DetachRolePolicy", result)?;
-        }
-        Op::DeleteInlinePolicy { role, name, owner } => {
-            if let Some(gone) = gone_already(iam, role, owner.as_deref()).await? {
-                return Ok(gone);
-            }
-            let result = iam
-                .delete_role_policy()
-                .role_name(role)
-                .policy_name(name)
-                .send()
-                .await;
-            gone_is_fine(iam, "iam:DeleteRolePolicy", result)?;
-        }
-        Op::RemoveRoleFromInstanceProfile {
-            role,
-            profile,
-            owner,
-        } => {
-            if let Some(gone) = gone_already(iam, role, owner.as_deref()).await? {
-                return Ok(gone);
-            }
-            let result = iam
-                .remove_role_from_instance_profile()
-                .role_name(role)
-                .instance_profile_name(profile)
-                .send()
-                .await;
-            gone_is_fine(iam, "iam:RemoveRoleFromInstanceProfile", result)?;
-        }
-        Op::DeleteRole { role, owner } => {
-            // The tags are checked again right before deleting: the plan may be
-            // minutes old (a prompt), and we never delete another onboarding's role.
-            if !check_role_of(iam, role, owner).await? {
-                return Ok(Applied::Done);
-            }
-            let result = iam.delete_role().role_name(role).send().await;
-            gone_is_fine(iam, "iam:DeleteRole", result)?;
-        }
-        Op::DeleteProvider { arn } => {
-            match iam
-                .get_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .send()
-                .await
-            {
-                Err(err) if err.code() == Some("NoSuchEntity") => return Ok(Applied::Done),
-                Err(err) => {
-                    return Err(AwsError::from_sdk(
-                        "iam:GetOpenIDConnectProvider",
-                        SIDE,
-                        iam,
-                        err,
-                    ));
-                }
-                Ok(got) if !is_owned(&tag_map(got.tags())) => {
-                    return Err(AwsError::NotOwned {
-                        entity: format!("OIDC provider {arn}"),
-                    });
-                }
-                Ok(_) => {}
-            }
-            // Decided now, not at plan time: a concurrent `add` may have
-            // created a role that trusts this provider since.
-            let trusting = roles_trusting_now(iam, arn).await?;
-            if !trusting.is_empty() {
-                return Ok(Applied::Skipped(format!(
-                    "OIDC provider {arn} was kept: {} trusts it now (checked right before deleting)",
-                    trusting.join(", ")
-                )));
-            }
-            let result = iam
-                .delete_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .send()
-                .await;
-            gone_is_fine(iam, "iam:DeleteOpenIDConnectProvider", result)?;
-        }
-        Op::CreateNamespace { .. }
-        | Op::ApplyServiceAccount { .. }
-        | Op::ApplyConfigMap { .. }
-        | Op::DeleteConfigMap { .. }
-        | Op::WriteConfigEntry { .. }
-        | Op::DeleteServiceAccount { .. }
-        | Op::ReleaseServiceAccount { .. }
-        | Op::RemoveConfigEntry { .. }
-        | Op::MarkConfigEntryPending { .. } => {
-            return Ok(Applied::NotIam);
-        }
+/// Registers the issuer. One registered meanwhile (a concurrent run, or a
+/// retried request that did land) reaches the goal: one provider for it.
+pub async fn create_provider(
+    iam: &Client,
+    url: &str,
+    client_ids: &[String],
+    provider_tags: &BTreeMap<String, String>,
+) -> Result<Applied, AwsError> {
+    let created = iam
+        .create_open_id_connect_provider()
+        .url(url)
+        .set_client_id_list(Some(client_ids.to_vec()))
+        .set_tags(Some(tags(provider_tags)?))
+        .send()
+        .await;
+    match created {
+        Err(err) if err.code() == Some("EntityAlreadyExists") => Ok(Applied::Done),
+        other => other
+            .map(|_| Applied::Done)
+            .map_err(sdk(iam, "iam:CreateOpenIDConnectProvider")),
     }
+}
+
+pub async fn add_provider_client_id(
+    iam: &Client,
+    arn: &str,
+    client_id: &str,
+) -> Result<Applied, AwsError> {
+    iam.add_client_id_to_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .client_id(client_id)
+        .send()
+        .await
+        .map_err(sdk(iam, "iam:AddClientIDToOpenIDConnectProvider"))?;
+    Ok(Applied::Done)
+}
+
+/// What a role is created with.
+pub struct NewRole<'a> {
+    pub name: &'a str,
+    pub trust_policy: &'a serde_json::Value,
+    pub max_session: u32,
+    pub description: &'a str,
+    pub tags: &'a BTreeMap<String, String>,
+    pub permissions_boundary: Option<&'a str>,
+}
+
+/// Creates the role. One created meanwhile (a concurrent run, or a retried
+/// request that did land) is converged if it is ours, never taken over.
+pub async fn create_role(iam: &Client, role: &NewRole<'_>) -> Result<Applied, AwsError> {
+    let tags = tags(role.tags)?;
+    let created = retry_consistency("iam:CreateRole", || async {
+        iam.create_role()
+            .role_name(role.name)
+            .assume_role_policy_document(role.trust_policy.to_string())
+            .max_session_duration(role.max_session as i32)
+            .description(role.description)
+            .set_permissions_boundary(role.permissions_boundary.map(str::to_string))
+            .set_tags(Some(tags.clone()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk(iam, "iam:CreateRole"))
+    })
+    .await;
+    match created {
+        Err(err) if err.code() == Some("EntityAlreadyExists") => {
+            match role.tags.get(crate::trust::NAME_TAG) {
+                Some(owner) => check_role_of(iam, role.name, owner).await?,
+                None => ensure_owned_role(iam, role.name).await?,
+            };
+            update_trust_policy(iam, role.name, role.trust_policy).await?;
+            update_role(iam, role.name, role.max_session, role.description).await
+        }
+        other => other.map(|()| Applied::Done),
+    }
+}
+
+pub async fn update_trust_policy(
+    iam: &Client,
+    role: &str,
+    trust_policy: &serde_json::Value,
+) -> Result<Applied, AwsError> {
+    retry_consistency("iam:UpdateAssumeRolePolicy", || async {
+        iam.update_assume_role_policy()
+            .role_name(role)
+            .policy_document(trust_policy.to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk(iam, "iam:UpdateAssumeRolePolicy"))
+    })
+    .await?;
+    Ok(Applied::Done)
+}
+
+pub async fn update_role(
+    iam: &Client,
+    role: &str,
+    max_session: u32,
+    description: &str,
+) -> Result<Applied, AwsError> {
+    iam.update_role()
+        .role_name(role)
+        .max_session_duration(max_session as i32)
+        .description(description)
+        .send()
+        .await
+        .map_err(sdk(iam, "iam:UpdateRole"))?;
+    Ok(Applied::Done)
+}
+
+pub async fn tag_role(
+    iam: &Client,
+    role: &str,
+    role_tags: &BTreeMap<String, String>,
+) -> Result<Applied, AwsError> {
+    iam.tag_role()
+        .role_name(role)
+        .set_tags(Some(tags(role_tags)?))
+        .send()
+        .await
+        .map_err(sdk(iam, "iam:TagRole"))?;
+    Ok(Applied::Done)
+}
+
+pub async fn put_permissions_boundary(
+    iam: &Client,
+    role: &str,
+    arn: &str,
+) -> Result<Applied, AwsError> {
+    iam.put_role_permissions_boundary()
+        .role_name(role)
+        .permissions_boundary(arn)
+        .send()
+        .await
+        .map_err(sdk(iam, "iam:PutRolePermissionsBoundary"))?;
+    Ok(Applied::Done)
+}
+
+pub async fn delete_permissions_boundary(iam: &Client, role: &str) -> Result<Applied, AwsError> {
+    iam.delete_role_permissions_boundary()
+        .role_name(role)
+        .send()
+        .await
+        .map_err(sdk(iam, "iam:DeleteRolePermissionsBoundary"))?;
+    Ok(Applied::Done)
+}
+
+pub async fn attach_policy(iam: &Client, role: &str, arn: &str) -> Result<Applied, AwsError> {
+    retry_consistency("iam:AttachRolePolicy", || async {
+        iam.attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk(iam, "iam:AttachRolePolicy"))
+    })
+    .await?;
+    Ok(Applied::Done)
+}
+
+pub async fn put_inline_policy(
+    iam: &Client,
+    role: &str,
+    name: &str,
+    document: &serde_json::Value,
+) -> Result<Applied, AwsError> {
+    retry_consistency("iam:PutRolePolicy", || async {
+        iam.put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(document.to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(sdk(iam, "iam:PutRolePolicy"))
+    })
+    .await?;
+    Ok(Applied::Done)
+}
+
+/// Detaches `arn`, after a fresh read proves the role still `owner`'s.
+pub async fn detach_policy(
+    iam: &Client,
+    role: &str,
+    arn: &str,
+    owner: Option<&str>,
+) -> Result<Applied, AwsError> {
+    if let Some(gone) = gone_already(iam, role, owner).await? {
+        return Ok(gone);
+    }
+    let result = iam
+        .detach_role_policy()
+        .role_name(role)
+        .policy_arn(arn)
+        .send()
+        .await;
+    gone_is_fine(iam, "iam:DetachRolePolicy", result)?;
+    Ok(Applied::Done)
+}
+
+/// Deletes an inline policy, after a fresh read proves the role still `owner`'s.
+pub async fn delete_inline_policy(
+    iam: &Client,
+    role: &str,
+    name: &str,
+    owner: Option<&str>,
+) -> Result<Applied, AwsError> {
+    if let Some(gone) = gone_already(iam, role, owner).await? {
+        return Ok(gone);
+    }
+    let result = iam
+        .delete_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await;
+    gone_is_fine(iam, "iam:DeleteRolePolicy", result)?;
+    Ok(Applied::Done)
+}
+
+/// Takes the role out of an instance profile, after a fresh ownership read.
+pub async fn remove_role_from_instance_profile(
+    iam: &Client,
+    role: &str,
+    profile: &str,
+    owner: Option<&str>,
+) -> Result<Applied, AwsError> {
+    if let Some(gone) = gone_already(iam, role, owner).await? {
+        return Ok(gone);
+    }
+    let result = iam
+        .remove_role_from_instance_profile()
+        .role_name(role)
+        .instance_profile_name(profile)
+        .send()
+        .await;
+    gone_is_fine(iam, "iam:RemoveRoleFromInstanceProfile", result)?;
+    Ok(Applied::Done)
+}
+
+/// Deletes the role. Its tags are checked again right before: the plan may
+/// be minutes old (a prompt), and another onboarding's role is never deleted.
+pub async fn delete_role(iam: &Client, role: &str, owner: &str) -> Result<Applied, AwsError> {
+    if !check_role_of(iam, role, owner).await? {
+        return Ok(Applied::Done);
+    }
+    let result = iam.delete_role().role_name(role).send().await;
+    gone_is_fine(iam, "iam:DeleteRole", result)?;
+    Ok(Applied::Done)
+}
+
+/// Deletes the provider if it is still ours and, checked right before
+/// deleting (a concurrent `add` may have made a role trust it), unused.
+pub async fn delete_provider(iam: &Client, arn: &str) -> Result<Applied, AwsError> {
+    let got = iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .send()
+        .await;
+    match got {
+        Err(err) if err.code() == Some("NoSuchEntity") => return Ok(Applied::Done),
+        Err(err) => {
+            return Err(AwsError::from_sdk(
+                "iam:GetOpenIDConnectProvider",
+                SIDE,
+                iam,
+                err,
+            ));
+        }
+        Ok(got) if !is_owned(&tag_map(got.tags())) => {
+            return Err(AwsError::NotOwned {
+                entity: format!("OIDC provider {arn}"),
+            });
+        }
+        Ok(_) => {}
+    }
+    let trusting = roles_trusting_now(iam, arn).await?;
+    if !trusting.is_empty() {
+        return Ok(Applied::Skipped(format!(
+            "OIDC provider {arn} was kept: {} trusts it now (checked right before deleting)",
+            trusting.join(", ")
+        )));
+    }
+    let result = iam
+        .delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(arn)
+        .send()
+        .await;
+    gone_is_fine(iam, "iam:DeleteOpenIDConnectProvider", result)?;
     Ok(Applied::Done)
 }

@@ -7,11 +7,11 @@ use std::sync::Mutex;
 
 use crate::lock;
 
-use crate::aws::{Side, iam};
+mod live;
+pub use live::Live;
+
 use crate::error::Error;
-use crate::k8s::{self, Cluster};
 use crate::plan::{Op, Plan, Step, StepId, Target};
-use crate::store::Store;
 
 /// What the executor says as it goes; the output layer draws it (a bar on
 /// a terminal). Each method does nothing unless implemented.
@@ -37,101 +37,6 @@ pub trait Apply {
     /// only). `Ok(Some(why))` when a fresh re-check made it a no-op.
     /// `target` says which account an IAM op acts in.
     async fn apply(&self, target: Target, op: &Op, dry_run: bool) -> Result<Option<String>, Error>;
-}
-
-/// The real targets, built once by the command and passed in.
-pub struct Live<'a> {
-    pub iam: &'a aws_sdk_iam::Client,
-    /// The cluster account's IAM (chained mode's role A), when the plan touches it.
-    pub cluster_iam: Option<&'a aws_sdk_iam::Client>,
-    pub cluster: Option<&'a Cluster<'a>>,
-    pub store: &'a Store,
-}
-
-impl Apply for Live<'_> {
-    async fn apply(&self, target: Target, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
-        let dry = self.cluster.map(|live| Cluster {
-            dry_run: true,
-            ..*live
-        });
-        // A plan only holds cluster steps when the command built a client.
-        let cluster = || match (dry_run, self.cluster, &dry) {
-            (false, Some(live), _) => Ok(live),
-            (true, _, Some(dry)) => Ok(dry),
-            _ => Err(Error::NoClusterClient),
-        };
-        match op {
-            Op::CreateNamespace { name } => cluster()?.create_namespace(name).await?,
-            Op::ApplyServiceAccount {
-                namespace,
-                name,
-                annotations,
-                labels,
-                force,
-            } => {
-                cluster()?
-                    .apply_service_account(
-                        &k8s::service_account(namespace, name, annotations, labels),
-                        *force,
-                    )
-                    .await?
-            }
-            Op::ApplyConfigMap {
-                namespace,
-                name,
-                onboarding,
-                data,
-            } => {
-                cluster()?
-                    .apply_config_map(&k8s::config_map(namespace, name, onboarding, data))
-                    .await?
-            }
-            Op::DeleteConfigMap {
-                namespace,
-                name,
-                onboarding,
-            } => {
-                return Ok(cluster()?
-                    .delete_config_map_if_ours(namespace, name, onboarding)
-                    .await?);
-            }
-            Op::ReleaseServiceAccount { namespace, name } => {
-                cluster()?.release_service_account(namespace, name).await?
-            }
-            Op::DeleteServiceAccount {
-                namespace,
-                name,
-                role_arn,
-            } => {
-                return Ok(cluster()?
-                    .delete_service_account_if_ours(namespace, name, role_arn)
-                    .await?);
-            }
-            Op::WriteConfigEntry { entry } => {
-                self.store.update(|doc| doc.upsert(entry))?;
-            }
-            Op::RemoveConfigEntry { name } => {
-                self.store.update(|doc| {
-                    doc.remove(name);
-                })?;
-            }
-            Op::MarkConfigEntryPending { entry, pending } => {
-                self.store.update(|doc| doc.mark_pending(entry, pending))?;
-            }
-            iam_op => {
-                let (iam, side) = match (target, self.cluster_iam) {
-                    (Target::ClusterIam, Some(cluster_iam)) => (cluster_iam, Side::Cluster),
-                    (Target::ClusterIam, None) => return Err(Error::NoClusterClient),
-                    _ => (self.iam, Side::Klanker),
-                };
-                let applied = iam::apply(iam, iam_op).await.map_err(|e| e.on_side(side))?;
-                if let iam::Applied::Skipped(why) = applied {
-                    return Ok(Some(why));
-                }
-            }
-        }
-        Ok(None)
-    }
 }
 
 /// What a successful run leaves to report.

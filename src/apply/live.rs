@@ -1,0 +1,180 @@
+//! The real targets of the executor: each `Op` as the adapters' calls in
+//! the klanker account's IAM, the cluster account's IAM, the cluster and
+//! km-config.yaml.
+
+use super::Apply;
+use crate::aws::iam::{self, Applied};
+use crate::aws::{AwsError, Side};
+use crate::error::Error;
+use crate::k8s::{self, Cluster};
+use crate::plan::{Op, Target};
+use crate::store::Store;
+
+/// The real targets, built once by the command and passed in.
+pub struct Live<'a> {
+    pub iam: &'a aws_sdk_iam::Client,
+    /// The cluster account's IAM (chained mode's role A), when the plan touches it.
+    pub cluster_iam: Option<&'a aws_sdk_iam::Client>,
+    pub cluster: Option<&'a Cluster<'a>>,
+    pub store: &'a Store,
+}
+
+impl Apply for Live<'_> {
+    async fn apply(&self, target: Target, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
+        let dry = self.cluster.map(|live| Cluster {
+            dry_run: true,
+            ..*live
+        });
+        // A plan only holds cluster steps when the command built a client.
+        let cluster = || match (dry_run, self.cluster, &dry) {
+            (false, Some(live), _) => Ok(live),
+            (true, _, Some(dry)) => Ok(dry),
+            _ => Err(Error::NoClusterClient),
+        };
+        match op {
+            Op::CreateNamespace { name } => cluster()?.create_namespace(name).await?,
+            Op::ApplyServiceAccount {
+                namespace,
+                name,
+                annotations,
+                labels,
+                force,
+            } => {
+                cluster()?
+                    .apply_service_account(
+                        &k8s::service_account(namespace, name, annotations, labels),
+                        *force,
+                    )
+                    .await?
+            }
+            Op::ApplyConfigMap {
+                namespace,
+                name,
+                onboarding,
+                data,
+            } => {
+                cluster()?
+                    .apply_config_map(&k8s::config_map(namespace, name, onboarding, data))
+                    .await?
+            }
+            Op::DeleteConfigMap {
+                namespace,
+                name,
+                onboarding,
+            } => {
+                return Ok(cluster()?
+                    .delete_config_map_if_ours(namespace, name, onboarding)
+                    .await?);
+            }
+            Op::ReleaseServiceAccount { namespace, name } => {
+                cluster()?.release_service_account(namespace, name).await?
+            }
+            Op::DeleteServiceAccount {
+                namespace,
+                name,
+                role_arn,
+            } => {
+                return Ok(cluster()?
+                    .delete_service_account_if_ours(namespace, name, role_arn)
+                    .await?);
+            }
+            Op::WriteConfigEntry { entry } => {
+                self.store.update(|doc| doc.upsert(entry))?;
+            }
+            Op::RemoveConfigEntry { name } => {
+                self.store.update(|doc| {
+                    doc.remove(name);
+                })?;
+            }
+            Op::MarkConfigEntryPending { entry, pending } => {
+                self.store.update(|doc| doc.mark_pending(entry, pending))?;
+            }
+            iam_op => {
+                let (iam, side) = match (target, self.cluster_iam) {
+                    (Target::ClusterIam, Some(cluster_iam)) => (cluster_iam, Side::Cluster),
+                    (Target::ClusterIam, None) => return Err(Error::NoClusterClient),
+                    _ => (self.iam, Side::Klanker),
+                };
+                let applied = iam_call(iam, iam_op).await.map_err(|e| e.on_side(side))?;
+                if let iam::Applied::Skipped(why) = applied {
+                    return Ok(Some(why));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// One IAM step, as the adapter's calls.
+async fn iam_call(iam: &aws_sdk_iam::Client, op: &Op) -> Result<Applied, AwsError> {
+    match op {
+        Op::CreateProvider {
+            url,
+            client_ids,
+            tags,
+        } => iam::create_provider(iam, url, client_ids, tags).await,
+        Op::AddProviderClientId { arn, client_id } => {
+            iam::add_provider_client_id(iam, arn, client_id).await
+        }
+        Op::CreateRole {
+            name,
+            trust_policy,
+            max_session,
+            description,
+            tags,
+            permissions_boundary,
+        } => {
+            let role = iam::NewRole {
+                name,
+                trust_policy,
+                max_session: *max_session,
+                description,
+                tags,
+                permissions_boundary: permissions_boundary.as_deref(),
+            };
+            iam::create_role(iam, &role).await
+        }
+        Op::UpdateTrustPolicy { role, trust_policy } => {
+            iam::update_trust_policy(iam, role, trust_policy).await
+        }
+        Op::UpdateRole {
+            role,
+            max_session,
+            description,
+        } => iam::update_role(iam, role, *max_session, description).await,
+        Op::TagRole { role, tags } => iam::tag_role(iam, role, tags).await,
+        Op::PutPermissionsBoundary { role, arn } => {
+            iam::put_permissions_boundary(iam, role, arn).await
+        }
+        Op::DeletePermissionsBoundary { role } => iam::delete_permissions_boundary(iam, role).await,
+        Op::AttachPolicy { role, arn } => iam::attach_policy(iam, role, arn).await,
+        Op::PutInlinePolicy {
+            role,
+            name,
+            document,
+        } => iam::put_inline_policy(iam, role, name, document).await,
+        Op::DetachPolicy { role, arn, owner } => {
+            iam::detach_policy(iam, role, arn, owner.as_deref()).await
+        }
+        Op::DeleteInlinePolicy { role, name, owner } => {
+            iam::delete_inline_policy(iam, role, name, owner.as_deref()).await
+        }
+        Op::RemoveRoleFromInstanceProfile {
+            role,
+            profile,
+            owner,
+        } => iam::remove_role_from_instance_profile(iam, role, profile, owner.as_deref()).await,
+        Op::DeleteRole { role, owner } => iam::delete_role(iam, role, owner).await,
+        Op::DeleteProvider { arn } => iam::delete_provider(iam, arn).await,
+        // Not IAM's: `Live::apply` routes these to the cluster and the file.
+        Op::CreateNamespace { .. }
+        | Op::ApplyServiceAccount { .. }
+        | Op::ApplyConfigMap { .. }
+        | Op::DeleteConfigMap { .. }
+        | Op::WriteConfigEntry { .. }
+        | Op::DeleteServiceAccount { .. }
+        | Op::ReleaseServiceAccount { .. }
+        | Op::RemoveConfigEntry { .. }
+        | Op::MarkConfigEntryPending { .. } => Ok(Applied::Done),
+    }
+}
