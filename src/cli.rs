@@ -48,7 +48,7 @@ const GLOBALS_UNUSED_BY_LOCAL_COMMANDS: [&str; 5] = [
     "request_timeout",
 ];
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_HEADING)]

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod complete;
+pub mod env;
 pub mod error;
 pub mod inventory;
 pub mod k8s;

@@ -1,21 +1,51 @@
-//! `add`: resolve the request, observe what exists, plan (mirror mode),
-//! confirm, apply, then check the result with `verify`'s local checks.
+//! `add`, as two stages a caller runs around its own prompt: `prepare`
+//! (resolve → observe → plan) and `apply` (apply → verify). Neither prints:
+//! the caller renders the plan, decides whether to apply, and renders the
+//! report.
 
-use crate::apply::{self, Live};
-use crate::cli::{AddArgs, GlobalArgs};
+use crate::apply::{self, Live, Outcome, ServerDryRun};
+use crate::aws::{ClusterClients, KlankerClients};
+use crate::cli::AddArgs;
+use crate::env::Env;
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::observe::add::{self as observe, Sources};
 use crate::observe::issuer;
 use crate::plan::add::AddPlan;
 use crate::plan::mode::{self, mirror};
+use crate::plan::snapshot::AddSnapshot;
 use crate::resolve::{IssuerSource, add as resolve};
-use crate::{aws, kubeconfig, output, store, verify};
+use crate::verify::Check;
+use crate::{aws, kubeconfig, verify};
 
 const RERUN: &str = "kubectl klanker-trust add";
 
-pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
-    // resolve
+/// One cluster's onboarding, planned and not yet applied.
+pub struct Prepared {
+    pub req: resolve::AddRequest,
+    pub snapshot: AddSnapshot,
+    pub add: AddPlan,
+    /// Which identity each account acts as, for the plan's first line.
+    pub acting_as: String,
+    klanker: KlankerClients,
+    cluster_account: Option<ClusterClients>,
+    kube: Option<kube::Client>,
+}
+
+/// What applying did.
+#[derive(Default)]
+pub struct AddReport {
+    /// None when nothing was applied (a dry run, a no-op, planning only).
+    pub outcome: Option<Outcome>,
+    /// `--dry-run=server`: what the API server accepted.
+    pub server: Option<ServerDryRun>,
+    /// `verify`'s local checks after applying.
+    pub verification: Option<Vec<Check>>,
+}
+
+/// resolve → observe → plan. Clients are built once here and kept for `apply`.
+pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
+    let global = &env.global;
     let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref())?;
     let ctx = kubeconfig::select_context(&kubeconfig, global.context.as_deref())?;
     let req = resolve::resolve(args, &ctx)?;
@@ -25,137 +55,145 @@ pub async fn run(global: &GlobalArgs, args: &AddArgs) -> Result<(), Error> {
     {
         aws::check_profile_exists(p, "--cluster-profile").await?;
         // Its MFA or SSO trouble is said before the klanker side's first call.
-        aws::preflight(p, global.mfa_code.clone(), output::interactive()).await?;
+        aws::preflight(p, global.mfa_code.clone(), env.interactive).await?;
     }
-    let store = store::open(global.config.as_deref())?;
-    if global.verbose {
-        output::add::context_line(&req, store.path());
-    }
-
-    // observe: clients are built once here and passed down.
-    let (klanker, access, hint) =
-        crate::observe::klanker_clients(global, &req.klanker, super::aws_access(global)).await?;
-    let kube_client = match req.needs_cluster() {
+    tracing::debug!(
+        "context {} (cluster {}), trust {}, config {}",
+        req.context.context_name,
+        req.context.server.as_deref().unwrap_or("?"),
+        req.subjects_line(),
+        env.store.path().display()
+    );
+    let (klanker, hint) = crate::observe::klanker_clients(env, &req.klanker).await?;
+    let kube = match req.needs_cluster() {
         true => Some(k8s::client(kubeconfig, &ctx.context_name, global.timeout()).await?),
         false => None,
     };
-    let cluster = kube_client
-        .as_ref()
-        .filter(|_| req.applies_service_account())
-        .map(|client| {
-            Cluster::new(client, global.verbose).at(&ctx.context_name, ctx.server.as_deref())
-        });
-    // The cluster's account: chained mode writes role A there, and mirror
+    // The cluster's account: chained mode writes role A there, and another
     // mode taking a chained name back removes it.
     let cluster_account = match &req.cluster_side {
-        Some(side) => Some(issuer::cluster_clients(side, &access, global.verbose).await?),
+        Some(side) => Some(issuer::cluster_clients(side, &env.access, env.verbose()).await?),
         None => None,
     };
+    let cluster = applied_cluster(&req, kube.as_ref(), env.verbose());
     let sources = Sources {
         klanker: &klanker,
         cluster_account: cluster_account.as_ref(),
-        access: &access,
+        access: &env.access,
         hint,
-        kube: kube_client.as_ref(),
+        kube: kube.as_ref(),
         cluster: cluster.as_ref(),
-        config: store.load()?,
-        verbose: global.verbose,
+        config: env.store.load()?,
+        verbose: env.verbose(),
     };
     let snapshot = observe::observe(&req, sources).await?;
-
-    // plan
     let add = mode::plan_add(&req, &snapshot)?;
-    output::add::plan(&req, &snapshot, &add, &access.identities_line());
+    Ok(Prepared {
+        acting_as: env.access.identities_line(),
+        req,
+        snapshot,
+        add,
+        klanker,
+        cluster_account,
+        kube,
+    })
+}
 
-    // apply: `--dry-run=server` sends only the preflight's dry runs.
+/// The cluster, when the ServiceAccounts are applied there.
+fn applied_cluster<'a>(
+    req: &'a resolve::AddRequest,
+    kube: Option<&'a kube::Client>,
+    verbose: bool,
+) -> Option<Cluster<'a>> {
+    kube.filter(|_| req.applies_service_account())
+        .map(|client| {
+            let ctx = &req.context;
+            Cluster::new(client, verbose).at(&ctx.context_name, ctx.server.as_deref())
+        })
+}
+
+/// apply → verify: `--dry-run=server` sends only the preflight's dry runs;
+/// `go` (the caller's decision) applies, drawn on `progress`, then
+/// `verify`'s local checks run.
+pub async fn apply(
+    env: &Env,
+    prepared: &Prepared,
+    go: bool,
+    progress: &impl apply::Progress,
+) -> Result<AddReport, Error> {
+    let Prepared { req, add, .. } = prepared;
+    let cluster = applied_cluster(req, prepared.kube.as_ref(), env.verbose());
     let live = Live {
-        iam: &klanker.iam,
-        cluster_iam: cluster_account.as_ref().map(|c| &c.iam),
+        iam: &prepared.klanker.iam,
+        cluster_iam: prepared.cluster_account.as_ref().map(|c| &c.iam),
         cluster: cluster.as_ref(),
-        store: &store,
+        store: &env.store,
     };
-    let server = match req.apply.server_dry_run() && !add.plan.is_noop() {
-        true => Some(apply::server_dry_run(&add.plan, &live).await?),
-        false => None,
-    };
-    // The verification token is asked for as soon as the ServiceAccount is
-    // applied (mirror mode; chained mode's walk reads its links afresh).
+    let mut report = AddReport::default();
+    if req.apply.server_dry_run() && !add.plan.is_noop() {
+        report.server = Some(apply::server_dry_run(&add.plan, &live).await?);
+    }
+    if !go {
+        return Ok(report);
+    }
+    // The verification token is asked for as soon as each ServiceAccount
+    // is applied (chained mode's walk reads its links afresh).
     let applier = observe::WithToken {
         inner: &live,
         cluster: cluster
             .as_ref()
-            .filter(|_| req.verify && req.mode.chained().is_none()),
-        req: &req,
+            .filter(|_| req.verify && add.cluster_role_arn.is_none()),
+        req,
         tokens: Default::default(),
     };
-    let confirm = output::prompt::Confirm::YesNo;
-    let outcome = match output::prompt::decide(&req.apply, &add.plan, confirm).await? {
-        false => None,
-        true => {
-            let progress = output::Progress::new(add.plan.changes().count(), global.verbose);
-            Some(apply::execute(&add.plan, &applier, RERUN, &progress).await?)
-        }
-    };
+    report.outcome = Some(apply::execute(&add.plan, &applier, RERUN, progress).await?);
     // The local checks of `verify`, so an onboarding that cannot work is
-    // reported at once; a no-op re-run stays read-only.
-    let checked = cluster.as_ref().filter(|_| req.verify);
-    let verification = match (&outcome, checked, &add.cluster_role_arn) {
-        (Some(_), Some(cluster), None) => {
-            let tokens = applier.take_tokens();
-            let after = observe::after_apply(&klanker, cluster, &req, &add.desired.issuer, tokens);
-            let after = after.await.map_err(|cause| Error::AfterChanges {
-                cause: Box::new(cause),
-                rerun: RERUN,
-            })?;
-            // Each ServiceAccount's links; the shared ones said once.
-            Some(verify::merge_subject_checks(
-                after
-                    .into_iter()
-                    .map(|(subject, after)| {
-                        verify::local_checks(&mirror::verification_facts(
-                            &req, &add, &subject, after,
-                        ))
-                    })
-                    .collect(),
-            ))
-        }
-        (Some(_), Some(cluster), Some(_)) => {
-            let checks = chained_checks(&klanker, cluster_account.as_ref(), cluster, &req, &add);
-            Some(checks.await.map_err(|cause| Error::AfterChanges {
-                cause: Box::new(cause),
-                rerun: RERUN,
-            })?)
-        }
-        _ => None,
-    };
+    // reported at once.
+    if let Some(cluster) = cluster.as_ref().filter(|_| req.verify) {
+        let checks = verification(prepared, cluster, applier.take_tokens());
+        report.verification = Some(checks.await.map_err(|cause| Error::AfterChanges {
+            cause: Box::new(cause),
+            rerun: RERUN,
+        })?);
+    }
+    Ok(report)
+}
 
-    // render
-    output::add::result(
-        &req,
-        &add,
-        output::add::Done {
-            outcome: outcome.as_ref(),
-            server: server.as_ref(),
-            verification: verification.as_deref(),
-            config_path: store.path(),
-        },
-    )?;
-    verification.map_or(Ok(()), |checks| Error::broken_chain(&checks))
+/// Each ServiceAccount's links after applying; the shared ones said once.
+async fn verification(
+    prepared: &Prepared,
+    cluster: &Cluster<'_>,
+    tokens: observe::Tokens,
+) -> Result<Vec<Check>, Error> {
+    let Prepared { req, add, .. } = prepared;
+    if add.cluster_role_arn.is_some() {
+        return chained_checks(prepared, cluster).await;
+    }
+    let after = observe::after_apply(&prepared.klanker, cluster, req, &add.desired.issuer, tokens);
+    Ok(verify::merge_subject_checks(
+        after
+            .await?
+            .into_iter()
+            .map(|(subject, after)| {
+                verify::local_checks(&mirror::verification_facts(req, add, &subject, after))
+            })
+            .collect(),
+    ))
 }
 
 /// Chained mode's check after applying: `verify`'s local links of each
 /// ServiceAccount (role A, then role B and the ConfigMap), read afresh.
-async fn chained_checks(
-    klanker: &aws::KlankerClients,
-    cluster_account: Option<&aws::ClusterClients>,
-    cluster: &Cluster<'_>,
-    req: &resolve::AddRequest,
-    add: &AddPlan,
-) -> Result<Vec<verify::Check>, Error> {
-    let target = observe::chained_target(req, add);
+async fn chained_checks(prepared: &Prepared, cluster: &Cluster<'_>) -> Result<Vec<Check>, Error> {
+    let target = observe::chained_target(&prepared.req, &prepared.add);
     let subjects = target.subjects();
     let chains = futures::future::try_join_all(subjects.iter().map(|subject| {
-        crate::observe::verify::chain(klanker, cluster_account, cluster, &target, subject)
+        crate::observe::verify::chain(
+            &prepared.klanker,
+            prepared.cluster_account.as_ref(),
+            cluster,
+            &target,
+            subject,
+        )
     }))
     .await?;
     Ok(verify::merge_subject_checks(

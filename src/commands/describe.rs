@@ -3,19 +3,20 @@
 //! the provider the trust names, the ServiceAccounts in its own cluster
 //! that carry the role, and drift.
 
-use crate::cli::{DescribeArgs, GlobalArgs};
+use crate::cli::DescribeArgs;
+use crate::env::Env;
 use crate::error::Error;
 use crate::resolve::describe as resolve;
-use crate::{observe, output, plan, store};
+use crate::{observe, output, plan};
 
-pub async fn run(global: &GlobalArgs, args: &DescribeArgs) -> Result<(), Error> {
+pub async fn run(env: &Env, args: &DescribeArgs) -> Result<(), Error> {
+    let global = &env.global;
     // resolve
     let req = resolve::resolve(args)?;
-    let store = store::open(global.config.as_deref())?;
+    let store = &env.store;
 
     // observe: which onboarding (on proof), then its role, provider and cluster.
-    let (klanker, _, hint) =
-        observe::klanker_clients(global, &req.klanker, super::aws_access(global)).await?;
+    let (klanker, hint) = crate::observe::klanker_clients(env, &req.klanker).await?;
     let found = observe::verify::onboarding(&klanker, hint, &req.name, store.load()?).await?;
     crate::observe::require_onboarded("describe", &req.name, &found, store.path())?;
     let seen = observe::describe::observe(global, &klanker, &req.name, &found).await?;

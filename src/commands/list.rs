@@ -2,13 +2,15 @@
 //! joined with km-config.yaml, with the drift that join reveals and the
 //! removals `rm` left pending.
 
-use crate::cli::{GlobalArgs, ListArgs};
+use crate::cli::ListArgs;
+use crate::env::Env;
 use crate::error::Error;
 use crate::plan::listing;
-use crate::{kubeconfig, observe, output, resolve, store};
+use crate::{kubeconfig, observe, output, resolve};
 
-pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
-    let store = store::open(global.config.as_deref())?;
+pub async fn run(env: &Env, args: &ListArgs) -> Result<(), Error> {
+    let global = &env.global;
+    let store = &env.store;
     let doc = store.load()?;
     let config = doc.clusters().unwrap_or_default();
     // No kubeconfig is no error for `list`: nothing is marked current then.
@@ -28,9 +30,8 @@ pub async fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Error> {
             shape,
         );
     }
-    let (klanker, _, hint) =
-        observe::klanker_clients(global, &request.klanker, super::aws_access(global)).await?;
-    let observed = observe::list::observe(&request, &klanker, hint, &store, &config).await?;
+    let (klanker, hint) = crate::observe::klanker_clients(env, &request.klanker).await?;
+    let observed = observe::list::observe(&request, &klanker, hint, store, &config).await?;
     let listing = listing::listing(observed, &doc, store.path(), request.current.as_deref());
     output::list::listing(&listing, shape)
 }

@@ -6,11 +6,11 @@
 use serde_json::Value;
 
 use crate::aws::{self, Identity, KlankerClients};
-use crate::cli::{GlobalArgs, PolicyArgs, PolicyFor, PolicyOutput};
+use crate::cli::{PolicyArgs, PolicyFor, PolicyOutput};
+use crate::env::Env;
 use crate::error::Error;
 use crate::kubeconfig;
 use crate::permissions::{self, KlankerScope, PolicyError, RbacScope, Subject};
-use crate::store;
 use crate::trust::{TrustMode, ValidationError, arn, validate};
 
 fn account_id(value: &str, input: &str) -> Result<String, Error> {
@@ -29,7 +29,7 @@ fn account_id(value: &str, input: &str) -> Result<String, Error> {
 
 /// The klanker account and partition: `--klanker-account` (partition from
 /// `--region`), else what the profile's configuration names, else STS.
-async fn klanker_identity(global: &GlobalArgs, args: &PolicyArgs) -> Result<Identity, Error> {
+async fn klanker_identity(env: &Env, args: &PolicyArgs) -> Result<Identity, Error> {
     validate::region(&args.aws.region, "--region")?;
     if let Some(account) = &args.aws.klanker_account {
         return Ok(Identity {
@@ -47,12 +47,12 @@ async fn klanker_identity(global: &GlobalArgs, args: &PolicyArgs) -> Result<Iden
     let sdk = aws::load_config(
         Some(&args.aws.aws_profile),
         &args.aws.region,
-        &super::aws_access(global),
+        &env.access,
         aws::Side::Klanker,
     )
     .await
     .map_err(unknown)?;
-    let clients = KlankerClients::new(&sdk, global.verbose);
+    let clients = KlankerClients::new(&sdk, env.verbose());
     let (account, caller) = aws::iam::caller_identity(&clients.sts)
         .await
         .map_err(unknown)?;
@@ -96,7 +96,7 @@ fn klanker_scope(identity: Identity, args: &PolicyArgs) -> Result<KlankerScope, 
 /// The onboarding's namespace and ServiceAccounts: NAME's km-config entry,
 /// else the flags, else the context's namespace with `km` (add's defaults).
 fn rbac_scope(
-    global: &GlobalArgs,
+    env: &Env,
     args: &PolicyArgs,
     context: Option<&kubeconfig::ContextInfo>,
 ) -> Result<RbacScope, Error> {
@@ -107,7 +107,7 @@ fn rbac_scope(
                 e.input = "NAME".into();
                 e
             })?;
-            let store = store::open(global.config.as_deref())?;
+            let store = &env.store;
             let entry = store
                 .load()?
                 .get(name)
@@ -283,7 +283,8 @@ fn cluster_boundary(args: &PolicyArgs, partition: &str, account: &str) -> Result
     Ok(boundary.clone())
 }
 
-pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
+pub async fn run(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
+    let global = &env.global;
     let target = args.target;
     if args.output == PolicyOutput::Yaml && target != PolicyFor::Rbac {
         return Err(PolicyError::YamlIsRbacOnly.into());
@@ -318,7 +319,7 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
     };
     let klanker_wanted = matches!(target, PolicyFor::All | PolicyFor::Klanker);
     let identity = if klanker_wanted || boundary_wanted {
-        Some(klanker_identity(global, args).await?)
+        Some(klanker_identity(env, args).await?)
     } else {
         None
     };
@@ -391,12 +392,12 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
         PolicyFor::Klanker | PolicyFor::ClusterBoundary => None,
         // `policy` with no flags still prints the IAM side when the RBAC's
         // namespace is unknown; an explicit --for cluster/rbac fails instead.
-        PolicyFor::All => match rbac_scope(global, args, context.as_ref()) {
+        PolicyFor::All => match rbac_scope(env, args, context.as_ref()) {
             Ok(scope) => Some(scope),
             Err(Error::Policy(PolicyError::Namespace { .. })) if args.name.is_none() => None,
             Err(e) => return Err(e),
         },
-        PolicyFor::Cluster | PolicyFor::Rbac => Some(rbac_scope(global, args, context.as_ref())?),
+        PolicyFor::Cluster | PolicyFor::Rbac => Some(rbac_scope(env, args, context.as_ref())?),
     };
 
     crate::output::policy::print(&crate::output::policy::Documents {

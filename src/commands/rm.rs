@@ -5,21 +5,23 @@
 
 use crate::apply::{self, Live};
 use crate::aws::iam;
-use crate::cli::{GlobalArgs, ReportOutput, RmArgs};
+use crate::cli::{ReportOutput, RmArgs};
+use crate::env::Env;
 use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::output::{self, rm::RmOutcome};
 use crate::plan::removal;
-use crate::{observe, resolve, store};
+use crate::{observe, resolve};
 
 const RERUN: &str = "kubectl klanker-trust rm";
 
-pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
-    let store = store::open(global.config.as_deref())?;
+pub async fn run(env: &Env, args: &RmArgs) -> Result<(), Error> {
+    let global = &env.global;
+    let store = &env.store;
     let request = resolve::rm::request(global, args, store.load()?)?;
-    let (klanker, access, hint) =
-        observe::klanker_clients(global, &request.klanker, super::aws_access(global)).await?;
-    let seen = observe::rm::observe(&request, &klanker, &access, hint, &store).await?;
+    let (klanker, hint) = crate::observe::klanker_clients(env, &request.klanker).await?;
+    let access = &env.access;
+    let seen = observe::rm::observe(&request, &klanker, access, hint, store).await?;
     let observed = &seen.observed;
 
     // Onboarded nowhere (kubectl delete's NotFound): an error, unless
@@ -62,7 +64,7 @@ pub async fn run(global: &GlobalArgs, args: &RmArgs) -> Result<(), Error> {
         iam: &klanker.iam,
         cluster_iam: seen.cluster_account.as_ref().map(|c| &c.iam),
         cluster: cluster.as_ref(),
-        store: &store,
+        store,
     };
     // `--dry-run=server`: the API server dry-runs the cluster's removals.
     if request.apply.server_dry_run() && !removal.plan.is_noop() {

@@ -4,15 +4,17 @@
 //! never printed.
 
 use crate::aws::iam;
-use crate::cli::{GlobalArgs, VerifyArgs};
+use crate::cli::VerifyArgs;
+use crate::env::Env;
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
 use crate::observe::verify as observe;
 use crate::resolve::verify as resolve;
 use crate::resolve::{ClusterSide, IssuerSource};
-use crate::{kubeconfig, output, store, verify};
+use crate::{kubeconfig, output, verify};
 
-pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
+pub async fn run(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
+    let global = &env.global;
     // resolve: with no NAME, the context's EKS cluster names it, as for `add`.
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
     let current = match &args.name {
@@ -20,12 +22,12 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
         None => Some(kubeconfig::select_context(&kc, global.context.as_deref())?),
     };
     let req = resolve::resolve(args, current.as_ref())?;
-    let store = store::open(global.config.as_deref())?;
+    let store = &env.store;
 
     // observe: which onboarding, then (only in a context pointing at its
     // cluster) the facts of its chain.
-    let (klanker, access, hint) =
-        crate::observe::klanker_clients(global, &req.klanker, super::aws_access(global)).await?;
+    let (klanker, hint) = crate::observe::klanker_clients(env, &req.klanker).await?;
+    let access = &env.access;
     let found = observe::onboarding(&klanker, hint, &req.name, store.load()?).await?;
     let onboarding = found.located.onboarding.as_ref();
     let context =
@@ -61,7 +63,7 @@ pub async fn run(global: &GlobalArgs, args: &VerifyArgs) -> Result<(), Error> {
                 &req.klanker,
             )
             .ok_or_else(|| Error::chained_role_unreachable(&req.name, &target.role_arn))?;
-            Some(crate::observe::issuer::cluster_clients(&side, &access, global.verbose).await?)
+            Some(crate::observe::issuer::cluster_clients(&side, access, global.verbose).await?)
         }
     };
     // Several ServiceAccounts: each one's chain, read side by side.

@@ -379,7 +379,7 @@ pub fn chained_target(req: &AddRequest, add: &planned::AddPlan) -> crate::verify
 }
 
 /// Tokens by ServiceAccount `(namespace, name)`.
-type Tokens = std::collections::BTreeMap<(String, String), Result<String, String>>;
+pub type Tokens = std::collections::BTreeMap<(String, String), Result<String, String>>;
 
 /// An applier that also asks the cluster for the verification tokens as
 /// soon as it has applied each ServiceAccount: in the cluster chain, side by

@@ -13,30 +13,28 @@ pub mod verify;
 use std::collections::BTreeSet;
 
 use crate::aws::{self, Identity, KlankerClients, iam};
-use crate::cli::GlobalArgs;
+use crate::env::Env;
 use crate::error::Error;
 use crate::inventory::Located;
 use crate::inventory::{self, RoleSummary};
 use crate::resolve::Klanker;
 
-/// The klanker account's clients, built once from its profile and region.
-/// Returns the run's AWS access too (HTTP client and credentials session),
-/// for a second account's config, and the account when the profile's
-/// configuration names it.
+/// The klanker account's clients, built from its profile and region with
+/// the run's AWS access, and the account when the profile's configuration
+/// names it.
 pub async fn klanker_clients(
-    global: &GlobalArgs,
+    env: &Env,
     klanker: &Klanker,
-    access: aws::Access,
-) -> Result<(KlankerClients, aws::Access, Option<Identity>), Error> {
+) -> Result<(KlankerClients, Option<Identity>), Error> {
     let hint = aws::check_profile(&klanker.profile, "--aws-profile").await?;
     let sdk = aws::load_config(
         Some(&klanker.profile),
         &klanker.region,
-        &access,
+        &env.access,
         aws::Side::Klanker,
     )
     .await?;
-    Ok((KlankerClients::new(&sdk, global.verbose), access, hint))
+    Ok((KlankerClients::new(&sdk, env.verbose()), hint))
 }
 
 /// The klanker account: from the profile's configuration when it names it

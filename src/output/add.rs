@@ -15,26 +15,6 @@ use crate::trust::ROLE_ARN_ANNOTATION;
 use crate::trust::RegisterMode;
 use crate::verify::Check;
 
-/// `--verbose`: which context, cluster, trust and file this run uses.
-pub fn context_line(req: &AddRequest, config: &std::path::Path) {
-    eprintln!(
-        "context {} (cluster {}), trust {}, config {}",
-        req.context.context_name,
-        req.context.server.as_deref().unwrap_or("?"),
-        subjects(req),
-        config.display()
-    );
-}
-
-/// The trusted subjects, as the header names them.
-fn subjects(req: &AddRequest) -> String {
-    req.scopes
-        .iter()
-        .map(|s| s.subject())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The plan, on stdout for text output, on stderr beside `-o manifest`
 /// (stdout is the manifest), not at all for JSON/YAML (it is in the report).
 /// `acting_as`: which identity acts in each account (a line, or empty).
@@ -74,7 +54,7 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str
         add.account,
         req.context.context_name,
         add.desired.issuer.url(),
-        subjects(req)
+        req.subjects_line()
     );
     match req.output {
         AddOutput::Text => print!(

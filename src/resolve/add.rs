@@ -88,6 +88,15 @@ pub struct Chained {
 }
 
 impl AddRequest {
+    /// The trusted subjects, as the plan's header names them.
+    pub fn subjects_line(&self) -> String {
+        self.scopes
+            .iter()
+            .map(|s| s.subject())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// `-o manifest`: print the ServiceAccount instead of applying it.
     pub fn manifest_only(&self) -> bool {
         self.output == AddOutput::Manifest
