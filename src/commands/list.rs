@@ -1,37 +1,38 @@
 //! `list`: every onboarding in the klanker account (the source of truth),
 //! joined with km-config.yaml, with the drift that join reveals and the
-//! removals `rm` left pending.
+//! removals `rm` left pending. Prints nothing: returns what to render.
 
 use crate::cli::ListArgs;
 use crate::env::Env;
 use crate::error::Error;
-use crate::plan::listing;
-use crate::{kubeconfig, observe, output, resolve};
+use crate::plan::listing::{self, Listing, PendingRemoval};
+use crate::resolve::list::ListRequest;
+use crate::store::ClusterEntry;
+use crate::{kubeconfig, observe, resolve};
 
-pub async fn run(env: &Env, args: &ListArgs) -> Result<(), Error> {
-    let global = &env.global;
-    let store = &env.store;
-    let doc = store.load()?;
-    let config = doc.clusters().unwrap_or_default();
+/// What `list` found.
+pub enum ListReport {
+    /// `--local`: km-config.yaml alone.
+    Local {
+        entries: Vec<ClusterEntry>,
+        pending: Vec<PendingRemoval>,
+    },
+    Live(Listing),
+}
+
+pub async fn run(env: &Env, args: &ListArgs) -> Result<(ListRequest, ListReport), Error> {
+    let doc = env.store.load()?;
+    let entries = doc.clusters().unwrap_or_default();
     // No kubeconfig is no error for `list`: nothing is marked current then.
-    let kc = kubeconfig::load(global.kubeconfig.as_deref()).ok();
-    let request = resolve::list::request(global, args, kc.as_ref())?;
-
-    let shape = output::list::Shape {
-        format: request.output,
-        headers: !request.no_headers,
-    };
+    let kc = kubeconfig::load(env.global.kubeconfig.as_deref()).ok();
+    let request = resolve::list::request(&env.global, args, kc.as_ref())?;
     if request.local {
-        return output::list::local(
-            store.path(),
-            &config,
-            &listing::pending_removals(&doc),
-            request.current.as_deref(),
-            shape,
-        );
+        let pending = listing::pending_removals(&doc);
+        return Ok((request, ListReport::Local { entries, pending }));
     }
-    let (klanker, hint) = crate::observe::klanker_clients(env, &request.klanker).await?;
-    let observed = observe::list::observe(&request, &klanker, hint, store, &config).await?;
-    let listing = listing::listing(observed, &doc, store.path(), request.current.as_deref());
-    output::list::listing(&listing, shape)
+    let (klanker, hint) = observe::klanker_clients(env, &request.klanker).await?;
+    let observed = observe::list::observe(&request, &klanker, hint, &env.store, &entries).await?;
+    let current = request.current.as_deref();
+    let listing = listing::listing(observed, &doc, env.store.path(), current);
+    Ok((request, ListReport::Live(listing)))
 }

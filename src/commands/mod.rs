@@ -10,7 +10,9 @@ pub mod policy;
 pub mod rm;
 pub mod verify;
 
-use crate::cli::{AddArgs, Cli, Command};
+use crate::cli::{
+    AddArgs, Cli, Command, DescribeArgs, ListArgs, PolicyArgs, ReportOutput, RmArgs, VerifyArgs,
+};
 use crate::env::Env;
 use crate::error::Error;
 use crate::output::{self, prompt};
@@ -19,11 +21,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
     let env = || Env::new(&cli.global, output::interactive());
     match &cli.command {
         Command::Add(args) => add(&env()?, args).await,
-        Command::List(args) => list::run(&env()?, args).await,
-        Command::Rm(args) => rm::run(&env()?, args).await,
-        Command::Verify(args) => verify::run(&env()?, args).await,
-        Command::Describe(args) => describe::run(&env()?, args).await,
-        Command::Policy(args) => policy::run(&env()?, args).await,
+        Command::List(args) => list(&env()?, args).await,
+        Command::Rm(args) => rm(&env()?, args).await,
+        Command::Verify(args) => verify(&env()?, args).await,
+        Command::Describe(args) => describe(&env()?, args).await,
+        Command::Policy(args) => policy(&env()?, args).await,
         Command::Completion(args) => {
             output::text(&crate::complete::script(args.shell));
             Ok(())
@@ -53,4 +55,83 @@ async fn add(env: &Env, args: &AddArgs) -> Result<(), Error> {
     report
         .verification
         .map_or(Ok(()), |checks| Error::broken_chain(&checks))
+}
+
+/// `rm`: plan, show it, ask for the name (or not), remove, report.
+async fn rm(env: &Env, args: &RmArgs) -> Result<(), Error> {
+    let prepared = rm::prepare(env, args).await?;
+    let (request, removal) = (&prepared.request, &prepared.removal);
+    if request.output == ReportOutput::Text {
+        let account = &prepared.seen.account;
+        let acting_as = &prepared.acting_as;
+        output::rm::plan(acting_as, request.name, account, removal, &prepared.notes);
+    }
+    let confirm = prompt::Confirm::TypeName(request.name);
+    let go = prompt::decide(request.apply, &removal.plan, confirm).await?;
+    let progress = output::Progress::new(removal.plan.changes().count(), env.verbose());
+    let report = rm::apply(env, &prepared, go, &progress).await?;
+    if let Some(server) = &report.server {
+        output::rm::server_dry_run(request.output, server);
+    }
+    let outcome = output::rm::RmOutcome {
+        name: request.name,
+        role_arn: &prepared.seen.observed.role_arn,
+        removal,
+        notes: &prepared.notes,
+        applied: report.applied,
+        skipped: report.outcome.skipped_steps(&removal.plan),
+    };
+    output::rm::result(request.output, &outcome)?;
+    rm::pending(env, prepared, &report)
+}
+
+/// `list`: the onboardings, as a table or a document.
+async fn list(env: &Env, args: &ListArgs) -> Result<(), Error> {
+    let (request, report) = list::run(env, args).await?;
+    let shape = output::list::Shape {
+        format: request.output,
+        headers: !request.no_headers,
+    };
+    let current = request.current.as_deref();
+    match report {
+        list::ListReport::Local { entries, pending } => {
+            output::list::local(env.store.path(), &entries, &pending, current, shape)
+        }
+        list::ListReport::Live(listing) => output::list::listing(&listing, shape),
+    }
+}
+
+/// `describe`: one onboarding's live state.
+async fn describe(env: &Env, args: &DescribeArgs) -> Result<(), Error> {
+    let report = describe::run(env, args).await?;
+    let description =
+        output::describe::description(&report.name, &report.found, &report.seen, report.drift);
+    output::describe::report(&description, args.output)
+}
+
+/// `verify`: each link's verdict; exit 4 when one is broken.
+async fn verify(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
+    let report = verify::run(env, args).await?;
+    let request = &report.request;
+    output::verify::report(
+        &request.name,
+        &report.role_arn,
+        &report.checks,
+        request.output,
+    )?;
+    Error::broken_chain(&report.checks)
+}
+
+/// `policy`: the documents asked for.
+async fn policy(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
+    let report = policy::run(env, args).await?;
+    output::policy::print(&output::policy::Documents {
+        target: args.target,
+        output: args.output,
+        klanker: report.klanker.as_ref(),
+        cluster: report.cluster.as_ref(),
+        boundary: report.boundary.as_ref(),
+        boundary_arn: report.boundary_arn.as_deref(),
+        rbac: report.rbac.as_ref(),
+    })
 }

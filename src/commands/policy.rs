@@ -283,25 +283,21 @@ fn cluster_boundary(args: &PolicyArgs, partition: &str, account: &str) -> Result
     Ok(boundary.clone())
 }
 
-pub async fn run(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
+/// The documents `policy` prints, each only when asked for.
+pub struct PolicyReport {
+    pub klanker: Option<Value>,
+    pub cluster: Option<Value>,
+    /// Chained mode: the km-irsa-* roles' permissions boundary.
+    pub boundary: Option<Value>,
+    /// Chained mode: the ARN that boundary must be created under.
+    pub boundary_arn: Option<String>,
+    pub rbac: Option<RbacScope>,
+}
+
+pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
     let global = &env.global;
     let target = args.target;
-    if args.output == PolicyOutput::Yaml && target != PolicyFor::Rbac {
-        return Err(PolicyError::YamlIsRbacOnly.into());
-    }
-    // The km-irsa-* boundary exists only in chained mode.
-    let chained = args.mode == TrustMode::Chained || target == PolicyFor::ClusterBoundary;
-    for (flag, given) in [
-        (
-            "--cluster-permissions-boundary",
-            args.cluster_permissions_boundary.is_some(),
-        ),
-        ("--config-map-name", args.config_map_name.is_some()),
-    ] {
-        if given && !chained {
-            return Err(PolicyError::ChainedOnly { flag }.into());
-        }
-    }
+    let chained = chained_flags(args)?;
     // What the kubeconfig tells, offline: the cluster's ARN, the namespace.
     let context = kubeconfig::load(global.kubeconfig.as_deref())
         .ok()
@@ -318,16 +314,15 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
         PolicyFor::Klanker | PolicyFor::Rbac => false,
     };
     let klanker_wanted = matches!(target, PolicyFor::All | PolicyFor::Klanker);
-    let identity = if klanker_wanted || boundary_wanted {
-        Some(klanker_identity(env, args).await?)
-    } else {
-        None
+    let identity = match klanker_wanted || boundary_wanted {
+        true => Some(klanker_identity(env, args).await?),
+        false => None,
     };
     let klanker = match (&identity, klanker_wanted) {
-        (Some(identity), true) => Some(permissions::klanker_policy(&klanker_scope(
-            identity.clone(),
-            args,
-        )?)),
+        (Some(identity), true) => {
+            let scope = klanker_scope(identity.clone(), args)?;
+            Some(permissions::klanker_policy(&scope))
+        }
         _ => None,
     };
     // A cluster region that is not known (`*`) takes the partition of
@@ -346,29 +341,73 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
         PolicyFor::Klanker | PolicyFor::Rbac => None,
     };
     let boundary = match (&identity, boundary_wanted) {
-        (Some(identity), true) => {
-            if let Some(side) = &cluster
-                && side.partition != identity.partition
-            {
-                return Err(PolicyError::PartitionMismatch {
-                    cluster: side.partition.clone(),
-                    klanker: identity.partition.clone(),
-                }
-                .into());
-            }
-            Some(permissions::cluster_boundary_policy(
-                &identity.partition,
-                &identity.account,
-            ))
-        }
+        (Some(identity), true) => Some(boundary_policy(identity, cluster.as_ref())?),
         _ => None,
     };
-    // Where the boundary is to be created: checked against the cluster
-    // account when it is known, else at least against the partition.
-    let boundary_arn = match (&cluster, &args.cluster_permissions_boundary, &identity) {
-        (Some(side), _, _) if chained => {
-            Some(cluster_boundary(args, &side.partition, &side.account)?)
+    let boundary_arn = boundary_arn(args, cluster.as_ref(), identity.as_ref(), chained)?;
+    Ok(PolicyReport {
+        klanker,
+        cluster: cluster.map(|side| side.policy),
+        boundary,
+        boundary_arn,
+        rbac: rbac(env, args, context.as_ref())?,
+    })
+}
+
+/// The chained-mode flags are refused elsewhere; `-o yaml` is the RBAC's
+/// alone. Whether chained mode's documents are asked for.
+fn chained_flags(args: &PolicyArgs) -> Result<bool, Error> {
+    if args.output == PolicyOutput::Yaml && args.target != PolicyFor::Rbac {
+        return Err(PolicyError::YamlIsRbacOnly.into());
+    }
+    // The km-irsa-* boundary exists only in chained mode.
+    let chained = args.mode == TrustMode::Chained || args.target == PolicyFor::ClusterBoundary;
+    for (flag, given) in [
+        (
+            "--cluster-permissions-boundary",
+            args.cluster_permissions_boundary.is_some(),
+        ),
+        ("--config-map-name", args.config_map_name.is_some()),
+    ] {
+        if given && !chained {
+            return Err(PolicyError::ChainedOnly { flag }.into());
         }
+    }
+    Ok(chained)
+}
+
+/// The boundary of the cluster account's roles, which names the klanker
+/// account's: both must be in one partition.
+fn boundary_policy(identity: &Identity, cluster: Option<&ClusterSide>) -> Result<Value, Error> {
+    if let Some(side) = cluster
+        && side.partition != identity.partition
+    {
+        return Err(PolicyError::PartitionMismatch {
+            cluster: side.partition.clone(),
+            klanker: identity.partition.clone(),
+        }
+        .into());
+    }
+    Ok(permissions::cluster_boundary_policy(
+        &identity.partition,
+        &identity.account,
+    ))
+}
+
+/// Where the boundary is to be created: checked against the cluster
+/// account when it is known, else at least against the partition.
+fn boundary_arn(
+    args: &PolicyArgs,
+    cluster: Option<&ClusterSide>,
+    identity: Option<&Identity>,
+    chained: bool,
+) -> Result<Option<String>, Error> {
+    match (cluster, &args.cluster_permissions_boundary, identity) {
+        (Some(side), _, _) if chained => Ok(Some(cluster_boundary(
+            args,
+            &side.partition,
+            &side.account,
+        )?)),
         (None, Some(named), Some(identity)) => {
             let input = "--cluster-permissions-boundary";
             arn::parse_policy_arn(named, input)?;
@@ -384,29 +423,27 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
                 )
                 .into());
             }
-            Some(named.clone())
+            Ok(Some(named.clone()))
         }
-        _ => None,
-    };
-    let rbac = match target {
-        PolicyFor::Klanker | PolicyFor::ClusterBoundary => None,
+        _ => Ok(None),
+    }
+}
+
+/// The RBAC, for the targets that include it.
+fn rbac(
+    env: &Env,
+    args: &PolicyArgs,
+    context: Option<&kubeconfig::ContextInfo>,
+) -> Result<Option<RbacScope>, Error> {
+    match args.target {
+        PolicyFor::Klanker | PolicyFor::ClusterBoundary => Ok(None),
         // `policy` with no flags still prints the IAM side when the RBAC's
         // namespace is unknown; an explicit --for cluster/rbac fails instead.
-        PolicyFor::All => match rbac_scope(env, args, context.as_ref()) {
-            Ok(scope) => Some(scope),
-            Err(Error::Policy(PolicyError::Namespace { .. })) if args.name.is_none() => None,
-            Err(e) => return Err(e),
+        PolicyFor::All => match rbac_scope(env, args, context) {
+            Ok(scope) => Ok(Some(scope)),
+            Err(Error::Policy(PolicyError::Namespace { .. })) if args.name.is_none() => Ok(None),
+            Err(e) => Err(e),
         },
-        PolicyFor::Cluster | PolicyFor::Rbac => Some(rbac_scope(env, args, context.as_ref())?),
-    };
-
-    crate::output::policy::print(&crate::output::policy::Documents {
-        target,
-        output: args.output,
-        klanker: klanker.as_ref(),
-        cluster: cluster.as_ref().map(|side| &side.policy),
-        boundary: boundary.as_ref(),
-        boundary_arn: boundary_arn.as_deref(),
-        rbac: rbac.as_ref(),
-    })
+        PolicyFor::Cluster | PolicyFor::Rbac => Ok(Some(rbac_scope(env, args, context)?)),
+    }
 }

@@ -1,19 +1,28 @@
 //! `verify [NAME]`: find the onboarding on proof, read the facts of its trust
 //! chain (IAM, the cluster, a fresh ServiceAccount token), check each link
 //! locally, then prove it with STS AssumeRoleWithWebIdentity. The token is
-//! never printed.
+//! never printed; the command prints nothing and returns the checks.
 
-use crate::aws::iam;
+use crate::aws::{AwsError, ClusterClients, KlankerClients, iam};
 use crate::cli::VerifyArgs;
 use crate::env::Env;
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
-use crate::observe::verify as observe;
-use crate::resolve::verify as resolve;
+use crate::observe::verify::{self as observe, Chain};
+use crate::plan::snapshot::Onboarding;
+use crate::resolve::verify::{self as resolve, VerifyRequest};
 use crate::resolve::{ClusterSide, IssuerSource};
-use crate::{kubeconfig, output, verify};
+use crate::verify::{self as checks, Check, Target};
+use crate::{kubeconfig, observe as observing};
 
-pub async fn run(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
+/// What `verify` found, link by link.
+pub struct VerifyReport {
+    pub request: VerifyRequest,
+    pub role_arn: String,
+    pub checks: Vec<Check>,
+}
+
+pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     let global = &env.global;
     // resolve: with no NAME, the context's EKS cluster names it, as for `add`.
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
@@ -22,26 +31,23 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
         None => Some(kubeconfig::select_context(&kc, global.context.as_deref())?),
     };
     let req = resolve::resolve(args, current.as_ref())?;
-    let store = &env.store;
 
     // observe: which onboarding, then (only in a context pointing at its
     // cluster) the facts of its chain.
-    let (klanker, hint) = crate::observe::klanker_clients(env, &req.klanker).await?;
-    let access = &env.access;
-    let found = observe::onboarding(&klanker, hint, &req.name, store.load()?).await?;
+    let (klanker, hint) = observing::klanker_clients(env, &req.klanker).await?;
+    let found = observe::onboarding(&klanker, hint, &req.name, env.store.load()?).await?;
     let onboarding = found.located.onboarding.as_ref();
     let context =
         crate::resolve::context_for(&kc, &req.name, onboarding, global.context.as_deref())?;
     let ctx = kubeconfig::select_context(&kc, context.as_deref())?;
     let identity = &found.identity;
-    req.klanker.check_account(
-        &identity.account,
-        found.config.klanker_account().as_deref(),
-        ctx.eks.account.as_deref(),
-    )?;
+    let recorded = found.config.klanker_account();
+    let cluster_account = ctx.eks.account.as_deref();
+    req.klanker
+        .check_account(&identity.account, recorded.as_deref(), cluster_account)?;
     // Nothing to verify: one error naming it, not a list of broken links.
-    crate::observe::require_onboarded("verify", &req.name, &found, store.path())?;
-    let target = verify::target(
+    observing::require_onboarded("verify", &req.name, &found, env.store.path())?;
+    let target = checks::target(
         &req.name,
         &found.located,
         found.entry.as_ref(),
@@ -50,68 +56,93 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
         ctx.namespace.as_deref(),
     );
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
-    let cluster =
-        Cluster::new(&client, global.verbose).at(&ctx.context_name, ctx.server.as_deref());
-    // Chained mode: role A is read, and assumed, in the cluster's account.
-    let cluster_account = match &target.chained {
+    let cluster = Cluster::new(&client, env.verbose()).at(&ctx.context_name, ctx.server.as_deref());
+    let cluster_iam = match &target.chained {
         None => None,
-        Some(_) => {
-            let source = IssuerSource::from_context(&ctx);
-            let side = ClusterSide::of(
-                source.as_ref(),
-                req.cluster_profile.as_deref(),
-                &req.klanker,
-            )
-            .ok_or_else(|| Error::chained_role_unreachable(&req.name, &target.role_arn))?;
-            Some(crate::observe::issuer::cluster_clients(&side, access, global.verbose).await?)
-        }
+        Some(_) => Some(cluster_clients(env, &req, &ctx, &target).await?),
     };
     // Several ServiceAccounts: each one's chain, read side by side.
     let subjects = target.subjects();
-    let chains = futures::future::try_join_all(subjects.iter().map(|subject| {
-        observe::chain(
-            &klanker,
-            cluster_account.as_ref(),
-            &cluster,
-            &target,
-            subject,
-        )
-    }))
-    .await?;
+    let chains =
+        futures::future::try_join_all(subjects.iter().map(|subject| {
+            observe::chain(&klanker, cluster_iam.as_ref(), &cluster, &target, subject)
+        }))
+        .await?;
 
-    // plan: every link that can be checked locally, for each ServiceAccount.
-    let per_subject: Vec<Vec<verify::Check>> = chains
+    // plan: every link that can be checked locally; apply: STS itself.
+    let (mut checks, per_subject) = local_checks(&req, &found, &chains);
+    checks.extend(sts_checks(&klanker, &req, &target, &chains, &per_subject).await);
+    Ok(VerifyReport {
+        role_arn: target.role_arn,
+        request: req,
+        checks,
+    })
+}
+
+/// Chained mode: role A is read, and assumed, in the cluster's account.
+async fn cluster_clients(
+    env: &Env,
+    req: &VerifyRequest,
+    ctx: &kubeconfig::ContextInfo,
+    target: &Target,
+) -> Result<ClusterClients, Error> {
+    let source = IssuerSource::from_context(ctx);
+    let profile = req.cluster_profile.as_deref();
+    let side = ClusterSide::of(source.as_ref(), profile, &req.klanker)
+        .ok_or_else(|| Error::chained_role_unreachable(&req.name, &target.role_arn))?;
+    observing::issuer::cluster_clients(&side, &env.access, env.verbose()).await
+}
+
+/// Each ServiceAccount's local links (merged: the shared ones said once),
+/// then drift; and each one's own, which decide whether STS is asked.
+fn local_checks(
+    req: &VerifyRequest,
+    found: &Onboarding,
+    chains: &[Chain],
+) -> (Vec<Check>, Vec<Vec<Check>>) {
+    let per_subject: Vec<Vec<Check>> = chains
         .iter()
         .map(|chain| {
-            let mut checks = verify::local_checks(&chain.facts);
+            let mut own = checks::local_checks(&chain.facts);
             if let Some(token) = &chain.token {
-                checks.extend(verify::signature_check(
+                own.extend(checks::signature_check(
                     Some(token.secret()),
                     chain.jwks.clone(),
                 ));
             }
-            checks
+            own
         })
         .collect();
-    let mut checks = verify::merge_subject_checks(per_subject.clone());
+    let mut merged = checks::merge_subject_checks(per_subject.clone());
     let others = chains.first().map(|c| c.others.clone()).unwrap_or_default();
-    checks.extend(verify::drift_checks(
+    merged.extend(checks::drift_checks(
         &req.name,
         &others,
         &found.located.notes(),
     ));
+    (merged, per_subject)
+}
 
-    // apply: STS itself for each ServiceAccount, unless one of its local
-    // links is already broken; in chained mode, role A then role B.
-    let shown = |r: Result<iam::AssumedRole, crate::aws::AwsError>| {
+/// STS itself for each ServiceAccount, unless one of its local links is
+/// already broken; in chained mode, role A then role B.
+async fn sts_checks(
+    klanker: &KlankerClients,
+    req: &VerifyRequest,
+    target: &Target,
+    chains: &[Chain],
+    per_subject: &[Vec<Check>],
+) -> Vec<Check> {
+    let shown = |r: Result<iam::AssumedRole, AwsError>| {
         r.map(|assumed| (assumed.arn, assumed.expiration))
             .map_err(|e| e.to_string())
     };
-    for ((namespace, name), (chain, own)) in subjects.iter().zip(chains.iter().zip(&per_subject)) {
-        let token = chain.token.as_ref().filter(|_| !verify::has_failure(own));
-        let named = |check: verify::Check| match subjects.len() {
+    let subjects = target.subjects();
+    let mut out = Vec::new();
+    for ((namespace, name), (chain, own)) in subjects.iter().zip(chains.iter().zip(per_subject)) {
+        let token = chain.token.as_ref().filter(|_| !checks::has_failure(own));
+        let named = |check: Check| match subjects.len() {
             1 => check,
-            _ => verify::named_assume_check(&format!("{namespace}/{name}"), check),
+            _ => checks::named_assume_check(&format!("{namespace}/{name}"), check),
         };
         match (&target.chained, token) {
             (None, token) => {
@@ -126,7 +157,7 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
                     )),
                     None => None,
                 };
-                checks.push(named(verify::assume_check(answer)));
+                out.push(named(checks::assume_check(answer)));
             }
             (Some(chained), Some(token)) => {
                 let (first, second) = iam::assume_chain(
@@ -137,17 +168,14 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
                     &req.name,
                 )
                 .await;
-                checks.push(named(verify::assume_check(Some(shown(first)))));
-                checks.push(named(verify::chained_assume_check(second.map(shown))));
+                out.push(named(checks::assume_check(Some(shown(first)))));
+                out.push(named(checks::chained_assume_check(second.map(shown))));
             }
             (Some(_), None) => {
-                checks.push(named(verify::assume_check(None)));
-                checks.push(named(verify::chained_assume_check(None)));
+                out.push(named(checks::assume_check(None)));
+                out.push(named(checks::chained_assume_check(None)));
             }
         }
     }
-
-    // render
-    output::verify::report(&req.name, &target.role_arn, &checks, req.output)?;
-    Error::broken_chain(&checks)
+    out
 }

@@ -7,7 +7,7 @@ use super::{Structured, visible};
 use crate::cli::ReportOutput;
 use crate::error::Error;
 use crate::plan::Step;
-use crate::plan::removal::{ClusterView, Removal};
+use crate::plan::removal::Removal;
 use crate::store::PendingPart;
 
 /// What one `rm` run did, for the result and the report.
@@ -114,37 +114,5 @@ pub fn result(format: ReportOutput, outcome: &RmOutcome<'_>) -> Result<(), Error
 pub fn server_dry_run(format: ReportOutput, server: &crate::apply::ServerDryRun) {
     if format == ReportOutput::Text {
         print!("{}", super::server_dry_run_text(server));
-    }
-}
-
-/// What a NotFound says about the cluster: which context was looked at, or
-/// why none was.
-pub fn cluster_looked_at(view: &ClusterView, context: Option<&str>) -> String {
-    match view {
-        ClusterView::Found(_) => format!(
-            "the ServiceAccounts of context `{}`",
-            context.unwrap_or("?")
-        ),
-        ClusterView::Kept => "(ServiceAccounts not looked at: --keep-service-account)".into(),
-        ClusterView::Unreachable(why) => format!("(the cluster could not be checked: {why})"),
-    }
-}
-
-/// `--verbose`: the issuer that would name a left-over provider was unreadable.
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn what_was_looked_at_in_the_cluster() {
-        assert_eq!(
-            cluster_looked_at(&ClusterView::Found(vec![]), Some("ctx")),
-            "the ServiceAccounts of context `ctx`"
-        );
-        assert!(cluster_looked_at(&ClusterView::Kept, None).contains("--keep-service-account"));
-        assert!(
-            cluster_looked_at(&ClusterView::Unreachable("refused".into()), None)
-                .contains("could not be checked: refused")
-        );
     }
 }

@@ -14,8 +14,6 @@ pub mod listing;
 pub mod mode;
 pub mod removal;
 pub mod snapshot;
-#[cfg(test)]
-pub mod testing;
 
 use crate::store::ClusterEntry;
 use crate::trust::{
@@ -1410,6 +1408,9 @@ fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
     }
     diff
 }
+
+#[cfg(test)]
+pub mod testing;
 
 #[cfg(test)]
 mod tests {

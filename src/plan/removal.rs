@@ -557,9 +557,35 @@ fn pending_step(observed: &RemovalObserved, keep: &Keep, had_entry: bool) -> Ste
     )
 }
 
+/// What a NotFound says about the cluster: which context was looked at, or
+/// why none was.
+pub fn cluster_looked_at(view: &ClusterView, context: Option<&str>) -> String {
+    match view {
+        ClusterView::Found(_) => format!(
+            "the ServiceAccounts of context `{}`",
+            context.unwrap_or("?")
+        ),
+        ClusterView::Kept => "(ServiceAccounts not looked at: --keep-service-account)".into(),
+        ClusterView::Unreachable(why) => format!("(the cluster could not be checked: {why})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_was_looked_at_in_the_cluster() {
+        assert_eq!(
+            cluster_looked_at(&ClusterView::Found(vec![]), Some("ctx")),
+            "the ServiceAccounts of context `ctx`"
+        );
+        assert!(cluster_looked_at(&ClusterView::Kept, None).contains("--keep-service-account"));
+        assert!(
+            cluster_looked_at(&ClusterView::Unreachable("refused".into()), None)
+                .contains("could not be checked: refused")
+        );
+    }
 
     const ROLE_ARN: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
 
