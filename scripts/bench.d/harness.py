@@ -211,7 +211,7 @@ users:
         }
         # The built kubectl first: both flows run through it, the same
         # version as the API server.
-        path = [self.args.peer_bin, str(self.root / "target/release"), str(Path(self.args.python).parent)]
+        path = [self.args.peer_bin, str(self.args.bin_dir), str(Path(self.args.python).parent)]
         env.update(
             PATH=os.pathsep.join([*path, os.environ["PATH"]]),
             HOME=str(home),
@@ -527,6 +527,17 @@ def scenario_critical(world, delay):
     return fresh, rerun, fresh_nv, manual, rm
 
 
+def critical_lines(critical):
+    """The round-trip depth of each flow, and the default fresh add's levels."""
+    names = ("fresh add", "re-run add", "fresh add --no-verify", "manual", "rm")
+    lines = [f"{name}: {depth(run.requests)[0]} sequential round trips, {len(run.requests)} requests"
+             for name, run in zip(names, critical)]
+    _, chain, levels = depth(critical[0].requests)
+    lines += [f"  level {n}: {summarize_calls(level)}" for n, level in enumerate(levels, 1)]
+    lines.append("  longest chain: " + " -> ".join(r["call"] for r in chain))
+    return lines
+
+
 def cold_start(world, runs):
     out = {}
     env = world.env()
@@ -726,13 +737,23 @@ def main():
     parser.add_argument("--list-sizes", default="10,100,1000")
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--cold-runs", type=int, default=50)
+    parser.add_argument("--bin-dir", help="where the plugin binary is (default: target/release)")
+    parser.add_argument("--only", choices=["all", "critical"], default="all",
+                        help="critical: only the sequential round trips, printed (for quick iteration)")
     args = parser.parse_args()
+    args.bin_dir = Path(args.bin_dir or Path(args.root) / "target/release")
     args.started = time.time()
     # scripts/bench stops an interrupted run with SIGTERM: unwind so `finally` stops the peers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = [int(s) for s in args.list_sizes.split(",") if s]
 
     world = World(args)
+    if args.only == "critical":
+        try:
+            print("\n".join(critical_lines(scenario_critical(world, args.delay))))
+        finally:
+            world.close()
+        return
     try:
         fresh = scenario_fresh(world, args.samples)
         rerun = scenario_rerun(world, args.samples)

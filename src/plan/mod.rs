@@ -13,12 +13,14 @@ pub mod describe;
 pub mod listing;
 pub mod mode;
 pub mod removal;
+mod role;
+mod service_account;
 pub mod snapshot;
 
 use crate::store::ClusterEntry;
 use crate::trust::{
     self, CREATED_BY_ANNOTATION, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, ROLE_ARN_ANNOTATION,
-    STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION, policy,
+    STS_AUDIENCE, policy,
 };
 
 pub use crate::trust::RegisterMode;
@@ -557,7 +559,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
     if desired.ensure_provider {
         plan_provider(desired, observed, &mut steps)?;
     }
-    plan_role(desired, observed, &mut steps, &mut warnings)?;
+    role::plan_role(desired, observed, &mut steps, &mut warnings)?;
     plan_policies(desired, observed, &mut steps)?;
     plan_inline_policies(desired, observed, &mut steps);
     plan_old_providers(desired, observed, &mut steps, &mut warnings);
@@ -565,7 +567,7 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
         // A namespace shared by several ServiceAccounts is created once.
         let mut created = BTreeSet::new();
         let first = (observed.namespace_exists, observed.service_account.as_ref());
-        plan_cluster(
+        service_account::plan_cluster(
             desired,
             cluster,
             first,
@@ -581,7 +583,14 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
                 .map_or((false, None), |o| {
                     (o.namespace_exists, o.service_account.as_ref())
                 });
-            plan_cluster(desired, more, seen, &mut created, &mut steps, &mut warnings)?;
+            service_account::plan_cluster(
+                desired,
+                more,
+                seen,
+                &mut created,
+                &mut steps,
+                &mut warnings,
+            )?;
         }
         let all: Vec<&DesiredCluster> = std::iter::once(cluster)
             .chain(&desired.more_clusters)
@@ -691,216 +700,6 @@ fn plan_provider(
     Ok(())
 }
 
-fn plan_role(
-    desired: &Desired,
-    observed: &Observed,
-    steps: &mut Vec<Step>,
-    warnings: &mut Vec<String>,
-) -> Result<(), PlanError> {
-    let role = desired.role_name.clone();
-    let Some(current) = &observed.role else {
-        steps.push(
-            Step::new(
-                desired.iam,
-                Action::Create,
-                format!("role {role} (max session {}s)", desired.max_session),
-                Some(Op::CreateRole {
-                    name: role.clone(),
-                    trust_policy: desired.trust_policy.clone(),
-                    max_session: desired.max_session,
-                    description: desired.description.clone(),
-                    tags: desired.role_tags.clone(),
-                    permissions_boundary: desired.permissions_boundary.clone(),
-                }),
-            )
-            .with_details(
-                desired
-                    .permissions_boundary
-                    .iter()
-                    .map(|b| format!("permissions boundary {b}"))
-                    .collect(),
-            ),
-        );
-        return Ok(());
-    };
-    if current.tags.get(MANAGED_BY_TAG).map(String::as_str) != Some(MANAGED_BY_VALUE) {
-        return Err(PlanError::RoleNotOwned {
-            role,
-            account: desired.account_word(),
-        });
-    }
-    // Ours for this name only if its name tag says so (or, for a role
-    // written before the tag existed, its description does).
-    match current.tags.get(NAME_TAG) {
-        Some(other) if other != &desired.name => {
-            return Err(PlanError::RoleOfOtherOnboarding {
-                role,
-                name: desired.name.clone(),
-                other: Some(other.clone()),
-            });
-        }
-        Some(_) => {}
-        None => {
-            let described = crate::inventory::onboarding(&crate::inventory::RoleSummary {
-                role_name: role.clone(),
-                arn: current.arn.clone(),
-                description: current.description.clone(),
-                trust_policy: current.trust_policy.clone(),
-            });
-            if described.is_none_or(|o| o.name != desired.name) {
-                return Err(PlanError::RoleOfOtherOnboarding {
-                    role,
-                    name: desired.name.clone(),
-                    other: None,
-                });
-            }
-        }
-    }
-    let trusted = crate::inventory::federated_principals(&current.trust_policy);
-    let issuer_of = |arn: &String| trust::OidcProviderArn::parse(arn, "provider").map(|p| p.issuer);
-    // Chained mode's klanker role trusts no provider: leaving mirror mode
-    // keeps the issuer, which is what must not change silently.
-    let moved = match desired.ensure_provider {
-        true => !trusted.contains(&desired.provider_arn),
-        false => trusted
-            .iter()
-            .any(|arn| issuer_of(arn).map_or(true, |i| i != desired.issuer)),
-    };
-    if !trusted.is_empty() && moved {
-        let old = trusted
-            .iter()
-            .map(|arn| {
-                issuer_of(arn)
-                    .map(|i| i.url())
-                    .unwrap_or_else(|_| arn.clone())
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        if !desired.replace_issuer {
-            return Err(PlanError::IssuerChanged {
-                name: desired.name.clone(),
-                role,
-                old,
-                new: desired.issuer.url(),
-            });
-        }
-        warnings.push(format!(
-            "--replace-issuer: role {role} stops trusting {old} and trusts {} instead; the cluster behind {old} loses access.",
-            desired.issuer.url()
-        ));
-    }
-    let mut changed = false;
-    if !policy::equivalent(&current.trust_policy, &desired.trust_policy) {
-        changed = true;
-        steps.push(
-            Step::new(
-                desired.iam,
-                Action::Update,
-                format!("role {role}: trust policy"),
-                Some(Op::UpdateTrustPolicy {
-                    role: role.clone(),
-                    trust_policy: desired.trust_policy.clone(),
-                }),
-            )
-            .with_details(policy::diff_lines(
-                &current.trust_policy,
-                &desired.trust_policy,
-            )),
-        );
-    }
-    if current.max_session != desired.max_session || current.description != desired.description {
-        changed = true;
-        let mut details = Vec::new();
-        if current.max_session != desired.max_session {
-            details.push(format!(
-                "max session {}s -> {}s",
-                current.max_session, desired.max_session
-            ));
-        }
-        if current.description != desired.description {
-            details.push(format!(
-                "description \"{}\" -> \"{}\"",
-                current.description, desired.description
-            ));
-        }
-        steps.push(
-            Step::new(
-                desired.iam,
-                Action::Update,
-                format!("role {role}: settings"),
-                Some(Op::UpdateRole {
-                    role: role.clone(),
-                    max_session: desired.max_session,
-                    description: desired.description.clone(),
-                }),
-            )
-            .with_details(details),
-        );
-    }
-    // Tags are only added or changed, never removed: others may tag our roles.
-    let missing_tags: BTreeMap<String, String> = desired
-        .role_tags
-        .iter()
-        .filter(|(k, v)| current.tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if !missing_tags.is_empty() {
-        changed = true;
-        let details = missing_tags
-            .iter()
-            .map(|(k, v)| match current.tags.get(k) {
-                Some(old) => format!("tag {k}: \"{old}\" -> \"{v}\""),
-                None => format!("tag {k}=\"{v}\""),
-            })
-            .collect();
-        steps.push(
-            Step::new(
-                desired.iam,
-                Action::Update,
-                format!("role {role}: tags"),
-                Some(Op::TagRole {
-                    role: role.clone(),
-                    tags: missing_tags,
-                }),
-            )
-            .with_details(details),
-        );
-    }
-    match (&current.permissions_boundary, &desired.permissions_boundary) {
-        (old, Some(new)) if old.as_ref() != Some(new) => {
-            changed = true;
-            steps.push(Step::new(
-                desired.iam,
-                Action::Update,
-                format!("role {role}: permissions boundary -> {new}"),
-                Some(Op::PutPermissionsBoundary {
-                    role: role.clone(),
-                    arn: new.clone(),
-                }),
-            ));
-        }
-        (Some(old), None) => {
-            changed = true;
-            steps.push(Step::new(
-                desired.iam,
-                Action::Update,
-                format!("role {role}: remove permissions boundary {old}"),
-                Some(Op::DeletePermissionsBoundary { role: role.clone() }),
-            ));
-        }
-        _ => {}
-    }
-    if !changed {
-        steps.push(Step::new(
-            desired.iam,
-            Action::Unchanged,
-            format!("role {role} ({})", current.arn),
-            None,
-        ));
-    }
-    Ok(())
-}
-
 fn plan_policies(
     desired: &Desired,
     observed: &Observed,
@@ -985,184 +784,6 @@ fn plan_old_providers(
             ));
         }
     }
-}
-
-/// One ServiceAccount (and its namespace): `(namespace exists, object)` as read.
-fn plan_cluster(
-    desired: &Desired,
-    cluster: &DesiredCluster,
-    (namespace_exists, service_account): (bool, Option<&ObservedServiceAccount>),
-    created_namespaces: &mut BTreeSet<String>,
-    steps: &mut Vec<Step>,
-    warnings: &mut Vec<String>,
-) -> Result<(), PlanError> {
-    let ns = &cluster.namespace;
-    if !namespace_exists && !created_namespaces.contains(ns) {
-        if !cluster.create_namespace {
-            return Err(PlanError::NamespaceMissing {
-                namespace: ns.clone(),
-            });
-        }
-        created_namespaces.insert(ns.clone());
-        steps.push(Step::new(
-            Target::Cluster,
-            Action::Create,
-            format!("namespace {ns}"),
-            Some(Op::CreateNamespace { name: ns.clone() }),
-        ));
-    }
-    let id = format!("{ns}/{}", cluster.service_account);
-    let Some(current) = service_account else {
-        // Ours from the start: the created-by annotation records it.
-        let mut annotations = cluster.annotations.clone();
-        annotations.insert(CREATED_BY_ANNOTATION.into(), MANAGED_BY_VALUE.into());
-        steps.push(
-            Step::new(
-                Target::Cluster,
-                Action::Create,
-                format!("ServiceAccount {id}"),
-                Some(Op::ApplyServiceAccount {
-                    namespace: ns.clone(),
-                    name: cluster.service_account.clone(),
-                    annotations: annotations.clone(),
-                    labels: cluster.labels.clone(),
-                    force: false,
-                }),
-            )
-            .with_details(
-                annotations
-                    .iter()
-                    .map(|(k, v)| format!("annotation {k}={v}"))
-                    .collect(),
-            ),
-        );
-        return Ok(());
-    };
-    if let Some(existing) = current.annotations.get(ROLE_ARN_ANNOTATION)
-        && existing != cluster.role_arn()
-        && !cluster.own_role_arns.contains(existing)
-    {
-        if !desired.override_service_accounts {
-            return Err(PlanError::ServiceAccountServesOtherRole {
-                service_account: id,
-                current_role: existing.clone(),
-            });
-        }
-        warnings.push(format!(
-            "--override-existing-serviceaccounts: ServiceAccount {id} is re-pointed from {existing} to {}; pods using it lose {existing}.",
-            cluster.role_arn()
-        ));
-    }
-    let created = current.created_by_us();
-    // On an object someone else created, only the two IRSA annotations are ours to set.
-    let mut want: BTreeMap<Field, String> = cluster
-        .annotations
-        .iter()
-        .map(|(k, v)| (("annotations".to_string(), k.clone()), v.clone()))
-        .collect();
-    if created {
-        want.insert(
-            ("annotations".into(), CREATED_BY_ANNOTATION.into()),
-            MANAGED_BY_VALUE.into(),
-        );
-        want.extend(
-            cluster
-                .labels
-                .iter()
-                .map(|(k, v)| (("labels".to_string(), k.clone()), v.clone())),
-        );
-    }
-    let mut details = Vec::new();
-    let mut force = false;
-    want.retain(|field, value| {
-        let others = current.others.get(field).cloned().unwrap_or_default();
-        if others.is_empty() || current.value(field) == Some(value) {
-            return true;
-        }
-        let irsa = field.0 == "annotations"
-            && (field.1 == ROLE_ARN_ANNOTATION || field.1 == TOKEN_EXPIRATION_ANNOTATION);
-        if irsa && desired.override_service_accounts {
-            force = true;
-            details.push(format!(
-                "{} {} taken over from {} (--override-existing-serviceaccounts)",
-                singular(&field.0),
-                field.1,
-                others.join(", ")
-            ));
-            true
-        } else {
-            details.push(format!(
-                "{} {} stays {} (owned by {}; never overwritten)",
-                singular(&field.0),
-                field.1,
-                current.value(field).map(String::as_str).unwrap_or("unset"),
-                others.join(", ")
-            ));
-            false
-        }
-    });
-    let mut changed = false;
-    for (field, value) in &want {
-        match current.value(field) {
-            Some(old) if old == value => {
-                if !current.ours.contains(field) {
-                    changed = true;
-                }
-            }
-            Some(old) => {
-                changed = true;
-                details.push(format!(
-                    "{} {}: {old} -> {value}",
-                    singular(&field.0),
-                    field.1
-                ));
-            }
-            None => {
-                changed = true;
-                details.push(format!("{} {}={value}", singular(&field.0), field.1));
-            }
-        }
-    }
-    for field in current.ours.iter().filter(|f| !want.contains_key(*f)) {
-        changed = true;
-        details.push(format!("{} {} released", singular(&field.0), field.1));
-    }
-    let summary = if created {
-        format!("ServiceAccount {id}")
-    } else {
-        format!(
-            "ServiceAccount {id} (NOT created by this tool: only the IRSA annotations are applied, everything else on it stays)"
-        )
-    };
-    if !created && changed {
-        warnings.push(format!(
-            "ServiceAccount {id} exists and was not created by this tool: it is annotated, never taken over, and `rm` will only remove these annotations."
-        ));
-    }
-    let split = |section: &str| -> BTreeMap<String, String> {
-        want.iter()
-            .filter(|((s, _), _)| s == section)
-            .map(|((_, k), v)| (k.clone(), v.clone()))
-            .collect()
-    };
-    let step = if changed {
-        Step::new(
-            Target::Cluster,
-            Action::Update,
-            summary,
-            Some(Op::ApplyServiceAccount {
-                namespace: ns.clone(),
-                name: cluster.service_account.clone(),
-                annotations: split("annotations"),
-                labels: split("labels"),
-                force,
-            }),
-        )
-    } else {
-        Step::new(Target::Cluster, Action::Unchanged, summary, None)
-    };
-    steps.push(step.with_details(details));
-    Ok(())
 }
 
 /// The inline policies the role must carry (chained mode's role A): put
@@ -1285,14 +906,6 @@ fn plan_config_maps(
         ));
     }
     Ok(())
-}
-
-fn singular(section: &str) -> &'static str {
-    if section == "labels" {
-        "label"
-    } else {
-        "annotation"
-    }
 }
 
 /// A changed --namespace or --service-account moves the trust, and a
