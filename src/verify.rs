@@ -288,58 +288,12 @@ pub struct ChainFacts {
 
 /// Every link that can be checked without calling STS.
 pub fn local_checks(f: &Facts) -> Vec<Check> {
-    let mut checks = Vec::new();
     let add = format!(
         "kubectl klanker-trust add --name {} --dry-run=false",
         f.name
     );
     let sa_id = format!("{}/{}", f.namespace, f.service_account);
-
-    match &f.annotations {
-        None => checks.push(Check::fail(
-            "service-account",
-            format!("ServiceAccount {sa_id} does not exist"),
-            format!("{add} (from this cluster's context) applies it"),
-        )),
-        Some(ann) => {
-            match ann.get(ROLE_ARN_ANNOTATION) {
-                Some(arn) if arn == &f.role_arn => checks.push(Check::ok(
-                    "service-account",
-                    format!("ServiceAccount {sa_id} is annotated with {arn}"),
-                )),
-                Some(arn) => checks.push(Check::fail(
-                    "service-account",
-                    format!(
-                        "ServiceAccount {sa_id} is annotated with {arn}, not {}",
-                        f.role_arn
-                    ),
-                    format!("{add} re-applies the annotation"),
-                )),
-                None => checks.push(Check::fail(
-                    "service-account",
-                    format!("ServiceAccount {sa_id} has no {ROLE_ARN_ANNOTATION} annotation"),
-                    format!("{add} re-applies the annotation"),
-                )),
-            }
-            match ann.get(TOKEN_EXPIRATION_ANNOTATION).map(|v| v.parse::<u32>()) {
-                Some(Ok(secs)) if (600..=86400).contains(&secs) => checks.push(Check::ok(
-                    "token-expiration",
-                    format!("projected tokens live {secs}s"),
-                )),
-                Some(_) => checks.push(Check::warn(
-                    "token-expiration",
-                    format!("{TOKEN_EXPIRATION_ANNOTATION} is not a number of seconds between 600 and 86400"),
-                    format!("{add} sets it to the session duration"),
-                )),
-                None => checks.push(Check::warn(
-                    "token-expiration",
-                    format!("no {TOKEN_EXPIRATION_ANNOTATION} annotation (the webhook default, 86400s, applies)"),
-                    format!("{add} sets it"),
-                )),
-            }
-        }
-    }
-
+    let mut checks = service_account_checks(f, &add, &sa_id);
     let claims = match &f.token {
         Ok(claims) => {
             checks.push(Check::ok(
@@ -361,7 +315,6 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
             None
         }
     };
-
     let account = match f.chain {
         Some(_) => "the cluster's account",
         None => "the klanker account",
@@ -375,23 +328,114 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
         return checks;
     };
     checks.push(Check::ok("role", format!("role {} exists", role.arn)));
-
     let Some(claims) = claims else {
         return checks;
     };
+    checks.extend(token_checks(f, role, claims, account, &add));
+    checks.push(session_check(f, role, &add));
+    match &f.chain {
+        Some(chain) => checks.extend(chain_checks(f, chain, &add)),
+        None => checks.push(policy_check(f, role, &add)),
+    }
+    checks
+}
+
+/// The ServiceAccount's two IRSA annotations.
+fn service_account_checks(f: &Facts, add: &str, sa_id: &str) -> Vec<Check> {
+    let Some(ann) = &f.annotations else {
+        return vec![Check::fail(
+            "service-account",
+            format!("ServiceAccount {sa_id} does not exist"),
+            format!("{add} (from this cluster's context) applies it"),
+        )];
+    };
+    let role = match ann.get(ROLE_ARN_ANNOTATION) {
+        Some(arn) if arn == &f.role_arn => Check::ok(
+            "service-account",
+            format!("ServiceAccount {sa_id} is annotated with {arn}"),
+        ),
+        Some(arn) => Check::fail(
+            "service-account",
+            format!(
+                "ServiceAccount {sa_id} is annotated with {arn}, not {}",
+                f.role_arn
+            ),
+            format!("{add} re-applies the annotation"),
+        ),
+        None => Check::fail(
+            "service-account",
+            format!("ServiceAccount {sa_id} has no {ROLE_ARN_ANNOTATION} annotation"),
+            format!("{add} re-applies the annotation"),
+        ),
+    };
+    let expiration = match ann
+        .get(TOKEN_EXPIRATION_ANNOTATION)
+        .map(|v| v.parse::<u32>())
+    {
+        Some(Ok(secs)) if (600..=86400).contains(&secs) => {
+            Check::ok("token-expiration", format!("projected tokens live {secs}s"))
+        }
+        Some(_) => Check::warn(
+            "token-expiration",
+            format!(
+                "{TOKEN_EXPIRATION_ANNOTATION} is not a number of seconds between 600 and 86400"
+            ),
+            format!("{add} sets it to the session duration"),
+        ),
+        None => Check::warn(
+            "token-expiration",
+            format!(
+                "no {TOKEN_EXPIRATION_ANNOTATION} annotation (the webhook default, 86400s, applies)"
+            ),
+            format!("{add} sets it"),
+        ),
+    };
+    vec![role, expiration]
+}
+
+/// What the token's claims meet: the issuer the role trusts, the provider
+/// registered for it (with STS's client ID), and the trust's conditions.
+fn token_checks(
+    f: &Facts,
+    role: &RoleFacts,
+    claims: &Claims,
+    account: &str,
+    add: &str,
+) -> Vec<Check> {
     let issuer = Issuer::parse(&claims.iss, "token iss");
+    let mut checks = vec![issuer_check(f, role, claims, &issuer, add)];
+    checks.extend(provider_checks(f, claims, account, add));
+    if let (Ok(issuer), Some(provider_arn)) = (&issuer, &f.provider_arn_for_token) {
+        let identity = WebIdentity {
+            provider_arn,
+            issuer_host_path: issuer.host_path(),
+            sub: &claims.sub,
+            aud: &claims.aud,
+        };
+        checks.push(trust_check(role, claims, &identity, add));
+    }
+    checks
+}
+
+fn issuer_check(
+    f: &Facts,
+    role: &RoleFacts,
+    claims: &Claims,
+    issuer: &Result<Issuer, crate::trust::ValidationError>,
+    add: &str,
+) -> Check {
     let trusted: Vec<String> = crate::inventory::federated_principals(&role.trust_policy)
         .into_iter()
         .collect();
-    match (&issuer, &f.provider_arn_for_token) {
-        (Ok(_), Some(arn)) if trusted.contains(arn) => checks.push(Check::ok(
+    match (issuer, &f.provider_arn_for_token) {
+        (Ok(_), Some(arn)) if trusted.contains(arn) => Check::ok(
             "issuer",
             format!(
                 "the token's issuer {} is the one the role trusts",
                 claims.iss
             ),
-        )),
-        (Ok(_), _) => checks.push(Check::fail(
+        ),
+        (Ok(_), _) => Check::fail(
             "issuer",
             format!(
                 "the token is issued by {}, but the role trusts {}",
@@ -403,126 +447,133 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
                 }
             ),
             format!("{add} from this cluster's context points the trust at its issuer"),
-        )),
-        (Err(e), _) => checks.push(Check::fail(
+        ),
+        (Err(e), _) => Check::fail(
             "issuer",
             format!(
                 "the token's issuer `{}` is not a usable OIDC issuer: {}",
                 claims.iss, e.problem
             ),
             "IRSA needs the cluster's service-account issuer to be a public https URL",
-        )),
+        ),
     }
+}
 
-    match &f.provider {
-        None => checks.push(Check::fail(
+fn provider_checks(f: &Facts, claims: &Claims, account: &str, add: &str) -> Vec<Check> {
+    let Some(p) = &f.provider else {
+        return vec![Check::fail(
             "provider",
             format!("no IAM OIDC provider for {} in {account}", claims.iss),
             format!("{add} re-creates it"),
-        )),
-        Some(p) => {
-            checks.push(Check::ok(
-                "provider",
-                format!("OIDC provider {} exists", p.arn),
-            ));
-            if p.client_ids.iter().any(|c| c == STS_AUDIENCE) {
-                checks.push(Check::ok(
-                    "client-id",
-                    format!("{STS_AUDIENCE} is among the provider's client IDs"),
-                ));
-            } else {
-                checks.push(Check::fail(
-                    "client-id",
-                    format!("the provider's client IDs ({}) lack {STS_AUDIENCE}", p.client_ids.join(", ")),
-                    format!(
-                        "aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {} --client-id {STS_AUDIENCE}",
-                        p.arn
-                    ),
-                ));
-            }
+        )];
+    };
+    let exists = Check::ok("provider", format!("OIDC provider {} exists", p.arn));
+    let client_id = match p.client_ids.iter().any(|c| c == STS_AUDIENCE) {
+        true => Check::ok(
+            "client-id",
+            format!("{STS_AUDIENCE} is among the provider's client IDs"),
+        ),
+        false => Check::fail(
+            "client-id",
+            format!(
+                "the provider's client IDs ({}) lack {STS_AUDIENCE}",
+                p.client_ids.join(", ")
+            ),
+            format!(
+                "aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {} --client-id {STS_AUDIENCE}",
+                p.arn
+            ),
+        ),
+    };
+    vec![exists, client_id]
+}
+
+fn trust_check(role: &RoleFacts, claims: &Claims, identity: &WebIdentity, add: &str) -> Check {
+    match conditions::evaluate(&role.trust_policy, identity) {
+        TrustVerdict::Allowed => Check::ok(
+            "trust",
+            format!(
+                "the trust policy admits sub {} with aud {}",
+                claims.sub,
+                claims.aud.join(",")
+            ),
+        ),
+        TrustVerdict::ProviderNotTrusted => Check::fail(
+            "trust",
+            format!(
+                "no Allow statement for sts:AssumeRoleWithWebIdentity names {}",
+                identity.provider_arn
+            ),
+            format!("{add} rewrites the trust policy"),
+        ),
+        TrustVerdict::ConditionFailed {
+            key,
+            wanted,
+            actual,
+        } => {
+            let claim = if key.ends_with(":aud") { "aud" } else { "sub" };
+            Check::fail(
+                "trust",
+                format!(
+                    "{claim} mismatch: the trust policy wants {key} = {wanted}, the token has {actual}"
+                ),
+                format!(
+                    "{add} --namespace NS --service-account SA with the ServiceAccount that should assume the role"
+                ),
+            )
         }
+        TrustVerdict::Unsupported(what) => Check::warn(
+            "trust",
+            format!("the trust policy uses {what}, which this check does not evaluate"),
+            "the STS call below is the final word",
+        ),
     }
+}
 
-    if let (Ok(issuer), Some(provider_arn)) = (&issuer, &f.provider_arn_for_token) {
-        let identity = WebIdentity {
-            provider_arn,
-            issuer_host_path: issuer.host_path(),
-            sub: &claims.sub,
-            aud: &claims.aud,
-        };
-        checks.push(match conditions::evaluate(&role.trust_policy, &identity) {
-            TrustVerdict::Allowed => Check::ok(
-                "trust",
-                format!("the trust policy admits sub {} with aud {}", claims.sub, claims.aud.join(",")),
-            ),
-            TrustVerdict::ProviderNotTrusted => Check::fail(
-                "trust",
-                format!("no Allow statement for sts:AssumeRoleWithWebIdentity names {provider_arn}"),
-                format!("{add} rewrites the trust policy"),
-            ),
-            TrustVerdict::ConditionFailed { key, wanted, actual } => {
-                let claim = if key.ends_with(":aud") { "aud" } else { "sub" };
-                Check::fail(
-                    "trust",
-                    format!("{claim} mismatch: the trust policy wants {key} = {wanted}, the token has {actual}"),
-                    format!("{add} --namespace NS --service-account SA with the ServiceAccount that should assume the role"),
-                )
-            }
-            TrustVerdict::Unsupported(what) => Check::warn(
-                "trust",
-                format!("the trust policy uses {what}, which this check does not evaluate"),
-                "the STS call below is the final word",
-            ),
-        });
-    }
-
-    checks.push(if role.max_session >= f.requested_session {
-        Check::ok(
+fn session_check(f: &Facts, role: &RoleFacts, add: &str) -> Check {
+    if role.max_session >= f.requested_session {
+        return Check::ok(
             "session",
             format!(
                 "MaxSessionDuration {}s covers {}s sessions",
                 role.max_session, f.requested_session
             ),
-        )
-    } else {
-        Check::fail(
-            "session",
-            format!(
-                "MaxSessionDuration {}s is shorter than the {}s sessions requested",
-                role.max_session, f.requested_session
-            ),
-            format!("{add} --session-duration {}", f.requested_session),
-        )
-    });
-
-    if let Some(chain) = &f.chain {
-        checks.extend(chain_checks(f, chain, &add));
-        return checks;
+        );
     }
-    checks.push(if role.attached_policies.contains(&f.operator_policy) {
-        Check::ok("policy", format!("{} is attached", f.operator_policy))
-    } else if role.attached_policies.is_empty() {
-        Check::fail(
+    Check::fail(
+        "session",
+        format!(
+            "MaxSessionDuration {}s is shorter than the {}s sessions requested",
+            role.max_session, f.requested_session
+        ),
+        format!("{add} --session-duration {}", f.requested_session),
+    )
+}
+
+fn policy_check(f: &Facts, role: &RoleFacts, add: &str) -> Check {
+    if role.attached_policies.contains(&f.operator_policy) {
+        return Check::ok("policy", format!("{} is attached", f.operator_policy));
+    }
+    if role.attached_policies.is_empty() {
+        return Check::fail(
             "policy",
             "no policy is attached: the session could do nothing",
             format!("{add} attaches {}", f.operator_policy),
-        )
-    } else {
-        Check::warn(
-            "policy",
-            format!(
-                "{} is not attached (attached: {})",
-                f.operator_policy,
-                role.attached_policies
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            format!("{add} attaches the operator policy"),
-        )
-    });
-    checks
+        );
+    }
+    Check::warn(
+        "policy",
+        format!(
+            "{} is not attached (attached: {})",
+            f.operator_policy,
+            role.attached_policies
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!("{add} attaches the operator policy"),
+    )
 }
 
 /// Chained mode's links after role A: its permission to assume role B,
