@@ -9,9 +9,12 @@ use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::plan::add as planned;
 use crate::plan::snapshot::{AddSnapshot, AfterApply, ClusterAccount, Resolved};
-use crate::plan::{Observed, ObservedCluster, PreviousServiceAccount};
+use crate::plan::{
+    Observed, ObservedCluster, ObservedConfigMap, ObservedRole, ObservedServiceAccount,
+    PreviousServiceAccount,
+};
 use crate::resolve::add::AddRequest;
-use crate::store::Document;
+use crate::store::{ClusterEntry, Document};
 use crate::trust::{Issuer, STS_AUDIENCE, TrustMode};
 use crate::verify::ProviderFacts;
 
@@ -37,69 +40,21 @@ pub struct Sources<'a> {
 /// the role trusts besides it, and a ServiceAccount the trust moves from.
 pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot, Error> {
     let klanker = from.klanker;
-    // The first ServiceAccount's state, then the others' (several --service-account).
-    let wanted = req.service_accounts();
-    let cluster_state = async {
-        let Some(c) = from.cluster else {
-            return Ok(((true, None), Vec::new(), Vec::new()));
-        };
-        let reads = wanted.iter().map(|(ns, name)| async move {
-            let (namespace_exists, service_account) =
-                tokio::try_join!(c.namespace_exists(ns), c.get_service_account(ns, name))?;
-            Ok::<_, Error>(ObservedCluster {
-                namespace: ns.clone(),
-                name: name.clone(),
-                namespace_exists,
-                service_account,
-            })
-        });
-        // Chained mode: its ConfigMap in each namespace holding a ServiceAccount.
-        let namespaces: BTreeSet<&String> = wanted.iter().map(|(ns, _)| ns).collect();
-        let config_maps =
-            futures::future::try_join_all(namespaces.into_iter().map(|ns| async move {
-                match req.mode.chained() {
-                    Some(ch) => Ok::<_, Error>(c.get_config_map(ns, &ch.config_map).await?),
-                    None => Ok(None),
-                }
-            }));
-        let (all, config_maps) =
-            tokio::try_join!(futures::future::try_join_all(reads), config_maps)?;
-        let config_map: Vec<_> = config_maps.into_iter().flatten().collect();
-        let mut all = all.into_iter();
-        let first = all
-            .next()
-            .map_or((true, None), |o| (o.namespace_exists, o.service_account));
-        Ok::<_, Error>((first, all.collect::<Vec<_>>(), config_map))
-    };
-    let identity_and_policies = async {
-        let identity = super::klanker_identity(klanker, from.hint.clone()).await?;
-        let policies = planned::policy_arns(req, &identity);
-        let checks = policies.iter().map(|arn| async move {
-            iam::policy_exists(&klanker.iam, arn)
-                .await
-                .map(|exists| (arn.clone(), exists))
-        });
-        let missing: BTreeSet<String> = futures::future::try_join_all(checks)
-            .await?
-            .into_iter()
-            .filter_map(|(arn, exists)| (!exists).then_some(arn))
-            .collect();
-        Ok::<_, Error>((identity, policies, missing))
-    };
+    let issuer = resolve_issuer(
+        &req.source,
+        from.access,
+        from.kube,
+        &req.context.context_name,
+        from.verbose,
+    );
     let (issuer, (identity, policies, missing_policies), role, provider_arns, cluster) = tokio::try_join!(
-        resolve_issuer(
-            &req.source,
-            from.access,
-            from.kube,
-            &req.context.context_name,
-            from.verbose
-        ),
-        identity_and_policies,
+        issuer,
+        identity_and_policies(req, klanker, from.hint.clone()),
         async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
         async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
-        cluster_state,
+        cluster_state(req, from.cluster),
     )?;
-    let ((namespace_exists, service_account), more_service_accounts, mut config_maps) = cluster;
+    let (first, more_service_accounts, mut config_maps) = cluster;
     let (role, attached_policies) = match role {
         Some((role, attached)) => (Some(role), attached),
         None => (None, BTreeSet::new()),
@@ -121,95 +76,29 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
     )
     .await?;
     let config_entry = from.config.get(&req.name);
-    let entry_role_a = config_entry
-        .as_ref()
-        .and_then(|e| e.cluster_role_arn.clone());
-    let cluster_role = match req.mode.chained() {
-        Some(ch) => Some(ch.cluster_role_name.clone()),
-        None => role
-            .as_ref()
-            .and_then(|r| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
-            .or(entry_role_a)
-            .and_then(|arn| arn.rsplit('/').next().map(str::to_string)),
-    };
-    let cluster_account = match (cluster_role, from.cluster_account) {
-        (None, _) => None,
-        (Some(role_a), Some(clients)) => {
-            Some(observe_cluster_account(req, clients, &issuer, &role_a).await?)
-        }
-        (Some(role_a), None) => {
-            return Err(Error::ChainedRoleUnreachable {
-                name: req.name.clone(),
-                role: role_a,
-                account: issuer
-                    .cluster_account
-                    .clone()
-                    .unwrap_or_else(|| "of the cluster".into()),
-            });
-        }
-    };
-    // The subjects trusted until now: role B's (mirror) and role A's (chained).
+    let cluster_account =
+        cluster_account(req, &from, &issuer, role.as_ref(), config_entry.as_ref());
+    let cluster_account = cluster_account.await?;
     let role_a = cluster_account
         .as_ref()
         .and_then(|c| c.observed.role.as_ref());
-    let mut previous = planned::previous_subjects(req, role.as_ref());
-    for subject in planned::previous_subjects(req, role_a) {
-        if !previous.contains(&subject) {
-            previous.push(subject);
-        }
-    }
-    let reads = previous.into_iter().map(|(namespace, name)| async move {
-        let observed = match from.cluster {
-            Some(c) => c.get_service_account(&namespace, &name).await?,
-            None => None,
-        };
-        Ok::<_, Error>(PreviousServiceAccount {
-            namespace,
-            name,
-            observed,
-        })
-    });
-    let previous_service_accounts = futures::future::try_join_all(reads).await?;
-    // Chained mode: the ConfigMap of a namespace no ServiceAccount is left in.
-    if let (Some(ch), Some(c)) = (req.mode.chained(), from.cluster) {
-        let read: BTreeSet<String> = wanted.iter().map(|(ns, _)| ns.clone()).collect();
-        let left: BTreeSet<String> = previous_service_accounts
-            .iter()
-            .map(|p| p.namespace.clone())
-            .filter(|ns| !read.contains(ns))
-            .collect();
-        for ns in &left {
-            config_maps.extend(c.get_config_map(ns, &ch.config_map).await?);
-        }
-    }
-    // Mirror mode taking a chained name back removes the ConfigMap it wrote.
-    // By the name role B's tag recorded (the printed RBAC grants no list).
-    if let (None, Some(_), Some(c)) = (req.mode.chained(), &cluster_account, from.cluster) {
-        let name = role
-            .as_ref()
-            .and_then(|r| r.tags.get(crate::trust::CONFIG_MAP_TAG).cloned())
-            .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string());
-        let namespaces: BTreeSet<String> = wanted
-            .iter()
-            .map(|(ns, _)| ns.clone())
-            .chain(
-                previous_service_accounts
-                    .iter()
-                    .map(|p| p.namespace.clone()),
-            )
-            .chain([req.sa_namespace.clone()])
-            .collect();
-        for ns in &namespaces {
-            config_maps.extend(c.get_config_map(ns, &name).await?);
-        }
-    }
+    let previous_service_accounts =
+        previous_service_accounts(req, from.cluster, role.as_ref(), role_a).await?;
+    let left = left_config_maps(
+        req,
+        &from,
+        role.as_ref(),
+        &cluster_account,
+        &previous_service_accounts,
+    );
+    config_maps.extend(left.await?);
     let observed = Observed {
         provider,
         role,
         attached_policies,
         missing_policies,
-        namespace_exists,
-        service_account,
+        namespace_exists: first.0,
+        service_account: first.1,
         config_entry,
         old_providers,
         previous_service_accounts,
@@ -225,6 +114,181 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         observed,
         config: from.config,
     })
+}
+
+/// The first ServiceAccount's state (its namespace exists; it, if it
+/// does), the others' (several --service-account), and chained mode's
+/// ConfigMap in each namespace holding a ServiceAccount.
+async fn cluster_state(
+    req: &AddRequest,
+    cluster: Option<&Cluster<'_>>,
+) -> Result<FirstAndMore, Error> {
+    let Some(c) = cluster else {
+        return Ok(((true, None), Vec::new(), Vec::new()));
+    };
+    let wanted = req.service_accounts();
+    let reads = wanted.iter().map(|(ns, name)| async move {
+        let (namespace_exists, service_account) =
+            tokio::try_join!(c.namespace_exists(ns), c.get_service_account(ns, name))?;
+        Ok::<_, Error>(ObservedCluster {
+            namespace: ns.clone(),
+            name: name.clone(),
+            namespace_exists,
+            service_account,
+        })
+    });
+    let namespaces: BTreeSet<&String> = wanted.iter().map(|(ns, _)| ns).collect();
+    let config_maps = futures::future::try_join_all(namespaces.into_iter().map(|ns| async move {
+        match req.mode.chained() {
+            Some(ch) => Ok::<_, Error>(c.get_config_map(ns, &ch.config_map).await?),
+            None => Ok(None),
+        }
+    }));
+    let (all, config_maps) = tokio::try_join!(futures::future::try_join_all(reads), config_maps)?;
+    let mut all = all.into_iter();
+    let first = all
+        .next()
+        .map_or((true, None), |o| (o.namespace_exists, o.service_account));
+    let config_maps = config_maps.into_iter().flatten().collect();
+    Ok((first, all.collect(), config_maps))
+}
+
+/// `(namespace exists, the ServiceAccount)` of the first, the others, the ConfigMaps.
+type FirstAndMore = (
+    (bool, Option<ObservedServiceAccount>),
+    Vec<ObservedCluster>,
+    Vec<ObservedConfigMap>,
+);
+
+/// Who we are in the klanker account, the policies the role should have,
+/// and those of them that do not exist.
+async fn identity_and_policies(
+    req: &AddRequest,
+    klanker: &KlankerClients,
+    hint: Option<Identity>,
+) -> Result<(Identity, BTreeSet<String>, BTreeSet<String>), Error> {
+    let identity = super::klanker_identity(klanker, hint).await?;
+    let policies = planned::policy_arns(req, &identity);
+    let checks = policies.iter().map(|arn| async move {
+        iam::policy_exists(&klanker.iam, arn)
+            .await
+            .map(|exists| (arn.clone(), exists))
+    });
+    let missing: BTreeSet<String> = futures::future::try_join_all(checks)
+        .await?
+        .into_iter()
+        .filter_map(|(arn, exists)| (!exists).then_some(arn))
+        .collect();
+    Ok((identity, policies, missing))
+}
+
+/// The cluster's account, read when role A matters: chained mode asks for
+/// it, or the name was chained (role B trusts a role A, or km-config.yaml
+/// records one).
+async fn cluster_account(
+    req: &AddRequest,
+    from: &Sources<'_>,
+    issuer: &Resolved,
+    role: Option<&ObservedRole>,
+    entry: Option<&ClusterEntry>,
+) -> Result<Option<ClusterAccount>, Error> {
+    let entry_role_a = entry.and_then(|e| e.cluster_role_arn.clone());
+    let cluster_role = match req.mode.chained() {
+        Some(ch) => Some(ch.cluster_role_name.clone()),
+        None => role
+            .and_then(|r| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
+            .or(entry_role_a)
+            .and_then(|arn| arn.rsplit('/').next().map(str::to_string)),
+    };
+    match (cluster_role, from.cluster_account) {
+        (None, _) => Ok(None),
+        (Some(role_a), Some(clients)) => Ok(Some(
+            observe_cluster_account(req, clients, issuer, &role_a).await?,
+        )),
+        (Some(role_a), None) => Err(Error::ChainedRoleUnreachable {
+            name: req.name.clone(),
+            role: role_a,
+            account: issuer
+                .cluster_account
+                .clone()
+                .unwrap_or_else(|| "of the cluster".into()),
+        }),
+    }
+}
+
+/// The ServiceAccounts trusted until now and no longer (role B's in mirror
+/// mode, role A's in chained mode), as they are in the cluster.
+async fn previous_service_accounts(
+    req: &AddRequest,
+    cluster: Option<&Cluster<'_>>,
+    role: Option<&ObservedRole>,
+    role_a: Option<&ObservedRole>,
+) -> Result<Vec<PreviousServiceAccount>, Error> {
+    let mut previous = planned::previous_subjects(req, role);
+    for subject in planned::previous_subjects(req, role_a) {
+        if !previous.contains(&subject) {
+            previous.push(subject);
+        }
+    }
+    let reads = previous.into_iter().map(|(namespace, name)| async move {
+        let observed = match cluster {
+            Some(c) => c.get_service_account(&namespace, &name).await?,
+            None => None,
+        };
+        Ok::<_, Error>(PreviousServiceAccount {
+            namespace,
+            name,
+            observed,
+        })
+    });
+    futures::future::try_join_all(reads).await
+}
+
+/// ConfigMaps that would be left behind: chained mode's in a namespace no
+/// ServiceAccount is left in, and, when another mode takes a chained name
+/// back, the one chained mode wrote, by the name role B's tag recorded (the
+/// printed RBAC grants no list).
+async fn left_config_maps(
+    req: &AddRequest,
+    from: &Sources<'_>,
+    role: Option<&ObservedRole>,
+    cluster_account: &Option<ClusterAccount>,
+    previous: &[PreviousServiceAccount],
+) -> Result<Vec<ObservedConfigMap>, Error> {
+    let Some(c) = from.cluster else {
+        return Ok(Vec::new());
+    };
+    let wanted: BTreeSet<String> = req
+        .service_accounts()
+        .into_iter()
+        .map(|(ns, _)| ns)
+        .collect();
+    let previous_namespaces = previous.iter().map(|p| p.namespace.clone());
+    let (name, namespaces): (String, BTreeSet<String>) = match (req.mode.chained(), cluster_account)
+    {
+        (Some(ch), _) => (
+            ch.config_map.clone(),
+            previous_namespaces
+                .filter(|ns| !wanted.contains(ns))
+                .collect(),
+        ),
+        (None, Some(_)) => (
+            role.and_then(|r| r.tags.get(crate::trust::CONFIG_MAP_TAG).cloned())
+                .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string()),
+            wanted
+                .iter()
+                .cloned()
+                .chain(previous_namespaces)
+                .chain([req.sa_namespace.clone()])
+                .collect(),
+        ),
+        (None, None) => return Ok(Vec::new()),
+    };
+    let mut found = Vec::new();
+    for ns in &namespaces {
+        found.extend(c.get_config_map(ns, &name).await?);
+    }
+    Ok(found)
 }
 
 fn on_cluster(e: crate::aws::AwsError) -> crate::aws::AwsError {
