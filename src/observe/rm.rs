@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::issuer::resolve_issuer;
 use crate::aws::{Identity, KlankerClients, iam};
 use crate::error::{ClusterUnread, Error};
-use crate::inventory::{self, RoleSummary};
+use crate::inventory::{self, Onboarding, RoleSummary};
 use crate::k8s::{self, Cluster, KubeError};
 use crate::kubeconfig::{self, ContextInfo};
 use crate::plan::removal::{
@@ -16,7 +16,7 @@ use crate::plan::removal::{
 };
 use crate::resolve::IssuerSource;
 use crate::resolve::rm::RmRequest;
-use crate::store::Store;
+use crate::store::{ClusterEntry, Store};
 
 /// What exists of the onboarding, and what the removal acts through.
 pub struct RmSnapshot {
@@ -176,60 +176,14 @@ pub async fn observe(
         (None, _, _) => None,
     };
 
-    // The role's details and the provider's ownership, side by side.
-    let (role, provider_owned) = tokio::try_join!(
-        async {
-            match role_exists {
-                true => Ok(role_details(&klanker.iam, &located.role_name)
-                    .await?
-                    .map(|(role, _)| role)),
-                false => Ok(None),
-            }
-        },
-        async {
-            match &provider_arn {
-                Some(arn) => iam::provider_owned(&klanker.iam, arn)
-                    .await
-                    .map(Some)
-                    .map_err(Error::from),
-                None => Ok(None),
-            }
-        },
-    )?;
+    let role_name = located.role_name.as_str();
+    let (role, provider) =
+        role_and_provider(klanker, &roles, role_name, role_exists, provider_arn).await?;
     let role_arn = role
         .as_ref()
         .map(|r| r.arn.clone())
         .unwrap_or(expected_role_arn);
-    let provider = match (provider_arn, provider_owned) {
-        (Some(arn), Some(owned)) => Some(ProviderToRemove {
-            owned,
-            trusted_by: inventory::roles_trusting(&roles, &arn, &located.role_name)
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
-            arn,
-        }),
-        _ => None,
-    };
-    // Chained mode: role A, the cluster's provider and the ConfigMap.
-    // A chained `add` that failed before role B and the entry were written
-    // leaves a ServiceAccount annotated with role A's default name.
-    let left_by_chained_add = || {
-        let role_a = crate::trust::default_cluster_role_name(name);
-        seen.into_iter().flatten().find_map(|s| {
-            s.observed
-                .annotations
-                .get(crate::trust::ROLE_ARN_ANNOTATION)
-                .filter(|arn| arn.rsplit('/').next() == Some(role_a.as_str()))
-                .filter(|_| s.observed.created_by_us())
-                .cloned()
-        })
-    };
-    let role_a_arn = recorded
-        .as_ref()
-        .and_then(|o| o.cluster_role_arn.clone())
-        .or_else(|| entry.and_then(|e| e.cluster_role_arn.clone()))
-        .or_else(left_by_chained_add);
+    let role_a_arn = role_a_arn(name, recorded.as_ref(), entry, seen);
     let chained = match &role_a_arn {
         Some(arn) => Some(cluster_account(request, ctx, access, kube_client.as_ref(), arn).await?),
         None => None,
@@ -247,31 +201,10 @@ pub async fn observe(
         ),
         Some(Err(why)) => (ClusterView::Unreachable(why.to_string()), Some(why)),
     };
-    let cluster_was_read = matches!(cluster, ClusterView::Found(_));
-    let view = &cluster;
-    let config_maps = match (&role_a_arn, &kube_client, cluster_was_read) {
-        (Some(_), Some(client), true) => {
+    let config_maps = match (&role_a_arn, &kube_client, &cluster) {
+        (Some(_), Some(client), ClusterView::Found(found)) => {
             let cluster = Cluster::new(client, request.verbose);
-            let mut found = Vec::new();
-            // Beside the recorded ServiceAccounts and the ones found annotated.
-            let found_namespaces: Vec<String> = match &view {
-                ClusterView::Found(found) => found.iter().map(|f| f.namespace.clone()).collect(),
-                _ => Vec::new(),
-            };
-            let namespaces: std::collections::BTreeSet<String> = recorded_subjects
-                .iter()
-                .map(|(ns, _)| ns.clone())
-                .chain(found_namespaces)
-                .collect();
-            // By the name the role recorded (the printed RBAC grants no list).
-            let config_map = recorded
-                .as_ref()
-                .and_then(|o| o.config_map.clone())
-                .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string());
-            for ns in &namespaces {
-                found.extend(cluster.get_config_map(ns, &config_map).await?);
-            }
-            found
+            chained_config_maps(&cluster, recorded.as_ref(), &recorded_subjects, found).await?
         }
         _ => Vec::new(),
     };
@@ -416,6 +349,98 @@ async fn left_over_provider(
             None
         }
     }
+}
+
+/// The role's details and the provider's ownership, side by side.
+async fn role_and_provider(
+    klanker: &KlankerClients,
+    roles: &[RoleSummary],
+    role_name: &str,
+    role_exists: bool,
+    provider_arn: Option<String>,
+) -> Result<(Option<RoleToRemove>, Option<ProviderToRemove>), Error> {
+    let (role, provider_owned) = tokio::try_join!(
+        async {
+            match role_exists {
+                true => Ok(role_details(&klanker.iam, role_name)
+                    .await?
+                    .map(|(role, _)| role)),
+                false => Ok(None),
+            }
+        },
+        async {
+            match &provider_arn {
+                Some(arn) => iam::provider_owned(&klanker.iam, arn)
+                    .await
+                    .map(Some)
+                    .map_err(Error::from),
+                None => Ok(None),
+            }
+        },
+    )?;
+    let provider = match (provider_arn, provider_owned) {
+        (Some(arn), Some(owned)) => Some(ProviderToRemove {
+            owned,
+            trusted_by: inventory::roles_trusting(roles, &arn, role_name)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            arn,
+        }),
+        _ => None,
+    };
+    Ok((role, provider))
+}
+
+/// Chained mode's role A: as recorded (the role's tags, km-config.yaml),
+/// else, after a chained `add` that failed before role B and the entry
+/// were written, the ServiceAccount it left annotated with role A's
+/// default name.
+fn role_a_arn(
+    name: &str,
+    recorded: Option<&Onboarding>,
+    entry: Option<&ClusterEntry>,
+    seen: Option<&Vec<Seen>>,
+) -> Option<String> {
+    let left_by_chained_add = || {
+        let role_a = crate::trust::default_cluster_role_name(name);
+        seen.into_iter().flatten().find_map(|s| {
+            s.observed
+                .annotations
+                .get(crate::trust::ROLE_ARN_ANNOTATION)
+                .filter(|arn| arn.rsplit('/').next() == Some(role_a.as_str()))
+                .filter(|_| s.observed.created_by_us())
+                .cloned()
+        })
+    };
+    recorded
+        .and_then(|o| o.cluster_role_arn.clone())
+        .or_else(|| entry.and_then(|e| e.cluster_role_arn.clone()))
+        .or_else(left_by_chained_add)
+}
+
+/// Chained mode's ConfigMap beside the recorded ServiceAccounts and the
+/// ones found annotated, by the name the role recorded (the printed RBAC
+/// grants no list).
+async fn chained_config_maps(
+    cluster: &Cluster<'_>,
+    recorded: Option<&Onboarding>,
+    recorded_subjects: &[(String, String)],
+    found: &[removal::FoundServiceAccount],
+) -> Result<Vec<crate::plan::ObservedConfigMap>, Error> {
+    let namespaces: std::collections::BTreeSet<String> = recorded_subjects
+        .iter()
+        .map(|(ns, _)| ns.clone())
+        .chain(found.iter().map(|f| f.namespace.clone()))
+        .collect();
+    let config_map = recorded
+        .and_then(|o| o.config_map.clone())
+        .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string());
+    let mut maps = Vec::new();
+    for ns in &namespaces {
+        maps.extend(cluster.get_config_map(ns, &config_map).await?);
+    }
+    Ok(maps)
 }
 
 /// The role as `rm` removes it, and its trust policy (chained mode's role
