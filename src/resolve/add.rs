@@ -135,6 +135,83 @@ impl AddRequest {
 /// Checks every flag locally, before anything touches the network.
 pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
     let klanker = Klanker::resolve(&args.aws)?;
+    let tags = check_flags(args)?;
+    let cluster_name = args
+        .cluster_name
+        .clone()
+        .or_else(|| ctx.eks.cluster_name.clone());
+    let source = issuer_source(args, ctx, cluster_name.as_deref())?;
+    let Some(name) = args.name.clone().or(cluster_name) else {
+        return Err(trust::ValidationError::new(
+            "--name",
+            "",
+            "it is required when the context does not name an EKS cluster",
+            "Pass --name NAME; the role will be km-cluster-NAME.",
+        )
+        .into());
+    };
+    validate::registry_name(&name)?;
+    let role_name = role_name(args, &name)?;
+    let context_namespace = ctx
+        .namespace
+        .clone()
+        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+    let namespace = args
+        .namespace
+        .clone()
+        .unwrap_or_else(|| context_namespace.clone());
+    validate::namespace(&namespace)?;
+    let scopes = scopes(&args.service_accounts, &namespace)?;
+    let Some(scope) = scopes.first().cloned() else {
+        return Err(trust::ValidationError::new(
+            "--service-account",
+            "",
+            "no ServiceAccount is named",
+            "Pass --service-account NAME (default: km).",
+        )
+        .into());
+    };
+    // The longer of the two descriptions the role can get.
+    validate::description(&trust::role_description_for(&name, &scopes, true), &name)?;
+    // A wildcard trust still needs a real namespace to hold the ServiceAccount.
+    let sa_namespace = scope.namespace.clone().unwrap_or(context_namespace);
+    let mode = mode(args, &name)?;
+    let cluster_side = ClusterSide::of(Some(&source), args.cluster_profile.as_deref(), &klanker);
+    if mode.chained().is_some() && cluster_side.is_none() {
+        return Err(Error::ChainedNeedsClusterAccount {
+            context: ctx.context_name.clone(),
+        });
+    }
+    Ok(AddRequest {
+        name,
+        role_name,
+        sa_namespace,
+        service_account: scope.service_account.clone(),
+        scope,
+        scopes,
+        max_trust_policy_size: args.max_trust_policy_size,
+        source,
+        tags,
+        policy_arns: args.policy_arns.clone(),
+        permissions_boundary: args.permissions_boundary.clone(),
+        session_duration: args.session_duration,
+        register: args.register_oidc_provider,
+        create_namespace: args.create_namespace,
+        replace_issuer: args.replace_issuer,
+        override_service_accounts: args.override_existing_serviceaccounts,
+        mode,
+        cluster_side,
+        klanker,
+        apply: args.apply,
+        output: args.output,
+        verify: !args.no_verify,
+        context: ctx.clone(),
+    })
+}
+
+/// The flags checked on their own, before anything is derived from them;
+/// the role's tags, with the tool's own keys reserved.
+fn check_flags(args: &AddArgs) -> Result<BTreeMap<String, String>, Error> {
     validate::session_duration(args.session_duration)?;
     if !(1..=trust::policy::MAX_TRUST_POLICY_QUOTA).contains(&args.max_trust_policy_size) {
         return Err(trust::ValidationError::new(
@@ -170,68 +247,37 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
     if let Some(b) = &args.permissions_boundary {
         trust::arn::parse_policy_arn(b, "--permissions-boundary")?;
     }
-    let tags = validate::tag_set(
-        &args.tags,
-        &[
-            MANAGED_BY_TAG,
-            NAME_TAG,
-            trust::CLUSTER_TAG,
-            trust::SERVER_TAG,
-        ],
-    )?;
+    let reserved = [
+        MANAGED_BY_TAG,
+        NAME_TAG,
+        trust::CLUSTER_TAG,
+        trust::SERVER_TAG,
+    ];
+    let tags = validate::tag_set(&args.tags, &reserved)?;
     if let Some(r) = &args.cluster_region {
         validate::region(r, "--cluster-region")?;
     }
-    let cluster_name = args
-        .cluster_name
-        .clone()
-        .or_else(|| ctx.eks.cluster_name.clone());
-    let source = issuer_source(args, ctx, cluster_name.as_deref())?;
-    let Some(name) = args.name.clone().or(cluster_name) else {
-        return Err(trust::ValidationError::new(
-            "--name",
-            "",
-            "it is required when the context does not name an EKS cluster",
-            "Pass --name NAME; the role will be km-cluster-NAME.",
-        )
-        .into());
-    };
-    validate::registry_name(&name)?;
-    let role_name = match &args.role_name {
+    Ok(tags)
+}
+
+/// `--role-name`, else `km-cluster-NAME`, each within IAM's limits.
+fn role_name(args: &AddArgs, name: &str) -> Result<String, Error> {
+    match &args.role_name {
         Some(r) => {
             validate::role_name(r, "--role-name")?;
-            r.clone()
+            Ok(r.clone())
         }
         None => {
-            let r = trust::default_role_name(&name);
+            let r = trust::default_role_name(name);
             validate::role_name(&r, "--name")?;
-            r
+            Ok(r)
         }
-    };
-    let context_namespace = ctx
-        .namespace
-        .clone()
-        .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
-    let namespace = args
-        .namespace
-        .clone()
-        .unwrap_or_else(|| context_namespace.clone());
-    validate::namespace(&namespace)?;
-    let scopes = scopes(&args.service_accounts, &namespace)?;
-    let Some(scope) = scopes.first().cloned() else {
-        return Err(trust::ValidationError::new(
-            "--service-account",
-            "",
-            "no ServiceAccount is named",
-            "Pass --service-account NAME (default: km).",
-        )
-        .into());
-    };
-    // The longer of the two descriptions the role can get.
-    validate::description(&trust::role_description_for(&name, &scopes, true), &name)?;
-    // A wildcard trust still needs a real namespace to hold the ServiceAccount.
-    let sa_namespace = scope.namespace.clone().unwrap_or(context_namespace);
-    let mode = match args.mode {
+    }
+}
+
+/// The mode asked for, with its own names; another mode's flags are refused.
+fn mode(args: &AddArgs, name: &str) -> Result<ModeRequest, Error> {
+    match args.mode {
         TrustMode::Mirror => {
             for (flag, given) in [
                 ("--cluster-role-name", args.cluster_role_name.is_some()),
@@ -251,41 +297,10 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
                     .into());
                 }
             }
-            ModeRequest::Mirror
+            Ok(ModeRequest::Mirror)
         }
-        TrustMode::Chained => ModeRequest::Chained(chained(args, &name)?),
-    };
-    let cluster_side = ClusterSide::of(Some(&source), args.cluster_profile.as_deref(), &klanker);
-    if mode.chained().is_some() && cluster_side.is_none() {
-        return Err(Error::ChainedNeedsClusterAccount {
-            context: ctx.context_name.clone(),
-        });
+        TrustMode::Chained => Ok(ModeRequest::Chained(chained(args, name)?)),
     }
-    Ok(AddRequest {
-        name,
-        role_name,
-        sa_namespace,
-        service_account: scope.service_account.clone(),
-        scope,
-        scopes,
-        max_trust_policy_size: args.max_trust_policy_size,
-        source,
-        tags,
-        policy_arns: args.policy_arns.clone(),
-        permissions_boundary: args.permissions_boundary.clone(),
-        session_duration: args.session_duration,
-        register: args.register_oidc_provider,
-        create_namespace: args.create_namespace,
-        replace_issuer: args.replace_issuer,
-        override_service_accounts: args.override_existing_serviceaccounts,
-        mode,
-        cluster_side,
-        klanker,
-        apply: args.apply,
-        output: args.output,
-        verify: !args.no_verify,
-        context: ctx.clone(),
-    })
 }
 
 /// Chained mode's names, checked.
