@@ -97,7 +97,6 @@ fn plan(
         .into());
     };
     let klanker = &snap.identity;
-    let issuer = &snap.issuer.issuer;
     // AssumeRole never crosses partitions: IAM would refuse role B's trust.
     if side.identity.partition != klanker.partition {
         return Err(ChainedError::AcrossPartitions {
@@ -106,97 +105,28 @@ fn plan(
         }
         .into());
     }
-    let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
-    let role_a_arn = trust::role_arn(
-        &side.identity.partition,
-        &side.identity.account,
-        &chained.cluster_role_name,
-    );
-    let provider_a = add::provider_arn(side.observed.provider.as_ref(), issuer, &side.identity);
-    let boundary = match &side.boundary {
-        Some((arn, _))
-            if crate::trust::arn::account_of(arn) != Some(side.identity.account.as_str()) =>
-        {
-            return Err(ChainedError::BoundaryElsewhere {
-                arn: arn.clone(),
-                account: side.identity.account.clone(),
-            }
-            .into());
-        }
-        Some((arn, true)) => Some(arn.clone()),
-        Some((arn, false)) => {
-            return Err(ChainedError::BoundaryMissing {
-                arn: arn.clone(),
-                name: arn.rsplit('/').next().unwrap_or_default().to_string(),
-                account: side.identity.account.clone(),
-                role: chained.cluster_role_name.clone(),
-            }
-            .into());
-        }
-        None => chained.cluster_permissions_boundary.clone(),
-    };
-    let tags = add::role_tags(req, snap.issuer.cluster_arn.as_deref());
-    if let Some(existing) = &side.observed.role {
-        validate::merged_tag_count(
-            existing.tags.keys(),
-            tags.keys(),
-            &chained.cluster_role_name,
-        )?;
-    }
-    let description = trust::cluster_role_description(&req.name, &req.scopes, &role_b_arn);
-    validate::description(&description, &req.name)?;
-    let role_a_trust = trust::policy::trust_policy_for(&provider_a, issuer, &req.scopes);
-    add::check_trust_size(&role_a_trust, req.scopes.len(), req.max_trust_policy_size)?;
-    let role_a = Desired {
-        name: req.name.clone(),
-        iam: Target::ClusterIam,
-        ensure_provider: true,
-        inline_policies: BTreeMap::from([(
-            chain::ASSUME_POLICY_NAME.to_string(),
-            chain::assume_policy(&role_b_arn),
-        )]),
-        issuer: issuer.clone(),
-        provider_arn: provider_a.clone(),
-        provider_tags: BTreeMap::from([(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string())]),
-        register: req.register,
-        role_name: chained.cluster_role_name.clone(),
-        role_arn: role_a_arn.clone(),
-        trust_policy: role_a_trust,
-        max_session: req.session_duration,
-        description,
-        role_tags: tags,
-        permissions_boundary: boundary,
-        policies: BTreeSet::new(),
-        cluster: None,
-        more_clusters: Vec::new(),
-        config_entry: None,
-        replace_issuer: req.replace_issuer,
-        drop_old_providers: false,
-        override_service_accounts: false,
-    };
+    let role_a = role_a(req, chained, snap, side)?;
     let cluster_steps = crate::plan::plan(&role_a, &side.observed)?;
-
-    let config = chain::aws_config(&role_b_arn, &role_a_arn, &req.name);
-    let mut add = add::plan_klanker(
-        req,
-        snap,
-        KlankerSide {
-            trust_policy: chain::klanker_trust_policy(
-                &klanker.partition,
-                &side.identity.account,
-                &role_a_arn,
-            ),
-            description: trust::chained_role_description(&req.name, &req.scopes),
-            annotated_role: role_a_arn.clone(),
-            provider_arn: provider_a.clone(),
-            config_map: Some(DesiredConfigMap {
-                name: chained.config_map.clone(),
-                data: BTreeMap::from([(chain::CONFIG_MAP_KEY.to_string(), config)]),
-            }),
-            cluster_role_arn: Some(role_a_arn.clone()),
-            entry_provider_arn: provider_a,
-        },
-    )?;
+    let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
+    let config = chain::aws_config(&role_b_arn, &role_a.role_arn, &req.name);
+    let side_b = KlankerSide {
+        trust_policy: chain::klanker_trust_policy(
+            &klanker.partition,
+            &side.identity.account,
+            &role_a.role_arn,
+        ),
+        description: trust::chained_role_description(&req.name, &req.scopes),
+        annotated_role: role_a.role_arn.clone(),
+        provider_arn: role_a.provider_arn.clone(),
+        config_map: Some(DesiredConfigMap {
+            name: chained.config_map.clone(),
+            data: BTreeMap::from([(chain::CONFIG_MAP_KEY.to_string(), config)]),
+        }),
+        cluster_role_arn: Some(role_a.role_arn.clone()),
+        entry_provider_arn: role_a.provider_arn.clone(),
+    };
+    let mut add = add::plan_klanker(req, snap, side_b)?;
+    // Role A's steps and warnings come first: role B names it.
     let mut steps = cluster_steps.steps;
     steps.append(&mut add.plan.steps);
     add.plan.steps = steps;
@@ -215,9 +145,89 @@ fn plan(
         ));
     }
     add.warnings = warnings;
-    add.cluster_role_arn = Some(role_a_arn);
+    add.cluster_role_arn = Some(role_a.role_arn);
     add.cluster_account = Some(side.identity.account.clone());
     Ok(add)
+}
+
+/// Role A as it should be in the cluster's account: trusting the cluster's
+/// own provider, allowed only to assume role B, under its boundary.
+fn role_a(
+    req: &AddRequest,
+    chained: &ChainedNames,
+    snap: &AddSnapshot,
+    side: &ClusterAccount,
+) -> Result<Desired, PlanError> {
+    let (klanker, issuer) = (&snap.identity, &snap.issuer.issuer);
+    let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
+    let provider_a = add::provider_arn(side.observed.provider.as_ref(), issuer, &side.identity);
+    let permissions_boundary = boundary(chained, side)?;
+    let tags = add::role_tags(req, snap.issuer.cluster_arn.as_deref());
+    if let Some(existing) = &side.observed.role {
+        validate::merged_tag_count(
+            existing.tags.keys(),
+            tags.keys(),
+            &chained.cluster_role_name,
+        )?;
+    }
+    let description = trust::cluster_role_description(&req.name, &req.scopes, &role_b_arn);
+    validate::description(&description, &req.name)?;
+    let trust_policy = trust::policy::trust_policy_for(&provider_a, issuer, &req.scopes);
+    add::check_trust_size(&trust_policy, req.scopes.len(), req.max_trust_policy_size)?;
+    Ok(Desired {
+        name: req.name.clone(),
+        iam: Target::ClusterIam,
+        ensure_provider: true,
+        inline_policies: BTreeMap::from([(
+            chain::ASSUME_POLICY_NAME.to_string(),
+            chain::assume_policy(&role_b_arn),
+        )]),
+        issuer: issuer.clone(),
+        provider_arn: provider_a,
+        provider_tags: BTreeMap::from([(MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string())]),
+        register: req.register,
+        role_name: chained.cluster_role_name.clone(),
+        role_arn: trust::role_arn(
+            &side.identity.partition,
+            &side.identity.account,
+            &chained.cluster_role_name,
+        ),
+        trust_policy,
+        max_session: req.session_duration,
+        description,
+        role_tags: tags,
+        permissions_boundary,
+        policies: BTreeSet::new(),
+        cluster: None,
+        more_clusters: Vec::new(),
+        config_entry: None,
+        replace_issuer: req.replace_issuer,
+        drop_old_providers: false,
+        override_service_accounts: false,
+    })
+}
+
+/// Role A's permissions boundary: it must exist, in role A's own account.
+fn boundary(chained: &ChainedNames, side: &ClusterAccount) -> Result<Option<String>, PlanError> {
+    let account = &side.identity.account;
+    match &side.boundary {
+        Some((arn, _)) if crate::trust::arn::account_of(arn) != Some(account.as_str()) => {
+            Err(ChainedError::BoundaryElsewhere {
+                arn: arn.clone(),
+                account: account.clone(),
+            }
+            .into())
+        }
+        Some((arn, true)) => Ok(Some(arn.clone())),
+        Some((arn, false)) => Err(ChainedError::BoundaryMissing {
+            arn: arn.clone(),
+            name: arn.rsplit('/').next().unwrap_or_default().to_string(),
+            account: account.clone(),
+            role: chained.cluster_role_name.clone(),
+        }
+        .into()),
+        None => Ok(chained.cluster_permissions_boundary.clone()),
+    }
 }
 
 /// Another mode taking back a name that was chained: role A goes (its tags
