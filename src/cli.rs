@@ -379,6 +379,15 @@ pub struct ApplyArgs {
 }
 
 impl ApplyArgs {
+    /// Applied with no question asked: `--dry-run=none`, or `--yes` alone.
+    pub fn applies_without_asking(&self) -> bool {
+        match self.dry_run {
+            Some(DryRun::None) => true,
+            Some(DryRun::Client | DryRun::Server) => false,
+            None => self.yes,
+        }
+    }
+
     /// `--dry-run=server`: plan, then have the API server dry-run the cluster writes.
     pub fn server_dry_run(&self) -> bool {
         self.dry_run == Some(DryRun::Server)

@@ -85,12 +85,14 @@ impl Interrupt {
 /// Runs the changing steps. Ctrl-C cancels at once, also a step that is
 /// waiting for an answer or backing off before a retry: that step is
 /// reported as interrupted (it may have taken effect), and a re-run
-/// converges. A second Ctrl-C exits without a word more.
+/// converges. A second Ctrl-C exits without a word more. `preflighted`:
+/// cluster ops the server already accepted as dry runs (`preflight_ahead`).
 pub async fn execute(
     plan: &Plan,
     applier: &impl Apply,
     rerun: &'static str,
     progress: &impl Progress,
+    preflighted: &[Op],
 ) -> Result<Outcome, Error> {
     let (set, interrupt) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn({
@@ -106,7 +108,8 @@ pub async fn execute(
             }
         }
     });
-    let result = run(plan, applier, rerun, &Interrupt(interrupt), progress).await;
+    let interrupt = Interrupt(interrupt);
+    let result = run(plan, applier, rerun, &interrupt, progress, preflighted).await;
     progress.finish();
     watcher.abort();
     result
@@ -124,11 +127,13 @@ async fn run(
     rerun: &'static str,
     interrupt: &Interrupt,
     progress: &impl Progress,
+    preflighted: &[Op],
 ) -> Result<Outcome, Error> {
     let steps: Vec<(StepId, &Step)> = plan.numbered_changes().collect();
+    let changes: Vec<&Step> = steps.iter().map(|(_, s)| *s).collect();
     tokio::select! {
         biased;
-        checked = preflight(&steps, applier) => {
+        checked = preflight(&changes, preflighted, applier) => {
             checked?;
         }
         () = interrupt.wait() => return Err(Error::Interrupted {
@@ -207,28 +212,52 @@ pub struct ServerDryRun {
 
 /// `--dry-run=server`: the preflight alone, nothing written.
 pub async fn server_dry_run(plan: &Plan, applier: &impl Apply) -> Result<ServerDryRun, Error> {
-    let steps: Vec<(StepId, &Step)> = plan.numbered_changes().collect();
-    preflight(&steps, applier).await
+    let changes: Vec<&Step> = plan.changes().collect();
+    preflight(&changes, &[], applier).await
+}
+
+/// The cluster steps' dry runs ahead of the plan (`add` sends them beside
+/// its IAM reads): the ops the server accepted, which the executor's
+/// preflight then skips. A refusal is no error here: the executor's own
+/// preflight meets it again and stops the command before any write.
+pub async fn preflight_ahead(steps: &[Step], applier: &impl Apply) -> Vec<Op> {
+    let changes: Vec<&Step> = steps.iter().filter(|s| s.op.is_some()).collect();
+    match preflight(&changes, &[], applier).await {
+        Ok(report) => changes
+            .iter()
+            .filter(|s| report.accepted.contains(&s.summary))
+            .filter_map(|s| s.op.clone())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// Every cluster step as a dry run, except a ServiceAccount in a namespace
-/// this plan creates: a dry run creates no namespace.
-async fn preflight(steps: &[(StepId, &Step)], applier: &impl Apply) -> Result<ServerDryRun, Error> {
+/// this plan creates (a dry run creates no namespace) and an op the server
+/// accepted already (`already`).
+async fn preflight(
+    steps: &[&Step],
+    already: &[Op],
+    applier: &impl Apply,
+) -> Result<ServerDryRun, Error> {
     let created: Vec<&str> = steps
         .iter()
-        .filter_map(|(_, s)| match &s.op {
+        .filter_map(|s| match &s.op {
             Some(Op::CreateNamespace { name }) => Some(name.as_str()),
             _ => None,
         })
         .collect();
     let mut report = ServerDryRun::default();
-    for (_, step) in steps.iter().filter(|(_, s)| s.target == Target::Cluster) {
+    for step in steps.iter().filter(|s| s.target == Target::Cluster) {
         let in_new_namespace = matches!(
             &step.op,
             Some(Op::ApplyServiceAccount { namespace, .. } | Op::ApplyConfigMap { namespace, .. })
                 if created.contains(&namespace.as_str())
         );
         match (&step.op, in_new_namespace) {
+            (Some(op), false) if already.contains(op) => {
+                report.accepted.push(step.summary.clone());
+            }
             (Some(op), false) => {
                 applier.apply(step.target, op, true).await?;
                 report.accepted.push(step.summary.clone());
@@ -417,7 +446,7 @@ mod tests {
     }
 
     async fn run_fake(plan: &Plan, fake: &Fake, interrupt: &Interrupt) -> Result<Outcome, Error> {
-        run(plan, fake, "rerun", interrupt, &()).await
+        run(plan, fake, "rerun", interrupt, &(), &[]).await
     }
 
     fn real_calls(fake: &Fake) -> Vec<String> {

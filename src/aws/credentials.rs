@@ -633,8 +633,12 @@ pub struct Session {
     assumed: Mutex<HashMap<String, Resolved>>,
     /// What each profile resolved to in this run.
     profiles: Mutex<HashMap<String, Resolved>>,
-    /// One resolution at a time, so two accounts never prompt at once.
-    lock: tokio::sync::Mutex<()>,
+    /// One MFA prompt at a time: a second chain through the same device
+    /// waits, then reuses the code typed for the first.
+    prompting: tokio::sync::Mutex<()>,
+    /// One resolution of a profile at a time (the second finds the first's
+    /// result); different profiles resolve side by side.
+    resolving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     identities: Mutex<Vec<(Side, String)>>,
 }
 
@@ -661,14 +665,18 @@ impl Session {
             codes: Mutex::new(HashMap::new()),
             assumed: Mutex::new(HashMap::new()),
             profiles: Mutex::new(HashMap::new()),
-            lock: tokio::sync::Mutex::new(()),
+            prompting: tokio::sync::Mutex::new(()),
+            resolving: Mutex::new(HashMap::new()),
             identities: Mutex::new(Vec::new()),
         }
     }
 
     /// The identity each account acted as so far: `(side, description)`.
+    /// In account order (klanker first), whichever resolved first.
     pub fn identities(&self) -> Vec<(Side, String)> {
-        lock(&self.identities).clone()
+        let mut identities = lock(&self.identities).clone();
+        identities.sort_by_key(|(side, _)| *side);
+        identities
     }
 
     /// Records (and, with --verbose, logs) which identity `side` acts as:
@@ -701,6 +709,7 @@ impl Session {
     }
 
     async fn code_for(&self, step: &RoleStep, serial: &str) -> Result<String, CredentialsError> {
+        let _one_prompt_at_a_time = self.prompting.lock().await;
         if let Some(code) = lock(&self.codes).get(serial) {
             return Ok(code.clone());
         }
@@ -797,7 +806,12 @@ impl Session {
         side: Side,
         base: &SdkConfig,
     ) -> Result<Resolved, AwsError> {
-        let _one_at_a_time = self.lock.lock().await;
+        let profile_lock = Arc::clone(
+            lock(&self.resolving)
+                .entry(profile.to_string())
+                .or_default(),
+        );
+        let _one_at_a_time = profile_lock.lock().await;
         let now = SystemTime::now();
         if let Some(r) = lock(&self.profiles)
             .get(profile)

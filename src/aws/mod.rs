@@ -47,7 +47,7 @@ pub fn http_client() -> SharedHttpClient {
 }
 
 /// Which account a call is made in, for logs and error messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Side {
     Klanker,
     Cluster,

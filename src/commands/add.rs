@@ -27,6 +27,8 @@ pub struct Prepared {
     pub add: AddPlan,
     /// Which identity each account acts as, for the plan's first line.
     pub acting_as: String,
+    /// Cluster ops the server accepted as dry runs while IAM was read.
+    preflighted: Vec<crate::plan::Op>,
     klanker: KlankerClients,
     cluster_account: Option<ClusterClients>,
     kube: Option<kube::Client>,
@@ -64,18 +66,54 @@ pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
         req.subjects_line(),
         env.store.path().display()
     );
-    let (klanker, hint) = crate::observe::klanker_clients(env, &req.klanker).await?;
-    let kube = match req.needs_cluster() {
-        true => Some(k8s::client(kubeconfig, &ctx.context_name, global.timeout()).await?),
-        false => None,
-    };
+    // Each account's credentials side by side (one round trip, not two).
     // The cluster's account: chained mode writes role A there, and another
     // mode taking a chained name back removes it.
-    let cluster_account = match &req.cluster_side {
-        Some(side) => Some(issuer::cluster_clients(side, &env.access, env.verbose()).await?),
-        None => None,
+    let cluster_account = async {
+        match &req.cluster_side {
+            Some(side) => Ok(Some(
+                issuer::cluster_clients(side, &env.access, env.verbose()).await?,
+            )),
+            None => Ok::<_, Error>(None),
+        }
     };
+    // The cluster is read in the same round: it needs no AWS credentials.
+    let kube = async {
+        let client = match req.needs_cluster() {
+            true => Some(k8s::client(kubeconfig, &ctx.context_name, global.timeout()).await?),
+            false => None,
+        };
+        let cluster = applied_cluster(&req, client.as_ref(), env.verbose());
+        let state = observe::cluster_state(&req, cluster.as_ref()).await?;
+        Ok::<_, Error>((client, state))
+    };
+    let ((klanker, hint), cluster_account, (kube, state)) = tokio::try_join!(
+        crate::observe::klanker_clients(env, &req.klanker),
+        cluster_account,
+        kube
+    )?;
     let cluster = applied_cluster(&req, kube.as_ref(), env.verbose());
+    // Only when nothing will be asked: after a prompt, the executor's own
+    // preflight runs, as fresh as the answer.
+    let early_steps = hint
+        .as_ref()
+        .filter(|_| req.apply.applies_without_asking())
+        .and_then(|klanker| {
+            mode::early_service_account_steps(&req, klanker, &observe::cluster_observed(&state))
+        });
+    let early = async {
+        let cluster = cluster.as_ref();
+        let live = Live {
+            iam: &klanker.iam,
+            cluster_iam: None,
+            cluster,
+            store: &env.store,
+        };
+        match (early_steps, cluster) {
+            (Some(steps), Some(_)) => apply::preflight_ahead(&steps, &live).await,
+            _ => Vec::new(),
+        }
+    };
     let sources = Sources {
         klanker: &klanker,
         cluster_account: cluster_account.as_ref(),
@@ -86,13 +124,16 @@ pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
         config: env.store.load()?,
         verbose: env.verbose(),
     };
-    let snapshot = observe::observe(&req, sources).await?;
+    // The ServiceAccounts' dry runs, when they are known now, beside the IAM reads.
+    let (snapshot, preflighted) = tokio::join!(observe::observe(&req, sources, state), early);
+    let snapshot = snapshot?;
     let add = mode::plan_add(&req, &snapshot)?;
     Ok(Prepared {
         acting_as: env.access.identities_line(),
         req,
         snapshot,
         add,
+        preflighted,
         klanker,
         cluster_account,
         kube,
@@ -146,7 +187,9 @@ pub async fn apply(
         req,
         tokens: Default::default(),
     };
-    report.outcome = Some(apply::execute(&add.plan, &applier, RERUN, progress).await?);
+    let preflighted = &prepared.preflighted;
+    let outcome = apply::execute(&add.plan, &applier, RERUN, progress, preflighted);
+    report.outcome = Some(outcome.await?);
     // The local checks of `verify`, so an onboarding that cannot work is
     // reported at once.
     if let Some(cluster) = cluster.as_ref().filter(|_| req.verify) {

@@ -38,7 +38,12 @@ pub struct Sources<'a> {
 /// role and its policies, the account's providers, the cluster's state.
 /// Then what depends on those: the matching provider in detail, the ones
 /// the role trusts besides it, and a ServiceAccount the trust moves from.
-pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot, Error> {
+/// `cluster`: the cluster's state, read beside the credentials (`cluster_state`).
+pub async fn observe(
+    req: &AddRequest,
+    from: Sources<'_>,
+    cluster: ClusterState,
+) -> Result<AddSnapshot, Error> {
     let klanker = from.klanker;
     let issuer = resolve_issuer(
         &req.source,
@@ -47,12 +52,11 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
         &req.context.context_name,
         from.verbose,
     );
-    let (issuer, (identity, policies, missing_policies), role, provider_arns, cluster) = tokio::try_join!(
+    let (issuer, (identity, policies, missing_policies), role, provider_arns) = tokio::try_join!(
         issuer,
         identity_and_policies(req, klanker, from.hint.clone()),
         async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
         async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
-        cluster_state(req, from.cluster),
     )?;
     let (first, more_service_accounts, mut config_maps) = cluster;
     let (role, attached_policies) = match role {
@@ -119,10 +123,10 @@ pub async fn observe(req: &AddRequest, from: Sources<'_>) -> Result<AddSnapshot,
 /// The first ServiceAccount's state (its namespace exists; it, if it
 /// does), the others' (several --service-account), and chained mode's
 /// ConfigMap in each namespace holding a ServiceAccount.
-async fn cluster_state(
+pub async fn cluster_state(
     req: &AddRequest,
     cluster: Option<&Cluster<'_>>,
-) -> Result<FirstAndMore, Error> {
+) -> Result<ClusterState, Error> {
     let Some(c) = cluster else {
         return Ok(((true, None), Vec::new(), Vec::new()));
     };
@@ -154,11 +158,22 @@ async fn cluster_state(
 }
 
 /// `(namespace exists, the ServiceAccount)` of the first, the others, the ConfigMaps.
-type FirstAndMore = (
+pub type ClusterState = (
     (bool, Option<ObservedServiceAccount>),
     Vec<ObservedCluster>,
     Vec<ObservedConfigMap>,
 );
+
+/// The cluster's part of `Observed`, as read (for planning its steps early).
+pub fn cluster_observed(state: &ClusterState) -> Observed {
+    let ((namespace_exists, service_account), more, _) = state;
+    Observed {
+        namespace_exists: *namespace_exists,
+        service_account: service_account.clone(),
+        more_service_accounts: more.clone(),
+        ..Observed::default()
+    }
+}
 
 /// Who we are in the klanker account, the policies the role should have,
 /// and those of them that do not exist.

@@ -167,14 +167,6 @@ pub fn plan_klanker(
     if let Some(existing) = &observed.role {
         validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &req.role_name)?;
     }
-    let sa_annotations = BTreeMap::from([
-        (ROLE_ARN_ANNOTATION.to_string(), side.annotated_role.clone()),
-        (
-            TOKEN_EXPIRATION_ANNOTATION.to_string(),
-            req.session_duration.to_string(),
-        ),
-    ]);
-    let sa_labels = BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string())]);
     // The other mode's role: a ServiceAccount annotated with it is ours to re-point.
     let own_role_arns: Vec<String> = [Some(role_arn.clone()), snap.cluster_role_arn()]
         .into_iter()
@@ -199,29 +191,8 @@ pub fn plan_klanker(
         mode: req.mode.kind(),
         cluster_role_arn: side.cluster_role_arn.clone(),
     };
-    // Chained mode's ConfigMap: one in each namespace holding a ServiceAccount.
-    let mut placed = BTreeSet::new();
-    let mut cluster = |(namespace, service_account): (String, String)| DesiredCluster {
-        config_map: side
-            .config_map
-            .clone()
-            .filter(|_| placed.insert(namespace.clone())),
-        namespace,
-        create_namespace: req.create_namespace,
-        service_account,
-        annotations: sa_annotations.clone(),
-        labels: sa_labels.clone(),
-        own_role_arns: own_role_arns.clone(),
-    };
-    let mut clusters = match req.applies_service_account() {
-        true => req
-            .service_accounts()
-            .into_iter()
-            .map(&mut cluster)
-            .collect(),
-        false => Vec::new(),
-    }
-    .into_iter();
+    let clusters = desired_clusters(req, &side.annotated_role, own_role_arns, &side.config_map);
+    let mut clusters = clusters.into_iter();
     let desired = Desired {
         name: req.name.clone(),
         iam: Target::Iam,
@@ -260,12 +231,56 @@ pub fn plan_klanker(
         warnings,
         account: identity.account.clone(),
         partition: identity.partition.clone(),
-        annotations: sa_annotations,
-        labels: sa_labels,
+        annotations: annotations(req, &side.annotated_role),
+        labels: labels(),
         cluster_role_arn: None,
         cluster_account: None,
         config_map: side.config_map,
     })
+}
+
+/// Each ServiceAccount `add` applies, annotated with `annotated_role`; a
+/// mode's ConfigMap goes in each namespace holding one. `own_role_arns`: a
+/// ServiceAccount annotated with one of these is ours to re-point.
+pub fn desired_clusters(
+    req: &AddRequest,
+    annotated_role: &str,
+    own_role_arns: Vec<String>,
+    config_map: &Option<DesiredConfigMap>,
+) -> Vec<DesiredCluster> {
+    if !req.applies_service_account() {
+        return Vec::new();
+    }
+    let mut placed = BTreeSet::new();
+    req.service_accounts()
+        .into_iter()
+        .map(|(namespace, service_account)| DesiredCluster {
+            config_map: config_map
+                .clone()
+                .filter(|_| placed.insert(namespace.clone())),
+            namespace,
+            create_namespace: req.create_namespace,
+            service_account,
+            annotations: annotations(req, annotated_role),
+            labels: labels(),
+            own_role_arns: own_role_arns.clone(),
+        })
+        .collect()
+}
+
+/// The IRSA annotations of a ServiceAccount that assumes `role`.
+fn annotations(req: &AddRequest, role: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (ROLE_ARN_ANNOTATION.to_string(), role.to_string()),
+        (
+            TOKEN_EXPIRATION_ANNOTATION.to_string(),
+            req.session_duration.to_string(),
+        ),
+    ])
+}
+
+fn labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string())])
 }
 
 /// The tool's tags on the role: ownership, the onboarding's name, and which

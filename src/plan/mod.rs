@@ -551,6 +551,39 @@ impl Plan {
     }
 }
 
+/// The namespace and ServiceAccount steps of `clusters` (the first is
+/// observed's own, the others its `more_service_accounts`), with their
+/// warnings; a namespace shared by several is created once.
+pub fn service_account_steps(
+    clusters: &[&DesiredCluster],
+    override_existing: bool,
+    observed: &Observed,
+) -> Result<(Vec<Step>, Vec<String>), PlanError> {
+    let (mut steps, mut warnings) = (Vec::new(), Vec::new());
+    let mut created = BTreeSet::new();
+    for (i, cluster) in clusters.iter().enumerate() {
+        let seen = match i {
+            0 => (observed.namespace_exists, observed.service_account.as_ref()),
+            _ => observed
+                .more_service_accounts
+                .iter()
+                .find(|o| o.namespace == cluster.namespace && o.name == cluster.service_account)
+                .map_or((false, None), |o| {
+                    (o.namespace_exists, o.service_account.as_ref())
+                }),
+        };
+        service_account::plan_cluster(
+            override_existing,
+            cluster,
+            seen,
+            &mut created,
+            &mut steps,
+            &mut warnings,
+        )?;
+    }
+    Ok((steps, warnings))
+}
+
 /// Computes the steps that take `observed` to `desired`, in dependency
 /// order: provider, role, policies, namespace, ServiceAccount, local file.
 pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
@@ -564,37 +597,13 @@ pub fn plan(desired: &Desired, observed: &Observed) -> Result<Plan, PlanError> {
     plan_inline_policies(desired, observed, &mut steps);
     plan_old_providers(desired, observed, &mut steps, &mut warnings);
     if let Some(cluster) = &desired.cluster {
-        // A namespace shared by several ServiceAccounts is created once.
-        let mut created = BTreeSet::new();
-        let first = (observed.namespace_exists, observed.service_account.as_ref());
-        service_account::plan_cluster(
-            desired,
-            cluster,
-            first,
-            &mut created,
-            &mut steps,
-            &mut warnings,
-        )?;
-        for more in &desired.more_clusters {
-            let seen = observed
-                .more_service_accounts
-                .iter()
-                .find(|o| o.namespace == more.namespace && o.name == more.service_account)
-                .map_or((false, None), |o| {
-                    (o.namespace_exists, o.service_account.as_ref())
-                });
-            service_account::plan_cluster(
-                desired,
-                more,
-                seen,
-                &mut created,
-                &mut steps,
-                &mut warnings,
-            )?;
-        }
         let all: Vec<&DesiredCluster> = std::iter::once(cluster)
             .chain(&desired.more_clusters)
             .collect();
+        let (sa_steps, sa_warnings) =
+            service_account_steps(&all, desired.override_service_accounts, observed)?;
+        steps.extend(sa_steps);
+        warnings.extend(sa_warnings);
         plan_config_maps(&desired.name, &all, observed, &mut steps)?;
         plan_trust_move(desired, cluster, observed, &mut steps, &mut warnings);
     }

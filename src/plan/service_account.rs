@@ -5,15 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{
-    Action, Desired, DesiredCluster, Field, ObservedServiceAccount, Op, PlanError, Step, Target,
-};
+use super::{Action, DesiredCluster, Field, ObservedServiceAccount, Op, PlanError, Step, Target};
 use crate::trust::{
     CREATED_BY_ANNOTATION, MANAGED_BY_VALUE, ROLE_ARN_ANNOTATION, TOKEN_EXPIRATION_ANNOTATION,
 };
 
 pub(super) fn plan_cluster(
-    desired: &Desired,
+    override_existing: bool,
     cluster: &DesiredCluster,
     (namespace_exists, service_account): (bool, Option<&ObservedServiceAccount>),
     created_namespaces: &mut BTreeSet<String>,
@@ -39,8 +37,8 @@ pub(super) fn plan_cluster(
         steps.push(create(cluster));
         return Ok(());
     };
-    warnings.extend(check_role_annotation(desired, cluster, current)?);
-    let (want, force, mut details) = wanted_fields(desired, cluster, current);
+    warnings.extend(check_role_annotation(override_existing, cluster, current)?);
+    let (want, force, mut details) = wanted_fields(override_existing, cluster, current);
     let changed = changes(current, &want, &mut details);
     let id = format!("{ns}/{}", cluster.service_account);
     let summary = match current.created_by_us() {
@@ -108,7 +106,7 @@ fn create(cluster: &DesiredCluster) -> Step {
 /// A ServiceAccount annotated with a role that is not this onboarding's:
 /// refused, or with --override-existing-serviceaccounts said loudly.
 fn check_role_annotation(
-    desired: &Desired,
+    override_existing: bool,
     cluster: &DesiredCluster,
     current: &ObservedServiceAccount,
 ) -> Result<Option<String>, PlanError> {
@@ -117,7 +115,7 @@ fn check_role_annotation(
         Some(existing)
             if existing != cluster.role_arn() && !cluster.own_role_arns.contains(existing) =>
         {
-            if !desired.override_service_accounts {
+            if !override_existing {
                 return Err(PlanError::ServiceAccountServesOtherRole {
                     service_account: id,
                     current_role: existing.clone(),
@@ -136,7 +134,7 @@ fn check_role_annotation(
 /// and what is said about fields another manager owns. On an object someone
 /// else created, only the IRSA annotations are ours to set.
 fn wanted_fields(
-    desired: &Desired,
+    override_existing: bool,
     cluster: &DesiredCluster,
     current: &ObservedServiceAccount,
 ) -> (BTreeMap<Field, String>, bool, Vec<String>) {
@@ -167,7 +165,7 @@ fn wanted_fields(
         let irsa = field.0 == "annotations"
             && (field.1 == ROLE_ARN_ANNOTATION || field.1 == TOKEN_EXPIRATION_ANNOTATION);
         let (kind, key, owners) = (singular(&field.0), &field.1, others.join(", "));
-        if irsa && desired.override_service_accounts {
+        if irsa && override_existing {
             force = true;
             details.push(format!(
                 "{kind} {key} taken over from {owners} (--override-existing-serviceaccounts)"

@@ -9,7 +9,7 @@ use crate::plan::add::{self, AddPlan, KlankerSide};
 use crate::plan::snapshot::{AddSnapshot, AfterApply};
 use crate::plan::{PlanError, Step};
 use crate::resolve::add::AddRequest;
-use crate::trust::{self, Issuer, STS_AUDIENCE};
+use crate::trust::{self, Identity, Issuer, STS_AUDIENCE};
 use crate::verify::{Facts, ProviderFacts, RoleFacts};
 
 /// The klanker account holds a provider mirroring the cluster's issuer.
@@ -24,6 +24,15 @@ impl Mode for Mirror {
     /// `drop_old_providers` when the new mode trusts none there.
     fn plan_leave(&self, _: &AddRequest, _: &AddSnapshot) -> Result<Vec<Step>, PlanError> {
         Ok(Vec::new())
+    }
+
+    /// The klanker role, whose ARN the klanker identity and its name give.
+    fn annotated_role(&self, req: &AddRequest, klanker: &Identity) -> Option<String> {
+        Some(trust::role_arn(
+            &klanker.partition,
+            &klanker.account,
+            &req.role_name,
+        ))
     }
 }
 

@@ -6,11 +6,12 @@
 pub mod chained;
 pub mod mirror;
 
+use super::Observed;
 use super::add::AddPlan;
 use super::snapshot::AddSnapshot;
 use super::{PlanError, Step};
 use crate::resolve::add::AddRequest;
-use crate::trust::TrustMode;
+use crate::trust::{Identity, TrustMode};
 
 /// What one trust mode decides.
 pub trait Mode: Sync {
@@ -20,6 +21,12 @@ pub trait Mode: Sync {
     /// What `add` in another mode removes of what this mode made: the name
     /// was onboarded in this mode and moves.
     fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError>;
+
+    /// The role the ServiceAccounts are annotated with, when the request
+    /// and the klanker identity alone tell (before any IAM read).
+    fn annotated_role(&self, _req: &AddRequest, _klanker: &Identity) -> Option<String> {
+        None
+    }
 }
 
 /// The module of `mode`.
@@ -42,6 +49,23 @@ pub fn plan_add(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanErr
     steps.append(&mut add.plan.steps);
     add.plan.steps = steps;
     Ok(add)
+}
+
+/// The namespace and ServiceAccount steps `add` will plan, known as soon as
+/// the cluster is read when the mode names the annotated role without IAM
+/// reads: the preflight dry-runs them beside those reads. None when they
+/// cannot be known yet (the final plan's own preflight then runs).
+pub fn early_service_account_steps(
+    req: &AddRequest,
+    klanker: &Identity,
+    cluster: &Observed,
+) -> Option<Vec<Step>> {
+    let role = of(req.mode.kind()).annotated_role(req, klanker)?;
+    let clusters = super::add::desired_clusters(req, &role, Vec::new(), &None);
+    let all: Vec<_> = clusters.iter().collect();
+    let (steps, _) =
+        super::service_account_steps(&all, req.override_service_accounts, cluster).ok()?;
+    Some(steps)
 }
 
 /// A mode's own refusal, before any write.
