@@ -532,9 +532,11 @@ def critical_lines(critical):
     names = ("fresh add", "re-run add", "fresh add --no-verify", "manual", "rm")
     lines = [f"{name}: {depth(run.requests)[0]} sequential round trips, {len(run.requests)} requests"
              for name, run in zip(names, critical)]
-    _, chain, levels = depth(critical[0].requests)
-    lines += [f"  level {n}: {summarize_calls(level)}" for n, level in enumerate(levels, 1)]
-    lines.append("  longest chain: " + " -> ".join(r["call"] for r in chain))
+    for name, run in ((names[0], critical[0]), (names[4], critical[4])):
+        _, chain, levels = depth(run.requests)
+        lines.append(f"{name}, level by level:")
+        lines += [f"  level {n}: {summarize_calls(level)}" for n, level in enumerate(levels, 1)]
+        lines.append("  longest chain: " + " -> ".join(r["call"] for r in chain))
     return lines
 
 
