@@ -722,6 +722,27 @@ pub async fn put_inline_policy(
     Ok(Applied::Done)
 }
 
+/// A removal on `role`, sent only after a fresh read proves the role still
+/// `owner`'s (gone already: nothing to do; a future sends nothing until
+/// awaited). What is gone meanwhile is fine.
+async fn remove_on_owned_role<O, E, R>(
+    iam: &Client,
+    role: &str,
+    owner: Option<&str>,
+    operation: &'static str,
+    call: impl Future<Output = Result<O, aws_smithy_runtime_api::client::result::SdkError<E, R>>>,
+) -> Result<Applied, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if let Some(gone) = gone_already(iam, role, owner).await? {
+        return Ok(gone);
+    }
+    gone_is_fine(iam, operation, call.await)?;
+    Ok(Applied::Done)
+}
+
 /// Detaches `arn`, after a fresh read proves the role still `owner`'s.
 pub async fn detach_policy(
     iam: &Client,
@@ -729,17 +750,12 @@ pub async fn detach_policy(
     arn: &str,
     owner: Option<&str>,
 ) -> Result<Applied, AwsError> {
-    if let Some(gone) = gone_already(iam, role, owner).await? {
-        return Ok(gone);
-    }
-    let result = iam
+    let call = iam
         .detach_role_policy()
         .role_name(role)
         .policy_arn(arn)
-        .send()
-        .await;
-    gone_is_fine(iam, "iam:DetachRolePolicy", result)?;
-    Ok(Applied::Done)
+        .send();
+    remove_on_owned_role(iam, role, owner, "iam:DetachRolePolicy", call).await
 }
 
 /// Deletes an inline policy, after a fresh read proves the role still `owner`'s.
@@ -749,17 +765,12 @@ pub async fn delete_inline_policy(
     name: &str,
     owner: Option<&str>,
 ) -> Result<Applied, AwsError> {
-    if let Some(gone) = gone_already(iam, role, owner).await? {
-        return Ok(gone);
-    }
-    let result = iam
+    let call = iam
         .delete_role_policy()
         .role_name(role)
         .policy_name(name)
-        .send()
-        .await;
-    gone_is_fine(iam, "iam:DeleteRolePolicy", result)?;
-    Ok(Applied::Done)
+        .send();
+    remove_on_owned_role(iam, role, owner, "iam:DeleteRolePolicy", call).await
 }
 
 /// Takes the role out of an instance profile, after a fresh ownership read.
@@ -769,17 +780,13 @@ pub async fn remove_role_from_instance_profile(
     profile: &str,
     owner: Option<&str>,
 ) -> Result<Applied, AwsError> {
-    if let Some(gone) = gone_already(iam, role, owner).await? {
-        return Ok(gone);
-    }
-    let result = iam
+    let call = iam
         .remove_role_from_instance_profile()
         .role_name(role)
         .instance_profile_name(profile)
-        .send()
-        .await;
-    gone_is_fine(iam, "iam:RemoveRoleFromInstanceProfile", result)?;
-    Ok(Applied::Done)
+        .send();
+    let operation = "iam:RemoveRoleFromInstanceProfile";
+    remove_on_owned_role(iam, role, owner, operation, call).await
 }
 
 /// Deletes the role. Its tags are checked again right before: the plan may
