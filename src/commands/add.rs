@@ -47,51 +47,15 @@ pub struct AddReport {
 
 /// resolve → observe → plan. Clients are built once here and kept for `apply`.
 pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
-    let global = &env.global;
-    let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref())?;
-    let ctx = kubeconfig::select_context(&kubeconfig, global.context.as_deref())?;
-    let req = resolve::resolve(args, &ctx)?;
-    if let IssuerSource::Eks {
-        profile: Some(p), ..
-    } = &req.source
-    {
-        aws::check_profile_exists(p, "--cluster-profile").await?;
-        // Its MFA or SSO trouble is said before the klanker side's first call.
-        aws::preflight(p, global.mfa_code.clone(), env.interactive).await?;
-    }
-    tracing::debug!(
-        "context {} (cluster {}), trust {}, config {}",
-        req.context.context_name,
-        req.context.server.as_deref().unwrap_or("?"),
-        req.subjects_line(),
-        env.store.path().display()
-    );
-    // Each account's credentials side by side (one round trip, not two).
-    // The cluster's account: chained mode writes role A there, and another
-    // mode taking a chained name back removes it.
-    let cluster_account = async {
-        match &req.cluster_side {
-            Some(side) => Ok(Some(
-                issuer::cluster_clients(side, &env.access, env.verbose()).await?,
-            )),
-            None => Ok::<_, Error>(None),
-        }
-    };
-    // The cluster is read in the same round: it needs no AWS credentials.
-    let kube = async {
-        let client = match req.needs_cluster() {
-            true => Some(k8s::client(kubeconfig, &ctx.context_name, global.timeout()).await?),
-            false => None,
-        };
-        let cluster = applied_cluster(&req, client.as_ref(), env.verbose());
-        let state = observe::cluster_state(&req, cluster.as_ref()).await?;
-        Ok::<_, Error>((client, state))
-    };
-    let ((klanker, hint), cluster_account, (kube, state)) = tokio::try_join!(
-        crate::observe::klanker_clients(env, &req.klanker),
+    let (req, kubeconfig) = request(env, args).await?;
+    let first = first_round(env, &req, kubeconfig).await?;
+    let FirstRound {
+        klanker,
+        hint,
         cluster_account,
-        kube
-    )?;
+        kube,
+        state,
+    } = first;
     let cluster = applied_cluster(&req, kube.as_ref(), env.verbose());
     // Only when nothing will be asked: after a prompt, the executor's own
     // preflight runs, as fresh as the answer.
@@ -101,15 +65,14 @@ pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
         .and_then(|klanker| {
             mode::early_service_account_steps(&req, klanker, &observe::cluster_observed(&state))
         });
+    let live = Live {
+        iam: &klanker.iam,
+        cluster_iam: None,
+        cluster: cluster.as_ref(),
+        store: &env.store,
+    };
     let early = async {
-        let cluster = cluster.as_ref();
-        let live = Live {
-            iam: &klanker.iam,
-            cluster_iam: None,
-            cluster,
-            store: &env.store,
-        };
-        match (early_steps, cluster) {
+        match (early_steps, &cluster) {
             (Some(steps), Some(_)) => apply::preflight_ahead(&steps, &live).await,
             _ => Vec::new(),
         }
@@ -137,6 +100,86 @@ pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
         klanker,
         cluster_account,
         kube,
+    })
+}
+
+/// The request, from the flags and the kubeconfig's context; a cluster
+/// profile's MFA or SSO trouble is said before the klanker side's first call.
+async fn request(
+    env: &Env,
+    args: &AddArgs,
+) -> Result<(resolve::AddRequest, kube::config::Kubeconfig), Error> {
+    let global = &env.global;
+    let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref())?;
+    let ctx = kubeconfig::select_context(&kubeconfig, global.context.as_deref())?;
+    let req = resolve::resolve(args, &ctx)?;
+    if let IssuerSource::Eks {
+        profile: Some(p), ..
+    } = &req.source
+    {
+        aws::check_profile_exists(p, "--cluster-profile").await?;
+        aws::preflight(p, global.mfa_code.clone(), env.interactive).await?;
+    }
+    tracing::debug!(
+        "context {} (cluster {}), trust {}, config {}",
+        req.context.context_name,
+        req.context.server.as_deref().unwrap_or("?"),
+        req.subjects_line(),
+        env.store.path().display()
+    );
+    Ok((req, kubeconfig))
+}
+
+/// What the first round of requests gives: each account's clients and the
+/// cluster's state.
+struct FirstRound {
+    klanker: KlankerClients,
+    hint: Option<aws::Identity>,
+    cluster_account: Option<ClusterClients>,
+    kube: Option<kube::Client>,
+    state: observe::ClusterState,
+}
+
+/// Each account's credentials side by side (one round trip, not two), and
+/// the cluster read in the same round: it needs no AWS credentials. The
+/// cluster's account: chained mode writes role A there, and another mode
+/// taking a chained name back removes it.
+async fn first_round(
+    env: &Env,
+    req: &resolve::AddRequest,
+    kubeconfig: kube::config::Kubeconfig,
+) -> Result<FirstRound, Error> {
+    let cluster_account = async {
+        match &req.cluster_side {
+            Some(side) => Ok(Some(
+                issuer::cluster_clients(side, &env.access, env.verbose()).await?,
+            )),
+            None => Ok::<_, Error>(None),
+        }
+    };
+    let kube = async {
+        let client = match req.needs_cluster() {
+            true => {
+                let (context, timeout) = (&req.context.context_name, env.global.timeout());
+                Some(k8s::client(kubeconfig, context, timeout).await?)
+            }
+            false => None,
+        };
+        let cluster = applied_cluster(req, client.as_ref(), env.verbose());
+        let state = observe::cluster_state(req, cluster.as_ref()).await?;
+        Ok::<_, Error>((client, state))
+    };
+    let ((klanker, hint), cluster_account, (kube, state)) = tokio::try_join!(
+        crate::observe::klanker_clients(env, &req.klanker),
+        cluster_account,
+        kube
+    )?;
+    Ok(FirstRound {
+        klanker,
+        hint,
+        cluster_account,
+        kube,
+        state,
     })
 }
 
