@@ -100,35 +100,8 @@ fn rbac_scope(
     args: &PolicyArgs,
     context: Option<&kubeconfig::ContextInfo>,
 ) -> Result<RbacScope, Error> {
-    let mut mode = args.mode;
-    let (namespace, service_accounts) = match &args.name {
-        Some(name) => {
-            validate::registry_name(name).map_err(|mut e| {
-                e.input = "NAME".into();
-                e
-            })?;
-            let store = &env.store;
-            let entry = store
-                .load()?
-                .get(name)
-                .ok_or_else(|| PolicyError::UnknownOnboarding {
-                    name: name.clone(),
-                    path: store.path().display().to_string(),
-                })?;
-            // A chained onboarding's RBAC covers its ConfigMap too.
-            if entry.mode == TrustMode::Chained {
-                mode = TrustMode::Chained;
-            }
-            // Every ServiceAccount of the entry's namespace (a Role is
-            // namespaced; those in other namespaces need their own).
-            let names = entry
-                .subjects()
-                .into_iter()
-                .filter(|(ns, _)| *ns == entry.namespace)
-                .map(|(_, sa)| sa)
-                .collect();
-            (entry.namespace, names)
-        }
+    let (mode, namespace, service_accounts) = match &args.name {
+        Some(name) => onboarding_subjects(env, args, name)?,
         None => {
             let namespace = args
                 .namespace
@@ -144,7 +117,7 @@ fn rbac_scope(
             } else {
                 args.service_accounts.clone()
             };
-            (namespace, accounts)
+            (args.mode, namespace, accounts)
         }
     };
     // RBAC names exact objects: a wildcard trust has no Role that fits it.
@@ -165,18 +138,66 @@ fn rbac_scope(
             unique.push(sa);
         }
     }
-    let subject = match (&args.user, &args.group) {
-        (Some(user), _) => Subject::User(user.clone()),
-        (None, Some(group)) => Subject::Group(group.clone()),
-        (None, None) => Subject::Group(permissions::DEFAULT_GROUP.to_string()),
+    Ok(RbacScope {
+        namespace,
+        service_accounts: unique,
+        subject: rbac_subject(args)?,
+        config_maps: config_maps(mode, args)?,
+        create_namespace: args.create_namespace,
+    })
+}
+
+/// NAME's km-config.yaml entry: its mode, namespace and every ServiceAccount
+/// of that namespace (a Role is namespaced; those in other namespaces need
+/// their own). A chained onboarding's RBAC covers its ConfigMap too.
+fn onboarding_subjects(
+    env: &Env,
+    args: &PolicyArgs,
+    name: &str,
+) -> Result<(TrustMode, String, Vec<String>), Error> {
+    validate::registry_name(name).map_err(|mut e| {
+        e.input = "NAME".into();
+        e
+    })?;
+    let store = &env.store;
+    let entry = store
+        .load()?
+        .get(name)
+        .ok_or_else(|| PolicyError::UnknownOnboarding {
+            name: name.to_string(),
+            path: store.path().display().to_string(),
+        })?;
+    let mode = match entry.mode {
+        TrustMode::Chained => TrustMode::Chained,
+        TrustMode::Mirror => args.mode,
     };
+    let names = entry
+        .subjects()
+        .into_iter()
+        .filter(|(ns, _)| *ns == entry.namespace)
+        .map(|(_, sa)| sa)
+        .collect();
+    Ok((mode, entry.namespace, names))
+}
+
+/// Whom the RBAC binds: `--user`, else `--group`, else the default group.
+fn rbac_subject(args: &PolicyArgs) -> Result<Subject, Error> {
     for (input, name) in [("--user", &args.user), ("--group", &args.group)] {
         if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
             return Err(ValidationError::new(input, "", "it is empty", "Name the subject.").into());
         }
     }
-    let config_maps = match mode {
-        TrustMode::Mirror => vec![],
+    Ok(match (&args.user, &args.group) {
+        (Some(user), _) => Subject::User(user.clone()),
+        (None, Some(group)) => Subject::Group(group.clone()),
+        (None, None) => Subject::Group(permissions::DEFAULT_GROUP.to_string()),
+    })
+}
+
+/// Chained mode's ConfigMap, by the name pods read it under.
+fn config_maps(mode: TrustMode, args: &PolicyArgs) -> Result<Vec<String>, Error> {
+    match mode {
+        TrustMode::Mirror => Ok(vec![]),
         TrustMode::Chained => {
             let name = args
                 .config_map_name
@@ -192,16 +213,9 @@ fn rbac_scope(
                 );
                 e
             })?;
-            vec![name]
+            Ok(vec![name])
         }
-    };
-    Ok(RbacScope {
-        namespace,
-        service_accounts: unique,
-        config_maps,
-        create_namespace: args.create_namespace,
-        subject,
-    })
+    }
 }
 
 /// The cluster account and partition the cluster-side policy names.
