@@ -21,18 +21,43 @@ pub struct Live<'a> {
 
 impl Apply for Live<'_> {
     async fn apply(&self, target: Target, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
-        let dry = self.cluster.map(|live| Cluster {
+        match op {
+            Op::CreateNamespace { .. }
+            | Op::ApplyServiceAccount { .. }
+            | Op::ApplyConfigMap { .. }
+            | Op::DeleteConfigMap { .. }
+            | Op::ReleaseServiceAccount { .. }
+            | Op::DeleteServiceAccount { .. } => self.cluster_op(op, dry_run).await,
+            Op::WriteConfigEntry { .. }
+            | Op::RemoveConfigEntry { .. }
+            | Op::MarkConfigEntryPending { .. } => self.store_op(op).map(|()| None),
+            op => {
+                let (iam, side) = match (target, self.cluster_iam) {
+                    (Target::ClusterIam, Some(cluster_iam)) => (cluster_iam, Side::Cluster),
+                    (Target::ClusterIam, None) => return Err(Error::NoClusterClient),
+                    _ => (self.iam, Side::Klanker),
+                };
+                match iam_call(iam, op).await.map_err(|e| e.on_side(side))? {
+                    Applied::Skipped(why) => Ok(Some(why)),
+                    Applied::Done => Ok(None),
+                }
+            }
+        }
+    }
+}
+
+impl Live<'_> {
+    /// A cluster step; with `dry_run`, as a server-side dry run. A plan only
+    /// holds cluster steps when the command built a client.
+    async fn cluster_op(&self, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
+        let live = self.cluster.ok_or(Error::NoClusterClient)?;
+        let dry = Cluster {
             dry_run: true,
             ..*live
-        });
-        // A plan only holds cluster steps when the command built a client.
-        let cluster = || match (dry_run, self.cluster, &dry) {
-            (false, Some(live), _) => Ok(live),
-            (true, _, Some(dry)) => Ok(dry),
-            _ => Err(Error::NoClusterClient),
         };
+        let cluster = if dry_run { &dry } else { live };
         match op {
-            Op::CreateNamespace { name } => cluster()?.create_namespace(name).await?,
+            Op::CreateNamespace { name } => cluster.create_namespace(name).await?,
             Op::ApplyServiceAccount {
                 namespace,
                 name,
@@ -40,12 +65,8 @@ impl Apply for Live<'_> {
                 labels,
                 force,
             } => {
-                cluster()?
-                    .apply_service_account(
-                        &k8s::service_account(namespace, name, annotations, labels),
-                        *force,
-                    )
-                    .await?
+                let account = k8s::service_account(namespace, name, annotations, labels);
+                cluster.apply_service_account(&account, *force).await?
             }
             Op::ApplyConfigMap {
                 namespace,
@@ -53,31 +74,36 @@ impl Apply for Live<'_> {
                 onboarding,
                 data,
             } => {
-                cluster()?
-                    .apply_config_map(&k8s::config_map(namespace, name, onboarding, data))
-                    .await?
+                let map = k8s::config_map(namespace, name, onboarding, data);
+                cluster.apply_config_map(&map).await?
             }
             Op::DeleteConfigMap {
                 namespace,
                 name,
                 onboarding,
             } => {
-                return Ok(cluster()?
-                    .delete_config_map_if_ours(namespace, name, onboarding)
-                    .await?);
+                let deleted = cluster.delete_config_map_if_ours(namespace, name, onboarding);
+                return Ok(deleted.await?);
             }
             Op::ReleaseServiceAccount { namespace, name } => {
-                cluster()?.release_service_account(namespace, name).await?
+                cluster.release_service_account(namespace, name).await?
             }
             Op::DeleteServiceAccount {
                 namespace,
                 name,
                 role_arn,
             } => {
-                return Ok(cluster()?
-                    .delete_service_account_if_ours(namespace, name, role_arn)
-                    .await?);
+                let deleted = cluster.delete_service_account_if_ours(namespace, name, role_arn);
+                return Ok(deleted.await?);
             }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// A km-config.yaml step.
+    fn store_op(&self, op: &Op) -> Result<(), Error> {
+        match op {
             Op::WriteConfigEntry { entry } => {
                 self.store.update(|doc| doc.upsert(entry))?;
             }
@@ -89,19 +115,9 @@ impl Apply for Live<'_> {
             Op::MarkConfigEntryPending { entry, pending } => {
                 self.store.update(|doc| doc.mark_pending(entry, pending))?;
             }
-            iam_op => {
-                let (iam, side) = match (target, self.cluster_iam) {
-                    (Target::ClusterIam, Some(cluster_iam)) => (cluster_iam, Side::Cluster),
-                    (Target::ClusterIam, None) => return Err(Error::NoClusterClient),
-                    _ => (self.iam, Side::Klanker),
-                };
-                let applied = iam_call(iam, iam_op).await.map_err(|e| e.on_side(side))?;
-                if let iam::Applied::Skipped(why) = applied {
-                    return Ok(Some(why));
-                }
-            }
+            _ => {}
         }
-        Ok(None)
+        Ok(())
     }
 }
 
