@@ -217,132 +217,140 @@ fn shown_service_accounts(req: &AddRequest) -> Vec<(String, String)> {
 }
 
 pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Error> {
-    let applied = done.outcome.is_some();
-    let results = done.outcome.map(|o| results(add, o)).unwrap_or_default();
-    let role_arn = &add.desired.role_arn;
     match req.output {
         AddOutput::Text => {
-            if let Some(server) = done.server {
-                print!("{}", super::server_dry_run_text(server));
-            }
-            if applied {
-                println!("Applied {} change(s).", add.plan.changes().count());
-                for line in &results {
-                    println!("{}", visible(line));
-                }
-            } else if !add.plan.is_noop() {
-                let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).unwrap_or(role_arn);
-                for line in dry_run_lines(
-                    &add.plan,
-                    (role_arn, annotated),
-                    &shown_service_accounts(req),
-                ) {
-                    println!("{line}");
-                }
-                super::nothing_changed("apply");
-                return Ok(());
-            }
-            println!("role: {role_arn}");
-            let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).unwrap_or(role_arn);
-            if let Some(role_a) = &add.cluster_role_arn {
-                println!("cluster role: {role_a} (chained: it assumes {role_arn})");
-            }
-            for (namespace, name) in shown_service_accounts(req) {
-                println!(
-                    "service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {annotated})"
-                );
-            }
-            if let Some(cm) = &add.config_map {
-                for namespace in config_map_namespaces(req) {
-                    println!(
-                        "config map: {namespace}/{} (key {})",
-                        cm.name,
-                        crate::trust::chain::CONFIG_MAP_KEY
-                    );
-                }
-            }
-            if applied && req.applies_service_account() {
-                for (namespace, name) in req.service_accounts() {
-                    print!("{}", next_steps(&namespace, &name));
-                }
-                if let Some(cm) = &add.config_map {
-                    print!("{}", chained_next_steps(&cm.name));
-                }
-            }
-            if let Some(checks) = done.verification {
-                println!("Verifying the trust chain:");
-                print!(
-                    "{}",
-                    super::verify::checks_text(checks, super::stdout_colour())
-                );
-                println!("{}", super::verify::verdict(checks));
-                if !crate::verify::has_failure(checks) {
-                    println!(
-                        "(`kubectl klanker-trust verify {}` also has STS assume the role with a real token.)",
-                        req.name
-                    );
-                }
-            }
+            text_result(req, add, &done);
             Ok(())
         }
-        AddOutput::Json | AddOutput::Yaml => {
-            let report = AddReport {
-                name: &req.name,
-                dry_run: !applied && !add.plan.is_noop(),
-                applied,
-                klanker_account: &add.account,
-                role_name: &req.role_name,
-                role_arn,
-                oidc_provider_arn: &add.desired.provider_arn,
-                issuer: add.desired.issuer.url(),
-                namespace: req.scope.namespace_label(),
-                service_account_namespace: &req.sa_namespace,
-                service_account: &req.service_account,
-                mode: req.mode.kind().as_str(),
-                cluster_role_arn: add.cluster_role_arn.as_deref(),
-                config_map: add.config_map.as_ref().map(|c| c.name.as_str()),
-                service_accounts: &add
-                    .desired
-                    .config_entry
-                    .as_ref()
-                    .map(|e| e.service_accounts.clone())
-                    .unwrap_or_default(),
-                config_path: done.config_path.display().to_string(),
-                plan: &add.plan.steps,
-                warnings: &add.plan.warnings,
-                results: &results,
-                verification: done.verification,
-                server_dry_run: done.server.map(|s| ServerDryRunReport {
-                    accepted: &s.accepted,
-                    not_sent: &s.not_sent,
-                }),
-            };
-            let format = if req.output == AddOutput::Json {
-                Structured::Json
-            } else {
-                Structured::Yaml
-            };
-            super::print_structured(&report, format)
+        AddOutput::Json => structured_result(req, add, &done, Structured::Json),
+        AddOutput::Yaml => structured_result(req, add, &done, Structured::Yaml),
+        AddOutput::Manifest => manifest(req, add),
+    }
+}
+
+fn text_result(req: &AddRequest, add: &AddPlan, done: &Done<'_>) {
+    let applied = done.outcome.is_some();
+    let role_arn = &add.desired.role_arn;
+    let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).unwrap_or(role_arn);
+    if let Some(server) = done.server {
+        print!("{}", super::server_dry_run_text(server));
+    }
+    if let Some(outcome) = done.outcome {
+        println!("Applied {} change(s).", add.plan.changes().count());
+        for line in &results(add, outcome) {
+            println!("{}", visible(line));
         }
-        AddOutput::Manifest => {
-            // One YAML document per ServiceAccount, as `kubectl apply -f` reads them.
-            for (i, (namespace, name)) in req.service_accounts().iter().enumerate() {
-                let sa = k8s::service_account(namespace, name, &add.annotations, &add.labels);
-                if i > 0 {
-                    println!("---");
-                }
-                // k8s-openapi's serializer writes apiVersion and kind itself.
-                print!("{}", serde_yaml::to_string(&sa)?);
-            }
-            if let Some(cm) = &add.config_map {
-                for namespace in config_map_namespaces(req) {
-                    let cm = k8s::config_map(&namespace, &cm.name, &req.name, &cm.data);
-                    print!("---\n{}", serde_yaml::to_string(&cm)?);
-                }
-            }
-            Ok(())
+    } else if !add.plan.is_noop() {
+        let accounts = shown_service_accounts(req);
+        for line in dry_run_lines(&add.plan, (role_arn, annotated), &accounts) {
+            println!("{line}");
+        }
+        super::nothing_changed("apply");
+        return;
+    }
+    println!("role: {role_arn}");
+    if let Some(role_a) = &add.cluster_role_arn {
+        println!("cluster role: {role_a} (chained: it assumes {role_arn})");
+    }
+    for (namespace, name) in shown_service_accounts(req) {
+        println!("service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {annotated})");
+    }
+    if let Some(cm) = &add.config_map {
+        for namespace in config_map_namespaces(req) {
+            println!(
+                "config map: {namespace}/{} (key {})",
+                cm.name,
+                crate::trust::chain::CONFIG_MAP_KEY
+            );
         }
     }
+    if applied && req.applies_service_account() {
+        for (namespace, name) in req.service_accounts() {
+            print!("{}", next_steps(&namespace, &name));
+        }
+        if let Some(cm) = &add.config_map {
+            print!("{}", chained_next_steps(&cm.name));
+        }
+    }
+    if let Some(checks) = done.verification {
+        verification_text(req, checks);
+    }
+}
+
+fn verification_text(req: &AddRequest, checks: &[Check]) {
+    println!("Verifying the trust chain:");
+    print!(
+        "{}",
+        super::verify::checks_text(checks, super::stdout_colour())
+    );
+    println!("{}", super::verify::verdict(checks));
+    if !crate::verify::has_failure(checks) {
+        println!(
+            "(`kubectl klanker-trust verify {}` also has STS assume the role with a real token.)",
+            req.name
+        );
+    }
+}
+
+fn structured_result(
+    req: &AddRequest,
+    add: &AddPlan,
+    done: &Done<'_>,
+    format: Structured,
+) -> Result<(), Error> {
+    let applied = done.outcome.is_some();
+    let results = done.outcome.map(|o| results(add, o)).unwrap_or_default();
+    let report = AddReport {
+        name: &req.name,
+        dry_run: !applied && !add.plan.is_noop(),
+        applied,
+        klanker_account: &add.account,
+        role_name: &req.role_name,
+        role_arn: &add.desired.role_arn,
+        oidc_provider_arn: &add.desired.provider_arn,
+        issuer: add.desired.issuer.url(),
+        namespace: req.scope.namespace_label(),
+        service_account_namespace: &req.sa_namespace,
+        service_account: &req.service_account,
+        mode: req.mode.kind().as_str(),
+        cluster_role_arn: add.cluster_role_arn.as_deref(),
+        config_map: add.config_map.as_ref().map(|c| c.name.as_str()),
+        service_accounts: &add
+            .desired
+            .config_entry
+            .as_ref()
+            .map(|e| e.service_accounts.clone())
+            .unwrap_or_default(),
+        config_path: done.config_path.display().to_string(),
+        plan: &add.plan.steps,
+        warnings: &add.plan.warnings,
+        results: &results,
+        verification: done.verification,
+        server_dry_run: done.server.map(|s| ServerDryRunReport {
+            accepted: &s.accepted,
+            not_sent: &s.not_sent,
+        }),
+    };
+    super::print_structured(&report, format)
+}
+
+/// One YAML document per ServiceAccount, as `kubectl apply -f` reads them.
+fn manifest(req: &AddRequest, add: &AddPlan) -> Result<(), Error> {
+    for (i, (namespace, name)) in req.service_accounts().iter().enumerate() {
+        let sa = k8s::service_account(namespace, name, &add.annotations, &add.labels);
+        if i > 0 {
+            println!("---");
+        }
+        // k8s-openapi's serializer writes apiVersion and kind itself.
+        print!("{}", serde_yaml::to_string(&sa)?);
+    }
+    if let Some(cm) = &add.config_map {
+        for namespace in config_map_namespaces(req) {
+            let cm = k8s::config_map(&namespace, &cm.name, &req.name, &cm.data);
+            print!("---\n{}", serde_yaml::to_string(&cm)?);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
