@@ -580,44 +580,7 @@ fn policy_check(f: &Facts, role: &RoleFacts, add: &str) -> Check {
 /// role B's trust condition, role B's session and policy, and the
 /// ConfigMap's profile chain as the SDK reads it.
 fn chain_checks(f: &Facts, chain: &ChainFacts, add: &str) -> Vec<Check> {
-    let mut checks = Vec::new();
-    let role_a = &f.role_arn;
-    let role_b = &chain.klanker_role_arn;
-    match &chain.assume_policy {
-        None => checks.push(Check::fail(
-            "assume-permission",
-            format!(
-                "role {} has no {} inline policy: it may not assume {role_b}",
-                f.role_name,
-                crate::trust::chain::ASSUME_POLICY_NAME
-            ),
-            format!("{add} --mode chained puts it back"),
-        )),
-        Some(policy) => {
-            let allowed = crate::trust::chain::assumable_roles(policy);
-            if allowed.iter().any(|r| r == role_b) {
-                checks.push(Check::ok(
-                    "assume-permission",
-                    format!("role {} may assume {role_b}", f.role_name),
-                ));
-            } else {
-                checks.push(Check::fail(
-                    "assume-permission",
-                    format!(
-                        "role {}'s {} policy allows sts:AssumeRole on {}, not {role_b}",
-                        f.role_name,
-                        crate::trust::chain::ASSUME_POLICY_NAME,
-                        if allowed.is_empty() {
-                            "nothing".to_string()
-                        } else {
-                            allowed.join(", ")
-                        }
-                    ),
-                    format!("{add} --mode chained rewrites it"),
-                ));
-            }
-        }
-    }
+    let mut checks = vec![assume_permission_check(f, chain, add)];
     let Some(b) = &chain.klanker_role else {
         checks.push(Check::fail(
             "klanker-role",
@@ -629,7 +592,89 @@ fn chain_checks(f: &Facts, chain: &ChainFacts, add: &str) -> Vec<Check> {
         ));
         return checks;
     };
+    let role_b = &chain.klanker_role_name;
     checks.push(Check::ok("klanker-role", format!("role {} exists", b.arn)));
+    checks.push(klanker_trust_check(chain, b, &f.role_arn, add));
+    checks.push(if b.max_session >= f.requested_session {
+        Check::ok(
+            "session",
+            format!(
+                "{role_b}'s MaxSessionDuration {}s covers {}s sessions",
+                b.max_session, f.requested_session
+            ),
+        )
+    } else {
+        Check::fail(
+            "session",
+            format!(
+                "{role_b}'s MaxSessionDuration {}s is shorter than the {}s sessions requested",
+                b.max_session, f.requested_session
+            ),
+            format!("{add} --session-duration {}", f.requested_session),
+        )
+    });
+    checks.push(if b.attached_policies.contains(&f.operator_policy) {
+        Check::ok(
+            "policy",
+            format!("{} is attached to {role_b}", f.operator_policy),
+        )
+    } else if b.attached_policies.is_empty() {
+        Check::fail(
+            "policy",
+            format!("no policy is attached to {role_b}: the session could do nothing"),
+            format!("{add} attaches {}", f.operator_policy),
+        )
+    } else {
+        Check::warn(
+            "policy",
+            format!("{} is not attached to {role_b}", f.operator_policy),
+            format!("{add} attaches the operator policy"),
+        )
+    });
+    checks.push(config_check(chain, &f.role_arn, add));
+    checks
+}
+
+/// Role A's inline policy lets it assume role B.
+fn assume_permission_check(f: &Facts, chain: &ChainFacts, add: &str) -> Check {
+    let role_b = &chain.klanker_role_arn;
+    let Some(policy) = &chain.assume_policy else {
+        return Check::fail(
+            "assume-permission",
+            format!(
+                "role {} has no {} inline policy: it may not assume {role_b}",
+                f.role_name,
+                crate::trust::chain::ASSUME_POLICY_NAME
+            ),
+            format!("{add} --mode chained puts it back"),
+        );
+    };
+    let allowed = crate::trust::chain::assumable_roles(policy);
+    if allowed.iter().any(|r| r == role_b) {
+        return Check::ok(
+            "assume-permission",
+            format!("role {} may assume {role_b}", f.role_name),
+        );
+    }
+    Check::fail(
+        "assume-permission",
+        format!(
+            "role {}'s {} policy allows sts:AssumeRole on {}, not {role_b}",
+            f.role_name,
+            crate::trust::chain::ASSUME_POLICY_NAME,
+            if allowed.is_empty() {
+                "nothing".to_string()
+            } else {
+                allowed.join(", ")
+            }
+        ),
+        format!("{add} --mode chained rewrites it"),
+    )
+}
+
+/// Role B's trust admits role A: its account's root as the Principal,
+/// narrowed to role A by `aws:PrincipalArn`.
+fn klanker_trust_check(chain: &ChainFacts, b: &RoleFacts, role_a: &str, add: &str) -> Check {
     let root = crate::trust::arn::account_of(role_a).map(|account| {
         format!(
             "arn:{}:iam::{account}:root",
@@ -639,80 +684,29 @@ fn chain_checks(f: &Facts, chain: &ChainFacts, add: &str) -> Vec<Check> {
     let principal_ok = crate::trust::chain::trusted_aws_principals(&b.trust_policy)
         .iter()
         .any(|p| Some(p) == root.as_ref() || p == role_a);
+    let role_b = &chain.klanker_role_name;
     match crate::trust::chain::trusted_cluster_role(&b.trust_policy) {
-        Some(trusted) if &trusted == role_a && principal_ok => checks.push(Check::ok(
+        Some(trusted) if trusted == role_a && principal_ok => Check::ok(
+            "klanker-trust",
+            format!("role {role_b} admits {role_a} (ArnEquals aws:PrincipalArn)"),
+        ),
+        Some(trusted) if trusted == role_a => Check::fail(
             "klanker-trust",
             format!(
-                "role {} admits {role_a} (ArnEquals aws:PrincipalArn)",
-                chain.klanker_role_name
-            ),
-        )),
-        Some(trusted) if &trusted == role_a => checks.push(Check::fail(
-            "klanker-trust",
-            format!(
-                "role {}'s trust names {role_a} in its condition, but its Principal is not {}",
-                chain.klanker_role_name,
+                "role {role_b}'s trust names {role_a} in its condition, but its Principal is not {}",
                 root.unwrap_or_default()
             ),
             format!("{add} --mode chained rewrites the trust policy"),
-        )),
-        other => checks.push(Check::fail(
+        ),
+        other => Check::fail(
             "klanker-trust",
             format!(
-                "role {}'s trust condition admits {}, not {role_a}",
-                chain.klanker_role_name,
+                "role {role_b}'s trust condition admits {}, not {role_a}",
                 other.unwrap_or_else(|| "no role of the cluster's account".into())
             ),
             format!("{add} --mode chained rewrites the trust policy"),
-        )),
+        ),
     }
-    checks.push(if b.max_session >= f.requested_session {
-        Check::ok(
-            "session",
-            format!(
-                "{}'s MaxSessionDuration {}s covers {}s sessions",
-                chain.klanker_role_name, b.max_session, f.requested_session
-            ),
-        )
-    } else {
-        Check::fail(
-            "session",
-            format!(
-                "{}'s MaxSessionDuration {}s is shorter than the {}s sessions requested",
-                chain.klanker_role_name, b.max_session, f.requested_session
-            ),
-            format!("{add} --session-duration {}", f.requested_session),
-        )
-    });
-    checks.push(if b.attached_policies.contains(&f.operator_policy) {
-        Check::ok(
-            "policy",
-            format!(
-                "{} is attached to {}",
-                f.operator_policy, chain.klanker_role_name
-            ),
-        )
-    } else if b.attached_policies.is_empty() {
-        Check::fail(
-            "policy",
-            format!(
-                "no policy is attached to {}: the session could do nothing",
-                chain.klanker_role_name
-            ),
-            format!("{add} attaches {}", f.operator_policy),
-        )
-    } else {
-        Check::warn(
-            "policy",
-            format!(
-                "{} is not attached to {}",
-                f.operator_policy, chain.klanker_role_name
-            ),
-            format!("{add} attaches the operator policy"),
-        )
-    });
-    checks.push(config_check(chain, role_a, add));
-    checks
 }
 
 /// The ConfigMap's profile chain, as aws-config parsed it: `klanker`
