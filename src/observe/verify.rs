@@ -4,6 +4,7 @@
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
+use crate::plan::ObservedServiceAccount;
 use crate::plan::snapshot::Onboarding;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, token};
@@ -90,46 +91,12 @@ pub async fn chain(
             )),
         }
     };
-    let cluster_side = async {
-        let sa = cluster
-            .get_service_account(&target.namespace, &target.service_account)
-            .await?;
-        let token = match &sa {
-            None => Err(format!(
-                "ServiceAccount {}/{} does not exist",
-                target.namespace, target.service_account
-            )),
-            Some(_) => cluster
-                .request_token(
-                    &target.namespace,
-                    &target.service_account,
-                    STS_AUDIENCE,
-                    crate::verify::TOKEN_SECONDS,
-                )
-                .await
-                .map_err(|e| e.to_string()),
-        };
-        Ok::<_, Error>((sa, token))
-    };
-    // Drift only: a listing that fails hides no link of the chain.
-    let others = async {
-        let found = cluster.managed_service_accounts().await.unwrap_or_default();
-        let annotated = found.iter().map(|f| {
-            let role = f
-                .observed
-                .annotations
-                .get(crate::trust::ROLE_ARN_ANNOTATION);
-            (
-                f.namespace.as_str(),
-                f.name.as_str(),
-                role.map(String::as_str),
-            )
-        });
-        Ok::<_, Error>(crate::verify::others_annotated(whole, annotated))
-    };
-    let (role, (sa, raw_token), others, chain) =
-        tokio::try_join!(role, cluster_side, others, chained)?;
-
+    let (role, (sa, raw_token), others, chain) = tokio::try_join!(
+        role,
+        account_and_token(cluster, target),
+        others_annotated(cluster, whole),
+        chained
+    )?;
     let claims = raw_token
         .as_ref()
         .map_err(Clone::clone)
@@ -138,28 +105,14 @@ pub async fn chain(
         .as_ref()
         .ok()
         .and_then(|c| Issuer::parse(&c.iss, "token iss").ok());
-    let (provider, jwks) = tokio::join!(
-        async {
-            match &issuer {
-                Some(issuer) => iam::find_provider(role_iam, issuer)
-                    .await
-                    .map_err(|e| e.on_side(side))
-                    .map(|found| {
-                        found.map(|p| ProviderFacts {
-                            arn: p.arn,
-                            client_ids: p.client_ids,
-                        })
-                    }),
-                None => Ok(None),
-            }
-        },
-        async {
-            match &raw_token {
-                Ok(_) => cluster.read_jwks().await.map_err(|e| e.to_string()),
-                Err(_) => Err("no token to check".to_string()),
-            }
+    let jwks = async {
+        match &raw_token {
+            Ok(_) => cluster.read_jwks().await.map_err(|e| e.to_string()),
+            Err(_) => Err("no token to check".to_string()),
         }
-    );
+    };
+    let provider = issuer_provider(role_iam, side, issuer.as_ref());
+    let (provider, jwks) = tokio::join!(provider, jwks);
     let provider = provider?;
     // A provider registered with another spelling of the issuer (a trailing
     // slash) is named by its real ARN.
@@ -188,6 +141,69 @@ pub async fn chain(
         jwks,
         others,
     })
+}
+
+/// The target's ServiceAccount, and a token the cluster issues for it
+/// (never printed), or why there is none.
+async fn account_and_token(
+    cluster: &Cluster<'_>,
+    target: &Target,
+) -> Result<(Option<ObservedServiceAccount>, Result<String, String>), Error> {
+    let sa = cluster
+        .get_service_account(&target.namespace, &target.service_account)
+        .await?;
+    let token = match &sa {
+        None => Err(format!(
+            "ServiceAccount {}/{} does not exist",
+            target.namespace, target.service_account
+        )),
+        Some(_) => cluster
+            .request_token(
+                &target.namespace,
+                &target.service_account,
+                STS_AUDIENCE,
+                crate::verify::TOKEN_SECONDS,
+            )
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    Ok((sa, token))
+}
+
+/// Other ServiceAccounts this tool labelled that carry the role: drift
+/// only, so a listing that fails hides no link of the chain.
+async fn others_annotated(cluster: &Cluster<'_>, whole: &Target) -> Result<Vec<String>, Error> {
+    let found = cluster.managed_service_accounts().await.unwrap_or_default();
+    let annotated = found.iter().map(|f| {
+        let role = f
+            .observed
+            .annotations
+            .get(crate::trust::ROLE_ARN_ANNOTATION);
+        (
+            f.namespace.as_str(),
+            f.name.as_str(),
+            role.map(String::as_str),
+        )
+    });
+    Ok(crate::verify::others_annotated(whole, annotated))
+}
+
+/// The provider registered for the token's issuer, in the role's account.
+async fn issuer_provider(
+    iam_client: &aws_sdk_iam::Client,
+    side: crate::aws::Side,
+    issuer: Option<&Issuer>,
+) -> Result<Option<ProviderFacts>, Error> {
+    let Some(issuer) = issuer else {
+        return Ok(None);
+    };
+    let found = iam::find_provider(iam_client, issuer)
+        .await
+        .map_err(|e| e.on_side(side))?;
+    Ok(found.map(|p| ProviderFacts {
+        arn: p.arn,
+        client_ids: p.client_ids,
+    }))
 }
 
 /// Role B, role A's assume policy, and the ConfigMap's profiles as the
