@@ -368,38 +368,7 @@ async fn observe_cluster_account(
     let leaving = req.mode.chained().is_none() && role.is_some();
     let (inline_policies, instance_profiles, others) = match &role {
         None => Default::default(),
-        Some(_) => tokio::try_join!(
-            async {
-                Ok::<_, Error>(
-                    iam::inline_policy_documents(&clients.iam, role_a)
-                        .await
-                        .map_err(on_cluster)?,
-                )
-            },
-            async {
-                match leaving {
-                    true => Ok::<_, Error>(
-                        iam::instance_profiles(&clients.iam, role_a)
-                            .await
-                            .map_err(on_cluster)?,
-                    ),
-                    false => Ok(Vec::new()),
-                }
-            },
-            async {
-                match (&provider, leaving) {
-                    (Some(p), true) => Ok::<_, Error>(
-                        iam::roles_trusting_now(&clients.iam, &p.arn)
-                            .await
-                            .map_err(on_cluster)?
-                            .into_iter()
-                            .filter(|r| r != role_a)
-                            .collect(),
-                    ),
-                    _ => Ok(Vec::new()),
-                }
-            },
-        )?,
+        Some(_) => role_a_details(clients, role_a, provider.as_ref(), leaving).await?,
     };
     // Role A is created under its boundary (the cluster-side policy allows
     // nothing else): checked before any write.
@@ -430,6 +399,56 @@ async fn observe_cluster_account(
         others_trusting_provider: others,
     })
 }
+
+/// Role A's inline policies and, when another mode takes the name back (it
+/// is removed), its instance profiles and the other roles that trust the
+/// cluster's provider.
+async fn role_a_details(
+    clients: &ClusterClients,
+    role_a: &str,
+    provider: Option<&crate::plan::ObservedProvider>,
+    leaving: bool,
+) -> Result<RoleADetails, Error> {
+    let inline = async {
+        Ok::<_, Error>(
+            iam::inline_policy_documents(&clients.iam, role_a)
+                .await
+                .map_err(on_cluster)?,
+        )
+    };
+    let profiles = async {
+        match leaving {
+            true => Ok::<_, Error>(
+                iam::instance_profiles(&clients.iam, role_a)
+                    .await
+                    .map_err(on_cluster)?,
+            ),
+            false => Ok(Vec::new()),
+        }
+    };
+    let others = async {
+        match (provider, leaving) {
+            (Some(p), true) => Ok::<_, Error>(
+                iam::roles_trusting_now(&clients.iam, &p.arn)
+                    .await
+                    .map_err(on_cluster)?
+                    .into_iter()
+                    .filter(|r| r != role_a)
+                    .collect(),
+            ),
+            _ => Ok(Vec::new()),
+        }
+    };
+    tokio::try_join!(inline, profiles, others)
+}
+
+/// Role A's inline policies, instance profiles, and the other roles that
+/// trust the cluster's provider.
+type RoleADetails = (
+    std::collections::BTreeMap<String, serde_json::Value>,
+    Vec<String>,
+    Vec<String>,
+);
 
 /// What `verify` checks of a chained onboarding just applied: role A as the
 /// ServiceAccount's role, role B after it.
