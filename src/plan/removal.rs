@@ -303,6 +303,60 @@ pub fn onboarded_nowhere(observed: &RemovalObserved) -> bool {
         && !matches!(&observed.cluster, ClusterView::Found(found) if !found.is_empty())
 }
 
+/// The ServiceAccounts: deleted when this tool created them, released
+/// (its annotations only) when it did not; the rest is said, not touched.
+fn cluster_removal(observed: &RemovalObserved, steps: &mut Vec<Step>, notes: &mut Vec<String>) {
+    let arn = observed.role_arn.as_str();
+    let found = match &observed.cluster {
+        ClusterView::Kept => {
+            notes.push("ServiceAccount kept (--keep-service-account).".into());
+            return;
+        }
+        ClusterView::Unreachable(why) => {
+            notes.push(format!(
+                "could not read the cluster ({why}): its ServiceAccount was not removed.{} Run `rm` again against that cluster's context to finish.",
+                if observed.keep.is_some() {
+                    " km-config.yaml keeps the entry, marked pending, until then."
+                } else {
+                    ""
+                }
+            ));
+            return;
+        }
+        ClusterView::Found(found) => found,
+    };
+    for sa in found {
+        let id = format!("{}/{}", sa.namespace, sa.name);
+        match &sa.role_arn {
+            Some(annotated) if annotated == arn && sa.created_by_us => steps.push(Step::new(
+                Target::Cluster,
+                Action::Delete,
+                format!("ServiceAccount {id} (created by this tool)"),
+                Some(Op::DeleteServiceAccount {
+                    namespace: sa.namespace.clone(),
+                    name: sa.name.clone(),
+                    role_arn: arn.to_string(),
+                }),
+            )),
+            Some(annotated) if annotated == arn => steps.push(Step::new(
+                Target::Cluster,
+                Action::Update,
+                format!(
+                    "ServiceAccount {id} (not created by this tool): remove this tool's annotations only, everything else stays"
+                ),
+                Some(Op::ReleaseServiceAccount {
+                    namespace: sa.namespace.clone(),
+                    name: sa.name.clone(),
+                }),
+            )),
+            annotated => notes.push(format!(
+                "ServiceAccount {id} is left alone: it is annotated with {} now.",
+                annotated.as_deref().unwrap_or("no role")
+            )),
+        }
+    }
+}
+
 /// The removal plan, the notes that explain what stays and why, and what is
 /// left unfinished. A cluster that could not be read does not stop the IAM
 /// removal; the km-config.yaml entry then stays, marked pending, so the next
@@ -330,53 +384,7 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
         }
     }
 
-    let role_arn = Some(observed.role_arn.as_str());
-    match &observed.cluster {
-        ClusterView::Kept => notes.push("ServiceAccount kept (--keep-service-account).".into()),
-        ClusterView::Unreachable(why) => notes.push(format!(
-            "could not read the cluster ({why}): its ServiceAccount was not removed.{} Run `rm` again against that cluster's context to finish.",
-            if observed.keep.is_some() {
-                " km-config.yaml keeps the entry, marked pending, until then."
-            } else {
-                ""
-            }
-        )),
-        ClusterView::Found(found) => {
-            for sa in found {
-                let id = format!("{}/{}", sa.namespace, sa.name);
-                match (&sa.role_arn, role_arn) {
-                    (Some(annotated), Some(arn)) if annotated == arn && sa.created_by_us => {
-                        steps.push(Step::new(
-                            Target::Cluster,
-                            Action::Delete,
-                            format!("ServiceAccount {id} (created by this tool)"),
-                            Some(Op::DeleteServiceAccount {
-                                namespace: sa.namespace.clone(),
-                                name: sa.name.clone(),
-                                role_arn: arn.to_string(),
-                            }),
-                        ))
-                    }
-                    (Some(annotated), Some(arn)) if annotated == arn => steps.push(Step::new(
-                        Target::Cluster,
-                        Action::Update,
-                        format!(
-                            "ServiceAccount {id} (not created by this tool): remove this tool's annotations only, everything else stays"
-                        ),
-                        Some(Op::ReleaseServiceAccount {
-                            namespace: sa.namespace.clone(),
-                            name: sa.name.clone(),
-                        }),
-                    )),
-                    (annotated, _) => notes.push(format!(
-                        "ServiceAccount {id} is left alone: it is annotated with {} now.",
-                        annotated.as_deref().unwrap_or("no role")
-                    )),
-                }
-            }
-        }
-    }
-
+    cluster_removal(observed, &mut steps, &mut notes);
     for cm in observed.config_maps.iter().filter(|c| c.of(&observed.name)) {
         steps.push(Step::new(
             Target::Cluster,
