@@ -173,24 +173,7 @@ pub fn plan_klanker(
         .flatten()
         .filter(|arn| arn != &side.annotated_role)
         .collect();
-    let config_entry = ClusterEntry {
-        name: req.name.clone(),
-        oidc_provider_arn: side.entry_provider_arn.clone(),
-        namespace: req.scope.namespace_label().to_string(),
-        service_account: req.service_account.clone(),
-        role_arn: role_arn.clone(),
-        // Only for several: a single entry stays as the `km` tool knows it.
-        service_accounts: match req.scopes.len() {
-            1 => Vec::new(),
-            _ => req
-                .scopes
-                .iter()
-                .map(|s| format!("{}:{}", s.namespace_label(), s.service_account))
-                .collect(),
-        },
-        mode: req.mode.kind(),
-        cluster_role_arn: side.cluster_role_arn.clone(),
-    };
+    let config_entry = config_entry(req, &side, &role_arn);
     let clusters = desired_clusters(req, &side.annotated_role, own_role_arns, &side.config_map);
     let mut clusters = clusters.into_iter();
     let desired = Desired {
@@ -237,6 +220,28 @@ pub fn plan_klanker(
         cluster_account: None,
         config_map: side.config_map,
     })
+}
+
+/// km-config.yaml's entry for the onboarding.
+fn config_entry(req: &AddRequest, side: &KlankerSide, role_arn: &str) -> ClusterEntry {
+    ClusterEntry {
+        name: req.name.clone(),
+        oidc_provider_arn: side.entry_provider_arn.clone(),
+        namespace: req.scope.namespace_label().to_string(),
+        service_account: req.service_account.clone(),
+        role_arn: role_arn.to_string(),
+        // Only for several: a single entry stays as the `km` tool knows it.
+        service_accounts: match req.scopes.len() {
+            1 => Vec::new(),
+            _ => req
+                .scopes
+                .iter()
+                .map(|s| format!("{}:{}", s.namespace_label(), s.service_account))
+                .collect(),
+        },
+        mode: req.mode.kind(),
+        cluster_role_arn: side.cluster_role_arn.clone(),
+    }
 }
 
 /// Each ServiceAccount `add` applies, annotated with `annotated_role`; a
