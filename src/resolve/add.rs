@@ -305,6 +305,7 @@ fn mode(args: &AddArgs, name: &str) -> Result<ModeRequest, Error> {
 
 /// Chained mode's names, checked.
 fn chained(args: &AddArgs, name: &str) -> Result<Chained, Error> {
+    validate::role_session_name(name, "--name")?;
     let cluster_role_name = match &args.cluster_role_name {
         Some(r) => {
             validate::role_name(r, "--cluster-role-name")?;

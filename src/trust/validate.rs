@@ -52,6 +52,27 @@ pub const RESERVED_TAG_PREFIX: &str = "klanker-trust/";
 
 /// The registry name (`--name`): it becomes part of the role name and a tag
 /// value, so keep it to the characters both accept and a cluster name uses.
+/// STS's RoleSessionName: 2 to 64 characters of letters, digits and
+/// `+=,.@_-`. Chained mode names role B's session after the onboarding.
+pub fn role_session_name(value: &str, input: &str) -> Result<(), ValidationError> {
+    let len = value.chars().count();
+    let fits = (2..=64).contains(&len)
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    match fits {
+        true => Ok(()),
+        false => Err(ValidationError::new(
+            input,
+            value,
+            format!(
+                "chained mode names role B's session after it, and STS takes a session name of 2 to 64 letters, digits and +=,.@_- ({len} characters here)"
+            ),
+            "Pick a --name of 2 to 64 such characters.",
+        )),
+    }
+}
+
 pub fn registry_name(value: &str) -> Result<(), ValidationError> {
     let err = |problem: &str| {
         ValidationError::new(
@@ -401,6 +422,17 @@ pub fn description(text: &str, name: &str) -> Result<(), ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_role_session_name_is_what_sts_takes() {
+        assert!(role_session_name("ab", "--name").is_ok());
+        assert!(role_session_name(&"x".repeat(64), "--name").is_ok());
+        assert!(role_session_name("dev.use1_0@a+b=c,d", "--name").is_ok());
+        for bad in ["a", &"x".repeat(65), "a b", "dev/0", ""] {
+            let err = role_session_name(bad, "--name").unwrap_err();
+            assert_eq!(err.input, "--name", "{bad}");
+        }
+    }
 
     #[test]
     fn cluster_records_fit_iam_tag_values() {

@@ -272,6 +272,34 @@ fn chained_mode_without_a_cluster_account_identity_is_refused_before_any_call() 
 }
 
 #[test]
+fn a_name_sts_would_refuse_as_role_b_session_name_is_refused_before_any_write() {
+    // Role B is assumed with the onboarding's name as RoleSessionName, which
+    // STS takes only at 2 to 64 characters: `a` would make a chain that
+    // cannot be walked, and a 65-character name too (its roles named
+    // explicitly, so that no role name limit speaks first).
+    let world = chained_world();
+    let long = "n".repeat(65);
+    for name in ["a", long.as_str()] {
+        let out = world.run(&AddArgs::new().name(name).args(&[
+            "--namespace",
+            "ai-pods",
+            "--mode",
+            "chained",
+            "--role-name",
+            "km-cluster-long",
+            "--cluster-role-name",
+            "km-irsa-long",
+            "--dry-run=false",
+        ]));
+        out.assert_code(2);
+        assert_contains!(out.stderr, "STS takes a session name of 2 to 64");
+        assert_contains!(out.stderr, "--name");
+        assert_eq!(world.writes(), Vec::<String>::new());
+    }
+    world.run(&chained(&[])).assert_ok();
+}
+
+#[test]
 fn list_shows_the_mode_and_the_cluster_role() {
     let world = chained_world();
     world.run(&chained(&[])).assert_ok();
