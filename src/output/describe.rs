@@ -85,6 +85,21 @@ pub fn text(d: &Description) -> String {
             super::visible(role_a)
         ));
     }
+    role_text(d, &mut out);
+    provider_text(d, &mut out);
+    service_accounts_text(d, &mut out);
+    if d.drift.is_empty() {
+        out.push_str("Drift:             none\n");
+    } else {
+        out.push_str("Drift:\n");
+        for line in &d.drift {
+            out.push_str(&format!("  - {line}\n"));
+        }
+    }
+    out
+}
+
+fn role_text(d: &Description, out: &mut String) {
     match &d.role {
         None => out.push_str(&format!(
             "Role:              {} (does not exist)\n",
@@ -119,6 +134,9 @@ pub fn text(d: &Description) -> String {
             }
         }
     }
+}
+
+fn provider_text(d: &Description, out: &mut String) {
     match &d.oidc_provider {
         None => out.push_str("OIDC provider:     (none named by the role)\n"),
         Some(p) if !p.exists => {
@@ -133,6 +151,9 @@ pub fn text(d: &Description) -> String {
             out.push_str(&format!("  Client IDs:      {}\n", p.client_ids.join(", ")));
         }
     }
+}
+
+fn service_accounts_text(d: &Description, out: &mut String) {
     match (&d.context, &d.cluster_not_read) {
         (_, Some(why)) => out.push_str(&format!("ServiceAccounts:   not read: {why}\n")),
         (Some(ctx), None) => out.push_str(&format!("ServiceAccounts:   (context {ctx})\n")),
@@ -160,15 +181,6 @@ pub fn text(d: &Description) -> String {
             ));
         }
     }
-    if d.drift.is_empty() {
-        out.push_str("Drift:             none\n");
-    } else {
-        out.push_str("Drift:\n");
-        for line in &d.drift {
-            out.push_str(&format!("  - {line}\n"));
-        }
-    }
-    out
 }
 
 /// What `describe` shows, out of what was read and the drift found.
