@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 pub use super::context::{Context, POD_IDENTITY_SERVICE, provider_key};
 use super::document::{self, Statement};
-use super::{AccountScan, Finding, FindingId, Fix, Severity};
+use super::{Finding, FindingId, Fix, Severity};
 use crate::inventory::RoleSummary;
 use crate::trust::policy::{STS_AUDIENCE, policy_size};
 
@@ -137,10 +137,10 @@ fn near_quota(ctx: &Context<'_>, role: &RoleSummary) -> Option<Finding> {
     })
 }
 
-/// The providers any statement of any role of the account names.
-pub fn trusted_providers(account: &AccountScan) -> BTreeSet<String> {
-    account
-        .roles
+/// The providers (as `provider_key`s) any statement of these roles names:
+/// the only ones whose client IDs `audit` reads.
+pub fn trusted_providers(roles: &[RoleSummary]) -> BTreeSet<String> {
+    roles
         .iter()
         .flat_map(|r| crate::inventory::federated_principals(&r.trust_policy))
         .filter(|p| p.contains(":oidc-provider/"))
@@ -151,7 +151,7 @@ pub fn trusted_providers(account: &AccountScan) -> BTreeSet<String> {
 /// Providers without `sts.amazonaws.com` among their client IDs, and
 /// providers no role trusts.
 pub fn providers(ctx: &Context<'_>) -> Vec<Finding> {
-    let trusted = trusted_providers(ctx.account);
+    let trusted = trusted_providers(&ctx.account.roles);
     let used = ctx.account.providers.len();
     let quota = ctx.limits.provider_quota;
     let mut out = Vec::new();

@@ -3,6 +3,7 @@
 //! `plan/`), apply (`apply.rs`), render (`output/`).
 
 pub mod add;
+pub mod audit;
 pub mod describe;
 pub mod list;
 pub mod policy;
@@ -19,6 +20,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Rm(args) => rm::run(&cli.global, args).await,
         Command::Verify(args) => verify::run(&cli.global, args).await,
         Command::Describe(args) => describe::run(&cli.global, args).await,
+        Command::Audit(args) => audit::run(&cli.global, args).await,
         Command::Policy(args) => policy::run(&cli.global, args).await,
         Command::Completion(args) => {
             crate::output::text(&crate::complete::script(args.shell));
