@@ -322,7 +322,7 @@ fn a_wildcard_without_the_cluster_has_no_document_and_says_why() {
     assert_eq!(
         sub,
         Some(&json!([
-            "system:serviceaccount:ai-pods:km",
+            "system:serviceaccount:u-sub-all-serviceaccounts:km",
             "system:serviceaccount:ci:deployer"
         ])),
         "{doc}"
@@ -341,7 +341,7 @@ fn fix_doc_finds_a_role_by_name_or_arn_and_refuses_a_clean_one() {
     let doc = fix_document(&scan, "corpus-no-sub").unwrap();
     assert_eq!(
         doc["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/CORPUS:sub"],
-        "system:serviceaccount:ai-pods:km"
+        "system:serviceaccount:u-no-sub:km"
     );
     let arn = format!("arn:aws:iam::{KLANKER}:role/corpus-no-sub");
     assert_eq!(fix_document(&scan, &arn).unwrap(), doc);
