@@ -83,15 +83,17 @@ fn short_where(f: &Finding) -> String {
 pub fn text(report: &Report, wide: bool) -> String {
     let mut out = String::new();
     for a in &report.accounts {
-        out.push_str(&format!(
-            "Account {} (profile {}): {} roles, {} with workload identity; {} of {} OIDC providers.\n",
+        let line = format!(
+            "Account {} ({}): {} roles, {} with workload identity; OIDC providers {}/{}",
             visible(&a.account),
             visible(&a.profile),
             a.roles,
             a.workload_identity_roles,
             a.providers,
             a.provider_quota
-        ));
+        );
+        out.push_str(&fit(&line, COLUMNS));
+        out.push('\n');
     }
     if report.findings.is_empty() {
         out.push_str("\nNo findings.\n");
@@ -224,7 +226,7 @@ mod tests {
             ],
         };
         let out = text(&report, false);
-        for l in out.lines().filter(|l| !l.starts_with("Account")) {
+        for l in out.lines() {
             assert!(
                 l.chars().count() <= COLUMNS,
                 "{l:?} is {} long",

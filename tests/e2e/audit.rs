@@ -284,3 +284,203 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
     }
     assert!(judged >= 60, "{judged} verdicts");
 }
+
+/// A role's trust, replaced as `aws iam update-assume-role-policy` would.
+fn set_trust(world: &World, role: &str, doc: &Value) {
+    world
+        .block_on(
+            world
+                .klanker
+                .iam
+                .update_assume_role_policy()
+                .role_name(role)
+                .policy_document(doc.to_string())
+                .send(),
+        )
+        .expect("update trust");
+}
+
+/// `kubectl klanker-trust add ...` as a fix prints it, run with --yes.
+fn run_fix_command(world: &World, command: &str) -> crate::support::Outcome {
+    let words: Vec<String> = command
+        .strip_prefix("kubectl klanker-trust ")
+        .expect("a kubectl klanker-trust command")
+        .split_whitespace()
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
+    let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+    args.push("--yes");
+    world.run(&args)
+}
+
+#[test]
+fn what_add_writes_audits_clean_and_a_hand_widened_trust_is_drift_fixed_by_the_printed_add() {
+    let world = World::new();
+    world.add(&["--yes"]).assert_ok();
+    world.clear_calls();
+    let out = world.run(&["audit", "--context", CONTEXT]);
+    out.assert_ok();
+    assert_contains!(out.stdout, "No findings.");
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    // Someone drops the `sub` condition by hand.
+    let host = world.issuer_host_path();
+    let mut trust = world
+        .block_on(world.klanker.role(crate::support::ROLE))
+        .unwrap()
+        .trust_policy;
+    trust["Statement"][0]["Condition"]["StringEquals"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&format!("{host}:sub"));
+    set_trust(&world, crate::support::ROLE, &trust);
+    let report = audit_json(&world, &["--context", CONTEXT]);
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["web-identity-no-sub", "drift"], "{report:#}");
+    let command = report["findings"][1]["fix"]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        command,
+        "kubectl klanker-trust add --name dev-use1-0 --mode mirror --namespace 'ai-pods' --service-account 'km'"
+    );
+    for f in report["findings"].as_array().unwrap() {
+        assert_eq!(
+            f["fix"]["command"],
+            command.as_str(),
+            "an owned role's fix is the add command"
+        );
+    }
+
+    // --fail-on gates CI; without it the audit exits 0 whatever it found.
+    let gated = world.run(&["audit", "--fail-on", "high"]);
+    gated.assert_code(1);
+    assert_contains!(
+        gated.stderr,
+        "2 findings at or above `high` (--fail-on high)"
+    );
+    assert_contains!(gated.stdout, "web-identity-no-sub");
+    world
+        .run(&["audit", "--fail-on", "critical"])
+        .assert_code(1);
+    world.run(&["audit"]).assert_ok();
+
+    // The printed command converges, and the audit is clean again.
+    run_fix_command(&world, &command).assert_ok();
+    let after = world.run(&["audit", "--context", CONTEXT, "--fail-on", "info"]);
+    after.assert_ok();
+    assert_contains!(after.stdout, "No findings.");
+}
+
+#[test]
+fn fix_doc_prints_a_document_that_cuts_the_intruder_and_keeps_the_user() {
+    let world = World::new();
+    let host = world.issuer_host_path();
+    let provider = world.block_on(
+        world
+            .klanker
+            .create_provider(&world.issuer, &["sts.amazonaws.com"]),
+    );
+    let open = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringLike": {format!("{host}:sub"): "system:serviceaccount:*"}},
+    }]});
+    world
+        .block_on(
+            world
+                .klanker
+                .iam
+                .create_role()
+                .role_name("vendor-role")
+                .assume_role_policy_document(open.to_string())
+                .send(),
+        )
+        .expect("create role");
+    let arn = format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/vendor-role");
+    world.kube.put_service_account(
+        "ai-pods",
+        json!({"metadata": {"name": "vendor", "annotations": {ROLE_ARN_ANNOTATION: arn}}}),
+    );
+    world.clear_calls();
+
+    // Text: one line per finding within 100 columns, worst first, totals.
+    let text = world.run(&["audit", "--context", CONTEXT]);
+    text.assert_ok();
+    for line in text.stdout.lines() {
+        assert!(line.chars().count() <= 100, "{line:?}");
+    }
+    let critical = text.stdout.find("sub-wildcard").expect("sub-wildcard line");
+    let medium = text.stdout.find("aud-unbound").expect("aud-unbound line");
+    assert!(critical < medium, "{}", text.stdout);
+    assert_contains!(
+        text.stdout,
+        "Total: 0 critical, 1 high, 1 medium, 0 low, 0 info (2 findings)."
+    );
+    let wide = world.run(&["audit", "--context", CONTEXT, "-o", "wide"]);
+    assert_contains!(wide.stdout, arn.as_str());
+    assert_contains!(wide.stdout, "--fix-doc");
+    let yaml = world.run(&["audit", "-o", "yaml"]);
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&yaml.stdout).expect("YAML");
+    assert_eq!(parsed["findings"][0]["id"], "sub-wildcard");
+
+    // Without the cluster nobody can know whom the wildcard was for.
+    let unknown = world.run(&["audit", "--fix-doc", "vendor-role"]);
+    unknown.assert_code(1);
+    assert_contains!(unknown.stderr, "--context");
+
+    let out = world.run(&["audit", "--context", CONTEXT, "--fix-doc", "vendor-role"]);
+    out.assert_ok();
+    let fixed: Value = serde_json::from_str(&out.stdout).expect("the document alone");
+    let verdicts = judge(
+        &world,
+        &arn,
+        &fixed,
+        &json!([
+            {"sub": "system:serviceaccount:ai-pods:vendor", "aud": "sts.amazonaws.com", "admitted": true},
+            {"sub": "system:serviceaccount:ai-pods:km", "aud": "sts.amazonaws.com", "admitted": false},
+            {"sub": "system:serviceaccount:ai-pods:vendor", "aud": "vault", "admitted": false},
+        ]),
+    );
+    for (case, allowed, claimed) in verdicts {
+        assert_eq!(allowed, claimed, "case {case}: {fixed}");
+    }
+    // Applied as printed, the role audits clean; the tool itself changed nothing.
+    assert_eq!(
+        world
+            .writes()
+            .iter()
+            .filter(|w| w.starts_with("iam:"))
+            .count(),
+        0
+    );
+    set_trust(&world, "vendor-role", &fixed);
+    let clean = world.run(&["audit", "--context", CONTEXT, "--fail-on", "info"]);
+    clean.assert_ok();
+    assert_contains!(clean.stdout, "No findings.");
+    let nothing = world.run(&["audit", "--fix-doc", "vendor-role"]);
+    nothing.assert_code(1);
+    assert_contains!(nothing.stderr, "nothing to tighten");
+}
+
+#[test]
+fn a_denied_list_roles_is_exit_1_naming_the_permission_and_the_policy_to_grant() {
+    let world = World::new();
+    world.moto.inject(json!([{"action": "ListRoles", "fault": "error", "status": 403,
+        "code": "AccessDenied", "message": "User is not authorized to perform: iam:ListRoles", "count": 10}]));
+    let out = world.run(&["audit"]);
+    out.assert_code(1);
+    assert_eq!(out.stdout, "");
+    assert_contains!(
+        out.stderr,
+        "iam:ListRoles was denied for profile `klanker-application` (account 333333333333)"
+    );
+    assert_contains!(out.stderr, "kubectl klanker-trust policy --for audit");
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
