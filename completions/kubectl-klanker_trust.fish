@@ -243,7 +243,8 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 klanker\t'The klanker operator profile\'s IAM policy'
 cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC (with `--mode chained`, text output also shows the boundary below)'
 cluster-boundary\t'Chained mode: the permissions boundary every km-irsa-* role in the cluster account carries (create it there as km-irsa-boundary)'
-rbac\t'The kubeconfig user\'s Kubernetes RBAC only'"
+rbac\t'The kubeconfig user\'s Kubernetes RBAC only'
+audit\t'The read-only IAM policy `audit` needs in each account it reads'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mode -d 'Trust mode the cluster side is for (`add --mode`): chained adds the km-irsa-* roles, the account\'s OIDC provider and their boundary' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
 chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l aws-profile -d 'AWS profile for the klanker account' -r

@@ -266,6 +266,7 @@ const POLICY_EXAMPLES: &str = "Examples:
   kubectl klanker-trust policy --for rbac dev-use1-0 -o yaml      # namespace and ServiceAccount from km-config.yaml
   kubectl klanker-trust policy --for cluster --mode chained -o json > cluster-operator.json
   kubectl klanker-trust policy --for cluster-boundary -o json > b.json    # km-irsa-* boundary
+  kubectl klanker-trust policy --for audit -o json > audit.json           # audit's read-only policy
   aws iam create-policy --policy-name km-irsa-boundary --policy-document file://b.json";
 
 /// Which identity's policy.
@@ -283,6 +284,8 @@ pub enum PolicyFor {
     ClusterBoundary,
     /// The kubeconfig user's Kubernetes RBAC only.
     Rbac,
+    /// The read-only IAM policy `audit` needs in each account it reads.
+    Audit,
 }
 
 /// Output formats of `policy`.

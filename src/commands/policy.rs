@@ -288,6 +288,11 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
     if args.output == PolicyOutput::Yaml && target != PolicyFor::Rbac {
         return Err(PolicyError::YamlIsRbacOnly.into());
     }
+    if target == PolicyFor::Audit {
+        validate::region(&args.aws.region, "--region")?;
+        let partition = permissions::partition_of_region(&args.aws.region);
+        return crate::output::policy::audit(&permissions::audit_policy(partition), args.output);
+    }
     // The km-irsa-* boundary exists only in chained mode.
     let chained = args.mode == TrustMode::Chained || target == PolicyFor::ClusterBoundary;
     for (flag, given) in [
@@ -314,7 +319,7 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
         PolicyFor::ClusterBoundary => true,
         PolicyFor::All => chained,
         PolicyFor::Cluster => chained && args.output == PolicyOutput::Text,
-        PolicyFor::Klanker | PolicyFor::Rbac => false,
+        PolicyFor::Klanker | PolicyFor::Rbac | PolicyFor::Audit => false,
     };
     let klanker_wanted = matches!(target, PolicyFor::All | PolicyFor::Klanker);
     let identity = if klanker_wanted || boundary_wanted {
@@ -342,7 +347,7 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
         PolicyFor::All | PolicyFor::Cluster | PolicyFor::ClusterBoundary => {
             cluster_policy(args, &hints, &fallback_partition, chained)?
         }
-        PolicyFor::Klanker | PolicyFor::Rbac => None,
+        PolicyFor::Klanker | PolicyFor::Rbac | PolicyFor::Audit => None,
     };
     let boundary = match (&identity, boundary_wanted) {
         (Some(identity), true) => {
@@ -388,7 +393,7 @@ pub async fn run(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Error> {
         _ => None,
     };
     let rbac = match target {
-        PolicyFor::Klanker | PolicyFor::ClusterBoundary => None,
+        PolicyFor::Klanker | PolicyFor::ClusterBoundary | PolicyFor::Audit => None,
         // `policy` with no flags still prints the IAM side when the RBAC's
         // namespace is unknown; an explicit --for cluster/rbac fails instead.
         PolicyFor::All => match rbac_scope(global, args, context.as_ref()) {

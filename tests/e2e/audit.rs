@@ -484,3 +484,54 @@ fn a_denied_list_roles_is_exit_1_naming_the_permission_and_the_policy_to_grant()
     assert_contains!(out.stderr, "kubectl klanker-trust policy --for audit");
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+#[test]
+fn policy_for_audit_allows_every_call_an_audit_makes_and_no_write() {
+    let world = World::new();
+    // An onboarding (its role is read with GetRole) and a trusted provider.
+    world.add(&["--yes"]).assert_ok();
+    let printed = world.run(&["policy", "--for", "audit", "-o", "json"]);
+    printed.assert_ok();
+    let policy: Value = serde_json::from_str(&printed.stdout).expect("policy JSON");
+    let text = world.run(&["policy", "--for", "audit"]);
+    assert_contains!(text.stdout, "# audit: read-only IAM policy");
+    world.clear_calls();
+    world.run(&["audit", "--context", CONTEXT]).assert_ok();
+    let calls = world.moto.calls();
+    assert!(calls.iter().any(|c| c.action == "GetRole"), "{calls:?}");
+    let mut cases: Vec<Value> = calls
+        .iter()
+        .filter(|c| c.service == "iam")
+        .map(|c| {
+            let resource = match c.action.as_str() {
+                "GetOpenIDConnectProvider" => c.params["OpenIDConnectProviderArn"].clone(),
+                "GetRole" => format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/{}", c.params["RoleName"]),
+                _ => "*".to_string(),
+            };
+            json!({"name": format!("iam:{}", c.action), "action": format!("iam:{}", c.action), "resource": resource, "allowed": true})
+        })
+        .collect();
+    assert!(cases.len() >= 4, "{calls:?}");
+    // And nothing that writes.
+    for write in [
+        "iam:UpdateAssumeRolePolicy",
+        "iam:DeleteOpenIDConnectProvider",
+        "iam:TagRole",
+    ] {
+        cases.push(json!({"name": write, "action": write, "resource": format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/{}", crate::support::ROLE), "allowed": false}));
+    }
+    let request = json!({
+        "principal": format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/auditor"),
+        "cases": cases.iter().map(|c| json!({"name": c["name"], "action": c["action"], "resource": c["resource"], "conditions": {}})).collect::<Vec<_>>(),
+    });
+    let verdicts = world.evaluate("policy_check.py", &policy, &request);
+    assert_eq!(verdicts.len(), cases.len());
+    for ((name, allowed), case) in verdicts.iter().zip(&cases) {
+        assert_eq!(
+            *allowed,
+            case["allowed"] == true,
+            "{name} on {}: {policy:#}",
+            case["resource"]
+        );
+    }
+}
