@@ -283,6 +283,19 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
         }
     }
     assert!(judged >= 60, "{judged} verdicts");
+    // A literal subject naming no ServiceAccount of the cluster: low, and said.
+    let missing = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["arn"] == role_arn("clean-tool-trust").as_str())
+        .expect("the cluster has no ai-pods/km");
+    assert_eq!(missing["id"], "service-account-missing");
+    assert_eq!(missing["severity"], "low");
+    assert_contains!(
+        missing["who"].as_str().unwrap(),
+        "ServiceAccount ai-pods/km"
+    );
 }
 
 /// A role's trust, replaced as `aws iam update-assume-role-policy` would.
