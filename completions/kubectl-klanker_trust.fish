@@ -40,6 +40,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "delete" -d 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "verify" -d 'Prove the trust works end to end, or say which link is broken'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "describe" -d 'Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "audit" -d 'Find weak workload-identity trusts in an account (IRSA, chained, Pod Identity) and print the fix; read-only'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "policy" -d 'Print the least-privilege IAM policies (and RBAC) the two identities need'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "completion" -d 'Print the shell completion script (see README for installing it)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_needs_command" -f -a "version" -d 'Print version, git commit and target'
@@ -216,11 +217,34 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand describe" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand describe" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand describe" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l aws-profile -d 'AWS profile of an account to audit (repeatable; default: the klanker profile)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l region -d 'Region for the STS/IAM calls' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -s o -l output -d 'Output format' -r -f -a "text\t'One line per finding, fitting 100 columns, and the totals'
+wide\t'Full ARNs, the statement and the fix on each line'
+json\t''
+yaml\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l fail-on -d 'Exit 1 when any finding is at or above this severity (for CI); without it, exit 0 whatever was found' -r -f -a "info\t''
+low\t''
+medium\t''
+high\t''
+critical\t''"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l fix-doc -d 'Print only the fixed trust document of this role (name or ARN), for `aws iam update-assume-role-policy`' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l max-trust-policy-size -d 'The accounts\' role trust policy quota, in characters (2048 unless raised)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l provider-quota -d 'The accounts\' OIDC provider quota (100 unless raised)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l kubeconfig -d 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l context -d 'Kubeconfig context to use (default: the current context)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l config -d 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)' -r -F
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l request-timeout -d 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l mfa-code -d 'Current code of the MFA device a profile\'s `mfa_serial` names (else asked on a terminal)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -s V -l version -d 'Print version'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l for -d 'Which identity: the klanker operator profile, the cluster side, the RBAC, or all' -r -f -a "all\t'Both IAM policies and the RBAC'
 klanker\t'The klanker operator profile\'s IAM policy'
 cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC (with `--mode chained`, text output also shows the boundary below)'
 cluster-boundary\t'Chained mode: the permissions boundary every km-irsa-* role in the cluster account carries (create it there as km-irsa-boundary)'
-rbac\t'The kubeconfig user\'s Kubernetes RBAC only'"
+rbac\t'The kubeconfig user\'s Kubernetes RBAC only'
+audit\t'The read-only IAM policy `audit` needs in each account it reads'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mode -d 'Trust mode the cluster side is for (`add --mode`): chained adds the km-irsa-* roles, the account\'s OIDC provider and their boundary' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
 chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l aws-profile -d 'AWS profile for the klanker account' -r
@@ -265,12 +289,13 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s V -l version -d 'Print version'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "add" -d 'Onboard the current context\'s cluster: OIDC provider, role, policy, ServiceAccount'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "list" -d 'List every onboarded cluster in the klanker account, and drift'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "rm" -d 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "verify" -d 'Prove the trust works end to end, or say which link is broken'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "describe" -d 'Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "policy" -d 'Print the least-privilege IAM policies (and RBAC) the two identities need'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "completion" -d 'Print the shell completion script (see README for installing it)'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "version" -d 'Print version, git commit and target'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe policy completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "add" -d 'Onboard the current context\'s cluster: OIDC provider, role, policy, ServiceAccount'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "list" -d 'List every onboarded cluster in the klanker account, and drift'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "rm" -d 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "verify" -d 'Prove the trust works end to end, or say which link is broken'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "describe" -d 'Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "audit" -d 'Find weak workload-identity trusts in an account (IRSA, chained, Pod Identity) and print the fix; read-only'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "policy" -d 'Print the least-privilege IAM policies (and RBAC) the two identities need'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "completion" -d 'Print the shell completion script (see README for installing it)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "version" -d 'Print version, git commit and target'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the trust works end to end, or say which link is broken')
             [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Find weak workload-identity trusts in an account (IRSA, chained, Pod Identity) and print the fix; read-only')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the least-privilege IAM policies (and RBAC) the two identities need')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script (see README for installing it)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version, git commit and target')
@@ -246,6 +247,28 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-klanker_trust;audit' {
+            [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile of an account to audit (repeatable; default: the klanker profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the STS/IAM calls')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit 1 when any finding is at or above this severity (for CI); without it, exit 0 whatever was found')
+            [CompletionResult]::new('--fix-doc', '--fix-doc', [CompletionResultType]::ParameterName, 'Print only the fixed trust document of this role (name or ARN), for `aws iam update-assume-role-policy`')
+            [CompletionResult]::new('--max-trust-policy-size', '--max-trust-policy-size', [CompletionResultType]::ParameterName, 'The accounts'' role trust policy quota, in characters (2048 unless raised)')
+            [CompletionResult]::new('--provider-quota', '--provider-quota', [CompletionResultType]::ParameterName, 'The accounts'' OIDC provider quota (100 unless raised)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m)')
+            [CompletionResult]::new('--mfa-code', '--mfa-code', [CompletionResultType]::ParameterName, 'Current code of the MFA device a profile''s `mfa_serial` names (else asked on a terminal)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call (never credentials or tokens)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kubectl-klanker_trust;policy' {
             [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Which identity: the klanker operator profile, the cluster side, the RBAC, or all')
             [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Trust mode the cluster side is for (`add --mode`): chained adds the km-irsa-* roles, the account''s OIDC provider and their boundary')
@@ -314,6 +337,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove an onboarding: role, owned and unused OIDC provider, ServiceAccount, km-config entry')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Prove the trust works end to end, or say which link is broken')
             [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift')
+            [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Find weak workload-identity trusts in an account (IRSA, chained, Pod Identity) and print the fix; read-only')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Print the least-privilege IAM policies (and RBAC) the two identities need')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print the shell completion script (see README for installing it)')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print version, git commit and target')
@@ -333,6 +357,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             break
         }
         'kubectl-klanker_trust;help;describe' {
+            break
+        }
+        'kubectl-klanker_trust;help;audit' {
             break
         }
         'kubectl-klanker_trust;help;policy' {

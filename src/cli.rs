@@ -169,6 +169,9 @@ pub enum Command {
     /// Show the live state of one onboarding: role, trust policy, policies, provider, ServiceAccounts, drift.
     #[command(after_help = DESCRIBE_EXAMPLES)]
     Describe(DescribeArgs),
+    /// Find weak workload-identity trusts in an account (IRSA, chained, Pod Identity) and print the fix; read-only.
+    #[command(after_help = AUDIT_EXAMPLES)]
+    Audit(AuditArgs),
     /// Print the least-privilege IAM policies (and RBAC) the two identities need.
     #[command(after_help = POLICY_EXAMPLES)]
     Policy(Box<PolicyArgs>),
@@ -206,6 +209,53 @@ pub enum CompletionShell {
     KubectlPlugin,
 }
 
+const AUDIT_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust audit                                  # the klanker account
+  kubectl klanker-trust audit --aws-profile a --aws-profile b  # several accounts
+  kubectl klanker-trust audit --context dev -o wide            # and that cluster's ServiceAccounts
+  kubectl klanker-trust audit --fail-on high -o json > audit.json   # gate CI
+  kubectl klanker-trust audit --context dev --fix-doc my-role > trust.json
+  aws iam update-assume-role-policy --role-name my-role --policy-document file://trust.json
+
+Exit codes: 0 audited (whatever was found, without --fail-on); 1 a finding at or above
+--fail-on, or a read was denied (`policy --for audit` prints what to grant); 2 bad input.";
+
+/// Output formats of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditOutput {
+    /// One line per finding, fitting 100 columns, and the totals.
+    Text,
+    /// Full ARNs, the statement and the fix on each line.
+    Wide,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// AWS profile of an account to audit (repeatable; default: the klanker profile).
+    #[arg(long = "aws-profile", value_name = "PROFILE", default_values_t = ["klanker-application".to_string()])]
+    pub aws_profiles: Vec<String>,
+    /// Region for the STS/IAM calls.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub output: AuditOutput,
+    /// Exit 1 when any finding is at or above this severity (for CI); without it, exit 0 whatever was found.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<crate::audit::Severity>,
+    /// Print only the fixed trust document of this role (name or ARN), for `aws iam update-assume-role-policy`.
+    #[arg(long, value_name = "ROLE")]
+    pub fix_doc: Option<String>,
+    /// The accounts' role trust policy quota, in characters (2048 unless raised).
+    #[arg(long, default_value_t = crate::trust::policy::DEFAULT_MAX_TRUST_POLICY_SIZE, value_name = "CHARS")]
+    pub max_trust_policy_size: usize,
+    /// The accounts' OIDC provider quota (100 unless raised).
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub provider_quota: usize,
+}
+
 const POLICY_EXAMPLES: &str = "Examples:
   kubectl klanker-trust policy                      # both IAM policies and the RBAC, for the current context
   kubectl klanker-trust policy --for klanker --klanker-account 333333333333 -o json > operator.json
@@ -216,6 +266,7 @@ const POLICY_EXAMPLES: &str = "Examples:
   kubectl klanker-trust policy --for rbac dev-use1-0 -o yaml      # namespace and ServiceAccount from km-config.yaml
   kubectl klanker-trust policy --for cluster --mode chained -o json > cluster-operator.json
   kubectl klanker-trust policy --for cluster-boundary -o json > b.json    # km-irsa-* boundary
+  kubectl klanker-trust policy --for audit -o json > audit.json           # audit's read-only policy
   aws iam create-policy --policy-name km-irsa-boundary --policy-document file://b.json";
 
 /// Which identity's policy.
@@ -233,6 +284,8 @@ pub enum PolicyFor {
     ClusterBoundary,
     /// The kubeconfig user's Kubernetes RBAC only.
     Rbac,
+    /// The read-only IAM policy `audit` needs in each account it reads.
+    Audit,
 }
 
 /// Output formats of `policy`.

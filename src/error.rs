@@ -66,6 +66,9 @@ pub enum Error {
     /// The plan cannot be carried out (ownership, a missing policy or namespace).
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// `audit`: a gate (`--fail-on`), a denied read, a role to fix.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// `policy` was asked for something it cannot scope.
     #[error(transparent)]
     Policy(#[from] crate::permissions::PolicyError),

@@ -731,6 +731,26 @@ impl Cluster<'_> {
             .collect())
     }
 
+    /// Every ServiceAccount in all namespaces (`audit --context`): one list call.
+    pub async fn all_service_accounts(&self) -> Result<Vec<FoundAccount>, KubeError> {
+        self.log("LIST", "serviceaccounts (all namespaces)");
+        let api: Api<ServiceAccount> = Api::all(self.client.clone());
+        let params = kube::api::ListParams::default();
+        let list = self
+            .retrying(|| api.list(&params))
+            .await
+            .map_err(|e| self.fail("listing ServiceAccounts".into(), e))?;
+        Ok(list
+            .items
+            .iter()
+            .map(|sa| FoundAccount {
+                namespace: sa.metadata.namespace.clone().unwrap_or_default(),
+                name: sa.metadata.name.clone().unwrap_or_default(),
+                observed: observe(sa),
+            })
+            .collect())
+    }
+
     /// A TokenRequest for the ServiceAccount (never logged: it is a credential).
     pub async fn request_token(
         &self,

@@ -8,6 +8,7 @@
 //! logic beside `plan`: `trust`, `inventory`, `verify`, `permissions`.
 
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod commands;

@@ -117,6 +117,29 @@ pub const ROLE_PATTERN: &str = "km-cluster-*";
 /// The shared policy `add` attaches by default.
 pub use crate::trust::OPERATOR_POLICY;
 
+/// `audit`'s reads: the listings (no resource scope in IAM), the client IDs
+/// of trusted providers, and the tags of roles that look like this tool's.
+pub const AUDIT_LIST_ACTIONS: &[&str] = &[
+    "iam:ListOpenIDConnectProviders",
+    "iam:ListRoles",
+    "sts:GetCallerIdentity",
+];
+
+/// The read-only policy `audit` needs in each account it reads. The ARNs
+/// name any account (`*`): the same document is attached in each one.
+pub fn audit_policy(partition: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ListRolesAndProviders", "Effect": "Allow", "Action": AUDIT_LIST_ACTIONS, "Resource": "*"},
+            {"Sid": "ReadTrustedProviders", "Effect": "Allow", "Action": ["iam:GetOpenIDConnectProvider"],
+             "Resource": format!("arn:{partition}:iam::*:oidc-provider/*")},
+            {"Sid": "ReadTagsOfOnboardedRoles", "Effect": "Allow", "Action": ["iam:GetRole"],
+             "Resource": format!("arn:{partition}:iam::*:role/*")},
+        ]
+    })
+}
+
 /// The partition a region belongs to, for when no ARN tells it.
 pub fn partition_of_region(region: &str) -> &'static str {
     if region.starts_with("cn-") {

@@ -12,7 +12,9 @@ throwaway AWS config and kubeconfig files, then measures:
    many unrelated roles, and `rm`: wall time and requests at the peers;
 3. the critical path: sequential depth of the add path, measured with a
    simulated round-trip delay on every request;
-4. cold start (hyperfine) and the release binary size.
+4. cold start (hyperfine) and the release binary size;
+5. `audit` of 1,000 and 5,000 roles with a simulated delay (audit.py);
+   `--only audit` measures that alone.
 
 Writes a markdown table to --out and prints it. Every process it starts is
 stopped when it exits (the servers also exit when their stdin closes).
@@ -39,6 +41,7 @@ import boto3
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from proxy import Proxy  # noqa: E402
+import audit  # noqa: E402
 
 CLUSTER = "dev-use1-0"
 NAMESPACE = "ai-pods"
@@ -740,8 +743,10 @@ def main():
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--cold-runs", type=int, default=50)
     parser.add_argument("--bin-dir", help="where the plugin binary is (default: target/release)")
-    parser.add_argument("--only", choices=["all", "critical"], default="all",
-                        help="critical: only the sequential round trips, printed (for quick iteration)")
+    parser.add_argument("--audit-sizes", default="1000,5000")
+    parser.add_argument("--only", choices=["all", "critical", "audit"], default="all",
+                        help="critical: only the sequential round trips, printed (for quick iteration);"
+                             " audit: only the audit scenario")
     args = parser.parse_args()
     args.bin_dir = Path(args.bin_dir or Path(args.root) / "target/release")
     args.started = time.time()
@@ -756,6 +761,20 @@ def main():
         finally:
             world.close()
         return
+    audit_sizes = [int(s) for s in args.audit_sizes.split(",") if s]
+    audit_args = (audit_sizes, args.samples, args.delay, KLANKER_ACCOUNT, log)
+    audit_section = (args.delay, depth, stats, ms, summarize_calls, CREDENTIAL_ACTIONS)
+    if args.only == "audit":
+        try:
+            audited = audit.scenario(world, *audit_args)
+            text = "\n".join([f"Machine: {machine()}", f"Source measured: {source_state(world.root)}", "",
+                              *audit.section(audited, *audit_section)]) + "\n"
+        finally:
+            world.close()
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        print(text)
+        return
     try:
         fresh = scenario_fresh(world, args.samples)
         rerun = scenario_rerun(world, args.samples)
@@ -765,7 +784,9 @@ def main():
         rms = scenario_rm(world, args.samples)
         cold = cold_start(world, args.cold_runs)
         size = (world.root / "target/release/kubectl-klanker_trust").stat().st_size
+        audited = audit.scenario(world, *audit_args)
         text = report(args, world, fresh, rerun, lists, rms, critical, cold, size)
+        text += "\n" + "\n".join(audit.section(audited, *audit_section)) + "\n"
     finally:
         world.close()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@
 //! renders (`output/`), and asks at the prompt between plan and apply.
 
 pub mod add;
+pub mod audit;
 pub mod describe;
 pub mod list;
 pub mod policy;
@@ -11,7 +12,8 @@ pub mod rm;
 pub mod verify;
 
 use crate::cli::{
-    AddArgs, Cli, Command, DescribeArgs, ListArgs, PolicyArgs, ReportOutput, RmArgs, VerifyArgs,
+    AddArgs, AuditArgs, Cli, Command, DescribeArgs, ListArgs, PolicyArgs, ReportOutput, RmArgs,
+    VerifyArgs,
 };
 use crate::env::Env;
 use crate::error::Error;
@@ -25,6 +27,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Rm(args) => rm(&env()?, args).await,
         Command::Verify(args) => verify(&env()?, args).await,
         Command::Describe(args) => describe(&env()?, args).await,
+        Command::Audit(args) => audit(&env()?, args).await,
         Command::Policy(args) => policy(&env()?, args).await,
         Command::Completion(args) => {
             output::text(&crate::complete::script(args.shell));
@@ -125,6 +128,9 @@ async fn verify(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
 /// `policy`: the documents asked for.
 async fn policy(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
     let report = policy::run(env, args).await?;
+    if let Some(doc) = &report.audit {
+        return output::policy::audit(doc, args.output);
+    }
     output::policy::print(&output::policy::Documents {
         target: args.target,
         output: args.output,
@@ -134,4 +140,23 @@ async fn policy(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
         boundary_arn: report.boundary_arn.as_deref(),
         rbac: report.rbac.as_ref(),
     })
+}
+
+/// `audit`: the findings (exit 1 at or above `--fail-on`), or one fixed document.
+async fn audit(env: &Env, args: &AuditArgs) -> Result<(), Error> {
+    let report = match audit::run(env, args).await? {
+        audit::AuditReport::FixDocument(doc) => return output::audit::document(&doc),
+        audit::AuditReport::Findings(report) => report,
+    };
+    output::audit::report(&report, args.output)?;
+    match args.fail_on {
+        Some(severity) if report.at_or_above(severity) > 0 => {
+            Err(crate::audit::AuditError::FailOn {
+                severity,
+                count: report.at_or_above(severity),
+            }
+            .into())
+        }
+        _ => Ok(()),
+    }
 }

@@ -298,7 +298,10 @@ fn cluster_boundary(args: &PolicyArgs, partition: &str, account: &str) -> Result
 }
 
 /// The documents `policy` prints, each only when asked for.
+#[derive(Default)]
 pub struct PolicyReport {
+    /// `--for audit`: the read-only policy `audit` needs, alone.
+    pub audit: Option<Value>,
     pub klanker: Option<Value>,
     pub cluster: Option<Value>,
     /// Chained mode: the km-irsa-* roles' permissions boundary.
@@ -311,6 +314,17 @@ pub struct PolicyReport {
 pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
     let global = &env.global;
     let target = args.target;
+    if target == PolicyFor::Audit {
+        if args.output == PolicyOutput::Yaml {
+            return Err(PolicyError::YamlIsRbacOnly.into());
+        }
+        validate::region(&args.aws.region, "--region")?;
+        let partition = permissions::partition_of_region(&args.aws.region);
+        return Ok(PolicyReport {
+            audit: Some(permissions::audit_policy(partition)),
+            ..PolicyReport::default()
+        });
+    }
     let chained = chained_flags(args)?;
     // What the kubeconfig tells, offline: the cluster's ARN, the namespace.
     let context = kubeconfig::load(global.kubeconfig.as_deref())
@@ -325,7 +339,7 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
         PolicyFor::ClusterBoundary => true,
         PolicyFor::All => chained,
         PolicyFor::Cluster => chained && args.output == PolicyOutput::Text,
-        PolicyFor::Klanker | PolicyFor::Rbac => false,
+        PolicyFor::Klanker | PolicyFor::Rbac | PolicyFor::Audit => false,
     };
     let klanker_wanted = matches!(target, PolicyFor::All | PolicyFor::Klanker);
     let identity = match klanker_wanted || boundary_wanted {
@@ -352,7 +366,7 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
         PolicyFor::All | PolicyFor::Cluster | PolicyFor::ClusterBoundary => {
             cluster_policy(args, &hints, &fallback_partition, chained)?
         }
-        PolicyFor::Klanker | PolicyFor::Rbac => None,
+        PolicyFor::Klanker | PolicyFor::Rbac | PolicyFor::Audit => None,
     };
     let boundary = match (&identity, boundary_wanted) {
         (Some(identity), true) => Some(boundary_policy(identity, cluster.as_ref())?),
@@ -360,6 +374,7 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
     };
     let boundary_arn = boundary_arn(args, cluster.as_ref(), identity.as_ref(), chained)?;
     Ok(PolicyReport {
+        audit: None,
         klanker,
         cluster: cluster.map(|side| side.policy),
         boundary,
@@ -450,7 +465,7 @@ fn rbac(
     context: Option<&kubeconfig::ContextInfo>,
 ) -> Result<Option<RbacScope>, Error> {
     match args.target {
-        PolicyFor::Klanker | PolicyFor::ClusterBoundary => Ok(None),
+        PolicyFor::Klanker | PolicyFor::ClusterBoundary | PolicyFor::Audit => Ok(None),
         // `policy` with no flags still prints the IAM side when the RBAC's
         // namespace is unknown; an explicit --for cluster/rbac fails instead.
         PolicyFor::All => match rbac_scope(env, args, context) {

@@ -4,6 +4,7 @@
 //! identity, and the roles that may be an onboarding's.
 
 pub mod add;
+pub mod audit;
 pub mod describe;
 pub mod issuer;
 pub mod list;

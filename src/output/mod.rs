@@ -11,6 +11,7 @@ use console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub mod add;
+pub mod audit;
 pub mod describe;
 pub mod policy;
 pub mod prompt;

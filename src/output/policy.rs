@@ -44,7 +44,9 @@ pub fn print(docs: &Documents) -> Result<(), Error> {
         PolicyOutput::Json => {
             let rbac_json = rbac.map(permissions::rbac_list);
             match target {
-                PolicyFor::Klanker => println!("{}", pretty(klanker.unwrap_or(&Value::Null))?),
+                PolicyFor::Klanker | PolicyFor::Audit => {
+                    println!("{}", pretty(klanker.unwrap_or(&Value::Null))?)
+                }
                 PolicyFor::Cluster => {
                     println!("{}", pretty(cluster.ok_or(PolicyError::ClusterAccount)?)?)
                 }
@@ -117,6 +119,20 @@ pub fn print(docs: &Documents) -> Result<(), Error> {
                 None => {}
             }
         }
+    }
+    Ok(())
+}
+
+/// `policy --for audit`: the read-only policy, commented in text.
+pub fn audit(doc: &Value, output: PolicyOutput) -> Result<(), Error> {
+    if output == PolicyOutput::Text {
+        println!(
+            "# audit: read-only IAM policy for the identity of each --aws-profile it reads\n\
+             # (GetRole only for roles whose description says this tool made them).\n{}",
+            pretty(doc)?
+        );
+    } else {
+        println!("{}", pretty(doc)?);
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 mod support;
 
 mod add;
+mod audit;
 mod bounds;
 mod chained;
 mod completion;

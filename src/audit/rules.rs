@@ -1,0 +1,203 @@
+//! The rules over one role's trust and over an account's providers. Each
+//! rule names who gets in because of what it found; `fix` writes the fix.
+
+use std::collections::BTreeSet;
+
+pub use super::context::{Context, POD_IDENTITY_SERVICE, provider_key};
+use super::document::{self, Statement};
+use super::{Finding, FindingId, Fix, Severity};
+use crate::inventory::RoleSummary;
+use crate::trust::policy::{STS_AUDIENCE, policy_size};
+
+/// Every finding of one role's trust.
+pub fn role(ctx: &Context<'_>, role: &RoleSummary) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for s in document::statements(&role.trust_policy)
+        .iter()
+        .filter(|s| s.allow)
+    {
+        out.extend(super::web_identity::statement(ctx, role, s));
+        out.extend(pod_identity(ctx, role, s));
+        out.extend(cross_account(ctx, role, s));
+        out.extend(tag_session(ctx, role, s));
+    }
+    out.extend(near_quota(ctx, role));
+    out
+}
+
+fn names_pod_identity(s: &Statement<'_>) -> bool {
+    s.principals
+        .service
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(POD_IDENTITY_SERVICE))
+}
+
+/// A Pod Identity role with nothing tying it to one account, cluster or
+/// session tag: any association in the account may use it.
+fn pod_identity(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Option<Finding> {
+    let bound = s.narrows_key(|k| {
+        k == "aws:sourceaccount" || k == "aws:sourcearn" || k.starts_with("aws:requesttag/")
+    });
+    (names_pod_identity(s) && s.allows_action("sts:AssumeRole") && !bound).then(|| {
+        ctx.on_role(
+            FindingId::PodIdentityUnbound,
+            role,
+            Some(s),
+            format!(
+                "any EKS Pod Identity association in account {} (any cluster, any namespace, any ServiceAccount) can use this role",
+                ctx.account.account
+            ),
+            format!(
+                "add `\"StringEquals\": {{\"aws:SourceAccount\": \"{}\"}}` and an `aws:SourceArn` of the cluster (or conditions on EKS's aws:RequestTag/kubernetes-namespace and kubernetes-service-account)",
+                ctx.account.account
+            ),
+        )
+    })
+}
+
+/// A trust of another account's root with nothing naming which of its
+/// principals: any of them allowed to call sts:AssumeRole gets in.
+fn cross_account(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Vec<Finding> {
+    if !s.allows_action("sts:AssumeRole")
+        || s.narrows_key(|k| {
+            k == "aws:principalarn" || k == "sts:externalid" || k.starts_with("aws:principaltag/")
+        })
+    {
+        return Vec::new();
+    }
+    let others: BTreeSet<&str> = s
+        .principals
+        .aws
+        .iter()
+        .filter_map(|p| document::root_account(p))
+        .filter(|a| *a != ctx.account.account)
+        .collect();
+    others
+        .into_iter()
+        .map(|other| {
+            let workload = ctx.workload_accounts.contains(other);
+            let mut f = ctx.on_role(
+                FindingId::CrossAccountRoot,
+                role,
+                Some(s),
+                format!(
+                    "any principal of account {other} allowed to call sts:AssumeRole{}",
+                    if workload {
+                        ", including the pods of its workload-identity roles"
+                    } else {
+                        ""
+                    }
+                ),
+                format!(
+                    "narrow it with `\"ArnEquals\": {{\"aws:PrincipalArn\": \"arn:{}:iam::{other}:role/NAME\"}}` naming the role(s) meant to assume it (as chained mode writes it), or an sts:ExternalId",
+                    ctx.account.partition
+                ),
+            );
+            if !workload {
+                // Unknown or without workload identities: one step less direct.
+                f.severity = Severity::Medium;
+            }
+            f
+        })
+        .collect()
+}
+
+/// Session tags (Pod Identity) need sts:TagSession: without it every
+/// assume fails.
+fn tag_session(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Option<Finding> {
+    let tagged = names_pod_identity(s)
+        || s.conditions
+            .iter()
+            .any(|c| c.key.starts_with("aws:requesttag/"));
+    (tagged && s.allows_action("sts:AssumeRole") && !s.allows_action("sts:TagSession")).then(|| {
+        ctx.on_role(
+            FindingId::TagSessionMissing,
+            role,
+            Some(s),
+            "nobody: EKS Pod Identity tags the session, and without sts:TagSession in the trust every assume is refused".into(),
+            "add \"sts:TagSession\" to the statement's Action".into(),
+        )
+    })
+}
+
+/// Within 10% of the trust-policy quota: the next ServiceAccount will not fit.
+fn near_quota(ctx: &Context<'_>, role: &RoleSummary) -> Option<Finding> {
+    let size = policy_size(&role.trust_policy);
+    let quota = ctx.limits.trust_quota;
+    (role.trust_policy.is_object() && size * 10 >= quota * 9).then(|| {
+        ctx.on_role(
+            FindingId::TrustNearQuota,
+            role,
+            None,
+            format!(
+                "nobody more: the trust is {size} of {quota} characters (whitespace not counted), so the next ServiceAccount will not fit"
+            ),
+            "trust a wildcard of the ServiceAccounts' names, move to chained mode, or raise the role trust policy quota (L-C07B4B0D) to 4096 or 8192".into(),
+        )
+    })
+}
+
+/// The providers (as `provider_key`s) any statement of these roles names:
+/// the only ones whose client IDs `audit` reads.
+pub fn trusted_providers(roles: &[RoleSummary]) -> BTreeSet<String> {
+    roles
+        .iter()
+        .flat_map(|r| crate::inventory::federated_principals(&r.trust_policy))
+        .filter(|p| p.contains(":oidc-provider/"))
+        .map(|p| provider_key(&p))
+        .collect()
+}
+
+/// Providers without `sts.amazonaws.com` among their client IDs, and
+/// providers no role trusts.
+pub fn providers(ctx: &Context<'_>) -> Vec<Finding> {
+    let trusted = trusted_providers(&ctx.account.roles);
+    let used = ctx.account.providers.len();
+    let quota = ctx.limits.provider_quota;
+    let mut out = Vec::new();
+    for p in &ctx.account.providers {
+        let (id, who, fix, command) = if !trusted.contains(&provider_key(&p.arn)) {
+            (
+                FindingId::ProviderUnused,
+                format!("nobody: no role trusts it, and it holds one of the account's OIDC provider slots ({used} used of {quota})"),
+                "delete it if no cluster still needs it (`kubectl klanker-trust rm` for one this tool created)".to_string(),
+                format!("aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {}", p.arn),
+            )
+        } else if p
+            .client_ids
+            .as_ref()
+            .is_some_and(|ids| !ids.iter().any(|i| i == STS_AUDIENCE))
+        {
+            (
+                FindingId::ProviderNoStsClientId,
+                format!(
+                    "nobody through IRSA: STS refuses tokens for {STS_AUDIENCE} because the provider's client IDs are [{}]",
+                    p.client_ids.as_deref().unwrap_or_default().join(", ")
+                ),
+                format!("add the client ID {STS_AUDIENCE} to the provider"),
+                format!(
+                    "aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {} --client-id {STS_AUDIENCE}",
+                    p.arn
+                ),
+            )
+        } else {
+            continue;
+        };
+        out.push(Finding {
+            id,
+            severity: id.severity(),
+            broken: id.broken(),
+            account: ctx.account.account.clone(),
+            arn: p.arn.clone(),
+            role: None,
+            statement: None,
+            who,
+            fix: Fix {
+                text: fix,
+                command: Some(command),
+                ..Fix::default()
+            },
+        });
+    }
+    out
+}

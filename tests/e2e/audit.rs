@@ -1,0 +1,550 @@
+//! `audit` (issue 25) end to end: the hand-made corpus
+//! (tests/fixtures/audit/corpus.json) created as real roles at moto,
+//! audited through `kubectl klanker-trust`, with and without the real API
+//! server's ServiceAccounts. Every finding's claim, and every fixed
+//! document, is judged by principalmapper (tests/support/trust_check.py),
+//! not by this code.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::support::aws_peer::{CLUSTER_ACCOUNT, KLANKER_ACCOUNT};
+use crate::support::{CONTEXT, ROLE_ARN_ANNOTATION, World};
+
+/// The corpus's placeholder issuer; replaced by the test cluster's own, so
+/// the API server's tokens and discovery document name the same issuer.
+const CORPUS_ISSUER: &str = "oidc.eks.us-east-1.amazonaws.com/id/CORPUS";
+
+fn corpus(world: &World) -> Value {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/corpus.json");
+    let text = std::fs::read_to_string(path).expect("corpus");
+    serde_json::from_str(&text.replace(CORPUS_ISSUER, &world.issuer_host_path()))
+        .expect("corpus JSON")
+}
+
+fn role_arn(name: &str) -> String {
+    format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/corpus-{name}")
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s.as_str().expect("string").to_string())
+        .collect()
+}
+
+/// The corpus's providers and roles in the klanker account, and an IRSA
+/// role in the cluster account (so a root trust of it is high).
+fn seed(world: &World, corpus: &Value) {
+    world.block_on(async {
+        for p in corpus["providers"].as_array().unwrap() {
+            let ids = strings(&p["client_ids"]);
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            world.klanker.create_provider(p["url"].as_str().unwrap(), &ids).await;
+        }
+        for d in corpus["documents"].as_array().unwrap() {
+            world
+                .klanker
+                .iam
+                .create_role()
+                .role_name(format!("corpus-{}", d["name"].as_str().unwrap()))
+                .assume_role_policy_document(d["trust"].to_string())
+                .send()
+                .await
+                .expect("create corpus role");
+        }
+        let provider = world.cluster.create_provider(&world.issuer, &["sts.amazonaws.com"]).await;
+        let host = world.issuer_host_path();
+        let irsa = json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{host}:sub"): "system:serviceaccount:ns:sa", format!("{host}:aud"): "sts.amazonaws.com"}},
+        }]});
+        world
+            .cluster
+            .iam
+            .create_role()
+            .role_name("irsa")
+            .assume_role_policy_document(irsa.to_string())
+            .send()
+            .await
+            .expect("create IRSA role");
+    });
+    world.clear_calls();
+}
+
+/// The ServiceAccounts the corpus says use each role, annotated with it.
+fn annotate_users(world: &World, corpus: &Value) {
+    let mut namespaces = world.kube.namespaces();
+    for d in corpus["documents"].as_array().unwrap() {
+        for user in strings(&d["users"]) {
+            let (ns, name) = user.split_once(':').unwrap();
+            if !namespaces.iter().any(|n| n == ns) {
+                world.kube.add_namespace(ns);
+                namespaces.push(ns.to_string());
+            }
+            world.kube.put_service_account(
+                ns,
+                json!({"metadata": {"name": name, "annotations": {ROLE_ARN_ANNOTATION: role_arn(d["name"].as_str().unwrap())}}}),
+            );
+        }
+    }
+    world.clear_calls();
+}
+
+const BOTH_ACCOUNTS: [&str; 4] = [
+    "--aws-profile",
+    "klanker-application",
+    "--aws-profile",
+    "cluster-admin",
+];
+
+fn audit_json(world: &World, extra: &[&str]) -> Value {
+    let mut args = vec!["audit", "-o", "json"];
+    args.extend_from_slice(&BOTH_ACCOUNTS);
+    args.extend_from_slice(extra);
+    let out = world.run(&args);
+    out.assert_ok();
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout))
+}
+
+fn ids_by_arn(report: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in report["findings"].as_array().unwrap() {
+        out.entry(f["arn"].as_str().unwrap().to_string())
+            .or_default()
+            .push(f["id"].as_str().unwrap().to_string());
+    }
+    for ids in out.values_mut() {
+        ids.sort();
+    }
+    out
+}
+
+#[test]
+fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_write() {
+    let world = World::new();
+    let corpus = corpus(&world);
+    seed(&world, &corpus);
+    let report = audit_json(&world, &[]);
+    let by_arn = ids_by_arn(&report);
+    for d in corpus["documents"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let got = by_arn.get(&role_arn(name)).cloned().unwrap_or_default();
+        assert_eq!(got, strings(&d["expect"]), "{name}: {}", d["why"]);
+    }
+    for (provider, ids) in corpus["provider_expect"].as_object().unwrap() {
+        assert_eq!(
+            by_arn.get(provider).cloned().unwrap_or_default(),
+            strings(ids),
+            "{provider}"
+        );
+    }
+    let high_root = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["arn"] == role_arn("cross-account-root-of-workload-account"));
+    assert_eq!(
+        high_root.unwrap()["severity"],
+        "high",
+        "the cluster account holds an IRSA role"
+    );
+    assert_eq!(report["accounts"][0]["account"], KLANKER_ACCOUNT);
+    assert_eq!(report["accounts"][1]["account"], CLUSTER_ACCOUNT);
+    assert_eq!(report["accounts"][1]["workload_identity_roles"], 1);
+    assert_eq!(report["accounts"][0]["providers"], 3);
+    let totals = report["totals"].as_object().unwrap();
+    let sum: u64 = totals.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(sum as usize, report["findings"].as_array().unwrap().len());
+
+    // Read-only, and no per-role call where a list call carries the data:
+    // GetOpenIDConnectProvider only for the providers some role trusts.
+    assert_eq!(world.writes(), Vec::<String>::new());
+    let calls = world.moto.calls();
+    let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    assert_eq!(count("ListRoles"), 2, "{calls:?}");
+    assert_eq!(count("ListOpenIDConnectProviders"), 2);
+    assert_eq!(
+        count("GetOpenIDConnectProvider"),
+        3,
+        "two trusted in the klanker account, one in the cluster's"
+    );
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.params.values().any(|v| v.contains("UNUSED"))),
+        "the unused provider is only listed"
+    );
+    assert_eq!(
+        count("GetRole"),
+        0,
+        "no role of the corpus claims to be the tool's"
+    );
+}
+
+/// principalmapper's verdicts for the probes of a corpus entry, against `doc`.
+fn judge(world: &World, role: &str, doc: &Value, probes: &Value) -> Vec<(String, bool, bool)> {
+    let host = world.issuer_host_path();
+    let provider = format!("arn:aws:iam::{KLANKER_ACCOUNT}:oidc-provider/{host}");
+    let cases: Vec<Value> = probes
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let name = format!("{i}");
+            if let Some(sub) = p["sub"].as_str() {
+                json!({"name": name, "action": "sts:AssumeRoleWithWebIdentity",
+                    "principal": {"federated": provider},
+                    "conditions": {format!("{host}:sub"): sub, format!("{host}:aud"): p["aud"]}})
+            } else if let Some(service) = p["service"].as_str() {
+                json!({"name": name, "action": p["action"], "principal": {"federated": service}, "conditions": p["conditions"]})
+            } else {
+                json!({"name": name, "action": p["action"], "principal": {"aws": p["aws"]}, "conditions": p["conditions"]})
+            }
+        })
+        .collect();
+    let verdicts = world.evaluate(
+        "trust_check.py",
+        doc,
+        &json!({"resource": role, "cases": cases}),
+    );
+    verdicts
+        .into_iter()
+        .zip(probes.as_array().unwrap())
+        .map(|((name, allowed), p)| (name, allowed, p["admitted"] == true))
+        .collect()
+}
+
+#[test]
+fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_ours() {
+    let world = World::new();
+    let corpus = corpus(&world);
+    seed(&world, &corpus);
+    annotate_users(&world, &corpus);
+    let report = audit_json(&world, &["--context", CONTEXT]);
+    assert_eq!(world.writes(), Vec::<String>::new(), "audit writes nothing");
+    let by_arn = ids_by_arn(&report);
+    let mut judged = 0;
+    for d in corpus["documents"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        let arn = role_arn(name);
+        // With the cluster: the cluster-side findings too.
+        let got: Vec<String> = by_arn
+            .get(&arn)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| id != "service-account-missing")
+            .collect();
+        let mut want = [strings(&d["expect"]), strings(&d["cluster_expect"])].concat();
+        want.sort();
+        assert_eq!(got, want, "{name}");
+        if d["probes"].is_array() {
+            for (case, allowed, claimed) in judge(&world, &arn, &d["trust"], &d["probes"]) {
+                assert_eq!(
+                    allowed,
+                    claimed,
+                    "{name}: probe {case} of the live trust: {}",
+                    d["probes"][case.parse::<usize>().unwrap()]
+                );
+                judged += 1;
+            }
+        }
+        if d["fixed_probes"].is_array() {
+            let fixed = report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["arn"] == arn.as_str() && f["fix"]["document"].is_object())
+                .map(|f| f["fix"]["document"].clone())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{name}: no fixed document: {:?}",
+                        report["findings"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter(|f| f["arn"] == arn.as_str())
+                            .collect::<Vec<_>>()
+                    )
+                });
+            for (case, allowed, claimed) in judge(&world, &arn, &fixed, &d["fixed_probes"]) {
+                assert_eq!(
+                    allowed, claimed,
+                    "{name}: probe {case} of the fixed document {fixed}"
+                );
+                judged += 1;
+            }
+        }
+    }
+    assert!(judged >= 60, "{judged} verdicts");
+    // A literal subject naming no ServiceAccount of the cluster: low, and said.
+    let missing = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["arn"] == role_arn("clean-tool-trust").as_str())
+        .expect("the cluster has no ai-pods/km");
+    assert_eq!(missing["id"], "service-account-missing");
+    assert_eq!(missing["severity"], "low");
+    assert_contains!(
+        missing["who"].as_str().unwrap(),
+        "ServiceAccount ai-pods/km"
+    );
+}
+
+/// A role's trust, replaced as `aws iam update-assume-role-policy` would.
+fn set_trust(world: &World, role: &str, doc: &Value) {
+    world
+        .block_on(
+            world
+                .klanker
+                .iam
+                .update_assume_role_policy()
+                .role_name(role)
+                .policy_document(doc.to_string())
+                .send(),
+        )
+        .expect("update trust");
+}
+
+/// `kubectl klanker-trust add ...` as a fix prints it, run with --yes.
+fn run_fix_command(world: &World, command: &str) -> crate::support::Outcome {
+    let words: Vec<String> = command
+        .strip_prefix("kubectl klanker-trust ")
+        .expect("a kubectl klanker-trust command")
+        .split_whitespace()
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
+    let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+    args.push("--yes");
+    world.run(&args)
+}
+
+#[test]
+fn what_add_writes_audits_clean_and_a_hand_widened_trust_is_drift_fixed_by_the_printed_add() {
+    let world = World::new();
+    world.add(&["--yes"]).assert_ok();
+    world.clear_calls();
+    let out = world.run(&["audit", "--context", CONTEXT]);
+    out.assert_ok();
+    assert_contains!(out.stdout, "No findings.");
+    assert_eq!(world.writes(), Vec::<String>::new());
+
+    // Someone drops the `sub` condition by hand.
+    let host = world.issuer_host_path();
+    let mut trust = world
+        .block_on(world.klanker.role(crate::support::ROLE))
+        .unwrap()
+        .trust_policy;
+    trust["Statement"][0]["Condition"]["StringEquals"]
+        .as_object_mut()
+        .unwrap()
+        .remove(&format!("{host}:sub"));
+    set_trust(&world, crate::support::ROLE, &trust);
+    let report = audit_json(&world, &["--context", CONTEXT]);
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["web-identity-no-sub", "drift"], "{report:#}");
+    let command = report["findings"][1]["fix"]["command"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        command,
+        "kubectl klanker-trust add --name dev-use1-0 --mode mirror --namespace 'ai-pods' --service-account 'km'"
+    );
+    for f in report["findings"].as_array().unwrap() {
+        assert_eq!(
+            f["fix"]["command"],
+            command.as_str(),
+            "an owned role's fix is the add command"
+        );
+    }
+
+    // --fail-on gates CI; without it the audit exits 0 whatever it found.
+    let gated = world.run(&["audit", "--fail-on", "high"]);
+    gated.assert_code(1);
+    assert_contains!(
+        gated.stderr,
+        "2 findings at or above `high` (--fail-on high)"
+    );
+    assert_contains!(gated.stdout, "web-identity-no-sub");
+    world
+        .run(&["audit", "--fail-on", "critical"])
+        .assert_code(1);
+    world.run(&["audit"]).assert_ok();
+
+    // The printed command converges, and the audit is clean again.
+    run_fix_command(&world, &command).assert_ok();
+    let after = world.run(&["audit", "--context", CONTEXT, "--fail-on", "info"]);
+    after.assert_ok();
+    assert_contains!(after.stdout, "No findings.");
+}
+
+#[test]
+fn fix_doc_prints_a_document_that_cuts_the_intruder_and_keeps_the_user() {
+    let world = World::new();
+    let host = world.issuer_host_path();
+    let provider = world.block_on(
+        world
+            .klanker
+            .create_provider(&world.issuer, &["sts.amazonaws.com"]),
+    );
+    let open = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": provider},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringLike": {format!("{host}:sub"): "system:serviceaccount:*"}},
+    }]});
+    world
+        .block_on(
+            world
+                .klanker
+                .iam
+                .create_role()
+                .role_name("vendor-role")
+                .assume_role_policy_document(open.to_string())
+                .send(),
+        )
+        .expect("create role");
+    let arn = format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/vendor-role");
+    world.kube.put_service_account(
+        "ai-pods",
+        json!({"metadata": {"name": "vendor", "annotations": {ROLE_ARN_ANNOTATION: arn}}}),
+    );
+    world.clear_calls();
+
+    // Text: one line per finding within 100 columns, worst first, totals.
+    let text = world.run(&["audit", "--context", CONTEXT]);
+    text.assert_ok();
+    for line in text.stdout.lines() {
+        assert!(line.chars().count() <= 100, "{line:?}");
+    }
+    let critical = text.stdout.find("sub-wildcard").expect("sub-wildcard line");
+    let medium = text.stdout.find("aud-unbound").expect("aud-unbound line");
+    assert!(critical < medium, "{}", text.stdout);
+    assert_contains!(
+        text.stdout,
+        "Total: 0 critical, 1 high, 1 medium, 0 low, 0 info (2 findings)."
+    );
+    let wide = world.run(&["audit", "--context", CONTEXT, "-o", "wide"]);
+    assert_contains!(wide.stdout, arn.as_str());
+    assert_contains!(wide.stdout, "--fix-doc");
+    let yaml = world.run(&["audit", "-o", "yaml"]);
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&yaml.stdout).expect("YAML");
+    assert_eq!(parsed["findings"][0]["id"], "sub-wildcard");
+
+    // Without the cluster nobody can know whom the wildcard was for.
+    let unknown = world.run(&["audit", "--fix-doc", "vendor-role"]);
+    unknown.assert_code(1);
+    assert_contains!(unknown.stderr, "--context");
+
+    let out = world.run(&["audit", "--context", CONTEXT, "--fix-doc", "vendor-role"]);
+    out.assert_ok();
+    let fixed: Value = serde_json::from_str(&out.stdout).expect("the document alone");
+    let verdicts = judge(
+        &world,
+        &arn,
+        &fixed,
+        &json!([
+            {"sub": "system:serviceaccount:ai-pods:vendor", "aud": "sts.amazonaws.com", "admitted": true},
+            {"sub": "system:serviceaccount:ai-pods:km", "aud": "sts.amazonaws.com", "admitted": false},
+            {"sub": "system:serviceaccount:ai-pods:vendor", "aud": "vault", "admitted": false},
+        ]),
+    );
+    for (case, allowed, claimed) in verdicts {
+        assert_eq!(allowed, claimed, "case {case}: {fixed}");
+    }
+    // Applied as printed, the role audits clean; the tool itself changed nothing.
+    assert_eq!(
+        world
+            .writes()
+            .iter()
+            .filter(|w| w.starts_with("iam:"))
+            .count(),
+        0
+    );
+    set_trust(&world, "vendor-role", &fixed);
+    let clean = world.run(&["audit", "--context", CONTEXT, "--fail-on", "info"]);
+    clean.assert_ok();
+    assert_contains!(clean.stdout, "No findings.");
+    let nothing = world.run(&["audit", "--fix-doc", "vendor-role"]);
+    nothing.assert_code(1);
+    assert_contains!(nothing.stderr, "nothing to tighten");
+}
+
+#[test]
+fn a_denied_list_roles_is_exit_1_naming_the_permission_and_the_policy_to_grant() {
+    let world = World::new();
+    world.moto.inject(json!([{"action": "ListRoles", "fault": "error", "status": 403,
+        "code": "AccessDenied", "message": "User is not authorized to perform: iam:ListRoles", "count": 10}]));
+    let out = world.run(&["audit"]);
+    out.assert_code(1);
+    assert_eq!(out.stdout, "");
+    assert_contains!(
+        out.stderr,
+        "iam:ListRoles was denied for profile `klanker-application` (account 333333333333)"
+    );
+    assert_contains!(out.stderr, "kubectl klanker-trust policy --for audit");
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn policy_for_audit_allows_every_call_an_audit_makes_and_no_write() {
+    let world = World::new();
+    // An onboarding (its role is read with GetRole) and a trusted provider.
+    world.add(&["--yes"]).assert_ok();
+    let printed = world.run(&["policy", "--for", "audit", "-o", "json"]);
+    printed.assert_ok();
+    let policy: Value = serde_json::from_str(&printed.stdout).expect("policy JSON");
+    let text = world.run(&["policy", "--for", "audit"]);
+    assert_contains!(text.stdout, "# audit: read-only IAM policy");
+    world.clear_calls();
+    world.run(&["audit", "--context", CONTEXT]).assert_ok();
+    let calls = world.moto.calls();
+    assert!(calls.iter().any(|c| c.action == "GetRole"), "{calls:?}");
+    let mut cases: Vec<Value> = calls
+        .iter()
+        .filter(|c| c.service == "iam")
+        .map(|c| {
+            let resource = match c.action.as_str() {
+                "GetOpenIDConnectProvider" => c.params["OpenIDConnectProviderArn"].clone(),
+                "GetRole" => format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/{}", c.params["RoleName"]),
+                _ => "*".to_string(),
+            };
+            json!({"name": format!("iam:{}", c.action), "action": format!("iam:{}", c.action), "resource": resource, "allowed": true})
+        })
+        .collect();
+    assert!(cases.len() >= 4, "{calls:?}");
+    // And nothing that writes.
+    for write in [
+        "iam:UpdateAssumeRolePolicy",
+        "iam:DeleteOpenIDConnectProvider",
+        "iam:TagRole",
+    ] {
+        cases.push(json!({"name": write, "action": write, "resource": format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/{}", crate::support::ROLE), "allowed": false}));
+    }
+    let request = json!({
+        "principal": format!("arn:aws:iam::{KLANKER_ACCOUNT}:role/auditor"),
+        "cases": cases.iter().map(|c| json!({"name": c["name"], "action": c["action"], "resource": c["resource"], "conditions": {}})).collect::<Vec<_>>(),
+    });
+    let verdicts = world.evaluate("policy_check.py", &policy, &request);
+    assert_eq!(verdicts.len(), cases.len());
+    for ((name, allowed), case) in verdicts.iter().zip(&cases) {
+        assert_eq!(
+            *allowed,
+            case["allowed"] == true,
+            "{name} on {}: {policy:#}",
+            case["resource"]
+        );
+    }
+}
