@@ -315,15 +315,7 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
     let global = &env.global;
     let target = args.target;
     if target == PolicyFor::Audit {
-        if args.output == PolicyOutput::Yaml {
-            return Err(PolicyError::YamlIsRbacOnly.into());
-        }
-        validate::region(&args.aws.region, "--region")?;
-        let partition = permissions::partition_of_region(&args.aws.region);
-        return Ok(PolicyReport {
-            audit: Some(permissions::audit_policy(partition)),
-            ..PolicyReport::default()
-        });
+        return audit_policy(args);
     }
     let chained = chained_flags(args)?;
     // What the kubeconfig tells, offline: the cluster's ARN, the namespace.
@@ -380,6 +372,19 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
         boundary,
         boundary_arn,
         rbac: rbac(env, args, context.as_ref())?,
+    })
+}
+
+/// `--for audit`: the read-only policy `audit` needs, alone (offline).
+fn audit_policy(args: &PolicyArgs) -> Result<PolicyReport, Error> {
+    if args.output == PolicyOutput::Yaml {
+        return Err(PolicyError::YamlIsRbacOnly.into());
+    }
+    validate::region(&args.aws.region, "--region")?;
+    let partition = permissions::partition_of_region(&args.aws.region);
+    Ok(PolicyReport {
+        audit: Some(permissions::audit_policy(partition)),
+        ..PolicyReport::default()
     })
 }
 
