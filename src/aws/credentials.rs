@@ -636,8 +636,9 @@ pub struct Session {
     /// One MFA prompt at a time: a second chain through the same device
     /// waits, then reuses the code typed for the first.
     prompting: tokio::sync::Mutex<()>,
-    /// One resolution of a profile at a time (the second finds the first's
-    /// result); different profiles resolve side by side.
+    /// One resolution of a profile, and one call of an assume step, at a
+    /// time (the second finds the first's result); different profiles
+    /// resolve side by side.
     resolving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     identities: Mutex<Vec<(Side, String)>>,
 }
@@ -806,11 +807,7 @@ impl Session {
         side: Side,
         base: &SdkConfig,
     ) -> Result<Resolved, AwsError> {
-        let profile_lock = Arc::clone(
-            lock(&self.resolving)
-                .entry(profile.to_string())
-                .or_default(),
-        );
+        let profile_lock = self.lock_for(&format!("profile {profile}"));
         let _one_at_a_time = profile_lock.lock().await;
         let now = SystemTime::now();
         if let Some(r) = lock(&self.profiles)
@@ -834,7 +831,7 @@ impl Session {
             .zip(&keys[first_to_run..])
         {
             current = self
-                .assume(step, key, current.credentials, side, base)
+                .assume_once(step, key, current.credentials, side, base)
                 .await?;
         }
         let described = match &current.identity {
@@ -906,6 +903,30 @@ impl Session {
             credentials,
             identity: None,
         })
+    }
+
+    /// `assume`, once per step for the whole run: two chains resolved side
+    /// by side that share a step (an MFA hub role, say) wait for each other
+    /// there, and the second takes the first's session.
+    async fn assume_once(
+        &self,
+        step: &RoleStep,
+        key: &str,
+        source: Credentials,
+        side: Side,
+        base: &SdkConfig,
+    ) -> Result<Resolved, AwsError> {
+        let step_lock = self.lock_for(&format!("assume {key}"));
+        let _one_at_a_time = step_lock.lock().await;
+        match self.cached(key, SystemTime::now()) {
+            Some(resolved) => Ok(resolved),
+            None => self.assume(step, key, source, side, base).await,
+        }
+    }
+
+    /// The async lock of `what` (a profile, an assume step), made on first use.
+    fn lock_for(&self, what: &str) -> Arc<tokio::sync::Mutex<()>> {
+        Arc::clone(lock(&self.resolving).entry(what.to_string()).or_default())
     }
 
     async fn assume(
