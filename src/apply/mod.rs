@@ -64,6 +64,34 @@ impl Outcome {
     }
 }
 
+/// Ctrl-C presses, listened for from the moment `listen` returns (tokio's
+/// `ctrl_c()` only starts listening when first polled, and a press before
+/// that is lost, or ignored where the parent process ignored SIGINT).
+pub struct CtrlC(Option<CtrlCSignal>);
+
+#[cfg(unix)]
+type CtrlCSignal = tokio::signal::unix::Signal;
+#[cfg(windows)]
+type CtrlCSignal = tokio::signal::windows::CtrlC;
+
+impl CtrlC {
+    pub fn listen() -> CtrlC {
+        #[cfg(unix)]
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+        #[cfg(windows)]
+        let signal = tokio::signal::windows::ctrl_c();
+        CtrlC(signal.ok())
+    }
+
+    /// The next press; never, when no listener could be made.
+    pub async fn pressed(&mut self) -> bool {
+        match &mut self.0 {
+            Some(signal) => signal.recv().await.is_some(),
+            None => std::future::pending().await,
+        }
+    }
+}
+
 /// Ctrl-C, as the chains see it: set once, waited on by every step.
 #[derive(Clone)]
 pub struct Interrupt(tokio::sync::watch::Receiver<bool>);
@@ -95,13 +123,16 @@ pub async fn execute(
     preflighted: &[Op],
 ) -> Result<Outcome, Error> {
     let (set, interrupt) = tokio::sync::watch::channel(false);
+    // Listening before the first step is drawn, with one listener for both
+    // presses: a Ctrl-C is never lost to a listener not yet made.
+    let mut ctrl_c = CtrlC::listen();
     let watcher = tokio::spawn({
         let progress = progress.clone();
         async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if ctrl_c.pressed().await {
                 // The chains stop; the error that follows says what was done.
                 let _ = set.send(true);
-                if tokio::signal::ctrl_c().await.is_ok() {
+                if ctrl_c.pressed().await {
                     progress.finish();
                     std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));
                 }

@@ -45,6 +45,8 @@ async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
         Confirm::YesNo => None,
         Confirm::TypeName(name) => Some(name.to_string()),
     };
+    // Listening before the question is shown: a press is never lost.
+    let mut ctrl_c = crate::apply::CtrlC::listen();
     let prompt = tokio::task::spawn_blocking(move || match name {
         None => super::confirm("Apply these changes?"),
         Some(name) => super::confirm_by_name(&name),
@@ -55,7 +57,7 @@ async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
     };
     tokio::select! {
         biased;
-        _ = tokio::signal::ctrl_c() => interrupted(),
+        _ = ctrl_c.pressed() => interrupted(),
         answer = prompt => match answer.map_err(|_| Error::InterruptedAtPrompt)? {
             // The signal can also end the terminal read itself (EINTR).
             Err(Error::Prompt(dialoguer::Error::IO(e)))
