@@ -640,6 +640,9 @@ pub struct Session {
     /// time (the second finds the first's result); different profiles
     /// resolve side by side.
     resolving: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The bottom of each chain (keys, a credential process, SSO), by the
+    /// profile that holds it: had once per run.
+    leaves: Mutex<HashMap<String, Resolved>>,
     identities: Mutex<Vec<(Side, String)>>,
 }
 
@@ -668,6 +671,7 @@ impl Session {
             profiles: Mutex::new(HashMap::new()),
             prompting: tokio::sync::Mutex::new(()),
             resolving: Mutex::new(HashMap::new()),
+            leaves: Mutex::new(HashMap::new()),
             identities: Mutex::new(Vec::new()),
         }
     }
@@ -824,7 +828,7 @@ impl Session {
         } = self.plan(profile, now).await?;
         let mut current = match cached {
             Some(r) => r,
-            None => self.leaf(&chain, profile, base).await?,
+            None => self.leaf_once(&chain, profile, base).await?,
         };
         for (step, key) in chain.steps[first_to_run..]
             .iter()
@@ -922,6 +926,38 @@ impl Session {
             Some(resolved) => Ok(resolved),
             None => self.assume(step, key, source, side, base).await,
         }
+    }
+
+    /// The credentials at the bottom of `profile`'s chain, had now unless a
+    /// cached session covers the chain: they come from this machine (keys,
+    /// a credential process) or its SSO sign-in, so a broken profile fails
+    /// here, before any call to an account is sent.
+    pub async fn prepare_leaf(&self, profile: &str, base: &SdkConfig) -> Result<(), AwsError> {
+        let profile_lock = self.lock_for(&format!("profile {profile}"));
+        let _one_at_a_time = profile_lock.lock().await;
+        let planned = self.plan(profile, SystemTime::now()).await?;
+        if planned.cached.is_none() {
+            self.leaf_once(&planned.chain, profile, base).await?;
+        }
+        Ok(())
+    }
+
+    /// `leaf`, once per leaf profile for the whole run.
+    async fn leaf_once(
+        &self,
+        chain: &Chain,
+        top: &str,
+        base: &SdkConfig,
+    ) -> Result<Resolved, AwsError> {
+        let key = chain.leaf.profile().to_string();
+        let leaf_lock = self.lock_for(&format!("leaf {key}"));
+        let _one_at_a_time = leaf_lock.lock().await;
+        if let Some(found) = lock(&self.leaves).get(&key) {
+            return Ok(found.clone());
+        }
+        let resolved = self.leaf(chain, top, base).await?;
+        lock(&self.leaves).insert(key, resolved.clone());
+        Ok(resolved)
     }
 
     /// The async lock of `what` (a profile, an assume step), made on first use.

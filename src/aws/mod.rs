@@ -190,7 +190,7 @@ pub async fn load_config(
     access: &Access,
     side: Side,
 ) -> Result<SdkConfig, AwsError> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(access.http.clone())
         .region(Region::new(region.to_string()))
         // Standard mode retries throttling and 5xx with jittered backoff.
@@ -212,13 +212,7 @@ pub async fn load_config(
     // Only the named profile's credentials: exported AWS_ACCESS_KEY_ID
     // and friends (often the other account's) must not win over it. The
     // session's STS calls use this config, without credentials of its own.
-    loader =
-        loader
-            .profile_name(profile)
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "", "", None, None, "none",
-            ));
-    let base = loader.load().await;
+    let base = profile_base(loader, profile).await;
     let resolved = access.session.resolve(profile, side, &base).await?;
     if access.verbose {
         match &resolved.identity {
@@ -240,6 +234,35 @@ pub async fn load_config(
             aws_credential_types::provider::SharedCredentialsProvider::new(provider),
         )
         .build())
+}
+
+/// The config the session's own calls use for `profile`: the named
+/// profile alone, without credentials of its own. Exported
+/// AWS_ACCESS_KEY_ID and friends (often the other account's) must not win
+/// over it.
+async fn profile_base(loader: aws_config::ConfigLoader, profile: &str) -> SdkConfig {
+    loader
+        .profile_name(profile)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "", "", None, None, "none",
+        ))
+        .load()
+        .await
+}
+
+/// Has the bottom of `profile`'s chain now (keys, a credential process, an
+/// SSO sign-in), so a broken profile stops the run before any call to an
+/// account is sent; `load_config` reuses it.
+pub async fn local_credentials(
+    profile: &str,
+    region: &str,
+    access: &Access,
+) -> Result<(), AwsError> {
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(access.http.clone())
+        .region(Region::new(region.to_string()));
+    let base = profile_base(loader, profile).await;
+    access.session.prepare_leaf(profile, &base).await
 }
 
 /// The config for `role_arn`, assumed with the credentials of `base`

@@ -169,6 +169,10 @@ async fn first_round(
         let state = observe::cluster_state(req, cluster.as_ref()).await?;
         Ok::<_, Error>((client, state))
     };
+    // The klanker profile's own credentials first: a broken one (a failing
+    // credential process) stops the run with nothing sent to either account.
+    aws::check_profile(&req.klanker.profile, "--aws-profile").await?;
+    aws::local_credentials(&req.klanker.profile, &req.klanker.region, &env.access).await?;
     let ((klanker, hint), cluster_account, (kube, state)) = tokio::try_join!(
         crate::observe::klanker_clients(env, &req.klanker),
         cluster_account,
