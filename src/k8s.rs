@@ -714,28 +714,22 @@ impl Cluster<'_> {
             crate::trust::MANAGED_BY_VALUE
         );
         self.log("LIST", &format!("serviceaccounts?labelSelector={selector}"));
-        let api: Api<ServiceAccount> = Api::all(self.client.clone());
-        let params = kube::api::ListParams::default().labels(&selector);
-        let list = self
-            .retrying(|| api.list(&params))
+        self.list_service_accounts(kube::api::ListParams::default().labels(&selector))
             .await
-            .map_err(|e| self.fail("listing ServiceAccounts".into(), e))?;
-        Ok(list
-            .items
-            .iter()
-            .map(|sa| FoundAccount {
-                namespace: sa.metadata.namespace.clone().unwrap_or_default(),
-                name: sa.metadata.name.clone().unwrap_or_default(),
-                observed: observe(sa),
-            })
-            .collect())
     }
 
     /// Every ServiceAccount in all namespaces (`audit --context`): one list call.
     pub async fn all_service_accounts(&self) -> Result<Vec<FoundAccount>, KubeError> {
         self.log("LIST", "serviceaccounts (all namespaces)");
+        self.list_service_accounts(kube::api::ListParams::default())
+            .await
+    }
+
+    async fn list_service_accounts(
+        &self,
+        params: kube::api::ListParams,
+    ) -> Result<Vec<FoundAccount>, KubeError> {
         let api: Api<ServiceAccount> = Api::all(self.client.clone());
-        let params = kube::api::ListParams::default();
         let list = self
             .retrying(|| api.list(&params))
             .await
