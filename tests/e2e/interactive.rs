@@ -61,8 +61,12 @@ impl Tmux {
         let config = dir.join("tmux.conf");
         // The pane stays readable after the command exits.
         std::fs::write(&config, "set-option -g remain-on-exit on\n").expect("tmux config");
+        // The wrapper shell ignores SIGINT and the command runs in a subshell
+        // with it restored: a Ctrl-C the plugin has already answered by
+        // exiting (two presses can reach it as one) must not kill the
+        // wrapper before it records the exit code.
         let script = format!(
-            "{command}; echo $? > {tmp}; mv {tmp} {exit}",
+            "trap '' INT; (trap - INT; {command}); echo $? > {tmp}; mv {tmp} {exit}",
             tmp = shell_quote(&format!("{}.tmp", exit_file.display())),
             exit = shell_quote(&exit_file.to_string_lossy()),
         );
