@@ -264,17 +264,19 @@ impl crate::apply::Progress for Progress {
     }
 }
 
-/// Stderr for the progress bar, two columns narrower than the terminal:
-/// indicatif pads its line to the full width, so the terminal's `^C` echo
-/// would wrap onto the next line and the bar's clear would miss its own
-/// line, leaving a stale frame. With room left, the echo stays on the
-/// bar's line and is cleared with it.
+/// Stderr for the progress bar, narrower than the terminal by the echo of
+/// both presses (`^C^C`): indicatif pads its line to the full width, so
+/// the terminal's echo would wrap onto the next line and the bar's clear
+/// would miss its own line, leaving a stale frame. With room left, the
+/// echo stays on the bar's line and is cleared with it.
 #[derive(Debug)]
 struct EchoRoom(Term);
 
+const ECHO_OF_TWO_PRESSES: u16 = "^C^C".len() as u16;
+
 impl indicatif::TermLike for EchoRoom {
     fn width(&self) -> u16 {
-        self.0.size().1.saturating_sub(2).max(1)
+        self.0.size().1.saturating_sub(ECHO_OF_TWO_PRESSES).max(1)
     }
     fn height(&self) -> u16 {
         self.0.size().0
