@@ -87,7 +87,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l allow-wide-trust -d 'Allow wildcards in --service-account (any matching ServiceAccount may assume the role)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l verify -d 'After applying, check every link of the trust chain (default; --no-verify skips)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l no-verify -d 'Skip the checks after applying'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l replace-issuer -d 'Move an existing onboarding of this name to this cluster\'s issuer (the old cluster loses access)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l rebind -l replace-issuer -d 'Move an existing onboarding of this name to this cluster: its issuer, account or ARN (the old cluster loses access)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l override-existing-serviceaccounts -d 'Re-point a ServiceAccount already annotated with another role (its pods lose that role)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call (never credentials or tokens)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'

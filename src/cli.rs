@@ -626,9 +626,9 @@ pub struct AddArgs {
     /// AWS profile for the cluster's account (default: from the context's exec block).
     #[arg(long, value_name = "PROFILE")]
     pub cluster_profile: Option<String>,
-    /// Move an existing onboarding of this name to this cluster's issuer (the old cluster loses access).
-    #[arg(long)]
-    pub replace_issuer: bool,
+    /// Move an existing onboarding of this name to this cluster: its issuer, account or ARN (the old cluster loses access).
+    #[arg(long, visible_alias = "replace-issuer")]
+    pub rebind: bool,
     /// Re-point a ServiceAccount already annotated with another role (its pods lose that role).
     #[arg(long)]
     pub override_existing_serviceaccounts: bool,

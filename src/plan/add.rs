@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::snapshot::AddSnapshot;
+use super::snapshot::{AddSnapshot, Resolved};
 use super::{
     Desired, DesiredCluster, DesiredConfigMap, ObservedProvider, ObservedRole, Plan, PlanError,
     Target,
@@ -160,7 +160,7 @@ pub fn plan_klanker(
     let observed = &snap.observed;
     let chained = side.cluster_role_arn.is_some();
     let role_arn = trust::role_arn(&identity.partition, &identity.account, &req.role_name);
-    let mut role_tags = role_tags(req, snap.issuer.cluster_arn.as_deref());
+    let mut role_tags = role_tags(req, &snap.issuer);
     if let Some(cm) = &side.config_map {
         role_tags.insert(trust::CONFIG_MAP_TAG.into(), cm.name.clone());
     }
@@ -196,7 +196,7 @@ pub fn plan_klanker(
         cluster: clusters.next(),
         more_clusters: clusters.collect(),
         config_entry: Some(config_entry),
-        replace_issuer: req.replace_issuer,
+        rebind: req.rebind,
         drop_old_providers: chained,
         override_service_accounts: req.override_service_accounts,
     };
@@ -289,18 +289,21 @@ fn labels() -> BTreeMap<String, String> {
 }
 
 /// The tool's tags on the role: ownership, the onboarding's name, and which
-/// cluster it is (so `rm` and `verify` act on that cluster alone).
-pub fn role_tags(req: &AddRequest, described_cluster: Option<&str>) -> BTreeMap<String, String> {
+/// cluster and issuer it is bound to (so `rm` and `verify` act on that
+/// cluster alone, and `add` refuses to move it silently).
+pub fn role_tags(req: &AddRequest, resolved: &Resolved) -> BTreeMap<String, String> {
     let mut tags = req.tags.clone();
     tags.insert(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into());
     tags.insert(NAME_TAG.into(), req.name.clone());
-    let cluster = described_cluster
-        .map(str::to_string)
+    let cluster = resolved
+        .cluster_arn
+        .clone()
         .or_else(|| req.context.cluster_arn.clone());
     let server = req.context.server.clone();
     for (key, value) in [
         (trust::CLUSTER_TAG, cluster.or_else(|| server.clone())),
         (trust::SERVER_TAG, server),
+        (trust::ISSUER_TAG, Some(resolved.issuer.url())),
     ] {
         if let Some(value) = value.filter(|v| validate::tag_value_fits(v)) {
             tags.insert(key.into(), value);

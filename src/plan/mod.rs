@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod add;
+pub mod binding;
 pub mod describe;
 pub mod listing;
 pub mod mode;
@@ -74,7 +75,7 @@ pub struct Desired {
     pub more_clusters: Vec<DesiredCluster>,
     pub config_entry: Option<ClusterEntry>,
     /// `--replace-issuer`: the same name may move to another issuer.
-    pub replace_issuer: bool,
+    pub rebind: bool,
     /// Providers of this account the role no longer trusts go if ours and
     /// unused (the klanker provider when a mirrored name becomes chained).
     pub drop_old_providers: bool,
@@ -467,9 +468,18 @@ pub enum PlanError {
         name: String,
         other: Option<String>,
     },
-    /// The name is onboarded with another issuer (`--replace-issuer` moves it).
+    /// The onboarding is bound to another cluster (`--rebind` moves it).
     #[error(
-        "`{name}` is onboarded with issuer {old}, and this cluster's issuer is {new}. Re-pointing role {role} would cut off the cluster behind {old} (a rebuilt cluster, or another cluster with the same name in another account or region?). Pass --replace-issuer to move the trust to {new}, or pick another --name."
+        "`{name}` is bound to another cluster than this run's ({changes}). Going on would re-point role {role} and cut off the cluster it serves (a rebuilt cluster, or another cluster with the same name in another account or region?). Nothing was changed. Pass --rebind to move `{name}` to this cluster, or pick another --name."
+    )]
+    BindingChanged {
+        name: String,
+        role: String,
+        changes: String,
+    },
+    /// The name is onboarded with another issuer (`--rebind` moves it).
+    #[error(
+        "`{name}` is onboarded with issuer {old}, and this cluster's issuer is {new}. Re-pointing role {role} would cut off the cluster behind {old} (a rebuilt cluster, or another cluster with the same name in another account or region?). Pass --rebind to move the trust to {new}, or pick another --name."
     )]
     IssuerChanged {
         name: String,
@@ -762,7 +772,7 @@ fn plan_old_providers(
     steps: &mut Vec<Step>,
     warnings: &mut Vec<String>,
 ) {
-    if !desired.replace_issuer && !desired.drop_old_providers {
+    if !desired.rebind && !desired.drop_old_providers {
         return;
     }
     let why = match desired.drop_old_providers {
@@ -1098,7 +1108,7 @@ mod tests {
                 role_arn: ROLE_ARN.into(),
                 ..ClusterEntry::default()
             }),
-            replace_issuer: false,
+            rebind: false,
             override_service_accounts: false,
         }
     }
@@ -1516,7 +1526,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_issuer_for_the_same_name_needs_replace_issuer() {
+    fn a_new_issuer_for_the_same_name_needs_rebind() {
         let old = desired("ai-pods");
         let mut observed = converged(&old);
         let old_provider =
@@ -1535,16 +1545,16 @@ mod tests {
             text.contains(&old_issuer.url()) && text.contains(&d.issuer.url()),
             "{text}"
         );
-        assert!(text.contains("--replace-issuer"), "{text}");
+        assert!(text.contains("--rebind"), "{text}");
 
-        d.replace_issuer = true;
+        d.rebind = true;
         observed.old_providers = vec![ObservedProvider {
             arn: old_provider.into(),
             client_ids: vec![STS_AUDIENCE.into()],
             tags: BTreeMap::from([(MANAGED_BY_TAG.into(), MANAGED_BY_VALUE.into())]),
         }];
         let plan = plan(&d, &observed).unwrap();
-        assert!(plan.warnings.iter().any(|w| w.contains("--replace-issuer")));
+        assert!(plan.warnings.iter().any(|w| w.contains("--rebind")));
         let ops = ops(&plan);
         let trust_at = ops
             .iter()

@@ -127,7 +127,7 @@ fn check_issuer(desired: &Desired, current: &ObservedRole) -> Result<Option<Stri
         .collect::<Vec<_>>()
         .join(", ");
     let role = &desired.role_name;
-    if !desired.replace_issuer {
+    if !desired.rebind {
         return Err(PlanError::IssuerChanged {
             name: desired.name.clone(),
             role: role.clone(),
@@ -136,7 +136,7 @@ fn check_issuer(desired: &Desired, current: &ObservedRole) -> Result<Option<Stri
         });
     }
     Ok(Some(format!(
-        "--replace-issuer: role {role} stops trusting {old} and trusts {} instead; the cluster behind {old} loses access.",
+        "--rebind: role {role} stops trusting {old} and trusts {} instead; the cluster behind {old} loses access.",
         desired.issuer.url()
     )))
 }

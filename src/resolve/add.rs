@@ -38,7 +38,7 @@ pub struct AddRequest {
     pub session_duration: u32,
     pub register: RegisterMode,
     pub create_namespace: bool,
-    pub replace_issuer: bool,
+    pub rebind: bool,
     pub override_service_accounts: bool,
     /// The trust mode, with its own pieces: held here once.
     pub mode: ModeRequest,
@@ -197,7 +197,7 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
         session_duration: args.session_duration,
         register: args.register_oidc_provider,
         create_namespace: args.create_namespace,
-        replace_issuer: args.replace_issuer,
+        rebind: args.rebind,
         override_service_accounts: args.override_existing_serviceaccounts,
         mode,
         cluster_side,

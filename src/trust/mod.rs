@@ -23,6 +23,9 @@ pub const NAME_TAG: &str = "klanker-trust/name";
 /// server URL. `rm` and `verify` act on that cluster only.
 pub const CLUSTER_TAG: &str = "klanker-trust/cluster";
 pub const SERVER_TAG: &str = "klanker-trust/server";
+/// Tag key recording the issuer the onboarding is bound to, whatever the
+/// mode (chained mode's klanker role names no provider in its trust).
+pub const ISSUER_TAG: &str = "klanker-trust/issuer";
 /// Chained mode: the ConfigMap the onboarding wrote (`--config-map-name`),
 /// so `rm` and `verify` read it by name (the printed RBAC grants no list).
 pub const CONFIG_MAP_TAG: &str = "klanker-trust/config-map";

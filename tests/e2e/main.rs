@@ -9,6 +9,7 @@ mod support;
 
 mod add;
 mod audit;
+mod binding;
 mod bounds;
 mod chained;
 mod completion;

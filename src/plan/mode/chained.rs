@@ -41,6 +41,11 @@ pub enum ChainedError {
         "the cluster's account is in partition {cluster} and the klanker account in {klanker}: a role can only assume a role of its own partition, so chained mode cannot link them. Use mirror mode (--mode mirror)."
     )]
     AcrossPartitions { cluster: String, klanker: String },
+    /// The cluster-side identity acts in the klanker account itself.
+    #[error(
+        "the cluster-side identity acts in account {account}, which is the klanker account: chained mode puts role {role} and the cluster's provider in the cluster's own account, never in the klanker account. Nothing was changed. Pass --cluster-profile with a profile of the cluster's account."
+    )]
+    ClusterSideIsKlanker { account: String, role: String },
     /// `--cluster-permissions-boundary` names a policy of another account.
     #[error(
         "--cluster-permissions-boundary {arn} is not a policy of the cluster's account {account}: IAM only sets a boundary of the role's own account. Pass a policy ARN of account {account}."
@@ -105,6 +110,13 @@ fn plan(
         }
         .into());
     }
+    if side.identity.account == klanker.account {
+        return Err(ChainedError::ClusterSideIsKlanker {
+            account: klanker.account.clone(),
+            role: chained.cluster_role_name.clone(),
+        }
+        .into());
+    }
     let role_a = role_a(req, chained, snap, side)?;
     let cluster_steps = crate::plan::plan(&role_a, &side.observed)?;
     let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
@@ -162,7 +174,7 @@ fn role_a(
     let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
     let provider_a = add::provider_arn(side.observed.provider.as_ref(), issuer, &side.identity);
     let permissions_boundary = boundary(chained, side)?;
-    let tags = add::role_tags(req, snap.issuer.cluster_arn.as_deref());
+    let tags = add::role_tags(req, &snap.issuer);
     if let Some(existing) = &side.observed.role {
         validate::merged_tag_count(
             existing.tags.keys(),
@@ -201,7 +213,7 @@ fn role_a(
         cluster: None,
         more_clusters: Vec::new(),
         config_entry: None,
-        replace_issuer: req.replace_issuer,
+        rebind: req.rebind,
         drop_old_providers: false,
         override_service_accounts: false,
     })

@@ -41,7 +41,12 @@ pub fn of(mode: TrustMode) -> &'static dyn Mode {
 /// removes (each removes only what it made, and only when it is there).
 pub fn plan_add(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
     let asked = req.mode.kind();
+    let rebind = super::binding::check(req, snap)?;
     let mut add = of(asked).plan_add(req, snap)?;
+    if let Some(warning) = rebind {
+        add.plan.warnings.insert(0, warning.clone());
+        add.warnings.insert(0, warning);
+    }
     let mut steps = Vec::new();
     for other in TrustMode::ALL.iter().filter(|m| **m != asked) {
         steps.extend(of(*other).plan_leave(req, snap)?);
