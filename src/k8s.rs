@@ -9,7 +9,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::plan::{ObservedConfigMap, ObservedServiceAccount};
-use crate::trust::FIELD_MANAGER;
+use crate::trust::{CREATED_BY_ANNOTATION, FIELD_MANAGER};
 
 pub mod credential;
 pub mod proxy;
@@ -45,6 +45,16 @@ pub enum KubeError {
         action: String,
         code: u16,
         message: String,
+    },
+    /// A create found the object there: someone made it after the plan was
+    /// read. It is left as it is.
+    #[error(
+        "{kind} {namespace}/{name} was created by someone else after the plan was made (while the prompt waited?), so this tool will not write to it: it is left as it is. Nothing after this step was done. Re-run to see the plan against it (an existing {kind} is never taken over)."
+    )]
+    AppearedSincePlan {
+        kind: &'static str,
+        namespace: String,
+        name: String,
     },
     /// The request never got an answer (no context known to name).
     #[error("could not reach the cluster API server for {action}: {message}")]
@@ -595,6 +605,65 @@ impl<'a> Cluster<'a> {
             .map_err(|e| self.fail(format!("creating namespace {name}"), e))
     }
 
+    /// Creates the object bare but for the created-by record, with a create
+    /// that fails if it exists, so an object someone made after the plan was
+    /// read is never merged into and claimed. The apply that follows sets
+    /// our fields under our manager's Apply entry, as for any update.
+    async fn create_bare<K>(&self, object: &K, kind: &'static str) -> Result<(), KubeError>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::Serialize
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug
+            + Default,
+        K::DynamicType: Default,
+    {
+        let meta = object.meta();
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let name = meta.name.clone().unwrap_or_default();
+        let path = kind.to_ascii_lowercase();
+        self.log("POST", &format!("namespaces/{namespace}/{path}s/{name}"));
+        let mut bare = K::default();
+        *bare.meta_mut() = ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(namespace.clone()),
+            annotations: Some(BTreeMap::from([(
+                crate::trust::CREATED_BY_ANNOTATION.to_string(),
+                crate::trust::MANAGED_BY_VALUE.to_string(),
+            )])),
+            ..ObjectMeta::default()
+        };
+        let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
+        let params = kube::api::PostParams {
+            dry_run: self.dry_run,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        match self.retrying(|| api.create(&params, &bare)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Err(KubeError::AppearedSincePlan {
+                    kind,
+                    namespace,
+                    name,
+                })
+            }
+            Err(e) => Err(self.fail(format!("creating {kind} {namespace}/{name}"), e)),
+        }
+    }
+
+    /// A ServiceAccount the plan found missing: created, then applied.
+    pub async fn create_service_account(&self, sa: &ServiceAccount) -> Result<(), KubeError> {
+        self.create_bare(sa, "ServiceAccount").await?;
+        self.apply_service_account(sa, false).await
+    }
+
+    /// A ConfigMap the plan found missing: created, then applied.
+    pub async fn create_config_map(&self, config_map: &ConfigMap) -> Result<(), KubeError> {
+        self.create_bare(config_map, "ConfigMap").await?;
+        self.apply_config_map(config_map).await
+    }
+
     /// Server-side apply of exactly the fields we own. `force` (only with
     /// `--override-existing-serviceaccounts`) takes the IRSA annotations from
     /// another manager; without it a conflict is an error, never a takeover.
@@ -955,22 +1024,26 @@ pub struct FoundAccount {
 }
 
 /// Labels, annotations and who owns which, from `metadata.managedFields`:
-/// our manager's Apply entry is ours, every other entry someone else's.
+/// our manager's Apply entry is ours (and the created-by record its create
+/// wrote), every other entry someone else's.
 pub fn observe(sa: &ServiceAccount) -> ObservedServiceAccount {
     let mut observed = ObservedServiceAccount {
         annotations: sa.metadata.annotations.clone().unwrap_or_default(),
         labels: sa.metadata.labels.clone().unwrap_or_default(),
         ..ObservedServiceAccount::default()
     };
+    let created_by = ("annotations".to_string(), CREATED_BY_ANNOTATION.to_string());
     for entry in sa.metadata.managed_fields.iter().flatten() {
-        let ours = entry.manager.as_deref() == Some(FIELD_MANAGER)
-            && entry.operation.as_deref() == Some("Apply");
+        let our_manager = entry.manager.as_deref() == Some(FIELD_MANAGER);
+        let applied = entry.operation.as_deref() == Some("Apply");
+        // Our create (an Update entry) records only the created-by annotation.
+        let ours = |field: &crate::plan::Field| our_manager && (applied || *field == created_by);
         let manager = entry.manager.clone().unwrap_or_else(|| "unknown".into());
         let Some(fields) = entry.fields_v1.as_ref() else {
             continue;
         };
         for field in owned_fields(&fields.0) {
-            if ours {
+            if ours(&field) {
                 observed.ours.insert(field);
             } else {
                 observed

@@ -64,18 +64,26 @@ impl Live<'_> {
                 annotations,
                 labels,
                 force,
+                create,
             } => {
                 let account = k8s::service_account(namespace, name, annotations, labels);
-                cluster.apply_service_account(&account, *force).await?
+                match create {
+                    true => cluster.create_service_account(&account).await?,
+                    false => cluster.apply_service_account(&account, *force).await?,
+                }
             }
             Op::ApplyConfigMap {
                 namespace,
                 name,
                 onboarding,
                 data,
+                create,
             } => {
                 let map = k8s::config_map(namespace, name, onboarding, data);
-                cluster.apply_config_map(&map).await?
+                match create {
+                    true => cluster.create_config_map(&map).await?,
+                    false => cluster.apply_config_map(&map).await?,
+                }
             }
             Op::DeleteConfigMap {
                 namespace,

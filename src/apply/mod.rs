@@ -448,6 +448,7 @@ mod tests {
                 annotations: BTreeMap::new(),
                 labels: BTreeMap::new(),
                 force: false,
+                create: true,
             },
         ));
         steps.push(step(

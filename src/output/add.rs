@@ -369,6 +369,7 @@ mod tests {
                 annotations: Default::default(),
                 labels: Default::default(),
                 force: false,
+                create: false,
             }),
         )
     }

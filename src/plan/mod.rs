@@ -327,6 +327,8 @@ pub enum Op {
         name: String,
         onboarding: String,
         data: BTreeMap<String, String>,
+        /// Created first, as a ServiceAccount's `create`.
+        create: bool,
     },
     /// Re-reads the ConfigMap right before deleting: only one this tool
     /// created for `onboarding` is deleted.
@@ -336,13 +338,16 @@ pub enum Op {
         onboarding: String,
     },
     /// Server-side apply of exactly these fields under our field manager;
-    /// `force` only with `--override-existing-serviceaccounts`.
+    /// `force` only with `--override-existing-serviceaccounts`. `create`:
+    /// the plan found it missing, so it is created first with a create that
+    /// fails if someone made it since (never merged into and claimed).
     ApplyServiceAccount {
         namespace: String,
         name: String,
         annotations: BTreeMap<String, String>,
         labels: BTreeMap<String, String>,
         force: bool,
+        create: bool,
     },
     /// Gives up every field our field manager owns on an object we did not
     /// create (an apply of no fields); everything else on it stays.
@@ -863,11 +868,12 @@ fn plan_config_maps(
         .collect();
     for (namespace, want) in &wanted {
         let id = format!("{namespace}/{}", want.name);
-        let apply = || Op::ApplyConfigMap {
+        let apply = |create| Op::ApplyConfigMap {
             namespace: namespace.to_string(),
             name: want.name.clone(),
             onboarding: onboarding.to_string(),
             data: want.data.clone(),
+            create,
         };
         let seen = observed
             .config_maps
@@ -879,7 +885,7 @@ fn plan_config_maps(
                     Target::Cluster,
                     Action::Create,
                     format!("ConfigMap {id} (the pods' AWS config)"),
-                    Some(apply()),
+                    Some(apply(true)),
                 )
                 .with_details(want.data.keys().map(|k| format!("key {k}")).collect()),
             ),
@@ -896,7 +902,7 @@ fn plan_config_maps(
                 Target::Cluster,
                 Action::Update,
                 format!("ConfigMap {id} (the pods' AWS config)"),
-                Some(apply()),
+                Some(apply(false)),
             )),
         }
     }

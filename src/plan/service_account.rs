@@ -69,6 +69,7 @@ pub(super) fn plan_cluster(
                 annotations: split("annotations"),
                 labels: split("labels"),
                 force,
+                create: false,
             }),
         ),
         false => Step::new(Target::Cluster, Action::Unchanged, summary, None),
@@ -98,6 +99,7 @@ fn create(cluster: &DesiredCluster) -> Step {
             annotations,
             labels: cluster.labels.clone(),
             force: false,
+            create: true,
         }),
     );
     step.with_details(details)

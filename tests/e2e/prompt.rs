@@ -85,3 +85,65 @@ fn a_double_ctrl_c_leaves_no_spinner_on_the_screen() {
     assert_lacks!(screen, "/6]");
     assert_lacks!(screen, "/5]");
 }
+
+/// Issue 22, item 2: an object the plan found missing is created with a
+/// create, so one someone made while the prompt waited is never merged
+/// into and claimed (and `rm` never deletes it as ours).
+#[test]
+fn a_service_account_made_during_the_prompt_is_left_alone() {
+    let world = World::new();
+    let tmux = start(&world, &AddArgs::cluster());
+    tmux.wait_for_prompt();
+    world
+        .kube
+        .admin(&["create", "serviceaccount", "km", "-n", "ai-pods"], None);
+    tmux.send_keys(&["yes", "Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_ne!(code, 0, "{screen}");
+    assert_contains!(screen, "ServiceAccount ai-pods/km was created by someone else");
+    let sa = world.kube.service_account("ai-pods", "km").expect("theirs");
+    assert!(sa["metadata"]["annotations"].is_null(), "{sa}");
+    let managers: Vec<&str> = sa["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert!(!managers.contains(&"kubectl-klanker-trust"), "{sa}");
+    drop(tmux);
+
+    // Converges on a re-run as for any ServiceAccount of someone else's,
+    // and rm then keeps it.
+    world.run(&AddArgs::cluster().yes()).assert_ok();
+    world.run(&["rm", crate::support::CLUSTER, "--yes"]).assert_ok();
+    assert!(world.kube.service_account("ai-pods", "km").is_some());
+}
+
+#[test]
+fn a_config_map_made_during_the_prompt_is_left_alone() {
+    let world = World::new();
+    world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    let tmux = start(&world, &AddArgs::cluster().flag("--mode", "chained"));
+    tmux.wait_for_prompt();
+    world.kube.admin(
+        &[
+            "create",
+            "configmap",
+            "km-aws-config",
+            "-n",
+            "ai-pods",
+            "--from-literal=config=theirs",
+        ],
+        None,
+    );
+    tmux.send_keys(&["yes", "Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_ne!(code, 0, "{screen}");
+    assert_contains!(screen, "ConfigMap ai-pods/km-aws-config was created by someone else");
+    let cm = world
+        .kube
+        .config_map("ai-pods", "km-aws-config")
+        .expect("theirs");
+    assert_eq!(cm["data"], serde_json::json!({"config": "theirs"}), "{cm}");
+    assert!(cm["metadata"]["annotations"].is_null(), "{cm}");
+}
