@@ -34,7 +34,7 @@ pub enum Error {
     Kubeconfig(#[from] KubeconfigError),
     /// The cluster-side identity acts in another account than the cluster's.
     #[error(
-        "the cluster-side identity ({identity}) acts in account {actual}, but the cluster is in account {cluster}: role {role} would land in the wrong account. Use --cluster-profile with a profile of account {cluster}."
+        "the cluster-side identity ({identity}) acts in account {actual}, but the cluster, and role {role}, are in account {cluster}. Nothing was changed. Use --cluster-profile with a profile of account {cluster}."
     )]
     ClusterSideWrongAccount {
         identity: String,

@@ -66,8 +66,17 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     let chains =
         futures::future::try_join_all(subjects.iter().map(|subject| {
             observe::chain(&klanker, cluster_iam.as_ref(), &cluster, &target, subject)
-        }))
-        .await?;
+        }));
+    let cluster_side = async {
+        match (&cluster_iam, &target.chained) {
+            // Role A is what the ServiceAccount names.
+            (Some(clients), Some(_)) => {
+                observing::issuer::check_cluster_side(clients, &target.role_arn).await
+            }
+            _ => Ok(()),
+        }
+    };
+    let (chains, ()) = tokio::try_join!(chains, cluster_side)?;
 
     // plan: every link that can be checked locally; apply: STS itself.
     let (mut checks, per_subject) = local_checks(&req, &found, &chains);

@@ -34,6 +34,27 @@ pub async fn cluster_clients(
     Ok(ClusterClients::new(&config, verbose))
 }
 
+/// The cluster-side identity must act in the account of the role it
+/// reaches (role A): a profile of another account would leave that role
+/// and its provider behind, unrecorded.
+pub async fn check_cluster_side(clients: &ClusterClients, role: &str) -> Result<(), Error> {
+    let Some(expected) = crate::trust::arn::account_of(role) else {
+        return Ok(());
+    };
+    let (account, caller) = crate::aws::iam::caller_identity(&clients.sts)
+        .await
+        .map_err(|e| e.on_side(aws::Side::Cluster))?;
+    if account != expected {
+        return Err(Error::ClusterSideWrongAccount {
+            identity: caller,
+            actual: account,
+            cluster: expected.to_string(),
+            role: role.rsplit('/').next().unwrap_or(role).to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// The issuer and, where known, the cluster's account.
 pub async fn resolve_issuer(
     source: &IssuerSource,

@@ -61,12 +61,17 @@ async fn cluster_account(
         crate::resolve::ClusterSide::of(source.as_ref(), request.cluster_profile, &request.klanker)
             .ok_or_else(|| Error::chained_role_unreachable(request.name, role_a_arn))?;
     let clients = super::issuer::cluster_clients(&side, access, request.verbose).await?;
-    let role = role_details(&clients.iam, &role_a)
-        .await
-        .map_err(|e| match e {
-            Error::Aws(e) => Error::Aws(e.on_side(crate::aws::Side::Cluster)),
-            other => other,
-        })?;
+    let (role, ()) = tokio::try_join!(
+        async {
+            role_details(&clients.iam, &role_a)
+                .await
+                .map_err(|e| match e {
+                    Error::Aws(e) => Error::Aws(e.on_side(crate::aws::Side::Cluster)),
+                    other => other,
+                })
+        },
+        super::issuer::check_cluster_side(&clients, role_a_arn),
+    )?;
     let (role, trusted) = match role {
         Some((role, trust_policy)) => (Some(role), inventory::federated_principals(&trust_policy)),
         None => (None, Default::default()),

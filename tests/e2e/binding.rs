@@ -131,3 +131,34 @@ fn chained_mode_refuses_the_klanker_account_as_the_cluster_side() {
     assert_eq!(world.writes(), Vec::<String>::new(), "{}", out.all());
     assert!(world.block_on(world.klanker.providers()).is_empty());
 }
+
+#[test]
+fn rm_and_verify_refuse_a_cluster_profile_of_another_account() {
+    let world = chained_world();
+    for command in [&["rm", "--yes"][..], &["verify"]] {
+        let mut args = command.to_vec();
+        args.extend([
+            crate::support::CLUSTER,
+            "--cluster-profile",
+            "klanker-application",
+        ]);
+        let out = world.run(&args);
+        assert_ne!(out.code, 0, "{command:?}: {}", out.all());
+        assert_contains!(
+            out.stderr,
+            &format!(
+                "acts in account {KLANKER_ACCOUNT}, but the cluster, and role {ROLE_A}, are in account {CLUSTER_ACCOUNT}"
+            )
+        );
+        // verify's TokenRequest changes nothing; nothing else was sent.
+        let writes: Vec<String> = world
+            .writes()
+            .into_iter()
+            .filter(|w| !w.ends_with("/token"))
+            .collect();
+        assert_eq!(writes, Vec::<String>::new(), "{}", out.all());
+    }
+    assert!(world.block_on(world.cluster.role(ROLE_A)).is_some());
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+    assert_eq!(world.block_on(world.cluster.providers()).len(), 1);
+}

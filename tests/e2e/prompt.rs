@@ -100,7 +100,10 @@ fn a_service_account_made_during_the_prompt_is_left_alone() {
     tmux.send_keys(&["yes", "Enter"]);
     let (code, screen) = tmux.wait_for_exit();
     assert_ne!(code, 0, "{screen}");
-    assert_contains!(screen, "ServiceAccount ai-pods/km was created by someone else");
+    assert_contains!(
+        screen,
+        "ServiceAccount ai-pods/km was created by someone else"
+    );
     let sa = world.kube.service_account("ai-pods", "km").expect("theirs");
     assert!(sa["metadata"]["annotations"].is_null(), "{sa}");
     let managers: Vec<&str> = sa["metadata"]["managedFields"]
@@ -115,7 +118,9 @@ fn a_service_account_made_during_the_prompt_is_left_alone() {
     // Converges on a re-run as for any ServiceAccount of someone else's,
     // and rm then keeps it.
     world.run(&AddArgs::cluster().yes()).assert_ok();
-    world.run(&["rm", crate::support::CLUSTER, "--yes"]).assert_ok();
+    world
+        .run(&["rm", crate::support::CLUSTER, "--yes"])
+        .assert_ok();
     assert!(world.kube.service_account("ai-pods", "km").is_some());
 }
 
@@ -139,7 +144,10 @@ fn a_config_map_made_during_the_prompt_is_left_alone() {
     tmux.send_keys(&["yes", "Enter"]);
     let (code, screen) = tmux.wait_for_exit();
     assert_ne!(code, 0, "{screen}");
-    assert_contains!(screen, "ConfigMap ai-pods/km-aws-config was created by someone else");
+    assert_contains!(
+        screen,
+        "ConfigMap ai-pods/km-aws-config was created by someone else"
+    );
     let cm = world
         .kube
         .config_map("ai-pods", "km-aws-config")
