@@ -63,6 +63,10 @@ pub struct Pending {
     /// Its recorded API server URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Chained mode: the ConfigMap's name, which only the removed role's
+    /// tags recorded (`--config-map-name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<String>,
 }
 
 /// The key of an entry's list of several ServiceAccounts.
@@ -221,6 +225,7 @@ impl Document {
             part: PendingPart::Cluster,
             cluster: None,
             server: None,
+            config_map: None,
         }))
     }
 
@@ -549,6 +554,7 @@ mod tests {
             part: PendingPart::Cluster,
             cluster: Some("arn:aws:eks:us-east-1:222222222222:cluster/a".into()),
             server: None,
+            config_map: None,
         }
     }
 

@@ -254,6 +254,7 @@ pub fn keep_of(
             part: PendingPart::Cluster,
             cluster: recorded.and_then(|o| o.cluster.clone()),
             server: recorded.and_then(|o| o.server.clone()),
+            config_map: recorded.and_then(|o| o.config_map.clone()),
         },
     })
 }
@@ -290,7 +291,7 @@ pub fn recorded_onboarding(
         server: pending.server.clone(),
         mode: entry.mode,
         cluster_role_arn: entry.cluster_role_arn.clone(),
-        config_map: None,
+        config_map: pending.config_map.clone(),
     })
 }
 
@@ -653,6 +654,7 @@ mod tests {
             part: PendingPart::Cluster,
             cluster: Some(CLUSTER.into()),
             server: None,
+            config_map: None,
         }
     }
 

@@ -378,6 +378,40 @@ fn rm_removes_both_roles_the_cluster_provider_and_the_config_map() {
     assert_eq!(world.writes(), Vec::<String>::new());
 }
 
+/// Issue 22, item 11: the ConfigMap's name (`--config-map-name`) lives
+/// only in role B's tags, which the first, cut-off `rm` removed; the
+/// pending mark keeps it, so the `rm` that finishes removes that ConfigMap
+/// and no other.
+#[test]
+fn a_pending_rm_finishes_with_the_config_map_of_its_recorded_name() {
+    use crate::support::kube::KubeFault;
+    let world = chained_world();
+    world
+        .run(&chained(&["--config-map-name", "team-aws"]))
+        .assert_ok();
+    assert!(world.kube.config_map("ai-pods", "team-aws").is_some());
+    for method in ["GET", "PATCH", "POST", "PUT", "DELETE"] {
+        world.kube.inject(method, "/", KubeFault::Drop, usize::MAX);
+    }
+    world.run(&["rm", CLUSTER, "--yes"]).assert_code(3);
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+    world.kube.clear_faults();
+
+    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    out.assert_ok();
+    assert!(
+        world.kube.config_map("ai-pods", "team-aws").is_none(),
+        "{}",
+        out.all()
+    );
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+    assert!(
+        world.km_config_yaml()["clusters"]
+            .as_sequence()
+            .is_none_or(|s| s.is_empty())
+    );
+}
+
 #[test]
 fn rm_keeps_the_cluster_provider_another_role_trusts() {
     let world = chained_world();
