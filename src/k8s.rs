@@ -605,11 +605,20 @@ impl<'a> Cluster<'a> {
             .map_err(|e| self.fail(format!("creating namespace {name}"), e))
     }
 
-    /// Creates the object bare but for the created-by record, with a create
+    /// Creates the object bare but for its records (`records`: the created-by
+    /// annotation, and a ConfigMap's onboarding name), with a create
     /// that fails if it exists, so an object someone made after the plan was
     /// read is never merged into and claimed. The apply that follows sets
-    /// our fields under our manager's Apply entry, as for any update.
-    async fn create_bare<K>(&self, object: &K, kind: &'static str) -> Result<(), KubeError>
+    /// our fields under our manager's Apply entry, as for any update. An
+    /// object that exists is ours to go on with only when `same_onboarding`
+    /// says another run of this onboarding just made it.
+    async fn create_bare<K>(
+        &self,
+        object: &K,
+        kind: &'static str,
+        records: &[&str],
+        same_onboarding: impl Fn(&K) -> bool,
+    ) -> Result<(), KubeError>
     where
         K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
             + Clone
@@ -628,10 +637,12 @@ impl<'a> Cluster<'a> {
         *bare.meta_mut() = ObjectMeta {
             name: Some(name.clone()),
             namespace: Some(namespace.clone()),
-            annotations: Some(BTreeMap::from([(
-                crate::trust::CREATED_BY_ANNOTATION.to_string(),
-                crate::trust::MANAGED_BY_VALUE.to_string(),
-            )])),
+            annotations: meta.annotations.as_ref().map(|all| {
+                all.iter()
+                    .filter(|(k, _)| records.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }),
             ..ObjectMeta::default()
         };
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
@@ -639,28 +650,57 @@ impl<'a> Cluster<'a> {
             dry_run: self.dry_run,
             field_manager: Some(FIELD_MANAGER.to_string()),
         };
+        let action = || format!("creating {kind} {namespace}/{name}");
         match self.retrying(|| api.create(&params, &bare)).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 409 => {
-                Err(KubeError::AppearedSincePlan {
-                    kind,
-                    namespace,
-                    name,
-                })
-            }
-            Err(e) => Err(self.fail(format!("creating {kind} {namespace}/{name}"), e)),
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(e) => return Err(self.fail(action(), e)),
+        }
+        let existing = self
+            .retrying(|| api.get_opt(&name))
+            .await
+            .map_err(|e| self.fail(action(), e))?;
+        match existing.as_ref().is_some_and(same_onboarding) {
+            true => Ok(()),
+            false => Err(KubeError::AppearedSincePlan {
+                kind,
+                namespace,
+                name,
+            }),
         }
     }
 
     /// A ServiceAccount the plan found missing: created, then applied.
     pub async fn create_service_account(&self, sa: &ServiceAccount) -> Result<(), KubeError> {
-        self.create_bare(sa, "ServiceAccount").await?;
+        let role = |s: &ServiceAccount| {
+            s.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(crate::trust::ROLE_ARN_ANNOTATION))
+                .cloned()
+        };
+        let same_onboarding = |existing: &ServiceAccount| {
+            observe(existing).created_by_us() && role(existing).is_none_or(|r| Some(r) == role(sa))
+        };
+        let records = [CREATED_BY_ANNOTATION];
+        self.create_bare(sa, "ServiceAccount", &records, same_onboarding)
+            .await?;
         self.apply_service_account(sa, false).await
     }
 
     /// A ConfigMap the plan found missing: created, then applied.
     pub async fn create_config_map(&self, config_map: &ConfigMap) -> Result<(), KubeError> {
-        self.create_bare(config_map, "ConfigMap").await?;
+        let onboarding = config_map
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(crate::trust::NAME_TAG))
+            .cloned()
+            .unwrap_or_default();
+        let same_onboarding = |existing: &ConfigMap| observe_config_map(existing).of(&onboarding);
+        let records = [CREATED_BY_ANNOTATION, crate::trust::NAME_TAG];
+        self.create_bare(config_map, "ConfigMap", &records, same_onboarding)
+            .await?;
         self.apply_config_map(config_map).await
     }
 

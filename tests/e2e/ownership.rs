@@ -173,7 +173,7 @@ fn a_new_issuer_for_the_same_name_needs_replace_issuer_and_drops_the_old_provide
     out.assert_code(1);
     assert_contains!(out.stderr, &world.issuer, "names both issuers");
     assert_contains!(out.stderr, new_issuer, "names both issuers");
-    assert_contains!(out.stderr, "--replace-issuer");
+    assert_contains!(out.stderr, "--rebind");
     assert_eq!(world.writes(), Vec::<String>::new());
 
     let out = add(
@@ -188,10 +188,7 @@ fn a_new_issuer_for_the_same_name_needs_replace_issuer_and_drops_the_old_provide
         ],
     );
     out.assert_ok();
-    assert_contains!(
-        out.stdout,
-        "--replace-issuer: role km-cluster-dev stops trusting"
-    );
+    assert_contains!(out.stdout, "--rebind: role km-cluster-dev stops trusting");
     assert_contains!(
         out.stdout,
         "done: old OIDC provider",
