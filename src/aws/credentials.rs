@@ -535,17 +535,67 @@ struct ProcessOutput {
     expiration: Option<String>,
 }
 
-async fn run_process(profile: &str, command: &str) -> Result<Credentials, CredentialsError> {
-    let output = tokio::process::Command::new("sh")
+/// Kills a credential_process and everything it started (its own process
+/// group) when dropped armed: on a timeout, and when the run is cancelled
+/// (Ctrl-C) while it waits. The group's leader is not yet reaped then, so
+/// its id cannot have been reused.
+struct ProcessGroup(Option<rustix::process::Pid>);
+
+impl ProcessGroup {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            // Already gone is fine: nothing is left to stop.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Runs `command` with `sh -c`, as the AWS CLI does, bounded by `timeout`
+/// (--request-timeout). Its output is a secret: it is parsed, never shown.
+async fn run_process(
+    profile: &str,
+    command: &str,
+    timeout: Duration,
+) -> Result<Credentials, CredentialsError> {
+    let child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(std::process::Stdio::null())
-        .output()
-        .await
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        // Its own process group, so what it starts is stopped with it.
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
         .map_err(|e| CredentialsError::ProcessStart {
             profile: profile.to_string(),
             message: e.to_string(),
         })?;
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    let mut group = ProcessGroup(pid);
+    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Err(_elapsed) => {
+            return Err(CredentialsError::ProcessTimedOut {
+                profile: profile.to_string(),
+                seconds: timeout.as_secs(),
+            });
+        }
+        Ok(waited) => waited.map_err(|e| CredentialsError::ProcessStart {
+            profile: profile.to_string(),
+            message: e.to_string(),
+        })?,
+    };
+    // It ended by itself: what it left running is its own business.
+    group.disarm();
     if !output.status.success() {
         use std::os::unix::process::ExitStatusExt;
         let status = match (output.status.code(), output.status.signal()) {
@@ -644,7 +694,12 @@ pub struct Session {
     /// profile that holds it: had once per run.
     leaves: Mutex<HashMap<String, Resolved>>,
     identities: Mutex<Vec<(Side, String)>>,
+    /// How long a credential_process may run (--request-timeout).
+    process_timeout: Duration,
 }
+
+/// --request-timeout's default, for sessions made without one.
+const DEFAULT_PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -673,7 +728,14 @@ impl Session {
             resolving: Mutex::new(HashMap::new()),
             leaves: Mutex::new(HashMap::new()),
             identities: Mutex::new(Vec::new()),
+            process_timeout: DEFAULT_PROCESS_TIMEOUT,
         }
+    }
+
+    /// Bounds each credential_process run, as the kubeconfig's exec plugin is.
+    pub fn with_process_timeout(mut self, timeout: Duration) -> Self {
+        self.process_timeout = timeout;
+        self
     }
 
     /// The identity each account acted as so far: `(side, description)`.
@@ -883,7 +945,9 @@ impl Session {
                 None,
                 "klanker-trust-profile",
             ),
-            Leaf::Process { profile, command } => run_process(profile, command).await?,
+            Leaf::Process { profile, command } => {
+                run_process(profile, command, self.process_timeout).await?
+            }
             Leaf::Sso { profile, .. } => sdk_leaf(profile, base)
                 .await
                 .map_err(|_| sso_login(top, profile, "was refused by AWS"))?,

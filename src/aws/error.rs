@@ -290,6 +290,12 @@ pub enum CredentialsError {
         /// ": <first line of stderr>", or nothing.
         stderr: String,
     },
+    /// `credential_process` ran longer than --request-timeout; it and what
+    /// it started were stopped.
+    #[error(
+        "the credential_process of AWS profile `{profile}` did not finish within {seconds} s (--request-timeout), so it was stopped with every process it started. Run that command yourself to see why (a login prompt, a network problem), or raise --request-timeout."
+    )]
+    ProcessTimedOut { profile: String, seconds: u64 },
     /// `credential_process` could not be started.
     #[error("the credential_process of AWS profile `{profile}` could not be started: {message}")]
     ProcessStart { profile: String, message: String },

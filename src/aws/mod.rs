@@ -135,11 +135,14 @@ impl Access {
             http: http_client(),
             timeout,
             verbose,
-            session: Arc::new(Session::new(
-                mfa_code,
-                interactive,
-                std::env::var_os("HOME").map(std::path::PathBuf::from),
-            )),
+            session: Arc::new(
+                Session::new(
+                    mfa_code,
+                    interactive,
+                    std::env::var_os("HOME").map(std::path::PathBuf::from),
+                )
+                .with_process_timeout(timeout),
+            ),
         }
     }
 }

@@ -606,6 +606,74 @@ fn credential_process_failures_show_status_and_first_stderr_line_only() {
     assert_secret_free(&out.all(), &[SECRET_KEY]);
 }
 
+/// Whether process `pid` is gone (or a zombie nobody waits for any more).
+fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the command's closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+/// A credential_process that hangs (and started a child that hangs too) is
+/// stopped after --request-timeout with everything it started, in `list`
+/// and in `add`; the message names the profile, never what it printed.
+#[test]
+fn a_hung_credential_process_is_stopped_with_its_children_after_the_timeout() {
+    let world = World::new();
+    let pid_file = world.path("child.pid");
+    let script = world.path("hung.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho '{{\"Version\":1,\"AccessKeyId\":\"AKIAHUNGPROCESS\",'\n\
+             echo 'hung-stderr-DO-NOT-PRINT' >&2\n\
+             sleep 120 &\necho $! > {}\nwait\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_config(
+        &world,
+        &format!(
+            "[profile klanker-application]\ncredential_process = {}\nregion = us-east-1\n\n\
+             [profile cluster-admin]\nrole_arn = arn:aws:iam::222222222222:role/cluster-admin\nsource_profile = base\nregion = us-east-1\n\n\
+             [profile base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\nregion = us-east-1\n",
+            script.display()
+        ),
+    );
+    let list: &[&str] = &["list", "--request-timeout", "2"];
+    let add = AddArgs::cluster().yes().flag("--request-timeout", "2");
+    for args in [list, &add[..]] {
+        let _ = std::fs::remove_file(&pid_file);
+        let started = std::time::Instant::now();
+        let out = world.run(args);
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(20), "{args:?} took {took:?}");
+        out.assert_code(1);
+        assert_contains!(
+            out.stderr,
+            "the credential_process of AWS profile `klanker-application` did not finish within 2 s"
+        );
+        assert_secret_free(&out.all(), &["AKIAHUNGPROCESS", "hung-stderr-DO-NOT-PRINT"]);
+        // The child it started was stopped too (the pid file is written
+        // before the process waits, so it is there once the run failed).
+        let pid = std::fs::read_to_string(&pid_file).expect("child pid");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !process_gone(pid.trim()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{args:?}: the credential_process's child {pid} still runs"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
 /// The awscli of the test venv is the pinned one (tests/requirements.txt).
 #[test]
 fn the_aws_cli_is_the_pinned_one() {
