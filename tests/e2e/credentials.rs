@@ -652,7 +652,10 @@ fn a_hung_credential_process_is_stopped_with_its_children_after_the_timeout() {
         let started = std::time::Instant::now();
         let out = world.run(args);
         let took = started.elapsed();
-        assert!(took < std::time::Duration::from_secs(20), "{args:?} took {took:?}");
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "{args:?} took {took:?}"
+        );
         out.assert_code(1);
         assert_contains!(
             out.stderr,
