@@ -62,11 +62,22 @@ pub enum KubeError {
 }
 
 /// The last words of a connection error chain, as kubectl says them:
-/// "was refused", "timed out", else what the innermost cause says.
+/// "was refused", "timed out", "closed before the answer came", else what
+/// the innermost cause says.
 fn connection_reason(chain: &str) -> String {
     let lower = chain.to_ascii_lowercase();
     if lower.contains("refused") {
         "was refused".into()
+    } else if [
+        "closed before message completed",
+        "connection reset",
+        "broken pipe",
+        "unexpected eof",
+    ]
+    .iter()
+    .any(|dropped| lower.contains(dropped))
+    {
+        "closed before the answer came".into()
     } else if lower.contains("timed out") || lower.contains("timeout") {
         "timed out".into()
     } else {
@@ -1128,6 +1139,28 @@ mod denial_tests {
 mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn connection_reasons_in_words() {
+        let cases = [
+            (
+                "client error (Connect): tcp connect error: Connection refused (os error 111)",
+                "was refused",
+            ),
+            (
+                "client error (SendRequest): connection closed before message completed",
+                "closed before the answer came",
+            ),
+            (
+                "client error (Connect): Connection reset by peer (os error 104)",
+                "closed before the answer came",
+            ),
+            ("operation timed out", "timed out"),
+        ];
+        for (chain, reason) in cases {
+            assert_eq!(connection_reason(chain), reason, "{chain}");
+        }
+    }
 
     const SECRET_ENV: &str = "env-secret-DO-NOT-PRINT";
     const SECRET_STDOUT: &str = "stdout-token-DO-NOT-PRINT";
