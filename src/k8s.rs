@@ -360,21 +360,22 @@ pub async fn client(
         std::env::var(name).ok()
     })
     .map_err(|e| config_error(e.to_string()))?;
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| {
-            config_error(match e {
-                // kube-client parses NO_PROXY more strictly than the matcher
-                // the decision below uses (an empty entry is an error there).
-                kube::config::KubeconfigError::ParseNoProxy(inner) => format!(
-                    "NO_PROXY (or no_proxy) is not a comma-separated list of hosts, domains, IP addresses and CIDR ranges: {inner}"
-                ),
-                kube::config::KubeconfigError::ParseProxyUrl(inner) => format!(
-                    "the kubeconfig's `proxy-url`, or HTTPS_PROXY (or https_proxy), is not a valid URL: {inner}"
-                ),
-                e => error_chain(&e),
-            })
-        })?;
+    let loaded = match kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options).await {
+        // kube-client's own NO_PROXY reading is stricter than kubectl's
+        // (`*` within a list); its result is replaced below anyway.
+        Err(kube::config::KubeconfigError::ParseNoProxy(_)) => {
+            proxy::config_without_proxy(&kubeconfig, context)
+        }
+        other => other,
+    };
+    let mut config = loaded.map_err(|e| {
+        config_error(match e {
+            kube::config::KubeconfigError::ParseProxyUrl(inner) => format!(
+                "the kubeconfig's `proxy-url`, or HTTPS_PROXY (or https_proxy), is not a valid URL: {inner}"
+            ),
+            e => error_chain(&e),
+        })
+    })?;
     // Ours, not kube-client's: it applies NO_PROXY to the proxy's host.
     config.proxy_url = proxy.for_server(&config.cluster_url);
     // A hung API server gives a clear error, never a hang.
