@@ -393,6 +393,68 @@ fn expired_cached_sessions_are_ignored() {
     assert_eq!(world.moto.calls().len(), 0);
 }
 
+/// A cached session others could have written is not believed: a file
+/// others can write, or a cache directory others can write (left as it is,
+/// and nothing written into it), is ignored with a warning naming it.
+#[test]
+fn cached_sessions_others_can_write_are_ignored_with_a_warning() {
+    let world = mfa_world();
+    let mut args = vec!["--mfa-code", "141421"];
+    args.extend(AddArgs::cluster().dry_run());
+    world.run(&args).assert_ok();
+    let entries = cache_entries(&cache_dir(&world));
+    assert_eq!(entries.len(), 3, "hub, operator and cluster admin");
+    for (path, _) in &entries {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    world.moto.clear_calls();
+    let out = world.run(&AddArgs::cluster().dry_run());
+    assert_ne!(out.code, 0, "{out:?}");
+    assert_contains!(out.stderr, "--mfa-code");
+    assert_contains!(out.stderr, "warning: ignoring the AWS CLI cached session");
+    assert_contains!(out.stderr, "can be written by other users");
+    assert_eq!(world.moto.calls().len(), 0);
+    assert_secret_free(
+        &out.all(),
+        &cached_secrets(&world)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+
+    // The directory itself open to everyone: nothing read, nothing written.
+    for (path, _) in &entries {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let dir = cache_dir(&world);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = world.run(&args);
+    out.assert_ok();
+    assert_contains!(
+        out.stderr,
+        format!(
+            "warning: ignoring the AWS CLI session cache {}",
+            dir.display()
+        )
+    );
+    assert_eq!(
+        out.stderr.matches("warning: ignoring").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    // Every role was assumed again, and no new session was left there.
+    assert_eq!(
+        assume_role_calls(&world).len(),
+        3,
+        "{:?}",
+        world.moto.calls()
+    );
+    assert_eq!(cache_entries(&dir), entries);
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o777);
+}
+
 const SSO_SECRETS: [&str; 3] = [
     "sso-access-token-DO-NOT-PRINT",
     "sso-refresh-token-DO-NOT-PRINT",
@@ -471,8 +533,14 @@ fn put_sso_token(world: &World, identifier: &str, json: &str) {
     use sha1::Digest;
     let dir = world.dir.path().join(".aws/sso/cache");
     std::fs::create_dir_all(&dir).unwrap();
+    // Private, as `aws sso login` leaves it: others' files are not trusted.
+    for private in [world.dir.path().join(".aws/sso"), dir.clone()] {
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
     let name = hex::encode(sha1::Sha1::digest(identifier.as_bytes()));
-    std::fs::write(dir.join(format!("{name}.json")), json).unwrap();
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, json).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// The sso-session form with an expired token, and the legacy form with
