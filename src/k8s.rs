@@ -72,11 +72,22 @@ pub enum KubeError {
 }
 
 /// The last words of a connection error chain, as kubectl says them:
-/// "was refused", "timed out", else what the innermost cause says.
+/// "was refused", "timed out", "closed before the answer came", else what
+/// the innermost cause says.
 fn connection_reason(chain: &str) -> String {
     let lower = chain.to_ascii_lowercase();
     if lower.contains("refused") {
         "was refused".into()
+    } else if [
+        "closed before message completed",
+        "connection reset",
+        "broken pipe",
+        "unexpected eof",
+    ]
+    .iter()
+    .any(|dropped| lower.contains(dropped))
+    {
+        "closed before the answer came".into()
     } else if lower.contains("timed out") || lower.contains("timeout") {
         "timed out".into()
     } else {
@@ -359,21 +370,22 @@ pub async fn client(
         std::env::var(name).ok()
     })
     .map_err(|e| config_error(e.to_string()))?;
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| {
-            config_error(match e {
-                // kube-client parses NO_PROXY more strictly than the matcher
-                // the decision below uses (an empty entry is an error there).
-                kube::config::KubeconfigError::ParseNoProxy(inner) => format!(
-                    "NO_PROXY (or no_proxy) is not a comma-separated list of hosts, domains, IP addresses and CIDR ranges: {inner}"
-                ),
-                kube::config::KubeconfigError::ParseProxyUrl(inner) => format!(
-                    "the kubeconfig's `proxy-url`, or HTTPS_PROXY (or https_proxy), is not a valid URL: {inner}"
-                ),
-                e => error_chain(&e),
-            })
-        })?;
+    let loaded = match kube::Config::from_custom_kubeconfig(kubeconfig.clone(), &options).await {
+        // kube-client's own NO_PROXY reading is stricter than kubectl's
+        // (`*` within a list); its result is replaced below anyway.
+        Err(kube::config::KubeconfigError::ParseNoProxy(_)) => {
+            proxy::config_without_proxy(&kubeconfig, context)
+        }
+        other => other,
+    };
+    let mut config = loaded.map_err(|e| {
+        config_error(match e {
+            kube::config::KubeconfigError::ParseProxyUrl(inner) => format!(
+                "the kubeconfig's `proxy-url`, or HTTPS_PROXY (or https_proxy), is not a valid URL: {inner}"
+            ),
+            e => error_chain(&e),
+        })
+    })?;
     // Ours, not kube-client's: it applies NO_PROXY to the proxy's host.
     config.proxy_url = proxy.for_server(&config.cluster_url);
     // A hung API server gives a clear error, never a hang.
@@ -1241,6 +1253,28 @@ mod denial_tests {
 mod tests {
     use super::*;
     use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn connection_reasons_in_words() {
+        let cases = [
+            (
+                "client error (Connect): tcp connect error: Connection refused (os error 111)",
+                "was refused",
+            ),
+            (
+                "client error (SendRequest): connection closed before message completed",
+                "closed before the answer came",
+            ),
+            (
+                "client error (Connect): Connection reset by peer (os error 104)",
+                "closed before the answer came",
+            ),
+            ("operation timed out", "timed out"),
+        ];
+        for (chain, reason) in cases {
+            assert_eq!(connection_reason(chain), reason, "{chain}");
+        }
+    }
 
     const SECRET_ENV: &str = "env-secret-DO-NOT-PRINT";
     const SECRET_STDOUT: &str = "stdout-token-DO-NOT-PRINT";

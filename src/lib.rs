@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod k8s;
 pub mod kubeconfig;
 pub mod logging;
+pub mod no_proxy;
 pub mod observe;
 pub mod output;
 pub mod permissions;

@@ -447,13 +447,85 @@ pub fn cli_cache_dir(home: &Path) -> PathBuf {
     home.join(".aws").join("cli").join("cache")
 }
 
-fn read_cache(dir: &Path, key: &str, now: SystemTime) -> Option<Resolved> {
-    let text = std::fs::read_to_string(dir.join(format!("{key}.json"))).ok()?;
-    let entry: CacheEntry = serde_json::from_str(&text).ok()?;
-    Resolved::from_entry(&entry).filter(|r| r.is_fresh(now, EXPIRY_WINDOW))
+/// Why a cache file or directory cannot be trusted, if it cannot: as ssh
+/// judges its key files, it must be this user's (a directory may also be
+/// root's) and no one else may write it. Anyone who can write a session
+/// file can make this tool act as whoever they choose.
+fn distrust(meta: &std::fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let owner_ok = meta.uid() == me || (meta.is_dir() && meta.uid() == 0);
+    if !owner_ok {
+        Some("is not owned by you")
+    } else if meta.mode() & 0o022 != 0 {
+        Some("can be written by other users")
+    } else {
+        None
+    }
 }
 
-/// Writes one entry as the CLI does (temp file and rename), owner-only (0600).
+/// A cache path that was ignored, and why (for the warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Untrusted {
+    path: PathBuf,
+    why: &'static str,
+}
+
+/// Warns, once per path and run, that a cache path is ignored. Only the
+/// path is said, never what the file holds.
+fn warn_untrusted(what: &str, untrusted: &Untrusted) {
+    static WARNED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let mut warned = lock(&WARNED);
+    if warned.contains(&untrusted.path) {
+        return;
+    }
+    warned.push(untrusted.path.clone());
+    tracing::warn!(
+        "warning: ignoring {what} {}: it {}. Make it yours and private (chmod go-w), or remove it.",
+        untrusted.path.display(),
+        untrusted.why
+    );
+}
+
+/// The first of `dir` and its parents up to (not including) `home` that
+/// exists and cannot be trusted.
+fn untrusted_dir(home: &Path, dir: &Path) -> Option<Untrusted> {
+    dir.ancestors()
+        .take_while(|d| *d != home && d.starts_with(home))
+        .find_map(|d| {
+            let meta = std::fs::metadata(d).ok()?;
+            distrust(&meta).map(|why| Untrusted {
+                path: d.to_path_buf(),
+                why,
+            })
+        })
+}
+
+/// One session from the cache directory `dir` (already judged). The file
+/// is judged on the handle it is read through, so it cannot be swapped in
+/// between.
+fn read_cache(dir: &Path, key: &str, now: SystemTime) -> Result<Option<Resolved>, Untrusted> {
+    use std::io::Read;
+    let path = dir.join(format!("{key}.json"));
+    let Ok(mut file) = std::fs::File::open(&path) else {
+        return Ok(None);
+    };
+    if let Some(why) = file.metadata().ok().as_ref().and_then(distrust) {
+        return Err(Untrusted { path, why });
+    }
+    let mut text = String::new();
+    if file.read_to_string(&mut text).is_err() {
+        return Ok(None);
+    }
+    let Ok(entry) = serde_json::from_str::<CacheEntry>(&text) else {
+        return Ok(None);
+    };
+    Ok(Resolved::from_entry(&entry).filter(|r| r.is_fresh(now, EXPIRY_WINDOW)))
+}
+
+/// Writes one entry as the CLI does (temp file and rename), owner-only
+/// (0600), into a directory made owner-only (0700) if it is new. An
+/// existing directory others can write is not written into.
 fn write_cache(dir: &Path, key: &str, entry: &CacheEntry) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::DirBuilderExt;
@@ -461,6 +533,11 @@ fn write_cache(dir: &Path, key: &str, entry: &CacheEntry) -> std::io::Result<()>
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
+    if let Some(why) = distrust(&std::fs::metadata(dir)?) {
+        return Err(std::io::Error::other(format!(
+            "the directory {why}, so no session is written there"
+        )));
+    }
     let text = serde_json::to_string(entry).map_err(std::io::Error::other)?;
     // tempfile creates the file 0600 and in the same directory, so the
     // rename is atomic and the secret is never readable by others.
@@ -492,13 +569,26 @@ struct SsoToken {
 
 fn sso_state(home: &Path, identifier: &str, session_form: bool, now: SystemTime) -> SsoState {
     use sha1::Digest;
-    let path = home.join(".aws/sso/cache").join(format!(
+    let dir = home.join(".aws/sso/cache");
+    let path = dir.join(format!(
         "{}.json",
         hex::encode(sha1::Sha1::digest(identifier.as_bytes()))
     ));
-    let Ok(text) = std::fs::read_to_string(path) else {
+    if let Some(untrusted) = untrusted_dir(home, &dir) {
+        warn_untrusted("the AWS SSO token cache", &untrusted);
+        return SsoState::Missing;
+    }
+    let Ok(mut file) = std::fs::File::open(&path) else {
         return SsoState::Missing;
     };
+    if let Some(why) = file.metadata().ok().as_ref().and_then(distrust) {
+        warn_untrusted("the AWS SSO token", &Untrusted { path, why });
+        return SsoState::Missing;
+    }
+    let mut text = String::new();
+    if std::io::Read::read_to_string(&mut file, &mut text).is_err() {
+        return SsoState::Missing;
+    }
     let Ok(token) = serde_json::from_str::<SsoToken>(&text) else {
         return SsoState::Missing;
     };
@@ -535,17 +625,67 @@ struct ProcessOutput {
     expiration: Option<String>,
 }
 
-async fn run_process(profile: &str, command: &str) -> Result<Credentials, CredentialsError> {
-    let output = tokio::process::Command::new("sh")
+/// Kills a credential_process and everything it started (its own process
+/// group) when dropped armed: on a timeout, and when the run is cancelled
+/// (Ctrl-C) while it waits. The group's leader is not yet reaped then, so
+/// its id cannot have been reused.
+struct ProcessGroup(Option<rustix::process::Pid>);
+
+impl ProcessGroup {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            // Already gone is fine: nothing is left to stop.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Runs `command` with `sh -c`, as the AWS CLI does, bounded by `timeout`
+/// (--request-timeout). Its output is a secret: it is parsed, never shown.
+async fn run_process(
+    profile: &str,
+    command: &str,
+    timeout: Duration,
+) -> Result<Credentials, CredentialsError> {
+    let child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(std::process::Stdio::null())
-        .output()
-        .await
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        // Its own process group, so what it starts is stopped with it.
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
         .map_err(|e| CredentialsError::ProcessStart {
             profile: profile.to_string(),
             message: e.to_string(),
         })?;
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(rustix::process::Pid::from_raw);
+    let mut group = ProcessGroup(pid);
+    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Err(_elapsed) => {
+            return Err(CredentialsError::ProcessTimedOut {
+                profile: profile.to_string(),
+                seconds: timeout.as_secs(),
+            });
+        }
+        Ok(waited) => waited.map_err(|e| CredentialsError::ProcessStart {
+            profile: profile.to_string(),
+            message: e.to_string(),
+        })?,
+    };
+    // It ended by itself: what it left running is its own business.
+    group.disarm();
     if !output.status.success() {
         use std::os::unix::process::ExitStatusExt;
         let status = match (output.status.code(), output.status.signal()) {
@@ -644,7 +784,12 @@ pub struct Session {
     /// profile that holds it: had once per run.
     leaves: Mutex<HashMap<String, Resolved>>,
     identities: Mutex<Vec<(Side, String)>>,
+    /// How long a credential_process may run (--request-timeout).
+    process_timeout: Duration,
 }
+
+/// --request-timeout's default, for sessions made without one.
+const DEFAULT_PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -673,7 +818,14 @@ impl Session {
             resolving: Mutex::new(HashMap::new()),
             leaves: Mutex::new(HashMap::new()),
             identities: Mutex::new(Vec::new()),
+            process_timeout: DEFAULT_PROCESS_TIMEOUT,
         }
+    }
+
+    /// Bounds each credential_process run, as the kubeconfig's exec plugin is.
+    pub fn with_process_timeout(mut self, timeout: Duration) -> Self {
+        self.process_timeout = timeout;
+        self
     }
 
     /// The identity each account acted as so far: `(side, description)`.
@@ -693,8 +845,18 @@ impl Session {
         identities.push((side, who));
     }
 
+    /// The CLI cache directory, unless it (or a parent below HOME) is not
+    /// to be trusted: then no session is read from it or written to it.
     fn cache_dir(&self) -> Option<PathBuf> {
-        self.home.as_deref().map(cli_cache_dir)
+        let home = self.home.as_deref()?;
+        let dir = cli_cache_dir(home);
+        match untrusted_dir(home, &dir) {
+            Some(untrusted) => {
+                warn_untrusted("the AWS CLI session cache", &untrusted);
+                None
+            }
+            None => Some(dir),
+        }
     }
 
     fn cached(&self, key: &str, now: SystemTime) -> Option<Resolved> {
@@ -704,7 +866,13 @@ impl Session {
         {
             return Some(r.clone());
         }
-        read_cache(&self.cache_dir()?, key, now)
+        match read_cache(&self.cache_dir()?, key, now) {
+            Ok(found) => found,
+            Err(untrusted) => {
+                warn_untrusted("the AWS CLI cached session", &untrusted);
+                None
+            }
+        }
     }
 
     /// Whether a code for `serial` can be had without a call: already
@@ -883,7 +1051,9 @@ impl Session {
                 None,
                 "klanker-trust-profile",
             ),
-            Leaf::Process { profile, command } => run_process(profile, command).await?,
+            Leaf::Process { profile, command } => {
+                run_process(profile, command, self.process_timeout).await?
+            }
             Leaf::Sso { profile, .. } => sdk_leaf(profile, base)
                 .await
                 .map_err(|_| sso_login(top, profile, "was refused by AWS"))?,
@@ -1269,19 +1439,79 @@ mod tests {
         write_cache(dir.path(), "dead", &entry("2026-12-01T11:00:00UTC")).unwrap();
         // Ten minutes left: inside the CLI's 15-minute window.
         write_cache(dir.path(), "ending", &entry("2026-12-01T12:10:00Z")).unwrap();
-        let live = read_cache(dir.path(), "live", now).unwrap();
+        let live = read_cache(dir.path(), "live", now).unwrap().unwrap();
         assert_eq!(
             live.identity.as_deref(),
             Some("arn:aws:sts::333333333333:assumed-role/r/s")
         );
-        assert!(read_cache(dir.path(), "dead", now).is_none());
-        assert!(read_cache(dir.path(), "ending", now).is_none());
-        assert!(read_cache(dir.path(), "absent", now).is_none());
+        assert!(matches!(read_cache(dir.path(), "dead", now), Ok(None)));
+        assert!(matches!(read_cache(dir.path(), "ending", now), Ok(None)));
+        assert!(matches!(read_cache(dir.path(), "absent", now), Ok(None)));
         let mode = std::fs::metadata(dir.path().join("live.json"))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn caches_others_can_write_or_that_are_not_ours_are_not_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        let chmod = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let home = tempfile::tempdir().unwrap();
+        let now = parse_expiration("2026-12-01T12:00:00Z").unwrap();
+        let dir = cli_cache_dir(home.path());
+        write_cache(&dir, "k", &entry("2026-12-01T13:00:00UTC")).unwrap();
+        assert!(matches!(read_cache(&dir, "k", now), Ok(Some(_))));
+        assert_eq!(untrusted_dir(home.path(), &dir), None);
+        // A session file others can write is not read.
+        let file = dir.join("k.json");
+        chmod(&file, 0o666);
+        let refused = read_cache(&dir, "k", now).map(|_| ()).unwrap_err();
+        assert_eq!(refused.why, "can be written by other users");
+        chmod(&file, 0o600);
+        // Nor one owned by someone else (only root can hand a file over).
+        if std::os::unix::fs::chown(&file, Some(4242), None).is_ok() {
+            let refused = read_cache(&dir, "k", now).map(|_| ()).unwrap_err();
+            assert_eq!(refused.why, "is not owned by you");
+            std::os::unix::fs::chown(&file, Some(rustix::process::geteuid().as_raw()), None)
+                .unwrap();
+        }
+        // A directory others can write, or a parent of it below HOME: the
+        // cache is neither read nor written, and its mode is left alone.
+        for judged in [dir.clone(), home.path().join(".aws")] {
+            chmod(&judged, 0o777);
+            let session = Session::new(None, false, Some(home.path().to_path_buf()));
+            assert!(session.cached("k", now).is_none());
+            assert_eq!(
+                untrusted_dir(home.path(), &dir).map(|u| u.path),
+                Some(judged.clone())
+            );
+            assert!(write_cache(&judged, "new", &entry("2026-12-01T13:00:00UTC")).is_err());
+            assert!(!judged.join("new.json").exists());
+            let mode = std::fs::metadata(&judged).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o777);
+            chmod(&judged, 0o700);
+        }
+        // The SSO token cache alike.
+        use sha1::Digest;
+        let sso = home.path().join(".aws/sso/cache");
+        std::fs::create_dir_all(&sso).unwrap();
+        let token = sso.join(format!("{}.json", hex::encode(sha1::Sha1::digest(b"corp"))));
+        std::fs::write(
+            &token,
+            r#"{"accessToken":"t","expiresAt":"2026-12-01T13:00:00Z"}"#,
+        )
+        .unwrap();
+        chmod(&token, 0o600);
+        assert_eq!(sso_state(home.path(), "corp", true, now), SsoState::Usable);
+        chmod(&token, 0o666);
+        assert_eq!(sso_state(home.path(), "corp", true, now), SsoState::Missing);
+        chmod(&token, 0o600);
+        chmod(&sso, 0o777);
+        assert_eq!(sso_state(home.path(), "corp", true, now), SsoState::Missing);
     }
 
     #[test]
@@ -1293,8 +1523,12 @@ mod tests {
         let dir = home.path().join(".aws/sso/cache");
         std::fs::create_dir_all(&dir).unwrap();
         let put = |id: &str, json: &str| {
+            use std::os::unix::fs::PermissionsExt;
             let name = hex::encode(sha1::Sha1::digest(id.as_bytes()));
-            std::fs::write(dir.join(format!("{name}.json")), json).unwrap();
+            let path = dir.join(format!("{name}.json"));
+            std::fs::write(&path, json).unwrap();
+            // Private whatever the umask: others' files are not trusted.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         };
         put(
             "corp",

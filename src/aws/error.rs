@@ -45,8 +45,11 @@ pub enum AwsError {
         side: Side,
         /// The configured endpoint URL, or which service and region.
         endpoint: String,
-        /// What happened, in words: never the SDK's Debug text.
+        /// What happened, in words: never the SDK's or hyper's text.
         why: String,
+        /// The causes' own text, for --verbose alone.
+        #[source]
+        detail: Option<Detail>,
     },
     /// DescribeCluster found no such EKS cluster.
     #[error(
@@ -140,12 +143,16 @@ impl AwsError {
                     }
                 }
             }
-            _ => AwsError::Transport {
-                operation,
-                side,
-                endpoint: endpoint.endpoint(),
-                why: transport_why(&err),
-            },
+            _ => {
+                let (why, detail) = transport_why(&err);
+                AwsError::Transport {
+                    operation,
+                    side,
+                    endpoint: endpoint.endpoint(),
+                    why: why.to_string(),
+                    detail: (!detail.is_empty()).then_some(Detail(detail)),
+                }
+            }
         }
     }
 }
@@ -165,19 +172,54 @@ pub fn display_chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// Why a request got no answer, in words, from the error's kind and the
-/// Display text of its causes (the SDK's own Display adds its Debug form).
-fn transport_why<E, R>(err: &SdkError<E, R>) -> String
+/// The causes of a transport failure as the libraries say them (hyper's
+/// `client error (SendRequest): ...`): shown by --verbose only, as a
+/// "caused by" line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Detail(String);
+
+/// What the causes' text says happened to the connection, in words; `None`
+/// when it says nothing known.
+fn connection_words(chain: &str) -> Option<&'static str> {
+    let lower = chain.to_ascii_lowercase();
+    let any = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
+    if any(&[
+        "closed before message completed",
+        "connection reset",
+        "broken pipe",
+        "unexpected eof",
+        "unexpected end of file",
+        "connection closed",
+    ]) {
+        Some("the connection closed before the answer came")
+    } else if any(&["refused"]) {
+        Some("the connection was refused")
+    } else if any(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+    ]) {
+        Some("its host name could not be resolved")
+    } else if any(&["certificate", "handshake"]) {
+        Some("the TLS handshake failed (check its certificate, or the proxy's)")
+    } else if any(&["timed out", "timeout"]) {
+        Some("the connection timed out")
+    } else {
+        None
+    }
+}
+
+/// Why a request got no answer, in words, from the error's kind and what
+/// its causes say; and the causes' own text (the libraries' words, for
+/// --verbose).
+fn transport_why<E, R>(err: &SdkError<E, R>) -> (&'static str, String)
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
 {
     let causes = |from: Option<&(dyn std::error::Error + 'static)>| {
         from.map(display_chain).unwrap_or_default()
-    };
-    let with = |what: &str, detail: String| match detail.is_empty() {
-        true => what.to_string(),
-        false => format!("{what} ({detail})"),
     };
     match err {
         SdkError::DispatchFailure(failure) => {
@@ -191,22 +233,29 @@ where
                 "the request could not be sent"
             } else {
                 // I/O errors and hyper's own (a dropped connection is one).
-                "the connection failed before an answer came"
+                connection_words(&detail).unwrap_or("the connection failed before an answer came")
             };
-            with(what, detail)
+            (what, detail)
         }
-        SdkError::TimeoutError(_) => {
-            "no answer came within the time allowed (--request-timeout)".to_string()
-        }
-        SdkError::ResponseError(_) => with(
-            "the answer could not be read",
-            causes(std::error::Error::source(err)),
+        SdkError::TimeoutError(_) => (
+            "no answer came within the time allowed (--request-timeout)",
+            String::new(),
         ),
-        SdkError::ConstructionFailure(_) => with(
+        SdkError::ResponseError(_) => {
+            let detail = causes(std::error::Error::source(err));
+            let what = match connection_words(&detail) {
+                Some("the connection closed before the answer came") => {
+                    "the connection closed before the whole answer came"
+                }
+                _ => "the answer could not be read",
+            };
+            (what, detail)
+        }
+        SdkError::ConstructionFailure(_) => (
             "the request could not be prepared, often because the credentials could not be loaded",
             causes(std::error::Error::source(err)),
         ),
-        _ => with("the request failed", causes(std::error::Error::source(err))),
+        _ => ("the request failed", causes(std::error::Error::source(err))),
     }
 }
 
@@ -290,6 +339,12 @@ pub enum CredentialsError {
         /// ": <first line of stderr>", or nothing.
         stderr: String,
     },
+    /// `credential_process` ran longer than --request-timeout; it and what
+    /// it started were stopped.
+    #[error(
+        "the credential_process of AWS profile `{profile}` did not finish within {seconds} s (--request-timeout), so it was stopped with every process it started. Run that command yourself to see why (a login prompt, a network problem), or raise --request-timeout."
+    )]
+    ProcessTimedOut { profile: String, seconds: u64 },
     /// `credential_process` could not be started.
     #[error("the credential_process of AWS profile `{profile}` could not be started: {message}")]
     ProcessStart { profile: String, message: String },
@@ -361,20 +416,58 @@ mod tests {
     fn a_dropped_connection_is_said_in_words() {
         let err: SdkError<aws_sdk_eks::operation::describe_cluster::DescribeClusterError, ()> =
             SdkError::dispatch_failure(ConnectorError::io(Box::new(Closed)));
-        let text = AwsError::from_sdk("eks:DescribeCluster", Side::Cluster, &At, err).to_string();
+        let err = AwsError::from_sdk("eks:DescribeCluster", Side::Cluster, &At, err);
+        let text = err.to_string();
         assert_eq!(
             text,
-            "eks:DescribeCluster could not reach the EKS endpoint of us-east-1 in the cluster account: the connection failed before an answer came (connection closed before message completed). Check the network (and any proxy) and that profile's AWS credentials and endpoint settings."
+            "eks:DescribeCluster could not reach the EKS endpoint of us-east-1 in the cluster account: the connection closed before the answer came. Check the network (and any proxy) and that profile's AWS credentials and endpoint settings."
         );
         assert!(!text.contains("DispatchFailure"), "{text}");
-        assert!(!text.contains('{'), "{text}");
+        assert!(!text.contains("message completed"), "{text}");
+        // The libraries' own words are kept for --verbose, as the cause.
+        let cause = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(
+            cause.as_deref(),
+            Some("connection closed before message completed")
+        );
+    }
+
+    #[test]
+    fn connection_failures_in_words() {
+        let cases = [
+            (
+                "client error (SendRequest): connection closed before message completed",
+                "closed before the answer came",
+            ),
+            (
+                "client error (Connect): tcp connect error: Connection refused (os error 111)",
+                "was refused",
+            ),
+            (
+                "client error (Connect): dns error: failed to lookup address information",
+                "could not be resolved",
+            ),
+            (
+                "client error (Connect): invalid peer certificate: UnknownIssuer",
+                "TLS handshake failed",
+            ),
+            (
+                "client error (Connect): Connection reset by peer (os error 104)",
+                "closed before the answer came",
+            ),
+        ];
+        for (chain, words) in cases {
+            let said = connection_words(chain).unwrap_or_default();
+            assert!(said.contains(words), "{chain}: {said}");
+        }
+        assert_eq!(connection_words("something new"), None);
     }
 
     #[test]
     fn timeouts_and_endpoints() {
         let err: SdkError<aws_sdk_eks::operation::describe_cluster::DescribeClusterError, ()> =
             SdkError::timeout_error(Box::new(Closed));
-        assert!(transport_why(&err).contains("--request-timeout"));
+        assert!(transport_why(&err).0.contains("--request-timeout"));
         assert_eq!(
             endpoint_text("IAM", Some("http://127.0.0.1:1"), Some("us-east-1")),
             "the IAM endpoint http://127.0.0.1:1"

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod eks;
 pub mod error;
 pub mod iam;
+mod proxy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,6 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -29,21 +29,13 @@ pub use error::AwsError;
 
 /// One HTTPS client (ring-based rustls) shared by every AWS client of a run.
 /// It goes through `HTTPS_PROXY`/`HTTP_PROXY` (or `ALL_PROXY`) unless
-/// `NO_PROXY` names the endpoint, as the AWS CLI does; the SDK's builder
-/// would connect directly, so the connector is built here with the same
-/// settings and runtime components it would have been given.
+/// `NO_PROXY` names the endpoint, by kubectl's rules (`crate::no_proxy`,
+/// as for the API server); the SDK's builder would connect directly, so
+/// the connectors are built here with the settings and runtime components
+/// it would have been given.
 pub fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
-        let mut builder = aws_smithy_http_client::Connector::builder()
-            .proxy_config(aws_smithy_http_client::proxy::ProxyConfig::from_env());
-        builder.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            builder.set_sleep_impl(components.sleep_impl());
-        }
-        builder
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build()
-    })
+    let env = |name: &str| std::env::var(name).ok();
+    SharedHttpClient::new(proxy::RoutedClient::from_env(&env))
 }
 
 /// Which account a call is made in, for logs and error messages.
@@ -135,11 +127,14 @@ impl Access {
             http: http_client(),
             timeout,
             verbose,
-            session: Arc::new(Session::new(
-                mfa_code,
-                interactive,
-                std::env::var_os("HOME").map(std::path::PathBuf::from),
-            )),
+            session: Arc::new(
+                Session::new(
+                    mfa_code,
+                    interactive,
+                    std::env::var_os("HOME").map(std::path::PathBuf::from),
+                )
+                .with_process_timeout(timeout),
+            ),
         }
     }
 }

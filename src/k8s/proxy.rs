@@ -8,7 +8,7 @@
 //! without naming where it came from; the decision is made here instead
 //! and handed to kube-client as `Config::proxy_url`.
 
-use hyper_util::client::proxy::matcher::Matcher;
+use crate::no_proxy::NoProxy;
 
 /// A proxy setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -31,8 +31,8 @@ pub struct ProxySettings {
     https: Option<http::Uri>,
     /// `HTTP_PROXY`/`http_proxy`, for an `http://` server.
     http: Option<http::Uri>,
-    /// `NO_PROXY`/`no_proxy` as given (curl's rules, see `for_server`).
-    no_proxy: String,
+    /// `NO_PROXY`/`no_proxy`, read as kubectl reads it.
+    no_proxy: NoProxy,
 }
 
 impl ProxySettings {
@@ -60,16 +60,18 @@ impl ProxySettings {
             kubeconfig,
             https: from_env(["HTTPS_PROXY", "https_proxy"])?,
             http: from_env(["HTTP_PROXY", "http_proxy"])?,
-            no_proxy: first_set(env, ["NO_PROXY", "no_proxy"])
-                .map(|(_, v)| v)
-                .unwrap_or_default(),
+            no_proxy: NoProxy::parse(
+                &first_set(env, ["NO_PROXY", "no_proxy"])
+                    .map(|(_, v)| v)
+                    .unwrap_or_default(),
+            ),
         })
     }
 
     /// The proxy to reach `server` through, or `None` to connect directly.
-    /// `NO_PROXY` follows curl's rules (hyper-util's matcher, which the AWS
-    /// side uses too): `*`, IP addresses and CIDR ranges, and domains that
-    /// also match their subdomains.
+    /// `NO_PROXY` follows kubectl's rules (`crate::no_proxy`, which the AWS
+    /// side uses too). The URL kube-client gets is ours, with its user
+    /// info, which kube-client sends as Proxy-Authorization.
     pub fn for_server(&self, server: &http::Uri) -> Option<http::Uri> {
         if let Some(uri) = &self.kubeconfig {
             return Some(uri.clone());
@@ -79,20 +81,82 @@ impl ProxySettings {
             Some("http") => self.http.as_ref(),
             _ => None,
         }?;
-        // hyper-util's matcher applies `*` to names only, not to IP addresses.
-        if self.no_proxy == "*" {
-            return None;
-        }
-        // The matcher only answers "proxy or not"; the URL kube-client gets
-        // is ours, with its user info, which kube-client sends as
-        // Proxy-Authorization.
-        let matcher = Matcher::builder()
-            .https(chosen.to_string())
-            .http(chosen.to_string())
-            .no(self.no_proxy.clone())
-            .build();
-        matcher.intercept(server).map(|_| chosen.clone())
+        (!self.no_proxy.bypasses_uri(server)).then(|| chosen.clone())
     }
+}
+
+/// The DER certificates of a PEM bundle (kube-client's own reading).
+fn pem_certificates(pem: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let text = String::from_utf8_lossy(pem);
+    let mut certs = Vec::new();
+    let mut body: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        match (line, body.as_mut()) {
+            ("-----BEGIN CERTIFICATE-----", _) => body = Some(String::new()),
+            ("-----END CERTIFICATE-----", Some(b64)) => {
+                if let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()) {
+                    certs.push(der);
+                }
+                body = None;
+            }
+            (line, Some(b64)) => b64.push_str(line),
+            _ => {}
+        }
+    }
+    certs
+}
+
+/// The client configuration of `context` as kube-client builds it, minus
+/// the proxy, which is decided by `ProxySettings::for_server` anyway.
+/// kube-client parses NO_PROXY itself, and more strictly than kubectl (a
+/// `*` within a list, an empty entry): where that parse fails, this one is
+/// used instead.
+pub fn config_without_proxy(
+    kubeconfig: &kube::config::Kubeconfig,
+    context: &str,
+) -> Result<kube::Config, kube::config::KubeconfigError> {
+    use kube::config::KubeconfigError as E;
+    let named = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.clone())
+        .ok_or_else(|| E::LoadContext(context.to_string()))?;
+    let cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == named.cluster)
+        .and_then(|c| c.cluster.clone())
+        .ok_or_else(|| E::LoadClusterOfContext(named.cluster.clone()))?;
+    // The certificate authority, read (file or data) as kube-client reads it.
+    let exec_cluster = kube::config::ExecAuthCluster::try_from(&cluster)?;
+    let mut auth_info = named
+        .user
+        .as_ref()
+        .and_then(|user| kubeconfig.auth_infos.iter().find(|a| &a.name == user))
+        .and_then(|a| a.auth_info.clone())
+        .unwrap_or_default();
+    if let Some(exec) = auth_info.exec.as_mut().filter(|e| e.provide_cluster_info) {
+        exec.cluster = Some(exec_cluster.clone());
+    }
+    let url = cluster
+        .server
+        .clone()
+        .ok_or(E::MissingClusterUrl)?
+        .parse::<http::Uri>()
+        .map_err(E::ParseClusterUrl)?;
+    let mut config = kube::Config::new(url);
+    config.default_namespace = named.namespace.unwrap_or_else(|| "default".into());
+    config.root_cert = exec_cluster
+        .certificate_authority_data
+        .as_deref()
+        .map(pem_certificates);
+    config.accept_invalid_certs = cluster.insecure_skip_tls_verify.unwrap_or(false);
+    config.disable_compression = cluster.disable_compression.unwrap_or(false);
+    config.tls_server_name = cluster.tls_server_name;
+    config.auth_info = auth_info;
+    Ok(config)
 }
 
 /// The first of `names` that is set and not empty, with its name.
@@ -217,6 +281,11 @@ mod tests {
         }
         let s = settings(None, &[proxy, ("NO_PROXY", "10.0.0.0/24")]).unwrap();
         assert!(s.for_server(&uri("https://10.1.2.3:443")).is_some());
+        // `*` anywhere in the list, and entries with the server's port.
+        for no in ["*,localhost", "10.1.2.3:6443", "[10.1.2.3]:6443"] {
+            let s = settings(None, &[proxy, ("NO_PROXY", no)]).unwrap();
+            assert_eq!(s.for_server(&uri("https://10.1.2.3:6443")), None, "{no}");
+        }
     }
 
     #[test]
@@ -273,6 +342,40 @@ mod tests {
         assert!(
             err.to_string().contains("`socks5` is not supported"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_config_without_proxy_is_kube_clients_own() {
+        use base64::Engine;
+        let pem = "-----BEGIN CERTIFICATE-----\nAAECAwQF\nBgcICQ==\n-----END CERTIFICATE-----\n";
+        let data = base64::engine::general_purpose::STANDARD.encode(pem);
+        let yaml = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: other\nclusters:\n- name: c\n  cluster:\n    server: https://k8s.corp.internal:6443\n    certificate-authority-data: {data}\n    tls-server-name: api.internal\n    insecure-skip-tls-verify: true\n\
+             contexts:\n- name: dev\n  context:\n    cluster: c\n    user: u\n    namespace: ai-pods\n- name: other\n  context:\n    cluster: c\n\
+             users:\n- name: u\n  user:\n    token: t\n"
+        );
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+        let ours = config_without_proxy(&kubeconfig, "dev").unwrap();
+        let options = kube::config::KubeConfigOptions {
+            context: Some("dev".into()),
+            ..Default::default()
+        };
+        let theirs = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(kube::Config::from_custom_kubeconfig(kubeconfig, &options))
+            .unwrap();
+        assert_eq!(ours.cluster_url, theirs.cluster_url);
+        assert_eq!(ours.default_namespace, "ai-pods");
+        assert_eq!(ours.default_namespace, theirs.default_namespace);
+        assert_eq!(ours.root_cert, Some(vec![(0u8..10).collect::<Vec<u8>>()]));
+        assert_eq!(ours.root_cert, theirs.root_cert);
+        assert_eq!(ours.tls_server_name, theirs.tls_server_name);
+        assert!(ours.accept_invalid_certs && theirs.accept_invalid_certs);
+        assert_eq!(
+            serde_json::to_value(&ours.auth_info).unwrap(),
+            serde_json::to_value(&theirs.auth_info).unwrap()
         );
     }
 

@@ -393,6 +393,68 @@ fn expired_cached_sessions_are_ignored() {
     assert_eq!(world.moto.calls().len(), 0);
 }
 
+/// A cached session others could have written is not believed: a file
+/// others can write, or a cache directory others can write (left as it is,
+/// and nothing written into it), is ignored with a warning naming it.
+#[test]
+fn cached_sessions_others_can_write_are_ignored_with_a_warning() {
+    let world = mfa_world();
+    let mut args = vec!["--mfa-code", "141421"];
+    args.extend(AddArgs::cluster().dry_run());
+    world.run(&args).assert_ok();
+    let entries = cache_entries(&cache_dir(&world));
+    assert_eq!(entries.len(), 3, "hub, operator and cluster admin");
+    for (path, _) in &entries {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    world.moto.clear_calls();
+    let out = world.run(&AddArgs::cluster().dry_run());
+    assert_ne!(out.code, 0, "{out:?}");
+    assert_contains!(out.stderr, "--mfa-code");
+    assert_contains!(out.stderr, "warning: ignoring the AWS CLI cached session");
+    assert_contains!(out.stderr, "can be written by other users");
+    assert_eq!(world.moto.calls().len(), 0);
+    assert_secret_free(
+        &out.all(),
+        &cached_secrets(&world)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+
+    // The directory itself open to everyone: nothing read, nothing written.
+    for (path, _) in &entries {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let dir = cache_dir(&world);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = world.run(&args);
+    out.assert_ok();
+    assert_contains!(
+        out.stderr,
+        format!(
+            "warning: ignoring the AWS CLI session cache {}",
+            dir.display()
+        )
+    );
+    assert_eq!(
+        out.stderr.matches("warning: ignoring").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    // Every role was assumed again, and no new session was left there.
+    assert_eq!(
+        assume_role_calls(&world).len(),
+        3,
+        "{:?}",
+        world.moto.calls()
+    );
+    assert_eq!(cache_entries(&dir), entries);
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o777);
+}
+
 const SSO_SECRETS: [&str; 3] = [
     "sso-access-token-DO-NOT-PRINT",
     "sso-refresh-token-DO-NOT-PRINT",
@@ -471,8 +533,14 @@ fn put_sso_token(world: &World, identifier: &str, json: &str) {
     use sha1::Digest;
     let dir = world.dir.path().join(".aws/sso/cache");
     std::fs::create_dir_all(&dir).unwrap();
+    // Private, as `aws sso login` leaves it: others' files are not trusted.
+    for private in [world.dir.path().join(".aws/sso"), dir.clone()] {
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
     let name = hex::encode(sha1::Sha1::digest(identifier.as_bytes()));
-    std::fs::write(dir.join(format!("{name}.json")), json).unwrap();
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, json).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 /// The sso-session form with an expired token, and the legacy form with
@@ -604,6 +672,77 @@ fn credential_process_failures_show_status_and_first_stderr_line_only() {
         1
     );
     assert_secret_free(&out.all(), &[SECRET_KEY]);
+}
+
+/// Whether process `pid` is gone (or a zombie nobody waits for any more).
+fn process_gone(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the command's closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+/// A credential_process that hangs (and started a child that hangs too) is
+/// stopped after --request-timeout with everything it started, in `list`
+/// and in `add`; the message names the profile, never what it printed.
+#[test]
+fn a_hung_credential_process_is_stopped_with_its_children_after_the_timeout() {
+    let world = World::new();
+    let pid_file = world.path("child.pid");
+    let script = world.path("hung.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho '{{\"Version\":1,\"AccessKeyId\":\"AKIAHUNGPROCESS\",'\n\
+             echo 'hung-stderr-DO-NOT-PRINT' >&2\n\
+             sleep 120 &\necho $! > {}\nwait\n",
+            pid_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_config(
+        &world,
+        &format!(
+            "[profile klanker-application]\ncredential_process = {}\nregion = us-east-1\n\n\
+             [profile cluster-admin]\nrole_arn = arn:aws:iam::222222222222:role/cluster-admin\nsource_profile = base\nregion = us-east-1\n\n\
+             [profile base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\nregion = us-east-1\n",
+            script.display()
+        ),
+    );
+    let list: &[&str] = &["list", "--request-timeout", "2"];
+    let add = AddArgs::cluster().yes().flag("--request-timeout", "2");
+    for args in [list, &add[..]] {
+        let _ = std::fs::remove_file(&pid_file);
+        let started = std::time::Instant::now();
+        let out = world.run(args);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "{args:?} took {took:?}"
+        );
+        out.assert_code(1);
+        assert_contains!(
+            out.stderr,
+            "the credential_process of AWS profile `klanker-application` did not finish within 2 s"
+        );
+        assert_secret_free(&out.all(), &["AKIAHUNGPROCESS", "hung-stderr-DO-NOT-PRINT"]);
+        // The child it started was stopped too (the pid file is written
+        // before the process waits, so it is there once the run failed).
+        let pid = std::fs::read_to_string(&pid_file).expect("child pid");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !process_gone(pid.trim()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{args:?}: the credential_process's child {pid} still runs"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    assert_eq!(world.writes(), Vec::<String>::new());
 }
 
 /// The awscli of the test venv is the pinned one (tests/requirements.txt).

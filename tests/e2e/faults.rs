@@ -368,6 +368,40 @@ fn a_hung_peer_gives_a_clear_error_not_a_hang() {
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
 }
 
+/// A connection dropped on every attempt is said in words, naming the
+/// call and the endpoint; hyper's text ("client error (SendRequest)") is
+/// the cause --verbose alone shows.
+#[test]
+fn a_dropped_connection_is_said_in_words_and_verbose_adds_the_cause() {
+    let world = World::new();
+    // All five attempts fail at once; a timeout long enough that the
+    // retries' backoff (at most 1 + 2 + 4 + 8 s) stays within the
+    // operation's bound (4 x T).
+    world
+        .moto
+        .inject(json!([{"action": "GetRole", "fault": "drop", "count": 100}]));
+    let out = world.run(&AddArgs::new().yes().flag("--request-timeout", "10"));
+    out.assert_code(1);
+    assert_contains!(out.stderr, "iam:GetRole could not reach the IAM endpoint");
+    assert_contains!(out.stderr, "the connection closed before the answer came");
+    for library in ["SendRequest", "client error", "message completed"] {
+        assert_lacks!(out.stderr, library);
+    }
+    let out = world.run(
+        &AddArgs::new()
+            .yes()
+            .verbose()
+            .flag("--request-timeout", "10"),
+    );
+    out.assert_code(1);
+    assert_contains!(out.stderr, "the connection closed before the answer came");
+    assert_contains!(
+        out.stderr,
+        "caused by: client error (SendRequest): connection closed before message completed"
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
 /// SIGKILL right after each write step (the next write is held at the peer
 /// so the moment is exact), then: a re-run converges, and rm cleans up.
 #[test]

@@ -2,7 +2,7 @@
 //! and the kubeconfig cluster's `proxy-url`, through a real forward proxy
 //! on loopback (tests/support/proxy.rs) that records every connection.
 
-use crate::support::proxy::{ForwardProxy, Kind};
+use crate::support::proxy::{ForwardProxy, Kind, port_of};
 use crate::support::{AddArgs, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
 /// The onboarding is really there: the role in IAM, the annotated SA.
@@ -64,6 +64,48 @@ fn no_proxy_naming_the_servers_bypasses_the_proxy() {
     out.assert_ok();
     assert_onboarded(&world);
     assert_eq!(proxy.tunnels(), [], "connections went through the proxy");
+}
+
+/// NO_PROXY as kubectl reads it, on both sides: `*` anywhere in the list
+/// covers IP-address servers too, and an entry with a port covers that
+/// port of that address.
+#[test]
+fn no_proxy_star_in_a_list_and_port_entries_bypass_the_proxy_on_both_sides() {
+    let world = World::new();
+    let proxy = ForwardProxy::start();
+    let by_port = format!(
+        "127.0.0.1:{},127.0.0.1:{}",
+        port_of(&world.kube.url()),
+        port_of(&world.moto.url())
+    );
+    for no_proxy in ["*,localhost", "example.internal, *", by_port.as_str()] {
+        let out = world.run_cmd(
+            world
+                .kubectl()
+                .env("HTTPS_PROXY", proxy.url())
+                .env("HTTP_PROXY", proxy.url())
+                .env("NO_PROXY", no_proxy)
+                .args(AddArgs::cluster().service_account("km").dry_run()),
+        );
+        out.assert_ok();
+        assert_eq!(
+            proxy.tunnels(),
+            [],
+            "NO_PROXY={no_proxy}: connections went through the proxy"
+        );
+    }
+    // Another port of the same address is not covered: proxied.
+    let out = world.run_cmd(
+        world
+            .kubectl()
+            .env("HTTPS_PROXY", proxy.url())
+            .env("HTTP_PROXY", proxy.url())
+            .env("NO_PROXY", "127.0.0.1:1")
+            .args(AddArgs::cluster().service_account("km").dry_run()),
+    );
+    out.assert_ok();
+    assert!(proxy.count(Kind::Connect, &world.kube.url()) >= 1);
+    assert!(proxy.count(Kind::Plain, &world.moto.url()) >= 1);
 }
 
 /// Adds `proxy-url` to the world's kubeconfig cluster entry.
