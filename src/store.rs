@@ -177,6 +177,31 @@ impl Document {
             .collect()
     }
 
+    /// Refuses, before anything is read elsewhere or written, a NAME that
+    /// more than one entry carries: which one is meant cannot be guessed.
+    /// When the command will write the file (`writes`), any doubled name
+    /// refuses it, since the write at its end would be refused after the
+    /// other changes were made.
+    pub fn refuse_ambiguous(
+        &self,
+        path: &Path,
+        name: &str,
+        writes: bool,
+    ) -> Result<(), StoreError> {
+        let doubled = self.duplicate_names();
+        let names: Vec<String> = match writes {
+            true => doubled,
+            false => doubled.into_iter().filter(|n| n == name).collect(),
+        };
+        match names.is_empty() {
+            true => Ok(()),
+            false => Err(StoreError::Duplicates {
+                path: path.to_path_buf(),
+                names,
+            }),
+        }
+    }
+
     /// The entries; an absent or null `clusters:` is an empty list.
     pub fn clusters(&self) -> Result<Vec<ClusterEntry>, String> {
         match self.root.get("clusters") {
@@ -461,6 +486,29 @@ mod tests {
             text,
             "the file was touched"
         );
+    }
+
+    #[test]
+    fn a_doubled_name_is_never_guessed_and_any_blocks_a_writer() {
+        let text = format!(
+            "clusters:\n{ENTRY}{ENTRY}{}",
+            ENTRY.replace("name: a", "name: b")
+        );
+        let doc = Document::parse(&text).unwrap();
+        let path = Path::new("/h/km-config.yaml");
+        let refused = |name, writes| match doc.refuse_ambiguous(path, name, writes) {
+            Err(StoreError::Duplicates { names, .. }) => names,
+            Ok(()) => Vec::new(),
+            Err(other) => panic!("{other}"),
+        };
+        assert_eq!(refused("a", false), ["a"]);
+        assert!(refused("b", false).is_empty());
+        assert_eq!(refused("b", true), ["a"]);
+        let err = doc
+            .refuse_ambiguous(path, "a", false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/h/km-config.yaml has more than one"), "{err}");
     }
 
     #[test]

@@ -672,3 +672,40 @@ fn list_fits_a_terminal_and_has_kubectls_shapes() {
     assert_eq!(bare.stdout.lines().count(), 1, "{}", bare.stdout);
     assert_contains!(bare.stdout, CLUSTER);
 }
+
+/// Two entries of one name (issue 22, item 17): `list --local` says so, and
+/// `rm`, `verify` and `describe` refuse to guess which entry is meant,
+/// before any call that changes something, naming the file and the name.
+#[test]
+fn a_doubled_km_config_name_is_flagged_locally_and_never_guessed() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    let text = std::fs::read_to_string(world.km_config()).unwrap();
+    let entry = text.split_once("clusters:\n").unwrap().1.to_string();
+    let doubled = format!("{text}{entry}");
+    std::fs::write(world.km_config(), &doubled).unwrap();
+    let said = format!(
+        "{} has more than one `clusters:` entry named {CLUSTER}",
+        world.km_config().display()
+    );
+
+    let local = world.run(&["list", "--local"]);
+    local.assert_ok();
+    assert_contains!(local.stdout, &said);
+    let json = world.run(&["list", "--local", "-o", "json"]);
+    json.assert_ok();
+    let listing: Value = serde_json::from_str(&json.stdout).expect("list JSON");
+    assert_eq!(listing["drift"][0]["name"], CLUSTER, "{listing}");
+
+    world.clear_calls();
+    for command in ["rm", "verify", "describe"] {
+        let out = world.run(&[command, CLUSTER, "--yes"][..if command == "rm" { 3 } else { 2 }]);
+        out.assert_code(1);
+        assert_contains!(out.stderr, &said);
+        assert_contains!(out.stderr, "Nothing was changed");
+    }
+    assert_eq!(world.writes(), Vec::<String>::new(), "a write was made");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+    assert!(world.kube.service_account("ai-pods", "km").is_some());
+    assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), doubled);
+}
