@@ -1,6 +1,9 @@
 //! `km-config.yaml`: the local registry the `km` tool reads. Only the
-//! `clusters:` list is ours; every other key is preserved. Writes are atomic
-//! (temp file + rename) and serialized across processes by a lock file.
+//! `clusters:` list is ours; every other byte of the file is kept (see
+//! `splice`). Writes are atomic (temp file + rename) and serialized across
+//! processes by a lock file beside the file a symlink points at.
+
+mod splice;
 
 use std::fs;
 use std::io::Write;
@@ -86,9 +89,9 @@ pub enum StoreError {
         path.display()
     )]
     Corrupt { path: PathBuf, problem: String },
-    /// Writing the file back would lose some of it.
+    /// Writing the file back would touch more than its `clusters:` key.
     #[error(
-        "{} cannot be written back without losing data ({problem}); it was left untouched. Simplify the YAML keys of its other sections, or point --config elsewhere.",
+        "{} cannot be rewritten without touching more than its `clusters:` key: {problem}; it was left untouched. Write `clusters:` as a plain top-level key of a block mapping, or point --config elsewhere.",
         path.display()
     )]
     Unwritable { path: PathBuf, problem: String },
@@ -146,6 +149,9 @@ pub struct Document {
     root: Mapping,
     /// The file started with a byte-order mark; it is written back with one.
     bom: bool,
+    /// The text it was parsed from (after the mark): written back with only
+    /// its `clusters:` block replaced. None for a file that did not exist.
+    text: Option<String>,
 }
 
 impl Document {
@@ -160,7 +166,11 @@ impl Document {
             Value::Mapping(m) => m,
             _ => return Err("the top level is not a mapping".into()),
         };
-        let doc = Document { root, bom };
+        let doc = Document {
+            root,
+            bom,
+            text: Some(text.to_string()),
+        };
         doc.clusters()?;
         Ok(doc)
     }
@@ -322,16 +332,27 @@ impl Document {
         }
     }
 
-    /// The document as YAML. Fails (rather than writing something lossy) for
-    /// documents the YAML emitter cannot write back, e.g. complex keys.
+    /// The document as YAML: the parsed text with its `clusters:` block
+    /// replaced, or the whole document for a new file. Fails (rather than
+    /// writing something lossy) when that block cannot be told apart.
     pub fn to_yaml(&self) -> Result<String, String> {
-        let text = serde_yaml::to_string(&self.root).map_err(|e| e.to_string())?;
+        let text = match &self.text {
+            Some(original) => splice::splice(original, &self.root)?,
+            None => serde_yaml::to_string(&self.root).map_err(|e| e.to_string())?,
+        };
         Ok(if self.bom {
             format!("{BOM}{text}")
         } else {
             text
         })
     }
+}
+
+/// The directory a file is in (`.` for a bare file name).
+fn dir_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// The file on disk.
@@ -371,13 +392,17 @@ impl Store {
             path: self.path.clone(),
             source,
         };
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(write_err)?;
-        let lock_path = self.path.with_extension("yaml.lock");
+        fs::create_dir_all(dir_of(&self.path)).map_err(write_err)?;
+        // A symlinked file (dotfile managers) is locked and written where it
+        // lives, so runs through the link and through the target share one
+        // lock, and the temp file is renamed over the target: the link stays.
+        let target = match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                fs::canonicalize(&self.path).map_err(write_err)?
+            }
+            _ => self.path.clone(),
+        };
+        let lock_path = target.with_extension("yaml.lock");
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -403,19 +428,7 @@ impl Store {
             path: self.path.clone(),
             problem,
         })?;
-        // A symlinked file (dotfile managers) is written through to its target,
-        // still atomically: the temp file goes beside the target, and the link stays.
-        let target = match fs::symlink_metadata(&self.path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                fs::canonicalize(&self.path).map_err(write_err)?
-            }
-            _ => self.path.clone(),
-        };
-        let target_dir = target
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(target_dir).map_err(write_err)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir_of(&target)).map_err(write_err)?;
         tmp.write_all(text.as_bytes()).map_err(write_err)?;
         tmp.as_file().sync_all().map_err(write_err)?;
         if let Ok(meta) = fs::metadata(&target) {
@@ -463,8 +476,11 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
-        let through = Store::new(real).load().unwrap();
+        let through = Store::new(real.clone()).load().unwrap();
         assert_eq!(through.get("b"), Some(entry("b")));
+        // One lock for both paths: beside the target, never beside the link.
+        assert!(real.with_extension("yaml.lock").exists());
+        assert!(!link.with_extension("yaml.lock").exists());
     }
 
     #[test]
@@ -659,7 +675,7 @@ mod tests {
     fn a_document_that_cannot_be_written_back_is_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("km-config.yaml");
-        let text = "settings:\n  ? {a: 1}\n  : d\nclusters: []\n";
+        let text = "{settings: 1, clusters: []}\n";
         fs::write(&path, text).unwrap();
         let err = Store::new(path.clone())
             .update(|d| d.upsert(&entry("a")))

@@ -709,3 +709,39 @@ fn a_doubled_km_config_name_is_flagged_locally_and_never_guessed() {
     assert!(world.kube.service_account("ai-pods", "km").is_some());
     assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), doubled);
 }
+
+/// Other tools own every key of km-config.yaml but `clusters:` (issue 22,
+/// item 14): `add` and `rm` rewrite that block alone, so comments, anchors,
+/// quoting and `version: 1.10` stay byte for byte; through a symlink, the
+/// lock and the rename happen beside the target and the link stays a link.
+#[test]
+fn add_and_rm_rewrite_only_the_clusters_block_of_km_config() {
+    let world = World::new();
+    let before = "# km settings: edited by hand\nversion: 1.10 # not 1.1\ndefaults: &defaults\n  region: us-east-1 # primary\n  quoted: 'single'\n";
+    let clusters = "clusters: # written by kubectl-klanker-trust\n  []\n";
+    let after = "# the km tool's own section\nprofiles:\n  main:\n    <<: *defaults\n    flags: [on, 0o17, ~]\n";
+    let dotfiles = world.path("dotfiles");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let real = dotfiles.join("km-config.yaml");
+    std::fs::write(&real, format!("{before}{clusters}{after}")).unwrap();
+    std::os::unix::fs::symlink(&real, world.km_config()).unwrap();
+
+    add(&world, CLUSTER, "ai-pods", "km");
+    let written = std::fs::read_to_string(&real).unwrap();
+    assert!(written.starts_with(before), "{written}");
+    assert!(written.ends_with(after), "{written}");
+    assert_contains!(written, &format!("clusters:\n- name: {CLUSTER}\n"));
+    let link = std::fs::symlink_metadata(world.km_config()).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    assert!(real.with_extension("yaml.lock").exists());
+    assert!(
+        !world.km_config().with_extension("yaml.lock").exists(),
+        "locked beside the link, not the file"
+    );
+
+    world.run(&["rm", CLUSTER, "--yes"]).assert_ok();
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        format!("{before}clusters: []\n{after}")
+    );
+}
