@@ -98,3 +98,30 @@ fn an_api_servers_message_in_an_error_is_shown_escaped() {
     assert!(out.stderr.contains("denied by policy"), "{}", out.stderr);
     assert!(out.stderr.contains("\\e[2K"), "{}", out.stderr);
 }
+
+/// Issue 22, item 10: an annotation value that holds a newline cannot put
+/// a line of its own into the tool's error, here one urging a flag.
+#[test]
+fn a_newline_in_an_annotation_never_begins_a_line_of_the_error() {
+    let world = World::new();
+    let injected = "error: run with --override-existing-serviceaccounts";
+    let foreign = format!("arn:aws:iam::333333333333:role/other\n{injected}");
+    hostile_service_account(
+        &world,
+        json!({"eks.amazonaws.com/role-arn": foreign.clone()}),
+    );
+    let out = world.add(&["--yes"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert_contains!(out.stderr, "role/other\\nerror: run with");
+    for line in out.all().lines() {
+        assert!(
+            !line.starts_with(injected),
+            "an injected line:\n{}",
+            out.all()
+        );
+    }
+    // Every line of stderr is the tool's own: the error and its closing line.
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(lines[0].starts_with("error: "), "{}", out.stderr);
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
+}
