@@ -189,15 +189,24 @@ impl Document {
 
     /// Refuses, before anything is read elsewhere or written, a NAME that
     /// more than one entry carries: which one is meant cannot be guessed.
-    /// When the command will write the file (`writes`), any doubled name
-    /// refuses it, since the write at its end would be refused after the
-    /// other changes were made.
+    /// When the command will write the file (`writes`), any doubled name,
+    /// or a file whose `clusters:` block cannot be rewritten alone, refuses
+    /// it, since the write at its end would fail after the other changes.
     pub fn refuse_ambiguous(
         &self,
         path: &Path,
         name: &str,
         writes: bool,
     ) -> Result<(), StoreError> {
+        if writes {
+            // The file's shape alone decides: a probe with `clusters:` written out.
+            let mut probe = self.clone();
+            probe.clusters_seq();
+            probe.to_yaml().map_err(|problem| StoreError::Unwritable {
+                path: path.to_path_buf(),
+                problem,
+            })?;
+        }
         let doubled = self.duplicate_names();
         let names: Vec<String> = match writes {
             true => doubled,
@@ -525,6 +534,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("/h/km-config.yaml has more than one"), "{err}");
+        // A shape whose `clusters:` cannot be rewritten alone stops a writer only.
+        let flow = Document::parse("{a: 1}\n").unwrap();
+        assert!(flow.refuse_ambiguous(path, "a", false).is_ok());
+        let err = flow.refuse_ambiguous(path, "a", true).unwrap_err();
+        assert!(matches!(err, StoreError::Unwritable { .. }), "{err}");
+        let plain = Document::parse("a: 1 # c\nclusters:\n").unwrap();
+        assert!(plain.refuse_ambiguous(path, "a", true).is_ok());
     }
 
     #[test]

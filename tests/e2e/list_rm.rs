@@ -745,3 +745,26 @@ fn add_and_rm_rewrite_only_the_clusters_block_of_km_config() {
         format!("{before}clusters: []\n{after}")
     );
 }
+
+/// A km-config.yaml whose `clusters:` block cannot be told apart (here a
+/// flow-style top level) stops `add` before any write, naming the file,
+/// rather than after the role was made (issue 22, item 14).
+#[test]
+fn a_km_config_that_cannot_be_spliced_stops_add_before_any_write() {
+    let world = World::new();
+    let text = "{version: 1.10, clusters: []} # the km tool's\n";
+    std::fs::write(world.km_config(), text).unwrap();
+    world.clear_calls();
+    let out = world.add(&["--yes"]);
+    out.assert_code(1);
+    assert_contains!(
+        out.stderr,
+        &format!(
+            "{} cannot be rewritten without touching more than its `clusters:` key",
+            world.km_config().display()
+        )
+    );
+    assert_contains!(out.stderr, "Nothing was changed");
+    assert_eq!(world.writes(), Vec::<String>::new(), "a write was made");
+    assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), text);
+}
