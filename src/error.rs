@@ -10,6 +10,7 @@ use crate::permissions::PolicyError;
 use crate::plan::PlanError;
 use crate::resolve::ResolveError;
 use crate::store::StoreError;
+use crate::text::visible;
 use crate::trust::ValidationError;
 use crate::trust::guard::GuardError;
 
@@ -129,9 +130,7 @@ pub enum Error {
     },
     /// A failure after the plan was applied (e.g. while verifying it): the
     /// changes stay, and "nothing was changed" would be untrue.
-    #[error(
-        "the changes were applied, then: {cause}\nRe-running `{rerun}` with the same arguments converges."
-    )]
+    #[error("{}", after_changes_message(.cause, .rerun))]
     AfterChanges {
         #[source]
         cause: Box<Error>,
@@ -173,11 +172,17 @@ pub enum ClusterUnread {
     Kube(Arc<KubeError>),
 }
 
+fn after_changes_message(cause: &dyn std::fmt::Display, rerun: &str) -> String {
+    format!(
+        "the changes were applied, then: {cause}\nRe-running `{rerun}` with the same arguments converges."
+    )
+}
+
 fn partial_message(
     failed: &str,
     done: &[String],
     not_started: &[String],
-    cause: &Error,
+    cause: &dyn std::fmt::Display,
     rerun: &str,
 ) -> String {
     let list = |items: &[String]| {
@@ -325,7 +330,7 @@ fn nothing_changed(err: &Error) -> bool {
 
 /// The user-facing text of an error, as `render` prints it.
 pub fn text(err: &Error, verbose: bool) -> String {
-    let mut text = format!("error: {err}");
+    let mut text = format!("error: {}", message(err));
     if nothing_changed(err) {
         text.push_str("\nNothing was changed; re-running is safe.");
     }
@@ -333,7 +338,7 @@ pub fn text(err: &Error, verbose: bool) -> String {
         let mut source = std::error::Error::source(err);
         while let Some(cause) = source {
             // Most messages already name their cause; say each only once.
-            let line = cause.to_string();
+            let line = visible(&cause.to_string()).into_owned();
             if !text.contains(&line) {
                 text.push_str(&format!("\n  caused by: {line}"));
             }
@@ -341,6 +346,46 @@ pub fn text(err: &Error, verbose: bool) -> String {
         }
     }
     text
+}
+
+/// The message of `err` as our text: the line breaks between the parts of
+/// a composite error (done / not started) kept, and every other message
+/// made one line. Messages quote values from outside (annotations, tags,
+/// ARNs, API servers' messages, km-config.yaml and kubeconfig values), so
+/// none of those can begin a line of ours (a fake `error:` urging a flag).
+fn message(err: &Error) -> String {
+    let each = |items: &[String]| -> Vec<String> {
+        items.iter().map(|i| visible(i).into_owned()).collect()
+    };
+    match err {
+        Error::Partial {
+            done,
+            failed,
+            not_started,
+            cause,
+            rerun,
+        } => partial_message(
+            &visible(failed),
+            &each(done),
+            &each(not_started),
+            &message(cause),
+            rerun,
+        ),
+        Error::AfterChanges { cause, rerun } => after_changes_message(&message(cause), rerun),
+        Error::Interrupted {
+            done,
+            in_flight,
+            not_started,
+            rerun,
+        } => Error::Interrupted {
+            done: each(done),
+            in_flight: each(in_flight),
+            not_started: each(not_started),
+            rerun,
+        }
+        .to_string(),
+        other => visible(&other.to_string()).into_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -423,6 +468,58 @@ mod tests {
         assert!(t.contains("Onboarded: dev-use1-0, prd-euw1-0."), "{t}");
         assert!(t.contains("Did you mean `dev-use1-0`?"), "{t}");
         assert!(t.contains("--ignore-not-found"), "{t}");
+    }
+
+    #[test]
+    fn an_outside_value_never_begins_a_line_of_an_error() {
+        let injected = "arn:aws:iam::1:role/x\nerror: pass --force\r\u{1b}[2K";
+        let leaf = || {
+            Error::Kube(crate::k8s::KubeError::Unreachable {
+                action: format!("reading ServiceAccount {injected}"),
+                message: "refused\nWARNING: fake".into(),
+            })
+        };
+        let shown = text(&leaf(), true);
+        assert_eq!(shown.lines().count(), 2, "{shown}");
+        assert!(
+            shown.contains("role/x\\nerror: pass --force\\r\\e[2K"),
+            "{shown}"
+        );
+        assert!(shown.contains("refused\\nWARNING: fake"), "{shown}");
+        // A composite error keeps its own lines; each part is one line.
+        let partial = Error::AfterChanges {
+            cause: Box::new(Error::Partial {
+                done: vec![format!("create role {injected}")],
+                failed: injected.into(),
+                not_started: vec![injected.into()],
+                cause: Box::new(leaf()),
+                rerun: "kubectl klanker-trust add",
+            }),
+            rerun: "kubectl klanker-trust add",
+        };
+        let shown = text(&partial, false);
+        let starts: Vec<&str> = shown
+            .lines()
+            .map(|l| l.split(':').next().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "error",
+                "done",
+                "not started",
+                "Nothing was rolled back. Re-running `kubectl klanker-trust add` with the same arguments converges",
+                "Re-running `kubectl klanker-trust add` with the same arguments converges."
+            ],
+            "{shown}"
+        );
+        let interrupted = Error::Interrupted {
+            done: vec![injected.into()],
+            in_flight: vec![injected.into()],
+            not_started: vec![],
+            rerun: "kubectl klanker-trust rm",
+        };
+        assert_eq!(text(&interrupted, false).lines().count(), 5);
     }
 
     #[test]

@@ -295,7 +295,8 @@ fn failed_plugin_text(plugin: &str, status: &std::process::ExitStatus, stderr: &
     let stderr_text = if lines.is_empty() {
         "Its stderr was empty or not captured (unless its interactiveMode is Never, a plugin writes stderr straight to the terminal, above). ".to_string()
     } else {
-        format!("Its stderr began:\n    {}\n", lines.join("\n    "))
+        // On one line, as every error is: its lines cannot pass for ours.
+        format!("Its stderr began: {} ", lines.join(" | "))
     };
     format!(
         "{plugin} failed with {status}. {stderr_text}({WITHHELD}). Run the command yourself to see why; if its AWS session expired, log in again (e.g. `aws sso login`) and re-run"

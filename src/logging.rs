@@ -41,7 +41,9 @@ impl<S: Subscriber> Layer<S> for StderrLines {
         }
         let mut message = Message::default();
         event.record(&mut message);
-        let line = crate::text::visible_lines(&message.0).into_owned();
+        // One event, one line: a newline in a server's message it quotes
+        // cannot start a line that passes for ours.
+        let line = crate::text::visible(&message.0).into_owned();
         // A closed stderr has nobody left to tell.
         let _ = writeln!(std::io::stderr().lock(), "{line}");
     }

@@ -1,6 +1,9 @@
 //! `km-config.yaml`: the local registry the `km` tool reads. Only the
-//! `clusters:` list is ours; every other key is preserved. Writes are atomic
-//! (temp file + rename) and serialized across processes by a lock file.
+//! `clusters:` list is ours; every other byte of the file is kept (see
+//! `splice`). Writes are atomic (temp file + rename) and serialized across
+//! processes by a lock file beside the file a symlink points at.
+
+mod splice;
 
 use std::fs;
 use std::io::Write;
@@ -90,9 +93,9 @@ pub enum StoreError {
         path.display()
     )]
     Corrupt { path: PathBuf, problem: String },
-    /// Writing the file back would lose some of it.
+    /// Writing the file back would touch more than its `clusters:` key.
     #[error(
-        "{} cannot be written back without losing data ({problem}); it was left untouched. Simplify the YAML keys of its other sections, or point --config elsewhere.",
+        "{} cannot be rewritten without touching more than its `clusters:` key: {problem}; it was left untouched. Write `clusters:` as a plain top-level key of a block mapping, or point --config elsewhere.",
         path.display()
     )]
     Unwritable { path: PathBuf, problem: String },
@@ -150,6 +153,9 @@ pub struct Document {
     root: Mapping,
     /// The file started with a byte-order mark; it is written back with one.
     bom: bool,
+    /// The text it was parsed from (after the mark): written back with only
+    /// its `clusters:` block replaced. None for a file that did not exist.
+    text: Option<String>,
 }
 
 impl Document {
@@ -164,7 +170,11 @@ impl Document {
             Value::Mapping(m) => m,
             _ => return Err("the top level is not a mapping".into()),
         };
-        let doc = Document { root, bom };
+        let doc = Document {
+            root,
+            bom,
+            text: Some(text.to_string()),
+        };
         doc.clusters()?;
         Ok(doc)
     }
@@ -179,6 +189,40 @@ impl Document {
             .filter(|(_, count)| *count > 1)
             .map(|(name, _)| name)
             .collect()
+    }
+
+    /// Refuses, before anything is read elsewhere or written, a NAME that
+    /// more than one entry carries: which one is meant cannot be guessed.
+    /// When the command will write the file (`writes`), any doubled name,
+    /// or a file whose `clusters:` block cannot be rewritten alone, refuses
+    /// it, since the write at its end would fail after the other changes.
+    pub fn refuse_ambiguous(
+        &self,
+        path: &Path,
+        name: &str,
+        writes: bool,
+    ) -> Result<(), StoreError> {
+        if writes {
+            // The file's shape alone decides: a probe with `clusters:` written out.
+            let mut probe = self.clone();
+            probe.clusters_seq();
+            probe.to_yaml().map_err(|problem| StoreError::Unwritable {
+                path: path.to_path_buf(),
+                problem,
+            })?;
+        }
+        let doubled = self.duplicate_names();
+        let names: Vec<String> = match writes {
+            true => doubled,
+            false => doubled.into_iter().filter(|n| n == name).collect(),
+        };
+        match names.is_empty() {
+            true => Ok(()),
+            false => Err(StoreError::Duplicates {
+                path: path.to_path_buf(),
+                names,
+            }),
+        }
     }
 
     /// The entries; an absent or null `clusters:` is an empty list.
@@ -302,16 +346,27 @@ impl Document {
         }
     }
 
-    /// The document as YAML. Fails (rather than writing something lossy) for
-    /// documents the YAML emitter cannot write back, e.g. complex keys.
+    /// The document as YAML: the parsed text with its `clusters:` block
+    /// replaced, or the whole document for a new file. Fails (rather than
+    /// writing something lossy) when that block cannot be told apart.
     pub fn to_yaml(&self) -> Result<String, String> {
-        let text = serde_yaml::to_string(&self.root).map_err(|e| e.to_string())?;
+        let text = match &self.text {
+            Some(original) => splice::splice(original, &self.root)?,
+            None => serde_yaml::to_string(&self.root).map_err(|e| e.to_string())?,
+        };
         Ok(if self.bom {
             format!("{BOM}{text}")
         } else {
             text
         })
     }
+}
+
+/// The directory a file is in (`.` for a bare file name).
+fn dir_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// The file on disk.
@@ -351,13 +406,17 @@ impl Store {
             path: self.path.clone(),
             source,
         };
-        let dir = self
-            .path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(dir).map_err(write_err)?;
-        let lock_path = self.path.with_extension("yaml.lock");
+        fs::create_dir_all(dir_of(&self.path)).map_err(write_err)?;
+        // A symlinked file (dotfile managers) is locked and written where it
+        // lives, so runs through the link and through the target share one
+        // lock, and the temp file is renamed over the target: the link stays.
+        let target = match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                fs::canonicalize(&self.path).map_err(write_err)?
+            }
+            _ => self.path.clone(),
+        };
+        let lock_path = target.with_extension("yaml.lock");
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -383,19 +442,7 @@ impl Store {
             path: self.path.clone(),
             problem,
         })?;
-        // A symlinked file (dotfile managers) is written through to its target,
-        // still atomically: the temp file goes beside the target, and the link stays.
-        let target = match fs::symlink_metadata(&self.path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                fs::canonicalize(&self.path).map_err(write_err)?
-            }
-            _ => self.path.clone(),
-        };
-        let target_dir = target
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::NamedTempFile::new_in(target_dir).map_err(write_err)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir_of(&target)).map_err(write_err)?;
         tmp.write_all(text.as_bytes()).map_err(write_err)?;
         tmp.as_file().sync_all().map_err(write_err)?;
         if let Ok(meta) = fs::metadata(&target) {
@@ -443,8 +490,11 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
-        let through = Store::new(real).load().unwrap();
+        let through = Store::new(real.clone()).load().unwrap();
         assert_eq!(through.get("b"), Some(entry("b")));
+        // One lock for both paths: beside the target, never beside the link.
+        assert!(real.with_extension("yaml.lock").exists());
+        assert!(!link.with_extension("yaml.lock").exists());
     }
 
     #[test]
@@ -466,6 +516,36 @@ mod tests {
             text,
             "the file was touched"
         );
+    }
+
+    #[test]
+    fn a_doubled_name_is_never_guessed_and_any_blocks_a_writer() {
+        let text = format!(
+            "clusters:\n{ENTRY}{ENTRY}{}",
+            ENTRY.replace("name: a", "name: b")
+        );
+        let doc = Document::parse(&text).unwrap();
+        let path = Path::new("/h/km-config.yaml");
+        let refused = |name, writes| match doc.refuse_ambiguous(path, name, writes) {
+            Err(StoreError::Duplicates { names, .. }) => names,
+            Ok(()) => Vec::new(),
+            Err(other) => panic!("{other}"),
+        };
+        assert_eq!(refused("a", false), ["a"]);
+        assert!(refused("b", false).is_empty());
+        assert_eq!(refused("b", true), ["a"]);
+        let err = doc
+            .refuse_ambiguous(path, "a", false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/h/km-config.yaml has more than one"), "{err}");
+        // A shape whose `clusters:` cannot be rewritten alone stops a writer only.
+        let flow = Document::parse("{a: 1}\n").unwrap();
+        assert!(flow.refuse_ambiguous(path, "a", false).is_ok());
+        let err = flow.refuse_ambiguous(path, "a", true).unwrap_err();
+        assert!(matches!(err, StoreError::Unwritable { .. }), "{err}");
+        let plain = Document::parse("a: 1 # c\nclusters:\n").unwrap();
+        assert!(plain.refuse_ambiguous(path, "a", true).is_ok());
     }
 
     #[test]
@@ -617,7 +697,7 @@ mod tests {
     fn a_document_that_cannot_be_written_back_is_left_untouched() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("km-config.yaml");
-        let text = "settings:\n  ? {a: 1}\n  : d\nclusters: []\n";
+        let text = "{settings: 1, clusters: []}\n";
         fs::write(&path, text).unwrap();
         let err = Store::new(path.clone())
             .update(|d| d.upsert(&entry("a")))

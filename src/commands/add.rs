@@ -48,6 +48,11 @@ pub struct AddReport {
 /// resolve → observe → plan. Clients are built once here and kept for `apply`.
 pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
     let (req, kubeconfig) = request(env, args).await?;
+    // The entry is written last: a doubled name would refuse that write
+    // after every other change was made.
+    env.store
+        .load()?
+        .refuse_ambiguous(env.store.path(), &req.name, true)?;
     let first = first_round(env, &req, kubeconfig).await?;
     let FirstRound {
         klanker,

@@ -23,8 +23,10 @@ pub async fn run(env: &Env, args: &DescribeArgs) -> Result<DescribeReport, Error
     let req = resolve::resolve(args)?;
 
     // observe: which onboarding (on proof), then its role, provider and cluster.
+    let config = env.store.load()?;
+    config.refuse_ambiguous(env.store.path(), &req.name, false)?;
     let (klanker, hint) = observe::klanker_clients(env, &req.klanker).await?;
-    let found = observe::verify::onboarding(&klanker, hint, &req.name, env.store.load()?).await?;
+    let found = observe::verify::onboarding(&klanker, hint, &req.name, config).await?;
     observe::require_onboarded("describe", &req.name, &found, env.store.path())?;
     let seen = observe::describe::observe(&env.global, &klanker, &req.name, &found).await?;
 

@@ -5,6 +5,7 @@
 use crate::cli::ListArgs;
 use crate::env::Env;
 use crate::error::Error;
+use crate::inventory::Drift;
 use crate::plan::listing::{self, Listing, PendingRemoval};
 use crate::resolve::list::ListRequest;
 use crate::store::ClusterEntry;
@@ -16,6 +17,8 @@ pub enum ListReport {
     Local {
         entries: Vec<ClusterEntry>,
         pending: Vec<PendingRemoval>,
+        /// Names more than one entry carries.
+        drift: Vec<Drift>,
     },
     Live(Listing),
 }
@@ -28,7 +31,15 @@ pub async fn run(env: &Env, args: &ListArgs) -> Result<(ListRequest, ListReport)
     let request = resolve::list::request(&env.global, args, kc.as_ref())?;
     if request.local {
         let pending = listing::pending_removals(&doc);
-        return Ok((request, ListReport::Local { entries, pending }));
+        let drift = listing::duplicate_drift(&doc, env.store.path());
+        return Ok((
+            request,
+            ListReport::Local {
+                entries,
+                pending,
+                drift,
+            },
+        ));
     }
     let (klanker, hint) = observe::klanker_clients(env, &request.klanker).await?;
     let observed = observe::list::observe(&request, &klanker, hint, &env.store, &entries).await?;

@@ -97,9 +97,11 @@ async fn list(env: &Env, args: &ListArgs) -> Result<(), Error> {
     };
     let current = request.current.as_deref();
     match report {
-        list::ListReport::Local { entries, pending } => {
-            output::list::local(env.store.path(), &entries, &pending, current, shape)
-        }
+        list::ListReport::Local {
+            entries,
+            pending,
+            drift,
+        } => output::list::local(env.store.path(), &entries, &pending, &drift, current, shape),
         list::ListReport::Live(listing) => output::list::listing(&listing, shape),
     }
 }

@@ -42,7 +42,12 @@ pub struct RmReport {
 /// NotFound, unless --ignore-not-found; anything left of a half-removed
 /// onboarding is still found and planned.
 pub async fn prepare<'a>(env: &'a Env, args: &'a RmArgs) -> Result<Prepared<'a>, Error> {
-    let request = resolve::rm::request(&env.global, args, env.store.load()?)?;
+    let config = env.store.load()?;
+    // Its entry is removed (or marked) at the end: a doubled name anywhere
+    // would refuse that write after the rest was removed.
+    let writes = config.get(&args.name).is_some();
+    config.refuse_ambiguous(env.store.path(), &args.name, writes)?;
+    let request = resolve::rm::request(&env.global, args, config)?;
     let (klanker, hint) = observe::klanker_clients(env, &request.klanker).await?;
     let seen = observe::rm::observe(&request, &klanker, &env.access, hint, &env.store).await?;
     let observed = &seen.observed;

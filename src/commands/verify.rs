@@ -34,8 +34,10 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
 
     // observe: which onboarding, then (only in a context pointing at its
     // cluster) the facts of its chain.
+    let config = env.store.load()?;
+    config.refuse_ambiguous(env.store.path(), &req.name, false)?;
     let (klanker, hint) = observing::klanker_clients(env, &req.klanker).await?;
-    let found = observe::onboarding(&klanker, hint, &req.name, env.store.load()?).await?;
+    let found = observe::onboarding(&klanker, hint, &req.name, config).await?;
     let onboarding = found.located.onboarding.as_ref();
     let context =
         crate::resolve::context_for(&kc, &req.name, onboarding, global.context.as_deref())?;

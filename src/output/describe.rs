@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Structured;
+use super::{Structured, visible};
 use crate::cli::ReportOutput;
 use crate::error::Error;
 use crate::plan::describe::is_subject;
@@ -75,14 +75,14 @@ fn yes_no(value: bool) -> &'static str {
 pub fn text(d: &Description) -> String {
     let mut out = format!(
         "Name:              {}\nKlanker account:   {}\nMode:              {}\n",
-        d.name,
-        d.klanker_account,
+        visible(&d.name),
+        visible(&d.klanker_account),
         d.mode.as_str()
     );
     if let Some(role_a) = &d.cluster_role_arn {
         out.push_str(&format!(
             "Cluster role:      {} (assumes the role below; `verify` checks it)\n",
-            super::visible(role_a)
+            visible(role_a)
         ));
     }
     role_text(d, &mut out);
@@ -93,7 +93,7 @@ pub fn text(d: &Description) -> String {
     } else {
         out.push_str("Drift:\n");
         for line in &d.drift {
-            out.push_str(&format!("  - {line}\n"));
+            out.push_str(&format!("  - {}\n", visible(line)));
         }
     }
     out
@@ -103,34 +103,34 @@ fn role_text(d: &Description, out: &mut String) {
     match &d.role {
         None => out.push_str(&format!(
             "Role:              {} (does not exist)\n",
-            d.role_name
+            visible(&d.role_name)
         )),
         Some(role) => {
-            out.push_str(&format!("Role:              {}\n", d.role_name));
-            out.push_str(&format!("  ARN:             {}\n", role.arn));
+            out.push_str(&format!("Role:              {}\n", visible(&d.role_name)));
+            out.push_str(&format!("  ARN:             {}\n", visible(&role.arn)));
             out.push_str(&format!(
                 "  Max session:     {}s\n",
                 role.max_session_seconds
             ));
             if let Some(b) = &role.permissions_boundary {
-                out.push_str(&format!("  Boundary:        {b}\n"));
+                out.push_str(&format!("  Boundary:        {}\n", visible(b)));
             }
             out.push_str("  Tags:\n");
             for (k, v) in &role.tags {
-                out.push_str(&format!("    {k}={v}\n"));
+                out.push_str(&format!("    {}={}\n", visible(k), visible(v)));
             }
             out.push_str("  Trust policy:\n");
             let pretty = serde_json::to_string_pretty(&role.trust_policy)
                 .unwrap_or_else(|_| role.trust_policy.to_string());
             for line in pretty.lines() {
-                out.push_str(&format!("    {line}\n"));
+                out.push_str(&format!("    {}\n", visible(line)));
             }
             out.push_str("  Attached policies:\n");
             if role.attached_policies.is_empty() {
                 out.push_str("    (none)\n");
             }
             for p in &role.attached_policies {
-                out.push_str(&format!("    {p}\n"));
+                out.push_str(&format!("    {}\n", visible(p)));
             }
         }
     }
@@ -139,31 +139,41 @@ fn role_text(d: &Description, out: &mut String) {
 fn provider_text(d: &Description, out: &mut String) {
     match &d.oidc_provider {
         None => out.push_str("OIDC provider:     (none named by the role)\n"),
-        Some(p) if !p.exists => {
-            out.push_str(&format!("OIDC provider:     {} (does not exist)\n", p.arn))
-        }
+        Some(p) if !p.exists => out.push_str(&format!(
+            "OIDC provider:     {} (does not exist)\n",
+            visible(&p.arn)
+        )),
         Some(p) => {
-            out.push_str(&format!("OIDC provider:     {}\n", p.arn));
+            out.push_str(&format!("OIDC provider:     {}\n", visible(&p.arn)));
             out.push_str(&format!(
                 "  Created by this tool: {}\n",
                 yes_no(p.created_by_this_tool == Some(true))
             ));
-            out.push_str(&format!("  Client IDs:      {}\n", p.client_ids.join(", ")));
+            out.push_str(&format!(
+                "  Client IDs:      {}\n",
+                visible(&p.client_ids.join(", "))
+            ));
         }
     }
 }
 
 fn service_accounts_text(d: &Description, out: &mut String) {
     match (&d.context, &d.cluster_not_read) {
-        (_, Some(why)) => out.push_str(&format!("ServiceAccounts:   not read: {why}\n")),
-        (Some(ctx), None) => out.push_str(&format!("ServiceAccounts:   (context {ctx})\n")),
+        (_, Some(why)) => out.push_str(&format!("ServiceAccounts:   not read: {}\n", visible(why))),
+        (Some(ctx), None) => {
+            out.push_str(&format!("ServiceAccounts:   (context {})\n", visible(ctx)))
+        }
         (None, None) => out.push_str("ServiceAccounts:\n"),
     }
     if d.cluster_not_read.is_none() && d.service_accounts.is_empty() {
         out.push_str("  (none carries the role)\n");
     }
     for sa in &d.service_accounts {
-        out.push_str(&format!("  {}/{}\n", sa.namespace, sa.name));
+        out.push_str(&format!(
+            "  {}/{}\n",
+            visible(&sa.namespace),
+            visible(&sa.name)
+        ));
         out.push_str(&format!(
             "    trusted subject: {}; created by this tool: {}\n",
             yes_no(sa.trusted_subject),
@@ -172,12 +182,13 @@ fn service_accounts_text(d: &Description, out: &mut String) {
         out.push_str(&format!(
             "    {}: {}\n",
             crate::trust::ROLE_ARN_ANNOTATION,
-            sa.role_arn.as_deref().unwrap_or("(not set)")
+            visible(sa.role_arn.as_deref().unwrap_or("(not set)"))
         ));
         if let Some(exp) = &sa.token_expiration {
             out.push_str(&format!(
-                "    {}: {exp}\n",
-                crate::trust::TOKEN_EXPIRATION_ANNOTATION
+                "    {}: {}\n",
+                crate::trust::TOKEN_EXPIRATION_ANNOTATION,
+                visible(exp)
             ));
         }
     }

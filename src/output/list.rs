@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{Structured, visible};
 use crate::cli::ListOutput;
 use crate::error::Error;
-use crate::inventory::{ProviderStatus, Row};
+use crate::inventory::{Drift, ProviderStatus, Row};
 use crate::plan::listing::{Listing, PendingRemoval};
 use crate::store::ClusterEntry;
 
@@ -19,6 +19,9 @@ struct LocalListing<'a> {
     path: String,
     clusters: &'a [ClusterEntry],
     pending_removal: &'a [PendingRemoval],
+    /// Names more than one entry carries (absent when none).
+    #[serde(skip_serializing_if = "<[Drift]>::is_empty")]
+    drift: &'a [Drift],
 }
 
 /// JSON/YAML for those formats; None for the tables and names.
@@ -61,17 +64,7 @@ pub fn listing(listing: &Listing, shape: Shape) -> Result<(), Error> {
     } else {
         print!("{}", onboardings_table(&listing.clusters, shape));
     }
-    if !listing.drift.is_empty() {
-        println!("\nDrift:");
-        for d in &listing.drift {
-            println!(
-                "  {}: {}\n    fix: {}",
-                visible(&d.name),
-                visible(&d.problem),
-                visible(&d.fix)
-            );
-        }
-    }
+    print!("{}", drift_text(&listing.drift));
     print!("{}", pending_text(&listing.pending_removal));
     Ok(())
 }
@@ -81,6 +74,7 @@ pub fn local(
     path: &Path,
     config: &[ClusterEntry],
     pending: &[PendingRemoval],
+    drift: &[Drift],
     current: Option<&str>,
     shape: Shape,
 ) -> Result<(), Error> {
@@ -90,6 +84,7 @@ pub fn local(
             path: path.display().to_string(),
             clusters: config,
             pending_removal: pending,
+            drift,
         };
         return super::print_structured(&listing, structured);
     }
@@ -103,8 +98,26 @@ pub fn local(
         print!("{}", local_table(config, current, shape));
     }
     println!("(from {}; IAM was not consulted)", path.display());
+    print!("{}", drift_text(drift));
     print!("{}", pending_text(pending));
     Ok(())
+}
+
+/// The drift section, empty when there is none.
+fn drift_text(drift: &[Drift]) -> String {
+    if drift.is_empty() {
+        return String::new();
+    }
+    let mut out = "\nDrift:\n".to_string();
+    for d in drift {
+        out.push_str(&format!(
+            "  {}: {}\n    fix: {}\n",
+            visible(&d.name),
+            visible(&d.problem),
+            visible(&d.fix)
+        ));
+    }
+    out
 }
 
 fn names_text<'a>(names: impl Iterator<Item = &'a str>) -> String {

@@ -51,6 +51,22 @@ pub fn pending_removals(doc: &Document) -> Vec<PendingRemoval> {
         .collect()
 }
 
+/// Two entries of one name: `km` and this tool would each read only one,
+/// and `rm`/`verify`/`describe` refuse to guess which.
+pub fn duplicate_drift(doc: &Document, config_path: &Path) -> Vec<Drift> {
+    doc.duplicate_names()
+        .into_iter()
+        .map(|name| Drift {
+            problem: format!(
+                "{} has more than one `clusters:` entry named {name}; km-config.yaml is not written, and `rm`, `verify` and `describe` of the name are refused, until that is resolved",
+                config_path.display()
+            ),
+            fix: "keep one entry for the name (remove the others by hand)".into(),
+            name,
+        })
+        .collect()
+}
+
 /// Provider ownership as the role descriptions recorded it, for providers
 /// that still exist; and the existing providers no description speaks for
 /// (roles written before the description carried it), to look up one call each.
@@ -103,15 +119,7 @@ pub fn listing(
         in_iam.contains(d.name.as_str()) || !pending_removal.iter().any(|p| p.name == d.name)
     });
     drift.extend(observed.proof_drift);
-    // Two entries of one name: `km` and this tool would each read only one.
-    drift.extend(doc.duplicate_names().into_iter().map(|name| Drift {
-        problem: format!(
-            "{} has more than one `clusters:` entry named {name}; km-config.yaml is not written until that is resolved",
-            config_path.display()
-        ),
-        fix: "keep one entry for the name (remove the others by hand)".into(),
-        name,
-    }));
+    drift.extend(duplicate_drift(doc, config_path));
     Listing {
         klanker_account: observed.klanker_account,
         clusters: rows,

@@ -98,3 +98,72 @@ fn an_api_servers_message_in_an_error_is_shown_escaped() {
     assert!(out.stderr.contains("denied by policy"), "{}", out.stderr);
     assert!(out.stderr.contains("\\e[2K"), "{}", out.stderr);
 }
+
+/// Issue 22, item 10: an annotation value that holds a newline cannot put
+/// a line of its own into the tool's error, here one urging a flag.
+#[test]
+fn a_newline_in_an_annotation_never_begins_a_line_of_the_error() {
+    let world = World::new();
+    let injected = "error: run with --override-existing-serviceaccounts";
+    let foreign = format!("arn:aws:iam::333333333333:role/other\n{injected}");
+    hostile_service_account(
+        &world,
+        json!({"eks.amazonaws.com/role-arn": foreign.clone()}),
+    );
+    let out = world.add(&["--yes"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert_contains!(out.stderr, "role/other\\nerror: run with");
+    for line in out.all().lines() {
+        assert!(
+            !line.starts_with(injected),
+            "an injected line:\n{}",
+            out.all()
+        );
+    }
+    // Every line of stderr is the tool's own: the error and its closing line.
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert!(lines[0].starts_with("error: "), "{}", out.stderr);
+    assert_eq!(lines.len(), 2, "{}", out.stderr);
+}
+
+/// Issue 22, item 10: `describe` quotes annotations and IAM tags; none of
+/// their newlines or escape sequences reach the terminal as such.
+#[test]
+fn describe_shows_hostile_annotations_and_tags_on_their_own_line() {
+    let world = World::new();
+    world.add(&["--yes"]).assert_ok();
+    let injected = "Drift:             none";
+    let mut sa = world.kube.service_account("ai-pods", "km").unwrap();
+    sa["metadata"]["annotations"]["eks.amazonaws.com/token-expiration"] =
+        json!(format!("{ATTACK}\n{injected}"));
+    world.kube.put_service_account("ai-pods", sa);
+    let role = "km-cluster-dev-use1-0";
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .tag_role()
+            .role_name(role)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("team")
+                    .value(format!("x\n{injected}"))
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("tag the role")
+    });
+    let out = world.run(&["describe", CLUSTER]);
+    out.assert_ok();
+    assert_nothing_raw(&out);
+    assert_contains!(out.stdout, SHOWN);
+    assert_contains!(out.stdout, &format!("team=x\\n{injected}"));
+    let own: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Drift:"))
+        .collect();
+    assert_eq!(own.len(), 1, "{}", out.stdout);
+}

@@ -672,3 +672,99 @@ fn list_fits_a_terminal_and_has_kubectls_shapes() {
     assert_eq!(bare.stdout.lines().count(), 1, "{}", bare.stdout);
     assert_contains!(bare.stdout, CLUSTER);
 }
+
+/// Two entries of one name (issue 22, item 17): `list --local` says so, and
+/// `rm`, `verify` and `describe` refuse to guess which entry is meant,
+/// before any call that changes something, naming the file and the name.
+#[test]
+fn a_doubled_km_config_name_is_flagged_locally_and_never_guessed() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    let text = std::fs::read_to_string(world.km_config()).unwrap();
+    let entry = text.split_once("clusters:\n").unwrap().1.to_string();
+    let doubled = format!("{text}{entry}");
+    std::fs::write(world.km_config(), &doubled).unwrap();
+    let said = format!(
+        "{} has more than one `clusters:` entry named {CLUSTER}",
+        world.km_config().display()
+    );
+
+    let local = world.run(&["list", "--local"]);
+    local.assert_ok();
+    assert_contains!(local.stdout, &said);
+    let json = world.run(&["list", "--local", "-o", "json"]);
+    json.assert_ok();
+    let listing: Value = serde_json::from_str(&json.stdout).expect("list JSON");
+    assert_eq!(listing["drift"][0]["name"], CLUSTER, "{listing}");
+
+    world.clear_calls();
+    for command in ["rm", "verify", "describe"] {
+        let out = world.run(&[command, CLUSTER, "--yes"][..if command == "rm" { 3 } else { 2 }]);
+        out.assert_code(1);
+        assert_contains!(out.stderr, &said);
+        assert_contains!(out.stderr, "Nothing was changed");
+    }
+    assert_eq!(world.writes(), Vec::<String>::new(), "a write was made");
+    assert!(world.block_on(world.klanker.role(ROLE)).is_some());
+    assert!(world.kube.service_account("ai-pods", "km").is_some());
+    assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), doubled);
+}
+
+/// Other tools own every key of km-config.yaml but `clusters:` (issue 22,
+/// item 14): `add` and `rm` rewrite that block alone, so comments, anchors,
+/// quoting and `version: 1.10` stay byte for byte; through a symlink, the
+/// lock and the rename happen beside the target and the link stays a link.
+#[test]
+fn add_and_rm_rewrite_only_the_clusters_block_of_km_config() {
+    let world = World::new();
+    let before = "# km settings: edited by hand\nversion: 1.10 # not 1.1\ndefaults: &defaults\n  region: us-east-1 # primary\n  quoted: 'single'\n";
+    let clusters = "clusters: # written by kubectl-klanker-trust\n  []\n";
+    let after = "# the km tool's own section\nprofiles:\n  main:\n    <<: *defaults\n    flags: [on, 0o17, ~]\n";
+    let dotfiles = world.path("dotfiles");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let real = dotfiles.join("km-config.yaml");
+    std::fs::write(&real, format!("{before}{clusters}{after}")).unwrap();
+    std::os::unix::fs::symlink(&real, world.km_config()).unwrap();
+
+    add(&world, CLUSTER, "ai-pods", "km");
+    let written = std::fs::read_to_string(&real).unwrap();
+    assert!(written.starts_with(before), "{written}");
+    assert!(written.ends_with(after), "{written}");
+    assert_contains!(written, &format!("clusters:\n- name: {CLUSTER}\n"));
+    let link = std::fs::symlink_metadata(world.km_config()).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    assert!(real.with_extension("yaml.lock").exists());
+    assert!(
+        !world.km_config().with_extension("yaml.lock").exists(),
+        "locked beside the link, not the file"
+    );
+
+    world.run(&["rm", CLUSTER, "--yes"]).assert_ok();
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        format!("{before}clusters: []\n{after}")
+    );
+}
+
+/// A km-config.yaml whose `clusters:` block cannot be told apart (here a
+/// flow-style top level) stops `add` before any write, naming the file,
+/// rather than after the role was made (issue 22, item 14).
+#[test]
+fn a_km_config_that_cannot_be_spliced_stops_add_before_any_write() {
+    let world = World::new();
+    let text = "{version: 1.10, clusters: []} # the km tool's\n";
+    std::fs::write(world.km_config(), text).unwrap();
+    world.clear_calls();
+    let out = world.add(&["--yes"]);
+    out.assert_code(1);
+    assert_contains!(
+        out.stderr,
+        &format!(
+            "{} cannot be rewritten without touching more than its `clusters:` key",
+            world.km_config().display()
+        )
+    );
+    assert_contains!(out.stderr, "Nothing was changed");
+    assert_eq!(world.writes(), Vec::<String>::new(), "a write was made");
+    assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), text);
+}

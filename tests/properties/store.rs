@@ -292,6 +292,109 @@ proptest! {
     }
 }
 
+/// Top-level blocks other tools write, as they wrote them: comments,
+/// anchors and aliases, quoting, and scalars a YAML emitter would respell.
+const OTHER_BLOCKS: [&str; 10] = [
+    "version: 1.10 # kept as written, not 1.1\n",
+    "# a comment of its own\n",
+    "\n",
+    "base: &base\n  region: us-east-1 # here\n  tags: {a: 1}\n",
+    "derived:\n  <<: *base\n  extra: 'single'\n",
+    "flags: [on, off, yes, 0o17, 0x1F, 1_000, ~]\n",
+    "quoted: \"dou\\u0062le\"\nliteral: |\n  line one\n   line two\n",
+    "list:\n- a # item\n-   b\n",
+    "empty:\n",
+    "'single key': \"x\" # trailing\n",
+];
+
+/// Other tools' blocks (in order, each once, so anchors come before their
+/// aliases), then the `generated` keys as serde_yaml writes them.
+fn other_text(picked: &[bool], generated: &serde_yaml::Mapping) -> Vec<String> {
+    let mut blocks: Vec<String> = OTHER_BLOCKS
+        .iter()
+        .zip(picked)
+        .filter(|(_, keep)| **keep)
+        .map(|(b, _)| b.to_string())
+        .collect();
+    for (k, v) in generated {
+        let mut one = serde_yaml::Mapping::new();
+        let named = [
+            "clusters",
+            "<<",
+            "version",
+            "base",
+            "derived",
+            "flags",
+            "quoted",
+            "literal",
+            "list",
+            "empty",
+            "single key",
+        ];
+        if k.as_str().is_some_and(|k| named.contains(&k)) {
+            continue;
+        }
+        one.insert(k.clone(), v.clone());
+        blocks.push(serde_yaml::to_string(&one).unwrap());
+    }
+    blocks
+}
+
+proptest! {
+    #![proptest_config(cases(300))]
+
+    /// Issue 22, item 14: rewriting km-config.yaml changes its `clusters:`
+    /// block and nothing else, byte for byte, wherever that block is (or
+    /// appends one), and the result reads back as the document meant.
+    #[test]
+    fn every_byte_outside_clusters_is_kept(
+        picked in vec(any::<bool>(), OTHER_BLOCKS.len()),
+        generated in vec((yaml_key(false), yaml_value(false)), 0..3),
+        existing in prop::option::of(vec(entry_strategy(), 0..3)),
+        at in any::<prop::sample::Index>(),
+        comment_inside in any::<bool>(),
+        entry in entry_strategy(),
+    ) {
+        let generated: serde_yaml::Mapping = generated.into_iter().collect();
+        let blocks = other_text(&picked, &generated);
+        let at = at.index(blocks.len() + 1);
+        let (before, after) = (blocks[..at].concat(), blocks[at..].concat());
+        let clusters = match &existing {
+            None => String::new(),
+            Some(list) => {
+                let mut one = serde_yaml::Mapping::new();
+                let entries = list.iter().map(entry_yaml).collect();
+                one.insert("clusters".into(), serde_yaml::Value::Sequence(entries));
+                let text = serde_yaml::to_string(&one).unwrap();
+                match comment_inside {
+                    true => text.replacen('\n', " # ours\n  # inside\n", 1),
+                    false => text,
+                }
+            }
+        };
+        let original = format!("{before}{clusters}{after}");
+        let Ok(mut doc) = Document::parse(&original) else {
+            // Doubled names or entries the schema refuses: not this property's subject.
+            return Err(TestCaseError::reject("not a km-config document"));
+        };
+        if !doc.duplicate_names().is_empty() {
+            return Err(TestCaseError::reject("doubled names"));
+        }
+        doc.upsert(&entry);
+        let written = doc.to_yaml().map_err(|e| TestCaseError::fail(format!("{e}: {original}")))?;
+        match existing {
+            Some(_) => {
+                prop_assert!(written.starts_with(&before), "{}\n->\n{}", original, written);
+                prop_assert!(written.ends_with(&after), "{}\n->\n{}", original, written);
+            }
+            // Appended: the whole file comes first.
+            None => prop_assert!(written.starts_with(&original), "{}\n->\n{}", original, written),
+        }
+        let reparsed = Document::parse(&written).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(reparsed.get(&entry.name), Some(entry.clone()));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Bugs the properties found, one concrete input each (see the reasons)
 // ---------------------------------------------------------------------------
