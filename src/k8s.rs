@@ -1304,7 +1304,7 @@ mod tests {
         );
         assert!(text.contains("exit status 255"), "{text}");
         assert!(
-            text.contains("ExpiredToken): the SSO session expired\n    line 2"),
+            text.contains("ExpiredToken): the SSO session expired | line 2"),
             "{text}"
         );
         for secret in [SECRET_ENV, SECRET_STDOUT] {
