@@ -283,11 +283,13 @@ pub const IRSA_READ_ACTIONS: &[&str] = &[
     "iam:ListRoleTags",
 ];
 
-/// Writes IAM cannot condition on the boundary (no `iam:PermissionsBoundary`
-/// key), and that cannot give a bounded role more than its boundary: its
-/// trust decides who assumes it, not what it may do.
+/// Writes that cannot give a bounded role more than its boundary: its
+/// trust decides who assumes it, not what it may do, and a detach only
+/// takes a policy away (`rm` and a switch to mirror mode detach what
+/// someone attached by hand before DeleteRole).
 pub const IRSA_ROLE_ACTIONS: &[&str] = &[
     "iam:DeleteRole",
+    "iam:DetachRolePolicy",
     "iam:TagRole",
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
@@ -398,6 +400,15 @@ pub fn chained_cluster_policy(base: &Value, scope: &ChainedScope) -> Value {
             "Effect": "Deny",
             "Action": IRSA_UNBOUND_DENIED,
             "Resource": roles,
+        }),
+        // Role A may have been put in an instance profile by hand; IAM
+        // authorizes the removal on the profile, whose name the tool does
+        // not choose. Removing grants nothing.
+        json!({
+            "Sid": "InstanceProfilesOfIrsaRoles",
+            "Effect": "Allow",
+            "Action": INSTANCE_PROFILE_ACTIONS,
+            "Resource": arn("instance-profile/*"),
         }),
         json!({
             "Sid": "ReadTheBoundary",
@@ -967,6 +978,8 @@ mod tests {
         "iam:PutRolePolicy",
         "iam:DeleteRolePolicy",
         "iam:ListRoles",
+        "iam:DetachRolePolicy",
+        "iam:RemoveRoleFromInstanceProfile",
     ];
 
     #[test]
@@ -991,7 +1004,6 @@ mod tests {
         for never in [
             "iam:PassRole",
             "iam:AttachRolePolicy",
-            "iam:DetachRolePolicy",
             "iam:UpdateOpenIDConnectProviderThumbprint",
             "iam:CreatePolicyVersion",
         ] {
@@ -1003,6 +1015,7 @@ mod tests {
                 "*" => assert_eq!(statement["Action"], json!(UNSCOPED_ACTIONS)),
                 "arn:aws:iam::222222222222:role/km-irsa-*"
                 | "arn:aws:iam::222222222222:oidc-provider/*"
+                | "arn:aws:iam::222222222222:instance-profile/*"
                 | "arn:aws:eks:us-east-1:222222222222:cluster/dev" => {}
                 CLUSTER_BOUNDARY => {
                     let expected = match statement["Effect"].as_str() {
