@@ -63,16 +63,21 @@ pub struct KlankerScope {
     pub permissions_boundary: Option<String>,
 }
 
-/// Role actions that cannot hand the role more power than it has: reading,
-/// tagging, deleting, the trust (it decides who assumes the role, not what
-/// the role may do) and detaching instance profiles on the way to DeleteRole.
-pub const ROLE_ACTIONS: &[&str] = &[
-    "iam:DeleteRole",
-    "iam:DeleteRolePolicy",
+/// Reads of a km-cluster-* role: unconditioned, since they are how the
+/// tool learns whose a role is before it writes.
+pub const ROLE_READ_ACTIONS: &[&str] = &[
     "iam:GetRole",
     "iam:ListAttachedRolePolicies",
     "iam:ListInstanceProfilesForRole",
     "iam:ListRolePolicies",
+];
+
+/// Role writes that cannot hand the role more power than it has: tagging,
+/// deleting, the trust (it decides who assumes the role, not what the role
+/// may do). Only on a role tagged as this tool's (`aws:ResourceTag`).
+pub const ROLE_ACTIONS: &[&str] = &[
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
     "iam:TagRole",
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
@@ -98,6 +103,16 @@ pub const PROVIDER_ACTIONS: &[&str] = &[
     "iam:GetOpenIDConnectProvider",
     "iam:TagOpenIDConnectProvider",
 ];
+
+/// Provider writes allowed only on a provider tagged as this tool's.
+pub const OWNED_PROVIDER_ACTIONS: &[&str] = &[
+    "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:DeleteOpenIDConnectProvider",
+];
+
+/// Tagging, allowed only with the tool's own tag in the request: it is
+/// authorized too when a role or provider is created with its tags.
+pub const TAG_AS_OURS_ACTIONS: &[&str] = &["iam:TagOpenIDConnectProvider", "iam:TagRole"];
 
 /// Actions IAM cannot scope to a resource: they need `*`.
 pub const UNSCOPED_ACTIONS: &[&str] = &[
@@ -180,30 +195,26 @@ fn readable_policy_resource(arn: &str) -> String {
     parts.join(":")
 }
 
+/// `{"StringEquals": {"aws:<which>/klanker-trust/managed-by": "kubectl-klanker-trust"}}`:
+/// `ResourceTag` for writes on what exists, `RequestTag` for creating and tagging.
+fn ours(which: &str) -> Value {
+    json!({"StringEquals": {
+        format!("aws:{which}/{}", crate::trust::MANAGED_BY_TAG): crate::trust::MANAGED_BY_VALUE,
+    }})
+}
+
+/// The same condition with one more `ArnEquals` key.
+fn ours_and(which: &str, key: &str, arns: Value) -> Value {
+    let mut condition = ours(which);
+    condition["ArnEquals"] = json!({ key: arns });
+    condition
+}
+
 /// The klanker operator profile's policy.
 pub fn klanker_policy(scope: &KlankerScope) -> Value {
     let roles = scope.arn(&format!("role/{ROLE_PATTERN}"));
     let attachable = scope.attachable_policies();
-    let mut statements = vec![json!({
-        "Sid": "OnboardedRoles",
-        "Effect": "Allow",
-        "Action": match scope.permissions_boundary {
-            None => [ROLE_ACTIONS, BOUNDARY_ACTIONS, UNBOUND_ACTIONS].concat(),
-            Some(_) => ROLE_ACTIONS.to_vec(),
-        },
-        "Resource": roles,
-    })];
-    if let Some(boundary) = &scope.permissions_boundary {
-        // Without this condition, a role created (or re-bounded) by the
-        // holder could escape the boundary the admin relies on.
-        statements.push(json!({
-            "Sid": "OnlyWithTheBoundary",
-            "Effect": "Allow",
-            "Action": BOUNDARY_ACTIONS,
-            "Resource": roles,
-            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
-        }));
-    }
+    let mut statements = role_statements(scope, &roles);
     statements.extend([
         // The guard against escalation: whoever holds this profile can create
         // km-cluster-* roles that trust anyone, so what those roles may do is
@@ -213,7 +224,7 @@ pub fn klanker_policy(scope: &KlankerScope) -> Value {
             "Effect": "Allow",
             "Action": ATTACH_ACTIONS,
             "Resource": roles,
-            "Condition": {"ArnEquals": {"iam:PolicyARN": attachable}},
+            "Condition": ours_and("ResourceTag", "iam:PolicyARN", json!(attachable)),
         }),
         // The instance profiles a role was put in are not named by the tool;
         // removing a role from one grants nothing.
@@ -223,13 +234,9 @@ pub fn klanker_policy(scope: &KlankerScope) -> Value {
             "Action": INSTANCE_PROFILE_ACTIONS,
             "Resource": scope.arn("instance-profile/*"),
         }),
-        // Provider ARNs embed each cluster's issuer, unknown in advance.
-        json!({
-            "Sid": "OidcProviders",
-            "Effect": "Allow",
-            "Action": PROVIDER_ACTIONS,
-            "Resource": scope.arn("oidc-provider/*"),
-        }),
+    ]);
+    statements.extend(provider_statements(&scope.arn("oidc-provider/*"), &roles));
+    statements.extend([
         json!({
             "Sid": "AttachablePolicies",
             "Effect": "Allow",
@@ -244,6 +251,97 @@ pub fn klanker_policy(scope: &KlankerScope) -> Value {
         }),
     ]);
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The km-cluster-* roles: read any, create only tagged as ours, write
+/// only those tagged as ours (another team's look-alike role stays out).
+fn role_statements(scope: &KlankerScope, roles: &str) -> Vec<Value> {
+    let mut writes = ROLE_ACTIONS.to_vec();
+    let mut statements = vec![json!({
+        "Sid": "ReadOnboardedRoles",
+        "Effect": "Allow",
+        "Action": ROLE_READ_ACTIONS,
+        "Resource": roles,
+    })];
+    match &scope.permissions_boundary {
+        None => {
+            writes.extend(UNBOUND_ACTIONS);
+            writes.push("iam:PutRolePermissionsBoundary");
+            statements.push(json!({
+                "Sid": "CreateRolesTaggedAsOurs",
+                "Effect": "Allow",
+                "Action": ["iam:CreateRole"],
+                "Resource": roles,
+                "Condition": ours("RequestTag"),
+            }));
+        }
+        // Without the boundary condition, a role created (or re-bounded)
+        // by the holder could escape the boundary the admin relies on.
+        Some(boundary) => statements.extend([
+            json!({
+                "Sid": "CreateOnlyWithTheBoundary",
+                "Effect": "Allow",
+                "Action": ["iam:CreateRole"],
+                "Resource": roles,
+                "Condition": ours_and("RequestTag", "iam:PermissionsBoundary", json!(boundary)),
+            }),
+            json!({
+                "Sid": "OnlyWithTheBoundary",
+                "Effect": "Allow",
+                "Action": ["iam:PutRolePermissionsBoundary"],
+                "Resource": roles,
+                "Condition": ours_and("ResourceTag", "iam:PermissionsBoundary", json!(boundary)),
+            }),
+        ]),
+    }
+    statements.insert(
+        1,
+        json!({
+            "Sid": "OnboardedRoles",
+            "Effect": "Allow",
+            "Action": writes,
+            "Resource": roles,
+            "Condition": ours("ResourceTag"),
+        }),
+    );
+    statements
+}
+
+/// Providers: read any (a reused one is read, never changed), create only
+/// tagged as ours, delete or add a client ID only to one tagged as ours.
+/// Provider ARNs embed each cluster's issuer, unknown in advance.
+fn provider_statements(providers: &str, roles: &str) -> Vec<Value> {
+    vec![
+        json!({
+            "Sid": "ReadOidcProviders",
+            "Effect": "Allow",
+            "Action": ["iam:GetOpenIDConnectProvider"],
+            "Resource": providers,
+        }),
+        json!({
+            "Sid": "CreateOidcProvidersTaggedAsOurs",
+            "Effect": "Allow",
+            "Action": ["iam:CreateOpenIDConnectProvider"],
+            "Resource": providers,
+            "Condition": ours("RequestTag"),
+        }),
+        json!({
+            "Sid": "OidcProviders",
+            "Effect": "Allow",
+            "Action": OWNED_PROVIDER_ACTIONS,
+            "Resource": providers,
+            "Condition": ours("ResourceTag"),
+        }),
+        // Authorized with every tagged create; IAM cannot tell that from
+        // tagging an existing role or provider (see README `policy`).
+        json!({
+            "Sid": "TagOnlyAsOurs",
+            "Effect": "Allow",
+            "Action": TAG_AS_OURS_ACTIONS,
+            "Resource": [roles, providers],
+            "Condition": ours("RequestTag"),
+        }),
+    ]
 }
 
 /// The cluster-account identity's policy: read the cluster's issuer.
@@ -709,6 +807,7 @@ pub fn rbac_list(scope: &RbacScope) -> Value {
 /// Every action the policies grant (with or without a boundary, either mode).
 pub fn all_actions() -> Vec<&'static str> {
     let mut actions = [
+        ROLE_READ_ACTIONS,
         ROLE_ACTIONS,
         BOUNDARY_ACTIONS,
         UNBOUND_ACTIONS,
@@ -900,12 +999,29 @@ mod tests {
                 .iter()
                 .any(|a| a == "iam:DeleteRolePermissionsBoundary")
         );
-        let bounded = statement(&doc, "OnlyWithTheBoundary");
-        assert_eq!(bounded["Action"], json!(BOUNDARY_ACTIONS));
-        assert_eq!(
-            bounded["Condition"]["ArnEquals"]["iam:PermissionsBoundary"],
-            boundary
-        );
+        for (sid, action, tag) in [
+            (
+                "CreateOnlyWithTheBoundary",
+                "iam:CreateRole",
+                "aws:RequestTag/klanker-trust/managed-by",
+            ),
+            (
+                "OnlyWithTheBoundary",
+                "iam:PutRolePermissionsBoundary",
+                "aws:ResourceTag/klanker-trust/managed-by",
+            ),
+        ] {
+            let bounded = statement(&doc, sid);
+            assert_eq!(bounded["Action"], json!([action]));
+            assert_eq!(
+                bounded["Condition"]["ArnEquals"]["iam:PermissionsBoundary"],
+                boundary
+            );
+            assert_eq!(
+                bounded["Condition"]["StringEquals"][tag],
+                "kubectl-klanker-trust"
+            );
+        }
         // CreateRole and PutRolePermissionsBoundary appear nowhere else.
         for action in BOUNDARY_ACTIONS {
             assert_eq!(actions.iter().filter(|a| a == action).count(), 1);
@@ -917,6 +1033,44 @@ mod tests {
             free.iter()
                 .any(|a| a == "iam:DeleteRolePermissionsBoundary")
         );
+    }
+
+    #[test]
+    fn klanker_writes_need_our_tag_and_reads_do_not() {
+        for boundary in [None, Some("arn:aws:iam::333333333333:policy/km-boundary")] {
+            let doc = klanker_policy(&scope(boundary));
+            for s in doc["Statement"].as_array().unwrap() {
+                let actions: Vec<&str> = s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap())
+                    .collect();
+                let reads = actions.iter().all(|a| {
+                    [
+                        "iam:Get",
+                        "iam:List",
+                        "sts:Get",
+                        "iam:RemoveRoleFromInstanceProfile",
+                    ]
+                    .iter()
+                    .any(|p| a.starts_with(p))
+                });
+                if reads {
+                    continue;
+                }
+                let tagged = s["Condition"]["StringEquals"]
+                    .as_object()
+                    .map(|c| {
+                        c.keys().any(|k| {
+                            k == "aws:ResourceTag/klanker-trust/managed-by"
+                                || k == "aws:RequestTag/klanker-trust/managed-by"
+                        })
+                    })
+                    .unwrap_or(false);
+                assert!(tagged, "{s}");
+            }
+        }
     }
 
     #[test]
