@@ -26,11 +26,6 @@ pub enum PolicyError {
         "the cluster account is not known: the context names no EKS cluster ARN. Pass --cluster-account ID (a cluster that is not EKS needs no cluster-account policy: use --for rbac)."
     )]
     ClusterAccount,
-    /// The RBAC needs a namespace that nothing names.
-    #[error(
-        "the RBAC is for one namespace and it is not known{context}. Pass --namespace NS (and --service-account NAME), or an onboarding's NAME."
-    )]
-    Namespace { context: String },
     /// NAME is not onboarded, so its RBAC cannot be scoped.
     #[error(
         "no onboarding named `{name}` in {path}. Pass --namespace NS and --service-account NAME instead."

@@ -248,3 +248,32 @@ fn rbac_for_a_chained_onboarding_of_several_names_each_and_its_config_map() {
         .expect("ConfigMap rule");
     assert_eq!(names(config_maps), ["km-aws-config"]);
 }
+
+#[test]
+fn without_a_namespace_anywhere_the_cluster_policy_defaults_like_add() {
+    let world = World::new();
+    // A context that sets no namespace: add uses `default`, and so must policy.
+    world.write_kubeconfig(
+        &world.kubeconfig(),
+        crate::support::CONTEXT,
+        None,
+        &world.eks_exec_user("--profile cluster-admin"),
+    );
+    // JSON is the IAM document alone; text and the RBAC name the namespace.
+    world
+        .run(&["policy", "--for", "cluster", "-o", "json"])
+        .assert_ok();
+    for args in [
+        &["policy", "--for", "cluster"][..],
+        &["policy", "--for", "rbac", "-o", "yaml"][..],
+        &["policy"][..],
+    ] {
+        let out = world.run(args);
+        out.assert_ok();
+        assert_contains!(out.stdout, "kubectl-klanker-trust:default");
+    }
+    let yaml = world.run(&["policy", "--for", "rbac", "-o", "yaml"]);
+    let docs = documents(&yaml.stdout);
+    assert_eq!(docs[0]["metadata"]["namespace"].as_str(), Some("default"));
+    assert_eq!(docs[0]["rules"][0]["resourceNames"][0].as_str(), Some("km"));
+}
