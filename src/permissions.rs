@@ -617,25 +617,15 @@ pub const RBAC_NAME: &str = "kubectl-klanker-trust";
 
 /// Rules of the namespaced Role, in the onboarding's namespace only.
 pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
-    let mut rules = vec![
-        Rule {
-            resources: vec!["serviceaccounts"],
-            resource_names: scope.service_accounts.clone(),
-            non_resource_urls: vec![],
-            verbs: vec!["get", "create", "patch", "delete"],
-            why: "add and verify read the ServiceAccount (get); add writes it with server-side apply (patch); \
+    let mut rules = vec![Rule {
+        resources: vec!["serviceaccounts"],
+        resource_names: scope.service_accounts.clone(),
+        non_resource_urls: vec![],
+        verbs: vec!["get", "create", "patch", "delete"],
+        why: "add and verify read the ServiceAccount (get); add writes it with server-side apply (patch); \
                   an apply that creates it is authorized as `create` with the object's name, so resourceNames \
                   bind create too, and a plain POST create (which carries no name) is denied; rm deletes it (delete)",
-        },
-        Rule {
-            resources: vec!["serviceaccounts/token"],
-            resource_names: scope.service_accounts.clone(),
-            non_resource_urls: vec![],
-            verbs: vec!["create"],
-            why: "add and verify request a short token for these ServiceAccounts only (TokenRequest); \
-                  never another ServiceAccount's token",
-        },
-    ];
+    }];
     if !scope.config_maps.is_empty() {
         rules.push(Rule {
             resources: vec!["configmaps"],
@@ -649,6 +639,26 @@ pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
     }
     rules
 }
+
+/// The optional Role's only rule: a token for the onboarding's
+/// ServiceAccounts. Kept apart because RBAC cannot bound the token's
+/// audience: whoever holds it can act as those ServiceAccounts against the
+/// API server. Only `verify` (and `add`'s check after applying) use it.
+pub fn token_rules(scope: &RbacScope) -> Vec<Rule> {
+    vec![Rule {
+        resources: vec!["serviceaccounts/token"],
+        resource_names: scope.service_accounts.clone(),
+        non_resource_urls: vec![],
+        verbs: vec!["create"],
+        why: "OPTIONAL, only for verify and add's check after applying: a short token for these \
+              ServiceAccounts (TokenRequest). RBAC cannot limit the token's audience, so whoever \
+              holds this Role can act as these ServiceAccounts against the API server; without it \
+              add says which links it could not check, and verify fails",
+    }]
+}
+
+/// The optional token Role's name (and its RoleBinding's).
+pub const RBAC_TOKEN_NAME: &str = "kubectl-klanker-trust-token";
 
 /// Rules that must be cluster-scoped, each because its call is.
 pub fn cluster_rules(scope: &RbacScope) -> Vec<Rule> {
@@ -764,7 +774,45 @@ pub fn rbac_documents(scope: &RbacScope) -> Vec<(Value, Vec<String>)> {
                 "kind": "ClusterRoleBinding",
                 "metadata": {"name": cluster_name(ns)},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_name(ns)},
-                "subjects": [subject],
+                "subjects": [subject.clone()],
+            }),
+            vec![],
+        ),
+    ]
+}
+
+/// The optional token Role and its RoleBinding, printed after the others.
+pub fn rbac_token_documents(scope: &RbacScope) -> Vec<(Value, Vec<String>)> {
+    let ns = &scope.namespace;
+    let rules = token_rules(scope);
+    let whys = rules
+        .iter()
+        .map(|r| {
+            format!(
+                "{} [{}]: {}",
+                r.resources.join(","),
+                r.verbs.join(","),
+                squash(r.why)
+            )
+        })
+        .collect();
+    vec![
+        (
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": RBAC_TOKEN_NAME, "namespace": ns},
+                "rules": rules.iter().map(Rule::to_json).collect::<Vec<_>>(),
+            }),
+            whys,
+        ),
+        (
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": RBAC_TOKEN_NAME, "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": RBAC_TOKEN_NAME},
+                "subjects": [subject_json(&scope.subject)],
             }),
             vec![],
         ),
@@ -780,8 +828,16 @@ fn squash(text: &str) -> String {
 /// comments saying why its rules are there.
 pub fn rbac_yaml(scope: &RbacScope) -> String {
     let mut out = String::new();
-    for (doc, whys) in rbac_documents(scope) {
+    let optional = rbac_token_documents(scope);
+    for (i, (doc, whys)) in rbac_documents(scope)
+        .into_iter()
+        .chain(optional)
+        .enumerate()
+    {
         out.push_str("---\n");
+        if i == 4 {
+            out.push_str(&format!("{OPTIONAL_HEADER}\n"));
+        }
         for why in whys {
             out.push_str(&format!("# {why}\n"));
         }
@@ -790,12 +846,26 @@ pub fn rbac_yaml(scope: &RbacScope) -> String {
     out
 }
 
+/// Heads the optional token documents in the YAML (a comment, so `kubectl
+/// apply -f -` takes them too; drop them to leave the token right out).
+pub const OPTIONAL_HEADER: &str = "# OPTIONAL (verify only): the two documents below grant a ServiceAccount token. Leave them out unless you run verify.";
+
 /// The same documents as one `v1 List` (also accepted by `kubectl apply -f -`).
 pub fn rbac_list(scope: &RbacScope) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "List",
         "items": rbac_documents(scope).into_iter().map(|(doc, _)| doc).collect::<Vec<_>>(),
+    })
+}
+
+/// The optional token Role and RoleBinding as a `v1 List` of their own,
+/// so applying the required List never grants a token.
+pub fn rbac_token_list(scope: &RbacScope) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": rbac_token_documents(scope).into_iter().map(|(doc, _)| doc).collect::<Vec<_>>(),
     })
 }
 
@@ -1268,24 +1338,46 @@ mod tests {
 
     #[test]
     fn rbac_is_namespaced_with_resource_names() {
-        let docs = parse(&rbac_yaml(&rbac(false)));
+        let yaml = rbac_yaml(&rbac(false));
+        let docs = parse(&yaml);
         let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
         assert_eq!(
             kinds,
-            ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
+            [
+                "Role",
+                "RoleBinding",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Role",
+                "RoleBinding"
+            ]
         );
         let role = &docs[0];
         assert_eq!(role["metadata"]["namespace"].as_str(), Some("ai-pods"));
-        let role_rules = rules(role);
+        // The required Role grants no token.
         assert_eq!(
-            role_rules,
-            vec![
-                json!({"apiGroups": [""], "resources": ["serviceaccounts"],
+            rules(role),
+            vec![json!({"apiGroups": [""], "resources": ["serviceaccounts"],
                        "resourceNames": ["km", "km-batch"],
-                       "verbs": ["get", "create", "patch", "delete"]}),
+                       "verbs": ["get", "create", "patch", "delete"]})]
+        );
+        // The token is the optional Role's only right, headed as optional.
+        let token = &docs[4];
+        assert_eq!(token["metadata"]["name"].as_str(), Some(RBAC_TOKEN_NAME));
+        assert_eq!(
+            rules(token),
+            vec![
                 json!({"apiGroups": [""], "resources": ["serviceaccounts/token"],
-                       "resourceNames": ["km", "km-batch"], "verbs": ["create"]}),
+                       "resourceNames": ["km", "km-batch"], "verbs": ["create"]})
             ]
+        );
+        assert_eq!(docs[5]["roleRef"]["name"].as_str(), Some(RBAC_TOKEN_NAME));
+        let optional = yaml.find(OPTIONAL_HEADER).expect("optional header");
+        assert!(optional > yaml.find("kind: ClusterRoleBinding").unwrap());
+        assert!(
+            !serde_json::to_string(&rbac_list(&rbac(false)))
+                .unwrap()
+                .contains("token")
         );
         let binding = &docs[1];
         assert_eq!(binding["metadata"]["namespace"].as_str(), Some("ai-pods"));
@@ -1382,7 +1474,7 @@ mod tests {
         scope.subject = Subject::User("arn:aws:iam::1:role/x\"\n- kind: evil".into());
         let yaml = rbac_yaml(&scope);
         let docs = parse(&yaml);
-        assert_eq!(docs.len(), 4);
+        assert_eq!(docs.len(), 6);
         assert_eq!(
             docs[1]["subjects"].as_sequence().map(Vec::len),
             Some(1),
@@ -1392,7 +1484,7 @@ mod tests {
         let comments = yaml.lines().filter(|l| l.starts_with("# ")).count();
         assert_eq!(
             comments,
-            role_rules(&scope).len() + cluster_rules(&scope).len()
+            role_rules(&scope).len() + cluster_rules(&scope).len() + token_rules(&scope).len() + 1
         );
         let list = rbac_list(&scope);
         assert_eq!(list["items"].as_array().map(Vec::len), Some(4));
