@@ -26,11 +26,6 @@ pub enum PolicyError {
         "the cluster account is not known: the context names no EKS cluster ARN. Pass --cluster-account ID (a cluster that is not EKS needs no cluster-account policy: use --for rbac)."
     )]
     ClusterAccount,
-    /// The RBAC needs a namespace that nothing names.
-    #[error(
-        "the RBAC is for one namespace and it is not known{context}. Pass --namespace NS (and --service-account NAME), or an onboarding's NAME."
-    )]
-    Namespace { context: String },
     /// NAME is not onboarded, so its RBAC cannot be scoped.
     #[error(
         "no onboarding named `{name}` in {path}. Pass --namespace NS and --service-account NAME instead."
@@ -63,16 +58,21 @@ pub struct KlankerScope {
     pub permissions_boundary: Option<String>,
 }
 
-/// Role actions that cannot hand the role more power than it has: reading,
-/// tagging, deleting, the trust (it decides who assumes the role, not what
-/// the role may do) and detaching instance profiles on the way to DeleteRole.
-pub const ROLE_ACTIONS: &[&str] = &[
-    "iam:DeleteRole",
-    "iam:DeleteRolePolicy",
+/// Reads of a km-cluster-* role: unconditioned, since they are how the
+/// tool learns whose a role is before it writes.
+pub const ROLE_READ_ACTIONS: &[&str] = &[
     "iam:GetRole",
     "iam:ListAttachedRolePolicies",
     "iam:ListInstanceProfilesForRole",
     "iam:ListRolePolicies",
+];
+
+/// Role writes that cannot hand the role more power than it has: tagging,
+/// deleting, the trust (it decides who assumes the role, not what the role
+/// may do). Only on a role tagged as this tool's (`aws:ResourceTag`).
+pub const ROLE_ACTIONS: &[&str] = &[
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
     "iam:TagRole",
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
@@ -98,6 +98,16 @@ pub const PROVIDER_ACTIONS: &[&str] = &[
     "iam:GetOpenIDConnectProvider",
     "iam:TagOpenIDConnectProvider",
 ];
+
+/// Provider writes allowed only on a provider tagged as this tool's.
+pub const OWNED_PROVIDER_ACTIONS: &[&str] = &[
+    "iam:AddClientIDToOpenIDConnectProvider",
+    "iam:DeleteOpenIDConnectProvider",
+];
+
+/// Tagging, allowed only with the tool's own tag in the request: it is
+/// authorized too when a role or provider is created with its tags.
+pub const TAG_AS_OURS_ACTIONS: &[&str] = &["iam:TagOpenIDConnectProvider", "iam:TagRole"];
 
 /// Actions IAM cannot scope to a resource: they need `*`.
 pub const UNSCOPED_ACTIONS: &[&str] = &[
@@ -180,30 +190,26 @@ fn readable_policy_resource(arn: &str) -> String {
     parts.join(":")
 }
 
+/// `{"StringEquals": {"aws:<which>/klanker-trust/managed-by": "kubectl-klanker-trust"}}`:
+/// `ResourceTag` for writes on what exists, `RequestTag` for creating and tagging.
+fn ours(which: &str) -> Value {
+    json!({"StringEquals": {
+        format!("aws:{which}/{}", crate::trust::MANAGED_BY_TAG): crate::trust::MANAGED_BY_VALUE,
+    }})
+}
+
+/// The same condition with one more `ArnEquals` key.
+fn ours_and(which: &str, key: &str, arns: Value) -> Value {
+    let mut condition = ours(which);
+    condition["ArnEquals"] = json!({ key: arns });
+    condition
+}
+
 /// The klanker operator profile's policy.
 pub fn klanker_policy(scope: &KlankerScope) -> Value {
     let roles = scope.arn(&format!("role/{ROLE_PATTERN}"));
     let attachable = scope.attachable_policies();
-    let mut statements = vec![json!({
-        "Sid": "OnboardedRoles",
-        "Effect": "Allow",
-        "Action": match scope.permissions_boundary {
-            None => [ROLE_ACTIONS, BOUNDARY_ACTIONS, UNBOUND_ACTIONS].concat(),
-            Some(_) => ROLE_ACTIONS.to_vec(),
-        },
-        "Resource": roles,
-    })];
-    if let Some(boundary) = &scope.permissions_boundary {
-        // Without this condition, a role created (or re-bounded) by the
-        // holder could escape the boundary the admin relies on.
-        statements.push(json!({
-            "Sid": "OnlyWithTheBoundary",
-            "Effect": "Allow",
-            "Action": BOUNDARY_ACTIONS,
-            "Resource": roles,
-            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
-        }));
-    }
+    let mut statements = role_statements(scope, &roles);
     statements.extend([
         // The guard against escalation: whoever holds this profile can create
         // km-cluster-* roles that trust anyone, so what those roles may do is
@@ -213,7 +219,7 @@ pub fn klanker_policy(scope: &KlankerScope) -> Value {
             "Effect": "Allow",
             "Action": ATTACH_ACTIONS,
             "Resource": roles,
-            "Condition": {"ArnEquals": {"iam:PolicyARN": attachable}},
+            "Condition": ours_and("ResourceTag", "iam:PolicyARN", json!(attachable)),
         }),
         // The instance profiles a role was put in are not named by the tool;
         // removing a role from one grants nothing.
@@ -223,13 +229,9 @@ pub fn klanker_policy(scope: &KlankerScope) -> Value {
             "Action": INSTANCE_PROFILE_ACTIONS,
             "Resource": scope.arn("instance-profile/*"),
         }),
-        // Provider ARNs embed each cluster's issuer, unknown in advance.
-        json!({
-            "Sid": "OidcProviders",
-            "Effect": "Allow",
-            "Action": PROVIDER_ACTIONS,
-            "Resource": scope.arn("oidc-provider/*"),
-        }),
+    ]);
+    statements.extend(provider_statements(&scope.arn("oidc-provider/*"), &roles));
+    statements.extend([
         json!({
             "Sid": "AttachablePolicies",
             "Effect": "Allow",
@@ -244,6 +246,97 @@ pub fn klanker_policy(scope: &KlankerScope) -> Value {
         }),
     ]);
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The km-cluster-* roles: read any, create only tagged as ours, write
+/// only those tagged as ours (another team's look-alike role stays out).
+fn role_statements(scope: &KlankerScope, roles: &str) -> Vec<Value> {
+    let mut writes = ROLE_ACTIONS.to_vec();
+    let mut statements = vec![json!({
+        "Sid": "ReadOnboardedRoles",
+        "Effect": "Allow",
+        "Action": ROLE_READ_ACTIONS,
+        "Resource": roles,
+    })];
+    match &scope.permissions_boundary {
+        None => {
+            writes.extend(UNBOUND_ACTIONS);
+            writes.push("iam:PutRolePermissionsBoundary");
+            statements.push(json!({
+                "Sid": "CreateRolesTaggedAsOurs",
+                "Effect": "Allow",
+                "Action": ["iam:CreateRole"],
+                "Resource": roles,
+                "Condition": ours("RequestTag"),
+            }));
+        }
+        // Without the boundary condition, a role created (or re-bounded)
+        // by the holder could escape the boundary the admin relies on.
+        Some(boundary) => statements.extend([
+            json!({
+                "Sid": "CreateOnlyWithTheBoundary",
+                "Effect": "Allow",
+                "Action": ["iam:CreateRole"],
+                "Resource": roles,
+                "Condition": ours_and("RequestTag", "iam:PermissionsBoundary", json!(boundary)),
+            }),
+            json!({
+                "Sid": "OnlyWithTheBoundary",
+                "Effect": "Allow",
+                "Action": ["iam:PutRolePermissionsBoundary"],
+                "Resource": roles,
+                "Condition": ours_and("ResourceTag", "iam:PermissionsBoundary", json!(boundary)),
+            }),
+        ]),
+    }
+    statements.insert(
+        1,
+        json!({
+            "Sid": "OnboardedRoles",
+            "Effect": "Allow",
+            "Action": writes,
+            "Resource": roles,
+            "Condition": ours("ResourceTag"),
+        }),
+    );
+    statements
+}
+
+/// Providers: read any (a reused one is read, never changed), create only
+/// tagged as ours, delete or add a client ID only to one tagged as ours.
+/// Provider ARNs embed each cluster's issuer, unknown in advance.
+fn provider_statements(providers: &str, roles: &str) -> Vec<Value> {
+    vec![
+        json!({
+            "Sid": "ReadOidcProviders",
+            "Effect": "Allow",
+            "Action": ["iam:GetOpenIDConnectProvider"],
+            "Resource": providers,
+        }),
+        json!({
+            "Sid": "CreateOidcProvidersTaggedAsOurs",
+            "Effect": "Allow",
+            "Action": ["iam:CreateOpenIDConnectProvider"],
+            "Resource": providers,
+            "Condition": ours("RequestTag"),
+        }),
+        json!({
+            "Sid": "OidcProviders",
+            "Effect": "Allow",
+            "Action": OWNED_PROVIDER_ACTIONS,
+            "Resource": providers,
+            "Condition": ours("ResourceTag"),
+        }),
+        // Authorized with every tagged create; IAM cannot tell that from
+        // tagging an existing role or provider (see README `policy`).
+        json!({
+            "Sid": "TagOnlyAsOurs",
+            "Effect": "Allow",
+            "Action": TAG_AS_OURS_ACTIONS,
+            "Resource": [roles, providers],
+            "Condition": ours("RequestTag"),
+        }),
+    ]
 }
 
 /// The cluster-account identity's policy: read the cluster's issuer.
@@ -283,11 +376,13 @@ pub const IRSA_READ_ACTIONS: &[&str] = &[
     "iam:ListRoleTags",
 ];
 
-/// Writes IAM cannot condition on the boundary (no `iam:PermissionsBoundary`
-/// key), and that cannot give a bounded role more than its boundary: its
-/// trust decides who assumes it, not what it may do.
+/// Writes that cannot give a bounded role more than its boundary: its
+/// trust decides who assumes it, not what it may do, and a detach only
+/// takes a policy away (`rm` and a switch to mirror mode detach what
+/// someone attached by hand before DeleteRole).
 pub const IRSA_ROLE_ACTIONS: &[&str] = &[
     "iam:DeleteRole",
+    "iam:DetachRolePolicy",
     "iam:TagRole",
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
@@ -398,6 +493,15 @@ pub fn chained_cluster_policy(base: &Value, scope: &ChainedScope) -> Value {
             "Effect": "Deny",
             "Action": IRSA_UNBOUND_DENIED,
             "Resource": roles,
+        }),
+        // Role A may have been put in an instance profile by hand; IAM
+        // authorizes the removal on the profile, whose name the tool does
+        // not choose. Removing grants nothing.
+        json!({
+            "Sid": "InstanceProfilesOfIrsaRoles",
+            "Effect": "Allow",
+            "Action": INSTANCE_PROFILE_ACTIONS,
+            "Resource": arn("instance-profile/*"),
         }),
         json!({
             "Sid": "ReadTheBoundary",
@@ -513,25 +617,15 @@ pub const RBAC_NAME: &str = "kubectl-klanker-trust";
 
 /// Rules of the namespaced Role, in the onboarding's namespace only.
 pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
-    let mut rules = vec![
-        Rule {
-            resources: vec!["serviceaccounts"],
-            resource_names: scope.service_accounts.clone(),
-            non_resource_urls: vec![],
-            verbs: vec!["get", "create", "patch", "delete"],
-            why: "add and verify read the ServiceAccount (get); add writes it with server-side apply (patch); \
+    let mut rules = vec![Rule {
+        resources: vec!["serviceaccounts"],
+        resource_names: scope.service_accounts.clone(),
+        non_resource_urls: vec![],
+        verbs: vec!["get", "create", "patch", "delete"],
+        why: "add and verify read the ServiceAccount (get); add writes it with server-side apply (patch); \
                   an apply that creates it is authorized as `create` with the object's name, so resourceNames \
                   bind create too, and a plain POST create (which carries no name) is denied; rm deletes it (delete)",
-        },
-        Rule {
-            resources: vec!["serviceaccounts/token"],
-            resource_names: scope.service_accounts.clone(),
-            non_resource_urls: vec![],
-            verbs: vec!["create"],
-            why: "add and verify request a short token for these ServiceAccounts only (TokenRequest); \
-                  never another ServiceAccount's token",
-        },
-    ];
+    }];
     if !scope.config_maps.is_empty() {
         rules.push(Rule {
             resources: vec!["configmaps"],
@@ -545,6 +639,26 @@ pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
     }
     rules
 }
+
+/// The optional Role's only rule: a token for the onboarding's
+/// ServiceAccounts. Kept apart because RBAC cannot bound the token's
+/// audience: whoever holds it can act as those ServiceAccounts against the
+/// API server. Only `verify` (and `add`'s check after applying) use it.
+pub fn token_rules(scope: &RbacScope) -> Vec<Rule> {
+    vec![Rule {
+        resources: vec!["serviceaccounts/token"],
+        resource_names: scope.service_accounts.clone(),
+        non_resource_urls: vec![],
+        verbs: vec!["create"],
+        why: "OPTIONAL, only for verify and add's check after applying: a short token for these \
+              ServiceAccounts (TokenRequest). RBAC cannot limit the token's audience, so whoever \
+              holds this Role can act as these ServiceAccounts against the API server; without it \
+              add says which links it could not check, and verify fails",
+    }]
+}
+
+/// The optional token Role's name (and its RoleBinding's).
+pub const RBAC_TOKEN_NAME: &str = "kubectl-klanker-trust-token";
 
 /// Rules that must be cluster-scoped, each because its call is.
 pub fn cluster_rules(scope: &RbacScope) -> Vec<Rule> {
@@ -660,7 +774,45 @@ pub fn rbac_documents(scope: &RbacScope) -> Vec<(Value, Vec<String>)> {
                 "kind": "ClusterRoleBinding",
                 "metadata": {"name": cluster_name(ns)},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_name(ns)},
-                "subjects": [subject],
+                "subjects": [subject.clone()],
+            }),
+            vec![],
+        ),
+    ]
+}
+
+/// The optional token Role and its RoleBinding, printed after the others.
+pub fn rbac_token_documents(scope: &RbacScope) -> Vec<(Value, Vec<String>)> {
+    let ns = &scope.namespace;
+    let rules = token_rules(scope);
+    let whys = rules
+        .iter()
+        .map(|r| {
+            format!(
+                "{} [{}]: {}",
+                r.resources.join(","),
+                r.verbs.join(","),
+                squash(r.why)
+            )
+        })
+        .collect();
+    vec![
+        (
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": RBAC_TOKEN_NAME, "namespace": ns},
+                "rules": rules.iter().map(Rule::to_json).collect::<Vec<_>>(),
+            }),
+            whys,
+        ),
+        (
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": RBAC_TOKEN_NAME, "namespace": ns},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": RBAC_TOKEN_NAME},
+                "subjects": [subject_json(&scope.subject)],
             }),
             vec![],
         ),
@@ -676,8 +828,16 @@ fn squash(text: &str) -> String {
 /// comments saying why its rules are there.
 pub fn rbac_yaml(scope: &RbacScope) -> String {
     let mut out = String::new();
-    for (doc, whys) in rbac_documents(scope) {
+    let optional = rbac_token_documents(scope);
+    for (i, (doc, whys)) in rbac_documents(scope)
+        .into_iter()
+        .chain(optional)
+        .enumerate()
+    {
         out.push_str("---\n");
+        if i == 4 {
+            out.push_str(&format!("{OPTIONAL_HEADER}\n"));
+        }
         for why in whys {
             out.push_str(&format!("# {why}\n"));
         }
@@ -685,6 +845,10 @@ pub fn rbac_yaml(scope: &RbacScope) -> String {
     }
     out
 }
+
+/// Heads the optional token documents in the YAML (a comment, so `kubectl
+/// apply -f -` takes them too; drop them to leave the token right out).
+pub const OPTIONAL_HEADER: &str = "# OPTIONAL (verify only): the two documents below grant a ServiceAccount token. Leave them out unless you run verify.";
 
 /// The same documents as one `v1 List` (also accepted by `kubectl apply -f -`).
 pub fn rbac_list(scope: &RbacScope) -> Value {
@@ -695,9 +859,20 @@ pub fn rbac_list(scope: &RbacScope) -> Value {
     })
 }
 
+/// The optional token Role and RoleBinding as a `v1 List` of their own,
+/// so applying the required List never grants a token.
+pub fn rbac_token_list(scope: &RbacScope) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": rbac_token_documents(scope).into_iter().map(|(doc, _)| doc).collect::<Vec<_>>(),
+    })
+}
+
 /// Every action the policies grant (with or without a boundary, either mode).
 pub fn all_actions() -> Vec<&'static str> {
     let mut actions = [
+        ROLE_READ_ACTIONS,
         ROLE_ACTIONS,
         BOUNDARY_ACTIONS,
         UNBOUND_ACTIONS,
@@ -889,12 +1064,29 @@ mod tests {
                 .iter()
                 .any(|a| a == "iam:DeleteRolePermissionsBoundary")
         );
-        let bounded = statement(&doc, "OnlyWithTheBoundary");
-        assert_eq!(bounded["Action"], json!(BOUNDARY_ACTIONS));
-        assert_eq!(
-            bounded["Condition"]["ArnEquals"]["iam:PermissionsBoundary"],
-            boundary
-        );
+        for (sid, action, tag) in [
+            (
+                "CreateOnlyWithTheBoundary",
+                "iam:CreateRole",
+                "aws:RequestTag/klanker-trust/managed-by",
+            ),
+            (
+                "OnlyWithTheBoundary",
+                "iam:PutRolePermissionsBoundary",
+                "aws:ResourceTag/klanker-trust/managed-by",
+            ),
+        ] {
+            let bounded = statement(&doc, sid);
+            assert_eq!(bounded["Action"], json!([action]));
+            assert_eq!(
+                bounded["Condition"]["ArnEquals"]["iam:PermissionsBoundary"],
+                boundary
+            );
+            assert_eq!(
+                bounded["Condition"]["StringEquals"][tag],
+                "kubectl-klanker-trust"
+            );
+        }
         // CreateRole and PutRolePermissionsBoundary appear nowhere else.
         for action in BOUNDARY_ACTIONS {
             assert_eq!(actions.iter().filter(|a| a == action).count(), 1);
@@ -906,6 +1098,44 @@ mod tests {
             free.iter()
                 .any(|a| a == "iam:DeleteRolePermissionsBoundary")
         );
+    }
+
+    #[test]
+    fn klanker_writes_need_our_tag_and_reads_do_not() {
+        for boundary in [None, Some("arn:aws:iam::333333333333:policy/km-boundary")] {
+            let doc = klanker_policy(&scope(boundary));
+            for s in doc["Statement"].as_array().unwrap() {
+                let actions: Vec<&str> = s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap())
+                    .collect();
+                let reads = actions.iter().all(|a| {
+                    [
+                        "iam:Get",
+                        "iam:List",
+                        "sts:Get",
+                        "iam:RemoveRoleFromInstanceProfile",
+                    ]
+                    .iter()
+                    .any(|p| a.starts_with(p))
+                });
+                if reads {
+                    continue;
+                }
+                let tagged = s["Condition"]["StringEquals"]
+                    .as_object()
+                    .map(|c| {
+                        c.keys().any(|k| {
+                            k == "aws:ResourceTag/klanker-trust/managed-by"
+                                || k == "aws:RequestTag/klanker-trust/managed-by"
+                        })
+                    })
+                    .unwrap_or(false);
+                assert!(tagged, "{s}");
+            }
+        }
     }
 
     #[test]
@@ -967,6 +1197,8 @@ mod tests {
         "iam:PutRolePolicy",
         "iam:DeleteRolePolicy",
         "iam:ListRoles",
+        "iam:DetachRolePolicy",
+        "iam:RemoveRoleFromInstanceProfile",
     ];
 
     #[test]
@@ -991,7 +1223,6 @@ mod tests {
         for never in [
             "iam:PassRole",
             "iam:AttachRolePolicy",
-            "iam:DetachRolePolicy",
             "iam:UpdateOpenIDConnectProviderThumbprint",
             "iam:CreatePolicyVersion",
         ] {
@@ -1003,6 +1234,7 @@ mod tests {
                 "*" => assert_eq!(statement["Action"], json!(UNSCOPED_ACTIONS)),
                 "arn:aws:iam::222222222222:role/km-irsa-*"
                 | "arn:aws:iam::222222222222:oidc-provider/*"
+                | "arn:aws:iam::222222222222:instance-profile/*"
                 | "arn:aws:eks:us-east-1:222222222222:cluster/dev" => {}
                 CLUSTER_BOUNDARY => {
                     let expected = match statement["Effect"].as_str() {
@@ -1106,24 +1338,46 @@ mod tests {
 
     #[test]
     fn rbac_is_namespaced_with_resource_names() {
-        let docs = parse(&rbac_yaml(&rbac(false)));
+        let yaml = rbac_yaml(&rbac(false));
+        let docs = parse(&yaml);
         let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
         assert_eq!(
             kinds,
-            ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
+            [
+                "Role",
+                "RoleBinding",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Role",
+                "RoleBinding"
+            ]
         );
         let role = &docs[0];
         assert_eq!(role["metadata"]["namespace"].as_str(), Some("ai-pods"));
-        let role_rules = rules(role);
+        // The required Role grants no token.
         assert_eq!(
-            role_rules,
-            vec![
-                json!({"apiGroups": [""], "resources": ["serviceaccounts"],
+            rules(role),
+            vec![json!({"apiGroups": [""], "resources": ["serviceaccounts"],
                        "resourceNames": ["km", "km-batch"],
-                       "verbs": ["get", "create", "patch", "delete"]}),
+                       "verbs": ["get", "create", "patch", "delete"]})]
+        );
+        // The token is the optional Role's only right, headed as optional.
+        let token = &docs[4];
+        assert_eq!(token["metadata"]["name"].as_str(), Some(RBAC_TOKEN_NAME));
+        assert_eq!(
+            rules(token),
+            vec![
                 json!({"apiGroups": [""], "resources": ["serviceaccounts/token"],
-                       "resourceNames": ["km", "km-batch"], "verbs": ["create"]}),
+                       "resourceNames": ["km", "km-batch"], "verbs": ["create"]})
             ]
+        );
+        assert_eq!(docs[5]["roleRef"]["name"].as_str(), Some(RBAC_TOKEN_NAME));
+        let optional = yaml.find(OPTIONAL_HEADER).expect("optional header");
+        assert!(optional > yaml.find("kind: ClusterRoleBinding").unwrap());
+        assert!(
+            !serde_json::to_string(&rbac_list(&rbac(false)))
+                .unwrap()
+                .contains("token")
         );
         let binding = &docs[1];
         assert_eq!(binding["metadata"]["namespace"].as_str(), Some("ai-pods"));
@@ -1220,7 +1474,7 @@ mod tests {
         scope.subject = Subject::User("arn:aws:iam::1:role/x\"\n- kind: evil".into());
         let yaml = rbac_yaml(&scope);
         let docs = parse(&yaml);
-        assert_eq!(docs.len(), 4);
+        assert_eq!(docs.len(), 6);
         assert_eq!(
             docs[1]["subjects"].as_sequence().map(Vec::len),
             Some(1),
@@ -1230,7 +1484,7 @@ mod tests {
         let comments = yaml.lines().filter(|l| l.starts_with("# ")).count();
         assert_eq!(
             comments,
-            role_rules(&scope).len() + cluster_rules(&scope).len()
+            role_rules(&scope).len() + cluster_rules(&scope).len() + token_rules(&scope).len() + 1
         );
         let list = rbac_list(&scope);
         assert_eq!(list["items"].as_array().map(Vec::len), Some(4));

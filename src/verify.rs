@@ -245,6 +245,50 @@ pub struct ProviderFacts {
     pub client_ids: Vec<String>,
 }
 
+/// Why there is no token to check the chain with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoToken {
+    /// The API server refused the TokenRequest: the kubeconfig user lacks
+    /// the optional token RBAC (`policy --for rbac` prints it apart).
+    Forbidden(String),
+    /// Anything else (no ServiceAccount, an API error, an unreadable token).
+    Failed(String),
+}
+
+impl std::fmt::Display for NoToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoToken::Forbidden(why) | NoToken::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+impl NoToken {
+    /// A refused TokenRequest (403) is the optional RBAC missing; anything
+    /// else is a failure. The text is the error's own, as before.
+    pub fn from_kube(e: crate::k8s::KubeError) -> Self {
+        match e {
+            crate::k8s::KubeError::Forbidden { .. } => NoToken::Forbidden(e.to_string()),
+            other => NoToken::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<String> for NoToken {
+    fn from(why: String) -> Self {
+        NoToken::Failed(why)
+    }
+}
+
+impl From<&str> for NoToken {
+    fn from(why: &str) -> Self {
+        NoToken::Failed(why.to_string())
+    }
+}
+
+/// The links that need a token, named when `add` could not get one.
+const TOKEN_LINKS: &str = "token, issuer, provider, trust";
+
 /// Everything `verify` looked at.
 #[derive(Debug, Clone)]
 pub struct Facts {
@@ -257,7 +301,7 @@ pub struct Facts {
     /// Annotations of the ServiceAccount; None if it does not exist.
     pub annotations: Option<BTreeMap<String, String>>,
     /// The token's claims, or why no token could be had.
-    pub token: Result<Claims, String>,
+    pub token: Result<Claims, NoToken>,
     /// Provider for the token's issuer in the klanker account (None: missing or no token).
     pub provider: Option<ProviderFacts>,
     /// ARN the provider for the token's issuer has (or would have) in the klanker account.
@@ -286,35 +330,28 @@ pub struct ChainFacts {
     pub profiles: Result<BTreeMap<String, BTreeMap<String, String>>, String>,
 }
 
-/// Every link that can be checked without calling STS.
+/// Every link that can be checked without calling STS: `verify`'s, for
+/// which a token is a must (its STS checks need one).
 pub fn local_checks(f: &Facts) -> Vec<Check> {
+    checks_of(f, false)
+}
+
+/// `add`'s check after applying: the token RBAC is optional there, so a
+/// refused TokenRequest leaves the links that need a token unchecked (said
+/// as a warning) and every other link is still checked.
+pub fn local_checks_after_add(f: &Facts) -> Vec<Check> {
+    checks_of(f, true)
+}
+
+fn checks_of(f: &Facts, token_optional: bool) -> Vec<Check> {
     let add = format!(
         "kubectl klanker-trust add --name {} --dry-run=false",
         f.name
     );
     let sa_id = format!("{}/{}", f.namespace, f.service_account);
     let mut checks = service_account_checks(f, &add, &sa_id);
-    let claims = match &f.token {
-        Ok(claims) => {
-            checks.push(Check::ok(
-                "token",
-                format!(
-                    "TokenRequest issued a token for {} (audience {})",
-                    claims.sub,
-                    claims.aud.join(",")
-                ),
-            ));
-            Some(claims)
-        }
-        Err(why) => {
-            checks.push(Check::fail(
-                "token",
-                format!("no token for {sa_id}: {why}"),
-                "the ServiceAccount must exist and you need `create` on serviceaccounts/token",
-            ));
-            None
-        }
-    };
+    checks.push(token_check(f, &sa_id, token_optional));
+    let claims = f.token.as_ref().ok();
     let account = match f.chain {
         Some(_) => "the cluster's account",
         None => "the klanker account",
@@ -328,16 +365,54 @@ pub fn local_checks(f: &Facts) -> Vec<Check> {
         return checks;
     };
     checks.push(Check::ok("role", format!("role {} exists", role.arn)));
-    let Some(claims) = claims else {
-        return checks;
-    };
-    checks.extend(token_checks(f, role, claims, account, &add));
+    match claims {
+        Some(claims) => checks.extend(token_checks(f, role, claims, account, &add)),
+        // A token refused for want of the optional RBAC: the links after it
+        // that need no token are still checked.
+        None if token_optional && matches!(f.token, Err(NoToken::Forbidden(_))) => {}
+        None => return checks,
+    }
     checks.push(session_check(f, role, &add));
     match &f.chain {
         Some(chain) => checks.extend(chain_checks(f, chain, &add)),
         None => checks.push(policy_check(f, role, &add)),
     }
     checks
+}
+
+/// The token link: issued, refused for want of the optional RBAC (a
+/// warning when `add` checks: `token_optional`), or failed.
+fn token_check(f: &Facts, sa_id: &str, token_optional: bool) -> Check {
+    match &f.token {
+        Ok(claims) => Check::ok(
+            "token",
+            format!(
+                "TokenRequest issued a token for {} (audience {})",
+                claims.sub,
+                claims.aud.join(",")
+            ),
+        ),
+        Err(NoToken::Forbidden(_)) if token_optional => Check::warn(
+            "token",
+            format!(
+                "could not check: {TOKEN_LINKS} (needs the optional token RBAC: `create` on serviceaccounts/token for {sa_id})"
+            ),
+            format!(
+                "bind the optional Role that `kubectl klanker-trust policy --for rbac {}` prints, then run `kubectl klanker-trust verify {}`",
+                f.name, f.name
+            ),
+        ),
+        Err(NoToken::Forbidden(why)) => Check::fail(
+            "token",
+            format!("no token for {sa_id}: {why}"),
+            "verify needs the optional token RBAC (`create` on serviceaccounts/token for this ServiceAccount) that `policy --for rbac` prints as a Role of its own",
+        ),
+        Err(NoToken::Failed(why)) => Check::fail(
+            "token",
+            format!("no token for {sa_id}: {why}"),
+            "the ServiceAccount must exist and you need `create` on serviceaccounts/token",
+        ),
+    }
 }
 
 /// The ServiceAccount's two IRSA annotations.
@@ -1217,6 +1292,30 @@ mod tests {
             exp: None,
         });
         assert_eq!(failed(&f), ["trust"]);
+    }
+
+    #[test]
+    fn a_refused_token_is_unchecked_after_add_but_a_failure_for_verify() {
+        let mut f = healthy();
+        f.token = Err(NoToken::Forbidden("the cluster denied it".into()));
+        let after_add = local_checks_after_add(&f);
+        assert!(!has_failure(&after_add), "{after_add:?}");
+        let token = after_add.iter().find(|c| c.link == "token").unwrap();
+        assert_eq!(token.status, Status::Warn);
+        assert!(
+            token.message.starts_with("could not check: token"),
+            "{token:?}"
+        );
+        // The links that need no token are still checked.
+        let links: Vec<&str> = after_add.iter().map(|c| c.link).collect();
+        for link in ["service-account", "role", "session", "policy"] {
+            assert!(links.contains(&link), "{link} missing from {links:?}");
+        }
+        assert!(!links.contains(&"trust"), "{links:?}");
+        assert_eq!(failed(&f), ["token"]);
+        // Any other reason for no token stays a failure for add too.
+        f.token = Err("serviceaccounts \"km\" not found".into());
+        assert!(has_failure(&local_checks_after_add(&f)));
     }
 
     fn failed(f: &Facts) -> Vec<&'static str> {

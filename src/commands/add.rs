@@ -270,7 +270,9 @@ async fn verification(
             .await?
             .into_iter()
             .map(|(subject, after)| {
-                verify::local_checks(&mirror::verification_facts(req, add, &subject, after))
+                verify::local_checks_after_add(&mirror::verification_facts(
+                    req, add, &subject, after,
+                ))
             })
             .collect(),
     ))
@@ -294,7 +296,7 @@ async fn chained_checks(prepared: &Prepared, cluster: &Cluster<'_>) -> Result<Ve
     Ok(verify::merge_subject_checks(
         chains
             .iter()
-            .map(|chain| verify::local_checks(&chain.facts))
+            .map(|chain| verify::local_checks_after_add(&chain.facts))
             .collect(),
     ))
 }

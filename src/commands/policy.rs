@@ -94,7 +94,8 @@ fn klanker_scope(identity: Identity, args: &PolicyArgs) -> Result<KlankerScope, 
 }
 
 /// The onboarding's namespace and ServiceAccounts: NAME's km-config entry,
-/// else the flags, else the context's namespace with `km` (add's defaults).
+/// else the flags, else add's defaults: the context's namespace (or
+/// `default`) with `km`.
 fn rbac_scope(
     env: &Env,
     args: &PolicyArgs,
@@ -103,15 +104,12 @@ fn rbac_scope(
     let (mode, namespace, service_accounts) = match &args.name {
         Some(name) => onboarding_subjects(env, args, name)?,
         None => {
+            // As add: the flag, else the context's namespace, else `default`.
             let namespace = args
                 .namespace
                 .clone()
                 .or_else(|| context.and_then(|c| c.namespace.clone()))
-                .ok_or_else(|| PolicyError::Namespace {
-                    context: context
-                        .map(|c| format!(" (context `{}` sets none)", c.context_name))
-                        .unwrap_or_default(),
-                })?;
+                .unwrap_or_else(|| crate::trust::DEFAULT_NAMESPACE.to_string());
             let accounts = if args.service_accounts.is_empty() {
                 vec!["km".to_string()]
             } else {
@@ -471,13 +469,8 @@ fn rbac(
 ) -> Result<Option<RbacScope>, Error> {
     match args.target {
         PolicyFor::Klanker | PolicyFor::ClusterBoundary | PolicyFor::Audit => Ok(None),
-        // `policy` with no flags still prints the IAM side when the RBAC's
-        // namespace is unknown; an explicit --for cluster/rbac fails instead.
-        PolicyFor::All => match rbac_scope(env, args, context) {
-            Ok(scope) => Ok(Some(scope)),
-            Err(Error::Policy(PolicyError::Namespace { .. })) if args.name.is_none() => Ok(None),
-            Err(e) => Err(e),
-        },
-        PolicyFor::Cluster | PolicyFor::Rbac => Ok(Some(rbac_scope(env, args, context)?)),
+        PolicyFor::All | PolicyFor::Cluster | PolicyFor::Rbac => {
+            Ok(Some(rbac_scope(env, args, context)?))
+        }
     }
 }

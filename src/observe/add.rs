@@ -16,6 +16,7 @@ use crate::plan::{
 use crate::resolve::add::AddRequest;
 use crate::store::{ClusterEntry, Document};
 use crate::trust::{Issuer, STS_AUDIENCE, TrustMode};
+use crate::verify::NoToken;
 use crate::verify::ProviderFacts;
 
 /// The connections `add` reads through.
@@ -477,7 +478,7 @@ pub fn chained_target(req: &AddRequest, add: &planned::AddPlan) -> crate::verify
 }
 
 /// Tokens by ServiceAccount `(namespace, name)`.
-pub type Tokens = std::collections::BTreeMap<(String, String), Result<String, String>>;
+pub type Tokens = std::collections::BTreeMap<(String, String), Result<String, NoToken>>;
 
 /// An applier that also asks the cluster for the verification tokens as
 /// soon as it has applied each ServiceAccount: in the cluster chain, side by
@@ -523,11 +524,11 @@ impl<A: crate::apply::Apply> crate::apply::Apply for WithToken<'_, A> {
 async fn request_token(
     cluster: &Cluster<'_>,
     (namespace, name): &(String, String),
-) -> Result<String, String> {
+) -> Result<String, NoToken> {
     cluster
         .request_token(namespace, name, STS_AUDIENCE, crate::verify::TOKEN_SECONDS)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(NoToken::from_kube)
 }
 
 /// The verification's facts after applying, for each ServiceAccount `add`
@@ -558,7 +559,7 @@ pub async fn after_apply(
 async fn with_provider(
     klanker: &KlankerClients,
     issuer: &Issuer,
-    token: Result<String, String>,
+    token: Result<String, NoToken>,
 ) -> Result<AfterApply, Error> {
     let token_issuer = token
         .as_ref()

@@ -8,7 +8,7 @@ use crate::plan::ObservedServiceAccount;
 use crate::plan::snapshot::Onboarding;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, token};
-use crate::verify::{ChainFacts, ChainedTarget, Facts, ProviderFacts, RoleFacts, Target};
+use crate::verify::{ChainFacts, ChainedTarget, Facts, NoToken, ProviderFacts, RoleFacts, Target};
 
 pub async fn onboarding(
     klanker: &KlankerClients,
@@ -100,7 +100,7 @@ pub async fn chain(
     let claims = raw_token
         .as_ref()
         .map_err(Clone::clone)
-        .and_then(|t| token::claims(t).map_err(|e| e.to_string()));
+        .and_then(|t| token::claims(t).map_err(|e| NoToken::Failed(e.to_string())));
     let issuer = claims
         .as_ref()
         .ok()
@@ -148,15 +148,15 @@ pub async fn chain(
 async fn account_and_token(
     cluster: &Cluster<'_>,
     target: &Target,
-) -> Result<(Option<ObservedServiceAccount>, Result<String, String>), Error> {
+) -> Result<(Option<ObservedServiceAccount>, Result<String, NoToken>), Error> {
     let sa = cluster
         .get_service_account(&target.namespace, &target.service_account)
         .await?;
     let token = match &sa {
-        None => Err(format!(
+        None => Err(NoToken::Failed(format!(
             "ServiceAccount {}/{} does not exist",
             target.namespace, target.service_account
-        )),
+        ))),
         Some(_) => cluster
             .request_token(
                 &target.namespace,
@@ -165,7 +165,7 @@ async fn account_and_token(
                 crate::verify::TOKEN_SECONDS,
             )
             .await
-            .map_err(|e| e.to_string()),
+            .map_err(NoToken::from_kube),
     };
     Ok((sa, token))
 }

@@ -57,6 +57,10 @@ pub fn print(docs: &Documents) -> Result<(), Error> {
                 PolicyFor::All => {
                     let mut all =
                         json!({"klanker": klanker, "cluster": cluster, "rbac": rbac_json});
+                    // Apart, so applying `rbac` never grants a token.
+                    if let Some(scope) = rbac {
+                        all["rbac_optional_token"] = permissions::rbac_token_list(scope);
+                    }
                     // Only chained mode has a boundary: mirror mode's keys stay as they were.
                     if let Some(doc) = boundary {
                         all["cluster_boundary"] = doc.clone();

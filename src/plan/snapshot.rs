@@ -63,7 +63,7 @@ impl AddSnapshot {
 /// ServiceAccount: a token the cluster issues for it (never printed), and
 /// the provider of the token's issuer when it is not the one just ensured.
 pub struct AfterApply {
-    pub token: Result<String, String>,
+    pub token: Result<String, crate::verify::NoToken>,
     pub other_provider: Option<ProviderFacts>,
 }
 

@@ -78,6 +78,16 @@ fn rule_of(docs: &[Value], kind: &str, resource: &str) -> usize {
         .unwrap_or_else(|| panic!("no {kind} rule for {resource}"))
 }
 
+/// The optional token documents' name (one for the Role and its binding).
+fn optional_name(optional: &[Value]) -> String {
+    let name = optional[0]["metadata"]["name"].as_str().expect("name");
+    assert_eq!(
+        optional[0]["rules"][0]["resources"][0].as_str(),
+        Some("serviceaccounts/token")
+    );
+    name.to_string()
+}
+
 /// Fails (exit `code`), names the denied verb and resource, and wrote nothing.
 #[track_caller]
 fn denied(world: &World, args: &[&str], code: i32, verb: &str, resource: &str) {
@@ -101,7 +111,10 @@ fn denied(world: &World, args: &[&str], code: i32, verb: &str, resource: &str) {
 #[test]
 fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
     let world = World::new();
-    let docs = rbac_documents(&world);
+    let all = rbac_documents(&world);
+    // The last two, the optional token Role and its binding, come later.
+    let (docs, optional) = all.split_at(4);
+    let docs = docs.to_vec();
     world
         .kube
         .admin(&["apply", "-f", "-"], Some(&to_yaml(&docs)));
@@ -114,7 +127,6 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
     let add = AddArgs::new().name(CLUSTER).yes();
 
     let role_sa = rule_of(&docs, "Role", "serviceaccounts");
-    let role_token = rule_of(&docs, "Role", "serviceaccounts/token");
     let cluster_ns = rule_of(&docs, "ClusterRole", "namespaces");
     let cluster_list = rule_of(&docs, "ClusterRole", "serviceaccounts");
 
@@ -130,8 +142,14 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
         replace(&docs);
     }
 
-    // Sufficient for add (with its verification), verify and list.
-    world.run(&add).assert_ok();
+    // Sufficient for add (its check after applying says what it could
+    // not check without the optional token Role); with that Role, verify.
+    let added = world.run(&add);
+    added.assert_ok();
+    assert_contains!(added.stdout, "could not check: token");
+    world
+        .kube
+        .admin(&["apply", "-f", "-"], Some(&to_yaml(optional)));
     let verified = world.run(&["verify", CLUSTER]);
     verified.assert_ok();
     // The real server's token, checked against the real server's keys.
@@ -164,8 +182,11 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
     );
     replace(&docs);
 
-    // verify needs a token for the ServiceAccount.
-    replace(&without(&docs, "Role", role_token, "create"));
+    // verify needs a token for the ServiceAccount: the optional Role.
+    let binding = format!("rolebinding/{}", optional_name(optional));
+    world
+        .kube
+        .admin(&["delete", "-n", "ai-pods", &binding], None);
     world.clear_calls();
     let out = world.run(&["verify", CLUSTER]);
     assert_ne!(out.code, 0, "{}", out.all());
@@ -175,7 +196,9 @@ fn the_printed_rbac_is_sufficient_and_every_verb_of_it_is_needed() {
         world.writes(),
         ["kube:POST /api/v1/namespaces/ai-pods/serviceaccounts/km/token"]
     );
-    replace(&docs);
+    world
+        .kube
+        .admin(&["apply", "-f", "-"], Some(&to_yaml(optional)));
 
     // rm finds the tool's ServiceAccounts with a cluster-wide list, and deletes ours.
     for (kind, rule, verb, resource) in [
@@ -296,4 +319,33 @@ fn the_chained_rbac_is_sufficient_for_every_command() {
     world.run(&["rm", CLUSTER, "--yes"]).assert_ok();
     assert!(world.kube.config_map("ai-pods", "km-aws-config").is_none());
     assert!(world.kube.service_account("ai-pods", "km").is_none());
+}
+
+#[test]
+fn add_without_the_optional_token_rbac_checks_every_other_link_and_says_which_it_could_not() {
+    let world = World::new();
+    let all = rbac_documents(&world);
+    // The required documents grant no token; the optional ones are apart.
+    let required = &all[..4];
+    assert_lacks!(to_yaml(required), "serviceaccounts/token");
+    assert_eq!(optional_name(&all[4..]), "kubectl-klanker-trust-token");
+    world
+        .kube
+        .admin(&["apply", "-f", "-"], Some(&to_yaml(required)));
+    world.use_kube_token(RBAC_TOKEN);
+    let out = world.run(&AddArgs::new().name(CLUSTER).yes());
+    out.assert_ok();
+    assert_contains!(
+        out.stdout,
+        "could not check: token, issuer, provider, trust (needs the optional token RBAC"
+    );
+    // Every link that needs no token is still checked.
+    for link in ["service-account", "role", "session", "policy"] {
+        assert_contains!(out.stdout, link);
+    }
+    assert_lacks!(out.stdout, "FAIL");
+    // verify needs it: it fails and names the denied right.
+    let verify = world.run(&["verify", CLUSTER]);
+    assert_ne!(verify.code, 0, "{}", verify.all());
+    assert_contains!(verify.all(), "may not `create` `serviceaccounts/token`");
 }

@@ -11,6 +11,14 @@ pub struct Call {
     pub service: String,
     pub action: String,
     pub method: String,
+    /// The account the call acted in (None: unsigned, e.g. AssumeRoleWithWebIdentity).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The assumed role whose keys signed it (None: long-term keys, unsigned).
+    #[serde(default)]
+    pub principal: Option<String>,
+    #[serde(default)]
+    pub path: String,
     /// The request's parameters (first value of each), credentials left out.
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, String>,

@@ -3,7 +3,8 @@
 - binds an ephemeral port and prints {"port": N} on stdout once listening,
   so callers poll nothing and never race for a port;
 - appends one JSON line per AWS request (service, action, method, path,
-  and its parameters except those that carry a credential) to
+  the account and assumed role it acts as, and its parameters except
+  those that carry a credential) to
   the file named by --calls, so tests can count calls and writes;
 - injects faults on request (--faults FILE, re-read whenever it changes):
   throttling, 500, 503, custom IAM errors, slow answers, dropped
@@ -28,6 +29,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server
 
 SERVICE_RE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+ACCESS_KEY_RE = re.compile(r"Credential=([^/]+)/")
 # Request parameters that carry a credential (WebIdentityToken, SAMLAssertion, ...): never recorded.
 SECRET_PARAM_RE = re.compile(r"token|secret|password|saml|credential", re.IGNORECASE)
 # Recorded all the same: an MFA code is spent once used, and tests must see which one was sent.
@@ -80,6 +82,24 @@ class Faults:
         return None
 
 
+def caller(authorization):
+    """The account a signed request acts in and, for an assumed role's keys,
+    that role's ARN (never the key itself), so tests can judge each call
+    against the policy of the identity that made it. Unsigned: (None, None)."""
+    match = ACCESS_KEY_RE.search(authorization)
+    if not match:
+        return None, None
+    from moto.iam.models import PARTITION_NAMES, get_account_id_from, iam_backends
+
+    access_key = match.group(1)
+    account = get_account_id_from(access_key)
+    for partition in PARTITION_NAMES:
+        key = iam_backends[account][partition].access_keys.get(access_key)
+        if key is not None:
+            return account, getattr(key, "role_arn", None)
+    return account, None
+
+
 def drop_connection(environ):
     """Closes the client's socket with no response, as a network fault would."""
     sock = environ.get("werkzeug.socket")
@@ -119,7 +139,11 @@ class CallRecorder:
         recorded = {
             k: v[0] for k, v in params.items() if v and (k in RECORDED_ANYWAY or not SECRET_PARAM_RE.search(k))
         }
-        line = json.dumps({"service": service, "action": action, "method": method, "path": path, "params": recorded})
+        account, principal = caller(environ.get("HTTP_AUTHORIZATION", ""))
+        line = json.dumps({
+            "service": service, "action": action, "method": method, "path": path,
+            "account": account, "principal": principal, "params": recorded,
+        })
         with self.lock, open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")
         rule = self.faults.match(action)

@@ -80,9 +80,9 @@ pub fn verification_facts(
     after: AfterApply,
 ) -> Facts {
     let desired = &add.desired;
-    let claims = after
-        .token
-        .and_then(|t| trust::token::claims(&t).map_err(|e| e.to_string()));
+    let claims = after.token.and_then(|t| {
+        trust::token::claims(&t).map_err(|e| crate::verify::NoToken::Failed(e.to_string()))
+    });
     let token_issuer = claims
         .as_ref()
         .ok()
@@ -298,7 +298,7 @@ mod tests {
             facts.operator_policy,
             "arn:aws:iam::333333333333:policy/km-operator-policy"
         );
-        assert_eq!(facts.token.unwrap_err(), "no token");
+        assert_eq!(facts.token.unwrap_err(), "no token".into());
         assert!(facts.provider.is_none());
     }
 

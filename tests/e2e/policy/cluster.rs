@@ -56,11 +56,10 @@ fn print_chained(world: &World, target: &str, extra: &[&str]) -> String {
 
 /// Calls made only in the klanker account (the klanker policy's side);
 /// every other call in the code may be made by chained mode in the cluster
-/// account and must be granted there.
+/// account and must be granted there (a detach and an instance profile's
+/// removal too: someone may have attached either to role A by hand).
 const KLANKER_ONLY_CALLS: &[&str] = &[
     "iam:AttachRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:RemoveRoleFromInstanceProfile",
     "iam:PutRolePermissionsBoundary",
     "iam:DeleteRolePermissionsBoundary",
 ];
@@ -101,6 +100,10 @@ fn chained_calls() -> Vec<Case> {
             let (resource, conditions) = match call.as_str() {
                 "eks:DescribeCluster" => (cluster, none.clone()),
                 "iam:GetPolicy" => (CLUSTER_BOUNDARY, none.clone()),
+                "iam:RemoveRoleFromInstanceProfile" => (
+                    "arn:aws:iam::222222222222:instance-profile/by-hand",
+                    none.clone(),
+                ),
                 "iam:ListRoles" | "iam:ListOpenIDConnectProviders" | "sts:GetCallerIdentity" => {
                     ("*", none.clone())
                 }

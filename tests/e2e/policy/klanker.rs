@@ -16,11 +16,13 @@ const EXTRA: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 fn calls_of_the_tool(boundary: bool) -> Vec<Case> {
     let calls = calls_in_code();
     assert!(calls.len() >= 20, "the scan found too little: {calls:?}");
-    let provider =
-        "arn:aws:iam::333333333333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
     let mut cases = Vec::new();
     for call in calls {
         let none = json!({});
+        // What real IAM evaluates: the tags of the role or provider the
+        // call acts on, or those the request sets.
+        let ours = json!({RESOURCE_TAG: "kubectl-klanker-trust"});
+        let tagging = json!({REQUEST_TAG: "kubectl-klanker-trust"});
         let (resource, conditions, allowed) = match call.as_str() {
             // Unsigned: STS checks the token and the trust, not the caller's IAM.
             "sts:AssumeRoleWithWebIdentity" => continue,
@@ -37,27 +39,141 @@ fn calls_of_the_tool(boundary: bool) -> Vec<Case> {
                 ("*", none, true)
             }
             "iam:GetPolicy" => (OPERATOR_POLICY, none, true),
-            "iam:AttachRolePolicy" | "iam:DetachRolePolicy" => {
-                (ROLE_ARN, json!({"iam:PolicyARN": OPERATOR_POLICY}), true)
-            }
-            "iam:CreateRole" | "iam:PutRolePermissionsBoundary" if boundary => {
-                (ROLE_ARN, json!({"iam:PermissionsBoundary": BOUNDARY}), true)
-            }
+            "iam:AttachRolePolicy" | "iam:DetachRolePolicy" => (
+                ROLE_ARN,
+                json!({"iam:PolicyARN": OPERATOR_POLICY, RESOURCE_TAG: "kubectl-klanker-trust"}),
+                true,
+            ),
+            "iam:CreateRole" if boundary => (
+                ROLE_ARN,
+                json!({"iam:PermissionsBoundary": BOUNDARY, REQUEST_TAG: "kubectl-klanker-trust"}),
+                true,
+            ),
+            "iam:CreateRole" => (ROLE_ARN, tagging, true),
+            "iam:PutRolePermissionsBoundary" if boundary => (
+                ROLE_ARN,
+                json!({"iam:PermissionsBoundary": BOUNDARY, RESOURCE_TAG: "kubectl-klanker-trust"}),
+                true,
+            ),
             // With a boundary configured, the operator must never remove it.
-            "iam:DeleteRolePermissionsBoundary" => (ROLE_ARN, none, !boundary),
+            "iam:DeleteRolePermissionsBoundary" => (ROLE_ARN, ours, !boundary),
             "iam:RemoveRoleFromInstanceProfile" => (
                 "arn:aws:iam::333333333333:instance-profile/someone-elses",
                 none,
                 true,
             ),
-            op if op.contains("OpenIDConnectProvider") => (provider, none, true),
+            "iam:CreateOpenIDConnectProvider" | "iam:TagOpenIDConnectProvider" => {
+                (PROVIDER, tagging, true)
+            }
+            "iam:GetOpenIDConnectProvider" => (PROVIDER, none, true),
+            op if op.contains("OpenIDConnectProvider") => (PROVIDER, ours, true),
+            "iam:GetRole"
+            | "iam:ListAttachedRolePolicies"
+            | "iam:ListInstanceProfilesForRole"
+            | "iam:ListRolePolicies" => (ROLE_ARN, none, true),
             op if op.starts_with("iam:") && (op.contains("Role") || op.contains("Tag")) => {
-                (ROLE_ARN, none, true)
+                (ROLE_ARN, ours, true)
             }
             other => panic!("{other} is called: say on which resource IAM checks it"),
         };
         cases.push(case(&call, &call, resource, conditions, allowed));
     }
+    cases
+}
+
+const PROVIDER: &str =
+    "arn:aws:iam::333333333333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
+const RESOURCE_TAG: &str = "aws:ResourceTag/klanker-trust/managed-by";
+const REQUEST_TAG: &str = "aws:RequestTag/klanker-trust/managed-by";
+
+/// Writes on what this tool did not create: denied; on what it did: allowed.
+fn ownership() -> Vec<Case> {
+    let github = "arn:aws:iam::333333333333:oidc-provider/token.actions.githubusercontent.com";
+    let theirs = "arn:aws:iam::333333333333:role/km-cluster-theirs";
+    let untagged = || json!({});
+    let eksctl = || json!({RESOURCE_TAG: "eksctl"});
+    let ours = || json!({RESOURCE_TAG: "kubectl-klanker-trust"});
+    let mut cases = Vec::new();
+    for (action, resource) in [
+        ("iam:DeleteOpenIDConnectProvider", github),
+        ("iam:AddClientIDToOpenIDConnectProvider", github),
+        ("iam:UpdateAssumeRolePolicy", theirs),
+        ("iam:DeleteRole", theirs),
+        ("iam:UpdateRole", theirs),
+    ] {
+        cases.push(case(
+            &format!("{action} untagged"),
+            action,
+            resource,
+            untagged(),
+            false,
+        ));
+        cases.push(case(
+            &format!("{action} another tool's"),
+            action,
+            resource,
+            eksctl(),
+            false,
+        ));
+        cases.push(case(
+            &format!("{action} ours"),
+            action,
+            resource,
+            ours(),
+            true,
+        ));
+    }
+    cases.extend([
+        case(
+            "detach the operator policy from a role that is not ours",
+            "iam:DetachRolePolicy",
+            theirs,
+            json!({"iam:PolicyARN": OPERATOR_POLICY}),
+            false,
+        ),
+        case(
+            "create a role not tagged as ours",
+            "iam:CreateRole",
+            theirs,
+            untagged(),
+            false,
+        ),
+        case(
+            "create a role tagged as another tool's",
+            "iam:CreateRole",
+            theirs,
+            json!({REQUEST_TAG: "eksctl"}),
+            false,
+        ),
+        case(
+            "create a provider not tagged as ours",
+            "iam:CreateOpenIDConnectProvider",
+            github,
+            untagged(),
+            false,
+        ),
+        case(
+            "tag a provider as another tool's",
+            "iam:TagOpenIDConnectProvider",
+            github,
+            json!({REQUEST_TAG: "eksctl"}),
+            false,
+        ),
+        case(
+            "read any provider",
+            "iam:GetOpenIDConnectProvider",
+            github,
+            untagged(),
+            true,
+        ),
+        case(
+            "read any km-cluster role",
+            "iam:GetRole",
+            theirs,
+            untagged(),
+            true,
+        ),
+    ]);
     cases
 }
 
@@ -169,6 +285,7 @@ fn operator_policy_cannot_escalate_and_grants_every_call() {
     assert_real_account(&policy, "aws");
     let mut cases = calls_of_the_tool(false);
     cases.extend(escalations());
+    cases.extend(ownership());
     cases.push(case(
         "attach ReadOnlyAccess when it was not named",
         "iam:AttachRolePolicy",
@@ -195,12 +312,13 @@ fn a_boundary_and_named_policies_bind_the_operator() {
     assert_real_account(&policy, "aws");
     let mut cases = calls_of_the_tool(true);
     cases.extend(escalations());
+    cases.extend(ownership());
     cases.extend([
         case(
             "attach a named extra policy",
             "iam:AttachRolePolicy",
             ROLE_ARN,
-            json!({"iam:PolicyARN": EXTRA}),
+            json!({"iam:PolicyARN": EXTRA, RESOURCE_TAG: "kubectl-klanker-trust"}),
             true,
         ),
         case(

@@ -8,6 +8,7 @@
 //! Here what the subjects share: the evaluator's questions and answers, and
 //! the scan of the calls the code makes.
 
+mod calls;
 mod cluster;
 mod klanker;
 mod rbac;

@@ -33,10 +33,19 @@ fn rbac_yaml_is_only_the_documents_for_kubectl_apply() {
     assert!(out.stdout.starts_with("---\n"), "{}", out.stdout);
     let docs = documents(&out.stdout);
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    // The last two, the optional token Role and its binding, apart.
     assert_eq!(
         kinds,
-        ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
+        [
+            "Role",
+            "RoleBinding",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Role",
+            "RoleBinding"
+        ]
     );
+    assert_contains!(out.stdout, "# OPTIONAL (verify only)");
     assert_eq!(docs[0]["metadata"]["namespace"].as_str(), Some("team-a"));
     let names: Vec<&str> = docs[0]["rules"][0]["resourceNames"]
         .as_sequence()
@@ -101,11 +110,11 @@ fn rbac_for_an_onboarding_name_uses_its_recorded_namespace() {
     // The context's namespace is ai-pods: the record wins.
     assert_eq!(docs[0]["metadata"]["namespace"].as_str(), Some("team-a"));
     assert_eq!(
-        docs[0]["rules"][1]["resources"][0].as_str(),
+        docs[4]["rules"][0]["resources"][0].as_str(),
         Some("serviceaccounts/token")
     );
     assert_eq!(
-        docs[0]["rules"][1]["resourceNames"][0].as_str(),
+        docs[4]["rules"][0]["resourceNames"][0].as_str(),
         Some("runner")
     );
     let cluster_rules = docs[2]["rules"].as_sequence().expect("rules");
@@ -237,14 +246,44 @@ fn rbac_for_a_chained_onboarding_of_several_names_each_and_its_config_map() {
             .collect()
     };
     let rules = docs[0]["rules"].as_sequence().expect("rules");
-    let token = rules
-        .iter()
-        .find(|r| r["resources"][0].as_str() == Some("serviceaccounts/token"))
-        .expect("token rule");
+    let token = &docs[4]["rules"][0];
+    assert_eq!(
+        token["resources"][0].as_str(),
+        Some("serviceaccounts/token")
+    );
     assert_eq!(names(token), ["runner", "builder"]);
     let config_maps = rules
         .iter()
         .find(|r| r["resources"][0].as_str() == Some("configmaps"))
         .expect("ConfigMap rule");
     assert_eq!(names(config_maps), ["km-aws-config"]);
+}
+
+#[test]
+fn without_a_namespace_anywhere_the_cluster_policy_defaults_like_add() {
+    let world = World::new();
+    // A context that sets no namespace: add uses `default`, and so must policy.
+    world.write_kubeconfig(
+        &world.kubeconfig(),
+        crate::support::CONTEXT,
+        None,
+        &world.eks_exec_user("--profile cluster-admin"),
+    );
+    // JSON is the IAM document alone; text and the RBAC name the namespace.
+    world
+        .run(&["policy", "--for", "cluster", "-o", "json"])
+        .assert_ok();
+    for args in [
+        &["policy", "--for", "cluster"][..],
+        &["policy", "--for", "rbac", "-o", "yaml"][..],
+        &["policy"][..],
+    ] {
+        let out = world.run(args);
+        out.assert_ok();
+        assert_contains!(out.stdout, "kubectl-klanker-trust:default");
+    }
+    let yaml = world.run(&["policy", "--for", "rbac", "-o", "yaml"]);
+    let docs = documents(&yaml.stdout);
+    assert_eq!(docs[0]["metadata"]["namespace"].as_str(), Some("default"));
+    assert_eq!(docs[0]["rules"][0]["resourceNames"][0].as_str(), Some("km"));
 }
