@@ -9,7 +9,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::plan::{ObservedConfigMap, ObservedServiceAccount};
-use crate::trust::{CREATED_BY_ANNOTATION, FIELD_MANAGER};
+use crate::trust::FIELD_MANAGER;
 
 pub mod credential;
 pub mod proxy;
@@ -70,6 +70,11 @@ pub enum KubeError {
         reason: String,
     },
 }
+
+/// The resourceVersion a create-only apply carries: the API server's
+/// revisions start far above it once a cluster has booted, so no existing
+/// object has it, and the precondition fails for any that exists.
+const NOT_YET_CREATED: &str = "1";
 
 /// The last words of a connection error chain, as kubectl says them:
 /// "was refused", "timed out", "closed before the answer came", else what
@@ -618,18 +623,18 @@ impl<'a> Cluster<'a> {
             .map_err(|e| self.fail(format!("creating namespace {name}"), e))
     }
 
-    /// Creates the object bare but for its records (`records`: the created-by
-    /// annotation, and a ConfigMap's onboarding name), with a create
-    /// that fails if it exists, so an object someone made after the plan was
-    /// read is never merged into and claimed. The apply that follows sets
-    /// our fields under our manager's Apply entry, as for any update. An
-    /// object that exists is ours to go on with only when `same_onboarding`
-    /// says another run of this onboarding just made it.
-    async fn create_bare<K>(
+    /// Server-side apply of an object the plan found missing, with a
+    /// resourceVersion no existing object can have: the API server treats
+    /// it as a precondition, so the apply creates the object, or answers
+    /// 409 if someone made it after the plan was read; it is then never
+    /// merged into and claimed. The create is authorized as before (RBAC
+    /// `create` with the object's name) and owned by our Apply entry. An
+    /// object that exists is ours to go on with only when
+    /// `same_onboarding` says another run of this onboarding just made it.
+    async fn apply_new<K>(
         &self,
         object: &K,
         kind: &'static str,
-        records: &[&str],
         same_onboarding: impl Fn(&K) -> bool,
     ) -> Result<(), KubeError>
     where
@@ -637,34 +642,23 @@ impl<'a> Cluster<'a> {
             + Clone
             + serde::Serialize
             + serde::de::DeserializeOwned
-            + std::fmt::Debug
-            + Default,
+            + std::fmt::Debug,
         K::DynamicType: Default,
     {
-        let meta = object.meta();
-        let namespace = meta.namespace.clone().unwrap_or_default();
-        let name = meta.name.clone().unwrap_or_default();
+        let namespace = object.meta().namespace.clone().unwrap_or_default();
+        let name = object.meta().name.clone().unwrap_or_default();
         let path = kind.to_ascii_lowercase();
-        self.log("POST", &format!("namespaces/{namespace}/{path}s/{name}"));
-        let mut bare = K::default();
-        *bare.meta_mut() = ObjectMeta {
-            name: Some(name.clone()),
-            namespace: Some(namespace.clone()),
-            annotations: meta.annotations.as_ref().map(|all| {
-                all.iter()
-                    .filter(|(k, _)| records.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            }),
-            ..ObjectMeta::default()
-        };
+        self.log(
+            "PATCH (apply, create only)",
+            &format!("namespaces/{namespace}/{path}s/{name}"),
+        );
+        let mut new = object.clone();
+        new.meta_mut().resource_version = Some(NOT_YET_CREATED.to_string());
         let api: Api<K> = Api::namespaced(self.client.clone(), &namespace);
-        let params = kube::api::PostParams {
-            dry_run: self.dry_run,
-            field_manager: Some(FIELD_MANAGER.to_string()),
-        };
+        let params = self.apply_params(false);
         let action = || format!("creating {kind} {namespace}/{name}");
-        match self.retrying(|| api.create(&params, &bare)).await {
+        let patch = Patch::Apply(&new);
+        match self.retrying(|| api.patch(&name, &params, &patch)).await {
             Ok(_) => return Ok(()),
             Err(kube::Error::Api(status)) if status.code == 409 => {}
             Err(e) => return Err(self.fail(action(), e)),
@@ -673,17 +667,21 @@ impl<'a> Cluster<'a> {
             .retrying(|| api.get_opt(&name))
             .await
             .map_err(|e| self.fail(action(), e))?;
-        match existing.as_ref().is_some_and(same_onboarding) {
-            true => Ok(()),
-            false => Err(KubeError::AppearedSincePlan {
+        if !existing.as_ref().is_some_and(same_onboarding) {
+            return Err(KubeError::AppearedSincePlan {
                 kind,
                 namespace,
                 name,
-            }),
+            });
         }
+        let patch = Patch::Apply(object);
+        self.retrying(|| api.patch(&name, &params, &patch))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.fail(action(), e))
     }
 
-    /// A ServiceAccount the plan found missing: created, then applied.
+    /// A ServiceAccount the plan found missing (see `apply_new`).
     pub async fn create_service_account(&self, sa: &ServiceAccount) -> Result<(), KubeError> {
         let role = |s: &ServiceAccount| {
             s.metadata
@@ -695,13 +693,10 @@ impl<'a> Cluster<'a> {
         let same_onboarding = |existing: &ServiceAccount| {
             observe(existing).created_by_us() && role(existing).is_none_or(|r| Some(r) == role(sa))
         };
-        let records = [CREATED_BY_ANNOTATION];
-        self.create_bare(sa, "ServiceAccount", &records, same_onboarding)
-            .await?;
-        self.apply_service_account(sa, false).await
+        self.apply_new(sa, "ServiceAccount", same_onboarding).await
     }
 
-    /// A ConfigMap the plan found missing: created, then applied.
+    /// A ConfigMap the plan found missing (see `apply_new`).
     pub async fn create_config_map(&self, config_map: &ConfigMap) -> Result<(), KubeError> {
         let onboarding = config_map
             .metadata
@@ -711,10 +706,8 @@ impl<'a> Cluster<'a> {
             .cloned()
             .unwrap_or_default();
         let same_onboarding = |existing: &ConfigMap| observe_config_map(existing).of(&onboarding);
-        let records = [CREATED_BY_ANNOTATION, crate::trust::NAME_TAG];
-        self.create_bare(config_map, "ConfigMap", &records, same_onboarding)
-            .await?;
-        self.apply_config_map(config_map).await
+        self.apply_new(config_map, "ConfigMap", same_onboarding)
+            .await
     }
 
     /// Server-side apply of exactly the fields we own. `force` (only with
@@ -1077,26 +1070,22 @@ pub struct FoundAccount {
 }
 
 /// Labels, annotations and who owns which, from `metadata.managedFields`:
-/// our manager's Apply entry is ours (and the created-by record its create
-/// wrote), every other entry someone else's.
+/// our manager's Apply entry is ours, every other entry someone else's.
 pub fn observe(sa: &ServiceAccount) -> ObservedServiceAccount {
     let mut observed = ObservedServiceAccount {
         annotations: sa.metadata.annotations.clone().unwrap_or_default(),
         labels: sa.metadata.labels.clone().unwrap_or_default(),
         ..ObservedServiceAccount::default()
     };
-    let created_by = ("annotations".to_string(), CREATED_BY_ANNOTATION.to_string());
     for entry in sa.metadata.managed_fields.iter().flatten() {
-        let our_manager = entry.manager.as_deref() == Some(FIELD_MANAGER);
-        let applied = entry.operation.as_deref() == Some("Apply");
-        // Our create (an Update entry) records only the created-by annotation.
-        let ours = |field: &crate::plan::Field| our_manager && (applied || *field == created_by);
+        let ours = entry.manager.as_deref() == Some(FIELD_MANAGER)
+            && entry.operation.as_deref() == Some("Apply");
         let manager = entry.manager.clone().unwrap_or_else(|| "unknown".into());
         let Some(fields) = entry.fields_v1.as_ref() else {
             continue;
         };
         for field in owned_fields(&fields.0) {
-            if ours(&field) {
+            if ours {
                 observed.ours.insert(field);
             } else {
                 observed

@@ -339,8 +339,8 @@ pub enum Op {
     },
     /// Server-side apply of exactly these fields under our field manager;
     /// `force` only with `--override-existing-serviceaccounts`. `create`:
-    /// the plan found it missing, so it is created first with a create that
-    /// fails if someone made it since (never merged into and claimed).
+    /// the plan found it missing, so the apply may only create it, and fails
+    /// if someone made it since (never merged into and claimed).
     ApplyServiceAccount {
         namespace: String,
         name: String,

@@ -24,13 +24,8 @@ fn dry_run_server_has_the_api_server_dry_run_the_writes_and_changes_nothing() {
         .requests()
         .into_iter()
         .filter(|r| r.dry_run && r.path.contains("serviceaccounts"))
-        .map(|r| r.method)
         .collect();
-    assert_eq!(
-        dry,
-        ["POST", "PATCH"],
-        "one dry-run create, then apply, of the ServiceAccount"
-    );
+    assert_eq!(dry.len(), 1, "one dry-run apply of the ServiceAccount");
     assert_eq!(world.writes(), Vec::<String>::new());
     assert!(world.kube.service_account("ai-pods", "km").is_none());
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());

@@ -435,9 +435,9 @@ fn other_partitions_work_end_to_end() {
 fn tags_already_on_the_role_count_toward_the_fifty() {
     let world = World::new();
     world.run(&AddArgs::cluster().yes()).assert_ok();
-    // Someone tagged the role by hand: 4 of the tool's (managed-by, name and
-    // the recorded cluster and server) + 45 = 49.
-    let tags: Vec<aws_sdk_iam::types::Tag> = (0..45)
+    // Someone tagged the role by hand: 5 of the tool's (managed-by, name and
+    // the recorded cluster, server and issuer) + 44 = 49.
+    let tags: Vec<aws_sdk_iam::types::Tag> = (0..44)
         .map(|i| {
             aws_sdk_iam::types::Tag::builder()
                 .key(format!("hand{i}"))
