@@ -183,15 +183,28 @@ async fn identity_and_policies(
     klanker: &KlankerClients,
     hint: Option<Identity>,
 ) -> Result<(Identity, BTreeSet<String>, BTreeSet<String>), Error> {
-    let identity = super::klanker_identity(klanker, hint).await?;
+    // The profile's account names the policies to look for while STS
+    // confirms it (no extra round trip); without one, STS comes first.
+    let identity = match &hint {
+        Some(named) => named.clone(),
+        None => super::klanker_identity(klanker, None).await?,
+    };
     let policies = planned::policy_arns(req, &identity);
     let checks = policies.iter().map(|arn| async move {
         iam::policy_exists(&klanker.iam, arn)
             .await
             .map(|exists| (arn.clone(), exists))
     });
-    let missing: BTreeSet<String> = futures::future::try_join_all(checks)
-        .await?
+    let confirm = async {
+        match hint {
+            Some(_) => super::klanker_identity(klanker, hint).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (found, confirmed) =
+        tokio::try_join!(async { Ok(futures::future::try_join_all(checks).await?) }, confirm)?;
+    let identity = confirmed.unwrap_or(identity);
+    let missing: BTreeSet<String> = found
         .into_iter()
         .filter_map(|(arn, exists)| (!exists).then_some(arn))
         .collect();

@@ -38,22 +38,27 @@ pub async fn klanker_clients(
     Ok((KlankerClients::new(&sdk, env.verbose()), hint))
 }
 
-/// The klanker account: from the profile's configuration when it names it
-/// (no round trip), else from STS GetCallerIdentity.
+/// The klanker account, as STS GetCallerIdentity says: the profile's
+/// configuration (`hint`) is never taken on trust, since a cached session
+/// or the environment may hold credentials of another account. Callers run
+/// it beside their first reads.
 pub async fn klanker_identity(
     klanker: &KlankerClients,
     hint: Option<Identity>,
 ) -> Result<Identity, Error> {
-    match hint {
-        Some(identity) => Ok(identity),
-        None => {
-            let (account, arn) = iam::caller_identity(&klanker.sts).await?;
-            Ok(Identity {
-                partition: crate::trust::arn::partition_of(&arn).to_string(),
-                account,
-            })
+    let (account, arn) = iam::caller_identity(&klanker.sts).await?;
+    if let Some(named) = hint.filter(|h| h.account != account) {
+        return Err(crate::trust::guard::GuardError::CredentialsInOtherAccount {
+            named: named.account,
+            actual: account,
+            caller: arn,
         }
+        .into());
     }
+    Ok(Identity {
+        partition: crate::trust::arn::partition_of(&arn).to_string(),
+        account,
+    })
 }
 
 /// Role lookups in flight at once when reading candidates' tags.

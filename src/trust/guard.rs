@@ -14,6 +14,16 @@ pub enum GuardError {
         expected: String,
         expected_by: &'static str,
     },
+    /// STS says the klanker credentials act in another account than the
+    /// profile's configuration names.
+    #[error(
+        "the klanker profile's configuration names account {named}, but STS says its credentials act as {caller} in account {actual} (a stale or planted cached session, or credentials from the environment?). Nothing was changed. Check where the profile's credentials come from (`aws sts get-caller-identity --profile ...` shows the same)."
+    )]
+    CredentialsInOtherAccount {
+        named: String,
+        actual: String,
+        caller: String,
+    },
     /// The klanker profile lands in the cluster's own account.
     #[error(
         "the klanker profile `{profile}` lands in account {account}, which is the cluster's own account, not the central klanker account. Nothing was changed. Pass the klanker account's profile with --aws-profile (the cluster's profile belongs in the kubeconfig or --cluster-profile)."

@@ -767,3 +767,37 @@ fn the_aws_cli_is_the_pinned_one() {
         .expect("awscli pinned");
     assert!(text.starts_with(&format!("aws-cli/{version} ")), "{text}");
 }
+
+/// Issue 22, item 6: the account the klanker side acts in is what STS
+/// says, never what the profile's role_arn names. A session cached under
+/// the klanker role's key (the user's own file, so it is read) that holds
+/// the base account's keys stops add before any write, naming both.
+#[test]
+fn a_cached_session_of_another_account_stops_add_before_any_write() {
+    let world = World::new();
+    world.run(&AddArgs::cluster().dry_run()).assert_ok();
+    let entries = cache_entries(&cache_dir(&world));
+    let (path, mut entry) = entries
+        .into_iter()
+        .find(|(_, json)| {
+            json["AssumedRoleUser"]["Arn"]
+                .as_str()
+                .is_some_and(|arn| arn.contains("klanker-operator"))
+        })
+        .expect("the klanker role's cached session");
+    entry["Credentials"]["AccessKeyId"] = ACCESS_KEY.into();
+    entry["Credentials"]["SecretAccessKey"] = SECRET_KEY.into();
+    std::fs::write(&path, entry.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    world.clear_calls();
+
+    let out = world.run(&AddArgs::cluster().yes());
+    out.assert_code(1);
+    assert_contains!(
+        out.stderr,
+        "the klanker profile's configuration names account 333333333333, but STS says its credentials act as"
+    );
+    assert_contains!(out.stderr, "in account 123456789012");
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", out.all());
+    assert_secret_free(&out.all(), &[SECRET_KEY]);
+}
