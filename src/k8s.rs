@@ -648,8 +648,9 @@ impl<'a> Cluster<'a> {
         let namespace = object.meta().namespace.clone().unwrap_or_default();
         let name = object.meta().name.clone().unwrap_or_default();
         let path = kind.to_ascii_lowercase();
+        // The same call as an update's apply; the precondition makes it a create.
         self.log(
-            "PATCH (apply, create only)",
+            "PATCH (apply)",
             &format!("namespaces/{namespace}/{path}s/{name}"),
         );
         let mut new = object.clone();

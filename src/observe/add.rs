@@ -201,8 +201,10 @@ async fn identity_and_policies(
             None => Ok(None),
         }
     };
-    let (found, confirmed) =
-        tokio::try_join!(async { Ok(futures::future::try_join_all(checks).await?) }, confirm)?;
+    let (found, confirmed) = tokio::try_join!(
+        async { Ok(futures::future::try_join_all(checks).await?) },
+        confirm
+    )?;
     let identity = confirmed.unwrap_or(identity);
     let missing: BTreeSet<String> = found
         .into_iter()
