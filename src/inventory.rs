@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod intent;
+
 use crate::store::ClusterEntry;
 use crate::trust::{
     CLUSTER_TAG, Issuer, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
@@ -411,18 +413,35 @@ pub fn trust_widening(
     problems
 }
 
-/// The `--service-account` flags that rewrite the trust: the first as
-/// `NAME` (it is in `--namespace`), the others as `NAMESPACE:NAME`.
-fn service_account_flags(subjects: &[(String, String)]) -> String {
-    subjects
-        .iter()
-        .enumerate()
-        .map(|(i, (ns, sa))| match i {
-            0 => format!("--service-account {sa}"),
-            _ => format!("--service-account {ns}:{sa}"),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The drift of a role's trust from what the tool writes for the
+/// onboarding's recorded intent (its mode, provider or role A, and the
+/// ServiceAccounts it wrote), with the `add` that converges it.
+fn trust_drift(o: &Onboarding, role: &RoleSummary, entry: Option<&ClusterEntry>) -> Option<Drift> {
+    let mut intent = o.clone();
+    intent::recover(&mut intent, role, entry);
+    let written = intent::written(&intent, role, entry);
+    let partition = crate::trust::arn::partition_of(&o.role_arn);
+    let expected = intent::expected_trust(&intent, &written, partition);
+    let details = match (&expected, intent.mode) {
+        (Some(e), _) if policy::equivalent(&role.trust_policy, e) => return None,
+        (Some(_), crate::trust::TrustMode::Mirror) => {
+            trust_widening(&intent, &role.trust_policy, &written)
+        }
+        (Some(e), _) => policy::diff_lines(&role.trust_policy, e),
+        (None, _) => vec!["it no longer names what the tool wrote".into()],
+    };
+    Some(Drift {
+        name: o.name.clone(),
+        problem: format!(
+            "the trust policy of role {} was changed by hand: {}",
+            o.role_name,
+            details.join("; ")
+        ),
+        fix: format!(
+            "{} (from that cluster's context) rewrites it",
+            intent::add_command(&intent, &written)
+        ),
+    })
 }
 
 fn count_word(n: usize) -> String {
@@ -609,29 +628,8 @@ pub fn onboardings_from(
                 ),
             });
         }
-        let written = described_subject_count(&summary.description);
-        // What the tool wrote: km-config.yaml's list for this role, else the
-        // trust's first subjects, as many as the description counts.
-        let recorded = match entry.filter(|e| e.role_arn == o.role_arn) {
-            Some(e) => e.subjects(),
-            None => o.subjects().into_iter().take(written).collect(),
-        };
-        let widened = trust_widening(&o, &summary.trust_policy, &recorded);
-        if !widened.is_empty() {
-            drift.push(Drift {
-                name: name.to_string(),
-                problem: format!(
-                    "the trust policy of role {} was changed by hand: {}",
-                    o.role_name,
-                    widened.join("; ")
-                ),
-                fix: format!(
-                    "kubectl klanker-trust add --name {} --namespace '{}' {} (from that cluster's context) rewrites it",
-                    o.name,
-                    o.namespace,
-                    service_account_flags(&recorded)
-                ),
-            });
+        if let Some(d) = trust_drift(&o, summary, entry) {
+            drift.push(d);
         }
         out.push(o);
     }
@@ -1060,7 +1058,7 @@ mod tests {
             d.problem
         );
         assert!(
-            d.fix.contains("--namespace 'ai-pods' --service-account a --service-account ci:b --service-account evil:x ("),
+            d.fix.contains("--mode mirror --namespace 'ai-pods' --service-account 'a' --service-account 'ci:b' --service-account 'evil:x' ("),
             "{}",
             d.fix
         );
@@ -1078,7 +1076,7 @@ mod tests {
             .unwrap_or_else(|| panic!("{drift:?}"));
         assert!(
             d.fix.contains(
-                "--service-account a --service-account ci:b --service-account ai-pods:ci-* ("
+                "--service-account 'a' --service-account 'ci:b' --service-account 'ci-*' ("
             ),
             "{}",
             d.fix

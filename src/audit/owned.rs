@@ -4,9 +4,9 @@
 use serde_json::Value;
 
 use super::{AccountScan, Finding, FindingId, Fix};
-use crate::inventory::{self, Onboarding};
+use crate::inventory::{self, Onboarding, intent};
 use crate::store::ClusterEntry;
-use crate::trust::{Issuer, TrustMode, TrustScope, chain, policy};
+use crate::trust::policy;
 
 /// An onboarding of this tool, as the audit sees it.
 #[derive(Debug, Clone)]
@@ -34,17 +34,10 @@ pub fn onboardings(account: &AccountScan, config: &[ClusterEntry]) -> Vec<Owned>
             let entry = config
                 .iter()
                 .find(|e| e.name == o.name && e.role_arn == o.role_arn);
-            recover(&mut o, summary, entry);
-            let written = match entry {
-                Some(e) => e.subjects(),
-                None => o
-                    .subjects()
-                    .into_iter()
-                    .take(inventory::described_subject_count(&summary.description))
-                    .collect(),
-            };
+            intent::recover(&mut o, summary, entry);
+            let written = intent::written(&o, summary, entry);
             Some(Owned {
-                expected: expected(&o, &written, &account.partition),
+                expected: intent::expected_trust(&o, &written, &account.partition),
                 live: summary.trust_policy.clone(),
                 onboarding: o,
                 written,
@@ -53,85 +46,10 @@ pub fn onboardings(account: &AccountScan, config: &[ClusterEntry]) -> Vec<Owned>
         .collect()
 }
 
-/// What a trust changed by hand no longer says, from what the role and
-/// km-config.yaml recorded when the tool wrote it: the mode (the
-/// description's suffix), the provider and the first ServiceAccount.
-fn recover(o: &mut Onboarding, role: &crate::inventory::RoleSummary, entry: Option<&ClusterEntry>) {
-    if role.description.ends_with(crate::trust::CHAINED_SUFFIX) {
-        o.mode = TrustMode::Chained;
-    }
-    if o.oidc_provider_arn.is_empty() && o.mode == TrustMode::Mirror {
-        o.oidc_provider_arn = entry
-            .map(|e| e.oidc_provider_arn.clone())
-            .or_else(|| {
-                inventory::federated_principals(&role.trust_policy)
-                    .into_iter()
-                    .next()
-            })
-            .unwrap_or_default();
-    }
-    if o.issuer.is_empty()
-        && let Ok(p) = crate::trust::OidcProviderArn::parse(&o.oidc_provider_arn, "provider")
-    {
-        o.issuer = p.issuer.url();
-    }
-    let described = role
-        .description
-        .split_once(" (")
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map(|(scope, _)| scope.split_once(" +").map_or(scope, |(first, _)| first))
-        .and_then(|scope| scope.split_once('/'));
-    if let (true, Some((ns, sa))) = (o.namespace == "?", described) {
-        o.namespace = ns.to_string();
-        o.service_account = sa.to_string();
-    }
-}
-
-/// The trust the onboarding's mode writes.
-fn expected(o: &Onboarding, written: &[(String, String)], partition: &str) -> Option<Value> {
-    match o.mode {
-        TrustMode::Chained => {
-            let role_a = o.cluster_role_arn.as_deref()?;
-            let account = crate::trust::arn::account_of(role_a)?;
-            Some(chain::klanker_trust_policy(partition, account, role_a))
-        }
-        TrustMode::Mirror => {
-            let issuer = Issuer::parse(&o.issuer, "issuer").ok()?;
-            let scopes: Vec<TrustScope> = written
-                .iter()
-                .map(|(ns, sa)| TrustScope::new(ns, sa))
-                .collect();
-            Some(policy::trust_policy_for(
-                &o.oidc_provider_arn,
-                &issuer,
-                &scopes,
-            ))
-        }
-    }
-}
-
 impl Owned {
     /// `add` with the flags that write this onboarding's trust again.
     pub fn add_command(&self) -> String {
-        let o = &self.onboarding;
-        let mut words = vec![
-            "kubectl klanker-trust add".to_string(),
-            format!("--name {}", o.name),
-            format!("--mode {}", o.mode.as_str()),
-        ];
-        let (first_ns, _) = self
-            .written
-            .first()
-            .cloned()
-            .unwrap_or_else(|| (o.namespace.clone(), o.service_account.clone()));
-        words.push(format!("--namespace '{first_ns}'"));
-        for (i, (ns, sa)) in self.written.iter().enumerate() {
-            words.push(match (i, ns == &first_ns) {
-                (0, _) | (_, true) => format!("--service-account '{sa}'"),
-                _ => format!("--service-account '{ns}:{sa}'"),
-            });
-        }
-        words.join(" ")
+        intent::add_command(&self.onboarding, &self.written)
     }
 
     /// The drift finding, when the live trust is not what the tool writes.

@@ -106,6 +106,10 @@ pub fn recorded(req: &AddRequest, snap: &AddSnapshot) -> Binding {
             }
             binding = from_role(&role.tags, &role.trust_policy);
             from_entry(&mut binding);
+            // The trust last: it is what a hand edit changes.
+            binding.cluster_account = binding
+                .cluster_account
+                .or_else(|| root_principal_account(&role.trust_policy));
         }
         Some(_) => return Binding::default(),
         None => from_entry(&mut binding),
@@ -113,7 +117,8 @@ pub fn recorded(req: &AddRequest, snap: &AddSnapshot) -> Binding {
     binding
 }
 
-/// The binding a klanker role records: its tags, then its trust.
+/// The binding a klanker role's tags record (and its trust, for the
+/// issuer of a role made before the issuer tag).
 fn from_role(tags: &std::collections::BTreeMap<String, String>, trust_policy: &Value) -> Binding {
     let cluster_arn = tags
         .get(trust::CLUSTER_TAG)
@@ -125,8 +130,7 @@ fn from_role(tags: &std::collections::BTreeMap<String, String>, trust_policy: &V
             .find_map(|arn| OidcProviderArn::parse(arn, "provider").ok())
             .map(|p| p.issuer.url())
     });
-    let cluster_account = root_principal_account(trust_policy)
-        .or_else(|| cluster_arn.as_deref().and_then(account_of_cluster));
+    let cluster_account = cluster_arn.as_deref().and_then(account_of_cluster);
     Binding {
         issuer,
         cluster_account,
@@ -222,8 +226,11 @@ mod tests {
             "222222222222",
             "arn:aws:iam::222222222222:role/km-irsa-dev",
         );
+        assert_eq!(
+            root_principal_account(&trust).as_deref(),
+            Some("222222222222")
+        );
         let b = from_role(&BTreeMap::new(), &trust);
-        assert_eq!(b.cluster_account.as_deref(), Some("222222222222"));
         assert_eq!(b.issuer, None);
     }
 

@@ -412,6 +412,64 @@ fn a_pending_rm_finishes_with_the_config_map_of_its_recorded_name() {
     );
 }
 
+/// Issue 22, item 4: drift is judged against what the tool writes for
+/// the recorded intent in every mode. A clean chained onboarding shows
+/// none; role B re-pointed at another account's root is drift, and the
+/// printed fix keeps chained mode and converges back.
+#[test]
+fn list_judges_chained_drift_by_the_recorded_intent_and_its_fix_converges() {
+    let world = chained_world();
+    world.run(&chained(&[])).assert_ok();
+    let clean = world.run(&["list", "-o", "json"]);
+    clean.assert_ok();
+    let listing: serde_json::Value = serde_json::from_str(&clean.stdout).unwrap();
+    assert_eq!(listing["drift"], json!([]), "{listing}");
+
+    let mut trust = world
+        .block_on(world.klanker.role(ROLE))
+        .unwrap()
+        .trust_policy;
+    trust["Statement"][0]["Principal"]["AWS"] = json!("arn:aws:iam::444444444444:root");
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .update_assume_role_policy()
+            .role_name(ROLE)
+            .policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("re-point role B")
+    });
+    let out = world.run(&["list"]);
+    out.assert_ok();
+    assert_contains!(out.stdout, "changed by hand");
+    assert_contains!(out.stdout, "444444444444");
+    let fix = out
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("fix: "))
+        .and_then(|l| l.strip_suffix(" (from that cluster's context) rewrites it"))
+        .unwrap_or_else(|| panic!("{}", out.stdout))
+        .to_string();
+    assert_contains!(fix, "--mode chained");
+    // The printed command, run as printed (it asks; --yes answers), puts
+    // back exactly the chained state.
+    let words: Vec<String> = fix
+        .strip_prefix("kubectl klanker-trust ")
+        .unwrap()
+        .split(' ')
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
+    let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+    args.push("--yes");
+    world.run(&args).assert_ok();
+    assert_chained_state(&world);
+    let listing: serde_json::Value =
+        serde_json::from_str(&world.run(&["list", "-o", "json"]).stdout).unwrap();
+    assert_eq!(listing["drift"], json!([]), "{listing}");
+}
+
 #[test]
 fn rm_keeps_the_cluster_provider_another_role_trusts() {
     let world = chained_world();

@@ -1,0 +1,115 @@
+//! What the tool would write for an onboarding, from what it recorded (the
+//! role's description and tags, km-config.yaml), never from the live trust:
+//! drift in every command, and the `add` command that converges it, are
+//! judged against this.
+
+use serde_json::Value;
+
+use super::{Onboarding, RoleSummary};
+use crate::store::ClusterEntry;
+use crate::trust::{Issuer, TrustMode, TrustScope, chain, policy};
+
+/// What a trust changed by hand no longer says, from what the role and
+/// km-config.yaml recorded when the tool wrote it: the mode (the
+/// description's suffix), the provider and the first ServiceAccount.
+pub fn recover(o: &mut Onboarding, role: &RoleSummary, entry: Option<&ClusterEntry>) {
+    if role.description.ends_with(crate::trust::CHAINED_SUFFIX) {
+        o.mode = TrustMode::Chained;
+    }
+    if o.mode == TrustMode::Chained && o.cluster_role_arn.is_none() {
+        o.cluster_role_arn = entry.and_then(|e| e.cluster_role_arn.clone());
+    }
+    if o.oidc_provider_arn.is_empty() && o.mode == TrustMode::Mirror {
+        o.oidc_provider_arn = entry
+            .map(|e| e.oidc_provider_arn.clone())
+            .or_else(|| {
+                super::federated_principals(&role.trust_policy)
+                    .into_iter()
+                    .next()
+            })
+            .unwrap_or_default();
+    }
+    if o.issuer.is_empty()
+        && let Ok(p) = crate::trust::OidcProviderArn::parse(&o.oidc_provider_arn, "provider")
+    {
+        o.issuer = p.issuer.url();
+    }
+    let described = role
+        .description
+        .split_once(" (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(scope, _)| scope.split_once(" +").map_or(scope, |(first, _)| first))
+        .and_then(|scope| scope.split_once('/'));
+    if let (true, Some((ns, sa))) = (o.namespace == "?", described) {
+        o.namespace = ns.to_string();
+        o.service_account = sa.to_string();
+    }
+}
+
+/// The ServiceAccounts the tool wrote into the trust: km-config.yaml's
+/// list for this role, else the trust's first ones, as many as the
+/// description counts.
+pub fn written(
+    o: &Onboarding,
+    role: &RoleSummary,
+    entry: Option<&ClusterEntry>,
+) -> Vec<(String, String)> {
+    match entry.filter(|e| e.role_arn == o.role_arn) {
+        Some(e) => e.subjects(),
+        None => o
+            .subjects()
+            .into_iter()
+            .take(super::described_subject_count(&role.description))
+            .collect(),
+    }
+}
+
+/// The trust the onboarding's mode writes; None when the records no
+/// longer tell (then `add` rewrites it).
+pub fn expected_trust(
+    o: &Onboarding,
+    written: &[(String, String)],
+    partition: &str,
+) -> Option<Value> {
+    match o.mode {
+        TrustMode::Chained => {
+            let role_a = o.cluster_role_arn.as_deref()?;
+            let account = crate::trust::arn::account_of(role_a)?;
+            Some(chain::klanker_trust_policy(partition, account, role_a))
+        }
+        TrustMode::Mirror => {
+            let issuer = Issuer::parse(&o.issuer, "issuer").ok()?;
+            let scopes: Vec<TrustScope> = written
+                .iter()
+                .map(|(ns, sa)| TrustScope::new(ns, sa))
+                .collect();
+            Some(policy::trust_policy_for(
+                &o.oidc_provider_arn,
+                &issuer,
+                &scopes,
+            ))
+        }
+    }
+}
+
+/// `add` with every flag that writes this onboarding's trust again: its
+/// name, mode, namespace and each ServiceAccount.
+pub fn add_command(o: &Onboarding, written: &[(String, String)]) -> String {
+    let mut words = vec![
+        "kubectl klanker-trust add".to_string(),
+        format!("--name {}", o.name),
+        format!("--mode {}", o.mode.as_str()),
+    ];
+    let (first_ns, _) = written
+        .first()
+        .cloned()
+        .unwrap_or_else(|| (o.namespace.clone(), o.service_account.clone()));
+    words.push(format!("--namespace '{first_ns}'"));
+    for (i, (ns, sa)) in written.iter().enumerate() {
+        words.push(match (i, ns == &first_ns) {
+            (0, _) | (_, true) => format!("--service-account '{sa}'"),
+            _ => format!("--service-account '{ns}:{sa}'"),
+        });
+    }
+    words.join(" ")
+}
