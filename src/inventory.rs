@@ -313,6 +313,9 @@ pub fn pick(name: &str, tagged: &[(RoleSummary, Tags)], entry: Option<&ClusterEn
 /// else claims the name.
 pub struct Located {
     pub onboarding: Option<Onboarding>,
+    /// The proven role's trust, where it differs from what the tool writes
+    /// for the onboarding's recorded intent.
+    pub trust_drift: Option<Drift>,
     /// The proven role, else the one to expect (km-config.yaml's or the default).
     pub role_name: String,
     pub picked: Picked,
@@ -344,13 +347,18 @@ pub fn located(
     entry: Option<&ClusterEntry>,
 ) -> Located {
     let picked = pick(name, tagged, entry);
-    let onboarding = picked.role.as_ref().and_then(|role| {
+    let proven = picked.role.as_ref().and_then(|role| {
         tagged
             .iter()
             .find(|(r, _)| &r.role_name == role)
-            .and_then(|(r, tags)| proven_onboarding(r, tags))
+            .and_then(|(r, tags)| proven_onboarding(r, tags).map(|o| (r, o)))
     });
+    let trust_drift = proven
+        .as_ref()
+        .and_then(|(role, o)| trust_drift(o, role, entry));
+    let onboarding = proven.map(|(_, o)| o);
     Located {
+        trust_drift,
         role_name: picked
             .role
             .clone()

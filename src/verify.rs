@@ -865,6 +865,13 @@ pub fn drift_checks(name: &str, other_service_accounts: &[String], notes: &[Stri
     checks
 }
 
+/// The klanker role's trust, judged against what the tool writes for the
+/// recorded intent: a trust changed by hand may admit more than was asked,
+/// so it fails even when the chain still works.
+pub fn trust_drift_check(drift: Option<&crate::inventory::Drift>) -> Option<Check> {
+    drift.map(|d| Check::fail("drift", d.problem.clone(), d.fix.clone()))
+}
+
 /// The checks of several ServiceAccounts as one list: every check of the
 /// first, then those of the others that say something new (the role, the
 /// provider and the policies are the same links for all of them).
@@ -965,6 +972,7 @@ mod target_tests {
     fn located(onboarding: Option<Onboarding>) -> Located {
         Located {
             onboarding,
+            trust_drift: None,
             role_name: "km-cluster-dev".into(),
             picked: Picked::default(),
         }

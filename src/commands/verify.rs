@@ -131,6 +131,9 @@ fn local_checks(
         &others,
         &found.located.notes(),
     ));
+    merged.extend(checks::trust_drift_check(
+        found.located.trust_drift.as_ref(),
+    ));
     (merged, per_subject)
 }
 

@@ -57,7 +57,18 @@ pub fn facts<'a>(name: &'a str, found: &'a Onboarding, seen: &'a Seen) -> DriftF
             .filter(|sa| !is_subject(seen, sa))
             .map(|sa| format!("{}/{}", sa.namespace, sa.name))
             .collect(),
-        notes: found.located.notes(),
+        notes: found
+            .located
+            .notes()
+            .into_iter()
+            .chain(
+                found
+                    .located
+                    .trust_drift
+                    .iter()
+                    .map(|d| format!("{}; fix: {}", d.problem, d.fix)),
+            )
+            .collect(),
     }
 }
 

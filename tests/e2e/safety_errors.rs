@@ -231,7 +231,7 @@ fn a_dropped_connection_on_describe_cluster_is_said_in_words() {
         "eks:DescribeCluster could not reach the EKS endpoint http://"
     );
     assert_contains!(err, "in the cluster account");
-    assert_contains!(err, "the connection failed before an answer came");
+    assert_contains!(err, "the connection closed before the answer came");
     assert_contains!(err, "Nothing was changed; re-running is safe.");
     for debug in ["DispatchFailure", "ConnectorError", "{", "Some("] {
         assert_lacks!(err, debug, "Debug text");

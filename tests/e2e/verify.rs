@@ -150,7 +150,10 @@ fn trust_for_another_namespace() {
     set_trust(&world, "other-ns", "sts.amazonaws.com");
     let (code, report, _) = verify(&world);
     assert_eq!(code, 4);
-    assert_eq!(failed_links(&report), ["trust"]);
+    // Changed by hand: also drift from what add wrote, with the add that
+    // writes it back.
+    assert_eq!(failed_links(&report), ["trust", "drift"]);
+    assert_contains!(message(&report, "drift"), "changed by hand");
     let msg = message(&report, "trust");
     assert!(msg.starts_with("sub mismatch"), "{msg}");
     assert_contains!(msg, "system:serviceaccount:other-ns:km");
@@ -163,7 +166,7 @@ fn trust_with_the_wrong_audience() {
     set_trust(&world, "ai-pods", "vault");
     let (code, report, _) = verify(&world);
     assert_eq!(code, 4);
-    assert_eq!(failed_links(&report), ["trust"]);
+    assert_eq!(failed_links(&report), ["trust", "drift"]);
     assert!(message(&report, "trust").starts_with("aud mismatch"));
 }
 
