@@ -48,8 +48,13 @@ pub(super) fn plan_cluster(
         ),
     };
     if !current.created_by_us() && changed {
+        let role = cluster
+            .annotations
+            .get(crate::trust::ROLE_ARN_ANNOTATION)
+            .map(String::as_str)
+            .unwrap_or("the role");
         warnings.push(format!(
-            "ServiceAccount {id} exists and was not created by this tool: it is annotated, never taken over, and `rm` will only remove these annotations."
+            "ServiceAccount {id} exists and was not created by this tool: every pod that runs as it, now or later, can assume {role}; check that is meant (a controller's ServiceAccount lends the role to all it runs). It is annotated, never taken over, and `rm` will only remove these annotations."
         ));
     }
     let split = |section: &str| -> BTreeMap<String, String> {

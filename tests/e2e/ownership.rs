@@ -393,6 +393,11 @@ fn a_helm_service_account_is_annotated_and_released_never_taken_over() {
     let out = add(&world, &["--name", "dev"]);
     out.assert_ok();
     assert_contains!(out.stdout, "NOT created by this tool");
+    // Issue 22, item 3: the plan warns who else gets the role.
+    assert_contains!(
+        out.all(),
+        "exists and was not created by this tool: every pod that runs as it, now or later, can assume arn:aws:iam::333333333333:role/km-cluster-dev"
+    );
     let sa = world.kube.service_account("ai-pods", "km").unwrap();
     assert_eq!(
         sa["metadata"]["labels"]["app.kubernetes.io/managed-by"],
