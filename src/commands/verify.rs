@@ -81,7 +81,7 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     let (chains, ()) = tokio::try_join!(chains, cluster_side)?;
 
     // plan: every link that can be checked locally; apply: STS itself.
-    let (mut checks, per_subject) = local_checks(&req, &found, &chains);
+    let (mut checks, per_subject) = local_checks(&req, &found, &target, &chains);
     checks.extend(sts_checks(&klanker, &req, &target, &chains, &per_subject).await);
     Ok(VerifyReport {
         role_arn: target.role_arn,
@@ -109,6 +109,7 @@ async fn cluster_clients(
 fn local_checks(
     req: &VerifyRequest,
     found: &Onboarding,
+    target: &Target,
     chains: &[Chain],
 ) -> (Vec<Check>, Vec<Vec<Check>>) {
     let per_subject: Vec<Vec<Check>> = chains
@@ -134,7 +135,34 @@ fn local_checks(
     merged.extend(checks::trust_drift_check(
         found.located.trust_drift.as_ref(),
     ));
+    merged.extend(cluster_role_drift(found, target, chains));
     (merged, per_subject)
+}
+
+/// Chained mode: role A's trust, judged against what the tool writes for
+/// the recorded ServiceAccounts (a hand-widened one still passes the trust
+/// link, since it admits them too).
+fn cluster_role_drift(found: &Onboarding, target: &Target, chains: &[Chain]) -> Option<Check> {
+    target.chained.as_ref()?;
+    let role = chains.first()?.facts.role.as_ref()?;
+    let written = target.subjects();
+    let diff = crate::inventory::intent::cluster_role_drift(&role.trust_policy, &written);
+    if diff.is_empty() {
+        return None;
+    }
+    let fix = match &found.located.onboarding {
+        Some(o) => crate::inventory::intent::add_command(o, &written),
+        None => "kubectl klanker-trust add --mode chained".into(),
+    };
+    checks::trust_drift_check(Some(&crate::inventory::Drift {
+        name: found.located.role_name.clone(),
+        problem: format!(
+            "the trust policy of role {} in the cluster's account was changed by hand: {}",
+            role.arn,
+            diff.join("; ")
+        ),
+        fix: format!("{fix} (from that cluster's context) rewrites it"),
+    }))
 }
 
 /// STS itself for each ServiceAccount, unless one of its local links is

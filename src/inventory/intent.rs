@@ -113,3 +113,25 @@ pub fn add_command(o: &Onboarding, written: &[(String, String)]) -> String {
     }
     words.join(" ")
 }
+
+/// Chained mode's role A, judged as role B is: the trust the tool writes
+/// for the ServiceAccounts it wrote, on the provider role A names. The
+/// lines that differ; none when it is exactly the tool's.
+pub fn cluster_role_drift(trust: &Value, written: &[(String, String)]) -> Vec<String> {
+    let provider = super::federated_principals(trust).into_iter().next();
+    let issuer = provider
+        .as_deref()
+        .and_then(|arn| crate::trust::OidcProviderArn::parse(arn, "provider").ok());
+    let (Some(provider), Some(parsed)) = (provider, issuer) else {
+        return vec!["it names no OIDC provider the tool would write".into()];
+    };
+    let scopes: Vec<TrustScope> = written
+        .iter()
+        .map(|(ns, sa)| TrustScope::new(ns, sa))
+        .collect();
+    let expected = policy::trust_policy_for(&provider, &parsed.issuer, &scopes);
+    match policy::equivalent(trust, &expected) {
+        true => Vec::new(),
+        false => policy::diff_lines(trust, &expected),
+    }
+}

@@ -477,6 +477,43 @@ fn list_judges_chained_drift_by_the_recorded_intent_and_its_fix_converges() {
     assert_eq!(listing["drift"], json!([]), "{listing}");
 }
 
+/// Issue 22, item 4: role A's trust widened to every ServiceAccount of the
+/// cluster still admits the recorded one, so the chain works; verify
+/// fails it as drift all the same, with the add that writes it back.
+#[test]
+fn verify_fails_role_a_widened_by_hand_and_its_fix_converges() {
+    let world = chained_world();
+    world.run(&chained(&[])).assert_ok();
+    let mut trust = world
+        .block_on(world.cluster.role(ROLE_A))
+        .unwrap()
+        .trust_policy;
+    let key = format!("{}:sub", world.issuer_host_path());
+    let condition = trust["Statement"][0]["Condition"].take();
+    let mut like = condition["StringEquals"].clone();
+    like[&key] = json!("system:serviceaccount:*:*");
+    trust["Statement"][0]["Condition"] = json!({"StringLike": like});
+    world.block_on(async {
+        world
+            .cluster
+            .iam
+            .update_assume_role_policy()
+            .role_name(ROLE_A)
+            .policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("widen role A")
+    });
+    let out = world.run(&["verify", CLUSTER]);
+    out.assert_code(4);
+    assert_contains!(out.stdout, "in the cluster's account was changed by hand");
+    assert_contains!(out.stdout, "system:serviceaccount:*:*");
+    assert_contains!(out.all(), "--mode chained");
+    world.run(&chained(&[])).assert_ok();
+    assert_chained_state(&world);
+    world.run(&["verify", CLUSTER]).assert_ok();
+}
+
 #[test]
 fn rm_keeps_the_cluster_provider_another_role_trusts() {
     let world = chained_world();
