@@ -71,6 +71,17 @@ pub enum KubeError {
     },
 }
 
+/// A refused TokenRequest (403) is the optional RBAC missing; anything
+/// else is a failure. The text is the error's own.
+impl From<KubeError> for crate::verify::NoToken {
+    fn from(e: KubeError) -> Self {
+        match e {
+            KubeError::Forbidden { .. } => crate::verify::NoToken::Forbidden(e.to_string()),
+            other => crate::verify::NoToken::Failed(other.to_string()),
+        }
+    }
+}
+
 /// The resourceVersion a create-only apply carries: the API server's
 /// revisions start far above it once a cluster has booted, so no existing
 /// object has it, and the precondition fails for any that exists.

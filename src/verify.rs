@@ -263,17 +263,6 @@ impl std::fmt::Display for NoToken {
     }
 }
 
-impl NoToken {
-    /// A refused TokenRequest (403) is the optional RBAC missing; anything
-    /// else is a failure. The text is the error's own, as before.
-    pub fn from_kube(e: crate::k8s::KubeError) -> Self {
-        match e {
-            crate::k8s::KubeError::Forbidden { .. } => NoToken::Forbidden(e.to_string()),
-            other => NoToken::Failed(other.to_string()),
-        }
-    }
-}
-
 impl From<String> for NoToken {
     fn from(why: String) -> Self {
         NoToken::Failed(why)

@@ -543,7 +543,7 @@ async fn request_token(
     cluster
         .request_token(namespace, name, STS_AUDIENCE, crate::verify::TOKEN_SECONDS)
         .await
-        .map_err(NoToken::from_kube)
+        .map_err(NoToken::from)
 }
 
 /// The verification's facts after applying, for each ServiceAccount `add`

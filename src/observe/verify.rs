@@ -165,7 +165,7 @@ async fn account_and_token(
                 crate::verify::TOKEN_SECONDS,
             )
             .await
-            .map_err(NoToken::from_kube),
+            .map_err(NoToken::from),
     };
     Ok((sa, token))
 }
