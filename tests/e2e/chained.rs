@@ -430,17 +430,7 @@ fn list_judges_chained_drift_by_the_recorded_intent_and_its_fix_converges() {
         .unwrap()
         .trust_policy;
     trust["Statement"][0]["Principal"]["AWS"] = json!("arn:aws:iam::444444444444:root");
-    world.block_on(async {
-        world
-            .klanker
-            .iam
-            .update_assume_role_policy()
-            .role_name(ROLE)
-            .policy_document(trust.to_string())
-            .send()
-            .await
-            .expect("re-point role B")
-    });
+    world.block_on(world.klanker.set_trust(ROLE, &trust));
     let out = world.run(&["list"]);
     out.assert_ok();
     assert_contains!(out.stdout, "changed by hand");
@@ -493,17 +483,7 @@ fn verify_fails_role_a_widened_by_hand_and_its_fix_converges() {
     let mut like = condition["StringEquals"].clone();
     like[&key] = json!("system:serviceaccount:*:*");
     trust["Statement"][0]["Condition"] = json!({"StringLike": like});
-    world.block_on(async {
-        world
-            .cluster
-            .iam
-            .update_assume_role_policy()
-            .role_name(ROLE_A)
-            .policy_document(trust.to_string())
-            .send()
-            .await
-            .expect("widen role A")
-    });
+    world.block_on(world.cluster.set_trust(ROLE_A, &trust));
     let out = world.run(&["verify", CLUSTER]);
     out.assert_code(4);
     assert_contains!(out.stdout, "in the cluster's account was changed by hand");

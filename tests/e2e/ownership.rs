@@ -353,17 +353,7 @@ fn list_flags_a_trust_widened_by_hand() {
         "system:serviceaccount:ai-pods:km",
         "system:serviceaccount:tenant:km"
     ]);
-    world.block_on(async {
-        world
-            .klanker
-            .iam
-            .update_assume_role_policy()
-            .role_name("km-cluster-dev")
-            .policy_document(trust.to_string())
-            .send()
-            .await
-            .expect("widen")
-    });
+    world.block_on(world.klanker.set_trust("km-cluster-dev", &trust));
     let out = world.run(&["list"]);
     out.assert_ok();
     assert_contains!(out.stdout, "changed by hand");

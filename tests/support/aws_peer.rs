@@ -81,6 +81,17 @@ impl Account {
             .expect("issuer")
     }
 
+    /// Replaces a role's trust policy, as a person editing it by hand would.
+    pub async fn set_trust(&self, role: &str, trust: &serde_json::Value) {
+        self.iam
+            .update_assume_role_policy()
+            .role_name(role)
+            .policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("update the trust policy");
+    }
+
     pub async fn create_policy(&self, name: &str) -> String {
         let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}"#;
         self.iam
