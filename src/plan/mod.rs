@@ -473,6 +473,12 @@ pub enum PlanError {
         name: String,
         other: Option<String>,
     },
+    /// A provider of the klanker account this tool did not create lacks
+    /// the STS client ID, and the operator policy may not change it.
+    #[error(
+        "OIDC provider {arn} was not created by this tool and lacks the client ID sts.amazonaws.com, which IRSA tokens carry; the klanker operator policy changes only providers this tool created, so it is not changed here. Nothing was changed. Ask an admin of the klanker account to run `aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn {arn} --client-id sts.amazonaws.com`, then re-run."
+    )]
+    ForeignProviderLacksClientId { arn: String },
     /// The onboarding is bound to another cluster (`--rebind` moves it).
     #[error(
         "`{name}` is bound to another cluster than this run's ({changes}). Going on would re-point role {role} and cut off the cluster it serves (a rebuilt cluster, or another cluster with the same name in another account or region?). Nothing was changed. Pass --rebind to move `{name}` to this cluster, or pick another --name."
@@ -686,13 +692,18 @@ fn plan_provider(
             }),
         )),
         (Some(p), _) => {
-            let owner = if p.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE)
-            {
-                "created by this tool"
-            } else {
-                "pre-existing, never modified except its client IDs"
+            let owned = p.tags.get(MANAGED_BY_TAG).map(String::as_str) == Some(MANAGED_BY_VALUE);
+            let owner = match owned {
+                true => "created by this tool",
+                false => "pre-existing, never modified except its client IDs",
             };
-            if p.client_ids.iter().any(|c| c == STS_AUDIENCE) {
+            let has_sts = p.client_ids.iter().any(|c| c == STS_AUDIENCE);
+            // The klanker operator policy writes only providers tagged as
+            // ours: refused here rather than denied half-way.
+            if !owned && !has_sts && desired.iam == Target::Iam {
+                return Err(PlanError::ForeignProviderLacksClientId { arn: p.arn.clone() });
+            }
+            if has_sts {
                 steps.push(Step::new(
                     desired.iam,
                     Action::Unchanged,
@@ -1308,21 +1319,28 @@ mod tests {
     }
 
     #[test]
-    fn reused_provider_without_sts_client_id_gets_it_added() {
+    fn a_provider_without_sts_client_id_gets_it_only_when_ours() {
         let d = desired("ai-pods");
         let mut observed = converged(&d);
         let provider = observed.provider.as_mut().unwrap();
         provider.client_ids = vec!["other".into()];
-        provider.tags.clear();
-        let plan = plan(&d, &observed).unwrap();
+        let planned = plan(&d, &observed).unwrap();
         assert_eq!(
-            ops(&plan),
+            ops(&planned),
             [&Op::AddProviderClientId {
                 arn: PROVIDER.into(),
                 client_id: STS_AUDIENCE.into()
             }]
         );
-        assert!(plan.steps[0].summary.contains("pre-existing"));
+        assert!(planned.steps[0].summary.contains("created by this tool"));
+        // Someone else's: the operator policy may not change it.
+        observed.provider.as_mut().unwrap().tags.clear();
+        assert_eq!(
+            plan(&d, &observed).unwrap_err(),
+            PlanError::ForeignProviderLacksClientId {
+                arn: PROVIDER.into()
+            }
+        );
     }
 
     #[test]

@@ -683,3 +683,30 @@ fn the_wrong_account_stops_every_command_before_any_write() {
     assert_contains!(out.stderr, "km-config.yaml");
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+/// Issue 22, item 13: the operator policy changes only providers this tool
+/// created, so a provider of someone else's that lacks the STS client ID is
+/// refused at plan time, with the command an admin runs, not denied half-way.
+#[test]
+fn a_foreign_provider_without_the_sts_client_id_is_refused_before_any_write() {
+    let world = World::new();
+    world.block_on(
+        world
+            .klanker
+            .create_provider(&world.issuer, &["some-other-client"]),
+    );
+    world.clear_calls();
+    let out = add(&world, &["--name", "dev"]);
+    out.assert_code(1);
+    assert_contains!(
+        out.stderr,
+        "was not created by this tool and lacks the client ID sts.amazonaws.com"
+    );
+    assert_contains!(
+        out.stderr,
+        "aws iam add-client-id-to-open-id-connect-provider"
+    );
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", out.all());
+    let providers = world.block_on(world.klanker.providers());
+    assert_eq!(providers[0].client_ids, ["some-other-client"]);
+}
