@@ -282,6 +282,8 @@ const TOKEN_LINKS: &str = "token, issuer, provider, trust";
 #[derive(Debug, Clone)]
 pub struct Facts {
     pub name: String,
+    /// The `add` that converges the onboarding, from its recorded intent.
+    pub fix_add: String,
     pub role_name: String,
     pub role_arn: String,
     pub role: Option<RoleFacts>,
@@ -333,10 +335,7 @@ pub fn local_checks_after_add(f: &Facts) -> Vec<Check> {
 }
 
 fn checks_of(f: &Facts, token_optional: bool) -> Vec<Check> {
-    let add = format!(
-        "kubectl klanker-trust add --name {} --dry-run=false",
-        f.name
-    );
+    let add = f.fix_add.clone();
     let sa_id = format!("{}/{}", f.namespace, f.service_account);
     let mut checks = service_account_checks(f, &add, &sa_id);
     checks.push(token_check(f, &sa_id, token_optional));
@@ -424,7 +423,9 @@ fn service_account_checks(f: &Facts, add: &str, sa_id: &str) -> Vec<Check> {
                 "ServiceAccount {sa_id} is annotated with {arn}, not {}",
                 f.role_arn
             ),
-            format!("{add} re-applies the annotation"),
+            format!(
+                "{add} --override-existing-serviceaccounts re-points it (the pods of that role lose it)"
+            ),
         ),
         None => Check::fail(
             "service-account",
@@ -581,9 +582,7 @@ fn trust_check(role: &RoleFacts, claims: &Claims, identity: &WebIdentity, add: &
                 format!(
                     "{claim} mismatch: the trust policy wants {key} = {wanted}, the token has {actual}"
                 ),
-                format!(
-                    "{add} --namespace NS --service-account SA with the ServiceAccount that should assume the role"
-                ),
+                format!("{add} writes the trust back for the recorded ServiceAccounts"),
             )
         }
         TrustVerdict::Unsupported(what) => Check::warn(
@@ -652,7 +651,7 @@ fn chain_checks(f: &Facts, chain: &ChainFacts, add: &str) -> Vec<Check> {
                 "role {} does not exist in the klanker account",
                 chain.klanker_role_name
             ),
-            format!("{add} --mode chained re-creates it"),
+            format!("{add} re-creates it"),
         ));
         return checks;
     };
@@ -1118,6 +1117,7 @@ mod tests {
     fn healthy() -> Facts {
         let issuer = Issuer::parse(ISSUER, "x").unwrap();
         Facts {
+            fix_add: "kubectl klanker-trust add --name dev --mode mirror --namespace 'ai-pods' --service-account 'km'".into(),
             name: "dev".into(),
             role_name: "km-cluster-dev".into(),
             role_arn: ROLE_ARN.into(),

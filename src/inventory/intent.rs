@@ -95,15 +95,29 @@ pub fn expected_trust(
 /// `add` with every flag that writes this onboarding's trust again: its
 /// name, mode, namespace and each ServiceAccount.
 pub fn add_command(o: &Onboarding, written: &[(String, String)]) -> String {
+    match written.is_empty() {
+        true => add_command_for(
+            &o.name,
+            o.mode,
+            &[(o.namespace.clone(), o.service_account.clone())],
+        ),
+        false => add_command_for(&o.name, o.mode, written),
+    }
+}
+
+/// The one place a printed `add` is built: from the recorded intent (name,
+/// mode, every ServiceAccount), never with `--dry-run=false` or `--yes`,
+/// so whoever runs it sees the plan first.
+pub fn add_command_for(name: &str, mode: TrustMode, written: &[(String, String)]) -> String {
     let mut words = vec![
         "kubectl klanker-trust add".to_string(),
-        format!("--name {}", o.name),
-        format!("--mode {}", o.mode.as_str()),
+        format!("--name {name}"),
+        format!("--mode {}", mode.as_str()),
     ];
-    let (first_ns, _) = written
+    let first_ns = written
         .first()
-        .cloned()
-        .unwrap_or_else(|| (o.namespace.clone(), o.service_account.clone()));
+        .map(|(ns, _)| ns.clone())
+        .unwrap_or_default();
     words.push(format!("--namespace '{first_ns}'"));
     for (i, (ns, sa)) in written.iter().enumerate() {
         words.push(match (i, ns == &first_ns) {

@@ -120,8 +120,13 @@ pub async fn chain(
         let account = crate::trust::arn::account_of(&target.role_arn).unwrap_or(&target.account);
         issuer.map(|i| i.provider_arn(&target.partition, account))
     });
+    let mode = match whole.chained {
+        Some(_) => crate::trust::TrustMode::Chained,
+        None => crate::trust::TrustMode::Mirror,
+    };
     let facts = Facts {
         name: target.name.clone(),
+        fix_add: crate::inventory::intent::add_command_for(&target.name, mode, &whole.subjects()),
         role_name: target.role_name.clone(),
         role_arn: target.role_arn.clone(),
         role,

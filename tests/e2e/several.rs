@@ -630,3 +630,73 @@ fn a_failing_second_service_account_converges_on_rerun() {
     add_several(&world, &["a", "ci:b"], &[]).assert_ok();
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+/// Issue 26, item 1 (and issue 22, item 4): verify's fix line is built
+/// from the recorded intent, never with --dry-run=false, and run as
+/// printed it converges: every ServiceAccount stays trusted, nothing is
+/// deleted, and only the re-annotated one is re-pointed.
+#[test]
+fn verifys_fix_line_run_as_printed_converges_with_every_service_account() {
+    let world = World::new();
+    world.kube.add_namespace("team-b");
+    world.kube.add_namespace("ci");
+    world
+        .run(
+            &crate::support::AddArgs::new()
+                .name(CLUSTER)
+                .namespace("team-b")
+                .service_account("km")
+                .service_account("argocd-server")
+                .service_account("ci:deployer")
+                .yes(),
+        )
+        .assert_ok();
+    let before = trust_of(&world);
+    world.kube.admin(
+        &[
+            "annotate",
+            "serviceaccount",
+            "deployer",
+            "-n",
+            "ci",
+            "--overwrite",
+            "eks.amazonaws.com/role-arn=arn:aws:iam::333333333333:role/someone-elses",
+        ],
+        None,
+    );
+    let out = world.run(&["verify", CLUSTER, "-o", "json"]);
+    out.assert_code(4);
+    let report: Value = serde_json::from_str(&out.stdout).expect("report");
+    let fix = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "FAIL" && c["link"] == "service-account")
+        .and_then(|c| c["fix"].as_str())
+        .unwrap_or_else(|| panic!("{report}"))
+        .to_string();
+    assert_lacks!(fix, "--dry-run=false");
+    assert_lacks!(fix, "--yes");
+    let command = fix
+        .split(" re-points it")
+        .next()
+        .unwrap()
+        .strip_prefix("kubectl klanker-trust ")
+        .unwrap_or_else(|| panic!("{fix}"));
+    let words: Vec<String> = command
+        .split(' ')
+        .map(|w| w.trim_matches('\'').to_string())
+        .collect();
+    let mut args: Vec<&str> = words.iter().map(String::as_str).collect();
+    args.push("--yes");
+    world.run(&args).assert_ok();
+    assert_eq!(trust_of(&world), before);
+    for (ns, name) in [
+        ("team-b", "km"),
+        ("team-b", "argocd-server"),
+        ("ci", "deployer"),
+    ] {
+        assert_annotated(&world, ns, name, true);
+    }
+    world.run(&["verify", CLUSTER]).assert_ok();
+}

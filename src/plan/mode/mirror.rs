@@ -102,6 +102,11 @@ pub fn verification_facts(
         .or_else(|| token_issuer.map(|i| i.provider_arn(&add.partition, &add.account)));
     Facts {
         name: req.name.clone(),
+        fix_add: crate::inventory::intent::add_command_for(
+            &req.name,
+            req.mode.kind(),
+            &req.service_accounts(),
+        ),
         role_name: desired.role_name.clone(),
         role_arn: desired.role_arn.clone(),
         role: Some(RoleFacts {
