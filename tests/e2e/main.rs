@@ -15,6 +15,7 @@ mod chained;
 mod completion;
 mod concurrency;
 mod credentials;
+mod demo;
 mod describe;
 mod faults;
 mod habits;
