@@ -89,7 +89,11 @@ pub fn text(d: &Description) -> String {
     provider_text(d, &mut out);
     service_accounts_text(d, &mut out);
     if d.drift.is_empty() {
-        out.push_str("Drift:             none\n");
+        // Nothing found is not "none" when the cluster's half was not looked at.
+        out.push_str(match d.cluster_not_read {
+            Some(_) => "Drift:             unknown (the cluster was not read; see above)\n",
+            None => "Drift:             none\n",
+        });
     } else {
         out.push_str("Drift:\n");
         for line in &d.drift {
@@ -138,6 +142,9 @@ fn role_text(d: &Description, out: &mut String) {
 
 fn provider_text(d: &Description, out: &mut String) {
     match &d.oidc_provider {
+        None if d.mode == crate::trust::TrustMode::Chained => out.push_str(
+            "OIDC provider:     (chained mode: the cluster account's, which the cluster role trusts; `verify` checks it)\n",
+        ),
         None => out.push_str("OIDC provider:     (none named by the role)\n"),
         Some(p) if !p.exists => out.push_str(&format!(
             "OIDC provider:     {} (does not exist)\n",
@@ -335,5 +342,26 @@ mod tests {
         assert!(t.contains("km-cluster-dev (does not exist)"), "{t}");
         assert!(t.contains("ServiceAccounts:   not read: no context"), "{t}");
         assert!(t.contains("Drift:\n  - role gone\n"), "{t}");
+    }
+
+    /// Issue 26, item 12: nothing found is "unknown" when the cluster was
+    /// not read, and a chained onboarding's provider is said to be the
+    /// cluster account's.
+    #[test]
+    fn drift_is_unknown_without_the_cluster_and_chained_names_its_provider() {
+        let mut d = description();
+        d.cluster_not_read = Some("unreachable".into());
+        d.oidc_provider = None;
+        d.mode = crate::trust::TrustMode::Chained;
+        let t = text(&d);
+        assert!(
+            t.contains("Drift:             unknown (the cluster was not read"),
+            "{t}"
+        );
+        assert!(!t.contains("Drift:             none"), "{t}");
+        assert!(
+            t.contains("OIDC provider:     (chained mode: the cluster account's"),
+            "{t}"
+        );
     }
 }

@@ -446,7 +446,7 @@ fn list_judges_chained_drift_by_the_recorded_intent_and_its_fix_converges() {
     // describe and verify judge it the same way.
     let described = world.run(&["describe", CLUSTER]);
     assert_contains!(described.stdout, "changed by hand");
-    assert_lacks!(described.stdout, "Drift: none");
+    assert_lacks!(described.stdout, "Drift:             none");
     let verified = world.run(&["verify", CLUSTER]);
     verified.assert_code(4);
     assert_contains!(verified.all(), "444444444444");
