@@ -142,12 +142,18 @@ fn pending_text(pending: &[PendingRemoval]) -> String {
             true => format!("ServiceAccount {}/{}", p.namespace, p.service_account),
             false => format!("ServiceAccounts {}", slashed(&p.service_accounts)),
         };
+        let config_map = p
+            .config_map
+            .as_ref()
+            .map(|cm| format!(", and ConfigMap {cm} beside it"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "  {}: {}{}, annotated with {}\n    fix: kubectl klanker-trust rm {} (against that cluster's context)\n",
+            "  {}: {}{}, annotated with {}{}\n    fix: kubectl klanker-trust rm {} (against that cluster's context)\n",
             visible(&p.name),
             visible(&accounts),
             visible(&cluster),
-            visible(&p.role_arn),
+            visible(&p.annotated_role),
+            visible(&config_map),
             visible(&p.name)
         ));
     }
@@ -434,11 +440,20 @@ mod tests {
             service_account: "km".into(),
             service_accounts: Vec::new(),
             cluster: Some("arn:aws:eks:us-east-1:222222222222:cluster/dev".into()),
+            annotated_role: "arn:aws:iam::222222222222:role/km-irsa-dev".into(),
+            config_map: Some("team-aws".into()),
         }]);
         assert!(text.contains("Pending removal"), "{text}");
         assert!(
             text.contains(
                 "dev: ServiceAccount ai-pods/km in arn:aws:eks:us-east-1:222222222222:cluster/dev"
+            ),
+            "{text}"
+        );
+        // Issue 26, item 11: chained mode's role A, and the ConfigMap too.
+        assert!(
+            text.contains(
+                "annotated with arn:aws:iam::222222222222:role/km-irsa-dev, and ConfigMap team-aws beside it"
             ),
             "{text}"
         );

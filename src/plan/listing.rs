@@ -33,6 +33,11 @@ pub struct PendingRemoval {
     /// The cluster the onboarding recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// The role the ServiceAccounts carry: role A in chained mode.
+    pub annotated_role: String,
+    /// Chained mode: the ConfigMap left beside them, also removed then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<String>,
 }
 
 /// The removals km-config.yaml marks pending, in file order.
@@ -40,6 +45,16 @@ pub fn pending_removals(doc: &Document) -> Vec<PendingRemoval> {
     doc.pending_entries()
         .into_iter()
         .map(|(entry, pending)| PendingRemoval {
+            annotated_role: entry
+                .cluster_role_arn
+                .clone()
+                .unwrap_or_else(|| entry.role_arn.clone()),
+            config_map: (entry.mode == crate::trust::TrustMode::Chained).then(|| {
+                pending
+                    .config_map
+                    .clone()
+                    .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string())
+            }),
             name: entry.name,
             part: pending.part,
             role_arn: entry.role_arn,
@@ -176,6 +191,8 @@ mod tests {
                 service_account: "km".into(),
                 service_accounts: Vec::new(),
                 cluster: Some("arn:aws:eks:us-east-1:222222222222:cluster/x".into()),
+                annotated_role: "arn:aws:iam::333333333333:role/km-cluster-gone".into(),
+                config_map: None,
             }]
         );
         let drifting: Vec<&str> = listing.drift.iter().map(|d| d.name.as_str()).collect();
