@@ -45,7 +45,11 @@ async fn add(env: &Env, args: &AddArgs) -> Result<(), Error> {
     let prepared = add::prepare(env, args).await?;
     let (req, planned) = (&prepared.req, &prepared.add);
     output::add::plan(req, &prepared.snapshot, planned, &prepared.acting_as);
-    let go = prompt::decide(&req.apply, &planned.plan, prompt::Confirm::YesNo).await?;
+    let machine = matches!(
+        req.output,
+        crate::cli::AddOutput::Json | crate::cli::AddOutput::Yaml
+    );
+    let go = prompt::decide(&req.apply, &planned.plan, prompt::Confirm::YesNo, machine).await?;
     let progress = output::Progress::new(planned.plan.changes().count(), env.verbose());
     let report = add::apply(env, &prepared, go, &progress).await?;
     let done = output::add::Done {
@@ -70,7 +74,8 @@ async fn rm(env: &Env, args: &RmArgs) -> Result<(), Error> {
         output::rm::plan(acting_as, request.name, account, removal, &prepared.notes);
     }
     let confirm = prompt::Confirm::TypeName(request.name);
-    let go = prompt::decide(request.apply, &removal.plan, confirm).await?;
+    let machine = request.output != ReportOutput::Text;
+    let go = prompt::decide(request.apply, &removal.plan, confirm, machine).await?;
     let progress = output::Progress::new(removal.plan.changes().count(), env.verbose());
     let report = rm::apply(env, &prepared, go, &progress).await?;
     if let Some(server) = &report.server {

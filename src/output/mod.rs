@@ -335,6 +335,14 @@ pub fn error(err: &Error, verbose: bool) {
 }
 
 /// Said when `add`/`rm` would ask but cannot.
+/// `-o json|yaml` without --yes or --dry-run: a prompt would ask about a
+/// plan nobody was shown, so none is asked.
+pub fn no_prompt_for_machine_output() {
+    eprintln!(
+        "-o json/yaml shows no plan, so nothing is asked: planning only. Pass --yes (or --dry-run=false) to apply, or --dry-run=server to have the API server check the writes."
+    );
+}
+
 pub fn planning_only() {
     eprintln!("stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply.");
 }

@@ -16,14 +16,24 @@ pub enum Confirm<'a> {
 
 /// Apply or not: an explicit --dry-run (client or server) wins;
 /// --dry-run=none or --yes applies; otherwise ask on a terminal, and only
-/// plan without one.
-pub async fn decide(args: &ApplyArgs, plan: &Plan, confirm: Confirm<'_>) -> Result<bool, Error> {
+/// plan without one. `machine_output` (`-o json|yaml`): no plan was shown,
+/// so nothing is asked either; the run plans only and says how to apply.
+pub async fn decide(
+    args: &ApplyArgs,
+    plan: &Plan,
+    confirm: Confirm<'_>,
+    machine_output: bool,
+) -> Result<bool, Error> {
     if plan.is_noop() {
         return Ok(false);
     }
     match (args.dry_run, args.yes) {
         (Some(DryRun::Client | DryRun::Server), _) => Ok(false),
         (Some(DryRun::None), _) | (None, true) => Ok(true),
+        (None, false) if machine_output => {
+            super::no_prompt_for_machine_output();
+            Ok(false)
+        }
         (None, false) if super::interactive() => {
             if ask(confirm).await? {
                 Ok(true)
@@ -84,7 +94,7 @@ mod tests {
         let decides = |dry_run, yes| {
             let args = ApplyArgs { dry_run, yes };
             let plan = &plan;
-            async move { decide(&args, plan, Confirm::YesNo).await.unwrap() }
+            async move { decide(&args, plan, Confirm::YesNo, false).await.unwrap() }
         };
         assert!(!decides(Some(DryRun::Client), true).await);
         assert!(!decides(Some(DryRun::Server), true).await);

@@ -155,3 +155,16 @@ fn a_config_map_made_during_the_prompt_is_left_alone() {
     assert_eq!(cm["data"], serde_json::json!({"config": "theirs"}), "{cm}");
     assert!(cm["metadata"]["annotations"].is_null(), "{cm}");
 }
+
+/// Issue 26, item 4: `-o json` on a terminal shows no plan, so it asks
+/// nothing: it plans only and says how to apply.
+#[test]
+fn machine_output_on_a_terminal_asks_nothing_and_plans_only() {
+    let world = World::new();
+    let tmux = start(&world, &AddArgs::cluster().output("json"));
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    assert_contains!(screen, "shows no plan, so nothing is asked: planning only");
+    assert_lacks!(screen, "Apply these changes?");
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
