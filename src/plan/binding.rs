@@ -140,22 +140,11 @@ fn from_role(tags: &std::collections::BTreeMap<String, String>, trust_policy: &V
 
 /// The account whose root a cross-account trust names (chained mode's).
 fn root_principal_account(trust_policy: &Value) -> Option<String> {
-    let statements = match &trust_policy["Statement"] {
-        Value::Array(list) => list.clone(),
-        one => vec![one.clone()],
-    };
-    statements.iter().find_map(|s| {
-        let principals = match &s["Principal"]["AWS"] {
-            Value::Array(list) => list.clone(),
-            one => vec![one.clone()],
-        };
-        principals
-            .iter()
-            .filter_map(Value::as_str)
-            .filter(|p| p.ends_with(":root"))
-            .find_map(trust::arn::account_of)
-            .map(str::to_string)
-    })
+    trust::chain::trusted_aws_principals(trust_policy)
+        .iter()
+        .filter(|p| p.ends_with(":root"))
+        .find_map(|p| trust::arn::account_of(p))
+        .map(str::to_string)
 }
 
 fn account_of_cluster(arn: &str) -> Option<String> {
