@@ -17,7 +17,7 @@ pub mod intent;
 use crate::store::ClusterEntry;
 use crate::trust::{
     CLUSTER_TAG, Issuer, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
-    ROLE_DESCRIPTION_PREFIX, SERVER_TAG, TrustScope, policy,
+    ROLE_DESCRIPTION_PREFIX, SERVER_TAG, policy,
 };
 
 pub type Tags = BTreeMap<String, String>;
@@ -382,10 +382,7 @@ pub fn trust_widening(
     let Ok(issuer) = Issuer::parse(&onboarding.issuer, "issuer") else {
         return vec!["the trust policy names no OIDC provider this tool would write".into()];
     };
-    let scopes: Vec<TrustScope> = written
-        .iter()
-        .map(|(ns, sa)| TrustScope::new(ns, sa))
-        .collect();
+    let scopes = intent::scopes(written);
     let expected = policy::trust_policy_for(&onboarding.oidc_provider_arn, &issuer, &scopes);
     if policy::equivalent(trust_policy, &expected) {
         return Vec::new();
@@ -425,9 +422,7 @@ pub fn trust_widening(
 /// onboarding's recorded intent (its mode, provider or role A, and the
 /// ServiceAccounts it wrote), with the `add` that converges it.
 fn trust_drift(o: &Onboarding, role: &RoleSummary, entry: Option<&ClusterEntry>) -> Option<Drift> {
-    let mut intent = o.clone();
-    intent::recover(&mut intent, role, entry);
-    let written = intent::written(&intent, role, entry);
+    let (intent, written) = intent::as_written(o, role, entry);
     let partition = crate::trust::arn::partition_of(&o.role_arn);
     let expected = intent::expected_trust(&intent, &written, partition);
     let details = match (&expected, intent.mode) {
@@ -991,7 +986,7 @@ mod tests {
     /// A role the tool wrote for several subjects `(namespace, name)`.
     fn several(subjects: &[(&str, &str)]) -> (RoleSummary, Tags) {
         let issuer = Issuer::parse("https://oidc.example.com/id/A", "x").unwrap();
-        let scopes: Vec<TrustScope> = subjects
+        let scopes: Vec<crate::trust::TrustScope> = subjects
             .iter()
             .map(|(ns, sa)| TrustScope::new(ns, sa))
             .collect();

@@ -26,7 +26,7 @@ pub fn onboardings(account: &AccountScan, config: &[ClusterEntry]) -> Vec<Owned>
     let (found, _) = inventory::onboardings_from(&account.tagged, config);
     found
         .into_iter()
-        .filter_map(|mut o| {
+        .filter_map(|o| {
             let (summary, _) = account
                 .tagged
                 .iter()
@@ -34,8 +34,7 @@ pub fn onboardings(account: &AccountScan, config: &[ClusterEntry]) -> Vec<Owned>
             let entry = config
                 .iter()
                 .find(|e| e.name == o.name && e.role_arn == o.role_arn);
-            intent::recover(&mut o, summary, entry);
-            let written = intent::written(&o, summary, entry);
+            let (o, written) = intent::as_written(&o, summary, entry);
             Some(Owned {
                 expected: intent::expected_trust(&o, &written, &account.partition),
                 live: summary.trust_policy.clone(),

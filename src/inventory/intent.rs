@@ -9,10 +9,25 @@ use super::{Onboarding, RoleSummary};
 use crate::store::ClusterEntry;
 use crate::trust::{Issuer, TrustMode, TrustScope, chain, policy};
 
+/// The onboarding as the tool wrote it: `o` completed from its records
+/// (see `recover`; km-config.yaml's entry only when it is this role's),
+/// and the ServiceAccounts it wrote.
+pub fn as_written(
+    o: &Onboarding,
+    role: &RoleSummary,
+    entry: Option<&ClusterEntry>,
+) -> (Onboarding, Vec<(String, String)>) {
+    let entry = entry.filter(|e| e.role_arn == o.role_arn);
+    let mut intent = o.clone();
+    recover(&mut intent, role, entry);
+    let written = written(&intent, role, entry);
+    (intent, written)
+}
+
 /// What a trust changed by hand no longer says, from what the role and
 /// km-config.yaml recorded when the tool wrote it: the mode (the
 /// description's suffix), the provider and the first ServiceAccount.
-pub fn recover(o: &mut Onboarding, role: &RoleSummary, entry: Option<&ClusterEntry>) {
+fn recover(o: &mut Onboarding, role: &RoleSummary, entry: Option<&ClusterEntry>) {
     if role.description.ends_with(crate::trust::CHAINED_SUFFIX) {
         o.mode = TrustMode::Chained;
     }
@@ -49,7 +64,7 @@ pub fn recover(o: &mut Onboarding, role: &RoleSummary, entry: Option<&ClusterEnt
 /// The ServiceAccounts the tool wrote into the trust: km-config.yaml's
 /// list for this role, else the trust's first ones, as many as the
 /// description counts.
-pub fn written(
+fn written(
     o: &Onboarding,
     role: &RoleSummary,
     entry: Option<&ClusterEntry>,
@@ -79,14 +94,10 @@ pub fn expected_trust(
         }
         TrustMode::Mirror => {
             let issuer = Issuer::parse(&o.issuer, "issuer").ok()?;
-            let scopes: Vec<TrustScope> = written
-                .iter()
-                .map(|(ns, sa)| TrustScope::new(ns, sa))
-                .collect();
             Some(policy::trust_policy_for(
                 &o.oidc_provider_arn,
                 &issuer,
-                &scopes,
+                &scopes(written),
             ))
         }
     }
@@ -139,13 +150,17 @@ pub fn cluster_role_drift(trust: &Value, written: &[(String, String)]) -> Vec<St
     let (Some(provider), Some(parsed)) = (provider, issuer) else {
         return vec!["it names no OIDC provider the tool would write".into()];
     };
-    let scopes: Vec<TrustScope> = written
-        .iter()
-        .map(|(ns, sa)| TrustScope::new(ns, sa))
-        .collect();
-    let expected = policy::trust_policy_for(&provider, &parsed.issuer, &scopes);
+    let expected = policy::trust_policy_for(&provider, &parsed.issuer, &scopes(written));
     match policy::equivalent(trust, &expected) {
         true => Vec::new(),
         false => policy::diff_lines(trust, &expected),
     }
+}
+
+/// The trust scopes of `(namespace, ServiceAccount)` pairs.
+pub fn scopes(written: &[(String, String)]) -> Vec<TrustScope> {
+    written
+        .iter()
+        .map(|(ns, sa)| TrustScope::new(ns, sa))
+        .collect()
 }
