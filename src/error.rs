@@ -43,11 +43,12 @@ pub enum Error {
         cluster: String,
         role: String,
     },
-    /// Leaving chained mode removes role A, and no identity for its account is known.
+    /// The onboarding has a role in the cluster's account (read, changed or
+    /// removed there), and no identity for that account is known.
     #[error(
-        "`{name}` is onboarded in chained mode, with role {role} in the cluster's account; changing it needs that account's identity. Pass --cluster-profile PROFILE for account {account}."
+        "`{name}` is onboarded with role {role} in the cluster's account; changing it needs that account's identity. Pass --cluster-profile PROFILE for account {account}."
     )]
-    ChainedRoleUnreachable {
+    ClusterRoleUnreachable {
         name: String,
         role: String,
         account: String,
@@ -282,9 +283,9 @@ impl Error {
         }
     }
 
-    /// Chained mode's role A (by ARN) cannot be reached: no identity for its account.
-    pub fn chained_role_unreachable(name: &str, role_arn: &str) -> Self {
-        Error::ChainedRoleUnreachable {
+    /// The cluster role (by ARN) cannot be reached: no identity for its account.
+    pub fn cluster_role_unreachable(name: &str, role_arn: &str) -> Self {
+        Error::ClusterRoleUnreachable {
             name: name.to_string(),
             role: role_arn.to_string(),
             account: crate::trust::arn::account_of(role_arn)
@@ -301,7 +302,7 @@ impl Error {
             | Error::Kubeconfig(_)
             | Error::Resolve(_)
             | Error::ClusterSideWrongAccount { .. }
-            | Error::ChainedRoleUnreachable { .. }
+            | Error::ClusterRoleUnreachable { .. }
             | Error::Plan(PlanError::Invalid(_)) => EXIT_BAD_INPUT,
             Error::Plan(PlanError::Mode(e)) if e.is_bad_input() => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,

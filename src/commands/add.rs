@@ -117,7 +117,7 @@ async fn request(
     let global = &env.global;
     let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref())?;
     let ctx = kubeconfig::select_context(&kubeconfig, global.context.as_deref())?;
-    let req = resolve::resolve(args, &ctx)?;
+    let req = resolve::resolve(args, &ctx, mode::of(args.mode))?;
     if let IssuerSource::Eks {
         profile: Some(p), ..
     } = &req.source

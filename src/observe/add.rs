@@ -15,7 +15,7 @@ use crate::plan::{
 };
 use crate::resolve::add::AddRequest;
 use crate::store::{ClusterEntry, Document};
-use crate::trust::{Issuer, STS_AUDIENCE, TrustMode};
+use crate::trust::{Issuer, STS_AUDIENCE};
 use crate::verify::NoToken;
 use crate::verify::ProviderFacts;
 
@@ -68,12 +68,9 @@ pub async fn observe(
         Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
         None => None,
     };
-    // Chained mode's klanker role trusts no provider of the klanker account:
-    // every one it trusts now is an old one.
-    let desired_provider = match req.mode.kind() {
-        TrustMode::Mirror => planned::provider_arn(provider.as_ref(), &issuer.issuer, &identity),
-        TrustMode::Chained => String::new(),
-    };
+    let desired_provider = crate::plan::mode::of(req.mode.kind())
+        .klanker_provider(provider.as_ref(), &issuer.issuer, &identity)
+        .unwrap_or_default();
     let old_providers = futures::future::try_join_all(
         planned::other_trusted_providers(role.as_ref(), &desired_provider, &provider_arns)
             .iter()
@@ -84,11 +81,11 @@ pub async fn observe(
     let cluster_account =
         cluster_account(req, &from, &issuer, role.as_ref(), config_entry.as_ref());
     let cluster_account = cluster_account.await?;
-    let role_a = cluster_account
+    let cluster_role = cluster_account
         .as_ref()
         .and_then(|c| c.observed.role.as_ref());
     let previous_service_accounts =
-        previous_service_accounts(req, from.cluster, role.as_ref(), role_a).await?;
+        previous_service_accounts(req, from.cluster, role.as_ref(), cluster_role).await?;
     let left = left_config_maps(
         req,
         &from,
@@ -122,8 +119,8 @@ pub async fn observe(
 }
 
 /// The first ServiceAccount's state (its namespace exists; it, if it
-/// does), the others' (several --service-account), and chained mode's
-/// ConfigMap in each namespace holding a ServiceAccount.
+/// does), the others' (several --service-account), and the mode's
+/// ConfigMap in each namespace holding a ServiceAccount, when it writes one.
 pub async fn cluster_state(
     req: &AddRequest,
     cluster: Option<&Cluster<'_>>,
@@ -144,7 +141,7 @@ pub async fn cluster_state(
     });
     let namespaces: BTreeSet<&String> = wanted.iter().map(|(ns, _)| ns).collect();
     let config_maps = futures::future::try_join_all(namespaces.into_iter().map(|ns| async move {
-        match req.mode.chained() {
+        match req.mode.cluster_role() {
             Some(ch) => Ok::<_, Error>(c.get_config_map(ns, &ch.config_map).await?),
             None => Ok(None),
         }
@@ -213,9 +210,9 @@ async fn identity_and_policies(
     Ok((identity, policies, missing))
 }
 
-/// The cluster's account, read when role A matters: chained mode asks for
-/// it, or the name was chained (role B trusts a role A, or km-config.yaml
-/// records one).
+/// The cluster's account, read when a cluster role matters: the mode makes
+/// one, or the name had one (the klanker role trusts a cluster role, or
+/// km-config.yaml records one) that leaving this mode removes.
 async fn cluster_account(
     req: &AddRequest,
     from: &Sources<'_>,
@@ -223,22 +220,22 @@ async fn cluster_account(
     role: Option<&ObservedRole>,
     entry: Option<&ClusterEntry>,
 ) -> Result<Option<ClusterAccount>, Error> {
-    let entry_role_a = entry.and_then(|e| e.cluster_role_arn.clone());
-    let cluster_role = match req.mode.chained() {
+    let entry_cluster_role = entry.and_then(|e| e.cluster_role_arn.clone());
+    let cluster_role = match req.mode.cluster_role() {
         Some(ch) => Some(ch.cluster_role_name.clone()),
         None => role
             .and_then(|r| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
-            .or(entry_role_a)
+            .or(entry_cluster_role)
             .and_then(|arn| arn.rsplit('/').next().map(str::to_string)),
     };
     match (cluster_role, from.cluster_account) {
         (None, _) => Ok(None),
-        (Some(role_a), Some(clients)) => Ok(Some(
-            observe_cluster_account(req, clients, issuer, &role_a).await?,
+        (Some(cluster_role_name), Some(clients)) => Ok(Some(
+            observe_cluster_account(req, clients, issuer, &cluster_role_name).await?,
         )),
-        (Some(role_a), None) => Err(Error::ChainedRoleUnreachable {
+        (Some(cluster_role_name), None) => Err(Error::ClusterRoleUnreachable {
             name: req.name.clone(),
-            role: role_a,
+            role: cluster_role_name,
             account: issuer
                 .cluster_account
                 .clone()
@@ -247,16 +244,16 @@ async fn cluster_account(
     }
 }
 
-/// The ServiceAccounts trusted until now and no longer (role B's in mirror
-/// mode, role A's in chained mode), as they are in the cluster.
+/// The ServiceAccounts trusted until now and no longer (by the klanker
+/// role, or by the cluster role), as they are in the cluster.
 async fn previous_service_accounts(
     req: &AddRequest,
     cluster: Option<&Cluster<'_>>,
     role: Option<&ObservedRole>,
-    role_a: Option<&ObservedRole>,
+    cluster_role: Option<&ObservedRole>,
 ) -> Result<Vec<PreviousServiceAccount>, Error> {
     let mut previous = planned::previous_subjects(req, role);
-    for subject in planned::previous_subjects(req, role_a) {
+    for subject in planned::previous_subjects(req, cluster_role) {
         if !previous.contains(&subject) {
             previous.push(subject);
         }
@@ -275,10 +272,10 @@ async fn previous_service_accounts(
     futures::future::try_join_all(reads).await
 }
 
-/// ConfigMaps that would be left behind: chained mode's in a namespace no
-/// ServiceAccount is left in, and, when another mode takes a chained name
-/// back, the one chained mode wrote, by the name role B's tag recorded (the
-/// printed RBAC grants no list).
+/// ConfigMaps that would be left behind: the mode's own in a namespace no
+/// ServiceAccount is left in, and, when a mode without a cluster role takes
+/// the name back, the one written beside the old cluster role, by the name
+/// the klanker role's tag recorded (the printed RBAC grants no list).
 async fn left_config_maps(
     req: &AddRequest,
     from: &Sources<'_>,
@@ -295,26 +292,26 @@ async fn left_config_maps(
         .map(|(ns, _)| ns)
         .collect();
     let previous_namespaces = previous.iter().map(|p| p.namespace.clone());
-    let (name, namespaces): (String, BTreeSet<String>) = match (req.mode.chained(), cluster_account)
-    {
-        (Some(ch), _) => (
-            ch.config_map.clone(),
-            previous_namespaces
-                .filter(|ns| !wanted.contains(ns))
-                .collect(),
-        ),
-        (None, Some(_)) => (
-            role.and_then(|r| r.tags.get(crate::trust::CONFIG_MAP_TAG).cloned())
-                .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string()),
-            wanted
-                .iter()
-                .cloned()
-                .chain(previous_namespaces)
-                .chain([req.sa_namespace.clone()])
-                .collect(),
-        ),
-        (None, None) => return Ok(Vec::new()),
-    };
+    let (name, namespaces): (String, BTreeSet<String>) =
+        match (req.mode.cluster_role(), cluster_account) {
+            (Some(ch), _) => (
+                ch.config_map.clone(),
+                previous_namespaces
+                    .filter(|ns| !wanted.contains(ns))
+                    .collect(),
+            ),
+            (None, Some(_)) => (
+                role.and_then(|r| r.tags.get(crate::trust::CONFIG_MAP_TAG).cloned())
+                    .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string()),
+                wanted
+                    .iter()
+                    .cloned()
+                    .chain(previous_namespaces)
+                    .chain([req.sa_namespace.clone()])
+                    .collect(),
+            ),
+            (None, None) => return Ok(Vec::new()),
+        };
     let mut found = Vec::new();
     for ns in &namespaces {
         found.extend(c.get_config_map(ns, &name).await?);
@@ -326,13 +323,13 @@ fn on_cluster(e: crate::aws::AwsError) -> crate::aws::AwsError {
     e.on_side(crate::aws::Side::Cluster)
 }
 
-/// Role A and the cluster's provider, read with the cluster-side identity,
-/// which must act in the cluster's account.
+/// The cluster role and the cluster's provider, read with the cluster-side
+/// identity, which must act in the cluster's account.
 async fn observe_cluster_account(
     req: &AddRequest,
     clients: &ClusterClients,
     issuer: &Resolved,
-    role_a: &str,
+    cluster_role_name: &str,
 ) -> Result<ClusterAccount, Error> {
     let ((account, caller), role, providers) = tokio::try_join!(
         async {
@@ -344,7 +341,7 @@ async fn observe_cluster_account(
         },
         async {
             Ok::<_, Error>(
-                iam::role_with_policies(&clients.iam, role_a)
+                iam::role_with_policies(&clients.iam, cluster_role_name)
                     .await
                     .map_err(on_cluster)?,
             )
@@ -362,7 +359,7 @@ async fn observe_cluster_account(
             identity: caller,
             actual: account,
             cluster: cluster.clone(),
-            role: role_a.to_string(),
+            role: cluster_role_name.to_string(),
         });
     }
     let identity = Identity {
@@ -381,25 +378,14 @@ async fn observe_cluster_account(
         Some((role, attached)) => (Some(role), attached),
         None => (None, BTreeSet::new()),
     };
-    let leaving = req.mode.chained().is_none() && role.is_some();
+    let leaving = req.mode.cluster_role().is_none() && role.is_some();
     let (inline_policies, instance_profiles, others) = match &role {
         None => Default::default(),
-        Some(_) => role_a_details(clients, role_a, provider.as_ref(), leaving).await?,
-    };
-    // Role A is created under its boundary (the cluster-side policy allows
-    // nothing else): checked before any write.
-    let boundary = match req.mode.chained() {
-        Some(ch) => {
-            let arn = ch.cluster_permissions_boundary.clone().unwrap_or_else(|| {
-                crate::permissions::cluster_boundary_arn(&identity.partition, &identity.account)
-            });
-            let exists = iam::policy_exists(&clients.iam, &arn)
-                .await
-                .map_err(on_cluster)?;
-            Some((arn, exists))
+        Some(_) => {
+            cluster_role_details(clients, cluster_role_name, provider.as_ref(), leaving).await?
         }
-        None => None,
     };
+    let boundary = cluster_boundary(req, clients, &identity).await?;
     Ok(ClusterAccount {
         boundary,
         identity,
@@ -416,18 +402,40 @@ async fn observe_cluster_account(
     })
 }
 
-/// Role A's inline policies and, when another mode takes the name back (it
-/// is removed), its instance profiles and the other roles that trust the
-/// cluster's provider.
-async fn role_a_details(
+/// The cluster role is created under its boundary (the cluster-side policy
+/// allows nothing else): whether it exists, checked before any write.
+async fn cluster_boundary(
+    req: &AddRequest,
     clients: &ClusterClients,
-    role_a: &str,
+    identity: &Identity,
+) -> Result<Option<(String, bool)>, Error> {
+    let Some(wanted) = req.mode.cluster_role() else {
+        return Ok(None);
+    };
+    let arn = wanted
+        .cluster_permissions_boundary
+        .clone()
+        .unwrap_or_else(|| {
+            crate::permissions::cluster_boundary_arn(&identity.partition, &identity.account)
+        });
+    let exists = iam::policy_exists(&clients.iam, &arn)
+        .await
+        .map_err(on_cluster)?;
+    Ok(Some((arn, exists)))
+}
+
+/// The cluster role's inline policies and, when a mode without one takes the
+/// name back (it is removed), its instance profiles and the other roles that
+/// trust the cluster's provider.
+async fn cluster_role_details(
+    clients: &ClusterClients,
+    cluster_role_name: &str,
     provider: Option<&crate::plan::ObservedProvider>,
     leaving: bool,
-) -> Result<RoleADetails, Error> {
+) -> Result<ClusterRoleDetails, Error> {
     let inline = async {
         Ok::<_, Error>(
-            iam::inline_policy_documents(&clients.iam, role_a)
+            iam::inline_policy_documents(&clients.iam, cluster_role_name)
                 .await
                 .map_err(on_cluster)?,
         )
@@ -435,7 +443,7 @@ async fn role_a_details(
     let profiles = async {
         match leaving {
             true => Ok::<_, Error>(
-                iam::instance_profiles(&clients.iam, role_a)
+                iam::instance_profiles(&clients.iam, cluster_role_name)
                     .await
                     .map_err(on_cluster)?,
             ),
@@ -449,7 +457,7 @@ async fn role_a_details(
                     .await
                     .map_err(on_cluster)?
                     .into_iter()
-                    .filter(|r| r != role_a)
+                    .filter(|r| r != cluster_role_name)
                     .collect(),
             ),
             _ => Ok(Vec::new()),
@@ -458,9 +466,9 @@ async fn role_a_details(
     tokio::try_join!(inline, profiles, others)
 }
 
-/// Role A's inline policies, instance profiles, and the other roles that
-/// trust the cluster's provider.
-type RoleADetails = (
+/// The cluster role's inline policies, instance profiles, and the other
+/// roles that trust the cluster's provider.
+type ClusterRoleDetails = (
     std::collections::BTreeMap<String, serde_json::Value>,
     Vec<String>,
     Vec<String>,
@@ -485,7 +493,7 @@ pub fn chained_target(req: &AddRequest, add: &planned::AddPlan) -> crate::verify
             klanker_role_arn: add.desired.role_arn.clone(),
             config_map: req
                 .mode
-                .chained()
+                .cluster_role()
                 .map(|c| c.config_map.clone())
                 .unwrap_or_default(),
         }),

@@ -71,7 +71,7 @@ pub fn desired(req: &AddRequest, snap: &AddSnapshot) -> Binding {
     let cluster_account = snap
         .cluster_account
         .as_ref()
-        .filter(|_| req.mode.chained().is_some())
+        .filter(|_| req.mode.cluster_role().is_some())
         .map(|side| side.identity.account.clone())
         .or_else(|| snap.issuer.cluster_account.clone())
         .or_else(|| cluster_arn.as_deref().and_then(account_of_cluster));

@@ -35,7 +35,7 @@ pub fn request(flags: &[&str]) -> AddRequest {
         server: Some("https://127.0.0.1:6443".into()),
         ..ContextInfo::default()
     };
-    crate::resolve::add::resolve(&args, &ctx).expect("request")
+    crate::resolve::add::resolve(&args, &ctx, crate::plan::mode::of(args.mode)).expect("request")
 }
 
 /// A mirror request: the issuer given by URL.

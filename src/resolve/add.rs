@@ -42,8 +42,8 @@ pub struct AddRequest {
     pub override_service_accounts: bool,
     /// The trust mode, with its own pieces: held here once.
     pub mode: ModeRequest,
-    /// The identity that reads and writes the cluster's account: needed in
-    /// chained mode, and to leave chained mode (role A is removed).
+    /// The identity that reads and writes the cluster's account: needed by a
+    /// mode with a cluster role, and to leave one (that role is removed).
     pub cluster_side: Option<ClusterSide>,
     pub klanker: Klanker,
     pub apply: ApplyArgs,
@@ -53,38 +53,42 @@ pub struct AddRequest {
     pub context: ContextInfo,
 }
 
-/// The trust mode asked for, with the names only that mode has.
+/// The trust mode asked for, with the pieces it makes in the cluster's account.
 #[derive(Debug, Clone)]
-pub enum ModeRequest {
-    Mirror,
-    Chained(Chained),
+pub struct ModeRequest {
+    /// Which mode, as the CLI and km-config.yaml name it.
+    pub kind: TrustMode,
+    /// The role the mode makes in the cluster's account; None when it makes none there.
+    pub cluster_role: Option<ClusterRoleRequest>,
 }
 
 impl ModeRequest {
     /// Which mode, as the CLI and km-config.yaml name it.
     pub fn kind(&self) -> TrustMode {
-        match self {
-            ModeRequest::Mirror => TrustMode::Mirror,
-            ModeRequest::Chained(_) => TrustMode::Chained,
-        }
+        self.kind
     }
 
-    /// Chained mode's names; None in any other mode.
-    pub fn chained(&self) -> Option<&Chained> {
-        match self {
-            ModeRequest::Chained(chained) => Some(chained),
-            ModeRequest::Mirror => None,
-        }
+    /// The cluster-account role's names; None in a mode without one.
+    pub fn cluster_role(&self) -> Option<&ClusterRoleRequest> {
+        self.cluster_role.as_ref()
     }
 }
 
-/// Chained mode's names in the cluster's account and in the cluster.
+/// A mode's names in the cluster's account and in the cluster, checked.
 #[derive(Debug, Clone)]
-pub struct Chained {
-    /// Role A, in the cluster's account.
+pub struct ClusterRoleRequest {
+    /// The role in the cluster's account (the one the ServiceAccount or the
+    /// pod identity reaches first).
     pub cluster_role_name: String,
+    /// The ConfigMap pods read the role chain from, when the mode writes one.
     pub config_map: String,
     pub cluster_permissions_boundary: Option<String>,
+}
+
+/// What resolving `add` asks of the chosen mode: its own flags, checked,
+/// and another mode's refused. Each mode module implements it.
+pub trait ModeFlags {
+    fn resolve_flags(&self, args: &AddArgs, name: &str) -> Result<ModeRequest, Error>;
 }
 
 impl AddRequest {
@@ -133,7 +137,11 @@ impl AddRequest {
 }
 
 /// Checks every flag locally, before anything touches the network.
-pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
+pub fn resolve(
+    args: &AddArgs,
+    ctx: &ContextInfo,
+    mode: &dyn ModeFlags,
+) -> Result<AddRequest, Error> {
     let klanker = Klanker::resolve(&args.aws)?;
     let tags = check_flags(args)?;
     let cluster_name = args
@@ -175,10 +183,11 @@ pub fn resolve(args: &AddArgs, ctx: &ContextInfo) -> Result<AddRequest, Error> {
     validate::description(&trust::role_description_for(&name, &scopes, true), &name)?;
     // A wildcard trust still needs a real namespace to hold the ServiceAccount.
     let sa_namespace = scope.namespace.clone().unwrap_or(context_namespace);
-    let mode = mode(args, &name)?;
+    let mode = mode.resolve_flags(args, &name)?;
     let cluster_side = ClusterSide::of(Some(&source), args.cluster_profile.as_deref(), &klanker);
-    if mode.chained().is_some() && cluster_side.is_none() {
-        return Err(Error::ChainedNeedsClusterAccount {
+    if mode.cluster_role().is_some() && cluster_side.is_none() {
+        return Err(Error::ClusterRoleNeedsClusterAccount {
+            mode: mode.kind(),
             context: ctx.context_name.clone(),
         });
     }
@@ -273,72 +282,6 @@ fn role_name(args: &AddArgs, name: &str) -> Result<String, Error> {
             Ok(r)
         }
     }
-}
-
-/// The mode asked for, with its own names; another mode's flags are refused.
-fn mode(args: &AddArgs, name: &str) -> Result<ModeRequest, Error> {
-    match args.mode {
-        TrustMode::Mirror => {
-            for (flag, given) in [
-                ("--cluster-role-name", args.cluster_role_name.is_some()),
-                ("--config-map-name", args.config_map_name.is_some()),
-                (
-                    "--cluster-permissions-boundary",
-                    args.cluster_permissions_boundary.is_some(),
-                ),
-            ] {
-                if given {
-                    return Err(trust::ValidationError::new(
-                        flag,
-                        "",
-                        "it names a piece of chained mode",
-                        "Add --mode chained, or drop the flag.",
-                    )
-                    .into());
-                }
-            }
-            Ok(ModeRequest::Mirror)
-        }
-        TrustMode::Chained => Ok(ModeRequest::Chained(chained(args, name)?)),
-    }
-}
-
-/// Chained mode's names, checked.
-fn chained(args: &AddArgs, name: &str) -> Result<Chained, Error> {
-    validate::role_session_name(name, "--name")?;
-    let cluster_role_name = match &args.cluster_role_name {
-        Some(r) => {
-            validate::role_name(r, "--cluster-role-name")?;
-            r.clone()
-        }
-        None => {
-            let r = trust::default_cluster_role_name(name);
-            validate::role_name(&r, "--name")?;
-            r
-        }
-    };
-    let config_map = args
-        .config_map_name
-        .clone()
-        .unwrap_or_else(|| trust::chain::DEFAULT_CONFIG_MAP.to_string());
-    validate::config_map_name(&config_map)?;
-    if let Some(b) = &args.cluster_permissions_boundary {
-        trust::arn::parse_policy_arn(b, "--cluster-permissions-boundary")?;
-    }
-    if args.role_name.as_deref() == Some(cluster_role_name.as_str()) {
-        return Err(trust::ValidationError::new(
-            "--cluster-role-name",
-            &cluster_role_name,
-            "it is the same as --role-name",
-            "Give the two roles different names; they live in different accounts but are named apart so `list` and the policies can tell them apart.",
-        )
-        .into());
-    }
-    Ok(Chained {
-        cluster_role_name,
-        config_map,
-        cluster_permissions_boundary: args.cluster_permissions_boundary.clone(),
-    })
 }
 
 /// The trusted subjects of the `--service-account` values (each already
@@ -478,7 +421,20 @@ mod tests {
             namespace: Some("ai-pods".into()),
             ..ContextInfo::default()
         };
-        resolve(&args, &ctx)
+        resolve(&args, &ctx, &SharedFlagsOnly)
+    }
+
+    /// A mode with no flags of its own: these tests are about the shared
+    /// flags (each mode's own are tested in its module).
+    struct SharedFlagsOnly;
+
+    impl ModeFlags for SharedFlagsOnly {
+        fn resolve_flags(&self, args: &AddArgs, _: &str) -> Result<ModeRequest, Error> {
+            Ok(ModeRequest {
+                kind: args.mode,
+                cluster_role: None,
+            })
+        }
     }
 
     fn refusal(flags: &[&str]) -> String {

@@ -38,11 +38,14 @@ pub enum ResolveError {
         "no EKS cluster region is known for context `{context}`. Pass --cluster-region REGION."
     )]
     NoClusterRegion { context: String },
-    /// Chained mode writes role A in the cluster's account, and no identity for it is known.
+    /// The mode writes a role in the cluster's account, and no identity for it is known.
     #[error(
-        "--mode chained creates a role in the cluster's account, and context `{context}` names no AWS identity for that account (it is not an EKS context). Pass --cluster-profile PROFILE for the cluster's account."
+        "--mode {mode} creates a role in the cluster's account, and context `{context}` names no AWS identity for that account (it is not an EKS context). Pass --cluster-profile PROFILE for the cluster's account."
     )]
-    ChainedNeedsClusterAccount { context: String },
+    ClusterRoleNeedsClusterAccount {
+        mode: crate::trust::TrustMode,
+        context: String,
+    },
 }
 
 /// The klanker account: which profile, which region, and the account ID it

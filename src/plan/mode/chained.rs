@@ -8,6 +8,8 @@
 //! Leaving chained mode (`add` of another mode): role A goes, and the
 //! cluster's provider if ours and unused.
 
+pub mod resolve;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Mode, ModeError};
@@ -15,7 +17,7 @@ use crate::plan::add::{self, AddPlan, KlankerSide};
 use crate::plan::removal::{self, ProviderToRemove, RoleToRemove};
 use crate::plan::snapshot::{AddSnapshot, ClusterAccount};
 use crate::plan::{Desired, DesiredConfigMap, PlanError, Step, Target};
-use crate::resolve::add::{AddRequest, Chained as ChainedNames};
+use crate::resolve::add::{AddRequest, ClusterRoleRequest as ChainedNames, ModeFlags};
 use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, chain, validate};
 
 /// Chained mode's own refusals, before any write.
@@ -69,9 +71,19 @@ impl From<ChainedError> for PlanError {
 /// Role A in the cluster's account, role B in the klanker account.
 pub struct Chained;
 
+impl ModeFlags for Chained {
+    fn resolve_flags(
+        &self,
+        args: &crate::cli::AddArgs,
+        name: &str,
+    ) -> Result<crate::resolve::add::ModeRequest, crate::resolve::ResolveError> {
+        resolve::resolve(args, name)
+    }
+}
+
 impl Mode for Chained {
     fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
-        match req.mode.chained() {
+        match req.mode.cluster_role() {
             Some(names) => plan(req, names, snap),
             // The request was resolved for another mode: nothing of role A is named.
             None => Err(ChainedError::NoClusterIdentity {

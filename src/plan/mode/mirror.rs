@@ -4,16 +4,28 @@
 //! cluster and km-config.yaml, the ordered steps, the warnings, and the
 //! facts `verify`'s local checks need after applying.
 
+pub mod resolve;
+
 use super::Mode;
 use crate::plan::add::{self, AddPlan, KlankerSide};
 use crate::plan::snapshot::{AddSnapshot, AfterApply};
 use crate::plan::{PlanError, Step};
-use crate::resolve::add::AddRequest;
+use crate::resolve::add::{AddRequest, ModeFlags};
 use crate::trust::{self, Identity, Issuer, STS_AUDIENCE};
 use crate::verify::{Facts, ProviderFacts, RoleFacts};
 
 /// The klanker account holds a provider mirroring the cluster's issuer.
 pub struct Mirror;
+
+impl ModeFlags for Mirror {
+    fn resolve_flags(
+        &self,
+        args: &crate::cli::AddArgs,
+        _name: &str,
+    ) -> Result<crate::resolve::add::ModeRequest, crate::resolve::ResolveError> {
+        resolve::resolve(args)
+    }
+}
 
 impl Mode for Mirror {
     fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
@@ -24,6 +36,16 @@ impl Mode for Mirror {
     /// `drop_old_providers` when the new mode trusts none there.
     fn plan_leave(&self, _: &AddRequest, _: &AddSnapshot) -> Result<Vec<Step>, PlanError> {
         Ok(Vec::new())
+    }
+
+    /// The provider mirroring the cluster's issuer.
+    fn klanker_provider(
+        &self,
+        found: Option<&crate::plan::ObservedProvider>,
+        issuer: &Issuer,
+        klanker: &Identity,
+    ) -> Option<String> {
+        Some(add::provider_arn(found, issuer, klanker))
     }
 
     /// The klanker role, whose ARN the klanker identity and its name give.

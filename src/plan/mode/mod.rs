@@ -6,15 +6,15 @@
 pub mod chained;
 pub mod mirror;
 
-use super::Observed;
 use super::add::AddPlan;
 use super::snapshot::AddSnapshot;
+use super::{Observed, ObservedProvider};
 use super::{PlanError, Step};
-use crate::resolve::add::AddRequest;
-use crate::trust::{Identity, TrustMode};
+use crate::resolve::add::{AddRequest, ModeFlags};
+use crate::trust::{Identity, Issuer, TrustMode};
 
 /// What one trust mode decides.
-pub trait Mode: Sync {
+pub trait Mode: Sync + ModeFlags {
     /// The plan of `add` in this mode, from the request and what exists.
     fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError>;
 
@@ -25,6 +25,18 @@ pub trait Mode: Sync {
     /// The role the ServiceAccounts are annotated with, when the request
     /// and the klanker identity alone tell (before any IAM read).
     fn annotated_role(&self, _req: &AddRequest, _klanker: &Identity) -> Option<String> {
+        None
+    }
+
+    /// The klanker-account provider the klanker role trusts in this mode,
+    /// `found` when it exists; None when it trusts none there, so every
+    /// provider it trusts now is an old one.
+    fn klanker_provider(
+        &self,
+        _found: Option<&ObservedProvider>,
+        _issuer: &Issuer,
+        _klanker: &Identity,
+    ) -> Option<String> {
         None
     }
 }
