@@ -31,27 +31,29 @@ pub struct RmSnapshot {
     /// Set when the cluster was to be read and could not be.
     pub unread: Option<ClusterUnread>,
     pub observed: RemovalObserved,
-    /// Chained mode: the cluster account's clients (role A is removed there).
+    /// The cluster account's clients, when the onboarding has a cluster role
+    /// (it is removed there).
     pub cluster_account: Option<crate::aws::ClusterClients>,
 }
 
-/// Chained mode's side of the cluster's account, as `rm` reads it.
-struct ChainedSide {
+/// The onboarding's side of the cluster's account, as `rm` reads it.
+struct ClusterRoleSide {
     clients: crate::aws::ClusterClients,
     role: Option<RoleToRemove>,
     provider: Option<ProviderToRemove>,
 }
 
-/// Role A and the provider it trusts, read with the cluster-side identity
-/// (the context's EKS profile, or `--cluster-profile`).
+/// The cluster role and the provider it trusts, read with the cluster-side
+/// identity (the context's EKS profile, or `--cluster-profile`).
 async fn cluster_account(
-    request: &RmRequest<'_>,
+    (request, access, kube_client): Reach<'_, '_>,
     ctx: Option<&ContextInfo>,
-    access: &crate::aws::Access,
-    kube_client: Option<&kube::Client>,
-    role_a_arn: &str,
-) -> Result<ChainedSide, Error> {
-    let role_a = role_a_arn
+    cluster_role_arn: &Option<String>,
+) -> Result<Option<ClusterRoleSide>, Error> {
+    let Some(cluster_role_arn) = cluster_role_arn.as_deref() else {
+        return Ok(None);
+    };
+    let role_name = cluster_role_arn
         .rsplit('/')
         .next()
         .unwrap_or_default()
@@ -59,24 +61,24 @@ async fn cluster_account(
     let source = ctx.and_then(IssuerSource::from_context);
     let side =
         crate::resolve::ClusterSide::of(source.as_ref(), request.cluster_profile, &request.klanker)
-            .ok_or_else(|| Error::cluster_role_unreachable(request.name, role_a_arn))?;
+            .ok_or_else(|| Error::cluster_role_unreachable(request.name, cluster_role_arn))?;
     let clients = super::issuer::cluster_clients(&side, access, request.verbose).await?;
     let (role, ()) = tokio::try_join!(
         async {
-            role_details(&clients.iam, &role_a)
+            role_details(&clients.iam, &role_name)
                 .await
                 .map_err(|e| match e {
                     Error::Aws(e) => Error::Aws(e.on_side(crate::aws::Side::Cluster)),
                     other => other,
                 })
         },
-        super::issuer::check_cluster_side(&clients, role_a_arn),
+        super::issuer::check_cluster_side(&clients, cluster_role_arn),
     )?;
     let (role, trusted) = match role {
         Some((role, trust_policy)) => (Some(role), inventory::federated_principals(&trust_policy)),
         None => (None, Default::default()),
     };
-    // Role A gone (or never created): the cluster's issuer names the provider.
+    // The cluster role gone (or never created): the cluster's issuer names the provider.
     let provider_arn = match trusted.into_iter().next() {
         Some(arn) => Some(arn),
         None => match ctx.and_then(IssuerSource::from_context) {
@@ -103,7 +105,7 @@ async fn cluster_account(
             match iam::provider_owned(&clients.iam, &arn).await {
                 Ok(owned) => Some(ProviderToRemove {
                     owned,
-                    trusted_by: inventory::roles_trusting(&roles, &arn, &role_a)
+                    trusted_by: inventory::roles_trusting(&roles, &arn, &role_name)
                         .into_iter()
                         .map(str::to_string)
                         .collect(),
@@ -115,11 +117,11 @@ async fn cluster_account(
         }
         None => None,
     };
-    Ok(ChainedSide {
+    Ok(Some(ClusterRoleSide {
         clients,
         role,
         provider,
-    })
+    }))
 }
 
 /// Reads everything `plan_removal` decides on. Stops before any write when
@@ -142,83 +144,46 @@ pub async fn observe(
     let onboarding = located.onboarding.as_ref();
     let recorded = removal::recorded_onboarding(onboarding, entry, request.pending.as_ref());
 
-    let context = match request.keep_service_account {
-        true => None,
-        false => Some(choose_context(request, recorded.as_ref())?),
-    };
-    let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
-    request.klanker.check_account(
-        &identity.account,
-        store.load()?.klanker_account().as_deref(),
-        ctx.and_then(|(_, c)| c.eks.account.as_deref()),
-    )?;
-    let ctx = ctx.map(|(_, c)| c.clone());
+    let context = checked_context(request, recorded.as_ref(), &identity.account, store)?;
+    let ctx = context
+        .as_ref()
+        .and_then(|c| c.as_ref().ok())
+        .map(|(_, c)| c.clone());
     let recorded_subjects = removal::recorded_subjects(onboarding, entry);
     let (kube_client, read) = read_cluster(request, context, &recorded_subjects).await?;
     let ctx = ctx.as_ref();
     let seen = read.as_ref().and_then(|r| r.as_ref().ok());
 
-    let default_role_arn = || format!("arn:{}:iam::{}:role/{}", ids.0, ids.1, located.role_name);
-    let expected_role_arn = onboarding
-        .map(|o| o.role_arn.clone())
-        .or_else(|| entry.map(|e| e.role_arn.clone()))
-        .unwrap_or_else(default_role_arn);
-    let role_exists = roles.iter().any(|r| r.role_name == located.role_name);
-    let named = removal::named_provider(onboarding, entry, ids, &providers);
-    let clues = LeftOverClues {
-        provider_named: named.is_some(),
-        role_exists,
-        config_entry: entry.is_some(),
-        seen: seen.map(Vec::as_slice),
-        expected_role_arn: &expected_role_arn,
-        context_is_named_cluster: ctx.is_some_and(|c| c.eks.cluster_name.as_deref() == Some(name)),
+    let found = Found {
+        name,
+        entry,
+        onboarding,
+        ids,
+        ctx,
+        seen,
+        role_name: &located.role_name,
+        roles: &roles,
+        providers: &providers,
     };
-    let provider_arn = match (named, removal::look_for_left_over_provider(&clues), ctx) {
-        (Some(arn), _, _) => Some(arn),
-        (None, true, Some(ctx)) => {
-            left_over_provider(request, ctx, access, kube_client.as_ref(), ids, &providers).await
-        }
-        (None, _, _) => None,
-    };
-
-    let role_name = located.role_name.as_str();
-    let (role, provider) =
-        role_and_provider(klanker, &roles, role_name, role_exists, provider_arn).await?;
-    let role_arn = role
-        .as_ref()
-        .map(|r| r.arn.clone())
-        .unwrap_or(expected_role_arn);
-    let role_a_arn = role_a_arn(name, recorded.as_ref(), entry, seen);
-    let chained = match &role_a_arn {
-        Some(arn) => Some(cluster_account(request, ctx, access, kube_client.as_ref(), arn).await?),
-        None => None,
-    };
-    let role_arn_for_accounts = role_a_arn.clone().unwrap_or_else(|| role_arn.clone());
-    let (cluster, unread) = match read {
-        None => (ClusterView::Kept, None),
-        Some(Ok(seen)) => (
-            ClusterView::Found(removal::service_accounts_of(
-                seen,
-                &role_arn_for_accounts,
-                &recorded_subjects,
-            )),
-            None,
-        ),
-        Some(Err(why)) => (ClusterView::Unreachable(why.to_string()), Some(why)),
-    };
-    let config_maps = match (&role_a_arn, &kube_client, &cluster) {
-        (Some(_), Some(client), ClusterView::Found(found)) => {
-            let cluster = Cluster::new(client, request.verbose);
-            chained_config_maps(&cluster, recorded.as_ref(), &recorded_subjects, found).await?
+    let reach = (request, access, kube_client.as_ref());
+    let (role, provider, role_arn) = klanker_side(reach, klanker, &found).await?;
+    let cluster_role_arn = cluster_role_arn(name, recorded.as_ref(), entry, seen);
+    let side = cluster_account(reach, ctx, &cluster_role_arn).await?;
+    // The ServiceAccounts are annotated with the cluster role when there is one.
+    let role_arn_annotated = cluster_role_arn.clone().unwrap_or(role_arn);
+    let (cluster, unread) = cluster_view(read, &role_arn_annotated, &recorded_subjects);
+    let config_maps = match (&cluster_role_arn, &kube_client) {
+        (Some(_), Some(client)) => {
+            let cluster_api = Cluster::new(client, request.verbose);
+            let recorded = (recorded.as_ref(), recorded_subjects.as_slice());
+            cluster_role_config_maps(&cluster_api, recorded, &cluster).await?
         }
         _ => Vec::new(),
     };
-    // ServiceAccounts of a chained onboarding are annotated with role A.
-    let role_arn = role_a_arn.clone().unwrap_or(role_arn);
-    let (cluster_clients, cluster_role, cluster_provider) = match chained {
-        Some(c) => (Some(c.clients), c.role, c.provider),
-        None => (None, None, None),
-    };
+    let (cluster_clients, cluster_role, cluster_provider) = side
+        .map(|c| (Some(c.clients), c.role, c.provider))
+        .unwrap_or_default();
+    let role_arn = role_arn_annotated;
     let observed = RemovalObserved {
         cluster_role,
         cluster_provider,
@@ -244,7 +209,99 @@ pub async fn observe(
     })
 }
 
+/// What `rm`'s later reads go through: the request, the AWS access, the
+/// cluster's client when it was reached.
+type Reach<'a, 'r> = (
+    &'a RmRequest<'r>,
+    &'a crate::aws::Access,
+    Option<&'a kube::Client>,
+);
+
+/// What the first reads found, for the reads that depend on them.
+struct Found<'a> {
+    name: &'a str,
+    entry: Option<&'a ClusterEntry>,
+    onboarding: Option<&'a Onboarding>,
+    role_name: &'a str,
+    ids: (&'a str, &'a str),
+    roles: &'a [RoleSummary],
+    providers: &'a [String],
+    ctx: Option<&'a ContextInfo>,
+    seen: Option<&'a Vec<Seen>>,
+}
+
+/// The klanker role and the klanker-account provider as `rm` removes them
+/// (the recorded provider, else one a failed `add` left), and the role's ARN.
+async fn klanker_side(
+    reach: Reach<'_, '_>,
+    klanker: &KlankerClients,
+    found: &Found<'_>,
+) -> Result<(Option<RoleToRemove>, Option<ProviderToRemove>, String), Error> {
+    let default_role_arn = || {
+        format!(
+            "arn:{}:iam::{}:role/{}",
+            found.ids.0, found.ids.1, found.role_name
+        )
+    };
+    let expected_role_arn = found
+        .onboarding
+        .map(|o| o.role_arn.clone())
+        .or_else(|| found.entry.map(|e| e.role_arn.clone()))
+        .unwrap_or_else(default_role_arn);
+    let role_exists = found.roles.iter().any(|r| r.role_name == found.role_name);
+    let named = removal::named_provider(found.onboarding, found.entry, found.ids, found.providers);
+    let clues = LeftOverClues {
+        provider_named: named.is_some(),
+        role_exists,
+        config_entry: found.entry.is_some(),
+        seen: found.seen.map(Vec::as_slice),
+        expected_role_arn: &expected_role_arn,
+        context_is_named_cluster: found
+            .ctx
+            .is_some_and(|c| c.eks.cluster_name.as_deref() == Some(found.name)),
+    };
+    let provider_arn = match (
+        named,
+        removal::look_for_left_over_provider(&clues),
+        found.ctx,
+    ) {
+        (Some(arn), _, _) => Some(arn),
+        (None, true, Some(ctx)) => left_over_provider(reach, ctx, found.ids, found.providers).await,
+        (None, _, _) => None,
+    };
+
+    let role_name = found.role_name;
+    let (role, provider) =
+        role_and_provider(klanker, found.roles, role_name, role_exists, provider_arn).await?;
+    let role_arn = role
+        .as_ref()
+        .map(|r| r.arn.clone())
+        .unwrap_or(expected_role_arn);
+    Ok((role, provider, role_arn))
+}
+
 type Context = (kube::config::Kubeconfig, ContextInfo);
+
+/// The cluster as `rm` saw it: its ServiceAccounts of this onboarding
+/// (annotated with `annotated_role` or recorded), kept, or unreachable.
+fn cluster_view(
+    read: Read,
+    annotated_role: &str,
+    recorded_subjects: &[(String, String)],
+) -> (ClusterView, Option<ClusterUnread>) {
+    match read {
+        None => (ClusterView::Kept, None),
+        Some(Ok(seen)) => (
+            ClusterView::Found(removal::service_accounts_of(
+                seen,
+                annotated_role,
+                recorded_subjects,
+            )),
+            None,
+        ),
+        Some(Err(why)) => (ClusterView::Unreachable(why.to_string()), Some(why)),
+    }
+}
 
 /// The cluster's ServiceAccounts, or why they could not be read; None when
 /// they are not to be read.
@@ -276,6 +333,27 @@ async fn read_cluster(
             Ok((Some(client), Some(read)))
         }
     }
+}
+
+/// The context `rm` reads the cluster through (None: --keep-service-account),
+/// once the klanker identity is known to be in the right account for it.
+fn checked_context(
+    request: &RmRequest<'_>,
+    recorded: Option<&inventory::Onboarding>,
+    account: &str,
+    store: &Store,
+) -> Result<Option<Result<Context, ClusterUnread>>, Error> {
+    let context = match request.keep_service_account {
+        true => None,
+        false => Some(choose_context(request, recorded)?),
+    };
+    let ctx = context.as_ref().and_then(|c| c.as_ref().ok());
+    request.klanker.check_account(
+        account,
+        store.load()?.klanker_account().as_deref(),
+        ctx.and_then(|(_, c)| c.eks.account.as_deref()),
+    )?;
+    Ok(context)
 }
 
 /// The context that points at NAME's recorded cluster (never another one),
@@ -338,10 +416,8 @@ async fn read_service_accounts(
 /// The provider a failed `add` left, found through this context's issuer;
 /// None when the issuer cannot be read (said with --verbose).
 async fn left_over_provider(
-    request: &RmRequest<'_>,
+    (request, access, kube_client): Reach<'_, '_>,
     ctx: &ContextInfo,
-    access: &crate::aws::Access,
-    kube_client: Option<&kube::Client>,
     (partition, account): (&str, &str),
     providers: &[String],
 ) -> Option<String> {
@@ -397,23 +473,23 @@ async fn role_and_provider(
     Ok((role, provider))
 }
 
-/// Chained mode's role A: as recorded (the role's tags, km-config.yaml),
-/// else, after a chained `add` that failed before role B and the entry
-/// were written, the ServiceAccount it left annotated with role A's
-/// default name.
-fn role_a_arn(
+/// The onboarding's cluster role: as recorded (the role's tags,
+/// km-config.yaml), else, after an `add` that failed before the klanker role
+/// and the entry were written, the ServiceAccount it left annotated with the
+/// cluster role's default name.
+fn cluster_role_arn(
     name: &str,
     recorded: Option<&Onboarding>,
     entry: Option<&ClusterEntry>,
     seen: Option<&Vec<Seen>>,
 ) -> Option<String> {
-    let left_by_chained_add = || {
-        let role_a = crate::trust::default_cluster_role_name(name);
+    let left_by_failed_add = || {
+        let default = crate::trust::default_cluster_role_name(name);
         seen.into_iter().flatten().find_map(|s| {
             s.observed
                 .annotations
                 .get(crate::trust::ROLE_ARN_ANNOTATION)
-                .filter(|arn| arn.rsplit('/').next() == Some(role_a.as_str()))
+                .filter(|arn| arn.rsplit('/').next() == Some(default.as_str()))
                 .filter(|_| s.observed.created_by_us())
                 .cloned()
         })
@@ -421,18 +497,21 @@ fn role_a_arn(
     recorded
         .and_then(|o| o.cluster_role_arn.clone())
         .or_else(|| entry.and_then(|e| e.cluster_role_arn.clone()))
-        .or_else(left_by_chained_add)
+        .or_else(left_by_failed_add)
 }
 
-/// Chained mode's ConfigMap beside the recorded ServiceAccounts and the
-/// ones found annotated, by the name the role recorded (the printed RBAC
-/// grants no list).
-async fn chained_config_maps(
+/// The ConfigMap written beside the cluster role, next to the recorded
+/// ServiceAccounts and the ones found annotated, by the name the role
+/// recorded (the printed RBAC grants no list).
+async fn cluster_role_config_maps(
     cluster: &Cluster<'_>,
-    recorded: Option<&Onboarding>,
-    recorded_subjects: &[(String, String)],
-    found: &[removal::FoundServiceAccount],
+    (recorded, recorded_subjects): (Option<&Onboarding>, &[(String, String)]),
+    view: &ClusterView,
 ) -> Result<Vec<crate::plan::ObservedConfigMap>, Error> {
+    // Only a cluster that was read shows where they are.
+    let ClusterView::Found(found) = view else {
+        return Ok(Vec::new());
+    };
     let namespaces: std::collections::BTreeSet<String> = recorded_subjects
         .iter()
         .map(|(ns, _)| ns.clone())
@@ -448,8 +527,8 @@ async fn chained_config_maps(
     Ok(maps)
 }
 
-/// The role as `rm` removes it, and its trust policy (chained mode's role
-/// A names the cluster's provider there), from one GetRole.
+/// The role as `rm` removes it, and its trust policy (a cluster role's
+/// names the cluster's provider), from one GetRole.
 async fn role_details(
     iam_client: &aws_sdk_iam::Client,
     role_name: &str,
