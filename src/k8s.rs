@@ -943,7 +943,7 @@ impl Cluster<'_> {
     }
 }
 
-/// Chained mode's ConfigMap: read, written, deleted (only one this tool created).
+/// The ConfigMap beside a cluster role: read, written, deleted (only one this tool created).
 impl Cluster<'_> {
     pub async fn get_config_map(
         &self,
@@ -1041,7 +1041,7 @@ fn observe_config_map(cm: &ConfigMap) -> ObservedConfigMap {
     }
 }
 
-/// The ConfigMap chained mode applies (and prints for `-o manifest`): our
+/// The ConfigMap the tool applies (and prints for `-o manifest`): our
 /// label, the onboarding's name, and the created-by record (only a
 /// ConfigMap this tool creates is ever applied).
 pub fn config_map(

@@ -13,7 +13,7 @@ use crate::store::Store;
 /// The real targets, built once by the command and passed in.
 pub struct Live<'a> {
     pub iam: &'a aws_sdk_iam::Client,
-    /// The cluster account's IAM (chained mode's role A), when the plan touches it.
+    /// The cluster account's IAM (a cluster role), when the plan touches it.
     pub cluster_iam: Option<&'a aws_sdk_iam::Client>,
     pub cluster: Option<&'a Cluster<'a>>,
     pub store: &'a Store,

@@ -183,7 +183,7 @@ async fn run(
     };
     let record = Record::default();
     let run_chain = |chain| run_chain(chain, applier, &record, interrupt, progress);
-    // Chained mode's two roles name each other only by ARN (a condition
+    // A cluster role and the klanker role name each other only by ARN (a condition
     // and a resource), so neither account waits for the other.
     let (iam, cluster_iam, cluster) = tokio::join!(
         run_chain(chain(Target::Iam)),

@@ -746,7 +746,7 @@ pub async fn load_profiles() -> Result<ProfileSet, AwsError> {
 }
 
 /// Parses an AWS config file's text with aws-config's own parser, as a
-/// pod's SDK reads the file chained mode's ConfigMap holds; nothing of this
+/// pod's SDK reads the file the tool's ConfigMap holds; nothing of this
 /// machine's environment or files takes part.
 pub async fn parse_config_text(text: &str) -> Result<ProfileSet, AwsError> {
     use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};

@@ -87,7 +87,7 @@ pub enum AwsError {
 
 impl AwsError {
     /// The same error, said of `side`: the IAM adapter serves both accounts
-    /// (chained mode's role A is in the cluster's), and names the klanker one.
+    /// (a cluster role is in the cluster's), and names the klanker one.
     pub fn on_side(mut self, to: Side) -> Self {
         match &mut self {
             AwsError::AccessDenied { side, .. }

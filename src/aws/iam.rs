@@ -68,8 +68,8 @@ pub async fn assume_role_with_web_identity(
         .map(|(assumed, _)| assumed)
 }
 
-/// Chained mode's walk, as the pod's SDK does it: the token gives role A's
-/// session, and role A's session assumes role B. Role A's credentials live
+/// The role chain's walk, as the pod's SDK does it: the token gives the
+/// cluster role's (role A's) session, and that session assumes role B. Role A's credentials live
 /// only for the second call; role B's are dropped at once.
 pub async fn assume_chain(
     sts: &aws_sdk_sts::Client,
@@ -345,7 +345,7 @@ pub async fn inline_policies(iam: &Client, role: &str) -> Result<Vec<String>, Aw
         .map_err(sdk(iam, "iam:ListRolePolicies"))
 }
 
-/// The role's inline policies with their documents (chained mode's role A
+/// The role's inline policies with their documents (a cluster role's
 /// carries one; the plan compares it).
 pub async fn inline_policy_documents(
     iam: &Client,

@@ -331,7 +331,7 @@ impl KlankerClients {
     }
 }
 
-/// Clients for the cluster's account: EKS, and (chained mode's role A) IAM and STS.
+/// Clients for the cluster's account: EKS, and (for a cluster role) IAM and STS.
 #[derive(Debug, Clone)]
 pub struct ClusterClients {
     pub eks: aws_sdk_eks::Client,

@@ -65,7 +65,7 @@ pub fn plan_text(header: &str, plan: &Plan, warnings: &[String], colour: bool) -
     };
     // Steps and warnings quote what IAM and the cluster hold: made visible.
     let mut out = format!("{}\n", visible_lines(header));
-    // As wide as the widest target word of this plan ("cluster IAM" in chained mode).
+    // As wide as the widest target word of this plan ("cluster IAM" with a cluster role).
     let width = plan
         .steps
         .iter()

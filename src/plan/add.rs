@@ -33,7 +33,7 @@ pub struct AddPlan {
     /// `-o manifest`) printed.
     pub annotations: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
-    /// Chained mode: role A, its account, and the ConfigMap pods read.
+    /// The mode's cluster role, its account, and the ConfigMap pods read.
     pub cluster_role_arn: Option<String>,
     pub cluster_account: Option<String>,
     pub config_map: Option<DesiredConfigMap>,
@@ -57,9 +57,9 @@ impl AddPlan {
 pub struct KlankerSide {
     pub trust_policy: serde_json::Value,
     pub description: String,
-    /// The role the ServiceAccount is annotated with (role A when chained).
+    /// The role the ServiceAccount is annotated with (the cluster role, when the mode has one).
     pub annotated_role: String,
-    /// The provider the trust rests on (the cluster account's when chained).
+    /// The provider the trust rests on (the cluster account's, for a cluster role).
     pub provider_arn: String,
     pub config_map: Option<DesiredConfigMap>,
     pub cluster_role_arn: Option<String>,
@@ -158,7 +158,8 @@ pub fn plan_klanker(
             .or(req.context.eks.account.as_deref()),
     )?;
     let observed = &snap.observed;
-    let chained = side.cluster_role_arn.is_some();
+    // Through a cluster role, the klanker role trusts no provider of its own.
+    let via_cluster_role = side.cluster_role_arn.is_some();
     let role_arn = trust::role_arn(&identity.partition, &identity.account, &req.role_name);
     let mut role_tags = role_tags(req, &snap.issuer);
     if let Some(cm) = &side.config_map {
@@ -179,7 +180,7 @@ pub fn plan_klanker(
     let desired = Desired {
         name: req.name.clone(),
         iam: Target::Iam,
-        ensure_provider: !chained,
+        ensure_provider: !via_cluster_role,
         inline_policies: BTreeMap::new(),
         trust_policy: side.trust_policy,
         issuer: issuer.clone(),
@@ -197,7 +198,7 @@ pub fn plan_klanker(
         more_clusters: clusters.collect(),
         config_entry: Some(config_entry),
         rebind: req.rebind,
-        drop_old_providers: chained,
+        drop_old_providers: via_cluster_role,
         override_service_accounts: req.override_service_accounts,
     };
     let plan = super::plan(&desired, observed)?;
@@ -207,7 +208,7 @@ pub fn plan_klanker(
         reuses_provider: observed
             .provider
             .as_ref()
-            .filter(|_| !chained)
+            .filter(|_| !via_cluster_role)
             .map(|p| p.arn.clone()),
         desired,
         plan,

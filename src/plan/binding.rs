@@ -138,7 +138,7 @@ fn from_role(tags: &std::collections::BTreeMap<String, String>, trust_policy: &V
     }
 }
 
-/// The account whose root a cross-account trust names (chained mode's).
+/// The account whose root a cross-account trust names (a cluster role's account).
 fn root_principal_account(trust_policy: &Value) -> Option<String> {
     trust::chain::trusted_aws_principals(trust_policy)
         .iter()
@@ -209,7 +209,7 @@ mod tests {
     }
 
     #[test]
-    fn a_chained_role_records_its_cluster_account_in_its_trust() {
+    fn a_role_trusting_a_cluster_role_records_its_cluster_account_in_its_trust() {
         let trust = crate::trust::chain::klanker_trust_policy(
             "aws",
             "222222222222",
@@ -239,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn a_mirror_trust_records_its_issuer() {
+    fn a_web_identity_trust_records_its_issuer() {
         let trust = json!({"Statement": [{
             "Principal": {"Federated": "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A"}
         }]});

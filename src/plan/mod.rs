@@ -43,8 +43,8 @@ impl Target {
     }
 }
 
-/// What we want to exist in one account (the klanker account, or in
-/// chained mode also the cluster's), in the cluster and in km-config.yaml.
+/// What we want to exist in one account (the klanker account, or, for a
+/// mode's cluster role, the cluster's), in the cluster and in km-config.yaml.
 #[derive(Debug, Clone)]
 pub struct Desired {
     pub name: String,
@@ -52,9 +52,9 @@ pub struct Desired {
     /// `Target::ClusterIam`.
     pub iam: Target,
     /// Whether this account must hold the issuer's OIDC provider (not the
-    /// klanker account in chained mode).
+    /// klanker account when the trust goes through a cluster role).
     pub ensure_provider: bool,
-    /// Inline policies the role carries, by name (chained mode's role A).
+    /// Inline policies the role carries, by name (a cluster role's).
     pub inline_policies: BTreeMap<String, Value>,
     pub issuer: trust::Issuer,
     pub provider_arn: String,
@@ -77,7 +77,7 @@ pub struct Desired {
     /// `--replace-issuer`: the same name may move to another issuer.
     pub rebind: bool,
     /// Providers of this account the role no longer trusts go if ours and
-    /// unused (the klanker provider when a mirrored name becomes chained).
+    /// unused (the klanker provider when a name moves to a cluster role).
     pub drop_old_providers: bool,
     /// `--override-existing-serviceaccounts`: a ServiceAccount annotated
     /// with another role may be re-pointed (its annotations are taken over).
@@ -94,7 +94,7 @@ pub struct DesiredCluster {
     /// This onboarding's other role (the other mode's): a ServiceAccount
     /// annotated with it is re-pointed without --override-existing-serviceaccounts.
     pub own_role_arns: Vec<String>,
-    /// Chained mode's ConfigMap with the pods' AWS config; None removes
+    /// The ConfigMap with the pods' AWS config, when the mode writes one; None removes
     /// one this tool created (`Observed::config_maps`).
     pub config_map: Option<DesiredConfigMap>,
 }
@@ -142,7 +142,7 @@ pub struct Observed {
     pub attached_policies: BTreeSet<String>,
     /// The role's inline policies, by name, with their documents.
     pub inline_policies: BTreeMap<String, Value>,
-    /// The ConfigMaps chained mode writes (one per namespace), as found.
+    /// The ConfigMaps the tool writes beside a cluster role (one per namespace), as found.
     pub config_maps: Vec<ObservedConfigMap>,
     /// Desired policies that were looked up and do not exist.
     pub missing_policies: BTreeSet<String>,
@@ -244,7 +244,7 @@ impl ObservedServiceAccount {
 pub enum Target {
     /// The klanker account's IAM.
     Iam,
-    /// The cluster's account's IAM (chained mode's role A and its provider).
+    /// The cluster's account's IAM (a cluster role and its provider).
     #[serde(rename = "cluster-iam")]
     ClusterIam,
     Cluster,
@@ -310,7 +310,7 @@ pub enum Op {
         arn: String,
         owner: Option<String>,
     },
-    /// Writes one inline policy on a role of ours (chained mode's role A).
+    /// Writes one inline policy on a role of ours (a cluster role).
     PutInlinePolicy {
         role: String,
         name: String,
@@ -506,7 +506,7 @@ pub enum PlanError {
         service_account: String,
         current_role: String,
     },
-    /// A ConfigMap of the name chained mode writes exists and is not ours.
+    /// A ConfigMap of the name the tool writes exists and is not ours.
     #[error(
         "ConfigMap {config_map} already exists and was not created by kubectl-klanker-trust for this onboarding (another tool, a person, or another onboarding with a ServiceAccount in that namespace): it will not be overwritten. Pass another --config-map-name, or remove that ConfigMap yourself."
     )]
@@ -821,7 +821,7 @@ fn plan_old_providers(
     }
 }
 
-/// The inline policies the role must carry (chained mode's role A): put
+/// The inline policies the role must carry (a cluster role's): put
 /// when missing or different. Others on the role are not ours to remove.
 fn plan_inline_policies(desired: &Desired, observed: &Observed, steps: &mut Vec<Step>) {
     let role = &desired.role_name;
@@ -863,10 +863,10 @@ fn plan_inline_policies(desired: &Desired, observed: &Observed, steps: &mut Vec<
     }
 }
 
-/// Chained mode's ConfigMap beside the ServiceAccounts, one per namespace
-/// that holds one: written when missing or different, never over one this
-/// tool did not create. One this tool created where none is wanted (mirror
-/// mode, or a namespace no longer used) goes.
+/// The mode's ConfigMap beside the ServiceAccounts, one per namespace that
+/// holds one: written when missing or different, never over one this tool
+/// did not create. One this tool created where none is wanted (a mode that
+/// writes none, or a namespace no longer used) goes.
 fn plan_config_maps(
     onboarding: &str,
     clusters: &[&DesiredCluster],

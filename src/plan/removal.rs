@@ -20,10 +20,10 @@ pub struct RemovalObserved {
     pub role_arn: String,
     pub role: Option<RoleToRemove>,
     pub provider: Option<ProviderToRemove>,
-    /// Chained mode: role A and the cluster's own provider, in the cluster's account.
+    /// The cluster role and the cluster's own provider, in the cluster's account.
     pub cluster_role: Option<RoleToRemove>,
     pub cluster_provider: Option<ProviderToRemove>,
-    /// Chained mode's ConfigMaps of this onboarding (found by label and name).
+    /// The ConfigMaps written beside the cluster role (found by label and name).
     pub config_maps: Vec<super::ObservedConfigMap>,
     pub cluster: ClusterView,
     pub config_entry: bool,
@@ -178,7 +178,7 @@ pub fn service_accounts_of(
 }
 
 /// The provider the onboarding names: the one its role trusts, else the one
-/// mirroring km-config.yaml's issuer in the klanker account; only if it exists.
+/// for km-config.yaml's issuer in the klanker account; only if it exists.
 pub fn named_provider(
     onboarding: Option<&Onboarding>,
     entry: Option<&ClusterEntry>,
@@ -374,7 +374,7 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
             Err(note) => notes.push(note),
         }
     }
-    // Chained mode's role A and its provider, in the cluster's account.
+    // The cluster role and its provider, in the cluster's account.
     if let Some(role) = &observed.cluster_role {
         steps.extend(role_removal(role, &observed.name, Target::ClusterIam)?);
     }
@@ -1043,7 +1043,7 @@ mod tests {
     }
 
     #[test]
-    fn the_named_provider_is_the_roles_else_km_configs_mirrored_and_must_exist() {
+    fn the_named_provider_is_the_roles_else_km_configs_issuers_and_must_exist() {
         let klanker = "arn:aws:iam::333333333333:oidc-provider/o.example.com/id/A".to_string();
         let exists = std::slice::from_ref(&klanker);
         let ids = ("aws", "333333333333");
@@ -1051,7 +1051,8 @@ mod tests {
             named_provider(Some(&onboarding()), None, ids, exists),
             Some(klanker.clone())
         );
-        // km-config.yaml records the cluster account's provider: mirrored here.
+        // km-config.yaml records the cluster account's provider: the klanker
+        // account's for the same issuer is named here.
         assert_eq!(
             named_provider(None, Some(&entry()), ids, exists),
             Some(klanker.clone())

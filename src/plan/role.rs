@@ -106,8 +106,8 @@ fn check_owner(desired: &Desired, current: &ObservedRole) -> Result<(), PlanErro
 fn check_issuer(desired: &Desired, current: &ObservedRole) -> Result<Option<String>, PlanError> {
     let trusted = inventory::federated_principals(&current.trust_policy);
     let issuer_of = |arn: &String| trust::OidcProviderArn::parse(arn, "provider").map(|p| p.issuer);
-    // Chained mode's klanker role trusts no provider: leaving mirror mode
-    // keeps the issuer, which is what must not change silently.
+    // A klanker role reached through a cluster role trusts no provider:
+    // moving there keeps the issuer, which is what must not change silently.
     let moved = match desired.ensure_provider {
         true => !trusted.contains(&desired.provider_arn),
         false => trusted

@@ -23,7 +23,7 @@ pub struct Resolved {
 }
 
 /// What exists, in the klanker account, the cluster and km-config.yaml
-/// (and the cluster's account, when chained mode is asked for or left).
+/// (and the cluster's account, when a mode's cluster role is asked for or left).
 pub struct AddSnapshot {
     pub issuer: Resolved,
     pub identity: Identity,
@@ -34,7 +34,7 @@ pub struct AddSnapshot {
     pub config: Document,
 }
 
-/// Chained mode's side of the cluster's account: role A, the cluster's own
+/// The cluster's account as a cluster role needs it: that role, the cluster's own
 /// provider, and what removing them would need.
 #[derive(Debug, Clone)]
 pub struct ClusterAccount {
@@ -45,7 +45,7 @@ pub struct ClusterAccount {
     pub instance_profiles: Vec<String>,
     /// Roles there other than role A that trust the cluster's provider.
     pub others_trusting_provider: Vec<String>,
-    /// Chained mode: role A's permissions boundary, and whether it exists.
+    /// The cluster role's permissions boundary, and whether it exists.
     pub boundary: Option<(String, bool)>,
 }
 

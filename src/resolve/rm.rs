@@ -17,7 +17,7 @@ pub struct RmRequest<'a> {
     pub klanker: Klanker,
     pub apply: &'a ApplyArgs,
     pub keep_service_account: bool,
-    /// `--cluster-profile`: chained mode's role A is removed with it.
+    /// `--cluster-profile`: the onboarding's cluster role is removed with it.
     pub cluster_profile: Option<&'a str>,
     pub ignore_not_found: bool,
     pub output: ReportOutput,

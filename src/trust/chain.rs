@@ -1,5 +1,6 @@
-//! Chained mode's documents: role B's trust of role A, role A's one inline
-//! policy, and the AWS config file pods read from the ConfigMap. Pure.
+//! A role chain's documents: the klanker role's trust of a cluster role
+//! (role B's of role A), the cluster role's one inline policy, and the AWS
+//! config file pods read from the ConfigMap. Pure.
 
 use serde_json::{Value, json};
 
@@ -46,7 +47,8 @@ pub fn assume_policy(klanker_role_arn: &str) -> Value {
     })
 }
 
-/// The role A ARN role B's trust admits, if the document has the chained shape.
+/// The cluster role's ARN a klanker role's trust admits, if the document
+/// trusts one.
 pub fn trusted_cluster_role(trust_policy: &Value) -> Option<String> {
     statements(trust_policy).find_map(|s| {
         let allows = s.get("Effect").and_then(Value::as_str) == Some("Allow");
@@ -124,8 +126,9 @@ mod tests {
         );
         assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRole");
         assert_eq!(trusted_cluster_role(&trust).as_deref(), Some(A));
-        let mirror = json!({"Statement": [{"Effect": "Allow", "Principal": {"Federated": "x"}}]});
-        assert_eq!(trusted_cluster_role(&mirror), None);
+        let web_identity =
+            json!({"Statement": [{"Effect": "Allow", "Principal": {"Federated": "x"}}]});
+        assert_eq!(trusted_cluster_role(&web_identity), None);
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub const RESERVED_TAG_PREFIX: &str = "klanker-trust/";
 /// The registry name (`--name`): it becomes part of the role name and a tag
 /// value, so keep it to the characters both accept and a cluster name uses.
 /// STS's RoleSessionName: 2 to 64 characters of letters, digits and
-/// `+=,.@_-`. Chained mode names role B's session after the onboarding.
+/// `+=,.@_-`. The klanker role's session is named after the onboarding.
 pub fn role_session_name(value: &str, input: &str) -> Result<(), ValidationError> {
     let len = value.chars().count();
     let fits = (2..=64).contains(&len)
@@ -66,7 +66,7 @@ pub fn role_session_name(value: &str, input: &str) -> Result<(), ValidationError
             input,
             value,
             format!(
-                "chained mode names role B's session after it, and STS takes a session name of 2 to 64 letters, digits and +=,.@_- ({len} characters here)"
+                "the klanker role's session is named after it, and STS takes a session name of 2 to 64 letters, digits and +=,.@_- ({len} characters here)"
             ),
             "Pick a --name of 2 to 64 such characters.",
         )),
