@@ -42,14 +42,15 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str
             None => eprintln!("OIDC provider auto-detected: creating"),
         }
     }
-    let chained = match (&add.cluster_account, &add.cluster_role_arn) {
+    let mode = req.mode.kind();
+    let through = match (&add.cluster_account, &add.cluster_role_arn) {
         (Some(account), Some(role)) => {
-            format!(", chained mode: assumed from {role} in the cluster's account {account}")
+            format!(", {mode} mode: assumed from {role} in the cluster's account {account}")
         }
         _ => String::new(),
     };
     let header = format!(
-        "{acting_as}Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}{chained}):",
+        "{acting_as}Plan for `{}` in klanker account {} (context {}, issuer {}, trust {}{through}):",
         req.name,
         add.account,
         req.context.context_name,
@@ -88,8 +89,8 @@ struct AddReport<'a> {
     service_account_namespace: &'a str,
     service_account: &'a str,
     mode: &'static str,
-    /// Chained mode: the role the ServiceAccount is annotated with, and the
-    /// ConfigMap with the pods' AWS config.
+    /// A mode with a cluster role: the role the ServiceAccount is annotated
+    /// with, and the ConfigMap with the pods' AWS config.
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster_role_arn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,19 +188,23 @@ fn next_steps(sa_namespace: &str, service_account: &str) -> String {
     )
 }
 
-/// Chained mode: the SDK must read the profile chain from the ConfigMap.
-fn chained_next_steps(config_map: &str) -> String {
+/// With a ConfigMap, the SDK must read the profile chain from it.
+fn config_map_next_steps(mode: crate::trust::TrustMode, config_map: &str) -> String {
     let key = crate::trust::chain::CONFIG_MAP_KEY;
     let profile = crate::trust::chain::KLANKER_PROFILE;
+    let mut mode = mode.to_string();
+    if let Some(first) = mode.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
     format!(
-        "Chained mode: mount ConfigMap `{config_map}` in the pod (e.g. at /etc/klanker, key `{key}`) and set\n\
+        "{mode} mode: mount ConfigMap `{config_map}` in the pod (e.g. at /etc/klanker, key `{key}`) and set\n\
          \x20 AWS_CONFIG_FILE=/etc/klanker/{key}\n\
          \x20 AWS_PROFILE={profile}\n\
          The SDK then assumes the cluster role with the pod's token and the klanker role from it.\n"
     )
 }
 
-/// Chained mode's ConfigMap goes in each namespace holding a ServiceAccount.
+/// The mode's ConfigMap goes in each namespace holding a ServiceAccount.
 fn config_map_namespaces(req: &AddRequest) -> std::collections::BTreeSet<String> {
     shown_service_accounts(req)
         .into_iter()
@@ -249,8 +254,9 @@ fn text_result(req: &AddRequest, add: &AddPlan, done: &Done<'_>) {
         return;
     }
     println!("role: {role_arn}");
-    if let Some(role_a) = &add.cluster_role_arn {
-        println!("cluster role: {role_a} (chained: it assumes {role_arn})");
+    if let Some(cluster_role) = &add.cluster_role_arn {
+        let mode = req.mode.kind();
+        println!("cluster role: {cluster_role} ({mode}: it assumes {role_arn})");
     }
     for (namespace, name) in shown_service_accounts(req) {
         println!("service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {annotated})");
@@ -269,7 +275,7 @@ fn text_result(req: &AddRequest, add: &AddPlan, done: &Done<'_>) {
             print!("{}", next_steps(&namespace, &name));
         }
         if let Some(cm) = &add.config_map {
-            print!("{}", chained_next_steps(&cm.name));
+            print!("{}", config_map_next_steps(req.mode.kind(), &cm.name));
         }
     }
     if let Some(checks) = done.verification {
