@@ -95,29 +95,7 @@ pub fn complete(words: &[String], sources: &dyn Sources) -> Completion {
         Some((last, rest)) => (last.as_str(), rest),
         None => ("", &[][..]),
     };
-    let mut current = &root;
-    let mut positionals = 0;
-    let mut expecting: Option<&Arg> = None;
-    for word in before {
-        if expecting.take().is_some() {
-            continue;
-        }
-        if word.starts_with('-') && word != "-" {
-            if !word.contains('=')
-                && let Some(arg) = find_flag(current, &root, word)
-                && takes_value(arg)
-            {
-                expecting = Some(arg);
-            }
-        } else if std::ptr::eq(current, &root) {
-            if let Some(sub) = root.find_subcommand(word) {
-                current = sub;
-            }
-        } else {
-            positionals += 1;
-        }
-    }
-
+    let (current, positionals, expecting) = walk(&root, before);
     if let Some(arg) = expecting {
         return filter(values_for(arg, sources), partial, "");
     }
@@ -127,26 +105,73 @@ pub fn complete(words: &[String], sources: &dyn Sources) -> Completion {
     {
         return filter(values_for(arg, sources), value, &format!("{flag}="));
     }
-    if partial.starts_with('-') {
-        let mut flags: Vec<String> = current
-            .get_arguments()
-            .chain(root.get_arguments().filter(|a| a.is_global_set()))
-            .filter(|a| !a.is_hide_set())
-            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
-            .collect();
-        flags.extend(["--help".to_string()]);
-        flags.sort();
-        flags.dedup();
-        return filter(
-            Some(Completion {
-                candidates: flags,
-                directive: DIRECTIVE_NO_FILE,
-            }),
-            partial,
-            "",
-        );
+    let candidates = match partial.starts_with('-') {
+        true => flags_of(current, &root),
+        false => words_after(current, &root, positionals, sources),
+    };
+    filter(
+        Some(Completion {
+            candidates,
+            directive: DIRECTIVE_NO_FILE,
+        }),
+        partial,
+        "",
+    )
+}
+
+/// The subcommand the words before the cursor chose, how many positionals
+/// it has been given, and the flag still waiting for its value.
+fn walk<'c>(
+    root: &'c clap::Command,
+    before: &[String],
+) -> (&'c clap::Command, usize, Option<&'c Arg>) {
+    let mut current = root;
+    let mut positionals = 0;
+    let mut expecting: Option<&Arg> = None;
+    for word in before {
+        if expecting.take().is_some() {
+            continue;
+        }
+        if word.starts_with('-') && word != "-" {
+            if !word.contains('=')
+                && let Some(arg) = find_flag(current, root, word)
+                && takes_value(arg)
+            {
+                expecting = Some(arg);
+            }
+        } else if std::ptr::eq(current, root) {
+            if let Some(sub) = root.find_subcommand(word) {
+                current = sub;
+            }
+        } else {
+            positionals += 1;
+        }
     }
-    let candidates = if std::ptr::eq(current, &root) {
+    (current, positionals, expecting)
+}
+
+/// The long flags of the subcommand and the global ones, visible only.
+fn flags_of(current: &clap::Command, root: &clap::Command) -> Vec<String> {
+    let mut flags: Vec<String> = current
+        .get_arguments()
+        .chain(root.get_arguments().filter(|a| a.is_global_set()))
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+        .collect();
+    flags.extend(["--help".to_string()]);
+    flags.sort();
+    flags.dedup();
+    flags
+}
+
+/// A word that is not a flag: a subcommand, an onboarding's name, a shell.
+fn words_after(
+    current: &clap::Command,
+    root: &clap::Command,
+    positionals: usize,
+    sources: &dyn Sources,
+) -> Vec<String> {
+    if std::ptr::eq(current, root) {
         root.get_subcommands()
             .filter(|c| !c.is_hide_set())
             .flat_map(|c| {
@@ -165,15 +190,7 @@ pub fn complete(words: &[String], sources: &dyn Sources) -> Completion {
             .collect()
     } else {
         Vec::new()
-    };
-    filter(
-        Some(Completion {
-            candidates,
-            directive: DIRECTIVE_NO_FILE,
-        }),
-        partial,
-        "",
-    )
+    }
 }
 
 fn filter(completion: Option<Completion>, partial: &str, prefix: &str) -> Completion {

@@ -362,6 +362,37 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// Runs the context's exec plugin once, when it has one: a client
+/// certificate goes into the config for the whole run, a token into a layer
+/// that refreshes it when it expires.
+async fn exec_credential(
+    config: &mut kube::Config,
+    context: &str,
+    request_timeout: std::time::Duration,
+) -> Result<Option<credential::TokenLayer>, KubeError> {
+    let Some(exec) = credential::take_exec(&mut config.auth_info) else {
+        return Ok(None);
+    };
+    let plugin = credential::Plugin::new(exec, request_timeout);
+    let credential = plugin
+        .run()
+        .await
+        .map_err(|e: CredentialError| KubeError::Credentials {
+            action: format!("context `{context}`"),
+            problem: e.to_string(),
+        })?;
+    Ok(match credential {
+        credential::Credential::Certificate { cert_pem, key_pem } => {
+            // Used for the whole run: the TLS connector is built once.
+            credential::with_certificate(&mut config.auth_info, &cert_pem, &key_pem);
+            None
+        }
+        credential::Credential::Token { header, expires } => {
+            Some(credential::TokenLayer::new(plugin, header, expires))
+        }
+    })
+}
+
 /// Builds the client for the selected context. Nothing is sent to the
 /// cluster yet, but the kubeconfig's exec plugin (e.g. `aws eks get-token`)
 /// runs now, once, bounded by `request_timeout`; its token is reused until
@@ -413,26 +444,7 @@ pub async fn client(
     // 15 retries with a backoff growing toward 1,000 s) would run under it,
     // multiplying the attempts and unbounding the time.
     config.default_retry = false;
-    let credentials_error = |e: CredentialError| KubeError::Credentials {
-        action: format!("context `{context}`"),
-        problem: e.to_string(),
-    };
-    let token = match credential::take_exec(&mut config.auth_info) {
-        None => None,
-        Some(exec) => {
-            let plugin = credential::Plugin::new(exec, request_timeout);
-            match plugin.run().await.map_err(credentials_error)? {
-                credential::Credential::Certificate { cert_pem, key_pem } => {
-                    // Used for the whole run: the TLS connector is built once.
-                    credential::with_certificate(&mut config.auth_info, &cert_pem, &key_pem);
-                    None
-                }
-                credential::Credential::Token { header, expires } => {
-                    Some(credential::TokenLayer::new(plugin, header, expires))
-                }
-            }
-        }
-    };
+    let token = exec_credential(&mut config, context, request_timeout).await?;
     let builder =
         kube::client::ClientBuilder::try_from(config).map_err(|e| match auth_error(&e) {
             Some(auth) => KubeError::Credentials {

@@ -223,35 +223,41 @@ pub fn plan_chain(set: &ProfileSet, profile: &str) -> Result<Chain, CredentialsE
             }
             _ => {}
         }
-        if has_static_keys(p) {
-            break static_leaf(p);
-        }
-        if let Some(command) = non_empty(p, "credential_process") {
-            break Leaf::Process {
-                profile: name.clone(),
-                command: command.to_string(),
-            };
-        }
-        if let Some(session) = non_empty(p, "sso_session") {
-            break Leaf::Sso {
-                profile: name.clone(),
-                identifier: session.to_string(),
-                session_form: true,
-            };
-        }
-        if let Some(url) = non_empty(p, "sso_start_url") {
-            break Leaf::Sso {
-                profile: name.clone(),
-                identifier: url.to_string(),
-                session_form: false,
-            };
-        }
-        break Leaf::Sdk {
-            profile: name.clone(),
-        };
+        break source_leaf(p, &name);
     };
     steps.reverse();
     Ok(Chain { leaf, steps })
+}
+
+/// Where a profile that assumes no role gets its credentials: static keys,
+/// a credential process, SSO, or whatever else the SDK knows.
+fn source_leaf(p: &Profile, name: &str) -> Leaf {
+    if has_static_keys(p) {
+        return static_leaf(p);
+    }
+    if let Some(command) = non_empty(p, "credential_process") {
+        return Leaf::Process {
+            profile: name.to_string(),
+            command: command.to_string(),
+        };
+    }
+    if let Some(session) = non_empty(p, "sso_session") {
+        return Leaf::Sso {
+            profile: name.to_string(),
+            identifier: session.to_string(),
+            session_form: true,
+        };
+    }
+    if let Some(url) = non_empty(p, "sso_start_url") {
+        return Leaf::Sso {
+            profile: name.to_string(),
+            identifier: url.to_string(),
+            session_form: false,
+        };
+    }
+    Leaf::Sdk {
+        profile: name.to_string(),
+    }
 }
 
 /// serde_json with Python's `json.dumps` separators (`", "`, `": "`) and
