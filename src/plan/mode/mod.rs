@@ -8,10 +8,11 @@ pub mod mirror;
 
 use super::Observed;
 use super::add::AddPlan;
-use super::snapshot::AddSnapshot;
+use super::snapshot::{AddSnapshot, AfterApply};
 use super::{PlanError, Step};
 use crate::resolve::add::AddRequest;
 use crate::trust::{Identity, TrustMode};
+use crate::verify::Facts;
 
 /// What one trust mode decides.
 pub trait Mode: Sync {
@@ -25,6 +26,23 @@ pub trait Mode: Sync {
     /// The role the ServiceAccounts are annotated with, when the request
     /// and the klanker identity alone tell (before any IAM read).
     fn annotated_role(&self, _req: &AddRequest, _klanker: &Identity) -> Option<String> {
+        None
+    }
+
+    // --- verify and the check after `add` ---
+
+    /// The facts of `verify`'s local checks right after `add` applied, from
+    /// the plan just written and what the cluster issued for `subject`
+    /// (its token). None when the plan alone does not tell them: the links
+    /// are then read afresh, as `verify` reads them (a second hop's roles
+    /// sit in two accounts).
+    fn facts_after_apply(
+        &self,
+        _req: &AddRequest,
+        _add: &AddPlan,
+        _subject: &(String, String),
+        _after: AfterApply,
+    ) -> Option<Facts> {
         None
     }
 }
