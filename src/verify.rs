@@ -184,14 +184,11 @@ pub fn target(
         ),
         None => (located.role_name.clone(), role_arn, None),
     };
-    let subjects: Vec<_> = std::iter::once((namespace.clone(), service_account.clone()))
-        .chain(more.iter().cloned())
-        .collect();
-    Target {
+    let mut target = Target {
         name: name.to_string(),
         role_name,
         role_arn,
-        fix_add: crate::inventory::intent::add_command_for(name, mode, &subjects),
+        fix_add: String::new(),
         second_hop,
         namespace,
         service_account,
@@ -199,7 +196,10 @@ pub fn target(
         operator_policy: crate::trust::operator_policy_arn(partition, account),
         partition: partition.to_string(),
         account: account.to_string(),
-    }
+    };
+    // The printed `add` writes back what was recorded: its mode and every subject.
+    target.fix_add = crate::inventory::intent::add_command_for(name, mode, &target.subjects());
+    target
 }
 
 /// The recorded subjects, the first apart, a wildcard namespace placed in
@@ -1065,6 +1065,36 @@ mod target_tests {
             ("default", "km")
         );
         assert_eq!(t.role_arn, ROLE);
+    }
+
+    #[test]
+    fn a_recorded_cluster_role_is_checked_first_and_the_fix_carries_its_mode() {
+        const CLUSTER_ROLE: &str = "arn:aws:iam::222222222222:role/km-irsa-dev";
+        let one_hop = of(Some("ai-pods"), None);
+        assert!(one_hop.second_hop.is_none());
+        let default_mode: crate::trust::TrustMode = Default::default();
+        assert_eq!(
+            one_hop.fix_add,
+            crate::inventory::intent::add_command_for("dev", default_mode, &one_hop.subjects())
+        );
+        for mode in <crate::trust::TrustMode as clap::ValueEnum>::value_variants() {
+            let mut e = entry("ai-pods");
+            e.cluster_role_arn = Some(CLUSTER_ROLE.into());
+            e.mode = *mode;
+            let t = target("dev", &located(None), Some(&e), "aws", "333333333333", None);
+            assert_eq!(
+                (t.role_name.as_str(), t.role_arn.as_str()),
+                ("km-irsa-dev", CLUSTER_ROLE)
+            );
+            let hop = t.second_hop.as_ref().expect("a second hop");
+            assert_eq!(hop.klanker_role_arn, ROLE);
+            assert_eq!(hop.config_map, crate::trust::chain::DEFAULT_CONFIG_MAP);
+            assert!(
+                t.fix_add.contains(&format!("--mode {} ", mode.as_str())),
+                "{}",
+                t.fix_add
+            );
+        }
     }
 
     #[test]

@@ -266,11 +266,11 @@ async fn verification(
         return read_afresh(prepared, cluster).await;
     }
     let after = observe::after_apply(&prepared.klanker, cluster, req, &add.desired.issuer, tokens);
-    let the_mode = mode::of(req.mode.kind());
+    let asked = mode::of(req.mode.kind());
     let facts: Option<Vec<verify::Facts>> = after
         .await?
         .into_iter()
-        .map(|(subject, after)| the_mode.facts_after_apply(req, add, &subject, after))
+        .map(|(subject, after)| asked.facts_after_apply(req, add, &subject, after))
         .collect();
     match facts {
         Some(facts) => Ok(verify::merge_subject_checks(
