@@ -1340,7 +1340,7 @@ mod tests {
             }),
             ["klanker-trust"]
         );
-        // The condition names role A, but the Principal is another account's root.
+        // The condition names the cluster role, but the Principal is another account's root.
         assert_eq!(
             with(&|c| {
                 if let Some(b) = c.klanker_role.as_mut() {
