@@ -101,16 +101,19 @@ pub struct Target {
     pub operator_policy: String,
     pub partition: String,
     pub account: String,
-    /// Chained mode: `role_*` above are role A's (what the ServiceAccount
-    /// names); this is role B, in the klanker account.
-    pub chained: Option<ChainedTarget>,
+    /// The `add` that converges the onboarding, from its recorded intent.
+    pub fix_add: String,
+    /// A second hop: `role_*` above are the cluster role's (what the
+    /// ServiceAccount names); this is the klanker role it assumes.
+    pub second_hop: Option<SecondHop>,
 }
 
+/// The klanker role a cluster role reaches by `sts:AssumeRole`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainedTarget {
+pub struct SecondHop {
     pub klanker_role_name: String,
     pub klanker_role_arn: String,
-    /// The ConfigMap pods read, by the name role B's tag records.
+    /// The ConfigMap pods read, by the name the klanker role's tag records.
     pub config_map: String,
 }
 
@@ -161,6 +164,50 @@ pub fn target(
                 .map(crate::inventory::Onboarding::subjects)
         })
         .unwrap_or_default();
+    let ((namespace, service_account), more) = placed_subjects(recorded, context_namespace);
+    let (cluster_role, mode) = recorded_cluster_role(located, entry);
+    let (role_name, role_arn, second_hop) = match cluster_role {
+        Some(cluster_role) => (
+            cluster_role
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            cluster_role.clone(),
+            Some(SecondHop {
+                klanker_role_name: located.role_name.clone(),
+                klanker_role_arn: role_arn,
+                config_map: onboarding
+                    .and_then(|o| o.config_map.clone())
+                    .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string()),
+            }),
+        ),
+        None => (located.role_name.clone(), role_arn, None),
+    };
+    let mut target = Target {
+        name: name.to_string(),
+        role_name,
+        role_arn,
+        fix_add: String::new(),
+        second_hop,
+        namespace,
+        service_account,
+        more,
+        operator_policy: crate::trust::operator_policy_arn(partition, account),
+        partition: partition.to_string(),
+        account: account.to_string(),
+    };
+    // The printed `add` writes back what was recorded: its mode and every subject.
+    target.fix_add = crate::inventory::intent::add_command_for(name, mode, &target.subjects());
+    target
+}
+
+/// The recorded subjects, the first apart, a wildcard namespace placed in
+/// the context's; the others only when they name one ServiceAccount.
+fn placed_subjects(
+    recorded: Vec<(String, String)>,
+    context_namespace: Option<&str>,
+) -> ((String, String), Vec<(String, String)>) {
     let here = || {
         context_namespace
             .unwrap_or(crate::trust::DEFAULT_NAMESPACE)
@@ -171,7 +218,7 @@ pub fn target(
         _ => (ns, sa),
     };
     let mut recorded = recorded.into_iter();
-    let (namespace, service_account) = recorded
+    let first = recorded
         .next()
         .map(placed)
         .unwrap_or_else(|| (here(), "km".into()));
@@ -180,36 +227,29 @@ pub fn target(
         .filter(|(_, sa)| !sa.contains(['*', '?']))
         .map(placed)
         .collect();
-    // km-config.yaml's record first: role B's trust may have been changed
-    // by hand, and checking the role the tool set up shows that.
-    let cluster_role = entry
-        .and_then(|e| e.cluster_role_arn.clone())
-        .or_else(|| onboarding.and_then(|o| o.cluster_role_arn.clone()));
-    let (role_name, role_arn, chained) = match cluster_role {
-        Some(role_a) => (
-            role_a.rsplit('/').next().unwrap_or_default().to_string(),
-            role_a.clone(),
-            Some(ChainedTarget {
-                klanker_role_name: located.role_name.clone(),
-                klanker_role_arn: role_arn,
-                config_map: onboarding
-                    .and_then(|o| o.config_map.clone())
-                    .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string()),
-            }),
+    (first, more)
+}
+
+/// The cluster role the onboarding recorded, if any, and the mode recorded
+/// with it (the fix's `--mode`). km-config.yaml's record first: the klanker
+/// role's trust may have been changed by hand, and checking the role the
+/// tool set up shows that.
+fn recorded_cluster_role(
+    located: &crate::inventory::Located,
+    entry: Option<&crate::store::ClusterEntry>,
+) -> (Option<String>, crate::trust::TrustMode) {
+    let onboarding = located.onboarding.as_ref();
+    let from_entry = entry.and_then(|e| e.cluster_role_arn.clone().map(|r| (r, e.mode)));
+    let from_role = || onboarding.and_then(|o| o.cluster_role_arn.clone().map(|r| (r, o.mode)));
+    match from_entry.or_else(from_role) {
+        Some((role, mode)) => (Some(role), mode),
+        None => (
+            None,
+            onboarding
+                .map(|o| o.mode)
+                .or(entry.map(|e| e.mode))
+                .unwrap_or_default(),
         ),
-        None => (located.role_name.clone(), role_arn, None),
-    };
-    Target {
-        name: name.to_string(),
-        role_name,
-        role_arn,
-        chained,
-        namespace,
-        service_account,
-        more,
-        operator_policy: crate::trust::operator_policy_arn(partition, account),
-        partition: partition.to_string(),
-        account: account.to_string(),
     }
 }
 
@@ -300,19 +340,19 @@ pub struct Facts {
     pub operator_policy: String,
     /// Session length the workload will ask STS for (IRSA SDKs default to one hour).
     pub requested_session: u32,
-    /// Chained mode: `role`/`provider` above are role A and the cluster
-    /// account's provider; these are the links after role A.
-    pub chain: Option<ChainFacts>,
+    /// A second hop: `role`/`provider` above are the cluster role and the
+    /// cluster account's provider; these are the links after the cluster role.
+    pub second_hop: Option<HopFacts>,
 }
 
-/// Chained mode's links after role A, as read.
+/// The links of the second hop, from the cluster role to the klanker role, as read.
 #[derive(Debug, Clone)]
-pub struct ChainFacts {
+pub struct HopFacts {
     pub klanker_role_name: String,
     pub klanker_role_arn: String,
-    /// Role B; None when it does not exist.
+    /// The klanker role; None when it does not exist.
     pub klanker_role: Option<RoleFacts>,
-    /// Role A's `km-assume-klanker` inline policy; None when missing.
+    /// The cluster role's `km-assume-klanker` inline policy; None when missing.
     pub assume_policy: Option<Value>,
     /// `namespace/name` of the ConfigMap pods read.
     pub config_map: String,
@@ -340,7 +380,7 @@ fn checks_of(f: &Facts, token_optional: bool) -> Vec<Check> {
     let mut checks = service_account_checks(f, &add, &sa_id);
     checks.push(token_check(f, &sa_id, token_optional));
     let claims = f.token.as_ref().ok();
-    let account = match f.chain {
+    let account = match f.second_hop {
         Some(_) => "the cluster's account",
         None => "the klanker account",
     };
@@ -361,8 +401,8 @@ fn checks_of(f: &Facts, token_optional: bool) -> Vec<Check> {
         None => return checks,
     }
     checks.push(session_check(f, role, &add));
-    match &f.chain {
-        Some(chain) => checks.extend(chain_checks(f, chain, &add)),
+    match &f.second_hop {
+        Some(hop) => checks.extend(hop_checks(f, hop, &add)),
         None => checks.push(policy_check(f, role, &add)),
     }
     checks
@@ -639,90 +679,103 @@ fn policy_check(f: &Facts, role: &RoleFacts, add: &str) -> Check {
     )
 }
 
-/// Chained mode's links after role A: its permission to assume role B,
-/// role B's trust condition, role B's session and policy, and the
-/// ConfigMap's profile chain as the SDK reads it.
-fn chain_checks(f: &Facts, chain: &ChainFacts, add: &str) -> Vec<Check> {
-    let mut checks = vec![assume_permission_check(f, chain, add)];
-    let Some(b) = &chain.klanker_role else {
+/// The second hop's links: the cluster role's permission to assume the
+/// klanker role, the klanker role's trust condition, its session and
+/// policy, and the ConfigMap's profile chain as the SDK reads it.
+fn hop_checks(f: &Facts, hop: &HopFacts, add: &str) -> Vec<Check> {
+    let mut checks = vec![assume_permission_check(f, hop, add)];
+    let Some(klanker) = &hop.klanker_role else {
         checks.push(Check::fail(
             "klanker-role",
             format!(
                 "role {} does not exist in the klanker account",
-                chain.klanker_role_name
+                hop.klanker_role_name
             ),
             format!("{add} re-creates it"),
         ));
         return checks;
     };
-    let role_b = &chain.klanker_role_name;
-    checks.push(Check::ok("klanker-role", format!("role {} exists", b.arn)));
-    checks.push(klanker_trust_check(chain, b, &f.role_arn, add));
-    checks.push(if b.max_session >= f.requested_session {
-        Check::ok(
-            "session",
-            format!(
-                "{role_b}'s MaxSessionDuration {}s covers {}s sessions",
-                b.max_session, f.requested_session
-            ),
-        )
-    } else {
-        Check::fail(
-            "session",
-            format!(
-                "{role_b}'s MaxSessionDuration {}s is shorter than the {}s sessions requested",
-                b.max_session, f.requested_session
-            ),
-            format!("{add} --session-duration {}", f.requested_session),
-        )
-    });
-    checks.push(if b.attached_policies.contains(&f.operator_policy) {
-        Check::ok(
-            "policy",
-            format!("{} is attached to {role_b}", f.operator_policy),
-        )
-    } else if b.attached_policies.is_empty() {
-        Check::fail(
-            "policy",
-            format!("no policy is attached to {role_b}: the session could do nothing"),
-            format!("{add} attaches {}", f.operator_policy),
-        )
-    } else {
-        Check::warn(
-            "policy",
-            format!("{} is not attached to {role_b}", f.operator_policy),
-            format!("{add} attaches the operator policy"),
-        )
-    });
-    checks.push(config_check(chain, &f.role_arn, add));
+    checks.push(Check::ok(
+        "klanker-role",
+        format!("role {} exists", klanker.arn),
+    ));
+    checks.push(klanker_trust_check(hop, klanker, &f.role_arn, add));
+    checks.push(klanker_session_check(f, hop, klanker, add));
+    checks.push(klanker_policy_check(f, hop, klanker, add));
+    checks.push(config_check(hop, &f.role_arn, add));
     checks
 }
 
-/// Role A's inline policy lets it assume role B.
-fn assume_permission_check(f: &Facts, chain: &ChainFacts, add: &str) -> Check {
-    let role_b = &chain.klanker_role_arn;
-    let Some(policy) = &chain.assume_policy else {
+/// The klanker role's session length, as [`session_check`] judges the first role's.
+fn klanker_session_check(f: &Facts, hop: &HopFacts, klanker: &RoleFacts, add: &str) -> Check {
+    let name = &hop.klanker_role_name;
+    if klanker.max_session >= f.requested_session {
+        return Check::ok(
+            "session",
+            format!(
+                "{name}'s MaxSessionDuration {}s covers {}s sessions",
+                klanker.max_session, f.requested_session
+            ),
+        );
+    }
+    Check::fail(
+        "session",
+        format!(
+            "{name}'s MaxSessionDuration {}s is shorter than the {}s sessions requested",
+            klanker.max_session, f.requested_session
+        ),
+        format!("{add} --session-duration {}", f.requested_session),
+    )
+}
+
+/// The klanker role's policies, as [`policy_check`] judges the first role's.
+fn klanker_policy_check(f: &Facts, hop: &HopFacts, klanker: &RoleFacts, add: &str) -> Check {
+    let name = &hop.klanker_role_name;
+    if klanker.attached_policies.contains(&f.operator_policy) {
+        return Check::ok(
+            "policy",
+            format!("{} is attached to {name}", f.operator_policy),
+        );
+    }
+    if klanker.attached_policies.is_empty() {
+        return Check::fail(
+            "policy",
+            format!("no policy is attached to {name}: the session could do nothing"),
+            format!("{add} attaches {}", f.operator_policy),
+        );
+    }
+    Check::warn(
+        "policy",
+        format!("{} is not attached to {name}", f.operator_policy),
+        format!("{add} attaches the operator policy"),
+    )
+}
+
+/// The cluster role's inline policy lets it assume the klanker role.
+fn assume_permission_check(f: &Facts, hop: &HopFacts, add: &str) -> Check {
+    let klanker = &hop.klanker_role_arn;
+    let Some(policy) = &hop.assume_policy else {
         return Check::fail(
             "assume-permission",
             format!(
-                "role {} has no {} inline policy: it may not assume {role_b}",
+                "role {} has no {} inline policy: it may not assume {klanker}",
                 f.role_name,
                 crate::trust::chain::ASSUME_POLICY_NAME
             ),
-            format!("{add} --mode chained puts it back"),
+            format!("{add} puts it back"),
         );
     };
     let allowed = crate::trust::chain::assumable_roles(policy);
-    if allowed.iter().any(|r| r == role_b) {
+    if allowed.iter().any(|r| r == klanker) {
         return Check::ok(
             "assume-permission",
-            format!("role {} may assume {role_b}", f.role_name),
+            format!("role {} may assume {klanker}", f.role_name),
         );
     }
     Check::fail(
         "assume-permission",
         format!(
-            "role {}'s {} policy allows sts:AssumeRole on {}, not {role_b}",
+            "role {}'s {} policy allows sts:AssumeRole on {}, not {klanker}",
             f.role_name,
             crate::trust::chain::ASSUME_POLICY_NAME,
             if allowed.is_empty() {
@@ -731,61 +784,64 @@ fn assume_permission_check(f: &Facts, chain: &ChainFacts, add: &str) -> Check {
                 allowed.join(", ")
             }
         ),
-        format!("{add} --mode chained rewrites it"),
+        format!("{add} rewrites it"),
     )
 }
 
-/// Role B's trust admits role A: its account's root as the Principal,
-/// narrowed to role A by `aws:PrincipalArn`.
-fn klanker_trust_check(chain: &ChainFacts, b: &RoleFacts, role_a: &str, add: &str) -> Check {
-    let root = crate::trust::arn::account_of(role_a).map(|account| {
+/// The klanker role's trust admits the cluster role: its account's root as
+/// the Principal, narrowed to the cluster role by `aws:PrincipalArn`.
+fn klanker_trust_check(
+    hop: &HopFacts,
+    klanker: &RoleFacts,
+    cluster_role: &str,
+    add: &str,
+) -> Check {
+    let root = crate::trust::arn::account_of(cluster_role).map(|account| {
         format!(
             "arn:{}:iam::{account}:root",
-            crate::trust::arn::partition_of(role_a)
+            crate::trust::arn::partition_of(cluster_role)
         )
     });
-    let principal_ok = crate::trust::chain::trusted_aws_principals(&b.trust_policy)
+    let principal_ok = crate::trust::chain::trusted_aws_principals(&klanker.trust_policy)
         .iter()
-        .any(|p| Some(p) == root.as_ref() || p == role_a);
-    let role_b = &chain.klanker_role_name;
-    match crate::trust::chain::trusted_cluster_role(&b.trust_policy) {
-        Some(trusted) if trusted == role_a && principal_ok => Check::ok(
+        .any(|p| Some(p) == root.as_ref() || p == cluster_role);
+    let name = &hop.klanker_role_name;
+    match crate::trust::chain::trusted_cluster_role(&klanker.trust_policy) {
+        Some(trusted) if trusted == cluster_role && principal_ok => Check::ok(
             "klanker-trust",
-            format!("role {role_b} admits {role_a} (ArnEquals aws:PrincipalArn)"),
+            format!("role {name} admits {cluster_role} (ArnEquals aws:PrincipalArn)"),
         ),
-        Some(trusted) if trusted == role_a => Check::fail(
+        Some(trusted) if trusted == cluster_role => Check::fail(
             "klanker-trust",
             format!(
-                "role {role_b}'s trust names {role_a} in its condition, but its Principal is not {}",
+                "role {name}'s trust names {cluster_role} in its condition, but its Principal is not {}",
                 root.unwrap_or_default()
             ),
-            format!("{add} --mode chained rewrites the trust policy"),
+            format!("{add} rewrites the trust policy"),
         ),
         other => Check::fail(
             "klanker-trust",
             format!(
-                "role {role_b}'s trust condition admits {}, not {role_a}",
+                "role {name}'s trust condition admits {}, not {cluster_role}",
                 other.unwrap_or_else(|| "no role of the cluster's account".into())
             ),
-            format!("{add} --mode chained rewrites the trust policy"),
+            format!("{add} rewrites the trust policy"),
         ),
     }
 }
 
 /// The ConfigMap's profile chain, as aws-config parsed it: `klanker`
-/// assumes role B from `cluster`, which is role A with the token file.
-fn config_check(chain: &ChainFacts, role_a: &str, add: &str) -> Check {
+/// assumes the klanker role from `cluster`, which is the cluster role with
+/// the token file.
+fn config_check(hop: &HopFacts, cluster_role: &str, add: &str) -> Check {
     use crate::trust::chain::{CLUSTER_PROFILE, KLANKER_PROFILE, TOKEN_FILE};
-    let fix = format!(
-        "{add} --mode chained rewrites ConfigMap {}",
-        chain.config_map
-    );
-    let profiles = match &chain.profiles {
+    let fix = format!("{add} rewrites ConfigMap {}", hop.config_map);
+    let profiles = match &hop.profiles {
         Ok(p) => p,
         Err(why) => {
             return Check::fail(
                 "config-map",
-                format!("ConfigMap {}: {why}", chain.config_map),
+                format!("ConfigMap {}: {why}", hop.config_map),
                 fix,
             );
         }
@@ -797,9 +853,9 @@ fn config_check(chain: &ChainFacts, role_a: &str, add: &str) -> Check {
             .map(String::as_str)
     };
     let wanted = [
-        (KLANKER_PROFILE, "role_arn", chain.klanker_role_arn.as_str()),
+        (KLANKER_PROFILE, "role_arn", hop.klanker_role_arn.as_str()),
         (KLANKER_PROFILE, "source_profile", CLUSTER_PROFILE),
-        (CLUSTER_PROFILE, "role_arn", role_a),
+        (CLUSTER_PROFILE, "role_arn", cluster_role),
         (CLUSTER_PROFILE, "web_identity_token_file", TOKEN_FILE),
     ];
     let wrong: Vec<String> = wanted
@@ -816,14 +872,14 @@ fn config_check(chain: &ChainFacts, role_a: &str, add: &str) -> Check {
         Check::ok(
             "config-map",
             format!(
-                "ConfigMap {}: profile {KLANKER_PROFILE} assumes {} from profile {CLUSTER_PROFILE} ({role_a} with the pod's token)",
-                chain.config_map, chain.klanker_role_arn
+                "ConfigMap {}: profile {KLANKER_PROFILE} assumes {} from profile {CLUSTER_PROFILE} ({cluster_role} with the pod's token)",
+                hop.config_map, hop.klanker_role_arn
             ),
         )
     } else {
         Check::fail(
             "config-map",
-            format!("ConfigMap {}: {}", chain.config_map, wrong.join("; ")),
+            format!("ConfigMap {}: {}", hop.config_map, wrong.join("; ")),
             fix,
         )
     }
@@ -927,9 +983,9 @@ pub fn assume_check(answer: Option<Result<(String, String), String>>) -> Check {
     }
 }
 
-/// Chained mode's last link: role A's session assuming role B (None: not
-/// attempted, because a link before it is broken).
-pub fn chained_assume_check(answer: Option<Result<(String, String), String>>) -> Check {
+/// The second hop's link: the cluster role's session assuming the klanker
+/// role (None: not attempted, because a link before it is broken).
+pub fn second_hop_assume_check(answer: Option<Result<(String, String), String>>) -> Check {
     match answer {
         Some(Ok((arn, expiration))) => Check::ok(
             "assume-chain",
@@ -1009,6 +1065,36 @@ mod target_tests {
             ("default", "km")
         );
         assert_eq!(t.role_arn, ROLE);
+    }
+
+    #[test]
+    fn a_recorded_cluster_role_is_checked_first_and_the_fix_carries_its_mode() {
+        const CLUSTER_ROLE: &str = "arn:aws:iam::222222222222:role/km-irsa-dev";
+        let one_hop = of(Some("ai-pods"), None);
+        assert!(one_hop.second_hop.is_none());
+        let default_mode: crate::trust::TrustMode = Default::default();
+        assert_eq!(
+            one_hop.fix_add,
+            crate::inventory::intent::add_command_for("dev", default_mode, &one_hop.subjects())
+        );
+        for mode in <crate::trust::TrustMode as clap::ValueEnum>::value_variants() {
+            let mut e = entry("ai-pods");
+            e.cluster_role_arn = Some(CLUSTER_ROLE.into());
+            e.mode = *mode;
+            let t = target("dev", &located(None), Some(&e), "aws", "333333333333", None);
+            assert_eq!(
+                (t.role_name.as_str(), t.role_arn.as_str()),
+                ("km-irsa-dev", CLUSTER_ROLE)
+            );
+            let hop = t.second_hop.as_ref().expect("a second hop");
+            assert_eq!(hop.klanker_role_arn, ROLE);
+            assert_eq!(hop.config_map, crate::trust::chain::DEFAULT_CONFIG_MAP);
+            assert!(
+                t.fix_add.contains(&format!("--mode {} ", mode.as_str())),
+                "{}",
+                t.fix_add
+            );
+        }
     }
 
     #[test]
@@ -1117,7 +1203,11 @@ mod tests {
     fn healthy() -> Facts {
         let issuer = Issuer::parse(ISSUER, "x").unwrap();
         Facts {
-            fix_add: "kubectl klanker-trust add --name dev --mode mirror --namespace 'ai-pods' --service-account 'km'".into(),
+            fix_add: crate::inventory::intent::add_command_for(
+                "dev",
+                Default::default(),
+                &[("ai-pods".into(), "km".into())],
+            ),
             name: "dev".into(),
             role_name: "km-cluster-dev".into(),
             role_arn: ROLE_ARN.into(),
@@ -1146,14 +1236,15 @@ mod tests {
             provider_arn_for_token: Some(PROVIDER.into()),
             operator_policy: POLICY.into(),
             requested_session: 3600,
-            chain: None,
+            second_hop: None,
         }
     }
 
     const ROLE_A: &str = "arn:aws:iam::222222222222:role/km-irsa-dev";
 
-    /// A healthy chained onboarding: role A is the ServiceAccount's role.
-    fn healthy_chained() -> Facts {
+    /// A healthy onboarding of two hops: the cluster role is the
+    /// ServiceAccount's role, the klanker role is assumed from it.
+    fn healthy_two_hops() -> Facts {
         let mut f = healthy();
         f.role_arn = ROLE_A.into();
         f.role_name = "km-irsa-dev".into();
@@ -1170,7 +1261,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        f.chain = Some(ChainFacts {
+        f.second_hop = Some(HopFacts {
             klanker_role_name: "km-cluster-dev".into(),
             klanker_role_arn: ROLE_ARN.into(),
             klanker_role: Some(RoleFacts {
@@ -1203,8 +1294,8 @@ mod tests {
     }
 
     #[test]
-    fn a_healthy_chained_onboarding_passes_role_a_and_role_b_links() {
-        let checks = local_checks(&healthy_chained());
+    fn a_healthy_second_hop_passes_the_cluster_and_klanker_role_links() {
+        let checks = local_checks(&healthy_two_hops());
         assert!(checks.iter().all(|c| c.status == Status::Ok), "{checks:#?}");
         let links: Vec<&str> = checks.iter().map(|c| c.link).collect();
         for link in [
@@ -1220,10 +1311,10 @@ mod tests {
     }
 
     #[test]
-    fn each_broken_chained_link_is_named() {
-        let with = |change: &dyn Fn(&mut ChainFacts)| {
-            let mut f = healthy_chained();
-            if let Some(c) = f.chain.as_mut() {
+    fn each_broken_link_of_the_second_hop_is_named() {
+        let with = |change: &dyn Fn(&mut HopFacts)| {
+            let mut f = healthy_two_hops();
+            if let Some(c) = f.second_hop.as_mut() {
                 change(c);
             }
             failed(&f)
@@ -1249,7 +1340,7 @@ mod tests {
             }),
             ["klanker-trust"]
         );
-        // The condition names role A, but the Principal is another account's root.
+        // The condition names the cluster role, but the Principal is another account's root.
         assert_eq!(
             with(&|c| {
                 if let Some(b) = c.klanker_role.as_mut() {
@@ -1280,8 +1371,8 @@ mod tests {
             }),
             ["config-map"]
         );
-        // Role A's own trust is checked as mirror mode's role is.
-        let mut f = healthy_chained();
+        // The cluster role's own trust is checked as a one-hop role's is.
+        let mut f = healthy_two_hops();
         f.token = Ok(Claims {
             iss: ISSUER.into(),
             sub: "system:serviceaccount:ai-pods:other".into(),

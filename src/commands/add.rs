@@ -12,7 +12,7 @@ use crate::k8s::{self, Cluster};
 use crate::observe::add::{self as observe, Sources};
 use crate::observe::issuer;
 use crate::plan::add::AddPlan;
-use crate::plan::mode::{self, mirror};
+use crate::plan::mode;
 use crate::plan::snapshot::AddSnapshot;
 use crate::resolve::{IssuerSource, add as resolve};
 use crate::verify::Check;
@@ -147,8 +147,8 @@ struct FirstRound {
 
 /// Each account's credentials side by side (one round trip, not two), and
 /// the cluster read in the same round: it needs no AWS credentials. The
-/// cluster's account: chained mode writes role A there, and another mode
-/// taking a chained name back removes it.
+/// cluster's account: a mode with a cluster role writes it there, and
+/// another mode taking the name back removes it.
 async fn first_round(
     env: &Env,
     req: &resolve::AddRequest,
@@ -230,7 +230,7 @@ pub async fn apply(
         return Ok(report);
     }
     // The verification token is asked for as soon as each ServiceAccount
-    // is applied (chained mode's walk reads its links afresh).
+    // is applied (a cluster role's links are read afresh instead).
     let applier = observe::WithToken {
         inner: &live,
         cluster: cluster
@@ -261,27 +261,29 @@ async fn verification(
     tokens: observe::Tokens,
 ) -> Result<Vec<Check>, Error> {
     let Prepared { req, add, .. } = prepared;
+    // A cluster role's links are in two accounts: read afresh, as `verify` reads them.
     if add.cluster_role_arn.is_some() {
-        return chained_checks(prepared, cluster).await;
+        return read_afresh(prepared, cluster).await;
     }
     let after = observe::after_apply(&prepared.klanker, cluster, req, &add.desired.issuer, tokens);
-    Ok(verify::merge_subject_checks(
-        after
-            .await?
-            .into_iter()
-            .map(|(subject, after)| {
-                verify::local_checks_after_add(&mirror::verification_facts(
-                    req, add, &subject, after,
-                ))
-            })
-            .collect(),
-    ))
+    let asked = mode::of(req.mode.kind());
+    let facts: Option<Vec<verify::Facts>> = after
+        .await?
+        .into_iter()
+        .map(|(subject, after)| asked.facts_after_apply(req, add, &subject, after))
+        .collect();
+    match facts {
+        Some(facts) => Ok(verify::merge_subject_checks(
+            facts.iter().map(verify::local_checks_after_add).collect(),
+        )),
+        None => read_afresh(prepared, cluster).await,
+    }
 }
 
-/// Chained mode's check after applying: `verify`'s local links of each
-/// ServiceAccount (role A, then role B and the ConfigMap), read afresh.
-async fn chained_checks(prepared: &Prepared, cluster: &Cluster<'_>) -> Result<Vec<Check>, Error> {
-    let target = observe::chained_target(&prepared.req, &prepared.add);
+/// `verify`'s local links of each ServiceAccount, read afresh after
+/// applying (the ServiceAccount's role, then any second hop and its ConfigMap).
+async fn read_afresh(prepared: &Prepared, cluster: &Cluster<'_>) -> Result<Vec<Check>, Error> {
+    let target = observe::applied_target(&prepared.req, &prepared.add);
     let subjects = target.subjects();
     let chains = futures::future::try_join_all(subjects.iter().map(|subject| {
         crate::observe::verify::chain(

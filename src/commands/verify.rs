@@ -59,7 +59,7 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     );
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster = Cluster::new(&client, env.verbose()).at(&ctx.context_name, ctx.server.as_deref());
-    let cluster_iam = match &target.chained {
+    let cluster_iam = match &target.second_hop {
         None => None,
         Some(_) => Some(cluster_clients(env, &req, &ctx, &target).await?),
     };
@@ -70,8 +70,8 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
             observe::chain(&klanker, cluster_iam.as_ref(), &cluster, &target, subject)
         }));
     let cluster_side = async {
-        match (&cluster_iam, &target.chained) {
-            // Role A is what the ServiceAccount names.
+        match (&cluster_iam, &target.second_hop) {
+            // The cluster role is what the ServiceAccount names.
             (Some(clients), Some(_)) => {
                 observing::issuer::check_cluster_side(clients, &target.role_arn).await
             }
@@ -90,7 +90,7 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     })
 }
 
-/// Chained mode: role A is read, and assumed, in the cluster's account.
+/// A second hop: the cluster role is read, and assumed, in the cluster's account.
 async fn cluster_clients(
     env: &Env,
     req: &VerifyRequest,
@@ -139,11 +139,11 @@ fn local_checks(
     (merged, per_subject)
 }
 
-/// Chained mode: role A's trust, judged against what the tool writes for
-/// the recorded ServiceAccounts (a hand-widened one still passes the trust
-/// link, since it admits them too).
+/// A second hop: the cluster role's trust, judged against what the tool
+/// writes for the recorded ServiceAccounts (a hand-widened one still passes
+/// the trust link, since it admits them too).
 fn cluster_role_drift(found: &Onboarding, target: &Target, chains: &[Chain]) -> Option<Check> {
-    target.chained.as_ref()?;
+    target.second_hop.as_ref()?;
     let role = chains.first()?.facts.role.as_ref()?;
     let written = target.subjects();
     let diff = crate::inventory::intent::cluster_role_drift(&role.trust_policy, &written);
@@ -152,7 +152,7 @@ fn cluster_role_drift(found: &Onboarding, target: &Target, chains: &[Chain]) -> 
     }
     let fix = match &found.located.onboarding {
         Some(o) => crate::inventory::intent::add_command(o, &written),
-        None => "kubectl klanker-trust add --mode chained".into(),
+        None => target.fix_add.clone(),
     };
     checks::trust_drift_check(Some(&crate::inventory::Drift {
         name: found.located.role_name.clone(),
@@ -166,7 +166,7 @@ fn cluster_role_drift(found: &Onboarding, target: &Target, chains: &[Chain]) -> 
 }
 
 /// STS itself for each ServiceAccount, unless one of its local links is
-/// already broken; in chained mode, role A then role B.
+/// already broken; with a second hop, the cluster role then the klanker role.
 async fn sts_checks(
     klanker: &KlankerClients,
     req: &VerifyRequest,
@@ -186,7 +186,7 @@ async fn sts_checks(
             1 => check,
             _ => checks::named_assume_check(&format!("{namespace}/{name}"), check),
         };
-        match (&target.chained, token) {
+        match (&target.second_hop, token) {
             (None, token) => {
                 let answer = match token {
                     Some(token) => Some(shown(
@@ -201,21 +201,21 @@ async fn sts_checks(
                 };
                 out.push(named(checks::assume_check(answer)));
             }
-            (Some(chained), Some(token)) => {
+            (Some(hop), Some(token)) => {
                 let (first, second) = iam::assume_chain(
                     &klanker.sts,
                     &target.role_arn,
                     token.secret(),
-                    &chained.klanker_role_arn,
+                    &hop.klanker_role_arn,
                     &req.name,
                 )
                 .await;
                 out.push(named(checks::assume_check(Some(shown(first)))));
-                out.push(named(checks::chained_assume_check(second.map(shown))));
+                out.push(named(checks::second_hop_assume_check(second.map(shown))));
             }
             (Some(_), None) => {
                 out.push(named(checks::assume_check(None)));
-                out.push(named(checks::chained_assume_check(None)));
+                out.push(named(checks::second_hop_assume_check(None)));
             }
         }
     }

@@ -474,30 +474,43 @@ type ClusterRoleDetails = (
     Vec<String>,
 );
 
-/// What `verify` checks of a chained onboarding just applied: role A as the
-/// ServiceAccount's role, role B after it.
-pub fn chained_target(req: &AddRequest, add: &planned::AddPlan) -> crate::verify::Target {
-    let role_a = add.cluster_role_arn.clone().unwrap_or_default();
-    crate::verify::Target {
+/// What `verify` checks of an onboarding just applied: the role the
+/// ServiceAccounts name, and, when that is a cluster role, the klanker
+/// role as its second hop.
+pub fn applied_target(req: &AddRequest, add: &planned::AddPlan) -> crate::verify::Target {
+    let klanker_role_arn = add.desired.role_arn.clone();
+    let (role_arn, second_hop) = match &add.cluster_role_arn {
+        Some(cluster_role) => (
+            cluster_role.clone(),
+            Some(crate::verify::SecondHop {
+                klanker_role_name: req.role_name.clone(),
+                klanker_role_arn,
+                config_map: add
+                    .config_map
+                    .as_ref()
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+            }),
+        ),
+        None => (klanker_role_arn, None),
+    };
+    let mut target = crate::verify::Target {
         name: req.name.clone(),
-        role_name: role_a.rsplit('/').next().unwrap_or_default().to_string(),
-        role_arn: role_a,
+        role_name: role_arn.rsplit('/').next().unwrap_or_default().to_string(),
+        role_arn,
         namespace: req.sa_namespace.clone(),
         service_account: req.service_account.clone(),
         more: req.service_accounts().into_iter().skip(1).collect(),
         operator_policy: add.checked_policy(),
         partition: add.partition.clone(),
         account: add.account.clone(),
-        chained: Some(crate::verify::ChainedTarget {
-            klanker_role_name: req.role_name.clone(),
-            klanker_role_arn: add.desired.role_arn.clone(),
-            config_map: req
-                .mode
-                .cluster_role()
-                .map(|c| c.config_map.clone())
-                .unwrap_or_default(),
-        }),
-    }
+        fix_add: String::new(),
+        second_hop,
+    };
+    // The `add` that writes this onboarding again, as `verify` prints it.
+    target.fix_add =
+        crate::inventory::intent::add_command_for(&req.name, req.mode.kind(), &target.subjects());
+    target
 }
 
 /// Tokens by ServiceAccount `(namespace, name)`.

@@ -1,6 +1,8 @@
 //! What `verify` reads: which onboarding the name is (on proof), then the
 //! facts of its chain (IAM, the cluster, a fresh ServiceAccount token).
 
+use std::collections::BTreeMap;
+
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
@@ -8,7 +10,7 @@ use crate::plan::ObservedServiceAccount;
 use crate::plan::snapshot::Onboarding;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, token};
-use crate::verify::{ChainFacts, ChainedTarget, Facts, NoToken, ProviderFacts, RoleFacts, Target};
+use crate::verify::{Facts, HopFacts, NoToken, ProviderFacts, RoleFacts, SecondHop, Target};
 
 pub async fn onboarding(
     klanker: &KlankerClients,
@@ -67,35 +69,24 @@ pub async fn chain(
     subject: &(String, String),
 ) -> Result<Chain, Error> {
     let target = &whole.for_subject(subject);
-    // Chained mode: the ServiceAccount's role (role A) is in the cluster's account.
-    let (role_iam, side) = match (&target.chained, cluster_account) {
+    // A second hop: the ServiceAccount's role (the cluster role) is in the cluster's account.
+    let (role_iam, side) = match (&target.second_hop, cluster_account) {
         (Some(_), Some(c)) => (&c.iam, crate::aws::Side::Cluster),
         _ => (&klanker.iam, crate::aws::Side::Klanker),
     };
-    let role = async {
-        let found = iam::role_with_policies(role_iam, &target.role_name)
-            .await
-            .map_err(|e| e.on_side(side))?;
-        Ok::<_, Error>(found.map(|(role, attached)| RoleFacts {
-            arn: role.arn,
-            trust_policy: role.trust_policy,
-            max_session: role.max_session,
-            attached_policies: attached,
-        }))
-    };
-    let chained = async {
-        match &target.chained {
+    let second_hop = async {
+        match &target.second_hop {
             None => Ok(None),
-            Some(t) => Ok::<_, Error>(Some(
-                chained_facts(klanker, role_iam, cluster, target, t).await?,
+            Some(hop) => Ok::<_, Error>(Some(
+                hop_facts(klanker, role_iam, cluster, target, hop).await?,
             )),
         }
     };
-    let (role, (sa, raw_token), others, chain) = tokio::try_join!(
-        role,
+    let (role, (sa, raw_token), others, second_hop) = tokio::try_join!(
+        role_facts(role_iam, side, &target.role_name),
         account_and_token(cluster, target),
         others_annotated(cluster, whole),
-        chained
+        second_hop
     )?;
     let claims = raw_token
         .as_ref()
@@ -120,13 +111,9 @@ pub async fn chain(
         let account = crate::trust::arn::account_of(&target.role_arn).unwrap_or(&target.account);
         issuer.map(|i| i.provider_arn(&target.partition, account))
     });
-    let mode = match whole.chained {
-        Some(_) => crate::trust::TrustMode::Chained,
-        None => crate::trust::TrustMode::Mirror,
-    };
     let facts = Facts {
         name: target.name.clone(),
-        fix_add: crate::inventory::intent::add_command_for(&target.name, mode, &whole.subjects()),
+        fix_add: whole.fix_add.clone(),
         role_name: target.role_name.clone(),
         role_arn: target.role_arn.clone(),
         role,
@@ -138,7 +125,7 @@ pub async fn chain(
         provider_arn_for_token,
         operator_policy: target.operator_policy.clone(),
         requested_session: crate::verify::REQUESTED_SESSION,
-        chain,
+        second_hop,
     };
     Ok(Chain {
         facts,
@@ -146,6 +133,23 @@ pub async fn chain(
         jwks,
         others,
     })
+}
+
+/// A role as IAM has it, with its attached policies; None when it does not exist.
+async fn role_facts(
+    iam_client: &aws_sdk_iam::Client,
+    side: crate::aws::Side,
+    role_name: &str,
+) -> Result<Option<RoleFacts>, Error> {
+    let found = iam::role_with_policies(iam_client, role_name)
+        .await
+        .map_err(|e| e.on_side(side))?;
+    Ok(found.map(|(role, attached)| RoleFacts {
+        arn: role.arn,
+        trust_policy: role.trust_policy,
+        max_session: role.max_session,
+        attached_policies: attached,
+    }))
 }
 
 /// The target's ServiceAccount, and a token the cluster issues for it
@@ -211,23 +215,25 @@ async fn issuer_provider(
     }))
 }
 
-/// Role B, role A's assume policy, and the ConfigMap's profiles as the
-/// SDK reads them.
-async fn chained_facts(
+/// The klanker role, the cluster role's assume policy, and the ConfigMap's
+/// profiles as the SDK reads them.
+async fn hop_facts(
     klanker: &KlankerClients,
     cluster_iam: &aws_sdk_iam::Client,
     cluster: &Cluster<'_>,
     target: &Target,
-    chained: &ChainedTarget,
-) -> Result<ChainFacts, Error> {
-    let (role_b, inline, config_map) = tokio::try_join!(
-        async {
-            Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &chained.klanker_role_name).await?)
-        },
+    hop: &SecondHop,
+) -> Result<HopFacts, Error> {
+    let (klanker_role, inline, config_map) = tokio::try_join!(
+        role_facts(
+            &klanker.iam,
+            crate::aws::Side::Klanker,
+            &hop.klanker_role_name
+        ),
         async {
             match iam::inline_policy_documents(cluster_iam, &target.role_name).await {
                 Ok(docs) => Ok(docs),
-                // No role A: its own check says so.
+                // No cluster role: its own check says so.
                 Err(crate::aws::AwsError::Service { code, .. }) if code == "NoSuchEntity" => {
                     Ok(Default::default())
                 }
@@ -237,7 +243,7 @@ async fn chained_facts(
         async {
             Ok::<_, Error>(
                 cluster
-                    .get_config_map(&target.namespace, &chained.config_map)
+                    .get_config_map(&target.namespace, &hop.config_map)
                     .await?,
             )
         },
@@ -252,50 +258,49 @@ async fn chained_facts(
                 crate::trust::chain::DEFAULT_CONFIG_MAP
             )
         });
-    let profiles = match config_map
-        .as_ref()
-        .and_then(|c| c.data.get(crate::trust::chain::CONFIG_MAP_KEY))
-    {
-        None if config_map.is_none() => Err("it does not exist".to_string()),
-        None => Err(format!(
-            "it has no `{}` key",
-            crate::trust::chain::CONFIG_MAP_KEY
-        )),
-        Some(text) => crate::aws::credentials::parse_config_text(text)
-            .await
-            .map(|set| {
-                set.profiles()
-                    .filter_map(|name| {
-                        set.get_profile(name).map(|p| {
-                            let settings = [
-                                "role_arn",
-                                "source_profile",
-                                "web_identity_token_file",
-                                "role_session_name",
-                            ]
-                            .iter()
-                            .filter_map(|k| p.get(k).map(|v| (k.to_string(), v.to_string())))
-                            .collect();
-                            (name.to_string(), settings)
-                        })
-                    })
-                    .collect()
-            })
-            .map_err(|e| e.to_string()),
-    };
-    Ok(ChainFacts {
-        klanker_role_name: chained.klanker_role_name.clone(),
-        klanker_role_arn: chained.klanker_role_arn.clone(),
-        klanker_role: role_b.map(|(role, attached)| RoleFacts {
-            arn: role.arn,
-            trust_policy: role.trust_policy,
-            max_session: role.max_session,
-            attached_policies: attached,
-        }),
+    Ok(HopFacts {
+        klanker_role_name: hop.klanker_role_name.clone(),
+        klanker_role_arn: hop.klanker_role_arn.clone(),
+        klanker_role,
         assume_policy: inline.get(crate::trust::chain::ASSUME_POLICY_NAME).cloned(),
         config_map: config_name,
-        profiles,
+        profiles: profiles(config_map.as_ref()).await,
     })
+}
+
+/// What aws-config makes of the ConfigMap's `config` key: profile ->
+/// the settings the chain uses, or why it could not be read.
+async fn profiles(
+    config_map: Option<&crate::plan::ObservedConfigMap>,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, String> {
+    let key = crate::trust::chain::CONFIG_MAP_KEY;
+    let text = match config_map {
+        None => return Err("it does not exist".to_string()),
+        Some(c) => c
+            .data
+            .get(key)
+            .ok_or_else(|| format!("it has no `{key}` key"))?,
+    };
+    let set = crate::aws::credentials::parse_config_text(text)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(set
+        .profiles()
+        .filter_map(|name| {
+            set.get_profile(name).map(|p| {
+                let settings = [
+                    "role_arn",
+                    "source_profile",
+                    "web_identity_token_file",
+                    "role_session_name",
+                ]
+                .iter()
+                .filter_map(|k| p.get(k).map(|v| (k.to_string(), v.to_string())))
+                .collect();
+                (name.to_string(), settings)
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]

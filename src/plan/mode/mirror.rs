@@ -5,14 +5,15 @@
 //! facts `verify`'s local checks need after applying.
 
 pub mod resolve;
+pub mod verify;
 
 use super::Mode;
 use crate::plan::add::{self, AddPlan, KlankerSide};
 use crate::plan::snapshot::{AddSnapshot, AfterApply};
 use crate::plan::{PlanError, Step};
 use crate::resolve::add::{AddRequest, ModeFlags};
-use crate::trust::{self, Identity, Issuer, STS_AUDIENCE};
-use crate::verify::{Facts, ProviderFacts, RoleFacts};
+use crate::trust::{self, Identity, Issuer};
+use crate::verify::Facts;
 
 /// The klanker account holds a provider mirroring the cluster's issuer.
 pub struct Mirror;
@@ -56,6 +57,16 @@ impl Mode for Mirror {
             &req.role_name,
         ))
     }
+
+    fn facts_after_apply(
+        &self,
+        req: &AddRequest,
+        add: &AddPlan,
+        subject: &(String, String),
+        after: AfterApply,
+    ) -> Option<Facts> {
+        Some(verify::facts_after_apply(req, add, subject, after))
+    }
 }
 
 /// Mirror mode's whole decision: the klanker account holds the provider
@@ -92,63 +103,6 @@ fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
     add::plan_klanker(req, snap, side)
 }
 
-/// The facts of `verify`'s local checks after applying: what was just
-/// written, and the token the cluster issued.
-/// `subject`: the ServiceAccount `(namespace, name)` the token is for.
-pub fn verification_facts(
-    req: &AddRequest,
-    add: &AddPlan,
-    (namespace, service_account): &(String, String),
-    after: AfterApply,
-) -> Facts {
-    let desired = &add.desired;
-    let claims = after.token.and_then(|t| {
-        trust::token::claims(&t).map_err(|e| crate::verify::NoToken::Failed(e.to_string()))
-    });
-    let token_issuer = claims
-        .as_ref()
-        .ok()
-        .and_then(|c| Issuer::parse(&c.iss, "token iss").ok());
-    // The provider is the one just ensured, unless the token names another issuer.
-    let provider = match &token_issuer {
-        Some(i) if i == &desired.issuer => Some(ProviderFacts {
-            arn: desired.provider_arn.clone(),
-            client_ids: vec![STS_AUDIENCE.to_string()],
-        }),
-        Some(_) => after.other_provider,
-        None => None,
-    };
-    let provider_arn_for_token = provider
-        .as_ref()
-        .map(|p| p.arn.clone())
-        .or_else(|| token_issuer.map(|i| i.provider_arn(&add.partition, &add.account)));
-    Facts {
-        name: req.name.clone(),
-        fix_add: crate::inventory::intent::add_command_for(
-            &req.name,
-            req.mode.kind(),
-            &req.service_accounts(),
-        ),
-        role_name: desired.role_name.clone(),
-        role_arn: desired.role_arn.clone(),
-        role: Some(RoleFacts {
-            arn: desired.role_arn.clone(),
-            trust_policy: desired.trust_policy.clone(),
-            max_session: desired.max_session,
-            attached_policies: desired.policies.clone(),
-        }),
-        namespace: namespace.clone(),
-        service_account: service_account.clone(),
-        annotations: Some(add.annotations.clone()),
-        token: claims,
-        provider,
-        provider_arn_for_token,
-        operator_policy: add.checked_policy(),
-        requested_session: crate::verify::REQUESTED_SESSION,
-        chain: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
@@ -159,7 +113,7 @@ mod tests {
     use crate::plan::{Observed, ObservedProvider, ObservedRole};
     use crate::trust::{
         MANAGED_BY_LABEL, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, ROLE_ARN_ANNOTATION,
-        TOKEN_EXPIRATION_ANNOTATION,
+        STS_AUDIENCE, TOKEN_EXPIRATION_ANNOTATION,
     };
     use serde_json::json;
 
@@ -311,7 +265,7 @@ mod tests {
     fn verification_uses_the_provider_just_ensured_and_the_named_constants() {
         let req = request(&[]);
         let add = plan(&req, &snapshot(Observed::default())).unwrap();
-        let facts = verification_facts(
+        let facts = verify::facts_after_apply(
             &req,
             &add,
             &("ai-pods".into(), "km".into()),

@@ -7,11 +7,12 @@ pub mod chained;
 pub mod mirror;
 
 use super::add::AddPlan;
-use super::snapshot::AddSnapshot;
+use super::snapshot::{AddSnapshot, AfterApply};
 use super::{Observed, ObservedProvider};
 use super::{PlanError, Step};
 use crate::resolve::add::{AddRequest, ModeFlags};
 use crate::trust::{Identity, Issuer, TrustMode};
+use crate::verify::Facts;
 
 /// What one trust mode decides.
 pub trait Mode: Sync + ModeFlags {
@@ -37,6 +38,23 @@ pub trait Mode: Sync + ModeFlags {
         _issuer: &Issuer,
         _klanker: &Identity,
     ) -> Option<String> {
+        None
+    }
+
+    // --- verify and the check after `add` ---
+
+    /// The facts of `verify`'s local checks right after `add` applied, from
+    /// the plan just written and what the cluster issued for `subject`
+    /// (its token). None when the plan alone does not tell them: the links
+    /// are then read afresh, as `verify` reads them (a second hop's roles
+    /// sit in two accounts).
+    fn facts_after_apply(
+        &self,
+        _req: &AddRequest,
+        _add: &AddPlan,
+        _subject: &(String, String),
+        _after: AfterApply,
+    ) -> Option<Facts> {
         None
     }
 }
