@@ -4,6 +4,8 @@
 //! cluster and km-config.yaml, the ordered steps, the warnings, and the
 //! facts `verify`'s local checks need after applying.
 
+pub mod recognise;
+
 use super::Mode;
 use crate::plan::add::{self, AddPlan, KlankerSide};
 use crate::plan::snapshot::{AddSnapshot, AfterApply};
@@ -142,7 +144,7 @@ mod tests {
     use serde_json::json;
 
     fn request(flags: &[&str]) -> AddRequest {
-        testing::mirror_request(flags)
+        testing::issuer_url_request(flags)
     }
 
     fn identity() -> crate::trust::Identity {

@@ -10,11 +10,15 @@ use super::Observed;
 use super::add::AddPlan;
 use super::snapshot::AddSnapshot;
 use super::{PlanError, Step};
+use crate::inventory::recognise::{Modes, Recognise, Registry};
 use crate::resolve::add::AddRequest;
 use crate::trust::{Identity, TrustMode};
 
-/// What one trust mode decides.
-pub trait Mode: Sync {
+/// What one trust mode decides. Recognising its onboardings (`list`,
+/// `describe`, `audit`) is [`Recognise`], asked from `inventory`, which
+/// sits below this layer: each mode implements it in its `recognise`
+/// submodule.
+pub trait Mode: Sync + Recognise {
     /// The plan of `add` in this mode, from the request and what exists.
     fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError>;
 
@@ -34,6 +38,17 @@ pub fn of(mode: TrustMode) -> &'static dyn Mode {
     match mode {
         TrustMode::Mirror => &mirror::Mirror,
         TrustMode::Chained => &chained::Chained,
+    }
+}
+
+// --- Recognising onboardings: `inventory` reaches the modes through this.
+impl Registry for Modes {
+    fn all(&self) -> Vec<&'static dyn Recognise> {
+        TrustMode::ALL.iter().map(|m| of(*m) as _).collect()
+    }
+
+    fn of(&self, mode: TrustMode) -> &'static dyn Recognise {
+        of(mode)
     }
 }
 
