@@ -559,12 +559,12 @@ proptest! {
     fn every_role_chain_the_tool_writes_audits_clean(issuer in issuer(), subjects in scopes(12), name in label()) {
         let provider = issuer.provider_arn("aws", WORKLOAD);
         let scopes: Vec<TrustScope> = subjects.iter().map(|(ns, sa)| TrustScope::new(ns, sa)).collect();
-        let role_a = role(WORKLOAD, &format!("km-irsa-{name}"), policy::trust_policy_for(&provider, &issuer, &scopes));
-        let role_b = role(KLANKER, &format!("km-cluster-{name}"), chain::klanker_trust_policy("aws", WORKLOAD, &role_a.arn));
+        let cluster_role = role(WORKLOAD, &format!("km-irsa-{name}"), policy::trust_policy_for(&provider, &issuer, &scopes));
+        let klanker_role = role(KLANKER, &format!("km-cluster-{name}"), chain::klanker_trust_policy("aws", WORKLOAD, &cluster_role.arn));
         let report = analyze(&Scan {
             accounts: vec![
-                account(KLANKER, vec![role_b], Vec::new()),
-                account(WORKLOAD, vec![role_a], vec![Provider { arn: provider, client_ids: Some(vec![STS.into()]) }]),
+                account(KLANKER, vec![klanker_role], Vec::new()),
+                account(WORKLOAD, vec![cluster_role], vec![Provider { arn: provider, client_ids: Some(vec![STS.into()]) }]),
             ],
             ..Scan::default()
         });

@@ -115,7 +115,7 @@ pub fn add_command_for(name: &str, mode: TrustMode, written: &[(String, String)]
 }
 
 /// The cluster role, judged as the klanker role is: the trust the tool writes
-/// for the ServiceAccounts it wrote, on the provider role A names. The
+/// for the ServiceAccounts it wrote, on the provider the cluster role names. The
 /// lines that differ; none when it is exactly the tool's.
 pub fn cluster_role_drift(trust: &Value, written: &[(String, String)]) -> Vec<String> {
     let provider = super::federated_principals(trust).into_iter().next();

@@ -80,10 +80,10 @@ pub fn text(d: &Description) -> String {
         visible(&d.klanker_account),
         d.mode.as_str()
     );
-    if let Some(role_a) = &d.cluster_role_arn {
+    if let Some(cluster_role) = &d.cluster_role_arn {
         out.push_str(&format!(
             "Cluster role:      {} (assumes the role below; `verify` checks it)\n",
-            visible(role_a)
+            visible(cluster_role)
         ));
     }
     role_text(d, &mut out);
