@@ -93,3 +93,47 @@ impl Recognise for Mirror {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::{TrustScope, role_description};
+
+    const ISSUER: &str = "https://oidc.example.com/id/A";
+    const PROVIDER: &str = "arn:aws:iam::333333333333:oidc-provider/oidc.example.com/id/A";
+
+    fn role(trust_policy: Value) -> RoleSummary {
+        let scope = TrustScope::new("ai-pods", "km");
+        RoleSummary {
+            role_name: "km-cluster-dev".into(),
+            arn: "arn:aws:iam::333333333333:role/km-cluster-dev".into(),
+            description: role_description("dev", &scope, true),
+            trust_policy,
+        }
+    }
+
+    #[test]
+    fn a_role_trusting_the_provider_is_mirrored_and_one_trusting_a_role_is_not() {
+        let issuer = Issuer::parse(ISSUER, "issuer").expect("issuer");
+        let scopes = [TrustScope::new("ai-pods", "km")];
+        let mirrored = role(policy::trust_policy_for(PROVIDER, &issuer, &scopes));
+        let o = Mirror
+            .recognise(&mirrored, "dev", &Tags::new())
+            .expect("mirrored");
+        assert_eq!(o.mode, TrustMode::Mirror);
+        assert_eq!(o.oidc_provider_arn, PROVIDER);
+        assert_eq!(
+            (o.namespace.as_str(), o.service_account.as_str()),
+            ("ai-pods", "km")
+        );
+        assert_eq!(o.provider_owned, Some(true));
+        assert_eq!(o.cluster_role_arn, None);
+        let chained = role(chain::klanker_trust_policy(
+            "aws",
+            "222222222222",
+            "arn:aws:iam::222222222222:role/km-irsa-dev",
+        ));
+        assert_eq!(Mirror.recognise(&chained, "dev", &Tags::new()), None);
+        assert_eq!(Mirror.config_map(Some("team-aws")), None);
+    }
+}
