@@ -13,12 +13,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod intent;
+pub mod recognise;
 
 use crate::store::ClusterEntry;
 use crate::trust::{
     CLUSTER_TAG, Issuer, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
     ROLE_DESCRIPTION_PREFIX, SERVER_TAG, policy,
 };
+use recognise::{Modes, Registry};
 
 pub type Tags = BTreeMap<String, String>;
 
@@ -69,13 +71,14 @@ pub struct Onboarding {
     pub cluster: Option<String>,
     #[serde(skip)]
     pub server: Option<String>,
-    /// How the klanker role is trusted: by the mirrored provider, or chained
-    /// from a role in the cluster's account (read from the trust policy).
+    /// How the klanker role is trusted, as the mode whose shape its trust
+    /// policy has recognises it (see [`recognise`]).
     pub mode: crate::trust::TrustMode,
-    /// Chained mode: the cluster account's role the klanker role trusts.
+    /// The cluster role: the cluster account's role the klanker role
+    /// trusts, in a mode that has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_role_arn: Option<String>,
-    /// Chained mode: the ConfigMap's name, as the role's tag records it.
+    /// The ConfigMap's name, as the role's tag records it, in a mode that writes one.
     #[serde(skip)]
     pub config_map: Option<String>,
 }
@@ -84,49 +87,19 @@ pub struct Onboarding {
 /// grants. The name comes from the tag, never from the description.
 pub fn proven_onboarding(role: &RoleSummary, tags: &Tags) -> Option<Onboarding> {
     let name = proven_name(tags)?;
-    if let Some(chained) = chained_onboarding(role, name, ("?", "?")) {
-        return Some(Onboarding {
-            cluster: tags.get(CLUSTER_TAG).cloned(),
-            server: tags.get(SERVER_TAG).cloned(),
-            config_map: tags.get(crate::trust::CONFIG_MAP_TAG).cloned(),
-            ..chained
-        });
-    }
-    let (provider, subject) = trust_principal_and_subject(&role.trust_policy).unwrap_or_default();
-    let (namespace, service_account) = subject
-        .strip_prefix("system:serviceaccount:")
-        .and_then(|s| s.split_once(':'))
-        .unwrap_or(("?", "?"));
-    let provider_owned = onboarding(role).and_then(|d| d.provider_owned);
+    let o = recognise::recognised(role, name, tags)?;
     Some(Onboarding {
         cluster: tags.get(CLUSTER_TAG).cloned(),
         server: tags.get(SERVER_TAG).cloned(),
-        service_accounts: listed_subjects(&role.trust_policy),
-        ..scoped(
-            role,
-            name,
-            provider_owned,
-            provider,
-            (namespace, service_account),
-        )
+        ..o
     })
 }
 
-/// A chained klanker role's onboarding: it trusts role A, and the scope
-/// lives in role A's trust in the cluster's account, so the description
-/// (written with the role) records it; `unknown` when it does not.
-fn chained_onboarding(role: &RoleSummary, name: &str, unknown: (&str, &str)) -> Option<Onboarding> {
-    let cluster_role = crate::trust::chain::trusted_cluster_role(&role.trust_policy)?;
-    let scope = described_scope(&role.description).unwrap_or(unknown);
-    Some(Onboarding {
-        mode: crate::trust::TrustMode::Chained,
-        cluster_role_arn: Some(cluster_role),
-        ..scoped(role, name, None, String::new(), scope)
-    })
-}
+/// A namespace or ServiceAccount the records do not tell.
+pub const UNKNOWN: &str = "?";
 
 /// The `(namespace/ServiceAccount)` a description of ours records.
-fn described_scope(description: &str) -> Option<(&str, &str)> {
+pub fn described_scope(description: &str) -> Option<(&str, &str)> {
     let rest = description.strip_prefix(ROLE_DESCRIPTION_PREFIX)?;
     let (_, scope) = rest.split_once(" (")?;
     let (scope, _) = scope.split_once(')')?;
@@ -136,34 +109,35 @@ fn described_scope(description: &str) -> Option<(&str, &str)> {
 }
 
 /// What the description claims (a hint only): recognises a role that looks
-/// like this tool's, and reads the trust scope from the trust policy.
+/// like this tool's, and reads the trust scope as its mode does; None
+/// when the scope is not known.
 pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
-    let rest = role.description.strip_prefix(ROLE_DESCRIPTION_PREFIX)?;
+    let (name, _) = description_claim(&role.description)?;
+    recognise::recognised(role, name, &Tags::new()).filter(|o| o.namespace != UNKNOWN)
+}
+
+/// The name a description of ours claims, and the rest after ` (`.
+fn description_claim(description: &str) -> Option<(&str, &str)> {
+    let rest = description.strip_prefix(ROLE_DESCRIPTION_PREFIX)?;
     let rest = rest.strip_prefix(": IRSA trust for cluster ")?;
-    let (name, scope) = rest.split_once(" (")?;
-    let provider_owned = if scope.ends_with(crate::trust::PROVIDER_OWNED_SUFFIX) {
+    rest.split_once(" (")
+}
+
+/// Whether the provider was created by this tool, as a description of
+/// ours records it (None: it does not).
+pub fn described_ownership(description: &str) -> Option<bool> {
+    let (_, scope) = description_claim(description)?;
+    if scope.ends_with(crate::trust::PROVIDER_OWNED_SUFFIX) {
         Some(true)
     } else if scope.ends_with(crate::trust::PROVIDER_FOREIGN_SUFFIX) {
         Some(false)
     } else {
         None
-    };
-    if crate::trust::chain::trusted_cluster_role(&role.trust_policy).is_some() {
-        described_scope(&role.description)?;
-        return chained_onboarding(role, name, ("?", "?"));
     }
-    let (provider, subject) = trust_principal_and_subject(&role.trust_policy)?;
-    let subject = subject
-        .strip_prefix("system:serviceaccount:")?
-        .split_once(':')?;
-    Some(Onboarding {
-        service_accounts: listed_subjects(&role.trust_policy),
-        ..scoped(role, name, provider_owned, provider.clone(), subject)
-    })
 }
 
 /// The `service_accounts` list of a trust naming several (`namespace:name`).
-fn listed_subjects(doc: &Value) -> Vec<String> {
+pub fn listed_subjects(doc: &Value) -> Vec<String> {
     let all: Vec<String> = trusted_subjects(doc)
         .into_iter()
         .map(|(ns, sa)| format!("{ns}:{sa}"))
@@ -217,11 +191,12 @@ fn subjects_of(namespace: &str, service_account: &str, listed: &[String]) -> Vec
     }
 }
 
-/// The onboarding `name` of `role`, trusting `provider` for `subject`
-/// (namespace, ServiceAccount); no cluster recorded.
-fn scoped(
+/// The onboarding `name` of `role` in `mode`, trusting `provider` for
+/// `subject` (namespace, ServiceAccount); no cluster recorded.
+pub fn scoped(
     role: &RoleSummary,
     name: &str,
+    mode: crate::trust::TrustMode,
     provider_owned: Option<bool>,
     provider: String,
     (namespace, service_account): (&str, &str),
@@ -241,7 +216,7 @@ fn scoped(
         issuer,
         cluster: None,
         server: None,
-        mode: crate::trust::TrustMode::Mirror,
+        mode,
         cluster_role_arn: None,
         config_map: None,
     }
@@ -419,19 +394,18 @@ pub fn trust_widening(
 }
 
 /// The drift of a role's trust from what the tool writes for the
-/// onboarding's recorded intent (its mode, provider or role A, and the
-/// ServiceAccounts it wrote), with the `add` that converges it.
+/// onboarding's recorded intent (its mode, provider or cluster role, and
+/// the ServiceAccounts it wrote), with the `add` that converges it.
 fn trust_drift(o: &Onboarding, role: &RoleSummary, entry: Option<&ClusterEntry>) -> Option<Drift> {
     let (intent, written) = intent::as_written(o, role, entry);
     let partition = crate::trust::arn::partition_of(&o.role_arn);
     let expected = intent::expected_trust(&intent, &written, partition);
-    let details = match (&expected, intent.mode) {
-        (Some(e), _) if policy::equivalent(&role.trust_policy, e) => return None,
-        (Some(_), crate::trust::TrustMode::Mirror) => {
-            trust_widening(&intent, &role.trust_policy, &written)
-        }
-        (Some(e), _) => policy::diff_lines(&role.trust_policy, e),
-        (None, _) => vec!["it no longer names what the tool wrote".into()],
+    let details = match &expected {
+        Some(e) if policy::equivalent(&role.trust_policy, e) => return None,
+        Some(e) => Modes
+            .of(intent.mode)
+            .trust_changes(&intent, &role.trust_policy, e, &written),
+        None => vec!["it no longer names what the tool wrote".into()],
     };
     Some(Drift {
         name: o.name.clone(),
@@ -505,7 +479,7 @@ pub fn trusted_subjects(doc: &Value) -> Vec<(String, String)> {
 }
 
 /// The first web-identity statement's federated principal and `sub` condition.
-fn trust_principal_and_subject(doc: &Value) -> Option<(String, String)> {
+pub fn trust_principal_and_subject(doc: &Value) -> Option<(String, String)> {
     for statement in as_list(&doc["Statement"]) {
         let Some(provider) = as_list(&statement["Principal"]["Federated"])
             .first()
@@ -574,7 +548,8 @@ pub enum ProviderStatus {
     Owned,
     PreExisting,
     Missing,
-    /// Chained mode: the provider is the cluster account's, not the klanker account's.
+    /// The klanker role trusts a cluster role: the provider is the cluster
+    /// account's, not the klanker account's.
     ClusterAccount,
 }
 
@@ -676,12 +651,13 @@ pub fn inventory(
         .into_iter()
         .map(|mut o| {
             let provider = match providers.get(&o.oidc_provider_arn) {
-                _ if o.mode == crate::trust::TrustMode::Chained => ProviderStatus::ClusterAccount,
+                _ if Modes.of(o.mode).has_cluster_role() => ProviderStatus::ClusterAccount,
                 Some(true) => ProviderStatus::Owned,
                 Some(false) => ProviderStatus::PreExisting,
                 None => ProviderStatus::Missing,
             };
-            // Chained: the issuer is the cluster account's provider's, as recorded.
+            // Through a cluster role: the issuer is the cluster account's
+            // provider's, as recorded.
             if let (true, Some(entry)) = (
                 o.issuer.is_empty(),
                 config.iter().find(|e| e.name == o.name),
@@ -1041,6 +1017,7 @@ mod tests {
         let case = (role.clone(), tags.clone());
         let (rows, drift) = onboardings_from(&[case], &[]);
         assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].mode, recognise::mode_by_cluster_role(false));
         assert!(drift.is_empty(), "{drift:?}");
         let mut widened = role;
         widened.trust_policy["Statement"][0]["Condition"]["StringEquals"]["oidc.example.com/id/A:sub"] =
@@ -1061,7 +1038,7 @@ mod tests {
             d.problem
         );
         assert!(
-            d.fix.contains("--mode mirror --namespace 'ai-pods' --service-account 'a' --service-account 'ci:b' --service-account 'evil:x' ("),
+            d.fix.contains(&format!("--mode {} --namespace 'ai-pods' --service-account 'a' --service-account 'ci:b' --service-account 'evil:x' (", rows[0].mode.as_str())),
             "{}",
             d.fix
         );

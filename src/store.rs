@@ -22,11 +22,11 @@ pub struct ClusterEntry {
     pub namespace: String,
     pub service_account: String,
     pub role_arn: String,
-    /// Written only for chained mode, so mirror entries keep the schema
-    /// the `km` tool has always read.
-    #[serde(default, skip_serializing_if = "is_mirror")]
+    /// Written only for a mode other than the default, so the default
+    /// mode's entries keep the schema the `km` tool has always read.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub mode: TrustMode,
-    /// Chained mode's role in the cluster account (role A).
+    /// The cluster role (in the cluster's account), in a mode that has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_role_arn: Option<String>,
     /// Every trusted ServiceAccount as `namespace:name`, only when there
@@ -36,8 +36,8 @@ pub struct ClusterEntry {
     pub service_accounts: Vec<String>,
 }
 
-fn is_mirror(mode: &TrustMode) -> bool {
-    *mode == TrustMode::Mirror
+fn is_default(mode: &TrustMode) -> bool {
+    *mode == Default::default()
 }
 
 /// Keys an entry has only in some modes: cleared before an upsert writes
@@ -66,8 +66,8 @@ pub struct Pending {
     /// Its recorded API server URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
-    /// Chained mode: the ConfigMap's name, which only the removed role's
-    /// tags recorded (`--config-map-name`).
+    /// The ConfigMap's name, in a mode that writes one: only the removed
+    /// role's tags recorded it (`--config-map-name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<String>,
 }

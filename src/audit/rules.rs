@@ -7,6 +7,7 @@ pub use super::context::{Context, POD_IDENTITY_SERVICE, provider_key};
 use super::document::{self, Statement};
 use super::{Finding, FindingId, Fix, Severity};
 use crate::inventory::RoleSummary;
+use crate::inventory::recognise::mode_by_cluster_role;
 use crate::trust::policy::{STS_AUDIENCE, policy_size};
 
 /// Every finding of one role's trust.
@@ -89,8 +90,9 @@ fn cross_account(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Ve
                     }
                 ),
                 format!(
-                    "narrow it with `\"ArnEquals\": {{\"aws:PrincipalArn\": \"arn:{}:iam::{other}:role/NAME\"}}` naming the role(s) meant to assume it (as chained mode writes it), or an sts:ExternalId",
-                    ctx.account.partition
+                    "narrow it with `\"ArnEquals\": {{\"aws:PrincipalArn\": \"arn:{}:iam::{other}:role/NAME\"}}` naming the role(s) meant to assume it (as {} mode writes it), or an sts:ExternalId",
+                    ctx.account.partition,
+                    mode_by_cluster_role(true).as_str()
                 ),
             );
             if !workload {
@@ -132,7 +134,11 @@ fn near_quota(ctx: &Context<'_>, role: &RoleSummary) -> Option<Finding> {
             format!(
                 "nobody more: the trust is {size} of {quota} characters (whitespace not counted), so the next ServiceAccount will not fit"
             ),
-            "trust a wildcard of the ServiceAccounts' names, move to chained mode, or raise the role trust policy quota (L-C07B4B0D) to 4096 or 8192".into(),
+            // The mode with a cluster role keeps the ServiceAccounts out of this trust.
+            format!(
+                "trust a wildcard of the ServiceAccounts' names, move to {} mode, or raise the role trust policy quota (L-C07B4B0D) to 4096 or 8192",
+                mode_by_cluster_role(true).as_str()
+            ),
         )
     })
 }

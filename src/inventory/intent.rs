@@ -5,9 +5,10 @@
 
 use serde_json::Value;
 
+use super::recognise::{self, Modes, Registry};
 use super::{Onboarding, RoleSummary};
 use crate::store::ClusterEntry;
-use crate::trust::{Issuer, TrustMode, TrustScope, chain, policy};
+use crate::trust::{TrustMode, TrustScope, policy};
 
 /// The onboarding as the tool wrote it: `o` completed from its records
 /// (see `recover`; km-config.yaml's entry only when it is this role's),
@@ -25,25 +26,13 @@ pub fn as_written(
 }
 
 /// What a trust changed by hand no longer says, from what the role and
-/// km-config.yaml recorded when the tool wrote it: the mode (the
-/// description's suffix), the provider and the first ServiceAccount.
+/// km-config.yaml recorded when the tool wrote it: the mode (as the
+/// description records it), what that mode trusts and the first ServiceAccount.
 fn recover(o: &mut Onboarding, role: &RoleSummary, entry: Option<&ClusterEntry>) {
-    if role.description.ends_with(crate::trust::CHAINED_SUFFIX) {
-        o.mode = TrustMode::Chained;
+    if let Some(mode) = recognise::recorded_mode(&role.description) {
+        o.mode = mode;
     }
-    if o.mode == TrustMode::Chained && o.cluster_role_arn.is_none() {
-        o.cluster_role_arn = entry.and_then(|e| e.cluster_role_arn.clone());
-    }
-    if o.oidc_provider_arn.is_empty() && o.mode == TrustMode::Mirror {
-        o.oidc_provider_arn = entry
-            .map(|e| e.oidc_provider_arn.clone())
-            .or_else(|| {
-                super::federated_principals(&role.trust_policy)
-                    .into_iter()
-                    .next()
-            })
-            .unwrap_or_default();
-    }
+    Modes.of(o.mode).recover(o, role, entry);
     if o.issuer.is_empty()
         && let Ok(p) = crate::trust::OidcProviderArn::parse(&o.oidc_provider_arn, "provider")
     {
@@ -86,21 +75,7 @@ pub fn expected_trust(
     written: &[(String, String)],
     partition: &str,
 ) -> Option<Value> {
-    match o.mode {
-        TrustMode::Chained => {
-            let role_a = o.cluster_role_arn.as_deref()?;
-            let account = crate::trust::arn::account_of(role_a)?;
-            Some(chain::klanker_trust_policy(partition, account, role_a))
-        }
-        TrustMode::Mirror => {
-            let issuer = Issuer::parse(&o.issuer, "issuer").ok()?;
-            Some(policy::trust_policy_for(
-                &o.oidc_provider_arn,
-                &issuer,
-                &scopes(written),
-            ))
-        }
-    }
+    Modes.of(o.mode).expected_trust(o, written, partition)
 }
 
 /// `add` with every flag that writes this onboarding's trust again: its
@@ -139,8 +114,8 @@ pub fn add_command_for(name: &str, mode: TrustMode, written: &[(String, String)]
     words.join(" ")
 }
 
-/// Chained mode's role A, judged as role B is: the trust the tool writes
-/// for the ServiceAccounts it wrote, on the provider role A names. The
+/// The cluster role, judged as the klanker role is: the trust the tool writes
+/// for the ServiceAccounts it wrote, on the provider the cluster role names. The
 /// lines that differ; none when it is exactly the tool's.
 pub fn cluster_role_drift(trust: &Value, written: &[(String, String)]) -> Vec<String> {
     let provider = super::federated_principals(trust).into_iter().next();

@@ -19,7 +19,8 @@ pub struct Description {
     pub klanker_account: String,
     pub role_name: String,
     pub mode: crate::trust::TrustMode,
-    /// Chained mode: role A in the cluster's account (`verify` checks it).
+    /// The cluster role in the cluster's account, in a mode that has one
+    /// (`verify` checks it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_role_arn: Option<String>,
     /// `None`: the role does not exist.
@@ -79,10 +80,10 @@ pub fn text(d: &Description) -> String {
         visible(&d.klanker_account),
         d.mode.as_str()
     );
-    if let Some(role_a) = &d.cluster_role_arn {
+    if let Some(cluster_role) = &d.cluster_role_arn {
         out.push_str(&format!(
             "Cluster role:      {} (assumes the role below; `verify` checks it)\n",
-            visible(role_a)
+            visible(cluster_role)
         ));
     }
     role_text(d, &mut out);
@@ -142,9 +143,10 @@ fn role_text(d: &Description, out: &mut String) {
 
 fn provider_text(d: &Description, out: &mut String) {
     match &d.oidc_provider {
-        None if d.mode == crate::trust::TrustMode::Chained => out.push_str(
-            "OIDC provider:     (chained mode: the cluster account's, which the cluster role trusts; `verify` checks it)\n",
-        ),
+        None if d.cluster_role_arn.is_some() => out.push_str(&format!(
+            "OIDC provider:     ({} mode: the cluster account's, which the cluster role trusts; `verify` checks it)\n",
+            d.mode.as_str()
+        )),
         None => out.push_str("OIDC provider:     (none named by the role)\n"),
         Some(p) if !p.exists => out.push_str(&format!(
             "OIDC provider:     {} (does not exist)\n",
@@ -212,10 +214,7 @@ pub fn description(name: &str, found: &Onboarding, seen: &Seen, drift: Vec<Strin
         name: name.to_string(),
         klanker_account: found.identity.account.clone(),
         role_name: found.located.role_name.clone(),
-        mode: match crate::plan::describe::cluster_role_arn(found, seen) {
-            Some(_) => crate::trust::TrustMode::Chained,
-            None => crate::trust::TrustMode::Mirror,
-        },
+        mode: crate::plan::describe::mode(found, seen),
         cluster_role_arn: crate::plan::describe::cluster_role_arn(found, seen),
         role: seen.role.as_ref().map(|(r, attached)| RoleView {
             arn: r.arn.clone(),
@@ -281,7 +280,7 @@ mod tests {
             name: "dev".into(),
             klanker_account: "333333333333".into(),
             role_name: "km-cluster-dev".into(),
-            mode: crate::trust::TrustMode::Mirror,
+            mode: Default::default(),
             cluster_role_arn: None,
             role: Some(RoleView {
                 arn: "arn:role".into(),
@@ -345,14 +344,15 @@ mod tests {
     }
 
     /// Issue 26, item 12: nothing found is "unknown" when the cluster was
-    /// not read, and a chained onboarding's provider is said to be the
-    /// cluster account's.
+    /// not read, and the provider of an onboarding through a cluster role
+    /// is said to be the cluster account's, in its mode's word.
     #[test]
-    fn drift_is_unknown_without_the_cluster_and_chained_names_its_provider() {
+    fn drift_is_unknown_without_the_cluster_and_a_cluster_role_names_its_provider() {
         let mut d = description();
         d.cluster_not_read = Some("unreachable".into());
         d.oidc_provider = None;
-        d.mode = crate::trust::TrustMode::Chained;
+        d.cluster_role_arn = Some("arn:aws:iam::222222222222:role/km-irsa-dev".into());
+        d.mode = crate::inventory::recognise::mode_by_cluster_role(true);
         let t = text(&d);
         assert!(
             t.contains("Drift:             unknown (the cluster was not read"),
@@ -360,8 +360,12 @@ mod tests {
         );
         assert!(!t.contains("Drift:             none"), "{t}");
         assert!(
-            t.contains("OIDC provider:     (chained mode: the cluster account's"),
+            t.contains(&format!(
+                "OIDC provider:     ({} mode: the cluster account's",
+                d.mode.as_str()
+            )),
             "{t}"
         );
+        assert_ne!(d.mode, Default::default());
     }
 }

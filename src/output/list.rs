@@ -450,7 +450,7 @@ mod tests {
             ),
             "{text}"
         );
-        // Issue 26, item 11: chained mode's role A, and the ConfigMap too.
+        // Issue 26, item 11: the cluster role, and the ConfigMap too.
         assert!(
             text.contains(
                 "annotated with arn:aws:iam::222222222222:role/km-irsa-dev, and ConfigMap team-aws beside it"

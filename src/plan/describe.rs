@@ -72,8 +72,8 @@ pub fn facts<'a>(name: &'a str, found: &'a Onboarding, seen: &'a Seen) -> DriftF
     }
 }
 
-/// Chained mode's role A, which the ServiceAccount names: km-config.yaml's
-/// record, else what role B's trust admits.
+/// The cluster role, which the ServiceAccount names in a mode that has
+/// one: km-config.yaml's record, else what the klanker role's trust admits.
 pub fn cluster_role_arn(found: &Onboarding, seen: &Seen) -> Option<String> {
     found
         .entry
@@ -85,6 +85,13 @@ pub fn cluster_role_arn(found: &Onboarding, seen: &Seen) -> Option<String> {
                 .and_then(|(r, _)| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
         })
 }
+
+/// The mode `describe` names: the one with a cluster role when one is
+/// known (km-config.yaml's or the trust's), else the one without.
+pub fn mode(found: &Onboarding, seen: &Seen) -> crate::trust::TrustMode {
+    crate::inventory::recognise::mode_by_cluster_role(cluster_role_arn(found, seen).is_some())
+}
+
 /// A trusted ServiceAccount `namespace/name` and its role annotation as
 /// seen (`None`: it does not exist; `Some(None)`: not annotated).
 pub type SubjectSeen<'a> = (String, Option<Option<&'a str>>);
@@ -93,7 +100,7 @@ pub type SubjectSeen<'a> = (String, Option<Option<&'a str>>);
 #[derive(Debug, Default)]
 pub struct DriftFacts<'a> {
     pub name: &'a str,
-    /// Chained mode: role A, the role the ServiceAccount is annotated with.
+    /// The cluster role, which the ServiceAccount is annotated with, in a mode that has one.
     pub cluster_role_arn: Option<String>,
     pub role_name: &'a str,
     /// The role's ARN, `None` when the role does not exist.

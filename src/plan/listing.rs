@@ -33,9 +33,9 @@ pub struct PendingRemoval {
     /// The cluster the onboarding recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
-    /// The role the ServiceAccounts carry: role A in chained mode.
+    /// The role the ServiceAccounts carry: the cluster role, in a mode that has one.
     pub annotated_role: String,
-    /// Chained mode: the ConfigMap left beside them, also removed then.
+    /// The ConfigMap left beside them, in a mode that writes one; also removed then.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config_map: Option<String>,
 }
@@ -49,12 +49,7 @@ pub fn pending_removals(doc: &Document) -> Vec<PendingRemoval> {
                 .cluster_role_arn
                 .clone()
                 .unwrap_or_else(|| entry.role_arn.clone()),
-            config_map: (entry.mode == crate::trust::TrustMode::Chained).then(|| {
-                pending
-                    .config_map
-                    .clone()
-                    .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string())
-            }),
+            config_map: super::mode::of(entry.mode).config_map(pending.config_map.as_deref()),
             name: entry.name,
             part: pending.part,
             role_arn: entry.role_arn,

@@ -6,13 +6,13 @@ use crate::kubeconfig::ContextInfo;
 use crate::plan::snapshot::{AddSnapshot, ClusterAccount, Resolved};
 use crate::plan::{Observed, ObservedCluster};
 use crate::resolve::add::AddRequest;
-use crate::trust::{Identity, Issuer};
+use crate::trust::{Identity, Issuer, TrustMode};
 use clap::Parser;
 
 pub const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/ABC";
 pub const KLANKER_ACCOUNT: &str = "333333333333";
 pub const CLUSTER_ACCOUNT: &str = "222222222222";
-/// The issuer's account when a mirror request names only the issuer URL.
+/// The issuer's account when a request names only the issuer URL.
 pub const ISSUER_ACCOUNT: &str = "111111111111";
 pub const CLUSTER_PROVIDER: &str =
     "arn:aws:iam::222222222222:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
@@ -38,16 +38,16 @@ pub fn request(flags: &[&str]) -> AddRequest {
     crate::resolve::add::resolve(&args, &ctx, crate::plan::mode::of(args.mode)).expect("request")
 }
 
-/// A mirror request: the issuer given by URL.
-pub fn mirror_request(flags: &[&str]) -> AddRequest {
+/// A request of the default mode: the issuer given by URL.
+pub fn issuer_url_request(flags: &[&str]) -> AddRequest {
     request(&[&["--issuer-url", ISSUER], flags].concat())
 }
 
-/// A chained request: the cluster's provider named, its account's profile given.
-pub fn chained_request(flags: &[&str]) -> AddRequest {
+/// A request in `mode`: the cluster's provider named, its account's profile given.
+pub fn cluster_account_request(mode: TrustMode, flags: &[&str]) -> AddRequest {
     let base = [
         "--mode",
-        "chained",
+        mode.as_str(),
         "--oidc-provider-arn",
         CLUSTER_PROVIDER,
         "--cluster-profile",
@@ -63,7 +63,7 @@ pub fn identity(account: &str) -> Identity {
     }
 }
 
-/// The cluster's account as chained mode reads it.
+/// The cluster's account as a mode with a cluster role reads it.
 pub fn cluster_side(observed: Observed, boundary_exists: bool) -> ClusterAccount {
     ClusterAccount {
         identity: identity(CLUSTER_ACCOUNT),

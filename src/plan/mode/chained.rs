@@ -8,6 +8,7 @@
 //! Leaving chained mode (`add` of another mode): role A goes, and the
 //! cluster's provider if ours and unused.
 
+pub mod recognise;
 pub mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -296,7 +297,7 @@ mod tests {
     use super::*;
     use crate::plan::testing::{self, CLUSTER_ACCOUNT, CLUSTER_PROVIDER, ISSUER};
     use crate::plan::{Action, Observed, ObservedConfigMap, ObservedProvider, ObservedRole, Op};
-    use crate::trust::Issuer;
+    use crate::trust::{Issuer, TrustMode};
 
     const ROLE_A: &str = "arn:aws:iam::222222222222:role/km-irsa-dev";
     const ROLE_B: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
@@ -319,13 +320,16 @@ mod tests {
     }
 
     fn snapshot(klanker: Observed, cluster: ClusterAccount) -> AddSnapshot {
-        let req = testing::chained_request(&[]);
+        let req = testing::cluster_account_request(TrustMode::Chained, &[]);
         testing::snapshot(&req, CLUSTER_ACCOUNT, klanker, Some(cluster))
     }
 
     /// Through the trait, as `add` plans.
     fn chained_plan(snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
-        Chained.plan_add(&testing::chained_request(&[]), snap)
+        Chained.plan_add(
+            &testing::cluster_account_request(TrustMode::Chained, &[]),
+            snap,
+        )
     }
 
     #[test]

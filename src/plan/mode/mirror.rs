@@ -4,6 +4,7 @@
 //! cluster and km-config.yaml, the ordered steps, the warnings, and the
 //! facts `verify`'s local checks need after applying.
 
+pub mod recognise;
 pub mod resolve;
 pub mod verify;
 
@@ -118,7 +119,7 @@ mod tests {
     use serde_json::json;
 
     fn request(flags: &[&str]) -> AddRequest {
-        testing::mirror_request(flags)
+        testing::issuer_url_request(flags)
     }
 
     fn identity() -> crate::trust::Identity {

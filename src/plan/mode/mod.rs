@@ -10,12 +10,17 @@ use super::add::AddPlan;
 use super::snapshot::{AddSnapshot, AfterApply};
 use super::{Observed, ObservedProvider};
 use super::{PlanError, Step};
+use crate::inventory::recognise::{Modes, Recognise, Registry};
 use crate::resolve::add::{AddRequest, ModeFlags};
 use crate::trust::{Identity, Issuer, TrustMode};
 use crate::verify::Facts;
 
-/// What one trust mode decides.
-pub trait Mode: Sync + ModeFlags {
+/// What one trust mode decides. Recognising its onboardings (`list`,
+/// `describe`, `audit`) is [`Recognise`], asked from `inventory`, and
+/// resolving its own `add` flags is [`ModeFlags`], asked from `resolve`:
+/// both sit below this layer, so each mode implements them in its
+/// `recognise` and `resolve` submodules.
+pub trait Mode: Sync + Recognise + ModeFlags {
     /// The plan of `add` in this mode, from the request and what exists.
     fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError>;
 
@@ -64,6 +69,17 @@ pub fn of(mode: TrustMode) -> &'static dyn Mode {
     match mode {
         TrustMode::Mirror => &mirror::Mirror,
         TrustMode::Chained => &chained::Chained,
+    }
+}
+
+// --- Recognising onboardings: `inventory` reaches the modes through this.
+impl Registry for Modes {
+    fn all(&self) -> Vec<&'static dyn Recognise> {
+        TrustMode::ALL.iter().map(|m| of(*m) as _).collect()
+    }
+
+    fn of(&self, mode: TrustMode) -> &'static dyn Recognise {
+        of(mode)
     }
 }
 
