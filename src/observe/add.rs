@@ -391,7 +391,10 @@ async fn observe_cluster_account(
     let boundary = match req.mode.chained() {
         Some(ch) => {
             let arn = ch.cluster_permissions_boundary.clone().unwrap_or_else(|| {
-                crate::permissions::cluster_boundary_arn(&identity.partition, &identity.account)
+                crate::plan::mode::chained::policy::cluster_boundary_arn(
+                    &identity.partition,
+                    &identity.account,
+                )
             });
             let exists = iam::policy_exists(&clients.iam, &arn)
                 .await
