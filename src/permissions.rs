@@ -1,7 +1,10 @@
 //! Pure: the least-privilege IAM policies the two identities need to run
-//! this tool, and the Kubernetes RBAC its kubeconfig user needs. A unit test
-//! scans the AWS modules so a new API call cannot go unlisted; tests/e2e
-//! runs an outside linter and an outside policy evaluator on the output.
+//! this tool, and the Kubernetes RBAC its kubeconfig user needs. What a
+//! trust mode adds (its roles in the cluster's account, their boundary, its
+//! own objects' RBAC) is the mode's, through `plan::mode::Mode`; this module
+//! names no mode. A unit test in `commands::policy` scans the AWS modules so
+//! a new API call cannot go unlisted; tests/e2e runs an outside linter and
+//! an outside policy evaluator on the output.
 //!
 //! The klanker policy must not let its holder escalate: roles it may create
 //! can only ever carry the policies the admin named (`iam:PolicyARN`), and,

@@ -1,6 +1,6 @@
 //! `policy`: print what the two identities and the kubeconfig user must be
-//! allowed to do. The documents are built in `permissions`; this module only
-//! gathers their inputs. Offline, except one STS GetCallerIdentity when the
+//! allowed to do. The generic documents are built in `permissions`, what a
+//! trust mode adds by its `Mode`; this module only gathers their inputs. Offline, except one STS GetCallerIdentity when the
 //! klanker account is neither given nor named by the profile's configuration.
 
 use serde_json::Value;
