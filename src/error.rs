@@ -307,9 +307,7 @@ impl Error {
             Error::Plan(PlanError::Mode(e)) if e.is_bad_input() => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,
             // The klanker account could not be read: a failure, not a typo.
-            Error::Policy(PolicyError::KlankerAccount { source })
-                if !matches!(source, AwsError::UnknownProfile { .. }) =>
-            {
+            Error::Policy(e @ PolicyError::KlankerAccount { .. }) if !e.is_bad_input() => {
                 EXIT_FAILURE
             }
             Error::Policy(_) => EXIT_BAD_INPUT,

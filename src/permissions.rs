@@ -1,7 +1,10 @@
 //! Pure: the least-privilege IAM policies the two identities need to run
-//! this tool, and the Kubernetes RBAC its kubeconfig user needs. A unit test
-//! scans the AWS modules so a new API call cannot go unlisted; tests/e2e
-//! runs an outside linter and an outside policy evaluator on the output.
+//! this tool, and the Kubernetes RBAC its kubeconfig user needs. What a
+//! trust mode adds (its roles in the cluster's account, their boundary, its
+//! own objects' RBAC) is the mode's, through `plan::mode::Mode`; this module
+//! names no mode. A unit test in `commands::policy` scans the AWS modules so
+//! a new API call cannot go unlisted; tests/e2e runs an outside linter and
+//! an outside policy evaluator on the output.
 //!
 //! The klanker policy must not let its holder escalate: roles it may create
 //! can only ever carry the policies the admin named (`iam:PolicyARN`), and,
@@ -9,17 +12,22 @@
 
 use serde_json::{Value, json};
 
+use crate::trust::TrustMode;
+
 /// Inputs `policy` could not work out.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    /// The klanker account could not be learnt from the profile.
+    /// The klanker account could not be learnt from the profile. The AWS
+    /// error is kept as a source only, so this module needs no AWS adapter.
     #[error(
         "the klanker account is not known: {}. Pass --klanker-account ID (with --region in the partition, e.g. cn-north-1 for aws-cn), or an --aws-profile whose account can be read; the policy never names a placeholder account.",
         source.to_string().trim_end_matches('.')
     )]
     KlankerAccount {
         #[source]
-        source: crate::aws::AwsError,
+        source: Box<dyn std::error::Error + Send + Sync>,
+        /// The profile is not configured at all: a flag to change, not a failed read.
+        unknown_profile: bool,
     },
     /// The cluster account is unknown (no EKS ARN, no `--cluster-account`).
     #[error(
@@ -34,15 +42,32 @@ pub enum PolicyError {
     /// `-o yaml` is only for the RBAC.
     #[error("-o yaml prints the Kubernetes RBAC only: use it with --for rbac.")]
     YamlIsRbacOnly,
-    /// A chained-mode flag (the km-irsa-* boundary, the ConfigMap) means
-    /// nothing to mirror mode.
-    #[error("{flag} is for chained mode: pass --mode chained, or drop it.")]
-    ChainedOnly { flag: &'static str },
+    /// A flag only another trust mode's documents take.
+    #[error("{flag} is for {} mode: pass --mode {}, or drop it.", mode.as_str(), mode.as_str())]
+    ModeOnly { flag: &'static str, mode: TrustMode },
     /// A role in one partition cannot assume a role in another.
     #[error(
-        "the cluster is in partition {cluster} and the klanker account in {klanker}: a chained AssumeRole cannot cross partitions. Pass --cluster-region (or --region) in the same partition."
+        "the cluster is in partition {cluster} and the klanker account in {klanker}: a {} AssumeRole cannot cross partitions. Pass --cluster-region (or --region) in the same partition.",
+        mode.as_str()
     )]
-    PartitionMismatch { cluster: String, klanker: String },
+    PartitionMismatch {
+        cluster: String,
+        klanker: String,
+        mode: TrustMode,
+    },
+}
+
+impl PolicyError {
+    /// A flag to change (exit 2), rather than an account that could not be read.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(
+            self,
+            PolicyError::KlankerAccount {
+                unknown_profile: false,
+                ..
+            }
+        )
+    }
 }
 
 /// Where a policy's ARNs point: the partition (aws, aws-cn, aws-us-gov)
@@ -339,222 +364,64 @@ fn provider_statements(providers: &str, roles: &str) -> Vec<Value> {
     ]
 }
 
-/// The cluster-account identity's policy: read the cluster's issuer.
-pub fn cluster_policy(account: &str, region: &str, name: &str, partition: &str) -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "ReadClusterIssuer",
-            "Effect": "Allow",
-            "Action": CLUSTER_ACTIONS,
-            "Resource": format!("arn:{partition}:eks:{region}:{account}:cluster/{name}"),
-        }]
-    })
-}
-
-/// Web-identity roles chained mode creates in the cluster account are named
-/// km-irsa-NAME (`--cluster-role-name` must keep this prefix).
-pub const IRSA_ROLE_PATTERN: &str = "km-irsa-*";
-
-/// The managed policy, in the cluster account, every km-irsa-* role must
-/// carry as its permissions boundary unless `--cluster-permissions-boundary`
-/// names another.
-pub const CLUSTER_BOUNDARY_POLICY: &str = "km-irsa-boundary";
-
-/// The default boundary's ARN in a cluster account.
-pub fn cluster_boundary_arn(partition: &str, account: &str) -> String {
-    format!("arn:{partition}:iam::{account}:policy/{CLUSTER_BOUNDARY_POLICY}")
-}
-
-/// Reads of a km-irsa-* role: they change nothing.
-pub const IRSA_READ_ACTIONS: &[&str] = &[
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListInstanceProfilesForRole",
-    "iam:ListRolePolicies",
-    "iam:ListRoleTags",
-];
-
-/// Writes that cannot give a bounded role more than its boundary: its
-/// trust decides who assumes it, not what it may do, and a detach only
-/// takes a policy away (`rm` and a switch to mirror mode detach what
-/// someone attached by hand before DeleteRole).
-pub const IRSA_ROLE_ACTIONS: &[&str] = &[
-    "iam:DeleteRole",
-    "iam:DetachRolePolicy",
-    "iam:TagRole",
-    "iam:UpdateAssumeRolePolicy",
-    "iam:UpdateRole",
-];
-
-/// Writes that decide what a km-irsa-* role may do: granted only on a role
-/// that carries (or, for CreateRole, is created with) the boundary.
-pub const IRSA_BOUNDED_ACTIONS: &[&str] = &[
-    "iam:CreateRole",
-    "iam:DeleteRolePolicy",
-    "iam:PutRolePermissionsBoundary",
-    "iam:PutRolePolicy",
-];
-
-/// Explicitly denied with any other boundary, or none, so that no other
-/// policy of the holder can lift the ceiling either.
-pub const IRSA_OTHER_BOUNDARY_DENIED: &[&str] = &[
-    "iam:CreateRole",
-    "iam:PutRolePermissionsBoundary",
-    "iam:PutRolePolicy",
-];
-
-/// Removing the boundary is denied outright.
-pub const IRSA_UNBOUND_DENIED: &[&str] = &["iam:DeleteRolePermissionsBoundary"];
-
-/// `add` may check that the boundary exists before it creates a role with it.
-pub const BOUNDARY_READ_ACTIONS: &[&str] = &["iam:GetPolicy"];
-
-/// Rewriting or deleting the boundary policy would lift the ceiling of every
-/// km-irsa-* role at once: denied, whatever else the holder may do.
-pub const BOUNDARY_REWRITE_DENIED: &[&str] = &[
-    "iam:CreatePolicyVersion",
-    "iam:DeletePolicy",
-    "iam:DeletePolicyVersion",
-    "iam:SetDefaultPolicyVersion",
-];
-
-/// The cluster account's own OIDC provider: ensured, created tagged as ours.
-pub const CLUSTER_PROVIDER_ACTIONS: &[&str] = &[
-    "iam:AddClientIDToOpenIDConnectProvider",
-    "iam:CreateOpenIDConnectProvider",
-    "iam:GetOpenIDConnectProvider",
-    "iam:TagOpenIDConnectProvider",
-];
-
-/// Deleting a provider: only one tagged as this tool's.
-pub const CLUSTER_PROVIDER_DELETE_ACTIONS: &[&str] = &["iam:DeleteOpenIDConnectProvider"];
-
-/// What a km-irsa-* role may ever do: assume a klanker role.
-pub const BOUNDARY_ACTIONS_ALLOWED: &[&str] = &["sts:AssumeRole"];
-
-/// Where the cluster-account identity's chained-mode policy points.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainedScope {
-    /// The cluster account and its partition.
-    pub partition: String,
-    pub account: String,
-    /// The boundary every km-irsa-* role carries (default
-    /// [`cluster_boundary_arn`]).
-    pub boundary: String,
-}
-
-/// The cluster-account identity's policy in chained mode: mirror mode's
-/// statement, then the km-irsa-* roles and the account's providers.
-///
-/// The escalation it must close: whoever holds it can create km-irsa-x
-/// trusting themselves and put any inline policy on it. So every write that
-/// decides what such a role may do requires the boundary (`iam:PermissionsBoundary`),
-/// and an explicit Deny keeps any other boundary, or none, out even if the
-/// holder has other policies. The most a km-irsa-* role can then do is what
-/// the boundary allows: assume km-cluster-* roles in the klanker account,
-/// which trust only their own onboarding's role A.
-pub fn chained_cluster_policy(base: &Value, scope: &ChainedScope) -> Value {
-    let arn = |resource: &str| format!("arn:{}:iam::{}:{resource}", scope.partition, scope.account);
-    let roles = arn(&format!("role/{IRSA_ROLE_PATTERN}"));
-    let providers = arn("oidc-provider/*");
-    let mut statements = base["Statement"].as_array().cloned().unwrap_or_default();
-    statements.extend([
-        json!({
-            "Sid": "ReadIrsaRoles",
-            "Effect": "Allow",
-            "Action": IRSA_READ_ACTIONS,
-            "Resource": roles,
-        }),
-        json!({
-            "Sid": "IrsaRoles",
-            "Effect": "Allow",
-            "Action": IRSA_ROLE_ACTIONS,
-            "Resource": roles,
-        }),
-        json!({
-            "Sid": "IrsaRolesOnlyWithTheBoundary",
-            "Effect": "Allow",
-            "Action": IRSA_BOUNDED_ACTIONS,
-            "Resource": roles,
-            "Condition": {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary}},
-        }),
-        // A missing key makes ArnNotEquals true: no boundary is denied too.
-        json!({
-            "Sid": "NeverAnotherBoundary",
-            "Effect": "Deny",
-            "Action": IRSA_OTHER_BOUNDARY_DENIED,
-            "Resource": roles,
-            "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": scope.boundary}},
-        }),
-        json!({
-            "Sid": "NeverWithoutTheBoundary",
-            "Effect": "Deny",
-            "Action": IRSA_UNBOUND_DENIED,
-            "Resource": roles,
-        }),
-        // Role A may have been put in an instance profile by hand; IAM
-        // authorizes the removal on the profile, whose name the tool does
-        // not choose. Removing grants nothing.
-        json!({
-            "Sid": "InstanceProfilesOfIrsaRoles",
-            "Effect": "Allow",
-            "Action": INSTANCE_PROFILE_ACTIONS,
-            "Resource": arn("instance-profile/*"),
-        }),
-        json!({
-            "Sid": "ReadTheBoundary",
-            "Effect": "Allow",
-            "Action": BOUNDARY_READ_ACTIONS,
-            "Resource": scope.boundary,
-        }),
-        json!({
-            "Sid": "NeverRewriteTheBoundary",
-            "Effect": "Deny",
-            "Action": BOUNDARY_REWRITE_DENIED,
-            "Resource": scope.boundary,
-        }),
-        // Provider ARNs embed the cluster's issuer; `rm` deletes only one
-        // it created, which the tag says.
-        json!({
-            "Sid": "ClusterOidcProvider",
-            "Effect": "Allow",
-            "Action": CLUSTER_PROVIDER_ACTIONS,
-            "Resource": providers,
-        }),
-        json!({
-            "Sid": "DeleteOnlyOurProviders",
-            "Effect": "Allow",
-            "Action": CLUSTER_PROVIDER_DELETE_ACTIONS,
-            "Resource": providers,
-            "Condition": {"StringEquals": {
-                format!("aws:ResourceTag/{}", crate::trust::MANAGED_BY_TAG): crate::trust::MANAGED_BY_VALUE,
-            }},
-        }),
-        json!({
-            "Sid": "ListingAndIdentity",
-            "Effect": "Allow",
-            "Action": UNSCOPED_ACTIONS,
-            "Resource": "*",
-        }),
-    ]);
+/// The cluster-account identity's policy: read the cluster's issuer, then
+/// what the trust mode adds about its own roles there (`extra`).
+pub fn cluster_policy(
+    account: &str,
+    region: &str,
+    name: &str,
+    partition: &str,
+    extra: Vec<Value>,
+) -> Value {
+    let mut statements = vec![json!({
+        "Sid": "ReadClusterIssuer",
+        "Effect": "Allow",
+        "Action": CLUSTER_ACTIONS,
+        "Resource": format!("arn:{partition}:eks:{region}:{account}:cluster/{name}"),
+    })];
+    statements.extend(extra);
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
-/// The permissions boundary of every km-irsa-* role: whatever inline policy
-/// its role carries, it may only assume km-cluster-* roles in the klanker
-/// account.
-pub fn cluster_boundary_policy(partition: &str, klanker_account: &str) -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "AssumeKlankerRolesOnly",
-            "Effect": "Allow",
-            "Action": BOUNDARY_ACTIONS_ALLOWED,
-            "Resource": crate::trust::role_arn(partition, klanker_account, ROLE_PATTERN),
-        }]
-    })
+/// Roles a trust mode makes in the cluster's account (the cluster roles),
+/// from which the second hop reaches the klanker role. Each carries a
+/// permissions boundary, so that no inline policy can give it more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterRoles {
+    /// Their names' pattern (`role/PATTERN`), to which the policy is scoped.
+    pub pattern: &'static str,
+    /// The managed policy of the cluster account they carry as their
+    /// boundary unless `--cluster-permissions-boundary` names another.
+    pub boundary_name: &'static str,
+}
+
+impl ClusterRoles {
+    /// The default boundary's ARN in a cluster account.
+    pub fn boundary_arn(&self, partition: &str, account: &str) -> String {
+        format!(
+            "arn:{partition}:iam::{account}:policy/{}",
+            self.boundary_name
+        )
+    }
+}
+
+/// Where the cluster-account statements about the cluster roles point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterRoleScope {
+    /// The cluster account and its partition.
+    pub partition: String,
+    pub account: String,
+    /// The boundary every cluster role carries.
+    pub boundary: String,
+}
+
+/// The cluster roles' boundary as `policy` prints it: the document, the
+/// roles it bounds, and the mode they belong to (named in the heading).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundaryDoc {
+    pub mode: TrustMode,
+    pub roles: ClusterRoles,
+    pub policy: Value,
 }
 
 /// Who the RBAC is bound to.
@@ -572,15 +439,20 @@ pub const DEFAULT_GROUP: &str = "klanker-trust-admins";
 pub struct RbacScope {
     pub namespace: String,
     pub service_accounts: Vec<String>,
-    /// Chained mode's ConfigMap(s) holding the pods' AWS profile chain
-    /// (`add --config-map-name`); empty in mirror mode.
-    pub config_maps: Vec<String>,
+    /// What the trust modes add for their own namespaced objects (none
+    /// for a mode that writes only the ServiceAccounts).
+    pub mode_rules: Vec<ModeRules>,
     pub create_namespace: bool,
     pub subject: Subject,
 }
 
-/// The ConfigMap chained mode writes when `--config-map-name` names none.
-pub const CHAINED_CONFIG_MAP: &str = "km-aws-config";
+/// The Role rules one trust mode adds for its own objects; the printed
+/// `policy` command names the mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModeRules {
+    pub mode: TrustMode,
+    pub rules: Vec<Rule>,
+}
 
 /// One RBAC rule and why the tool needs it (printed above the document).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -626,16 +498,8 @@ pub fn role_rules(scope: &RbacScope) -> Vec<Rule> {
                   an apply that creates it is authorized as `create` with the object's name, so resourceNames \
                   bind create too, and a plain POST create (which carries no name) is denied; rm deletes it (delete)",
     }];
-    if !scope.config_maps.is_empty() {
-        rules.push(Rule {
-            resources: vec!["configmaps"],
-            resource_names: scope.config_maps.clone(),
-            non_resource_urls: vec![],
-            verbs: vec!["get", "create", "patch", "delete"],
-            why: "chained mode: add writes the pods' AWS profile chain with server-side apply (patch, and \
-                  create, which carries the name); verify reads it as a pod's SDK would (get); rm deletes it \
-                  (delete); resourceNames keep it to this ConfigMap",
-        });
+    for added in &scope.mode_rules {
+        rules.extend(added.rules.iter().cloned());
     }
     rules
 }
@@ -869,62 +733,9 @@ pub fn rbac_token_list(scope: &RbacScope) -> Value {
     })
 }
 
-/// Every action the policies grant (with or without a boundary, either mode).
-pub fn all_actions() -> Vec<&'static str> {
-    let mut actions = [
-        ROLE_READ_ACTIONS,
-        ROLE_ACTIONS,
-        BOUNDARY_ACTIONS,
-        UNBOUND_ACTIONS,
-        ATTACH_ACTIONS,
-        INSTANCE_PROFILE_ACTIONS,
-        PROVIDER_ACTIONS,
-        UNSCOPED_ACTIONS,
-        POLICY_READ_ACTIONS,
-        CLUSTER_ACTIONS,
-        IRSA_READ_ACTIONS,
-        IRSA_ROLE_ACTIONS,
-        IRSA_BOUNDED_ACTIONS,
-        CLUSTER_PROVIDER_ACTIONS,
-        CLUSTER_PROVIDER_DELETE_ACTIONS,
-        BOUNDARY_READ_ACTIONS,
-    ]
-    .concat();
-    actions.sort_unstable();
-    actions.dedup();
-    actions
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `service:Operation` literals in the modules that call AWS.
-    fn operations_in_code() -> Vec<String> {
-        let sources = [
-            include_str!("aws/iam.rs"),
-            include_str!("aws/eks.rs"),
-            include_str!("aws/mod.rs"),
-        ];
-        let mut found = Vec::new();
-        for source in sources {
-            for piece in source.split('"').skip(1).step_by(2) {
-                let Some((service, op)) = piece.split_once(':') else {
-                    continue;
-                };
-                if matches!(service, "iam" | "sts" | "eks")
-                    && !op.is_empty()
-                    && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-                    && op.chars().all(|c| c.is_ascii_alphanumeric())
-                {
-                    found.push(piece.to_string());
-                }
-            }
-        }
-        found.sort();
-        found.dedup();
-        found
-    }
 
     fn scope(boundary: Option<&str>) -> KlankerScope {
         KlankerScope {
@@ -955,44 +766,6 @@ mod tests {
     }
 
     #[test]
-    fn every_aws_call_in_the_code_is_in_a_policy() {
-        let mut granted = granted(&klanker_policy(&scope(None)));
-        granted.extend(granted_cluster());
-        let calls = operations_in_code();
-        assert!(calls.len() >= 20, "the scan found too little: {calls:?}");
-        for call in calls {
-            // Unsigned: STS checks the token and the trust policy, not the caller's IAM.
-            if call == "sts:AssumeRoleWithWebIdentity" {
-                continue;
-            }
-            // Made by verify with role A's session: role A's own inline policy
-            // grants it (trust::chain::assume_policy), not these identities'.
-            if call == "sts:AssumeRole" {
-                continue;
-            }
-            assert!(granted.contains(&call), "{call} is called but not granted");
-        }
-    }
-
-    /// Mirror mode's cluster policy and what chained mode's allows.
-    fn granted_cluster() -> Vec<String> {
-        let mut actions = granted(&cluster_policy("222222222222", "us-east-1", "dev", "aws"));
-        let chained = chained();
-        for s in chained["Statement"].as_array().unwrap() {
-            if s["Effect"] == "Allow" {
-                actions.extend(
-                    s["Action"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|a| a.as_str().unwrap().to_string()),
-                );
-            }
-        }
-        actions
-    }
-
-    #[test]
     fn policies_are_scoped() {
         let doc = klanker_policy(&scope(None));
         assert_eq!(
@@ -1013,7 +786,7 @@ mod tests {
         assert_eq!(star.len(), 1);
         assert_eq!(star[0]["Action"], json!(UNSCOPED_ACTIONS));
         assert!(!granted(&doc).iter().any(|a| a == "iam:PassRole"));
-        let cluster = cluster_policy("222222222222", "us-east-1", "dev", "aws");
+        let cluster = cluster_policy("222222222222", "us-east-1", "dev", "aws", vec![]);
         assert_eq!(
             cluster["Statement"][0]["Resource"],
             "arn:aws:eks:us-east-1:222222222222:cluster/dev"
@@ -1151,174 +924,11 @@ mod tests {
         assert_eq!(partition_of_region("eu-west-1"), "aws");
     }
 
-    const CLUSTER_BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
-
-    fn chained() -> Value {
-        chained_cluster_policy(
-            &cluster_policy("222222222222", "us-east-1", "dev", "aws"),
-            &ChainedScope {
-                partition: "aws".into(),
-                account: "222222222222".into(),
-                boundary: cluster_boundary_arn("aws", "222222222222"),
-            },
-        )
-    }
-
-    fn statements_with<'a>(doc: &'a Value, action: &str) -> Vec<&'a Value> {
-        doc["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["Action"].as_array().unwrap().contains(&json!(action)))
-            .collect()
-    }
-
-    /// The calls chained mode makes in the cluster account (its brief's list).
-    const CHAINED_CALLS: &[&str] = &[
-        "eks:DescribeCluster",
-        "sts:GetCallerIdentity",
-        "iam:ListOpenIDConnectProviders",
-        "iam:GetOpenIDConnectProvider",
-        "iam:CreateOpenIDConnectProvider",
-        "iam:TagOpenIDConnectProvider",
-        "iam:AddClientIDToOpenIDConnectProvider",
-        "iam:DeleteOpenIDConnectProvider",
-        "iam:CreateRole",
-        "iam:GetRole",
-        "iam:TagRole",
-        "iam:UpdateRole",
-        "iam:UpdateAssumeRolePolicy",
-        "iam:DeleteRole",
-        "iam:ListRoleTags",
-        "iam:ListRolePolicies",
-        "iam:ListAttachedRolePolicies",
-        "iam:ListInstanceProfilesForRole",
-        "iam:GetRolePolicy",
-        "iam:PutRolePolicy",
-        "iam:DeleteRolePolicy",
-        "iam:ListRoles",
-        "iam:DetachRolePolicy",
-        "iam:RemoveRoleFromInstanceProfile",
-    ];
-
-    #[test]
-    fn chained_cluster_policy_grants_every_chained_call_in_scope() {
-        let doc = chained();
-        // Mirror mode's statement comes first, unchanged.
-        assert_eq!(
-            doc["Statement"][0],
-            cluster_policy("222222222222", "us-east-1", "dev", "aws")["Statement"][0]
-        );
-        let allowed: Vec<String> = doc["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["Effect"] == "Allow")
-            .flat_map(|s| s["Action"].as_array().unwrap().clone())
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
-        for call in CHAINED_CALLS {
-            assert!(allowed.iter().any(|a| a == call), "{call} is not granted");
-        }
-        for never in [
-            "iam:PassRole",
-            "iam:AttachRolePolicy",
-            "iam:UpdateOpenIDConnectProviderThumbprint",
-            "iam:CreatePolicyVersion",
-        ] {
-            assert!(!allowed.iter().any(|a| a == never), "{never} is granted");
-        }
-        for statement in doc["Statement"].as_array().unwrap() {
-            let resource = statement["Resource"].as_str().unwrap();
-            match resource {
-                "*" => assert_eq!(statement["Action"], json!(UNSCOPED_ACTIONS)),
-                "arn:aws:iam::222222222222:role/km-irsa-*"
-                | "arn:aws:iam::222222222222:oidc-provider/*"
-                | "arn:aws:iam::222222222222:instance-profile/*"
-                | "arn:aws:eks:us-east-1:222222222222:cluster/dev" => {}
-                CLUSTER_BOUNDARY => {
-                    let expected = match statement["Effect"].as_str() {
-                        Some("Allow") => json!(BOUNDARY_READ_ACTIONS),
-                        _ => json!(BOUNDARY_REWRITE_DENIED),
-                    };
-                    assert_eq!(statement["Action"], expected);
-                }
-                other => panic!("{other} is out of scope"),
-            }
-        }
-    }
-
-    #[test]
-    fn what_a_km_irsa_role_may_do_is_written_only_with_the_boundary() {
-        let doc = chained();
-        // Each of these appears in exactly one Allow, conditioned on the boundary.
-        for action in IRSA_BOUNDED_ACTIONS {
-            let allows: Vec<&Value> = statements_with(&doc, action)
-                .into_iter()
-                .filter(|s| s["Effect"] == "Allow")
-                .collect();
-            assert_eq!(allows.len(), 1, "{action}");
-            assert_eq!(
-                allows[0]["Condition"],
-                json!({"ArnEquals": {"iam:PermissionsBoundary": CLUSTER_BOUNDARY}}),
-                "{action}"
-            );
-        }
-        let other = statement(&doc, "NeverAnotherBoundary");
-        assert_eq!(other["Effect"], "Deny");
-        assert_eq!(
-            other["Condition"],
-            json!({"ArnNotEquals": {"iam:PermissionsBoundary": CLUSTER_BOUNDARY}})
-        );
-        for action in ["iam:CreateRole", "iam:PutRolePolicy"] {
-            assert!(other["Action"].as_array().unwrap().contains(&json!(action)));
-        }
-        // Removing the boundary: denied, never allowed.
-        let unbound = statements_with(&doc, "iam:DeleteRolePermissionsBoundary");
-        assert_eq!(unbound.len(), 1);
-        assert_eq!(unbound[0]["Effect"], "Deny");
-        assert!(unbound[0]["Condition"].is_null());
-        // Providers: deleted only when tagged as this tool's.
-        assert_eq!(
-            statement(&doc, "DeleteOnlyOurProviders")["Condition"],
-            json!({"StringEquals": {"aws:ResourceTag/klanker-trust/managed-by": "kubectl-klanker-trust"}})
-        );
-    }
-
-    #[test]
-    fn the_boundary_allows_only_assuming_klanker_roles() {
-        let doc = cluster_boundary_policy("aws-cn", "333333333333");
-        assert_eq!(
-            doc["Statement"],
-            json!([{
-                "Sid": "AssumeKlankerRolesOnly",
-                "Effect": "Allow",
-                "Action": ["sts:AssumeRole"],
-                "Resource": "arn:aws-cn:iam::333333333333:role/km-cluster-*",
-            }])
-        );
-        assert_eq!(
-            cluster_boundary_arn("aws-us-gov", "222222222222"),
-            "arn:aws-us-gov:iam::222222222222:policy/km-irsa-boundary"
-        );
-        let mut chained_cn = ChainedScope {
-            partition: "aws-cn".into(),
-            account: "222222222222".into(),
-            boundary: cluster_boundary_arn("aws-cn", "222222222222"),
-        };
-        let text = chained_cluster_policy(&json!({}), &chained_cn).to_string();
-        assert!(!text.contains("arn:aws:"), "{text}");
-        chained_cn.boundary = "arn:aws-cn:iam::222222222222:policy/other".into();
-        let text = chained_cluster_policy(&json!({}), &chained_cn).to_string();
-        assert!(text.contains("policy/other"), "{text}");
-        assert!(!text.contains(CLUSTER_BOUNDARY_POLICY), "{text}");
-    }
-
     fn rbac(create_namespace: bool) -> RbacScope {
         RbacScope {
             namespace: "ai-pods".into(),
             service_accounts: vec!["km".into(), "km-batch".into()],
-            config_maps: vec![],
+            mode_rules: vec![],
             create_namespace,
             subject: Subject::Group(DEFAULT_GROUP.into()),
         }
@@ -1421,30 +1031,6 @@ mod tests {
         let binding = &docs[3];
         assert_eq!(binding["roleRef"]["kind"].as_str(), Some("ClusterRole"));
         assert_eq!(binding["roleRef"]["name"], cluster_role["metadata"]["name"]);
-    }
-
-    #[test]
-    fn chained_mode_adds_only_its_config_map() {
-        let mut scope = rbac(false);
-        let mirror = role_rules(&scope);
-        assert!(
-            !mirror.iter().any(|r| r.resources.contains(&"configmaps")),
-            "{mirror:?}"
-        );
-        scope.config_maps = vec![CHAINED_CONFIG_MAP.into()];
-        let docs = parse(&rbac_yaml(&scope));
-        let role_rules = rules(&docs[0]);
-        assert_eq!(
-            role_rules.last(),
-            Some(&json!({"apiGroups": [""], "resources": ["configmaps"],
-                   "resourceNames": ["km-aws-config"],
-                   "verbs": ["get", "create", "patch", "delete"]}))
-        );
-        assert_eq!(role_rules.len(), mirror.len() + 1);
-        // Nothing cluster-wide touches ConfigMaps.
-        for rule in rules(&docs[2]) {
-            assert_ne!(rule["resources"][0], "configmaps", "{rule}");
-        }
     }
 
     #[test]

@@ -1,16 +1,20 @@
 //! `policy`: print what the two identities and the kubeconfig user must be
-//! allowed to do. The documents are built in `permissions`; this module only
-//! gathers their inputs. Offline, except one STS GetCallerIdentity when the
+//! allowed to do. The generic documents are built in `permissions`, what a
+//! trust mode adds by its `Mode`; this module only gathers their inputs. Offline, except one STS GetCallerIdentity when the
 //! klanker account is neither given nor named by the profile's configuration.
 
 use serde_json::Value;
 
-use crate::aws::{self, Identity, KlankerClients};
+use crate::aws::{self, AwsError, Identity, KlankerClients};
 use crate::cli::{PolicyArgs, PolicyFor, PolicyOutput};
 use crate::env::Env;
 use crate::error::Error;
 use crate::kubeconfig;
-use crate::permissions::{self, KlankerScope, PolicyError, RbacScope, Subject};
+use crate::permissions::{
+    self, BoundaryDoc, ClusterRoleScope, ClusterRoles, KlankerScope, ModeRules, PolicyError,
+    RbacScope, Subject,
+};
+use crate::plan::mode;
 use crate::trust::{TrustMode, ValidationError, arn, validate};
 
 fn account_id(value: &str, input: &str) -> Result<String, Error> {
@@ -37,7 +41,10 @@ async fn klanker_identity(env: &Env, args: &PolicyArgs) -> Result<Identity, Erro
             partition: permissions::partition_of_region(&args.aws.region).to_string(),
         });
     }
-    let unknown = |source| PolicyError::KlankerAccount { source };
+    let unknown = |source: AwsError| PolicyError::KlankerAccount {
+        unknown_profile: matches!(source, AwsError::UnknownProfile { .. }),
+        source: Box::new(source),
+    };
     let hint = aws::check_profile(&args.aws.aws_profile, "--aws-profile")
         .await
         .map_err(unknown)?;
@@ -101,8 +108,11 @@ fn rbac_scope(
     args: &PolicyArgs,
     context: Option<&kubeconfig::ContextInfo>,
 ) -> Result<RbacScope, Error> {
-    let (mode, namespace, service_accounts) = match &args.name {
-        Some(name) => onboarding_subjects(env, args, name)?,
+    let (recorded, namespace, service_accounts) = match &args.name {
+        Some(name) => {
+            let (mode, namespace, accounts) = onboarding_subjects(env, name)?;
+            (Some(mode), namespace, accounts)
+        }
         None => {
             // As add: the flag, else the context's namespace, else `default`.
             let namespace = args
@@ -115,7 +125,7 @@ fn rbac_scope(
             } else {
                 args.service_accounts.clone()
             };
-            (args.mode, namespace, accounts)
+            (None, namespace, accounts)
         }
     };
     // RBAC names exact objects: a wildcard trust has no Role that fits it.
@@ -140,19 +150,15 @@ fn rbac_scope(
         namespace,
         service_accounts: unique,
         subject: rbac_subject(args)?,
-        config_maps: config_maps(mode, args)?,
+        mode_rules: mode_rules(args, recorded)?,
         create_namespace: args.create_namespace,
     })
 }
 
 /// NAME's km-config.yaml entry: its mode, namespace and every ServiceAccount
 /// of that namespace (a Role is namespaced; those in other namespaces need
-/// their own). A chained onboarding's RBAC covers its ConfigMap too.
-fn onboarding_subjects(
-    env: &Env,
-    args: &PolicyArgs,
-    name: &str,
-) -> Result<(TrustMode, String, Vec<String>), Error> {
+/// their own).
+fn onboarding_subjects(env: &Env, name: &str) -> Result<(TrustMode, String, Vec<String>), Error> {
     validate::registry_name(name).map_err(|mut e| {
         e.input = "NAME".into();
         e
@@ -165,17 +171,13 @@ fn onboarding_subjects(
             name: name.to_string(),
             path: store.path().display().to_string(),
         })?;
-    let mode = match entry.mode {
-        TrustMode::Chained => TrustMode::Chained,
-        TrustMode::Mirror => args.mode,
-    };
     let names = entry
         .subjects()
         .into_iter()
         .filter(|(ns, _)| *ns == entry.namespace)
         .map(|(_, sa)| sa)
         .collect();
-    Ok((mode, entry.namespace, names))
+    Ok((entry.mode, entry.namespace, names))
 }
 
 /// Whom the RBAC binds: `--user`, else `--group`, else the default group.
@@ -192,28 +194,20 @@ fn rbac_subject(args: &PolicyArgs) -> Result<Subject, Error> {
     })
 }
 
-/// Chained mode's ConfigMap, by the name pods read it under.
-fn config_maps(mode: TrustMode, args: &PolicyArgs) -> Result<Vec<String>, Error> {
-    match mode {
-        TrustMode::Mirror => Ok(vec![]),
-        TrustMode::Chained => {
-            let name = args
-                .config_map_name
-                .clone()
-                .unwrap_or_else(|| permissions::CHAINED_CONFIG_MAP.to_string());
-            // A ConfigMap name is a DNS-1123 subdomain, as a ServiceAccount's.
-            validate::service_account(&name).map_err(|mut e| {
-                e.input = "--config-map-name".into();
-                e.problem = e.problem.replace("ServiceAccount", "ConfigMap");
-                e.hint = format!(
-                    "Use a name like `{}`: lower-case letters, digits, '-' and '.'.",
-                    permissions::CHAINED_CONFIG_MAP
-                );
-                e
-            })?;
-            Ok(vec![name])
+/// What the modes add to the Role for their own objects: `--mode`'s, and
+/// the onboarding's own (its objects stay covered while `--mode` plans a
+/// switch to another mode).
+fn mode_rules(args: &PolicyArgs, recorded: Option<TrustMode>) -> Result<Vec<ModeRules>, Error> {
+    let mut modes = vec![args.mode];
+    modes.extend(recorded.filter(|m| *m != args.mode));
+    let mut added = Vec::new();
+    for mode in modes {
+        let rules = mode::of(mode).rbac_rules(args)?;
+        if !rules.is_empty() {
+            added.push(ModeRules { mode, rules });
         }
     }
+    Ok(added)
 }
 
 /// The cluster account and partition the cluster-side policy names.
@@ -223,13 +217,13 @@ struct ClusterSide {
     policy: Value,
 }
 
-/// The cluster-account policy, when its account is known: mirror mode's,
-/// or with `--mode chained` also the km-irsa-* roles and providers.
+/// The cluster-account policy, when its account is known: the generic
+/// statement, then what the mode adds for the roles it makes there.
 fn cluster_policy(
     args: &PolicyArgs,
     hints: &kubeconfig::EksHints,
     fallback_partition: &str,
-    chained: bool,
+    mode: TrustMode,
 ) -> Result<Option<ClusterSide>, Error> {
     let Some(account) = args.cluster_account.clone().or(hints.account.clone()) else {
         return Ok(None);
@@ -250,21 +244,16 @@ fn cluster_policy(
     } else {
         permissions::partition_of_region(&region).to_string()
     };
-    let mirror = permissions::cluster_policy(&account, &region, &name, &partition);
-    let policy = match chained {
-        false => mirror,
-        true => {
-            let boundary = cluster_boundary(args, &partition, &account)?;
-            permissions::chained_cluster_policy(
-                &mirror,
-                &permissions::ChainedScope {
-                    partition: partition.clone(),
-                    account: account.clone(),
-                    boundary,
-                },
-            )
-        }
+    let module = mode::of(mode);
+    let extra = match module.cluster_roles() {
+        None => Vec::new(),
+        Some(roles) => module.cluster_role_statements(&ClusterRoleScope {
+            partition: partition.clone(),
+            account: account.clone(),
+            boundary: cluster_boundary(args, &partition, &account, roles)?,
+        }),
     };
+    let policy = permissions::cluster_policy(&account, &region, &name, &partition, extra);
     Ok(Some(ClusterSide {
         account,
         partition,
@@ -272,13 +261,19 @@ fn cluster_policy(
     }))
 }
 
-/// The boundary of the km-irsa-* roles: `--cluster-permissions-boundary`,
-/// else km-irsa-boundary in the cluster account. IAM takes a boundary from
-/// the role's own account (or AWS managed policies, which do not say what
-/// this one says), so any other account or partition is refused here.
-fn cluster_boundary(args: &PolicyArgs, partition: &str, account: &str) -> Result<String, Error> {
+/// The boundary of the cluster roles: `--cluster-permissions-boundary`,
+/// else the mode's default policy in the cluster account. IAM takes a
+/// boundary from the role's own account (or AWS managed policies, which do
+/// not say what this one says), so any other account or partition is
+/// refused here.
+fn cluster_boundary(
+    args: &PolicyArgs,
+    partition: &str,
+    account: &str,
+    roles: ClusterRoles,
+) -> Result<String, Error> {
     let Some(boundary) = &args.cluster_permissions_boundary else {
-        return Ok(permissions::cluster_boundary_arn(partition, account));
+        return Ok(roles.boundary_arn(partition, account));
     };
     let input = "--cluster-permissions-boundary";
     arn::parse_policy_arn(boundary, input)?;
@@ -302,11 +297,44 @@ pub struct PolicyReport {
     pub audit: Option<Value>,
     pub klanker: Option<Value>,
     pub cluster: Option<Value>,
-    /// Chained mode: the km-irsa-* roles' permissions boundary.
-    pub boundary: Option<Value>,
-    /// Chained mode: the ARN that boundary must be created under.
+    /// A mode with cluster roles: their permissions boundary.
+    pub boundary: Option<BoundaryDoc>,
+    /// The ARN that boundary must be created under, when it is known.
     pub boundary_arn: Option<String>,
     pub rbac: Option<RbacScope>,
+}
+
+/// Which documents: the mode asked for, and whether its cluster roles'
+/// boundary is printed.
+struct Asked {
+    mode: TrustMode,
+    roles: Option<ClusterRoles>,
+    boundary: bool,
+    klanker: bool,
+}
+
+impl Asked {
+    fn of(args: &PolicyArgs) -> Result<Asked, Error> {
+        let mode = documents_mode(args)?;
+        let roles = mode::of(mode).cluster_roles();
+        let with_roles = roles.is_some();
+        // The boundary names the klanker account's roles: printed for
+        // --for cluster-boundary, and beside a cluster policy with cluster
+        // roles in text and in --for all (JSON keeps --for cluster one
+        // document to pipe).
+        let boundary = match args.target {
+            PolicyFor::ClusterBoundary => true,
+            PolicyFor::All => with_roles,
+            PolicyFor::Cluster => with_roles && args.output == PolicyOutput::Text,
+            PolicyFor::Klanker | PolicyFor::Rbac | PolicyFor::Audit => false,
+        };
+        Ok(Asked {
+            mode,
+            roles,
+            boundary,
+            klanker: matches!(args.target, PolicyFor::All | PolicyFor::Klanker),
+        })
+    }
 }
 
 pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
@@ -315,28 +343,18 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
     if target == PolicyFor::Audit {
         return audit_policy(args);
     }
-    let chained = chained_flags(args)?;
+    let asked = Asked::of(args)?;
     // What the kubeconfig tells, offline: the cluster's ARN, the namespace.
     let context = kubeconfig::load(global.kubeconfig.as_deref())
         .ok()
         .and_then(|kc| kubeconfig::select_context(&kc, global.context.as_deref()).ok());
     let hints = context.as_ref().map(|c| c.eks.clone()).unwrap_or_default();
 
-    // The boundary names the klanker account's roles: printed for
-    // --for cluster-boundary, and beside a chained cluster policy in text
-    // and in --for all (JSON keeps --for cluster one document to pipe).
-    let boundary_wanted = match target {
-        PolicyFor::ClusterBoundary => true,
-        PolicyFor::All => chained,
-        PolicyFor::Cluster => chained && args.output == PolicyOutput::Text,
-        PolicyFor::Klanker | PolicyFor::Rbac | PolicyFor::Audit => false,
-    };
-    let klanker_wanted = matches!(target, PolicyFor::All | PolicyFor::Klanker);
-    let identity = match klanker_wanted || boundary_wanted {
+    let identity = match asked.klanker || asked.boundary {
         true => Some(klanker_identity(env, args).await?),
         false => None,
     };
-    let klanker = match (&identity, klanker_wanted) {
+    let klanker = match (&identity, asked.klanker) {
         (Some(identity), true) => {
             let scope = klanker_scope(identity.clone(), args)?;
             Some(permissions::klanker_policy(&scope))
@@ -344,25 +362,25 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
         _ => None,
     };
     // A cluster region that is not known (`*`) takes the partition of
-    // --region, as mirror mode always has; chained mode, whose roles must
-    // share the klanker account's partition, takes that one when known.
+    // --region; cluster roles, which must share the klanker account's
+    // partition to reach its roles, take that one when known.
     let fallback_partition = identity
         .as_ref()
-        .filter(|_| chained)
+        .filter(|_| asked.roles.is_some())
         .map(|i| i.partition.clone())
         .unwrap_or_else(|| permissions::partition_of_region(&args.aws.region).to_string());
     // For --for cluster-boundary, only to check the boundary's ARN against the account.
     let cluster = match target {
         PolicyFor::All | PolicyFor::Cluster | PolicyFor::ClusterBoundary => {
-            cluster_policy(args, &hints, &fallback_partition, chained)?
+            cluster_policy(args, &hints, &fallback_partition, asked.mode)?
         }
         PolicyFor::Klanker | PolicyFor::Rbac | PolicyFor::Audit => None,
     };
-    let boundary = match (&identity, boundary_wanted) {
-        (Some(identity), true) => Some(boundary_policy(identity, cluster.as_ref())?),
+    let boundary = match (&identity, asked.boundary) {
+        (Some(identity), true) => boundary_policy(identity, cluster.as_ref(), asked.mode)?,
         _ => None,
     };
-    let boundary_arn = boundary_arn(args, cluster.as_ref(), identity.as_ref(), chained)?;
+    let boundary_arn = boundary_arn(args, cluster.as_ref(), identity.as_ref(), asked.roles)?;
     Ok(PolicyReport {
         audit: None,
         klanker,
@@ -386,44 +404,59 @@ fn audit_policy(args: &PolicyArgs) -> Result<PolicyReport, Error> {
     })
 }
 
-/// The chained-mode flags are refused elsewhere; `-o yaml` is the RBAC's
-/// alone. Whether chained mode's documents are asked for.
-fn chained_flags(args: &PolicyArgs) -> Result<bool, Error> {
+/// The mode whose documents are printed: `--mode`'s, except that `--for
+/// cluster-boundary` asks for a boundary only a mode with cluster roles
+/// has. A flag only another mode takes is refused; `-o yaml` is the RBAC's
+/// alone.
+fn documents_mode(args: &PolicyArgs) -> Result<TrustMode, Error> {
     if args.output == PolicyOutput::Yaml && args.target != PolicyFor::Rbac {
         return Err(PolicyError::YamlIsRbacOnly.into());
     }
-    // The km-irsa-* boundary exists only in chained mode.
-    let chained = args.mode == TrustMode::Chained || args.target == PolicyFor::ClusterBoundary;
-    for (flag, given) in [
-        (
-            "--cluster-permissions-boundary",
-            args.cluster_permissions_boundary.is_some(),
-        ),
-        ("--config-map-name", args.config_map_name.is_some()),
-    ] {
-        if given && !chained {
-            return Err(PolicyError::ChainedOnly { flag }.into());
+    let mut asked = args.mode;
+    if args.target == PolicyFor::ClusterBoundary && mode::of(asked).cluster_roles().is_none() {
+        let with_roles = mode::all().find(|(_, m)| m.cluster_roles().is_some());
+        asked = with_roles.map_or(asked, |(mode, _)| mode);
+    }
+    let own = mode::of(asked).policy_flags(args);
+    for (other, module) in mode::all().filter(|(m, _)| *m != asked) {
+        for (flag, given) in module.policy_flags(args) {
+            if given && !own.iter().any(|(f, _)| *f == flag) {
+                return Err(PolicyError::ModeOnly { flag, mode: other }.into());
+            }
         }
     }
-    Ok(chained)
+    Ok(asked)
 }
 
-/// The boundary of the cluster account's roles, which names the klanker
-/// account's: both must be in one partition.
-fn boundary_policy(identity: &Identity, cluster: Option<&ClusterSide>) -> Result<Value, Error> {
+/// The boundary of the cluster roles, which names the klanker account's:
+/// both must be in one partition.
+fn boundary_policy(
+    identity: &Identity,
+    cluster: Option<&ClusterSide>,
+    mode: TrustMode,
+) -> Result<Option<BoundaryDoc>, Error> {
     if let Some(side) = cluster
         && side.partition != identity.partition
     {
         return Err(PolicyError::PartitionMismatch {
             cluster: side.partition.clone(),
             klanker: identity.partition.clone(),
+            mode,
         }
         .into());
     }
-    Ok(permissions::cluster_boundary_policy(
-        &identity.partition,
-        &identity.account,
-    ))
+    let module = mode::of(mode);
+    let (Some(roles), Some(policy)) = (
+        module.cluster_roles(),
+        module.cluster_boundary_policy(&identity.partition, &identity.account),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(BoundaryDoc {
+        mode,
+        roles,
+        policy,
+    }))
 }
 
 /// Where the boundary is to be created: checked against the cluster
@@ -432,15 +465,16 @@ fn boundary_arn(
     args: &PolicyArgs,
     cluster: Option<&ClusterSide>,
     identity: Option<&Identity>,
-    chained: bool,
+    roles: Option<ClusterRoles>,
 ) -> Result<Option<String>, Error> {
-    match (cluster, &args.cluster_permissions_boundary, identity) {
-        (Some(side), _, _) if chained => Ok(Some(cluster_boundary(
+    match (cluster, &args.cluster_permissions_boundary, identity, roles) {
+        (Some(side), _, _, Some(roles)) => Ok(Some(cluster_boundary(
             args,
             &side.partition,
             &side.account,
+            roles,
         )?)),
-        (None, Some(named), Some(identity)) => {
+        (None, Some(named), Some(identity), _) => {
             let input = "--cluster-permissions-boundary";
             arn::parse_policy_arn(named, input)?;
             if arn::partition_of(named) != identity.partition || named.contains(":iam::aws:") {
@@ -471,6 +505,92 @@ fn rbac(
         PolicyFor::Klanker | PolicyFor::ClusterBoundary | PolicyFor::Audit => Ok(None),
         PolicyFor::All | PolicyFor::Cluster | PolicyFor::Rbac => {
             Ok(Some(rbac_scope(env, args, context)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `service:Operation` literals in the modules that call AWS.
+    fn operations_in_code() -> Vec<String> {
+        let sources = [
+            include_str!("../aws/iam.rs"),
+            include_str!("../aws/eks.rs"),
+            include_str!("../aws/mod.rs"),
+        ];
+        let mut found = Vec::new();
+        for source in sources {
+            for piece in source.split('"').skip(1).step_by(2) {
+                let Some((service, op)) = piece.split_once(':') else {
+                    continue;
+                };
+                if matches!(service, "iam" | "sts" | "eks")
+                    && !op.is_empty()
+                    && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                    && op.chars().all(|c| c.is_ascii_alphanumeric())
+                {
+                    found.push(piece.to_string());
+                }
+            }
+        }
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    /// What the klanker policy and every mode's cluster-account policy allow.
+    fn granted() -> Vec<String> {
+        let klanker = permissions::klanker_policy(&KlankerScope {
+            partition: "aws".into(),
+            account: "333333333333".into(),
+            extra_policies: vec![],
+            permissions_boundary: None,
+        });
+        let mut docs = vec![klanker];
+        for (_, module) in mode::all() {
+            let extra = match module.cluster_roles() {
+                None => Vec::new(),
+                Some(roles) => module.cluster_role_statements(&ClusterRoleScope {
+                    partition: "aws".into(),
+                    account: "222222222222".into(),
+                    boundary: roles.boundary_arn("aws", "222222222222"),
+                }),
+            };
+            docs.push(permissions::cluster_policy(
+                "222222222222",
+                "us-east-1",
+                "dev",
+                "aws",
+                extra,
+            ));
+        }
+        docs.iter()
+            .flat_map(|doc| doc["Statement"].as_array().unwrap().clone())
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| s["Action"].as_array().unwrap().clone())
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn every_aws_call_in_the_code_is_in_a_policy() {
+        let granted = granted();
+        let calls = operations_in_code();
+        assert!(calls.len() >= 20, "the scan found too little: {calls:?}");
+        for call in calls {
+            // Unsigned: STS checks the token and the trust policy, not the caller's IAM.
+            if call == "sts:AssumeRoleWithWebIdentity" {
+                continue;
+            }
+            // Made by verify with the cluster role's session: that role's own
+            // inline policy grants it (trust::chain::assume_policy), not these
+            // identities'.
+            if call == "sts:AssumeRole" {
+                continue;
+            }
+            assert!(granted.contains(&call), "{call} is called but not granted");
         }
     }
 }

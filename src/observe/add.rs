@@ -412,12 +412,12 @@ async fn cluster_boundary(
     let Some(wanted) = req.mode.cluster_role() else {
         return Ok(None);
     };
-    let arn = wanted
-        .cluster_permissions_boundary
-        .clone()
-        .unwrap_or_else(|| {
-            crate::permissions::cluster_boundary_arn(&identity.partition, &identity.account)
-        });
+    let default = crate::plan::mode::of(req.mode.kind())
+        .cluster_roles()
+        .map(|roles| roles.boundary_arn(&identity.partition, &identity.account));
+    let Some(arn) = wanted.cluster_permissions_boundary.clone().or(default) else {
+        return Ok(None);
+    };
     let exists = iam::policy_exists(&clients.iam, &arn)
         .await
         .map_err(on_cluster)?;

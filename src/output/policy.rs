@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{PolicyFor, PolicyOutput};
 use crate::error::Error;
-use crate::permissions::{self, PolicyError, RbacScope};
+use crate::permissions::{self, BoundaryDoc, PolicyError, RbacScope};
 
 fn pretty(v: &Value) -> Result<String, Error> {
     Ok(serde_json::to_string_pretty(v)?)
@@ -17,114 +17,128 @@ pub struct Documents<'a> {
     pub output: PolicyOutput,
     pub klanker: Option<&'a Value>,
     pub cluster: Option<&'a Value>,
-    /// Chained mode: the km-irsa-* roles' permissions boundary.
-    pub boundary: Option<&'a Value>,
-    /// Chained mode: the ARN that boundary must be created under, when the
-    /// cluster account is known.
+    /// A mode with cluster roles: their permissions boundary.
+    pub boundary: Option<&'a BoundaryDoc>,
+    /// The ARN that boundary must be created under, when the cluster
+    /// account is known.
     pub boundary_arn: Option<&'a str>,
     pub rbac: Option<&'a RbacScope>,
 }
 
 pub fn print(docs: &Documents) -> Result<(), Error> {
-    let Documents {
-        target,
-        output,
-        klanker,
-        cluster,
-        boundary,
-        boundary_arn,
-        rbac,
-    } = *docs;
-    match output {
+    match docs.output {
         PolicyOutput::Yaml => {
-            if let Some(scope) = rbac {
+            if let Some(scope) = docs.rbac {
                 print!("{}", permissions::rbac_yaml(scope));
             }
+            Ok(())
         }
-        PolicyOutput::Json => {
-            let rbac_json = rbac.map(permissions::rbac_list);
-            match target {
-                PolicyFor::Klanker | PolicyFor::Audit => {
-                    println!("{}", pretty(klanker.unwrap_or(&Value::Null))?)
-                }
-                PolicyFor::Cluster => {
-                    println!("{}", pretty(cluster.ok_or(PolicyError::ClusterAccount)?)?)
-                }
-                PolicyFor::ClusterBoundary => {
-                    println!("{}", pretty(boundary.unwrap_or(&Value::Null))?)
-                }
-                PolicyFor::Rbac => println!("{}", pretty(&rbac_json.unwrap_or_default())?),
-                PolicyFor::All => {
-                    let mut all =
-                        json!({"klanker": klanker, "cluster": cluster, "rbac": rbac_json});
-                    // Apart, so applying `rbac` never grants a token.
-                    if let Some(scope) = rbac {
-                        all["rbac_optional_token"] = permissions::rbac_token_list(scope);
-                    }
-                    // Only chained mode has a boundary: mirror mode's keys stay as they were.
-                    if let Some(doc) = boundary {
-                        all["cluster_boundary"] = doc.clone();
-                    }
-                    println!("{}", pretty(&all)?)
-                }
+        PolicyOutput::Json => print_json(docs),
+        PolicyOutput::Text => print_text(docs),
+    }
+}
+
+/// One document to pipe, or with `--for all` every one under its key.
+fn print_json(docs: &Documents) -> Result<(), Error> {
+    let rbac_json = docs.rbac.map(permissions::rbac_list);
+    let doc = match docs.target {
+        PolicyFor::Klanker | PolicyFor::Audit => docs.klanker.cloned().unwrap_or(Value::Null),
+        PolicyFor::Cluster => docs.cluster.ok_or(PolicyError::ClusterAccount)?.clone(),
+        PolicyFor::ClusterBoundary => docs.boundary.map_or(Value::Null, |doc| doc.policy.clone()),
+        PolicyFor::Rbac => rbac_json.unwrap_or_default(),
+        PolicyFor::All => {
+            let mut all =
+                json!({"klanker": docs.klanker, "cluster": docs.cluster, "rbac": rbac_json});
+            // Apart, so applying `rbac` never grants a token.
+            if let Some(scope) = docs.rbac {
+                all["rbac_optional_token"] = permissions::rbac_token_list(scope);
             }
+            // Only a mode with cluster roles has a boundary: the others' keys stay as they were.
+            if let Some(doc) = docs.boundary {
+                all["cluster_boundary"] = doc.policy.clone();
+            }
+            all
         }
-        PolicyOutput::Text => {
-            if let Some(doc) = klanker {
-                println!(
-                    "# Klanker operator profile (--aws-profile): IAM policy\n{}\n",
-                    pretty(doc)?
-                );
-                println!(
-                    "# Roles named with --role-name outside km-cluster-* need that name added to the role statements.\n\
-                     # add --policy-arn may attach only km-operator-policy and the --allow-policy-arn ARNs.\n"
-                );
+    };
+    println!("{}", pretty(&doc)?);
+    Ok(())
+}
+
+/// Each document headed by comments saying whose it is and how to use it.
+fn print_text(docs: &Documents) -> Result<(), Error> {
+    let target = docs.target;
+    if let Some(doc) = docs.klanker {
+        println!(
+            "# Klanker operator profile (--aws-profile): IAM policy\n{}\n",
+            pretty(doc)?
+        );
+        println!(
+            "# Roles named with --role-name outside km-cluster-* need that name added to the role statements.\n\
+             # add --policy-arn may attach only km-operator-policy and the --allow-policy-arn ARNs.\n"
+        );
+    }
+    if matches!(target, PolicyFor::All | PolicyFor::Cluster) {
+        match docs.cluster {
+            Some(doc) => println!(
+                "# Cluster-account identity (the kubeconfig's AWS profile): IAM policy\n{}\n",
+                pretty(doc)?
+            ),
+            None if target == PolicyFor::Cluster => {
+                return Err(PolicyError::ClusterAccount.into());
             }
-            if matches!(target, PolicyFor::All | PolicyFor::Cluster) {
-                match cluster {
-                    Some(doc) => println!(
-                        "# Cluster-account identity (the kubeconfig's AWS profile): IAM policy\n{}\n",
-                        pretty(doc)?
-                    ),
-                    None if target == PolicyFor::Cluster => {
-                        return Err(PolicyError::ClusterAccount.into());
-                    }
-                    None => println!(
-                        "# Cluster-account identity: the context names no EKS cluster ARN; pass --cluster-account ID for its policy (a cluster that is not EKS needs none).\n"
-                    ),
-                }
-            }
-            if let Some(doc) = boundary {
-                let arn = boundary_arn.map_or_else(
-                    || format!("policy/{}", permissions::CLUSTER_BOUNDARY_POLICY),
-                    str::to_string,
-                );
-                println!(
-                    "# Chained mode: permissions boundary of every km-irsa-* role, created in the cluster account as {arn}\n\
-                     # (kubectl klanker-trust policy --for cluster-boundary -o json > b.json; aws iam create-policy {} --policy-document file://b.json).\n\
-                     # The cluster-account policy lets km-irsa-* roles be created, and given inline policies, only with it.\n{}\n",
-                    create_policy_args(&arn),
-                    pretty(doc)?
-                );
-            }
-            match rbac {
-                Some(scope) => println!(
-                    "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac{} -o yaml | kubectl apply -f -)\n{}",
-                    if scope.config_maps.is_empty() {
-                        ""
-                    } else {
-                        " --mode chained"
-                    },
-                    permissions::rbac_yaml(scope)
-                ),
-                None if target == PolicyFor::All => println!(
-                    "# Kubeconfig user: pass --namespace NS (and --service-account NAME) or an onboarding's NAME for its Kubernetes RBAC."
-                ),
-                None => {}
-            }
+            None => println!(
+                "# Cluster-account identity: the context names no EKS cluster ARN; pass --cluster-account ID for its policy (a cluster that is not EKS needs none).\n"
+            ),
         }
     }
+    if let Some(doc) = docs.boundary {
+        print_boundary(doc, docs.boundary_arn)?;
+    }
+    match docs.rbac {
+        Some(scope) => println!(
+            "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac{} -o yaml | kubectl apply -f -)\n{}",
+            scope
+                .mode_rules
+                .first()
+                .map_or_else(String::new, |added| format!(
+                    " --mode {}",
+                    added.mode.as_str()
+                )),
+            permissions::rbac_yaml(scope)
+        ),
+        None if target == PolicyFor::All => println!(
+            "# Kubeconfig user: pass --namespace NS (and --service-account NAME) or an onboarding's NAME for its Kubernetes RBAC."
+        ),
+        None => {}
+    }
     Ok(())
+}
+
+/// The cluster roles' boundary, with how to create it where the
+/// cluster-account policy expects it.
+fn print_boundary(doc: &BoundaryDoc, arn: Option<&str>) -> Result<(), Error> {
+    let roles = doc.roles.pattern;
+    let arn = arn.map_or_else(
+        || format!("policy/{}", doc.roles.boundary_name),
+        str::to_string,
+    );
+    println!(
+        "# {} mode: permissions boundary of every {roles} role, created in the cluster account as {arn}\n\
+         # (kubectl klanker-trust policy --for cluster-boundary -o json > b.json; aws iam create-policy {} --policy-document file://b.json).\n\
+         # The cluster-account policy lets {roles} roles be created, and given inline policies, only with it.\n{}\n",
+        capitalised(doc.mode.as_str()),
+        create_policy_args(&arn),
+        pretty(&doc.policy)?
+    );
+    Ok(())
+}
+
+/// `word` with its first letter upper-case, to head a comment line.
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// `policy --for audit`: the read-only policy, commented in text.

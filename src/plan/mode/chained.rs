@@ -8,18 +8,23 @@
 //! Leaving chained mode (`add` of another mode): role A goes, and the
 //! cluster's provider if ours and unused.
 
+pub mod policy;
 pub mod recognise;
 pub mod resolve;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::Value;
+
 use super::{Mode, ModeError};
+use crate::cli::PolicyArgs;
+use crate::permissions::{ClusterRoleScope, ClusterRoles, Rule};
 use crate::plan::add::{self, AddPlan, KlankerSide};
 use crate::plan::removal::{self, ProviderToRemove, RoleToRemove};
 use crate::plan::snapshot::{AddSnapshot, ClusterAccount};
 use crate::plan::{Desired, DesiredConfigMap, PlanError, Step, Target};
 use crate::resolve::add::{AddRequest, ClusterRoleRequest as ChainedNames, ModeFlags};
-use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, chain, validate};
+use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, ValidationError, chain, validate};
 
 /// Chained mode's own refusals, before any write.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -99,6 +104,27 @@ impl Mode for Chained {
             Some(side) => leave(req, side),
             None => Ok(Vec::new()),
         }
+    }
+
+    // `policy`: see `policy.rs`.
+    fn policy_flags(&self, args: &PolicyArgs) -> Vec<(&'static str, bool)> {
+        policy::flags(args)
+    }
+
+    fn cluster_roles(&self) -> Option<ClusterRoles> {
+        Some(policy::ROLES)
+    }
+
+    fn cluster_role_statements(&self, scope: &ClusterRoleScope) -> Vec<Value> {
+        policy::statements(scope)
+    }
+
+    fn cluster_boundary_policy(&self, partition: &str, klanker_account: &str) -> Option<Value> {
+        Some(policy::boundary_policy(partition, klanker_account))
+    }
+
+    fn rbac_rules(&self, args: &PolicyArgs) -> Result<Vec<Rule>, ValidationError> {
+        policy::rbac_rules(args)
     }
 }
 

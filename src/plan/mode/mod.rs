@@ -6,13 +6,17 @@
 pub mod chained;
 pub mod mirror;
 
+use serde_json::Value;
+
 use super::add::AddPlan;
 use super::snapshot::{AddSnapshot, AfterApply};
 use super::{Observed, ObservedProvider};
 use super::{PlanError, Step};
+use crate::cli::PolicyArgs;
 use crate::inventory::recognise::{Modes, Recognise, Registry};
+use crate::permissions::{ClusterRoleScope, ClusterRoles, Rule};
 use crate::resolve::add::{AddRequest, ModeFlags};
-use crate::trust::{Identity, Issuer, TrustMode};
+use crate::trust::{Identity, Issuer, TrustMode, ValidationError};
 use crate::verify::Facts;
 
 /// What one trust mode decides. Recognising its onboardings (`list`,
@@ -62,6 +66,40 @@ pub trait Mode: Sync + Recognise + ModeFlags {
     ) -> Option<Facts> {
         None
     }
+
+    // --- `policy`: what this mode adds to the generic permission documents
+    // of `crate::permissions`. The defaults are a mode that adds nothing:
+    // no flags of its own, no role in the cluster's account, no namespaced
+    // object beside the ServiceAccounts. ---
+
+    /// The `policy` flags only this mode takes, each with whether it was
+    /// given: `policy` refuses a given one when another mode's documents are asked for.
+    fn policy_flags(&self, _args: &PolicyArgs) -> Vec<(&'static str, bool)> {
+        Vec::new()
+    }
+
+    /// The roles this mode makes in the cluster's account, if any.
+    fn cluster_roles(&self) -> Option<ClusterRoles> {
+        None
+    }
+
+    /// The statements this mode adds to the cluster-account identity's
+    /// policy, for its cluster roles.
+    fn cluster_role_statements(&self, _scope: &ClusterRoleScope) -> Vec<Value> {
+        Vec::new()
+    }
+
+    /// The permissions boundary of this mode's cluster roles, which names
+    /// the klanker account's roles (in `partition`).
+    fn cluster_boundary_policy(&self, _partition: &str, _klanker_account: &str) -> Option<Value> {
+        None
+    }
+
+    /// The rules this mode's own namespaced objects (named by `policy`'s
+    /// flags) add to the RBAC's Role.
+    fn rbac_rules(&self, _args: &PolicyArgs) -> Result<Vec<Rule>, ValidationError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The module of `mode`.
@@ -81,6 +119,11 @@ impl Registry for Modes {
     fn of(&self, mode: TrustMode) -> &'static dyn Recognise {
         of(mode)
     }
+}
+
+/// Every mode with its module, for what must ask each one.
+pub fn all() -> impl Iterator<Item = (TrustMode, &'static dyn Mode)> {
+    TrustMode::ALL.into_iter().map(|mode| (mode, of(mode)))
 }
 
 /// `add`'s plan: the asked mode's, after what leaving every other mode
