@@ -396,6 +396,12 @@ pub struct ClusterRoles {
 }
 
 impl ClusterRoles {
+    /// A role's name for onboarding `name` when no flag names it: the
+    /// pattern's fixed prefix, then the name.
+    pub fn default_name(&self, name: &str) -> String {
+        format!("{}{name}", self.pattern.trim_end_matches('*'))
+    }
+
     /// The default boundary's ARN in a cluster account.
     pub fn boundary_arn(&self, partition: &str, account: &str) -> String {
         format!(

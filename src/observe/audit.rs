@@ -41,8 +41,8 @@ pub async fn account(
     .map_err(&denied)?;
     let providers = providers(&clients, &roles, arns).await.map_err(&denied)?;
     // Descriptions name the candidates (ListRoles returns no tags); only
-    // the tags GetRole reads prove an onboarding. Chained mode's role A
-    // is judged by its trust alone.
+    // the tags GetRole reads prove an onboarding. A cluster role is judged
+    // by its trust alone.
     let candidates: BTreeSet<String> = roles
         .iter()
         .filter(|r| {

@@ -484,12 +484,18 @@ fn cluster_role_arn(
     seen: Option<&Vec<Seen>>,
 ) -> Option<String> {
     let left_by_failed_add = || {
-        let default = crate::trust::default_cluster_role_name(name);
+        let defaults: Vec<String> = crate::plan::mode::all()
+            .filter_map(|(_, mode)| mode.cluster_roles())
+            .map(|roles| roles.default_name(name))
+            .collect();
         seen.into_iter().flatten().find_map(|s| {
             s.observed
                 .annotations
                 .get(crate::trust::ROLE_ARN_ANNOTATION)
-                .filter(|arn| arn.rsplit('/').next() == Some(default.as_str()))
+                .filter(|arn| {
+                    let role = arn.rsplit('/').next().unwrap_or_default();
+                    defaults.iter().any(|d| d == role)
+                })
                 .filter(|_| s.observed.created_by_us())
                 .cloned()
         })

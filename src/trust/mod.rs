@@ -24,9 +24,10 @@ pub const NAME_TAG: &str = "klanker-trust/name";
 pub const CLUSTER_TAG: &str = "klanker-trust/cluster";
 pub const SERVER_TAG: &str = "klanker-trust/server";
 /// Tag key recording the issuer the onboarding is bound to, whatever the
-/// mode (chained mode's klanker role names no provider in its trust).
+/// mode (a klanker role reached through a cluster role names no provider
+/// in its trust).
 pub const ISSUER_TAG: &str = "klanker-trust/issuer";
-/// Chained mode: the ConfigMap the onboarding wrote (`--config-map-name`),
+/// The ConfigMap the onboarding wrote, when its mode writes one (`--config-map-name`),
 /// so `rm` and `verify` read it by name (the printed RBAC grants no list).
 pub const CONFIG_MAP_TAG: &str = "klanker-trust/config-map";
 /// Annotation recording that this tool created the ServiceAccount. Applied
@@ -119,23 +120,12 @@ pub fn default_role_name(name: &str) -> String {
     format!("km-cluster-{name}")
 }
 
-/// Chained mode's role in the cluster account (role A) for a registry name.
-pub fn default_cluster_role_name(name: &str) -> String {
-    format!("{CLUSTER_ROLE_PREFIX}{name}")
-}
-
-/// Every chained-mode role in the cluster account starts with this, so the
-/// cluster-side policy can be scoped to `role/km-irsa-*`.
-pub const CLUSTER_ROLE_PREFIX: &str = "km-irsa-";
-
 /// Description suffixes recording whether the role's OIDC provider was
 /// created by this tool, as seen when the role was written. `list` reads
 /// ownership from ListRoles alone with it; destructive steps still check the
 /// provider's own tag.
 pub const PROVIDER_OWNED_SUFFIX: &str = "; provider created by this tool";
 pub const PROVIDER_FOREIGN_SUFFIX: &str = "; provider pre-existing";
-/// Chained mode's klanker role: trusted from the cluster's account, no provider here.
-pub const CHAINED_SUFFIX: &str = "; chained from the cluster's account";
 
 /// The role description: human-readable and parseable by `list` from ListRoles alone.
 pub fn role_description(name: &str, scope: &TrustScope, provider_owned: bool) -> String {
@@ -157,29 +147,8 @@ pub fn role_description_for(name: &str, scopes: &[TrustScope], provider_owned: b
     )
 }
 
-/// Chained mode's klanker role (role B) description, parseable as the
-/// mirror one is (`(ns/first +N more)` for several ServiceAccounts).
-pub fn chained_role_description(name: &str, scopes: &[TrustScope]) -> String {
-    format!(
-        "{ROLE_DESCRIPTION_PREFIX}: IRSA trust for cluster {name} ({}){CHAINED_SUFFIX}",
-        scopes_label(scopes)
-    )
-}
-
-/// Chained mode's cluster-account role (role A) description.
-pub fn cluster_role_description(
-    name: &str,
-    scopes: &[TrustScope],
-    klanker_role_arn: &str,
-) -> String {
-    format!(
-        "{ROLE_DESCRIPTION_PREFIX}: IRSA role of chained onboarding {name} ({}); may assume {klanker_role_arn}",
-        scopes_label(scopes)
-    )
-}
-
 /// `ns/first`, and ` +N more` for several.
-fn scopes_label(scopes: &[TrustScope]) -> String {
+pub fn scopes_label(scopes: &[TrustScope]) -> String {
     match scopes.split_first() {
         Some((first, rest)) => format!(
             "{}/{}{}",

@@ -8,6 +8,7 @@
 //! Leaving chained mode (`add` of another mode): role A goes, and the
 //! cluster's provider if ours and unused.
 
+pub mod names;
 pub mod policy;
 pub mod recognise;
 pub mod resolve;
@@ -166,7 +167,7 @@ fn plan(
             &side.identity.account,
             &role_a.role_arn,
         ),
-        description: trust::chained_role_description(&req.name, &req.scopes),
+        description: names::chained_role_description(&req.name, &req.scopes),
         annotated_role: role_a.role_arn.clone(),
         provider_arn: role_a.provider_arn.clone(),
         config_map: Some(DesiredConfigMap {
@@ -187,12 +188,12 @@ fn plan(
     warnings.append(&mut add.warnings);
     if !chained
         .cluster_role_name
-        .starts_with(trust::CLUSTER_ROLE_PREFIX)
+        .starts_with(names::CLUSTER_ROLE_PREFIX)
     {
         warnings.push(format!(
             "--cluster-role-name {}: the cluster-side policy `policy --for cluster --mode chained` prints covers only roles named {}*.",
             chained.cluster_role_name,
-            trust::CLUSTER_ROLE_PREFIX
+            names::CLUSTER_ROLE_PREFIX
         ));
     }
     add.warnings = warnings;
@@ -221,7 +222,7 @@ fn role_a(
             &chained.cluster_role_name,
         )?;
     }
-    let description = trust::cluster_role_description(&req.name, &req.scopes, &role_b_arn);
+    let description = names::cluster_role_description(&req.name, &req.scopes, &role_b_arn);
     validate::description(&description, &req.name)?;
     let trust_policy = trust::policy::trust_policy_for(&provider_a, issuer, &req.scopes);
     add::check_trust_size(&trust_policy, req.scopes.len(), req.max_trust_policy_size)?;

@@ -30,7 +30,7 @@ impl Recognise for Chained {
     }
 
     fn recorded_by(&self, description: &str) -> bool {
-        description.ends_with(trust::CHAINED_SUFFIX)
+        description.ends_with(super::names::CHAINED_SUFFIX)
     }
 
     /// Role A, when role B's trust no longer names it: km-config.yaml's.
@@ -84,7 +84,7 @@ mod tests {
         let role = RoleSummary {
             role_name: "km-cluster-dev".into(),
             arn: format!("arn:aws:iam::{KLANKER}:role/km-cluster-dev"),
-            description: trust::chained_role_description(
+            description: super::super::names::chained_role_description(
                 "dev",
                 &[TrustScope::new("ai-pods", "km")],
             ),

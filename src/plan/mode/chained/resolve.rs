@@ -14,7 +14,7 @@ pub fn resolve(args: &AddArgs, name: &str) -> Result<ModeRequest, ResolveError> 
             r.clone()
         }
         None => {
-            let r = trust::default_cluster_role_name(name);
+            let r = super::names::default_cluster_role_name(name);
             validate::role_name(&r, "--name")?;
             r
         }
