@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use kubectl_klanker_trust::{cli::Cli, commands, complete, logging, output};
+use kubectl_klanker_trust::{apply, cli::Cli, commands, complete, logging, output};
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
@@ -30,11 +30,20 @@ async fn run() -> ExitCode {
     let cli = Cli::parse_env();
     let verbose = cli.global.verbose;
     logging::init(verbose);
-    match commands::run(cli).await {
+    // One Ctrl-C watcher for the whole run, listening before anything starts.
+    let interrupt = apply::Interrupt::new();
+    let _watcher = apply::interrupt::watch(&interrupt, leave_interrupted);
+    match commands::run(cli, &interrupt).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             output::error(&err, verbose);
             ExitCode::from(err.exit_code())
         }
     }
+}
+
+/// Ctrl-C with nothing to stop between steps, or pressed twice: leave at
+/// once, with the shell's code for it.
+fn leave_interrupted() -> ! {
+    std::process::exit(i32::from(kubectl_klanker_trust::error::EXIT_INTERRUPTED))
 }

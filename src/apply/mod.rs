@@ -7,7 +7,9 @@ use std::sync::Mutex;
 
 use crate::lock;
 
+pub mod interrupt;
 mod live;
+pub use interrupt::{CtrlC, Interrupt};
 pub use live::Live;
 
 use crate::error::Error;
@@ -64,85 +66,23 @@ impl Outcome {
     }
 }
 
-/// Ctrl-C presses, listened for from the moment `listen` returns (tokio's
-/// `ctrl_c()` only starts listening when first polled, and a press before
-/// that is lost, or ignored where the parent process ignored SIGINT).
-pub struct CtrlC(Option<CtrlCSignal>);
-
-#[cfg(unix)]
-type CtrlCSignal = tokio::signal::unix::Signal;
-#[cfg(windows)]
-type CtrlCSignal = tokio::signal::windows::CtrlC;
-
-impl CtrlC {
-    pub fn listen() -> CtrlC {
-        #[cfg(unix)]
-        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
-        #[cfg(windows)]
-        let signal = tokio::signal::windows::ctrl_c();
-        CtrlC(signal.ok())
-    }
-
-    /// The next press; never, when no listener could be made.
-    pub async fn pressed(&mut self) -> bool {
-        match &mut self.0 {
-            Some(signal) => signal.recv().await.is_some(),
-            None => std::future::pending().await,
-        }
-    }
-}
-
-/// Ctrl-C, as the chains see it: set once, waited on by every step.
-#[derive(Clone)]
-pub struct Interrupt(tokio::sync::watch::Receiver<bool>);
-
-impl Interrupt {
-    fn is_set(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    async fn wait(&self) {
-        let mut rx = self.0.clone();
-        // An error means the sender is gone: no Ctrl-C can come any more.
-        if rx.wait_for(|set| *set).await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// Runs the changing steps. Ctrl-C cancels at once, also a step that is
 /// waiting for an answer or backing off before a retry: that step is
 /// reported as interrupted (it may have taken effect), and a re-run
-/// converges. A second Ctrl-C exits without a word more. `preflighted`:
+/// converges. A second Ctrl-C exits without a word more (the process's
+/// one watcher, `interrupt::watch`). `preflighted`:
 /// cluster ops the server already accepted as dry runs (`preflight_ahead`).
 pub async fn execute(
     plan: &Plan,
     applier: &impl Apply,
     rerun: &'static str,
-    progress: &impl Progress,
+    (progress, interrupt): (&impl Progress, &Interrupt),
     preflighted: &[Op],
 ) -> Result<Outcome, Error> {
-    let (set, interrupt) = tokio::sync::watch::channel(false);
-    // Listening before the first step is drawn, with one listener for both
-    // presses: a Ctrl-C is never lost to a listener not yet made.
-    let mut ctrl_c = CtrlC::listen();
-    let watcher = tokio::spawn({
-        let progress = progress.clone();
-        async move {
-            if ctrl_c.pressed().await {
-                // The chains stop; the error that follows says what was done.
-                let _ = set.send(true);
-                if ctrl_c.pressed().await {
-                    progress.finish();
-                    std::process::exit(i32::from(crate::error::EXIT_INTERRUPTED));
-                }
-            }
-        }
-    });
-    let interrupt = Interrupt(interrupt);
-    let result = run(plan, applier, rerun, &interrupt, progress, preflighted).await;
+    // While the steps run, a Ctrl-C stops them instead of ending the process.
+    let _claim = interrupt.claim();
+    let result = run(plan, applier, rerun, interrupt, progress, preflighted).await;
     progress.finish();
-    watcher.abort();
     result
 }
 
@@ -364,7 +304,7 @@ mod tests {
         fail_on: Option<&'static str>,
         skip_on: Option<&'static str>,
         /// Ctrl-C after this many real calls.
-        interrupt_after: Option<(usize, tokio::sync::watch::Sender<bool>)>,
+        interrupt_after: Option<(usize, Interrupt)>,
         /// The op that never answers (a hung call, a backoff).
         hang_on: Option<&'static str>,
     }
@@ -392,7 +332,7 @@ mod tests {
             if let Some((after, flag)) = &self.interrupt_after
                 && lock(&self.calls).iter().filter(|(_, d)| !d).count() >= *after
             {
-                let _ = flag.send(true);
+                flag.stop();
             }
             if self.hang_on == Some(key.as_str()) {
                 std::future::pending::<()>().await;
@@ -471,10 +411,10 @@ mod tests {
         }
     }
 
-    /// No Ctrl-C until the sender is used (or dropped: then never).
-    fn never() -> (tokio::sync::watch::Sender<bool>, Interrupt) {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        (tx, Interrupt(rx))
+    /// No Ctrl-C until `stop` is called on the first.
+    fn never() -> (Interrupt, Interrupt) {
+        let interrupt = Interrupt::new();
+        (interrupt.clone(), interrupt)
     }
 
     async fn run_fake(plan: &Plan, fake: &Fake, interrupt: &Interrupt) -> Result<Outcome, Error> {
@@ -612,7 +552,7 @@ mod tests {
             while !real_calls(&fake).contains(&"attach p".to_string()) {
                 tokio::task::yield_now().await;
             }
-            let _ = tx.send(true);
+            tx.stop();
         });
         let Err(Error::Interrupted {
             done,

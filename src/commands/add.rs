@@ -240,7 +240,13 @@ pub async fn apply(
         tokens: Default::default(),
     };
     let preflighted = &prepared.preflighted;
-    let outcome = apply::execute(&add.plan, &applier, RERUN, progress, preflighted);
+    let outcome = apply::execute(
+        &add.plan,
+        &applier,
+        RERUN,
+        (progress, &env.interrupt),
+        preflighted,
+    );
     report.outcome = Some(outcome.await?);
     // The local checks of `verify`, so an onboarding that cannot work is
     // reported at once.

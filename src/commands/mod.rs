@@ -11,6 +11,7 @@ pub mod policy;
 pub mod rm;
 pub mod verify;
 
+use crate::apply::Interrupt;
 use crate::cli::{
     AddArgs, AuditArgs, Cli, Command, DescribeArgs, ListArgs, PolicyArgs, ReportOutput, RmArgs,
     VerifyArgs,
@@ -19,8 +20,9 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::output::{self, prompt};
 
-pub async fn run(cli: Cli) -> Result<(), Error> {
-    let env = || Env::new(&cli.global, output::interactive());
+/// `interrupt`: the process's one Ctrl-C, watched from the start (`main`).
+pub async fn run(cli: Cli, interrupt: &Interrupt) -> Result<(), Error> {
+    let env = || Env::new(&cli.global, output::interactive(), interrupt);
     match &cli.command {
         Command::Add(args) => add(&env()?, args).await,
         Command::List(args) => list(&env()?, args).await,
@@ -49,7 +51,14 @@ async fn add(env: &Env, args: &AddArgs) -> Result<(), Error> {
         req.output,
         crate::cli::AddOutput::Json | crate::cli::AddOutput::Yaml
     );
-    let go = prompt::decide(&req.apply, &planned.plan, prompt::Confirm::YesNo, machine).await?;
+    let go = prompt::decide(
+        &req.apply,
+        &planned.plan,
+        prompt::Confirm::YesNo,
+        machine,
+        &env.interrupt,
+    )
+    .await?;
     let progress = output::Progress::new(planned.plan.changes().count(), env.verbose());
     let report = add::apply(env, &prepared, go, &progress).await?;
     let done = output::add::Done {
@@ -75,7 +84,14 @@ async fn rm(env: &Env, args: &RmArgs) -> Result<(), Error> {
     }
     let confirm = prompt::Confirm::TypeName(request.name);
     let machine = request.output != ReportOutput::Text;
-    let go = prompt::decide(request.apply, &removal.plan, confirm, machine).await?;
+    let go = prompt::decide(
+        request.apply,
+        &removal.plan,
+        confirm,
+        machine,
+        &env.interrupt,
+    )
+    .await?;
     let progress = output::Progress::new(removal.plan.changes().count(), env.verbose());
     let report = rm::apply(env, &prepared, go, &progress).await?;
     if let Some(server) = &report.server {

@@ -118,7 +118,7 @@ pub async fn apply(
         iam::check_role_of(&clients.iam, &role.role_name, request.name).await?;
     }
     report.applied = true;
-    report.outcome = apply::execute(plan, &live, RERUN, progress, &[]).await?;
+    report.outcome = apply::execute(plan, &live, RERUN, (progress, &env.interrupt), &[]).await?;
     Ok(report)
 }
 

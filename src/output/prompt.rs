@@ -23,6 +23,7 @@ pub async fn decide(
     plan: &Plan,
     confirm: Confirm<'_>,
     machine_output: bool,
+    interrupt: &crate::apply::Interrupt,
 ) -> Result<bool, Error> {
     if plan.is_noop() {
         return Ok(false);
@@ -35,7 +36,7 @@ pub async fn decide(
             Ok(false)
         }
         (None, false) if super::interactive() => {
-            if ask(confirm).await? {
+            if ask(confirm, interrupt).await? {
                 Ok(true)
             } else {
                 Err(Error::Aborted)
@@ -50,13 +51,14 @@ pub async fn decide(
 
 /// The prompt blocks on the terminal, so it runs on a thread of its own
 /// while Ctrl-C is watched here: an interrupted prompt changed nothing.
-async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
+async fn ask(confirm: Confirm<'_>, interrupt: &crate::apply::Interrupt) -> Result<bool, Error> {
     let name = match confirm {
         Confirm::YesNo => None,
         Confirm::TypeName(name) => Some(name.to_string()),
     };
-    // Listening before the question is shown: a press is never lost.
-    let mut ctrl_c = crate::apply::CtrlC::listen();
+    // Claimed before the question is shown: a press then ends the prompt
+    // with its own message rather than the process without one.
+    let _claim = interrupt.claim();
     let prompt = tokio::task::spawn_blocking(move || match name {
         None => super::confirm("Apply these changes?"),
         Some(name) => super::confirm_by_name(&name),
@@ -67,7 +69,7 @@ async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
     };
     tokio::select! {
         biased;
-        _ = ctrl_c.pressed() => interrupted(),
+        () = interrupt.wait() => interrupted(),
         answer = prompt => match answer.map_err(|_| Error::InterruptedAtPrompt)? {
             // The signal can also end the terminal read itself (EINTR).
             Err(Error::Prompt(dialoguer::Error::IO(e)))
@@ -94,7 +96,12 @@ mod tests {
         let decides = |dry_run, yes| {
             let args = ApplyArgs { dry_run, yes };
             let plan = &plan;
-            async move { decide(&args, plan, Confirm::YesNo, false).await.unwrap() }
+            let interrupt = crate::apply::Interrupt::new();
+            async move {
+                decide(&args, plan, Confirm::YesNo, false, &interrupt)
+                    .await
+                    .unwrap()
+            }
         };
         assert!(!decides(Some(DryRun::Client), true).await);
         assert!(!decides(Some(DryRun::Server), true).await);

@@ -1,0 +1,168 @@
+//! Ctrl-C for the whole process: one listener, made at start so that no
+//! press is lost, shared by every executor and prompt of the run (a fleet
+//! runs many at once). What a press does depends on what is running:
+//! while something that changes state has claimed it, the first press asks
+//! it to stop between steps and the second leaves at once; while nothing
+//! has, the press leaves at once, since nothing is being changed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::watch;
+
+/// Ctrl-C presses, listened for from the moment `listen` returns (tokio's
+/// `ctrl_c()` only starts listening when first polled, and a press before
+/// that is lost, or ignored where the parent process ignored SIGINT).
+pub struct CtrlC(Option<CtrlCSignal>);
+
+#[cfg(unix)]
+type CtrlCSignal = tokio::signal::unix::Signal;
+#[cfg(windows)]
+type CtrlCSignal = tokio::signal::windows::CtrlC;
+
+impl CtrlC {
+    pub fn listen() -> CtrlC {
+        #[cfg(unix)]
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+        #[cfg(windows)]
+        let signal = tokio::signal::windows::ctrl_c();
+        CtrlC(signal.ok())
+    }
+
+    /// The next press; never, when no listener could be made.
+    pub async fn pressed(&mut self) -> bool {
+        match &mut self.0 {
+            Some(signal) => signal.recv().await.is_some(),
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Ctrl-C as the executors and prompts see it: set once, waited on by every step.
+#[derive(Clone)]
+pub struct Interrupt {
+    set: Arc<watch::Sender<bool>>,
+    seen: watch::Receiver<bool>,
+    claims: Arc<AtomicUsize>,
+}
+
+/// What a press means now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Press {
+    /// Whatever claimed the interrupt stops between steps and reports.
+    Stop,
+    /// Leave at once: nothing is being changed, or this is the second press.
+    Exit,
+}
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Interrupt {
+    pub fn new() -> Interrupt {
+        let (set, seen) = watch::channel(false);
+        Interrupt {
+            set: Arc::new(set),
+            seen,
+            claims: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// The process's one watcher calls this on each press.
+    pub fn press(&self) -> Press {
+        if self.claims.load(Ordering::SeqCst) == 0 || self.is_set() {
+            return Press::Exit;
+        }
+        self.stop();
+        Press::Stop
+    }
+
+    /// Asks everything that claimed the interrupt to stop.
+    pub fn stop(&self) {
+        self.set.send_replace(true);
+    }
+
+    /// Held while state may change: a press then stops, rather than ends, the run.
+    pub fn claim(&self) -> Claim {
+        self.claims.fetch_add(1, Ordering::SeqCst);
+        Claim(self.claims.clone())
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self.seen.borrow()
+    }
+
+    /// Resolves once a press asked to stop.
+    pub async fn wait(&self) {
+        let mut seen = self.seen.clone();
+        // The sender lives as long as any Interrupt: no error while we wait.
+        if seen.wait_for(|set| *set).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// A claim on the interrupt, released when dropped.
+pub struct Claim(Arc<AtomicUsize>);
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The process's one Ctrl-C watcher: started once, before anything runs.
+/// On `Press::Exit` it calls `leave`, which ends the process.
+pub fn watch(interrupt: &Interrupt, leave: fn() -> !) -> tokio::task::JoinHandle<()> {
+    let mut ctrl_c = CtrlC::listen();
+    let interrupt = interrupt.clone();
+    tokio::spawn(async move {
+        while ctrl_c.pressed().await {
+            if interrupt.press() == Press::Exit {
+                leave();
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_press_with_nothing_claimed_leaves_at_once() {
+        let interrupt = Interrupt::new();
+        assert_eq!(interrupt.press(), Press::Exit);
+        assert!(!interrupt.is_set());
+    }
+
+    #[test]
+    fn a_claimed_run_stops_on_the_first_press_and_leaves_on_the_second() {
+        let interrupt = Interrupt::new();
+        let claim = interrupt.claim();
+        assert_eq!(interrupt.press(), Press::Stop);
+        assert!(interrupt.is_set());
+        assert_eq!(interrupt.press(), Press::Exit);
+        drop(claim);
+    }
+
+    #[test]
+    fn a_released_claim_no_longer_holds_a_press() {
+        let interrupt = Interrupt::new();
+        drop(interrupt.claim());
+        assert_eq!(interrupt.press(), Press::Exit);
+    }
+
+    #[tokio::test]
+    async fn every_clone_sees_a_stop() {
+        let interrupt = Interrupt::new();
+        let other = interrupt.clone();
+        let _claim = interrupt.claim();
+        let waiting = tokio::spawn(async move { other.wait().await });
+        assert_eq!(interrupt.press(), Press::Stop);
+        assert!(waiting.await.is_ok());
+    }
+}
