@@ -59,15 +59,36 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     );
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster = Cluster::new(&client, env.verbose()).at(&ctx.context_name, ctx.server.as_deref());
+    let chains = read_chains(env, &req, (&klanker, &cluster), &ctx, &target).await?;
+
+    // plan: every link that can be checked locally; apply: STS itself.
+    let (mut checks, per_subject) = local_checks(&req, &found, &target, &chains);
+    checks.extend(sts_checks(&klanker, &req, &target, &chains, &per_subject).await);
+    Ok(VerifyReport {
+        role_arn: target.role_arn,
+        request: req,
+        checks,
+    })
+}
+
+/// Each ServiceAccount's chain, read side by side, and (with a cluster
+/// role) the check that the cluster-side identity acts in its account.
+async fn read_chains(
+    env: &Env,
+    req: &VerifyRequest,
+    (klanker, cluster): (&KlankerClients, &Cluster<'_>),
+    ctx: &kubeconfig::ContextInfo,
+    target: &Target,
+) -> Result<Vec<observe::Chain>, Error> {
     let cluster_iam = match &target.second_hop {
         None => None,
-        Some(_) => Some(cluster_clients(env, &req, &ctx, &target).await?),
+        Some(_) => Some(cluster_clients(env, req, ctx, target).await?),
     };
     // Several ServiceAccounts: each one's chain, read side by side.
     let subjects = target.subjects();
     let chains =
         futures::future::try_join_all(subjects.iter().map(|subject| {
-            observe::chain(&klanker, cluster_iam.as_ref(), &cluster, &target, subject)
+            observe::chain(klanker, cluster_iam.as_ref(), cluster, target, subject)
         }));
     let cluster_side = async {
         match (&cluster_iam, &target.second_hop) {
@@ -79,15 +100,7 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
         }
     };
     let (chains, ()) = tokio::try_join!(chains, cluster_side)?;
-
-    // plan: every link that can be checked locally; apply: STS itself.
-    let (mut checks, per_subject) = local_checks(&req, &found, &target, &chains);
-    checks.extend(sts_checks(&klanker, &req, &target, &chains, &per_subject).await);
-    Ok(VerifyReport {
-        role_arn: target.role_arn,
-        request: req,
-        checks,
-    })
+    Ok(chains)
 }
 
 /// A second hop: the cluster role is read, and assumed, in the cluster's account.
