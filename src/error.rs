@@ -46,9 +46,11 @@ pub enum Error {
     /// The onboarding has a role in the cluster's account (read, changed or
     /// removed there), and no identity for that account is known.
     #[error(
-        "`{name}` is onboarded with role {role} in the cluster's account; changing it needs that account's identity. Pass --cluster-profile PROFILE for account {account}."
+        "`{name}` is onboarded with role {role} in the cluster's account; {doing} it needs that account's identity. Pass --cluster-profile PROFILE for account {account}."
     )]
     ClusterRoleUnreachable {
+        /// What the command would do with the role: "changing", "checking".
+        doing: &'static str,
         name: String,
         role: String,
         account: String,
@@ -284,8 +286,9 @@ impl Error {
     }
 
     /// The cluster role (by ARN) cannot be reached: no identity for its account.
-    pub fn cluster_role_unreachable(name: &str, role_arn: &str) -> Self {
+    pub fn cluster_role_unreachable(doing: &'static str, name: &str, role_arn: &str) -> Self {
         Error::ClusterRoleUnreachable {
+            doing,
             name: name.to_string(),
             role: role_arn.to_string(),
             account: crate::trust::arn::account_of(role_arn)
@@ -390,6 +393,23 @@ fn message(err: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `verify` only reads the cluster role: its refusal must not say it
+    /// would change it (issue 26), while `add` and `rm` would.
+    #[test]
+    fn an_unreachable_cluster_role_says_what_the_command_would_do_with_it() {
+        let arn = "arn:aws:iam::222222222222:role/km-irsa-dev";
+        let checking = Error::cluster_role_unreachable("checking", "dev", arn).to_string();
+        assert!(checking.contains("checking it needs that account's identity"), "{checking}");
+        assert!(!checking.contains("changing"), "{checking}");
+        assert!(checking.contains("for account 222222222222"), "{checking}");
+        let changing = Error::cluster_role_unreachable("changing", "dev", arn).to_string();
+        assert!(changing.contains("changing it needs"), "{changing}");
+        assert_eq!(
+            Error::cluster_role_unreachable("checking", "dev", arn).exit_code(),
+            EXIT_BAD_INPUT
+        );
+    }
 
     #[test]
     fn exit_codes() {

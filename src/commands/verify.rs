@@ -113,7 +113,7 @@ async fn cluster_clients(
     let source = IssuerSource::from_context(ctx);
     let profile = req.cluster_profile.as_deref();
     let side = ClusterSide::of(source.as_ref(), profile, &req.klanker)
-        .ok_or_else(|| Error::cluster_role_unreachable(&req.name, &target.role_arn))?;
+        .ok_or_else(|| Error::cluster_role_unreachable("checking", &req.name, &target.role_arn))?;
     observing::issuer::cluster_clients(&side, &env.access, env.verbose()).await
 }
 

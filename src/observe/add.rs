@@ -234,6 +234,7 @@ async fn cluster_account(
             observe_cluster_account(req, clients, issuer, &cluster_role_name).await?,
         )),
         (Some(cluster_role_name), None) => Err(Error::ClusterRoleUnreachable {
+            doing: "changing",
             name: req.name.clone(),
             role: cluster_role_name,
             account: issuer
