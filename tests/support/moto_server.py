@@ -6,8 +6,13 @@
   the account and assumed role it acts as, and its parameters except
   those that carry a credential) to
   the file named by --calls, so tests can count calls and writes;
+- serves the EKS Pod Identity API and EKS add-ons, which moto lacks
+  (eks_pod_identity.py); those calls are recorded, and matched by fault
+  rules, under their operation name (CreatePodIdentityAssociation, ...),
+  with their path, query and JSON body members as parameters;
 - injects faults on request (--faults FILE, re-read whenever it changes):
-  throttling, 500, 503, custom IAM errors, slow answers, dropped
+  throttling, 500, 503, custom errors (in EKS's JSON shape on EKS calls,
+  in IAM's XML on the others), slow answers, dropped
   connections (before or after moto handled the call) and hangs that hold
   a call until the test releases it, so tests can crash the client at an
   exact point;
@@ -28,6 +33,9 @@ import urllib.parse
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
+import eks_pod_identity  # noqa: E402  (next to this script)
+
 SERVICE_RE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 ACCESS_KEY_RE = re.compile(r"Credential=([^/]+)/")
 # Request parameters that carry a credential (WebIdentityToken, SAMLAssertion, ...): never recorded.
@@ -45,6 +53,9 @@ CANNED = {
     "internal": (500, "InternalFailure", "injected internal failure"),
     "unavailable": (503, "ServiceUnavailable", "injected: service unavailable"),
 }
+# Services whose errors are JSON with the code in x-amzn-ErrorType (rest-json),
+# and the code their throttling carries there.
+JSON_ERRORS = {"eks": "ThrottlingException"}
 
 
 class Faults:
@@ -135,6 +146,11 @@ class CallRecorder:
         if "x-www-form-urlencoded" in content_type:
             params.update(urllib.parse.parse_qs(body.decode("utf-8", "replace")))
         action = params.get("Action", [None])[0] or f"{method} {path}"
+        served = eks_pod_identity.route(method, path) if service == "eks" else None
+        if served:
+            action = served[0]
+            params = {k: [v] for k, v in eks_pod_identity.request_params(
+                method, path, environ.get("QUERY_STRING", ""), body).items()}
         # Parameters too, so tests can assert what was asked; never a credential.
         recorded = {
             k: v[0] for k, v in params.items() if v and (k in RECORDED_ANYWAY or not SECRET_PARAM_RE.search(k))
@@ -149,15 +165,22 @@ class CallRecorder:
         rule = self.faults.match(action)
         if rule is None:
             return self.app(environ, start_response)
-        return self.inject(rule, environ, start_response)
+        return self.inject(rule, service, environ, start_response)
 
-    def inject(self, rule, environ, start_response):
+    def inject(self, rule, service, environ, start_response):
         fault = rule["fault"]
         if fault in CANNED or fault == "error":
             status, code, message = CANNED.get(fault, (rule.get("status", 400), rule.get("code"), rule.get("message", "")))
-            kind = "Receiver" if status >= 500 else "Sender"
-            body = ERROR_XML.format(kind=kind, code=code, message=message).encode()
-            start_response(f"{status} Fault", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+            if service in JSON_ERRORS:
+                # As the service's own errors look, or the SDK reads no code.
+                code = JSON_ERRORS[service] if fault == "throttle" else code
+                body = json.dumps({"message": message}).encode()
+                headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", code)]
+            else:
+                kind = "Receiver" if status >= 500 else "Sender"
+                body = ERROR_XML.format(kind=kind, code=code, message=message).encode()
+                headers = [("Content-Type", "text/xml")]
+            start_response(f"{status} Fault", headers + [("Content-Length", str(len(body)))])
             return [body]
         if fault == "slow":
             time.sleep(rule.get("seconds", 5))
@@ -191,7 +214,8 @@ def main():
     parser.add_argument("--calls", required=True, help="file to append request records to")
     parser.add_argument("--faults", default=None, help="JSON file of fault rules (optional)")
     args = parser.parse_args()
-    app = CallRecorder(DomainDispatcherApplication(create_backend_app), args.calls, Faults(args.faults))
+    moto = DomainDispatcherApplication(create_backend_app)
+    app = CallRecorder(eks_pod_identity.PodIdentityPeer(moto), args.calls, Faults(args.faults))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(json.dumps({"port": server.port}), flush=True)
