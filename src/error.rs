@@ -400,7 +400,10 @@ mod tests {
     fn an_unreachable_cluster_role_says_what_the_command_would_do_with_it() {
         let arn = "arn:aws:iam::222222222222:role/km-irsa-dev";
         let checking = Error::cluster_role_unreachable("checking", "dev", arn).to_string();
-        assert!(checking.contains("checking it needs that account's identity"), "{checking}");
+        assert!(
+            checking.contains("checking it needs that account's identity"),
+            "{checking}"
+        );
         assert!(!checking.contains("changing"), "{checking}");
         assert!(checking.contains("for account 222222222222"), "{checking}");
         let changing = Error::cluster_role_unreachable("changing", "dev", arn).to_string();

@@ -61,7 +61,9 @@ async fn cluster_account(
     let source = ctx.and_then(IssuerSource::from_context);
     let side =
         crate::resolve::ClusterSide::of(source.as_ref(), request.cluster_profile, &request.klanker)
-            .ok_or_else(|| Error::cluster_role_unreachable("changing", request.name, cluster_role_arn))?;
+            .ok_or_else(|| {
+                Error::cluster_role_unreachable("changing", request.name, cluster_role_arn)
+            })?;
     let clients = super::issuer::cluster_clients(&side, access, request.verbose).await?;
     let (role, ()) = tokio::try_join!(
         async {

@@ -25,6 +25,7 @@ mod krew;
 mod list_rm;
 mod messages;
 mod ownership;
+mod pod_identity_peer;
 mod policy;
 mod prompt;
 mod proxy;
