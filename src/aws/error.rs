@@ -9,12 +9,14 @@ use super::Side;
 pub enum AwsError {
     /// The profile a flag names is in neither AWS file.
     #[error(
-        "AWS profile `{profile}` ({flag}) is not defined in the AWS config or credentials file (known profiles: {known}). Add it to ~/.aws/config, or pass another {flag}."
+        "AWS profile `{profile}` ({flag}) is not defined in the AWS config or credentials file (known profiles: {known}). Add it to {config_file}, or pass another {flag}."
     )]
     UnknownProfile {
         profile: String,
         flag: String,
         known: String,
+        /// The config file the SDK reads: AWS_CONFIG_FILE, else ~/.aws/config.
+        config_file: String,
     },
     /// The AWS config or credentials file could not be read or parsed.
     #[error("could not read the AWS config files: {message}")]

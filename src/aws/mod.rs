@@ -71,6 +71,10 @@ pub async fn check_profile(profile: &str, flag: &str) -> Result<Option<Identity>
             profile: profile.to_string(),
             flag: flag.to_string(),
             known: known.join(", "),
+            config_file: std::env::var("AWS_CONFIG_FILE")
+                .ok()
+                .filter(|path| !path.is_empty())
+                .unwrap_or_else(|| "~/.aws/config".into()),
         });
     };
     Ok(identity_of_profile(|key| found.get(key)))

@@ -30,11 +30,16 @@ impl ValidationError {
 
 impl fmt::Display for ValidationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} `{}` is not valid: {}. {}",
-            self.input, self.value, self.problem, self.hint
-        )
+        // No value (a flag that is missing, or given where it means nothing):
+        // "--name `` is not valid: it is required" would quote nothing.
+        match self.value.is_empty() {
+            true => write!(f, "{}: {}. {}", self.input, self.problem, self.hint),
+            false => write!(
+                f,
+                "{} `{}` is not valid: {}. {}",
+                self.input, self.value, self.problem, self.hint
+            ),
+        }
     }
 }
 
@@ -422,6 +427,23 @@ pub fn description(text: &str, name: &str) -> Result<(), ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 26: a missing value read "NAME `` is not valid: it is required".
+    #[test]
+    fn a_missing_value_is_named_as_missing_not_quoted_empty() {
+        let missing = ValidationError::new(
+            "--name",
+            "",
+            "it is required when the context does not name an EKS cluster",
+            "Pass --name NAME.",
+        );
+        assert_eq!(
+            missing.to_string(),
+            "--name: it is required when the context does not name an EKS cluster. Pass --name NAME."
+        );
+        let given = ValidationError::new("--name", "a b", "bad", "Fix it.");
+        assert_eq!(given.to_string(), "--name `a b` is not valid: bad. Fix it.");
+    }
 
     #[test]
     fn a_role_session_name_is_what_sts_takes() {

@@ -36,6 +36,19 @@ fn missing_credentials_name_the_profile_its_source_and_the_fix() {
     );
 }
 
+/// Issue 26: the fix named ~/.aws/config even when AWS_CONFIG_FILE (as in
+/// every test world) points elsewhere.
+#[test]
+fn an_unknown_profile_points_at_the_config_file_actually_read() {
+    let world = World::new();
+    let out = world.run(&AddArgs::cluster().flag("--aws-profile", "no-such-profile"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let config = world.path("aws-config");
+    assert_contains!(out.stderr, "`no-such-profile`");
+    assert_contains!(out.stderr, &format!("Add it to {}", config.display()));
+    assert_lacks!(out.stderr, "~/.aws/config");
+}
+
 #[test]
 fn an_unreachable_api_server_is_named_with_its_context() {
     let world = World::new();
