@@ -2,6 +2,7 @@
 //! question on the terminal. A separate step the caller decides on, never
 //! inside the executor.
 
+use super::Out;
 use crate::cli::{ApplyArgs, DryRun};
 use crate::error::Error;
 use crate::plan::Plan;
@@ -17,12 +18,14 @@ pub enum Confirm<'a> {
 /// Apply or not: an explicit --dry-run (client or server) wins;
 /// --dry-run=none or --yes applies; otherwise ask on a terminal, and only
 /// plan without one. `machine_output` (`-o json|yaml`): no plan was shown,
-/// so nothing is asked either; the run plans only and says how to apply.
+/// so nothing is asked either; the run plans only and says how to apply
+/// (on `o`'s stderr).
 pub async fn decide(
     args: &ApplyArgs,
     plan: &Plan,
     confirm: Confirm<'_>,
     machine_output: bool,
+    o: &mut Out<'_>,
 ) -> Result<bool, Error> {
     if plan.is_noop() {
         return Ok(false);
@@ -31,18 +34,18 @@ pub async fn decide(
         (Some(DryRun::Client | DryRun::Server), _) => Ok(false),
         (Some(DryRun::None), _) | (None, true) => Ok(true),
         (None, false) if machine_output => {
-            super::no_prompt_for_machine_output();
+            super::no_prompt_for_machine_output(o)?;
             Ok(false)
         }
         (None, false) if super::interactive() => {
-            if ask(confirm).await? {
+            if ask(confirm, o).await? {
                 Ok(true)
             } else {
                 Err(Error::Aborted)
             }
         }
         (None, false) => {
-            super::planning_only();
+            super::planning_only(o)?;
             Ok(false)
         }
     }
@@ -50,7 +53,8 @@ pub async fn decide(
 
 /// The prompt blocks on the terminal, so it runs on a thread of its own
 /// while Ctrl-C is watched here: an interrupted prompt changed nothing.
-async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
+/// The question itself is drawn on the terminal (stderr) by `dialoguer`.
+async fn ask(confirm: Confirm<'_>, o: &mut Out<'_>) -> Result<bool, Error> {
     let name = match confirm {
         Confirm::YesNo => None,
         Confirm::TypeName(name) => Some(name.to_string()),
@@ -61,8 +65,8 @@ async fn ask(confirm: Confirm<'_>) -> Result<bool, Error> {
         None => super::confirm("Apply these changes?"),
         Some(name) => super::confirm_by_name(&name),
     });
-    let interrupted = || {
-        super::after_interrupted_prompt();
+    let mut interrupted = || {
+        super::after_interrupted_prompt(o)?;
         Err(Error::InterruptedAtPrompt)
     };
     tokio::select! {
@@ -94,7 +98,13 @@ mod tests {
         let decides = |dry_run, yes| {
             let args = ApplyArgs { dry_run, yes };
             let plan = &plan;
-            async move { decide(&args, plan, Confirm::YesNo, false).await.unwrap() }
+            async move {
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                let mut o = Out::plain(&mut out, &mut err);
+                decide(&args, plan, Confirm::YesNo, false, &mut o)
+                    .await
+                    .unwrap()
+            }
         };
         assert!(!decides(Some(DryRun::Client), true).await);
         assert!(!decides(Some(DryRun::Server), true).await);
