@@ -111,6 +111,11 @@ pub enum Error {
     /// `-o yaml`: the serializer refused a value.
     #[error("could not write the YAML output: {0}")]
     Yaml(#[from] serde_yaml::Error),
+    /// stdout or stderr refused the output (a full disk, a closed file).
+    /// A reader that left (a closed pipe) ends the run quietly instead:
+    /// see `output::reader_left`.
+    #[error("could not write the output: {0}")]
+    Write(#[source] std::io::Error),
     /// A programming error: a plan held a cluster step, but the command
     /// built no cluster client.
     #[error(

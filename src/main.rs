@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use kubectl_klanker_trust::{apply, cli::Cli, commands, complete, logging, output};
@@ -6,7 +7,7 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: could not start: {e}");
+            let _ = writeln!(std::io::stderr(), "error: could not start: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -24,7 +25,10 @@ async fn run() -> ExitCode {
     if args.first().map(String::as_str) == Some("__complete") {
         let words = &args[1..];
         let sources = complete::LocalSources::load(words).await;
-        print!("{}", complete::complete(words, &sources).render());
+        let answer = complete::complete(words, &sources).render();
+        // kubectl reads the answer whole; a shell that stopped reading
+        // wants nothing more.
+        let _ = write!(std::io::stdout().lock(), "{answer}");
         return ExitCode::SUCCESS;
     }
     let cli = Cli::parse_env();
@@ -35,8 +39,10 @@ async fn run() -> ExitCode {
     let _watcher = apply::interrupt::watch(&interrupt, leave_interrupted);
     match commands::run(cli, &interrupt).await {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader left (`list | head -1`): quietly, as git and kubectl.
+        Err(err) if output::reader_left(&err) => ExitCode::from(output::EXIT_READER_LEFT),
         Err(err) => {
-            output::error(&err, verbose);
+            output::error(&mut std::io::stderr().lock(), &err, verbose);
             ExitCode::from(err.exit_code())
         }
     }

@@ -1,7 +1,8 @@
 //! One module per subcommand. Each is the five stages in order: resolve
 //! (`resolve/`), observe (`observe/`), plan (`plan/`), apply (`apply/`),
-//! and returns what happened; this dispatcher builds the run's `Env` once,
-//! renders (`output/`), and asks at the prompt between plan and apply.
+//! and returns what happened; this dispatcher builds the run's `Env` and
+//! its writers once, renders (`output/`), and asks at the prompt between
+//! plan and apply.
 
 pub mod add;
 pub mod audit;
@@ -18,44 +19,64 @@ use crate::cli::{
 };
 use crate::env::Env;
 use crate::error::Error;
-use crate::output::{self, prompt};
+use crate::output::{self, Out, prompt};
 
-/// `interrupt`: the process's one Ctrl-C, watched from the start (`main`).
+/// Runs the command, its output on stdout and stderr. `interrupt`: the
+/// process's one Ctrl-C, watched from the start (`main`).
 pub async fn run(cli: Cli, interrupt: &Interrupt) -> Result<(), Error> {
+    // Stdout is ours alone for the run: locked once. Stderr is not: the
+    // logger, the progress bar and the prompt write to it too, from other
+    // threads, so each write takes its lock for that line only.
+    let stdout = std::io::stdout();
+    let (mut stdout, mut stderr) = (stdout.lock(), std::io::stderr());
+    let mut o = Out::for_stdout(&mut stdout, &mut stderr);
+    dispatch(&cli, &mut o, interrupt).await?;
+    o.flush()
+}
+
+async fn dispatch(cli: &Cli, o: &mut Out<'_>, interrupt: &Interrupt) -> Result<(), Error> {
     let env = || Env::new(&cli.global, output::interactive(), interrupt);
     match &cli.command {
-        Command::Add(args) => add(&env()?, args).await,
-        Command::List(args) => list(&env()?, args).await,
-        Command::Rm(args) => rm(&env()?, args).await,
-        Command::Verify(args) => verify(&env()?, args).await,
-        Command::Describe(args) => describe(&env()?, args).await,
-        Command::Audit(args) => audit(&env()?, args).await,
-        Command::Policy(args) => policy(&env()?, args).await,
-        Command::Completion(args) => {
-            output::text(&crate::complete::script(args.shell));
-            Ok(())
-        }
-        Command::Version => {
-            output::version();
-            Ok(())
-        }
+        Command::Add(args) => add(&env()?, args, o).await,
+        Command::List(args) => list(&env()?, args, o).await,
+        Command::Rm(args) => rm(&env()?, args, o).await,
+        Command::Verify(args) => verify(&env()?, args, o).await,
+        Command::Describe(args) => describe(&env()?, args, o).await,
+        Command::Audit(args) => audit(&env()?, args, o).await,
+        Command::Policy(args) => policy(&env()?, args, o).await,
+        Command::Completion(args) => output::text(o, &crate::complete::script(args.shell)),
+        Command::Version => output::version(o),
+    }
+}
+
+/// A result that could not be written once changes were applied: they
+/// stay, so the error must not say that nothing was changed.
+fn after_changes(applied: bool, rerun: &'static str) -> impl FnOnce(Error) -> Error {
+    move |cause| match applied {
+        true => Error::AfterChanges {
+            cause: Box::new(cause),
+            rerun,
+        },
+        false => cause,
     }
 }
 
 /// `add`: plan, show it, ask (or not), apply, report.
-async fn add(env: &Env, args: &AddArgs) -> Result<(), Error> {
+async fn add(env: &Env, args: &AddArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let prepared = add::prepare(env, args).await?;
     let (req, planned) = (&prepared.req, &prepared.add);
-    output::add::plan(req, &prepared.snapshot, planned, &prepared.acting_as);
+    output::add::plan(o, req, &prepared.snapshot, planned, &prepared.acting_as)?;
     let machine = matches!(
         req.output,
         crate::cli::AddOutput::Json | crate::cli::AddOutput::Yaml
     );
+    let confirm = prompt::Confirm::YesNo;
     let go = prompt::decide(
         &req.apply,
         &planned.plan,
-        prompt::Confirm::YesNo,
+        confirm,
         machine,
+        o,
         &env.interrupt,
     )
     .await?;
@@ -67,20 +88,30 @@ async fn add(env: &Env, args: &AddArgs) -> Result<(), Error> {
         verification: report.verification.as_deref(),
         config_path: env.store.path(),
     };
-    output::add::result(req, planned, done)?;
+    output::add::result(o, req, planned, done).map_err(after_changes(
+        report.outcome.is_some(),
+        "kubectl klanker-trust add",
+    ))?;
     report
         .verification
         .map_or(Ok(()), |checks| Error::broken_chain(&checks))
 }
 
 /// `rm`: plan, show it, ask for the name (or not), remove, report.
-async fn rm(env: &Env, args: &RmArgs) -> Result<(), Error> {
+async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let prepared = rm::prepare(env, args).await?;
     let (request, removal) = (&prepared.request, &prepared.removal);
     if request.output == ReportOutput::Text {
         let account = &prepared.seen.account;
         let acting_as = &prepared.acting_as;
-        output::rm::plan(acting_as, request.name, account, removal, &prepared.notes);
+        output::rm::plan(
+            o,
+            acting_as,
+            request.name,
+            account,
+            removal,
+            &prepared.notes,
+        )?;
     }
     let confirm = prompt::Confirm::TypeName(request.name);
     let machine = request.output != ReportOutput::Text;
@@ -89,13 +120,14 @@ async fn rm(env: &Env, args: &RmArgs) -> Result<(), Error> {
         &removal.plan,
         confirm,
         machine,
+        o,
         &env.interrupt,
     )
     .await?;
     let progress = output::Progress::new(removal.plan.changes().count(), env.verbose());
     let report = rm::apply(env, &prepared, go, &progress).await?;
     if let Some(server) = &report.server {
-        output::rm::server_dry_run(request.output, server);
+        output::rm::server_dry_run(o, request.output, server)?;
     }
     let outcome = output::rm::RmOutcome {
         name: request.name,
@@ -105,12 +137,13 @@ async fn rm(env: &Env, args: &RmArgs) -> Result<(), Error> {
         applied: report.applied,
         skipped: report.outcome.skipped_steps(&removal.plan),
     };
-    output::rm::result(request.output, &outcome)?;
+    output::rm::result(o, request.output, &outcome)
+        .map_err(after_changes(report.applied, "kubectl klanker-trust rm"))?;
     rm::pending(env, prepared, &report)
 }
 
 /// `list`: the onboardings, as a table or a document.
-async fn list(env: &Env, args: &ListArgs) -> Result<(), Error> {
+async fn list(env: &Env, args: &ListArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let (request, report) = list::run(env, args).await?;
     let shape = output::list::Shape {
         format: request.output,
@@ -122,24 +155,28 @@ async fn list(env: &Env, args: &ListArgs) -> Result<(), Error> {
             entries,
             pending,
             drift,
-        } => output::list::local(env.store.path(), &entries, &pending, &drift, current, shape),
-        list::ListReport::Live(listing) => output::list::listing(&listing, shape),
+        } => {
+            let path = env.store.path();
+            output::list::local(o, path, &entries, &pending, &drift, current, shape)
+        }
+        list::ListReport::Live(listing) => output::list::listing(o, &listing, shape),
     }
 }
 
 /// `describe`: one onboarding's live state.
-async fn describe(env: &Env, args: &DescribeArgs) -> Result<(), Error> {
+async fn describe(env: &Env, args: &DescribeArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let report = describe::run(env, args).await?;
     let description =
         output::describe::description(&report.name, &report.found, &report.seen, report.drift);
-    output::describe::report(&description, args.output)
+    output::describe::report(o, &description, args.output)
 }
 
 /// `verify`: each link's verdict; exit 4 when one is broken.
-async fn verify(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
+async fn verify(env: &Env, args: &VerifyArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let report = verify::run(env, args).await?;
     let request = &report.request;
     output::verify::report(
+        o,
         &request.name,
         &report.role_arn,
         &report.checks,
@@ -149,12 +186,12 @@ async fn verify(env: &Env, args: &VerifyArgs) -> Result<(), Error> {
 }
 
 /// `policy`: the documents asked for.
-async fn policy(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
+async fn policy(env: &Env, args: &PolicyArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let report = policy::run(env, args).await?;
     if let Some(doc) = &report.audit {
-        return output::policy::audit(doc, args.output);
+        return output::policy::audit(o, doc, args.output);
     }
-    output::policy::print(&output::policy::Documents {
+    let docs = output::policy::Documents {
         target: args.target,
         output: args.output,
         klanker: report.klanker.as_ref(),
@@ -162,16 +199,17 @@ async fn policy(env: &Env, args: &PolicyArgs) -> Result<(), Error> {
         boundary: report.boundary.as_ref(),
         boundary_arn: report.boundary_arn.as_deref(),
         rbac: report.rbac.as_ref(),
-    })
+    };
+    output::policy::documents(o, &docs)
 }
 
 /// `audit`: the findings (exit 1 at or above `--fail-on`), or one fixed document.
-async fn audit(env: &Env, args: &AuditArgs) -> Result<(), Error> {
+async fn audit(env: &Env, args: &AuditArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let report = match audit::run(env, args).await? {
-        audit::AuditReport::FixDocument(doc) => return output::audit::document(&doc),
+        audit::AuditReport::FixDocument(doc) => return output::audit::document(o, &doc),
         audit::AuditReport::Findings(report) => report,
     };
-    output::audit::report(&report, args.output)?;
+    output::audit::report(o, &report, args.output)?;
     match args.fail_on {
         Some(severity) if report.at_or_above(severity) > 0 => {
             Err(crate::audit::AuditError::FailOn {

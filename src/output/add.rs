@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Structured, visible};
+use super::{Out, Structured, visible};
 use crate::apply::{Outcome, ServerDryRun};
 use crate::cli::AddOutput;
 use crate::error::Error;
@@ -18,28 +18,40 @@ use crate::verify::Check;
 /// The plan, on stdout for text output, on stderr beside `-o manifest`
 /// (stdout is the manifest), not at all for JSON/YAML (it is in the report).
 /// `acting_as`: which identity acts in each account (a line, or empty).
-pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str) {
+pub fn plan(
+    o: &mut Out,
+    req: &AddRequest,
+    snap: &AddSnapshot,
+    add: &AddPlan,
+    acting_as: &str,
+) -> Result<(), Error> {
     if snap.issuer.discovered {
-        eprintln!(
+        writeln!(
+            o.err,
             "OIDC issuer discovered from the API server: {}",
             visible(&snap.issuer.issuer.url())
-        );
+        )?;
     }
     if let (Some(account), Some(cluster)) = (&add.cluster_account, &snap.cluster_account) {
         match &cluster.observed.provider {
-            Some(p) => eprintln!(
+            Some(p) => writeln!(
+                o.err,
                 "OIDC provider of the cluster's account {account}: reusing {}",
                 visible(&p.arn)
-            ),
-            None => eprintln!("OIDC provider of the cluster's account {account}: creating"),
+            )?,
+            None => writeln!(
+                o.err,
+                "OIDC provider of the cluster's account {account}: creating"
+            )?,
         }
     } else if req.register == RegisterMode::Auto {
         match &add.reuses_provider {
-            Some(arn) => eprintln!(
+            Some(arn) => writeln!(
+                o.err,
                 "OIDC provider auto-detected: reusing existing {}",
                 visible(arn)
-            ),
-            None => eprintln!("OIDC provider auto-detected: creating"),
+            )?,
+            None => writeln!(o.err, "OIDC provider auto-detected: creating")?,
         }
     }
     let mode = req.mode.kind();
@@ -58,20 +70,22 @@ pub fn plan(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan, acting_as: &str
         req.subjects_line()
     );
     match req.output {
-        AddOutput::Text => print!(
+        AddOutput::Text => write!(
+            o.out,
             "{}",
             super::plan_text(
-                &super::wrap_header(&header, super::stdout_width()),
+                &super::wrap_header(&header, o.width),
                 &add.plan,
                 &add.warnings,
-                super::stdout_colour()
+                o.colour
             )
         ),
-        AddOutput::Manifest => eprint!(
+        AddOutput::Manifest => write!(
+            o.err,
             "{}",
             super::plan_text(&header, &add.plan, &add.warnings, false)
         ),
-        AddOutput::Json | AddOutput::Yaml => {}
+        AddOutput::Json | AddOutput::Yaml => Ok(()),
     }
 }
 
@@ -221,84 +235,92 @@ fn shown_service_accounts(req: &AddRequest) -> Vec<(String, String)> {
     }
 }
 
-pub fn result(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Error> {
+pub fn result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: Done<'_>) -> Result<(), Error> {
     match req.output {
-        AddOutput::Text => {
-            text_result(req, add, &done);
-            Ok(())
-        }
-        AddOutput::Json => structured_result(req, add, &done, Structured::Json),
-        AddOutput::Yaml => structured_result(req, add, &done, Structured::Yaml),
-        AddOutput::Manifest => manifest(req, add),
+        AddOutput::Text => text_result(o, req, add, &done),
+        AddOutput::Json => structured_result(o, req, add, &done, Structured::Json),
+        AddOutput::Yaml => structured_result(o, req, add, &done, Structured::Yaml),
+        AddOutput::Manifest => manifest(o, req, add),
     }
 }
 
-fn text_result(req: &AddRequest, add: &AddPlan, done: &Done<'_>) {
+fn text_result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: &Done<'_>) -> Result<(), Error> {
     let applied = done.outcome.is_some();
     let role_arn = &add.desired.role_arn;
     let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).unwrap_or(role_arn);
     if let Some(server) = done.server {
-        print!("{}", super::server_dry_run_text(server));
+        write!(o.out, "{}", super::server_dry_run_text(server))?;
     }
     if let Some(outcome) = done.outcome {
-        println!("Applied {} change(s).", add.plan.changes().count());
+        writeln!(o.out, "Applied {} change(s).", add.plan.changes().count())?;
         for line in &results(add, outcome) {
-            println!("{}", visible(line));
+            writeln!(o.out, "{}", visible(line))?;
         }
     } else if !add.plan.is_noop() {
         let accounts = shown_service_accounts(req);
         for line in dry_run_lines(&add.plan, (role_arn, annotated), &accounts) {
-            println!("{line}");
+            writeln!(o.out, "{line}")?;
         }
-        super::nothing_changed("apply");
-        return;
+        return super::nothing_changed(o, "apply");
     }
-    println!("role: {role_arn}");
+    writeln!(o.out, "role: {role_arn}")?;
     if let Some(cluster_role) = &add.cluster_role_arn {
         let mode = req.mode.kind();
-        println!("cluster role: {cluster_role} ({mode}: it assumes {role_arn})");
+        writeln!(
+            o.out,
+            "cluster role: {cluster_role} ({mode}: it assumes {role_arn})"
+        )?;
     }
     for (namespace, name) in shown_service_accounts(req) {
-        println!("service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {annotated})");
+        writeln!(
+            o.out,
+            "service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {annotated})"
+        )?;
     }
     if let Some(cm) = &add.config_map {
         for namespace in config_map_namespaces(req) {
-            println!(
+            writeln!(
+                o.out,
                 "config map: {namespace}/{} (key {})",
                 cm.name,
                 crate::trust::chain::CONFIG_MAP_KEY
-            );
+            )?;
         }
     }
     if applied && req.applies_service_account() {
         for (namespace, name) in req.service_accounts() {
-            print!("{}", next_steps(&namespace, &name));
+            write!(o.out, "{}", next_steps(&namespace, &name))?;
         }
         if let Some(cm) = &add.config_map {
-            print!("{}", config_map_next_steps(req.mode.kind(), &cm.name));
+            write!(
+                o.out,
+                "{}",
+                config_map_next_steps(req.mode.kind(), &cm.name)
+            )?;
         }
     }
-    if let Some(checks) = done.verification {
-        verification_text(req, checks);
+    match done.verification {
+        Some(checks) => verification_text(o, req, checks),
+        None => Ok(()),
     }
 }
 
-fn verification_text(req: &AddRequest, checks: &[Check]) {
-    println!("Verifying the trust chain:");
-    print!(
-        "{}",
-        super::verify::checks_text(checks, super::stdout_colour())
-    );
-    println!("{}", super::verify::verdict(checks));
+fn verification_text(o: &mut Out, req: &AddRequest, checks: &[Check]) -> Result<(), Error> {
+    writeln!(o.out, "Verifying the trust chain:")?;
+    write!(o.out, "{}", super::verify::checks_text(checks, o.colour))?;
+    writeln!(o.out, "{}", super::verify::verdict(checks))?;
     if !crate::verify::has_failure(checks) {
-        println!(
+        writeln!(
+            o.out,
             "(`kubectl klanker-trust verify {}` also has STS assume the role with a real token.)",
             req.name
-        );
+        )?;
     }
+    Ok(())
 }
 
 fn structured_result(
+    o: &mut Out,
     req: &AddRequest,
     add: &AddPlan,
     done: &Done<'_>,
@@ -337,23 +359,23 @@ fn structured_result(
             not_sent: &s.not_sent,
         }),
     };
-    super::print_structured(&report, format)
+    super::write_structured(o, &report, format)
 }
 
 /// One YAML document per ServiceAccount, as `kubectl apply -f` reads them.
-fn manifest(req: &AddRequest, add: &AddPlan) -> Result<(), Error> {
+fn manifest(o: &mut Out, req: &AddRequest, add: &AddPlan) -> Result<(), Error> {
     for (i, (namespace, name)) in req.service_accounts().iter().enumerate() {
         let sa = k8s::service_account(namespace, name, &add.annotations, &add.labels);
         if i > 0 {
-            println!("---");
+            writeln!(o.out, "---")?;
         }
         // k8s-openapi's serializer writes apiVersion and kind itself.
-        print!("{}", serde_yaml::to_string(&sa)?);
+        write!(o.out, "{}", serde_yaml::to_string(&sa)?)?;
     }
     if let Some(cm) = &add.config_map {
         for namespace in config_map_namespaces(req) {
             let cm = k8s::config_map(&namespace, &cm.name, &req.name, &cm.data);
-            print!("---\n{}", serde_yaml::to_string(&cm)?);
+            write!(o.out, "---\n{}", serde_yaml::to_string(&cm)?)?;
         }
     }
     Ok(())

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Structured, visible};
+use super::{Out, Structured, visible};
 use crate::audit::{AccountSummary, Finding, Report};
 use crate::cli::AuditOutput;
 use crate::error::Error;
@@ -27,7 +27,7 @@ struct Document<'a> {
     findings: &'a [Finding],
 }
 
-pub fn report(report: &Report, format: AuditOutput) -> Result<(), Error> {
+pub fn report(o: &mut Out, report: &Report, format: AuditOutput) -> Result<(), Error> {
     let structured = match format {
         AuditOutput::Json => Some(Structured::Json),
         AuditOutput::Yaml => Some(Structured::Yaml),
@@ -43,15 +43,14 @@ pub fn report(report: &Report, format: AuditOutput) -> Result<(), Error> {
                 .collect(),
             findings: &report.findings,
         };
-        return super::print_structured(&doc, structured);
+        return super::write_structured(o, &doc, structured);
     }
-    print!("{}", text(report, format == AuditOutput::Wide));
-    Ok(())
+    write!(o.out, "{}", text(report, format == AuditOutput::Wide))
 }
 
 /// `--fix-doc`: the document alone, for `aws iam update-assume-role-policy`.
-pub fn document(doc: &Value) -> Result<(), Error> {
-    super::print_structured(doc, Structured::Json)
+pub fn document(o: &mut Out, doc: &Value) -> Result<(), Error> {
+    super::write_structured(o, doc, Structured::Json)
 }
 
 /// Cuts `text` to `width` characters, marking the cut.

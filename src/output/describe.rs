@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Structured, visible};
+use super::{Out, Structured, visible};
 use crate::cli::ReportOutput;
 use crate::error::Error;
 use crate::plan::describe::is_subject;
@@ -260,14 +260,11 @@ pub fn description(name: &str, found: &Onboarding, seen: &Seen, drift: Vec<Strin
     }
 }
 
-pub fn report(d: &Description, format: ReportOutput) -> Result<(), Error> {
+pub fn report(o: &mut Out, d: &Description, format: ReportOutput) -> Result<(), Error> {
     match format {
-        ReportOutput::Text => {
-            print!("{}", text(d));
-            Ok(())
-        }
-        ReportOutput::Json => super::print_structured(d, Structured::Json),
-        ReportOutput::Yaml => super::print_structured(d, Structured::Yaml),
+        ReportOutput::Text => write!(o.out, "{}", text(d)),
+        ReportOutput::Json => super::write_structured(o, d, Structured::Json),
+        ReportOutput::Yaml => super::write_structured(o, d, Structured::Yaml),
     }
 }
 

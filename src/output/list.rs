@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Structured, visible};
+use super::{Out, Structured, visible};
 use crate::cli::ListOutput;
 use crate::error::Error;
 use crate::inventory::{Drift, ProviderStatus, Row};
@@ -47,30 +47,30 @@ impl Shape {
 }
 
 /// The listing of the klanker account.
-pub fn listing(listing: &Listing, shape: Shape) -> Result<(), Error> {
+pub fn listing(o: &mut Out, listing: &Listing, shape: Shape) -> Result<(), Error> {
     if let Some(structured) = structured(shape.format) {
-        return super::print_structured(listing, structured);
+        return super::write_structured(o, listing, structured);
     }
     if shape.format == ListOutput::Name {
         let names = listing.clusters.iter().map(|r| r.onboarding.name.as_str());
-        print!("{}", names_text(names));
-        return Ok(());
+        return write!(o.out, "{}", names_text(names));
     }
     if listing.clusters.is_empty() {
-        println!(
+        writeln!(
+            o.out,
             "No clusters are onboarded in klanker account {}.",
             listing.klanker_account
-        );
+        )?;
     } else {
-        print!("{}", onboardings_table(&listing.clusters, shape));
+        write!(o.out, "{}", onboardings_table(&listing.clusters, shape))?;
     }
-    print!("{}", drift_text(&listing.drift));
-    print!("{}", pending_text(&listing.pending_removal));
-    Ok(())
+    write!(o.out, "{}", drift_text(&listing.drift))?;
+    write!(o.out, "{}", pending_text(&listing.pending_removal))
 }
 
 /// km-config.yaml alone (`--local`): IAM is not consulted.
 pub fn local(
+    o: &mut Out,
     path: &Path,
     config: &[ClusterEntry],
     pending: &[PendingRemoval],
@@ -86,21 +86,23 @@ pub fn local(
             pending_removal: pending,
             drift,
         };
-        return super::print_structured(&listing, structured);
+        return super::write_structured(o, &listing, structured);
     }
     if shape.format == ListOutput::Name {
-        print!("{}", names_text(config.iter().map(|e| e.name.as_str())));
-        return Ok(());
+        return write!(
+            o.out,
+            "{}",
+            names_text(config.iter().map(|e| e.name.as_str()))
+        );
     }
     if config.is_empty() {
-        println!("No clusters are recorded in {}.", path.display());
+        writeln!(o.out, "No clusters are recorded in {}.", path.display())?;
     } else {
-        print!("{}", local_table(config, current, shape));
+        write!(o.out, "{}", local_table(config, current, shape))?;
     }
-    println!("(from {}; IAM was not consulted)", path.display());
-    print!("{}", drift_text(drift));
-    print!("{}", pending_text(pending));
-    Ok(())
+    writeln!(o.out, "(from {}; IAM was not consulted)", path.display())?;
+    write!(o.out, "{}", drift_text(drift))?;
+    write!(o.out, "{}", pending_text(pending))
 }
 
 /// The drift section, empty when there is none.
@@ -395,6 +397,72 @@ mod tests {
             "{text}"
         );
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+    }
+
+    fn listing_of(clusters: Vec<Row>) -> Listing {
+        Listing {
+            klanker_account: "333333333333".into(),
+            clusters,
+            drift: vec![Drift {
+                name: "dev".into(),
+                problem: "two roles claim it".into(),
+                fix: "delete one".into(),
+            }],
+            pending_removal: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_listing_is_the_table_then_the_drift_on_stdout() {
+        let listing = listing_of(vec![row()]);
+        let text = shape(ListOutput::Text, true);
+        let (out, err) = crate::output::rendered(|o| super::listing(o, &listing, text));
+        assert_eq!(
+            out,
+            format!(
+                "{}\nDrift:\n  dev: two roles claim it\n    fix: delete one\n",
+                onboardings_table(&listing.clusters, text)
+            )
+        );
+        assert!(
+            out.starts_with("   NAME") && out.contains("*  dev"),
+            "{out}"
+        );
+        assert_eq!(err, "");
+
+        let empty = listing_of(Vec::new());
+        let (out, _) = crate::output::rendered(|o| super::listing(o, &empty, text));
+        assert!(
+            out.starts_with("No clusters are onboarded in klanker account 333333333333.\n\nDrift:"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_listing_as_names_or_json_is_for_programs() {
+        let listing = listing_of(vec![row()]);
+        let names = shape(ListOutput::Name, true);
+        let (out, _) = crate::output::rendered(|o| super::listing(o, &listing, names));
+        assert_eq!(out, "dev\n");
+        let json = shape(ListOutput::Json, true);
+        let (out, _) = crate::output::rendered(|o| super::listing(o, &listing, json));
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc["klanker_account"], "333333333333");
+        assert_eq!(doc["clusters"][0]["name"], "dev", "{doc}");
+        assert_eq!(doc["drift"][0]["problem"], "two roles claim it", "{doc}");
+    }
+
+    #[test]
+    fn the_local_listing_says_iam_was_not_consulted() {
+        let path = Path::new("/home/u/.km/km-config.yaml");
+        let text = shape(ListOutput::Text, true);
+        let (out, err) = crate::output::rendered(|o| local(o, path, &[], &[], &[], None, text));
+        assert_eq!(
+            out,
+            "No clusters are recorded in /home/u/.km/km-config.yaml.\n\
+             (from /home/u/.km/km-config.yaml; IAM was not consulted)\n"
+        );
+        assert_eq!(err, "");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Everything the user sees: plan and result rendering, the prompt,
 //! progress. Colour and progress only on a terminal; `NO_COLOR` is honoured
-//! by `console`.
+//! by `console`. Renderers write to the `Out` they are given, never to the
+//! process's streams themselves, so a report renders the same into a test's
+//! buffer; the progress bar and the prompt draw on the terminal (stderr).
 
 pub mod list;
 pub mod rm;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use console::{Style, Term};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -21,6 +23,74 @@ pub use crate::text::{visible, visible_lines};
 
 use crate::error::Error;
 use crate::plan::{Action, Plan, Target};
+
+/// Where a renderer writes: `out` for the result (what a pipe reads), `err`
+/// for what accompanies it (notes, the plan beside a manifest), and what
+/// `out` is, so the text fits it.
+pub struct Out<'a> {
+    pub out: Stream<'a>,
+    pub err: Stream<'a>,
+    /// Whether `out` gets colour: a terminal, `NO_COLOR` unset.
+    pub colour: bool,
+    /// `out`'s width when it is a terminal; `None` (no wrapping) for a
+    /// pipe or a file, which a program reads line by line.
+    pub width: Option<usize>,
+}
+
+impl<'a> Out<'a> {
+    /// No colour, no wrapping: what a pipe, a file or a test gets.
+    pub fn plain(out: &'a mut dyn Write, err: &'a mut dyn Write) -> Self {
+        Self {
+            out: Stream(out),
+            err: Stream(err),
+            colour: false,
+            width: None,
+        }
+    }
+
+    /// Colour and width as the process's stdout has them.
+    pub fn for_stdout(out: &'a mut dyn Write, err: &'a mut dyn Write) -> Self {
+        Self {
+            colour: stdout_colour(),
+            width: stdout_width(),
+            ..Self::plain(out, err)
+        }
+    }
+
+    /// Writes what the streams still buffer: a failure shows here, not
+    /// unseen at exit.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.out.0.flush().map_err(Error::Write)?;
+        self.err.0.flush().map_err(Error::Write)
+    }
+}
+
+/// One stream of `Out`. `write!`/`writeln!` on it fail with `Error::Write`,
+/// so a renderer's `?` ends the run at the first refused write.
+pub struct Stream<'a>(&'a mut dyn Write);
+
+impl Stream<'_> {
+    pub fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) -> Result<(), Error> {
+        self.0.write_fmt(args).map_err(Error::Write)
+    }
+}
+
+/// Exit status when the reader of our output left (`list | head -1`):
+/// 128 + SIGPIPE, what the shell reports for git and kubectl, which die
+/// of the signal there. Quiet, as they are, but not 0: a pipeline with
+/// `pipefail` sees the output was cut. Returned, not raised, so nothing
+/// else the run holds is cut short by a signal.
+pub const EXIT_READER_LEFT: u8 = 128 + 13;
+
+/// Whether `err` is a write into a pipe whose reader left: nothing to
+/// render, nobody to tell.
+pub fn reader_left(err: &Error) -> bool {
+    match err {
+        Error::Write(e) => e.kind() == std::io::ErrorKind::BrokenPipe,
+        Error::AfterChanges { cause, .. } => reader_left(cause),
+        _ => false,
+    }
+}
 
 /// Whether we may ask questions: both stdin and stderr must be terminals.
 pub fn interactive() -> bool {
@@ -109,29 +179,33 @@ pub enum Structured {
     Yaml,
 }
 
-/// Prints `value` in `format`; a value the serializer refuses is an error,
-/// never an empty document.
-pub fn print_structured<T: serde::Serialize>(value: &T, format: Structured) -> Result<(), Error> {
+/// Writes `value` in `format` to stdout; a value the serializer refuses
+/// is an error, never an empty document.
+pub fn write_structured<T: serde::Serialize>(
+    o: &mut Out,
+    value: &T,
+    format: Structured,
+) -> Result<(), Error> {
     match format {
-        Structured::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Structured::Yaml => print!("{}", serde_yaml::to_string(value)?),
+        Structured::Json => writeln!(o.out, "{}", serde_json::to_string_pretty(value)?),
+        Structured::Yaml => write!(o.out, "{}", serde_yaml::to_string(value)?),
     }
-    Ok(())
 }
 
-/// Text printed exactly as given (a completion script).
-pub fn text(text: &str) {
-    print!("{text}");
+/// Text written exactly as given (a completion script).
+pub fn text(o: &mut Out, text: &str) -> Result<(), Error> {
+    write!(o.out, "{text}")
 }
 
 /// `version`: the crate version, the commit and the target it was built for.
-pub fn version() {
-    println!(
+pub fn version(o: &mut Out) -> Result<(), Error> {
+    writeln!(
+        o.out,
         "kubectl-klanker_trust {} (commit {}, target {})",
         env!("CARGO_PKG_VERSION"),
         env!("KLANKER_GIT_COMMIT"),
         env!("KLANKER_TARGET")
-    );
+    )
 }
 
 /// `--dry-run=server`'s report: the API server authorized and admitted
@@ -156,8 +230,11 @@ pub fn server_dry_run_text(server: &crate::apply::ServerDryRun) -> String {
 }
 
 /// The dry-run report's last line.
-pub fn nothing_changed(verb: &str) {
-    println!("Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to {verb}.");
+pub fn nothing_changed(o: &mut Out, verb: &str) -> Result<(), Error> {
+    writeln!(
+        o.out,
+        "Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to {verb}."
+    )
 }
 
 /// Asks y/N on the terminal (stderr) and waits for Enter, so a typed
@@ -188,8 +265,8 @@ pub fn confirm_by_name(name: &str) -> Result<bool, Error> {
 }
 
 /// After Ctrl-C at the prompt: the terminal's line is left as typed.
-pub fn after_interrupted_prompt() {
-    eprintln!();
+pub fn after_interrupted_prompt(o: &mut Out) -> Result<(), Error> {
+    writeln!(o.err)
 }
 
 /// Per-step progress on stderr, drawn only when stderr is a terminal.
@@ -241,13 +318,15 @@ impl crate::apply::Progress for Progress {
             return;
         }
         if self.verbose {
-            self.bar.suspend(|| eprintln!("step: {}", visible(summary)));
+            self.bar
+                .suspend(|| stderr_line(&format!("step: {}", visible(summary))));
         }
         self.bar.set_message(visible(summary).into_owned());
     }
 
     fn note(&self, why: &str) {
-        self.bar.suspend(|| eprintln!("note: {}", visible(why)));
+        self.bar
+            .suspend(|| stderr_line(&format!("note: {}", visible(why))));
     }
 
     fn done(&self) {
@@ -262,6 +341,13 @@ impl crate::apply::Progress for Progress {
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.bar.finish_and_clear();
     }
+}
+
+/// A line of the progress sink, which steps running at once share (so it
+/// holds no writer): straight to stderr, beside the bar. A closed stderr
+/// has nobody left to tell, and the steps go on.
+fn stderr_line(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Stderr for the progress bar, narrower than the terminal by the echo of
@@ -322,34 +408,38 @@ pub fn paint_error(text: &str, colour: bool) -> String {
     }
 }
 
-/// Writes `error: ...` to stderr: one paragraph, no debug dumps, `error:`
+/// Writes `error: ...` to `stderr`: one paragraph, no debug dumps, `error:`
 /// red on a terminal (never with NO_COLOR). With `verbose`, the cause
-/// chain follows.
-pub fn error(err: &Error, verbose: bool) {
+/// chain follows. A stderr that refuses it has nobody left to tell.
+pub fn error(stderr: &mut dyn Write, err: &Error, verbose: bool) {
     let colour =
         console::Term::stderr().features().colors_supported() && console::colors_enabled_stderr();
     // Messages quote API servers, IAM and files: nothing of theirs reaches
     // the terminal raw; our own colour is added after.
     let shown = visible_lines(&crate::error::text(err, verbose)).into_owned();
-    eprintln!("{}", paint_error(&shown, colour));
+    let _ = writeln!(stderr, "{}", paint_error(&shown, colour));
 }
 
 /// Said when `add`/`rm` would ask but cannot.
 /// `-o json|yaml` without --yes or --dry-run: a prompt would ask about a
 /// plan nobody was shown, so none is asked.
-pub fn no_prompt_for_machine_output() {
-    eprintln!(
+pub fn no_prompt_for_machine_output(o: &mut Out) -> Result<(), Error> {
+    writeln!(
+        o.err,
         "-o json/yaml shows no plan, so nothing is asked: planning only. Pass --yes (or --dry-run=false) to apply, or --dry-run=server to have the API server check the writes."
-    );
+    )
 }
 
-pub fn planning_only() {
-    eprintln!("stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply.");
+pub fn planning_only(o: &mut Out) -> Result<(), Error> {
+    writeln!(
+        o.err,
+        "stdin is not a terminal: planning only. Pass --dry-run=false or --yes to apply."
+    )
 }
 
 /// The terminal's width when stdout is one; `None` (no wrapping) for a
 /// pipe or a file, which a program reads line by line.
-pub fn stdout_width() -> Option<usize> {
+fn stdout_width() -> Option<usize> {
     let term = Term::stdout();
     term.is_term()
         .then(|| term.size_checked())
@@ -381,13 +471,78 @@ pub fn wrap_header(header: &str, width: Option<usize>) -> String {
 }
 
 /// Whether stdout gets colour.
-pub fn stdout_colour() -> bool {
+fn stdout_colour() -> bool {
     Term::stdout().features().colors_supported() && console::colors_enabled()
+}
+
+/// What `render` wrote to stdout and to stderr, without colour or wrapping.
+#[cfg(test)]
+pub(crate) fn rendered(render: impl FnOnce(&mut Out) -> Result<(), Error>) -> (String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    render(&mut Out::plain(&mut out, &mut err)).expect("rendered");
+    let text = |bytes| String::from_utf8(bytes).expect("UTF-8");
+    (text(out), text(err))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stream that refuses every write with `kind`.
+    struct Refusing(std::io::ErrorKind);
+
+    impl Write for Refusing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_the_reader_leaving_and_other_refusals_an_error() {
+        let mut err = Vec::new();
+        let mut closed = Refusing(std::io::ErrorKind::BrokenPipe);
+        let left = version(&mut Out::plain(&mut closed, &mut err)).unwrap_err();
+        assert!(reader_left(&left), "{left:?}");
+        let after = Error::AfterChanges {
+            cause: Box::new(left),
+            rerun: "kubectl klanker-trust add",
+        };
+        assert!(reader_left(&after), "applied, then the reader left");
+
+        let mut full = Refusing(std::io::ErrorKind::StorageFull);
+        let refused = version(&mut Out::plain(&mut full, &mut err)).unwrap_err();
+        assert!(!reader_left(&refused));
+        assert!(matches!(refused, Error::Write(_)), "{refused:?}");
+        let text = crate::error::text(&refused, false);
+        assert!(
+            text.starts_with("error: could not write the output: "),
+            "{text}"
+        );
+        assert!(
+            err.is_empty(),
+            "nothing on stderr: the error is rendered once, by main"
+        );
+    }
+
+    #[test]
+    fn the_error_goes_to_the_writer_given() {
+        let mut err = Vec::new();
+        error(&mut err, &Error::Aborted, false);
+        // Red when the test's own stderr is a terminal: the words are the same.
+        assert_eq!(
+            console::strip_ansi_codes(&String::from_utf8(err).unwrap()),
+            "error: aborted at the prompt; nothing was changed.\n"
+        );
+        // A stderr that refuses it: nobody left to tell, and no panic.
+        error(
+            &mut Refusing(std::io::ErrorKind::BrokenPipe),
+            &Error::Aborted,
+            false,
+        );
+    }
 
     #[test]
     fn only_the_error_word_is_painted_and_only_with_colour() {

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::Out;
 use crate::cli::{PolicyFor, PolicyOutput};
 use crate::error::Error;
 use crate::permissions::{self, BoundaryDoc, PolicyError, RbacScope};
@@ -11,7 +12,7 @@ fn pretty(v: &Value) -> Result<String, Error> {
     Ok(serde_json::to_string_pretty(v)?)
 }
 
-/// Everything `policy` may print; `None` for what it was not asked for.
+/// Everything `policy` may write; `None` for what it was not asked for.
 pub struct Documents<'a> {
     pub target: PolicyFor,
     pub output: PolicyOutput,
@@ -25,21 +26,21 @@ pub struct Documents<'a> {
     pub rbac: Option<&'a RbacScope>,
 }
 
-pub fn print(docs: &Documents) -> Result<(), Error> {
+pub fn documents(o: &mut Out, docs: &Documents) -> Result<(), Error> {
     match docs.output {
         PolicyOutput::Yaml => {
             if let Some(scope) = docs.rbac {
-                print!("{}", permissions::rbac_yaml(scope));
+                write!(o.out, "{}", permissions::rbac_yaml(scope))?;
             }
             Ok(())
         }
-        PolicyOutput::Json => print_json(docs),
-        PolicyOutput::Text => print_text(docs),
+        PolicyOutput::Json => json_documents(o, docs),
+        PolicyOutput::Text => text_documents(o, docs),
     }
 }
 
 /// One document to pipe, or with `--for all` every one under its key.
-fn print_json(docs: &Documents) -> Result<(), Error> {
+fn json_documents(o: &mut Out, docs: &Documents) -> Result<(), Error> {
     let rbac_json = docs.rbac.map(permissions::rbac_list);
     let doc = match docs.target {
         PolicyFor::Klanker | PolicyFor::Audit => docs.klanker.cloned().unwrap_or(Value::Null),
@@ -60,42 +61,46 @@ fn print_json(docs: &Documents) -> Result<(), Error> {
             all
         }
     };
-    println!("{}", pretty(&doc)?);
-    Ok(())
+    writeln!(o.out, "{}", pretty(&doc)?)
 }
 
 /// Each document headed by comments saying whose it is and how to use it.
-fn print_text(docs: &Documents) -> Result<(), Error> {
+fn text_documents(o: &mut Out, docs: &Documents) -> Result<(), Error> {
     let target = docs.target;
     if let Some(doc) = docs.klanker {
-        println!(
+        writeln!(
+            o.out,
             "# Klanker operator profile (--aws-profile): IAM policy\n{}\n",
             pretty(doc)?
-        );
-        println!(
+        )?;
+        writeln!(
+            o.out,
             "# Roles named with --role-name outside km-cluster-* need that name added to the role statements.\n\
              # add --policy-arn may attach only km-operator-policy and the --allow-policy-arn ARNs.\n"
-        );
+        )?;
     }
     if matches!(target, PolicyFor::All | PolicyFor::Cluster) {
         match docs.cluster {
-            Some(doc) => println!(
+            Some(doc) => writeln!(
+                o.out,
                 "# Cluster-account identity (the kubeconfig's AWS profile): IAM policy\n{}\n",
                 pretty(doc)?
-            ),
+            )?,
             None if target == PolicyFor::Cluster => {
                 return Err(PolicyError::ClusterAccount.into());
             }
-            None => println!(
+            None => writeln!(
+                o.out,
                 "# Cluster-account identity: the context names no EKS cluster ARN; pass --cluster-account ID for its policy (a cluster that is not EKS needs none).\n"
-            ),
+            )?,
         }
     }
     if let Some(doc) = docs.boundary {
-        print_boundary(doc, docs.boundary_arn)?;
+        boundary(o, doc, docs.boundary_arn)?;
     }
     match docs.rbac {
-        Some(scope) => println!(
+        Some(scope) => writeln!(
+            o.out,
             "# Kubeconfig user: Kubernetes RBAC (kubectl klanker-trust policy --for rbac{} -o yaml | kubectl apply -f -)\n{}",
             scope
                 .mode_rules
@@ -106,31 +111,31 @@ fn print_text(docs: &Documents) -> Result<(), Error> {
                 )),
             permissions::rbac_yaml(scope)
         ),
-        None if target == PolicyFor::All => println!(
+        None if target == PolicyFor::All => writeln!(
+            o.out,
             "# Kubeconfig user: pass --namespace NS (and --service-account NAME) or an onboarding's NAME for its Kubernetes RBAC."
         ),
-        None => {}
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The cluster roles' boundary, with how to create it where the
 /// cluster-account policy expects it.
-fn print_boundary(doc: &BoundaryDoc, arn: Option<&str>) -> Result<(), Error> {
+fn boundary(o: &mut Out, doc: &BoundaryDoc, arn: Option<&str>) -> Result<(), Error> {
     let roles = doc.roles.pattern;
     let arn = arn.map_or_else(
         || format!("policy/{}", doc.roles.boundary_name),
         str::to_string,
     );
-    println!(
+    writeln!(
+        o.out,
         "# {} mode: permissions boundary of every {roles} role, created in the cluster account as {arn}\n\
          # (kubectl klanker-trust policy --for cluster-boundary -o json > b.json; aws iam create-policy {} --policy-document file://b.json).\n\
          # The cluster-account policy lets {roles} roles be created, and given inline policies, only with it.\n{}\n",
         capitalised(doc.mode.as_str()),
         create_policy_args(&arn),
         pretty(&doc.policy)?
-    );
-    Ok(())
+    )
 }
 
 /// `word` with its first letter upper-case, to head a comment line.
@@ -142,17 +147,17 @@ fn capitalised(word: &str) -> String {
 }
 
 /// `policy --for audit`: the read-only policy, commented in text.
-pub fn audit(doc: &Value, output: PolicyOutput) -> Result<(), Error> {
+pub fn audit(o: &mut Out, doc: &Value, output: PolicyOutput) -> Result<(), Error> {
     if output == PolicyOutput::Text {
-        println!(
+        writeln!(
+            o.out,
             "# audit: read-only IAM policy for the identity of each --aws-profile it reads\n\
              # (GetRole only for roles whose description says this tool made them).\n{}",
             pretty(doc)?
-        );
+        )
     } else {
-        println!("{}", pretty(doc)?);
+        writeln!(o.out, "{}", pretty(doc)?)
     }
-    Ok(())
 }
 
 /// `--policy-name NAME` (and `--path /P/` when the ARN has one) for

@@ -2,6 +2,7 @@
 //! question on the terminal. A separate step the caller decides on, never
 //! inside the executor.
 
+use super::Out;
 use crate::cli::{ApplyArgs, DryRun};
 use crate::error::Error;
 use crate::plan::Plan;
@@ -17,12 +18,14 @@ pub enum Confirm<'a> {
 /// Apply or not: an explicit --dry-run (client or server) wins;
 /// --dry-run=none or --yes applies; otherwise ask on a terminal, and only
 /// plan without one. `machine_output` (`-o json|yaml`): no plan was shown,
-/// so nothing is asked either; the run plans only and says how to apply.
+/// so nothing is asked either; the run plans only and says how to apply
+/// (on `o`'s stderr).
 pub async fn decide(
     args: &ApplyArgs,
     plan: &Plan,
     confirm: Confirm<'_>,
     machine_output: bool,
+    o: &mut Out<'_>,
     interrupt: &crate::apply::Interrupt,
 ) -> Result<bool, Error> {
     if plan.is_noop() {
@@ -32,18 +35,18 @@ pub async fn decide(
         (Some(DryRun::Client | DryRun::Server), _) => Ok(false),
         (Some(DryRun::None), _) | (None, true) => Ok(true),
         (None, false) if machine_output => {
-            super::no_prompt_for_machine_output();
+            super::no_prompt_for_machine_output(o)?;
             Ok(false)
         }
         (None, false) if super::interactive() => {
-            if ask(confirm, interrupt).await? {
+            if ask(confirm, o, interrupt).await? {
                 Ok(true)
             } else {
                 Err(Error::Aborted)
             }
         }
         (None, false) => {
-            super::planning_only();
+            super::planning_only(o)?;
             Ok(false)
         }
     }
@@ -51,7 +54,12 @@ pub async fn decide(
 
 /// The prompt blocks on the terminal, so it runs on a thread of its own
 /// while Ctrl-C is watched here: an interrupted prompt changed nothing.
-async fn ask(confirm: Confirm<'_>, interrupt: &crate::apply::Interrupt) -> Result<bool, Error> {
+/// The question itself is drawn on the terminal (stderr) by `dialoguer`.
+async fn ask(
+    confirm: Confirm<'_>,
+    o: &mut Out<'_>,
+    interrupt: &crate::apply::Interrupt,
+) -> Result<bool, Error> {
     let name = match confirm {
         Confirm::YesNo => None,
         Confirm::TypeName(name) => Some(name.to_string()),
@@ -63,8 +71,8 @@ async fn ask(confirm: Confirm<'_>, interrupt: &crate::apply::Interrupt) -> Resul
         None => super::confirm("Apply these changes?"),
         Some(name) => super::confirm_by_name(&name),
     });
-    let interrupted = || {
-        super::after_interrupted_prompt();
+    let mut interrupted = || {
+        super::after_interrupted_prompt(o)?;
         Err(Error::InterruptedAtPrompt)
     };
     tokio::select! {
@@ -96,9 +104,11 @@ mod tests {
         let decides = |dry_run, yes| {
             let args = ApplyArgs { dry_run, yes };
             let plan = &plan;
-            let interrupt = crate::apply::Interrupt::new();
             async move {
-                decide(&args, plan, Confirm::YesNo, false, &interrupt)
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                let mut o = Out::plain(&mut out, &mut err);
+                let interrupt = crate::apply::Interrupt::new();
+                decide(&args, plan, Confirm::YesNo, false, &mut o, &interrupt)
                     .await
                     .unwrap()
             }

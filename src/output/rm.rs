@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Structured, visible};
+use super::{Out, Structured, visible};
 use crate::cli::ReportOutput;
 use crate::error::Error;
 use crate::plan::Step;
@@ -46,42 +46,57 @@ struct PendingReport<'a> {
 
 /// The plan and its notes, before the prompt (text output only).
 /// `acting_as`: which identity acts in each account (a line, or empty).
-pub fn plan(acting_as: &str, name: &str, account: &str, removal: &Removal, notes: &[String]) {
+pub fn plan(
+    o: &mut Out,
+    acting_as: &str,
+    name: &str,
+    account: &str,
+    removal: &Removal,
+    notes: &[String],
+) -> Result<(), Error> {
     let plan = &removal.plan;
     match (plan.is_noop(), &removal.unfinished) {
-        (true, None) => println!(
+        (true, None) => writeln!(
+            o.out,
             "Nothing to remove: `{name}` is not onboarded in klanker account {account} (or was removed already)."
-        ),
-        (true, Some(_)) => println!(
+        )?,
+        (true, Some(_)) => writeln!(
+            o.out,
             "Nothing more can be removed until the cluster can be read: the ServiceAccount of `{name}` is pending."
-        ),
-        (false, _) => print!(
+        )?,
+        (false, _) => write!(
+            o.out,
             "{}",
             super::plan_text(
                 &format!("{acting_as}Removal plan for `{name}` in klanker account {account}:"),
                 plan,
                 &[],
-                super::stdout_colour()
+                o.colour
             )
-        ),
+        )?,
     }
     for note in notes {
-        println!("note: {}", visible(note));
+        writeln!(o.out, "note: {}", visible(note))?;
     }
+    Ok(())
 }
 
 /// The result: a line per outcome in text, the whole report in JSON/YAML.
-pub fn result(format: ReportOutput, outcome: &RmOutcome<'_>) -> Result<(), Error> {
+pub fn result(o: &mut Out, format: ReportOutput, outcome: &RmOutcome<'_>) -> Result<(), Error> {
     let plan = &outcome.removal.plan;
     let structured = match format {
         ReportOutput::Text => {
             if outcome.applied {
-                println!("Removed: {} change(s) applied.", plan.changes().count());
+                writeln!(
+                    o.out,
+                    "Removed: {} change(s) applied.",
+                    plan.changes().count()
+                )?;
                 for (step, why) in &outcome.skipped {
-                    println!("not done: {}: {}", visible(step), visible(why));
+                    writeln!(o.out, "not done: {}: {}", visible(step), visible(why))?;
                 }
             } else if !plan.is_noop() {
-                super::nothing_changed("remove");
+                super::nothing_changed(o, "remove")?;
             }
             return Ok(());
         }
@@ -106,13 +121,142 @@ pub fn result(format: ReportOutput, outcome: &RmOutcome<'_>) -> Result<(), Error
             km_config_entry_kept: u.entry_kept,
         }),
     };
-    super::print_structured(&report, structured)
+    super::write_structured(o, &report, structured)
 }
 
 /// `--dry-run=server`: what the API server accepted (text output; the
 /// JSON/YAML report is the plan's).
-pub fn server_dry_run(format: ReportOutput, server: &crate::apply::ServerDryRun) {
+pub fn server_dry_run(
+    o: &mut Out,
+    format: ReportOutput,
+    server: &crate::apply::ServerDryRun,
+) -> Result<(), Error> {
     if format == ReportOutput::Text {
-        print!("{}", super::server_dry_run_text(server));
+        write!(o.out, "{}", super::server_dry_run_text(server))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::rendered;
+    use crate::plan::removal::Unfinished;
+    use crate::plan::{Action, Op, Plan, Target};
+
+    const ROLE: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
+
+    fn removal(unfinished: Option<Unfinished>) -> Removal {
+        let delete = Op::DeleteRole {
+            role: "km-cluster-dev".into(),
+            owner: "dev".into(),
+        };
+        Removal {
+            plan: Plan {
+                steps: vec![
+                    Step::new(
+                        Target::Iam,
+                        Action::Delete,
+                        "role km-cluster-dev",
+                        Some(delete),
+                    ),
+                    Step::new(
+                        Target::Cluster,
+                        Action::Unchanged,
+                        "namespace ai-pods",
+                        None,
+                    ),
+                ],
+                warnings: Vec::new(),
+            },
+            notes: Vec::new(),
+            unfinished,
+        }
+    }
+
+    fn outcome<'a>(removal: &'a Removal, notes: &'a [String], applied: bool) -> RmOutcome<'a> {
+        RmOutcome {
+            name: "dev",
+            role_arn: ROLE,
+            removal,
+            notes,
+            applied,
+            skipped: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_plan_and_its_notes_go_to_stdout() {
+        let notes = ["the cluster \u{1b}[2Kwas not read".to_string()];
+        let removal = removal(None);
+        let (out, err) = rendered(|o| plan(o, "", "dev", "333333333333", &removal, &notes));
+        assert!(
+            out.starts_with("Removal plan for `dev` in klanker account 333333333333:\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("IAM     delete    role km-cluster-dev\n"),
+            "{out}"
+        );
+        assert!(out.contains("1 change(s) to apply.\n"), "{out}");
+        assert!(
+            out.ends_with("note: the cluster \\e[2Kwas not read\n"),
+            "notes are made visible: {out}"
+        );
+        assert_eq!(err, "");
+
+        let nothing = Removal {
+            plan: Plan {
+                steps: Vec::new(),
+                warnings: Vec::new(),
+            },
+            ..removal
+        };
+        let (out, _) = rendered(|o| plan(o, "", "dev", "333333333333", &nothing, &[]));
+        assert_eq!(
+            out,
+            "Nothing to remove: `dev` is not onboarded in klanker account 333333333333 (or was removed already).\n"
+        );
+    }
+
+    #[test]
+    fn the_text_result_says_what_was_removed_or_that_it_was_a_dry_run() {
+        let removal = removal(None);
+        let mut applied = outcome(&removal, &[], true);
+        applied.skipped = vec![("role km-cluster-dev".into(), "it is not ours".into())];
+        let (out, err) = rendered(|o| result(o, ReportOutput::Text, &applied));
+        assert_eq!(
+            out,
+            "Removed: 1 change(s) applied.\nnot done: role km-cluster-dev: it is not ours\n"
+        );
+        assert_eq!(err, "");
+
+        let planned = outcome(&removal, &[], false);
+        let (out, _) = rendered(|o| result(o, ReportOutput::Text, &planned));
+        assert_eq!(
+            out,
+            "Dry run: nothing was changed. Run again with --dry-run=false (or --yes) to remove.\n"
+        );
+    }
+
+    #[test]
+    fn the_yaml_report_has_the_plan_and_what_is_left_pending() {
+        let removal = removal(Some(Unfinished {
+            part: PendingPart::Cluster,
+            why: "the cluster could not be reached".into(),
+            entry_kept: true,
+        }));
+        let notes = ["a note".to_string()];
+        let applied = outcome(&removal, &notes, true);
+        let (out, _) = rendered(|o| result(o, ReportOutput::Yaml, &applied));
+        let doc: serde_yaml::Value = serde_yaml::from_str(&out).unwrap();
+        assert_eq!(doc["name"], "dev");
+        assert_eq!(doc["applied"], true);
+        assert_eq!(doc["dry_run"], false);
+        assert_eq!(doc["role_arn"], ROLE);
+        assert_eq!(doc["plan"][0]["summary"], "role km-cluster-dev", "{out}");
+        assert_eq!(doc["notes"][0], "a note");
+        assert_eq!(doc["pending"]["part"], "cluster", "{out}");
+        assert_eq!(doc["pending"]["km_config_entry_kept"], true, "{out}");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Structured, visible};
+use super::{Out, Structured, visible};
 use crate::cli::ReportOutput;
 use crate::error::Error;
 use crate::verify::{Check, Status};
@@ -56,6 +56,7 @@ struct VerifyReport<'a> {
 
 /// `verify`'s whole report.
 pub fn report(
+    o: &mut Out,
     name: &str,
     role_arn: &str,
     checks: &[Check],
@@ -64,15 +65,15 @@ pub fn report(
     let ok = !crate::verify::has_failure(checks);
     let format = match format {
         ReportOutput::Text => {
-            println!("Verifying `{name}` ({}):", visible(role_arn));
-            print!("{}", checks_text(checks, super::stdout_colour()));
-            println!("{}", verdict(checks));
-            return Ok(());
+            writeln!(o.out, "Verifying `{name}` ({}):", visible(role_arn))?;
+            write!(o.out, "{}", checks_text(checks, o.colour))?;
+            return writeln!(o.out, "{}", verdict(checks));
         }
         ReportOutput::Json => Structured::Json,
         ReportOutput::Yaml => Structured::Yaml,
     };
-    super::print_structured(
+    super::write_structured(
+        o,
         &VerifyReport {
             name,
             role_arn,
@@ -117,5 +118,55 @@ mod tests {
         assert!(red.contains("OK   role"), "{red}");
         assert_eq!(verdict(&checks), "The trust chain is broken at: trust.");
         assert_eq!(verdict(&checks[..1]), "The trust chain works.");
+    }
+
+    fn checks() -> Vec<Check> {
+        vec![
+            Check {
+                link: "role",
+                status: Status::Ok,
+                message: "exists".into(),
+                fix: None,
+            },
+            Check {
+                link: "service account",
+                status: Status::Fail,
+                message: "not annotated".into(),
+                fix: Some("kubectl klanker-trust add dev".into()),
+            },
+        ]
+    }
+
+    const ROLE: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
+
+    #[test]
+    fn the_text_report_is_the_heading_the_links_and_the_verdict_on_stdout() {
+        let (out, err) =
+            crate::output::rendered(|o| report(o, "dev", ROLE, &checks(), ReportOutput::Text));
+        assert_eq!(
+            out,
+            format!(
+                "Verifying `dev` ({ROLE}):\n\
+                 OK   role             exists\n\
+                 FAIL service account  not annotated\n     \
+                 {:16} fix: kubectl klanker-trust add dev\n\
+                 The trust chain is broken at: service account.\n",
+                ""
+            )
+        );
+        assert_eq!(err, "");
+    }
+
+    #[test]
+    fn the_json_report_says_not_ok_with_every_check() {
+        let (out, _) =
+            crate::output::rendered(|o| report(o, "dev", ROLE, &checks(), ReportOutput::Json));
+        let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(doc["name"], "dev");
+        assert_eq!(doc["role_arn"], ROLE);
+        assert_eq!(doc["ok"], false);
+        assert_eq!(doc["checks"][1]["status"], "FAIL", "{doc}");
+        assert_eq!(doc["checks"][1]["link"], "service account");
+        assert!(out.ends_with("}\n"), "one document, one newline: {out:?}");
     }
 }

@@ -307,3 +307,37 @@ fn rm_dry_run_server_has_the_api_server_dry_run_the_removal() {
     assert!(world.kube.service_account("ai-pods", "km").is_some());
     assert!(world.block_on(world.klanker.role(ROLE)).is_some());
 }
+
+/// `list | head -1`, `policy | head`: a reader that leaves ends the run
+/// quietly, with 141 (128 + SIGPIPE) as the shell reports for git and
+/// kubectl, never with a panic on stderr.
+#[test]
+fn a_reader_that_leaves_early_ends_the_run_quietly() {
+    let world = World::new();
+    world.add(&["--yes"]).assert_ok();
+    let commands: [&[&str]; 4] = [
+        &["list"],
+        &["list", "-o", "json"],
+        &["policy"],
+        &["verify", CLUSTER],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        // Gone before anything is written: every write to stdout fails
+        // (EPIPE), whatever the timing.
+        drop(reader);
+        let out = world
+            .kubectl()
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("run kubectl");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}\n{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error:"),
+            "{args:?}: nothing to say when the reader left:\n{stderr}"
+        );
+    }
+}
