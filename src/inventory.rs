@@ -18,7 +18,7 @@ pub mod recognise;
 use crate::store::ClusterEntry;
 use crate::trust::{
     CLUSTER_TAG, Issuer, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, OidcProviderArn,
-    ROLE_DESCRIPTION_PREFIX, SERVER_TAG, policy,
+    ROLE_DESCRIPTION_PREFIX, SERVER_TAG, document::PolicyDocument, policy,
 };
 use recognise::{Modes, Registry};
 
@@ -363,22 +363,20 @@ pub fn trust_widening(
         return Vec::new();
     }
     let mut problems = Vec::new();
-    let statements = as_list(&trust_policy["Statement"]);
-    let expected_statements = as_list(&expected["Statement"]).len();
-    if statements.len() != expected_statements {
+    let doc = PolicyDocument::read(trust_policy);
+    let statements = doc.statement.len();
+    let expected_statements = PolicyDocument::read(&expected).statement.len();
+    if statements != expected_statements {
         problems.push(format!(
-            "{} statements (the tool writes {})",
-            statements.len(),
+            "{statements} statements (the tool writes {})",
             count_word(expected_statements)
         ));
     }
-    let subs: usize = statements
-        .iter()
-        .filter_map(|s| s["Condition"].as_object())
-        .flat_map(|c| c.values())
-        .filter_map(Value::as_object)
-        .flat_map(|m| m.iter().filter(|(k, _)| k.ends_with(":sub")))
-        .map(|(_, v)| as_list(v).len())
+    let subs: usize = doc
+        .statements()
+        .flat_map(|s| s.condition_keys())
+        .filter(|(_, k)| k.key.ends_with(":sub"))
+        .map(|(_, k)| k.values.len())
         .sum();
     if subs > scopes.len() {
         problems.push(format!(
@@ -429,14 +427,6 @@ fn count_word(n: usize) -> String {
     }
 }
 
-fn as_list(v: &Value) -> Vec<&Value> {
-    match v {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
 /// The `(namespace, service account)` the trust's first `sub` names.
 pub fn trusted_subject(doc: &Value) -> Option<(String, String)> {
     let (_, sub) = trust_principal_and_subject(doc)?;
@@ -450,22 +440,16 @@ pub fn trusted_subject(doc: &Value) -> Option<(String, String)> {
 /// in every web-identity statement, string or list, each once.
 pub fn trusted_subjects(doc: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for statement in as_list(&doc["Statement"]) {
-        if as_list(&statement["Principal"]["Federated"]).is_empty() {
+    let doc = PolicyDocument::read(doc);
+    for statement in doc.statements() {
+        if statement.principal.federated.is_empty() {
             continue;
         }
-        let Some(conditions) = statement["Condition"].as_object() else {
-            continue;
-        };
         for op in ["StringEquals", "StringLike"] {
-            let Some(map) = conditions.get(op).and_then(Value::as_object) else {
-                continue;
-            };
-            let subs = map
-                .iter()
-                .filter(|(k, _)| k.ends_with(":sub"))
-                .flat_map(|(_, v)| as_list(v))
-                .filter_map(Value::as_str)
+            let subs = statement
+                .keys_of(op)
+                .filter(|k| k.key.ends_with(":sub"))
+                .flat_map(|k| k.values.iter())
                 .filter_map(|s| s.strip_prefix("system:serviceaccount:")?.split_once(':'))
                 .map(|(ns, sa)| (ns.to_string(), sa.to_string()));
             for subject in subs {
@@ -480,30 +464,20 @@ pub fn trusted_subjects(doc: &Value) -> Vec<(String, String)> {
 
 /// The first web-identity statement's federated principal and `sub` condition.
 pub fn trust_principal_and_subject(doc: &Value) -> Option<(String, String)> {
-    for statement in as_list(&doc["Statement"]) {
-        let Some(provider) = as_list(&statement["Principal"]["Federated"])
-            .first()
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-        else {
+    let doc = PolicyDocument::read(doc);
+    for statement in doc.statements() {
+        let Some(provider) = statement.principal.federated.first() else {
             continue;
         };
-        let conditions = statement["Condition"].as_object()?;
+        // The first web-identity statement decides: without conditions it names no subject.
+        statement.condition.as_ref()?;
         for op in ["StringEquals", "StringLike"] {
-            let Some(map) = conditions.get(op).and_then(Value::as_object) else {
-                continue;
-            };
-            if let Some(sub) = map
-                .iter()
-                .find(|(k, _)| k.ends_with(":sub"))
-                .and_then(|(_, v)| {
-                    as_list(v)
-                        .first()
-                        .and_then(|s| s.as_str())
-                        .map(str::to_string)
-                })
+            if let Some(sub) = statement
+                .keys_of(op)
+                .find(|k| k.key.ends_with(":sub"))
+                .and_then(|k| k.values.first())
             {
-                return Some((provider, sub));
+                return Some((provider.clone(), sub.to_string()));
             }
         }
     }
@@ -519,10 +493,9 @@ pub fn expected_role_name(name: &str, entry: Option<&ClusterEntry>) -> String {
 
 /// Every federated principal a trust policy names.
 pub fn federated_principals(doc: &Value) -> BTreeSet<String> {
-    as_list(&doc["Statement"])
-        .into_iter()
-        .flat_map(|s| as_list(&s["Principal"]["Federated"]))
-        .filter_map(|v| v.as_str().map(str::to_string))
+    PolicyDocument::read(doc)
+        .statements()
+        .flat_map(|s| s.principal.federated.iter().cloned())
         .collect()
 }
 
@@ -903,6 +876,27 @@ mod tests {
             BTreeSet::from(["x".to_string(), "y".to_string()])
         );
         assert!(federated_principals(&serde_json::json!({})).is_empty());
+        let odd =
+            serde_json::json!({"Statement": ["nonsense", {"Effect": "Allow"}, {"Principal": "*"}]});
+        assert!(federated_principals(&odd).is_empty());
+        assert!(trusted_subjects(&odd).is_empty());
+        assert_eq!(trust_principal_and_subject(&odd), None);
+    }
+
+    #[test]
+    fn subjects_read_from_a_string_or_a_list() {
+        let doc = serde_json::json!({"Statement": [
+            {"Principal": {"Federated": "p"}, "Condition": {"StringEquals": {"x:sub": "system:serviceaccount:a:b"}}},
+            {"Principal": {"Federated": ["p"]}, "Condition": {"StringLike": {"x:sub": ["system:serviceaccount:*:c", "system:serviceaccount:a:b"]}}},
+        ]});
+        assert_eq!(
+            trusted_subjects(&doc),
+            [("a".into(), "b".into()), ("*".into(), "c".into())]
+        );
+        assert_eq!(
+            trust_principal_and_subject(&doc),
+            Some(("p".into(), "system:serviceaccount:a:b".into()))
+        );
     }
 
     #[test]

@@ -110,7 +110,7 @@ fn missing(account: &AccountScan, cluster: &ClusterScan) -> Vec<Finding> {
         let mut subjects: Vec<(String, String)> = Vec::new();
         for s in document::statements(&role.trust_policy)
             .iter()
-            .filter(|s| s.allow)
+            .filter(|s| s.allows())
         {
             for p in s.oidc_providers().filter(|p| provider_key(p) == provider) {
                 let Some(keys) = Keys::of(p) else { continue };

@@ -24,7 +24,7 @@ impl Context<'_> {
         &self,
         id: FindingId,
         role: &RoleSummary,
-        statement: Option<&Statement<'_>>,
+        statement: Option<&Statement>,
         who: String,
         fix: String,
     ) -> Finding {

@@ -1,34 +1,32 @@
-//! A trust document read the way IAM reads it, for the rules: statements
-//! with their principals, actions and conditions. IAM accepts a string or a
-//! list almost everywhere, compares condition keys and actions without
-//! regard to case, and reads a `Statement` object as a list of one; all of
-//! that is settled here, once, so the rules see one shape.
+//! A trust document as the rules read it. `trust::document` settles IAM's
+//! forms (one or many, a lone `Statement`, `Principal`'s shapes); this adds
+//! what the rules compare: each statement's position and its conditions one
+//! key at a time, lowercased (IAM's keys are case-insensitive), with how
+//! their operator compares.
 
-use serde_json::Value;
+use std::ops::Deref;
 
-use crate::trust::conditions::string_like;
+use crate::trust::document::{self, PolicyDocument};
 
-/// One statement of a trust document.
+/// One statement of a trust document: the typed statement, its position,
+/// and its conditions one key at a time as the rules compare them.
 #[derive(Debug, Clone)]
-pub struct Statement<'a> {
-    /// Position in the document's `Statement` list (0 for a lone object).
+pub struct Statement {
+    /// Position in the document's `Statement` list (0 for a lone object);
+    /// a malformed entry keeps its place, so the positions are IAM's.
     pub index: usize,
-    pub sid: Option<&'a str>,
-    pub allow: bool,
-    pub principals: Principals,
-    /// The actions, lowercased (IAM matches actions case-insensitively).
-    pub actions: Vec<String>,
     pub conditions: Vec<Condition>,
-    pub raw: &'a Value,
+    statement: document::Statement,
 }
 
-/// `Principal` in its three forms; `"*"` is `any`.
-#[derive(Debug, Clone, Default)]
-pub struct Principals {
-    pub any: bool,
-    pub federated: Vec<String>,
-    pub aws: Vec<String>,
-    pub service: Vec<String>,
+/// The rules read the typed statement's parts (`principal`, `sid`, `raw`,
+/// `allows_action`) directly: this view only adds position and conditions.
+impl Deref for Statement {
+    type Target = document::Statement;
+
+    fn deref(&self) -> &document::Statement {
+        &self.statement
+    }
 }
 
 /// How an operator compares: literally, with `*`/`?` wildcards, or some
@@ -54,7 +52,7 @@ pub struct Condition {
     /// The key as written, for messages and rewritten documents.
     pub key_as_written: String,
     pub values: Vec<String>,
-    pub raw_values: Value,
+    pub raw_values: serde_json::Value,
 }
 
 impl Condition {
@@ -68,27 +66,6 @@ impl Condition {
 /// Whether a value holds IAM's wildcards.
 pub fn has_wildcard(value: &str) -> bool {
     value.contains(['*', '?'])
-}
-
-/// A policy element that may be one value or a list of them.
-pub fn as_list(v: &Value) -> Vec<&Value> {
-    match v {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    as_list(v)
-        .into_iter()
-        .filter_map(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The operator's comparison, its set qualifier (`ForAnyValue:`,
@@ -107,79 +84,36 @@ pub fn compare_of(operator: &str) -> Compare {
     }
 }
 
-fn principals(v: &Value) -> Principals {
-    match v {
-        Value::String(s) if s == "*" => Principals {
-            any: true,
-            ..Principals::default()
-        },
-        Value::Object(map) => {
-            let mut out = Principals::default();
-            for (kind, value) in map {
-                let list = strings(value);
-                match kind.to_ascii_lowercase().as_str() {
-                    "federated" => out.federated.extend(list),
-                    "aws" => {
-                        out.any |= list.iter().any(|p| p == "*");
-                        out.aws.extend(list);
-                    }
-                    "service" => out.service.extend(list),
-                    _ => {}
-                }
-            }
-            out
-        }
-        _ => Principals::default(),
-    }
-}
-
-fn conditions(v: &Value) -> Vec<Condition> {
-    let Some(map) = v.as_object() else {
-        return Vec::new();
-    };
-    map.iter()
-        .filter_map(|(operator, keys)| Some((operator, keys.as_object()?)))
-        .flat_map(|(operator, keys)| {
-            keys.iter().map(move |(key, values)| Condition {
-                operator: operator.clone(),
-                compare: compare_of(operator),
-                key: key.to_ascii_lowercase(),
-                key_as_written: key.clone(),
-                values: strings(values),
-                raw_values: values.clone(),
-            })
+fn conditions(s: &document::Statement) -> Vec<Condition> {
+    s.condition_keys()
+        .map(|(operator, k)| Condition {
+            operator: operator.to_string(),
+            compare: compare_of(operator),
+            key: k.key.to_ascii_lowercase(),
+            key_as_written: k.key.clone(),
+            values: k.values.0.clone(),
+            raw_values: k.raw.clone(),
         })
         .collect()
 }
 
-/// Every statement of the document, in order.
-pub fn statements(doc: &Value) -> Vec<Statement<'_>> {
-    as_list(&doc["Statement"])
+/// Every well-formed statement of the document, in order. A statement that
+/// is not an object grants nothing, so no rule has anything to say of it.
+pub fn statements(doc: &serde_json::Value) -> Vec<Statement> {
+    PolicyDocument::read(doc)
+        .statement
         .into_iter()
         .enumerate()
-        .filter(|(_, s)| s.is_object())
-        .map(|(index, s)| Statement {
+        .filter(|(_, s)| !s.malformed)
+        .map(|(index, statement)| Statement {
             index,
-            sid: s.get("Sid").and_then(Value::as_str),
-            allow: s.get("Effect").and_then(Value::as_str) == Some("Allow"),
-            principals: principals(&s["Principal"]),
-            actions: strings(&s["Action"])
-                .into_iter()
-                .map(|a| a.to_ascii_lowercase())
-                .collect(),
-            conditions: conditions(&s["Condition"]),
-            raw: s,
+            conditions: conditions(&statement),
+            statement,
         })
         .collect()
 }
 
-impl Statement<'_> {
-    /// Whether the statement's `Action` covers `action` (wildcards included).
-    pub fn allows_action(&self, action: &str) -> bool {
-        let action = action.to_ascii_lowercase();
-        self.actions.iter().any(|a| string_like(a, &action))
-    }
-
+impl Statement {
     /// The conditions on `key` (compared lowercased).
     pub fn on_key<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'s Condition> + 's {
         let key = key.to_ascii_lowercase();
@@ -193,7 +127,7 @@ impl Statement<'_> {
 
     /// The OIDC providers named as `Federated` principals.
     pub fn oidc_providers(&self) -> impl Iterator<Item = &str> {
-        self.principals
+        self.principal
             .federated
             .iter()
             .map(String::as_str)
@@ -202,7 +136,7 @@ impl Statement<'_> {
 
     /// `Sid` or position, for messages.
     pub fn label(&self) -> String {
-        match self.sid {
+        match self.sid.as_deref() {
             Some(sid) if !sid.is_empty() => format!("statement {} ({sid})", self.index),
             _ => format!("statement {}", self.index),
         }
@@ -244,7 +178,9 @@ mod tests {
         let all = statements(&doc);
         assert_eq!(all.len(), 1);
         let s = &all[0];
-        assert!(s.allow && s.allows_action("sts:assumerole") && s.allows_action("sts:TagSession"));
+        assert!(
+            s.allows() && s.allows_action("sts:assumerole") && s.allows_action("sts:TagSession")
+        );
         assert!(!s.allows_action("sts:AssumeRoleWithWebIdentity"));
         assert_eq!(s.label(), "statement 0 (One)");
         let arn: Vec<_> = s.on_key("aws:PrincipalARN").collect();
@@ -253,7 +189,7 @@ mod tests {
         assert_eq!(arn[0].values, ["a", "b"]);
         assert!(s.on_key("x").all(|c| !c.narrows()));
         let roots: Vec<_> = s
-            .principals
+            .principal
             .aws
             .iter()
             .filter_map(|p| root_account(p))
@@ -281,7 +217,7 @@ mod tests {
     fn wildcard_actions_and_roots() {
         let doc = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:*"}]});
         let s = &statements(&doc)[0];
-        assert!(s.principals.any && s.allows_action("sts:AssumeRoleWithWebIdentity"));
+        assert!(s.principal.any && s.allows_action("sts:AssumeRoleWithWebIdentity"));
         assert_eq!(root_account("arn:aws:iam::123456789012:role/x"), None);
         assert_eq!(
             root_account("arn:aws-cn:iam::123456789012:root"),

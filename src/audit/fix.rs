@@ -17,7 +17,7 @@ use super::owned::Owned;
 use super::web_identity::{Keys, bounded_by_literals, foreign_conditions, sub_conditions};
 use super::{AccountScan, ClusterScan, Finding};
 use crate::inventory::RoleSummary;
-use crate::trust::conditions::string_like;
+use crate::trust::document::{PolicyDocument, string_like};
 use crate::trust::policy::{self, STS_AUDIENCE};
 use crate::trust::{Issuer, TrustScope};
 
@@ -62,9 +62,9 @@ pub fn tighten(
 ) -> Result<Value, String> {
     let mut out = Vec::new();
     for s in document::statements(&role.trust_policy) {
-        if s.allow && s.allows_action(WEB_IDENTITY) && s.oidc_providers().next().is_some() {
+        if s.allows() && s.allows_action(WEB_IDENTITY) && s.oidc_providers().next().is_some() {
             out.extend(web_identity(&s, role, account, cluster)?);
-        } else if s.allow {
+        } else if s.allows() {
             out.push(other(&s, account)?);
         } else {
             out.push(s.raw.clone());
@@ -84,10 +84,10 @@ pub fn tighten(
 /// A statement that is not web identity: Pod Identity bound to the
 /// account, sts:TagSession where session tags are used; an account root
 /// nobody narrowed cannot be fixed without knowing whom it was for.
-fn other(s: &Statement<'_>, account: &AccountScan) -> Result<Value, String> {
+fn other(s: &Statement, account: &AccountScan) -> Result<Value, String> {
     let mut raw = s.raw.clone();
     let pod_identity = s
-        .principals
+        .principal
         .service
         .iter()
         .any(|p| p.eq_ignore_ascii_case(POD_IDENTITY_SERVICE));
@@ -97,12 +97,8 @@ fn other(s: &Statement<'_>, account: &AccountScan) -> Result<Value, String> {
             .iter()
             .any(|c| c.key.starts_with("aws:requesttag/"));
     if assume && tagged && !s.allows_action("sts:TagSession") {
-        let mut actions: Vec<Value> = document::as_list(&raw["Action"])
-            .into_iter()
-            .cloned()
-            .collect();
-        actions.push(json!("sts:TagSession"));
-        raw["Action"] = Value::Array(actions);
+        let actions: Vec<&str> = s.action.iter().chain(["sts:TagSession"]).collect();
+        raw["Action"] = json!(actions);
     }
     let bound = s.narrows_key(|k| {
         k == "aws:sourceaccount" || k == "aws:sourcearn" || k.starts_with("aws:requesttag/")
@@ -119,7 +115,7 @@ fn other(s: &Statement<'_>, account: &AccountScan) -> Result<Value, String> {
         k == "aws:principalarn" || k == "sts:externalid" || k.starts_with("aws:principaltag/")
     });
     let foreign_root = s
-        .principals
+        .principal
         .aws
         .iter()
         .filter_map(|p| document::root_account(p))
@@ -147,7 +143,7 @@ fn add_condition(raw: &mut Value, operator: &str, key: &str, value: Value) {
 /// provider that still exists and can match, each admitting exactly the
 /// subjects that get in today and are meant to.
 fn web_identity(
-    s: &Statement<'_>,
+    s: &Statement,
     role: &RoleSummary,
     account: &AccountScan,
     cluster: Option<&ClusterScan>,
@@ -176,7 +172,7 @@ fn web_identity(
 
 /// The literal subjects the statement admits today that are meant to.
 fn admitted(
-    s: &Statement<'_>,
+    s: &Statement,
     keys: &Keys,
     role: &RoleSummary,
     cluster: Option<&ClusterScan>,
@@ -243,7 +239,7 @@ fn admitted(
 
 /// The statement for these exact subjects, as `add` writes it, with the
 /// statement's other conditions and its session tagging kept.
-fn rewrite(s: &Statement<'_>, provider: &str, keys: &Keys, subjects: &[String]) -> Vec<Value> {
+fn rewrite(s: &Statement, provider: &str, keys: &Keys, subjects: &[String]) -> Vec<Value> {
     let scopes: Option<Vec<TrustScope>> = subjects
         .iter()
         .map(|v| {
@@ -255,9 +251,10 @@ fn rewrite(s: &Statement<'_>, provider: &str, keys: &Keys, subjects: &[String]) 
     let mut statements = match (scopes, issuer) {
         (Some(scopes), Some(issuer)) => {
             let doc = policy::trust_policy_for(provider, &issuer, &scopes);
-            document::as_list(&doc["Statement"])
+            PolicyDocument::read(&doc)
+                .statement
                 .into_iter()
-                .cloned()
+                .map(|s| s.raw)
                 .collect()
         }
         // Subjects that are not ServiceAccounts (another kind of issuer).
@@ -288,7 +285,7 @@ fn rewrite(s: &Statement<'_>, provider: &str, keys: &Keys, subjects: &[String]) 
             );
         }
         // A Sid must stay unique: kept only where one statement replaces one.
-        if let (Some(sid), 1) = (s.sid, s.oidc_providers().count()) {
+        if let (Some(sid), 1) = (s.sid.as_deref(), s.oidc_providers().count()) {
             statement["Sid"] = json!(sid);
         }
     }

@@ -304,9 +304,9 @@ impl Scan {
 /// workload-identity roles an account-root trust also reaches.
 pub fn is_workload_identity(role: &RoleSummary) -> bool {
     document::statements(&role.trust_policy).iter().any(|s| {
-        s.allow
+        s.allows()
             && (s.oidc_providers().next().is_some()
-                || s.principals
+                || s.principal
                     .service
                     .iter()
                     .any(|p| p.eq_ignore_ascii_case(rules::POD_IDENTITY_SERVICE)))

@@ -15,7 +15,7 @@ pub fn role(ctx: &Context<'_>, role: &RoleSummary) -> Vec<Finding> {
     let mut out = Vec::new();
     for s in document::statements(&role.trust_policy)
         .iter()
-        .filter(|s| s.allow)
+        .filter(|s| s.allows())
     {
         out.extend(super::web_identity::statement(ctx, role, s));
         out.extend(pod_identity(ctx, role, s));
@@ -26,8 +26,8 @@ pub fn role(ctx: &Context<'_>, role: &RoleSummary) -> Vec<Finding> {
     out
 }
 
-fn names_pod_identity(s: &Statement<'_>) -> bool {
-    s.principals
+fn names_pod_identity(s: &Statement) -> bool {
+    s.principal
         .service
         .iter()
         .any(|p| p.eq_ignore_ascii_case(POD_IDENTITY_SERVICE))
@@ -35,7 +35,7 @@ fn names_pod_identity(s: &Statement<'_>) -> bool {
 
 /// A Pod Identity role with nothing tying it to one account, cluster or
 /// session tag: any association in the account may use it.
-fn pod_identity(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Option<Finding> {
+fn pod_identity(ctx: &Context<'_>, role: &RoleSummary, s: &Statement) -> Option<Finding> {
     let bound = s.narrows_key(|k| {
         k == "aws:sourceaccount" || k == "aws:sourcearn" || k.starts_with("aws:requesttag/")
     });
@@ -58,7 +58,7 @@ fn pod_identity(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Opt
 
 /// A trust of another account's root with nothing naming which of its
 /// principals: any of them allowed to call sts:AssumeRole gets in.
-fn cross_account(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Vec<Finding> {
+fn cross_account(ctx: &Context<'_>, role: &RoleSummary, s: &Statement) -> Vec<Finding> {
     if !s.allows_action("sts:AssumeRole")
         || s.narrows_key(|k| {
             k == "aws:principalarn" || k == "sts:externalid" || k.starts_with("aws:principaltag/")
@@ -67,7 +67,7 @@ fn cross_account(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Ve
         return Vec::new();
     }
     let others: BTreeSet<&str> = s
-        .principals
+        .principal
         .aws
         .iter()
         .filter_map(|p| document::root_account(p))
@@ -106,7 +106,7 @@ fn cross_account(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Ve
 
 /// Session tags (Pod Identity) need sts:TagSession: without it every
 /// assume fails.
-fn tag_session(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Option<Finding> {
+fn tag_session(ctx: &Context<'_>, role: &RoleSummary, s: &Statement) -> Option<Finding> {
     let tagged = names_pod_identity(s)
         || s.conditions
             .iter()

@@ -591,3 +591,41 @@ proptest! {
         prop_assert_eq!(ids, vec![id]);
     }
 }
+
+/// Hostile shapes IAM itself would refuse: a string where a statement
+/// belongs, a statement without `Principal`, lists of one. Reading them
+/// must neither panic nor lose the findings of the statements beside them,
+/// which keep their positions in the document.
+#[test]
+fn odd_statements_read_as_nothing_and_leave_the_rest_reported_in_place() {
+    let provider = provider_arn(KLANKER, "https://oidc.example.com/id/ODD");
+    let open = json!({"Effect": "Allow", "Principal": {"Federated": [provider]},
+        "Action": ["sts:AssumeRoleWithWebIdentity"],
+        "Condition": {"StringEquals": {"oidc.example.com/id/ODD:aud": ["sts.amazonaws.com"]}}});
+    let doc =
+        json!({"Statement": ["nonsense", {"Effect": "Allow", "Action": "sts:AssumeRole"}, open]});
+    let report = audit_of(vec![role(KLANKER, "odd", doc)], vec![provider.clone()]);
+    let no_sub: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.id == FindingId::WebIdentityNoSub)
+        .collect();
+    assert_eq!(no_sub.len(), 1, "{:?}", report.findings);
+    assert_eq!(no_sub[0].statement.as_deref(), Some("statement 2"));
+    for doc in [
+        json!({"Statement": "nonsense"}),
+        json!({"Statement": {"Effect": "Allow"}}),
+        json!(null),
+    ] {
+        let report = audit_of(vec![role(KLANKER, "odd", doc)], vec![provider.clone()]);
+        // Only the provider nobody trusts is left to say.
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.id == FindingId::ProviderUnused),
+            "{:?}",
+            report.findings
+        );
+    }
+}

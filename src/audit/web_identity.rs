@@ -70,7 +70,7 @@ fn issuer_claim_key(key: &str) -> bool {
 /// Conditions this provider's tokens can never meet: a positive test of a
 /// key they do not carry (not `IfExists`, not `ForAllValues`, which pass
 /// on an absent key).
-pub fn foreign_conditions<'s>(s: &'s Statement<'_>, keys: &Keys) -> Vec<&'s Condition> {
+pub fn foreign_conditions<'s>(s: &'s Statement, keys: &Keys) -> Vec<&'s Condition> {
     let own = format!("{}:", keys.host_path.to_ascii_lowercase());
     s.conditions
         .iter()
@@ -83,7 +83,7 @@ pub fn foreign_conditions<'s>(s: &'s Statement<'_>, keys: &Keys) -> Vec<&'s Cond
 }
 
 /// The conditions narrowing `sub` for this provider.
-pub fn sub_conditions<'s>(s: &'s Statement<'_>, keys: &Keys) -> Vec<&'s Condition> {
+pub fn sub_conditions<'s>(s: &'s Statement, keys: &Keys) -> Vec<&'s Condition> {
     s.conditions
         .iter()
         .filter(|c| c.narrows() && c.key == keys.sub)
@@ -101,7 +101,7 @@ pub fn bounded_by_literals(subs: &[&Condition]) -> bool {
 }
 
 /// Every finding of one web-identity statement.
-pub fn statement(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Vec<Finding> {
+pub fn statement(ctx: &Context<'_>, role: &RoleSummary, s: &Statement) -> Vec<Finding> {
     if !s.allows_action("sts:AssumeRoleWithWebIdentity") {
         return Vec::new();
     }
@@ -138,7 +138,7 @@ pub fn statement(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>) -> Ve
 fn missing_provider(
     ctx: &Context<'_>,
     role: &RoleSummary,
-    s: &Statement<'_>,
+    s: &Statement,
     provider: &str,
 ) -> Option<Finding> {
     let key = provider_key(provider);
@@ -161,7 +161,7 @@ fn missing_provider(
     })
 }
 
-fn subject(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>, keys: &Keys) -> Vec<Finding> {
+fn subject(ctx: &Context<'_>, role: &RoleSummary, s: &Statement, keys: &Keys) -> Vec<Finding> {
     let subs = sub_conditions(s, keys);
     if subs.is_empty() {
         return vec![ctx.on_role(
@@ -226,12 +226,7 @@ fn subject(ctx: &Context<'_>, role: &RoleSummary, s: &Statement<'_>, keys: &Keys
     out
 }
 
-fn audience(
-    ctx: &Context<'_>,
-    role: &RoleSummary,
-    s: &Statement<'_>,
-    keys: &Keys,
-) -> Option<Finding> {
+fn audience(ctx: &Context<'_>, role: &RoleSummary, s: &Statement, keys: &Keys) -> Option<Finding> {
     let auds: Vec<&Condition> = s
         .conditions
         .iter()

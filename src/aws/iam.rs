@@ -26,6 +26,21 @@ where
     move |err| AwsError::from_sdk(operation, SIDE, client, err)
 }
 
+/// Every item of an IAM list call, all pages, through the SDK's own
+/// paginator. A macro, not a function: the paginators' stream type lives
+/// in a crate this one does not depend on by name.
+macro_rules! all_items {
+    ($iam:expr, $request:expr, $operation:literal) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(sdk($iam, $operation))
+    };
+}
+
 /// The klanker account ID and the caller's ARN (STS GetCallerIdentity).
 pub async fn caller_identity(sts: &aws_sdk_sts::Client) -> Result<(String, String), AwsError> {
     let out = sts
@@ -246,15 +261,11 @@ pub async fn get_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, 
 
 /// ARNs of the managed policies attached to the role (all pages).
 pub async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, AwsError> {
-    let policies: Vec<_> = iam
-        .list_attached_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(sdk(iam, "iam:ListAttachedRolePolicies"))?;
+    let policies: Vec<_> = all_items!(
+        iam,
+        iam.list_attached_role_policies().role_name(role),
+        "iam:ListAttachedRolePolicies"
+    )?;
     Ok(policies
         .iter()
         .filter_map(|p| p.policy_arn())
@@ -284,15 +295,7 @@ pub async fn policy_exists(iam: &Client, arn: &str) -> Result<bool, AwsError> {
 /// Every role in the account with its description and trust policy: one
 /// paginated call carries all `list` and `rm` need (1000 roles a page).
 pub async fn list_roles(iam: &Client) -> Result<Vec<RoleSummary>, AwsError> {
-    let roles: Vec<_> = iam
-        .list_roles()
-        .max_items(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(sdk(iam, "iam:ListRoles"))?;
+    let roles: Vec<_> = all_items!(iam, iam.list_roles().max_items(1000), "iam:ListRoles")?;
     Ok(roles
         .iter()
         .map(|role| RoleSummary {
@@ -335,14 +338,11 @@ pub async fn provider_owned(iam: &Client, arn: &str) -> Result<bool, AwsError> {
 
 /// Names of the role's inline policies (all pages).
 pub async fn inline_policies(iam: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    iam.list_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(sdk(iam, "iam:ListRolePolicies"))
+    all_items!(
+        iam,
+        iam.list_role_policies().role_name(role),
+        "iam:ListRolePolicies"
+    )
 }
 
 /// The role's inline policies with their documents (a cluster role's
@@ -380,15 +380,11 @@ pub async fn inline_policy_documents(
 
 /// Instance profiles the role is in (they block DeleteRole).
 pub async fn instance_profiles(iam: &Client, role: &str) -> Result<Vec<String>, AwsError> {
-    let profiles: Vec<_> = iam
-        .list_instance_profiles_for_role()
-        .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(sdk(iam, "iam:ListInstanceProfilesForRole"))?;
+    let profiles: Vec<_> = all_items!(
+        iam,
+        iam.list_instance_profiles_for_role().role_name(role),
+        "iam:ListInstanceProfilesForRole"
+    )?;
     Ok(profiles
         .iter()
         .map(|p| p.instance_profile_name().to_string())

@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 
+use super::document::PolicyDocument;
+
 /// The inline policy on role A that lets it assume role B, and nothing else.
 pub const ASSUME_POLICY_NAME: &str = "km-assume-klanker";
 /// The ConfigMap holding the pods' AWS config file, and its key.
@@ -50,56 +52,29 @@ pub fn assume_policy(klanker_role_arn: &str) -> Value {
 /// The cluster role's ARN a klanker role's trust admits, if the document
 /// trusts one.
 pub fn trusted_cluster_role(trust_policy: &Value) -> Option<String> {
-    statements(trust_policy).find_map(|s| {
-        let allows = s.get("Effect").and_then(Value::as_str) == Some("Allow");
-        let arn = s
-            .pointer("/Condition/ArnEquals/aws:PrincipalArn")
-            .and_then(Value::as_str)?;
-        allows.then(|| arn.to_string())
+    PolicyDocument::read(trust_policy).allowing().find_map(|s| {
+        s.keys_of("ArnEquals")
+            .find(|k| k.key == "aws:PrincipalArn")
+            .and_then(|k| k.values.single())
+            .map(str::to_string)
     })
 }
 
 /// The `Principal.AWS` ARNs the Allow statements of a trust policy name.
 pub fn trusted_aws_principals(trust_policy: &Value) -> Vec<String> {
-    statements(trust_policy)
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .flat_map(|s| as_list(s.pointer("/Principal/AWS")))
+    PolicyDocument::read(trust_policy)
+        .allowing()
+        .flat_map(|s| s.principal.aws.iter().cloned())
         .collect()
-}
-
-/// A policy element that may be one string or a list of them.
-fn as_list(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The role ARNs an inline policy allows `sts:AssumeRole` on.
 pub fn assumable_roles(policy: &Value) -> Vec<String> {
-    statements(policy)
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .filter(|s| {
-            as_list(s.get("Action"))
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case("sts:AssumeRole") || a == "sts:*" || a == "*")
-        })
-        .flat_map(|s| as_list(s.get("Resource")))
+    PolicyDocument::read(policy)
+        .allowing()
+        .filter(|s| s.allows_action("sts:AssumeRole"))
+        .flat_map(|s| s.resource.0.clone())
         .collect()
-}
-
-fn statements(policy: &Value) -> impl Iterator<Item = &Value> {
-    let list: Vec<&Value> = match policy.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => Vec::new(),
-    };
-    list.into_iter()
 }
 
 /// The AWS config file pods use: profile `klanker` assumes role B from
@@ -140,6 +115,27 @@ mod tests {
         let denied =
             json!({"Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": B}]});
         assert!(assumable_roles(&denied).is_empty());
+        let lone =
+            json!({"Statement": {"Effect": "Allow", "Action": "STS:AssumeRole", "Resource": B}});
+        assert_eq!(assumable_roles(&lone), vec![B.to_string()]);
+        assert!(assumable_roles(&json!({"Statement": "nonsense"})).is_empty());
+    }
+
+    #[test]
+    fn a_trust_reads_in_either_form_and_a_list_of_role_as_names_none() {
+        let listed = json!({"Statement": {"Effect": "Allow",
+            "Principal": {"AWS": ["arn:aws:iam::222222222222:root"]},
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": [A]}}}});
+        assert_eq!(trusted_cluster_role(&listed).as_deref(), Some(A));
+        assert_eq!(
+            trusted_aws_principals(&listed),
+            ["arn:aws:iam::222222222222:root"]
+        );
+        let two = json!({"Statement": [{"Effect": "Allow",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": [A, B]}}}]});
+        assert_eq!(trusted_cluster_role(&two), None);
+        let no_principal = json!({"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]});
+        assert!(trusted_aws_principals(&no_principal).is_empty());
     }
 
     #[test]

@@ -4,32 +4,9 @@
 
 use serde_json::Value;
 
-/// IAM's `StringLike`: `*` matches any run of characters (also none), `?`
-/// exactly one; everything else literally and case-sensitively.
-pub fn string_like(pattern: &str, value: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let v: Vec<char> = value.chars().collect();
-    let (mut pi, mut vi) = (0, 0);
-    // Classic wildcard matching with backtracking to the last `*`.
-    let mut star: Option<(usize, usize)> = None;
-    while vi < v.len() {
-        // A `*` in the pattern is always a wildcard, even facing a literal `*`.
-        if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, vi));
-            pi += 1;
-        } else if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
-            pi += 1;
-            vi += 1;
-        } else if let Some((sp, sv)) = star {
-            pi = sp + 1;
-            vi = sv + 1;
-            star = Some((sp, sv + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
+use super::document::{Operator, PolicyDocument};
+
+pub use super::document::string_like;
 
 /// The claims that matter, from the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,45 +36,27 @@ pub enum TrustVerdict {
     Unsupported(String),
 }
 
-fn as_list(v: &Value) -> Vec<&Value> {
-    match v {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
-    }
-}
-
-fn strings(v: &Value) -> Vec<&str> {
-    as_list(v).into_iter().filter_map(Value::as_str).collect()
-}
-
-fn action_matches(statement: &Value) -> bool {
-    strings(&statement["Action"])
-        .iter()
-        .any(|a| string_like(&a.to_ascii_lowercase(), "sts:assumerolewithwebidentity"))
-}
-
 /// Evaluates Allow statements (an explicit Deny is reported as unsupported).
 pub fn evaluate(doc: &Value, identity: &WebIdentity<'_>) -> TrustVerdict {
+    let doc = PolicyDocument::read(doc);
     // A Deny anywhere overrides every Allow in IAM; not modelled, so flagged
     // whatever its position.
-    if as_list(&doc["Statement"])
-        .iter()
-        .any(|s| s["Effect"] == "Deny")
-    {
+    if doc.statements().any(|s| s.denies()) {
         return TrustVerdict::Unsupported("the trust policy has a Deny statement".into());
     }
     let mut first_failure = None;
-    for statement in as_list(&doc["Statement"]) {
-        if statement["Effect"] != "Allow" {
-            continue;
-        }
-        if !action_matches(statement)
-            || !strings(&statement["Principal"]["Federated"]).contains(&identity.provider_arn)
+    for statement in doc.allowing() {
+        if !statement.allows_action("sts:AssumeRoleWithWebIdentity")
+            || !statement
+                .principal
+                .federated
+                .iter()
+                .any(|p| p == identity.provider_arn)
         {
             continue;
         }
-        match conditions_hold(&statement["Condition"], identity) {
+        let operators = statement.condition.as_deref().unwrap_or_default();
+        match conditions_hold(operators, identity) {
             Ok(()) => return TrustVerdict::Allowed,
             Err(verdict) => {
                 first_failure.get_or_insert(verdict);
@@ -107,14 +66,11 @@ pub fn evaluate(doc: &Value, identity: &WebIdentity<'_>) -> TrustVerdict {
     first_failure.unwrap_or(TrustVerdict::ProviderNotTrusted)
 }
 
-fn conditions_hold(conditions: &Value, identity: &WebIdentity<'_>) -> Result<(), TrustVerdict> {
-    let Some(map) = conditions.as_object() else {
-        return Ok(());
-    };
+fn conditions_hold(operators: &[Operator], identity: &WebIdentity<'_>) -> Result<(), TrustVerdict> {
     let sub_key = format!("{}:sub", identity.issuer_host_path);
     let aud_key = format!("{}:aud", identity.issuer_host_path);
-    for (operator, keys) in map {
-        let like = match operator.as_str() {
+    for operator in operators {
+        let like = match operator.name.as_str() {
             "StringEquals" => false,
             "StringLike" => true,
             other => {
@@ -123,19 +79,20 @@ fn conditions_hold(conditions: &Value, identity: &WebIdentity<'_>) -> Result<(),
                 )));
             }
         };
-        let Some(keys) = keys.as_object() else {
+        let Some(keys) = &operator.keys else {
             return Err(TrustVerdict::Unsupported(format!(
-                "{operator} is not a map"
+                "{} is not a map",
+                operator.name
             )));
         };
-        for (key, wanted) in keys {
-            let wanted = strings(wanted);
+        for entry in keys {
+            let (key, wanted) = (&entry.key, &entry.values);
             let matches = |actual: &str| {
                 wanted.iter().any(|w| {
                     if like {
                         string_like(w, actual)
                     } else {
-                        w == &actual
+                        w == actual
                     }
                 })
             };
@@ -152,7 +109,7 @@ fn conditions_hold(conditions: &Value, identity: &WebIdentity<'_>) -> Result<(),
             if !ok {
                 return Err(TrustVerdict::ConditionFailed {
                     key: key.clone(),
-                    wanted: wanted.join(" | "),
+                    wanted: wanted.0.join(" | "),
                     actual,
                 });
             }
@@ -312,6 +269,32 @@ mod tests {
         let no_condition = json!({"Statement": {"Effect": "Allow", "Principal": {"Federated": [PROVIDER]}, "Action": "sts:*"}});
         assert_eq!(
             evaluate(&no_condition, &identity("s", &sts)),
+            TrustVerdict::Allowed
+        );
+        let not_a_map = json!({"Statement": {"Effect": "Allow", "Principal": {"Federated": PROVIDER}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": "x"}}});
+        assert_eq!(
+            evaluate(&not_a_map, &identity("s", &sts)),
+            TrustVerdict::Unsupported("StringEquals is not a map".into())
+        );
+    }
+
+    #[test]
+    fn odd_statements_grant_nothing() {
+        let sts = vec!["sts.amazonaws.com".to_string()];
+        for doc in [
+            json!({"Statement": "nonsense"}),
+            json!({"Statement": [{"Effect": "Allow", "Action": "sts:*"}]}),
+            json!(null),
+        ] {
+            assert_eq!(
+                evaluate(&doc, &identity("s", &sts)),
+                TrustVerdict::ProviderNotTrusted
+            );
+        }
+        let listed = json!({"Statement": [{"Effect": "Allow", "Principal": {"Federated": [PROVIDER]}, "Action": ["sts:AssumeRoleWithWebIdentity"],
+            "Condition": {"StringEquals": {"oidc.example.com/id/A:sub": ["system:serviceaccount:a:b"], "oidc.example.com/id/A:aud": "sts.amazonaws.com"}}}]});
+        assert_eq!(
+            evaluate(&listed, &identity("system:serviceaccount:a:b", &sts)),
             TrustVerdict::Allowed
         );
     }

@@ -4,6 +4,7 @@
 pub mod arn;
 pub mod chain;
 pub mod conditions;
+pub mod document;
 pub mod guard;
 pub mod policy;
 pub mod token;
