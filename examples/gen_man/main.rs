@@ -16,7 +16,10 @@ fn main() -> std::io::Result<()> {
     let pages = pages::render(Cli::command_for_help())?;
     for entry in std::fs::read_dir(&dir)? {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.ends_with(".1") && !pages.iter().any(|(page, _)| page == name) {
             std::fs::remove_file(&path)?;
         }
