@@ -11,7 +11,7 @@ use crate::support::moto::Hang;
 use crate::support::{AddArgs, CLUSTER, CONTEXT, KUBE_TOKEN, Outcome, World};
 
 const ROLE: &str = "km-cluster-dev-use1-0";
-/// Kubernetes attempts of one call, and their backoff (0.2 + 0.4 + 0.8 s): README, Safety.
+/// Kubernetes attempts of one call, and their backoff (0.2 + 0.4 + 0.8 s): docs/safety.md.
 const ATTEMPTS: usize = 4;
 const BACKOFF: Duration = Duration::from_millis(1400);
 /// What a command spends beside the faulty call (process start, moto, the

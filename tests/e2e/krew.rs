@@ -410,6 +410,18 @@ fn other_platform_sums(dir: &Path) -> (PathBuf, BTreeMap<String, String>) {
     (path, sums)
 }
 
+/// The checked-in man pages (tests/e2e/man.rs holds them current).
+fn man_pages() -> Vec<String> {
+    let mut pages: Vec<String> = std::fs::read_dir(repo().join("docs/man"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".1"))
+        .collect();
+    pages.sort();
+    assert!(!pages.is_empty(), "docs/man holds no page");
+    pages
+}
+
 fn archive_entries(archive: &Path) -> Vec<String> {
     let out = run(Command::new("tar").arg("-tvzf").arg(archive));
     assert_success(&out, "listing the archive");
@@ -452,9 +464,20 @@ fn check_release(
     );
     assert_eq!(sums.lines().count(), PLATFORMS.len(), "{sums}");
 
-    // Exactly the binary and the licence, at the root, as `files` expects.
+    // The binary and the licence at the root, as `files` expects, and
+    // each man page of docs/man/ under man/man1/; nothing else.
     let entries = archive_entries(&archive);
-    assert_eq!(entries.len(), 2, "{entries:#?}");
+    let pages = man_pages();
+    assert_eq!(entries.len(), 2 + pages.len(), "{entries:#?}");
+    for page in &pages {
+        let path = format!("man/man1/{page}");
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.starts_with("-rw-r--r-- root/root") && e.ends_with(&path)),
+            "{path} is not in the archive: {entries:#?}"
+        );
+    }
     let entry = |name: &str| {
         entries
             .iter()

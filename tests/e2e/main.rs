@@ -23,6 +23,7 @@ mod hostile;
 mod interactive;
 mod krew;
 mod list_rm;
+mod man;
 mod messages;
 mod ownership;
 mod pod_identity_peer;
