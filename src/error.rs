@@ -14,7 +14,7 @@ use crate::text::visible;
 use crate::trust::ValidationError;
 use crate::trust::guard::GuardError;
 
-/// Exit codes (documented in README): 0 success, 1 failure with nothing
+/// Exit codes (documented in docs/errors.md): 0 success, 1 failure with nothing
 /// changed, 2 bad input, 3 failed part-way (some changes were applied),
 /// 4 a link of the trust chain is broken.
 pub const EXIT_FAILURE: u8 = 1;
@@ -329,7 +329,7 @@ impl Error {
     }
 }
 
-/// Exit 1 means "failed before any write" (see the README): the message
+/// Exit 1 means "failed before any write" (see docs/errors.md): the message
 /// says so, except where it already says what happened.
 fn nothing_changed(err: &Error) -> bool {
     err.exit_code() == EXIT_FAILURE && !matches!(err, Error::Aborted)

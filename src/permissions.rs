@@ -353,7 +353,7 @@ fn provider_statements(providers: &str, roles: &str) -> Vec<Value> {
             "Condition": ours("ResourceTag"),
         }),
         // Authorized with every tagged create; IAM cannot tell that from
-        // tagging an existing role or provider (see README `policy`).
+        // tagging an existing role or provider (see docs/commands/policy.md).
         json!({
             "Sid": "TagOnlyAsOurs",
             "Effect": "Allow",

@@ -72,7 +72,7 @@ impl Severity {
     ];
 }
 
-/// The stable ID of each kind of finding (README lists them).
+/// The stable ID of each kind of finding (docs/commands/audit.md lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingId {

@@ -18,7 +18,7 @@ use crate::resolve::{IssuerSource, add as resolve};
 use crate::verify::Check;
 use crate::{aws, kubeconfig, verify};
 
-const RERUN: &str = "kubectl klanker-trust add";
+pub(crate) const RERUN: &str = "kubectl klanker-trust add";
 
 /// One cluster's onboarding, planned and not yet applied.
 pub struct Prepared {

@@ -88,10 +88,8 @@ async fn add(env: &Env, args: &AddArgs, o: &mut Out<'_>) -> Result<(), Error> {
         verification: report.verification.as_deref(),
         config_path: env.store.path(),
     };
-    output::add::result(o, req, planned, done).map_err(after_changes(
-        report.outcome.is_some(),
-        "kubectl klanker-trust add",
-    ))?;
+    output::add::result(o, req, planned, done)
+        .map_err(after_changes(report.outcome.is_some(), add::RERUN))?;
     report
         .verification
         .map_or(Ok(()), |checks| Error::broken_chain(&checks))
@@ -138,7 +136,7 @@ async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> {
         skipped: report.outcome.skipped_steps(&removal.plan),
     };
     output::rm::result(o, request.output, &outcome)
-        .map_err(after_changes(report.applied, "kubectl klanker-trust rm"))?;
+        .map_err(after_changes(report.applied, rm::RERUN))?;
     rm::pending(env, prepared, &report)
 }
 

@@ -15,7 +15,7 @@ use crate::plan::removal::{self, Removal};
 use crate::resolve::rm::RmRequest;
 use crate::{observe, resolve};
 
-const RERUN: &str = "kubectl klanker-trust rm";
+pub(crate) const RERUN: &str = "kubectl klanker-trust rm";
 
 /// One onboarding's removal, planned and not yet applied.
 pub struct Prepared<'a> {

@@ -1,6 +1,6 @@
 //! What `audit` shows: one line per finding, worst first, fitting 100
 //! columns, and the totals; `-o wide` with ARNs, statements and fixes;
-//! JSON/YAML in the shape README documents; `--fix-doc`'s document alone.
+//! JSON/YAML in the shape docs/commands/audit.md documents; `--fix-doc`'s document alone.
 //! Everything read from IAM or the cluster is escaped (`visible`).
 
 use std::collections::BTreeMap;

@@ -123,20 +123,9 @@ pub struct DriftFacts<'a> {
 
 /// The OIDC provider a trust policy names (its first federated principal).
 pub fn federated_principal(policy: &serde_json::Value) -> Option<String> {
-    let statements = match &policy["Statement"] {
-        serde_json::Value::Array(list) => list.iter().collect::<Vec<_>>(),
-        single @ serde_json::Value::Object(_) => vec![single],
-        _ => Vec::new(),
-    };
-    statements
-        .into_iter()
-        .find_map(|s| match &s["Principal"]["Federated"] {
-            serde_json::Value::String(arn) => Some(arn.clone()),
-            serde_json::Value::Array(arns) => {
-                arns.iter().find_map(|a| a.as_str().map(str::to_string))
-            }
-            _ => None,
-        })
+    crate::trust::document::PolicyDocument::read(policy)
+        .statements()
+        .find_map(|s| s.principal.federated.first().cloned())
 }
 
 pub fn drift(facts: &DriftFacts<'_>) -> Vec<String> {
