@@ -341,3 +341,31 @@ fn a_reader_that_leaves_early_ends_the_run_quietly() {
         );
     }
 }
+
+/// Issue 26, item 13: an applied `add` with three ServiceAccounts says
+/// "Next:" and "restart" once, naming each ServiceAccount.
+#[test]
+fn the_next_steps_are_said_once_for_several_service_accounts() {
+    let world = World::new();
+    let out = world.add(&[
+        "--yes",
+        "--service-account",
+        "km",
+        "--service-account",
+        "argocd-server",
+        "--service-account",
+        "ci:deployer",
+        "--create-namespace",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.stdout.matches("Next:").count(), 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("must be restarted").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    for name in ["km", "argocd-server", "deployer"] {
+        assert_contains!(out.stdout, &format!("serviceAccountName: {name}\n"));
+    }
+}
