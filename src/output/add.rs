@@ -268,7 +268,8 @@ fn text_result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: &Done<'_>) ->
     let role_arn = &add.desired.role_arn;
     let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).unwrap_or(role_arn);
     if let Some(server) = done.server {
-        write!(o.out, "{}", super::server_dry_run_text(server))?;
+        let server = super::rm::with_verbs(server, &add.plan);
+        write!(o.out, "{}", super::server_dry_run_text(&server))?;
     }
     if let Some(outcome) = done.outcome {
         writeln!(o.out, "Applied {} change(s).", add.plan.changes().count())?;

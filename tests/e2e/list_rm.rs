@@ -809,3 +809,32 @@ fn list_for_programs_puts_only_rows_on_stdout_and_the_table_fits_80_columns() {
         "{listing}"
     );
 }
+
+/// Issue 26, item 14: the `rm` plan says one verb per step ("delete
+/// inline policy …", not "delete    delete inline policy …").
+#[test]
+fn the_rm_plan_says_one_verb_for_an_inline_policy() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .put_role_policy()
+            .role_name(ROLE)
+            .policy_name("extra")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
+            .send()
+            .await
+            .expect("put inline policy")
+    });
+    let out = world.run(&["rm", CLUSTER]);
+    out.assert_ok();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("inline policy extra"))
+        .unwrap_or_else(|| panic!("no inline policy step:\n{}", out.stdout));
+    assert_eq!(line.matches("delete").count(), 1, "{line}");
+    assert_contains!(line, &format!("inline policy extra of role {ROLE}"));
+}
