@@ -260,13 +260,18 @@ pub fn session_duration(value: u32) -> Result<(), ValidationError> {
     if (SESSION_MIN..=SESSION_MAX).contains(&value) {
         Ok(())
     } else {
-        // The flag takes units, and its value arrives here as seconds: echo
-        // it with units (`13h`, not `46800`, issue 26, item 14), and the
-        // seconds beside IAM's range.
+        // The flag takes units, and its value arrives here as seconds. A
+        // whole number of hours was most likely typed in hours (`13h`, not
+        // `46800`, issue 26, item 14): echo it so, with the seconds beside
+        // IAM's range; anything else as the seconds it most likely was.
+        let (shown, seconds) = match value > 0 && value.is_multiple_of(3600) {
+            true => (humanised(value), format!("that is {value} seconds; ")),
+            false => (value.to_string(), String::new()),
+        };
         Err(ValidationError::new(
             "--session-duration",
-            humanised(value),
-            format!("that is {value} seconds; IAM allows {SESSION_MIN} to {SESSION_MAX} seconds"),
+            shown,
+            format!("{seconds}IAM allows {SESSION_MIN} to {SESSION_MAX} seconds (1h to 12h)"),
             "Pass a number of seconds in that range, e.g. 3600 for one hour.",
         ))
     }
@@ -638,7 +643,13 @@ mod tests {
     fn a_session_duration_out_of_range_is_echoed_with_units() {
         let text = session_duration(46800).unwrap_err().to_string();
         assert!(
-            text.starts_with("--session-duration `13h` is not valid: that is 46800 seconds; IAM allows 3600 to 43200 seconds."),
+            text.starts_with("--session-duration `13h` is not valid: that is 46800 seconds; IAM allows 3600 to 43200 seconds (1h to 12h)."),
+            "{text}"
+        );
+        // Anything but whole hours is echoed as the seconds it was.
+        let text = session_duration(60).unwrap_err().to_string();
+        assert!(
+            text.starts_with("--session-duration `60` is not valid: IAM allows 3600 to 43200 seconds (1h to 12h)."),
             "{text}"
         );
         assert_eq!(humanised(5400), "1h30m");
