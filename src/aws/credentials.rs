@@ -843,10 +843,15 @@ impl Session {
     }
 
     /// Records (and, with --verbose, logs) which identity `side` acts as:
-    /// an ARN or a profile name, never a key. The latest word for a side wins.
+    /// an ARN or a profile name, never a key. The latest word for a side
+    /// wins; the same word again (another client of that side) is not
+    /// logged again.
     pub fn record(&self, side: Side, who: String) {
-        tracing::debug!("  [aws {side}] identity {who}");
         let mut identities = lock(&self.identities);
+        if identities.contains(&(side, who.clone())) {
+            return;
+        }
+        tracing::debug!("  [aws {side}] identity {who}");
         identities.retain(|(s, _)| *s != side);
         identities.push((side, who));
     }

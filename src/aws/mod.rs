@@ -212,15 +212,8 @@ pub async fn load_config(
     // and friends (often the other account's) must not win over it. The
     // session's STS calls use this config, without credentials of its own.
     let base = profile_base(loader, profile).await;
-    let resolved = access.session.resolve(profile, side, &base).await?;
-    if access.verbose {
-        match &resolved.identity {
-            Some(arn) => tracing::debug!("  [aws {side}] identity {arn} (AWS profile {profile})"),
-            None => tracing::debug!(
-                "  [aws {side}] identity: the own credentials of AWS profile {profile}"
-            ),
-        }
-    }
+    // Resolving records (and with --verbose logs, once) the identity.
+    access.session.resolve(profile, side, &base).await?;
     let provider = credentials::SessionProvider {
         session: access.session.clone(),
         profile: profile.to_string(),

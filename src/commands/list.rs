@@ -27,7 +27,13 @@ pub async fn run(env: &Env, args: &ListArgs) -> Result<(ListRequest, ListReport)
     let doc = env.store.load()?;
     let entries = doc.clusters().unwrap_or_default();
     // No kubeconfig is no error for `list`: nothing is marked current then.
-    let kc = kubeconfig::load(env.global.kubeconfig.as_deref()).ok();
+    // A context named with `--context` is, like for any other command, so
+    // the kubeconfig that should hold it must be readable.
+    let kc = match kubeconfig::load(env.global.kubeconfig.as_deref()) {
+        Ok(kc) => Some(kc),
+        Err(e) if env.global.context.is_some() => return Err(e.into()),
+        Err(_) => None,
+    };
     let request = resolve::list::request(&env.global, args, kc.as_ref())?;
     if request.local {
         let pending = listing::pending_removals(&doc);

@@ -125,7 +125,7 @@ async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let progress = output::Progress::new(removal.plan.changes().count(), env.verbose());
     let report = rm::apply(env, &prepared, go, &progress).await?;
     if let Some(server) = &report.server {
-        output::rm::server_dry_run(o, request.output, server)?;
+        output::rm::server_dry_run(o, request.output, server, &removal.plan)?;
     }
     let outcome = output::rm::RmOutcome {
         name: request.name,

@@ -190,16 +190,35 @@ fn dry_run_lines(
     lines
 }
 
-/// After an applied `add`: how a pod gets the role. IRSA's webhook injects
-/// the token and AWS variables when a pod is created, so running pods keep
-/// their old identity until they are re-created.
-fn next_steps(sa_namespace: &str, service_account: &str) -> String {
-    format!(
-        "Next: pods in namespace `{sa_namespace}` get the role when their spec says\n\
-         \x20 serviceAccountName: {service_account}\n\
-         Pods already running must be restarted (e.g. `kubectl rollout restart deployment/NAME -n {sa_namespace}`): \
-         IRSA is injected when a pod is created.\n"
-    )
+/// After an applied `add`: how a pod gets the role, said once for every
+/// ServiceAccount (issue 26, item 13). IRSA's webhook injects the token and
+/// AWS variables when a pod is created, so running pods keep their old
+/// identity until they are re-created.
+fn next_steps(accounts: &[(String, String)]) -> String {
+    let restart = "Pods already running must be restarted";
+    let injected = "IRSA is injected when a pod is created.";
+    match accounts {
+        [] => String::new(),
+        [(sa_namespace, service_account)] => format!(
+            "Next: pods in namespace `{sa_namespace}` get the role when their spec says\n\
+             \x20 serviceAccountName: {service_account}\n\
+             {restart} (e.g. `kubectl rollout restart deployment/NAME -n {sa_namespace}`): {injected}\n"
+        ),
+        several => {
+            let mut text = String::from(
+                "Next: pods get the role when their spec names one of these ServiceAccounts in its namespace:\n",
+            );
+            for (namespace, name) in several {
+                text.push_str(&format!(
+                    "  namespace `{namespace}`: serviceAccountName: {name}\n"
+                ));
+            }
+            text.push_str(&format!(
+                "{restart} (e.g. `kubectl rollout restart deployment/NAME -n NAMESPACE`): {injected}\n"
+            ));
+            text
+        }
+    }
 }
 
 /// With a ConfigMap, the SDK must read the profile chain from it.
@@ -249,7 +268,8 @@ fn text_result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: &Done<'_>) ->
     let role_arn = &add.desired.role_arn;
     let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).unwrap_or(role_arn);
     if let Some(server) = done.server {
-        write!(o.out, "{}", super::server_dry_run_text(server))?;
+        let server = super::rm::with_verbs(server, &add.plan);
+        write!(o.out, "{}", super::server_dry_run_text(&server))?;
     }
     if let Some(outcome) = done.outcome {
         writeln!(o.out, "Applied {} change(s).", add.plan.changes().count())?;
@@ -288,9 +308,7 @@ fn text_result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: &Done<'_>) ->
         }
     }
     if applied && req.applies_service_account() {
-        for (namespace, name) in req.service_accounts() {
-            write!(o.out, "{}", next_steps(&namespace, &name))?;
-        }
+        write!(o.out, "{}", next_steps(&req.service_accounts()))?;
         if let Some(cm) = &add.config_map {
             write!(
                 o.out,
@@ -451,7 +469,7 @@ mod tests {
 
     #[test]
     fn next_steps_name_the_service_account_and_the_restart() {
-        let text = next_steps("ai-pods", "km");
+        let text = next_steps(&[("ai-pods".into(), "km".into())]);
         assert!(text.contains("serviceAccountName: km"), "{text}");
         assert!(text.contains("namespace `ai-pods`"), "{text}");
         assert!(text.contains("restarted"), "{text}");
@@ -459,6 +477,27 @@ mod tests {
             text.contains("IRSA is injected when a pod is created"),
             "{text}"
         );
+    }
+
+    /// Issue 26, item 13: one "Next:" block for three ServiceAccounts.
+    #[test]
+    fn next_steps_are_said_once_for_several_service_accounts() {
+        let accounts = [
+            ("team-b".to_string(), "km".to_string()),
+            ("team-b".to_string(), "argocd-server".to_string()),
+            ("ci".to_string(), "deployer".to_string()),
+        ];
+        let text = next_steps(&accounts);
+        assert_eq!(text.matches("Next:").count(), 1, "{text}");
+        assert_eq!(text.matches("restarted").count(), 1, "{text}");
+        for name in ["km", "argocd-server", "deployer"] {
+            assert!(
+                text.contains(&format!("serviceAccountName: {name}\n")),
+                "{text}"
+            );
+        }
+        assert!(text.contains("namespace `ci`"), "{text}");
+        assert_eq!(next_steps(&[]), "");
     }
 
     #[test]

@@ -44,6 +44,22 @@ impl Shape {
     fn wide(self) -> bool {
         self.format == ListOutput::Wide
     }
+
+    /// `-o name` and `--no-headers` are for programs: their stdout holds
+    /// the rows alone (no mark column), so `while read` sees only names.
+    fn for_programs(self) -> bool {
+        self.format == ListOutput::Name || !self.headers
+    }
+
+    /// Where the words around the rows go (the drift, the removals left
+    /// pending, "no clusters"): stdout for a person, stderr for a program,
+    /// which still sees them without parsing them as rows.
+    fn notes<'o, 'a>(self, o: &'o mut Out<'a>) -> &'o mut super::Stream<'a> {
+        match self.for_programs() {
+            true => &mut o.err,
+            false => &mut o.out,
+        }
+    }
 }
 
 /// The listing of the klanker account.
@@ -53,19 +69,19 @@ pub fn listing(o: &mut Out, listing: &Listing, shape: Shape) -> Result<(), Error
     }
     if shape.format == ListOutput::Name {
         let names = listing.clusters.iter().map(|r| r.onboarding.name.as_str());
-        return write!(o.out, "{}", names_text(names));
-    }
-    if listing.clusters.is_empty() {
-        writeln!(
-            o.out,
-            "No clusters are onboarded in klanker account {}.",
+        write!(o.out, "{}", names_text(names))?;
+    } else if listing.clusters.is_empty() {
+        let none = format!(
+            "No clusters are onboarded in klanker account {}.\n",
             listing.klanker_account
-        )?;
+        );
+        write!(shape.notes(o), "{none}")?;
     } else {
         write!(o.out, "{}", onboardings_table(&listing.clusters, shape))?;
     }
-    write!(o.out, "{}", drift_text(&listing.drift))?;
-    write!(o.out, "{}", pending_text(&listing.pending_removal))
+    let notes = shape.notes(o);
+    write!(notes, "{}", drift_text(&listing.drift))?;
+    write!(notes, "{}", pending_text(&listing.pending_removal))
 }
 
 /// km-config.yaml alone (`--local`): IAM is not consulted.
@@ -89,20 +105,18 @@ pub fn local(
         return super::write_structured(o, &listing, structured);
     }
     if shape.format == ListOutput::Name {
-        return write!(
-            o.out,
-            "{}",
-            names_text(config.iter().map(|e| e.name.as_str()))
-        );
-    }
-    if config.is_empty() {
-        writeln!(o.out, "No clusters are recorded in {}.", path.display())?;
+        let names = config.iter().map(|e| e.name.as_str());
+        write!(o.out, "{}", names_text(names))?;
+    } else if config.is_empty() {
+        let none = format!("No clusters are recorded in {}.\n", path.display());
+        write!(shape.notes(o), "{none}")?;
     } else {
         write!(o.out, "{}", local_table(config, current, shape))?;
     }
-    writeln!(o.out, "(from {}; IAM was not consulted)", path.display())?;
-    write!(o.out, "{}", drift_text(drift))?;
-    write!(o.out, "{}", pending_text(pending))
+    let notes = shape.notes(o);
+    writeln!(notes, "(from {}; IAM was not consulted)", path.display())?;
+    write!(notes, "{}", drift_text(drift))?;
+    write!(notes, "{}", pending_text(pending))
 }
 
 /// The drift section, empty when there is none.
@@ -171,37 +185,33 @@ fn provider_word(status: ProviderStatus) -> &'static str {
     }
 }
 
-/// IAM's onboardings: role names and shortened issuers, to fit a
-/// terminal; `-o wide` has full ARNs and issuers, the provider ARN and
-/// whether km-config.yaml has the onboarding.
+/// IAM's onboardings: role names, to fit 80 columns (issue 26, item 9);
+/// `-o wide` adds full ARNs and the issuer, the provider ARN and whether
+/// km-config.yaml has the onboarding. The issuer waits for `-o wide`
+/// because the role name already repeats the onboarding's name.
 pub fn onboardings_table(rows: &[Row], shape: Shape) -> String {
     let wide = shape.wide();
-    let mut header = vec![
-        role_column(wide),
-        "MODE",
-        "SERVICE ACCOUNT",
-        "ISSUER",
-        "PROVIDER",
-    ];
+    let mut header = vec![role_column(wide), "MODE", "SERVICE ACCOUNT"];
+    if wide {
+        header.push("ISSUER");
+    }
+    header.push("PROVIDER");
     if wide {
         header.extend(["CLUSTER ROLE", "PROVIDER ARN", "KM-CONFIG"]);
     }
     let lines = rows.iter().map(|row| {
         let o = &row.onboarding;
         let role = if wide { &o.role_arn } else { &o.role_name };
-        let issuer = if wide {
-            o.issuer.clone()
-        } else {
-            short_issuer(&o.issuer)
-        };
         let mut cells = lead_cells(row.current, &o.name);
         cells.extend([
             role.clone(),
             o.mode.as_str().to_string(),
             service_account_cell(&o.namespace, &o.service_account, &o.service_accounts),
-            issuer,
-            provider_word(row.provider).to_string(),
         ]);
+        if wide {
+            cells.push(o.issuer.clone());
+        }
+        cells.push(provider_word(row.provider).to_string());
         if wide {
             cells.push(o.cluster_role_arn.clone().unwrap_or_else(|| "-".into()));
             cells.push(o.oidc_provider_arn.clone());
@@ -262,36 +272,6 @@ fn role_name_of(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-/// An issuer as short as it stays recognisable: no scheme; an EKS issuer
-/// as `eks:REGION/ID` with the ID cut to 10 characters; anything else over
-/// 40 characters cut in the middle.
-pub fn short_issuer(issuer: &str) -> String {
-    let bare = issuer
-        .strip_prefix("https://")
-        .unwrap_or(issuer)
-        .trim_end_matches('/');
-    if let Some(rest) = bare.strip_prefix("oidc.eks.")
-        && let Some((region, id)) = rest.split_once(".amazonaws.com/id/")
-    {
-        // Enough of the ID to tell clusters apart at a glance, short enough
-        // that the default table (with its MODE column) fits 80 columns.
-        let id: String = id.chars().take(5).collect();
-        let cut = if bare.ends_with(id.as_str()) {
-            ""
-        } else {
-            "…"
-        };
-        return format!("eks:{region}/{id}{cut}");
-    }
-    let chars: Vec<char> = bare.chars().collect();
-    if chars.len() <= 40 {
-        return bare.to_string();
-    }
-    let head: String = chars[..20].iter().collect();
-    let tail: String = chars[chars.len() - 19..].iter().collect();
-    format!("{head}…{tail}")
-}
-
 /// The columns every table starts with: the current mark (`*`), the name.
 const LEAD_COLUMNS: [&str; 2] = ["", "NAME"];
 
@@ -301,19 +281,27 @@ fn lead_cells(current: bool, name: &str) -> Vec<String> {
 
 /// A kubectl-style table: the lead columns, then `more`; each column as
 /// wide as its widest cell. Cells hold what IAM and km-config.yaml hold:
-/// made visible first.
+/// made visible first. Without headers (for programs) the mark column
+/// goes too: a row then starts with its name.
 fn table(more: &[&str], rows: impl Iterator<Item = Vec<String>>, headers: bool) -> String {
+    let skip = usize::from(!headers);
     let header: Vec<String> = LEAD_COLUMNS
         .iter()
         .chain(more)
+        .skip(skip)
         .map(|h| h.to_string())
         .collect();
-    let rows = rows.map(|row| row.iter().map(|c| visible(c).into_owned()).collect());
+    let rows = rows.map(|row| {
+        row.iter()
+            .skip(skip)
+            .map(|c| visible(c).into_owned())
+            .collect()
+    });
     let lines: Vec<Vec<String>> = std::iter::once(header)
         .filter(|_| headers)
         .chain(rows)
         .collect();
-    let columns = LEAD_COLUMNS.len() + more.len();
+    let columns = LEAD_COLUMNS.len() + more.len() - skip;
     let widths: Vec<usize> = (0..columns)
         .map(|c| {
             lines
@@ -388,15 +376,20 @@ mod tests {
         assert!(lines[1].contains(EKS), "{text}");
     }
 
+    /// Issue 26, item 9: with a name like the test world's and the longest
+    /// provider word, the default table fits an 80-column terminal (it was
+    /// 93 columns wide with the issuer in it).
     #[test]
-    fn the_default_table_fits_a_terminal() {
-        let text = onboardings_table(&[row()], shape(ListOutput::Text, true));
+    fn the_default_table_fits_80_columns() {
+        let mut r = row();
+        r.onboarding.name = "dev-use1-0".into();
+        r.onboarding.role_name = "km-cluster-dev-use1-0".into();
+        r.provider = ProviderStatus::PreExisting;
+        let text = onboardings_table(&[r], shape(ListOutput::Text, true));
         assert!(!text.contains("arn:aws"), "{text}");
-        assert!(
-            text.contains("km-cluster-dev") && text.contains("eks:us-east-1/EXAMP…"),
-            "{text}"
-        );
-        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(text.contains("km-cluster-dev-use1-0"), "{text}");
+        let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= 80, "{widest} columns:\n{text}");
     }
 
     fn listing_of(clusters: Vec<Row>) -> Listing {
@@ -466,30 +459,47 @@ mod tests {
     }
 
     #[test]
-    fn no_headers_drops_the_header_row() {
+    fn no_headers_drops_the_header_row_and_the_mark_column() {
         let text = onboardings_table(&[row()], shape(ListOutput::Text, false));
         assert_eq!(text.lines().count(), 1, "{text}");
-        assert!(text.starts_with("*  dev"), "{text}");
+        assert!(text.starts_with("dev  km-cluster-dev"), "{text}");
+    }
+
+    /// Issue 26, item 5: `--no-headers` and `-o name` put only rows on
+    /// stdout; the drift and the pending removals go to stderr.
+    #[test]
+    fn for_programs_stdout_holds_only_the_rows() {
+        let mut listing = listing_of(vec![row()]);
+        listing.pending_removal = vec![pending()];
+        for format in [ListOutput::Text, ListOutput::Wide, ListOutput::Name] {
+            let bare = shape(format, false);
+            let (out, err) = crate::output::rendered(|o| super::listing(o, &listing, bare));
+            assert!(out.starts_with("dev"), "{format:?}: {out}");
+            assert_eq!(out.lines().count(), 1, "{format:?}: {out}");
+            assert!(err.contains("Drift:\n  dev: two roles claim it"), "{err}");
+            assert!(err.contains("Pending removal"), "{err}");
+        }
+        let (out, err) =
+            crate::output::rendered(|o| super::listing(o, &listing, shape(ListOutput::Name, true)));
+        assert_eq!(out, "dev\n");
+        assert!(err.contains("Drift:"), "-o name hides no drift: {err}");
+
+        let empty = listing_of(Vec::new());
+        let bare = shape(ListOutput::Text, false);
+        let (out, err) = crate::output::rendered(|o| super::listing(o, &empty, bare));
+        assert_eq!(out, "");
+        assert!(err.starts_with("No clusters are onboarded"), "{err}");
     }
 
     #[test]
-    fn issuers_are_shortened_recognisably() {
-        assert_eq!(short_issuer(EKS), "eks:us-east-1/EXAMP…");
-        assert_eq!(
-            short_issuer("https://oidc.eks.eu-west-1.amazonaws.com/id/ABC"),
-            "eks:eu-west-1/ABC"
-        );
-        assert_eq!(
-            short_issuer("https://issuer.example.com/"),
-            "issuer.example.com"
-        );
-        let long = "https://s3.eu-central-1.amazonaws.com/a-very-long-bucket-name/cluster-7";
-        let short = short_issuer(long);
-        assert_eq!(short.chars().count(), 40, "{short}");
-        assert!(
-            short.starts_with("s3.eu-central-1.amaz") && short.ends_with("cket-name/cluster-7"),
-            "{short}"
-        );
+    fn the_local_listing_for_programs_keeps_stdout_to_rows() {
+        let path = Path::new("/home/u/.km/km-config.yaml");
+        let drift = listing_of(Vec::new()).drift;
+        let bare = shape(ListOutput::Text, false);
+        let (out, err) = crate::output::rendered(|o| local(o, path, &[], &[], &drift, None, bare));
+        assert_eq!(out, "");
+        assert!(err.contains("IAM was not consulted"), "{err}");
+        assert!(err.contains("Drift:"), "{err}");
     }
 
     #[test]
@@ -497,10 +507,8 @@ mod tests {
         assert_eq!(names_text(["a", "b\u{1b}[2K"].into_iter()), "a\nb\\e[2K\n");
     }
 
-    #[test]
-    fn pending_removals_say_what_is_left_and_the_fix() {
-        assert_eq!(pending_text(&[]), "");
-        let text = pending_text(&[PendingRemoval {
+    fn pending() -> PendingRemoval {
+        PendingRemoval {
             name: "dev".into(),
             part: PendingPart::Cluster,
             role_arn: "arn:aws:iam::333333333333:role/km-cluster-dev".into(),
@@ -510,7 +518,13 @@ mod tests {
             cluster: Some("arn:aws:eks:us-east-1:222222222222:cluster/dev".into()),
             annotated_role: "arn:aws:iam::222222222222:role/km-irsa-dev".into(),
             config_map: Some("team-aws".into()),
-        }]);
+        }
+    }
+
+    #[test]
+    fn pending_removals_say_what_is_left_and_the_fix() {
+        assert_eq!(pending_text(&[]), "");
+        let text = pending_text(&[pending()]);
         assert!(text.contains("Pending removal"), "{text}");
         assert!(
             text.contains(

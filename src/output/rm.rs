@@ -130,11 +130,33 @@ pub fn server_dry_run(
     o: &mut Out,
     format: ReportOutput,
     server: &crate::apply::ServerDryRun,
+    plan: &crate::plan::Plan,
 ) -> Result<(), Error> {
     if format == ReportOutput::Text {
-        write!(o.out, "{}", super::server_dry_run_text(server))?;
+        write!(
+            o.out,
+            "{}",
+            super::server_dry_run_text(&with_verbs(server, plan))
+        )?;
     }
     Ok(())
+}
+
+/// The server dry run's summaries with each step's verb: "accepted:
+/// ServiceAccount ai-pods/km" did not say that it was a deletion (issue 26,
+/// item 14). The summaries are the plan's steps', so the step says it.
+pub(super) fn with_verbs(
+    server: &crate::apply::ServerDryRun,
+    plan: &crate::plan::Plan,
+) -> crate::apply::ServerDryRun {
+    let verbed = |summary: &String| match plan.changes().find(|s| &s.summary == summary) {
+        Some(step) => format!("{} {summary}", super::action_word(step.action)),
+        None => summary.clone(),
+    };
+    crate::apply::ServerDryRun {
+        accepted: server.accepted.iter().map(verbed).collect(),
+        not_sent: server.not_sent.iter().map(verbed).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +205,35 @@ mod tests {
             applied,
             skipped: Vec::new(),
         }
+    }
+
+    /// Issue 26, item 14: the server dry run says what it accepted, verb
+    /// included ("accepted: ServiceAccount ai-pods/km" hid the deletion).
+    #[test]
+    fn the_server_dry_run_names_the_verb_of_what_it_accepted() {
+        let delete_sa = Op::DeleteServiceAccount {
+            namespace: "ai-pods".into(),
+            name: "km".into(),
+            role_arn: ROLE.into(),
+        };
+        let mut removal = removal(None);
+        removal.plan.steps.push(Step::new(
+            Target::Cluster,
+            Action::Delete,
+            "ServiceAccount ai-pods/km",
+            Some(delete_sa),
+        ));
+        let server = crate::apply::ServerDryRun {
+            accepted: vec!["ServiceAccount ai-pods/km".into()],
+            not_sent: Vec::new(),
+        };
+        let (out, _) = rendered(|o| server_dry_run(o, ReportOutput::Text, &server, &removal.plan));
+        assert!(
+            out.contains("  accepted: delete ServiceAccount ai-pods/km\n"),
+            "{out}"
+        );
+        let (out, _) = rendered(|o| server_dry_run(o, ReportOutput::Json, &server, &removal.plan));
+        assert_eq!(out, "");
     }
 
     #[test]

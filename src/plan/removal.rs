@@ -477,7 +477,7 @@ pub fn role_removal(
     for policy in &role.inline_policies {
         steps.push(iam(
             Action::Delete,
-            format!("delete inline policy {policy} of role {r}"),
+            format!("inline policy {policy} of role {r}"),
             Op::DeleteInlinePolicy {
                 role: r.clone(),
                 name: policy.clone(),

@@ -30,8 +30,26 @@ pub fn request(
         local: args.local,
         output: args.output,
         no_headers: args.no_headers,
-        current: kubeconfig.and_then(|kc| current_name(kc, global.context.as_deref())),
+        current: current(kubeconfig, global.context.as_deref())?,
     })
+}
+
+/// The onboarding to mark current. A context named with `--context` must
+/// exist, as for every other command (issue 26, item 13: `list` used to
+/// exit 0 where `add` exits 2); the kubeconfig's own current context may
+/// be missing or dangling, which only leaves nothing marked.
+fn current(
+    kubeconfig: Option<&Kubeconfig>,
+    context: Option<&str>,
+) -> Result<Option<String>, Error> {
+    match (kubeconfig, context) {
+        (Some(kc), Some(named)) => {
+            let ctx = kubeconfig::select_context(kc, Some(named))?;
+            Ok(ctx.eks.cluster_name.or(Some(ctx.context_name)))
+        }
+        (Some(kc), None) => Ok(current_name(kc, None)),
+        (None, _) => Ok(None),
+    }
 }
 
 /// The EKS cluster name of the context (`--context`, else the current one),
@@ -71,5 +89,19 @@ contexts:
             Some("kind-lab")
         );
         assert_eq!(current_name(&kc, Some("missing")), None);
+    }
+
+    #[test]
+    fn a_context_named_with_the_flag_must_exist() {
+        let kc: Kubeconfig = serde_yaml::from_str(KUBECONFIG).unwrap();
+        assert!(matches!(
+            current(Some(&kc), Some("nope")),
+            Err(Error::Kubeconfig(kubeconfig::KubeconfigError::UnknownContext(c))) if c == "nope"
+        ));
+        assert_eq!(current(None, None).ok(), Some(None));
+        assert_eq!(
+            current(Some(&kc), None).ok().flatten().as_deref(),
+            Some("dev-use1-0")
+        );
     }
 }

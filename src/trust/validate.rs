@@ -193,6 +193,22 @@ pub fn service_account(value: &str) -> Result<(), ValidationError> {
             hint,
         ));
     }
+    // Characters first, against the whole name: a label's own rule ("only
+    // '-'") would leave out the '.' a subdomain allows, and contradict the
+    // hint (issue 26, item 14).
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.')))
+    {
+        return Err(ValidationError::new(
+            "--service-account",
+            value,
+            format!(
+                "it contains `{c}`; ServiceAccount names hold only lower-case letters, digits, '-' and '.'"
+            ),
+            "Use a name like `km`.",
+        ));
+    }
     for label in value.split('.') {
         if let Some(problem) = dns1123_label_problem(label) {
             return Err(ValidationError::new(
@@ -244,13 +260,33 @@ pub fn session_duration(value: u32) -> Result<(), ValidationError> {
     if (SESSION_MIN..=SESSION_MAX).contains(&value) {
         Ok(())
     } else {
+        // The flag takes units, and its value arrives here as seconds. A
+        // whole number of hours was most likely typed in hours (`13h`, not
+        // `46800`, issue 26, item 14): echo it so, with the seconds beside
+        // IAM's range; anything else as the seconds it most likely was.
+        let (shown, seconds) = match value > 0 && value.is_multiple_of(3600) {
+            true => (humanised(value), format!("that is {value} seconds; ")),
+            false => (value.to_string(), String::new()),
+        };
         Err(ValidationError::new(
             "--session-duration",
-            value.to_string(),
-            format!("IAM allows {SESSION_MIN} to {SESSION_MAX} seconds"),
+            shown,
+            format!("{seconds}IAM allows {SESSION_MIN} to {SESSION_MAX} seconds (1h to 12h)"),
             "Pass a number of seconds in that range, e.g. 3600 for one hour.",
         ))
     }
+}
+
+/// Seconds as the flag takes them: `13h`, `1h30m`, `45s`.
+fn humanised(seconds: u32) -> String {
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let parts = [(h, "h"), (m, "m"), (s, "s")];
+    let text: String = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if text.is_empty() { "0s".into() } else { text }
 }
 
 /// AWS region names such as `us-east-1`, `eu-central-2`, `us-gov-west-1`.
@@ -428,6 +464,26 @@ pub fn description(text: &str, name: &str) -> Result<(), ValidationError> {
 mod tests {
     use super::*;
 
+    /// Issue 26, item 14: `bad_name!` was told "only lower-case letters,
+    /// digits and '-'" and then "'-' and '.'": one rule, said once.
+    #[test]
+    fn a_bad_service_account_name_gets_one_true_rule() {
+        let text = service_account("bad_name!").unwrap_err().to_string();
+        assert_eq!(
+            text,
+            "--service-account `bad_name!` is not valid: it contains `_`; ServiceAccount names hold only lower-case letters, digits, '-' and '.'. Use a name like `km`."
+        );
+        assert!(service_account("a.b-c").is_ok());
+        let empty_label = service_account("a..b").unwrap_err().to_string();
+        assert!(empty_label.contains("it is empty"), "{empty_label}");
+        let config_map = config_map_name("Team").unwrap_err().to_string();
+        assert!(
+            config_map
+                .contains("ConfigMap names hold only lower-case letters, digits, '-' and '.'"),
+            "{config_map}"
+        );
+    }
+
     /// Issue 26: a missing value read "NAME `` is not valid: it is required".
     #[test]
     fn a_missing_value_is_named_as_missing_not_quoted_empty() {
@@ -581,6 +637,25 @@ mod tests {
             service_account_pattern("KM-*", true).unwrap_err().value,
             "KM-*"
         );
+    }
+
+    #[test]
+    fn a_session_duration_out_of_range_is_echoed_with_units() {
+        let text = session_duration(46800).unwrap_err().to_string();
+        assert!(
+            text.starts_with("--session-duration `13h` is not valid: that is 46800 seconds; IAM allows 3600 to 43200 seconds (1h to 12h)."),
+            "{text}"
+        );
+        // Anything but whole hours is echoed as the seconds it was.
+        let text = session_duration(60).unwrap_err().to_string();
+        assert!(
+            text.starts_with("--session-duration `60` is not valid: IAM allows 3600 to 43200 seconds (1h to 12h)."),
+            "{text}"
+        );
+        assert_eq!(humanised(5400), "1h30m");
+        assert_eq!(humanised(1800), "30m");
+        assert_eq!(humanised(43201), "12h1s");
+        assert_eq!(humanised(0), "0s");
     }
 
     #[test]

@@ -14,7 +14,9 @@ fn dry_run_server_has_the_api_server_dry_run_the_writes_and_changes_nothing() {
     out.assert_ok();
     assert!(
         out.stdout.contains("Server dry run (dryRun=All)")
-            && out.stdout.contains("accepted: ServiceAccount ai-pods/km"),
+            && out
+                .stdout
+                .contains("accepted: create ServiceAccount ai-pods/km"),
         "{}",
         out.stdout
     );
@@ -295,7 +297,8 @@ fn rm_dry_run_server_has_the_api_server_dry_run_the_removal() {
     let out = world.run(&["rm", CLUSTER, "--dry-run=server"]);
     out.assert_ok();
     assert_contains!(out.stdout, "Server dry run (dryRun=All)");
-    assert_contains!(out.stdout, "accepted: ServiceAccount ai-pods/km");
+    // Issue 26, item 14: the verb says it is a deletion.
+    assert_contains!(out.stdout, "accepted: delete ServiceAccount ai-pods/km");
     let dry_deletes = world
         .kube
         .requests()
@@ -340,4 +343,69 @@ fn a_reader_that_leaves_early_ends_the_run_quietly() {
             "{args:?}: nothing to say when the reader left:\n{stderr}"
         );
     }
+}
+
+/// Issue 26, item 13: an applied `add` with three ServiceAccounts says
+/// "Next:" and "restart" once, naming each ServiceAccount.
+#[test]
+fn the_next_steps_are_said_once_for_several_service_accounts() {
+    let world = World::new();
+    let out = world.add(&[
+        "--yes",
+        "--service-account",
+        "km",
+        "--service-account",
+        "argocd-server",
+        "--service-account",
+        "ci:deployer",
+        "--create-namespace",
+    ]);
+    out.assert_ok();
+    assert_eq!(out.stdout.matches("Next:").count(), 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("must be restarted").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    for name in ["km", "argocd-server", "deployer"] {
+        assert_contains!(out.stdout, &format!("serviceAccountName: {name}\n"));
+    }
+}
+
+/// Issue 26, item 14: `-v` logs each account's identity once.
+#[test]
+fn verbose_logs_each_identity_once() {
+    let world = World::new();
+    let out = world.add(&["-v", "--dry-run"]);
+    out.assert_ok();
+    for side in ["klanker account", "cluster account"] {
+        let said = format!("[aws {side}] identity");
+        let lines: Vec<&str> = out.stderr.lines().filter(|l| l.contains(&said)).collect();
+        assert_eq!(lines.len(), 1, "{side}: {lines:#?}\n{}", out.stderr);
+    }
+}
+
+/// Issue 26, item 14: a session duration out of IAM's range is echoed
+/// with the units it was given in, and a bad ServiceAccount name gets one
+/// rule, not two that disagree.
+#[test]
+fn refusals_echo_what_was_typed_and_say_one_rule() {
+    let world = World::new();
+    let out = world.add(&["--yes", "--session-duration", "13h"]);
+    out.assert_code(2);
+    assert_contains!(out.stderr, "--session-duration `13h` is not valid");
+    assert_contains!(out.stderr, "that is 46800 seconds");
+    let out = world.run(
+        &crate::support::AddArgs::new()
+            .yes()
+            .service_account("bad_name!"),
+    );
+    out.assert_code(2);
+    assert_contains!(
+        out.stderr,
+        "it contains `_`; ServiceAccount names hold only lower-case letters, digits, '-' and '.'"
+    );
+    assert_lacks!(out.stderr, "digits and '-' are allowed");
+    assert_eq!(world.writes(), Vec::<String>::new());
 }

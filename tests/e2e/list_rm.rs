@@ -651,7 +651,8 @@ fn list_fits_a_terminal_and_has_kubectls_shapes() {
     text.assert_ok();
     assert_contains!(text.stdout, ROLE);
     assert_contains!(text.stdout, "ai-pods/km");
-    assert_contains!(text.stdout, "eks:us-east-1/");
+    // The issuer is for `-o wide` (issue 26, item 9: the table fits 80 columns).
+    assert_lacks!(text.stdout, "oidc.eks.");
     assert_lacks!(text.stdout, "arn:aws:iam::");
     let widest = text
         .stdout
@@ -659,7 +660,7 @@ fn list_fits_a_terminal_and_has_kubectls_shapes() {
         .map(|l| l.chars().count())
         .max()
         .unwrap();
-    assert!(widest <= 100, "{widest} columns:\n{}", text.stdout);
+    assert!(widest <= 80, "{widest} columns:\n{}", text.stdout);
 
     let wide = world.run(&["list", "-o", "wide"]);
     assert_contains!(wide.stdout, ROLE_ARN);
@@ -768,4 +769,72 @@ fn a_km_config_that_cannot_be_spliced_stops_add_before_any_write() {
     assert_contains!(out.stderr, "Nothing was changed");
     assert_eq!(world.writes(), Vec::<String>::new(), "a write was made");
     assert_eq!(std::fs::read_to_string(world.km_config()).unwrap(), text);
+}
+
+/// Issue 26, items 5 and 9: the default table fits 80 columns with one
+/// ServiceAccount, and the forms for programs (`--no-headers`, `-o name`)
+/// hold only the rows on stdout, with the drift on stderr; JSON keeps the
+/// drift in its document.
+#[test]
+fn list_for_programs_puts_only_rows_on_stdout_and_the_table_fits_80_columns() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    let text = world.run(&["list"]);
+    text.assert_ok();
+    let widest = text.stdout.lines().map(|l| l.chars().count()).max();
+    assert!(widest <= Some(80), "{widest:?} columns:\n{}", text.stdout);
+    assert_contains!(text.stdout, ROLE);
+
+    // Drift: a km-config entry IAM does not have.
+    let mut config = std::fs::read_to_string(world.km_config()).unwrap();
+    config = config.replace("- name: dev-use1-0", "- name: ghost\n  oidc_provider_arn: arn:aws:iam::222222222222:oidc-provider/o.example.com\n  namespace: x\n  service_account: km\n  role_arn: arn:aws:iam::333333333333:role/km-cluster-ghost\n- name: dev-use1-0");
+    std::fs::write(world.km_config(), config).unwrap();
+
+    let bare = world.run(&["list", "--no-headers"]);
+    bare.assert_ok();
+    assert_eq!(bare.stdout.lines().count(), 1, "{}", bare.stdout);
+    assert!(bare.stdout.starts_with(CLUSTER), "{}", bare.stdout);
+    assert_contains!(bare.stderr, "Drift:");
+    assert_contains!(bare.stderr, "ghost");
+
+    let names = world.run(&["list", "-o", "name"]);
+    names.assert_ok();
+    assert_eq!(names.stdout, format!("{CLUSTER}\n"));
+    assert_contains!(names.stderr, "Drift:");
+    assert_contains!(names.stderr, "ghost");
+
+    let listing = list_json(&world);
+    assert!(
+        listing["drift"].as_array().is_some_and(|d| !d.is_empty()),
+        "{listing}"
+    );
+}
+
+/// Issue 26, item 14: the `rm` plan says one verb per step ("delete
+/// inline policy …", not "delete    delete inline policy …").
+#[test]
+fn the_rm_plan_says_one_verb_for_an_inline_policy() {
+    let world = World::new();
+    add(&world, CLUSTER, "ai-pods", "km");
+    world.block_on(async {
+        world
+            .klanker
+            .iam
+            .put_role_policy()
+            .role_name(ROLE)
+            .policy_name("extra")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
+            .send()
+            .await
+            .expect("put inline policy")
+    });
+    let out = world.run(&["rm", CLUSTER]);
+    out.assert_ok();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("inline policy extra"))
+        .unwrap_or_else(|| panic!("no inline policy step:\n{}", out.stdout));
+    assert_eq!(line.matches("delete").count(), 1, "{line}");
+    assert_contains!(line, &format!("inline policy extra of role {ROLE}"));
 }

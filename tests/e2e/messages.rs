@@ -97,3 +97,23 @@ fn a_wildcard_namespace_says_where_the_service_account_goes_and_how_to_choose() 
         "kubectl config set-context --current --namespace=NS"
     );
 }
+
+/// Issue 26, item 13: a `--context` that is not in the kubeconfig is the
+/// same bad input for `list` as for `add`: exit 2, the context named.
+#[test]
+fn an_unknown_context_is_bad_input_for_list_as_for_add() {
+    let world = World::new();
+    let add = world.run(&AddArgs::new().yes().args(&["--context", "nope"]));
+    assert_eq!(add.code, 2, "{}", add.stderr);
+    for args in [
+        &["list", "--context", "nope"][..],
+        &["list", "--context", "nope", "-o", "json"],
+    ] {
+        let list = world.run(args);
+        assert_eq!(list.code, 2, "{args:?}: {}", list.stderr);
+        assert_contains!(list.stderr, "context `nope`");
+        assert_eq!(list.stdout, "");
+    }
+    // No context named: a kubeconfig without it still lists.
+    world.run(&["list"]).assert_ok();
+}
