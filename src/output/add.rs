@@ -73,12 +73,7 @@ pub fn plan(
         AddOutput::Text => write!(
             o.out,
             "{}",
-            super::plan_text(
-                &super::wrap_header(&header, o.width),
-                &add.plan,
-                &add.warnings,
-                o.colour
-            )
+            super::plan_text_to(&header, &add.plan, &add.warnings, o.colour, o.width)
         ),
         AddOutput::Manifest => write!(
             o.err,
