@@ -239,13 +239,13 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -s V -l version -d 'Print version'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l for -d 'Which identity: the klanker operator profile, the cluster side, the RBAC, or all' -r -f -a "all\t'Both IAM policies and the RBAC'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l for -d 'Which identity\'s policy' -r -f -a "all\t'Both IAM policies and the RBAC'
 klanker\t'The klanker operator profile\'s IAM policy'
 cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC (with `--mode chained`, text output also shows the boundary below)'
 cluster-boundary\t'Chained mode: the permissions boundary every km-irsa-* role in the cluster account carries (create it there as km-irsa-boundary)'
 rbac\t'The kubeconfig user\'s Kubernetes RBAC only'
 audit\t'The read-only IAM policy `audit` needs in each account it reads'"
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mode -d 'Trust mode the cluster side is for (`add --mode`): chained adds the km-irsa-* roles, the account\'s OIDC provider and their boundary' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mode -d 'Trust mode the cluster side is for (`add --mode`)' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
 chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l region -d 'Region for the klanker-side STS/IAM calls' -r

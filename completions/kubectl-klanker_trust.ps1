@@ -271,8 +271,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             break
         }
         'kubectl-klanker_trust;policy' {
-            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Which identity: the klanker operator profile, the cluster side, the RBAC, or all')
-            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Trust mode the cluster side is for (`add --mode`): chained adds the km-irsa-* roles, the account''s OIDC provider and their boundary')
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Which identity''s policy')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Trust mode the cluster side is for (`add --mode`)')
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
             [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in')

@@ -350,11 +350,15 @@ pub struct PolicyArgs {
     /// Onboarding whose namespace and ServiceAccount (from km-config.yaml) the RBAC is for.
     #[arg(conflicts_with_all = ["namespace", "service_accounts"])]
     pub name: Option<String>,
-    /// Which identity: the klanker operator profile, the cluster side, the RBAC, or all.
+    /// Which identity's policy.
+    ///
+    /// The klanker operator profile, the cluster side, the RBAC, or all.
     #[arg(long = "for", value_enum, default_value = "all")]
     pub target: PolicyFor,
-    /// Trust mode the cluster side is for (`add --mode`): chained adds the
-    /// km-irsa-* roles, the account's OIDC provider and their boundary.
+    /// Trust mode the cluster side is for (`add --mode`).
+    ///
+    /// chained adds the km-irsa-* roles, the account's OIDC provider and
+    /// their boundary.
     #[arg(long, value_enum, default_value_t = TrustMode::Mirror)]
     pub mode: TrustMode,
     /// The profile, region and klanker account; here `--klanker-account` is
@@ -362,23 +366,23 @@ pub struct PolicyArgs {
     #[command(flatten)]
     pub aws: KlankerArgs,
     /// Managed policy `add --policy-arn` may attach besides km-operator-policy (repeatable).
-    #[arg(long = "allow-policy-arn", value_name = "ARN")]
+    #[arg(long = "allow-policy-arn", value_name = "ARN", hide_short_help = true)]
     pub allow_policy_arns: Vec<String>,
     /// Permissions boundary every role must be created with (`add --permissions-boundary`).
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", hide_short_help = true)]
     pub permissions_boundary: Option<String>,
     /// Chained mode: the boundary every km-irsa-* role must carry, in the
     /// cluster account (default: its policy/km-irsa-boundary).
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", hide_short_help = true)]
     pub cluster_permissions_boundary: Option<String>,
     /// Cluster account ID (default: from the context's cluster ARN).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", hide_short_help = true)]
     pub cluster_account: Option<String>,
     /// EKS cluster name (default: from the context, else `*`).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub cluster_name: Option<String>,
     /// EKS cluster region (default: from the context, else `*`).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub cluster_region: Option<String>,
     /// Namespace of the onboarding's ServiceAccount (default: the context's namespace).
     #[arg(long, short = 'n')]
@@ -387,11 +391,11 @@ pub struct PolicyArgs {
     #[arg(long = "service-account", value_name = "NAME")]
     pub service_accounts: Vec<String>,
     /// Also allow creating the namespace (`add --create-namespace`).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub create_namespace: bool,
     /// Chained mode: the ConfigMap with the pods' AWS profile chain the RBAC
     /// may write (`add --config-map-name`; default: km-aws-config).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
     pub config_map_name: Option<String>,
     /// Bind the RBAC to this Kubernetes user (default: the group klanker-trust-admins).
     #[arg(long, value_name = "NAME", conflicts_with = "group")]

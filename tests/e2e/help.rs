@@ -88,6 +88,7 @@ fn the_short_help_of_the_first_commands_fits_one_screen() {
             "rm-h.txt",
             "list-h.txt",
             "verify-h.txt",
+            "policy-h.txt",
         ]
         .contains(&name.as_str())
         {
