@@ -24,19 +24,28 @@ pub struct Cli {
 }
 
 const ROOT_EXAMPLES: &str = "Examples:
-  kubectl klanker-trust add --namespace ai-pods          # plan the onboarding of the current context's cluster
-  kubectl klanker-trust add --namespace ai-pods --yes    # ... and apply it
-  kubectl klanker-trust list                             # every onboarded cluster, and drift
-  kubectl klanker-trust verify dev-use1-0                # prove the chain works
-  kubectl klanker-trust describe dev-use1-0              # its live state: role, trust, provider, ServiceAccounts
-  kubectl klanker-trust rm dev-use1-0                    # plan the removal
-  kubectl klanker-trust policy                           # what the two identities must be allowed
+  kubectl klanker-trust add --namespace ai-pods        # plan an onboarding
+  kubectl klanker-trust add --namespace ai-pods --yes  # ... and apply it
+  kubectl klanker-trust list                # every onboarded cluster, drift
+  kubectl klanker-trust verify dev-use1-0   # prove the chain works
+  kubectl klanker-trust describe dev-use1-0 # its live state
+  kubectl klanker-trust rm dev-use1-0       # plan the removal
+  kubectl klanker-trust policy              # the IAM policies and RBAC needed
 
-Exit codes: 0 ok; 1 failed, nothing changed; 2 bad input; 3 failed part-way (re-run converges);
-4 a link of the trust chain is broken; 130 interrupted between steps.";
+Exit codes: 0 ok; 1 failed, nothing changed; 2 bad input; 3 failed part-way
+(re-run converges); 4 a link of the trust chain is broken; 130 interrupted
+between steps.";
 
 /// The heading global flags are listed under, apart from each command's own.
 pub const GLOBAL_HEADING: &str = "Global options";
+
+/// `add`'s flags, grouped so `-h` reads as the questions it asks: what to
+/// trust, where it lives, how safely, what to print, as whom.
+const TRUST_HEADING: &str = "What to trust";
+const PLACE_HEADING: &str = "Where it lives";
+const SAFETY_HEADING: &str = "Safety";
+const OUTPUT_HEADING: &str = "Output";
+const CREDENTIALS_HEADING: &str = "Credentials";
 
 /// The global flags that mean nothing to `completion` and `version`, so
 /// their help does not list them.
@@ -50,31 +59,46 @@ const GLOBALS_UNUSED_BY_LOCAL_COMMANDS: [&str; 5] = [
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Path of the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    /// Path of the kubeconfig file.
+    ///
+    /// Default: $KUBECONFIG, then ~/.kube/config.
     #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_HEADING)]
     pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use (default: the current context).
+    /// Kubeconfig context to use (default: the current one).
     #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL_HEADING)]
     pub context: Option<String>,
-    /// Path of km-config.yaml (default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or ~/.config/km/km-config.yaml).
+    /// Path of km-config.yaml.
+    ///
+    /// Default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or
+    /// ~/.config/km/km-config.yaml.
     // KM_CONFIG is read after parsing (`Cli::parse_env`), not by clap's
     // `env`: clap puts an env-set flag into the usage line of every error
     // as if it were required.
-    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_HEADING)]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_HEADING, hide_short_help = true)]
     pub config: Option<PathBuf>,
-    /// Log each step and each AWS/Kubernetes call (never credentials or tokens).
+    /// Log each step and each AWS/Kubernetes call.
+    ///
+    /// Never credentials or tokens.
     #[arg(short, long, global = true, help_heading = GLOBAL_HEADING)]
     pub verbose: bool,
-    /// How long one AWS or Kubernetes request may take before it is retried or fails: seconds, or a duration (30s, 2m; at most 10m).
-    #[arg(long, global = true, default_value = "30", value_name = "DURATION", value_parser = parse_request_timeout, help_heading = GLOBAL_HEADING)]
+    /// How long one AWS or Kubernetes request may take.
+    ///
+    /// After it, the request is retried or fails: seconds, or a duration
+    /// (30s, 2m; at most 10m).
+    #[arg(long, global = true, default_value = "30", value_name = "DURATION", value_parser = parse_request_timeout, help_heading = GLOBAL_HEADING, hide_short_help = true)]
     pub request_timeout: u64,
-    /// Current code of the MFA device a profile's `mfa_serial` names (else asked on a terminal).
+    /// Code of the profile's MFA device.
+    ///
+    /// The current code of the device a profile's `mfa_serial` names (else
+    /// asked on a terminal).
     #[arg(
         long,
         global = true,
         env = "KLANKER_TRUST_MFA_CODE",
         hide_env_values = true,
-        value_name = "CODE"
+        value_name = "CODE",
+        help_heading = CREDENTIALS_HEADING,
+        hide_short_help = true
     )]
     pub mfa_code: Option<MfaCode>,
 }
@@ -155,7 +179,7 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Onboard the current context's cluster: OIDC provider, role, policy, ServiceAccount.
-    #[command(after_help = ADD_EXAMPLES)]
+    #[command(after_help = ADD_SHORT_EXAMPLES, after_long_help = ADD_EXAMPLES)]
     Add(Box<AddArgs>),
     /// List every onboarded cluster in the klanker account, and drift.
     #[command(after_help = LIST_EXAMPLES, visible_aliases = ["get", "ls"])]
@@ -173,9 +197,9 @@ pub enum Command {
     #[command(after_help = AUDIT_EXAMPLES)]
     Audit(AuditArgs),
     /// Print the least-privilege IAM policies (and RBAC) the two identities need.
-    #[command(after_help = POLICY_EXAMPLES)]
+    #[command(after_help = POLICY_SHORT_EXAMPLES, after_long_help = POLICY_EXAMPLES)]
     Policy(Box<PolicyArgs>),
-    /// Print the shell completion script (see README for installing it).
+    /// Print the shell completion script (see docs/install.md for installing it).
     #[command(after_help = COMPLETION_EXAMPLES)]
     Completion(CompletionArgs),
     /// Print version, git commit and target.
@@ -184,11 +208,13 @@ pub enum Command {
 }
 
 const COMPLETION_EXAMPLES: &str = "Examples:
-  # `kubectl klanker-trust <TAB>` (kubectl 1.26+): the helper kubectl looks up on PATH
-  kubectl klanker-trust completion kubectl-plugin > ~/.local/bin/kubectl_complete-klanker_trust
+  # `kubectl klanker-trust <TAB>` (kubectl 1.26+): a helper on PATH
+  kubectl klanker-trust completion kubectl-plugin \\
+      > ~/.local/bin/kubectl_complete-klanker_trust
   chmod +x ~/.local/bin/kubectl_complete-klanker_trust
   # `kubectl-klanker_trust <TAB>`
-  kubectl klanker-trust completion bash > ~/.local/share/bash-completion/completions/kubectl-klanker_trust
+  kubectl klanker-trust completion bash \\
+      > ~/.local/share/bash-completion/completions/kubectl-klanker_trust
   kubectl klanker-trust completion zsh > \"${fpath[1]}/_kubectl-klanker_trust\"";
 
 #[derive(Debug, Args)]
@@ -210,15 +236,17 @@ pub enum CompletionShell {
 }
 
 const AUDIT_EXAMPLES: &str = "Examples:
-  kubectl klanker-trust audit                                  # the klanker account
-  kubectl klanker-trust audit --aws-profile a --aws-profile b  # several accounts
-  kubectl klanker-trust audit --context dev -o wide            # and that cluster's ServiceAccounts
-  kubectl klanker-trust audit --fail-on high -o json > audit.json   # gate CI
+  kubectl klanker-trust audit                       # the klanker account
+  kubectl klanker-trust audit --aws-profile a --aws-profile b  # two accounts
+  kubectl klanker-trust audit --context dev -o wide # and that cluster's SAs
+  kubectl klanker-trust audit --fail-on high -o json > audit.json  # gate CI
   kubectl klanker-trust audit --context dev --fix-doc my-role > trust.json
-  aws iam update-assume-role-policy --role-name my-role --policy-document file://trust.json
+  aws iam update-assume-role-policy --role-name my-role \\
+      --policy-document file://trust.json
 
-Exit codes: 0 audited (whatever was found, without --fail-on); 1 a finding at or above
---fail-on, or a read was denied (`policy --for audit` prints what to grant); 2 bad input.";
+Exit codes: 0 audited (whatever was found, without --fail-on); 1 a finding at
+or above --fail-on, or a read was denied (`policy --for audit` prints what to
+grant); 2 bad input.";
 
 /// Output formats of `audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -240,7 +268,7 @@ pub struct AuditArgs {
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long, value_enum, default_value = "text", help_heading = OUTPUT_HEADING)]
     pub output: AuditOutput,
     /// Exit 1 when any finding is at or above this severity (for CI); without it, exit 0 whatever was found.
     #[arg(long, value_enum, value_name = "SEVERITY")]
@@ -256,18 +284,38 @@ pub struct AuditArgs {
     pub provider_quota: usize,
 }
 
+/// `policy -h`'s examples: the common three.
+const POLICY_SHORT_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust policy                       # everything, as text
+  kubectl klanker-trust policy --for klanker -o json > operator.json
+  kubectl klanker-trust policy --for rbac -o yaml | kubectl apply -f -
+
+--help: every flag, in detail, and more examples.";
+
 const POLICY_EXAMPLES: &str = "Examples:
-  kubectl klanker-trust policy                      # both IAM policies and the RBAC, for the current context
-  kubectl klanker-trust policy --for klanker --klanker-account 333333333333 -o json > operator.json
-  aws iam create-policy --policy-name km-trust-operator --policy-document file://operator.json
-  kubectl klanker-trust policy --for klanker --allow-policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess \\
-      --permissions-boundary arn:aws:iam::333333333333:policy/km-boundary -o json
-  kubectl klanker-trust policy --for rbac --namespace ai-pods --user alice -o yaml | kubectl apply -f -
-  kubectl klanker-trust policy --for rbac dev-use1-0 -o yaml      # namespace and ServiceAccount from km-config.yaml
-  kubectl klanker-trust policy --for cluster --mode chained -o json > cluster-operator.json
-  kubectl klanker-trust policy --for cluster-boundary -o json > b.json    # km-irsa-* boundary
-  kubectl klanker-trust policy --for audit -o json > audit.json           # audit's read-only policy
-  aws iam create-policy --policy-name km-irsa-boundary --policy-document file://b.json";
+  # Both IAM policies and the RBAC, for the current context
+  kubectl klanker-trust policy
+  # The operator's policy, created in the klanker account
+  kubectl klanker-trust policy --for klanker --klanker-account 333333333333 \\
+      -o json > operator.json
+  aws iam create-policy --policy-name km-trust-operator \\
+      --policy-document file://operator.json
+  kubectl klanker-trust policy --for klanker \\
+      --allow-policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess \\
+      --permissions-boundary arn:aws:iam::333333333333:policy/km-boundary \\
+      -o json
+  # The RBAC, applied
+  kubectl klanker-trust policy --for rbac --namespace ai-pods --user alice \\
+      -o yaml | kubectl apply -f -
+  # Namespace and ServiceAccount from km-config.yaml
+  kubectl klanker-trust policy --for rbac dev-use1-0 -o yaml
+  kubectl klanker-trust policy --for cluster --mode chained -o json \\
+      > cluster-operator.json
+  # The km-irsa-* boundary, and audit's read-only policy
+  kubectl klanker-trust policy --for cluster-boundary -o json > b.json
+  kubectl klanker-trust policy --for audit -o json > audit.json
+  aws iam create-policy --policy-name km-irsa-boundary \\
+      --policy-document file://b.json";
 
 /// Which identity's policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -302,11 +350,15 @@ pub struct PolicyArgs {
     /// Onboarding whose namespace and ServiceAccount (from km-config.yaml) the RBAC is for.
     #[arg(conflicts_with_all = ["namespace", "service_accounts"])]
     pub name: Option<String>,
-    /// Which identity: the klanker operator profile, the cluster side, the RBAC, or all.
+    /// Which identity's policy.
+    ///
+    /// The klanker operator profile, the cluster side, the RBAC, or all.
     #[arg(long = "for", value_enum, default_value = "all")]
     pub target: PolicyFor,
-    /// Trust mode the cluster side is for (`add --mode`): chained adds the
-    /// km-irsa-* roles, the account's OIDC provider and their boundary.
+    /// Trust mode the cluster side is for (`add --mode`).
+    ///
+    /// chained adds the km-irsa-* roles, the account's OIDC provider and
+    /// their boundary.
     #[arg(long, value_enum, default_value_t = TrustMode::Mirror)]
     pub mode: TrustMode,
     /// The profile, region and klanker account; here `--klanker-account` is
@@ -314,23 +366,23 @@ pub struct PolicyArgs {
     #[command(flatten)]
     pub aws: KlankerArgs,
     /// Managed policy `add --policy-arn` may attach besides km-operator-policy (repeatable).
-    #[arg(long = "allow-policy-arn", value_name = "ARN")]
+    #[arg(long = "allow-policy-arn", value_name = "ARN", hide_short_help = true)]
     pub allow_policy_arns: Vec<String>,
     /// Permissions boundary every role must be created with (`add --permissions-boundary`).
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", hide_short_help = true)]
     pub permissions_boundary: Option<String>,
     /// Chained mode: the boundary every km-irsa-* role must carry, in the
     /// cluster account (default: its policy/km-irsa-boundary).
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", hide_short_help = true)]
     pub cluster_permissions_boundary: Option<String>,
     /// Cluster account ID (default: from the context's cluster ARN).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", hide_short_help = true)]
     pub cluster_account: Option<String>,
     /// EKS cluster name (default: from the context, else `*`).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub cluster_name: Option<String>,
     /// EKS cluster region (default: from the context, else `*`).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub cluster_region: Option<String>,
     /// Namespace of the onboarding's ServiceAccount (default: the context's namespace).
     #[arg(long, short = 'n')]
@@ -339,11 +391,11 @@ pub struct PolicyArgs {
     #[arg(long = "service-account", value_name = "NAME")]
     pub service_accounts: Vec<String>,
     /// Also allow creating the namespace (`add --create-namespace`).
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub create_namespace: bool,
     /// Chained mode: the ConfigMap with the pods' AWS profile chain the RBAC
     /// may write (`add --config-map-name`; default: km-aws-config).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
     pub config_map_name: Option<String>,
     /// Bind the RBAC to this Kubernetes user (default: the group klanker-trust-admins).
     #[arg(long, value_name = "NAME", conflicts_with = "group")]
@@ -352,16 +404,18 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "NAME")]
     pub group: Option<String>,
     /// Output format: text (commented), raw JSON documents, or YAML (RBAC only).
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long, value_enum, default_value = "text", help_heading = OUTPUT_HEADING)]
     pub output: PolicyOutput,
 }
 
 const VERIFY_EXAMPLES: &str = "Examples:
   kubectl klanker-trust verify                # the current context's cluster
   kubectl klanker-trust verify dev-use1-0
-  kubectl klanker-trust verify dev-use1-0 -o json | jq '.checks[] | select(.status != \"OK\")'
+  kubectl klanker-trust verify dev-use1-0 -o json \\
+      | jq '.checks[] | select(.status != \"OK\")'
 
-Exit codes: 0 the chain works; 4 a link is broken (FAIL lines say which and how to fix it); 1 other errors.";
+Exit codes: 0 the chain works; 4 a link is broken (FAIL lines say which and
+how to fix it); 1 other errors.";
 
 const DESCRIBE_EXAMPLES: &str = "Examples:
   kubectl klanker-trust describe dev-use1-0
@@ -374,7 +428,7 @@ pub struct DescribeArgs {
     #[command(flatten)]
     pub aws: KlankerArgs,
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long, value_enum, default_value = "text", help_heading = OUTPUT_HEADING)]
     pub output: ReportOutput,
 }
 
@@ -388,7 +442,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PROFILE")]
     pub cluster_profile: Option<String>,
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long, value_enum, default_value = "text", help_heading = OUTPUT_HEADING)]
     pub output: ReportOutput,
 }
 
@@ -396,13 +450,15 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct KlankerArgs {
     /// AWS profile for the klanker account.
-    #[arg(long, default_value = "klanker-application", value_name = "PROFILE")]
+    #[arg(long, default_value = "klanker-application", value_name = "PROFILE", help_heading = CREDENTIALS_HEADING)]
     pub aws_profile: String,
     /// Region for the klanker-side STS/IAM calls.
-    #[arg(long, default_value = "us-east-1")]
+    #[arg(long, default_value = "us-east-1", help_heading = CREDENTIALS_HEADING, hide_short_help = true)]
     pub region: String,
-    /// The klanker account ID the profile must land in; any other stops the command before any write.
-    #[arg(long, value_name = "ID")]
+    /// The klanker account ID the profile must land in.
+    ///
+    /// Any other account stops the command before any write.
+    #[arg(long, value_name = "ID", help_heading = CREDENTIALS_HEADING, hide_short_help = true)]
     pub klanker_account: Option<String>,
 }
 
@@ -423,11 +479,15 @@ pub enum DryRun {
 /// When to change things.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct ApplyArgs {
-    /// client: plan only (a bare --dry-run); server: plan, and the Kubernetes server dry-runs its writes; none: apply. Default: client when stdin is not a terminal, else ask.
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_enum, value_name = "MODE")]
+    /// Plan only (client), or also have the API server check (server).
+    ///
+    /// client: plan only (a bare --dry-run); server: plan, and the Kubernetes
+    /// server dry-runs its writes; none: apply. Default: client when stdin is
+    /// not a terminal, else ask.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_enum, value_name = "MODE", help_heading = SAFETY_HEADING)]
     pub dry_run: Option<DryRun>,
     /// Apply without asking (an explicit --dry-run still wins).
-    #[arg(short = 'y', long)]
+    #[arg(short = 'y', long, help_heading = SAFETY_HEADING)]
     pub yes: bool,
 }
 
@@ -489,7 +549,7 @@ pub struct ListArgs {
     #[command(flatten)]
     pub aws: KlankerArgs,
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long, value_enum, default_value = "text", help_heading = OUTPUT_HEADING)]
     pub output: ListOutput,
     /// List km-config.yaml only, without AWS calls (offline).
     #[arg(long)]
@@ -517,22 +577,31 @@ pub struct RmArgs {
     #[arg(long)]
     pub ignore_not_found: bool,
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long, value_enum, default_value = "text", help_heading = OUTPUT_HEADING)]
     pub output: ReportOutput,
 }
+
+/// `add -h`'s examples: the two commands a first run needs.
+const ADD_SHORT_EXAMPLES: &str = "Examples:
+  kubectl klanker-trust add --namespace ai-pods        # plan, change nothing
+  kubectl klanker-trust add --namespace ai-pods --yes  # apply
+
+--help: every flag, in detail, and more examples.";
 
 const ADD_EXAMPLES: &str = "Examples:
   # Preview what would change (the default when stdin is not a terminal)
   kubectl klanker-trust add --name dev-use1-0 --namespace ai-pods
 
   # Apply without a prompt
-  kubectl klanker-trust add --name dev-use1-0 --namespace ai-pods --dry-run=false
+  kubectl klanker-trust add --name dev-use1-0 --namespace ai-pods \\
+      --dry-run=false
 
-  # Create the IAM side and print the ServiceAccount for GitOps instead of applying it
+  # Create the IAM side; print the ServiceAccount for GitOps, not applied
   kubectl klanker-trust add --namespace ai-pods --yes -o manifest > sa.yaml
 
   # A non-EKS cluster with a public issuer
-  kubectl klanker-trust add --name k3s-lab --issuer-url https://oidc.example.com --yes";
+  kubectl klanker-trust add --name k3s-lab \\
+      --issuer-url https://oidc.example.com --yes";
 
 /// Output formats of `add`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -546,91 +615,125 @@ pub enum AddOutput {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// Registry name; the role is km-cluster-NAME (default: the EKS cluster name of the context).
-    #[arg(long)]
+    /// Registry name; the role is km-cluster-NAME.
+    ///
+    /// Default: the EKS cluster name of the context.
+    #[arg(long, help_heading = TRUST_HEADING)]
     pub name: Option<String>,
-    /// The cluster's own OIDC provider ARN; only its issuer part is used.
-    #[arg(long, value_name = "ARN", conflicts_with = "issuer_url")]
+    /// The cluster's own OIDC provider ARN.
+    ///
+    /// Only its issuer part is used.
+    #[arg(long, value_name = "ARN", conflicts_with = "issuer_url", help_heading = PLACE_HEADING, hide_short_help = true)]
     pub oidc_provider_arn: Option<String>,
-    /// The cluster's OIDC issuer URL (for clusters that are not EKS).
-    #[arg(long, value_name = "URL")]
+    /// OIDC issuer URL of a cluster that is not EKS.
+    #[arg(long, value_name = "URL", help_heading = PLACE_HEADING)]
     pub issuer_url: Option<String>,
-    /// Namespace the trust is scoped to (default: the context's namespace); `*` = any namespace.
-    #[arg(long, short = 'n')]
+    /// Namespace the trust is scoped to; `*` = any.
+    ///
+    /// Default: the context's namespace.
+    #[arg(long, short = 'n', help_heading = TRUST_HEADING)]
     pub namespace: Option<String>,
-    /// ServiceAccount in the trust policy and in the cluster (repeatable): NAME in --namespace, or NAMESPACE:NAME.
+    /// ServiceAccount to trust (repeatable).
+    ///
+    /// In the trust policy and in the cluster: NAME in --namespace, or
+    /// NAMESPACE:NAME.
     #[arg(
         long = "service-account",
         default_value = "km",
-        value_name = "SERVICE_ACCOUNT"
+        value_name = "SA",
+        help_heading = TRUST_HEADING
     )]
     pub service_accounts: Vec<String>,
-    /// Largest trust policy IAM accepts, in characters without whitespace (2048 unless the quota was raised).
-    #[arg(long, default_value_t = crate::trust::policy::DEFAULT_MAX_TRUST_POLICY_SIZE, value_name = "N")]
+    /// Largest trust policy IAM accepts, in characters without whitespace.
+    ///
+    /// 2048 unless the account's quota was raised.
+    #[arg(long, default_value_t = crate::trust::policy::DEFAULT_MAX_TRUST_POLICY_SIZE, value_name = "N", help_heading = TRUST_HEADING, hide_short_help = true)]
     pub max_trust_policy_size: usize,
     #[command(flatten)]
     pub aws: KlankerArgs,
     #[command(flatten)]
     pub apply: ApplyArgs,
-    /// auto: reuse the issuer's provider or create it; true: always create; false: require an existing one.
-    #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
+    /// Whether to create the OIDC provider.
+    ///
+    /// auto: reuse the issuer's provider or create it; true: always create;
+    /// false: require an existing one.
+    #[arg(long, value_enum, default_value = "auto", value_name = "MODE", help_heading = PLACE_HEADING, hide_short_help = true)]
     pub register_oidc_provider: RegisterMode,
     /// Output format.
-    #[arg(short, long, value_enum, default_value = "text")]
+    #[arg(short, long, value_enum, default_value = "text", help_heading = OUTPUT_HEADING)]
     pub output: AddOutput,
     /// Create the namespace if it does not exist.
-    #[arg(long)]
+    #[arg(long, help_heading = PLACE_HEADING)]
     pub create_namespace: bool,
-    /// Managed policy to attach (repeatable; default: the klanker account's km-operator-policy).
-    #[arg(long = "policy-arn", value_name = "ARN")]
+    /// Managed policy to attach (repeatable).
+    ///
+    /// Default: the klanker account's km-operator-policy.
+    #[arg(long = "policy-arn", value_name = "ARN", help_heading = TRUST_HEADING)]
     pub policy_arns: Vec<String>,
     /// Role name (default: km-cluster-NAME).
-    #[arg(long)]
+    #[arg(long, help_heading = TRUST_HEADING, hide_short_help = true)]
     pub role_name: Option<String>,
-    /// mirror: mirror the issuer as an OIDC provider in the klanker account; chained: an IRSA role in the cluster's account assumes the klanker role.
-    #[arg(long, value_enum, default_value = "mirror")]
+    /// How the klanker role trusts the cluster.
+    ///
+    /// mirror: mirror the issuer as an OIDC provider in the klanker account;
+    /// chained: an IRSA role in the cluster's account assumes the klanker role.
+    #[arg(long, value_enum, default_value = "mirror", help_heading = TRUST_HEADING)]
     pub mode: TrustMode,
-    /// Chained mode: the role in the cluster's account the ServiceAccount is annotated with (default: km-irsa-NAME).
-    #[arg(long, value_name = "NAME")]
+    /// Chained mode: the cluster-account role the ServiceAccount is annotated with.
+    ///
+    /// Default: km-irsa-NAME.
+    #[arg(long, value_name = "NAME", help_heading = PLACE_HEADING, hide_short_help = true)]
     pub cluster_role_name: Option<String>,
-    /// Chained mode: the ConfigMap holding the pods' AWS config file (default: km-aws-config).
-    #[arg(long, value_name = "NAME")]
+    /// Chained mode: the ConfigMap holding the pods' AWS config file.
+    ///
+    /// Default: km-aws-config.
+    #[arg(long, value_name = "NAME", help_heading = PLACE_HEADING, hide_short_help = true)]
     pub config_map_name: Option<String>,
     /// Chained mode: permissions boundary policy ARN for the cluster-account role.
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", help_heading = TRUST_HEADING, hide_short_help = true)]
     pub cluster_permissions_boundary: Option<String>,
     /// Permissions boundary policy ARN for the role.
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", help_heading = TRUST_HEADING, hide_short_help = true)]
     pub permissions_boundary: Option<String>,
     /// Extra role tag KEY=VALUE (repeatable).
-    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    #[arg(long = "tag", value_name = "KEY=VALUE", help_heading = TRUST_HEADING, hide_short_help = true)]
     pub tags: Vec<String>,
-    /// The role's MaxSessionDuration and the token-expiration annotation: seconds, or a duration (1h, 90m; 1h to 12h).
-    #[arg(long, default_value = "3600", value_name = "DURATION", value_parser = parse_session_duration)]
+    /// The role's MaxSessionDuration and the token-expiration annotation.
+    ///
+    /// Seconds, or a duration (1h, 90m; 1h to 12h).
+    #[arg(long, default_value = "3600", value_name = "DURATION", value_parser = parse_session_duration, help_heading = TRUST_HEADING, hide_short_help = true)]
     pub session_duration: u32,
-    /// Allow wildcards in --service-account (any matching ServiceAccount may assume the role).
-    #[arg(long)]
+    /// Allow wildcards in --service-account.
+    ///
+    /// Any matching ServiceAccount may then assume the role.
+    #[arg(long, help_heading = SAFETY_HEADING)]
     pub allow_wide_trust: bool,
-    /// After applying, check every link of the trust chain (default; --no-verify skips).
-    #[arg(long, overrides_with = "no_verify")]
+    /// After applying, check every link of the trust chain (the default).
+    #[arg(long, overrides_with = "no_verify", help_heading = SAFETY_HEADING, hide_short_help = true)]
     pub verify: bool,
     /// Skip the checks after applying.
-    #[arg(long)]
+    #[arg(long, help_heading = SAFETY_HEADING)]
     pub no_verify: bool,
     /// EKS cluster name (default: from the context's exec block or ARN).
-    #[arg(long)]
+    #[arg(long, help_heading = PLACE_HEADING, hide_short_help = true)]
     pub cluster_name: Option<String>,
     /// EKS cluster region (default: from the context).
-    #[arg(long)]
+    #[arg(long, help_heading = PLACE_HEADING, hide_short_help = true)]
     pub cluster_region: Option<String>,
-    /// AWS profile for the cluster's account (default: from the context's exec block).
-    #[arg(long, value_name = "PROFILE")]
+    /// AWS profile for the cluster's account.
+    ///
+    /// Default: from the context's exec block.
+    #[arg(long, value_name = "PROFILE", help_heading = CREDENTIALS_HEADING)]
     pub cluster_profile: Option<String>,
-    /// Move an existing onboarding of this name to this cluster: its issuer, account or ARN (the old cluster loses access).
-    #[arg(long, visible_alias = "replace-issuer")]
+    /// Move an onboarding of this name to this cluster.
+    ///
+    /// Its issuer, account or ARN change: the old cluster loses access.
+    #[arg(long, visible_alias = "replace-issuer", help_heading = SAFETY_HEADING, hide_short_help = true)]
     pub rebind: bool,
-    /// Re-point a ServiceAccount already annotated with another role (its pods lose that role).
-    #[arg(long)]
+    /// Re-point a ServiceAccount annotated with another role.
+    ///
+    /// Its pods lose that role.
+    #[arg(long, help_heading = SAFETY_HEADING, hide_short_help = true)]
     pub override_existing_serviceaccounts: bool,
 }
 

@@ -25,12 +25,20 @@ fn collect(cmd: &clap::Command, pages: &mut Vec<(String, Vec<u8>)>) -> std::io::
     Ok(())
 }
 
-/// clap_mangen's page, except the examples (`after_help`): it prints them
-/// as filled text, which the formatter rewraps mid-command, so a copied
-/// example breaks. Here they are a section of their own, set unfilled.
+/// clap_mangen's page, except the examples (`after_help`, or the full ones
+/// `--help` shows, `after_long_help`): it prints them as filled text, which
+/// the formatter rewraps mid-command, so a copied example breaks. Here they
+/// are a section of their own, set unfilled.
 fn page(cmd: &clap::Command) -> std::io::Result<(String, Vec<u8>)> {
-    let examples = cmd.get_after_help().map(|text| text.to_string());
-    let man = Man::new(cmd.clone().after_help(None::<&str>));
+    let examples = cmd
+        .get_after_long_help()
+        .or_else(|| cmd.get_after_help())
+        .map(|text| text.to_string());
+    let man = Man::new(
+        cmd.clone()
+            .after_help(None::<&str>)
+            .after_long_help(None::<&str>),
+    );
     let mut text = Vec::new();
     man.render(&mut text)?;
     let mut text = String::from_utf8_lossy(&text).into_owned();

@@ -69,24 +69,60 @@ pub fn plan(
         add.desired.issuer.url(),
         req.subjects_line()
     );
+    let notes = pod_notes(&add.plan);
     match req.output {
-        AddOutput::Text => write!(
-            o.out,
-            "{}",
-            super::plan_text(
-                &super::wrap_header(&header, o.width),
-                &add.plan,
-                &add.warnings,
-                o.colour
-            )
-        ),
-        AddOutput::Manifest => write!(
-            o.err,
-            "{}",
-            super::plan_text(&header, &add.plan, &add.warnings, false)
-        ),
+        AddOutput::Text => {
+            let text = super::plan_text_to(&header, &add.plan, &add.warnings, o.colour, o.width);
+            write!(o.out, "{text}")?;
+            for note in &notes {
+                let line = super::wrap_hanging(&visible(note), o.width, "Note: ", "      ");
+                writeln!(o.out, "{line}")?;
+            }
+            Ok(())
+        }
+        AddOutput::Manifest => {
+            let text = super::plan_text(&header, &add.plan, &add.warnings, false);
+            write!(o.err, "{text}")?;
+            for note in &notes {
+                writeln!(o.err, "Note: {}", visible(note))?;
+            }
+            Ok(())
+        }
         AddOutput::Json | AddOutput::Yaml => Ok(()),
     }
+}
+
+/// What the plan's changes mean for pods already running, said before
+/// anything is applied: a pod reads its AWS config and gets its IRSA token
+/// when it starts, so a new ConfigMap or a changed role annotation reaches
+/// only pods that mount it and are (re)started.
+fn pod_notes(plan: &plan::Plan) -> Vec<String> {
+    let mut notes = Vec::new();
+    for step in plan.changes() {
+        match &step.op {
+            Some(plan::Op::ApplyConfigMap {
+                namespace, name, ..
+            }) => notes.push(format!(
+                "running pods in namespace `{namespace}` must mount ConfigMap `{name}` \
+                 (key `{key}`, with AWS_CONFIG_FILE and AWS_PROFILE set to it) and be \
+                 restarted: a pod reads its AWS config when it starts.",
+                key = crate::trust::chain::CONFIG_MAP_KEY
+            )),
+            Some(plan::Op::ApplyServiceAccount {
+                namespace,
+                name,
+                create: false,
+                ..
+            }) if step.details.iter().any(|d| d.contains(ROLE_ARN_ANNOTATION)) => {
+                notes.push(format!(
+                    "running pods of ServiceAccount `{namespace}/{name}` keep the role they \
+                     started with until they are restarted: IRSA is injected when a pod is created."
+                ))
+            }
+            _ => {}
+        }
+    }
+    notes
 }
 
 #[derive(Debug, Serialize)]
@@ -164,9 +200,11 @@ fn dry_run_lines(
     (role_arn, annotated): (&str, &str),
     service_accounts: &[(String, String)],
 ) -> Vec<String> {
-    let creates_role = plan
-        .changes()
-        .any(|s| matches!(s.op, Some(plan::Op::CreateRole { .. })));
+    // The klanker role's own step: a cluster role created beside an
+    // existing one must not make it "would create".
+    let creates_role = plan.changes().any(|s| {
+        s.target == plan::Target::Iam && matches!(s.op, Some(plan::Op::CreateRole { .. }))
+    });
     let role = match creates_role {
         true => format!("would create role: {role_arn}"),
         false => format!("role (exists): {role_arn}"),
@@ -325,7 +363,8 @@ fn text_result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: &Done<'_>) ->
 
 fn verification_text(o: &mut Out, req: &AddRequest, checks: &[Check]) -> Result<(), Error> {
     writeln!(o.out, "Verifying the trust chain:")?;
-    write!(o.out, "{}", super::verify::checks_text(checks, o.colour))?;
+    let text = super::verify::checks_text_to(checks, o.colour, o.width);
+    write!(o.out, "{text}")?;
     writeln!(o.out, "{}", super::verify::verdict(checks))?;
     if !crate::verify::has_failure(checks) {
         writeln!(

@@ -72,8 +72,9 @@ fn yes_no(value: bool) -> &'static str {
     if value { "yes" } else { "no" }
 }
 
-/// The text report: one section per part of the chain.
-pub fn text(d: &Description) -> String {
+/// The text report: one section per part of the chain; drift lines wrapped
+/// at words to `width` (a terminal's), under their dash.
+pub fn text(d: &Description, width: Option<usize>) -> String {
     let mut out = format!(
         "Name:              {}\nKlanker account:   {}\nMode:              {}\n",
         visible(&d.name),
@@ -98,7 +99,8 @@ pub fn text(d: &Description) -> String {
     } else {
         out.push_str("Drift:\n");
         for line in &d.drift {
-            out.push_str(&format!("  - {}\n", visible(line)));
+            out.push_str(&super::wrap_hanging(&visible(line), width, "  - ", "    "));
+            out.push('\n');
         }
     }
     out
@@ -262,7 +264,7 @@ pub fn description(name: &str, found: &Onboarding, seen: &Seen, drift: Vec<Strin
 
 pub fn report(o: &mut Out, d: &Description, format: ReportOutput) -> Result<(), Error> {
     match format {
-        ReportOutput::Text => write!(o.out, "{}", text(d)),
+        ReportOutput::Text => write!(o.out, "{}", text(d, o.width)),
         ReportOutput::Json => super::write_structured(o, d, Structured::Json),
         ReportOutput::Yaml => super::write_structured(o, d, Structured::Yaml),
     }
@@ -309,7 +311,7 @@ mod tests {
 
     #[test]
     fn the_text_shows_every_part_of_the_chain() {
-        let t = text(&description());
+        let t = text(&description(), None);
         for part in [
             "Role:              km-cluster-dev\n",
             "  ARN:             arn:role\n",
@@ -334,7 +336,7 @@ mod tests {
         d.role = None;
         d.cluster_not_read = Some("no context".into());
         d.drift = vec!["role gone".into()];
-        let t = text(&d);
+        let t = text(&d, None);
         assert!(t.contains("km-cluster-dev (does not exist)"), "{t}");
         assert!(t.contains("ServiceAccounts:   not read: no context"), "{t}");
         assert!(t.contains("Drift:\n  - role gone\n"), "{t}");
@@ -350,7 +352,7 @@ mod tests {
         d.oidc_provider = None;
         d.cluster_role_arn = Some("arn:aws:iam::222222222222:role/km-irsa-dev".into());
         d.mode = crate::inventory::recognise::mode_by_cluster_role(true);
-        let t = text(&d);
+        let t = text(&d, None);
         assert!(
             t.contains("Drift:             unknown (the cluster was not read"),
             "{t}"

@@ -124,8 +124,22 @@ fn target_word(target: Target) -> &'static str {
     }
 }
 
-/// The plan as text lines, coloured when `colour` (the stream is a terminal).
+/// The plan as text lines, coloured when `colour`, not wrapped: for a
+/// stream that is not a terminal.
 pub fn plan_text(header: &str, plan: &Plan, warnings: &[String], colour: bool) -> String {
+    plan_text_to(header, plan, warnings, colour, None)
+}
+
+/// The plan as text lines, coloured when `colour` (the stream is a
+/// terminal), and its header, steps and warnings wrapped at words to
+/// `width` with a hanging indent, so the terminal never breaks one mid-word.
+pub fn plan_text_to(
+    header: &str,
+    plan: &Plan,
+    warnings: &[String],
+    colour: bool,
+    width: Option<usize>,
+) -> String {
     let paint = |style: Style, text: &str| {
         if colour {
             style.force_styling(true).apply_to(text).to_string()
@@ -134,34 +148,45 @@ pub fn plan_text(header: &str, plan: &Plan, warnings: &[String], colour: bool) -
         }
     };
     // Steps and warnings quote what IAM and the cluster hold: made visible.
-    let mut out = format!("{}\n", visible_lines(header));
+    let mut out = format!("{}\n", wrap_header(&visible_lines(header), width));
     // As wide as the widest target word of this plan ("cluster IAM" with a cluster role).
-    let width = plan
+    let target_width = plan
         .steps
         .iter()
         .map(|s| target_word(s.target).len())
         .max()
         .unwrap_or(0)
         .max(7);
-    let indent = " ".repeat(width + 15);
+    // The summary starts after the target and the action word (9 wide).
+    let hang = " ".repeat(target_width + 13);
+    let indent = " ".repeat(target_width + 15);
+    let detail_hang = " ".repeat(target_width + 17);
     for step in &plan.steps {
         let word = format!("{:<9}", action_word(step.action));
-        out.push_str(&format!(
-            "  {:<width$} {} {}\n",
+        let first = format!(
+            "  {:<target_width$} {} ",
             target_word(step.target),
             paint(action_style(step.action), &word),
-            visible(&step.summary)
-        ));
+        );
+        out.push_str(&wrap_hanging(&visible(&step.summary), width, &first, &hang));
+        out.push('\n');
         for detail in &step.details {
-            out.push_str(&format!("{indent}{}\n", visible(detail)));
+            out.push_str(&wrap_hanging(
+                &visible(detail),
+                width,
+                &indent,
+                &detail_hang,
+            ));
+            out.push('\n');
         }
     }
     for warning in warnings {
-        out.push_str(&paint(
-            Style::new().red().bold(),
-            &format!("WARNING: {}", visible(warning)),
-        ));
-        out.push('\n');
+        let text = format!("WARNING: {}", visible(warning));
+        // Painted line by line, so each wrapped line ends its colour.
+        for line in wrap_hanging(&text, width, "", "         ").lines() {
+            out.push_str(&paint(Style::new().red().bold(), line));
+            out.push('\n');
+        }
     }
     let changes = plan.changes().count();
     out.push_str(&if changes == 0 {
@@ -450,23 +475,35 @@ fn stdout_width() -> Option<usize> {
 /// A header wrapped to `width`, continuation lines indented; words (ARNs,
 /// URLs) are never split, so each stays copyable.
 pub fn wrap_header(header: &str, width: Option<usize>) -> String {
+    // Each line of the header on its own (the identities line, then the plan's).
+    header
+        .lines()
+        .map(|line| wrap_hanging(line, width, "", "  "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Narrower than this, wrapping would leave a word or two a line: the
+/// terminal is left to it.
+const MIN_WRAP_WIDTH: usize = 20;
+
+/// `text` after `first`, wrapped at words to `width`, its further lines
+/// after `hang` (a hanging indent); one line when there is no width.
+/// `first` may carry colour (its escapes take no column). Words (ARNs,
+/// URLs, commands) are never split, so each stays copyable; one longer
+/// than the line overflows it whole.
+pub fn wrap_hanging(text: &str, width: Option<usize>, first: &str, hang: &str) -> String {
     match width {
-        // Each line of the header on its own (the identities line, then the plan's).
-        Some(width) if width > 20 => header
-            .lines()
-            .map(|line| {
-                textwrap::wrap(
-                    line,
-                    textwrap::Options::new(width)
-                        .subsequent_indent("  ")
-                        .break_words(false)
-                        .word_splitter(textwrap::WordSplitter::NoHyphenation),
-                )
-                .join("\n")
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => header.to_string(),
+        Some(width) if width > MIN_WRAP_WIDTH && !text.trim().is_empty() => textwrap::wrap(
+            text,
+            textwrap::Options::new(width)
+                .initial_indent(first)
+                .subsequent_indent(hang)
+                .break_words(false)
+                .word_splitter(textwrap::WordSplitter::NoHyphenation),
+        )
+        .join("\n"),
+        _ => format!("{first}{text}"),
     }
 }
 
@@ -595,6 +632,56 @@ mod tests {
         assert!(
             wrapped.lines().skip(1).all(|l| l.starts_with("  ")),
             "{wrapped}"
+        );
+    }
+
+    #[test]
+    fn steps_details_and_warnings_wrap_at_words_with_a_hanging_indent() {
+        let long = "OIDC provider arn:aws:iam::333333333333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABCDEF for the cluster dev";
+        let plan = Plan {
+            steps: vec![step(Action::Create, long, None)],
+            warnings: Vec::new(),
+        };
+        let warning = "a wildcard ServiceAccount lets any matching ServiceAccount in the namespace assume the role".to_string();
+        let unwrapped = plan_text("Plan:", &plan, std::slice::from_ref(&warning), false);
+        assert!(
+            unwrapped.contains(long),
+            "no width, no wrapping:\n{unwrapped}"
+        );
+        let text = plan_text_to("Plan:", &plan, &[warning], true, Some(60));
+        let plain = console::strip_ansi_codes(&text).into_owned();
+        for line in plain.lines() {
+            assert!(
+                line.chars().count() <= 60 || !line.trim().contains(' '),
+                "{line:?} in\n{plain}"
+            );
+        }
+        // Continuations hang under the summary (2 + 7 + 1 + 9 + 1 columns)
+        // and under the warning's text; no word is split.
+        let lines: Vec<&str> = plain.lines().collect();
+        assert!(
+            lines[1].starts_with("  IAM     create    OIDC provider"),
+            "{plain}"
+        );
+        assert!(
+            lines[2].starts_with(&format!("{}arn:aws:iam::", " ".repeat(20))),
+            "{plain}"
+        );
+        let warned: Vec<&&str> = lines
+            .iter()
+            .skip_while(|l| !l.starts_with("WARNING:"))
+            .collect();
+        assert!(
+            warned.len() > 2 && warned[1].starts_with("         "),
+            "{plain}"
+        );
+        // Each wrapped warning line carries its own colour.
+        assert!(
+            text.lines()
+                .filter(|l| l.contains("WARNING") || l.starts_with("\u{1b}[31m\u{1b}[1m  "))
+                .count()
+                > 1,
+            "{text:?}"
         );
     }
 

@@ -67,11 +67,12 @@ pub fn plan(
         (false, _) => write!(
             o.out,
             "{}",
-            super::plan_text(
+            super::plan_text_to(
                 &format!("{acting_as}Removal plan for `{name}` in klanker account {account}:"),
                 plan,
                 &[],
-                o.colour
+                o.colour,
+                o.width,
             )
         )?,
     }

@@ -9,8 +9,25 @@ use crate::error::Error;
 use crate::verify::{Check, Status};
 
 /// One line per link, the fix under each FAIL/WARN; with `colour`, FAIL
-/// lines red and WARN yellow.
+/// lines red and WARN yellow. Not wrapped: for a stream that is not a terminal.
 pub fn checks_text(checks: &[Check], colour: bool) -> String {
+    checks_text_to(checks, colour, None)
+}
+
+/// The narrowest the name column is, so short reports keep their shape.
+const MIN_LINK_WIDTH: usize = 16;
+
+/// `checks_text`, each check's line wrapped at words to `width` with a
+/// hanging indent under the message, and the name column as wide as the longest
+/// name (`assume-permission`), so no message is pushed out of line.
+pub fn checks_text_to(checks: &[Check], colour: bool, width: Option<usize>) -> String {
+    let column = checks
+        .iter()
+        .map(|c| c.link.len())
+        .max()
+        .unwrap_or(0)
+        .max(MIN_LINK_WIDTH);
+    let hang = " ".repeat(5 + column + 1);
     let mut out = String::new();
     for check in checks {
         let (word, style) = match check.status {
@@ -19,15 +36,23 @@ pub fn checks_text(checks: &[Check], colour: bool) -> String {
             Status::Fail => ("FAIL", Some(console::Style::new().red())),
         };
         // Messages quote annotations, policies and STS's answers as read.
-        let line = format!("{word} {:<16} {}", check.link, visible(&check.message));
-        match (style, colour) {
-            (Some(style), true) => {
-                out.push_str(&format!("{}\n", style.force_styling(true).apply_to(line)))
+        let first = format!("{word} {:<column$} ", check.link);
+        let text = super::wrap_hanging(&visible(&check.message), width, &first, &hang);
+        // Painted line by line, so each wrapped line ends its colour.
+        for line in text.lines() {
+            match (&style, colour) {
+                (Some(style), true) => out.push_str(&format!(
+                    "{}\n",
+                    style.clone().force_styling(true).apply_to(line)
+                )),
+                _ => out.push_str(&format!("{line}\n")),
             }
-            _ => out.push_str(&format!("{line}\n")),
         }
         if let (Some(fix), true) = (&check.fix, check.status != Status::Ok) {
-            out.push_str(&format!("     {:<16} fix: {}\n", "", visible(fix)));
+            // Never wrapped: a fix holds a command, which a hard line
+            // break would cut in two when pasted; the terminal's own soft
+            // wrap copies as one line.
+            out.push_str(&format!("{hang}fix: {}\n", visible(fix)));
         }
     }
     out
@@ -66,7 +91,7 @@ pub fn report(
     let format = match format {
         ReportOutput::Text => {
             writeln!(o.out, "Verifying `{name}` ({}):", visible(role_arn))?;
-            write!(o.out, "{}", checks_text(checks, o.colour))?;
+            write!(o.out, "{}", checks_text_to(checks, o.colour, o.width))?;
             return writeln!(o.out, "{}", verdict(checks));
         }
         ReportOutput::Json => Structured::Json,
@@ -87,6 +112,50 @@ pub fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_name_column_fits_the_longest_name_and_messages_wrap_under_it() {
+        let checks = vec![
+            Check {
+                link: "role",
+                status: Status::Ok,
+                message: "fine".into(),
+                fix: None,
+            },
+            Check {
+                link: "assume-permission",
+                status: Status::Fail,
+                message: "the cluster role may not assume arn:aws:iam::333333333333:role/km-cluster-dev: its policy allows another role".into(),
+                fix: Some("kubectl klanker-trust add --name dev --namespace team-b re-applies the policy".into()),
+            },
+        ];
+        let text = checks_text(&checks, false);
+        assert!(text.contains("OK   role              fine\n"), "{text}");
+        assert!(
+            text.contains("FAIL assume-permission the cluster"),
+            "{text}"
+        );
+        let wrapped = checks_text_to(&checks, false, Some(60));
+        let lines: Vec<&str> = wrapped.lines().collect();
+        assert!(lines.len() > 3, "{wrapped}");
+        for line in &lines[1..lines.len() - 1] {
+            assert!(
+                line.chars().count() <= 60 || !line.trim().contains(' '),
+                "{line:?}\n{wrapped}"
+            );
+        }
+        assert!(
+            lines[2].starts_with(&" ".repeat(23)),
+            "hangs under the message:\n{wrapped}"
+        );
+        // The fix is a command: one line, whatever the width.
+        assert!(
+            wrapped.contains(
+                "fix: kubectl klanker-trust add --name dev --namespace team-b re-applies the policy\n"
+            ),
+            "{wrapped}"
+        );
+    }
 
     #[test]
     fn the_fix_shows_only_under_problems() {

@@ -1042,7 +1042,7 @@ fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
     let mut diff: Vec<String> = pairs
         .iter()
         .filter(|(_, a, b)| a != b)
-        .map(|(k, a, b)| format!("{k}: {a} -> {b}"))
+        .map(|(k, a, b)| format!("{k}: {} -> {}", or_none(a), or_none(b)))
         .collect();
     if old.service_accounts != new.service_accounts {
         let list = |l: &[String]| match l.is_empty() {
@@ -1056,6 +1056,12 @@ fn entry_diff(old: &ClusterEntry, new: &ClusterEntry) -> Vec<String> {
         ));
     }
     diff
+}
+
+/// A value as the diff shows it: an empty one as "(none)", so
+/// `cluster_role_arn:  -> arn…` reads as the change it is.
+fn or_none(value: &str) -> &str {
+    if value.is_empty() { "(none)" } else { value }
 }
 
 #[cfg(test)]

@@ -210,6 +210,56 @@ fn the_modes_switch_both_ways_and_converge() {
 }
 
 #[test]
+fn the_switch_to_chained_plans_what_pods_must_do_and_names_the_existing_role() {
+    let world = chained_world();
+    world.run(&mirror()).assert_ok();
+    world.clear_calls();
+    let dry = AddArgs::cluster()
+        .service_account("km")
+        .flag("--mode", "chained")
+        .dry_run();
+    let out = world.run(&dry);
+    out.assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", out.all());
+    // Role B exists: only role A is created.
+    assert!(!out.stdout.contains("would create role"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!("role (exists): {ROLE_ARN}")),
+        "{}",
+        out.stdout
+    );
+    // The km-config entry had no cluster role: said, not left blank.
+    assert!(
+        out.stdout
+            .contains(&format!("cluster_role_arn: (none) -> {ROLE_A_ARN}")),
+        "{}",
+        out.stdout
+    );
+    // Running pods: mount the ConfigMap, restart for the new annotation.
+    assert!(
+        out.stdout.contains(
+            "Note: running pods in namespace `ai-pods` must mount ConfigMap `km-aws-config`"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("Note: running pods of ServiceAccount `ai-pods/km` keep the role"),
+        "{}",
+        out.stdout
+    );
+    // A re-run in the same mode plans nothing, so says nothing of pods.
+    let same = world.run(&AddArgs::cluster().service_account("km").dry_run());
+    same.assert_ok();
+    assert!(
+        !same.stdout.contains("Note: running pods"),
+        "{}",
+        same.stdout
+    );
+}
+
+#[test]
 fn a_foreign_config_map_of_that_name_is_never_overwritten() {
     let world = chained_world();
     world.kube.admin(

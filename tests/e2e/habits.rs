@@ -409,3 +409,49 @@ fn refusals_echo_what_was_typed_and_say_one_rule() {
     assert_lacks!(out.stderr, "digits and '-' are allowed");
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+/// The lines of `screen` a reader sees wider than `width`: capture-pane -J
+/// joins the terminal's own soft wraps, so a line the plugin did not wrap
+/// comes back whole. A lone word (an ARN) may overflow: it is never split.
+fn wider_than(screen: &str, width: usize) -> Vec<&str> {
+    screen
+        .lines()
+        .filter(|l| l.trim_end().chars().count() > width && l.trim().contains(' '))
+        .collect()
+}
+
+#[test]
+fn plan_steps_and_warnings_wrap_at_words_on_an_80_column_terminal() {
+    use crate::interactive::{Tmux, shell_command};
+    use crate::support::AddArgs;
+    let world = World::new();
+    let args = AddArgs::cluster()
+        .service_account("ci:*")
+        .arg("--allow-wide-trust")
+        .dry_run();
+    let tmux = Tmux::start_sized(world.dir.path(), &shell_command(&world, &args), 80);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("WARNING:"), "{screen}");
+    let lines: Vec<&str> = screen.lines().collect();
+    let start = lines.iter().position(|l| l.starts_with("Plan for `"));
+    let end = lines
+        .iter()
+        .position(|l| l.ends_with("change(s) to apply."));
+    let (Some(start), Some(end)) = (start, end) else {
+        panic!("no plan:\n{screen}")
+    };
+    let plan = lines[start..=end].join("\n");
+    let wide = wider_than(&plan, 80);
+    assert!(wide.is_empty(), "lines wider than 80: {wide:#?}\n{screen}");
+    // A wrapped step hangs under its summary, past target and action words.
+    let step = lines
+        .iter()
+        .position(|l| l.starts_with("  IAM") && l.contains("OIDC provider"))
+        .unwrap_or_else(|| panic!("no provider step:\n{screen}"));
+    assert!(
+        lines[step + 1].starts_with(&" ".repeat(20)),
+        "{:#?}",
+        &lines[step..step + 2]
+    );
+}

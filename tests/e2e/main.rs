@@ -19,6 +19,7 @@ mod demo;
 mod describe;
 mod faults;
 mod habits;
+mod help;
 mod hostile;
 mod interactive;
 mod krew;
