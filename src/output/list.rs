@@ -79,8 +79,9 @@ pub fn listing(o: &mut Out, listing: &Listing, shape: Shape) -> Result<(), Error
     } else {
         write!(o.out, "{}", onboardings_table(&listing.clusters, shape))?;
     }
+    let drift = drift_text(&listing.drift, o.width);
+    write!(shape.notes(o), "{drift}")?;
     let notes = shape.notes(o);
-    write!(notes, "{}", drift_text(&listing.drift))?;
     write!(notes, "{}", pending_text(&listing.pending_removal))
 }
 
@@ -113,25 +114,25 @@ pub fn local(
     } else {
         write!(o.out, "{}", local_table(config, current, shape))?;
     }
+    let drift = drift_text(drift, o.width);
     let notes = shape.notes(o);
     writeln!(notes, "(from {}; IAM was not consulted)", path.display())?;
-    write!(notes, "{}", drift_text(drift))?;
+    write!(notes, "{drift}")?;
     write!(notes, "{}", pending_text(pending))
 }
 
-/// The drift section, empty when there is none.
-fn drift_text(drift: &[Drift]) -> String {
+/// The drift section, empty when there is none. Each problem wraps at
+/// words to `width` with a hanging indent; a fix line is a command to paste,
+/// so it is never broken.
+fn drift_text(drift: &[Drift], width: Option<usize>) -> String {
     if drift.is_empty() {
         return String::new();
     }
     let mut out = "\nDrift:\n".to_string();
     for d in drift {
-        out.push_str(&format!(
-            "  {}: {}\n    fix: {}\n",
-            visible(&d.name),
-            visible(&d.problem),
-            visible(&d.fix)
-        ));
+        let problem = format!("{}: {}", visible(&d.name), visible(&d.problem));
+        out.push_str(&super::wrap_hanging(&problem, width, "  ", "    "));
+        out.push_str(&format!("\n    fix: {}\n", visible(&d.fix)));
     }
     out
 }
@@ -403,6 +404,36 @@ mod tests {
             }],
             pending_removal: Vec::new(),
         }
+    }
+
+    /// Issue 26, item 9: a long problem wraps at words under its name;
+    /// the fix, a command to paste, stays one line.
+    #[test]
+    fn drift_wraps_its_problem_at_words_and_never_its_fix() {
+        let drift = vec![Drift {
+            name: "dev".into(),
+            problem: "the trust policy admits system:serviceaccount:ci:deployer, which the tool never wrote".into(),
+            fix: "kubectl klanker-trust add --name dev --mode mirror --namespace 'ai-pods' --service-account 'km'".into(),
+        }];
+        let text = drift_text(&drift, Some(40));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "Drift:", "{text}");
+        assert!(lines[2].starts_with("  dev: the trust policy"), "{text}");
+        assert!(lines[3].starts_with("    "), "hanging indent: {text}");
+        let fix = lines.iter().find(|l| l.contains("fix:")).copied();
+        assert_eq!(
+            fix,
+            Some(format!("    fix: {}", drift[0].fix).as_str()),
+            "{text}"
+        );
+        for line in lines.iter().filter(|l| !l.contains("fix:")) {
+            assert!(
+                line.chars().count() <= 40 || !line.trim().contains(' '),
+                "{line:?}"
+            );
+        }
+        // Without a terminal width, one line as before.
+        assert_eq!(drift_text(&drift, None).lines().count(), 4);
     }
 
     #[test]
