@@ -298,9 +298,30 @@ fn rm_without_the_cluster_exits_3_keeps_the_entry_pending_and_a_rerun_finishes()
     assert_eq!(world.writes(), Vec::<String>::new());
     assert!(pending_mark(&world).is_mapping());
 
-    // The cluster is back: the ServiceAccount goes, then the entry.
+    // The cluster is back: the command `list` and the error printed, run as
+    // printed (issue 26's test rule), first shows the plan and changes
+    // nothing, then with --yes removes the ServiceAccount, then the entry.
     world.kube.clear_faults();
-    let out = world.run(&["rm", CLUSTER, "--yes"]);
+    let listed = world.run(&["list"]);
+    let hint = listed
+        .all()
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("fix: kubectl klanker-trust "))
+        .and_then(|rest| rest.split(" (against").next())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no pending fix line:\n{}", listed.all()));
+    // The same command the failed rm's error named (asserted above).
+    assert_eq!(hint, format!("rm {CLUSTER}"));
+    let printed: Vec<&str> = hint.split(' ').collect();
+    world.clear_calls();
+    let planned = world.run(&printed);
+    planned.assert_ok();
+    assert_contains!(
+        planned.stdout,
+        "cluster delete    ServiceAccount ai-pods/km"
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+    let out = world.run(&[printed.as_slice(), &["--yes"]].concat());
     out.assert_ok();
     assert!(
         out.stdout
