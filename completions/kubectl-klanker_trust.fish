@@ -287,7 +287,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l request-timeout -d 'How long one AWS or Kubernetes request may take' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -l mfa-code -d 'Code of the profile\'s MFA device' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call'
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand version" -s V -l version -d 'Print version'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "add" -d 'Onboard the current context\'s cluster: OIDC provider, role, policy, ServiceAccount'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand help; and not __fish_seen_subcommand_from add list rm verify describe audit policy completion version help" -f -a "list" -d 'List every onboarded cluster in the klanker account, and drift'

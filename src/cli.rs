@@ -49,12 +49,13 @@ const CREDENTIALS_HEADING: &str = "Credentials";
 
 /// The global flags that mean nothing to `completion` and `version`, so
 /// their help does not list them.
-const GLOBALS_UNUSED_BY_LOCAL_COMMANDS: [&str; 5] = [
+const GLOBALS_UNUSED_BY_LOCAL_COMMANDS: [&str; 6] = [
     "kubeconfig",
     "context",
     "config",
     "verbose",
     "request_timeout",
+    "mfa_code",
 ];
 
 #[derive(Debug, Clone, Args)]

@@ -266,6 +266,11 @@ fn help_lists_global_flags_under_their_own_heading_and_not_where_they_mean_nothi
             !text.contains("--kubeconfig") && !text.contains("--context"),
             "{sub} --help lists global flags:\n{text}"
         );
+        // Issue 26, item 6: nor the MFA code, which only AWS calls use.
+        assert!(
+            !text.contains("--mfa-code"),
+            "{sub} --help lists --mfa-code:\n{text}"
+        );
     }
     // KM_CONFIG is set in every world: the usage line must not show
     // --config as if it were required.
