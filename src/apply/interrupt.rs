@@ -1,9 +1,12 @@
 //! Ctrl-C for the whole process: one listener, made at start so that no
 //! press is lost, shared by every executor and prompt of the run (a fleet
 //! runs many at once). What a press does depends on what is running:
-//! while something that changes state has claimed it, the first press asks
-//! it to stop between steps and the second leaves at once; while nothing
-//! has, the press leaves at once, since nothing is being changed.
+//! - nothing has claimed it: leave at once, since nothing is being changed;
+//! - an executor or a prompt has: the first press asks it to stop (between
+//!   steps; a prompt ends), and the run ends with its own message;
+//! - a later press while steps still run leaves at once; one after the run
+//!   began to end (a prompt already stopped, a terminal that delivers one
+//!   key as two signals) is ignored, so the message is never cut off.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,7 +46,10 @@ impl CtrlC {
 pub struct Interrupt {
     set: Arc<watch::Sender<bool>>,
     seen: watch::Receiver<bool>,
-    claims: Arc<AtomicUsize>,
+    /// Executors running steps: a second press leaves while any does.
+    steps: Arc<AtomicUsize>,
+    /// Prompts waiting for an answer: the first press ends them.
+    prompts: Arc<AtomicUsize>,
 }
 
 /// What a press means now.
@@ -51,8 +57,10 @@ pub struct Interrupt {
 pub enum Press {
     /// Whatever claimed the interrupt stops between steps and reports.
     Stop,
-    /// Leave at once: nothing is being changed, or this is the second press.
+    /// Leave at once: nothing is being changed, or steps still run after a first press.
     Exit,
+    /// The run is already ending after an earlier press: let it say so.
+    Ignore,
 }
 
 impl Default for Interrupt {
@@ -67,17 +75,24 @@ impl Interrupt {
         Interrupt {
             set: Arc::new(set),
             seen,
-            claims: Arc::new(AtomicUsize::new(0)),
+            steps: Arc::new(AtomicUsize::new(0)),
+            prompts: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     /// The process's one watcher calls this on each press.
     pub fn press(&self) -> Press {
-        if self.claims.load(Ordering::SeqCst) == 0 || self.is_set() {
-            return Press::Exit;
+        let steps = self.steps.load(Ordering::SeqCst);
+        let prompts = self.prompts.load(Ordering::SeqCst);
+        match (self.is_set(), steps, prompts) {
+            (true, 0, _) => Press::Ignore,
+            (true, _, _) => Press::Exit,
+            (false, 0, 0) => Press::Exit,
+            (false, _, _) => {
+                self.stop();
+                Press::Stop
+            }
         }
-        self.stop();
-        Press::Stop
     }
 
     /// Asks everything that claimed the interrupt to stop.
@@ -85,10 +100,17 @@ impl Interrupt {
         self.set.send_replace(true);
     }
 
-    /// Held while state may change: a press then stops, rather than ends, the run.
+    /// Held while steps run: a press then stops them between steps, rather
+    /// than ending the run, and a second one leaves.
     pub fn claim(&self) -> Claim {
-        self.claims.fetch_add(1, Ordering::SeqCst);
-        Claim(self.claims.clone())
+        self.steps.fetch_add(1, Ordering::SeqCst);
+        Claim(self.steps.clone())
+    }
+
+    /// Held while a prompt waits: a press ends it with its own message.
+    pub fn claim_prompt(&self) -> Claim {
+        self.prompts.fetch_add(1, Ordering::SeqCst);
+        Claim(self.prompts.clone())
     }
 
     pub fn is_set(&self) -> bool {
@@ -147,6 +169,29 @@ mod tests {
         assert!(interrupt.is_set());
         assert_eq!(interrupt.press(), Press::Exit);
         drop(claim);
+    }
+
+    /// Seen in CI: a prompt stopped by one press, then a second signal
+    /// (another press, or one key delivered twice) ended the process before
+    /// "interrupted at the prompt" was written.
+    #[test]
+    fn a_press_after_a_prompt_was_stopped_is_ignored_not_an_exit() {
+        let interrupt = Interrupt::new();
+        let prompt = interrupt.claim_prompt();
+        assert_eq!(interrupt.press(), Press::Stop);
+        assert_eq!(interrupt.press(), Press::Ignore);
+        drop(prompt);
+        assert_eq!(interrupt.press(), Press::Ignore);
+    }
+
+    #[test]
+    fn a_press_after_the_steps_stopped_is_ignored() {
+        let interrupt = Interrupt::new();
+        let steps = interrupt.claim();
+        assert_eq!(interrupt.press(), Press::Stop);
+        drop(steps);
+        // The executor has returned and the run is saying what was done.
+        assert_eq!(interrupt.press(), Press::Ignore);
     }
 
     #[test]

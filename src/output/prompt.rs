@@ -66,7 +66,7 @@ async fn ask(
     };
     // Claimed before the question is shown: a press then ends the prompt
     // with its own message rather than the process without one.
-    let _claim = interrupt.claim();
+    let _claim = interrupt.claim_prompt();
     let prompt = tokio::task::spawn_blocking(move || match name {
         None => super::confirm("Apply these changes?"),
         Some(name) => super::confirm_by_name(&name),

@@ -156,9 +156,22 @@ impl Tmux {
     }
 
     /// Waits for the plugin to exit; its exit code and the final screen.
+    /// The screen `wait_for` returns was captured just before the exit was
+    /// seen, so it may miss the last lines (seen in CI: a Ctrl-C message
+    /// absent from a screen whose exit code was already 130). It is read
+    /// again until tmux has drawn everything: two captures alike.
     pub(crate) fn wait_for_exit(&self) -> (i32, String) {
-        let screen = self.wait_for("the plugin to exit", |tmux, _| tmux.exit_code().is_some());
-        (self.exit_code().unwrap(), screen)
+        self.wait_for("the plugin to exit", |tmux, _| tmux.exit_code().is_some());
+        let start = Instant::now();
+        let mut screen = self.screen();
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let again = self.screen();
+            if again == screen || start.elapsed() > DEADLINE {
+                return (self.exit_code().unwrap(), again);
+            }
+            screen = again;
+        }
     }
 }
 
