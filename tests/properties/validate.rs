@@ -68,7 +68,13 @@ proptest! {
         }
 
         let r = validate::session_duration(n);
-        assert_error_names_input(&r, "--session-duration", &n.to_string())?;
+        // Echoed as typed most likely: a whole number of hours in hours
+        // (`13h`), anything else in seconds (issue 26, item 14).
+        let shown = match n > 0 && n % 3600 == 0 {
+            true => format!("{}h", n / 3600),
+            false => n.to_string(),
+        };
+        assert_error_names_input(&r, "--session-duration", &shown)?;
         prop_assert_eq!(r.is_ok(), (3600..=43200).contains(&n));
     }
 
