@@ -677,12 +677,13 @@ pub struct AddArgs {
     /// How the klanker role trusts the cluster.
     ///
     /// mirror: mirror the issuer as an OIDC provider in the klanker account;
-    /// chained: an IRSA role in the cluster's account assumes the klanker role.
+    /// chained: an IRSA role in the cluster's account assumes the klanker role;
+    /// pod-identity: an EKS Pod Identity association's role assumes the klanker role.
     #[arg(long, value_enum, default_value = "mirror", help_heading = TRUST_HEADING)]
     pub mode: TrustMode,
-    /// Chained mode: the cluster-account role the ServiceAccount is annotated with.
+    /// Chained and pod-identity modes: the role in the cluster's account.
     ///
-    /// Default: km-irsa-NAME.
+    /// Default: km-irsa-NAME (chained), km-podid-NAME (pod-identity).
     #[arg(long, value_name = "NAME", help_heading = PLACE_HEADING, hide_short_help = true)]
     pub cluster_role_name: Option<String>,
     /// Chained mode: the ConfigMap holding the pods' AWS config file.
@@ -690,9 +691,16 @@ pub struct AddArgs {
     /// Default: km-aws-config.
     #[arg(long, value_name = "NAME", help_heading = PLACE_HEADING, hide_short_help = true)]
     pub config_map_name: Option<String>,
-    /// Chained mode: permissions boundary policy ARN for the cluster-account role.
+    /// Chained and pod-identity modes: permissions boundary policy ARN for the cluster-account role.
     #[arg(long, value_name = "ARN", help_heading = TRUST_HEADING, hide_short_help = true)]
     pub cluster_permissions_boundary: Option<String>,
+    /// Pod-identity mode: EKS sends no session tags.
+    ///
+    /// The klanker role's trust then rests on the association role and the
+    /// external ID alone; use it when the app chains the role further and
+    /// hits the packed-policy limit.
+    #[arg(long, help_heading = TRUST_HEADING, hide_short_help = true)]
+    pub disable_session_tags: bool,
     /// Permissions boundary policy ARN for the role.
     #[arg(long, value_name = "ARN", help_heading = TRUST_HEADING, hide_short_help = true)]
     pub permissions_boundary: Option<String>,

@@ -122,6 +122,15 @@ pub enum Error {
         "internal error: a cluster step was planned without a cluster client. Please report this."
     )]
     NoClusterClient,
+    /// EKS gave no external ID for an association just made (its trust
+    /// cannot be pinned; the klanker role keeps the unpinned trust).
+    #[error(
+        "EKS returned no external ID for the Pod Identity association of {service_account} in cluster {cluster}, so the klanker role's trust could not be pinned to it; the role still trusts only the association role and its session tags. Re-run the same `add` to pin it."
+    )]
+    ExternalIdMissing {
+        cluster: String,
+        service_account: String,
+    },
     /// The terminal could not be asked.
     #[error(
         "could not ask for confirmation on the terminal: {0}. Pass --yes to apply or --dry-run to preview."

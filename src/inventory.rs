@@ -81,6 +81,10 @@ pub struct Onboarding {
     /// The ConfigMap's name, as the role's tag records it, in a mode that writes one.
     #[serde(skip)]
     pub config_map: Option<String>,
+    /// Whether the cluster's identity service tags the sessions, as the
+    /// description records it, in a mode that has such a service.
+    #[serde(skip)]
+    pub session_tags: Option<bool>,
 }
 
 /// The onboarding a role's tags prove, with the scope its trust policy
@@ -119,7 +123,12 @@ pub fn onboarding(role: &RoleSummary) -> Option<Onboarding> {
 /// The name a description of ours claims, and the rest after ` (`.
 fn description_claim(description: &str) -> Option<(&str, &str)> {
     let rest = description.strip_prefix(ROLE_DESCRIPTION_PREFIX)?;
-    let rest = rest.strip_prefix(": IRSA trust for cluster ")?;
+    let rest = [
+        ": IRSA trust for cluster ",
+        ": Pod Identity trust for cluster ",
+    ]
+    .into_iter()
+    .find_map(|p| rest.strip_prefix(p))?;
     rest.split_once(" (")
 }
 
@@ -219,6 +228,7 @@ pub fn scoped(
         mode,
         cluster_role_arn: None,
         config_map: None,
+        session_tags: None,
     }
 }
 
@@ -442,6 +452,11 @@ pub fn trusted_subjects(doc: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let doc = PolicyDocument::read(doc);
     for statement in doc.statements() {
+        if let Some(subject) = tagged_subject(statement)
+            && !out.contains(&subject)
+        {
+            out.push(subject);
+        }
         if statement.principal.federated.is_empty() {
             continue;
         }
@@ -460,6 +475,22 @@ pub fn trusted_subjects(doc: &Value) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The ServiceAccount a statement admits by the session tags an EKS Pod
+/// Identity session carries (`kubernetes-namespace`, `kubernetes-service-account`).
+fn tagged_subject(statement: &crate::trust::document::Statement) -> Option<(String, String)> {
+    let tag = |key: &str| {
+        statement
+            .keys_of("StringEquals")
+            .find(|k| k.key.eq_ignore_ascii_case(key))
+            .and_then(|k| k.values.single())
+            .map(str::to_string)
+    };
+    Some((
+        tag("aws:RequestTag/kubernetes-namespace")?,
+        tag("aws:RequestTag/kubernetes-service-account")?,
+    ))
 }
 
 /// The first web-identity statement's federated principal and `sub` condition.

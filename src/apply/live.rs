@@ -3,18 +3,20 @@
 //! km-config.yaml.
 
 use super::Apply;
+use crate::aws::eks::{self, AssociationSpec};
 use crate::aws::iam::{self, Applied};
-use crate::aws::{AwsError, Side};
+use crate::aws::{AwsError, ClusterClients, Side};
 use crate::error::Error;
 use crate::k8s::{self, Cluster};
-use crate::plan::{Op, Target};
+use crate::plan::{ExternalIdPin, Op, Target, pin_external_id};
 use crate::store::Store;
 
 /// The real targets, built once by the command and passed in.
 pub struct Live<'a> {
     pub iam: &'a aws_sdk_iam::Client,
-    /// The cluster account's IAM (a cluster role), when the plan touches it.
-    pub cluster_iam: Option<&'a aws_sdk_iam::Client>,
+    /// The cluster account's IAM (a cluster role) and EKS (Pod Identity),
+    /// when the plan touches them.
+    pub cluster_account: Option<&'a ClusterClients>,
     pub cluster: Option<&'a Cluster<'a>>,
     pub store: &'a Store,
 }
@@ -31,9 +33,13 @@ impl Apply for Live<'_> {
             Op::WriteConfigEntry { .. }
             | Op::RemoveConfigEntry { .. }
             | Op::MarkConfigEntryPending { .. } => self.store_op(op).map(|()| None),
+            Op::CreateAssociation { .. }
+            | Op::UpdateAssociation { .. }
+            | Op::DeleteAssociation { .. }
+            | Op::PinExternalIds { .. } => self.eks_op(op, dry_run).await,
             op => {
-                let (iam, side) = match (target, self.cluster_iam) {
-                    (Target::ClusterIam, Some(cluster_iam)) => (cluster_iam, Side::Cluster),
+                let (iam, side) = match (target, self.cluster_account) {
+                    (Target::ClusterIam, Some(cluster)) => (&cluster.iam, Side::Cluster),
                     (Target::ClusterIam, None) => return Err(Error::NoClusterClient),
                     _ => (self.iam, Side::Klanker),
                 };
@@ -107,6 +113,93 @@ impl Live<'_> {
             _ => {}
         }
         Ok(None)
+    }
+
+    /// A Pod Identity step in EKS (the pin writes the klanker role's trust
+    /// with what EKS tells). A dry run only reads: EKS has no dry run.
+    async fn eks_op(&self, op: &Op, dry_run: bool) -> Result<Option<String>, Error> {
+        let eks = &self.cluster_account.ok_or(Error::NoClusterClient)?.eks;
+        if dry_run {
+            return Ok(None);
+        }
+        let applied = match op {
+            Op::CreateAssociation {
+                cluster,
+                namespace,
+                service_account,
+                role_arn,
+                target_role_arn,
+                session_tags,
+                tags,
+            } => {
+                let spec = AssociationSpec {
+                    role_arn,
+                    target_role_arn,
+                    session_tags: *session_tags,
+                };
+                let pair = (namespace.as_str(), service_account.as_str());
+                eks::create_association(eks, cluster, pair, &spec, tags).await?
+            }
+            Op::UpdateAssociation {
+                cluster,
+                id,
+                role_arn,
+                target_role_arn,
+                session_tags,
+                owner,
+                tags,
+            } => {
+                let spec = AssociationSpec {
+                    role_arn,
+                    target_role_arn,
+                    session_tags: *session_tags,
+                };
+                let owner = (owner.as_deref(), tags.as_ref());
+                eks::update_association(eks, cluster, id, &spec, owner).await?
+            }
+            Op::DeleteAssociation { cluster, id, owner } => {
+                eks::delete_association(eks, cluster, id, owner).await?
+            }
+            Op::PinExternalIds {
+                role,
+                cluster,
+                trust_policy,
+                pins,
+            } => {
+                self.pin_external_ids(eks, role, cluster, trust_policy, pins)
+                    .await?
+            }
+            _ => Applied::Done,
+        };
+        Ok(match applied {
+            Applied::Skipped(why) => Some(why),
+            Applied::Done => None,
+        })
+    }
+
+    /// Each association's external ID, read fresh, pinned in its statement;
+    /// then the klanker role's trust is written once.
+    async fn pin_external_ids(
+        &self,
+        eks: &aws_sdk_eks::Client,
+        role: &str,
+        cluster: &str,
+        trust_policy: &serde_json::Value,
+        pins: &[ExternalIdPin],
+    ) -> Result<Applied, Error> {
+        let mut trust = trust_policy.clone();
+        for pin in pins {
+            let pair = (pin.namespace.as_str(), pin.service_account.as_str());
+            let Some(id) = eks::external_id(eks, cluster, pair).await? else {
+                return Err(Error::ExternalIdMissing {
+                    cluster: cluster.to_string(),
+                    service_account: format!("{}/{}", pin.namespace, pin.service_account),
+                });
+            };
+            pin_external_id(&mut trust, pin.statement, &id);
+        }
+        let updated = iam::update_trust_policy(self.iam, role, &trust).await;
+        Ok(updated.map_err(|e| e.on_side(Side::Klanker))?)
     }
 
     /// A km-config.yaml step.
@@ -190,7 +283,7 @@ async fn iam_call(iam: &aws_sdk_iam::Client, op: &Op) -> Result<Applied, AwsErro
         } => iam::remove_role_from_instance_profile(iam, role, profile, owner.as_deref()).await,
         Op::DeleteRole { role, owner } => iam::delete_role(iam, role, owner).await,
         Op::DeleteProvider { arn } => iam::delete_provider(iam, arn).await,
-        // Not IAM's: `Live::apply` routes these to the cluster and the file.
+        // Not IAM's: `Live::apply` routes these to the cluster, EKS and the file.
         Op::CreateNamespace { .. }
         | Op::ApplyServiceAccount { .. }
         | Op::ApplyConfigMap { .. }
@@ -199,6 +292,10 @@ async fn iam_call(iam: &aws_sdk_iam::Client, op: &Op) -> Result<Applied, AwsErro
         | Op::DeleteServiceAccount { .. }
         | Op::ReleaseServiceAccount { .. }
         | Op::RemoveConfigEntry { .. }
-        | Op::MarkConfigEntryPending { .. } => Ok(Applied::Done),
+        | Op::MarkConfigEntryPending { .. }
+        | Op::CreateAssociation { .. }
+        | Op::UpdateAssociation { .. }
+        | Op::DeleteAssociation { .. }
+        | Op::PinExternalIds { .. } => Ok(Applied::Done),
     }
 }

@@ -72,7 +72,7 @@ pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
         });
     let live = Live {
         iam: &klanker.iam,
-        cluster_iam: None,
+        cluster_account: None,
         cluster: cluster.as_ref(),
         store: &env.store,
     };
@@ -218,7 +218,7 @@ pub async fn apply(
     let cluster = applied_cluster(req, prepared.kube.as_ref(), env.verbose());
     let live = Live {
         iam: &prepared.klanker.iam,
-        cluster_iam: prepared.cluster_account.as_ref().map(|c| &c.iam),
+        cluster_account: prepared.cluster_account.as_ref(),
         cluster: cluster.as_ref(),
         store: &env.store,
     };

@@ -96,7 +96,7 @@ pub async fn apply(
         .map(|client| Cluster::new(client, request.verbose));
     let live = Live {
         iam: &prepared.klanker.iam,
-        cluster_iam: seen.cluster_account.as_ref().map(|c| &c.iam),
+        cluster_account: seen.cluster_account.as_ref(),
         cluster: cluster.as_ref(),
         store: &env.store,
     };

@@ -4,15 +4,19 @@
 use std::collections::BTreeSet;
 
 use super::issuer::resolve_issuer;
+use crate::aws::eks;
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::plan::add as planned;
-use crate::plan::snapshot::{AddSnapshot, AfterApply, ClusterAccount, Resolved};
+use crate::plan::snapshot::{
+    AddSnapshot, AfterApply, ClusterAccount, EksSide, LeftClusterRole, Resolved,
+};
 use crate::plan::{
     Observed, ObservedCluster, ObservedConfigMap, ObservedRole, ObservedServiceAccount,
     PreviousServiceAccount,
 };
+use crate::resolve::IssuerSource;
 use crate::resolve::add::AddRequest;
 use crate::store::{ClusterEntry, Document};
 use crate::trust::{Issuer, STS_AUDIENCE};
@@ -80,7 +84,10 @@ pub async fn observe(
     let config_entry = from.config.get(&req.name);
     let cluster_account =
         cluster_account(req, &from, &issuer, role.as_ref(), config_entry.as_ref());
-    let cluster_account = cluster_account.await?;
+    let (cluster_account, eks) = tokio::try_join!(
+        cluster_account,
+        eks_side(req, &from, role.as_ref(), config_entry.as_ref())
+    )?;
     let cluster_role = cluster_account
         .as_ref()
         .and_then(|c| c.observed.role.as_ref());
@@ -115,6 +122,7 @@ pub async fn observe(
         policies,
         observed,
         config: from.config,
+        eks,
     })
 }
 
@@ -141,8 +149,8 @@ pub async fn cluster_state(
     });
     let namespaces: BTreeSet<&String> = wanted.iter().map(|(ns, _)| ns).collect();
     let config_maps = futures::future::try_join_all(namespaces.into_iter().map(|ns| async move {
-        match req.mode.cluster_role() {
-            Some(ch) => Ok::<_, Error>(c.get_config_map(ns, &ch.config_map).await?),
+        match req.mode.cluster_role().and_then(|r| r.config_map.as_ref()) {
+            Some(name) => Ok::<_, Error>(c.get_config_map(ns, name).await?),
             None => Ok(None),
         }
     }));
@@ -220,18 +228,24 @@ async fn cluster_account(
     role: Option<&ObservedRole>,
     entry: Option<&ClusterEntry>,
 ) -> Result<Option<ClusterAccount>, Error> {
-    let entry_cluster_role = entry.and_then(|e| e.cluster_role_arn.clone());
-    let cluster_role = match req.mode.cluster_role() {
-        Some(ch) => Some(ch.cluster_role_name.clone()),
-        None => role
-            .and_then(|r| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
-            .or(entry_cluster_role)
-            .and_then(|arn| arn.rsplit('/').next().map(str::to_string)),
+    let name_of = |arn: String| arn.rsplit('/').next().map(str::to_string);
+    let recorded = role
+        .and_then(|r| crate::trust::chain::trusted_cluster_role(&r.trust_policy))
+        .or_else(|| entry.and_then(|e| e.cluster_role_arn.clone()))
+        .and_then(name_of);
+    let asked = req.mode.cluster_role().map(|r| r.cluster_role_name.clone());
+    // The role read is the one asked for; another mode's, being left, beside it.
+    let (cluster_role, left) = match asked {
+        Some(asked) => {
+            let left = recorded.filter(|r| *r != asked);
+            (Some(asked), left)
+        }
+        None => (recorded, None),
     };
     match (cluster_role, from.cluster_account) {
         (None, _) => Ok(None),
         (Some(cluster_role_name), Some(clients)) => Ok(Some(
-            observe_cluster_account(req, clients, issuer, &cluster_role_name).await?,
+            observe_cluster_account(req, clients, issuer, &cluster_role_name, left).await?,
         )),
         (Some(cluster_role_name), None) => Err(Error::ClusterRoleUnreachable {
             doing: "changing",
@@ -243,6 +257,75 @@ async fn cluster_account(
                 .unwrap_or_else(|| "of the cluster".into()),
         }),
     }
+}
+
+/// EKS Pod Identity in the cluster, read when the asked mode uses its
+/// associations, or the name's recorded mode did (they are then left): how
+/// many there are, and in detail those of the ServiceAccounts this run names
+/// or the onboarding named.
+async fn eks_side(
+    req: &AddRequest,
+    from: &Sources<'_>,
+    role: Option<&ObservedRole>,
+    entry: Option<&ClusterEntry>,
+) -> Result<Option<EksSide>, Error> {
+    let uses = |m: crate::trust::TrustMode| crate::plan::mode::of(m).uses_associations();
+    let asked = uses(req.mode.kind());
+    let recorded = entry
+        .map(|e| e.mode)
+        .into_iter()
+        .chain(role.and_then(|r| crate::inventory::recognise::recorded_mode(&r.description)));
+    let was = recorded.into_iter().any(uses);
+    let (IssuerSource::Eks { name, .. }, Some(clients)) = (&req.source, from.cluster_account)
+    else {
+        return Ok(None);
+    };
+    if !asked && !was {
+        return Ok(None);
+    }
+    let agent = async {
+        match asked {
+            true => eks::agent_addon(&clients.eks, name).await,
+            false => Default::default(),
+        }
+    };
+    let (all, agent) = tokio::join!(eks::list_associations(&clients.eks, name), agent);
+    let all = all.map_err(on_cluster)?;
+    let wanted = association_subjects(req, role, entry);
+    let reads = all
+        .iter()
+        .filter(|(_, ns, sa)| wanted.contains(&(ns.clone(), sa.clone())))
+        .map(|(id, _, _)| eks::describe_association(&clients.eks, name, id));
+    let associations = futures::future::try_join_all(reads)
+        .await
+        .map_err(on_cluster)?;
+    Ok(Some(EksSide {
+        cluster_name: name.clone(),
+        association_count: all.len(),
+        associations: associations.into_iter().flatten().collect(),
+        agent,
+    }))
+}
+
+/// The ServiceAccounts whose associations matter: those this run names,
+/// km-config.yaml's record, and those the klanker role's trust names.
+fn association_subjects(
+    req: &AddRequest,
+    role: Option<&ObservedRole>,
+    entry: Option<&ClusterEntry>,
+) -> BTreeSet<(String, String)> {
+    let mut subjects: BTreeSet<(String, String)> = req.service_accounts().into_iter().collect();
+    if let Some(e) = entry {
+        subjects.insert((e.namespace.clone(), e.service_account.clone()));
+        subjects.extend(e.service_accounts.iter().filter_map(|s| {
+            s.split_once(':')
+                .map(|(ns, sa)| (ns.to_string(), sa.to_string()))
+        }));
+    }
+    if let Some(r) = role {
+        subjects.extend(crate::inventory::trusted_subjects(&r.trust_policy));
+    }
+    subjects
 }
 
 /// The ServiceAccounts trusted until now and no longer (by the klanker
@@ -293,26 +376,27 @@ async fn left_config_maps(
         .map(|(ns, _)| ns)
         .collect();
     let previous_namespaces = previous.iter().map(|p| p.namespace.clone());
-    let (name, namespaces): (String, BTreeSet<String>) =
-        match (req.mode.cluster_role(), cluster_account) {
-            (Some(ch), _) => (
-                ch.config_map.clone(),
-                previous_namespaces
-                    .filter(|ns| !wanted.contains(ns))
-                    .collect(),
-            ),
-            (None, Some(_)) => (
-                role.and_then(|r| r.tags.get(crate::trust::CONFIG_MAP_TAG).cloned())
-                    .unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string()),
-                wanted
-                    .iter()
-                    .cloned()
-                    .chain(previous_namespaces)
-                    .chain([req.sa_namespace.clone()])
-                    .collect(),
-            ),
-            (None, None) => return Ok(Vec::new()),
-        };
+    let written = req.mode.cluster_role().and_then(|r| r.config_map.clone());
+    let recorded = role.and_then(|r| r.tags.get(crate::trust::CONFIG_MAP_TAG).cloned());
+    let (name, namespaces): (String, BTreeSet<String>) = match (written, cluster_account) {
+        (Some(name), _) => (
+            name,
+            previous_namespaces
+                .filter(|ns| !wanted.contains(ns))
+                .collect(),
+        ),
+        // A mode writing no ConfigMap takes the name from one that did.
+        (None, Some(_)) if recorded.is_some() || req.mode.cluster_role().is_none() => (
+            recorded.unwrap_or_else(|| crate::trust::chain::DEFAULT_CONFIG_MAP.to_string()),
+            wanted
+                .iter()
+                .cloned()
+                .chain(previous_namespaces)
+                .chain([req.sa_namespace.clone()])
+                .collect(),
+        ),
+        _ => return Ok(Vec::new()),
+    };
     let mut found = Vec::new();
     for ns in &namespaces {
         found.extend(c.get_config_map(ns, &name).await?);
@@ -331,6 +415,7 @@ async fn observe_cluster_account(
     clients: &ClusterClients,
     issuer: &Resolved,
     cluster_role_name: &str,
+    left: Option<String>,
 ) -> Result<ClusterAccount, Error> {
     let ((account, caller), role, providers) = tokio::try_join!(
         async {
@@ -386,8 +471,12 @@ async fn observe_cluster_account(
             cluster_role_details(clients, cluster_role_name, provider.as_ref(), leaving).await?
         }
     };
-    let boundary = cluster_boundary(req, clients, &identity).await?;
+    let (boundary, left) = tokio::try_join!(
+        cluster_boundary(req, clients, &identity),
+        left_cluster_role(clients, left, provider.as_ref()),
+    )?;
     Ok(ClusterAccount {
+        left,
         boundary,
         identity,
         observed: Observed {
@@ -401,6 +490,38 @@ async fn observe_cluster_account(
         instance_profiles,
         others_trusting_provider: others,
     })
+}
+
+/// Another mode's cluster role, which this run's mode leaves: read as
+/// for removing it.
+async fn left_cluster_role(
+    clients: &ClusterClients,
+    name: Option<String>,
+    provider: Option<&crate::plan::ObservedProvider>,
+) -> Result<Option<LeftClusterRole>, Error> {
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    let Some((role, attached_policies)) = iam::role_with_policies(&clients.iam, &name)
+        .await
+        .map_err(on_cluster)?
+    else {
+        return Ok(None);
+    };
+    let (inline_policies, instance_profiles, others) =
+        cluster_role_details(clients, &name, provider, true).await?;
+    Ok(Some(LeftClusterRole {
+        observed: Observed {
+            provider: provider.cloned(),
+            role: Some(role),
+            attached_policies,
+            inline_policies,
+            namespace_exists: true,
+            ..Observed::default()
+        },
+        instance_profiles,
+        others_trusting_provider: others,
+    }))
 }
 
 /// The cluster role is created under its boundary (the cluster-side policy

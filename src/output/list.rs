@@ -351,6 +351,7 @@ mod tests {
                 mode: Default::default(),
                 cluster_role_arn: None,
                 config_map: None,
+                session_tags: None,
             },
             provider: ProviderStatus::Owned,
             current: true,

@@ -120,6 +120,7 @@ fn target_word(target: Target) -> &'static str {
         Target::Iam => "IAM",
         Target::ClusterIam => "cluster IAM",
         Target::Cluster => "cluster",
+        Target::Eks => "EKS",
         Target::Local => "local",
     }
 }

@@ -57,8 +57,9 @@ impl AddPlan {
 pub struct KlankerSide {
     pub trust_policy: serde_json::Value,
     pub description: String,
-    /// The role the ServiceAccount is annotated with (the cluster role, when the mode has one).
-    pub annotated_role: String,
+    /// The role the ServiceAccount is annotated with (the cluster role, when
+    /// the mode has one); None when the mode annotates none.
+    pub annotated_role: Option<String>,
     /// The provider the trust rests on (the cluster account's, for a cluster role).
     pub provider_arn: String,
     pub config_map: Option<DesiredConfigMap>,
@@ -169,13 +170,13 @@ pub fn plan_klanker(
         validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &req.role_name)?;
     }
     // The other mode's role: a ServiceAccount annotated with it is ours to re-point.
-    let own_role_arns: Vec<String> = [Some(role_arn.clone()), snap.cluster_role_arn()]
-        .into_iter()
-        .flatten()
-        .filter(|arn| arn != &side.annotated_role)
+    let own_role_arns: Vec<String> = std::iter::once(role_arn.clone())
+        .chain(snap.cluster_role_arns())
+        .filter(|arn| Some(arn) != side.annotated_role.as_ref())
         .collect();
     let config_entry = config_entry(req, &side, &role_arn);
-    let clusters = desired_clusters(req, &side.annotated_role, own_role_arns, &side.config_map);
+    let annotated = side.annotated_role.as_deref();
+    let clusters = desired_clusters(req, annotated, own_role_arns, &side.config_map);
     let mut clusters = clusters.into_iter();
     let desired = Desired {
         name: req.name.clone(),
@@ -203,7 +204,7 @@ pub fn plan_klanker(
     };
     let plan = super::plan(&desired, observed)?;
     let mut warnings = plan.warnings.clone();
-    warnings.extend(wide_trust_warnings(req, &side.annotated_role));
+    warnings.extend(wide_trust_warnings(req, annotated.unwrap_or(&role_arn)));
     Ok(AddPlan {
         reuses_provider: observed
             .provider
@@ -215,7 +216,7 @@ pub fn plan_klanker(
         warnings,
         account: identity.account.clone(),
         partition: identity.partition.clone(),
-        annotations: annotations(req, &side.annotated_role),
+        annotations: annotations(req, annotated),
         labels: labels(),
         cluster_role_arn: None,
         cluster_account: None,
@@ -250,7 +251,7 @@ fn config_entry(req: &AddRequest, side: &KlankerSide, role_arn: &str) -> Cluster
 /// ServiceAccount annotated with one of these is ours to re-point.
 pub fn desired_clusters(
     req: &AddRequest,
-    annotated_role: &str,
+    annotated_role: Option<&str>,
     own_role_arns: Vec<String>,
     config_map: &Option<DesiredConfigMap>,
 ) -> Vec<DesiredCluster> {
@@ -274,8 +275,12 @@ pub fn desired_clusters(
         .collect()
 }
 
-/// The IRSA annotations of a ServiceAccount that assumes `role`.
-fn annotations(req: &AddRequest, role: &str) -> BTreeMap<String, String> {
+/// The IRSA annotations of a ServiceAccount that assumes `role`; none when
+/// the mode annotates no role.
+fn annotations(req: &AddRequest, role: Option<&str>) -> BTreeMap<String, String> {
+    let Some(role) = role else {
+        return BTreeMap::new();
+    };
     BTreeMap::from([
         (ROLE_ARN_ANNOTATION.to_string(), role.to_string()),
         (

@@ -223,6 +223,7 @@ mod tests {
             mode: Default::default(),
             cluster_role_arn: None,
             config_map: None,
+            session_tags: None,
         }
     }
 

@@ -248,6 +248,8 @@ pub enum Target {
     #[serde(rename = "cluster-iam")]
     ClusterIam,
     Cluster,
+    /// EKS in the cluster's account (Pod Identity associations).
+    Eks,
     Local,
 }
 
@@ -388,6 +390,47 @@ pub enum Op {
     RemoveConfigEntry {
         name: String,
     },
+    /// Creates an EKS Pod Identity association: pods running as the
+    /// ServiceAccount get `role_arn`, which assumes `target_role_arn`. EKS
+    /// refuses a second association for the pair, so a concurrent one is
+    /// never merged into.
+    CreateAssociation {
+        cluster: String,
+        namespace: String,
+        service_account: String,
+        role_arn: String,
+        target_role_arn: String,
+        session_tags: bool,
+        tags: BTreeMap<String, String>,
+    },
+    /// Re-describes the association right before changing it: its tags must
+    /// prove `owner`; None only with --override-existing-serviceaccounts,
+    /// which takes it over and marks it with `tags`.
+    UpdateAssociation {
+        cluster: String,
+        id: String,
+        role_arn: String,
+        target_role_arn: String,
+        session_tags: bool,
+        owner: Option<String>,
+        tags: Option<BTreeMap<String, String>>,
+    },
+    /// Re-describes the association right before deleting it: its tags must
+    /// prove `owner`.
+    DeleteAssociation {
+        cluster: String,
+        id: String,
+        owner: String,
+    },
+    /// Reads the external ID EKS gave each association named in `pins` and
+    /// writes `trust_policy` with each pinned (`sts:ExternalId`) in its
+    /// statement: the ID exists only once the association does.
+    PinExternalIds {
+        role: String,
+        cluster: String,
+        trust_policy: Value,
+        pins: Vec<ExternalIdPin>,
+    },
     /// Keeps (or writes) the km-config.yaml entry marked with what `rm` left
     /// to do, so a later `rm` can finish it.
     MarkConfigEntryPending {
@@ -395,6 +438,38 @@ pub enum Op {
         pending: crate::store::Pending,
     },
 }
+
+/// Which statement of a trust policy gets which association's external ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdPin {
+    pub statement: usize,
+    pub namespace: String,
+    pub service_account: String,
+}
+
+/// `trust_policy` with `id` as the `sts:ExternalId` of statement `pin.statement`.
+pub fn pin_external_id(trust_policy: &mut Value, statement: usize, id: &str) {
+    if let Some(condition) = trust_policy
+        .get_mut("Statement")
+        .and_then(|s| s.get_mut(statement))
+        .and_then(|s| s.as_object_mut())
+        .map(|s| {
+            s.entry("Condition")
+                .or_insert_with(|| serde_json::json!({}))
+        })
+        .and_then(Value::as_object_mut)
+    {
+        let equals = condition
+            .entry("StringEquals")
+            .or_insert_with(|| serde_json::json!({}));
+        if let Some(equals) = equals.as_object_mut() {
+            equals.insert(EXTERNAL_ID_KEY.into(), Value::String(id.to_string()));
+        }
+    }
+}
+
+/// The condition key a role's trust pins the assuming party's external ID with.
+pub const EXTERNAL_ID_KEY: &str = "sts:ExternalId";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {

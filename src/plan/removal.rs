@@ -292,6 +292,7 @@ pub fn recorded_onboarding(
         mode: entry.mode,
         cluster_role_arn: entry.cluster_role_arn.clone(),
         config_map: pending.config_map.clone(),
+        session_tags: None,
     })
 }
 
@@ -983,6 +984,7 @@ mod tests {
             mode: Default::default(),
             cluster_role_arn: None,
             config_map: None,
+            session_tags: None,
         }
     }
 

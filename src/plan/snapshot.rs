@@ -32,6 +32,70 @@ pub struct AddSnapshot {
     pub policies: BTreeSet<String>,
     pub observed: Observed,
     pub config: Document,
+    /// The cluster's EKS side, read when a mode uses EKS Pod Identity or
+    /// leaves it.
+    pub eks: Option<EksSide>,
+}
+
+/// EKS Pod Identity in the cluster, as read with the cluster-side identity.
+#[derive(Debug, Clone, Default)]
+pub struct EksSide {
+    pub cluster_name: String,
+    /// How many associations the cluster holds (EKS allows 5,000).
+    pub association_count: usize,
+    /// The associations of the ServiceAccounts this onboarding names or
+    /// named, in detail.
+    pub associations: Vec<ObservedAssociation>,
+    pub agent: AgentAddon,
+}
+
+impl EksSide {
+    /// The association of `(namespace, service_account)`, if one exists.
+    pub fn association(
+        &self,
+        namespace: &str,
+        service_account: &str,
+    ) -> Option<&ObservedAssociation> {
+        self.associations
+            .iter()
+            .find(|a| a.namespace == namespace && a.service_account == service_account)
+    }
+}
+
+/// One Pod Identity association, as DescribePodIdentityAssociation tells.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObservedAssociation {
+    pub id: String,
+    pub arn: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+    pub target_role_arn: Option<String>,
+    pub session_tags_disabled: bool,
+    /// The ID EKS passes as `sts:ExternalId` when it assumes the target role.
+    pub external_id: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// The Pod Identity agent add-on, which hands pods their credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AgentAddon {
+    Active,
+    /// Installed, in another state (CREATING, DEGRADED ...).
+    Other(String),
+    #[default]
+    Missing,
+    /// DescribeAddon was refused or failed: said, not fatal.
+    Unknown(String),
+}
+
+/// The cluster role of another mode that `add` leaves, read beside the one
+/// it asks for (the two differ by name).
+#[derive(Debug, Clone, Default)]
+pub struct LeftClusterRole {
+    pub observed: Observed,
+    pub instance_profiles: Vec<String>,
+    pub others_trusting_provider: Vec<String>,
 }
 
 /// The cluster's account as a cluster role needs it: that role, the cluster's own
@@ -47,17 +111,34 @@ pub struct ClusterAccount {
     pub others_trusting_provider: Vec<String>,
     /// The cluster role's permissions boundary, and whether it exists.
     pub boundary: Option<(String, bool)>,
+    /// The previous mode's cluster role, when this run asks for another one.
+    pub left: Option<LeftClusterRole>,
 }
 
 impl AddSnapshot {
-    /// Role A's ARN when it exists.
+    /// The cluster role's ARN when it exists.
     pub fn cluster_role_arn(&self) -> Option<String> {
         self.cluster_account
             .as_ref()
             .and_then(|c| c.observed.role.as_ref())
             .map(|r| r.arn.clone())
     }
+
+    /// Every cluster role of this onboarding that exists: the one asked
+    /// for, and another mode's being left.
+    pub fn cluster_role_arns(&self) -> Vec<String> {
+        let left = self
+            .cluster_account
+            .as_ref()
+            .and_then(|c| c.left.as_ref())
+            .and_then(|l| l.observed.role.as_ref())
+            .map(|r| r.arn.clone());
+        self.cluster_role_arn().into_iter().chain(left).collect()
+    }
 }
+
+/// The add-on that hands pods their Pod Identity credentials.
+pub const AGENT_ADDON: &str = "eks-pod-identity-agent";
 
 /// What the local checks of `verify` need after applying, for one
 /// ServiceAccount: a token the cluster issues for it (never printed), and

@@ -71,6 +71,7 @@ pub fn cluster_side(observed: Observed, boundary_exists: bool) -> ClusterAccount
         instance_profiles: Vec::new(),
         others_trusting_provider: Vec::new(),
         boundary: Some((BOUNDARY.into(), boundary_exists)),
+        left: None,
     }
 }
 
@@ -97,6 +98,7 @@ pub fn snapshot(
             ..klanker
         },
         config: crate::store::Document::default(),
+        eks: None,
     }
 }
 

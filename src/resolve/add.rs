@@ -60,6 +60,10 @@ pub struct ModeRequest {
     pub kind: TrustMode,
     /// The role the mode makes in the cluster's account; None when it makes none there.
     pub cluster_role: Option<ClusterRoleRequest>,
+    /// Whether the cluster's identity service tags the sessions it opens
+    /// (the klanker role's trust then pins those tags); false when the mode
+    /// has no such service or `--disable-session-tags` is given.
+    pub session_tags: bool,
 }
 
 impl ModeRequest {
@@ -81,7 +85,7 @@ pub struct ClusterRoleRequest {
     /// pod identity reaches first).
     pub cluster_role_name: String,
     /// The ConfigMap pods read the role chain from, when the mode writes one.
-    pub config_map: String,
+    pub config_map: Option<String>,
     pub cluster_permissions_boundary: Option<String>,
 }
 
@@ -433,6 +437,7 @@ mod tests {
             Ok(ModeRequest {
                 kind: args.mode,
                 cluster_role: None,
+                session_tags: false,
             })
         }
     }

@@ -64,7 +64,8 @@ pub enum RegisterMode {
 /// cluster's issuer as an OIDC provider in the klanker account; chained
 /// keeps the web-identity role (`km-irsa-NAME`) in the cluster's own account
 /// and lets the klanker role trust that role, so the klanker account needs
-/// no OIDC provider per cluster.
+/// no OIDC provider per cluster; pod identity has EKS hand pods an
+/// association role in the cluster's account that assumes the klanker role.
 #[derive(
     Debug,
     Clone,
@@ -86,16 +87,28 @@ pub enum TrustMode {
     /// role trusts that role (AssumeRole chaining); no provider in the
     /// klanker account.
     Chained,
+    /// EKS Pod Identity: an association hands pods a role in the cluster's
+    /// account (the association role), which assumes the klanker role as
+    /// its target role; no provider anywhere, no annotation.
+    #[serde(rename = "pod-identity")]
+    PodIdentity,
 }
 
 impl TrustMode {
-    /// Every mode, for what must ask each one (leaving the others).
-    pub const ALL: [TrustMode; 2] = [TrustMode::Mirror, TrustMode::Chained];
+    /// Every mode, for what must ask each one (leaving the others). Pod
+    /// identity before chained: both klanker trusts name a cluster role, and
+    /// pod identity's is the narrower shape to recognise.
+    pub const ALL: [TrustMode; 3] = [
+        TrustMode::Mirror,
+        TrustMode::PodIdentity,
+        TrustMode::Chained,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             TrustMode::Mirror => "mirror",
             TrustMode::Chained => "chained",
+            TrustMode::PodIdentity => "pod-identity",
         }
     }
 }

@@ -17,7 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{Mode, ModeError};
+use super::Mode;
+use super::cluster_role::{self, ClusterRoleError};
 use crate::cli::PolicyArgs;
 use crate::permissions::{ClusterRoleScope, ClusterRoles, Rule};
 use crate::plan::add::{self, AddPlan, KlankerSide};
@@ -25,55 +26,9 @@ use crate::plan::removal::{self, ProviderToRemove, RoleToRemove};
 use crate::plan::snapshot::{AddSnapshot, ClusterAccount};
 use crate::plan::{Desired, DesiredConfigMap, PlanError, Step, Target};
 use crate::resolve::add::{AddRequest, ClusterRoleRequest as ChainedNames, ModeFlags};
-use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, ValidationError, chain, validate};
-
-/// Chained mode's own refusals, before any write.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum ChainedError {
-    /// Role A is written in the cluster's account, and no identity there was read.
-    #[error(
-        "--mode chained creates a role in the cluster's account, and no AWS identity for that account is known for context `{context}`. Pass --cluster-profile PROFILE for the cluster's account."
-    )]
-    NoClusterIdentity { context: String },
-    /// Chained mode's role A is created under a permissions boundary that does not exist.
-    #[error(
-        "permissions boundary {arn} does not exist in the cluster's account {account}: chained mode creates role {role} under it, so that no inline policy can give that role more than assuming klanker roles. Create it first: `kubectl klanker-trust policy --for cluster-boundary --mode chained > boundary.json`, then `aws iam create-policy --policy-name {name} --policy-document file://boundary.json` with the cluster account's profile; or pass --cluster-permissions-boundary ARN."
-    )]
-    BoundaryMissing {
-        arn: String,
-        name: String,
-        account: String,
-        role: String,
-    },
-    /// The cluster's account and the klanker account are in different partitions.
-    #[error(
-        "the cluster's account is in partition {cluster} and the klanker account in {klanker}: a role can only assume a role of its own partition, so chained mode cannot link them. Use mirror mode (--mode mirror)."
-    )]
-    AcrossPartitions { cluster: String, klanker: String },
-    /// The cluster-side identity acts in the klanker account itself.
-    #[error(
-        "the cluster-side identity acts in account {account}, which is the klanker account: chained mode puts role {role} and the cluster's provider in the cluster's own account, never in the klanker account. Nothing was changed. Pass --cluster-profile with a profile of the cluster's account."
-    )]
-    ClusterSideIsKlanker { account: String, role: String },
-    /// `--cluster-permissions-boundary` names a policy of another account.
-    #[error(
-        "--cluster-permissions-boundary {arn} is not a policy of the cluster's account {account}: IAM only sets a boundary of the role's own account. Pass a policy ARN of account {account}."
-    )]
-    BoundaryElsewhere { arn: String, account: String },
-}
-
-impl ChainedError {
-    /// A flag to change (exit 2), rather than something to create first.
-    pub fn is_bad_input(&self) -> bool {
-        !matches!(self, ChainedError::BoundaryMissing { .. })
-    }
-}
-
-impl From<ChainedError> for PlanError {
-    fn from(e: ChainedError) -> Self {
-        PlanError::Mode(ModeError::Chained(e))
-    }
-}
+use crate::trust::{
+    self, MANAGED_BY_TAG, MANAGED_BY_VALUE, TrustMode, ValidationError, chain, validate,
+};
 
 /// Role A in the cluster's account, role B in the klanker account.
 pub struct Chained;
@@ -93,7 +48,8 @@ impl Mode for Chained {
         match req.mode.cluster_role() {
             Some(names) => plan(req, names, snap),
             // The request was resolved for another mode: nothing of role A is named.
-            None => Err(ChainedError::NoClusterIdentity {
+            None => Err(ClusterRoleError::NoClusterIdentity {
+                mode: TrustMode::Chained,
                 context: req.context.context_name.clone(),
             }
             .into()),
@@ -101,7 +57,7 @@ impl Mode for Chained {
     }
 
     fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError> {
-        match &snap.cluster_account {
+        match snap.cluster_account.as_ref() {
             Some(side) => leave(req, side),
             None => Ok(Vec::new()),
         }
@@ -135,28 +91,14 @@ fn plan(
     chained: &ChainedNames,
     snap: &AddSnapshot,
 ) -> Result<AddPlan, PlanError> {
-    let Some(side) = &snap.cluster_account else {
-        return Err(ChainedError::NoClusterIdentity {
-            context: req.context.context_name.clone(),
-        }
-        .into());
-    };
     let klanker = &snap.identity;
-    // AssumeRole never crosses partitions: IAM would refuse role B's trust.
-    if side.identity.partition != klanker.partition {
-        return Err(ChainedError::AcrossPartitions {
-            cluster: side.identity.partition.clone(),
-            klanker: klanker.partition.clone(),
-        }
-        .into());
-    }
-    if side.identity.account == klanker.account {
-        return Err(ChainedError::ClusterSideIsKlanker {
-            account: klanker.account.clone(),
-            role: chained.cluster_role_name.clone(),
-        }
-        .into());
-    }
+    let side = cluster_role::checked_side(
+        TrustMode::Chained,
+        req,
+        snap.cluster_account.as_ref(),
+        klanker,
+        &chained.cluster_role_name,
+    )?;
     let role_a = role_a(req, chained, snap, side)?;
     let cluster_steps = crate::plan::plan(&role_a, &side.observed)?;
     let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
@@ -168,10 +110,13 @@ fn plan(
             &role_a.role_arn,
         ),
         description: names::chained_role_description(&req.name, &req.scopes),
-        annotated_role: role_a.role_arn.clone(),
+        annotated_role: Some(role_a.role_arn.clone()),
         provider_arn: role_a.provider_arn.clone(),
         config_map: Some(DesiredConfigMap {
-            name: chained.config_map.clone(),
+            name: chained
+                .config_map
+                .clone()
+                .unwrap_or_else(|| chain::DEFAULT_CONFIG_MAP.to_string()),
             data: BTreeMap::from([(chain::CONFIG_MAP_KEY.to_string(), config)]),
         }),
         cluster_role_arn: Some(role_a.role_arn.clone()),
@@ -213,7 +158,7 @@ fn role_a(
     let (klanker, issuer) = (&snap.identity, &snap.issuer.issuer);
     let role_b_arn = trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
     let provider_a = add::provider_arn(side.observed.provider.as_ref(), issuer, &side.identity);
-    let permissions_boundary = boundary(chained, side)?;
+    let permissions_boundary = cluster_role::boundary(TrustMode::Chained, chained, side)?;
     let tags = add::role_tags(req, &snap.issuer);
     if let Some(existing) = &side.observed.role {
         validate::merged_tag_count(
@@ -259,34 +204,21 @@ fn role_a(
     })
 }
 
-/// Role A's permissions boundary: it must exist, in role A's own account.
-fn boundary(chained: &ChainedNames, side: &ClusterAccount) -> Result<Option<String>, PlanError> {
-    let account = &side.identity.account;
-    match &side.boundary {
-        Some((arn, _)) if crate::trust::arn::account_of(arn) != Some(account.as_str()) => {
-            Err(ChainedError::BoundaryElsewhere {
-                arn: arn.clone(),
-                account: account.clone(),
-            }
-            .into())
-        }
-        Some((arn, true)) => Ok(Some(arn.clone())),
-        Some((arn, false)) => Err(ChainedError::BoundaryMissing {
-            arn: arn.clone(),
-            name: arn.rsplit('/').next().unwrap_or_default().to_string(),
-            account: account.clone(),
-            role: chained.cluster_role_name.clone(),
-        }
-        .into()),
-        None => Ok(chained.cluster_permissions_boundary.clone()),
-    }
-}
-
 /// Another mode taking back a name that was chained: role A goes (its tags
 /// must prove this onboarding), and the cluster's provider if this tool
 /// created it and no other role there trusts it.
 fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, PlanError> {
-    let Some(role) = &side.observed.role else {
+    // Role A: its trust is the cluster's provider, or its inline policy is chained mode's.
+    let role_a = |o: &crate::plan::Observed| {
+        o.inline_policies.contains_key(chain::ASSUME_POLICY_NAME)
+            || o.role.as_ref().is_some_and(|r| {
+                !crate::inventory::federated_principals(&r.trust_policy).is_empty()
+            })
+    };
+    let Some(left) = cluster_role::left_role(req, side, role_a) else {
+        return Ok(Vec::new());
+    };
+    let Some(role) = &left.observed.role else {
         return Ok(Vec::new());
     };
     let mut steps = removal::role_removal(
@@ -295,19 +227,19 @@ fn leave(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, PlanError
             arn: role.arn.clone(),
             owned: crate::trust::is_owned(&role.tags),
             name_tag: role.tags.get(trust::NAME_TAG).cloned(),
-            attached_policies: side.observed.attached_policies.clone(),
-            inline_policies: side.observed.inline_policies.keys().cloned().collect(),
-            instance_profiles: side.instance_profiles.clone(),
+            attached_policies: left.observed.attached_policies.clone(),
+            inline_policies: left.observed.inline_policies.keys().cloned().collect(),
+            instance_profiles: left.instance_profiles.clone(),
         },
         &req.name,
         Target::ClusterIam,
     )?;
-    if let Some(provider) = &side.observed.provider
+    if let Some(provider) = &left.observed.provider
         && let Ok(step) = removal::provider_removal(
             &ProviderToRemove {
                 arn: provider.arn.clone(),
                 owned: crate::trust::is_owned(&provider.tags),
-                trusted_by: side.others_trusting_provider.clone(),
+                trusted_by: left.others_trusting_provider.clone(),
             },
             Target::ClusterIam,
         )
@@ -416,16 +348,16 @@ mod tests {
         ));
         assert!(matches!(
             missing,
-            Err(PlanError::Mode(ModeError::Chained(
-                ChainedError::BoundaryMissing { .. }
+            Err(PlanError::Mode(crate::plan::mode::ModeError::ClusterRole(
+                ClusterRoleError::BoundaryMissing { .. }
             )))
         ));
         let mut elsewhere = side(Observed::default(), true);
         elsewhere.boundary = Some(("arn:aws:iam::333333333333:policy/b".into(), true));
         assert!(matches!(
             chained_plan(&snapshot(Observed::default(), elsewhere)),
-            Err(PlanError::Mode(ModeError::Chained(
-                ChainedError::BoundaryElsewhere { .. }
+            Err(PlanError::Mode(crate::plan::mode::ModeError::ClusterRole(
+                ClusterRoleError::BoundaryElsewhere { .. }
             )))
         ));
     }
@@ -536,8 +468,8 @@ mod tests {
         cluster.identity.partition = "aws-cn".into();
         assert!(matches!(
             chained_plan(&snapshot(Observed::default(), cluster)),
-            Err(PlanError::Mode(ModeError::Chained(
-                ChainedError::AcrossPartitions { .. }
+            Err(PlanError::Mode(crate::plan::mode::ModeError::ClusterRole(
+                ClusterRoleError::AcrossPartitions { .. }
             )))
         ));
         let add = chained_plan(&snapshot(

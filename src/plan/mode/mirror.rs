@@ -90,7 +90,7 @@ fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
                 .as_ref()
                 .is_none_or(|p| crate::trust::is_owned(&p.tags)),
         ),
-        annotated_role: role_arn,
+        annotated_role: Some(role_arn),
         entry_provider_arn: match &snap.issuer.cluster_account {
             // The cluster's own provider; when its account is unknown, the
             // klanker account's, by its real ARN.

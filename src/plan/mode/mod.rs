@@ -4,7 +4,9 @@
 //! calls, and the adapter calls behind them.
 
 pub mod chained;
+pub mod cluster_role;
 pub mod mirror;
+pub mod pod_identity;
 
 use serde_json::Value;
 
@@ -48,6 +50,12 @@ pub trait Mode: Sync + Recognise + ModeFlags {
         _klanker: &Identity,
     ) -> Option<String> {
         None
+    }
+
+    /// Whether the mode hands pods credentials through EKS Pod Identity
+    /// associations: observe then reads them (to make them, or to leave them).
+    fn uses_associations(&self) -> bool {
+        false
     }
 
     // --- verify and the check after `add` ---
@@ -107,6 +115,7 @@ pub fn of(mode: TrustMode) -> &'static dyn Mode {
     match mode {
         TrustMode::Mirror => &mirror::Mirror,
         TrustMode::Chained => &chained::Chained,
+        TrustMode::PodIdentity => &pod_identity::PodIdentity,
     }
 }
 
@@ -155,7 +164,7 @@ pub fn early_service_account_steps(
     cluster: &Observed,
 ) -> Option<Vec<Step>> {
     let role = of(req.mode.kind()).annotated_role(req, klanker)?;
-    let clusters = super::add::desired_clusters(req, &role, Vec::new(), &None);
+    let clusters = super::add::desired_clusters(req, Some(&role), Vec::new(), &None);
     let all: Vec<_> = clusters.iter().collect();
     let (steps, _) =
         super::service_account_steps(&all, req.override_service_accounts, cluster).ok()?;
@@ -166,14 +175,17 @@ pub fn early_service_account_steps(
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ModeError {
     #[error(transparent)]
-    Chained(#[from] chained::ChainedError),
+    ClusterRole(#[from] cluster_role::ClusterRoleError),
+    #[error(transparent)]
+    PodIdentity(#[from] pod_identity::PodIdentityError),
 }
 
 impl ModeError {
     /// A flag to change (exit 2), rather than something to create first.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            ModeError::Chained(e) => e.is_bad_input(),
+            ModeError::ClusterRole(e) => e.is_bad_input(),
+            ModeError::PodIdentity(e) => e.is_bad_input(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Mirror mode takes no flags of its own, and refuses chained mode's.
+//! Mirror mode takes no flags of its own, and refuses the other modes'.
 
 use crate::cli::AddArgs;
 use crate::resolve::ResolveError;
@@ -14,13 +14,14 @@ pub fn resolve(args: &AddArgs) -> Result<ModeRequest, ResolveError> {
             "--cluster-permissions-boundary",
             args.cluster_permissions_boundary.is_some(),
         ),
+        ("--disable-session-tags", args.disable_session_tags),
     ] {
         if given {
             return Err(trust::ValidationError::new(
                 flag,
                 "",
-                "it names a piece of chained mode",
-                "Add --mode chained, or drop the flag.",
+                "it names a piece of another mode (chained or pod-identity)",
+                "Add --mode chained or --mode pod-identity, or drop the flag.",
             )
             .into());
         }
@@ -28,5 +29,6 @@ pub fn resolve(args: &AddArgs) -> Result<ModeRequest, ResolveError> {
     Ok(ModeRequest {
         kind: TrustMode::Mirror,
         cluster_role: None,
+        session_tags: false,
     })
 }

@@ -1,0 +1,520 @@
+//! Pod identity mode, the third planner for `add`: EKS Pod Identity hands
+//! pods the association role (`km-podid-NAME`) in the cluster's account,
+//! and assumes the target role (`km-cluster-NAME`, the klanker role) with
+//! it, sending session tags and the association's external ID. No OIDC
+//! provider anywhere, no annotation on the ServiceAccount.
+//!
+//! The external ID exists only once the association does, so `add` writes
+//! the target role trusting the association role (and its session tags),
+//! then the associations, then pins each external ID in the trust.
+//!
+//! Leaving pod identity (`add` of another mode): this onboarding's
+//! associations go, then the association role.
+
+pub mod names;
+pub mod recognise;
+pub mod resolve;
+pub mod trust;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Mode;
+use super::cluster_role::{self, ClusterRoleError};
+use crate::plan::add::{self, AddPlan, KlankerSide};
+use crate::plan::removal::{self, RoleToRemove};
+use crate::plan::snapshot::{AddSnapshot, AgentAddon, ClusterAccount, EksSide};
+use crate::plan::{Action, Desired, Op, PlanError, Step, Target};
+use crate::resolve::add::{AddRequest, ClusterRoleRequest, ModeFlags};
+use crate::trust::{self as iam_trust, MANAGED_BY_TAG, MANAGED_BY_VALUE, NAME_TAG, TrustMode};
+
+/// EKS allows this many Pod Identity associations per cluster.
+pub const MAX_ASSOCIATIONS: usize = 5000;
+
+/// Pod identity mode's own refusals, before any write.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum PodIdentityError {
+    /// Pod Identity is an EKS feature: the context is not an EKS cluster.
+    #[error(
+        "--mode pod-identity needs an EKS cluster, and context `{context}` names none (no EKS cluster name in its exec block, ARN or --cluster-name), so DescribeCluster could not tell its ARN. EKS Pod Identity does not serve Fargate, Windows, Outposts, EKS Anywhere or self-managed clusters. Use --mode mirror or --mode chained, which need only the cluster's OIDC issuer."
+    )]
+    NotEks { context: String },
+    /// The cluster already holds EKS's maximum of associations.
+    #[error(
+        "cluster {cluster} holds {count} Pod Identity associations and this run would add {adding}: EKS allows {MAX_ASSOCIATIONS} per cluster. Nothing was changed. Remove unused associations, or use --mode mirror or --mode chained for this onboarding."
+    )]
+    AssociationsFull {
+        cluster: String,
+        count: usize,
+        adding: usize,
+    },
+    /// An association for the ServiceAccount exists and is not this onboarding's.
+    #[error(
+        "ServiceAccount {service_account} already has Pod Identity association {id} (role {role}), which {owner}: re-pointing it would silently take that role from its pods. Use another --service-account, or pass --override-existing-serviceaccounts to re-point it."
+    )]
+    ForeignAssociation {
+        service_account: String,
+        id: String,
+        role: String,
+        owner: String,
+    },
+}
+
+impl PodIdentityError {
+    /// A flag to change (exit 2), rather than something to change first.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, PodIdentityError::NotEks { .. })
+    }
+}
+
+impl From<PodIdentityError> for PlanError {
+    fn from(e: PodIdentityError) -> Self {
+        PlanError::Mode(super::ModeError::PodIdentity(e))
+    }
+}
+
+/// The association role in the cluster's account, the target role in the klanker account.
+pub struct PodIdentity;
+
+impl ModeFlags for PodIdentity {
+    fn resolve_flags(
+        &self,
+        args: &crate::cli::AddArgs,
+        name: &str,
+    ) -> Result<crate::resolve::add::ModeRequest, crate::resolve::ResolveError> {
+        resolve::resolve(args, name)
+    }
+}
+
+impl Mode for PodIdentity {
+    fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
+        match req.mode.cluster_role() {
+            Some(names) => plan(req, names, snap),
+            // The request was resolved for another mode: no association role is named.
+            None => Err(ClusterRoleError::NoClusterIdentity {
+                mode: TrustMode::PodIdentity,
+                context: req.context.context_name.clone(),
+            }
+            .into()),
+        }
+    }
+
+    fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError> {
+        let mut steps = match &snap.eks {
+            Some(eks) => owned_associations(eks, &req.name, &[])
+                .map(|a| delete_step(eks, a, &req.name))
+                .collect(),
+            None => Vec::new(),
+        };
+        if let Some(side) = &snap.cluster_account {
+            steps.extend(leave_role(req, side)?);
+        }
+        Ok(steps)
+    }
+
+    fn uses_associations(&self) -> bool {
+        true
+    }
+
+    // `policy`: see policy.rs.
+}
+
+/// The plan of `add --mode pod-identity`.
+fn plan(
+    req: &AddRequest,
+    names: &ClusterRoleRequest,
+    snap: &AddSnapshot,
+) -> Result<AddPlan, PlanError> {
+    let klanker = &snap.identity;
+    let side = cluster_role::checked_side(
+        TrustMode::PodIdentity,
+        req,
+        snap.cluster_account.as_ref(),
+        klanker,
+        &names.cluster_role_name,
+    )?;
+    let (Some(eks), Some(cluster_arn)) = (&snap.eks, &snap.issuer.cluster_arn) else {
+        return Err(PodIdentityError::NotEks {
+            context: req.context.context_name.clone(),
+        }
+        .into());
+    };
+    let target_arn = iam_trust::role_arn(&klanker.partition, &klanker.account, &req.role_name);
+    let role = association_role(req, names, snap, side, cluster_arn, &target_arn)?;
+    let cluster_steps = crate::plan::plan(&role, &side.observed)?;
+    let links = Links {
+        association_role: &role.role_arn,
+        target_role: &target_arn,
+        session_tags: req.mode.session_tags,
+    };
+    let associations = plan_associations(req, eks, &links)?;
+    let target = trust::TargetTrust {
+        partition: &klanker.partition,
+        cluster_account: &side.identity.account,
+        association_role_arn: &role.role_arn,
+        cluster_arn,
+        session_tags: req.mode.session_tags,
+    };
+    let (trust_policy, pins) = target.document(&associations.known);
+    add::check_trust_size(
+        &trust_policy,
+        associations.known.len(),
+        req.max_trust_policy_size,
+    )?;
+    let side_b = KlankerSide {
+        trust_policy: trust_policy.clone(),
+        description: names::target_role_description(&req.name, &req.scopes, req.mode.session_tags),
+        annotated_role: None,
+        provider_arn: String::new(),
+        config_map: None,
+        cluster_role_arn: Some(role.role_arn.clone()),
+        entry_provider_arn: String::new(),
+    };
+    let mut add = add::plan_klanker(req, snap, side_b)?;
+    let mut eks_steps = associations.steps;
+    if !pins.is_empty() {
+        eks_steps.push(Step::new(
+            Target::Iam,
+            Action::Update,
+            format!(
+                "trust of role {}: pin each new association's external ID",
+                req.role_name
+            ),
+            Some(Op::PinExternalIds {
+                role: req.role_name.clone(),
+                cluster: eks.cluster_name.clone(),
+                trust_policy,
+                pins,
+            }),
+        ));
+    }
+    let changes_associations = eks_steps.iter().any(|s| s.op.is_some());
+    add.plan.steps = ordered(
+        cluster_steps.steps,
+        std::mem::take(&mut add.plan.steps),
+        eks_steps,
+    );
+    let mut warnings = cluster_steps.warnings;
+    warnings.extend(agent_warning(eks));
+    warnings.append(&mut add.plan.warnings);
+    add.plan.warnings = warnings.clone();
+    warnings.append(&mut add.warnings);
+    warnings.extend(prefix_warning(names));
+    if changes_associations {
+        warnings.push(format!(
+            "Pods already running as {} keep their old credentials until restarted: EKS hands out an association's credentials when a pod starts, and caches a target role's for up to 59 minutes (changing an association does not reset that cache).",
+            req.subjects_line()
+        ));
+    }
+    add.warnings = warnings;
+    add.cluster_role_arn = Some(role.role_arn);
+    add.cluster_account = Some(side.identity.account.clone());
+    Ok(add)
+}
+
+/// The steps in the order they can run: the association role, the target
+/// role (named by the associations), the associations and the pin, then
+/// the cluster and km-config.yaml.
+fn ordered(cluster_iam: Vec<Step>, mut klanker: Vec<Step>, eks: Vec<Step>) -> Vec<Step> {
+    let split = klanker
+        .iter()
+        .position(|s| s.target != Target::Iam)
+        .unwrap_or(klanker.len());
+    let rest = klanker.split_off(split);
+    cluster_iam
+        .into_iter()
+        .chain(klanker)
+        .chain(eks)
+        .chain(rest)
+        .collect()
+}
+
+/// The association role as it should be in the cluster's account: trusting
+/// EKS for this cluster, allowed only to assume and tag the target role,
+/// under its boundary.
+fn association_role(
+    req: &AddRequest,
+    names: &ClusterRoleRequest,
+    snap: &AddSnapshot,
+    side: &ClusterAccount,
+    cluster_arn: &str,
+    target_arn: &str,
+) -> Result<Desired, PlanError> {
+    let permissions_boundary = cluster_role::boundary(TrustMode::PodIdentity, names, side)?;
+    let tags = add::role_tags(req, &snap.issuer);
+    if let Some(existing) = &side.observed.role {
+        iam_trust::validate::merged_tag_count(
+            existing.tags.keys(),
+            tags.keys(),
+            &names.cluster_role_name,
+        )?;
+    }
+    let description = names::association_role_description(&req.name, &req.scopes, target_arn);
+    iam_trust::validate::description(&description, &req.name)?;
+    Ok(Desired {
+        name: req.name.clone(),
+        iam: Target::ClusterIam,
+        ensure_provider: false,
+        inline_policies: BTreeMap::from([(
+            trust::ASSUME_POLICY_NAME.to_string(),
+            trust::assume_policy(target_arn),
+        )]),
+        issuer: snap.issuer.issuer.clone(),
+        provider_arn: String::new(),
+        provider_tags: BTreeMap::new(),
+        register: req.register,
+        role_name: names.cluster_role_name.clone(),
+        role_arn: iam_trust::role_arn(
+            &side.identity.partition,
+            &side.identity.account,
+            &names.cluster_role_name,
+        ),
+        trust_policy: trust::association_trust(&side.identity.account, cluster_arn),
+        max_session: req.session_duration,
+        description,
+        role_tags: tags,
+        permissions_boundary,
+        policies: BTreeSet::new(),
+        cluster: None,
+        more_clusters: Vec::new(),
+        config_entry: None,
+        rebind: req.rebind,
+        drop_old_providers: false,
+        override_service_accounts: false,
+    })
+}
+
+/// What every association of the onboarding names.
+struct Links<'a> {
+    association_role: &'a str,
+    target_role: &'a str,
+    session_tags: bool,
+}
+
+/// The associations' steps, and each ServiceAccount with the external ID
+/// its association has now (None: one to pin after it is made or changed).
+struct AssociationPlan {
+    steps: Vec<Step>,
+    known: Vec<(String, String, Option<String>)>,
+}
+
+fn plan_associations(
+    req: &AddRequest,
+    eks: &EksSide,
+    links: &Links,
+) -> Result<AssociationPlan, PlanError> {
+    let pairs = req.service_accounts();
+    let adding = pairs
+        .iter()
+        .filter(|(ns, sa)| eks.association(ns, sa).is_none())
+        .count();
+    if adding > 0 && eks.association_count + adding > MAX_ASSOCIATIONS {
+        return Err(PodIdentityError::AssociationsFull {
+            cluster: eks.cluster_name.clone(),
+            count: eks.association_count,
+            adding,
+        }
+        .into());
+    }
+    let mut plan = AssociationPlan {
+        steps: Vec::new(),
+        known: Vec::new(),
+    };
+    for (namespace, service_account) in &pairs {
+        let (step, known) = association_step(req, eks, links, namespace, service_account)?;
+        plan.steps.push(step);
+        plan.known
+            .push((namespace.clone(), service_account.clone(), known));
+    }
+    plan.steps
+        .extend(owned_associations(eks, &req.name, &pairs).map(|a| delete_step(eks, a, &req.name)));
+    Ok(plan)
+}
+
+/// One ServiceAccount's association: created, unchanged (its external ID
+/// known), or changed (re-pinned after). Another owner's is refused unless
+/// `--override-existing-serviceaccounts`.
+fn association_step(
+    req: &AddRequest,
+    eks: &EksSide,
+    links: &Links,
+    namespace: &str,
+    service_account: &str,
+) -> Result<(Step, Option<String>), PlanError> {
+    let pair = format!("{namespace}/{service_account}");
+    let tags = association_tags(req);
+    let Some(found) = eks.association(namespace, service_account) else {
+        let op = Op::CreateAssociation {
+            cluster: eks.cluster_name.clone(),
+            namespace: namespace.to_string(),
+            service_account: service_account.to_string(),
+            role_arn: links.association_role.to_string(),
+            target_role_arn: links.target_role.to_string(),
+            session_tags: links.session_tags,
+            tags,
+        };
+        let step = Step::new(
+            Target::Eks,
+            Action::Create,
+            format!("Pod Identity association for {pair}"),
+            Some(op),
+        )
+        .with_details(association_details(links));
+        return Ok((step, None));
+    };
+    let ours = crate::inventory::proves(&found.tags, &req.name);
+    if !ours && !req.override_service_accounts {
+        return Err(PodIdentityError::ForeignAssociation {
+            service_account: pair,
+            id: found.id.clone(),
+            role: found.role_arn.clone(),
+            owner: owner_words(&found.tags),
+        }
+        .into());
+    }
+    let same = found.role_arn == links.association_role
+        && found.target_role_arn.as_deref() == Some(links.target_role)
+        && found.session_tags_disabled != links.session_tags;
+    let summary = format!("Pod Identity association {} for {pair}", found.id);
+    if same && ours {
+        return Ok((
+            Step::new(Target::Eks, Action::Unchanged, summary, None),
+            found.external_id.clone(),
+        ));
+    }
+    let op = Op::UpdateAssociation {
+        cluster: eks.cluster_name.clone(),
+        id: found.id.clone(),
+        role_arn: links.association_role.to_string(),
+        target_role_arn: links.target_role.to_string(),
+        session_tags: links.session_tags,
+        owner: ours.then(|| req.name.clone()),
+        tags: (!ours).then_some(tags),
+    };
+    let mut details = association_details(links);
+    if !ours {
+        details.push(format!(
+            "taken over from {} (--override-existing-serviceaccounts)",
+            owner_words(&found.tags)
+        ));
+    }
+    Ok((
+        Step::new(Target::Eks, Action::Update, summary, Some(op)).with_details(details),
+        None,
+    ))
+}
+
+fn association_details(links: &Links) -> Vec<String> {
+    vec![
+        format!("role {}", links.association_role),
+        format!("target role {}", links.target_role),
+        match links.session_tags {
+            true => "session tags on".to_string(),
+            false => "session tags off (--disable-session-tags)".to_string(),
+        },
+    ]
+}
+
+/// The tool's tags on an association: ownership and the onboarding's name.
+fn association_tags(req: &AddRequest) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string()),
+        (NAME_TAG.to_string(), req.name.clone()),
+    ])
+}
+
+/// Who an association belongs to, as the refusal says it.
+fn owner_words(tags: &BTreeMap<String, String>) -> String {
+    match (iam_trust::is_owned(tags), tags.get(NAME_TAG)) {
+        (true, Some(other)) => format!("belongs to onboarding `{other}`"),
+        _ => "was not created by kubectl-klanker-trust".to_string(),
+    }
+}
+
+/// This onboarding's associations for ServiceAccounts other than `keep`.
+fn owned_associations<'a>(
+    eks: &'a EksSide,
+    name: &'a str,
+    keep: &'a [(String, String)],
+) -> impl Iterator<Item = &'a crate::plan::snapshot::ObservedAssociation> {
+    eks.associations.iter().filter(move |a| {
+        crate::inventory::proves(&a.tags, name)
+            && !keep
+                .iter()
+                .any(|(ns, sa)| *ns == a.namespace && *sa == a.service_account)
+    })
+}
+
+fn delete_step(eks: &EksSide, a: &crate::plan::snapshot::ObservedAssociation, name: &str) -> Step {
+    Step::new(
+        Target::Eks,
+        Action::Delete,
+        format!(
+            "Pod Identity association {} for {}/{}",
+            a.id, a.namespace, a.service_account
+        ),
+        Some(Op::DeleteAssociation {
+            cluster: eks.cluster_name.clone(),
+            id: a.id.clone(),
+            owner: name.to_string(),
+        }),
+    )
+}
+
+/// The agent add-on hands pods their credentials: without it the
+/// association does nothing. Installing it is the cluster admin's call.
+fn agent_warning(eks: &EksSide) -> Option<String> {
+    let install = format!(
+        "aws eks create-addon --cluster-name {} --addon-name {}",
+        eks.cluster_name,
+        crate::plan::snapshot::AGENT_ADDON
+    );
+    match &eks.agent {
+        AgentAddon::Active => None,
+        AgentAddon::Missing => Some(format!(
+            "the EKS Pod Identity agent add-on is not installed in cluster {}: pods get no credentials from their association until it is. Install it: {install}",
+            eks.cluster_name
+        )),
+        AgentAddon::Other(status) => Some(format!(
+            "the EKS Pod Identity agent add-on of cluster {} is {status}, not ACTIVE: pods get no credentials from their association until it is.",
+            eks.cluster_name
+        )),
+        AgentAddon::Unknown(why) => Some(format!(
+            "could not check the EKS Pod Identity agent add-on of cluster {} ({why}); pods get credentials from their association only when it runs. If it is missing: {install}",
+            eks.cluster_name
+        )),
+    }
+}
+
+fn prefix_warning(names: &ClusterRoleRequest) -> Option<String> {
+    (!names.cluster_role_name.starts_with(names::CLUSTER_ROLE_PREFIX)).then(|| {
+        format!(
+            "--cluster-role-name {}: the cluster-side policy `policy --for cluster --mode pod-identity` prints covers only roles named {}*.",
+            names.cluster_role_name,
+            names::CLUSTER_ROLE_PREFIX
+        )
+    })
+}
+
+/// Another mode taking back a name that was pod identity: the association
+/// role goes (its tags must prove this onboarding).
+fn leave_role(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, PlanError> {
+    let Some(left) = cluster_role::left_role(req, side, trust::is_association_role) else {
+        return Ok(Vec::new());
+    };
+    let Some(role) = &left.observed.role else {
+        return Ok(Vec::new());
+    };
+    removal::role_removal(
+        &RoleToRemove {
+            role_name: role.arn.rsplit('/').next().unwrap_or_default().to_string(),
+            arn: role.arn.clone(),
+            owned: iam_trust::is_owned(&role.tags),
+            name_tag: role.tags.get(NAME_TAG).cloned(),
+            attached_policies: left.observed.attached_policies.clone(),
+            inline_policies: left.observed.inline_policies.keys().cloned().collect(),
+            instance_profiles: left.instance_profiles.clone(),
+        },
+        &req.name,
+        Target::ClusterIam,
+    )
+}

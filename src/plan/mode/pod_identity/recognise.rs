@@ -1,0 +1,110 @@
+//! Recognising a pod identity onboarding: the target role (the klanker
+//! role) trusts the association role with session tags or an external ID,
+//! and its description records the ServiceAccounts and the session tags.
+
+use serde_json::Value;
+
+use super::{PodIdentity, names, trust};
+use crate::inventory::recognise::Recognise;
+use crate::inventory::{self, Onboarding, RoleSummary, Tags, UNKNOWN};
+use crate::store::ClusterEntry;
+use crate::trust::{TrustMode, chain, policy};
+
+impl Recognise for PodIdentity {
+    fn mode(&self) -> TrustMode {
+        TrustMode::PodIdentity
+    }
+
+    fn has_cluster_role(&self) -> bool {
+        true
+    }
+
+    fn recognise(&self, role: &RoleSummary, name: &str, tags: &Tags) -> Option<Onboarding> {
+        let association_role = chain::trusted_cluster_role(&role.trust_policy)?;
+        if !trust::is_target_trust(&role.trust_policy) && !self.recorded_by(&role.description) {
+            return None;
+        }
+        let scope = inventory::described_scope(&role.description).unwrap_or((UNKNOWN, UNKNOWN));
+        let subjects: Vec<String> = trust::tagged_subjects(&role.trust_policy)
+            .into_iter()
+            .map(|(ns, sa, _)| format!("{ns}:{sa}"))
+            .collect();
+        Some(Onboarding {
+            cluster_role_arn: Some(association_role),
+            session_tags: Some(!role.description.contains(names::NO_SESSION_TAGS)),
+            service_accounts: if subjects.len() > 1 {
+                subjects
+            } else {
+                Vec::new()
+            },
+            cluster: tags.get(crate::trust::CLUSTER_TAG).cloned(),
+            ..inventory::scoped(role, name, self.mode(), None, String::new(), scope)
+        })
+    }
+
+    fn recorded_by(&self, description: &str) -> bool {
+        description.ends_with(names::POD_IDENTITY_SUFFIX)
+    }
+
+    /// The association role, when the trust no longer names it: km-config.yaml's.
+    fn recover(&self, o: &mut Onboarding, _: &RoleSummary, entry: Option<&ClusterEntry>) {
+        if o.cluster_role_arn.is_none() {
+            o.cluster_role_arn = entry.and_then(|e| e.cluster_role_arn.clone());
+        }
+    }
+
+    /// The trust `add` writes, each statement still unpinned: the external
+    /// IDs are EKS's, compared in `trust_changes` from the live trust.
+    fn expected_trust(
+        &self,
+        o: &Onboarding,
+        written: &[(String, String)],
+        partition: &str,
+    ) -> Option<Value> {
+        let association_role = o.cluster_role_arn.as_deref()?;
+        let cluster_arn = o.cluster.as_deref()?;
+        let target = trust::TargetTrust {
+            partition,
+            cluster_account: crate::trust::arn::account_of(association_role)?,
+            association_role_arn: association_role,
+            cluster_arn,
+            session_tags: o.session_tags.unwrap_or(true),
+        };
+        let pairs: Vec<_> = written
+            .iter()
+            .map(|(ns, sa)| (ns.clone(), sa.clone(), None))
+            .collect();
+        Some(target.document(&pairs).0)
+    }
+
+    /// Differences beyond the external IDs: those are pinned from the live
+    /// trust (EKS's, which only `verify` compares with the associations).
+    fn trust_changes(
+        &self,
+        _: &Onboarding,
+        live: &Value,
+        expected: &Value,
+        _: &[(String, String)],
+    ) -> Vec<String> {
+        let mut expected = expected.clone();
+        let live_ids = crate::trust::document::PolicyDocument::read(live)
+            .allowing()
+            .map(|s| {
+                s.keys_of("StringEquals")
+                    .find(|k| k.key == crate::plan::EXTERNAL_ID_KEY)
+                    .and_then(|k| k.values.single())
+                    .map(str::to_string)
+            })
+            .collect::<Vec<_>>();
+        for (i, id) in live_ids.into_iter().enumerate() {
+            if let Some(id) = id {
+                crate::plan::pin_external_id(&mut expected, i, &id);
+            }
+        }
+        policy::diff_lines(live, &expected)
+    }
+
+    fn config_map(&self, _: Option<&str>) -> Option<String> {
+        None
+    }
+}
