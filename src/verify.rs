@@ -28,7 +28,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn ok(link: &'static str, message: impl Into<String>) -> Self {
+    pub fn ok(link: &'static str, message: impl Into<String>) -> Self {
         Self {
             link,
             status: Status::Ok,
@@ -36,7 +36,7 @@ impl Check {
             fix: None,
         }
     }
-    fn warn(link: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn warn(link: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
             link,
             status: Status::Warn,
@@ -44,7 +44,7 @@ impl Check {
             fix: Some(fix.into()),
         }
     }
-    fn fail(link: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn fail(link: &'static str, message: impl Into<String>, fix: impl Into<String>) -> Self {
         Self {
             link,
             status: Status::Fail,
@@ -106,6 +106,8 @@ pub struct Target {
     /// A second hop: `role_*` above are the cluster role's (what the
     /// ServiceAccount names); this is the klanker role it assumes.
     pub second_hop: Option<SecondHop>,
+    /// The mode the onboarding was recorded in.
+    pub mode: crate::trust::TrustMode,
 }
 
 /// The klanker role a cluster role reaches by `sts:AssumeRole`.
@@ -190,6 +192,7 @@ pub fn target(
         role_arn,
         fix_add: String::new(),
         second_hop,
+        mode,
         namespace,
         service_account,
         more,
@@ -343,6 +346,66 @@ pub struct Facts {
     /// A second hop: `role`/`provider` above are the cluster role and the
     /// cluster account's provider; these are the links after the cluster role.
     pub second_hop: Option<HopFacts>,
+}
+
+/// One Pod Identity association, as DescribePodIdentityAssociation tells.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObservedAssociation {
+    pub id: String,
+    pub arn: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+    pub target_role_arn: Option<String>,
+    pub session_tags_disabled: bool,
+    /// The ID EKS passes as `sts:ExternalId` when it assumes the target role.
+    pub external_id: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// The Pod Identity agent add-on, which hands pods their credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AgentAddon {
+    Active,
+    /// Installed, in another state (CREATING, DEGRADED ...).
+    Other(String),
+    #[default]
+    Missing,
+    /// DescribeAddon was refused or failed: said, not fatal.
+    Unknown(String),
+}
+
+/// The links of an EKS Pod Identity onboarding, as read: no token and no
+/// pod are needed, EKS's own records and the two roles tell.
+#[derive(Debug, Clone)]
+pub struct AssociationFacts {
+    pub name: String,
+    /// The `add` that converges the onboarding, from its recorded intent.
+    pub fix_add: String,
+    pub cluster_name: String,
+    /// DescribeCluster's ARN: what the association role's trust and the
+    /// session tags name.
+    pub cluster_arn: Option<String>,
+    pub agent: AgentAddon,
+    /// The association role in the cluster's account, and its inline policies.
+    pub association_role_arn: String,
+    pub association_role: Option<RoleFacts>,
+    pub inline_policies: BTreeMap<String, Value>,
+    /// The target role (the klanker role).
+    pub target_role_arn: String,
+    pub target_role: Option<RoleFacts>,
+    pub operator_policy: String,
+    /// Each ServiceAccount: whether it exists, and its association.
+    pub subjects: Vec<SubjectAssociation>,
+}
+
+/// One ServiceAccount of a Pod Identity onboarding.
+#[derive(Debug, Clone)]
+pub struct SubjectAssociation {
+    pub namespace: String,
+    pub service_account: String,
+    pub service_account_exists: bool,
+    pub association: Option<ObservedAssociation>,
 }
 
 /// The links of the second hop, from the cluster role to the klanker role, as read.

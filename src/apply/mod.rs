@@ -13,7 +13,7 @@ pub use interrupt::{CtrlC, Interrupt};
 pub use live::Live;
 
 use crate::error::Error;
-use crate::plan::{Op, Plan, Step, StepId, Target};
+use crate::plan::{Action, Op, Plan, Step, StepId, Target};
 
 /// What the executor says as it goes; the output layer draws it (a bar on
 /// a terminal). Each method does nothing unless implemented.
@@ -114,25 +114,40 @@ async fn run(
             rerun,
         }),
     }
-    let chain = |target: Target| -> Vec<(StepId, &Step)> {
+    let chain = |target: Target, keep: fn(&Step) -> bool| -> Vec<(StepId, &Step)> {
         steps
             .iter()
             .copied()
-            .filter(|(_, s)| s.target == target)
+            .filter(|(_, s)| s.target == target && keep(s))
             .collect()
     };
+    let all = |_: &Step| true;
     let record = Record::default();
     let run_chain = |chain| run_chain(chain, applier, &record, interrupt, progress);
-    // A cluster role and the klanker role name each other only by ARN (a condition
-    // and a resource), so neither account waits for the other.
-    let (iam, cluster_iam, cluster) = tokio::join!(
-        run_chain(chain(Target::Iam)),
-        run_chain(chain(Target::ClusterIam)),
-        run_chain(chain(Target::Cluster))
-    );
-    let result = match (iam, cluster_iam, cluster) {
-        (Ok(()), Ok(()), Ok(())) => run_chain(chain(Target::Local)).await,
-        (Err(stop), _, _) | (_, Err(stop), _) | (_, _, Err(stop)) => Err(stop),
+    // EKS associations name both roles: they go before the roles are
+    // removed, and are made once the roles exist.
+    let result = run_chain(chain(Target::Eks, |s| s.action == Action::Delete)).await;
+    let result = match result {
+        Ok(()) => {
+            // A cluster role and the klanker role name each other only by ARN (a
+            // condition and a resource), so neither account waits for the other.
+            let (iam, cluster_iam, cluster) = tokio::join!(
+                run_chain(chain(Target::Iam, all)),
+                run_chain(chain(Target::ClusterIam, all)),
+                run_chain(chain(Target::Cluster, all))
+            );
+            match (iam, cluster_iam, cluster) {
+                (Ok(()), Ok(()), Ok(())) => {
+                    let made = chain(Target::Eks, |s| s.action != Action::Delete);
+                    match run_chain(made).await {
+                        Ok(()) => run_chain(chain(Target::Local, all)).await,
+                        stop => stop,
+                    }
+                }
+                (Err(stop), _, _) | (_, Err(stop), _) | (_, _, Err(stop)) => Err(stop),
+            }
+        }
+        stop => stop,
     };
     let Record {
         done,

@@ -267,12 +267,15 @@ async fn verification(
     tokens: observe::Tokens,
 ) -> Result<Vec<Check>, Error> {
     let Prepared { req, add, .. } = prepared;
+    let asked = mode::of(req.mode.kind());
+    if asked.uses_associations() {
+        return association_checks(prepared, cluster).await;
+    }
     // A cluster role's links are in two accounts: read afresh, as `verify` reads them.
     if add.cluster_role_arn.is_some() {
         return read_afresh(prepared, cluster).await;
     }
     let after = observe::after_apply(&prepared.klanker, cluster, req, &add.desired.issuer, tokens);
-    let asked = mode::of(req.mode.kind());
     let facts: Option<Vec<verify::Facts>> = after
         .await?
         .into_iter()
@@ -284,6 +287,29 @@ async fn verification(
         )),
         None => read_afresh(prepared, cluster).await,
     }
+}
+
+/// The links of an onboarding whose pods get credentials from EKS Pod
+/// Identity, read afresh after applying, as `verify` reads them.
+async fn association_checks(
+    prepared: &Prepared,
+    cluster: &Cluster<'_>,
+) -> Result<Vec<Check>, Error> {
+    let req = &prepared.req;
+    let target = observe::applied_target(req, &prepared.add);
+    let (Some(clients), IssuerSource::Eks { name, .. }) =
+        (prepared.cluster_account.as_ref(), &req.source)
+    else {
+        return Ok(Vec::new());
+    };
+    let facts = crate::observe::verify::association_facts(
+        &prepared.klanker,
+        clients,
+        cluster,
+        name,
+        &target,
+    );
+    Ok(mode::of(req.mode.kind()).association_checks(&facts.await?))
 }
 
 /// `verify`'s local links of each ServiceAccount, read afresh after

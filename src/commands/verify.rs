@@ -59,6 +59,18 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     );
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster = Cluster::new(&client, env.verbose()).at(&ctx.context_name, ctx.server.as_deref());
+    if crate::plan::mode::of(target.mode).uses_associations() {
+        let checks = association_checks(env, &req, (&klanker, &cluster), &ctx, &target).await?;
+        let mut checks = checks;
+        checks.extend(checks::trust_drift_check(
+            found.located.trust_drift.as_ref(),
+        ));
+        return Ok(VerifyReport {
+            role_arn: target.role_arn,
+            request: req,
+            checks,
+        });
+    }
     let chains = read_chains(env, &req, (&klanker, &cluster), &ctx, &target).await?;
 
     // plan: every link that can be checked locally; apply: STS itself.
@@ -101,6 +113,30 @@ async fn read_chains(
     };
     let (chains, ()) = tokio::try_join!(chains, cluster_side)?;
     Ok(chains)
+}
+
+/// An onboarding whose pods get credentials from EKS Pod Identity: its
+/// links as its mode judges them, read in the cluster's account and EKS.
+async fn association_checks(
+    env: &Env,
+    req: &VerifyRequest,
+    (klanker, cluster): (&KlankerClients, &Cluster<'_>),
+    ctx: &kubeconfig::ContextInfo,
+    target: &Target,
+) -> Result<Vec<Check>, Error> {
+    let clients = cluster_clients(env, req, ctx, target).await?;
+    let Some(cluster_name) = ctx.eks.cluster_name.as_deref() else {
+        return Err(Error::cluster_role_unreachable(
+            "checking",
+            &req.name,
+            &target.role_arn,
+        ));
+    };
+    let (facts, ()) = tokio::try_join!(
+        observe::association_facts(klanker, &clients, cluster, cluster_name, target),
+        observing::issuer::check_cluster_side(&clients, &target.role_arn),
+    )?;
+    Ok(crate::plan::mode::of(target.mode).association_checks(&facts))
 }
 
 /// A second hop: the cluster role is read, and assumed, in the cluster's account.

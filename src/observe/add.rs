@@ -628,6 +628,7 @@ pub fn applied_target(req: &AddRequest, add: &planned::AddPlan) -> crate::verify
         account: add.account.clone(),
         fix_add: String::new(),
         second_hop,
+        mode: req.mode.kind(),
     };
     // The `add` that writes this onboarding again, as `verify` prints it.
     target.fix_add =

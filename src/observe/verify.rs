@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::aws::eks;
 use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
 use crate::error::Error;
 use crate::k8s::Cluster;
@@ -10,7 +11,10 @@ use crate::plan::ObservedServiceAccount;
 use crate::plan::snapshot::Onboarding;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, token};
-use crate::verify::{Facts, HopFacts, NoToken, ProviderFacts, RoleFacts, SecondHop, Target};
+use crate::verify::{
+    AssociationFacts, Facts, HopFacts, NoToken, ProviderFacts, RoleFacts, SecondHop,
+    SubjectAssociation, Target,
+};
 
 pub async fn onboarding(
     klanker: &KlankerClients,
@@ -311,4 +315,106 @@ mod tests {
     fn token_debug_is_redacted() {
         assert_eq!(format!("{:?}", Token("secret".into())), "Token(<redacted>)");
     }
+}
+
+/// Everything a Pod Identity onboarding's links need, read side by side:
+/// the cluster's ARN, its agent add-on, each ServiceAccount and its
+/// association, the association role (and its inline policies) and the
+/// target role (the klanker role, the target's second hop).
+pub async fn association_facts(
+    klanker: &KlankerClients,
+    clients: &ClusterClients,
+    cluster: &Cluster<'_>,
+    cluster_name: &str,
+    target: &Target,
+) -> Result<AssociationFacts, Error> {
+    let on_cluster = |e: crate::aws::AwsError| e.on_side(crate::aws::Side::Cluster);
+    let target_role = target
+        .second_hop
+        .as_ref()
+        .map(|h| h.klanker_role_name.clone());
+    let target_role_arn = target
+        .second_hop
+        .as_ref()
+        .map(|h| h.klanker_role_arn.clone())
+        .unwrap_or_default();
+    let described = async {
+        let facts = eks::describe_cluster(clients, cluster_name, "").await;
+        Ok::<_, Error>(facts.ok().map(|f| f.arn))
+    };
+    let associations = async {
+        let all = eks::list_associations(&clients.eks, cluster_name)
+            .await
+            .map_err(on_cluster)?;
+        let wanted = target.subjects();
+        let reads = all
+            .iter()
+            .filter(|(_, ns, sa)| wanted.iter().any(|(w_ns, w_sa)| w_ns == ns && w_sa == sa))
+            .map(|(id, _, _)| eks::describe_association(&clients.eks, cluster_name, id));
+        let found = futures::future::try_join_all(reads)
+            .await
+            .map_err(on_cluster)?;
+        Ok::<_, Error>(found.into_iter().flatten().collect::<Vec<_>>())
+    };
+    let inline = async {
+        Ok::<_, Error>(
+            iam::inline_policy_documents(&clients.iam, &target.role_name)
+                .await
+                .map_err(on_cluster)?,
+        )
+    };
+    let target_facts = async {
+        match &target_role {
+            Some(name) => role_facts(&klanker.iam, crate::aws::Side::Klanker, name).await,
+            None => Ok(None),
+        }
+    };
+    let accounts =
+        futures::future::try_join_all(target.subjects().into_iter().map(|(ns, sa)| async move {
+            let found = cluster.get_service_account(&ns, &sa).await?;
+            Ok::<_, Error>((ns, sa, found.is_some()))
+        }));
+    let (
+        cluster_arn,
+        associations,
+        association_role,
+        inline_policies,
+        target_role,
+        accounts,
+        agent,
+    ) = tokio::try_join!(
+        described,
+        associations,
+        role_facts(&clients.iam, crate::aws::Side::Cluster, &target.role_name),
+        inline,
+        target_facts,
+        accounts,
+        async { Ok(eks::agent_addon(&clients.eks, cluster_name).await) },
+    )?;
+    let subjects = accounts
+        .into_iter()
+        .map(|(namespace, service_account, exists)| SubjectAssociation {
+            association: associations
+                .iter()
+                .find(|a| a.namespace == namespace && a.service_account == service_account)
+                .cloned(),
+            namespace,
+            service_account,
+            service_account_exists: exists,
+        })
+        .collect();
+    Ok(AssociationFacts {
+        name: target.name.clone(),
+        fix_add: target.fix_add.clone(),
+        cluster_name: cluster_name.to_string(),
+        cluster_arn,
+        agent,
+        association_role_arn: target.role_arn.clone(),
+        association_role,
+        inline_policies,
+        target_role_arn,
+        target_role,
+        operator_policy: target.operator_policy.clone(),
+        subjects,
+    })
 }

@@ -32,7 +32,11 @@ pub fn plan(
             visible(&snap.issuer.issuer.url())
         )?;
     }
-    if let (Some(account), Some(cluster)) = (&add.cluster_account, &snap.cluster_account) {
+    if let (Some(account), Some(cluster), true) = (
+        &add.cluster_account,
+        &snap.cluster_account,
+        add.cluster_provider,
+    ) {
         match &cluster.observed.provider {
             Some(p) => writeln!(
                 o.err,
@@ -44,7 +48,7 @@ pub fn plan(
                 "OIDC provider of the cluster's account {account}: creating"
             )?,
         }
-    } else if req.register == RegisterMode::Auto {
+    } else if req.register == RegisterMode::Auto && add.cluster_account.is_none() {
         match &add.reuses_provider {
             Some(arn) => writeln!(
                 o.err,
@@ -197,9 +201,13 @@ fn results(add: &AddPlan, outcome: &Outcome) -> Vec<String> {
 /// plan's own steps: nothing is said to exist that the plan would create.
 fn dry_run_lines(
     plan: &plan::Plan,
-    (role_arn, annotated): (&str, &str),
+    (role_arn, annotated): (&str, Option<&str>),
     service_accounts: &[(String, String)],
 ) -> Vec<String> {
+    let how = match annotated {
+        Some(role) => format!(" ({ROLE_ARN_ANNOTATION}: {role})"),
+        None => String::new(),
+    };
     // The klanker role's own step: a cluster role created beside an
     // existing one must not make it "would create".
     let creates_role = plan.changes().any(|s| {
@@ -216,12 +224,15 @@ fn dry_run_lines(
                 if namespace == sa_namespace && name == service_account)
         });
         lines.push(match sa_step.map(|s| s.action) {
-            Some(plan::Action::Create) => format!(
-                "would create service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {annotated})"
-            ),
-            Some(_) => format!(
-                "would annotate service account: {sa_namespace}/{service_account} ({ROLE_ARN_ANNOTATION}: {annotated})"
-            ),
+            Some(plan::Action::Create) => {
+                format!("would create service account: {sa_namespace}/{service_account}{how}")
+            }
+            Some(_) if annotated.is_none() => {
+                format!("would update service account: {sa_namespace}/{service_account}")
+            }
+            Some(_) => {
+                format!("would annotate service account: {sa_namespace}/{service_account}{how}")
+            }
             None => format!("service account: {sa_namespace}/{service_account} (unchanged)"),
         });
     }
@@ -232,9 +243,12 @@ fn dry_run_lines(
 /// ServiceAccount (issue 26, item 13). IRSA's webhook injects the token and
 /// AWS variables when a pod is created, so running pods keep their old
 /// identity until they are re-created.
-fn next_steps(accounts: &[(String, String)]) -> String {
+fn next_steps(accounts: &[(String, String)], by_association: bool) -> String {
     let restart = "Pods already running must be restarted";
-    let injected = "IRSA is injected when a pod is created.";
+    let injected = match by_association {
+        true => "EKS hands a pod its association's credentials when it starts.",
+        false => "IRSA is injected when a pod is created.",
+    };
     match accounts {
         [] => String::new(),
         [(sa_namespace, service_account)] => format!(
@@ -316,6 +330,7 @@ fn text_result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: &Done<'_>) ->
         }
     } else if !add.plan.is_noop() {
         let accounts = shown_service_accounts(req);
+        let annotated = add.annotations.get(ROLE_ARN_ANNOTATION).map(String::as_str);
         for line in dry_run_lines(&add.plan, (role_arn, annotated), &accounts) {
             writeln!(o.out, "{line}")?;
         }
@@ -329,11 +344,19 @@ fn text_result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: &Done<'_>) ->
             "cluster role: {cluster_role} ({mode}: it assumes {role_arn})"
         )?;
     }
+    // No role annotation: EKS Pod Identity associations hand the pods the role.
+    let by_association = add.annotations.is_empty();
     for (namespace, name) in shown_service_accounts(req) {
-        writeln!(
-            o.out,
-            "service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {annotated})"
-        )?;
+        match by_association {
+            true => writeln!(
+                o.out,
+                "service account: {namespace}/{name} (EKS Pod Identity association)"
+            )?,
+            false => writeln!(
+                o.out,
+                "service account: {namespace}/{name} ({ROLE_ARN_ANNOTATION}: {annotated})"
+            )?,
+        }
     }
     if let Some(cm) = &add.config_map {
         for namespace in config_map_namespaces(req) {
@@ -346,7 +369,11 @@ fn text_result(o: &mut Out, req: &AddRequest, add: &AddPlan, done: &Done<'_>) ->
         }
     }
     if applied && req.applies_service_account() {
-        write!(o.out, "{}", next_steps(&req.service_accounts()))?;
+        write!(
+            o.out,
+            "{}",
+            next_steps(&req.service_accounts(), by_association)
+        )?;
         if let Some(cm) = &add.config_map {
             write!(
                 o.out,
@@ -480,7 +507,7 @@ mod tests {
         };
         let lines = dry_run_lines(
             &plan,
-            ("arn:r", "arn:r"),
+            ("arn:r", Some("arn:r")),
             &[("ai-pods".into(), "km".into())],
         );
         assert_eq!(lines[0], "would create role: arn:r");
@@ -496,7 +523,7 @@ mod tests {
         };
         let lines = dry_run_lines(
             &plan,
-            ("arn:r", "arn:r"),
+            ("arn:r", Some("arn:r")),
             &[("ai-pods".into(), "km".into())],
         );
         assert_eq!(lines[0], "role (exists): arn:r");
@@ -508,7 +535,7 @@ mod tests {
 
     #[test]
     fn next_steps_name_the_service_account_and_the_restart() {
-        let text = next_steps(&[("ai-pods".into(), "km".into())]);
+        let text = next_steps(&[("ai-pods".into(), "km".into())], false);
         assert!(text.contains("serviceAccountName: km"), "{text}");
         assert!(text.contains("namespace `ai-pods`"), "{text}");
         assert!(text.contains("restarted"), "{text}");
@@ -526,7 +553,7 @@ mod tests {
             ("team-b".to_string(), "argocd-server".to_string()),
             ("ci".to_string(), "deployer".to_string()),
         ];
-        let text = next_steps(&accounts);
+        let text = next_steps(&accounts, false);
         assert_eq!(text.matches("Next:").count(), 1, "{text}");
         assert_eq!(text.matches("restarted").count(), 1, "{text}");
         for name in ["km", "argocd-server", "deployer"] {
@@ -536,7 +563,7 @@ mod tests {
             );
         }
         assert!(text.contains("namespace `ci`"), "{text}");
-        assert_eq!(next_steps(&[]), "");
+        assert_eq!(next_steps(&[], true), "");
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct AddPlan {
     pub cluster_role_arn: Option<String>,
     pub cluster_account: Option<String>,
     pub config_map: Option<DesiredConfigMap>,
+    /// The cluster role trusts the cluster account's OIDC provider (which
+    /// `add` ensures there).
+    pub cluster_provider: bool,
 }
 
 impl AddPlan {
@@ -221,6 +224,7 @@ pub fn plan_klanker(
         cluster_role_arn: None,
         cluster_account: None,
         config_map: side.config_map,
+        cluster_provider: false,
     })
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use crate::inventory::{Located, RoleSummary};
 use crate::store::{ClusterEntry, Document};
 use crate::trust::{Identity, Issuer};
+pub use crate::verify::{AgentAddon, ObservedAssociation};
 use crate::verify::{ProviderFacts, Target};
 
 use super::{Observed, ObservedProvider, ObservedRole, ObservedServiceAccount};
@@ -60,33 +61,6 @@ impl EksSide {
             .iter()
             .find(|a| a.namespace == namespace && a.service_account == service_account)
     }
-}
-
-/// One Pod Identity association, as DescribePodIdentityAssociation tells.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ObservedAssociation {
-    pub id: String,
-    pub arn: String,
-    pub namespace: String,
-    pub service_account: String,
-    pub role_arn: String,
-    pub target_role_arn: Option<String>,
-    pub session_tags_disabled: bool,
-    /// The ID EKS passes as `sts:ExternalId` when it assumes the target role.
-    pub external_id: Option<String>,
-    pub tags: std::collections::BTreeMap<String, String>,
-}
-
-/// The Pod Identity agent add-on, which hands pods their credentials.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum AgentAddon {
-    Active,
-    /// Installed, in another state (CREATING, DEGRADED ...).
-    Other(String),
-    #[default]
-    Missing,
-    /// DescribeAddon was refused or failed: said, not fatal.
-    Unknown(String),
 }
 
 /// The cluster role of another mode that `add` leaves, read beside the one

@@ -1,6 +1,7 @@
 //! Evaluates a role's trust policy against a web-identity token's claims the
-//! way IAM does for `sts:AssumeRoleWithWebIdentity`, so `verify` can name the
-//! broken link even where the test peer (moto) does not evaluate trust.
+//! way IAM does for `sts:AssumeRoleWithWebIdentity`, and against an
+//! `sts:AssumeRole` request's principal and context, so `verify` can name
+//! the broken link even where the test peer (moto) does not evaluate trust.
 
 use serde_json::Value;
 
@@ -111,6 +112,106 @@ fn conditions_hold(operators: &[Operator], identity: &WebIdentity<'_>) -> Result
                     key: key.clone(),
                     wanted: wanted.0.join(" | "),
                     actual,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An `sts:AssumeRole`-family request by an AWS principal or a service,
+/// with the request's condition context (keys compared without case, as
+/// IAM does).
+#[derive(Debug, Clone)]
+pub struct RoleRequest<'a> {
+    pub action: &'a str,
+    /// The calling role's ARN (`aws:PrincipalArn`), when an AWS principal calls.
+    pub principal_arn: Option<&'a str>,
+    /// A service principal, when a service calls.
+    pub service: Option<&'a str>,
+    pub context: Vec<(&'a str, &'a str)>,
+}
+
+/// Evaluates Allow statements of a role's trust for `request` (a Deny is
+/// reported as unsupported): the principal, the action, and every
+/// condition against the request's context.
+pub fn evaluate_request(doc: &Value, request: &RoleRequest<'_>) -> TrustVerdict {
+    let doc = PolicyDocument::read(doc);
+    if doc.statements().any(|s| s.denies()) {
+        return TrustVerdict::Unsupported("the trust policy has a Deny statement".into());
+    }
+    let mut first_failure = None;
+    for statement in doc.allowing() {
+        if !statement.allows_action(request.action)
+            || !principal_matches(&statement.principal, request)
+        {
+            continue;
+        }
+        let operators = statement.condition.as_deref().unwrap_or_default();
+        match context_holds(operators, &request.context) {
+            Ok(()) => return TrustVerdict::Allowed,
+            Err(verdict) => {
+                first_failure.get_or_insert(verdict);
+            }
+        }
+    }
+    first_failure.unwrap_or(TrustVerdict::ProviderNotTrusted)
+}
+
+/// The statement's principal names the caller: its role, its account (by
+/// root ARN or ID), or its service.
+fn principal_matches(principal: &super::document::Principal, request: &RoleRequest<'_>) -> bool {
+    if principal.any {
+        return true;
+    }
+    if let Some(service) = request.service {
+        return principal.service.iter().any(|s| s == service);
+    }
+    let Some(arn) = request.principal_arn else {
+        return false;
+    };
+    let account = super::arn::account_of(arn).unwrap_or_default();
+    let partition = super::arn::partition_of(arn);
+    let root = format!("arn:{partition}:iam::{account}:root");
+    principal
+        .aws
+        .iter()
+        .any(|p| p == arn || *p == root || p == account)
+}
+
+fn context_holds(operators: &[Operator], context: &[(&str, &str)]) -> Result<(), TrustVerdict> {
+    for operator in operators {
+        let like = match operator.name.as_str() {
+            "StringEquals" | "ArnEquals" => false,
+            "StringLike" | "ArnLike" => true,
+            other => {
+                return Err(TrustVerdict::Unsupported(format!(
+                    "condition operator {other}"
+                )));
+            }
+        };
+        let Some(keys) = &operator.keys else {
+            return Err(TrustVerdict::Unsupported(format!(
+                "{} is not a map",
+                operator.name
+            )));
+        };
+        for entry in keys {
+            let actual = context
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&entry.key))
+                .map(|(_, v)| *v);
+            let ok = actual.is_some_and(|actual| {
+                entry.values.iter().any(|w| match like {
+                    true => string_like(w, actual),
+                    false => w == actual,
+                })
+            });
+            if !ok {
+                return Err(TrustVerdict::ConditionFailed {
+                    key: entry.key.clone(),
+                    wanted: entry.values.0.join(" | "),
+                    actual: actual.unwrap_or("(not sent)").to_string(),
                 });
             }
         }

@@ -27,6 +27,7 @@ mod list_rm;
 mod man;
 mod messages;
 mod ownership;
+mod pod_identity;
 mod pod_identity_peer;
 mod policy;
 mod prompt;

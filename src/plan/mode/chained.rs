@@ -143,6 +143,7 @@ fn plan(
     }
     add.warnings = warnings;
     add.cluster_role_arn = Some(role_a.role_arn);
+    add.cluster_provider = true;
     add.cluster_account = Some(side.identity.account.clone());
     Ok(add)
 }

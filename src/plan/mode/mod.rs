@@ -75,6 +75,15 @@ pub trait Mode: Sync + Recognise + ModeFlags {
         None
     }
 
+    /// `verify`'s links of an onboarding whose pods get credentials from
+    /// EKS Pod Identity associations (`uses_associations`), from what was read.
+    fn association_checks(
+        &self,
+        _facts: &crate::verify::AssociationFacts,
+    ) -> Vec<crate::verify::Check> {
+        Vec::new()
+    }
+
     // --- `policy`: what this mode adds to the generic permission documents
     // of `crate::permissions`. The defaults are a mode that adds nothing:
     // no flags of its own, no role in the cluster's account, no namespaced

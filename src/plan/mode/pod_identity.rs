@@ -15,6 +15,7 @@ pub mod names;
 pub mod recognise;
 pub mod resolve;
 pub mod trust;
+pub mod verify;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -115,6 +116,13 @@ impl Mode for PodIdentity {
         true
     }
 
+    fn association_checks(
+        &self,
+        facts: &crate::verify::AssociationFacts,
+    ) -> Vec<crate::verify::Check> {
+        verify::checks(facts)
+    }
+
     // `policy`: see policy.rs.
 }
 
@@ -172,8 +180,9 @@ fn plan(
     let mut add = add::plan_klanker(req, snap, side_b)?;
     let mut eks_steps = associations.steps;
     if !pins.is_empty() {
+        // In EKS's chain: it reads what the associations just made hold.
         eks_steps.push(Step::new(
-            Target::Iam,
+            Target::Eks,
             Action::Update,
             format!(
                 "trust of role {}: pin each new association's external ID",

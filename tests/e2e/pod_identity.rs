@@ -1,0 +1,249 @@
+//! `add --mode pod-identity` end to end: the association role in the
+//! cluster's account, the target role in the klanker account, the EKS Pod
+//! Identity association with its external ID pinned in the target trust,
+//! and the plain ServiceAccount; against moto's two accounts (with the Pod
+//! Identity peer, tests/support/eks_pod_identity.py) and the real API server.
+
+use serde_json::json;
+
+use crate::support::aws_peer::{Account, CLUSTER_ACCOUNT};
+use crate::support::{AddArgs, CLUSTER, CONTEXT, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
+
+const ASSOCIATION_ROLE: &str = "km-podid-dev-use1-0";
+const ASSOCIATION_ROLE_ARN: &str = "arn:aws:iam::222222222222:role/km-podid-dev-use1-0";
+const BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
+
+/// `add --mode pod-identity` for ai-pods/km, applied, with `extra` flags.
+pub fn pod_identity<'a>(extra: &[&'a str]) -> AddArgs<'a> {
+    AddArgs::cluster()
+        .service_account("km")
+        .flag("--mode", "pod-identity")
+        .arg("--dry-run=false")
+        .args(extra)
+}
+
+/// The two-account world with the association role's boundary in the
+/// cluster's account (as `policy --for cluster-boundary` prints it) and the
+/// Pod Identity agent add-on installed in the cluster.
+pub fn pod_identity_world() -> World {
+    let world = World::new();
+    world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    world.block_on(install_agent(&world.cluster));
+    world.clear_calls();
+    world
+}
+
+/// `aws eks create-addon --addon-name eks-pod-identity-agent`, as the plan says.
+pub async fn install_agent(account: &Account) {
+    account
+        .eks
+        .create_addon()
+        .cluster_name(CLUSTER)
+        .addon_name("eks-pod-identity-agent")
+        .send()
+        .await
+        .expect("create the agent add-on");
+}
+
+/// An association as the EKS peer describes it.
+#[derive(Debug)]
+pub struct Association {
+    pub id: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+    pub target_role_arn: Option<String>,
+    pub session_tags_disabled: bool,
+    pub external_id: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// Every association of the test cluster, described.
+pub fn associations(account: &Account) -> Vec<Association> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let list = account
+            .eks
+            .list_pod_identity_associations()
+            .cluster_name(CLUSTER)
+            .send()
+            .await
+            .expect("list associations");
+        let mut out = Vec::new();
+        for summary in list.associations() {
+            let got = account
+                .eks
+                .describe_pod_identity_association()
+                .cluster_name(CLUSTER)
+                .association_id(summary.association_id().unwrap_or_default())
+                .send()
+                .await
+                .expect("describe association");
+            let a = got.association().expect("association");
+            out.push(Association {
+                id: a.association_id().unwrap_or_default().into(),
+                namespace: a.namespace().unwrap_or_default().into(),
+                service_account: a.service_account().unwrap_or_default().into(),
+                role_arn: a.role_arn().unwrap_or_default().into(),
+                target_role_arn: a.target_role_arn().map(str::to_string),
+                session_tags_disabled: a.disable_session_tags().unwrap_or(false),
+                external_id: a.external_id().map(str::to_string),
+                tags: a
+                    .tags()
+                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            });
+        }
+        out
+    })
+}
+
+/// The target trust `add` writes for one ServiceAccount, session tags on.
+fn target_statement(
+    namespace: &str,
+    service_account: &str,
+    external_id: &str,
+) -> serde_json::Value {
+    json!({
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{CLUSTER_ACCOUNT}:root")},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {
+            "ArnEquals": {"aws:PrincipalArn": ASSOCIATION_ROLE_ARN},
+            "StringEquals": {
+                "aws:RequestTag/eks-cluster-arn": CONTEXT,
+                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-service-account": service_account,
+                "sts:ExternalId": external_id,
+            },
+        },
+    })
+}
+
+/// The exact state pod-identity mode leaves in both accounts, EKS and the cluster.
+fn assert_pod_identity_state(world: &World) {
+    // EKS: one association, ours, naming both roles, session tags on.
+    let found = associations(&world.cluster);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let association = &found[0];
+    assert_eq!(
+        (
+            association.namespace.as_str(),
+            association.service_account.as_str()
+        ),
+        ("ai-pods", "km")
+    );
+    assert_eq!(association.role_arn, ASSOCIATION_ROLE_ARN);
+    assert_eq!(association.target_role_arn.as_deref(), Some(ROLE_ARN));
+    assert!(!association.session_tags_disabled);
+    assert_eq!(association.tags["klanker-trust/name"], CLUSTER);
+    assert_eq!(
+        association.tags["klanker-trust/managed-by"],
+        "kubectl-klanker-trust"
+    );
+    let external_id = association.external_id.clone().expect("external ID");
+    // Cluster account: the association role, trusting EKS for this cluster only.
+    let role = world
+        .block_on(world.cluster.role(ASSOCIATION_ROLE))
+        .expect("association role");
+    assert_eq!(
+        role.trust_policy,
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "pods.eks.amazonaws.com"},
+                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": CLUSTER_ACCOUNT},
+                    "ArnEquals": {"aws:SourceArn": CONTEXT},
+                },
+            }]
+        })
+    );
+    assert_eq!(role.permissions_boundary.as_deref(), Some(BOUNDARY));
+    assert!(role.attached.is_empty(), "{:?}", role.attached);
+    assert_eq!(role.tags["klanker-trust/name"], CLUSTER);
+    assert_eq!(
+        world.block_on(
+            world
+                .cluster
+                .inline_policy(ASSOCIATION_ROLE, "klanker-trust-assume-target")
+        ),
+        Some(json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": ROLE_ARN}]
+        }))
+    );
+    assert!(world.block_on(world.cluster.providers()).is_empty());
+    // Klanker account: no provider; the target role pinned to the external ID.
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    let target = world
+        .block_on(world.klanker.role(ROLE))
+        .expect("target role");
+    assert_eq!(
+        target.trust_policy,
+        json!({"Version": "2012-10-17", "Statement": [target_statement("ai-pods", "km", &external_id)]})
+    );
+    assert_eq!(target.tags["klanker-trust/name"], CLUSTER);
+    // The cluster: a plain ServiceAccount, no role annotation.
+    let sa = world
+        .kube
+        .service_account("ai-pods", "km")
+        .expect("ServiceAccount");
+    assert!(
+        sa["metadata"]["annotations"]
+            .get(ROLE_ARN_ANNOTATION)
+            .is_none(),
+        "{sa}"
+    );
+    let km = world.km_config_yaml();
+    let entry = &km["clusters"][0];
+    assert_eq!(entry["mode"], "pod-identity");
+    assert_eq!(entry["cluster_role_arn"], ASSOCIATION_ROLE_ARN);
+}
+
+#[test]
+fn a_fresh_add_makes_both_roles_and_the_association_and_pins_its_external_id() {
+    let world = pod_identity_world();
+    let out = world.run(&pod_identity(&[]));
+    out.assert_ok();
+    assert_pod_identity_state(&world);
+    let all = out.all();
+    assert!(all.contains("restarted"), "{all}");
+    assert!(all.contains("59 minutes"), "{all}");
+    assert!(all.contains("OK   target-trust"), "{all}");
+    assert!(!all.contains("FAIL"), "{all}");
+    // A second run writes nothing.
+    world.clear_calls();
+    let again = world.run(&pod_identity(&[]));
+    again.assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", again.all());
+    assert_pod_identity_state(&world);
+}
+
+#[test]
+fn a_missing_agent_add_on_is_said_in_the_plan_with_its_install_command() {
+    let world = World::new();
+    world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    let out = world.run(&pod_identity(&[]));
+    let all = out.all();
+    // The onboarding is made, and the broken link named with its fix (exit 4, as any broken link after `add`).
+    out.assert_code(4);
+    assert!(
+        all.contains(
+            "aws eks create-addon --cluster-name dev-use1-0 --addon-name eks-pod-identity-agent"
+        ),
+        "{all}"
+    );
+    assert!(all.contains("FAIL agent"), "{all}");
+    world.block_on(install_agent(&world.cluster));
+    world.clear_calls();
+    let again = world.run(&pod_identity(&[]));
+    again.assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new(), "{}", again.all());
+    assert_pod_identity_state(&world);
+}
