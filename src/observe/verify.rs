@@ -307,16 +307,6 @@ async fn profiles(
         .collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_debug_is_redacted() {
-        assert_eq!(format!("{:?}", Token("secret".into())), "Token(<redacted>)");
-    }
-}
-
 /// Everything a Pod Identity onboarding's links need, read side by side:
 /// the cluster's ARN, its agent add-on, each ServiceAccount and its
 /// association, the association role (and its inline policies) and the
@@ -417,4 +407,14 @@ pub async fn association_facts(
         operator_policy: target.operator_policy.clone(),
         subjects,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_debug_is_redacted() {
+        assert_eq!(format!("{:?}", Token("secret".into())), "Token(<redacted>)");
+    }
 }

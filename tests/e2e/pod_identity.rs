@@ -247,3 +247,47 @@ fn a_missing_agent_add_on_is_said_in_the_plan_with_its_install_command() {
     assert_eq!(world.writes(), Vec::<String>::new(), "{}", again.all());
     assert_pod_identity_state(&world);
 }
+
+/// An association someone else made for ai-pods/km, with a role of theirs.
+fn foreign_association(world: &World) -> String {
+    world.block_on(world.cluster.create_foreign_role("app-role"));
+    world.block_on(async {
+        world
+            .cluster
+            .eks
+            .create_pod_identity_association()
+            .cluster_name(CLUSTER)
+            .namespace("ai-pods")
+            .service_account("km")
+            .role_arn(format!("arn:aws:iam::{CLUSTER_ACCOUNT}:role/app-role"))
+            .send()
+            .await
+            .expect("create the foreign association")
+            .association
+            .and_then(|a| a.association_id)
+            .expect("association ID")
+    })
+}
+
+#[test]
+fn a_foreign_association_is_refused_before_any_write_and_taken_over_only_when_asked() {
+    let world = pod_identity_world();
+    let id = foreign_association(&world);
+    world.clear_calls();
+    let out = world.run(&pod_identity(&[]));
+    // As a ServiceAccount annotated with another role is refused.
+    out.assert_code(1);
+    let all = out.all();
+    assert!(all.contains(&id), "{all}");
+    assert!(all.contains("--override-existing-serviceaccounts"), "{all}");
+    assert_eq!(world.writes(), Vec::<String>::new(), "{all}");
+    let found = associations(&world.cluster);
+    assert_eq!(found.len(), 1);
+    assert!(found[0].role_arn.ends_with("role/app-role"), "{found:?}");
+    // Asked for: re-pointed in place (the same association) and marked ours.
+    let taken = world.run(&pod_identity(&["--override-existing-serviceaccounts"]));
+    taken.assert_ok();
+    assert!(taken.all().contains("taken over"), "{}", taken.all());
+    assert_eq!(associations(&world.cluster)[0].id, id);
+    assert_pod_identity_state(&world);
+}
