@@ -832,7 +832,9 @@ impl Cluster<'_> {
             .annotations
             .get(crate::trust::ROLE_ARN_ANNOTATION)
             .map(String::as_str);
-        if !observed.created_by_us() || annotated != Some(role_arn) {
+        // An empty `role_arn`: the object carries no role annotation (EKS
+        // Pod Identity associations serve it).
+        if !observed.created_by_us() || annotated.unwrap_or_default() != role_arn {
             if annotated == Some(role_arn) {
                 self.release_service_account(namespace, name).await?;
             }

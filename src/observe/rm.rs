@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use super::issuer::resolve_issuer;
-use crate::aws::{Identity, KlankerClients, iam};
+use crate::aws::{Identity, KlankerClients, eks, iam};
 use crate::error::{ClusterUnread, Error};
 use crate::inventory::{self, Onboarding, RoleSummary};
 use crate::k8s::{self, Cluster, KubeError};
 use crate::kubeconfig::{self, ContextInfo};
 use crate::plan::removal::{
+    AssociationToRemove,
     self, ClusterView, LeftOverClues, ProviderToRemove, RemovalObserved, RoleToRemove, Seen,
 };
 use crate::resolve::IssuerSource;
@@ -41,6 +42,15 @@ struct ClusterRoleSide {
     clients: crate::aws::ClusterClients,
     role: Option<RoleToRemove>,
     provider: Option<ProviderToRemove>,
+    associations: Vec<AssociationToRemove>,
+}
+
+/// What the onboarding's mode wrote beside its cluster role, as `rm` reads it.
+#[derive(Clone, Copy)]
+struct Recorded<'a> {
+    cluster_role_arn: &'a str,
+    /// Its pods get credentials from EKS Pod Identity associations (of these subjects).
+    associations: Option<&'a [(String, String)]>,
 }
 
 /// The cluster role and the provider it trusts, read with the cluster-side
@@ -48,11 +58,12 @@ struct ClusterRoleSide {
 async fn cluster_account(
     (request, access, kube_client): Reach<'_, '_>,
     ctx: Option<&ContextInfo>,
-    cluster_role_arn: &Option<String>,
+    recorded: Option<Recorded<'_>>,
 ) -> Result<Option<ClusterRoleSide>, Error> {
-    let Some(cluster_role_arn) = cluster_role_arn.as_deref() else {
+    let Some(recorded) = recorded else {
         return Ok(None);
     };
+    let cluster_role_arn = recorded.cluster_role_arn;
     let role_name = cluster_role_arn
         .rsplit('/')
         .next()
@@ -80,6 +91,17 @@ async fn cluster_account(
         Some((role, trust_policy)) => (Some(role), inventory::federated_principals(&trust_policy)),
         None => (None, Default::default()),
     };
+    if let Some(subjects) = recorded.associations {
+        // No provider in this mode: the cluster's associations instead.
+        let cluster = ctx.and_then(|c| c.eks.cluster_name.as_deref()).unwrap_or_default();
+        let associations = associations(&clients, cluster, subjects).await?;
+        return Ok(Some(ClusterRoleSide {
+            clients,
+            role,
+            provider: None,
+            associations,
+        }));
+    }
     // The cluster role gone (or never created): the cluster's issuer names the provider.
     let provider_arn = match trusted.into_iter().next() {
         Some(arn) => Some(arn),
@@ -123,7 +145,38 @@ async fn cluster_account(
         clients,
         role,
         provider,
+        associations: Vec::new(),
     }))
+}
+
+/// The associations of the recorded ServiceAccounts in the cluster, as
+/// `rm` removes them (only those whose tags prove the onboarding).
+async fn associations(
+    clients: &crate::aws::ClusterClients,
+    cluster: &str,
+    subjects: &[(String, String)],
+) -> Result<Vec<AssociationToRemove>, Error> {
+    let on_cluster = |e: crate::aws::AwsError| e.on_side(crate::aws::Side::Cluster);
+    if cluster.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all = eks::list_associations(&clients.eks, cluster)
+        .await
+        .map_err(on_cluster)?;
+    let reads = all
+        .iter()
+        .filter(|(_, ns, sa)| subjects.iter().any(|(s_ns, s_sa)| s_ns == ns && s_sa == sa))
+        .map(|(id, _, _)| eks::describe_association(&clients.eks, cluster, id));
+    let found = futures::future::try_join_all(reads).await.map_err(on_cluster)?;
+    Ok(found
+        .into_iter()
+        .flatten()
+        .map(|a| AssociationToRemove {
+            cluster: cluster.to_string(),
+            owner: a.tags.clone(),
+            association: a,
+        })
+        .collect())
 }
 
 /// Reads everything `plan_removal` decides on. Stops before any write when
@@ -170,23 +223,39 @@ pub async fn observe(
     let reach = (request, access, kube_client.as_ref());
     let (role, provider, role_arn) = klanker_side(reach, klanker, &found).await?;
     let cluster_role_arn = cluster_role_arn(name, recorded.as_ref(), entry, seen);
-    let side = cluster_account(reach, ctx, &cluster_role_arn).await?;
-    // The ServiceAccounts are annotated with the cluster role when there is one.
-    let role_arn_annotated = cluster_role_arn.clone().unwrap_or(role_arn);
+    let mode = recorded.as_ref().map(|o| crate::plan::mode::of(o.mode));
+    let by_associations = mode.is_some_and(|m| m.uses_associations());
+    let side = cluster_account(
+        reach,
+        ctx,
+        cluster_role_arn.as_deref().map(|arn| Recorded {
+            cluster_role_arn: arn,
+            associations: by_associations.then_some(recorded_subjects.as_slice()),
+        }),
+    )
+    .await?;
+    // The ServiceAccounts are annotated with the cluster role when there is
+    // one, and with no role when EKS associations serve them.
+    let role_arn_annotated = match by_associations {
+        true => String::new(),
+        false => cluster_role_arn.clone().unwrap_or(role_arn),
+    };
     let (cluster, unread) = cluster_view(read, &role_arn_annotated, &recorded_subjects);
+    let writes_config_map = mode.is_some_and(|m| m.config_map(None).is_some());
     let config_maps = match (&cluster_role_arn, &kube_client) {
-        (Some(_), Some(client)) => {
+        (Some(_), Some(client)) if writes_config_map => {
             let cluster_api = Cluster::new(client, request.verbose);
             let recorded = (recorded.as_ref(), recorded_subjects.as_slice());
             cluster_role_config_maps(&cluster_api, recorded, &cluster).await?
         }
         _ => Vec::new(),
     };
-    let (cluster_clients, cluster_role, cluster_provider) = side
-        .map(|c| (Some(c.clients), c.role, c.provider))
+    let (cluster_clients, cluster_role, cluster_provider, associations) = side
+        .map(|c| (Some(c.clients), c.role, c.provider, c.associations))
         .unwrap_or_default();
     let role_arn = role_arn_annotated;
     let observed = RemovalObserved {
+        associations,
         cluster_role,
         cluster_provider,
         config_maps,

@@ -381,7 +381,8 @@ pub enum Op {
         arn: String,
     },
     /// Re-reads the object right before deleting: it must still be one this
-    /// tool created and annotated with `role_arn`; else it is only released.
+    /// tool created and annotated with `role_arn` (empty: with no role);
+    /// else it is only released.
     DeleteServiceAccount {
         namespace: String,
         name: String,

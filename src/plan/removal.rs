@@ -23,6 +23,8 @@ pub struct RemovalObserved {
     /// The cluster role and the cluster's own provider, in the cluster's account.
     pub cluster_role: Option<RoleToRemove>,
     pub cluster_provider: Option<ProviderToRemove>,
+    /// The EKS Pod Identity associations of the recorded ServiceAccounts.
+    pub associations: Vec<AssociationToRemove>,
     /// The ConfigMaps written beside the cluster role (found by label and name).
     pub config_maps: Vec<super::ObservedConfigMap>,
     pub cluster: ClusterView,
@@ -54,6 +56,15 @@ pub struct RoleToRemove {
     pub attached_policies: BTreeSet<String>,
     pub inline_policies: Vec<String>,
     pub instance_profiles: Vec<String>,
+}
+
+/// An association of a recorded ServiceAccount, as read.
+#[derive(Debug, Clone, Default)]
+pub struct AssociationToRemove {
+    pub cluster: String,
+    pub association: crate::verify::ObservedAssociation,
+    /// Its tags: only one they prove this onboarding's is removed.
+    pub owner: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -351,6 +362,21 @@ fn cluster_removal(observed: &RemovalObserved, steps: &mut Vec<Step>, notes: &mu
                     name: sa.name.clone(),
                 }),
             )),
+            // No role annotation is this onboarding's mark when EKS
+            // associations serve its ServiceAccounts (`arn` is then empty).
+            None if arn.is_empty() && sa.created_by_us => steps.push(Step::new(
+                Target::Cluster,
+                Action::Delete,
+                format!("ServiceAccount {id} (created by this tool)"),
+                Some(Op::DeleteServiceAccount {
+                    namespace: sa.namespace.clone(),
+                    name: sa.name.clone(),
+                    role_arn: String::new(),
+                }),
+            )),
+            None if arn.is_empty() => notes.push(format!(
+                "ServiceAccount {id} is left alone: this tool did not create it, and set nothing on it."
+            )),
             annotated => notes.push(format!(
                 "ServiceAccount {id} is left alone: it is annotated with {} now.",
                 annotated.as_deref().unwrap_or("no role")
@@ -366,6 +392,7 @@ fn cluster_removal(observed: &RemovalObserved, steps: &mut Vec<Step>, notes: &mu
 pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
     let mut steps = Vec::new();
     let mut notes = Vec::new();
+    association_removal(observed, &mut steps, &mut notes);
     if let Some(role) = &observed.role {
         steps.extend(role_removal(role, &observed.name, Target::Iam)?);
     }
@@ -422,7 +449,10 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
     }
     // Something of the onboarding was found, so its cluster part exists or
     // may: not knowing is not done.
-    let something = observed.role.is_some() || observed.provider.is_some() || observed.config_entry;
+    let something = observed.role.is_some()
+        || observed.provider.is_some()
+        || observed.config_entry
+        || !observed.associations.is_empty();
     Ok(Removal {
         plan: Plan {
             steps,
@@ -435,6 +465,32 @@ pub fn plan_removal(observed: &RemovalObserved) -> Result<Removal, PlanError> {
             entry_kept: kept.is_some(),
         }),
     })
+}
+
+/// The associations whose tags prove the onboarding go first (they name
+/// both roles); any other is said and left alone.
+fn association_removal(observed: &RemovalObserved, steps: &mut Vec<Step>, notes: &mut Vec<String>) {
+    for found in &observed.associations {
+        let a = &found.association;
+        let id = format!("{}/{}", a.namespace, a.service_account);
+        if !crate::inventory::proves(&found.owner, &observed.name) {
+            notes.push(format!(
+                "Pod Identity association {} for {id} is left alone: it is not this onboarding's (its tags do not name `{}`).",
+                a.id, observed.name
+            ));
+            continue;
+        }
+        steps.push(Step::new(
+            Target::Eks,
+            Action::Delete,
+            format!("Pod Identity association {} for {id}", a.id),
+            Some(Op::DeleteAssociation {
+                cluster: found.cluster.clone(),
+                id: a.id.clone(),
+                owner: observed.name.clone(),
+            }),
+        ));
+    }
 }
 
 /// The steps that remove an onboarding's role from one account's IAM:
