@@ -501,6 +501,9 @@ fn the_cluster_side_names_refused_annotations_and_missing_service_accounts() {
 
 // ---- the property: every trust this tool writes audits clean
 
+/// The same property over the planners' outputs, for every mode.
+mod planners;
+
 fn label() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9-]{0,14}[a-z0-9]"
 }
