@@ -179,23 +179,14 @@ fn the_corpus_has_thirty_documents_and_covers_every_trust_finding() {
                 }),
         )
         .collect();
-    use FindingId::*;
-    for id in [
-        WebIdentityNoSub,
-        SubWildcard,
-        SubNamespaceWildcard,
-        AudUnbound,
-        StringEqualsWildcard,
-        ConditionOtherIssuer,
-        ProviderMissing,
-        ProviderNoStsClientId,
-        ProviderUnused,
-        PodIdentityUnbound,
-        CrossAccountRoot,
-        TagSessionMissing,
-        TrustNearQuota,
-        ServiceAccountNotAdmitted,
-    ] {
+    // Every kind but those a corpus document cannot show: drift needs a
+    // role the tool owns, a missing ServiceAccount is reported beside most
+    // documents (both have tests of their own below).
+    let elsewhere = [FindingId::Drift, FindingId::ServiceAccountMissing];
+    for id in FindingId::ALL
+        .into_iter()
+        .filter(|id| !elsewhere.contains(id))
+    {
         assert!(
             tagged.contains(id.as_str()),
             "no corpus document is tagged {}",
@@ -207,6 +198,64 @@ fn the_corpus_has_thirty_documents_and_covers_every_trust_finding() {
         .filter(|d| expected(d, "expect").is_empty())
         .count();
     assert!(clean >= 10, "{clean} clean look-alikes");
+}
+
+/// Issue 25's list: each kind's stable ID, its severity (cross-account-root
+/// may be lowered, see the corpus) and whether it marks the trust broken.
+#[test]
+fn every_finding_kind_keeps_its_stable_id_severity_and_broken_marker() {
+    let want = [
+        ("web-identity-no-sub", "critical", false),
+        ("sub-wildcard", "high", false),
+        ("sub-namespace-wildcard", "medium", false),
+        ("aud-unbound", "medium", false),
+        ("string-equals-wildcard", "high", true),
+        ("condition-other-issuer", "high", true),
+        ("provider-missing", "medium", true),
+        ("provider-no-sts-client-id", "high", true),
+        ("provider-unused", "info", false),
+        ("pod-identity-unbound", "medium", false),
+        ("cross-account-root", "high", false),
+        ("tag-session-missing", "high", true),
+        ("trust-near-quota", "low", false),
+        ("service-account-not-admitted", "high", true),
+        ("service-account-missing", "low", false),
+        ("drift", "high", false),
+    ];
+    let got: Vec<(&str, &str, bool)> = FindingId::ALL
+        .iter()
+        .map(|id| (id.as_str(), id.severity().as_str(), id.broken()))
+        .collect();
+    assert_eq!(got, want);
+    // JSON and YAML carry the same ID the text shows.
+    for id in FindingId::ALL {
+        assert_eq!(serde_json::to_value(id).unwrap(), json!(id.as_str()));
+        let severity = id.severity();
+        assert_eq!(
+            serde_json::to_value(severity).unwrap(),
+            json!(severity.as_str())
+        );
+    }
+}
+
+/// docs/commands/audit.md's table names every kind with the severity and
+/// the broken marker the code gives it.
+#[test]
+fn the_documented_table_lists_every_kind_as_the_code_reports_it() {
+    let docs = include_str!("../../docs/commands/audit.md");
+    for id in FindingId::ALL {
+        let row = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", id.as_str())))
+            .unwrap_or_else(|| panic!("docs/commands/audit.md has no row for {}", id.as_str()));
+        let severity = row.split('|').nth(2).unwrap_or_default().trim();
+        assert!(
+            severity.starts_with(id.severity().as_str()),
+            "{}: documented {severity:?}",
+            id.as_str()
+        );
+        assert_eq!(severity.contains("broken"), id.broken(), "{}", id.as_str());
+    }
 }
 
 #[test]
