@@ -124,6 +124,81 @@ fn ids_by_arn(report: &Value) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// The keys of `-o json|yaml` as docs/commands/audit.md documents them.
+const ACCOUNT_KEYS: [&str; 6] = [
+    "profile",
+    "account",
+    "roles",
+    "workload_identity_roles",
+    "providers",
+    "provider_quota",
+];
+const FINDING_KEYS: [&str; 8] = [
+    "id",
+    "severity",
+    "broken",
+    "account",
+    "arn",
+    "role",
+    "statement",
+    "who",
+];
+const FIX_KEYS: [&str; 4] = ["text", "command", "document", "diff"];
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// The report has the documented shape and the docs still say it: each
+/// finding carries at least ID, severity, broken, account, ARN, who and the
+/// fix's text, and no key the docs do not name.
+fn assert_documented_shape(report: &Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/commands/audit.md");
+    let docs = std::fs::read_to_string(path).expect("docs/commands/audit.md");
+    let flat = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+    let shape = format!(
+        "{{\"accounts\": [{{{}}}], \"totals\": {{severity: count}}, \"findings\": [{{{}, fix: {{{}}}}}]}}",
+        ACCOUNT_KEYS.join(", "),
+        FINDING_KEYS.join(", "),
+        FIX_KEYS.join(", ")
+    );
+    assert_contains!(flat, shape.as_str());
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(report), ["accounts", "findings", "totals"]);
+    let mut severities = SEVERITIES.map(String::from).to_vec();
+    severities.sort();
+    assert_eq!(keys(&report["totals"]), severities);
+    for a in report["accounts"].as_array().unwrap() {
+        let mut want = ACCOUNT_KEYS.map(String::from).to_vec();
+        want.sort();
+        assert_eq!(keys(a), want, "{a}");
+    }
+    for f in report["findings"].as_array().unwrap() {
+        for k in keys(f) {
+            assert!(
+                k == "fix" || FINDING_KEYS.contains(&k.as_str()),
+                "undocumented {k}: {f}"
+            );
+        }
+        for k in ["id", "account", "arn", "who"] {
+            assert!(f[k].as_str().is_some_and(|v| !v.is_empty()), "{k}: {f}");
+        }
+        assert!(
+            SEVERITIES.contains(&f["severity"].as_str().unwrap_or_default()),
+            "{f}"
+        );
+        assert!(f["broken"].is_boolean(), "{f}");
+        for k in keys(&f["fix"]) {
+            assert!(FIX_KEYS.contains(&k.as_str()), "undocumented fix.{k}: {f}");
+        }
+        assert!(
+            f["fix"]["text"].as_str().is_some_and(|t| !t.is_empty()),
+            "{f}"
+        );
+    }
+}
+
 #[test]
 fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_write() {
     let world = World::new();
@@ -160,6 +235,14 @@ fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_
     let totals = report["totals"].as_object().unwrap();
     let sum: u64 = totals.values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(sum as usize, report["findings"].as_array().unwrap().len());
+    assert_documented_shape(&report);
+    let unused = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "provider-unused")
+        .expect("the unused provider");
+    assert_contains!(unused["who"].as_str().unwrap(), "(3 used of 100)");
 
     // Read-only, and no per-role call where a list call carries the data:
     // GetOpenIDConnectProvider only for the providers some role trusts.
@@ -183,6 +266,28 @@ fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_
         count("GetRole"),
         0,
         "no role of the corpus claims to be the tool's"
+    );
+
+    // Once the reads are counted, the same audit as text: one line per finding, each within 100
+    // columns, the provider slots used of the quota in the header.
+    let mut args = vec!["audit"];
+    args.extend_from_slice(&BOTH_ACCOUNTS);
+    let text = world.run(&args);
+    text.assert_ok();
+    for line in text.stdout.lines() {
+        assert!(line.chars().count() <= 100, "{line:?}");
+    }
+    assert_contains!(text.stdout, "OIDC providers 3/100");
+    let lines = text
+        .stdout
+        .lines()
+        .filter(|l| SEVERITIES.iter().any(|s| l.starts_with(s)))
+        .count();
+    assert_eq!(
+        lines,
+        report["findings"].as_array().unwrap().len(),
+        "{}",
+        text.stdout
     );
 }
 
@@ -442,6 +547,20 @@ fn fix_doc_prints_a_document_that_cuts_the_intruder_and_keeps_the_user() {
     let yaml = world.run(&["audit", "-o", "yaml"]);
     let parsed: serde_yaml::Value = serde_yaml::from_str(&yaml.stdout).expect("YAML");
     assert_eq!(parsed["findings"][0]["id"], "sub-wildcard");
+    let as_json: Value = serde_yaml::from_str(&yaml.stdout).expect("YAML as JSON values");
+    assert_documented_shape(&as_json);
+
+    // --fail-on gates on the worst finding only: high and medium pass a
+    // critical gate (the report still printed), and fail a high one.
+    let below = world.run(&["audit", "--fail-on", "critical"]);
+    below.assert_ok();
+    assert_contains!(below.stdout, "sub-wildcard");
+    world.run(&["audit", "--fail-on", "high"]).assert_code(1);
+    let medium = world.run(&["audit", "--fail-on", "medium", "-o", "json"]);
+    medium.assert_code(1);
+    assert_contains!(medium.stderr, "2 findings at or above `medium`");
+    let low = world.run(&["audit", "--fail-on", "low"]);
+    low.assert_code(1);
 
     // Without the cluster nobody can know whom the wildcard was for.
     let unknown = world.run(&["audit", "--fix-doc", "vendor-role"]);
