@@ -667,3 +667,104 @@ fn policy_for_audit_allows_every_call_an_audit_makes_and_no_write() {
         );
     }
 }
+
+/// The size: 1,000 roles, 200 of them web-identity roles over 10
+/// providers, and 100 providers in all. The reads stay a handful: one
+/// ListRoles page, one provider list, GetOpenIDConnectProvider for the 10
+/// trusted providers only, no call per role; about 15 AWS calls in all,
+/// credentials included. (Wall time at 50 ms per request is scripts/bench's.)
+#[test]
+fn a_thousand_roles_and_a_hundred_providers_are_audited_in_about_fifteen_calls() {
+    use futures::stream::{self, StreamExt};
+    let world = World::new();
+    let host = |i: usize| format!("oidc.eks.us-east-1.amazonaws.com/id/SCALE{i:04}");
+    let existing = world.block_on(async {
+        let roles = world
+            .klanker
+            .iam
+            .list_roles()
+            .send()
+            .await
+            .expect("list roles");
+        roles.roles().len()
+    });
+    let creates: Vec<(String, Value)> = (0..1000 - existing)
+        .map(|n| match n < 200 {
+            // Half as `add` writes it, half with no `sub`.
+            true => {
+                let h = host(n % 10);
+                let mut condition = json!({format!("{h}:aud"): "sts.amazonaws.com"});
+                if n % 2 == 0 {
+                    condition[format!("{h}:sub")] = json!(format!("system:serviceaccount:team:app-{n}"));
+                }
+                let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Federated": format!("arn:aws:iam::{KLANKER_ACCOUNT}:oidc-provider/{h}")},
+                    "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": condition}}]});
+                (format!("irsa-{n:04}"), trust)
+            }
+            false => (
+                format!("app-{n:04}"),
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            ),
+        })
+        .collect();
+    let klanker = &world.klanker;
+    world.block_on(async {
+        stream::iter(0..100)
+            .for_each_concurrent(8, |i| {
+                let url = format!("https://{}", host(i));
+                async move {
+                    klanker.create_provider(&url, &["sts.amazonaws.com"]).await;
+                }
+            })
+            .await;
+        stream::iter(&creates)
+            .for_each_concurrent(8, |(name, trust)| async move {
+                klanker
+                    .iam
+                    .create_role()
+                    .role_name(name)
+                    .assume_role_policy_document(trust.to_string())
+                    .send()
+                    .await
+                    .expect("create role");
+            })
+            .await;
+    });
+    world.clear_calls();
+
+    let out = world.run(&["audit", "-o", "json"]);
+    out.assert_ok();
+    let report: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(report["accounts"][0]["roles"], 1000);
+    assert_eq!(report["accounts"][0]["providers"], 100);
+    let ids = |id: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == id)
+            .count()
+    };
+    assert_eq!(ids("web-identity-no-sub"), 100);
+    assert_eq!(ids("provider-unused"), 90);
+
+    let calls = world.moto.calls();
+    let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    assert_eq!(count("ListRoles"), 1, "1,000 roles are one page");
+    assert_eq!(count("ListOpenIDConnectProviders"), 1);
+    assert_eq!(
+        count("GetOpenIDConnectProvider"),
+        10,
+        "the trusted ones only"
+    );
+    assert_eq!(count("GetRole"), 0);
+    assert!(
+        calls.len() <= 15,
+        "{} AWS calls: {:?}",
+        calls.len(),
+        calls.iter().map(|c| &c.action).collect::<Vec<_>>()
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
