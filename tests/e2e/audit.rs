@@ -768,3 +768,47 @@ fn a_thousand_roles_and_a_hundred_providers_are_audited_in_about_fifteen_calls()
     );
     assert_eq!(world.writes(), Vec::<String>::new());
 }
+
+/// Two profiles of one account audit it once, and a refused read after the
+/// role list (a trusted provider's client IDs) is exit 1 naming that
+/// permission, as a refused ListRoles is.
+#[test]
+fn two_profiles_of_one_account_audit_it_once_and_a_denied_provider_read_is_named() {
+    let world = World::new();
+    world.add(&["--yes"]).assert_ok();
+    let config = world.path("aws-config");
+    let mut text = std::fs::read_to_string(&config).expect("aws config");
+    text.push_str(&format!(
+        "\n[profile klanker-again]\nrole_arn = arn:aws:iam::{KLANKER_ACCOUNT}:role/klanker-operator\nsource_profile = base\nregion = us-east-1\n"
+    ));
+    std::fs::write(&config, text).expect("aws config");
+    let out = world.run(&[
+        "audit",
+        "-o",
+        "json",
+        "--aws-profile",
+        "klanker-application",
+        "--aws-profile",
+        "klanker-again",
+    ]);
+    out.assert_ok();
+    let report: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(
+        report["accounts"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(report["accounts"][0]["account"], KLANKER_ACCOUNT);
+    assert_eq!(report["findings"], json!([]), "what add wrote is clean");
+
+    world.moto.inject(json!([{"action": "GetOpenIDConnectProvider", "fault": "error", "status": 403,
+        "code": "AccessDenied", "message": "User is not authorized to perform: iam:GetOpenIDConnectProvider", "count": 10}]));
+    let denied = world.run(&["audit"]);
+    denied.assert_code(1);
+    assert_eq!(denied.stdout, "");
+    assert_contains!(
+        denied.stderr,
+        "iam:GetOpenIDConnectProvider was denied for profile `klanker-application`"
+    );
+    assert_contains!(denied.stderr, "kubectl klanker-trust policy --for audit");
+}
