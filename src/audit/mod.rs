@@ -190,6 +190,26 @@ impl FindingId {
         }
     }
 
+    /// Whether the tightened trust document fixes it: the rules on what a
+    /// statement admits. Not the quota, a root trust (whom it was meant for
+    /// is the owner's to say), the cluster side (the document keeps whoever
+    /// gets in today), drift (the `add` command fixes that), nor providers.
+    pub fn fixed_by_document(self) -> bool {
+        use FindingId::*;
+        match self {
+            WebIdentityNoSub | SubWildcard | SubNamespaceWildcard | AudUnbound
+            | StringEqualsWildcard | ConditionOtherIssuer | ProviderMissing
+            | PodIdentityUnbound | TagSessionMissing => true,
+            ProviderNoStsClientId
+            | ProviderUnused
+            | CrossAccountRoot
+            | TrustNearQuota
+            | ServiceAccountNotAdmitted
+            | ServiceAccountMissing
+            | Drift => false,
+        }
+    }
+
     /// Whether the finding means the trust admits nobody it was meant for.
     pub fn broken(self) -> bool {
         use FindingId::*;
@@ -454,7 +474,13 @@ pub fn fix_document(scan: &Scan, role: &str) -> Result<Value, AuditError> {
             }
         })?,
     };
-    if crate::trust::policy::equivalent(&doc, &summary.trust_policy) {
+    // A rewrite of a trust none of whose findings it fixes would only
+    // restyle it (StringLike of a literal as StringEquals, say).
+    let fixable = analyze(scan)
+        .findings
+        .iter()
+        .any(|f| f.arn == summary.arn && (f.id == FindingId::Drift || f.id.fixed_by_document()));
+    if !fixable || crate::trust::policy::equivalent(&doc, &summary.trust_policy) {
         return Err(AuditError::NothingToFix {
             role: summary.arn.clone(),
         });

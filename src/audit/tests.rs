@@ -439,6 +439,38 @@ fn fix_doc_finds_a_role_by_name_or_arn_and_refuses_a_clean_one() {
     ));
 }
 
+/// A clean trust has nothing to tighten, with or without the cluster: no
+/// finding of it carries a document (a missing ServiceAccount is fixed by
+/// dropping the subject, which a rewrite keeping it does not do), and
+/// --fix-doc refuses it rather than print a rewrite of a clean trust.
+#[test]
+fn a_clean_look_alike_gets_no_fixed_document_even_beside_a_missing_service_account() {
+    let c = corpus();
+    let scan = corpus_scan(true);
+    let report = analyze(&scan);
+    for d in c["documents"].as_array().unwrap() {
+        if !expected(d, "expect").is_empty() || !expected(d, "cluster_expect").is_empty() {
+            continue;
+        }
+        let name = format!("corpus-{}", d["name"].as_str().unwrap());
+        let with_document: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.role.as_deref() == Some(name.as_str()) && f.fix.document.is_some())
+            .map(|f| f.id.as_str())
+            .collect();
+        assert_eq!(with_document, Vec::<&str>::new(), "{name}");
+        assert!(
+            matches!(
+                fix_document(&scan, &name),
+                Err(AuditError::NothingToFix { .. })
+            ),
+            "{name}: {:?}",
+            fix_document(&scan, &name)
+        );
+    }
+}
+
 #[test]
 fn the_report_sorts_worst_first_and_counts_each_severity() {
     let report = analyze(&corpus_scan(false));

@@ -360,6 +360,17 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
                 judged += 1;
             }
         }
+        // Every fixed document the audit prints is judged, not only some.
+        let has_fix = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["arn"] == arn.as_str() && f["fix"]["document"].is_object());
+        assert_eq!(
+            has_fix,
+            d["fixed_probes"].is_array(),
+            "{name}: a fixed document is printed exactly when the corpus has fixed_probes for it"
+        );
         if d["fixed_probes"].is_array() {
             let fixed = report["findings"]
                 .as_array()
