@@ -156,6 +156,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// Every trust a fresh `add` writes, in every mode, audits clean.
+    ///
+    /// At most 9 ServiceAccounts, so the trust stays well under 90% of the
+    /// 2,048-character quota: `add` writes up to the quota itself (30
+    /// ServiceAccounts of 30-odd characters make 1,881), and such a trust
+    /// is reported as trust-near-quota (low), which is about room for the
+    /// next ServiceAccount, not about who gets in. Whether `add` should
+    /// warn there or the property allow that one finding is open (issue 25's
+    /// text asks for 0 findings); it is left to the planners' owners.
     #[test]
     fn every_trust_every_mode_writes_audits_clean(subjects in scopes(8), name in label()) {
         // One namespace of the generated ones may be the context's; the rest as generated.
