@@ -447,10 +447,16 @@ fn what_add_writes_audits_clean_and_a_hand_widened_trust_is_drift_fixed_by_the_p
     let world = World::new();
     world.add(&["--yes"]).assert_ok();
     world.clear_calls();
+    let config = std::fs::read(world.km_config()).expect("km-config.yaml");
     let out = world.run(&["audit", "--context", CONTEXT]);
     out.assert_ok();
     assert_contains!(out.stdout, "No findings.");
+    // It writes nothing, anywhere: not IAM, not the cluster, not km-config.yaml.
     assert_eq!(world.writes(), Vec::<String>::new());
+    assert_eq!(
+        std::fs::read(world.km_config()).expect("km-config.yaml"),
+        config
+    );
 
     // Someone drops the `sub` condition by hand.
     let host = world.issuer_host_path();
