@@ -34,7 +34,9 @@ pub enum AuditError {
     #[error("role `{role}` exists in several audited accounts ({}); pass its ARN", .accounts.join(", "))]
     AmbiguousRole { role: String, accounts: Vec<String> },
     /// `--fix-doc ROLE` for a role whose trust has nothing to tighten.
-    #[error("the trust of role {role} has nothing to tighten: its audit found no weakness in it")]
+    #[error(
+        "the trust of role {role} has nothing to tighten: its audit found nothing a rewritten trust would fix"
+    )]
     NothingToFix { role: String },
     /// `--fix-doc ROLE` where the document cannot be written without knowing more.
     #[error("no tightened trust for role {role}: {why}")]

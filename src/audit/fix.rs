@@ -36,6 +36,9 @@ pub fn attach(
             f.fix.command.get_or_insert_with(|| o.add_command());
             continue;
         }
+        if !f.id.fixed_by_document() {
+            continue;
+        }
         let Some(role) = account.roles.iter().find(|r| r.arn == f.arn) else {
             continue;
         };

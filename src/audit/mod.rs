@@ -72,6 +72,15 @@ impl Severity {
     ];
 }
 
+// `ALL` holds every kind once, each at its place.
+const _: () = {
+    let mut i = 0;
+    while i < FindingId::ALL.len() {
+        assert!(FindingId::ALL[i].position() == i);
+        i += 1;
+    }
+};
+
 /// The stable ID of each kind of finding (docs/commands/audit.md lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -95,6 +104,50 @@ pub enum FindingId {
 }
 
 impl FindingId {
+    /// Every kind, so tests and docs checks cannot miss one added later.
+    pub const ALL: [FindingId; 16] = [
+        FindingId::WebIdentityNoSub,
+        FindingId::SubWildcard,
+        FindingId::SubNamespaceWildcard,
+        FindingId::AudUnbound,
+        FindingId::StringEqualsWildcard,
+        FindingId::ConditionOtherIssuer,
+        FindingId::ProviderMissing,
+        FindingId::ProviderNoStsClientId,
+        FindingId::ProviderUnused,
+        FindingId::PodIdentityUnbound,
+        FindingId::CrossAccountRoot,
+        FindingId::TagSessionMissing,
+        FindingId::TrustNearQuota,
+        FindingId::ServiceAccountNotAdmitted,
+        FindingId::ServiceAccountMissing,
+        FindingId::Drift,
+    ];
+
+    /// Its place in `ALL`. The match is exhaustive, so a kind added to the
+    /// enum does not build until it is given the next place, beside `ALL`.
+    const fn position(self) -> usize {
+        use FindingId::*;
+        match self {
+            WebIdentityNoSub => 0,
+            SubWildcard => 1,
+            SubNamespaceWildcard => 2,
+            AudUnbound => 3,
+            StringEqualsWildcard => 4,
+            ConditionOtherIssuer => 5,
+            ProviderMissing => 6,
+            ProviderNoStsClientId => 7,
+            ProviderUnused => 8,
+            PodIdentityUnbound => 9,
+            CrossAccountRoot => 10,
+            TagSessionMissing => 11,
+            TrustNearQuota => 12,
+            ServiceAccountNotAdmitted => 13,
+            ServiceAccountMissing => 14,
+            Drift => 15,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FindingId::WebIdentityNoSub => "web-identity-no-sub",
@@ -134,6 +187,26 @@ impl FindingId {
             }
             TrustNearQuota | ServiceAccountMissing => Severity::Low,
             ProviderUnused => Severity::Info,
+        }
+    }
+
+    /// Whether the tightened trust document fixes it: the rules on what a
+    /// statement admits. Not the quota, a root trust (whom it was meant for
+    /// is the owner's to say), the cluster side (the document keeps whoever
+    /// gets in today), drift (the `add` command fixes that), nor providers.
+    pub fn fixed_by_document(self) -> bool {
+        use FindingId::*;
+        match self {
+            WebIdentityNoSub | SubWildcard | SubNamespaceWildcard | AudUnbound
+            | StringEqualsWildcard | ConditionOtherIssuer | ProviderMissing
+            | PodIdentityUnbound | TagSessionMissing => true,
+            ProviderNoStsClientId
+            | ProviderUnused
+            | CrossAccountRoot
+            | TrustNearQuota
+            | ServiceAccountNotAdmitted
+            | ServiceAccountMissing
+            | Drift => false,
         }
     }
 
@@ -401,7 +474,13 @@ pub fn fix_document(scan: &Scan, role: &str) -> Result<Value, AuditError> {
             }
         })?,
     };
-    if crate::trust::policy::equivalent(&doc, &summary.trust_policy) {
+    // A rewrite of a trust none of whose findings it fixes would only
+    // restyle it (StringLike of a literal as StringEquals, say).
+    let fixable = analyze(scan)
+        .findings
+        .iter()
+        .any(|f| f.arn == summary.arn && (f.id == FindingId::Drift || f.id.fixed_by_document()));
+    if !fixable || crate::trust::policy::equivalent(&doc, &summary.trust_policy) {
         return Err(AuditError::NothingToFix {
             role: summary.arn.clone(),
         });

@@ -179,23 +179,14 @@ fn the_corpus_has_thirty_documents_and_covers_every_trust_finding() {
                 }),
         )
         .collect();
-    use FindingId::*;
-    for id in [
-        WebIdentityNoSub,
-        SubWildcard,
-        SubNamespaceWildcard,
-        AudUnbound,
-        StringEqualsWildcard,
-        ConditionOtherIssuer,
-        ProviderMissing,
-        ProviderNoStsClientId,
-        ProviderUnused,
-        PodIdentityUnbound,
-        CrossAccountRoot,
-        TagSessionMissing,
-        TrustNearQuota,
-        ServiceAccountNotAdmitted,
-    ] {
+    // Every kind but those a corpus document cannot show: drift needs a
+    // role the tool owns, a missing ServiceAccount is reported beside most
+    // documents (both have tests of their own below).
+    let elsewhere = [FindingId::Drift, FindingId::ServiceAccountMissing];
+    for id in FindingId::ALL
+        .into_iter()
+        .filter(|id| !elsewhere.contains(id))
+    {
         assert!(
             tagged.contains(id.as_str()),
             "no corpus document is tagged {}",
@@ -207,6 +198,64 @@ fn the_corpus_has_thirty_documents_and_covers_every_trust_finding() {
         .filter(|d| expected(d, "expect").is_empty())
         .count();
     assert!(clean >= 10, "{clean} clean look-alikes");
+}
+
+/// Issue 25's list: each kind's stable ID, its severity (cross-account-root
+/// may be lowered, see the corpus) and whether it marks the trust broken.
+#[test]
+fn every_finding_kind_keeps_its_stable_id_severity_and_broken_marker() {
+    let want = [
+        ("web-identity-no-sub", "critical", false),
+        ("sub-wildcard", "high", false),
+        ("sub-namespace-wildcard", "medium", false),
+        ("aud-unbound", "medium", false),
+        ("string-equals-wildcard", "high", true),
+        ("condition-other-issuer", "high", true),
+        ("provider-missing", "medium", true),
+        ("provider-no-sts-client-id", "high", true),
+        ("provider-unused", "info", false),
+        ("pod-identity-unbound", "medium", false),
+        ("cross-account-root", "high", false),
+        ("tag-session-missing", "high", true),
+        ("trust-near-quota", "low", false),
+        ("service-account-not-admitted", "high", true),
+        ("service-account-missing", "low", false),
+        ("drift", "high", false),
+    ];
+    let got: Vec<(&str, &str, bool)> = FindingId::ALL
+        .iter()
+        .map(|id| (id.as_str(), id.severity().as_str(), id.broken()))
+        .collect();
+    assert_eq!(got, want);
+    // JSON and YAML carry the same ID the text shows.
+    for id in FindingId::ALL {
+        assert_eq!(serde_json::to_value(id).unwrap(), json!(id.as_str()));
+        let severity = id.severity();
+        assert_eq!(
+            serde_json::to_value(severity).unwrap(),
+            json!(severity.as_str())
+        );
+    }
+}
+
+/// docs/commands/audit.md's table names every kind with the severity and
+/// the broken marker the code gives it.
+#[test]
+fn the_documented_table_lists_every_kind_as_the_code_reports_it() {
+    let docs = include_str!("../../docs/commands/audit.md");
+    for id in FindingId::ALL {
+        let row = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", id.as_str())))
+            .unwrap_or_else(|| panic!("docs/commands/audit.md has no row for {}", id.as_str()));
+        let severity = row.split('|').nth(2).unwrap_or_default().trim();
+        assert!(
+            severity.starts_with(id.severity().as_str()),
+            "{}: documented {severity:?}",
+            id.as_str()
+        );
+        assert_eq!(severity.contains("broken"), id.broken(), "{}", id.as_str());
+    }
 }
 
 #[test]
@@ -335,6 +384,37 @@ fn a_wildcard_without_the_cluster_has_no_document_and_says_why() {
     );
 }
 
+/// The whole corpus as text: every line within 100 columns, narrow and
+/// wide alike except wide's finding lines (ARNs and fixes in full, for
+/// scripts and wide terminals), and the unused provider says used/quota.
+#[test]
+fn the_corpus_as_text_fits_a_hundred_columns_and_shows_the_provider_slots() {
+    let report = analyze(&corpus_scan(true));
+    let narrow = crate::output::audit::text(&report, false);
+    for line in narrow.lines() {
+        assert!(line.chars().count() <= 100, "{line:?}");
+    }
+    assert_eq!(
+        narrow.lines().filter(|l| l.contains("corpus-")).count(),
+        report.findings.iter().filter(|f| f.role.is_some()).count(),
+        "one line per finding: {narrow}"
+    );
+    assert!(
+        narrow.contains("OIDC providers 3/100"),
+        "the account's used/quota: {narrow}"
+    );
+    let unused = report
+        .findings
+        .iter()
+        .find(|f| f.id == FindingId::ProviderUnused)
+        .expect("the unused provider");
+    assert!(unused.who.contains("(3 used of 100)"), "{}", unused.who);
+    let wide = crate::output::audit::text(&report, true);
+    for f in &report.findings {
+        assert!(wide.contains(&f.arn), "wide shows {}", f.arn);
+    }
+}
+
 #[test]
 fn fix_doc_finds_a_role_by_name_or_arn_and_refuses_a_clean_one() {
     let scan = corpus_scan(true);
@@ -357,6 +437,38 @@ fn fix_doc_finds_a_role_by_name_or_arn_and_refuses_a_clean_one() {
         fix_document(&scan, "corpus-cross-account-root"),
         Err(AuditError::CannotTighten { .. })
     ));
+}
+
+/// A clean trust has nothing to tighten, with or without the cluster: no
+/// finding of it carries a document (a missing ServiceAccount is fixed by
+/// dropping the subject, which a rewrite keeping it does not do), and
+/// --fix-doc refuses it rather than print a rewrite of a clean trust.
+#[test]
+fn a_clean_look_alike_gets_no_fixed_document_even_beside_a_missing_service_account() {
+    let c = corpus();
+    let scan = corpus_scan(true);
+    let report = analyze(&scan);
+    for d in c["documents"].as_array().unwrap() {
+        if !expected(d, "expect").is_empty() || !expected(d, "cluster_expect").is_empty() {
+            continue;
+        }
+        let name = format!("corpus-{}", d["name"].as_str().unwrap());
+        let with_document: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.role.as_deref() == Some(name.as_str()) && f.fix.document.is_some())
+            .map(|f| f.id.as_str())
+            .collect();
+        assert_eq!(with_document, Vec::<&str>::new(), "{name}");
+        assert!(
+            matches!(
+                fix_document(&scan, &name),
+                Err(AuditError::NothingToFix { .. })
+            ),
+            "{name}: {:?}",
+            fix_document(&scan, &name)
+        );
+    }
 }
 
 #[test]
@@ -500,6 +612,9 @@ fn the_cluster_side_names_refused_annotations_and_missing_service_accounts() {
 }
 
 // ---- the property: every trust this tool writes audits clean
+
+/// The same property over the planners' outputs, for every mode.
+mod planners;
 
 fn label() -> impl Strategy<Value = String> {
     "[a-z][a-z0-9-]{0,14}[a-z0-9]"

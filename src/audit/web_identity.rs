@@ -175,33 +175,13 @@ fn subject(ctx: &Context<'_>, role: &RoleSummary, s: &Statement, keys: &Keys) ->
             format!("add a `StringEquals` condition on `{}:sub` naming the ServiceAccounts (system:serviceaccount:NAMESPACE:NAME)", keys.host_path),
         )];
     }
-    let mut out = Vec::new();
-    for c in subs.iter().filter(|c| c.compare == Compare::Exact) {
-        let dead: Vec<&str> = c
-            .values
-            .iter()
-            .map(String::as_str)
-            .filter(|v| has_wildcard(v))
-            .collect();
-        if dead.is_empty() {
-            continue;
-        }
-        let all = dead.len() == c.values.len();
-        out.push(ctx.on_role(
-            FindingId::StringEqualsWildcard,
-            role,
-            Some(s),
-            format!(
-                "nobody through {}: {} compares `*` and `?` literally, so {} never {}{}",
-                dead.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "),
-                c.operator,
-                if dead.len() == 1 { "it" } else { "they" },
-                if dead.len() == 1 { "matches" } else { "match" },
-                if all { " and the statement admits no one" } else { "" }
-            ),
-            "name the ServiceAccounts exactly under StringEquals (or use StringLike for a pattern)".into(),
-        ));
-    }
+    let mut out = dead_wildcards(
+        ctx,
+        role,
+        s,
+        &subs,
+        "name the ServiceAccounts exactly under StringEquals (or use StringLike for a pattern)",
+    );
     if bounded_by_literals(&subs) {
         return out;
     }
@@ -226,36 +206,95 @@ fn subject(ctx: &Context<'_>, role: &RoleSummary, s: &Statement, keys: &Keys) ->
     out
 }
 
-fn audience(ctx: &Context<'_>, role: &RoleSummary, s: &Statement, keys: &Keys) -> Option<Finding> {
+/// The values of an exact comparison that hold `*` or `?`: compared
+/// literally, no real token carries them.
+fn dead_values(c: &Condition) -> Vec<&str> {
+    match c.compare {
+        Compare::Exact => c
+            .values
+            .iter()
+            .map(String::as_str)
+            .filter(|v| has_wildcard(v))
+            .collect(),
+        Compare::Like | Compare::Other => Vec::new(),
+    }
+}
+
+/// A finding for each exact condition on a token claim (`sub`, `aud`)
+/// holding a wildcard: that entry never matches (crossplane#5578), and
+/// when every entry is one, the statement admits no one.
+fn dead_wildcards(
+    ctx: &Context<'_>,
+    role: &RoleSummary,
+    s: &Statement,
+    conditions: &[&Condition],
+    fix: &str,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in conditions {
+        let dead = dead_values(c);
+        if dead.is_empty() {
+            continue;
+        }
+        let all = dead.len() == c.values.len();
+        out.push(ctx.on_role(
+            FindingId::StringEqualsWildcard,
+            role,
+            Some(s),
+            format!(
+                "nobody through {}: {} compares `*` and `?` literally, so {} never {}{}",
+                dead.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "),
+                c.operator,
+                if dead.len() == 1 { "it" } else { "they" },
+                if dead.len() == 1 { "matches" } else { "match" },
+                if all { " and the statement admits no one" } else { "" }
+            ),
+            fix.to_string(),
+        ));
+    }
+    out
+}
+
+fn audience(ctx: &Context<'_>, role: &RoleSummary, s: &Statement, keys: &Keys) -> Vec<Finding> {
     let auds: Vec<&Condition> = s
         .conditions
         .iter()
         .filter(|c| c.narrows() && c.key == keys.aud)
         .collect();
-    let exact = |c: &&Condition| !c.values.is_empty() && c.values.iter().all(|v| v == STS_AUDIENCE);
+    let require = format!(
+        "require `\"StringEquals\": {{\"{}:aud\": \"{STS_AUDIENCE}\"}}`",
+        keys.host_path
+    );
+    let mut out = dead_wildcards(ctx, role, s, &auds, &require);
+    // What each condition admits: its entries but the dead ones.
+    let live = |c: &Condition| -> Vec<String> {
+        let dead = dead_values(c);
+        c.values
+            .iter()
+            .filter(|v| !dead.contains(&v.as_str()))
+            .cloned()
+            .collect()
+    };
+    if auds.iter().any(|c| live(c).is_empty()) {
+        // Nobody gets in through this statement: no audience to widen.
+        return out;
+    }
+    let exact = |c: &&Condition| live(c).iter().all(|v| v == STS_AUDIENCE);
     if auds.iter().any(exact) {
-        return None;
+        return out;
     }
     let who = match auds.is_empty() {
         true => "tokens minted for any audience, not only for STS".to_string(),
         false => format!(
             "tokens minted for audiences other than {STS_AUDIENCE} ({})",
             auds.iter()
-                .flat_map(|c| c.values.iter().map(String::as_str))
+                .flat_map(|c| live(c))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
     };
-    Some(ctx.on_role(
-        FindingId::AudUnbound,
-        role,
-        Some(s),
-        who,
-        format!(
-            "require `\"StringEquals\": {{\"{}:aud\": \"{STS_AUDIENCE}\"}}`",
-            keys.host_path
-        ),
-    ))
+    out.push(ctx.on_role(FindingId::AudUnbound, role, Some(s), who, require));
+    out
 }
 
 #[cfg(test)]

@@ -82,15 +82,14 @@ fn short_where(f: &Finding) -> String {
 pub fn text(report: &Report, wide: bool) -> String {
     let mut out = String::new();
     for a in &report.accounts {
-        let line = format!(
-            "Account {} ({}): {} roles, {} with workload identity; OIDC providers {}/{}",
-            visible(&a.account),
-            visible(&a.profile),
-            a.roles,
-            a.workload_identity_roles,
-            a.providers,
-            a.provider_quota
+        // The profile name is cut, not the counts: used/quota is the point.
+        let counts = format!(
+            ": {} roles, {} with workload identity; OIDC providers {}/{}",
+            a.roles, a.workload_identity_roles, a.providers, a.provider_quota
         );
+        let account = format!("Account {} (", visible(&a.account));
+        let room = COLUMNS.saturating_sub(account.chars().count() + counts.chars().count() + 1);
+        let line = format!("{account}{}){counts}", fit(&visible(&a.profile), room));
         out.push_str(&fit(&line, COLUMNS));
         out.push('\n');
     }

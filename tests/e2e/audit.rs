@@ -124,6 +124,81 @@ fn ids_by_arn(report: &Value) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// The keys of `-o json|yaml` as docs/commands/audit.md documents them.
+const ACCOUNT_KEYS: [&str; 6] = [
+    "profile",
+    "account",
+    "roles",
+    "workload_identity_roles",
+    "providers",
+    "provider_quota",
+];
+const FINDING_KEYS: [&str; 8] = [
+    "id",
+    "severity",
+    "broken",
+    "account",
+    "arn",
+    "role",
+    "statement",
+    "who",
+];
+const FIX_KEYS: [&str; 4] = ["text", "command", "document", "diff"];
+const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// The report has the documented shape and the docs still say it: each
+/// finding carries at least ID, severity, broken, account, ARN, who and the
+/// fix's text, and no key the docs do not name.
+fn assert_documented_shape(report: &Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/commands/audit.md");
+    let docs = std::fs::read_to_string(path).expect("docs/commands/audit.md");
+    let flat = docs.split_whitespace().collect::<Vec<_>>().join(" ");
+    let shape = format!(
+        "{{\"accounts\": [{{{}}}], \"totals\": {{severity: count}}, \"findings\": [{{{}, fix: {{{}}}}}]}}",
+        ACCOUNT_KEYS.join(", "),
+        FINDING_KEYS.join(", "),
+        FIX_KEYS.join(", ")
+    );
+    assert_contains!(flat, shape.as_str());
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(report), ["accounts", "findings", "totals"]);
+    let mut severities = SEVERITIES.map(String::from).to_vec();
+    severities.sort();
+    assert_eq!(keys(&report["totals"]), severities);
+    for a in report["accounts"].as_array().unwrap() {
+        let mut want = ACCOUNT_KEYS.map(String::from).to_vec();
+        want.sort();
+        assert_eq!(keys(a), want, "{a}");
+    }
+    for f in report["findings"].as_array().unwrap() {
+        for k in keys(f) {
+            assert!(
+                k == "fix" || FINDING_KEYS.contains(&k.as_str()),
+                "undocumented {k}: {f}"
+            );
+        }
+        for k in ["id", "account", "arn", "who"] {
+            assert!(f[k].as_str().is_some_and(|v| !v.is_empty()), "{k}: {f}");
+        }
+        assert!(
+            SEVERITIES.contains(&f["severity"].as_str().unwrap_or_default()),
+            "{f}"
+        );
+        assert!(f["broken"].is_boolean(), "{f}");
+        for k in keys(&f["fix"]) {
+            assert!(FIX_KEYS.contains(&k.as_str()), "undocumented fix.{k}: {f}");
+        }
+        assert!(
+            f["fix"]["text"].as_str().is_some_and(|t| !t.is_empty()),
+            "{f}"
+        );
+    }
+}
+
 #[test]
 fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_write() {
     let world = World::new();
@@ -160,6 +235,14 @@ fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_
     let totals = report["totals"].as_object().unwrap();
     let sum: u64 = totals.values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(sum as usize, report["findings"].as_array().unwrap().len());
+    assert_documented_shape(&report);
+    let unused = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "provider-unused")
+        .expect("the unused provider");
+    assert_contains!(unused["who"].as_str().unwrap(), "(3 used of 100)");
 
     // Read-only, and no per-role call where a list call carries the data:
     // GetOpenIDConnectProvider only for the providers some role trusts.
@@ -183,6 +266,28 @@ fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_
         count("GetRole"),
         0,
         "no role of the corpus claims to be the tool's"
+    );
+
+    // Once the reads are counted, the same audit as text: one line per finding, each within 100
+    // columns, the provider slots used of the quota in the header.
+    let mut args = vec!["audit"];
+    args.extend_from_slice(&BOTH_ACCOUNTS);
+    let text = world.run(&args);
+    text.assert_ok();
+    for line in text.stdout.lines() {
+        assert!(line.chars().count() <= 100, "{line:?}");
+    }
+    assert_contains!(text.stdout, "OIDC providers 3/100");
+    let lines = text
+        .stdout
+        .lines()
+        .filter(|l| SEVERITIES.iter().any(|s| l.starts_with(s)))
+        .count();
+    assert_eq!(
+        lines,
+        report["findings"].as_array().unwrap().len(),
+        "{}",
+        text.stdout
     );
 }
 
@@ -255,6 +360,17 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
                 judged += 1;
             }
         }
+        // Every fixed document the audit prints is judged, not only some.
+        let has_fix = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["arn"] == arn.as_str() && f["fix"]["document"].is_object());
+        assert_eq!(
+            has_fix,
+            d["fixed_probes"].is_array(),
+            "{name}: a fixed document is printed exactly when the corpus has fixed_probes for it"
+        );
         if d["fixed_probes"].is_array() {
             let fixed = report["findings"]
                 .as_array()
@@ -331,10 +447,16 @@ fn what_add_writes_audits_clean_and_a_hand_widened_trust_is_drift_fixed_by_the_p
     let world = World::new();
     world.add(&["--yes"]).assert_ok();
     world.clear_calls();
+    let config = std::fs::read(world.km_config()).expect("km-config.yaml");
     let out = world.run(&["audit", "--context", CONTEXT]);
     out.assert_ok();
     assert_contains!(out.stdout, "No findings.");
+    // It writes nothing, anywhere: not IAM, not the cluster, not km-config.yaml.
     assert_eq!(world.writes(), Vec::<String>::new());
+    assert_eq!(
+        std::fs::read(world.km_config()).expect("km-config.yaml"),
+        config
+    );
 
     // Someone drops the `sub` condition by hand.
     let host = world.issuer_host_path();
@@ -442,6 +564,20 @@ fn fix_doc_prints_a_document_that_cuts_the_intruder_and_keeps_the_user() {
     let yaml = world.run(&["audit", "-o", "yaml"]);
     let parsed: serde_yaml::Value = serde_yaml::from_str(&yaml.stdout).expect("YAML");
     assert_eq!(parsed["findings"][0]["id"], "sub-wildcard");
+    let as_json: Value = serde_yaml::from_str(&yaml.stdout).expect("YAML as JSON values");
+    assert_documented_shape(&as_json);
+
+    // --fail-on gates on the worst finding only: high and medium pass a
+    // critical gate (the report still printed), and fail a high one.
+    let below = world.run(&["audit", "--fail-on", "critical"]);
+    below.assert_ok();
+    assert_contains!(below.stdout, "sub-wildcard");
+    world.run(&["audit", "--fail-on", "high"]).assert_code(1);
+    let medium = world.run(&["audit", "--fail-on", "medium", "-o", "json"]);
+    medium.assert_code(1);
+    assert_contains!(medium.stderr, "2 findings at or above `medium`");
+    let low = world.run(&["audit", "--fail-on", "low"]);
+    low.assert_code(1);
 
     // Without the cluster nobody can know whom the wildcard was for.
     let unknown = world.run(&["audit", "--fix-doc", "vendor-role"]);
@@ -547,4 +683,149 @@ fn policy_for_audit_allows_every_call_an_audit_makes_and_no_write() {
             case["resource"]
         );
     }
+}
+
+/// The size: 1,000 roles, 200 of them web-identity roles over 10
+/// providers, and 100 providers in all. The reads stay a handful: one
+/// ListRoles page, one provider list, GetOpenIDConnectProvider for the 10
+/// trusted providers only, no call per role; about 15 AWS calls in all,
+/// credentials included. (Wall time at 50 ms per request is scripts/bench's.)
+#[test]
+fn a_thousand_roles_and_a_hundred_providers_are_audited_in_about_fifteen_calls() {
+    use futures::stream::{self, StreamExt};
+    let world = World::new();
+    let host = |i: usize| format!("oidc.eks.us-east-1.amazonaws.com/id/SCALE{i:04}");
+    let existing = world.block_on(async {
+        let roles = world
+            .klanker
+            .iam
+            .list_roles()
+            .send()
+            .await
+            .expect("list roles");
+        roles.roles().len()
+    });
+    let creates: Vec<(String, Value)> = (0..1000 - existing)
+        .map(|n| match n < 200 {
+            // Half as `add` writes it, half with no `sub`.
+            true => {
+                let h = host(n % 10);
+                let mut condition = json!({format!("{h}:aud"): "sts.amazonaws.com"});
+                if n % 2 == 0 {
+                    condition[format!("{h}:sub")] = json!(format!("system:serviceaccount:team:app-{n}"));
+                }
+                let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Federated": format!("arn:aws:iam::{KLANKER_ACCOUNT}:oidc-provider/{h}")},
+                    "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"StringEquals": condition}}]});
+                (format!("irsa-{n:04}"), trust)
+            }
+            false => (
+                format!("app-{n:04}"),
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+            ),
+        })
+        .collect();
+    let klanker = &world.klanker;
+    world.block_on(async {
+        stream::iter(0..100)
+            .for_each_concurrent(8, |i| {
+                let url = format!("https://{}", host(i));
+                async move {
+                    klanker.create_provider(&url, &["sts.amazonaws.com"]).await;
+                }
+            })
+            .await;
+        stream::iter(&creates)
+            .for_each_concurrent(8, |(name, trust)| async move {
+                klanker
+                    .iam
+                    .create_role()
+                    .role_name(name)
+                    .assume_role_policy_document(trust.to_string())
+                    .send()
+                    .await
+                    .expect("create role");
+            })
+            .await;
+    });
+    world.clear_calls();
+
+    let out = world.run(&["audit", "-o", "json"]);
+    out.assert_ok();
+    let report: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(report["accounts"][0]["roles"], 1000);
+    assert_eq!(report["accounts"][0]["providers"], 100);
+    let ids = |id: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["id"] == id)
+            .count()
+    };
+    assert_eq!(ids("web-identity-no-sub"), 100);
+    assert_eq!(ids("provider-unused"), 90);
+
+    let calls = world.moto.calls();
+    let count = |action: &str| calls.iter().filter(|c| c.action == action).count();
+    assert_eq!(count("ListRoles"), 1, "1,000 roles are one page");
+    assert_eq!(count("ListOpenIDConnectProviders"), 1);
+    assert_eq!(
+        count("GetOpenIDConnectProvider"),
+        10,
+        "the trusted ones only"
+    );
+    assert_eq!(count("GetRole"), 0);
+    assert!(
+        calls.len() <= 15,
+        "{} AWS calls: {:?}",
+        calls.len(),
+        calls.iter().map(|c| &c.action).collect::<Vec<_>>()
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+/// Two profiles of one account audit it once, and a refused read after the
+/// role list (a trusted provider's client IDs) is exit 1 naming that
+/// permission, as a refused ListRoles is.
+#[test]
+fn two_profiles_of_one_account_audit_it_once_and_a_denied_provider_read_is_named() {
+    let world = World::new();
+    world.add(&["--yes"]).assert_ok();
+    let config = world.path("aws-config");
+    let mut text = std::fs::read_to_string(&config).expect("aws config");
+    text.push_str(&format!(
+        "\n[profile klanker-again]\nrole_arn = arn:aws:iam::{KLANKER_ACCOUNT}:role/klanker-operator\nsource_profile = base\nregion = us-east-1\n"
+    ));
+    std::fs::write(&config, text).expect("aws config");
+    let out = world.run(&[
+        "audit",
+        "-o",
+        "json",
+        "--aws-profile",
+        "klanker-application",
+        "--aws-profile",
+        "klanker-again",
+    ]);
+    out.assert_ok();
+    let report: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(
+        report["accounts"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
+    assert_eq!(report["accounts"][0]["account"], KLANKER_ACCOUNT);
+    assert_eq!(report["findings"], json!([]), "what add wrote is clean");
+
+    world.moto.inject(json!([{"action": "GetOpenIDConnectProvider", "fault": "error", "status": 403,
+        "code": "AccessDenied", "message": "User is not authorized to perform: iam:GetOpenIDConnectProvider", "count": 10}]));
+    let denied = world.run(&["audit"]);
+    denied.assert_code(1);
+    assert_eq!(denied.stdout, "");
+    assert_contains!(
+        denied.stderr,
+        "iam:GetOpenIDConnectProvider was denied for profile `klanker-application`"
+    );
+    assert_contains!(denied.stderr, "kubectl klanker-trust policy --for audit");
 }
