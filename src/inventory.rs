@@ -85,6 +85,11 @@ pub struct Onboarding {
     /// description records it, in a mode that has such a service.
     #[serde(skip)]
     pub session_tags: Option<bool>,
+    /// The external IDs the klanker role's trust pins, statement by
+    /// statement, in a mode whose trust pins the assuming party's: they
+    /// are the identity service's, so the expected trust takes them as found.
+    #[serde(skip)]
+    pub external_ids: Vec<Option<String>>,
 }
 
 /// The onboarding a role's tags prove, with the scope its trust policy
@@ -229,6 +234,7 @@ pub fn scoped(
         cluster_role_arn: None,
         config_map: None,
         session_tags: None,
+        external_ids: Vec::new(),
     }
 }
 

@@ -12,8 +12,8 @@ use crate::inventory::{self, Onboarding, RoleSummary};
 use crate::k8s::{self, Cluster, KubeError};
 use crate::kubeconfig::{self, ContextInfo};
 use crate::plan::removal::{
-    AssociationToRemove,
-    self, ClusterView, LeftOverClues, ProviderToRemove, RemovalObserved, RoleToRemove, Seen,
+    self, AssociationToRemove, ClusterView, LeftOverClues, ProviderToRemove, RemovalObserved,
+    RoleToRemove, Seen,
 };
 use crate::resolve::IssuerSource;
 use crate::resolve::rm::RmRequest;
@@ -93,7 +93,9 @@ async fn cluster_account(
     };
     if let Some(subjects) = recorded.associations {
         // No provider in this mode: the cluster's associations instead.
-        let cluster = ctx.and_then(|c| c.eks.cluster_name.as_deref()).unwrap_or_default();
+        let cluster = ctx
+            .and_then(|c| c.eks.cluster_name.as_deref())
+            .unwrap_or_default();
         let associations = associations(&clients, cluster, subjects).await?;
         return Ok(Some(ClusterRoleSide {
             clients,
@@ -167,7 +169,9 @@ async fn associations(
         .iter()
         .filter(|(_, ns, sa)| subjects.iter().any(|(s_ns, s_sa)| s_ns == ns && s_sa == sa))
         .map(|(id, _, _)| eks::describe_association(&clients.eks, cluster, id));
-    let found = futures::future::try_join_all(reads).await.map_err(on_cluster)?;
+    let found = futures::future::try_join_all(reads)
+        .await
+        .map_err(on_cluster)?;
     Ok(found
         .into_iter()
         .flatten()

@@ -224,6 +224,7 @@ mod tests {
             cluster_role_arn: None,
             config_map: None,
             session_tags: None,
+            external_ids: Vec::new(),
         }
     }
 

@@ -304,6 +304,7 @@ pub fn recorded_onboarding(
         cluster_role_arn: entry.cluster_role_arn.clone(),
         config_map: pending.config_map.clone(),
         session_tags: None,
+        external_ids: Vec::new(),
     })
 }
 
@@ -1041,6 +1042,7 @@ mod tests {
             cluster_role_arn: None,
             config_map: None,
             session_tags: None,
+            external_ids: Vec::new(),
         }
     }
 

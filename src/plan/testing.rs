@@ -17,6 +17,8 @@ pub const ISSUER_ACCOUNT: &str = "111111111111";
 pub const CLUSTER_PROVIDER: &str =
     "arn:aws:iam::222222222222:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC";
 pub const BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
+/// The EKS cluster `dev` in the cluster's account.
+pub const CLUSTER_ARN: &str = "arn:aws:eks:us-east-1:222222222222:cluster/dev";
 
 /// `add --name dev FLAGS` resolved against context `ctx` (namespace ai-pods).
 pub fn request(flags: &[&str]) -> AddRequest {

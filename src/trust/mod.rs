@@ -96,11 +96,12 @@ pub enum TrustMode {
 
 impl TrustMode {
     /// Every mode, for what must ask each one (leaving the others). Pod
-    /// identity before chained: both klanker trusts name a cluster role, and
-    /// pod identity's is the narrower shape to recognise.
+    /// identity first: its roles have the narrowest shapes to recognise
+    /// (mirror reads any other trust as its own, and chained's klanker
+    /// trust names a cluster role as the target role's does).
     pub const ALL: [TrustMode; 3] = [
-        TrustMode::Mirror,
         TrustMode::PodIdentity,
+        TrustMode::Mirror,
         TrustMode::Chained,
     ];
 

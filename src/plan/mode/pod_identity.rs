@@ -48,6 +48,15 @@ pub enum PodIdentityError {
         count: usize,
         adding: usize,
     },
+    /// The target trust, one statement per ServiceAccount, exceeds IAM's quota.
+    #[error(
+        "the target role's trust for {subjects} ServiceAccounts would be {size} characters once each association's external ID is pinned (whitespace not counted), over the quota of {limit}: pod-identity mode needs one statement per ServiceAccount (its namespace, name and external ID go together). Nothing was changed. Onboard fewer ServiceAccounts under this name (another --name for the rest), or raise the account's role trust policy quota (4096 or 8192) and pass --max-trust-policy-size."
+    )]
+    TrustTooLarge {
+        subjects: usize,
+        size: usize,
+        limit: usize,
+    },
     /// An association for the ServiceAccount exists and is not this onboarding's.
     #[error(
         "ServiceAccount {service_account} already has Pod Identity association {id} (role {role}), which {owner}: re-pointing it would silently take that role from its pods. Use another --service-account, or pass --override-existing-serviceaccounts to re-point it."
@@ -63,7 +72,10 @@ pub enum PodIdentityError {
 impl PodIdentityError {
     /// A flag to change (exit 2), rather than something to change first.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, PodIdentityError::NotEks { .. })
+        matches!(
+            self,
+            PodIdentityError::NotEks { .. } | PodIdentityError::TrustTooLarge { .. }
+        )
     }
 }
 
@@ -163,11 +175,7 @@ fn plan(
         session_tags: req.mode.session_tags,
     };
     let (trust_policy, pins) = target.document(&associations.known);
-    add::check_trust_size(
-        &trust_policy,
-        associations.known.len(),
-        req.max_trust_policy_size,
-    )?;
+    check_size(&target, &associations.known, req.max_trust_policy_size)?;
     let side_b = KlankerSide {
         trust_policy: trust_policy.clone(),
         description: names::target_role_description(&req.name, &req.scopes, req.mode.session_tags),
@@ -218,6 +226,33 @@ fn plan(
     add.cluster_role_arn = Some(role.role_arn);
     add.cluster_account = Some(side.identity.account.clone());
     Ok(add)
+}
+
+/// The trust as it will be once every external ID is pinned fits IAM's
+/// quota: an ID still unknown is counted at the length of EKS's (a UUID).
+fn check_size(
+    target: &trust::TargetTrust,
+    known: &[(String, String, Option<String>)],
+    limit: usize,
+) -> Result<(), PlanError> {
+    const PLACEHOLDER: &str = "00000000-0000-0000-0000-000000000000";
+    let pinned: Vec<_> = known
+        .iter()
+        .map(|(ns, sa, id)| {
+            let id = id.clone().unwrap_or_else(|| PLACEHOLDER.into());
+            (ns.clone(), sa.clone(), Some(id))
+        })
+        .collect();
+    let size = iam_trust::policy::policy_size(&target.document(&pinned).0);
+    if size > limit {
+        return Err(PodIdentityError::TrustTooLarge {
+            subjects: known.len(),
+            size,
+            limit,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The steps in the order they can run: the association role, the target

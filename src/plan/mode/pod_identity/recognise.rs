@@ -20,6 +20,16 @@ impl Recognise for PodIdentity {
     }
 
     fn recognise(&self, role: &RoleSummary, name: &str, tags: &Tags) -> Option<Onboarding> {
+        let cluster = tags.get(crate::trust::CLUSTER_TAG).cloned();
+        if trust::trusts_service(&role.trust_policy) {
+            // The association role itself, in the cluster's account.
+            let scope = inventory::described_scope(&role.description).unwrap_or((UNKNOWN, UNKNOWN));
+            return Some(Onboarding {
+                cluster_role_arn: Some(role.arn.clone()),
+                cluster,
+                ..inventory::scoped(role, name, self.mode(), None, String::new(), scope)
+            });
+        }
         let association_role = chain::trusted_cluster_role(&role.trust_policy)?;
         if !trust::is_target_trust(&role.trust_policy) && !self.recorded_by(&role.description) {
             return None;
@@ -37,7 +47,8 @@ impl Recognise for PodIdentity {
             } else {
                 Vec::new()
             },
-            cluster: tags.get(crate::trust::CLUSTER_TAG).cloned(),
+            cluster,
+            external_ids: trust::pinned_ids(&role.trust_policy),
             ..inventory::scoped(role, name, self.mode(), None, String::new(), scope)
         })
     }
@@ -53,8 +64,9 @@ impl Recognise for PodIdentity {
         }
     }
 
-    /// The trust `add` writes, each statement still unpinned: the external
-    /// IDs are EKS's, compared in `trust_changes` from the live trust.
+    /// The trust `add` writes: the association role's for itself, else the
+    /// target role's with each statement pinned to the external ID found
+    /// there (EKS's: only `verify` compares them with the associations).
     fn expected_trust(
         &self,
         o: &Onboarding,
@@ -63,22 +75,31 @@ impl Recognise for PodIdentity {
     ) -> Option<Value> {
         let association_role = o.cluster_role_arn.as_deref()?;
         let cluster_arn = o.cluster.as_deref()?;
+        let cluster_account = crate::trust::arn::account_of(association_role)?;
+        if association_role == o.role_arn {
+            return Some(trust::association_trust(cluster_account, cluster_arn));
+        }
         let target = trust::TargetTrust {
             partition,
-            cluster_account: crate::trust::arn::account_of(association_role)?,
+            cluster_account,
             association_role_arn: association_role,
             cluster_arn,
             session_tags: o.session_tags.unwrap_or(true),
         };
         let pairs: Vec<_> = written
             .iter()
-            .map(|(ns, sa)| (ns.clone(), sa.clone(), None))
+            .enumerate()
+            .map(|(i, (ns, sa))| {
+                (
+                    ns.clone(),
+                    sa.clone(),
+                    o.external_ids.get(i).cloned().flatten(),
+                )
+            })
             .collect();
         Some(target.document(&pairs).0)
     }
 
-    /// Differences beyond the external IDs: those are pinned from the live
-    /// trust (EKS's, which only `verify` compares with the associations).
     fn trust_changes(
         &self,
         _: &Onboarding,
@@ -86,22 +107,7 @@ impl Recognise for PodIdentity {
         expected: &Value,
         _: &[(String, String)],
     ) -> Vec<String> {
-        let mut expected = expected.clone();
-        let live_ids = crate::trust::document::PolicyDocument::read(live)
-            .allowing()
-            .map(|s| {
-                s.keys_of("StringEquals")
-                    .find(|k| k.key == crate::plan::EXTERNAL_ID_KEY)
-                    .and_then(|k| k.values.single())
-                    .map(str::to_string)
-            })
-            .collect::<Vec<_>>();
-        for (i, id) in live_ids.into_iter().enumerate() {
-            if let Some(id) = id {
-                crate::plan::pin_external_id(&mut expected, i, &id);
-            }
-        }
-        policy::diff_lines(live, &expected)
+        policy::diff_lines(live, expected)
     }
 
     fn config_map(&self, _: Option<&str>) -> Option<String> {

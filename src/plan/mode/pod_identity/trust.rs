@@ -143,11 +143,29 @@ pub fn tagged_subjects(trust: &Value) -> Vec<(String, String, Option<String>)> {
 /// policy is this mode's, or its trust names EKS's Pod Identity service.
 pub fn is_association_role(o: &crate::plan::Observed) -> bool {
     o.inline_policies.contains_key(ASSUME_POLICY_NAME)
-        || o.role.as_ref().is_some_and(|r| {
-            PolicyDocument::read(&r.trust_policy)
-                .allowing()
-                .any(|s| s.principal.service.iter().any(|p| p == SERVICE_PRINCIPAL))
+        || o.role
+            .as_ref()
+            .is_some_and(|r| trusts_service(&r.trust_policy))
+}
+
+/// Whether a trust lets EKS's Pod Identity service in (an association role's).
+pub fn trusts_service(trust: &Value) -> bool {
+    PolicyDocument::read(trust)
+        .allowing()
+        .any(|s| s.principal.service.iter().any(|p| p == SERVICE_PRINCIPAL))
+}
+
+/// The external ID each statement of a trust pins, in statement order.
+pub fn pinned_ids(trust: &Value) -> Vec<Option<String>> {
+    PolicyDocument::read(trust)
+        .allowing()
+        .map(|s| {
+            s.keys_of("StringEquals")
+                .find(|k| k.key == EXTERNAL_ID_KEY)
+                .and_then(|k| k.values.single())
+                .map(str::to_string)
         })
+        .collect()
 }
 
 /// Whether a trust is a target role's: its statements allow `sts:TagSession`
