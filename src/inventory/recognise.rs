@@ -18,6 +18,12 @@ pub trait Recognise: Sync {
     /// account (the cluster role) rather than an OIDC provider.
     fn has_cluster_role(&self) -> bool;
 
+    /// Whether the cluster role's trust names the ServiceAccounts, so the
+    /// klanker role's trust stays one statement however many there are.
+    fn scopes_in_cluster_role(&self) -> bool {
+        false
+    }
+
     /// Onboarding `name` when `role`'s trust has the shape this mode
     /// writes: the scope it grants, [`super::UNKNOWN`] where the records
     /// do not tell. `tags`: the role's, empty when not read.
@@ -64,13 +70,14 @@ pub trait Registry {
     fn of(&self, mode: TrustMode) -> &'static dyn Recognise;
 }
 
-/// The mode whose klanker role trusts a cluster role (`true`) or a
-/// provider (`false`); the default mode when none does.
+/// The mode whose klanker role trusts a cluster role that names the
+/// ServiceAccounts (`true`), or a provider (`false`); the default mode when
+/// none does.
 pub fn mode_by_cluster_role(has: bool) -> TrustMode {
     Modes
         .all()
         .into_iter()
-        .find(|m| m.has_cluster_role() == has)
+        .find(|m| m.has_cluster_role() == has && m.scopes_in_cluster_role() == has)
         .map(|m| m.mode())
         .unwrap_or_default()
 }

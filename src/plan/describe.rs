@@ -86,10 +86,19 @@ pub fn cluster_role_arn(found: &Onboarding, seen: &Seen) -> Option<String> {
         })
 }
 
-/// The mode `describe` names: the one with a cluster role when one is
+/// The mode `describe` names: the one the onboarding recorded (its role's
+/// shape, km-config.yaml), else the one with a cluster role when one is
 /// known (km-config.yaml's or the trust's), else the one without.
 pub fn mode(found: &Onboarding, seen: &Seen) -> crate::trust::TrustMode {
-    crate::inventory::recognise::mode_by_cluster_role(cluster_role_arn(found, seen).is_some())
+    let recorded = found
+        .located
+        .onboarding
+        .as_ref()
+        .map(|o| o.mode)
+        .or_else(|| found.entry.as_ref().map(|e| e.mode));
+    recorded.unwrap_or_else(|| {
+        crate::inventory::recognise::mode_by_cluster_role(cluster_role_arn(found, seen).is_some())
+    })
 }
 
 /// A trusted ServiceAccount `namespace/name` and its role annotation as

@@ -19,6 +19,11 @@ impl Recognise for Chained {
         true
     }
 
+    /// Role A's trust names the ServiceAccounts; role B trusts role A alone.
+    fn scopes_in_cluster_role(&self) -> bool {
+        true
+    }
+
     fn recognise(&self, role: &RoleSummary, name: &str, tags: &Tags) -> Option<Onboarding> {
         let role_a = chain::trusted_cluster_role(&role.trust_policy)?;
         let scope = inventory::described_scope(&role.description).unwrap_or((UNKNOWN, UNKNOWN));
