@@ -90,6 +90,9 @@ pub struct Onboarding {
     /// are the identity service's, so the expected trust takes them as found.
     #[serde(skip)]
     pub external_ids: Vec<Option<String>>,
+    /// The EKS Pod Identity associations the role's tag records.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub associations: Vec<String>,
 }
 
 /// The onboarding a role's tags prove, with the scope its trust policy
@@ -235,6 +238,7 @@ pub fn scoped(
         config_map: None,
         session_tags: None,
         external_ids: Vec::new(),
+        associations: Vec::new(),
     }
 }
 

@@ -11,6 +11,14 @@ use crate::k8s::{self, Cluster};
 use crate::plan::{ExternalIdPin, Op, Target, pin_external_id};
 use crate::store::Store;
 
+/// What a pin step writes: the role's trust, with the statements to pin.
+struct Pin<'a> {
+    role: &'a str,
+    cluster: &'a str,
+    trust_policy: &'a serde_json::Value,
+    pins: &'a [ExternalIdPin],
+}
+
 /// The real targets, built once by the command and passed in.
 pub struct Live<'a> {
     pub iam: &'a aws_sdk_iam::Client,
@@ -165,9 +173,16 @@ impl Live<'_> {
                 cluster,
                 trust_policy,
                 pins,
+                pairs,
+                tag,
             } => {
-                self.pin_external_ids(eks, role, cluster, trust_policy, pins)
-                    .await?
+                let pin = Pin {
+                    role,
+                    cluster,
+                    trust_policy,
+                    pins,
+                };
+                self.pin_external_ids(eks, &pin, (pairs, tag)).await?
             }
             _ => Applied::Done,
         };
@@ -177,29 +192,48 @@ impl Live<'_> {
         })
     }
 
-    /// Each association's external ID, read fresh, pinned in its statement;
-    /// then the klanker role's trust is written once.
+    /// Each association read fresh: its external ID pinned in its statement,
+    /// the trust written once, then the role tagged with every association
+    /// of `pairs` in their order.
     async fn pin_external_ids(
         &self,
         eks: &aws_sdk_eks::Client,
-        role: &str,
-        cluster: &str,
-        trust_policy: &serde_json::Value,
-        pins: &[ExternalIdPin],
+        pin: &Pin<'_>,
+        (pairs, tag): (&[(String, String)], &str),
     ) -> Result<Applied, Error> {
-        let mut trust = trust_policy.clone();
-        for pin in pins {
-            let pair = (pin.namespace.as_str(), pin.service_account.as_str());
-            let Some(id) = eks::external_id(eks, cluster, pair).await? else {
-                return Err(Error::ExternalIdMissing {
-                    cluster: cluster.to_string(),
-                    service_account: format!("{}/{}", pin.namespace, pin.service_account),
-                });
-            };
-            pin_external_id(&mut trust, pin.statement, &id);
+        let on_cluster = |e: AwsError| e.on_side(Side::Cluster);
+        let on_klanker = |e: AwsError| e.on_side(Side::Klanker);
+        let mut trust = pin.trust_policy.clone();
+        let mut ids = Vec::new();
+        for (namespace, service_account) in pairs {
+            let pair = (namespace.as_str(), service_account.as_str());
+            let found = eks::association_of(eks, pin.cluster, pair)
+                .await
+                .map_err(on_cluster)?;
+            let statement = pin
+                .pins
+                .iter()
+                .find(|p| p.namespace == *namespace && p.service_account == *service_account);
+            let external_id = found.as_ref().and_then(|a| a.external_id.clone());
+            match (statement, external_id) {
+                (Some(p), Some(id)) => pin_external_id(&mut trust, p.statement, &id),
+                (Some(_), None) => {
+                    return Err(Error::ExternalIdMissing {
+                        cluster: pin.cluster.to_string(),
+                        service_account: format!("{namespace}/{service_account}"),
+                    });
+                }
+                (None, _) => {}
+            }
+            ids.extend(found.map(|a| a.id));
         }
-        let updated = iam::update_trust_policy(self.iam, role, &trust).await;
-        Ok(updated.map_err(|e| e.on_side(Side::Klanker))?)
+        iam::update_trust_policy(self.iam, pin.role, &trust)
+            .await
+            .map_err(on_klanker)?;
+        let tags = std::collections::BTreeMap::from([(tag.to_string(), ids.join(" "))]);
+        Ok(iam::tag_role(self.iam, pin.role, &tags)
+            .await
+            .map_err(on_klanker)?)
     }
 
     /// A km-config.yaml step.

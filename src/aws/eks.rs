@@ -271,13 +271,13 @@ pub async fn delete_association(
     }
 }
 
-/// The external ID of the association of `(namespace, service_account)`,
-/// read fresh (it exists only once the association does).
-pub async fn external_id(
+/// The association of `(namespace, service_account)`, read fresh (its
+/// external ID exists only once it does); None when there is none.
+pub async fn association_of(
     eks: &Eks,
     cluster: &str,
     (namespace, service_account): (&str, &str),
-) -> Result<Option<String>, AwsError> {
+) -> Result<Option<ObservedAssociation>, AwsError> {
     let found = eks
         .list_pod_identity_associations()
         .cluster_name(cluster)
@@ -289,9 +289,7 @@ pub async fn external_id(
     let Some(id) = found.associations().iter().find_map(|a| a.association_id()) else {
         return Ok(None);
     };
-    Ok(describe_association(eks, cluster, id)
-        .await?
-        .and_then(|a| a.external_id))
+    describe_association(eks, cluster, id).await
 }
 
 /// The agent add-on's state: a refusal or failure is said, not fatal.

@@ -198,7 +198,7 @@ pub fn onboardings_table(rows: &[Row], shape: Shape) -> String {
     }
     header.push("PROVIDER");
     if wide {
-        header.extend(["CLUSTER ROLE", "PROVIDER ARN", "KM-CONFIG"]);
+        header.extend(["CLUSTER ROLE", "PROVIDER ARN", "ASSOCIATIONS", "KM-CONFIG"]);
     }
     let lines = rows.iter().map(|row| {
         let o = &row.onboarding;
@@ -215,7 +215,8 @@ pub fn onboardings_table(rows: &[Row], shape: Shape) -> String {
         cells.push(provider_word(row.provider).to_string());
         if wide {
             cells.push(o.cluster_role_arn.clone().unwrap_or_else(|| "-".into()));
-            cells.push(o.oidc_provider_arn.clone());
+            cells.push(dash_if_empty(&o.oidc_provider_arn));
+            cells.push(dash_if_empty(&o.associations.join(",")));
             cells.push(if row.in_km_config { "yes" } else { "no" }.to_string());
         }
         cells
@@ -261,6 +262,13 @@ fn service_account_cell(namespace: &str, service_account: &str, listed: &[String
     match listed.is_empty() {
         true => format!("{namespace}/{service_account}"),
         false => slashed(listed),
+    }
+}
+
+fn dash_if_empty(cell: &str) -> String {
+    match cell {
+        "" => "-".to_string(),
+        cell => cell.to_string(),
     }
 }
 
@@ -353,6 +361,7 @@ mod tests {
                 config_map: None,
                 session_tags: None,
                 external_ids: Vec::new(),
+                associations: Vec::new(),
             },
             provider: ProviderStatus::Owned,
             current: true,

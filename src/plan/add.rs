@@ -69,6 +69,8 @@ pub struct KlankerSide {
     pub cluster_role_arn: Option<String>,
     /// km-config.yaml's `oidc_provider_arn`.
     pub entry_provider_arn: String,
+    /// The mode's own tags on the klanker role, beside the tool's.
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The policies the role gets: `--policy-arn`s, else the operator policy.
@@ -169,6 +171,7 @@ pub fn plan_klanker(
     if let Some(cm) = &side.config_map {
         role_tags.insert(trust::CONFIG_MAP_TAG.into(), cm.name.clone());
     }
+    role_tags.extend(side.tags.clone());
     if let Some(existing) = &observed.role {
         validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &req.role_name)?;
     }

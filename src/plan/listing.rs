@@ -225,6 +225,7 @@ mod tests {
             config_map: None,
             session_tags: None,
             external_ids: Vec::new(),
+            associations: Vec::new(),
         }
     }
 

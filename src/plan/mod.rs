@@ -425,12 +425,15 @@ pub enum Op {
     },
     /// Reads the external ID EKS gave each association named in `pins` and
     /// writes `trust_policy` with each pinned (`sts:ExternalId`) in its
-    /// statement: the ID exists only once the association does.
+    /// statement: the ID exists only once the association does. Then tags
+    /// the role with the associations of `pairs` (`tag`), in their order.
     PinExternalIds {
         role: String,
         cluster: String,
         trust_policy: Value,
         pins: Vec<ExternalIdPin>,
+        pairs: Vec<(String, String)>,
+        tag: String,
     },
     /// Keeps (or writes) the km-config.yaml entry marked with what `rm` left
     /// to do, so a later `rm` can finish it.

@@ -305,6 +305,7 @@ pub fn recorded_onboarding(
         config_map: pending.config_map.clone(),
         session_tags: None,
         external_ids: Vec::new(),
+        associations: Vec::new(),
     })
 }
 
@@ -1043,6 +1044,7 @@ mod tests {
             config_map: None,
             session_tags: None,
             external_ids: Vec::new(),
+            associations: Vec::new(),
         }
     }
 

@@ -31,6 +31,9 @@ pub const ISSUER_TAG: &str = "klanker-trust/issuer";
 /// The ConfigMap the onboarding wrote, when its mode writes one (`--config-map-name`),
 /// so `rm` and `verify` read it by name (the printed RBAC grants no list).
 pub const CONFIG_MAP_TAG: &str = "klanker-trust/config-map";
+/// The EKS Pod Identity associations the onboarding made, space-separated
+/// in ServiceAccount order, so `list` names them from IAM alone.
+pub const ASSOCIATIONS_TAG: &str = "klanker-trust/associations";
 /// Annotation recording that this tool created the ServiceAccount. Applied
 /// by our field manager only when the object did not exist; see
 /// `plan::ServiceAccountOwnership` for why it, read with managedFields, is the record.

@@ -120,6 +120,7 @@ fn plan(
             data: BTreeMap::from([(chain::CONFIG_MAP_KEY.to_string(), config)]),
         }),
         cluster_role_arn: Some(role_a.role_arn.clone()),
+        tags: BTreeMap::new(),
         entry_provider_arn: role_a.provider_arn.clone(),
     };
     let mut add = add::plan_klanker(req, snap, side_b)?;

@@ -91,6 +91,7 @@ fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
                 .is_none_or(|p| crate::trust::is_owned(&p.tags)),
         ),
         annotated_role: Some(role_arn),
+        tags: std::collections::BTreeMap::new(),
         entry_provider_arn: match &snap.issuer.cluster_account {
             // The cluster's own provider; when its account is unknown, the
             // klanker account's, by its real ARN.
@@ -190,7 +191,7 @@ mod tests {
             provider: Some(ObservedProvider {
                 arn: "arn:aws:iam::333333333333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC/".into(),
                 client_ids: vec![STS_AUDIENCE.into()],
-                tags: BTreeMap::new(),
+                tags: std::collections::BTreeMap::new(),
             }),
             ..Observed::default()
         };
@@ -248,7 +249,7 @@ mod tests {
                 "Condition": {"StringEquals": {"x:sub": sub}}}]}),
             max_session: 3600,
             description: String::new(),
-            tags: BTreeMap::new(),
+            tags: std::collections::BTreeMap::new(),
             permissions_boundary: None,
         };
         let req = request(&[]);
@@ -401,7 +402,7 @@ mod tests {
             ]}}}]}),
             max_session: 3600,
             description: String::new(),
-            tags: BTreeMap::new(),
+            tags: std::collections::BTreeMap::new(),
             permissions_boundary: None,
         };
         let req = request(&["--service-account", "a", "--service-account", "ci:c"]);

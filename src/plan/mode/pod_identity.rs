@@ -184,6 +184,20 @@ fn plan(
         config_map: None,
         cluster_role_arn: Some(role.role_arn.clone()),
         entry_provider_arn: String::new(),
+        // Every association known: the tag names them (else the pin step will).
+        tags: match associations.ids.iter().all(Option::is_some) {
+            true => BTreeMap::from([(
+                iam_trust::ASSOCIATIONS_TAG.to_string(),
+                associations
+                    .ids
+                    .iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )]),
+            false => BTreeMap::new(),
+        },
     };
     let mut add = add::plan_klanker(req, snap, side_b)?;
     let mut eks_steps = associations.steps;
@@ -201,6 +215,8 @@ fn plan(
                 cluster: eks.cluster_name.clone(),
                 trust_policy,
                 pins,
+                pairs: req.service_accounts(),
+                tag: iam_trust::ASSOCIATIONS_TAG.to_string(),
             }),
         ));
     }
@@ -339,6 +355,8 @@ struct Links<'a> {
 struct AssociationPlan {
     steps: Vec<Step>,
     known: Vec<(String, String, Option<String>)>,
+    /// Each ServiceAccount's association ID, when it exists and stays.
+    ids: Vec<Option<String>>,
 }
 
 fn plan_associations(
@@ -362,9 +380,15 @@ fn plan_associations(
     let mut plan = AssociationPlan {
         steps: Vec::new(),
         known: Vec::new(),
+        ids: Vec::new(),
     };
     for (namespace, service_account) in &pairs {
         let (step, known) = association_step(req, eks, links, namespace, service_account)?;
+        // An association that stays keeps its ID; a new or changed one is read after.
+        let stays = known
+            .as_ref()
+            .and(eks.association(namespace, service_account));
+        plan.ids.push(stays.map(|a| a.id.clone()));
         plan.steps.push(step);
         plan.known
             .push((namespace.clone(), service_account.clone(), known));

@@ -49,6 +49,10 @@ impl Recognise for PodIdentity {
             },
             cluster,
             external_ids: trust::pinned_ids(&role.trust_policy),
+            associations: tags
+                .get(crate::trust::ASSOCIATIONS_TAG)
+                .map(|ids| ids.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
             ..inventory::scoped(role, name, self.mode(), None, String::new(), scope)
         })
     }
