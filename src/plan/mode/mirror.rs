@@ -107,7 +107,7 @@ fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeSet;
 
     use super::*;
     use crate::plan::add::{check_trust_size, policy_arns, previous_subjects};
