@@ -291,3 +291,211 @@ fn a_foreign_association_is_refused_before_any_write_and_taken_over_only_when_as
     assert_eq!(associations(&world.cluster)[0].id, id);
     assert_pod_identity_state(&world);
 }
+
+/// Nothing of the onboarding is left anywhere.
+fn assert_pod_identity_clean(world: &World) {
+    assert!(associations(&world.cluster).is_empty());
+    assert!(world.block_on(world.klanker.role(ROLE)).is_none());
+    assert!(
+        world
+            .block_on(world.cluster.role(ASSOCIATION_ROLE))
+            .is_none()
+    );
+    assert!(world.block_on(world.klanker.providers()).is_empty());
+    assert!(world.block_on(world.cluster.providers()).is_empty());
+    assert!(world.kube.service_account("ai-pods", "km").is_none());
+    assert!(
+        world.km_config_yaml()["clusters"]
+            .as_sequence()
+            .is_none_or(|s| s.is_empty())
+    );
+}
+
+#[test]
+fn list_names_the_mode_and_the_association_and_rm_removes_all_of_it() {
+    let world = pod_identity_world();
+    world.run(&pod_identity(&[])).assert_ok();
+    let id = associations(&world.cluster)[0].id.clone();
+    let wide = world.run(&["list", "-o", "wide"]);
+    wide.assert_ok();
+    assert!(wide.stdout.contains("pod-identity"), "{}", wide.stdout);
+    assert!(wide.stdout.contains(&id), "{}", wide.stdout);
+    let json = world.run(&["list", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("list JSON");
+    let listed = doc.to_string();
+    assert!(listed.contains("\"pod-identity\""), "{listed}");
+    assert!(listed.contains(&id), "{listed}");
+    // The association goes first, then both roles and the ServiceAccount.
+    let rm = world.run(&["rm", CLUSTER, "--yes"]);
+    rm.assert_ok();
+    assert!(
+        rm.all().contains(&format!("Pod Identity association {id}")),
+        "{}",
+        rm.all()
+    );
+    assert_pod_identity_clean(&world);
+    // Nothing is left to do.
+    world.clear_calls();
+    world.run(&["rm", CLUSTER, "--yes"]);
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn without_session_tags_the_trust_rests_on_the_association_role_and_the_external_id() {
+    let world = pod_identity_world();
+    let out = world.run(&pod_identity(&["--disable-session-tags"]));
+    out.assert_ok();
+    assert!(out.stdout.contains("OK   target-trust"), "{}", out.all());
+    let found = associations(&world.cluster);
+    assert!(found[0].session_tags_disabled, "{found:?}");
+    let external_id = found[0].external_id.clone().expect("external ID");
+    let target = world
+        .block_on(world.klanker.role(ROLE))
+        .expect("target role");
+    assert_eq!(
+        target.trust_policy["Statement"],
+        json!([{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{CLUSTER_ACCOUNT}:root")},
+            "Action": ["sts:AssumeRole"],
+            "Condition": {
+                "ArnEquals": {"aws:PrincipalArn": ASSOCIATION_ROLE_ARN},
+                "StringEquals": {"sts:ExternalId": external_id},
+            },
+        }])
+    );
+    world.clear_calls();
+    world
+        .run(&pod_identity(&["--disable-session-tags"]))
+        .assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+    // Tags back on: the association and the trust change, nothing else.
+    world.run(&pod_identity(&[])).assert_ok();
+    assert_pod_identity_state(&world);
+}
+
+#[test]
+fn a_context_that_is_not_eks_is_refused_before_any_write() {
+    let world = pod_identity_world();
+    let out = world.run(
+        &AddArgs::cluster()
+            .service_account("km")
+            .flag("--mode", "pod-identity")
+            .flag("--issuer-url", &world.issuer)
+            .flag("--cluster-profile", "cluster-admin")
+            .arg("--dry-run=false"),
+    );
+    out.assert_code(2);
+    let all = out.all();
+    assert!(all.contains("needs an EKS cluster"), "{all}");
+    assert!(all.contains("--mode mirror"), "{all}");
+    assert_eq!(world.writes(), Vec::<String>::new(), "{all}");
+}
+
+#[test]
+fn a_persistent_fault_on_each_write_step_converges_on_rerun() {
+    let world = pod_identity_world();
+    let add = pod_identity(&[]);
+    let rm = ["rm", CLUSTER, "--yes"];
+    for action in [
+        "CreateRole",
+        "PutRolePolicy",
+        "AttachRolePolicy",
+        "CreatePodIdentityAssociation",
+        "UpdateAssumeRolePolicy",
+    ] {
+        world
+            .moto
+            .inject(json!([{"action": action, "fault": "internal", "count": 100}]));
+        let out = world.run(&add);
+        out.assert_code(3);
+        assert!(
+            out.stderr
+                .contains("Re-running `kubectl klanker-trust add`"),
+            "{action}: {}",
+            out.all()
+        );
+        world.moto.clear_faults();
+        world.run(&add).assert_ok();
+        assert_pod_identity_state(&world);
+        world.clear_calls();
+        world.run(&add).assert_ok();
+        assert_eq!(world.writes(), Vec::<String>::new(), "{action}");
+        world.run(&rm).assert_ok();
+        assert_pod_identity_clean(&world);
+    }
+}
+
+/// `add` of the same name in another mode, applied.
+fn other_mode(mode: &'static str) -> AddArgs<'static> {
+    AddArgs::cluster()
+        .service_account("km")
+        .flag("--mode", mode)
+        .arg("--dry-run=false")
+}
+
+#[test]
+fn switching_from_and_to_mirror_removes_what_the_old_mode_owned_and_nothing_else() {
+    let world = pod_identity_world();
+    world.run(&other_mode("mirror")).assert_ok();
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+    // mirror -> pod identity: the klanker provider (ours, unused) and the annotation go.
+    let out = world.run(&pod_identity(&[]));
+    out.assert_ok();
+    assert_pod_identity_state(&world);
+    // pod identity -> mirror: the association and the association role go.
+    let back = world.run(&other_mode("mirror"));
+    back.assert_ok();
+    assert!(associations(&world.cluster).is_empty());
+    assert!(
+        world
+            .block_on(world.cluster.role(ASSOCIATION_ROLE))
+            .is_none()
+    );
+    assert_eq!(world.block_on(world.klanker.providers()).len(), 1);
+    let sa = world
+        .kube
+        .service_account("ai-pods", "km")
+        .expect("ServiceAccount");
+    assert_eq!(sa["metadata"]["annotations"][ROLE_ARN_ANNOTATION], ROLE_ARN);
+    world.clear_calls();
+    world.run(&other_mode("mirror")).assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn switching_from_and_to_chained_removes_what_the_old_mode_owned_and_nothing_else() {
+    let world = pod_identity_world();
+    world.run(&other_mode("chained")).assert_ok();
+    assert!(
+        world
+            .block_on(world.cluster.role("km-irsa-dev-use1-0"))
+            .is_some()
+    );
+    // chained -> pod identity: role A, the cluster's provider and the ConfigMap go.
+    world.run(&pod_identity(&[])).assert_ok();
+    assert_pod_identity_state(&world);
+    assert!(
+        world
+            .block_on(world.cluster.role("km-irsa-dev-use1-0"))
+            .is_none()
+    );
+    assert!(world.kube.config_map("ai-pods", "km-aws-config").is_none());
+    world.clear_calls();
+    world.run(&pod_identity(&[])).assert_ok();
+    assert_eq!(world.writes(), Vec::<String>::new());
+    // pod identity -> chained: the association and the association role go.
+    world.run(&other_mode("chained")).assert_ok();
+    assert!(associations(&world.cluster).is_empty());
+    assert!(
+        world
+            .block_on(world.cluster.role(ASSOCIATION_ROLE))
+            .is_none()
+    );
+    assert!(
+        world
+            .block_on(world.cluster.role("km-irsa-dev-use1-0"))
+            .is_some()
+    );
+    assert!(world.kube.config_map("ai-pods", "km-aws-config").is_some());
+}
