@@ -417,6 +417,10 @@ pub struct ClusterRoleScope {
     /// The cluster account and its partition.
     pub partition: String,
     pub account: String,
+    /// The cluster's region and name, `*` when unknown: a mode that acts on
+    /// the cluster's own EKS resources scopes its statements to them.
+    pub region: String,
+    pub cluster: String,
     /// The boundary every cluster role carries.
     pub boundary: String,
 }

@@ -250,6 +250,8 @@ fn cluster_policy(
         Some(roles) => module.cluster_role_statements(&ClusterRoleScope {
             partition: partition.clone(),
             account: account.clone(),
+            region: region.clone(),
+            cluster: name.clone(),
             boundary: cluster_boundary(args, &partition, &account, roles)?,
         }),
     };
@@ -555,6 +557,8 @@ mod tests {
                 Some(roles) => module.cluster_role_statements(&ClusterRoleScope {
                     partition: "aws".into(),
                     account: "222222222222".into(),
+                    region: "us-east-1".into(),
+                    cluster: "dev".into(),
                     boundary: roles.boundary_arn("aws", "222222222222"),
                 }),
             };
