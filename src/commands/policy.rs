@@ -416,11 +416,11 @@ fn documents_mode(args: &PolicyArgs) -> Result<TrustMode, Error> {
     }
     let mut asked = args.mode;
     if args.target == PolicyFor::ClusterBoundary && mode::of(asked).cluster_roles().is_none() {
-        let with_roles = mode::all().find(|(_, m)| m.cluster_roles().is_some());
+        let with_roles = in_cli_order().find(|(_, m)| m.cluster_roles().is_some());
         asked = with_roles.map_or(asked, |(mode, _)| mode);
     }
     let own = mode::of(asked).policy_flags(args);
-    for (other, module) in mode::all().filter(|(m, _)| *m != asked) {
+    for (other, module) in in_cli_order().filter(|(m, _)| *m != asked) {
         for (flag, given) in module.policy_flags(args) {
             if given && !own.iter().any(|(f, _)| *f == flag) {
                 return Err(PolicyError::ModeOnly { flag, mode: other }.into());
@@ -428,6 +428,15 @@ fn documents_mode(args: &PolicyArgs) -> Result<TrustMode, Error> {
         }
     }
     Ok(asked)
+}
+
+/// Every mode in the order `--mode` lists them: a boundary asked without
+/// `--mode`, and a flag several modes take, go to the first mode there
+/// (`mode::all()` orders them for recognising, which is another matter).
+fn in_cli_order() -> impl Iterator<Item = (TrustMode, &'static dyn mode::Mode)> {
+    <TrustMode as clap::ValueEnum>::value_variants()
+        .iter()
+        .map(|m| (*m, mode::of(*m)))
 }
 
 /// The boundary of the cluster roles, which names the klanker account's:
