@@ -432,6 +432,9 @@ pub struct BoundaryDoc {
     pub mode: TrustMode,
     pub roles: ClusterRoles,
     pub policy: Value,
+    /// `policy --for cluster-boundary` prints this one only with `--mode`
+    /// (without it, another mode's is printed): the hint must say so.
+    pub needs_mode_flag: bool,
 }
 
 /// Who the RBAC is bound to.

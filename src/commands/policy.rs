@@ -463,10 +463,14 @@ fn boundary_policy(
     ) else {
         return Ok(None);
     };
+    let printed_without_mode = in_cli_order()
+        .find(|(_, m)| m.cluster_roles().is_some())
+        .map(|(m, _)| m);
     Ok(Some(BoundaryDoc {
         mode,
         roles,
         policy,
+        needs_mode_flag: printed_without_mode != Some(mode),
     }))
 }
 
