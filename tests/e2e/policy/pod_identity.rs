@@ -61,7 +61,7 @@ const NOT_POD_IDENTITY: &[&str] = &[
 
 /// Each call pod identity mode makes in the cluster account, on the
 /// resource and with the condition keys IAM evaluates it with.
-pub(super) fn pod_identity_calls() -> Vec<Case> {
+fn pod_identity_calls() -> Vec<Case> {
     let bounded = json!({"iam:PermissionsBoundary": CLUSTER_BOUNDARY});
     let none = json!({});
     let mut calls: Vec<String> = calls_in_code()
@@ -135,60 +135,61 @@ pub(super) fn pod_identity_calls() -> Vec<Case> {
     cases
 }
 
+/// Cases the holder must be denied, one row each: name, action, resource, conditions.
+fn denied(rows: Vec<(&str, &str, &str, Value)>) -> Vec<Case> {
+    rows.into_iter()
+        .map(|(name, action, resource, conditions)| case(name, action, resource, conditions, false))
+        .collect()
+}
+
 /// PassRole: only km-podid-* roles, only to EKS Pod Identity.
 fn pass_role_escalations() -> Vec<Case> {
     let to = |service: &str| json!({"iam:PassedToService": service});
-    vec![
-        case(
+    let pass = "iam:PassRole";
+    denied(vec![
+        (
             "pass the association role to EC2",
-            "iam:PassRole",
+            pass,
             PODID_ROLE,
             to("ec2.amazonaws.com"),
-            false,
         ),
-        case(
+        (
             "pass the association role to Lambda",
-            "iam:PassRole",
+            pass,
             PODID_ROLE,
             to("lambda.amazonaws.com"),
-            false,
         ),
-        case(
+        (
             "pass the association role to EKS itself",
-            "iam:PassRole",
+            pass,
             PODID_ROLE,
             to("eks.amazonaws.com"),
-            false,
         ),
-        case(
+        (
             "pass the association role with no service said",
-            "iam:PassRole",
+            pass,
             PODID_ROLE,
             json!({}),
-            false,
         ),
-        case(
+        (
             "pass an admin role to Pod Identity",
-            "iam:PassRole",
+            pass,
             "arn:aws:iam::222222222222:role/admin",
             to(PODS),
-            false,
         ),
-        case(
+        (
             "pass chained mode's role A to Pod Identity",
-            "iam:PassRole",
+            pass,
             IRSA_ROLE,
             to(PODS),
-            false,
         ),
-        case(
+        (
             "pass a km-podid role of another account",
-            "iam:PassRole",
+            pass,
             "arn:aws:iam::444444444444:role/km-podid-x",
             to(PODS),
-            false,
         ),
-    ]
+    ])
 }
 
 /// The association roles: written only under the boundary.
@@ -196,220 +197,193 @@ fn role_escalations() -> Vec<Case> {
     let bounded = || json!({"iam:PermissionsBoundary": CLUSTER_BOUNDARY});
     let other = || json!({"iam:PermissionsBoundary": ADMIN});
     let none = || json!({});
-    vec![
-        case(
+    let admin = "arn:aws:iam::222222222222:role/admin";
+    let attach = json!({"iam:PolicyARN": ADMIN, "iam:PermissionsBoundary": CLUSTER_BOUNDARY});
+    denied(vec![
+        (
             "create km-podid-x without the boundary",
             "iam:CreateRole",
             PODID_ROLE,
             none(),
-            false,
         ),
-        case(
+        (
             "create km-podid-x with another boundary",
             "iam:CreateRole",
             PODID_ROLE,
             other(),
-            false,
         ),
-        case(
+        (
             "put an inline policy on an unbounded km-podid role",
             "iam:PutRolePolicy",
             PODID_ROLE,
             none(),
-            false,
         ),
-        case(
+        (
             "put an inline policy on a km-podid role with another boundary",
             "iam:PutRolePolicy",
             PODID_ROLE,
             other(),
-            false,
         ),
-        case(
+        (
             "put an inline policy on a role without the prefix",
             "iam:PutRolePolicy",
-            "arn:aws:iam::222222222222:role/admin",
+            admin,
             bounded(),
-            false,
         ),
-        case(
+        (
             "delete the boundary",
             "iam:DeleteRolePermissionsBoundary",
             PODID_ROLE,
             bounded(),
-            false,
         ),
-        case(
+        (
             "swap the boundary for another",
             "iam:PutRolePermissionsBoundary",
             PODID_ROLE,
             other(),
-            false,
         ),
-        case(
+        (
             "attach AdministratorAccess to km-podid-x",
             "iam:AttachRolePolicy",
             PODID_ROLE,
-            json!({"iam:PolicyARN": ADMIN, "iam:PermissionsBoundary": CLUSTER_BOUNDARY}),
-            false,
+            attach,
         ),
-        case(
+        (
             "create a role outside km-podid-*",
             "iam:CreateRole",
             "arn:aws:iam::222222222222:role/backdoor",
             bounded(),
-            false,
         ),
-        case(
+        (
             "create chained mode's role A (another mode's roles)",
             "iam:CreateRole",
             IRSA_ROLE,
             bounded(),
-            false,
         ),
-        case(
+        (
             "rewrite the boundary policy",
             "iam:CreatePolicyVersion",
             CLUSTER_BOUNDARY,
             none(),
-            false,
         ),
-        case(
+        (
             "repoint the boundary's default version",
             "iam:SetDefaultPolicyVersion",
             CLUSTER_BOUNDARY,
             none(),
-            false,
         ),
-        case(
+        (
             "create a provider (pod identity only reads them)",
             "iam:CreateOpenIDConnectProvider",
             PROVIDER,
             json!({REQUEST_TAG: OURS}),
-            false,
         ),
-        case(
+        (
             "delete a provider, even ours",
             "iam:DeleteOpenIDConnectProvider",
             PROVIDER,
             json!({RESOURCE_TAG: OURS}),
-            false,
         ),
-        case(
+        (
             "assume a role of the cluster account",
             "sts:AssumeRole",
-            "arn:aws:iam::222222222222:role/admin",
+            admin,
             none(),
-            false,
         ),
-    ]
+    ])
 }
 
 /// EKS: only this cluster's associations and its agent add-on.
 fn eks_escalations() -> Vec<Case> {
     let none = || json!({});
     let ours = || json!({REQUEST_TAG: OURS});
-    vec![
-        case(
+    let prod = "arn:aws:eks:us-east-1:222222222222:cluster/prod";
+    let elsewhere = "arn:aws:eks:us-east-1:444444444444:cluster/dev-use1-0";
+    let vpc_cni = "arn:aws:eks:us-east-1:222222222222:addon/dev-use1-0/vpc-cni/58c5a0c5-1b2f-4a67-9f0e-1a2b3c4d5e6f";
+    let create = "eks:CreatePodIdentityAssociation";
+    let delete = "eks:DeletePodIdentityAssociation";
+    denied(vec![
+        (
             "create an association in another cluster",
-            "eks:CreatePodIdentityAssociation",
-            "arn:aws:eks:us-east-1:222222222222:cluster/prod",
+            create,
+            prod,
             ours(),
-            false,
         ),
-        case(
+        (
             "create an association in another account's cluster",
-            "eks:CreatePodIdentityAssociation",
-            "arn:aws:eks:us-east-1:444444444444:cluster/dev-use1-0",
+            create,
+            elsewhere,
             ours(),
-            false,
         ),
-        case(
+        (
             "create an association not tagged as ours",
-            "eks:CreatePodIdentityAssociation",
+            create,
             CLUSTER,
             none(),
-            false,
         ),
-        case(
+        (
             "update an association of another cluster",
             "eks:UpdatePodIdentityAssociation",
             OTHER_ASSOCIATION,
             none(),
-            false,
         ),
-        case(
+        (
             "describe an association of another cluster",
             "eks:DescribePodIdentityAssociation",
             OTHER_ASSOCIATION,
             none(),
-            false,
         ),
-        case(
+        (
             "delete an association of another cluster, tagged as ours",
-            "eks:DeletePodIdentityAssociation",
+            delete,
             OTHER_ASSOCIATION,
             json!({RESOURCE_TAG: OURS}),
-            false,
         ),
-        case(
+        (
             "delete an association that is not ours",
-            "eks:DeletePodIdentityAssociation",
+            delete,
             ASSOCIATION,
             none(),
-            false,
         ),
-        case(
+        (
             "delete an association another tool manages",
-            "eks:DeletePodIdentityAssociation",
+            delete,
             ASSOCIATION,
             json!({RESOURCE_TAG: "eksctl"}),
-            false,
         ),
-        case(
+        (
             "tag an association as another tool's",
             "eks:TagResource",
             ASSOCIATION,
             json!({REQUEST_TAG: "eksctl"}),
-            false,
         ),
-        case("tag the cluster", "eks:TagResource", CLUSTER, ours(), false),
-        case(
+        ("tag the cluster", "eks:TagResource", CLUSTER, ours()),
+        (
             "untag an association",
             "eks:UntagResource",
             ASSOCIATION,
             none(),
-            false,
         ),
-        case(
+        (
             "describe another add-on",
             "eks:DescribeAddon",
-            "arn:aws:eks:us-east-1:222222222222:addon/dev-use1-0/vpc-cni/58c5a0c5-1b2f-4a67-9f0e-1a2b3c4d5e6f",
+            vpc_cni,
             none(),
-            false,
         ),
-        case(
+        (
             "install the agent add-on (the admin's call)",
             "eks:CreateAddon",
             CLUSTER,
             none(),
-            false,
         ),
-        case(
+        (
             "change the cluster's access entries",
             "eks:CreateAccessEntry",
             CLUSTER,
             none(),
-            false,
         ),
-        case(
-            "delete the cluster",
-            "eks:DeleteCluster",
-            CLUSTER,
-            none(),
-            false,
-        ),
-    ]
+        ("delete the cluster", "eks:DeleteCluster", CLUSTER, none()),
+    ])
 }
 
 fn holder() -> Value {
@@ -468,16 +442,10 @@ fn pod_identity_cluster_policy_grants_its_calls_and_cannot_escalate() {
     assert_judgement(&judgement, &denied, &policy);
 }
 
-#[test]
-fn the_pod_identity_boundary_adds_only_tag_session_on_klanker_roles() {
-    let world = World::new();
-    let boundary = print(&world, "cluster-boundary", &[]);
-    for placeholder in ["123456789012", "000000000000", "<", "iam::*:"] {
-        assert_lacks!(boundary, placeholder);
-    }
-    let other_klanker = "arn:aws:iam::333333333333:role/admin";
-    let elsewhere = "arn:aws:iam::444444444444:role/km-cluster-dev-use1-0";
-    let own = "arn:aws:iam::222222222222:role/km-cluster-dev-use1-0";
+/// What an association role holding `Allow *` on `*` keeps under the pod
+/// identity boundary: only assuming and tagging klanker km-cluster-* roles.
+fn boundary_cases() -> Vec<Case> {
+    let tags = json!({"aws:RequestTag/kubernetes-namespace": "ai-pods"});
     let mut cases = vec![
         case(
             "assume the target role",
@@ -490,14 +458,23 @@ fn the_pod_identity_boundary_adds_only_tag_session_on_klanker_roles() {
             "tag the target role's session",
             "sts:TagSession",
             ROLE_ARN,
-            json!({"aws:RequestTag/kubernetes-namespace": "ai-pods"}),
+            tags,
             true,
         ),
     ];
     for (what, role) in [
-        ("another klanker role", other_klanker),
-        ("a km-cluster role of another account", elsewhere),
-        ("a role of its own account", own),
+        (
+            "another klanker role",
+            "arn:aws:iam::333333333333:role/admin",
+        ),
+        (
+            "a km-cluster role of another account",
+            "arn:aws:iam::444444444444:role/km-cluster-dev-use1-0",
+        ),
+        (
+            "a role of its own account",
+            "arn:aws:iam::222222222222:role/km-cluster-dev-use1-0",
+        ),
     ] {
         for action in ["sts:AssumeRole", "sts:TagSession"] {
             cases.push(case(
@@ -509,52 +486,64 @@ fn the_pod_identity_boundary_adds_only_tag_session_on_klanker_roles() {
             ));
         }
     }
-    for (name, action, resource) in [
-        ("pass a role", "iam:PassRole", PODID_ROLE),
+    cases.extend(denied(vec![
+        ("pass a role", "iam:PassRole", PODID_ROLE, json!({})),
         (
             "create a role",
             "iam:CreateRole",
             "arn:aws:iam::222222222222:role/km-podid-y",
+            json!({}),
         ),
         (
             "remove its own boundary",
             "iam:DeleteRolePermissionsBoundary",
             PODID_ROLE,
+            json!({}),
         ),
         (
             "read the cluster account's data",
             "s3:GetObject",
             "arn:aws:s3:::cluster-secrets/key",
+            json!({}),
         ),
         (
             "create an association",
             "eks:CreatePodIdentityAssociation",
             CLUSTER,
+            json!({}),
         ),
         (
             "assume a role with a web identity",
             "sts:AssumeRoleWithWebIdentity",
             ROLE_ARN,
+            json!({}),
         ),
-    ] {
-        cases.push(case(name, action, resource, json!({}), false));
+    ]));
+    cases
+}
+
+#[test]
+fn the_pod_identity_boundary_adds_only_tag_session_on_klanker_roles() {
+    let world = World::new();
+    let boundary = print(&world, "cluster-boundary", &[]);
+    for placeholder in ["123456789012", "000000000000", "<", "iam::*:"] {
+        assert_lacks!(boundary, placeholder);
     }
-    // The association role holds Allow * on *: only the boundary is left.
+    let cases = boundary_cases();
     let request = json!({"principal": PODID_ROLE, "as": "boundary"});
-    let judgement = judge_as(&world, &boundary, &cases, request);
+    let judgement = judge_as(&world, &boundary, &cases, request.clone());
     assert_judgement(&judgement, &cases, &boundary);
 
-    // Chained mode's boundary, printed without --mode, stays without TagSession.
+    // Chained mode's boundary, printed without --mode, stays without
+    // TagSession, on the same roles.
     let out = world.run(&["policy", "--for", "cluster-boundary", "-o", "json"]);
     out.assert_ok();
-    let chained = [case(
+    let chained = denied(vec![(
         "chained: tag the target role's session",
         "sts:TagSession",
         ROLE_ARN,
         json!({}),
-        false,
-    )];
-    let request = json!({"principal": PODID_ROLE, "as": "boundary"});
+    )]);
     let judgement = judge_as(&world, &out.stdout, &chained, request);
     assert_judgement(&judgement, &chained, &out.stdout);
     let (podid, chained): (Value, Value) = (
@@ -568,7 +557,7 @@ fn the_pod_identity_boundary_adds_only_tag_session_on_klanker_roles() {
 }
 
 #[test]
-fn pod_identity_documents_fit_together_and_take_only_their_flags() {
+fn pod_identity_documents_fit_together() {
     let world = World::new();
     let json_of = |args: &[&str]| -> Value {
         let out = world.run(args);
@@ -579,19 +568,10 @@ fn pod_identity_documents_fit_together_and_take_only_their_flags() {
     let all = json_of(&["policy", "--mode", "pod-identity", "-o", "json"]);
     // The target role is the klanker role: the klanker policy is every mode's.
     assert_eq!(all["klanker"], mirror["klanker"]);
-    assert_eq!(
-        all["cluster"]["Statement"][0],
-        mirror["cluster"]["Statement"][0]
-    );
-    let boundary = json_of(&[
-        "policy",
-        "--for",
-        "cluster-boundary",
-        "--mode",
-        "pod-identity",
-        "-o",
-        "json",
-    ]);
+    let first = |doc: &Value| doc["cluster"]["Statement"][0].clone();
+    assert_eq!(first(&all), first(&mirror));
+    let boundary = print(&world, "cluster-boundary", &[]);
+    let boundary: Value = serde_json::from_str(&boundary).expect("boundary JSON");
     assert_eq!(all["cluster_boundary"], boundary);
     // No ConfigMap: the RBAC is mirror mode's.
     assert_eq!(all["rbac"], mirror["rbac"]);
@@ -604,17 +584,17 @@ fn pod_identity_documents_fit_together_and_take_only_their_flags() {
     assert_contains!(text.stdout, "--policy-name km-irsa-boundary");
     assert_contains!(text.stdout, "PassAssociationRolesToPodIdentityOnly");
     // The hint prints this boundary, not chained mode's (without TagSession).
-    assert_contains!(
-        text.stdout,
-        "policy --for cluster-boundary --mode pod-identity -o json > b.json"
-    );
+    let hint = "policy --for cluster-boundary --mode pod-identity -o json > b.json";
+    assert_contains!(text.stdout, hint);
     let chained = world.run(&["policy", "--for", "cluster", "--mode", "chained"]);
     chained.assert_ok();
-    assert_contains!(
-        chained.stdout,
-        "policy --for cluster-boundary -o json > b.json"
-    );
+    let hint = "policy --for cluster-boundary -o json > b.json";
+    assert_contains!(chained.stdout, hint);
+}
 
+#[test]
+fn pod_identity_takes_its_boundary_flag_and_no_other_modes() {
+    let world = World::new();
     // A named boundary replaces the default, as in chained mode.
     let custom = "arn:aws:iam::222222222222:policy/team/podid-ceiling";
     let policy = print(
@@ -623,19 +603,21 @@ fn pod_identity_documents_fit_together_and_take_only_their_flags() {
         &["--cluster-permissions-boundary", custom],
     );
     assert_lacks!(policy, "km-irsa-boundary");
+    let named = json!({"iam:PermissionsBoundary": custom});
+    let default = json!({"iam:PermissionsBoundary": CLUSTER_BOUNDARY});
     let cases = [
         case(
             "create with the named boundary",
             "iam:CreateRole",
             PODID_ROLE,
-            json!({"iam:PermissionsBoundary": custom}),
+            named,
             true,
         ),
         case(
             "create with the default boundary",
             "iam:CreateRole",
             PODID_ROLE,
-            json!({"iam:PermissionsBoundary": CLUSTER_BOUNDARY}),
+            default,
             false,
         ),
     ];
