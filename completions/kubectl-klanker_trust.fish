@@ -67,10 +67,11 @@ manifest\t'Print the ServiceAccount YAML instead of applying it'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l policy-arn -d 'Managed policy to attach (repeatable)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l role-name -d 'Role name (default: km-cluster-NAME)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l mode -d 'How the klanker role trusts the cluster' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
-chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'"
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-role-name -d 'Chained mode: the cluster-account role the ServiceAccount is annotated with' -r
+chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'
+pod-identity\t'EKS Pod Identity: an association hands pods a role in the cluster\'s account (the association role), which assumes the klanker role as its target role; no provider anywhere, no annotation'"
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-role-name -d 'Chained and pod-identity modes: the role in the cluster\'s account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l config-map-name -d 'Chained mode: the ConfigMap holding the pods\' AWS config file' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-permissions-boundary -d 'Chained mode: permissions boundary policy ARN for the cluster-account role' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-permissions-boundary -d 'Chained and pod-identity modes: permissions boundary policy ARN for the cluster-account role' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l permissions-boundary -d 'Permissions boundary policy ARN for the role' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l tag -d 'Extra role tag KEY=VALUE (repeatable)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l session-duration -d 'The role\'s MaxSessionDuration and the token-expiration annotation' -r
@@ -84,6 +85,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l mfa-code -d 'Code of the profile\'s MFA device' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l create-namespace -d 'Create the namespace if it does not exist'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l disable-session-tags -d 'Pod-identity mode: EKS sends no session tags'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l allow-wide-trust -d 'Allow wildcards in --service-account'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l verify -d 'After applying, check every link of the trust chain (the default)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l no-verify -d 'Skip the checks after applying'
@@ -241,18 +243,19 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -s V -l version -d 'Print version'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l for -d 'Which identity\'s policy' -r -f -a "all\t'Both IAM policies and the RBAC'
 klanker\t'The klanker operator profile\'s IAM policy'
-cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC (with `--mode chained`, text output also shows the boundary below)'
-cluster-boundary\t'Chained mode: the permissions boundary every km-irsa-* role in the cluster account carries (create it there as km-irsa-boundary)'
+cluster\t'The cluster side: its account\'s IAM policy and the kubeconfig user\'s RBAC (with `--mode chained` or `pod-identity`, text output also shows the boundary below)'
+cluster-boundary\t'Chained mode (or `--mode pod-identity`, which adds sts:TagSession): the permissions boundary every km-irsa-* (km-podid-*) role in the cluster account carries (create it there as km-irsa-boundary)'
 rbac\t'The kubeconfig user\'s Kubernetes RBAC only'
 audit\t'The read-only IAM policy `audit` needs in each account it reads'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l mode -d 'Trust mode the cluster side is for (`add --mode`)' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
-chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'"
+chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'
+pod-identity\t'EKS Pod Identity: an association hands pods a role in the cluster\'s account (the association role), which assumes the klanker role as its target role; no provider anywhere, no annotation'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l region -d 'Region for the klanker-side STS/IAM calls' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l klanker-account -d 'The klanker account ID the profile must land in' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l allow-policy-arn -d 'Managed policy `add --policy-arn` may attach besides km-operator-policy (repeatable)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l permissions-boundary -d 'Permissions boundary every role must be created with (`add --permissions-boundary`)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-permissions-boundary -d 'Chained mode: the boundary every km-irsa-* role must carry, in the cluster account (default: its policy/km-irsa-boundary)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-permissions-boundary -d 'Chained and pod-identity modes: the boundary every km-irsa-* or km-podid-* role must carry, in the cluster account (default: its policy/km-irsa-boundary)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-account -d 'Cluster account ID (default: from the context\'s cluster ARN)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-name -d 'EKS cluster name (default: from the context, else `*`)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand policy" -l cluster-region -d 'EKS cluster region (default: from the context, else `*`)' -r

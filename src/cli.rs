@@ -326,10 +326,11 @@ pub enum PolicyFor {
     /// The klanker operator profile's IAM policy.
     Klanker,
     /// The cluster side: its account's IAM policy and the kubeconfig user's RBAC
-    /// (with `--mode chained`, text output also shows the boundary below).
+    /// (with `--mode chained` or `pod-identity`, text output also shows the boundary below).
     Cluster,
-    /// Chained mode: the permissions boundary every km-irsa-* role in the
-    /// cluster account carries (create it there as km-irsa-boundary).
+    /// Chained mode (or `--mode pod-identity`, which adds sts:TagSession): the
+    /// permissions boundary every km-irsa-* (km-podid-*) role in the cluster
+    /// account carries (create it there as km-irsa-boundary).
     ClusterBoundary,
     /// The kubeconfig user's Kubernetes RBAC only.
     Rbac,
@@ -359,7 +360,8 @@ pub struct PolicyArgs {
     /// Trust mode the cluster side is for (`add --mode`).
     ///
     /// chained adds the km-irsa-* roles, the account's OIDC provider and
-    /// their boundary.
+    /// their boundary; pod-identity adds the km-podid-* roles (passed only
+    /// to EKS Pod Identity), the cluster's associations and their boundary.
     #[arg(long, value_enum, default_value_t = TrustMode::Mirror)]
     pub mode: TrustMode,
     /// The profile, region and klanker account; here `--klanker-account` is
@@ -372,8 +374,9 @@ pub struct PolicyArgs {
     /// Permissions boundary every role must be created with (`add --permissions-boundary`).
     #[arg(long, value_name = "ARN", hide_short_help = true)]
     pub permissions_boundary: Option<String>,
-    /// Chained mode: the boundary every km-irsa-* role must carry, in the
-    /// cluster account (default: its policy/km-irsa-boundary).
+    /// Chained and pod-identity modes: the boundary every km-irsa-* or
+    /// km-podid-* role must carry, in the cluster account (default: its
+    /// policy/km-irsa-boundary).
     #[arg(long, value_name = "ARN", hide_short_help = true)]
     pub cluster_permissions_boundary: Option<String>,
     /// Cluster account ID (default: from the context's cluster ARN).

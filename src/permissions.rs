@@ -417,6 +417,10 @@ pub struct ClusterRoleScope {
     /// The cluster account and its partition.
     pub partition: String,
     pub account: String,
+    /// The cluster's region and name, `*` when unknown: a mode that acts on
+    /// the cluster's own EKS resources scopes its statements to them.
+    pub region: String,
+    pub cluster: String,
     /// The boundary every cluster role carries.
     pub boundary: String,
 }
@@ -428,6 +432,9 @@ pub struct BoundaryDoc {
     pub mode: TrustMode,
     pub roles: ClusterRoles,
     pub policy: Value,
+    /// `policy --for cluster-boundary` prints this one only with `--mode`
+    /// (without it, another mode's is printed): the hint must say so.
+    pub needs_mode_flag: bool,
 }
 
 /// Who the RBAC is bound to.

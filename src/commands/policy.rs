@@ -250,6 +250,8 @@ fn cluster_policy(
         Some(roles) => module.cluster_role_statements(&ClusterRoleScope {
             partition: partition.clone(),
             account: account.clone(),
+            region: region.clone(),
+            cluster: name.clone(),
             boundary: cluster_boundary(args, &partition, &account, roles)?,
         }),
     };
@@ -414,11 +416,11 @@ fn documents_mode(args: &PolicyArgs) -> Result<TrustMode, Error> {
     }
     let mut asked = args.mode;
     if args.target == PolicyFor::ClusterBoundary && mode::of(asked).cluster_roles().is_none() {
-        let with_roles = mode::all().find(|(_, m)| m.cluster_roles().is_some());
+        let with_roles = in_cli_order().find(|(_, m)| m.cluster_roles().is_some());
         asked = with_roles.map_or(asked, |(mode, _)| mode);
     }
     let own = mode::of(asked).policy_flags(args);
-    for (other, module) in mode::all().filter(|(m, _)| *m != asked) {
+    for (other, module) in in_cli_order().filter(|(m, _)| *m != asked) {
         for (flag, given) in module.policy_flags(args) {
             if given && !own.iter().any(|(f, _)| *f == flag) {
                 return Err(PolicyError::ModeOnly { flag, mode: other }.into());
@@ -426,6 +428,15 @@ fn documents_mode(args: &PolicyArgs) -> Result<TrustMode, Error> {
         }
     }
     Ok(asked)
+}
+
+/// Every mode in the order `--mode` lists them: a boundary asked without
+/// `--mode`, and a flag several modes take, go to the first mode there
+/// (`mode::all()` orders them for recognising, which is another matter).
+fn in_cli_order() -> impl Iterator<Item = (TrustMode, &'static dyn mode::Mode)> {
+    <TrustMode as clap::ValueEnum>::value_variants()
+        .iter()
+        .map(|m| (*m, mode::of(*m)))
 }
 
 /// The boundary of the cluster roles, which names the klanker account's:
@@ -452,10 +463,14 @@ fn boundary_policy(
     ) else {
         return Ok(None);
     };
+    let printed_without_mode = in_cli_order()
+        .find(|(_, m)| m.cluster_roles().is_some())
+        .map(|(m, _)| m);
     Ok(Some(BoundaryDoc {
         mode,
         roles,
         policy,
+        needs_mode_flag: printed_without_mode != Some(mode),
     }))
 }
 
@@ -555,6 +570,8 @@ mod tests {
                 Some(roles) => module.cluster_role_statements(&ClusterRoleScope {
                     partition: "aws".into(),
                     account: "222222222222".into(),
+                    region: "us-east-1".into(),
+                    cluster: "dev".into(),
                     boundary: roles.boundary_arn("aws", "222222222222"),
                 }),
             };

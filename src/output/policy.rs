@@ -127,10 +127,16 @@ fn boundary(o: &mut Out, doc: &BoundaryDoc, arn: Option<&str>) -> Result<(), Err
         || format!("policy/{}", doc.roles.boundary_name),
         str::to_string,
     );
+    // Without --mode, `--for cluster-boundary` prints the first cluster-role
+    // mode's boundary: another mode's must be asked for by name.
+    let mode_flag = match doc.needs_mode_flag {
+        true => format!(" --mode {}", doc.mode.as_str()),
+        false => String::new(),
+    };
     writeln!(
         o.out,
         "# {} mode: permissions boundary of every {roles} role, created in the cluster account as {arn}\n\
-         # (kubectl klanker-trust policy --for cluster-boundary -o json > b.json; aws iam create-policy {} --policy-document file://b.json).\n\
+         # (kubectl klanker-trust policy --for cluster-boundary{mode_flag} -o json > b.json; aws iam create-policy {} --policy-document file://b.json).\n\
          # The cluster-account policy lets {roles} roles be created, and given inline policies, only with it.\n{}\n",
         capitalised(doc.mode.as_str()),
         create_policy_args(&arn),

@@ -12,6 +12,7 @@
 //! associations go, then the association role.
 
 pub mod names;
+pub mod policy;
 pub mod recognise;
 pub mod resolve;
 pub mod trust;
@@ -136,6 +137,35 @@ impl Mode for PodIdentity {
     }
 
     // `policy`: see policy.rs.
+    fn policy_flags(&self, args: &crate::cli::PolicyArgs) -> Vec<(&'static str, bool)> {
+        policy::flags(args)
+    }
+
+    fn cluster_roles(&self) -> Option<crate::permissions::ClusterRoles> {
+        Some(policy::ROLES)
+    }
+
+    fn cluster_role_statements(
+        &self,
+        scope: &crate::permissions::ClusterRoleScope,
+    ) -> Vec<serde_json::Value> {
+        policy::statements(scope)
+    }
+
+    fn cluster_boundary_policy(
+        &self,
+        partition: &str,
+        klanker_account: &str,
+    ) -> Option<serde_json::Value> {
+        Some(policy::boundary_policy(partition, klanker_account))
+    }
+
+    fn rbac_rules(
+        &self,
+        args: &crate::cli::PolicyArgs,
+    ) -> Result<Vec<crate::permissions::Rule>, crate::trust::ValidationError> {
+        policy::rbac_rules(args)
+    }
 }
 
 /// The plan of `add --mode pod-identity`.

@@ -25,17 +25,59 @@ struct Replay {
     boundaries: BTreeMap<String, String>,
 }
 
-/// `Tags.member.N.Key`/`.Value` (or `TagKeys.member.N`) pairs of a request.
+/// `Tags.member.N.Key`/`.Value` pairs of an IAM request, or the `tags.KEY`
+/// the recorder makes of an EKS request's tags.
 fn request_tags(params: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    params
+    let iam = params.iter().filter_map(|(k, key)| {
+        let n = k.strip_prefix("Tags.member.")?.strip_suffix(".Key")?;
+        let value = params.get(&format!("Tags.member.{n}.Value"))?;
+        Some((key.clone(), value.clone()))
+    });
+    let eks = params
         .iter()
-        .filter_map(|(k, key)| {
-            let n = k.strip_prefix("Tags.member.")?.strip_suffix(".Key")?;
-            let value = params.get(&format!("Tags.member.{n}.Value"))?;
-            Some((key.clone(), value.clone()))
-        })
-        .collect()
+        .filter_map(|(k, value)| Some((k.strip_prefix("tags.")?.to_string(), value.clone())));
+    iam.chain(eks).collect()
 }
+
+/// The ARN and action EKS authorizes a recorded EKS call on, as the
+/// service authorization reference names them. None: one this test does
+/// not know (yet).
+fn eks_resource(
+    account: &str,
+    action: &str,
+    params: &BTreeMap<String, String>,
+) -> Option<(String, String)> {
+    let arn = |resource: String| format!("arn:aws:eks:us-east-1:{account}:{resource}");
+    // DescribeCluster is moto's own: recorded as its request line.
+    if let Some(name) = action.strip_prefix("GET /clusters/") {
+        return Some(("eks:DescribeCluster".into(), arn(format!("cluster/{name}"))));
+    }
+    let cluster = params.get("name");
+    let resource = match action {
+        "ListPodIdentityAssociations" | "CreatePodIdentityAssociation" => {
+            arn(format!("cluster/{}", cluster?))
+        }
+        "DescribePodIdentityAssociation"
+        | "UpdatePodIdentityAssociation"
+        | "DeletePodIdentityAssociation" => arn(format!(
+            "podidentityassociation/{}/{}",
+            cluster?,
+            params.get("associationId")?
+        )),
+        "TagResource" => params.get("resourceArn")?.clone(),
+        // An add-on's ARN ends in an ID EKS chooses; any stands for it.
+        "DescribeAddon" => arn(format!(
+            "addon/{}/{}/58c5a0c5-1b2f-4a67-9f0e-1a2b3c4d5e6f",
+            cluster?,
+            params.get("addonName")?
+        )),
+        _ => return None,
+    };
+    Some((format!("eks:{action}"), resource))
+}
+
+/// The service EKS Pod Identity hands an association's role to.
+const POD_IDENTITY_SERVICE: &str = "pods.eks.amazonaws.com";
 
 /// The ARN IAM authorizes an IAM call on, as real IAM names it.
 /// None: a call IAM checks in a way this test does not know (yet).
@@ -73,20 +115,19 @@ const BOUNDED: &[&str] = &[
     "PutRolePolicy",
 ];
 
+/// What one recorded call asks IAM: its own action, and any it implies.
+type Judged = Vec<(String, String, Value)>;
+
 impl Replay {
     /// The call as IAM would judge it, then its effect on the state.
     /// None: a call whose resource this test cannot name (the seeding's).
-    fn judge(&mut self, call: &Call) -> Option<(String, String, Value)> {
+    fn judge(&mut self, call: &Call) -> Option<Judged> {
         let account = call.account.clone().unwrap_or_default();
         let params = &call.params;
         let action = call.action.as_str();
         let (full, resource) = match call.service.as_str() {
             "sts" => (format!("sts:{action}"), "*".to_string()),
-            "eks" => {
-                let name = action.strip_prefix("GET /clusters/")?;
-                let arn = format!("arn:aws:eks:us-east-1:{account}:cluster/{name}");
-                ("eks:DescribeCluster".to_string(), arn)
-            }
+            "eks" => eks_resource(&account, action, params)?,
             "iam" => (
                 format!("iam:{action}"),
                 iam_resource(&account, action, params)?,
@@ -118,7 +159,25 @@ impl Replay {
             conditions.insert("iam:PermissionsBoundary".into(), json!(boundary));
         }
         self.apply(action, &resource, params, requested);
-        Some((full, resource, Value::Object(conditions)))
+        let mut judged = vec![(full, resource, Value::Object(conditions))];
+        // Create and Update hand EKS the association role: IAM authorizes
+        // that as iam:PassRole by the caller, on the role, to the service.
+        if let Some(role) = params
+            .get("roleArn")
+            .filter(|_| call.service == "eks" && action.ends_with("PodIdentityAssociation"))
+        {
+            let to = json!({"iam:PassedToService": POD_IDENTITY_SERVICE});
+            judged.push(("iam:PassRole".into(), role.clone(), to));
+        }
+        Some(judged)
+    }
+
+    /// An association's tags when it was first seen: its ID is EKS's
+    /// answer to the Create, which the log does not hold.
+    fn seed_associations(&mut self, seen: &BTreeMap<String, BTreeMap<String, String>>) {
+        for (arn, tags) in seen {
+            self.tags.insert(arn.clone(), tags.clone());
+        }
     }
 
     fn apply(
@@ -135,7 +194,7 @@ impl Replay {
                     self.boundaries.insert(resource.to_string(), b.clone());
                 }
             }
-            "TagRole" | "TagOpenIDConnectProvider" => {
+            "TagRole" | "TagOpenIDConnectProvider" | "TagResource" => {
                 self.tags
                     .entry(resource.to_string())
                     .or_default()
@@ -151,7 +210,7 @@ impl Replay {
             "DeleteRolePermissionsBoundary" => {
                 self.boundaries.remove(resource);
             }
-            "DeleteRole" | "DeleteOpenIDConnectProvider" => {
+            "DeleteRole" | "DeleteOpenIDConnectProvider" | "DeletePodIdentityAssociation" => {
                 self.tags.remove(resource);
                 self.boundaries.remove(resource);
             }
@@ -160,9 +219,11 @@ impl Replay {
     }
 }
 
-/// Every distinct call each operator identity made, as IAM would judge it.
-fn calls_by_operator(world: &World) -> BTreeMap<String, Vec<Case>> {
+/// Every distinct call each operator identity made, as IAM would judge it;
+/// `associations`: each association's tags when first seen.
+fn calls_by_operator(world: &World, associations: &Associations) -> BTreeMap<String, Vec<Case>> {
     let mut replay = Replay::default();
+    replay.seed_associations(&associations.0);
     let mut seen: BTreeSet<(String, String, String, String)> = BTreeSet::new();
     let mut by: BTreeMap<String, Vec<Case>> = BTreeMap::new();
     for call in world.moto.calls() {
@@ -175,7 +236,7 @@ fn calls_by_operator(world: &World) -> BTreeMap<String, Vec<Case>> {
         if principal != KLANKER_OPERATOR && principal != CLUSTER_OPERATOR {
             continue;
         }
-        let Some((action, resource, conditions)) = judged else {
+        let Some(judged) = judged else {
             panic!("{call:?} is called: say on which resource IAM checks it");
         };
         let expected = match principal.as_str() {
@@ -183,19 +244,60 @@ fn calls_by_operator(world: &World) -> BTreeMap<String, Vec<Case>> {
             _ => CLUSTER_ACCOUNT,
         };
         assert_eq!(call.account.as_deref(), Some(expected), "{call:?}");
-        let key = (
-            principal.clone(),
-            action.clone(),
-            resource.clone(),
-            conditions.to_string(),
-        );
-        if seen.insert(key) {
-            by.entry(principal)
-                .or_default()
-                .push(case("recorded", &action, &resource, conditions, true));
+        for (action, resource, conditions) in judged {
+            let key = (
+                principal.clone(),
+                action.clone(),
+                resource.clone(),
+                conditions.to_string(),
+            );
+            if seen.insert(key) {
+                by.entry(principal.clone())
+                    .or_default()
+                    .push(case("recorded", &action, &resource, conditions, true));
+            }
         }
     }
     by
+}
+
+/// The cluster's Pod Identity associations by ARN, each with its tags when
+/// first seen (noted between commands, read as the cluster's admin).
+#[derive(Default)]
+struct Associations(BTreeMap<String, BTreeMap<String, String>>);
+
+impl Associations {
+    fn note(&mut self, world: &World) {
+        let eks = &world.cluster.eks;
+        let found = world.block_on(async {
+            let listed = eks
+                .list_pod_identity_associations()
+                .cluster_name(CLUSTER)
+                .send()
+                .await
+                .expect("list associations");
+            let mut found = Vec::new();
+            for summary in listed.associations() {
+                let id = summary.association_id().unwrap_or_default();
+                let described = eks
+                    .describe_pod_identity_association()
+                    .cluster_name(CLUSTER)
+                    .association_id(id)
+                    .send()
+                    .await
+                    .expect("describe association");
+                if let Some(a) = described.association() {
+                    let tags = a.tags().cloned().unwrap_or_default();
+                    let arn = a.association_arn().unwrap_or_default().to_string();
+                    found.push((arn, tags.into_iter().collect()));
+                }
+            }
+            found
+        });
+        for (arn, tags) in found {
+            self.0.entry(arn).or_insert(tags);
+        }
+    }
 }
 
 fn printed(world: &World, args: &[&str]) -> String {
@@ -208,7 +310,12 @@ fn printed(world: &World, args: &[&str]) -> String {
 /// `cluster_mode`: the mode whose cluster-account policy the scenario needs.
 #[track_caller]
 fn assert_every_call_granted(world: &World, cluster_mode: &str) {
-    let by = calls_by_operator(world);
+    assert_every_call_granted_with(world, cluster_mode, &Associations::default());
+}
+
+#[track_caller]
+fn assert_every_call_granted_with(world: &World, cluster_mode: &str, associations: &Associations) {
+    let by = calls_by_operator(world, associations);
     let klanker = by
         .get(KLANKER_OPERATOR)
         .expect("the klanker operator called");
@@ -318,4 +425,121 @@ fn every_call_of_chained_add_rm_and_both_mode_switches_is_granted_by_the_printed
         rm.all()
     );
     assert_every_call_granted(&world, "chained");
+}
+
+fn pod_identity() -> AddArgs<'static> {
+    mirror().flag("--mode", "pod-identity")
+}
+
+/// Another owner's association for `service_account`, with a role of theirs.
+fn foreign_association(world: &World, service_account: &str) {
+    world.block_on(async {
+        world.cluster.create_foreign_role("someone-elses").await;
+        world
+            .cluster
+            .eks
+            .create_pod_identity_association()
+            .cluster_name(CLUSTER)
+            .namespace("ai-pods")
+            .service_account(service_account)
+            .role_arn(format!("arn:aws:iam::{CLUSTER_ACCOUNT}:role/someone-elses"))
+            .tags("owner", "eksctl")
+            .send()
+            .await
+            .expect("a foreign association");
+    });
+}
+
+#[test]
+fn every_read_of_a_pod_identity_plan_is_granted_by_the_printed_policies() {
+    let world = World::new();
+    world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    let mut associations = Associations::default();
+    world.run(&mirror()).assert_ok();
+    // Another owner's association, which the plan reads and would take over.
+    foreign_association(&world, "km-other");
+    associations.note(&world);
+    let plan = AddArgs::cluster()
+        .service_account("km")
+        .service_account("km-other")
+        .flag("--mode", "pod-identity")
+        .arg("--override-existing-serviceaccounts")
+        .dry_run();
+    let out = world.run(&plan);
+    out.assert_ok();
+    assert_contains!(out.stdout, "Pod Identity association");
+    let made: BTreeSet<String> = calls_by_operator(&world, &associations)
+        .remove(CLUSTER_OPERATOR)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.action)
+        .collect();
+    for call in [
+        "eks:ListPodIdentityAssociations",
+        "eks:DescribePodIdentityAssociation",
+        "eks:DescribeAddon",
+        "iam:GetPolicy",
+    ] {
+        assert!(made.contains(call), "{call} was not made: {made:?}");
+    }
+    assert_every_call_granted_with(&world, "pod-identity", &associations);
+}
+
+#[test]
+#[ignore = "pod-identity add does not run its EKS steps yet: apply::run has no chain for \
+            Target::Eks, so the external-ID pin runs before any association exists and fails"]
+fn every_call_of_pod_identity_add_takeover_rm_and_mode_switches_is_granted_by_the_printed_policies()
+{
+    let world = World::new();
+    world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    let mut associations = Associations::default();
+    world.run(&mirror()).assert_ok();
+    // Mirror -> pod identity, a re-run, back to mirror (its association
+    // and role removed), and pod identity again.
+    world.run(&pod_identity()).assert_ok();
+    associations.note(&world);
+    world.run(&pod_identity()).assert_ok();
+    world.run(&mirror()).assert_ok();
+    world.run(&pod_identity()).assert_ok();
+    associations.note(&world);
+    // Another owner's association for a second ServiceAccount, taken over.
+    foreign_association(&world, "km-other");
+    associations.note(&world);
+    let takeover = pod_identity()
+        .service_account("km-other")
+        .arg("--override-existing-serviceaccounts");
+    world.run(&takeover).assert_ok();
+    associations.note(&world);
+    let rm = world.run(&["rm", CLUSTER, "--yes"]);
+    rm.assert_ok();
+    assert!(
+        world
+            .block_on(world.cluster.role("km-podid-dev-use1-0"))
+            .is_none(),
+        "{}",
+        rm.all()
+    );
+    // The scenario made every kind of Pod Identity call, PassRole implied.
+    let made: BTreeSet<String> = calls_by_operator(&world, &associations)
+        .remove(CLUSTER_OPERATOR)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.action)
+        .collect();
+    for call in [
+        "eks:ListPodIdentityAssociations",
+        "eks:DescribePodIdentityAssociation",
+        "eks:CreatePodIdentityAssociation",
+        "eks:UpdatePodIdentityAssociation",
+        "eks:TagResource",
+        "eks:DeletePodIdentityAssociation",
+        "eks:DescribeAddon",
+        "iam:PassRole",
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "iam:DeleteRole",
+    ] {
+        assert!(made.contains(call), "{call} was not made: {made:?}");
+    }
+    assert_every_call_granted_with(&world, "pod-identity", &associations);
 }

@@ -30,11 +30,9 @@ fn calls_of_the_tool(boundary: bool) -> Vec<Case> {
             // session: role A's own inline policy grants it.
             "sts:AssumeRole" => continue,
             // In the cluster account: judged against the cluster policy
-            // (chained mode's inline policy and its reads are only there).
-            "eks:DescribeCluster"
-            | "iam:PutRolePolicy"
-            | "iam:GetRolePolicy"
-            | "iam:ListRoleTags" => continue,
+            // (EKS, chained mode's inline policy and its reads are only there).
+            op if op.starts_with("eks:") => continue,
+            "iam:PutRolePolicy" | "iam:GetRolePolicy" | "iam:ListRoleTags" => continue,
             "iam:ListRoles" | "iam:ListOpenIDConnectProviders" | "sts:GetCallerIdentity" => {
                 ("*", none, true)
             }

@@ -2,8 +2,8 @@
 //! an IAM linter (parliament) and a local IAM policy evaluator
 //! (principalmapper) that are not this code, by tests/support/policy_check.py.
 //! Plus the RBAC documents as kubectl would take them, and verify's session.
-//! Chained mode's cluster-account policy and its km-irsa-* boundary are
-//! judged the same way.
+//! Chained and pod identity modes' cluster-account policies and their
+//! boundaries are judged the same way.
 //!
 //! Here what the subjects share: the evaluator's questions and answers, and
 //! the scan of the calls the code makes.
@@ -11,6 +11,7 @@
 mod calls;
 mod cluster;
 mod klanker;
+mod pod_identity;
 mod rbac;
 mod session;
 

@@ -15,9 +15,9 @@ use crate::trust::{self, MANAGED_BY_TAG, MANAGED_BY_VALUE, ValidationError, chai
 /// prefix), so the policy is scoped to `role/km-irsa-*`.
 pub const IRSA_ROLE_PATTERN: &str = "km-irsa-*";
 
-/// The managed policy, in the cluster account, every km-irsa-* role must
-/// carry as its permissions boundary unless `--cluster-permissions-boundary`
-/// names another.
+/// The managed policy, in the cluster account, every km-irsa-* role (and
+/// pod identity's km-podid-* roles) must carry as its permissions boundary
+/// unless `--cluster-permissions-boundary` names another.
 pub const CLUSTER_BOUNDARY_POLICY: &str = "km-irsa-boundary";
 
 /// The default boundary's ARN in a cluster account.
@@ -31,8 +31,9 @@ pub const ROLES: ClusterRoles = ClusterRoles {
     boundary_name: CLUSTER_BOUNDARY_POLICY,
 };
 
-/// Reads of a km-irsa-* role: they change nothing.
-pub const IRSA_READ_ACTIONS: &[&str] = &[
+/// Reads of a cluster role (km-irsa-* here, km-podid-* in pod identity
+/// mode): they change nothing.
+pub const CLUSTER_ROLE_READ_ACTIONS: &[&str] = &[
     "iam:GetRole",
     "iam:GetRolePolicy",
     "iam:ListAttachedRolePolicies",
@@ -45,7 +46,7 @@ pub const IRSA_READ_ACTIONS: &[&str] = &[
 /// trust decides who assumes it, not what it may do, and a detach only
 /// takes a policy away (`rm` and a switch to mirror mode detach what
 /// someone attached by hand before DeleteRole).
-pub const IRSA_ROLE_ACTIONS: &[&str] = &[
+pub const CLUSTER_ROLE_ACTIONS: &[&str] = &[
     "iam:DeleteRole",
     "iam:DetachRolePolicy",
     "iam:TagRole",
@@ -53,9 +54,9 @@ pub const IRSA_ROLE_ACTIONS: &[&str] = &[
     "iam:UpdateRole",
 ];
 
-/// Writes that decide what a km-irsa-* role may do: granted only on a role
+/// Writes that decide what a cluster role may do: granted only on a role
 /// that carries (or, for CreateRole, is created with) the boundary.
-pub const IRSA_BOUNDED_ACTIONS: &[&str] = &[
+pub const CLUSTER_ROLE_BOUNDED_ACTIONS: &[&str] = &[
     "iam:CreateRole",
     "iam:DeleteRolePolicy",
     "iam:PutRolePermissionsBoundary",
@@ -64,20 +65,20 @@ pub const IRSA_BOUNDED_ACTIONS: &[&str] = &[
 
 /// Explicitly denied with any other boundary, or none, so that no other
 /// policy of the holder can lift the ceiling either.
-pub const IRSA_OTHER_BOUNDARY_DENIED: &[&str] = &[
+pub const OTHER_BOUNDARY_DENIED: &[&str] = &[
     "iam:CreateRole",
     "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
 ];
 
 /// Removing the boundary is denied outright.
-pub const IRSA_UNBOUND_DENIED: &[&str] = &["iam:DeleteRolePermissionsBoundary"];
+pub const UNBOUND_DENIED: &[&str] = &["iam:DeleteRolePermissionsBoundary"];
 
 /// `add` may check that the boundary exists before it creates a role with it.
 pub const BOUNDARY_READ_ACTIONS: &[&str] = &["iam:GetPolicy"];
 
 /// Rewriting or deleting the boundary policy would lift the ceiling of every
-/// km-irsa-* role at once: denied, whatever else the holder may do.
+/// role it bounds at once: denied, whatever else the holder may do.
 pub const BOUNDARY_REWRITE_DENIED: &[&str] = &[
     "iam:CreatePolicyVersion",
     "iam:DeletePolicy",
@@ -99,6 +100,23 @@ pub const CLUSTER_PROVIDER_DELETE_ACTIONS: &[&str] = &["iam:DeleteOpenIDConnectP
 /// What a km-irsa-* role may ever do: assume a klanker role.
 pub const BOUNDARY_ACTIONS_ALLOWED: &[&str] = &["sts:AssumeRole"];
 
+/// A mode's bounded roles in the cluster account, as its statements name
+/// them: chained mode's role A and pod identity's association role share
+/// the boundary machinery and differ only in these.
+#[derive(Debug, Clone, Copy)]
+pub struct BoundedRoles {
+    /// `role/PATTERN`, to which every role statement is scoped.
+    pub pattern: &'static str,
+    /// The statements' Sid stem: `Read<noun>`, `<noun>`, `<noun>OnlyWithTheBoundary`...
+    pub noun: &'static str,
+}
+
+/// Role A, as its statements name it.
+pub const IRSA_ROLES: BoundedRoles = BoundedRoles {
+    pattern: IRSA_ROLE_PATTERN,
+    noun: "IrsaRoles",
+};
+
 /// What the cluster-account identity may do in chained mode, after the
 /// generic statement: role A (km-irsa-*) and the account's providers.
 ///
@@ -110,36 +128,47 @@ pub const BOUNDARY_ACTIONS_ALLOWED: &[&str] = &["sts:AssumeRole"];
 /// the boundary allows: assume km-cluster-* roles in the klanker account,
 /// which trust only their own onboarding's role A.
 pub fn statements(scope: &ClusterRoleScope) -> Vec<Value> {
-    let mut statements = role_statements(scope);
-    statements.extend(account_statements(scope));
+    let mut statements = bounded_role_statements(scope, IRSA_ROLES);
+    statements.extend(provider_statements(scope));
+    statements.push(listing_statement());
     statements
 }
 
-fn arn(scope: &ClusterRoleScope, resource: &str) -> String {
+/// The bounded roles and their boundary: read them, write their trust and
+/// tags, decide what they may do only with the boundary, take them out of
+/// instance profiles, read the boundary and never rewrite it.
+pub fn bounded_role_statements(scope: &ClusterRoleScope, roles: BoundedRoles) -> Vec<Value> {
+    let mut statements = role_statements(scope, roles);
+    statements.extend(boundary_statements(scope, roles));
+    statements
+}
+
+pub(crate) fn arn(scope: &ClusterRoleScope, resource: &str) -> String {
     format!("arn:{}:iam::{}:{resource}", scope.partition, scope.account)
 }
 
-/// Role A itself: read it, write its trust and tags, and decide what it
-/// may do only with the boundary.
-fn role_statements(scope: &ClusterRoleScope) -> Vec<Value> {
-    let roles = arn(scope, &format!("role/{IRSA_ROLE_PATTERN}"));
+/// The roles themselves: read them, write their trust and tags, and decide
+/// what they may do only with the boundary.
+fn role_statements(scope: &ClusterRoleScope, family: BoundedRoles) -> Vec<Value> {
+    let roles = arn(scope, &format!("role/{}", family.pattern));
+    let noun = family.noun;
     vec![
         json!({
-            "Sid": "ReadIrsaRoles",
+            "Sid": format!("Read{noun}"),
             "Effect": "Allow",
-            "Action": IRSA_READ_ACTIONS,
+            "Action": CLUSTER_ROLE_READ_ACTIONS,
             "Resource": roles,
         }),
         json!({
-            "Sid": "IrsaRoles",
+            "Sid": noun,
             "Effect": "Allow",
-            "Action": IRSA_ROLE_ACTIONS,
+            "Action": CLUSTER_ROLE_ACTIONS,
             "Resource": roles,
         }),
         json!({
-            "Sid": "IrsaRolesOnlyWithTheBoundary",
+            "Sid": format!("{noun}OnlyWithTheBoundary"),
             "Effect": "Allow",
-            "Action": IRSA_BOUNDED_ACTIONS,
+            "Action": CLUSTER_ROLE_BOUNDED_ACTIONS,
             "Resource": roles,
             "Condition": {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary}},
         }),
@@ -147,29 +176,27 @@ fn role_statements(scope: &ClusterRoleScope) -> Vec<Value> {
         json!({
             "Sid": "NeverAnotherBoundary",
             "Effect": "Deny",
-            "Action": IRSA_OTHER_BOUNDARY_DENIED,
+            "Action": OTHER_BOUNDARY_DENIED,
             "Resource": roles,
             "Condition": {"ArnNotEquals": {"iam:PermissionsBoundary": scope.boundary}},
         }),
         json!({
             "Sid": "NeverWithoutTheBoundary",
             "Effect": "Deny",
-            "Action": IRSA_UNBOUND_DENIED,
+            "Action": UNBOUND_DENIED,
             "Resource": roles,
         }),
     ]
 }
 
-/// Around role A: its instance profiles, its boundary policy, the
-/// account's provider, and the unscoped listings.
-fn account_statements(scope: &ClusterRoleScope) -> Vec<Value> {
-    let providers = arn(scope, "oidc-provider/*");
+/// Around the roles: their instance profiles and their boundary policy.
+fn boundary_statements(scope: &ClusterRoleScope, family: BoundedRoles) -> Vec<Value> {
     vec![
-        // Role A may have been put in an instance profile by hand; IAM
+        // A role may have been put in an instance profile by hand; IAM
         // authorizes the removal on the profile, whose name the tool does
         // not choose. Removing grants nothing.
         json!({
-            "Sid": "InstanceProfilesOfIrsaRoles",
+            "Sid": format!("InstanceProfilesOf{}", family.noun),
             "Effect": "Allow",
             "Action": INSTANCE_PROFILE_ACTIONS,
             "Resource": arn(scope, "instance-profile/*"),
@@ -186,6 +213,13 @@ fn account_statements(scope: &ClusterRoleScope) -> Vec<Value> {
             "Action": BOUNDARY_REWRITE_DENIED,
             "Resource": scope.boundary,
         }),
+    ]
+}
+
+/// The account's provider, chained mode's own.
+fn provider_statements(scope: &ClusterRoleScope) -> Vec<Value> {
+    let providers = arn(scope, "oidc-provider/*");
+    vec![
         // Provider ARNs embed the cluster's issuer; `rm` deletes only one
         // it created, which the tag says.
         json!({
@@ -203,25 +237,35 @@ fn account_statements(scope: &ClusterRoleScope) -> Vec<Value> {
                 format!("aws:ResourceTag/{MANAGED_BY_TAG}"): MANAGED_BY_VALUE,
             }},
         }),
-        json!({
-            "Sid": "ListingAndIdentity",
-            "Effect": "Allow",
-            "Action": UNSCOPED_ACTIONS,
-            "Resource": "*",
-        }),
     ]
+}
+
+/// The listings and the caller's identity, which IAM cannot scope.
+pub fn listing_statement() -> Value {
+    json!({
+        "Sid": "ListingAndIdentity",
+        "Effect": "Allow",
+        "Action": UNSCOPED_ACTIONS,
+        "Resource": "*",
+    })
 }
 
 /// The permissions boundary of every km-irsa-* role: whatever inline policy
 /// its role carries, it may only assume km-cluster-* roles in the klanker
 /// account.
 pub fn boundary_policy(partition: &str, klanker_account: &str) -> Value {
+    boundary_allowing(partition, klanker_account, BOUNDARY_ACTIONS_ALLOWED)
+}
+
+/// A boundary that allows only `actions` on the klanker account's
+/// km-cluster-* roles.
+pub fn boundary_allowing(partition: &str, klanker_account: &str, actions: &[&str]) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Sid": "AssumeKlankerRolesOnly",
             "Effect": "Allow",
-            "Action": BOUNDARY_ACTIONS_ALLOWED,
+            "Action": actions,
             "Resource": trust::role_arn(partition, klanker_account, ROLE_PATTERN),
         }]
     })
@@ -287,6 +331,8 @@ mod tests {
             statements(&ClusterRoleScope {
                 partition: "aws".into(),
                 account: "222222222222".into(),
+                region: "us-east-1".into(),
+                cluster: "dev".into(),
                 boundary: cluster_boundary_arn("aws", "222222222222"),
             }),
         )
@@ -389,7 +435,7 @@ mod tests {
     fn what_a_km_irsa_role_may_do_is_written_only_with_the_boundary() {
         let doc = chained();
         // Each of these appears in exactly one Allow, conditioned on the boundary.
-        for action in IRSA_BOUNDED_ACTIONS {
+        for action in CLUSTER_ROLE_BOUNDED_ACTIONS {
             let allows: Vec<&Value> = statements_with(&doc, action)
                 .into_iter()
                 .filter(|s| s["Effect"] == "Allow")
@@ -441,6 +487,8 @@ mod tests {
         let mut chained_cn = ClusterRoleScope {
             partition: "aws-cn".into(),
             account: "222222222222".into(),
+            region: "cn-north-1".into(),
+            cluster: "dev".into(),
             boundary: cluster_boundary_arn("aws-cn", "222222222222"),
         };
         let text = json!(statements(&chained_cn)).to_string();
