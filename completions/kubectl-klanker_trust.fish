@@ -66,7 +66,7 @@ yaml\t''
 manifest\t'Print the ServiceAccount YAML instead of applying it'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l policy-arn -d 'Managed policy to attach (repeatable)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l role-name -d 'Role name (default: km-cluster-NAME)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l mode -d 'How the klanker role trusts the cluster' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l mode -d 'Trust mode (see --help)' -r -f -a "mirror\t'The issuer is mirrored as an OIDC provider in the klanker account, and the klanker role trusts it directly'
 chained\t'The pod\'s IRSA role lives in the cluster\'s account, and the klanker role trusts that role (AssumeRole chaining); no provider in the klanker account'
 pod-identity\t'EKS Pod Identity: an association hands pods a role in the cluster\'s account (the association role), which assumes the klanker role as its target role; no provider anywhere, no annotation'"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-role-name -d 'Chained and pod-identity modes: the role in the cluster\'s account' -r

@@ -64,7 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--policy-arn', '--policy-arn', [CompletionResultType]::ParameterName, 'Managed policy to attach (repeatable)')
             [CompletionResult]::new('--role-name', '--role-name', [CompletionResultType]::ParameterName, 'Role name (default: km-cluster-NAME)')
-            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'How the klanker role trusts the cluster')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'Trust mode (see --help)')
             [CompletionResult]::new('--cluster-role-name', '--cluster-role-name', [CompletionResultType]::ParameterName, 'Chained and pod-identity modes: the role in the cluster''s account')
             [CompletionResult]::new('--config-map-name', '--config-map-name', [CompletionResultType]::ParameterName, 'Chained mode: the ConfigMap holding the pods'' AWS config file')
             [CompletionResult]::new('--cluster-permissions-boundary', '--cluster-permissions-boundary', [CompletionResultType]::ParameterName, 'Chained and pod-identity modes: permissions boundary policy ARN for the cluster-account role')

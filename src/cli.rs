@@ -677,9 +677,9 @@ pub struct AddArgs {
     /// Role name (default: km-cluster-NAME).
     #[arg(long, help_heading = TRUST_HEADING, hide_short_help = true)]
     pub role_name: Option<String>,
-    /// How the klanker role trusts the cluster.
+    /// Trust mode (see --help).
     ///
-    /// mirror: mirror the issuer as an OIDC provider in the klanker account;
+    /// How the klanker role trusts the cluster. mirror: mirror the issuer as an OIDC provider in the klanker account;
     /// chained: an IRSA role in the cluster's account assumes the klanker role;
     /// pod-identity: an EKS Pod Identity association's role assumes the klanker role.
     #[arg(long, value_enum, default_value = "mirror", help_heading = TRUST_HEADING)]

@@ -378,7 +378,10 @@ mod tests {
         let text = onboardings_table(&[row()], shape(ListOutput::Wide, true));
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("   NAME"), "{text}");
-        assert!(lines[0].ends_with("PROVIDER ARN  KM-CONFIG"), "{text}");
+        assert!(
+            lines[0].ends_with("PROVIDER ARN  ASSOCIATIONS  KM-CONFIG"),
+            "{text}"
+        );
         assert!(lines[1].starts_with("*  dev"), "{text}");
         assert!(
             lines[1].contains("owned") && lines[1].ends_with("no"),

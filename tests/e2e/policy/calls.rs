@@ -454,6 +454,7 @@ fn foreign_association(world: &World, service_account: &str) {
 fn every_read_of_a_pod_identity_plan_is_granted_by_the_printed_policies() {
     let world = World::new();
     world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    world.block_on(crate::pod_identity::install_agent(&world.cluster));
     let mut associations = Associations::default();
     world.run(&mirror()).assert_ok();
     // Another owner's association, which the plan reads and would take over.
@@ -486,12 +487,11 @@ fn every_read_of_a_pod_identity_plan_is_granted_by_the_printed_policies() {
 }
 
 #[test]
-#[ignore = "pod-identity add does not run its EKS steps yet: apply::run has no chain for \
-            Target::Eks, so the external-ID pin runs before any association exists and fails"]
 fn every_call_of_pod_identity_add_takeover_rm_and_mode_switches_is_granted_by_the_printed_policies()
 {
     let world = World::new();
     world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    world.block_on(crate::pod_identity::install_agent(&world.cluster));
     let mut associations = Associations::default();
     world.run(&mirror()).assert_ok();
     // Mirror -> pod identity, a re-run, back to mirror (its association
