@@ -28,10 +28,22 @@ pub async fn run(env: &Env, args: &DescribeArgs) -> Result<DescribeReport, Error
     let (klanker, hint) = observe::klanker_clients(env, &req.klanker).await?;
     let found = observe::verify::onboarding(&klanker, hint, &req.name, config).await?;
     observe::require_onboarded("describe", &req.name, &found, env.store.path())?;
-    let seen = observe::describe::observe(&env.global, &klanker, &req.name, &found).await?;
+    let global = (&env.global, &env.access);
+    let seen = observe::describe::observe(global, (&klanker, &req.klanker), &req.name, &found);
+    let seen = seen.await?;
 
-    // plan: drift (nothing is applied).
-    let drift = plan::describe::drift(&plan::describe::facts(&req.name, &found, &seen));
+    // plan: drift (nothing is applied), with each Pod Identity link that is not as written.
+    let mut drift = plan::describe::drift(&plan::describe::facts(&req.name, &found, &seen));
+    if let Some(Ok(facts)) = &seen.associations {
+        let mode = plan::describe::mode(&found, &seen);
+        let checks = plan::mode::of(mode).association_checks(facts);
+        drift.extend(
+            checks
+                .iter()
+                .filter(|c| c.status != crate::verify::Status::Ok)
+                .map(|c| format!("{}: {}", c.link, c.message)),
+        );
+    }
     Ok(DescribeReport {
         name: req.name,
         found,

@@ -17,8 +17,8 @@ use crate::{kubeconfig, verify};
 /// The role and the provider its trust names, then the cluster, only
 /// through a context pointing at NAME's own cluster.
 pub async fn observe(
-    global: &GlobalArgs,
-    klanker: &KlankerClients,
+    (global, access): (&GlobalArgs, &crate::aws::Access),
+    (klanker, klanker_request): (&KlankerClients, &crate::resolve::Klanker),
     name: &str,
     found: &Onboarding,
 ) -> Result<Seen, Error> {
@@ -49,16 +49,61 @@ pub async fn observe(
         let cluster =
             Cluster::new(&client, global.verbose).at(&ctx.context_name, ctx.server.as_deref());
         let seen = service_accounts(&cluster, &target).await?;
-        Ok::<_, Error>((ctx.context_name, target, seen))
+        let links = match crate::plan::mode::of(target.mode).uses_associations() {
+            true => {
+                let reach = (access, klanker, klanker_request, global.verbose);
+                Some(association_links(reach, &cluster, &ctx, &target).await)
+            }
+            false => None,
+        };
+        Ok::<_, Error>(((ctx.context_name, target, seen), links))
     }
     .await
     .map_err(|e| e.to_string());
+    let (cluster, associations) = match cluster {
+        Ok((cluster, links)) => (Ok(cluster), links),
+        Err(why) => (Err(why.clone()), Some(Err(why))),
+    };
+    let associations = associations
+        .filter(|_| onboarding.is_some_and(|o| crate::plan::mode::of(o.mode).uses_associations()));
     Ok(Seen {
         role,
         provider_arn,
         provider,
         cluster,
+        associations,
     })
+}
+
+/// A Pod Identity onboarding's links, read with the cluster-side identity
+/// the context names; why not, when it cannot be (reported, not fatal).
+async fn association_links(
+    (access, klanker, klanker_request, verbose): (
+        &crate::aws::Access,
+        &KlankerClients,
+        &crate::resolve::Klanker,
+        bool,
+    ),
+    cluster: &Cluster<'_>,
+    ctx: &kubeconfig::ContextInfo,
+    target: &Target,
+) -> Result<verify::AssociationFacts, String> {
+    let source = crate::resolve::IssuerSource::from_context(ctx);
+    let (Some(side), Some(cluster_name)) = (
+        crate::resolve::ClusterSide::of(source.as_ref(), None, klanker_request),
+        ctx.eks.cluster_name.as_deref(),
+    ) else {
+        return Err(format!(
+            "context {} names no EKS cluster and no identity in its account",
+            ctx.context_name
+        ));
+    };
+    let clients = super::issuer::cluster_clients(&side, access, verbose)
+        .await
+        .map_err(|e| e.to_string())?;
+    super::verify::association_facts(klanker, &clients, cluster, cluster_name, target)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn role(

@@ -12,6 +12,7 @@ use crate::plan::describe::is_subject;
 use crate::plan::snapshot::Onboarding;
 use crate::plan::snapshot::{Provider, Seen};
 use crate::trust::{ROLE_ARN_ANNOTATION, TOKEN_EXPIRATION_ANNOTATION};
+use crate::verify::AgentAddon;
 
 #[derive(Debug, Serialize)]
 pub struct Description {
@@ -34,7 +35,169 @@ pub struct Description {
     /// Why the cluster was not read, when it was not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster_not_read: Option<String>,
+    /// EKS Pod Identity, in a mode whose pods get credentials from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_identity: Option<PodIdentityView>,
     pub drift: Vec<String>,
+}
+
+/// The association role, the associations and the agent add-on, as read.
+#[derive(Debug, Serialize)]
+pub struct PodIdentityView {
+    /// Why they were not read, when they were not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_read: Option<String>,
+    pub cluster: String,
+    pub agent_add_on: String,
+    pub association_role_arn: String,
+    /// `None`: the association role does not exist.
+    pub association_role: Option<RoleView>,
+    pub inline_policies: BTreeMap<String, serde_json::Value>,
+    pub associations: Vec<AssociationView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssociationView {
+    pub namespace: String,
+    pub service_account: String,
+    /// `None`: no association for this ServiceAccount.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_role_arn: Option<String>,
+    pub session_tags: bool,
+}
+
+fn pod_identity_view(seen: &Seen) -> Option<PodIdentityView> {
+    let facts = match seen.associations.as_ref()? {
+        Ok(facts) => facts,
+        Err(why) => {
+            return Some(PodIdentityView {
+                not_read: Some(why.clone()),
+                cluster: String::new(),
+                agent_add_on: String::new(),
+                association_role_arn: String::new(),
+                association_role: None,
+                inline_policies: BTreeMap::new(),
+                associations: Vec::new(),
+            });
+        }
+    };
+    Some(PodIdentityView {
+        not_read: None,
+        cluster: facts.cluster_name.clone(),
+        agent_add_on: match &facts.agent {
+            AgentAddon::Active => "ACTIVE".into(),
+            AgentAddon::Other(status) => status.clone(),
+            AgentAddon::Missing => "not installed".into(),
+            AgentAddon::Unknown(why) => format!("unknown ({why})"),
+        },
+        association_role_arn: facts.association_role_arn.clone(),
+        association_role: facts.association_role.as_ref().map(|r| RoleView {
+            arn: r.arn.clone(),
+            max_session_seconds: r.max_session,
+            tags: BTreeMap::new(),
+            permissions_boundary: None,
+            trust_policy: r.trust_policy.clone(),
+            attached_policies: r.attached_policies.iter().cloned().collect(),
+        }),
+        inline_policies: facts.inline_policies.clone(),
+        associations: facts
+            .subjects
+            .iter()
+            .map(|s| AssociationView {
+                namespace: s.namespace.clone(),
+                service_account: s.service_account.clone(),
+                id: s.association.as_ref().map(|a| a.id.clone()),
+                role_arn: s.association.as_ref().map(|a| a.role_arn.clone()),
+                target_role_arn: s
+                    .association
+                    .as_ref()
+                    .and_then(|a| a.target_role_arn.clone()),
+                session_tags: s
+                    .association
+                    .as_ref()
+                    .is_some_and(|a| !a.session_tags_disabled),
+            })
+            .collect(),
+    })
+}
+
+fn pod_identity_text(d: &Description, out: &mut String) {
+    let Some(p) = &d.pod_identity else {
+        return;
+    };
+    if let Some(why) = &p.not_read {
+        out.push_str(&format!(
+            "Pod Identity:      not read: {}
+",
+            visible(why)
+        ));
+        return;
+    }
+    out.push_str(&format!(
+        "Pod Identity:      cluster {}, agent add-on {}
+",
+        visible(&p.cluster),
+        visible(&p.agent_add_on)
+    ));
+    match &p.association_role {
+        None => out.push_str(&format!(
+            "  Association role: {} (does not exist)
+",
+            visible(&p.association_role_arn)
+        )),
+        Some(role) => {
+            out.push_str(&format!(
+                "  Association role: {}
+",
+                visible(&role.arn)
+            ));
+            out.push_str(
+                "    Trust policy:
+",
+            );
+            pretty_lines(&role.trust_policy, "      ", out);
+            for (name, doc) in &p.inline_policies {
+                out.push_str(&format!(
+                    "    Inline policy {}:
+",
+                    visible(name)
+                ));
+                pretty_lines(doc, "      ", out);
+            }
+        }
+    }
+    for a in &p.associations {
+        let subject = format!("{}/{}", visible(&a.namespace), visible(&a.service_account));
+        match &a.id {
+            None => out.push_str(&format!(
+                "  Association for {subject}: none
+"
+            )),
+            Some(id) => out.push_str(&format!(
+                "  Association {} for {subject}: role {}, target {}, session tags {}
+",
+                visible(id),
+                visible(a.role_arn.as_deref().unwrap_or("-")),
+                visible(a.target_role_arn.as_deref().unwrap_or("-")),
+                if a.session_tags { "on" } else { "off" }
+            )),
+        }
+    }
+}
+
+fn pretty_lines(doc: &serde_json::Value, indent: &str, out: &mut String) {
+    let pretty = serde_json::to_string_pretty(doc).unwrap_or_else(|_| doc.to_string());
+    for line in pretty.lines() {
+        out.push_str(&format!(
+            "{indent}{}
+",
+            visible(line)
+        ));
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -90,6 +253,7 @@ pub fn text(d: &Description, width: Option<usize>) -> String {
     role_text(d, &mut out);
     provider_text(d, &mut out);
     service_accounts_text(d, &mut out);
+    pod_identity_text(d, &mut out);
     if d.drift.is_empty() {
         // Nothing found is not "none" when the cluster's half was not looked at.
         out.push_str(match d.cluster_not_read {
@@ -145,6 +309,9 @@ fn role_text(d: &Description, out: &mut String) {
 
 fn provider_text(d: &Description, out: &mut String) {
     match &d.oidc_provider {
+        None if d.pod_identity.is_some() => {
+            out.push_str("OIDC provider:     (none: EKS Pod Identity needs no provider)\n")
+        }
         None if d.cluster_role_arn.is_some() => out.push_str(&format!(
             "OIDC provider:     ({} mode: the cluster account's, which the cluster role trusts; `verify` checks it)\n",
             d.mode.as_str()
@@ -258,6 +425,7 @@ pub fn description(name: &str, found: &Onboarding, seen: &Seen, drift: Vec<Strin
             })
             .collect(),
         cluster_not_read: seen.cluster.as_ref().err().cloned(),
+        pod_identity: pod_identity_view(seen),
         drift,
     }
 }
@@ -305,6 +473,7 @@ mod tests {
                 created_by_this_tool: true,
             }],
             cluster_not_read: None,
+            pod_identity: None,
             drift: Vec::new(),
         }
     }

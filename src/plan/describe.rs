@@ -52,6 +52,7 @@ pub fn facts<'a>(name: &'a str, found: &'a Onboarding, seen: &'a Seen) -> DriftF
                 })
                 .collect()
         }),
+        by_association: super::mode::of(mode(found, seen)).uses_associations(),
         others: accounts
             .iter()
             .filter(|sa| !is_subject(seen, sa))
@@ -126,6 +127,9 @@ pub struct DriftFacts<'a> {
     pub subjects: Option<Vec<SubjectSeen<'a>>>,
     /// Other ServiceAccounts annotated with the role.
     pub others: Vec<String>,
+    /// The pods get their credentials from an EKS Pod Identity
+    /// association: the ServiceAccounts carry no role annotation.
+    pub by_association: bool,
     /// What the role lookup noticed (duplicate claims, look-alikes).
     pub notes: Vec<String>,
 }
@@ -170,6 +174,11 @@ pub fn drift(facts: &DriftFacts<'_>) -> Vec<String> {
             None => drift.push(format!(
                 "ServiceAccount {subject}, which the trust names, does not exist"
             )),
+            // Web identity comes first in the SDKs' chains: it would shadow the association.
+            Some(Some(other)) if facts.by_association => drift.push(format!(
+                "ServiceAccount {subject} is annotated with role {other}: its pods' SDKs use that role, not the association's"
+            )),
+            Some(None) if facts.by_association => {}
             Some(None) => drift.push(format!(
                 "ServiceAccount {subject} has no {ROLE_ARN_ANNOTATION} annotation"
             )),

@@ -140,6 +140,10 @@ pub struct Seen {
     /// The context read, the subject checked and the ServiceAccounts seen;
     /// or why the cluster was not read (reported, not fatal: this only reads).
     pub cluster: Result<(String, Target, Vec<SeenAccount>), String>,
+    /// In a mode whose pods get credentials from EKS Pod Identity: the
+    /// association role, the associations and the agent add-on, or why
+    /// they were not read.
+    pub associations: Option<Result<crate::verify::AssociationFacts, String>>,
 }
 
 /// The provider the onboarding's trust names, and whether it exists.

@@ -499,3 +499,53 @@ fn switching_from_and_to_chained_removes_what_the_old_mode_owned_and_nothing_els
     );
     assert!(world.kube.config_map("ai-pods", "km-aws-config").is_some());
 }
+
+#[test]
+fn describe_shows_both_roles_the_association_and_the_agent_and_drift_on_each() {
+    let world = pod_identity_world();
+    world.run(&pod_identity(&[])).assert_ok();
+    let id = associations(&world.cluster)[0].id.clone();
+    let out = world.run(&["describe", CLUSTER]);
+    out.assert_ok();
+    for part in [
+        "Mode:              pod-identity",
+        "agent add-on ACTIVE",
+        &format!("Association role: {ASSOCIATION_ROLE_ARN}"),
+        "Inline policy klanker-trust-assume-target",
+        &format!(
+            "Association {id} for ai-pods/km: role {ASSOCIATION_ROLE_ARN}, target {ROLE_ARN}, session tags on"
+        ),
+        "EKS Pod Identity needs no provider",
+        "Drift:             none",
+    ] {
+        assert!(out.stdout.contains(part), "{part}:\n{}", out.stdout);
+    }
+    // The association deleted by hand: said, with the drift.
+    world.block_on(async {
+        world
+            .cluster
+            .eks
+            .delete_pod_identity_association()
+            .cluster_name(CLUSTER)
+            .association_id(&id)
+            .send()
+            .await
+            .expect("delete the association")
+    });
+    let out = world.run(&["describe", CLUSTER, "-o", "json"]);
+    out.assert_ok();
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("describe JSON");
+    assert_eq!(
+        doc["pod_identity"]["associations"][0]["namespace"],
+        "ai-pods"
+    );
+    assert!(
+        doc["pod_identity"]["associations"][0].get("id").is_none(),
+        "{doc}"
+    );
+    let drift = doc["drift"].to_string();
+    assert!(
+        drift.contains("no Pod Identity association for ai-pods/km"),
+        "{drift}"
+    );
+}
