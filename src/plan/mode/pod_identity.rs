@@ -616,3 +616,220 @@ fn leave_role(req: &AddRequest, side: &ClusterAccount) -> Result<Vec<Step>, Plan
         Target::ClusterIam,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::plan::snapshot::ObservedAssociation;
+    use crate::plan::testing::{self, CLUSTER_ARN};
+    use crate::plan::{Observed, Op};
+
+    const ASSOCIATION_ROLE: &str = "arn:aws:iam::222222222222:role/km-podid-dev";
+    const TARGET_ROLE: &str = "arn:aws:iam::333333333333:role/km-cluster-dev";
+
+    fn request(flags: &[&str]) -> AddRequest {
+        testing::cluster_account_request(TrustMode::PodIdentity, flags)
+    }
+
+    /// Nothing exists yet but the cluster, with `associations`.
+    fn snapshot(req: &AddRequest, associations: Vec<ObservedAssociation>) -> AddSnapshot {
+        let side = testing::cluster_side(Observed::default(), true);
+        let mut snap = testing::snapshot(
+            req,
+            testing::CLUSTER_ACCOUNT,
+            Observed::default(),
+            Some(side),
+        );
+        snap.issuer.cluster_arn = Some(CLUSTER_ARN.into());
+        snap.eks = Some(EksSide {
+            cluster_name: "dev".into(),
+            association_count: associations.len(),
+            associations,
+            agent: AgentAddon::Active,
+        });
+        snap
+    }
+
+    fn ours(namespace: &str, service_account: &str, owner: &str) -> ObservedAssociation {
+        ObservedAssociation {
+            id: format!("a-{service_account}"),
+            arn: format!(
+                "arn:aws:eks:us-east-1:222222222222:podidentityassociation/dev/a-{service_account}"
+            ),
+            namespace: namespace.into(),
+            service_account: service_account.into(),
+            role_arn: ASSOCIATION_ROLE.into(),
+            target_role_arn: Some(TARGET_ROLE.into()),
+            session_tags_disabled: false,
+            external_id: Some(format!("ext-{service_account}")),
+            tags: BTreeMap::from([
+                (MANAGED_BY_TAG.to_string(), MANAGED_BY_VALUE.to_string()),
+                (NAME_TAG.to_string(), owner.to_string()),
+            ]),
+        }
+    }
+
+    fn ops(add: &AddPlan) -> Vec<&Op> {
+        add.plan.changes().filter_map(|s| s.op.as_ref()).collect()
+    }
+
+    #[test]
+    fn a_fresh_add_orders_the_roles_then_the_association_then_the_pin() {
+        let req = request(&[]);
+        let add = PodIdentity
+            .plan_add(&req, &snapshot(&req, Vec::new()))
+            .unwrap();
+        let targets: Vec<Target> = add.plan.changes().map(|s| s.target).collect();
+        let first_eks = targets.iter().position(|t| *t == Target::Eks).unwrap();
+        assert!(
+            targets[..first_eks]
+                .iter()
+                .all(|t| matches!(t, Target::Iam | Target::ClusterIam)),
+            "{targets:?}"
+        );
+        let ops = ops(&add);
+        let create = ops
+            .iter()
+            .position(|o| matches!(o, Op::CreateAssociation { .. }))
+            .unwrap();
+        let pin = ops
+            .iter()
+            .position(|o| matches!(o, Op::PinExternalIds { .. }))
+            .unwrap();
+        assert!(create < pin);
+        match ops[create] {
+            Op::CreateAssociation {
+                role_arn,
+                target_role_arn,
+                session_tags,
+                tags,
+                ..
+            } => {
+                assert_eq!(
+                    (role_arn.as_str(), target_role_arn.as_str()),
+                    (ASSOCIATION_ROLE, TARGET_ROLE)
+                );
+                assert!(*session_tags);
+                assert_eq!(tags[NAME_TAG], "dev");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The role is written unpinned; the pin names its one statement.
+        assert!(
+            !add.desired
+                .trust_policy
+                .to_string()
+                .contains(crate::plan::EXTERNAL_ID_KEY)
+        );
+        assert!(matches!(ops[pin], Op::PinExternalIds { pins, .. } if pins.len() == 1));
+        assert!(add.annotations.is_empty());
+        assert!(!add.desired.ensure_provider);
+    }
+
+    #[test]
+    fn an_association_in_place_is_unchanged_and_its_external_id_pinned_at_once() {
+        let req = request(&[]);
+        let add = PodIdentity
+            .plan_add(&req, &snapshot(&req, vec![ours("ai-pods", "km", "dev")]))
+            .unwrap();
+        assert!(!ops(&add).iter().any(|o| matches!(
+            o,
+            Op::CreateAssociation { .. } | Op::UpdateAssociation { .. } | Op::PinExternalIds { .. }
+        )));
+        assert!(add.desired.trust_policy.to_string().contains("ext-km"));
+        assert_eq!(
+            add.desired.role_tags[crate::trust::ASSOCIATIONS_TAG],
+            "a-km"
+        );
+    }
+
+    #[test]
+    fn another_owners_association_is_refused_unless_overridden_then_taken_over() {
+        let req = request(&[]);
+        let mut foreign = ours("ai-pods", "km", "other");
+        foreign.role_arn = "arn:aws:iam::222222222222:role/app".into();
+        let refused = PodIdentity.plan_add(&req, &snapshot(&req, vec![foreign.clone()]));
+        assert!(matches!(
+            refused,
+            Err(PlanError::Mode(super::super::ModeError::PodIdentity(
+                PodIdentityError::ForeignAssociation { .. }
+            )))
+        ));
+        let req = request(&["--override-existing-serviceaccounts"]);
+        let add = PodIdentity
+            .plan_add(&req, &snapshot(&req, vec![foreign]))
+            .unwrap();
+        let update = ops(&add)
+            .into_iter()
+            .find(|o| matches!(o, Op::UpdateAssociation { .. }))
+            .unwrap();
+        assert!(
+            matches!(update, Op::UpdateAssociation { owner: None, tags: Some(t), .. } if t[NAME_TAG] == "dev")
+        );
+    }
+
+    #[test]
+    fn a_full_cluster_is_refused_and_a_dropped_service_account_loses_its_association() {
+        let req = request(&[]);
+        let mut snap = snapshot(&req, Vec::new());
+        if let Some(eks) = snap.eks.as_mut() {
+            eks.association_count = MAX_ASSOCIATIONS;
+        }
+        assert!(matches!(
+            PodIdentity.plan_add(&req, &snap),
+            Err(PlanError::Mode(super::super::ModeError::PodIdentity(
+                PodIdentityError::AssociationsFull { .. }
+            )))
+        ));
+        let snap = snapshot(
+            &req,
+            vec![
+                ours("ai-pods", "km", "dev"),
+                ours("ai-pods", "web", "dev"),
+                ours("ai-pods", "x", "other"),
+            ],
+        );
+        let add = PodIdentity.plan_add(&req, &snap).unwrap();
+        let deletes: Vec<&Op> = ops(&add)
+            .into_iter()
+            .filter(|o| matches!(o, Op::DeleteAssociation { .. }))
+            .collect();
+        assert_eq!(
+            deletes,
+            [&Op::DeleteAssociation {
+                cluster: "dev".into(),
+                id: "a-web".into(),
+                owner: "dev".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_cluster_that_is_not_eks_is_refused_and_leaving_removes_only_our_associations() {
+        let req = request(&[]);
+        let mut snap = snapshot(&req, Vec::new());
+        snap.eks = None;
+        assert!(matches!(
+            PodIdentity.plan_add(&req, &snap),
+            Err(PlanError::Mode(super::super::ModeError::PodIdentity(
+                PodIdentityError::NotEks { .. }
+            )))
+        ));
+        let mirror = testing::cluster_account_request(TrustMode::Mirror, &[]);
+        let snap = snapshot(
+            &mirror,
+            vec![ours("ai-pods", "km", "dev"), ours("ai-pods", "x", "other")],
+        );
+        let steps = PodIdentity.plan_leave(&mirror, &snap).unwrap();
+        let ids: Vec<&str> = steps
+            .iter()
+            .filter_map(|s| match &s.op {
+                Some(Op::DeleteAssociation { id, .. }) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["a-km"]);
+    }
+}
