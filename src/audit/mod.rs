@@ -489,4 +489,4 @@ pub fn fix_document(scan: &Scan, role: &str) -> Result<Value, AuditError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -240,4 +240,35 @@ mod tests {
         let wide = text(&report, true);
         assert!(wide.contains("fix: do this"), "{wide}");
     }
+
+    /// The whole corpus as text: every line within 100 columns, narrow and
+    /// wide alike except wide's finding lines (ARNs and fixes in full, for
+    /// scripts and wide terminals), and the unused provider says used/quota.
+    #[test]
+    fn the_corpus_as_text_fits_a_hundred_columns_and_shows_the_provider_slots() {
+        let report = crate::audit::analyze(&crate::audit::tests::corpus_scan(true));
+        let narrow = text(&report, false);
+        for line in narrow.lines() {
+            assert!(line.chars().count() <= 100, "{line:?}");
+        }
+        assert_eq!(
+            narrow.lines().filter(|l| l.contains("corpus-")).count(),
+            report.findings.iter().filter(|f| f.role.is_some()).count(),
+            "one line per finding: {narrow}"
+        );
+        assert!(
+            narrow.contains("OIDC providers 3/100"),
+            "the account's used/quota: {narrow}"
+        );
+        let unused = report
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::ProviderUnused)
+            .expect("the unused provider");
+        assert!(unused.who.contains("(3 used of 100)"), "{}", unused.who);
+        let wide = text(&report, true);
+        for f in &report.findings {
+            assert!(wide.contains(&f.arn), "wide shows {}", f.arn);
+        }
+    }
 }

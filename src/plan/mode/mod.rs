@@ -3,6 +3,8 @@
 //! module here, its line in [`of`], its `Op` variants if it makes new
 //! calls, and the adapter calls behind them.
 
+#[cfg(test)]
+mod audit_clean;
 pub mod chained;
 pub mod cluster_role;
 pub mod mirror;

@@ -12,7 +12,7 @@
 
 use proptest::prelude::*;
 
-use super::{label, scopes};
+use crate::audit::tests::{label, scopes};
 use crate::audit::{AccountScan, Provider, Scan, analyze};
 use crate::inventory::{RoleSummary, Tags};
 use crate::plan::add::AddPlan;
