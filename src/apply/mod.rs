@@ -114,41 +114,8 @@ async fn run(
             rerun,
         }),
     }
-    let chain = |target: Target, keep: fn(&Step) -> bool| -> Vec<(StepId, &Step)> {
-        steps
-            .iter()
-            .copied()
-            .filter(|(_, s)| s.target == target && keep(s))
-            .collect()
-    };
-    let all = |_: &Step| true;
     let record = Record::default();
-    let run_chain = |chain| run_chain(chain, applier, &record, interrupt, progress);
-    // EKS associations name both roles: they go before the roles are
-    // removed, and are made once the roles exist.
-    let result = run_chain(chain(Target::Eks, |s| s.action == Action::Delete)).await;
-    let result = match result {
-        Ok(()) => {
-            // A cluster role and the klanker role name each other only by ARN (a
-            // condition and a resource), so neither account waits for the other.
-            let (iam, cluster_iam, cluster) = tokio::join!(
-                run_chain(chain(Target::Iam, all)),
-                run_chain(chain(Target::ClusterIam, all)),
-                run_chain(chain(Target::Cluster, all))
-            );
-            match (iam, cluster_iam, cluster) {
-                (Ok(()), Ok(()), Ok(())) => {
-                    let made = chain(Target::Eks, |s| s.action != Action::Delete);
-                    match run_chain(made).await {
-                        Ok(()) => run_chain(chain(Target::Local, all)).await,
-                        stop => stop,
-                    }
-                }
-                (Err(stop), _, _) | (_, Err(stop), _) | (_, _, Err(stop)) => Err(stop),
-            }
-        }
-        stop => stop,
-    };
+    let result = run_phases(&steps, applier, &record, (interrupt, progress)).await;
     let Record {
         done,
         skipped,
@@ -253,6 +220,38 @@ async fn preflight(
         }
     }
     Ok(report)
+}
+
+/// The chains in the order their steps depend on each other: EKS
+/// associations name both roles, so they go before the roles are removed
+/// and are made once the roles exist. A cluster role and the klanker role
+/// name each other only by ARN (a condition and a resource), so neither
+/// account waits for the other, nor the cluster for either; the local file
+/// comes last.
+async fn run_phases(
+    steps: &[(StepId, &Step)],
+    applier: &impl Apply,
+    record: &Record,
+    (interrupt, progress): (&Interrupt, &impl Progress),
+) -> Result<(), Stop> {
+    let chain = |target: Target, keep: fn(&Step) -> bool| -> Vec<(StepId, &Step)> {
+        steps
+            .iter()
+            .copied()
+            .filter(|(_, s)| s.target == target && keep(s))
+            .collect()
+    };
+    let all = |_: &Step| true;
+    let run_chain = |chain| run_chain(chain, applier, record, interrupt, progress);
+    run_chain(chain(Target::Eks, |s| s.action == Action::Delete)).await?;
+    let (iam, cluster_iam, cluster) = tokio::join!(
+        run_chain(chain(Target::Iam, all)),
+        run_chain(chain(Target::ClusterIam, all)),
+        run_chain(chain(Target::Cluster, all))
+    );
+    iam.and(cluster_iam).and(cluster)?;
+    run_chain(chain(Target::Eks, |s| s.action != Action::Delete)).await?;
+    run_chain(chain(Target::Local, all)).await
 }
 
 /// What the chains have done so far (they run side by side).

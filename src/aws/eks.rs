@@ -312,3 +312,19 @@ pub async fn agent_addon(eks: &Eks, cluster: &str) -> AgentAddon {
         ),
     }
 }
+
+/// How many associations the cluster holds, and in detail those of the
+/// ServiceAccounts in `subjects` (described side by side).
+pub async fn associations_of(
+    eks: &Eks,
+    cluster: &str,
+    subjects: &[(String, String)],
+) -> Result<(usize, Vec<ObservedAssociation>), AwsError> {
+    let all = list_associations(eks, cluster).await?;
+    let reads = all
+        .iter()
+        .filter(|(_, ns, sa)| subjects.iter().any(|(s_ns, s_sa)| s_ns == ns && s_sa == sa))
+        .map(|(id, _, _)| describe_association(eks, cluster, id));
+    let found = futures::future::try_join_all(reads).await?;
+    Ok((all.len(), found.into_iter().flatten().collect()))
+}

@@ -64,10 +64,7 @@ pub async fn observe(
         async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
     )?;
     let (first, more_service_accounts, mut config_maps) = cluster;
-    let (role, attached_policies) = match role {
-        Some((role, attached)) => (Some(role), attached),
-        None => (None, BTreeSet::new()),
-    };
+    let (role, attached_policies) = role.map_or((None, BTreeSet::new()), |(r, a)| (Some(r), a));
     let provider = match crate::trust::matching_provider(&provider_arns, &issuer.issuer) {
         Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
         None => None,
@@ -75,12 +72,12 @@ pub async fn observe(
     let desired_provider = crate::plan::mode::of(req.mode.kind())
         .klanker_provider(provider.as_ref(), &issuer.issuer, &identity)
         .unwrap_or_default();
-    let old_providers = futures::future::try_join_all(
-        planned::other_trusted_providers(role.as_ref(), &desired_provider, &provider_arns)
-            .iter()
-            .map(|arn| iam::describe_provider(&klanker.iam, arn)),
-    )
-    .await?;
+    let trusted =
+        planned::other_trusted_providers(role.as_ref(), &desired_provider, &provider_arns);
+    let old_providers = trusted
+        .iter()
+        .map(|arn| iam::describe_provider(&klanker.iam, arn));
+    let old_providers = futures::future::try_join_all(old_providers).await?;
     let config_entry = from.config.get(&req.name);
     let cluster_account =
         cluster_account(req, &from, &issuer, role.as_ref(), config_entry.as_ref());
@@ -289,20 +286,15 @@ async fn eks_side(
             false => Default::default(),
         }
     };
-    let (all, agent) = tokio::join!(eks::list_associations(&clients.eks, name), agent);
-    let all = all.map_err(on_cluster)?;
-    let wanted = association_subjects(req, role, entry);
-    let reads = all
-        .iter()
-        .filter(|(_, ns, sa)| wanted.contains(&(ns.clone(), sa.clone())))
-        .map(|(id, _, _)| eks::describe_association(&clients.eks, name, id));
-    let associations = futures::future::try_join_all(reads)
-        .await
-        .map_err(on_cluster)?;
+    let wanted: Vec<(String, String)> =
+        association_subjects(req, role, entry).into_iter().collect();
+    let read = eks::associations_of(&clients.eks, name, &wanted);
+    let (read, agent) = tokio::join!(read, agent);
+    let (association_count, associations) = read.map_err(on_cluster)?;
     Ok(Some(EksSide {
         cluster_name: name.clone(),
-        association_count: all.len(),
-        associations: associations.into_iter().flatten().collect(),
+        association_count,
+        associations,
         agent,
     }))
 }
@@ -418,28 +410,11 @@ async fn observe_cluster_account(
     left: Option<String>,
 ) -> Result<ClusterAccount, Error> {
     let ((account, caller), role, providers) = tokio::try_join!(
-        async {
-            Ok::<_, Error>(
-                iam::caller_identity(&clients.sts)
-                    .await
-                    .map_err(on_cluster)?,
-            )
-        },
-        async {
-            Ok::<_, Error>(
-                iam::role_with_policies(&clients.iam, cluster_role_name)
-                    .await
-                    .map_err(on_cluster)?,
-            )
-        },
-        async {
-            Ok::<_, Error>(
-                iam::list_providers(&clients.iam)
-                    .await
-                    .map_err(on_cluster)?,
-            )
-        },
-    )?;
+        iam::caller_identity(&clients.sts),
+        iam::role_with_policies(&clients.iam, cluster_role_name),
+        iam::list_providers(&clients.iam),
+    )
+    .map_err(on_cluster)?;
     if let Some(cluster) = issuer.cluster_account.as_ref().filter(|c| **c != account) {
         return Err(Error::ClusterSideWrongAccount {
             identity: caller,

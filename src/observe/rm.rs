@@ -104,51 +104,60 @@ async fn cluster_account(
             associations,
         }));
     }
-    // The cluster role gone (or never created): the cluster's issuer names the provider.
-    let provider_arn = match trusted.into_iter().next() {
-        Some(arn) => Some(arn),
-        None => match ctx.and_then(IssuerSource::from_context) {
-            Some(source) => {
-                match resolve_issuer(&source, access, kube_client, "", request.verbose).await {
-                    Ok(resolved) => iam::list_providers(&clients.iam)
-                        .await
-                        .ok()
-                        .and_then(|arns| crate::trust::matching_provider(&arns, &resolved.issuer)),
-                    Err(err) => {
-                        issuer_unread(&err);
-                        None
-                    }
-                }
-            }
-            None => None,
-        },
-    };
-    let provider = match provider_arn {
-        Some(arn) => {
-            let roles = iam::list_roles(&clients.iam)
-                .await
-                .map_err(|e| e.on_side(crate::aws::Side::Cluster))?;
-            match iam::provider_owned(&clients.iam, &arn).await {
-                Ok(owned) => Some(ProviderToRemove {
-                    owned,
-                    trusted_by: inventory::roles_trusting(&roles, &arn, &role_name)
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect(),
-                    arn,
-                }),
-                // Gone already.
-                Err(_) => None,
-            }
-        }
-        None => None,
-    };
+    let reach = (request, access, kube_client);
+    let provider = cluster_provider(reach, ctx, &clients, trusted.into_iter().next(), &role_name);
+    let provider = provider.await?;
     Ok(Some(ClusterRoleSide {
         clients,
         role,
         provider,
         associations: Vec::new(),
     }))
+}
+
+/// The provider the cluster role trusts, as `rm` removes it; the cluster
+/// role gone (or never created), the cluster's issuer names it.
+async fn cluster_provider(
+    (request, access, kube_client): Reach<'_, '_>,
+    ctx: Option<&ContextInfo>,
+    clients: &crate::aws::ClusterClients,
+    trusted: Option<String>,
+    role_name: &str,
+) -> Result<Option<ProviderToRemove>, Error> {
+    let provider_arn = match (trusted, ctx.and_then(IssuerSource::from_context)) {
+        (Some(arn), _) => Some(arn),
+        (None, Some(source)) => {
+            match resolve_issuer(&source, access, kube_client, "", request.verbose).await {
+                Ok(resolved) => iam::list_providers(&clients.iam)
+                    .await
+                    .ok()
+                    .and_then(|arns| crate::trust::matching_provider(&arns, &resolved.issuer)),
+                Err(err) => {
+                    issuer_unread(&err);
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    let Some(arn) = provider_arn else {
+        return Ok(None);
+    };
+    let roles = iam::list_roles(&clients.iam)
+        .await
+        .map_err(|e| e.on_side(crate::aws::Side::Cluster))?;
+    Ok(match iam::provider_owned(&clients.iam, &arn).await {
+        Ok(owned) => Some(ProviderToRemove {
+            owned,
+            trusted_by: inventory::roles_trusting(&roles, &arn, role_name)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            arn,
+        }),
+        // Gone already.
+        Err(_) => None,
+    })
 }
 
 /// The associations of the recorded ServiceAccounts in the cluster, as
@@ -162,19 +171,11 @@ async fn associations(
     if cluster.is_empty() {
         return Ok(Vec::new());
     }
-    let all = eks::list_associations(&clients.eks, cluster)
-        .await
-        .map_err(on_cluster)?;
-    let reads = all
-        .iter()
-        .filter(|(_, ns, sa)| subjects.iter().any(|(s_ns, s_sa)| s_ns == ns && s_sa == sa))
-        .map(|(id, _, _)| eks::describe_association(&clients.eks, cluster, id));
-    let found = futures::future::try_join_all(reads)
+    let (_, found) = eks::associations_of(&clients.eks, cluster, subjects)
         .await
         .map_err(on_cluster)?;
     Ok(found
         .into_iter()
-        .flatten()
         .map(|a| AssociationToRemove {
             cluster: cluster.to_string(),
             owner: a.tags.clone(),
@@ -202,7 +203,6 @@ pub async fn observe(
     let located = super::locate(klanker, name, &roles, entry).await?;
     let onboarding = located.onboarding.as_ref();
     let recorded = removal::recorded_onboarding(onboarding, entry, request.pending.as_ref());
-
     let context = checked_context(request, recorded.as_ref(), &identity.account, store)?;
     let ctx = context
         .as_ref()
@@ -212,7 +212,6 @@ pub async fn observe(
     let (kube_client, read) = read_cluster(request, context, &recorded_subjects).await?;
     let ctx = ctx.as_ref();
     let seen = read.as_ref().and_then(|r| r.as_ref().ok());
-
     let found = Found {
         name,
         entry,
@@ -227,37 +226,22 @@ pub async fn observe(
     let reach = (request, access, kube_client.as_ref());
     let (role, provider, role_arn) = klanker_side(reach, klanker, &found).await?;
     let cluster_role_arn = cluster_role_arn(name, recorded.as_ref(), entry, seen);
-    let mode = recorded.as_ref().map(|o| crate::plan::mode::of(o.mode));
-    let by_associations = mode.is_some_and(|m| m.uses_associations());
-    let side = cluster_account(
-        reach,
-        ctx,
-        cluster_role_arn.as_deref().map(|arn| Recorded {
-            cluster_role_arn: arn,
-            associations: by_associations.then_some(recorded_subjects.as_slice()),
-        }),
-    )
-    .await?;
+    let recorded_ref = (recorded.as_ref(), recorded_subjects.as_slice());
+    let (side, by_associations, writes_config_map) =
+        cluster_side(reach, ctx, recorded_ref, cluster_role_arn.as_deref()).await?;
     // The ServiceAccounts are annotated with the cluster role when there is
     // one, and with no role when EKS associations serve them.
-    let role_arn_annotated = match by_associations {
-        true => String::new(),
-        false => cluster_role_arn.clone().unwrap_or(role_arn),
+    let role_arn = match (by_associations, cluster_role_arn) {
+        (true, _) => String::new(),
+        (false, cluster_role) => cluster_role.unwrap_or(role_arn),
     };
-    let (cluster, unread) = cluster_view(read, &role_arn_annotated, &recorded_subjects);
-    let writes_config_map = mode.is_some_and(|m| m.config_map(None).is_some());
-    let config_maps = match (&cluster_role_arn, &kube_client) {
-        (Some(_), Some(client)) if writes_config_map => {
-            let cluster_api = Cluster::new(client, request.verbose);
-            let recorded = (recorded.as_ref(), recorded_subjects.as_slice());
-            cluster_role_config_maps(&cluster_api, recorded, &cluster).await?
-        }
-        _ => Vec::new(),
-    };
+    let (cluster, unread) = cluster_view(read, &role_arn, &recorded_subjects);
+    let client = kube_client.as_ref().filter(|_| writes_config_map);
+    let api = client.map(|c| Cluster::new(c, request.verbose));
+    let config_maps = cluster_role_config_maps(api.as_ref(), recorded_ref, &cluster).await?;
     let (cluster_clients, cluster_role, cluster_provider, associations) = side
         .map(|c| (Some(c.clients), c.role, c.provider, c.associations))
         .unwrap_or_default();
-    let role_arn = role_arn_annotated;
     let observed = RemovalObserved {
         associations,
         cluster_role,
@@ -282,6 +266,27 @@ pub async fn observe(
         roles,
         observed,
     })
+}
+
+/// The cluster's account as the recorded mode wrote it, with whether EKS
+/// associations serve the ServiceAccounts and whether a ConfigMap was written.
+async fn cluster_side(
+    reach: Reach<'_, '_>,
+    ctx: Option<&ContextInfo>,
+    (recorded, subjects): (Option<&Onboarding>, &[(String, String)]),
+    cluster_role_arn: Option<&str>,
+) -> Result<(Option<ClusterRoleSide>, bool, bool), Error> {
+    let mode = recorded.map(|o| crate::plan::mode::of(o.mode));
+    let by_associations = mode.is_some_and(|m| m.uses_associations());
+    let wrote = cluster_role_arn.map(|arn| Recorded {
+        cluster_role_arn: arn,
+        associations: by_associations.then_some(subjects),
+    });
+    let side = cluster_account(reach, ctx, wrote).await?;
+    // A ConfigMap is written beside a cluster role, in a mode that writes one.
+    let writes_config_map =
+        cluster_role_arn.is_some() && mode.is_some_and(|m| m.config_map(None).is_some());
+    Ok((side, by_associations, writes_config_map))
 }
 
 /// What `rm`'s later reads go through: the request, the AWS access, the
@@ -585,12 +590,13 @@ fn cluster_role_arn(
 /// ServiceAccounts and the ones found annotated, by the name the role
 /// recorded (the printed RBAC grants no list).
 async fn cluster_role_config_maps(
-    cluster: &Cluster<'_>,
+    cluster: Option<&Cluster<'_>>,
     (recorded, recorded_subjects): (Option<&Onboarding>, &[(String, String)]),
     view: &ClusterView,
 ) -> Result<Vec<crate::plan::ObservedConfigMap>, Error> {
-    // Only a cluster that was read shows where they are.
-    let ClusterView::Found(found) = view else {
+    // Only a cluster that was read shows where they are (and only a mode
+    // with a cluster role that writes one puts them there).
+    let (Some(cluster), ClusterView::Found(found)) = (cluster, view) else {
         return Ok(Vec::new());
     };
     let namespaces: std::collections::BTreeSet<String> = recorded_subjects

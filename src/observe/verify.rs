@@ -12,8 +12,8 @@ use crate::plan::snapshot::Onboarding;
 use crate::store::Document;
 use crate::trust::{Issuer, STS_AUDIENCE, token};
 use crate::verify::{
-    AssociationFacts, Facts, HopFacts, NoToken, ProviderFacts, RoleFacts, SecondHop,
-    SubjectAssociation, Target,
+    AssociationFacts, Facts, HopFacts, NoToken, ObservedAssociation, ProviderFacts, RoleFacts,
+    SecondHop, SubjectAssociation, Target,
 };
 
 pub async fn onboarding(
@@ -307,6 +307,33 @@ async fn profiles(
         .collect())
 }
 
+/// Each of the target's ServiceAccounts: whether it exists, and its
+/// association (of those read).
+async fn subject_associations(
+    cluster: &Cluster<'_>,
+    target: &Target,
+    associations: impl std::future::Future<Output = Result<Vec<ObservedAssociation>, Error>>,
+) -> Result<Vec<SubjectAssociation>, Error> {
+    let accounts =
+        futures::future::try_join_all(target.subjects().into_iter().map(|(ns, sa)| async move {
+            let found = cluster.get_service_account(&ns, &sa).await?;
+            Ok::<_, Error>((ns, sa, found.is_some()))
+        }));
+    let (accounts, associations) = tokio::try_join!(accounts, associations)?;
+    Ok(accounts
+        .into_iter()
+        .map(|(namespace, service_account, exists)| SubjectAssociation {
+            association: associations
+                .iter()
+                .find(|a| a.namespace == namespace && a.service_account == service_account)
+                .cloned(),
+            namespace,
+            service_account,
+            service_account_exists: exists,
+        })
+        .collect())
+}
+
 /// Everything a Pod Identity onboarding's links need, read side by side:
 /// the cluster's ARN, its agent add-on, each ServiceAccount and its
 /// association, the association role (and its inline policies) and the
@@ -333,18 +360,8 @@ pub async fn association_facts(
         Ok::<_, Error>(facts.ok().map(|f| f.arn))
     };
     let associations = async {
-        let all = eks::list_associations(&clients.eks, cluster_name)
-            .await
-            .map_err(on_cluster)?;
-        let wanted = target.subjects();
-        let reads = all
-            .iter()
-            .filter(|(_, ns, sa)| wanted.iter().any(|(w_ns, w_sa)| w_ns == ns && w_sa == sa))
-            .map(|(id, _, _)| eks::describe_association(&clients.eks, cluster_name, id));
-        let found = futures::future::try_join_all(reads)
-            .await
-            .map_err(on_cluster)?;
-        Ok::<_, Error>(found.into_iter().flatten().collect::<Vec<_>>())
+        let found = eks::associations_of(&clients.eks, cluster_name, &target.subjects()).await;
+        Ok::<_, Error>(found.map_err(on_cluster)?.1)
     };
     let inline = async {
         Ok::<_, Error>(
@@ -359,40 +376,14 @@ pub async fn association_facts(
             None => Ok(None),
         }
     };
-    let accounts =
-        futures::future::try_join_all(target.subjects().into_iter().map(|(ns, sa)| async move {
-            let found = cluster.get_service_account(&ns, &sa).await?;
-            Ok::<_, Error>((ns, sa, found.is_some()))
-        }));
-    let (
-        cluster_arn,
-        associations,
-        association_role,
-        inline_policies,
-        target_role,
-        accounts,
-        agent,
-    ) = tokio::try_join!(
+    let (cluster_arn, association_role, inline_policies, target_role, subjects, agent) = tokio::try_join!(
         described,
-        associations,
         role_facts(&clients.iam, crate::aws::Side::Cluster, &target.role_name),
         inline,
         target_facts,
-        accounts,
+        subject_associations(cluster, target, associations),
         async { Ok(eks::agent_addon(&clients.eks, cluster_name).await) },
     )?;
-    let subjects = accounts
-        .into_iter()
-        .map(|(namespace, service_account, exists)| SubjectAssociation {
-            association: associations
-                .iter()
-                .find(|a| a.namespace == namespace && a.service_account == service_account)
-                .cloned(),
-            namespace,
-            service_account,
-            service_account_exists: exists,
-        })
-        .collect();
     Ok(AssociationFacts {
         name: target.name.clone(),
         fix_add: target.fix_add.clone(),

@@ -175,11 +175,7 @@ pub fn plan_klanker(
     if let Some(existing) = &observed.role {
         validate::merged_tag_count(existing.tags.keys(), role_tags.keys(), &req.role_name)?;
     }
-    // The other mode's role: a ServiceAccount annotated with it is ours to re-point.
-    let own_role_arns: Vec<String> = std::iter::once(role_arn.clone())
-        .chain(snap.cluster_role_arns())
-        .filter(|arn| Some(arn) != side.annotated_role.as_ref())
-        .collect();
+    let own_role_arns = own_role_arns(snap, &role_arn, side.annotated_role.as_ref());
     let config_entry = config_entry(req, &side, &role_arn);
     let annotated = side.annotated_role.as_deref();
     let clusters = desired_clusters(req, annotated, own_role_arns, &side.config_map);
@@ -229,6 +225,15 @@ pub fn plan_klanker(
         config_map: side.config_map,
         cluster_provider: false,
     })
+}
+
+/// This onboarding's roles other than the one annotated (another mode's):
+/// a ServiceAccount annotated with one is ours to re-point.
+fn own_role_arns(snap: &AddSnapshot, role_arn: &str, annotated: Option<&String>) -> Vec<String> {
+    std::iter::once(role_arn.to_string())
+        .chain(snap.cluster_role_arns())
+        .filter(|arn| Some(arn) != annotated)
+        .collect()
 }
 
 /// km-config.yaml's entry for the onboarding.

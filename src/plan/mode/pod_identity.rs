@@ -214,26 +214,37 @@ fn plan(
         config_map: None,
         cluster_role_arn: Some(role.role_arn.clone()),
         entry_provider_arn: String::new(),
-        // Every association known: the tag names them (else the pin step will).
-        tags: match associations.ids.iter().all(Option::is_some) {
-            true => BTreeMap::from([(
-                iam_trust::ASSOCIATIONS_TAG.to_string(),
-                associations
-                    .ids
-                    .iter()
-                    .flatten()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )]),
-            false => BTreeMap::new(),
-        },
+        tags: associations.tag(),
     };
     let mut add = add::plan_klanker(req, snap, side_b)?;
     let mut eks_steps = associations.steps;
-    if !pins.is_empty() {
-        // In EKS's chain: it reads what the associations just made hold.
-        eks_steps.push(Step::new(
+    eks_steps.extend(pin_step(req, eks, trust_policy, pins));
+    let changes_associations = eks_steps.iter().any(|s| s.op.is_some());
+    let klanker_steps = std::mem::take(&mut add.plan.steps);
+    add.plan.steps = ordered(cluster_steps.steps, klanker_steps, eks_steps);
+    let mut warnings = cluster_steps.warnings;
+    warnings.extend(agent_warning(eks));
+    warnings.append(&mut add.plan.warnings);
+    add.plan.warnings = warnings.clone();
+    warnings.append(&mut add.warnings);
+    warnings.extend(prefix_warning(names));
+    warnings.extend(changes_associations.then(|| restart_warning(req)));
+    add.warnings = warnings;
+    add.cluster_role_arn = Some(role.role_arn);
+    add.cluster_account = Some(side.identity.account.clone());
+    Ok(add)
+}
+
+/// The step that pins each new association's external ID, when there is
+/// one to pin: in EKS's chain, it reads what the associations just made hold.
+fn pin_step(
+    req: &AddRequest,
+    eks: &EksSide,
+    trust_policy: serde_json::Value,
+    pins: Vec<crate::plan::ExternalIdPin>,
+) -> Option<Step> {
+    (!pins.is_empty()).then(|| {
+        Step::new(
             Target::Eks,
             Action::Update,
             format!(
@@ -248,30 +259,15 @@ fn plan(
                 pairs: req.service_accounts(),
                 tag: iam_trust::ASSOCIATIONS_TAG.to_string(),
             }),
-        ));
-    }
-    let changes_associations = eks_steps.iter().any(|s| s.op.is_some());
-    add.plan.steps = ordered(
-        cluster_steps.steps,
-        std::mem::take(&mut add.plan.steps),
-        eks_steps,
-    );
-    let mut warnings = cluster_steps.warnings;
-    warnings.extend(agent_warning(eks));
-    warnings.append(&mut add.plan.warnings);
-    add.plan.warnings = warnings.clone();
-    warnings.append(&mut add.warnings);
-    warnings.extend(prefix_warning(names));
-    if changes_associations {
-        warnings.push(format!(
-            "Pods already running as {} keep their old credentials until restarted: EKS hands out an association's credentials when a pod starts, and caches a target role's for up to 59 minutes (changing an association does not reset that cache).",
-            req.subjects_line()
-        ));
-    }
-    add.warnings = warnings;
-    add.cluster_role_arn = Some(role.role_arn);
-    add.cluster_account = Some(side.identity.account.clone());
-    Ok(add)
+        )
+    })
+}
+
+fn restart_warning(req: &AddRequest) -> String {
+    format!(
+        "Pods already running as {} keep their old credentials until restarted: EKS hands out an association's credentials when a pod starts, and caches a target role's for up to 59 minutes (changing an association does not reset that cache).",
+        req.subjects_line()
+    )
 }
 
 /// The trust as it will be once every external ID is pinned fits IAM's
@@ -387,6 +383,18 @@ struct AssociationPlan {
     known: Vec<(String, String, Option<String>)>,
     /// Each ServiceAccount's association ID, when it exists and stays.
     ids: Vec<Option<String>>,
+}
+
+impl AssociationPlan {
+    /// The klanker role's tag naming the associations, when every one is
+    /// known (else the pin step writes it once they exist).
+    fn tag(&self) -> BTreeMap<String, String> {
+        if !self.ids.iter().all(Option::is_some) {
+            return BTreeMap::new();
+        }
+        let ids: Vec<&str> = self.ids.iter().flatten().map(String::as_str).collect();
+        BTreeMap::from([(iam_trust::ASSOCIATIONS_TAG.to_string(), ids.join(" "))])
+    }
 }
 
 fn plan_associations(

@@ -289,127 +289,83 @@ fn target_trust_check(
     id: &str,
     add: &str,
 ) -> Check {
+    let fail =
+        |message: String, fix: &str| Check::fail("target-trust", message, format!("{add} {fix}"));
     let Some(external_id) = a.external_id.as_deref() else {
-        return Check::fail(
-            "target-trust",
+        return fail(
             format!("EKS reports no external ID for the association of {id}"),
-            format!("{add} pins it once EKS has one"),
+            "pins it once EKS has one",
         );
     };
-    let pinned = PolicyDocument::read(trust).allowing().any(|s| {
-        s.keys_of("StringEquals").any(|k| {
-            k.key.eq_ignore_ascii_case(EXTERNAL_ID_KEY) && k.values.iter().any(|v| v == external_id)
-        })
-    });
-    if !pinned {
-        return Check::fail(
-            "target-trust",
-            format!(
-                "the trust of {} does not pin the external ID of the association of {id}",
-                f.target_role_arn
-            ),
-            format!("{add} pins it"),
+    if !pins(trust, external_id) {
+        let message = format!(
+            "the trust of {} does not pin the external ID of the association of {id}",
+            f.target_role_arn
         );
+        return fail(message, "pins it");
     }
-    let cluster = f.cluster_arn.as_deref().unwrap_or_default();
     let case = Case {
         namespace: &a.namespace,
         service_account: &a.service_account,
-        cluster,
+        cluster: f.cluster_arn.as_deref().unwrap_or_default(),
         external_id,
         principal: &f.association_role_arn,
     };
     let tags_sent = !a.session_tags_disabled;
     let verdict = |c: &Case, action: &str| evaluate_request(trust, &c.request(action, tags_sent));
-    let admitted = [TARGET_ACTIONS[0]]
+    let refused = [TARGET_ACTIONS[0]]
         .into_iter()
         .chain(tags_sent.then_some(TARGET_ACTIONS[1]))
         .map(|action| verdict(&case, action))
         .find(|v| *v != TrustVerdict::Allowed);
-    if let Some(refused) = admitted {
-        return Check::fail(
-            "target-trust",
-            format!(
-                "the trust of {} refuses EKS's request for {id}: {}",
-                f.target_role_arn,
-                verdict_words(&refused)
-            ),
-            format!("{add} rewrites it"),
+    if let Some(refused) = refused {
+        let message = format!(
+            "the trust of {} refuses EKS's request for {id}: {}",
+            f.target_role_arn,
+            verdict_words(&refused)
         );
+        return fail(message, "rewrites it");
     }
     let other_principal = format!("{}-other", f.association_role_arn);
-    let mut intruders = vec![
-        (
-            "another external ID",
-            Case {
-                external_id: "not-the-external-id",
-                ..case
-            },
-        ),
-        (
-            "another principal",
-            Case {
-                principal: &other_principal,
-                ..case
-            },
-        ),
-    ];
-    if tags_sent {
-        intruders.push((
-            "another namespace",
-            Case {
-                namespace: "not-the-namespace",
-                ..case
-            },
-        ));
-        intruders.push((
-            "another ServiceAccount",
-            Case {
-                service_account: "not-the-service-account",
-                ..case
-            },
-        ));
-        intruders.push((
-            "another cluster",
-            Case {
-                cluster: "arn:aws:eks:us-east-1:000000000000:cluster/other",
-                ..case
-            },
-        ));
-    }
+    let intruders = case.intruders(&other_principal, tags_sent);
     let let_in: Vec<&str> = intruders
         .iter()
         .filter(|(_, c)| verdict(c, TARGET_ACTIONS[0]) == TrustVerdict::Allowed)
         .map(|(what, _)| *what)
         .collect();
-    match let_in.is_empty() {
-        true => Check::ok(
-            "target-trust",
-            format!(
-                "the trust of {} admits EKS's request for {id} (external ID pinned{}) and refuses {}",
-                f.target_role_arn,
-                if tags_sent {
-                    ", session tags"
-                } else {
-                    ", no session tags"
-                },
-                intruders
-                    .iter()
-                    .map(|(w, _)| *w)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ),
-        false => Check::fail(
-            "target-trust",
+    if !let_in.is_empty() {
+        return fail(
             format!(
                 "the trust of {} also admits {} for {id}",
                 f.target_role_arn,
                 let_in.join(", ")
             ),
-            format!("{add} rewrites it"),
-        ),
+            "rewrites it",
+        );
     }
+    let refused: Vec<&str> = intruders.iter().map(|(w, _)| *w).collect();
+    let tags = if tags_sent {
+        "session tags"
+    } else {
+        "no session tags"
+    };
+    Check::ok(
+        "target-trust",
+        format!(
+            "the trust of {} admits EKS's request for {id} (external ID pinned, {tags}) and refuses {}",
+            f.target_role_arn,
+            refused.join(", ")
+        ),
+    )
+}
+
+/// Whether a statement of the trust pins `external_id`.
+fn pins(trust: &Value, external_id: &str) -> bool {
+    PolicyDocument::read(trust).allowing().any(|s| {
+        s.keys_of("StringEquals").any(|k| {
+            k.key.eq_ignore_ascii_case(EXTERNAL_ID_KEY) && k.values.iter().any(|v| v == external_id)
+        })
+    })
 }
 
 /// One request EKS would make to the target role.
@@ -423,6 +379,53 @@ struct Case<'a> {
 }
 
 impl<'a> Case<'a> {
+    /// The same request with one thing changed, each the trust must refuse
+    /// (the tags only when EKS sends them).
+    fn intruders(self, other_principal: &'a str, tags_sent: bool) -> Vec<(&'static str, Case<'a>)> {
+        let mut intruders = vec![
+            (
+                "another external ID",
+                Case {
+                    external_id: "not-the-external-id",
+                    ..self
+                },
+            ),
+            (
+                "another principal",
+                Case {
+                    principal: other_principal,
+                    ..self
+                },
+            ),
+        ];
+        if tags_sent {
+            intruders.extend([
+                (
+                    "another namespace",
+                    Case {
+                        namespace: "not-the-namespace",
+                        ..self
+                    },
+                ),
+                (
+                    "another ServiceAccount",
+                    Case {
+                        service_account: "not-the-service-account",
+                        ..self
+                    },
+                ),
+                (
+                    "another cluster",
+                    Case {
+                        cluster: "arn:aws:eks:us-east-1:000000000000:cluster/other",
+                        ..self
+                    },
+                ),
+            ]);
+        }
+        intruders
+    }
+
     fn request(&self, action: &'a str, tags_sent: bool) -> RoleRequest<'a> {
         let mut context = vec![
             (EXTERNAL_ID_KEY, self.external_id),
