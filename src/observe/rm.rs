@@ -283,9 +283,10 @@ async fn cluster_side(
         associations: by_associations.then_some(subjects),
     });
     let side = cluster_account(reach, ctx, wrote).await?;
-    // A ConfigMap is written beside a cluster role, in a mode that writes one.
+    // A ConfigMap is written beside a cluster role, in a mode that writes
+    // one (a failed `add` that recorded no mode may have left one).
     let writes_config_map =
-        cluster_role_arn.is_some() && mode.is_some_and(|m| m.config_map(None).is_some());
+        cluster_role_arn.is_some() && mode.is_none_or(|m| m.config_map(None).is_some());
     Ok((side, by_associations, writes_config_map))
 }
 
