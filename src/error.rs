@@ -43,6 +43,12 @@ pub enum Error {
         cluster: String,
         role: String,
     },
+    /// A Pod Identity onboarding's associations are the EKS cluster's,
+    /// and the context names none: its roles are not removed without them.
+    #[error(
+        "`{name}` gets its pods' credentials from EKS Pod Identity associations in its EKS cluster, and context `{context}` names no EKS cluster to find them in. Nothing was changed (its roles stay until its associations go first). Run `rm` again with the context of that EKS cluster (`aws eks update-kubeconfig` writes one)."
+    )]
+    AssociationsUnreachable { name: String, context: String },
     /// The onboarding has a role in the cluster's account (read, changed or
     /// removed there), and no identity for that account is known.
     #[error(
@@ -125,7 +131,7 @@ pub enum Error {
     /// EKS gave no external ID for an association just made (its trust
     /// cannot be pinned; the klanker role keeps the unpinned trust).
     #[error(
-        "EKS returned no external ID for the Pod Identity association of {service_account} in cluster {cluster}, so the klanker role's trust could not be pinned to it; the role still trusts only the association role and its session tags. Re-run the same `add` to pin it."
+        "EKS returned no external ID for the Pod Identity association of {service_account} in cluster {cluster}, so the klanker role's trust could not be pinned to it; the role still trusts only the association role (and the session tags, when EKS sends them). Re-run the same `add` to pin it."
     )]
     ExternalIdMissing {
         cluster: String,
@@ -320,6 +326,7 @@ impl Error {
             | Error::Resolve(_)
             | Error::ClusterSideWrongAccount { .. }
             | Error::ClusterRoleUnreachable { .. }
+            | Error::AssociationsUnreachable { .. }
             | Error::Plan(PlanError::Invalid(_)) => EXIT_BAD_INPUT,
             Error::Plan(PlanError::Mode(e)) if e.is_bad_input() => EXIT_BAD_INPUT,
             Error::Aws(AwsError::UnknownProfile { .. }) => EXIT_BAD_INPUT,

@@ -565,6 +565,8 @@ pub enum ProviderStatus {
     /// The klanker role trusts a cluster role: the provider is the cluster
     /// account's, not the klanker account's.
     ClusterAccount,
+    /// The mode trusts no OIDC provider anywhere.
+    None,
 }
 
 /// One row of `list`.
@@ -665,6 +667,7 @@ pub fn inventory(
         .into_iter()
         .map(|mut o| {
             let provider = match providers.get(&o.oidc_provider_arn) {
+                _ if !Modes.of(o.mode).trusts_a_provider() => ProviderStatus::None,
                 _ if Modes.of(o.mode).has_cluster_role() => ProviderStatus::ClusterAccount,
                 Some(true) => ProviderStatus::Owned,
                 Some(false) => ProviderStatus::PreExisting,

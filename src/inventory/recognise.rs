@@ -18,6 +18,12 @@ pub trait Recognise: Sync {
     /// account (the cluster role) rather than an OIDC provider.
     fn has_cluster_role(&self) -> bool;
 
+    /// Whether a web-identity trust on an OIDC provider is part of the
+    /// onboarding (in either account).
+    fn trusts_a_provider(&self) -> bool {
+        true
+    }
+
     /// Whether the cluster role's trust names the ServiceAccounts, so the
     /// klanker role's trust stays one statement however many there are.
     fn scopes_in_cluster_role(&self) -> bool {

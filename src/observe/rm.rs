@@ -93,9 +93,12 @@ async fn cluster_account(
     };
     if let Some(subjects) = recorded.associations {
         // No provider in this mode: the cluster's associations instead.
-        let cluster = ctx
-            .and_then(|c| c.eks.cluster_name.as_deref())
-            .unwrap_or_default();
+        let Some(cluster) = ctx.and_then(|c| c.eks.cluster_name.as_deref()) else {
+            return Err(Error::AssociationsUnreachable {
+                name: request.name.to_string(),
+                context: ctx.map(|c| c.context_name.clone()).unwrap_or_default(),
+            });
+        };
         let associations = associations(&clients, cluster, subjects).await?;
         return Ok(Some(ClusterRoleSide {
             clients,
@@ -168,9 +171,6 @@ async fn associations(
     subjects: &[(String, String)],
 ) -> Result<Vec<AssociationToRemove>, Error> {
     let on_cluster = |e: crate::aws::AwsError| e.on_side(crate::aws::Side::Cluster);
-    if cluster.is_empty() {
-        return Ok(Vec::new());
-    }
     let (_, found) = eks::associations_of(&clients.eks, cluster, subjects)
         .await
         .map_err(on_cluster)?;

@@ -393,7 +393,9 @@ fn verification_text(o: &mut Out, req: &AddRequest, checks: &[Check]) -> Result<
     let text = super::verify::checks_text_to(checks, o.colour, o.width);
     write!(o.out, "{text}")?;
     writeln!(o.out, "{}", super::verify::verdict(checks))?;
-    if !crate::verify::has_failure(checks) {
+    // A token's check by STS is verify's, where there is a token to check.
+    let by_association = crate::plan::mode::of(req.mode.kind()).uses_associations();
+    if !crate::verify::has_failure(checks) && !by_association {
         writeln!(
             o.out,
             "(`kubectl klanker-trust verify {}` also has STS assume the role with a real token.)",

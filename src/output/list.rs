@@ -183,6 +183,7 @@ fn provider_word(status: ProviderStatus) -> &'static str {
         ProviderStatus::PreExisting => "pre-existing",
         ProviderStatus::Missing => "MISSING",
         ProviderStatus::ClusterAccount => "cluster's",
+        ProviderStatus::None => "none",
     }
 }
 

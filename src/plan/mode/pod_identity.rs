@@ -42,7 +42,7 @@ pub enum PodIdentityError {
     NotEks { context: String },
     /// The cluster already holds EKS's maximum of associations.
     #[error(
-        "cluster {cluster} holds {count} Pod Identity associations and this run would add {adding}: EKS allows {MAX_ASSOCIATIONS} per cluster. Nothing was changed. Remove unused associations, or use --mode mirror or --mode chained for this onboarding."
+        "cluster {cluster} holds {count} Pod Identity associations and this run would add {adding}: EKS allows {MAX_ASSOCIATIONS} per cluster. Remove unused associations, or use --mode mirror or --mode chained for this onboarding."
     )]
     AssociationsFull {
         cluster: String,
@@ -51,7 +51,7 @@ pub enum PodIdentityError {
     },
     /// The target trust, one statement per ServiceAccount, exceeds IAM's quota.
     #[error(
-        "the target role's trust for {subjects} ServiceAccounts would be {size} characters once each association's external ID is pinned (whitespace not counted), over the quota of {limit}: pod-identity mode needs one statement per ServiceAccount (its namespace, name and external ID go together). Nothing was changed. Onboard fewer ServiceAccounts under this name (another --name for the rest), or raise the account's role trust policy quota (4096 or 8192) and pass --max-trust-policy-size."
+        "the target role's trust for {subjects} ServiceAccounts would be {size} characters once each association's external ID is pinned (whitespace not counted), over the quota of {limit}: pod-identity mode needs one statement per ServiceAccount (its namespace, name and external ID go together). Onboard fewer ServiceAccounts under this name (another --name for the rest), or raise the account's role trust policy quota (4096 or 8192) and pass --max-trust-policy-size."
     )]
     TrustTooLarge {
         subjects: usize,

@@ -19,6 +19,11 @@ impl Recognise for PodIdentity {
         true
     }
 
+    /// EKS Pod Identity needs no OIDC provider anywhere.
+    fn trusts_a_provider(&self) -> bool {
+        false
+    }
+
     fn recognise(&self, role: &RoleSummary, name: &str, tags: &Tags) -> Option<Onboarding> {
         let cluster = tags.get(crate::trust::CLUSTER_TAG).cloned();
         if trust::trusts_service(&role.trust_policy) {
