@@ -80,6 +80,9 @@ fn assert_verified(world: &World) -> Value {
     report
 }
 
+/// The flags of a printed add that take no value.
+const SWITCHES: [&str; 1] = ["--disable-session-tags"];
+
 /// The `kubectl klanker-trust add ...` a fix starts with, run as printed
 /// (shell quotes taken off; the words after its flags say what it does),
 /// with `--yes` for the prompt it asks at.
@@ -91,6 +94,9 @@ fn run_printed_add(world: &World, fix: &str) -> Outcome {
     let mut args = vec!["add".to_string()];
     while let Some(flag) = words.next().filter(|w| w.starts_with("--")) {
         args.push(flag.to_string());
+        if SWITCHES.contains(&flag) {
+            continue;
+        }
         let value = words
             .next()
             .unwrap_or_else(|| panic!("{flag} without a value: {fix}"));
@@ -735,4 +741,20 @@ fn among_several_service_accounts_one_rotated_external_id_fails_that_one_alone()
     assert_ne!(Some(now.external_id.clone()), web.external_id);
     let pinned = pinned_external_ids(&world);
     assert!(pinned.contains(&json!(now.external_id)), "{pinned:?}");
+}
+
+#[test]
+fn without_session_tags_the_printed_fix_keeps_them_off() {
+    let world = onboarded(&["--disable-session-tags"]);
+    let id = the_association(&world).id;
+    hook(&world, "rotate-external-id", json!({"associationId": id}));
+    fails_alone_and_its_fix_converges(&world, "target-trust", "does not pin");
+    // Converged to the onboarding as it was made, not to add's defaults.
+    assert!(the_association(&world).session_tags_disabled);
+    let trust = target_trust(&world);
+    assert_eq!(
+        trust["Statement"][0]["Action"],
+        json!(["sts:AssumeRole"]),
+        "{trust}"
+    );
 }
