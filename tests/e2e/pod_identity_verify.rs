@@ -758,3 +758,26 @@ fn without_session_tags_the_printed_fix_keeps_them_off() {
         "{trust}"
     );
 }
+
+#[test]
+fn with_its_own_association_role_name_the_printed_fix_keeps_that_role() {
+    let world = onboarded(&["--cluster-role-name", "km-podid-app"]);
+    let id = the_association(&world).id;
+    world.block_on(async {
+        let eks = &world.cluster.eks;
+        let delete = eks.delete_pod_identity_association().cluster_name(CLUSTER);
+        delete
+            .association_id(&id)
+            .send()
+            .await
+            .expect("delete the association")
+    });
+    fails_alone_and_its_fix_converges(&world, "association", "no Pod Identity association");
+    let role_arn = the_association(&world).role_arn;
+    assert_eq!(role_arn, "arn:aws:iam::222222222222:role/km-podid-app");
+    assert!(
+        world
+            .block_on(world.cluster.role(ASSOCIATION_ROLE))
+            .is_none()
+    );
+}

@@ -18,7 +18,7 @@ use crate::verify::{AgentAddon, AssociationFacts, Check, SubjectAssociation};
 
 /// Every link, the shared ones once, each ServiceAccount's own after.
 pub fn checks(f: &AssociationFacts) -> Vec<Check> {
-    let add = &f.fix_add;
+    let add = &fix_add(f);
     let mut checks = vec![agent_check(f)];
     checks.extend(association_role_checks(f, add));
     let Some(target) = &f.target_role else {
@@ -49,6 +49,21 @@ pub fn checks(f: &AssociationFacts) -> Vec<Check> {
         checks.extend(subject_checks(f, subject, &target.trust_policy, add));
     }
     checks
+}
+
+/// The `add` each fix prints: the recorded one, naming the association role
+/// when it is not the default (without it, that add would make and use
+/// `km-podid-NAME` instead of the onboarding's own role).
+fn fix_add(f: &AssociationFacts) -> String {
+    let role = f
+        .association_role_arn
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    match role == super::names::default_cluster_role_name(&f.name) {
+        true => f.fix_add.clone(),
+        false => format!("{} --cluster-role-name '{role}'", f.fix_add),
+    }
 }
 
 fn agent_check(f: &AssociationFacts) -> Check {
