@@ -383,26 +383,44 @@ fn put_inline_policy(world: &World, policy: &Value) {
     });
 }
 
-#[test]
-fn an_association_trust_without_source_arn_fails_the_association_trust_link() {
+/// The association role's trust loosened by hand (`loosen` edits its
+/// condition): the evaluator lets EKS in for another cluster of the
+/// account, verify fails that link alone, and its fix writes the trust back.
+fn a_loosened_association_trust_fails_and_its_fix_converges(
+    loosen: fn(&mut serde_json::Map<String, Value>),
+) {
     let world = onboarded(&[]);
     let role = world.block_on(world.cluster.role(ASSOCIATION_ROLE));
     let written = role.expect("association role").trust_policy;
     let mut loose = written.clone();
-    let condition = loose["Statement"][0]["Condition"]
-        .as_object_mut()
-        .expect("Condition");
-    condition.remove("ArnEquals");
-    world.block_on(world.cluster.set_trust(ASSOCIATION_ROLE, &loose));
-    // The loosening is real: the evaluator lets EKS in for another cluster.
-    let judged = judge_association_trust(&world, &loose);
-    assert!(
-        judged.contains(&("another cluster sts:AssumeRole".into(), true)),
-        "{judged:?}"
+    loosen(
+        loose["Statement"][0]["Condition"]
+            .as_object_mut()
+            .expect("Condition"),
     );
+    world.block_on(world.cluster.set_trust(ASSOCIATION_ROLE, &loose));
+    let judged = judge_association_trust(&world, &loose);
+    let let_in = ("another cluster sts:AssumeRole".to_string(), true);
+    assert!(judged.contains(&let_in), "{judged:?}");
     fails_alone_and_its_fix_converges(&world, "association-trust", "any cluster");
     let role = world.block_on(world.cluster.role(ASSOCIATION_ROLE));
     assert_eq!(role.expect("association role").trust_policy, written);
+}
+
+#[test]
+fn an_association_trust_without_source_arn_fails_the_association_trust_link() {
+    a_loosened_association_trust_fails_and_its_fix_converges(|condition| {
+        condition.remove("ArnEquals");
+    });
+}
+
+#[test]
+fn an_association_trust_open_to_every_cluster_of_the_account_fails_the_association_trust_link() {
+    a_loosened_association_trust_fails_and_its_fix_converges(|condition| {
+        condition.remove("ArnEquals");
+        let any = "arn:aws:eks:us-east-1:222222222222:cluster/*";
+        condition.insert("ArnLike".into(), json!({"aws:SourceArn": any}));
+    });
 }
 
 #[test]
@@ -780,4 +798,44 @@ fn with_its_own_association_role_name_the_printed_fix_keeps_that_role() {
             .block_on(world.cluster.role(ASSOCIATION_ROLE))
             .is_none()
     );
+}
+
+#[test]
+fn a_target_trust_open_to_every_cluster_of_the_account_fails_the_target_trust_link() {
+    let world = onboarded(&[]);
+    let written = target_trust(&world);
+    let mut loose = written.clone();
+    let condition = &mut loose["Statement"][0]["Condition"];
+    let any = "arn:aws:eks:us-east-1:222222222222:cluster/*";
+    condition["StringEquals"]
+        .as_object_mut()
+        .expect("StringEquals")
+        .remove("aws:RequestTag/eks-cluster-arn");
+    condition["StringLike"] = json!({"aws:RequestTag/eks-cluster-arn": any});
+    world.block_on(world.klanker.set_trust(ROLE, &loose));
+    // The loosening is real: the evaluator admits EKS's request from another cluster.
+    let eks = EksRequest::of(&world, "ai-pods", "km");
+    let other = EksRequest {
+        cluster: OTHER_CLUSTER.into(),
+        ..eks.clone()
+    };
+    let cases = [
+        ("EKS's request", eks, true),
+        ("another cluster", other, true),
+    ];
+    assert_target_trust_judged(&world, &loose, &cases, &["sts:AssumeRole"]);
+    let (out, report) = verify(&world);
+    out.assert_code(4);
+    // A new condition operator is also drift from what add wrote (as any
+    // trust reshaped by hand is); an external ID changed in place is not.
+    assert_eq!(failed(&report), ["target-trust", "drift"], "{report}");
+    let failing = with(&report, "target-trust", "FAIL");
+    assert_contains!(
+        failing[0]["message"].to_string(),
+        "another cluster",
+        "{report}"
+    );
+    run_printed_add(&world, failing[0]["fix"].as_str().expect("a fix")).assert_ok();
+    assert_verified(&world);
+    assert_eq!(target_trust(&world), written);
 }

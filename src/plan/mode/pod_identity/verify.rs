@@ -176,8 +176,9 @@ fn exactly_target_actions(policy: &Value, target: &str) -> bool {
     covered && nothing_else && !doc.statements().any(|s| s.denies())
 }
 
-/// EKS for this cluster is let in; the same service for another cluster is not.
-fn service_trust_check<'a>(f: &'a AssociationFacts, trust: &Value, add: &str) -> Check {
+/// EKS for this cluster is let in; the same service for another cluster
+/// (of this account, or of another) is not.
+fn service_trust_check(f: &AssociationFacts, trust: &Value, add: &str) -> Check {
     let Some(cluster_arn) = f.cluster_arn.as_deref() else {
         return Check::warn(
             "association-trust",
@@ -186,24 +187,30 @@ fn service_trust_check<'a>(f: &'a AssociationFacts, trust: &Value, add: &str) ->
         );
     };
     let account = crate::trust::arn::account_of(&f.association_role_arn).unwrap_or_default();
-    let other_cluster: &'a str = "arn:aws:eks:us-east-1:000000000000:cluster/another";
-    let request = |arn: &'a str| RoleRequest {
-        action: "sts:AssumeRole",
+    let same_account = other_cluster(cluster_arn);
+    let request = |action, account, arn| RoleRequest {
+        action,
         principal_arn: None,
         service: Some(SERVICE_PRINCIPAL),
         context: vec![("aws:SourceAccount", account), ("aws:SourceArn", arn)],
     };
-    let admits = evaluate_request(trust, &request(cluster_arn));
-    let tags = evaluate_request(
-        trust,
-        &RoleRequest {
-            action: "sts:TagSession",
-            ..request(cluster_arn)
-        },
-    );
-    let intruder = evaluate_request(trust, &request(other_cluster));
+    let admits = evaluate_request(trust, &request(TARGET_ACTIONS[0], account, cluster_arn));
+    let tags = evaluate_request(trust, &request(TARGET_ACTIONS[1], account, cluster_arn));
+    // Another cluster of this account (a wildcard over its clusters lets it
+    // in), and one of another account.
+    let intruder = [
+        (account, same_account.as_str()),
+        (
+            "000000000000",
+            "arn:aws:eks:us-east-1:000000000000:cluster/another",
+        ),
+    ]
+    .into_iter()
+    .any(|(account, arn)| {
+        evaluate_request(trust, &request(TARGET_ACTIONS[0], account, arn)) == TrustVerdict::Allowed
+    });
     match (admits, tags, intruder) {
-        (TrustVerdict::Allowed, TrustVerdict::Allowed, TrustVerdict::Allowed) => Check::fail(
+        (TrustVerdict::Allowed, TrustVerdict::Allowed, true) => Check::fail(
             "association-trust",
             format!(
                 "the trust of {} lets EKS in for any cluster, not only {cluster_arn}: any association in the account can use it",
@@ -353,6 +360,7 @@ fn target_trust_check(
         );
     }
     let other_principal = format!("{}-other", f.association_role_arn);
+    let other = other_cluster(cluster);
     let mut intruders = vec![
         (
             "another external ID",
@@ -387,7 +395,7 @@ fn target_trust_check(
         intruders.push((
             "another cluster",
             Case {
-                cluster: "arn:aws:eks:us-east-1:000000000000:cluster/other",
+                cluster: &other,
                 ..case
             },
         ));
@@ -425,6 +433,13 @@ fn target_trust_check(
             format!("{add} rewrites it"),
         ),
     }
+}
+
+/// Another cluster of the same account and region, named as this one with
+/// a suffix: the one a trust loosened by hand with a wildcard (`cluster/*`,
+/// `cluster/NAME*`) lets in as well.
+fn other_cluster(cluster_arn: &str) -> String {
+    format!("{cluster_arn}-other")
 }
 
 /// One request EKS would make to the target role.
