@@ -354,22 +354,39 @@ fn an_external_id_rotated_at_eks_fails_the_target_trust_link_and_the_fix_re_pins
     assert_eq!(pinned_external_ids(&world), [now]);
 }
 
-#[test]
-fn an_association_policy_widened_by_hand_fails_the_association_policy_link() {
+/// The association role's inline policy replaced by hand with `wide`: the
+/// evaluator lets the role assume another role with it, verify fails that
+/// link alone, and its fix writes the policy back.
+fn a_widened_association_policy_fails_and_its_fix_converges(wide: Value) {
     let world = onboarded(&[]);
     let written = world.block_on(world.cluster.inline_policy(ASSOCIATION_ROLE, INLINE_POLICY));
-    let wide = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": "*"}]});
     put_inline_policy(&world, &wide);
-    // The widening is real: the evaluator lets the role assume any role.
     let judged = judge_inline_policy(&world, &wide);
-    assert!(
-        judged.contains(&("assume another klanker role".into(), true)),
-        "{judged:?}"
-    );
+    let let_in = ("assume another klanker role".to_string(), true);
+    assert!(judged.contains(&let_in), "{judged:?}");
     fails_alone_and_its_fix_converges(&world, "association-policy", "more or less");
     let now = world.block_on(world.cluster.inline_policy(ASSOCIATION_ROLE, INLINE_POLICY));
     assert_eq!(now, written);
+}
+
+#[test]
+fn an_association_policy_widened_to_every_resource_fails_the_association_policy_link() {
+    a_widened_association_policy_fails_and_its_fix_converges(json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": "*"}],
+    }));
+}
+
+#[test]
+fn an_association_policy_widened_with_not_resource_fails_the_association_policy_link() {
+    // The statement add wrote, and one granting every role but the target.
+    a_widened_association_policy_fails_and_its_fix_converges(json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Resource": ROLE_ARN},
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "NotResource": ROLE_ARN},
+        ],
+    }));
 }
 
 fn put_inline_policy(world: &World, policy: &Value) {

@@ -166,7 +166,13 @@ fn exactly_target_actions(policy: &Value, target: &str) -> bool {
             .any(|s| s.allows_action(a) && s.resource.0.iter().any(|r| r == target))
     });
     let nothing_else = allowing.iter().all(|s| {
-        s.resource.0.iter().all(|r| r == target)
+        // NotAction and NotResource grant what they do not name (the
+        // document reader keeps neither): never exactly the target's.
+        let negated = ["NotAction", "NotResource"]
+            .iter()
+            .any(|k| s.raw.get(k).is_some());
+        !negated
+            && s.resource.0.iter().all(|r| r == target)
             && s.action
                 .0
                 .iter()
