@@ -734,6 +734,11 @@ fn several_service_accounts_are_each_verified_and_each_external_id_admits_only_i
             assert!(named, "{link} of {subject}: {report}");
         }
     }
+    // verify claims what the evaluator proves below, for each of them.
+    for check in with(&report, "target-trust", "OK") {
+        let said = check["message"].to_string();
+        assert_contains!(said, "another onboarded ServiceAccount's tags");
+    }
     let km = EksRequest::of(&world, "ai-pods", "km");
     let web = EksRequest::of(&world, "ai-pods", "web");
     assert_ne!(km.external_id, web.external_id);
@@ -855,4 +860,45 @@ fn a_target_trust_open_to_every_cluster_of_the_account_fails_the_target_trust_li
     run_printed_add(&world, failing[0]["fix"].as_str().expect("a fix")).assert_ok();
     assert_verified(&world);
     assert_eq!(target_trust(&world), written);
+}
+
+#[test]
+fn several_service_accounts_in_one_statement_fail_the_target_trust_link_of_each() {
+    let world = onboarded(&["--service-account", "web"]);
+    let km = EksRequest::of(&world, "ai-pods", "km");
+    let web = EksRequest::of(&world, "ai-pods", "web");
+    // One statement for both, by hand: each tag and each external ID still
+    // listed, but no longer bound together.
+    let mut trust = target_trust(&world);
+    let merged = &mut trust["Statement"][0]["Condition"]["StringEquals"];
+    merged["aws:RequestTag/kubernetes-service-account"] = json!(["km", "web"]);
+    merged["sts:ExternalId"] = json!([km.external_id, web.external_id]);
+    trust["Statement"]
+        .as_array_mut()
+        .expect("Statement")
+        .truncate(1);
+    world.block_on(world.klanker.set_trust(ROLE, &trust));
+    let crossed = EksRequest {
+        external_id: km.external_id.clone(),
+        ..web.clone()
+    };
+    let cases = [
+        ("km", km, true),
+        ("web", web, true),
+        ("crossed", crossed, true),
+    ];
+    assert_target_trust_judged(&world, &trust, &cases, &["sts:AssumeRole"]);
+    // verify agrees: each one's target trust fails, besides the drift.
+    let (out, report) = verify(&world);
+    out.assert_code(4);
+    let failing = with(&report, "target-trust", "FAIL");
+    assert_eq!(failing.len(), 2, "{report}");
+    for check in &failing {
+        assert_contains!(
+            check["message"].to_string(),
+            "another onboarded ServiceAccount's tags"
+        );
+    }
+    run_printed_add(&world, failing[0]["fix"].as_str().expect("a fix")).assert_ok();
+    assert_verified(&world);
 }

@@ -405,12 +405,32 @@ fn target_trust_check(
                 ..case
             },
         ));
+        // Each statement binds its ServiceAccount's tags and external ID
+        // together: this external ID must not admit another onboarded
+        // ServiceAccount's tags.
+        let onboarded = f
+            .subjects
+            .iter()
+            .filter(|o| (&o.namespace, &o.service_account) != (&a.namespace, &a.service_account));
+        intruders.extend(onboarded.map(|o| {
+            (
+                "another onboarded ServiceAccount's tags with this external ID",
+                Case {
+                    namespace: &o.namespace,
+                    service_account: &o.service_account,
+                    ..case
+                },
+            )
+        }));
     }
-    let let_in: Vec<&str> = intruders
+    let mut let_in: Vec<&str> = intruders
         .iter()
         .filter(|(_, c)| verdict(c, TARGET_ACTIONS[0]) == TrustVerdict::Allowed)
         .map(|(what, _)| *what)
         .collect();
+    let_in.dedup();
+    let mut refused: Vec<&str> = intruders.iter().map(|(w, _)| *w).collect();
+    refused.dedup();
     match let_in.is_empty() {
         true => Check::ok(
             "target-trust",
@@ -422,11 +442,7 @@ fn target_trust_check(
                 } else {
                     ", no session tags"
                 },
-                intruders
-                    .iter()
-                    .map(|(w, _)| *w)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                refused.join(", ")
             ),
         ),
         false => Check::fail(
