@@ -60,6 +60,13 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     let client = k8s::client(kc, &ctx.context_name, global.timeout()).await?;
     let cluster = Cluster::new(&client, env.verbose()).at(&ctx.context_name, ctx.server.as_deref());
     if crate::plan::mode::of(target.mode).uses_associations() {
+        // Each fix's add writes the onboarding back as it was made: one made
+        // with --disable-session-tags (its role's description says so) keeps
+        // them off, where add's default would turn them back on.
+        let mut target = target;
+        if onboarding.and_then(|o| o.session_tags) == Some(false) {
+            target.fix_add.push_str(" --disable-session-tags");
+        }
         let checks = association_checks(env, &req, (&klanker, &cluster), &ctx, &target).await?;
         let mut checks = checks;
         checks.extend(checks::trust_drift_check(

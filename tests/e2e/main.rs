@@ -29,6 +29,7 @@ mod messages;
 mod ownership;
 mod pod_identity;
 mod pod_identity_peer;
+mod pod_identity_verify;
 mod policy;
 mod prompt;
 mod proxy;

@@ -9,8 +9,8 @@ use serde_json::json;
 use crate::support::aws_peer::{Account, CLUSTER_ACCOUNT};
 use crate::support::{AddArgs, CLUSTER, CONTEXT, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, World};
 
-const ASSOCIATION_ROLE: &str = "km-podid-dev-use1-0";
-const ASSOCIATION_ROLE_ARN: &str = "arn:aws:iam::222222222222:role/km-podid-dev-use1-0";
+pub const ASSOCIATION_ROLE: &str = "km-podid-dev-use1-0";
+pub const ASSOCIATION_ROLE_ARN: &str = "arn:aws:iam::222222222222:role/km-podid-dev-use1-0";
 const BOUNDARY: &str = "arn:aws:iam::222222222222:policy/km-irsa-boundary";
 
 /// `add --mode pod-identity` for ai-pods/km, applied, with `extra` flags.

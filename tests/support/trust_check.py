@@ -4,7 +4,8 @@ local evaluation, which is not the code under test.
 Usage: trust_check.py TRUST.json CASES.json
 
 CASES.json: {"resource": ROLE_ARN, "cases": [{"name", "action",
-"principal": {"federated": PROVIDER_ARN} | {"aws": CALLER_ARN},
+"principal": {"federated": PROVIDER_ARN} | {"aws": CALLER_ARN} |
+{"service": SERVICE_PRINCIPAL},
 "conditions": {key: value}}]}
 
 - an "aws" principal (sts:AssumeRole, e.g. with aws:PrincipalArn) is
@@ -15,7 +16,13 @@ CASES.json: {"resource": ROLE_ARN, "cases": [{"name", "action",
   evaluation matches only AWS and Service principals, so the policy's
   `Principal.Federated` is handed to it as `Principal.Service` and the case's
   provider ARN as the calling service; statements, actions, resources and
-  every condition operator are still principalmapper's to judge.
+  every condition operator are still principalmapper's to judge;
+- a "service" principal (sts:AssumeRole by an AWS service, e.g.
+  pods.eks.amazonaws.com with aws:SourceAccount and aws:SourceArn) is
+  handed to principalmapper as the calling service, the policy as it is:
+  its resource-policy evaluation matches Service principals natively. It is
+  here for pod-identity mode's association role, whose trust names EKS's
+  Pod Identity service and nothing else.
 
 Prints one JSON object: {"verdicts": [{"name", "action", "result",
 "allowed"}]}, where result is principalmapper's ResourcePolicyEvalResult
@@ -90,6 +97,8 @@ def main():
         principal = case["principal"]
         if "federated" in principal:
             who, doc = principal["federated"], as_service_principals(policy)
+        elif "service" in principal:
+            who, doc = principal["service"], policy
         else:
             who, doc = caller(principal["aws"]), policy
         result = resource_policy_authorization(

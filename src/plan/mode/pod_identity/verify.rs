@@ -18,7 +18,7 @@ use crate::verify::{AgentAddon, AssociationFacts, Check, SubjectAssociation};
 
 /// Every link, the shared ones once, each ServiceAccount's own after.
 pub fn checks(f: &AssociationFacts) -> Vec<Check> {
-    let add = &f.fix_add;
+    let add = &fix_add(f);
     let mut checks = vec![agent_check(f)];
     checks.extend(association_role_checks(f, add));
     let Some(target) = &f.target_role else {
@@ -49,6 +49,21 @@ pub fn checks(f: &AssociationFacts) -> Vec<Check> {
         checks.extend(subject_checks(f, subject, &target.trust_policy, add));
     }
     checks
+}
+
+/// The `add` each fix prints: the recorded one, naming the association role
+/// when it is not the default (without it, that add would make and use
+/// `km-podid-NAME` instead of the onboarding's own role).
+fn fix_add(f: &AssociationFacts) -> String {
+    let role = f
+        .association_role_arn
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    match role == super::names::default_cluster_role_name(&f.name) {
+        true => f.fix_add.clone(),
+        false => format!("{} --cluster-role-name '{role}'", f.fix_add),
+    }
 }
 
 fn agent_check(f: &AssociationFacts) -> Check {
@@ -151,7 +166,13 @@ fn exactly_target_actions(policy: &Value, target: &str) -> bool {
             .any(|s| s.allows_action(a) && s.resource.0.iter().any(|r| r == target))
     });
     let nothing_else = allowing.iter().all(|s| {
-        s.resource.0.iter().all(|r| r == target)
+        // NotAction and NotResource grant what they do not name (the
+        // document reader keeps neither): never exactly the target's.
+        let negated = ["NotAction", "NotResource"]
+            .iter()
+            .any(|k| s.raw.get(k).is_some());
+        !negated
+            && s.resource.0.iter().all(|r| r == target)
             && s.action
                 .0
                 .iter()
@@ -161,8 +182,9 @@ fn exactly_target_actions(policy: &Value, target: &str) -> bool {
     covered && nothing_else && !doc.statements().any(|s| s.denies())
 }
 
-/// EKS for this cluster is let in; the same service for another cluster is not.
-fn service_trust_check<'a>(f: &'a AssociationFacts, trust: &Value, add: &str) -> Check {
+/// EKS for this cluster is let in; the same service for another cluster
+/// (of this account, or of another) is not.
+fn service_trust_check(f: &AssociationFacts, trust: &Value, add: &str) -> Check {
     let Some(cluster_arn) = f.cluster_arn.as_deref() else {
         return Check::warn(
             "association-trust",
@@ -171,24 +193,30 @@ fn service_trust_check<'a>(f: &'a AssociationFacts, trust: &Value, add: &str) ->
         );
     };
     let account = crate::trust::arn::account_of(&f.association_role_arn).unwrap_or_default();
-    let other_cluster: &'a str = "arn:aws:eks:us-east-1:000000000000:cluster/another";
-    let request = |arn: &'a str| RoleRequest {
-        action: "sts:AssumeRole",
+    let same_account = other_cluster(cluster_arn);
+    let request = |action, account, arn| RoleRequest {
+        action,
         principal_arn: None,
         service: Some(SERVICE_PRINCIPAL),
         context: vec![("aws:SourceAccount", account), ("aws:SourceArn", arn)],
     };
-    let admits = evaluate_request(trust, &request(cluster_arn));
-    let tags = evaluate_request(
-        trust,
-        &RoleRequest {
-            action: "sts:TagSession",
-            ..request(cluster_arn)
-        },
-    );
-    let intruder = evaluate_request(trust, &request(other_cluster));
+    let admits = evaluate_request(trust, &request(TARGET_ACTIONS[0], account, cluster_arn));
+    let tags = evaluate_request(trust, &request(TARGET_ACTIONS[1], account, cluster_arn));
+    // Another cluster of this account (a wildcard over its clusters lets it
+    // in), and one of another account.
+    let intruder = [
+        (account, same_account.as_str()),
+        (
+            "000000000000",
+            "arn:aws:eks:us-east-1:000000000000:cluster/another",
+        ),
+    ]
+    .into_iter()
+    .any(|(account, arn)| {
+        evaluate_request(trust, &request(TARGET_ACTIONS[0], account, arn)) == TrustVerdict::Allowed
+    });
     match (admits, tags, intruder) {
-        (TrustVerdict::Allowed, TrustVerdict::Allowed, TrustVerdict::Allowed) => Check::fail(
+        (TrustVerdict::Allowed, TrustVerdict::Allowed, true) => Check::fail(
             "association-trust",
             format!(
                 "the trust of {} lets EKS in for any cluster, not only {cluster_arn}: any association in the account can use it",
@@ -327,12 +355,14 @@ fn target_trust_check(
         return fail(message, "rewrites it");
     }
     let other_principal = format!("{}-other", f.association_role_arn);
-    let intruders = case.intruders(&other_principal, tags_sent);
-    let let_in: Vec<&str> = intruders
+    let other = other_cluster(case.cluster);
+    let intruders = intruders(f, a, case, (&other_principal, &other), tags_sent);
+    let mut let_in: Vec<&str> = intruders
         .iter()
         .filter(|(_, c)| verdict(c, TARGET_ACTIONS[0]) == TrustVerdict::Allowed)
         .map(|(what, _)| *what)
         .collect();
+    let_in.dedup();
     if !let_in.is_empty() {
         return fail(
             format!(
@@ -343,7 +373,8 @@ fn target_trust_check(
             "rewrites it",
         );
     }
-    let refused: Vec<&str> = intruders.iter().map(|(w, _)| *w).collect();
+    let mut refused: Vec<&str> = intruders.iter().map(|(w, _)| *w).collect();
+    refused.dedup();
     let tags = if tags_sent {
         "session tags"
     } else {
@@ -359,6 +390,38 @@ fn target_trust_check(
     )
 }
 
+/// The requests the target trust must refuse for one association: the
+/// same request with one thing changed, and (with session tags) another
+/// onboarded ServiceAccount's tags with this association's external ID,
+/// since each statement binds its ServiceAccount's tags and external ID.
+fn intruders<'a>(
+    f: &'a AssociationFacts,
+    a: &'a crate::verify::ObservedAssociation,
+    case: Case<'a>,
+    (other_principal, other_cluster): (&'a str, &'a str),
+    tags_sent: bool,
+) -> Vec<(&'static str, Case<'a>)> {
+    let mut intruders = case.intruders(other_principal, other_cluster, tags_sent);
+    if tags_sent {
+        let onboarded = f
+            .subjects
+            .iter()
+            .filter(|o| (&o.namespace, &o.service_account) != (&a.namespace, &a.service_account));
+        intruders.extend(onboarded.map(|o| {
+            let case = Case {
+                namespace: &o.namespace,
+                service_account: &o.service_account,
+                ..case
+            };
+            (
+                "another onboarded ServiceAccount's tags with this external ID",
+                case,
+            )
+        }));
+    }
+    intruders
+}
+
 /// Whether a statement of the trust pins `external_id`.
 fn pins(trust: &Value, external_id: &str) -> bool {
     PolicyDocument::read(trust).allowing().any(|s| {
@@ -366,6 +429,13 @@ fn pins(trust: &Value, external_id: &str) -> bool {
             k.key.eq_ignore_ascii_case(EXTERNAL_ID_KEY) && k.values.iter().any(|v| v == external_id)
         })
     })
+}
+
+/// Another cluster of the same account and region, named as this one with
+/// a suffix: the one a trust loosened by hand with a wildcard (`cluster/*`,
+/// `cluster/NAME*`) lets in as well.
+fn other_cluster(cluster_arn: &str) -> String {
+    format!("{cluster_arn}-other")
 }
 
 /// One request EKS would make to the target role.
@@ -381,7 +451,12 @@ struct Case<'a> {
 impl<'a> Case<'a> {
     /// The same request with one thing changed, each the trust must refuse
     /// (the tags only when EKS sends them).
-    fn intruders(self, other_principal: &'a str, tags_sent: bool) -> Vec<(&'static str, Case<'a>)> {
+    fn intruders(
+        self,
+        other_principal: &'a str,
+        other_cluster: &'a str,
+        tags_sent: bool,
+    ) -> Vec<(&'static str, Case<'a>)> {
         let mut intruders = vec![
             (
                 "another external ID",
@@ -417,7 +492,7 @@ impl<'a> Case<'a> {
                 (
                     "another cluster",
                     Case {
-                        cluster: "arn:aws:eks:us-east-1:000000000000:cluster/other",
+                        cluster: other_cluster,
                         ..self
                     },
                 ),
