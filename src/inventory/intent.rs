@@ -81,14 +81,20 @@ pub fn expected_trust(
 /// `add` with every flag that writes this onboarding's trust again: its
 /// name, mode, namespace and each ServiceAccount.
 pub fn add_command(o: &Onboarding, written: &[(String, String)]) -> String {
-    match written.is_empty() {
+    let mut command = match written.is_empty() {
         true => add_command_for(
             &o.name,
             o.mode,
             &[(o.namespace.clone(), o.service_account.clone())],
         ),
         false => add_command_for(&o.name, o.mode, written),
+    };
+    // Made without session tags (its role's description says so): the
+    // command keeps them off, where add's default would turn them on.
+    if o.session_tags == Some(false) {
+        command.push_str(" --disable-session-tags");
     }
+    command
 }
 
 /// The one place a printed `add` is built: from the recorded intent (name,

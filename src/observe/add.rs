@@ -608,6 +608,9 @@ pub fn applied_target(req: &AddRequest, add: &planned::AddPlan) -> crate::verify
     // The `add` that writes this onboarding again, as `verify` prints it.
     target.fix_add =
         crate::inventory::intent::add_command_for(&req.name, req.mode.kind(), &target.subjects());
+    if crate::plan::mode::of(req.mode.kind()).uses_associations() && !req.mode.session_tags {
+        target.fix_add.push_str(" --disable-session-tags");
+    }
     target
 }
 

@@ -1,7 +1,9 @@
 //! Trust modes: each is one module behind the [`Mode`] trait, and nothing
 //! outside this folder asks which mode is in use. Adding a mode is one
 //! module here, its line in [`of`], its `Op` variants if it makes new
-//! calls, and the adapter calls behind them.
+//! calls, and the adapter calls behind them; docs/layout.md lists what
+//! else the third mode needed (trait hooks, snapshot fields, an executor
+//! phase for EKS).
 
 #[cfg(test)]
 mod audit_clean;

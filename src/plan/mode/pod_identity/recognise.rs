@@ -123,3 +123,90 @@ impl Recognise for PodIdentity {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::inventory::{RoleSummary, Tags, intent, recognise};
+    use crate::plan::mode::pod_identity::{names, trust};
+    use crate::trust::{self as iam_trust, TrustMode, TrustScope, policy};
+
+    const CLUSTER: &str = "arn:aws:eks:us-east-1:222222222222:cluster/dev";
+    const ASSOCIATION_ROLE: &str = "arn:aws:iam::222222222222:role/km-podid-dev";
+
+    fn tags() -> Tags {
+        [
+            (
+                iam_trust::MANAGED_BY_TAG.into(),
+                iam_trust::MANAGED_BY_VALUE.into(),
+            ),
+            (iam_trust::NAME_TAG.into(), "dev".into()),
+            (iam_trust::CLUSTER_TAG.into(), CLUSTER.into()),
+        ]
+        .into()
+    }
+
+    /// The target role as `add` leaves it, pinned to `ext-1`.
+    fn target_role(session_tags: bool) -> RoleSummary {
+        let target = trust::TargetTrust {
+            partition: "aws",
+            cluster_account: "222222222222",
+            association_role_arn: ASSOCIATION_ROLE,
+            cluster_arn: CLUSTER,
+            session_tags,
+        };
+        let pairs = [(
+            "ai-pods".to_string(),
+            "km".to_string(),
+            Some("ext-1".to_string()),
+        )];
+        RoleSummary {
+            role_name: "km-cluster-dev".into(),
+            arn: "arn:aws:iam::333333333333:role/km-cluster-dev".into(),
+            description: names::target_role_description(
+                "dev",
+                &[TrustScope::new("ai-pods", "km")],
+                session_tags,
+            ),
+            trust_policy: target.document(&pairs).0,
+        }
+    }
+
+    #[test]
+    fn both_roles_are_recognised_with_no_drift_and_the_fix_keeps_session_tags_off() {
+        for session_tags in [true, false] {
+            let role = target_role(session_tags);
+            let o = recognise::recognised(&role, "dev", &tags()).expect("recognised");
+            assert_eq!(o.mode, TrustMode::PodIdentity);
+            assert_eq!(o.cluster_role_arn.as_deref(), Some(ASSOCIATION_ROLE));
+            assert_eq!(o.session_tags, Some(session_tags));
+            let written = [("ai-pods".to_string(), "km".to_string())];
+            let expected = intent::expected_trust(&o, &written, "aws").expect("expected trust");
+            assert!(
+                policy::equivalent(&role.trust_policy, &expected),
+                "{expected}"
+            );
+            let command = intent::add_command(&o, &written);
+            assert_eq!(
+                command.ends_with(" --disable-session-tags"),
+                !session_tags,
+                "{command}"
+            );
+            assert!(command.contains("--mode pod-identity"), "{command}");
+        }
+        // The association role, in the cluster's account, is this mode's too.
+        let association = RoleSummary {
+            role_name: "km-podid-dev".into(),
+            arn: ASSOCIATION_ROLE.into(),
+            description: names::association_role_description(
+                "dev",
+                &[TrustScope::new("ai-pods", "km")],
+                "arn:t",
+            ),
+            trust_policy: trust::association_trust("222222222222", CLUSTER),
+        };
+        let o = recognise::recognised(&association, "dev", &tags()).expect("recognised");
+        assert_eq!(o.mode, TrustMode::PodIdentity);
+        let expected = intent::expected_trust(&o, &[], "aws").expect("expected trust");
+        assert_eq!(expected, association.trust_policy);
+    }
+}
