@@ -14,6 +14,7 @@ use crate::store::Store;
 /// What a pin step writes: the role's trust, with the statements to pin.
 struct Pin<'a> {
     role: &'a str,
+    owner: &'a str,
     cluster: &'a str,
     trust_policy: &'a serde_json::Value,
     pins: &'a [ExternalIdPin],
@@ -170,6 +171,7 @@ impl Live<'_> {
             }
             Op::PinExternalIds {
                 role,
+                owner,
                 cluster,
                 trust_policy,
                 pins,
@@ -178,6 +180,7 @@ impl Live<'_> {
             } => {
                 let pin = Pin {
                     role,
+                    owner,
                     cluster,
                     trust_policy,
                     pins,
@@ -203,6 +206,16 @@ impl Live<'_> {
     ) -> Result<Applied, Error> {
         let on_cluster = |e: AwsError| e.on_side(Side::Cluster);
         let on_klanker = |e: AwsError| e.on_side(Side::Klanker);
+        // The plan may be minutes old: the role must still be this onboarding's.
+        if !iam::check_role_of(self.iam, pin.role, pin.owner)
+            .await
+            .map_err(on_klanker)?
+        {
+            return Ok(Applied::Skipped(format!(
+                "role {} is gone (checked right before pinning its trust)",
+                pin.role
+            )));
+        }
         let mut trust = pin.trust_policy.clone();
         let mut ids = Vec::new();
         for (namespace, service_account) in pairs {

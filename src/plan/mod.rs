@@ -427,8 +427,11 @@ pub enum Op {
     /// writes `trust_policy` with each pinned (`sts:ExternalId`) in its
     /// statement: the ID exists only once the association does. Then tags
     /// the role with the associations of `pairs` (`tag`), in their order.
+    /// `owner`: the role is re-read first and left alone unless its tags
+    /// prove this onboarding.
     PinExternalIds {
         role: String,
+        owner: String,
         cluster: String,
         trust_policy: Value,
         pins: Vec<ExternalIdPin>,

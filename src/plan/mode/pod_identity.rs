@@ -253,6 +253,7 @@ fn pin_step(
             ),
             Some(Op::PinExternalIds {
                 role: req.role_name.clone(),
+                owner: req.name.clone(),
                 cluster: eks.cluster_name.clone(),
                 trust_policy,
                 pins,
