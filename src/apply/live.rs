@@ -141,11 +141,7 @@ impl Live<'_> {
                 session_tags,
                 tags,
             } => {
-                let spec = AssociationSpec {
-                    role_arn,
-                    target_role_arn,
-                    session_tags: *session_tags,
-                };
+                let spec = AssociationSpec::new(role_arn, target_role_arn, *session_tags);
                 let pair = (namespace.as_str(), service_account.as_str());
                 eks::create_association(eks, cluster, pair, &spec, tags).await?
             }
@@ -158,11 +154,7 @@ impl Live<'_> {
                 owner,
                 tags,
             } => {
-                let spec = AssociationSpec {
-                    role_arn,
-                    target_role_arn,
-                    session_tags: *session_tags,
-                };
+                let spec = AssociationSpec::new(role_arn, target_role_arn, *session_tags);
                 let owner = (owner.as_deref(), tags.as_ref());
                 eks::update_association(eks, cluster, id, &spec, owner).await?
             }

@@ -150,6 +150,16 @@ pub struct AssociationSpec<'a> {
     pub session_tags: bool,
 }
 
+impl<'a> AssociationSpec<'a> {
+    pub fn new(role_arn: &'a str, target_role_arn: &'a str, session_tags: bool) -> Self {
+        Self {
+            role_arn,
+            target_role_arn,
+            session_tags,
+        }
+    }
+}
+
 /// Creates the association; EKS refuses a second one for the pair
 /// (ResourceInUseException), which is reported, never merged into.
 pub async fn create_association(

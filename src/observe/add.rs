@@ -454,14 +454,7 @@ async fn observe_cluster_account(
         left,
         boundary,
         identity,
-        observed: Observed {
-            provider,
-            role,
-            attached_policies,
-            inline_policies,
-            namespace_exists: true,
-            ..Observed::default()
-        },
+        observed: cluster_role_observed(provider, role, attached_policies, inline_policies),
         instance_profiles,
         others_trusting_provider: others,
     })
@@ -485,18 +478,34 @@ async fn left_cluster_role(
     };
     let (inline_policies, instance_profiles, others) =
         cluster_role_details(clients, &name, provider, true).await?;
+    let observed = cluster_role_observed(
+        provider.cloned(),
+        Some(role),
+        attached_policies,
+        inline_policies,
+    );
     Ok(Some(LeftClusterRole {
-        observed: Observed {
-            provider: provider.cloned(),
-            role: Some(role),
-            attached_policies,
-            inline_policies,
-            namespace_exists: true,
-            ..Observed::default()
-        },
+        observed,
         instance_profiles,
         others_trusting_provider: others,
     }))
+}
+
+/// The cluster's account as `Observed`: its provider and a cluster role.
+fn cluster_role_observed(
+    provider: Option<crate::plan::ObservedProvider>,
+    role: Option<ObservedRole>,
+    attached_policies: BTreeSet<String>,
+    inline_policies: std::collections::BTreeMap<String, serde_json::Value>,
+) -> Observed {
+    Observed {
+        provider,
+        role,
+        attached_policies,
+        inline_policies,
+        namespace_exists: true,
+        ..Observed::default()
+    }
 }
 
 /// The cluster role is created under its boundary (the cluster-side policy

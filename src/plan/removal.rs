@@ -342,8 +342,11 @@ fn cluster_removal(observed: &RemovalObserved, steps: &mut Vec<Step>, notes: &mu
     };
     for sa in found {
         let id = format!("{}/{}", sa.namespace, sa.name);
+        // No role annotation is this onboarding's mark when EKS
+        // associations serve its ServiceAccounts (`arn` is then empty).
+        let marked = sa.role_arn.as_deref().unwrap_or_default() == arn;
         match &sa.role_arn {
-            Some(annotated) if annotated == arn && sa.created_by_us => steps.push(Step::new(
+            _ if marked && sa.created_by_us => steps.push(Step::new(
                 Target::Cluster,
                 Action::Delete,
                 format!("ServiceAccount {id} (created by this tool)"),
@@ -362,18 +365,6 @@ fn cluster_removal(observed: &RemovalObserved, steps: &mut Vec<Step>, notes: &mu
                 Some(Op::ReleaseServiceAccount {
                     namespace: sa.namespace.clone(),
                     name: sa.name.clone(),
-                }),
-            )),
-            // No role annotation is this onboarding's mark when EKS
-            // associations serve its ServiceAccounts (`arn` is then empty).
-            None if arn.is_empty() && sa.created_by_us => steps.push(Step::new(
-                Target::Cluster,
-                Action::Delete,
-                format!("ServiceAccount {id} (created by this tool)"),
-                Some(Op::DeleteServiceAccount {
-                    namespace: sa.namespace.clone(),
-                    name: sa.name.clone(),
-                    role_arn: String::new(),
                 }),
             )),
             None if arn.is_empty() => notes.push(format!(

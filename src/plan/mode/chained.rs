@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::Mode;
-use super::cluster_role::{self, ClusterRoleError};
+use super::cluster_role;
 use crate::cli::PolicyArgs;
 use crate::permissions::{ClusterRoleScope, ClusterRoles, Rule};
 use crate::plan::add::{self, AddPlan, KlankerSide};
@@ -45,15 +45,7 @@ impl ModeFlags for Chained {
 
 impl Mode for Chained {
     fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
-        match req.mode.cluster_role() {
-            Some(names) => plan(req, names, snap),
-            // The request was resolved for another mode: nothing of role A is named.
-            None => Err(ClusterRoleError::NoClusterIdentity {
-                mode: TrustMode::Chained,
-                context: req.context.context_name.clone(),
-            }
-            .into()),
-        }
+        plan(req, cluster_role::names_of(TrustMode::Chained, req)?, snap)
     }
 
     fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError> {
@@ -351,7 +343,7 @@ mod tests {
         assert!(matches!(
             missing,
             Err(PlanError::Mode(crate::plan::mode::ModeError::ClusterRole(
-                ClusterRoleError::BoundaryMissing { .. }
+                cluster_role::ClusterRoleError::BoundaryMissing { .. }
             )))
         ));
         let mut elsewhere = side(Observed::default(), true);
@@ -359,7 +351,7 @@ mod tests {
         assert!(matches!(
             chained_plan(&snapshot(Observed::default(), elsewhere)),
             Err(PlanError::Mode(crate::plan::mode::ModeError::ClusterRole(
-                ClusterRoleError::BoundaryElsewhere { .. }
+                cluster_role::ClusterRoleError::BoundaryElsewhere { .. }
             )))
         ));
     }
@@ -471,7 +463,7 @@ mod tests {
         assert!(matches!(
             chained_plan(&snapshot(Observed::default(), cluster)),
             Err(PlanError::Mode(crate::plan::mode::ModeError::ClusterRole(
-                ClusterRoleError::AcrossPartitions { .. }
+                cluster_role::ClusterRoleError::AcrossPartitions { .. }
             )))
         ));
         let add = chained_plan(&snapshot(

@@ -181,3 +181,23 @@ pub fn resolve_name(
     }
     Ok(name)
 }
+
+/// The request's cluster-role names, as a mode with a cluster role plans
+/// them; a request resolved for another mode names none.
+pub fn names_of(mode: TrustMode, req: &AddRequest) -> Result<&ClusterRoleRequest, PlanError> {
+    req.mode.cluster_role().ok_or_else(|| {
+        ClusterRoleError::NoClusterIdentity {
+            mode,
+            context: req.context.context_name.clone(),
+        }
+        .into()
+    })
+}
+
+/// Recognising: the cluster role, when the klanker role's trust no longer
+/// names it, is km-config.yaml's.
+pub fn recover(o: &mut crate::inventory::Onboarding, entry: Option<&crate::store::ClusterEntry>) {
+    if o.cluster_role_arn.is_none() {
+        o.cluster_role_arn = entry.and_then(|e| e.cluster_role_arn.clone());
+    }
+}

@@ -21,7 +21,7 @@ pub mod verify;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Mode;
-use super::cluster_role::{self, ClusterRoleError};
+use super::cluster_role;
 use crate::plan::add::{self, AddPlan, KlankerSide};
 use crate::plan::removal::{self, RoleToRemove};
 use crate::plan::snapshot::{AddSnapshot, AgentAddon, ClusterAccount, EksSide};
@@ -101,15 +101,11 @@ impl ModeFlags for PodIdentity {
 
 impl Mode for PodIdentity {
     fn plan_add(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
-        match req.mode.cluster_role() {
-            Some(names) => plan(req, names, snap),
-            // The request was resolved for another mode: no association role is named.
-            None => Err(ClusterRoleError::NoClusterIdentity {
-                mode: TrustMode::PodIdentity,
-                context: req.context.context_name.clone(),
-            }
-            .into()),
-        }
+        plan(
+            req,
+            cluster_role::names_of(TrustMode::PodIdentity, req)?,
+            snap,
+        )
     }
 
     fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError> {

@@ -40,9 +40,7 @@ impl Recognise for Chained {
 
     /// Role A, when role B's trust no longer names it: km-config.yaml's.
     fn recover(&self, o: &mut Onboarding, _: &RoleSummary, entry: Option<&ClusterEntry>) {
-        if o.cluster_role_arn.is_none() {
-            o.cluster_role_arn = entry.and_then(|e| e.cluster_role_arn.clone());
-        }
+        crate::plan::mode::cluster_role::recover(o, entry);
     }
 
     /// Role B trusts role A alone: nothing of the ServiceAccounts is in it.

@@ -68,9 +68,7 @@ impl Recognise for PodIdentity {
 
     /// The association role, when the trust no longer names it: km-config.yaml's.
     fn recover(&self, o: &mut Onboarding, _: &RoleSummary, entry: Option<&ClusterEntry>) {
-        if o.cluster_role_arn.is_none() {
-            o.cluster_role_arn = entry.and_then(|e| e.cluster_role_arn.clone());
-        }
+        crate::plan::mode::cluster_role::recover(o, entry);
     }
 
     /// The trust `add` writes: the association role's for itself, else the
