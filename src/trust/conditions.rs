@@ -71,21 +71,7 @@ fn conditions_hold(operators: &[Operator], identity: &WebIdentity<'_>) -> Result
     let sub_key = format!("{}:sub", identity.issuer_host_path);
     let aud_key = format!("{}:aud", identity.issuer_host_path);
     for operator in operators {
-        let like = match operator.name.as_str() {
-            "StringEquals" => false,
-            "StringLike" => true,
-            other => {
-                return Err(TrustVerdict::Unsupported(format!(
-                    "condition operator {other}"
-                )));
-            }
-        };
-        let Some(keys) = &operator.keys else {
-            return Err(TrustVerdict::Unsupported(format!(
-                "{} is not a map",
-                operator.name
-            )));
-        };
+        let (like, keys) = operator_keys(operator, false)?;
         for entry in keys {
             let (key, wanted) = (&entry.key, &entry.values);
             let matches = |actual: &str| {
@@ -179,23 +165,35 @@ fn principal_matches(principal: &super::document::Principal, request: &RoleReque
         .any(|p| p == arn || *p == root || p == account)
 }
 
+/// Whether the operator compares with wildcards (`*Like`), and its keys;
+/// an operator this evaluator does not model is said, never guessed.
+/// `arns`: the ARN operators count (an AssumeRole request's context).
+fn operator_keys(
+    operator: &Operator,
+    arns: bool,
+) -> Result<(bool, &[super::document::ConditionKey]), TrustVerdict> {
+    // IAM's ArnEquals takes wildcards as ArnLike does (each ARN part alike).
+    let like = match (operator.name.as_str(), arns) {
+        ("StringEquals", _) => false,
+        ("StringLike", _) | ("ArnEquals", true) | ("ArnLike", true) => true,
+        (other, _) => {
+            return Err(TrustVerdict::Unsupported(format!(
+                "condition operator {other}"
+            )));
+        }
+    };
+    match &operator.keys {
+        Some(keys) => Ok((like, keys)),
+        None => Err(TrustVerdict::Unsupported(format!(
+            "{} is not a map",
+            operator.name
+        ))),
+    }
+}
+
 fn context_holds(operators: &[Operator], context: &[(&str, &str)]) -> Result<(), TrustVerdict> {
     for operator in operators {
-        let like = match operator.name.as_str() {
-            "StringEquals" | "ArnEquals" => false,
-            "StringLike" | "ArnLike" => true,
-            other => {
-                return Err(TrustVerdict::Unsupported(format!(
-                    "condition operator {other}"
-                )));
-            }
-        };
-        let Some(keys) = &operator.keys else {
-            return Err(TrustVerdict::Unsupported(format!(
-                "{} is not a map",
-                operator.name
-            )));
-        };
+        let (like, keys) = operator_keys(operator, true)?;
         for entry in keys {
             let actual = context
                 .iter()
