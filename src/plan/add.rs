@@ -146,6 +146,18 @@ pub fn check_trust_size(
     Ok(())
 }
 
+/// A trust within 10% of the quota (`limit`, characters without whitespace):
+/// said before it is written, as `audit` reports it (trust-near-quota), since
+/// the next ServiceAccount will not fit.
+pub fn near_quota(doc: &serde_json::Value, limit: usize) -> Option<String> {
+    let size = trust::policy::policy_size(doc);
+    (size * 10 >= limit * 9).then(|| {
+        format!(
+            "the trust policy will be {size} of {limit} characters (whitespace not counted): the next ServiceAccount will not fit, and `audit` reports it (trust-near-quota). Raise the role trust policy quota (L-C07B4B0D) to 4096 or 8192 and pass --max-trust-policy-size, or split the ServiceAccounts across onboardings."
+        )
+    })
+}
+
 /// The klanker account, the cluster and km-config.yaml, in either mode:
 /// the account is the right one, then the desired state, then the steps.
 pub fn plan_klanker(

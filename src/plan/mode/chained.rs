@@ -124,6 +124,10 @@ fn plan(
     warnings.append(&mut add.plan.warnings);
     add.plan.warnings = warnings.clone();
     warnings.append(&mut add.warnings);
+    warnings.extend(add::near_quota(
+        &role_a.trust_policy,
+        req.max_trust_policy_size,
+    ));
     if !chained
         .cluster_role_name
         .starts_with(names::CLUSTER_ROLE_PREFIX)

@@ -102,7 +102,10 @@ fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
         config_map: None,
         cluster_role_arn: None,
     };
-    add::plan_klanker(req, snap, side)
+    let near = add::near_quota(&side.trust_policy, req.max_trust_policy_size);
+    let mut add = add::plan_klanker(req, snap, side)?;
+    add.warnings.extend(near);
+    Ok(add)
 }
 
 #[cfg(test)]
@@ -283,6 +286,26 @@ mod tests {
         );
         assert_eq!(facts.token.unwrap_err(), "no token".into());
         assert!(facts.provider.is_none());
+    }
+
+    /// Within 10% of the quota, `add` says so as `audit` would report it;
+    /// below, nothing.
+    #[test]
+    fn a_trust_near_the_quota_is_said_before_it_is_written() {
+        let doc = json!({"a": "bc"});
+        assert!(crate::plan::add::near_quota(&doc, 12).is_none());
+        let said = crate::plan::add::near_quota(&doc, 11).expect("10 of 11 is near");
+        assert!(
+            said.contains("10 of 11") && said.contains("trust-near-quota"),
+            "{said}"
+        );
+        let req = request(&["--max-trust-policy-size", "330"]);
+        let add = plan(&req, &snapshot_for(&req)).unwrap();
+        assert!(
+            add.warnings.iter().any(|w| w.contains("trust-near-quota")),
+            "{:?}",
+            add.warnings
+        );
     }
 
     #[test]

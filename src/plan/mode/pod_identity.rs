@@ -201,7 +201,7 @@ fn plan(
         session_tags: req.mode.session_tags,
     };
     let (trust_policy, pins) = target.document(&associations.known);
-    check_size(&target, &associations.known, req.max_trust_policy_size)?;
+    let near = check_size(&target, &associations.known, req.max_trust_policy_size)?;
     let side_b = KlankerSide {
         trust_policy: trust_policy.clone(),
         description: names::target_role_description(&req.name, &req.scopes, req.mode.session_tags),
@@ -225,6 +225,7 @@ fn plan(
     warnings.append(&mut add.warnings);
     warnings.extend(prefix_warning(names));
     warnings.extend(changes_associations.then(|| restart_warning(req)));
+    warnings.extend(near);
     add.warnings = warnings;
     add.cluster_role_arn = Some(role.role_arn);
     add.cluster_account = Some(side.identity.account.clone());
@@ -269,11 +270,12 @@ fn restart_warning(req: &AddRequest) -> String {
 
 /// The trust as it will be once every external ID is pinned fits IAM's
 /// quota: an ID still unknown is counted at the length of EKS's (a UUID).
+/// Near the quota, the warning that says so.
 fn check_size(
     target: &trust::TargetTrust,
     known: &[(String, String, Option<String>)],
     limit: usize,
-) -> Result<(), PlanError> {
+) -> Result<Option<String>, PlanError> {
     const PLACEHOLDER: &str = "00000000-0000-0000-0000-000000000000";
     let pinned: Vec<_> = known
         .iter()
@@ -282,7 +284,8 @@ fn check_size(
             (ns.clone(), sa.clone(), Some(id))
         })
         .collect();
-    let size = iam_trust::policy::policy_size(&target.document(&pinned).0);
+    let pinned = target.document(&pinned).0;
+    let size = iam_trust::policy::policy_size(&pinned);
     if size > limit {
         return Err(PodIdentityError::TrustTooLarge {
             subjects: known.len(),
@@ -291,7 +294,7 @@ fn check_size(
         }
         .into());
     }
-    Ok(())
+    Ok(add::near_quota(&pinned, limit))
 }
 
 /// The steps in the order they can run: the association role, the target
