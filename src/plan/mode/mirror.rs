@@ -299,7 +299,7 @@ mod tests {
             said.contains("10 of 11") && said.contains("trust-near-quota"),
             "{said}"
         );
-        let req = request(&["--max-trust-policy-size", "330"]);
+        let req = request(&["--max-trust-policy-size", "400"]);
         let add = plan(&req, &snapshot_for(&req)).unwrap();
         assert!(
             add.warnings.iter().any(|w| w.contains("trust-near-quota")),
