@@ -291,6 +291,23 @@ fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_
     );
 }
 
+/// An account no corpus document names: its principals are intruders.
+const INTRUDER_ACCOUNT: &str = "555555555555";
+
+/// Whether the entry claims (for principalmapper to confirm) that a caller
+/// the trust never names gets in: a principal of the intruder account, or
+/// a ServiceAccount of a namespace no document names.
+fn admits_an_intruder(d: &Value) -> bool {
+    assert!(!d["trust"].to_string().contains(INTRUDER_ACCOUNT));
+    d["probes"].as_array().unwrap().iter().any(|p| {
+        p["admitted"] == true
+            && (p["aws"]
+                .as_str()
+                .is_some_and(|a| a.contains(&format!(":{INTRUDER_ACCOUNT}:")))
+                || p["sub"] == "system:serviceaccount:evil:intruder")
+    })
+}
+
 /// principalmapper's verdicts for the probes of a corpus entry, against `doc`.
 fn judge(world: &World, role: &str, doc: &Value, probes: &Value) -> Vec<(String, bool, bool)> {
     let host = world.issuer_host_path();
@@ -335,6 +352,7 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
     assert_eq!(world.writes(), Vec::<String>::new(), "audit writes nothing");
     let by_arn = ids_by_arn(&report);
     let mut judged = 0;
+    let mut anyone_judged = 0;
     for d in corpus["documents"].as_array().unwrap() {
         let name = d["name"].as_str().unwrap();
         let arn = role_arn(name);
@@ -349,6 +367,17 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
         let mut want = [strings(&d["expect"]), strings(&d["cluster_expect"])].concat();
         want.sort();
         assert_eq!(got, want, "{name}");
+        if strings(&d["expect"])
+            .iter()
+            .any(|id| id == "principal-anyone")
+            && d["probes"].is_array()
+        {
+            assert!(
+                admits_an_intruder(d),
+                "{name}: principal-anyone's claim is judged by an intruder being admitted"
+            );
+            anyone_judged += 1;
+        }
         if d["probes"].is_array() {
             for (case, allowed, claimed) in judge(&world, &arn, &d["trust"], &d["probes"]) {
                 assert_eq!(
@@ -399,6 +428,12 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
         }
     }
     assert!(judged >= 60, "{judged} verdicts");
+    // Every principal-anyone document but the Federated wildcard, which
+    // principalmapper matches literally and so cannot judge.
+    assert!(
+        anyone_judged >= 7,
+        "{anyone_judged} principal-anyone documents judged"
+    );
     // A literal subject naming no ServiceAccount of the cluster: low, and said.
     let missing = report["findings"]
         .as_array()
