@@ -864,3 +864,77 @@ fn two_profiles_of_one_account_audit_it_once_and_a_denied_provider_read_is_named
     );
     assert_contains!(denied.stderr, "kubectl klanker-trust policy --for audit");
 }
+
+/// GetOpenIDConnectProvider runs at most 8 at a time (`PROVIDER_READS`),
+/// shown without timing: 20 trusted providers, every read held at the peer
+/// until the test releases it. No held read is answered, so a bounded
+/// client sends exactly 8 and waits; an unbounded one sends more, which
+/// the peer records as arriving with more than 8 in flight.
+#[test]
+fn provider_reads_are_held_to_eight_in_flight_at_once() {
+    const READ: &str = "GetOpenIDConnectProvider";
+    let world = World::new();
+    world.block_on(async {
+        for i in 0..20 {
+            let host = format!("oidc.eks.us-east-1.amazonaws.com/id/BOUND{i:02}");
+            let provider = world
+                .klanker
+                .create_provider(&format!("https://{host}"), &["sts.amazonaws.com"])
+                .await;
+            let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {format!("{host}:sub"): "system:serviceaccount:ns:sa",
+                    format!("{host}:aud"): "sts.amazonaws.com"}}}]});
+            world
+                .klanker
+                .iam
+                .create_role()
+                .role_name(format!("bound-{i:02}"))
+                .assume_role_policy_document(trust.to_string())
+                .send()
+                .await
+                .expect("create role");
+        }
+    });
+    world.clear_calls();
+    let hang = crate::support::moto::Hang::new(world.dir.path(), "provider-reads");
+    // Every read held (not only the first), far longer than the test takes.
+    world
+        .moto
+        .inject(json!([{"action": READ, "fault": "hang", "count": 1000,
+        "seconds": 600, "arrived": hang.arrived, "release": hang.release}]));
+    // A held read must not time out and be sent again: that would be a 9th arrival.
+    let child = world.spawn(&["audit", "-o", "json", "--request-timeout", "10m"]);
+    let arrived = world.moto.wait_calls(READ, 8);
+    let held_peak = world.moto.peak_in_flight(READ);
+    // Released before asserting, so a failure leaves no plugin waiting.
+    hang.release();
+    let out = child.wait_with_output().expect("audit ends");
+    assert_eq!(
+        arrived, 8,
+        "no read is answered while held, so a 9th means more than 8 at once"
+    );
+    assert_eq!(held_peak, 8, "the 8 arrived overlapping");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["accounts"][0]["providers"], 20);
+    assert_eq!(
+        world
+            .moto
+            .calls()
+            .iter()
+            .filter(|c| c.action == READ)
+            .count(),
+        20,
+        "each trusted provider read once"
+    );
+    assert_eq!(
+        world.moto.peak_in_flight(READ),
+        8,
+        "never more than 8 at once after the release either"
+    );
+}
