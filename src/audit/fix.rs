@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use super::context::{POD_IDENTITY_SERVICE, provider_key};
 use super::document::{self, Compare, Statement, has_wildcard};
 use super::owned::Owned;
+use super::rules;
 use super::web_identity::{Keys, bounded_by_literals, foreign_conditions, sub_conditions};
 use super::{AccountScan, ClusterScan, Finding};
 use crate::inventory::RoleSummary;
@@ -65,6 +66,14 @@ pub fn tighten(
 ) -> Result<Value, String> {
     let mut out = Vec::new();
     for s in document::statements(&role.trust_policy) {
+        if s.allows() && rules::anyone(&s).is_some() {
+            // Kept, the document would still let anyone in; dropped, it
+            // would lock out whoever it was meant for.
+            return Err(format!(
+                "{} lets anyone in through a wildcard principal, and whom it is meant for is not known: name those principals",
+                s.label()
+            ));
+        }
         if s.allows() && s.allows_action(WEB_IDENTITY) && s.oidc_providers().next().is_some() {
             out.extend(web_identity(&s, role, account, cluster)?);
         } else if s.allows() {

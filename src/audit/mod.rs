@@ -101,11 +101,12 @@ pub enum FindingId {
     ServiceAccountNotAdmitted,
     ServiceAccountMissing,
     Drift,
+    PrincipalAnyone,
 }
 
 impl FindingId {
     /// Every kind, so tests and docs checks cannot miss one added later.
-    pub const ALL: [FindingId; 16] = [
+    pub const ALL: [FindingId; 17] = [
         FindingId::WebIdentityNoSub,
         FindingId::SubWildcard,
         FindingId::SubNamespaceWildcard,
@@ -122,6 +123,7 @@ impl FindingId {
         FindingId::ServiceAccountNotAdmitted,
         FindingId::ServiceAccountMissing,
         FindingId::Drift,
+        FindingId::PrincipalAnyone,
     ];
 
     /// Its place in `ALL`. The match is exhaustive, so a kind added to the
@@ -145,6 +147,7 @@ impl FindingId {
             ServiceAccountNotAdmitted => 13,
             ServiceAccountMissing => 14,
             Drift => 15,
+            PrincipalAnyone => 16,
         }
     }
 
@@ -166,6 +169,7 @@ impl FindingId {
             FindingId::ServiceAccountNotAdmitted => "service-account-not-admitted",
             FindingId::ServiceAccountMissing => "service-account-missing",
             FindingId::Drift => "drift",
+            FindingId::PrincipalAnyone => "principal-anyone",
         }
     }
 
@@ -173,7 +177,7 @@ impl FindingId {
     pub fn severity(self) -> Severity {
         use FindingId::*;
         match self {
-            WebIdentityNoSub => Severity::Critical,
+            WebIdentityNoSub | PrincipalAnyone => Severity::Critical,
             SubWildcard
             | StringEqualsWildcard
             | ConditionOtherIssuer
@@ -191,8 +195,8 @@ impl FindingId {
     }
 
     /// Whether the tightened trust document fixes it: the rules on what a
-    /// statement admits. Not the quota, a root trust (whom it was meant for
-    /// is the owner's to say), the cluster side (the document keeps whoever
+    /// statement admits. Not the quota, a root or wildcard principal (whom
+    /// it was meant for is the owner's to say), the cluster side (the document keeps whoever
     /// gets in today), drift (the `add` command fixes that), nor providers.
     pub fn fixed_by_document(self) -> bool {
         use FindingId::*;
@@ -203,6 +207,7 @@ impl FindingId {
             ProviderNoStsClientId
             | ProviderUnused
             | CrossAccountRoot
+            | PrincipalAnyone
             | TrustNearQuota
             | ServiceAccountNotAdmitted
             | ServiceAccountMissing

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 pub use super::context::{Context, POD_IDENTITY_SERVICE, provider_key};
-use super::document::{self, Statement};
+use super::document::{self, Compare, Statement, has_wildcard};
 use super::{Finding, FindingId, Fix, Severity};
 use crate::inventory::RoleSummary;
 use crate::inventory::recognise::mode_by_cluster_role;
@@ -18,6 +18,7 @@ pub fn role(ctx: &Context<'_>, role: &RoleSummary) -> Vec<Finding> {
         .filter(|s| s.allows())
     {
         out.extend(super::web_identity::statement(ctx, role, s));
+        out.extend(principal_anyone(ctx, role, s));
         out.extend(pod_identity(ctx, role, s));
         out.extend(cross_account(ctx, role, s));
         out.extend(tag_session(ctx, role, s));
@@ -102,6 +103,102 @@ fn cross_account(ctx: &Context<'_>, role: &RoleSummary, s: &Statement) -> Vec<Fi
             f
         })
         .collect()
+}
+
+/// Whom a wildcard principal (`"*"`, `{"AWS": "*"}`, a `Federated` `"*"`)
+/// lets in when no condition names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anyone {
+    /// sts:AssumeRole by any AWS principal of any account.
+    AwsPrincipal,
+    /// sts:AssumeRoleWithWebIdentity with any token STS accepts.
+    WebIdentity,
+}
+
+/// The keys that name who a wildcard principal is meant to be. Each names
+/// a caller, an account or an organization, or is a claim the other kind
+/// of caller does not carry (an AWS principal has no token `sub`, a web
+/// identity no principal ARN), so a positive test of it refuses that kind.
+/// Not principal tags: any account can tag its own principals to match.
+fn names_the_caller(key: &str) -> bool {
+    matches!(
+        key,
+        "aws:principalarn"
+            | "aws:principalaccount"
+            | "aws:principalorgid"
+            | "aws:principalorgpaths"
+            | "sts:externalid"
+    ) || key.ends_with(":sub")
+}
+
+/// Whether a condition holds every caller to its values. `IfExists` and
+/// `ForAllValues` pass when the key is absent (a caller outside any
+/// organization has no aws:PrincipalOrgID), and a pattern that leaves the
+/// account or organization open lets in whoever creates a match there.
+fn pins(c: &document::Condition) -> bool {
+    let op = c.operator.to_ascii_lowercase();
+    let passes_absent = op.ends_with("ifexists") || op.starts_with("forallvalues:");
+    let open = c.compare == Compare::Like && c.values.iter().any(|v| spans_owners(&c.key, v));
+    c.narrows() && !passes_absent && !open
+}
+
+/// Whether a pattern of `key` matches principals of accounts (or
+/// organizations) nobody named: anyone can create `role/deployer` in an
+/// account of their own, or an organization of their own.
+fn spans_owners(key: &str, pattern: &str) -> bool {
+    if !has_wildcard(pattern) {
+        return false;
+    }
+    match key {
+        // arn:PARTITION:iam::ACCOUNT:...
+        "aws:principalarn" => pattern.split(':').nth(4).is_none_or(has_wildcard),
+        "aws:principalaccount" | "aws:principalorgid" => true,
+        // o-ORG/r-ROOT/ou-...
+        "aws:principalorgpaths" => pattern.split('/').next().is_none_or(has_wildcard),
+        _ => pattern.chars().all(|ch| ch == '*'),
+    }
+}
+
+/// Whether the statement lets anyone in through a wildcard principal: the
+/// rule below, and `fix`, which cannot know whom it was meant for.
+pub fn anyone(s: &Statement) -> Option<Anyone> {
+    if s.conditions
+        .iter()
+        .any(|c| pins(c) && names_the_caller(&c.key))
+    {
+        return None;
+    }
+    let federated_any = s.principal.federated.iter().any(|p| p == "*");
+    if s.principal.any && s.allows_action("sts:AssumeRole") {
+        Some(Anyone::AwsPrincipal)
+    } else if (s.principal.any || federated_any) && s.allows_action("sts:AssumeRoleWithWebIdentity")
+    {
+        Some(Anyone::WebIdentity)
+    } else {
+        None
+    }
+}
+
+/// A wildcard principal nothing narrows: whoever can call STS gets in.
+fn principal_anyone(ctx: &Context<'_>, role: &RoleSummary, s: &Statement) -> Option<Finding> {
+    let partition = &ctx.account.partition;
+    let (who, fix) = match anyone(s)? {
+        Anyone::AwsPrincipal => (
+            "any AWS principal of any account allowed to call sts:AssumeRole: the wildcard principal names no account".to_string(),
+            format!(
+                "name the principals meant: the account root (`arn:{partition}:iam::ACCOUNT:root`) with `\"ArnEquals\": {{\"aws:PrincipalArn\": \"arn:{partition}:iam::ACCOUNT:role/NAME\"}}` (as {} mode writes it), or the role's ARN itself as the principal",
+                mode_by_cluster_role(true).as_str()
+            ),
+        ),
+        Anyone::WebIdentity => (
+            "any web identity: a token of any issuer STS accepts for this account (each of its OIDC providers, public identity providers), whatever its `sub`".to_string(),
+            format!(
+                "name the provider (`arn:{partition}:iam::{}:oidc-provider/ISSUER`) as the Federated principal and require its `ISSUER:sub` and `ISSUER:aud` under StringEquals, as `kubectl klanker-trust add` writes it",
+                ctx.account.account
+            ),
+        ),
+    };
+    Some(ctx.on_role(FindingId::PrincipalAnyone, role, Some(s), who, fix))
 }
 
 /// Session tags (Pod Identity) need sts:TagSession: without it every

@@ -221,6 +221,7 @@ fn every_finding_kind_keeps_its_stable_id_severity_and_broken_marker() {
         ("service-account-not-admitted", "high", true),
         ("service-account-missing", "low", false),
         ("drift", "high", false),
+        ("principal-anyone", "critical", false),
     ];
     let got: Vec<(&str, &str, bool)> = FindingId::ALL
         .iter()
@@ -406,6 +407,14 @@ fn fix_doc_finds_a_role_by_name_or_arn_and_refuses_a_clean_one() {
         fix_document(&scan, "corpus-cross-account-root"),
         Err(AuditError::CannotTighten { .. })
     ));
+    // Its IRSA statement alone could be tightened; kept, the wildcard beside
+    // it would still let anyone in, and dropped, lock out whom it was for.
+    match fix_document(&scan, "corpus-anyone-beside-no-sub") {
+        Err(AuditError::CannotTighten { why, .. }) => {
+            assert!(why.contains("statement 1 lets anyone in"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// A clean trust has nothing to tighten, with or without the cluster: no
@@ -620,6 +629,66 @@ fn audit_of(roles: Vec<RoleSummary>, providers: Vec<String>) -> Report {
         accounts: vec![account(KLANKER, roles, providers)],
         ..Scan::default()
     })
+}
+
+/// A `"*"` principal is narrowed only by a condition every caller must meet
+/// and no stranger can meet by naming things in an account of their own.
+#[test]
+fn a_wildcard_principal_is_pinned_only_by_a_condition_no_stranger_meets() {
+    for (condition, reported) in [
+        (
+            json!({"StringEquals": {"aws:PrincipalAccount": "444444444444"}}),
+            false,
+        ),
+        (json!({"StringEquals": {"sts:ExternalId": "d1b2c3"}}), false),
+        (
+            json!({"StringLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*"}}),
+            false,
+        ),
+        (
+            json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::444444444444:*"}}),
+            false,
+        ),
+        // Any account may hold a number that matches, or an organization.
+        (
+            json!({"StringLike": {"aws:PrincipalAccount": "4444*"}}),
+            true,
+        ),
+        (
+            json!({"StringLike": {"aws:PrincipalOrgPaths": "o-*/*"}}),
+            true,
+        ),
+        (
+            json!({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/ci"}}),
+            true,
+        ),
+        // Passes when the caller carries no such key.
+        (
+            json!({"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
+            true,
+        ),
+        (
+            json!({"StringEqualsIfExists": {"sts:ExternalId": "d1b2c3"}}),
+            true,
+        ),
+        // Names no one: tags are the caller's own, a negation admits the rest.
+        (
+            json!({"StringEquals": {"aws:PrincipalTag/team": "platform"}}),
+            true,
+        ),
+        (
+            json!({"StringNotEquals": {"aws:PrincipalAccount": "555555555555"}}),
+            true,
+        ),
+        (json!({"StringLike": {"sts:ExternalId": "*"}}), true),
+    ] {
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": "*", "Action": "sts:AssumeRole", "Condition": condition}]});
+        let report = audit_of(vec![role(KLANKER, "r", trust)], Vec::new());
+        let ids: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+        let want: &[&str] = if reported { &["principal-anyone"] } else { &[] };
+        assert_eq!(ids, want, "{condition}");
+    }
 }
 
 proptest! {

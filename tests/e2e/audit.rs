@@ -291,6 +291,23 @@ fn audit_reports_every_corpus_document_as_tagged_with_a_handful_of_reads_and_no_
     );
 }
 
+/// An account no corpus document names: its principals are intruders.
+const INTRUDER_ACCOUNT: &str = "555555555555";
+
+/// Whether the entry claims (for principalmapper to confirm) that a caller
+/// the trust never names gets in: a principal of the intruder account, or
+/// a ServiceAccount of a namespace no document names.
+fn admits_an_intruder(d: &Value) -> bool {
+    assert!(!d["trust"].to_string().contains(INTRUDER_ACCOUNT));
+    d["probes"].as_array().unwrap().iter().any(|p| {
+        p["admitted"] == true
+            && (p["aws"]
+                .as_str()
+                .is_some_and(|a| a.contains(&format!(":{INTRUDER_ACCOUNT}:")))
+                || p["sub"] == "system:serviceaccount:evil:intruder")
+    })
+}
+
 /// principalmapper's verdicts for the probes of a corpus entry, against `doc`.
 fn judge(world: &World, role: &str, doc: &Value, probes: &Value) -> Vec<(String, bool, bool)> {
     let host = world.issuer_host_path();
@@ -335,6 +352,7 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
     assert_eq!(world.writes(), Vec::<String>::new(), "audit writes nothing");
     let by_arn = ids_by_arn(&report);
     let mut judged = 0;
+    let mut anyone_judged = 0;
     for d in corpus["documents"].as_array().unwrap() {
         let name = d["name"].as_str().unwrap();
         let arn = role_arn(name);
@@ -349,6 +367,17 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
         let mut want = [strings(&d["expect"]), strings(&d["cluster_expect"])].concat();
         want.sort();
         assert_eq!(got, want, "{name}");
+        if strings(&d["expect"])
+            .iter()
+            .any(|id| id == "principal-anyone")
+            && d["probes"].is_array()
+        {
+            assert!(
+                admits_an_intruder(d),
+                "{name}: principal-anyone's claim is judged by an intruder being admitted"
+            );
+            anyone_judged += 1;
+        }
         if d["probes"].is_array() {
             for (case, allowed, claimed) in judge(&world, &arn, &d["trust"], &d["probes"]) {
                 assert_eq!(
@@ -399,6 +428,12 @@ fn each_claim_and_each_fixed_document_holds_under_an_iam_evaluator_that_is_not_o
         }
     }
     assert!(judged >= 60, "{judged} verdicts");
+    // Every principal-anyone document but the Federated wildcard, which
+    // principalmapper matches literally and so cannot judge.
+    assert!(
+        anyone_judged >= 7,
+        "{anyone_judged} principal-anyone documents judged"
+    );
     // A literal subject naming no ServiceAccount of the cluster: low, and said.
     let missing = report["findings"]
         .as_array()
@@ -828,4 +863,78 @@ fn two_profiles_of_one_account_audit_it_once_and_a_denied_provider_read_is_named
         "iam:GetOpenIDConnectProvider was denied for profile `klanker-application`"
     );
     assert_contains!(denied.stderr, "kubectl klanker-trust policy --for audit");
+}
+
+/// GetOpenIDConnectProvider runs at most 8 at a time (`PROVIDER_READS`),
+/// shown without timing: 20 trusted providers, every read held at the peer
+/// until the test releases it. No held read is answered, so a bounded
+/// client sends exactly 8 and waits; an unbounded one sends more, which
+/// the peer records as arriving with more than 8 in flight.
+#[test]
+fn provider_reads_are_held_to_eight_in_flight_at_once() {
+    const READ: &str = "GetOpenIDConnectProvider";
+    let world = World::new();
+    world.block_on(async {
+        for i in 0..20 {
+            let host = format!("oidc.eks.us-east-1.amazonaws.com/id/BOUND{i:02}");
+            let provider = world
+                .klanker
+                .create_provider(&format!("https://{host}"), &["sts.amazonaws.com"])
+                .await;
+            let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Federated": provider}, "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {"StringEquals": {format!("{host}:sub"): "system:serviceaccount:ns:sa",
+                    format!("{host}:aud"): "sts.amazonaws.com"}}}]});
+            world
+                .klanker
+                .iam
+                .create_role()
+                .role_name(format!("bound-{i:02}"))
+                .assume_role_policy_document(trust.to_string())
+                .send()
+                .await
+                .expect("create role");
+        }
+    });
+    world.clear_calls();
+    let hang = crate::support::moto::Hang::new(world.dir.path(), "provider-reads");
+    // Every read held (not only the first), far longer than the test takes.
+    world
+        .moto
+        .inject(json!([{"action": READ, "fault": "hang", "count": 1000,
+        "seconds": 600, "arrived": hang.arrived, "release": hang.release}]));
+    // A held read must not time out and be sent again: that would be a 9th arrival.
+    let child = world.spawn(&["audit", "-o", "json", "--request-timeout", "10m"]);
+    let arrived = world.moto.wait_calls(READ, 8);
+    let held_peak = world.moto.peak_in_flight(READ);
+    // Released before asserting, so a failure leaves no plugin waiting.
+    hang.release();
+    let out = child.wait_with_output().expect("audit ends");
+    assert_eq!(
+        arrived, 8,
+        "no read is answered while held, so a 9th means more than 8 at once"
+    );
+    assert_eq!(held_peak, 8, "the 8 arrived overlapping");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["accounts"][0]["providers"], 20);
+    assert_eq!(
+        world
+            .moto
+            .calls()
+            .iter()
+            .filter(|c| c.action == READ)
+            .count(),
+        20,
+        "each trusted provider read once"
+    );
+    assert_eq!(
+        world.moto.peak_in_flight(READ),
+        8,
+        "never more than 8 at once after the release either"
+    );
 }

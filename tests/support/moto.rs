@@ -22,6 +22,10 @@ pub struct Call {
     /// The request's parameters (first value of each), credentials left out.
     #[serde(default)]
     pub params: std::collections::BTreeMap<String, String>,
+    /// Calls of this action the peer was serving when this one arrived,
+    /// itself included (held calls count until released).
+    #[serde(default)]
+    pub in_flight: usize,
 }
 
 /// Read-only calls; everything else counts as a write.
@@ -130,6 +134,34 @@ impl Moto {
             .lines()
             .map(|l| serde_json::from_str(l).expect("call record"))
             .collect()
+    }
+
+    /// The most calls of `action` the peer served at once: a concurrency
+    /// peak is only reached when a call arrives, so the largest count of one.
+    pub fn peak_in_flight(&self, action: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.action == action)
+            .map(|c| c.in_flight)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Waits (bounded) until at least `n` calls of `action` reached the
+    /// peer; how many did.
+    pub fn wait_calls(&self, action: &str, n: usize) -> usize {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let seen = self.calls().iter().filter(|c| c.action == action).count();
+            if seen >= n {
+                return seen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{seen} of {n} {action} calls reached the peer"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 
     pub fn writes(&self) -> Vec<String> {

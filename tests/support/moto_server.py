@@ -3,9 +3,11 @@
 - binds an ephemeral port and prints {"port": N} on stdout once listening,
   so callers poll nothing and never race for a port;
 - appends one JSON line per AWS request (service, action, method, path,
-  the account and assumed role it acts as, and its parameters except
-  those that carry a credential) to
-  the file named by --calls, so tests can count calls and writes;
+  the account and assumed role it acts as, its parameters except
+  those that carry a credential, and how many calls of its action were in
+  flight when it arrived, itself included) to
+  the file named by --calls, so tests can count calls and writes, and
+  bound a client's concurrency (the peak is the largest `in_flight`);
 - serves the EKS Pod Identity API and EKS add-ons, which moto lacks
   (eks_pod_identity.py); those calls are recorded, and matched by fault
   rules, under their operation name (CreatePodIdentityAssociation, ...),
@@ -130,6 +132,10 @@ class CallRecorder:
         self.path = path
         self.faults = faults
         self.lock = threading.Lock()
+        # Calls of each action being served now (held ones included). A
+        # count at each arrival is all a peak needs: one is only reached
+        # when a call arrives, so no file is rewritten as calls end.
+        self.in_flight = {}
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD", "")
@@ -156,16 +162,24 @@ class CallRecorder:
             k: v[0] for k, v in params.items() if v and (k in RECORDED_ANYWAY or not SECRET_PARAM_RE.search(k))
         }
         account, principal = caller(environ.get("HTTP_AUTHORIZATION", ""))
-        line = json.dumps({
-            "service": service, "action": action, "method": method, "path": path,
-            "account": account, "principal": principal, "params": recorded,
-        })
         with self.lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
-        rule = self.faults.match(action)
-        if rule is None:
-            return self.app(environ, start_response)
-        return self.inject(rule, service, environ, start_response)
+            # Counted and written under one lock, so the records' order is the arrivals'.
+            self.in_flight[action] = self.in_flight.get(action, 0) + 1
+            f.write(json.dumps({
+                "service": service, "action": action, "method": method, "path": path,
+                "account": account, "principal": principal, "params": recorded,
+                "in_flight": self.in_flight[action],
+            }) + "\n")
+        try:
+            rule = self.faults.match(action)
+            if rule is None:
+                return self.app(environ, start_response)
+            return self.inject(rule, service, environ, start_response)
+        finally:
+            # The answer is made (the client cannot reuse the slot before it
+            # reads it), so the call no longer counts, whatever ended it.
+            with self.lock:
+                self.in_flight[action] -= 1
 
     def inject(self, rule, service, environ, start_response):
         fault = rule["fault"]
