@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 
 use super::issuer::resolve_issuer;
 use crate::aws::eks;
-use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
+use crate::aws::{ClusterClients, Identity, KlankerClients, Side, iam, quotas};
 use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::plan::add as planned;
+use crate::plan::quota::{PROVIDERS, ProviderQuota, Quota, QuotaCode};
 use crate::plan::snapshot::{
     AddSnapshot, AfterApply, ClusterAccount, EksSide, LeftClusterRole, Resolved,
 };
@@ -57,12 +58,22 @@ pub async fn observe(
         &req.context.context_name,
         from.verbose,
     );
-    let (issuer, (identity, policies, missing_policies), role, provider_arns) = tokio::try_join!(
+    // The provider quota is read beside the providers: no round trip of its own.
+    let holds_provider = provider_account(req) == Some(crate::plan::Target::Iam);
+    let quota = quota_if(holds_provider, &klanker.quotas, PROVIDERS, Side::Klanker);
+    let (issuer, (identity, policies, missing_policies), role, (provider_arns, quota)) = tokio::try_join!(
         issuer,
         identity_and_policies(req, klanker, from.hint.clone()),
         async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
-        async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
+        async {
+            let (providers, quota) = tokio::join!(iam::list_providers(&klanker.iam), quota);
+            Ok::<_, Error>((providers?, quota))
+        },
     )?;
+    let provider_quota = quota.map(|quota| ProviderQuota {
+        count: provider_arns.len(),
+        quota,
+    });
     let (first, more_service_accounts, mut config_maps) = cluster;
     let (role, attached_policies) = role.map_or((None, BTreeSet::new()), |(r, a)| (Some(r), a));
     let provider = match crate::trust::matching_provider(&provider_arns, &issuer.issuer) {
@@ -120,7 +131,27 @@ pub async fn observe(
         observed,
         config: from.config,
         eks,
+        provider_quota,
     })
+}
+
+/// The account `add` may create a provider in, in the asked mode.
+fn provider_account(req: &AddRequest) -> Option<crate::plan::Target> {
+    crate::plan::mode::of(req.mode.kind()).provider_account()
+}
+
+/// Quota `of` as `quotas` reads it, when `wanted`: the applied value, or
+/// AWS's default when it cannot be read (the plan says which).
+async fn quota_if(
+    wanted: bool,
+    quotas: &aws_sdk_servicequotas::Client,
+    of: QuotaCode,
+    side: Side,
+) -> Option<Quota> {
+    match wanted {
+        true => Some(Quota::from_read(of, quotas::read(quotas, of, side).await)),
+        false => None,
+    }
 }
 
 /// The first ServiceAccount's state (its namespace exists; it, if it
@@ -409,12 +440,21 @@ async fn observe_cluster_account(
     cluster_role_name: &str,
     left: Option<String>,
 ) -> Result<ClusterAccount, Error> {
-    let ((account, caller), role, providers) = tokio::try_join!(
+    let holds_provider = provider_account(req) == Some(crate::plan::Target::ClusterIam);
+    let quota = quota_if(holds_provider, &clients.quotas, PROVIDERS, Side::Cluster);
+    let ((account, caller), role, (providers, quota)) = tokio::try_join!(
         iam::caller_identity(&clients.sts),
         iam::role_with_policies(&clients.iam, cluster_role_name),
-        iam::list_providers(&clients.iam),
+        async {
+            let (providers, quota) = tokio::join!(iam::list_providers(&clients.iam), quota);
+            Ok((providers?, quota))
+        },
     )
     .map_err(on_cluster)?;
+    let provider_quota = quota.map(|quota| ProviderQuota {
+        count: providers.len(),
+        quota,
+    });
     if let Some(cluster) = issuer.cluster_account.as_ref().filter(|c| **c != account) {
         return Err(Error::ClusterSideWrongAccount {
             identity: caller,
@@ -451,6 +491,7 @@ async fn observe_cluster_account(
         left_cluster_role(clients, left, provider.as_ref()),
     )?;
     Ok(ClusterAccount {
+        provider_quota,
         left,
         boundary,
         identity,

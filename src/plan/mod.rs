@@ -13,6 +13,7 @@ pub mod binding;
 pub mod describe;
 pub mod listing;
 pub mod mode;
+pub mod quota;
 pub mod removal;
 mod role;
 mod service_account;
@@ -606,6 +607,15 @@ pub enum PlanError {
         subjects: usize,
         size: usize,
         limit: usize,
+    },
+    /// The account that would hold a new OIDC provider is at its quota.
+    #[error(
+        "the {account} account holds {count} OIDC providers, at its {quota} (Service Quotas iam L-858F3967), so the one this add needs cannot be created. Nothing was changed. Request a quota increase (up to 700), or use --mode chained or --mode pod-identity, which put no provider in the klanker account."
+    )]
+    ProviderQuotaReached {
+        account: &'static str,
+        count: usize,
+        quota: String,
     },
     /// The namespace is missing and `--create-namespace` was not given.
     #[error(

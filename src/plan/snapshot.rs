@@ -9,6 +9,7 @@ use crate::trust::{Identity, Issuer};
 pub use crate::verify::{AgentAddon, ObservedAssociation};
 use crate::verify::{ProviderFacts, Target};
 
+use super::quota::ProviderQuota;
 use super::{Observed, ObservedProvider, ObservedRole, ObservedServiceAccount};
 
 /// The issuer and what else was learnt about the cluster.
@@ -36,6 +37,9 @@ pub struct AddSnapshot {
     /// The cluster's EKS side, read when a mode uses EKS Pod Identity or
     /// leaves it.
     pub eks: Option<EksSide>,
+    /// The klanker account's OIDC providers and their quota, read when the
+    /// mode may create a provider there.
+    pub provider_quota: Option<ProviderQuota>,
 }
 
 /// EKS Pod Identity in the cluster, as read with the cluster-side identity.
@@ -87,6 +91,9 @@ pub struct ClusterAccount {
     pub boundary: Option<(String, bool)>,
     /// The previous mode's cluster role, when this run asks for another one.
     pub left: Option<LeftClusterRole>,
+    /// The account's OIDC providers and their quota, read when the mode
+    /// may create a provider there.
+    pub provider_quota: Option<ProviderQuota>,
 }
 
 impl AddSnapshot {

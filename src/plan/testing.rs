@@ -74,6 +74,7 @@ pub fn cluster_side(observed: Observed, boundary_exists: bool) -> ClusterAccount
         others_trusting_provider: Vec::new(),
         boundary: Some((BOUNDARY.into(), boundary_exists)),
         left: None,
+        provider_quota: None,
     }
 }
 
@@ -101,6 +102,7 @@ pub fn snapshot(
         },
         config: crate::store::Document::default(),
         eks: None,
+        provider_quota: None,
     }
 }
 

@@ -48,6 +48,11 @@ impl Mode for Chained {
         plan(req, cluster_role::names_of(TrustMode::Chained, req)?, snap)
     }
 
+    /// Role A trusts the cluster account's own provider, ensured there.
+    fn provider_account(&self) -> Option<Target> {
+        Some(Target::ClusterIam)
+    }
+
     fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError> {
         match snap.cluster_account.as_ref() {
             Some(side) => leave(req, side),

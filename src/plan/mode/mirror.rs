@@ -40,6 +40,11 @@ impl Mode for Mirror {
         Ok(Vec::new())
     }
 
+    /// The provider mirroring the cluster's issuer is the klanker account's.
+    fn provider_account(&self) -> Option<crate::plan::Target> {
+        Some(crate::plan::Target::Iam)
+    }
+
     /// The provider mirroring the cluster's issuer.
     fn klanker_provider(
         &self,
