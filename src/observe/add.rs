@@ -9,7 +9,7 @@ use crate::aws::{ClusterClients, Identity, KlankerClients, Side, iam, quotas};
 use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::plan::add as planned;
-use crate::plan::quota::{PROVIDERS, ProviderQuota, Quota, QuotaCode};
+use crate::plan::quota::{PROVIDERS, ProviderQuota, Quota, QuotaCode, TRUST_LENGTH};
 use crate::plan::snapshot::{
     AddSnapshot, AfterApply, ClusterAccount, EksSide, LeftClusterRole, Resolved,
 };
@@ -58,18 +58,26 @@ pub async fn observe(
         &req.context.context_name,
         from.verbose,
     );
-    // The provider quota is read beside the providers: no round trip of its own.
+    // The quotas are read beside the providers: no round trip of their own.
     let holds_provider = provider_account(req) == Some(crate::plan::Target::Iam);
     let quota = quota_if(holds_provider, &klanker.quotas, PROVIDERS, Side::Klanker);
-    let (issuer, (identity, policies, missing_policies), role, (provider_arns, quota)) = tokio::try_join!(
-        issuer,
-        identity_and_policies(req, klanker, from.hint.clone()),
-        async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
-        async {
-            let (providers, quota) = tokio::join!(iam::list_providers(&klanker.iam), quota);
-            Ok::<_, Error>((providers?, quota))
-        },
-    )?;
+    let trust_quota = quota_if(
+        req.max_trust_policy_size.is_none(),
+        &klanker.quotas,
+        TRUST_LENGTH,
+        Side::Klanker,
+    );
+    let (issuer, (identity, policies, missing_policies), role, (provider_arns, quota, trust_quota)) =
+        tokio::try_join!(
+            issuer,
+            identity_and_policies(req, klanker, from.hint.clone()),
+            async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
+            async {
+                let (providers, quota, trust_quota) =
+                    tokio::join!(iam::list_providers(&klanker.iam), quota, trust_quota);
+                Ok::<_, Error>((providers?, quota, trust_quota))
+            },
+        )?;
     let provider_quota = quota.map(|quota| ProviderQuota {
         count: provider_arns.len(),
         quota,
@@ -132,6 +140,7 @@ pub async fn observe(
         config: from.config,
         eks,
         provider_quota,
+        trust_quota,
     })
 }
 
@@ -440,14 +449,19 @@ async fn observe_cluster_account(
     cluster_role_name: &str,
     left: Option<String>,
 ) -> Result<ClusterAccount, Error> {
+    // A cluster role resting on the account's provider (chained mode's role
+    // A) is the trust checked there: its quota is read too, unless given.
     let holds_provider = provider_account(req) == Some(crate::plan::Target::ClusterIam);
     let quota = quota_if(holds_provider, &clients.quotas, PROVIDERS, Side::Cluster);
-    let ((account, caller), role, (providers, quota)) = tokio::try_join!(
+    let wants_trust = holds_provider && req.max_trust_policy_size.is_none();
+    let trust_quota = quota_if(wants_trust, &clients.quotas, TRUST_LENGTH, Side::Cluster);
+    let ((account, caller), role, (providers, quota, trust_quota)) = tokio::try_join!(
         iam::caller_identity(&clients.sts),
         iam::role_with_policies(&clients.iam, cluster_role_name),
         async {
-            let (providers, quota) = tokio::join!(iam::list_providers(&clients.iam), quota);
-            Ok((providers?, quota))
+            let (providers, quota, trust_quota) =
+                tokio::join!(iam::list_providers(&clients.iam), quota, trust_quota);
+            Ok((providers?, quota, trust_quota))
         },
     )
     .map_err(on_cluster)?;
@@ -492,6 +506,7 @@ async fn observe_cluster_account(
     )?;
     Ok(ClusterAccount {
         provider_quota,
+        trust_quota,
         left,
         boundary,
         identity,

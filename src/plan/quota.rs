@@ -89,6 +89,25 @@ impl std::fmt::Display for Quota {
     }
 }
 
+/// The trust policy limit `add` checks against: `--max-trust-policy-size`
+/// when given, else the quota read from the account (`read`), else the
+/// default (not read: nothing needed it).
+pub fn trust_limit(flag: Option<usize>, read: Option<&Quota>) -> Quota {
+    match (flag, read) {
+        (Some(value), _) => Quota {
+            value,
+            source: QuotaSource::Flag,
+        },
+        (None, Some(read)) => read.clone(),
+        (None, None) => Quota {
+            value: TRUST_LENGTH.default,
+            source: QuotaSource::Default {
+                why: "not read".into(),
+            },
+        },
+    }
+}
+
 /// An account's OIDC providers as counted by ListOpenIDConnectProviders,
 /// and its quota.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,6 +260,14 @@ mod tests {
         let mut snap = testing::snapshot(&req, testing::ISSUER_ACCOUNT, observed, None);
         snap.provider_quota = Some(read(100, 100, QuotaSource::Applied));
         assert!(crate::plan::mode::plan_add(&req, &snap).is_ok());
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_read_trust_quota() {
+        let applied = Quota::from_read(TRUST_LENGTH, Ok(4096.0));
+        assert_eq!(trust_limit(Some(3000), Some(&applied)).value, 3000);
+        assert_eq!(trust_limit(None, Some(&applied)), applied);
+        assert_eq!(trust_limit(None, None).value, 2048);
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub fn cluster_side(observed: Observed, boundary_exists: bool) -> ClusterAccount
         boundary: Some((BOUNDARY.into(), boundary_exists)),
         left: None,
         provider_quota: None,
+        trust_quota: None,
     }
 }
 
@@ -103,6 +104,7 @@ pub fn snapshot(
         config: crate::store::Document::default(),
         eks: None,
         provider_quota: None,
+        trust_quota: None,
     }
 }
 

@@ -39,18 +39,26 @@ fn at_the_provider_quota_mirror_add_is_refused_before_any_write() {
     assert_contains!(all, "--mode chained");
     assert_contains!(all, "--mode pod-identity");
     assert_eq!(world.writes(), Vec::<String>::new());
-    let asked: Vec<_> = world
+    // Each quota read once, in the klanker account (the trust's too: no flag).
+    let mut asked: Vec<(String, String)> = world
         .moto
         .calls()
         .into_iter()
         .filter(|c| c.action == "GetServiceQuota")
+        .map(|c| {
+            let code = c.params.get("QuotaCode").cloned().unwrap_or_default();
+            (code, c.account.unwrap_or_default())
+        })
         .collect();
-    assert_eq!(asked.len(), 1, "{asked:?}");
+    asked.sort();
+    let klanker = KLANKER_ACCOUNT.to_string();
     assert_eq!(
-        asked[0].params.get("QuotaCode").map(String::as_str),
-        Some(PROVIDERS)
+        asked,
+        [
+            (PROVIDERS.to_string(), klanker.clone()),
+            (TRUST_LENGTH.to_string(), klanker)
+        ]
     );
-    assert_eq!(asked[0].account.as_deref(), Some(KLANKER_ACCOUNT));
 }
 
 #[test]
@@ -83,12 +91,60 @@ fn a_denied_quota_read_assumes_the_default_and_says_so() {
     world
         .moto
         .inject(json!([{"action": "GetServiceQuota", "fault": "error",
-        "status": 400, "code": "AccessDeniedException", "message": "not allowed"}]));
+        "status": 400, "code": "AccessDeniedException", "message": "not allowed", "count": 10}]));
     let out = mirror_add(&world);
     out.assert_code(1);
     assert_contains!(
         out.all(),
         "quota 100 (the default: servicequotas:GetServiceQuota was refused)"
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+const TRUST_LENGTH: &str = "L-C07B4B0D";
+
+/// `add --yes` trusting `count` ServiceAccounts: about 3,000 characters of
+/// trust for 60, over the default quota and under a raised one.
+fn add_many(world: &World, count: usize) -> crate::support::Outcome {
+    let names: Vec<String> = (0..count).map(|i| format!("workload-{i:02}")).collect();
+    let mut args = AddArgs::cluster().arg("--yes");
+    for name in &names {
+        args = args.service_account(name);
+    }
+    world.run(&args)
+}
+
+#[test]
+fn a_raised_trust_quota_admits_a_larger_trust_without_the_flag() {
+    let world = World::new();
+    world.set_applied_quota(KLANKER_ACCOUNT, TRUST_LENGTH, 4096);
+    let out = add_many(&world, 60);
+    out.assert_ok();
+    let role = world
+        .block_on(world.klanker.role(crate::support::ROLE))
+        .expect("role exists");
+    let size = role
+        .trust_policy
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count();
+    assert!((2048..4096).contains(&size), "trust of {size} characters");
+}
+
+#[test]
+fn a_trust_over_the_default_quota_says_which_quota_refused_it() {
+    let world = World::new();
+    world.set_applied_quota(KLANKER_ACCOUNT, TRUST_LENGTH, 4096);
+    world
+        .moto
+        .inject(json!([{"action": "GetServiceQuota", "fault": "error",
+        "status": 400, "code": "AccessDeniedException", "message": "not allowed", "count": 10}]));
+    let out = add_many(&world, 60);
+    out.assert_code(1);
+    assert_contains!(
+        out.all(),
+        "over the role trust policy quota 2048 (the default: servicequotas:GetServiceQuota was refused)"
     );
     assert_eq!(world.writes(), Vec::<String>::new());
 }
