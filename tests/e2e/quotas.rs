@@ -4,21 +4,26 @@
 
 use serde_json::json;
 
-use crate::support::aws_peer::KLANKER_ACCOUNT;
+use crate::support::aws_peer::{Account, KLANKER_ACCOUNT};
 use crate::support::{AddArgs, World};
 
 const PROVIDERS: &str = "L-858F3967";
 
 /// `count` providers of other issuers in the klanker account.
 fn fill_providers(world: &World, count: usize) {
+    fill_providers_of(world, &world.klanker, count);
+}
+
+/// `count` providers of other issuers in `account`.
+fn fill_providers_of(world: &World, account: &Account, count: usize) {
     let urls: Vec<String> = (0..count)
         .map(|i| format!("https://oidc.eks.us-east-1.amazonaws.com/id/OTHER{i:04}"))
         .collect();
-    world
-        .block_on(futures::future::join_all(urls.iter().map(|url| {
-            world.klanker.create_provider(url, &["sts.amazonaws.com"])
-        })));
-    assert_eq!(world.block_on(world.klanker.providers()).len(), count);
+    world.block_on(futures::future::join_all(
+        urls.iter()
+            .map(|url| account.create_provider(url, &["sts.amazonaws.com"])),
+    ));
+    assert_eq!(world.block_on(account.providers()).len(), count);
     world.clear_calls();
 }
 
@@ -145,6 +150,26 @@ fn a_trust_over_the_default_quota_says_which_quota_refused_it() {
     assert_contains!(
         out.all(),
         "over the role trust policy quota 2048 (the default: servicequotas:GetServiceQuota was refused)"
+    );
+    assert_eq!(world.writes(), Vec::<String>::new());
+}
+
+#[test]
+fn chained_add_is_judged_against_the_cluster_accounts_provider_quota() {
+    let world = World::new();
+    world.block_on(world.cluster.create_policy("km-irsa-boundary"));
+    // The klanker account full does not matter: chained mode puts no provider there.
+    fill_providers(&world, 100);
+    fill_providers_of(&world, &world.cluster, 100);
+    let chained = AddArgs::cluster()
+        .service_account("km")
+        .flag("--mode", "chained")
+        .arg("--yes");
+    let out = world.run(&chained);
+    out.assert_code(1);
+    assert_contains!(
+        out.all(),
+        "the cluster account holds 100 OIDC providers, at its quota 100 (applied)"
     );
     assert_eq!(world.writes(), Vec::<String>::new());
 }
