@@ -58,30 +58,17 @@ pub async fn observe(
         &req.context.context_name,
         from.verbose,
     );
-    // The quotas are read beside the providers: no round trip of their own.
-    let holds_provider = provider_account(req) == Some(crate::plan::Target::Iam);
-    let quota = quota_if(holds_provider, &klanker.quotas, PROVIDERS, Side::Klanker);
-    let trust_quota = quota_if(
-        req.max_trust_policy_size.is_none(),
-        &klanker.quotas,
-        TRUST_LENGTH,
-        Side::Klanker,
-    );
-    let (issuer, (identity, policies, missing_policies), role, (provider_arns, quota, trust_quota)) =
-        tokio::try_join!(
-            issuer,
-            identity_and_policies(req, klanker, from.hint.clone()),
-            async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
-            async {
-                let (providers, quota, trust_quota) =
-                    tokio::join!(iam::list_providers(&klanker.iam), quota, trust_quota);
-                Ok::<_, Error>((providers?, quota, trust_quota))
-            },
-        )?;
-    let provider_quota = quota.map(|quota| ProviderQuota {
-        count: provider_arns.len(),
-        quota,
-    });
+    let (
+        issuer,
+        (identity, policies, missing_policies),
+        role,
+        (provider_arns, provider_quota, trust_quota),
+    ) = tokio::try_join!(
+        issuer,
+        identity_and_policies(req, klanker, from.hint.clone()),
+        async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
+        klanker_providers(req, klanker),
+    )?;
     let (first, more_service_accounts, mut config_maps) = cluster;
     let (role, attached_policies) = role.map_or((None, BTreeSet::new()), |(r, a)| (Some(r), a));
     let provider = match crate::trust::matching_provider(&provider_arns, &issuer.issuer) {
@@ -142,6 +129,26 @@ pub async fn observe(
         provider_quota,
         trust_quota,
     })
+}
+
+/// The klanker account's providers, and the quotas `add` checks there,
+/// read side by side: the quotas cost no round trip of their own.
+async fn klanker_providers(
+    req: &AddRequest,
+    klanker: &KlankerClients,
+) -> Result<(Vec<String>, Option<ProviderQuota>, Option<Quota>), Error> {
+    let holds_provider = provider_account(req) == Some(crate::plan::Target::Iam);
+    let quota = quota_if(holds_provider, &klanker.quotas, PROVIDERS, Side::Klanker);
+    let wants_trust = req.max_trust_policy_size.is_none();
+    let trust_quota = quota_if(wants_trust, &klanker.quotas, TRUST_LENGTH, Side::Klanker);
+    let (providers, quota, trust_quota) =
+        tokio::join!(iam::list_providers(&klanker.iam), quota, trust_quota);
+    let providers = providers?;
+    let provider_quota = quota.map(|quota| ProviderQuota {
+        count: providers.len(),
+        quota,
+    });
+    Ok((providers, provider_quota, trust_quota))
 }
 
 /// The account `add` may create a provider in, in the asked mode.
