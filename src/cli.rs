@@ -650,9 +650,10 @@ pub struct AddArgs {
     pub service_accounts: Vec<String>,
     /// Largest trust policy IAM accepts, in characters without whitespace.
     ///
-    /// 2048 unless the account's quota was raised.
-    #[arg(long, default_value_t = crate::trust::policy::DEFAULT_MAX_TRUST_POLICY_SIZE, value_name = "N", help_heading = TRUST_HEADING, hide_short_help = true)]
-    pub max_trust_policy_size: usize,
+    /// Default: the account's role trust policy quota (Service Quotas iam
+    /// L-C07B4B0D), read where the identity may, else 2048.
+    #[arg(long, value_name = "N", help_heading = TRUST_HEADING, hide_short_help = true)]
+    pub max_trust_policy_size: Option<usize>,
     #[command(flatten)]
     pub aws: KlankerArgs,
     #[command(flatten)]
@@ -898,7 +899,8 @@ mod tests {
         // Repeated, the values replace the default, in order.
         let several = add(&["--service-account", "a", "--service-account", "ci:b"]);
         assert_eq!(several.service_accounts, ["a", "ci:b"]);
-        assert_eq!(a.max_trust_policy_size, 2048);
+        // None: the account's quota is read.
+        assert_eq!(a.max_trust_policy_size, None);
         assert_eq!(a.aws.aws_profile, "klanker-application");
         assert_eq!(a.aws.region, "us-east-1");
         assert_eq!(a.register_oidc_provider, RegisterMode::Auto);

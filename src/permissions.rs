@@ -141,6 +141,22 @@ pub const UNSCOPED_ACTIONS: &[&str] = &[
     "sts:GetCallerIdentity",
 ];
 
+/// `add` reads the account's applied IAM quotas (OIDC providers, trust
+/// policy length) where it may; without this it assumes AWS's defaults and
+/// says so. Service Quotas scopes this read to no resource.
+pub const QUOTA_READ_ACTIONS: &[&str] = &["servicequotas:GetServiceQuota"];
+
+/// The statement granting `QUOTA_READ_ACTIONS`, in each account `add`
+/// reads a quota in.
+pub fn quota_statement() -> Value {
+    json!({
+        "Sid": "ReadQuotas",
+        "Effect": "Allow",
+        "Action": QUOTA_READ_ACTIONS,
+        "Resource": "*",
+    })
+}
+
 /// `add` checks that each policy it will attach exists.
 pub const POLICY_READ_ACTIONS: &[&str] = &["iam:GetPolicy"];
 
@@ -269,6 +285,7 @@ pub fn klanker_policy(scope: &KlankerScope) -> Value {
             "Action": UNSCOPED_ACTIONS,
             "Resource": "*",
         }),
+        quota_statement(),
     ]);
     json!({"Version": "2012-10-17", "Statement": statements})
 }
@@ -793,11 +810,12 @@ mod tests {
             statement(&doc, "InstanceProfilesOfOnboardedRoles")["Resource"],
             "arn:aws:iam::333333333333:instance-profile/*"
         );
-        // Only actions IAM cannot scope get `*`.
+        // Only actions IAM (or Service Quotas) cannot scope get `*`.
         let statements = doc["Statement"].as_array().unwrap();
         let star: Vec<&Value> = statements.iter().filter(|s| s["Resource"] == "*").collect();
-        assert_eq!(star.len(), 1);
+        assert_eq!(star.len(), 2);
         assert_eq!(star[0]["Action"], json!(UNSCOPED_ACTIONS));
+        assert_eq!(star[1]["Action"], json!(QUOTA_READ_ACTIONS));
         assert!(!granted(&doc).iter().any(|a| a == "iam:PassRole"));
         let cluster = cluster_policy("222222222222", "us-east-1", "dev", "aws", vec![]);
         assert_eq!(
@@ -902,6 +920,7 @@ mod tests {
                         "iam:Get",
                         "iam:List",
                         "sts:Get",
+                        "servicequotas:Get",
                         "iam:RemoveRoleFromInstanceProfile",
                     ]
                     .iter()

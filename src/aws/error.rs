@@ -300,6 +300,7 @@ macro_rules! endpoint_of {
 endpoint_of!(aws_sdk_iam::Client, "IAM");
 endpoint_of!(aws_sdk_sts::Client, "STS");
 endpoint_of!(aws_sdk_eks::Client, "EKS");
+endpoint_of!(aws_sdk_servicequotas::Client, "SERVICE_QUOTAS");
 
 /// Why credentials could not be had. Never carries a secret: no key, token,
 /// MFA code or process output.

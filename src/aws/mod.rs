@@ -8,6 +8,7 @@ pub mod eks;
 pub mod error;
 pub mod iam;
 mod proxy;
+pub mod quotas;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -307,12 +308,15 @@ impl Intercept for CallLog {
 pub struct KlankerClients {
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Service Quotas, in the partition's region of IAM's quotas.
+    pub quotas: aws_sdk_servicequotas::Client,
 }
 
 impl KlankerClients {
     pub fn new(config: &SdkConfig, verbose: bool) -> Self {
         let mut iam = aws_sdk_iam::config::Builder::from(config);
         let mut sts = aws_sdk_sts::config::Builder::from(config);
+        let mut quotas = quotas_config(config);
         if verbose {
             iam = iam.interceptor(CallLog {
                 side: Side::Klanker,
@@ -320,10 +324,14 @@ impl KlankerClients {
             sts = sts.interceptor(CallLog {
                 side: Side::Klanker,
             });
+            quotas = quotas.interceptor(CallLog {
+                side: Side::Klanker,
+            });
         }
         Self {
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            quotas: aws_sdk_servicequotas::Client::from_conf(quotas.build()),
         }
     }
 }
@@ -334,6 +342,16 @@ pub struct ClusterClients {
     pub eks: aws_sdk_eks::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Service Quotas, in the partition's region of IAM's quotas.
+    pub quotas: aws_sdk_servicequotas::Client,
+}
+
+/// Service Quotas for `config`'s account, asked in the region that keeps
+/// IAM's (global) quotas.
+fn quotas_config(config: &SdkConfig) -> aws_sdk_servicequotas::config::Builder {
+    let region = config.region().map(|r| r.as_ref()).unwrap_or_default();
+    aws_sdk_servicequotas::config::Builder::from(config)
+        .region(Region::new(quotas::quota_region(region)))
 }
 
 impl ClusterClients {
@@ -341,18 +359,21 @@ impl ClusterClients {
         let mut eks = aws_sdk_eks::config::Builder::from(config);
         let mut iam = aws_sdk_iam::config::Builder::from(config);
         let mut sts = aws_sdk_sts::config::Builder::from(config);
+        let mut quotas = quotas_config(config);
         if verbose {
             let log = CallLog {
                 side: Side::Cluster,
             };
             eks = eks.interceptor(log.clone());
             iam = iam.interceptor(log.clone());
+            quotas = quotas.interceptor(log.clone());
             sts = sts.interceptor(log);
         }
         Self {
             eks: aws_sdk_eks::Client::from_conf(eks.build()),
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
+            quotas: aws_sdk_servicequotas::Client::from_conf(quotas.build()),
         }
     }
 }

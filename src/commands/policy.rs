@@ -534,6 +534,7 @@ mod tests {
             include_str!("../aws/iam.rs"),
             include_str!("../aws/eks.rs"),
             include_str!("../aws/mod.rs"),
+            include_str!("../aws/quotas.rs"),
         ];
         let mut found = Vec::new();
         for source in sources {
@@ -541,7 +542,7 @@ mod tests {
                 let Some((service, op)) = piece.split_once(':') else {
                     continue;
                 };
-                if matches!(service, "iam" | "sts" | "eks")
+                if matches!(service, "iam" | "sts" | "eks" | "servicequotas")
                     && !op.is_empty()
                     && op.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                     && op.chars().all(|c| c.is_ascii_alphanumeric())

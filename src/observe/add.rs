@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 
 use super::issuer::resolve_issuer;
 use crate::aws::eks;
-use crate::aws::{ClusterClients, Identity, KlankerClients, iam};
+use crate::aws::{ClusterClients, Identity, KlankerClients, Side, iam, quotas};
 use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::plan::add as planned;
+use crate::plan::quota::{PROVIDERS, ProviderQuota, Quota, QuotaCode, TRUST_LENGTH};
 use crate::plan::snapshot::{
     AddSnapshot, AfterApply, ClusterAccount, EksSide, LeftClusterRole, Resolved,
 };
@@ -57,11 +58,16 @@ pub async fn observe(
         &req.context.context_name,
         from.verbose,
     );
-    let (issuer, (identity, policies, missing_policies), role, provider_arns) = tokio::try_join!(
+    let (
+        issuer,
+        (identity, policies, missing_policies),
+        role,
+        (provider_arns, provider_quota, trust_quota),
+    ) = tokio::try_join!(
         issuer,
         identity_and_policies(req, klanker, from.hint.clone()),
         async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
-        async { Ok::<_, Error>(iam::list_providers(&klanker.iam).await?) },
+        klanker_providers(req, klanker),
     )?;
     let (first, more_service_accounts, mut config_maps) = cluster;
     let (role, attached_policies) = role.map_or((None, BTreeSet::new()), |(r, a)| (Some(r), a));
@@ -120,7 +126,48 @@ pub async fn observe(
         observed,
         config: from.config,
         eks,
+        provider_quota,
+        trust_quota,
     })
+}
+
+/// The klanker account's providers, and the quotas `add` checks there,
+/// read side by side: the quotas cost no round trip of their own.
+async fn klanker_providers(
+    req: &AddRequest,
+    klanker: &KlankerClients,
+) -> Result<(Vec<String>, Option<ProviderQuota>, Option<Quota>), Error> {
+    let holds_provider = provider_account(req) == Some(crate::plan::Target::Iam);
+    let quota = quota_if(holds_provider, &klanker.quotas, PROVIDERS, Side::Klanker);
+    let wants_trust = req.max_trust_policy_size.is_none();
+    let trust_quota = quota_if(wants_trust, &klanker.quotas, TRUST_LENGTH, Side::Klanker);
+    let (providers, quota, trust_quota) =
+        tokio::join!(iam::list_providers(&klanker.iam), quota, trust_quota);
+    let providers = providers?;
+    let provider_quota = quota.map(|quota| ProviderQuota {
+        count: providers.len(),
+        quota,
+    });
+    Ok((providers, provider_quota, trust_quota))
+}
+
+/// The account `add` may create a provider in, in the asked mode.
+fn provider_account(req: &AddRequest) -> Option<crate::plan::Target> {
+    crate::plan::mode::of(req.mode.kind()).provider_account()
+}
+
+/// Quota `of` as `quotas` reads it, when `wanted`: the applied value, or
+/// AWS's default when it cannot be read (the plan says which).
+async fn quota_if(
+    wanted: bool,
+    quotas: &aws_sdk_servicequotas::Client,
+    of: QuotaCode,
+    side: Side,
+) -> Option<Quota> {
+    match wanted {
+        true => Some(Quota::from_read(of, quotas::read(quotas, of, side).await)),
+        false => None,
+    }
 }
 
 /// The first ServiceAccount's state (its namespace exists; it, if it
@@ -409,12 +456,26 @@ async fn observe_cluster_account(
     cluster_role_name: &str,
     left: Option<String>,
 ) -> Result<ClusterAccount, Error> {
-    let ((account, caller), role, providers) = tokio::try_join!(
+    // A cluster role resting on the account's provider (chained mode's role
+    // A) is the trust checked there: its quota is read too, unless given.
+    let holds_provider = provider_account(req) == Some(crate::plan::Target::ClusterIam);
+    let quota = quota_if(holds_provider, &clients.quotas, PROVIDERS, Side::Cluster);
+    let wants_trust = holds_provider && req.max_trust_policy_size.is_none();
+    let trust_quota = quota_if(wants_trust, &clients.quotas, TRUST_LENGTH, Side::Cluster);
+    let ((account, caller), role, (providers, quota, trust_quota)) = tokio::try_join!(
         iam::caller_identity(&clients.sts),
         iam::role_with_policies(&clients.iam, cluster_role_name),
-        iam::list_providers(&clients.iam),
+        async {
+            let (providers, quota, trust_quota) =
+                tokio::join!(iam::list_providers(&clients.iam), quota, trust_quota);
+            Ok((providers?, quota, trust_quota))
+        },
     )
     .map_err(on_cluster)?;
+    let provider_quota = quota.map(|quota| ProviderQuota {
+        count: providers.len(),
+        quota,
+    });
     if let Some(cluster) = issuer.cluster_account.as_ref().filter(|c| **c != account) {
         return Err(Error::ClusterSideWrongAccount {
             identity: caller,
@@ -451,6 +512,8 @@ async fn observe_cluster_account(
         left_cluster_role(clients, left, provider.as_ref()),
     )?;
     Ok(ClusterAccount {
+        provider_quota,
+        trust_quota,
         left,
         boundary,
         identity,

@@ -133,14 +133,14 @@ pub fn previous_subjects(req: &AddRequest, role: Option<&ObservedRole>) -> Vec<(
 pub fn check_trust_size(
     doc: &serde_json::Value,
     subjects: usize,
-    limit: usize,
+    limit: &super::quota::Quota,
 ) -> Result<(), PlanError> {
     let size = trust::policy::policy_size(doc);
-    if size > limit {
+    if size > limit.value {
         return Err(PlanError::TrustPolicyTooLarge {
             subjects,
             size,
-            limit,
+            limit: limit.clone(),
         });
     }
     Ok(())

@@ -13,6 +13,7 @@ pub mod binding;
 pub mod describe;
 pub mod listing;
 pub mod mode;
+pub mod quota;
 pub mod removal;
 mod role;
 mod service_account;
@@ -600,12 +601,21 @@ pub enum PlanError {
     PolicyMissing { arn: String },
     /// The trust policy is larger than IAM's quota allows.
     #[error(
-        "the trust policy for {subjects} ServiceAccounts would be {size} characters (whitespace not counted), over IAM's limit of {limit}. Trust fewer ServiceAccounts, use a wildcard with --allow-wide-trust (e.g. --service-account 'ci-*'), or raise the account's role trust policy quota (4096 or 8192) and pass --max-trust-policy-size."
+        "the trust policy for {subjects} ServiceAccounts would be {size} characters (whitespace not counted), over the role trust policy {limit}. Trust fewer ServiceAccounts, use a wildcard with --allow-wide-trust (e.g. --service-account 'ci-*'), or raise the account's role trust policy quota (Service Quotas iam L-C07B4B0D, 4096 or 8192): add reads it where servicequotas:GetServiceQuota is allowed, else pass --max-trust-policy-size."
     )]
     TrustPolicyTooLarge {
         subjects: usize,
         size: usize,
-        limit: usize,
+        limit: quota::Quota,
+    },
+    /// The account that would hold a new OIDC provider is at its quota.
+    #[error(
+        "the {account} account holds {count} OIDC providers, at its {quota} (Service Quotas iam L-858F3967), so the one this add needs cannot be created. Nothing was changed. Request a quota increase (up to 700), or use --mode chained or --mode pod-identity, which put no provider in the klanker account."
+    )]
+    ProviderQuotaReached {
+        account: &'static str,
+        count: usize,
+        quota: String,
     },
     /// The namespace is missing and `--create-namespace` was not given.
     #[error(

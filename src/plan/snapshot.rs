@@ -9,6 +9,7 @@ use crate::trust::{Identity, Issuer};
 pub use crate::verify::{AgentAddon, ObservedAssociation};
 use crate::verify::{ProviderFacts, Target};
 
+use super::quota::{ProviderQuota, Quota};
 use super::{Observed, ObservedProvider, ObservedRole, ObservedServiceAccount};
 
 /// The issuer and what else was learnt about the cluster.
@@ -36,6 +37,12 @@ pub struct AddSnapshot {
     /// The cluster's EKS side, read when a mode uses EKS Pod Identity or
     /// leaves it.
     pub eks: Option<EksSide>,
+    /// The klanker account's OIDC providers and their quota, read when the
+    /// mode may create a provider there.
+    pub provider_quota: Option<ProviderQuota>,
+    /// The klanker account's role trust policy quota, read when no
+    /// --max-trust-policy-size was given.
+    pub trust_quota: Option<Quota>,
 }
 
 /// EKS Pod Identity in the cluster, as read with the cluster-side identity.
@@ -87,9 +94,21 @@ pub struct ClusterAccount {
     pub boundary: Option<(String, bool)>,
     /// The previous mode's cluster role, when this run asks for another one.
     pub left: Option<LeftClusterRole>,
+    /// The account's OIDC providers and their quota, read when the mode
+    /// may create a provider there.
+    pub provider_quota: Option<ProviderQuota>,
+    /// The account's role trust policy quota, read when no
+    /// --max-trust-policy-size was given and a cluster role's trust rests
+    /// on the account's provider.
+    pub trust_quota: Option<Quota>,
 }
 
 impl AddSnapshot {
+    /// The limit the klanker role's trust is checked against.
+    pub fn trust_limit(&self, flag: Option<usize>) -> Quota {
+        super::quota::trust_limit(flag, self.trust_quota.as_ref())
+    }
+
     /// The cluster role's ARN when it exists.
     pub fn cluster_role_arn(&self) -> Option<String> {
         self.cluster_account

@@ -74,6 +74,8 @@ pub fn cluster_side(observed: Observed, boundary_exists: bool) -> ClusterAccount
         others_trusting_provider: Vec::new(),
         boundary: Some((BOUNDARY.into(), boundary_exists)),
         left: None,
+        provider_quota: None,
+        trust_quota: None,
     }
 }
 
@@ -101,6 +103,8 @@ pub fn snapshot(
         },
         config: crate::store::Document::default(),
         eks: None,
+        provider_quota: None,
+        trust_quota: None,
     }
 }
 

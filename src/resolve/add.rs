@@ -27,8 +27,9 @@ pub struct AddRequest {
     /// Every ServiceAccount the trust admits, in flag order; the first is
     /// `scope` (several `--service-account`s).
     pub scopes: Vec<TrustScope>,
-    /// `--max-trust-policy-size`: IAM's quota for the trust policy.
-    pub max_trust_policy_size: usize,
+    /// `--max-trust-policy-size`: IAM's quota for the trust policy; None:
+    /// the account's applied quota is read (`plan::quota::trust_limit`).
+    pub max_trust_policy_size: Option<usize>,
     pub source: IssuerSource,
     /// `--tag`s, without the tool's own.
     pub tags: BTreeMap<String, String>,
@@ -226,10 +227,13 @@ pub fn resolve(
 /// the role's tags, with the tool's own keys reserved.
 fn check_flags(args: &AddArgs) -> Result<BTreeMap<String, String>, Error> {
     validate::session_duration(args.session_duration)?;
-    if !(1..=trust::policy::MAX_TRUST_POLICY_QUOTA).contains(&args.max_trust_policy_size) {
+    if let Some(size) = args
+        .max_trust_policy_size
+        .filter(|s| !(1..=trust::policy::MAX_TRUST_POLICY_QUOTA).contains(s))
+    {
         return Err(trust::ValidationError::new(
             "--max-trust-policy-size",
-            args.max_trust_policy_size.to_string(),
+            size.to_string(),
             format!(
                 "IAM's trust policy quota is at most {} characters",
                 trust::policy::MAX_TRUST_POLICY_QUOTA
@@ -454,7 +458,7 @@ mod tests {
         let req = resolved(&[]).unwrap();
         assert_eq!(req.scopes, [TrustScope::new("ai-pods", "km")]);
         assert_eq!(req.service_accounts(), [("ai-pods".into(), "km".into())]);
-        assert_eq!(req.max_trust_policy_size, 2048);
+        assert_eq!(req.max_trust_policy_size, None);
     }
 
     #[test]

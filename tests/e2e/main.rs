@@ -33,6 +33,7 @@ mod pod_identity_verify;
 mod policy;
 mod prompt;
 mod proxy;
+mod quotas;
 mod rbac;
 mod safety_errors;
 mod security;

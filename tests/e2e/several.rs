@@ -364,7 +364,10 @@ fn a_trust_over_the_size_limit_is_refused_before_any_write() {
         out.stderr,
         "the trust policy for 60 ServiceAccounts would be "
     );
-    assert_contains!(out.stderr, "over IAM's limit of 2048");
+    assert_contains!(
+        out.stderr,
+        "over the role trust policy quota 2048 (applied)"
+    );
     assert_contains!(out.stderr, "--max-trust-policy-size");
     assert_contains!(out.stderr, "Nothing was changed");
     assert_eq!(world.writes(), Vec::<String>::new());

@@ -12,6 +12,10 @@
   (eks_pod_identity.py); those calls are recorded, and matched by fault
   rules, under their operation name (CreatePodIdentityAssociation, ...),
   with their path, query and JSON body members as parameters;
+- answers Service Quotas' GetServiceQuota for IAM's quotas, which moto's
+  servicequotas backend lacks (service_quotas.py); awsJson calls are recorded,
+  and matched by fault rules, under their X-Amz-Target operation, with their
+  JSON body members as parameters;
 - injects faults on request (--faults FILE, re-read whenever it changes):
   throttling, 500, 503, custom errors (in EKS's JSON shape on EKS calls,
   in IAM's XML on the others), slow answers, dropped
@@ -37,6 +41,7 @@ from werkzeug.serving import make_server
 
 sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 import eks_pod_identity  # noqa: E402  (next to this script)
+import service_quotas  # noqa: E402  (next to this script)
 
 SERVICE_RE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 ACCESS_KEY_RE = re.compile(r"Credential=([^/]+)/")
@@ -57,7 +62,7 @@ CANNED = {
 }
 # Services whose errors are JSON with the code in x-amzn-ErrorType (rest-json),
 # and the code their throttling carries there.
-JSON_ERRORS = {"eks": "ThrottlingException"}
+JSON_ERRORS = {"eks": "ThrottlingException", "servicequotas": "TooManyRequestsException"}
 
 
 class Faults:
@@ -157,6 +162,14 @@ class CallRecorder:
             action = served[0]
             params = {k: [v] for k, v in eks_pod_identity.request_params(
                 method, path, environ.get("QUERY_STRING", ""), body).items()}
+        target = service_quotas.target_of(environ)
+        if target:
+            action = target
+            try:
+                members = json.loads(body) if body else {}
+            except ValueError:
+                members = {}
+            params = {k: [str(v)] for k, v in members.items()} if isinstance(members, dict) else {}
         # Parameters too, so tests can assert what was asked; never a credential.
         recorded = {
             k: v[0] for k, v in params.items() if v and (k in RECORDED_ANYWAY or not SECRET_PARAM_RE.search(k))
@@ -229,7 +242,8 @@ def main():
     parser.add_argument("--faults", default=None, help="JSON file of fault rules (optional)")
     args = parser.parse_args()
     moto = DomainDispatcherApplication(create_backend_app)
-    app = CallRecorder(eks_pod_identity.PodIdentityPeer(moto), args.calls, Faults(args.faults))
+    peer = service_quotas.ServiceQuotasPeer(eks_pod_identity.PodIdentityPeer(moto))
+    app = CallRecorder(peer, args.calls, Faults(args.faults))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(json.dumps({"port": server.port}), flush=True)

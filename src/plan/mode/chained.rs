@@ -48,6 +48,11 @@ impl Mode for Chained {
         plan(req, cluster_role::names_of(TrustMode::Chained, req)?, snap)
     }
 
+    /// Role A trusts the cluster account's own provider, ensured there.
+    fn provider_account(&self) -> Option<Target> {
+        Some(Target::ClusterIam)
+    }
+
     fn plan_leave(&self, req: &AddRequest, snap: &AddSnapshot) -> Result<Vec<Step>, PlanError> {
         match snap.cluster_account.as_ref() {
             Some(side) => leave(req, side),
@@ -126,7 +131,7 @@ fn plan(
     warnings.append(&mut add.warnings);
     warnings.extend(add::near_quota(
         &role_a.trust_policy,
-        req.max_trust_policy_size,
+        role_a_trust_limit(req, side).value,
     ));
     if !chained
         .cluster_role_name
@@ -143,6 +148,11 @@ fn plan(
     add.cluster_provider = true;
     add.cluster_account = Some(side.identity.account.clone());
     Ok(add)
+}
+
+/// Role A's trust is checked against the cluster account's quota.
+fn role_a_trust_limit(req: &AddRequest, side: &ClusterAccount) -> crate::plan::quota::Quota {
+    crate::plan::quota::trust_limit(req.max_trust_policy_size, side.trust_quota.as_ref())
 }
 
 /// Role A as it should be in the cluster's account: trusting the cluster's
@@ -168,7 +178,8 @@ fn role_a(
     let description = names::cluster_role_description(&req.name, &req.scopes, &role_b_arn);
     validate::description(&description, &req.name)?;
     let trust_policy = trust::policy::trust_policy_for(&provider_a, issuer, &req.scopes);
-    add::check_trust_size(&trust_policy, req.scopes.len(), req.max_trust_policy_size)?;
+    let limit = role_a_trust_limit(req, side);
+    add::check_trust_size(&trust_policy, req.scopes.len(), &limit)?;
     Ok(Desired {
         name: req.name.clone(),
         iam: Target::ClusterIam,

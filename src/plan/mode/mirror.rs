@@ -40,6 +40,11 @@ impl Mode for Mirror {
         Ok(Vec::new())
     }
 
+    /// The provider mirroring the cluster's issuer is the klanker account's.
+    fn provider_account(&self) -> Option<crate::plan::Target> {
+        Some(crate::plan::Target::Iam)
+    }
+
     /// The provider mirroring the cluster's issuer.
     fn klanker_provider(
         &self,
@@ -78,7 +83,8 @@ fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
     let provider_arn = add::provider_arn(snap.observed.provider.as_ref(), issuer, identity);
     let role_arn = trust::role_arn(&identity.partition, &identity.account, &req.role_name);
     let trust_policy = trust::policy::trust_policy_for(&provider_arn, issuer, &req.scopes);
-    add::check_trust_size(&trust_policy, req.scopes.len(), req.max_trust_policy_size)?;
+    let limit = snap.trust_limit(req.max_trust_policy_size);
+    add::check_trust_size(&trust_policy, req.scopes.len(), &limit)?;
     let side = KlankerSide {
         trust_policy,
         description: trust::role_description_for(
@@ -102,7 +108,7 @@ fn plan(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanError> {
         config_map: None,
         cluster_role_arn: None,
     };
-    let near = add::near_quota(&side.trust_policy, req.max_trust_policy_size);
+    let near = add::near_quota(&side.trust_policy, limit.value);
     let mut add = add::plan_klanker(req, snap, side)?;
     add.warnings.extend(near);
     Ok(add)
@@ -313,22 +319,24 @@ mod tests {
         let doc = json!({"a": "bc"});
         let size = trust::policy::policy_size(&doc);
         assert_eq!(size, 10);
-        assert!(check_trust_size(&doc, 3, size).is_ok());
-        let err = check_trust_size(&doc, 3, size - 1).unwrap_err();
+        let limit = |value| crate::plan::quota::trust_limit(Some(value), None);
+        assert!(check_trust_size(&doc, 3, &limit(size)).is_ok());
+        let err = check_trust_size(&doc, 3, &limit(size - 1)).unwrap_err();
         assert_eq!(
             err,
             PlanError::TrustPolicyTooLarge {
                 subjects: 3,
                 size: 10,
-                limit: 9
+                limit: limit(9)
             }
         );
         let text = err.to_string();
         for part in [
             "10 characters",
-            "limit of 9",
+            "limit 9 (--max-trust-policy-size)",
             "fewer ServiceAccounts",
             "--allow-wide-trust",
+            "L-C07B4B0D",
             "--max-trust-policy-size",
         ] {
             assert!(text.contains(part), "{part}: {text}");

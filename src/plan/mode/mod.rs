@@ -56,6 +56,12 @@ pub trait Mode: Sync + Recognise + ModeFlags {
         None
     }
 
+    /// The account `add` may create an OIDC provider in for this mode (its
+    /// IAM target), if any: observe reads that account's provider quota.
+    fn provider_account(&self) -> Option<super::Target> {
+        None
+    }
+
     /// Whether the mode hands pods credentials through EKS Pod Identity
     /// associations: observe then reads them (to make them, or to leave them).
     fn uses_associations(&self) -> bool {
@@ -164,6 +170,10 @@ pub fn plan_add(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanErr
     }
     steps.append(&mut add.plan.steps);
     add.plan.steps = steps;
+    for warning in super::quota::check_providers(&add, snap)? {
+        add.plan.warnings.push(warning.clone());
+        add.warnings.push(warning);
+    }
     Ok(add)
 }
 

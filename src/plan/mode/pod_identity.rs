@@ -201,7 +201,8 @@ fn plan(
         session_tags: req.mode.session_tags,
     };
     let (trust_policy, pins) = target.document(&associations.known);
-    let near = check_size(&target, &associations.known, req.max_trust_policy_size)?;
+    let limit = snap.trust_limit(req.max_trust_policy_size).value;
+    let near = check_size(&target, &associations.known, limit)?;
     let side_b = KlankerSide {
         trust_policy: trust_policy.clone(),
         description: names::target_role_description(&req.name, &req.scopes, req.mode.session_tags),

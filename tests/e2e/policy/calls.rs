@@ -127,6 +127,8 @@ impl Replay {
         let action = call.action.as_str();
         let (full, resource) = match call.service.as_str() {
             "sts" => (format!("sts:{action}"), "*".to_string()),
+            // Service Quotas authorizes GetServiceQuota on no resource.
+            "servicequotas" => (format!("servicequotas:{action}"), "*".to_string()),
             "eks" => eks_resource(&account, action, params)?,
             "iam" => (
                 format!("iam:{action}"),

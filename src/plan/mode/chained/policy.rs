@@ -131,6 +131,8 @@ pub fn statements(scope: &ClusterRoleScope) -> Vec<Value> {
     let mut statements = bounded_role_statements(scope, IRSA_ROLES);
     statements.extend(provider_statements(scope));
     statements.push(listing_statement());
+    // add reads the provider quota where it creates role A's provider.
+    statements.push(crate::permissions::quota_statement());
     statements
 }
 
@@ -361,6 +363,7 @@ mod tests {
         "eks:DescribeCluster",
         "sts:GetCallerIdentity",
         "iam:ListOpenIDConnectProviders",
+        "servicequotas:GetServiceQuota",
         "iam:GetOpenIDConnectProvider",
         "iam:CreateOpenIDConnectProvider",
         "iam:TagOpenIDConnectProvider",
@@ -414,7 +417,11 @@ mod tests {
         for statement in doc["Statement"].as_array().unwrap() {
             let resource = statement["Resource"].as_str().unwrap();
             match resource {
-                "*" => assert_eq!(statement["Action"], json!(UNSCOPED_ACTIONS)),
+                "*" => assert!(
+                    statement["Action"] == json!(UNSCOPED_ACTIONS)
+                        || statement["Action"] == json!(crate::permissions::QUOTA_READ_ACTIONS),
+                    "{statement}"
+                ),
                 "arn:aws:iam::222222222222:role/km-irsa-*"
                 | "arn:aws:iam::222222222222:oidc-provider/*"
                 | "arn:aws:iam::222222222222:instance-profile/*"

@@ -1,0 +1,290 @@
+//! The account quotas `add` plans against, before any write: OIDC providers
+//! per account and the role trust policy's length. Each is the value
+//! Service Quotas says is applied when the identity may read it, else AWS's
+//! default; the plan says which. Pure: observe reads, this judges.
+
+use super::add::AddPlan;
+use super::snapshot::AddSnapshot;
+use super::{Op, PlanError, Target};
+
+/// One IAM quota as Service Quotas names it, with AWS's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaCode {
+    pub code: &'static str,
+    pub default: usize,
+    /// What a quota increase can raise it to.
+    pub max: usize,
+}
+
+/// Service Quotas' service code of IAM's quotas.
+pub const IAM_SERVICE: &str = "iam";
+/// OpenID Connect providers per account.
+pub const PROVIDERS: QuotaCode = QuotaCode {
+    code: "L-858F3967",
+    default: 100,
+    max: 700,
+};
+/// Role trust policy length, in characters without whitespace.
+pub const TRUST_LENGTH: QuotaCode = QuotaCode {
+    code: "L-C07B4B0D",
+    default: crate::trust::policy::DEFAULT_MAX_TRUST_POLICY_SIZE,
+    max: crate::trust::policy::MAX_TRUST_POLICY_QUOTA,
+};
+
+/// A quota's value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub value: usize,
+    pub source: QuotaSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuotaSource {
+    /// Read with servicequotas:GetServiceQuota.
+    Applied,
+    /// AWS's default, assumed: why the applied value was not read.
+    Default { why: String },
+    /// Given on the command line (--max-trust-policy-size).
+    Flag,
+}
+
+impl Quota {
+    /// The applied value when `read` has one (a whole number, at least 1),
+    /// else `of`'s default, with why (`refused`: access was denied).
+    pub fn from_read(of: QuotaCode, read: Result<f64, QuotaUnread>) -> Quota {
+        let why = match read {
+            Ok(v) if v.is_finite() && v >= 1.0 && v <= usize::MAX as f64 => {
+                return Quota {
+                    value: v as usize,
+                    source: QuotaSource::Applied,
+                };
+            }
+            Ok(v) => format!("servicequotas:GetServiceQuota answered {v}"),
+            Err(QuotaUnread::Refused) => "servicequotas:GetServiceQuota was refused".into(),
+            Err(QuotaUnread::Failed(e)) => format!("servicequotas:GetServiceQuota failed: {e}"),
+        };
+        Quota {
+            value: of.default,
+            source: QuotaSource::Default { why },
+        }
+    }
+}
+
+/// Why a quota's applied value was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuotaUnread {
+    /// Access denied: the identity may not read quotas.
+    Refused,
+    /// Any other failure, as said by the adapter.
+    Failed(String),
+}
+
+impl std::fmt::Display for Quota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            QuotaSource::Applied => write!(f, "quota {} (applied)", self.value),
+            QuotaSource::Default { why } => write!(f, "quota {} (the default: {why})", self.value),
+            QuotaSource::Flag => write!(f, "limit {} (--max-trust-policy-size)", self.value),
+        }
+    }
+}
+
+/// The trust policy limit `add` checks against: `--max-trust-policy-size`
+/// when given, else the quota read from the account (`read`), else the
+/// default (not read: nothing needed it).
+pub fn trust_limit(flag: Option<usize>, read: Option<&Quota>) -> Quota {
+    match (flag, read) {
+        (Some(value), _) => Quota {
+            value,
+            source: QuotaSource::Flag,
+        },
+        (None, Some(read)) => read.clone(),
+        (None, None) => Quota {
+            value: TRUST_LENGTH.default,
+            source: QuotaSource::Default {
+                why: "not read".into(),
+            },
+        },
+    }
+}
+
+/// An account's OIDC providers as counted by ListOpenIDConnectProviders,
+/// and its quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderQuota {
+    pub count: usize,
+    pub quota: Quota,
+}
+
+/// Which account a provider quota is of, for the messages.
+fn account_of(target: Target) -> &'static str {
+    match target {
+        Target::ClusterIam => "cluster",
+        _ => "klanker",
+    }
+}
+
+/// The plan creates a provider in an account at its quota: refused before
+/// any write. Within 10% of it: a warning, since the next one will not fit.
+pub fn check_providers(add: &AddPlan, snap: &AddSnapshot) -> Result<Vec<String>, PlanError> {
+    let mut warnings = Vec::new();
+    for target in [Target::Iam, Target::ClusterIam] {
+        let creates = add
+            .plan
+            .steps
+            .iter()
+            .any(|s| s.target == target && matches!(s.op, Some(Op::CreateProvider { .. })));
+        let read = match target {
+            Target::ClusterIam => snap
+                .cluster_account
+                .as_ref()
+                .and_then(|c| c.provider_quota.as_ref()),
+            _ => snap.provider_quota.as_ref(),
+        };
+        let (true, Some(read)) = (creates, read) else {
+            continue;
+        };
+        warnings.extend(judge_providers(read, account_of(target))?);
+    }
+    Ok(warnings)
+}
+
+/// One account's provider count against its quota, one more to come.
+pub fn judge_providers(
+    read: &ProviderQuota,
+    account: &'static str,
+) -> Result<Option<String>, PlanError> {
+    let (count, quota) = (read.count, &read.quota);
+    if count >= quota.value {
+        return Err(PlanError::ProviderQuotaReached {
+            account,
+            count,
+            quota: quota.to_string(),
+        });
+    }
+    Ok((count * 10 >= quota.value * 9).then(|| {
+        format!(
+            "the {account} account holds {count} OIDC providers, {quota} (L-858F3967): this add creates one more; at the quota the next is refused. Request a quota increase (up to {}), or onboard further clusters with --mode chained or --mode pod-identity, which put no provider in the klanker account.",
+            PROVIDERS.max
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(count: usize, value: usize, source: QuotaSource) -> ProviderQuota {
+        ProviderQuota {
+            count,
+            quota: Quota { value, source },
+        }
+    }
+
+    #[test]
+    fn at_the_quota_refused_near_it_warned_below_quiet() {
+        let err = judge_providers(&read(100, 100, QuotaSource::Applied), "klanker").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("100 OIDC providers"), "{text}");
+        assert!(text.contains("quota 100 (applied)"), "{text}");
+        assert!(
+            text.contains("--mode chained") && text.contains("--mode pod-identity"),
+            "{text}"
+        );
+        let warned = judge_providers(&read(90, 100, QuotaSource::Applied), "klanker").unwrap();
+        assert!(warned.is_some_and(|w| w.contains("holds 90 OIDC providers")));
+        assert_eq!(
+            judge_providers(&read(89, 100, QuotaSource::Applied), "klanker"),
+            Ok(None)
+        );
+        assert_eq!(
+            judge_providers(&read(100, 200, QuotaSource::Applied), "klanker"),
+            Ok(None)
+        );
+    }
+
+    /// Mirror `add` of a new issuer, through `mode::plan_add`, with the
+    /// klanker account holding `count` providers under a quota of `value`.
+    fn mirror_add(count: usize, value: usize) -> Result<AddPlan, PlanError> {
+        use crate::plan::testing;
+        let req = testing::issuer_url_request(&[]);
+        let observed = crate::plan::Observed::default();
+        let mut snap = testing::snapshot(&req, testing::ISSUER_ACCOUNT, observed, None);
+        snap.provider_quota = Some(read(count, value, QuotaSource::Applied));
+        crate::plan::mode::plan_add(&req, &snap)
+    }
+
+    #[test]
+    fn a_provider_the_plan_creates_is_judged_against_its_accounts_quota() {
+        assert!(matches!(
+            mirror_add(100, 100),
+            Err(PlanError::ProviderQuotaReached { count: 100, .. })
+        ));
+        let warned = mirror_add(95, 100).expect("below the quota");
+        assert!(
+            warned
+                .warnings
+                .iter()
+                .any(|w| w.contains("holds 95 OIDC providers")),
+            "{:?}",
+            warned.warnings
+        );
+        assert!(
+            mirror_add(100, 200)
+                .expect("raised")
+                .warnings
+                .iter()
+                .all(|w| !w.contains("OIDC providers"))
+        );
+    }
+
+    #[test]
+    fn an_existing_provider_is_reused_whatever_the_count() {
+        use crate::plan::testing;
+        let req = testing::issuer_url_request(&[]);
+        let provider = crate::plan::ObservedProvider {
+            arn: format!(
+                "arn:aws:iam::{}:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC",
+                testing::KLANKER_ACCOUNT
+            ),
+            client_ids: vec![crate::trust::STS_AUDIENCE.into()],
+            tags: std::collections::BTreeMap::from([(
+                crate::trust::MANAGED_BY_TAG.to_string(),
+                crate::trust::MANAGED_BY_VALUE.to_string(),
+            )]),
+        };
+        let observed = crate::plan::Observed {
+            provider: Some(provider),
+            ..Default::default()
+        };
+        let mut snap = testing::snapshot(&req, testing::ISSUER_ACCOUNT, observed, None);
+        snap.provider_quota = Some(read(100, 100, QuotaSource::Applied));
+        assert!(crate::plan::mode::plan_add(&req, &snap).is_ok());
+    }
+
+    #[test]
+    fn the_flag_wins_over_the_read_trust_quota() {
+        let applied = Quota::from_read(TRUST_LENGTH, Ok(4096.0));
+        assert_eq!(trust_limit(Some(3000), Some(&applied)).value, 3000);
+        assert_eq!(trust_limit(None, Some(&applied)), applied);
+        assert_eq!(trust_limit(None, None).value, 2048);
+    }
+
+    #[test]
+    fn an_unread_quota_is_the_default_and_says_why() {
+        let q = Quota::from_read(PROVIDERS, Err(QuotaUnread::Refused));
+        assert_eq!(q.value, 100);
+        assert_eq!(
+            q.to_string(),
+            "quota 100 (the default: servicequotas:GetServiceQuota was refused)"
+        );
+        let q = Quota::from_read(PROVIDERS, Ok(250.0));
+        assert_eq!(q.to_string(), "quota 250 (applied)");
+        // Nonsense from a server is not trusted: the default, said.
+        let q = Quota::from_read(TRUST_LENGTH, Ok(0.0));
+        assert_eq!(q.value, 2048);
+        assert!(matches!(q.source, QuotaSource::Default { .. }));
+        let q = Quota::from_read(TRUST_LENGTH, Err(QuotaUnread::Failed("timeout".into())));
+        assert!(q.to_string().contains("failed: timeout"), "{q}");
+    }
+}
