@@ -348,10 +348,25 @@ pub struct ClusterClients {
 
 /// Service Quotas for `config`'s account, asked in the region that keeps
 /// IAM's (global) quotas.
+/// One attempt, bounded by one attempt's timeout: the read is optional
+/// (its default is used when it fails), so an endpoint that cannot be
+/// reached must not hold `add` for the retries of a read it needs.
 fn quotas_config(config: &SdkConfig) -> aws_sdk_servicequotas::config::Builder {
     let region = config.region().map(|r| r.as_ref()).unwrap_or_default();
+    let attempt = config
+        .timeout_config()
+        .and_then(|t| t.operation_attempt_timeout())
+        .unwrap_or(Duration::from_secs(10));
     aws_sdk_servicequotas::config::Builder::from(config)
         .region(Region::new(quotas::quota_region(region)))
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(attempt)
+                .operation_timeout(attempt)
+                .build(),
+        )
 }
 
 impl ClusterClients {

@@ -71,19 +71,9 @@ pub async fn observe(
     )?;
     let (first, more_service_accounts, mut config_maps) = cluster;
     let (role, attached_policies) = role.map_or((None, BTreeSet::new()), |(r, a)| (Some(r), a));
-    let provider = match crate::trust::matching_provider(&provider_arns, &issuer.issuer) {
-        Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
-        None => None,
-    };
-    let desired_provider = crate::plan::mode::of(req.mode.kind())
-        .klanker_provider(provider.as_ref(), &issuer.issuer, &identity)
-        .unwrap_or_default();
-    let trusted =
-        planned::other_trusted_providers(role.as_ref(), &desired_provider, &provider_arns);
-    let old_providers = trusted
-        .iter()
-        .map(|arn| iam::describe_provider(&klanker.iam, arn));
-    let old_providers = futures::future::try_join_all(old_providers).await?;
+    let known = (&issuer.issuer, &identity, role.as_ref());
+    let (provider, old_providers) =
+        providers_in_detail(req, klanker, known, &provider_arns).await?;
     let config_entry = from.config.get(&req.name);
     let cluster_account =
         cluster_account(req, &from, &issuer, role.as_ref(), config_entry.as_ref());
@@ -168,6 +158,34 @@ async fn quota_if(
         true => Some(Quota::from_read(of, quotas::read(quotas, of, side).await)),
         false => None,
     }
+}
+
+/// The klanker-account provider for the issuer, and those the role trusts
+/// besides the one its mode wants (they go if ours and unused), in detail.
+async fn providers_in_detail(
+    req: &AddRequest,
+    klanker: &KlankerClients,
+    (issuer, identity, role): (&Issuer, &Identity, Option<&ObservedRole>),
+    provider_arns: &[String],
+) -> Result<
+    (
+        Option<crate::plan::ObservedProvider>,
+        Vec<crate::plan::ObservedProvider>,
+    ),
+    Error,
+> {
+    let provider = match crate::trust::matching_provider(provider_arns, issuer) {
+        Some(arn) => Some(iam::describe_provider(&klanker.iam, &arn).await?),
+        None => None,
+    };
+    let desired_provider = crate::plan::mode::of(req.mode.kind())
+        .klanker_provider(provider.as_ref(), issuer, identity)
+        .unwrap_or_default();
+    let trusted = planned::other_trusted_providers(role, &desired_provider, provider_arns);
+    let old = trusted
+        .iter()
+        .map(|arn| iam::describe_provider(&klanker.iam, arn));
+    Ok((provider, futures::future::try_join_all(old).await?))
 }
 
 /// The first ServiceAccount's state (its namespace exists; it, if it

@@ -3,9 +3,7 @@
 //! Service Quotas says is applied when the identity may read it, else AWS's
 //! default; the plan says which. Pure: observe reads, this judges.
 
-use super::add::AddPlan;
-use super::snapshot::AddSnapshot;
-use super::{Op, PlanError, Target};
+use super::PlanError;
 
 /// One IAM quota as Service Quotas names it, with AWS's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,39 +114,6 @@ pub struct ProviderQuota {
     pub quota: Quota,
 }
 
-/// Which account a provider quota is of, for the messages.
-fn account_of(target: Target) -> &'static str {
-    match target {
-        Target::ClusterIam => "cluster",
-        _ => "klanker",
-    }
-}
-
-/// The plan creates a provider in an account at its quota: refused before
-/// any write. Within 10% of it: a warning, since the next one will not fit.
-pub fn check_providers(add: &AddPlan, snap: &AddSnapshot) -> Result<Vec<String>, PlanError> {
-    let mut warnings = Vec::new();
-    for target in [Target::Iam, Target::ClusterIam] {
-        let creates = add
-            .plan
-            .steps
-            .iter()
-            .any(|s| s.target == target && matches!(s.op, Some(Op::CreateProvider { .. })));
-        let read = match target {
-            Target::ClusterIam => snap
-                .cluster_account
-                .as_ref()
-                .and_then(|c| c.provider_quota.as_ref()),
-            _ => snap.provider_quota.as_ref(),
-        };
-        let (true, Some(read)) = (creates, read) else {
-            continue;
-        };
-        warnings.extend(judge_providers(read, account_of(target))?);
-    }
-    Ok(warnings)
-}
-
 /// One account's provider count against its quota, one more to come.
 pub fn judge_providers(
     read: &ProviderQuota,
@@ -171,10 +136,10 @@ pub fn judge_providers(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn read(count: usize, value: usize, source: QuotaSource) -> ProviderQuota {
+    pub(crate) fn read(count: usize, value: usize, source: QuotaSource) -> ProviderQuota {
         ProviderQuota {
             count,
             quota: Quota { value, source },
@@ -200,41 +165,6 @@ mod tests {
         assert_eq!(
             judge_providers(&read(100, 200, QuotaSource::Applied), "klanker"),
             Ok(None)
-        );
-    }
-
-    /// Mirror `add` of a new issuer, through `mode::plan_add`, with the
-    /// klanker account holding `count` providers under a quota of `value`.
-    fn mirror_add(count: usize, value: usize) -> Result<AddPlan, PlanError> {
-        use crate::plan::testing;
-        let req = testing::issuer_url_request(&[]);
-        let observed = crate::plan::Observed::default();
-        let mut snap = testing::snapshot(&req, testing::ISSUER_ACCOUNT, observed, None);
-        snap.provider_quota = Some(read(count, value, QuotaSource::Applied));
-        crate::plan::mode::plan_add(&req, &snap)
-    }
-
-    #[test]
-    fn a_provider_the_plan_creates_is_judged_against_its_accounts_quota() {
-        assert!(matches!(
-            mirror_add(100, 100),
-            Err(PlanError::ProviderQuotaReached { count: 100, .. })
-        ));
-        let warned = mirror_add(95, 100).expect("below the quota");
-        assert!(
-            warned
-                .warnings
-                .iter()
-                .any(|w| w.contains("holds 95 OIDC providers")),
-            "{:?}",
-            warned.warnings
-        );
-        assert!(
-            mirror_add(100, 200)
-                .expect("raised")
-                .warnings
-                .iter()
-                .all(|w| !w.contains("OIDC providers"))
         );
     }
 

@@ -170,7 +170,7 @@ pub fn plan_add(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanErr
     }
     steps.append(&mut add.plan.steps);
     add.plan.steps = steps;
-    for warning in super::quota::check_providers(&add, snap)? {
+    for warning in check_providers(&add, snap)? {
         add.plan.warnings.push(warning.clone());
         add.warnings.push(warning);
     }
@@ -210,5 +210,81 @@ impl ModeError {
             ModeError::ClusterRole(e) => e.is_bad_input(),
             ModeError::PodIdentity(e) => e.is_bad_input(),
         }
+    }
+}
+
+/// Which account a provider quota is of, for the messages.
+fn account_of(target: super::Target) -> &'static str {
+    match target {
+        super::Target::ClusterIam => "cluster",
+        _ => "klanker",
+    }
+}
+
+/// The plan creates a provider in an account at its quota: refused before
+/// any write. Within 10% of it: a warning, since the next one will not fit.
+fn check_providers(add: &AddPlan, snap: &AddSnapshot) -> Result<Vec<String>, PlanError> {
+    let mut warnings = Vec::new();
+    for target in [super::Target::Iam, super::Target::ClusterIam] {
+        let creates =
+            add.plan.steps.iter().any(|s| {
+                s.target == target && matches!(s.op, Some(super::Op::CreateProvider { .. }))
+            });
+        let read = match target {
+            super::Target::ClusterIam => snap
+                .cluster_account
+                .as_ref()
+                .and_then(|c| c.provider_quota.as_ref()),
+            _ => snap.provider_quota.as_ref(),
+        };
+        let (true, Some(read)) = (creates, read) else {
+            continue;
+        };
+        warnings.extend(super::quota::judge_providers(read, account_of(target))?);
+    }
+    Ok(warnings)
+}
+
+#[cfg(test)]
+mod quota_tests {
+    use crate::plan::PlanError;
+
+    /// Mirror `add` of a new issuer, through `mode::plan_add`, with the
+    /// klanker account holding `count` providers under a quota of `value`.
+    fn mirror_add(count: usize, value: usize) -> Result<super::AddPlan, PlanError> {
+        use crate::plan::testing;
+        let req = testing::issuer_url_request(&[]);
+        let observed = crate::plan::Observed::default();
+        let mut snap = testing::snapshot(&req, testing::ISSUER_ACCOUNT, observed, None);
+        snap.provider_quota = Some(crate::plan::quota::tests::read(
+            count,
+            value,
+            crate::plan::quota::QuotaSource::Applied,
+        ));
+        super::plan_add(&req, &snap)
+    }
+
+    #[test]
+    fn a_provider_the_plan_creates_is_judged_against_its_accounts_quota() {
+        assert!(matches!(
+            mirror_add(100, 100),
+            Err(PlanError::ProviderQuotaReached { count: 100, .. })
+        ));
+        let warned = mirror_add(95, 100).expect("below the quota");
+        assert!(
+            warned
+                .warnings
+                .iter()
+                .any(|w| w.contains("holds 95 OIDC providers")),
+            "{:?}",
+            warned.warnings
+        );
+        assert!(
+            mirror_add(100, 200)
+                .expect("raised")
+                .warnings
+                .iter()
+                .all(|w| !w.contains("OIDC providers"))
+        );
     }
 }
