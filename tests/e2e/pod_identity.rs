@@ -49,6 +49,7 @@ pub async fn install_agent(account: &Account) {
 #[derive(Debug)]
 pub struct Association {
     pub id: String,
+    pub arn: String,
     pub namespace: String,
     pub service_account: String,
     pub role_arn: String,
@@ -58,15 +59,11 @@ pub struct Association {
     pub tags: std::collections::BTreeMap<String, String>,
 }
 
-/// Every association of the test cluster, described.
-pub fn associations(account: &Account) -> Vec<Association> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let list = account
-            .eks
+/// Every association of the test cluster, described, as the cluster's admin reads them.
+pub fn associations(world: &World) -> Vec<Association> {
+    let eks = &world.cluster.eks;
+    world.block_on(async {
+        let list = eks
             .list_pod_identity_associations()
             .cluster_name(CLUSTER)
             .send()
@@ -74,8 +71,7 @@ pub fn associations(account: &Account) -> Vec<Association> {
             .expect("list associations");
         let mut out = Vec::new();
         for summary in list.associations() {
-            let got = account
-                .eks
+            let got = eks
                 .describe_pod_identity_association()
                 .cluster_name(CLUSTER)
                 .association_id(summary.association_id().unwrap_or_default())
@@ -85,6 +81,7 @@ pub fn associations(account: &Account) -> Vec<Association> {
             let a = got.association().expect("association");
             out.push(Association {
                 id: a.association_id().unwrap_or_default().into(),
+                arn: a.association_arn().unwrap_or_default().into(),
                 namespace: a.namespace().unwrap_or_default().into(),
                 service_account: a.service_account().unwrap_or_default().into(),
                 role_arn: a.role_arn().unwrap_or_default().into(),
@@ -126,7 +123,7 @@ fn target_statement(
 /// The exact state pod-identity mode leaves in both accounts, EKS and the cluster.
 fn assert_pod_identity_state(world: &World) {
     // EKS: one association, ours, naming both roles, session tags on.
-    let found = associations(&world.cluster);
+    let found = associations(world);
     assert_eq!(found.len(), 1, "{found:?}");
     let association = &found[0];
     assert_eq!(
@@ -248,8 +245,9 @@ fn a_missing_agent_add_on_is_said_in_the_plan_with_its_install_command() {
     assert_pod_identity_state(&world);
 }
 
-/// An association someone else made for ai-pods/km, with a role of theirs.
-fn foreign_association(world: &World) -> String {
+/// An association another tool made for ai-pods/`service_account`, with a
+/// role of its own and its own tag; its ID.
+pub fn foreign_association(world: &World, service_account: &str) -> String {
     world.block_on(world.cluster.create_foreign_role("app-role"));
     world.block_on(async {
         world
@@ -258,8 +256,9 @@ fn foreign_association(world: &World) -> String {
             .create_pod_identity_association()
             .cluster_name(CLUSTER)
             .namespace("ai-pods")
-            .service_account("km")
+            .service_account(service_account)
             .role_arn(format!("arn:aws:iam::{CLUSTER_ACCOUNT}:role/app-role"))
+            .tags("owner", "eksctl")
             .send()
             .await
             .expect("create the foreign association")
@@ -272,7 +271,7 @@ fn foreign_association(world: &World) -> String {
 #[test]
 fn a_foreign_association_is_refused_before_any_write_and_taken_over_only_when_asked() {
     let world = pod_identity_world();
-    let id = foreign_association(&world);
+    let id = foreign_association(&world, "km");
     world.clear_calls();
     let out = world.run(&pod_identity(&[]));
     // As a ServiceAccount annotated with another role is refused.
@@ -281,20 +280,20 @@ fn a_foreign_association_is_refused_before_any_write_and_taken_over_only_when_as
     assert!(all.contains(&id), "{all}");
     assert!(all.contains("--override-existing-serviceaccounts"), "{all}");
     assert_eq!(world.writes(), Vec::<String>::new(), "{all}");
-    let found = associations(&world.cluster);
+    let found = associations(&world);
     assert_eq!(found.len(), 1);
     assert!(found[0].role_arn.ends_with("role/app-role"), "{found:?}");
     // Asked for: re-pointed in place (the same association) and marked ours.
     let taken = world.run(&pod_identity(&["--override-existing-serviceaccounts"]));
     taken.assert_ok();
     assert!(taken.all().contains("taken over"), "{}", taken.all());
-    assert_eq!(associations(&world.cluster)[0].id, id);
+    assert_eq!(associations(&world)[0].id, id);
     assert_pod_identity_state(&world);
 }
 
 /// Nothing of the onboarding is left anywhere.
 fn assert_pod_identity_clean(world: &World) {
-    assert!(associations(&world.cluster).is_empty());
+    assert!(associations(world).is_empty());
     assert!(world.block_on(world.klanker.role(ROLE)).is_none());
     assert!(
         world
@@ -315,7 +314,7 @@ fn assert_pod_identity_clean(world: &World) {
 fn list_names_the_mode_and_the_association_and_rm_removes_all_of_it() {
     let world = pod_identity_world();
     world.run(&pod_identity(&[])).assert_ok();
-    let id = associations(&world.cluster)[0].id.clone();
+    let id = associations(&world)[0].id.clone();
     let wide = world.run(&["list", "-o", "wide"]);
     wide.assert_ok();
     assert!(wide.stdout.contains("pod-identity"), "{}", wide.stdout);
@@ -346,7 +345,7 @@ fn without_session_tags_the_trust_rests_on_the_association_role_and_the_external
     let out = world.run(&pod_identity(&["--disable-session-tags"]));
     out.assert_ok();
     assert!(out.stdout.contains("OK   target-trust"), "{}", out.all());
-    let found = associations(&world.cluster);
+    let found = associations(&world);
     assert!(found[0].session_tags_disabled, "{found:?}");
     let external_id = found[0].external_id.clone().expect("external ID");
     let target = world
@@ -446,7 +445,7 @@ fn switching_from_and_to_mirror_removes_what_the_old_mode_owned_and_nothing_else
     // pod identity -> mirror: the association and the association role go.
     let back = world.run(&other_mode("mirror"));
     back.assert_ok();
-    assert!(associations(&world.cluster).is_empty());
+    assert!(associations(&world).is_empty());
     assert!(
         world
             .block_on(world.cluster.role(ASSOCIATION_ROLE))
@@ -486,7 +485,7 @@ fn switching_from_and_to_chained_removes_what_the_old_mode_owned_and_nothing_els
     assert_eq!(world.writes(), Vec::<String>::new());
     // pod identity -> chained: the association and the association role go.
     world.run(&other_mode("chained")).assert_ok();
-    assert!(associations(&world.cluster).is_empty());
+    assert!(associations(&world).is_empty());
     assert!(
         world
             .block_on(world.cluster.role(ASSOCIATION_ROLE))
@@ -504,7 +503,7 @@ fn switching_from_and_to_chained_removes_what_the_old_mode_owned_and_nothing_els
 fn describe_shows_both_roles_the_association_and_the_agent_and_drift_on_each() {
     let world = pod_identity_world();
     world.run(&pod_identity(&[])).assert_ok();
-    let id = associations(&world.cluster)[0].id.clone();
+    let id = associations(&world)[0].id.clone();
     let out = world.run(&["describe", CLUSTER]);
     out.assert_ok();
     for part in [

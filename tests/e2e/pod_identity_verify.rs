@@ -133,36 +133,15 @@ fn fails_alone_and_its_fix_converges(world: &World, link: &str, says: &str) {
 /// A test-only hook of the EKS peer (tests/support/eks_pod_identity.py),
 /// for the test cluster; its answer.
 fn hook(world: &World, name: &str, mut body: Value) -> Value {
-    use http_body_util::{BodyExt, Full};
     body["account"] = json!(CLUSTER_ACCOUNT);
     body["clusterName"] = json!(CLUSTER);
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<bytes::Bytes>>();
-    let request = hyper::Request::post(format!(
-        "{}/moto-api/eks-pod-identity/{name}",
-        world.moto.url()
-    ))
-    .header("content-type", "application/json")
-    .body(Full::new(bytes::Bytes::from(body.to_string())))
-    .expect("hook request");
-    world.block_on(async {
-        let answer = client.request(request).await.expect("call the hook");
-        let status = answer.status();
-        let bytes = answer
-            .into_body()
-            .collect()
-            .await
-            .expect("hook answer")
-            .to_bytes();
-        let text = String::from_utf8_lossy(&bytes);
-        assert!(status.is_success(), "hook {name}: {status} {text}");
-        serde_json::from_slice(&bytes).expect("hook JSON")
-    })
+    let answer = world.peer_hook(&format!("eks-pod-identity/{name}"), &body);
+    serde_json::from_slice(&answer).expect("hook JSON")
 }
 
 /// The only association of the test cluster, as the EKS peer describes it.
 fn the_association(world: &World) -> super::pod_identity::Association {
-    let mut found = associations(&world.cluster);
+    let mut found = associations(world);
     assert_eq!(found.len(), 1, "{found:?}");
     found.remove(0)
 }
@@ -541,7 +520,7 @@ impl EksRequest {
     /// For the association of `namespace/service_account`, with the
     /// external ID the EKS peer reports for it.
     fn of(world: &World, namespace: &str, service_account: &str) -> EksRequest {
-        let found = associations(&world.cluster);
+        let found = associations(world);
         let association = found
             .iter()
             .find(|a| a.namespace == namespace && a.service_account == service_account)
@@ -765,7 +744,7 @@ fn several_service_accounts_are_each_verified_and_each_external_id_admits_only_i
 #[test]
 fn among_several_service_accounts_one_rotated_external_id_fails_that_one_alone() {
     let world = onboarded(&["--service-account", "web"]);
-    let found = associations(&world.cluster);
+    let found = associations(&world);
     let web = found.iter().find(|a| a.service_account == "web");
     let web = web.expect("web's association");
     hook(

@@ -417,18 +417,21 @@ impl World {
     /// Sets the value Service Quotas reports as applied for IAM quota
     /// `quota_code` in `account` (tests/support/service_quotas.py's hook).
     pub fn set_applied_quota(&self, account: &str, quota_code: &str, value: u32) {
-        use http_body_util::{BodyExt, Full};
         let body = serde_json::json!({"account": account, "quotaCode": quota_code, "value": value});
+        self.peer_hook("service-quotas/applied", &body);
+    }
+
+    /// POSTs `body` to a test-only hook of the AWS peer
+    /// (`/moto-api/HOOK`), which must succeed; its answer's bytes.
+    pub fn peer_hook(&self, hook: &str, body: &serde_json::Value) -> Vec<u8> {
+        use http_body_util::{BodyExt, Full};
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build_http::<Full<bytes::Bytes>>();
-        let request = hyper::Request::post(format!(
-            "{}/moto-api/service-quotas/applied",
-            self.moto.url()
-        ))
-        .header("content-type", "application/json")
-        .body(Full::new(bytes::Bytes::from(body.to_string())))
-        .expect("hook request");
+        let request = hyper::Request::post(format!("{}/moto-api/{hook}", self.moto.url()))
+            .header("content-type", "application/json")
+            .body(Full::new(bytes::Bytes::from(body.to_string())))
+            .expect("hook request");
         self.block_on(async {
             let answer = client.request(request).await.expect("call the hook");
             let status = answer.status();
@@ -440,10 +443,11 @@ impl World {
                 .to_bytes();
             assert!(
                 status.is_success(),
-                "hook: {status} {}",
+                "hook {hook}: {status} {}",
                 String::from_utf8_lossy(&bytes)
             );
-        });
+            bytes.to_vec()
+        })
     }
 
     /// Everything written to either peer so far.

@@ -270,33 +270,8 @@ struct Associations(BTreeMap<String, BTreeMap<String, String>>);
 
 impl Associations {
     fn note(&mut self, world: &World) {
-        let eks = &world.cluster.eks;
-        let found = world.block_on(async {
-            let listed = eks
-                .list_pod_identity_associations()
-                .cluster_name(CLUSTER)
-                .send()
-                .await
-                .expect("list associations");
-            let mut found = Vec::new();
-            for summary in listed.associations() {
-                let id = summary.association_id().unwrap_or_default();
-                let described = eks
-                    .describe_pod_identity_association()
-                    .cluster_name(CLUSTER)
-                    .association_id(id)
-                    .send()
-                    .await
-                    .expect("describe association");
-                if let Some(a) = described.association() {
-                    let tags = a.tags().cloned().unwrap_or_default();
-                    let arn = a.association_arn().unwrap_or_default().to_string();
-                    found.push((arn, tags.into_iter().collect()));
-                }
-            }
-            found
-        });
-        for (arn, tags) in found {
+        for a in crate::pod_identity::associations(world) {
+            let (arn, tags) = (a.arn, a.tags);
             self.0.entry(arn).or_insert(tags);
         }
     }
@@ -433,25 +408,6 @@ fn pod_identity() -> AddArgs<'static> {
     mirror().flag("--mode", "pod-identity")
 }
 
-/// Another owner's association for `service_account`, with a role of theirs.
-fn foreign_association(world: &World, service_account: &str) {
-    world.block_on(async {
-        world.cluster.create_foreign_role("someone-elses").await;
-        world
-            .cluster
-            .eks
-            .create_pod_identity_association()
-            .cluster_name(CLUSTER)
-            .namespace("ai-pods")
-            .service_account(service_account)
-            .role_arn(format!("arn:aws:iam::{CLUSTER_ACCOUNT}:role/someone-elses"))
-            .tags("owner", "eksctl")
-            .send()
-            .await
-            .expect("a foreign association");
-    });
-}
-
 #[test]
 fn every_read_of_a_pod_identity_plan_is_granted_by_the_printed_policies() {
     let world = World::new();
@@ -460,7 +416,7 @@ fn every_read_of_a_pod_identity_plan_is_granted_by_the_printed_policies() {
     let mut associations = Associations::default();
     world.run(&mirror()).assert_ok();
     // Another owner's association, which the plan reads and would take over.
-    foreign_association(&world, "km-other");
+    crate::pod_identity::foreign_association(&world, "km-other");
     associations.note(&world);
     let plan = AddArgs::cluster()
         .service_account("km")
@@ -505,7 +461,7 @@ fn every_call_of_pod_identity_add_takeover_rm_and_mode_switches_is_granted_by_th
     world.run(&pod_identity()).assert_ok();
     associations.note(&world);
     // Another owner's association for a second ServiceAccount, taken over.
-    foreign_association(&world, "km-other");
+    crate::pod_identity::foreign_association(&world, "km-other");
     associations.note(&world);
     let takeover = pod_identity()
         .service_account("km-other")
