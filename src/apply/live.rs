@@ -208,20 +208,22 @@ impl Live<'_> {
                 pin.role
             )));
         }
+        // One read of the cluster's associations for every pair, fresh.
+        let (_, found) = eks::associations_of(eks, pin.cluster, pairs)
+            .await
+            .map_err(on_cluster)?;
         let mut trust = pin.trust_policy.clone();
         let mut ids = Vec::new();
         for (namespace, service_account) in pairs {
-            let pair = (namespace.as_str(), service_account.as_str());
-            let found = eks::association_of(eks, pin.cluster, pair)
-                .await
-                .map_err(on_cluster)?;
+            let found = found
+                .iter()
+                .find(|a| a.namespace == *namespace && a.service_account == *service_account);
             let statement = pin
                 .pins
                 .iter()
                 .find(|p| p.namespace == *namespace && p.service_account == *service_account);
-            let external_id = found.as_ref().and_then(|a| a.external_id.clone());
-            match (statement, external_id) {
-                (Some(p), Some(id)) => pin_external_id(&mut trust, p.statement, &id),
+            match (statement, found.and_then(|a| a.external_id.as_deref())) {
+                (Some(p), Some(id)) => pin_external_id(&mut trust, p.statement, id),
                 (Some(_), None) => {
                     return Err(Error::ExternalIdMissing {
                         cluster: pin.cluster.to_string(),
@@ -230,7 +232,7 @@ impl Live<'_> {
                 }
                 (None, _) => {}
             }
-            ids.extend(found.map(|a| a.id));
+            ids.extend(found.map(|a| a.id.clone()));
         }
         iam::update_trust_policy(self.iam, pin.role, &trust)
             .await

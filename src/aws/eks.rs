@@ -281,27 +281,6 @@ pub async fn delete_association(
     }
 }
 
-/// The association of `(namespace, service_account)`, read fresh (its
-/// external ID exists only once it does); None when there is none.
-pub async fn association_of(
-    eks: &Eks,
-    cluster: &str,
-    (namespace, service_account): (&str, &str),
-) -> Result<Option<ObservedAssociation>, AwsError> {
-    let found = eks
-        .list_pod_identity_associations()
-        .cluster_name(cluster)
-        .namespace(namespace)
-        .service_account(service_account)
-        .send()
-        .await
-        .map_err(eks_error(eks, "eks:ListPodIdentityAssociations"))?;
-    let Some(id) = found.associations().iter().find_map(|a| a.association_id()) else {
-        return Ok(None);
-    };
-    describe_association(eks, cluster, id).await
-}
-
 /// The agent add-on's state: a refusal or failure is said, not fatal.
 pub async fn agent_addon(eks: &Eks, cluster: &str) -> AgentAddon {
     let out = eks
