@@ -21,6 +21,10 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+    /// The arguments as given (after the program's name): a fleet's
+    /// failed cluster is converged by the same command for its context.
+    #[arg(skip)]
+    pub argv: Vec<String>,
 }
 
 const ROOT_EXAMPLES: &str = "Examples:
@@ -46,6 +50,7 @@ const PLACE_HEADING: &str = "Where it lives";
 const SAFETY_HEADING: &str = "Safety";
 const OUTPUT_HEADING: &str = "Output";
 const CREDENTIALS_HEADING: &str = "Credentials";
+const FLEET_HEADING: &str = "Several clusters";
 
 /// The global flags that mean nothing to `completion` and `version`, so
 /// their help does not list them.
@@ -66,8 +71,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL_HEADING)]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context to use (default: the current one).
-    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL_HEADING)]
-    pub context: Option<String>,
+    ///
+    /// `add` takes it more than once to onboard several clusters in one run.
+    #[arg(long = "context", id = "context", global = true, value_name = "NAME", action = clap::ArgAction::Append, help_heading = GLOBAL_HEADING)]
+    pub contexts: Vec<String>,
     /// Path of km-config.yaml.
     ///
     /// Default: $KM_CONFIG, then $XDG_CONFIG_HOME/km/km-config.yaml or
@@ -161,6 +168,10 @@ impl Cli {
     pub fn parse_env() -> Cli {
         let matches = Cli::command_for_help().get_matches();
         let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.argv = std::env::args_os()
+            .skip(1)
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
         cli.global.config = config_path(cli.global.config.take(), std::env::var_os("KM_CONFIG"));
         cli
     }
@@ -171,7 +182,30 @@ pub fn config_path(flag: Option<PathBuf>, env: Option<std::ffi::OsString>) -> Op
     flag.or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from))
 }
 
+impl Command {
+    /// The subcommand as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Add(_) => "add",
+            Command::List(_) => "list",
+            Command::Rm(_) => "rm",
+            Command::Verify(_) => "verify",
+            Command::Describe(_) => "describe",
+            Command::Audit(_) => "audit",
+            Command::Policy(_) => "policy",
+            Command::Completion(_) => "completion",
+            Command::Version => "version",
+        }
+    }
+}
+
 impl GlobalArgs {
+    /// The one context a command acts on (`--context`), when named; a
+    /// command other than `add` refuses several before it runs.
+    pub fn context(&self) -> Option<&str> {
+        self.contexts.first().map(String::as_str)
+    }
+
     pub fn timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.request_timeout)
     }
@@ -748,6 +782,22 @@ pub struct AddArgs {
     /// Its pods lose that role.
     #[arg(long, help_heading = SAFETY_HEADING, hide_short_help = true)]
     pub override_existing_serviceaccounts: bool,
+    /// Onboard every context of the kubeconfig (a fleet), each under its EKS cluster name.
+    #[arg(long, help_heading = FLEET_HEADING)]
+    pub all_contexts: bool,
+    /// With --all-contexts: only the contexts whose name matches GLOB (`*`, `?`).
+    #[arg(long, value_name = "GLOB", requires = "all_contexts", help_heading = FLEET_HEADING, hide_short_help = true)]
+    pub context_pattern: Option<String>,
+    /// How many clusters of a fleet are worked on at once (1 to 64).
+    #[arg(long, default_value = "8", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64), help_heading = FLEET_HEADING, hide_short_help = true)]
+    pub parallel: u16,
+}
+
+impl AddArgs {
+    /// Several clusters in one run: more than one `--context`, or `--all-contexts`.
+    pub fn is_fleet(&self, global: &GlobalArgs) -> bool {
+        self.all_contexts || global.contexts.len() > 1
+    }
 }
 
 /// An MFA code from `--mfa-code` / `KLANKER_TRUST_MFA_CODE`. Its Debug form

@@ -38,6 +38,12 @@ impl Env {
         })
     }
 
+    /// The run works on several clusters at once (see `aws::Access::for_fleet`).
+    pub fn for_fleet(mut self) -> Env {
+        self.access = self.access.for_fleet();
+        self
+    }
+
     pub fn verbose(&self) -> bool {
         self.global.verbose
     }

@@ -64,6 +64,9 @@ pub enum Error {
     /// Flags and the kubeconfig could not make a request.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
+    /// Which clusters a run over several works on, and what it refuses.
+    #[error(transparent)]
+    Fleet(#[from] crate::resolve::fleet::FleetInputError),
     /// An AWS call or the AWS configuration failed.
     #[error(transparent)]
     Aws(#[from] AwsError),
@@ -88,6 +91,28 @@ pub enum Error {
     /// The issuer the cluster reported cannot back an IAM OIDC provider.
     #[error("the cluster reported issuer `{issuer}`, which is not a usable OIDC issuer: {problem}")]
     BadIssuer { issuer: String, problem: String },
+    /// `add` over several clusters: no context could be planned.
+    #[error("no cluster could be planned, so nothing was changed: {}", .causes.join("; "))]
+    FleetNotStarted {
+        /// `context: cause`, each.
+        causes: Vec<String>,
+        /// Every cause is bad input (the same flags fail everywhere).
+        bad_input: bool,
+    },
+    /// `add` over several clusters: some did not succeed (the summary
+    /// names each cause and the command that converges it).
+    #[error(
+        "{} of {total} clusters did not succeed: {}. The summary above says why, and the command that converges each.",
+        .failed.len(), .failed.join(", ")
+    )]
+    FleetIncomplete {
+        failed: Vec<String>,
+        total: usize,
+        /// Whether any cluster was changed (else nothing was, anywhere).
+        changed: bool,
+        /// Ctrl-C stopped some between steps.
+        interrupted: bool,
+    },
     /// `verify` (or `add`'s verification): a link of the chain fails.
     #[error("the trust chain is broken at: {}. See the FAIL lines above for the fix.", .links.join(", "))]
     BrokenChain { links: Vec<String> },
@@ -324,6 +349,7 @@ impl Error {
             Error::Invalid(_)
             | Error::Kubeconfig(_)
             | Error::Resolve(_)
+            | Error::Fleet(_)
             | Error::ClusterSideWrongAccount { .. }
             | Error::ClusterRoleUnreachable { .. }
             | Error::AssociationsUnreachable { .. }
@@ -339,6 +365,13 @@ impl Error {
                 EXIT_PARTIAL
             }
             Error::BrokenChain { .. } => EXIT_BROKEN_CHAIN,
+            Error::FleetNotStarted {
+                bad_input: true, ..
+            } => EXIT_BAD_INPUT,
+            Error::FleetIncomplete {
+                interrupted: true, ..
+            } => EXIT_INTERRUPTED,
+            Error::FleetIncomplete { changed: true, .. } => EXIT_PARTIAL,
             Error::Interrupted { .. } | Error::InterruptedAtPrompt => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,
         }

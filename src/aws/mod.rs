@@ -118,6 +118,8 @@ pub struct Access {
     pub timeout: Duration,
     pub verbose: bool,
     pub session: Arc<Session>,
+    /// How every client of the run retries (see [`Access::for_fleet`]).
+    pub retry: RetryConfig,
 }
 
 impl Access {
@@ -140,7 +142,18 @@ impl Access {
                 )
                 .with_process_timeout(timeout),
             ),
+            retry: RetryConfig::standard().with_max_attempts(5),
         }
+    }
+
+    /// Many clusters at once share each account's IAM request rate: the
+    /// SDK's adaptive mode adds a client-side rate limiter (shared by the
+    /// clients of one service in this process) that slows every cluster
+    /// down when IAM throttles, and more attempts, so throttling slows the
+    /// fleet instead of failing it.
+    pub fn for_fleet(mut self) -> Self {
+        self.retry = RetryConfig::adaptive().with_max_attempts(10);
+        self
     }
 }
 
@@ -193,8 +206,9 @@ pub async fn load_config(
     let loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(access.http.clone())
         .region(Region::new(region.to_string()))
-        // Standard mode retries throttling and 5xx with jittered backoff.
-        .retry_config(RetryConfig::standard().with_max_attempts(5))
+        // Standard mode retries throttling and 5xx with jittered backoff;
+        // a fleet's is adaptive (`Access::for_fleet`).
+        .retry_config(access.retry.clone())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))

@@ -45,9 +45,14 @@ pub struct AddReport {
     pub verification: Option<Vec<Check>>,
 }
 
-/// resolve → observe → plan. Clients are built once here and kept for `apply`.
-pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
-    let (req, kubeconfig) = request(env, args).await?;
+/// resolve → observe → plan for one context (None: the current one); a
+/// fleet's unit of work. Clients are built once here and kept for `apply`.
+pub async fn prepare_in(
+    env: &Env,
+    args: &AddArgs,
+    context: Option<&str>,
+) -> Result<Prepared, Error> {
+    let (req, kubeconfig) = request(env, args, context).await?;
     // The entry is written last: a doubled name would refuse that write
     // after every other change was made.
     env.store
@@ -113,10 +118,11 @@ pub async fn prepare(env: &Env, args: &AddArgs) -> Result<Prepared, Error> {
 async fn request(
     env: &Env,
     args: &AddArgs,
+    context: Option<&str>,
 ) -> Result<(resolve::AddRequest, kube::config::Kubeconfig), Error> {
     let global = &env.global;
     let kubeconfig = kubeconfig::load(global.kubeconfig.as_deref())?;
-    let ctx = kubeconfig::select_context(&kubeconfig, global.context.as_deref())?;
+    let ctx = kubeconfig::select_context(&kubeconfig, context)?;
     let req = resolve::resolve(args, &ctx, mode::of(args.mode))?;
     if let IssuerSource::Eks {
         profile: Some(p), ..

@@ -33,7 +33,7 @@ pub async fn run(env: &Env, args: &AuditArgs) -> Result<AuditReport, Error> {
             .map(|p| observe::audit::account(global, p, &args.region, &env.access)),
     );
     let cluster = async {
-        match global.context.as_deref() {
+        match global.context() {
             Some(context) => observe::audit::cluster(global, context).await.map(Some),
             None => Ok(None),
         }

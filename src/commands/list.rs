@@ -31,7 +31,7 @@ pub async fn run(env: &Env, args: &ListArgs) -> Result<(ListRequest, ListReport)
     // the kubeconfig that should hold it must be readable.
     let kc = match kubeconfig::load(env.global.kubeconfig.as_deref()) {
         Ok(kc) => Some(kc),
-        Err(e) if env.global.context.is_some() => return Err(e.into()),
+        Err(e) if env.global.context().is_some() => return Err(e.into()),
         Err(_) => None,
     };
     let request = resolve::list::request(&env.global, args, kc.as_ref())?;

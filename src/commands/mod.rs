@@ -7,6 +7,7 @@
 pub mod add;
 pub mod audit;
 pub mod describe;
+pub mod fleet;
 pub mod list;
 pub mod policy;
 pub mod rm;
@@ -36,7 +37,15 @@ pub async fn run(cli: Cli, interrupt: &Interrupt) -> Result<(), Error> {
 
 async fn dispatch(cli: &Cli, o: &mut Out<'_>, interrupt: &Interrupt) -> Result<(), Error> {
     let env = || Env::new(&cli.global, output::interactive(), interrupt);
+    if !matches!(cli.command, Command::Add(_)) {
+        crate::resolve::fleet::one_context(&cli.global, cli.command.name())?;
+    }
     match &cli.command {
+        // Boxed: the fleet's future nests every cluster's, too deep to
+        // lay out inline in `main`'s.
+        Command::Add(args) if args.is_fleet(&cli.global) => {
+            Box::pin(fleet::run(&env()?.for_fleet(), args, &cli.argv, o)).await
+        }
         Command::Add(args) => add(&env()?, args, o).await,
         Command::List(args) => list(&env()?, args, o).await,
         Command::Rm(args) => rm(&env()?, args, o).await,
@@ -63,7 +72,7 @@ fn after_changes(applied: bool, rerun: &'static str) -> impl FnOnce(Error) -> Er
 
 /// `add`: plan, show it, ask (or not), apply, report.
 async fn add(env: &Env, args: &AddArgs, o: &mut Out<'_>) -> Result<(), Error> {
-    let prepared = add::prepare(env, args).await?;
+    let prepared = add::prepare_in(env, args, env.global.context()).await?;
     let (req, planned) = (&prepared.req, &prepared.add);
     output::add::plan(o, req, &prepared.snapshot, planned, &prepared.acting_as)?;
     let machine = matches!(
@@ -73,7 +82,7 @@ async fn add(env: &Env, args: &AddArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let confirm = prompt::Confirm::YesNo;
     let go = prompt::decide(
         &req.apply,
-        &planned.plan,
+        planned.plan.is_noop(),
         confirm,
         machine,
         o,
@@ -115,7 +124,7 @@ async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let machine = request.output != ReportOutput::Text;
     let go = prompt::decide(
         request.apply,
-        &removal.plan,
+        removal.plan.is_noop(),
         confirm,
         machine,
         o,

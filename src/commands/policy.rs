@@ -349,7 +349,7 @@ pub async fn run(env: &Env, args: &PolicyArgs) -> Result<PolicyReport, Error> {
     // What the kubeconfig tells, offline: the cluster's ARN, the namespace.
     let context = kubeconfig::load(global.kubeconfig.as_deref())
         .ok()
-        .and_then(|kc| kubeconfig::select_context(&kc, global.context.as_deref()).ok());
+        .and_then(|kc| kubeconfig::select_context(&kc, global.context()).ok());
     let hints = context.as_ref().map(|c| c.eks.clone()).unwrap_or_default();
 
     let identity = match asked.klanker || asked.boundary {

@@ -28,7 +28,7 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
     let current = match &args.name {
         Some(_) => None,
-        None => Some(kubeconfig::select_context(&kc, global.context.as_deref())?),
+        None => Some(kubeconfig::select_context(&kc, global.context())?),
     };
     let req = resolve::resolve(args, current.as_ref())?;
 
@@ -39,8 +39,7 @@ pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
     let (klanker, hint) = observing::klanker_clients(env, &req.klanker).await?;
     let found = observe::onboarding(&klanker, hint, &req.name, config).await?;
     let onboarding = found.located.onboarding.as_ref();
-    let context =
-        crate::resolve::context_for(&kc, &req.name, onboarding, global.context.as_deref())?;
+    let context = crate::resolve::context_for(&kc, &req.name, onboarding, global.context())?;
     let ctx = kubeconfig::select_context(&kc, context.as_deref())?;
     let identity = &found.identity;
     let recorded = found.config.klanker_account();

@@ -34,8 +34,7 @@ pub async fn observe(
     let provider = provider(klanker, provider_arn.as_deref()).await?;
     let cluster = async {
         let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
-        let context =
-            crate::resolve::context_for(&kc, name, onboarding, global.context.as_deref())?;
+        let context = crate::resolve::context_for(&kc, name, onboarding, global.context())?;
         let ctx = kubeconfig::select_context(&kc, context.as_deref())?;
         let target = verify::target(
             name,

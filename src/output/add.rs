@@ -412,9 +412,19 @@ fn structured_result(
     done: &Done<'_>,
     format: Structured,
 ) -> Result<(), Error> {
-    let applied = done.outcome.is_some();
     let results = done.outcome.map(|o| results(add, o)).unwrap_or_default();
-    let report = AddReport {
+    super::write_structured(o, &report(req, add, done, &results), format)
+}
+
+/// `results`: what the user must not miss (see `results`).
+fn report<'a>(
+    req: &'a AddRequest,
+    add: &'a AddPlan,
+    done: &Done<'a>,
+    results: &'a [String],
+) -> AddReport<'a> {
+    let applied = done.outcome.is_some();
+    AddReport {
         name: &req.name,
         dry_run: !applied && !add.plan.is_noop(),
         applied,
@@ -429,23 +439,28 @@ fn structured_result(
         mode: req.mode.kind().as_str(),
         cluster_role_arn: add.cluster_role_arn.as_deref(),
         config_map: add.config_map.as_ref().map(|c| c.name.as_str()),
-        service_accounts: &add
+        service_accounts: add
             .desired
             .config_entry
             .as_ref()
-            .map(|e| e.service_accounts.clone())
+            .map(|e| e.service_accounts.as_slice())
             .unwrap_or_default(),
         config_path: done.config_path.display().to_string(),
         plan: &add.plan.steps,
         warnings: &add.plan.warnings,
-        results: &results,
+        results,
         verification: done.verification,
         server_dry_run: done.server.map(|s| ServerDryRunReport {
             accepted: &s.accepted,
             not_sent: &s.not_sent,
         }),
-    };
-    super::write_structured(o, &report, format)
+    }
+}
+
+/// One cluster's `add -o json|yaml` document, for a fleet's document.
+pub fn cluster_report(req: &AddRequest, add: &AddPlan, done: Done<'_>) -> serde_json::Value {
+    let results = done.outcome.map(|o| results(add, o)).unwrap_or_default();
+    serde_json::to_value(report(req, add, &done, &results)).unwrap_or_default()
 }
 
 /// One YAML document per ServiceAccount, as `kubectl apply -f` reads them.

@@ -15,6 +15,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub mod add;
 pub mod audit;
 pub mod describe;
+pub mod fleet;
 pub mod policy;
 pub mod prompt;
 pub mod verify;

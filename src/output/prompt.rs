@@ -5,7 +5,6 @@
 use super::Out;
 use crate::cli::{ApplyArgs, DryRun};
 use crate::error::Error;
-use crate::plan::Plan;
 
 /// How a terminal confirms: y/N for `add`, the onboarding's name for `rm`
 /// (as terraform asks before destroying).
@@ -15,20 +14,21 @@ pub enum Confirm<'a> {
     TypeName(&'a str),
 }
 
-/// Apply or not: an explicit --dry-run (client or server) wins;
+/// Apply or not (`noop`: the plan changes nothing, so nothing is asked):
+/// an explicit --dry-run (client or server) wins;
 /// --dry-run=none or --yes applies; otherwise ask on a terminal, and only
 /// plan without one. `machine_output` (`-o json|yaml`): no plan was shown,
 /// so nothing is asked either; the run plans only and says how to apply
 /// (on `o`'s stderr).
 pub async fn decide(
     args: &ApplyArgs,
-    plan: &Plan,
+    noop: bool,
     confirm: Confirm<'_>,
     machine_output: bool,
     o: &mut Out<'_>,
     interrupt: &crate::apply::Interrupt,
 ) -> Result<bool, Error> {
-    if plan.is_noop() {
+    if noop {
         return Ok(false);
     }
     match (args.dry_run, args.yes) {
@@ -90,7 +90,7 @@ async fn ask(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Action, Op, Step, Target};
+    use crate::plan::{Action, Op, Plan, Step, Target};
 
     #[tokio::test]
     async fn only_dry_run_none_or_yes_applies() {
@@ -108,9 +108,16 @@ mod tests {
                 let (mut out, mut err) = (Vec::new(), Vec::new());
                 let mut o = Out::plain(&mut out, &mut err);
                 let interrupt = crate::apply::Interrupt::new();
-                decide(&args, plan, Confirm::YesNo, false, &mut o, &interrupt)
-                    .await
-                    .unwrap()
+                decide(
+                    &args,
+                    plan.is_noop(),
+                    Confirm::YesNo,
+                    false,
+                    &mut o,
+                    &interrupt,
+                )
+                .await
+                .unwrap()
             }
         };
         assert!(!decides(Some(DryRun::Client), true).await);

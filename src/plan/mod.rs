@@ -617,6 +617,18 @@ pub enum PlanError {
         count: usize,
         quota: String,
     },
+    /// Several clusters planned together would create more OIDC providers
+    /// in an account than its quota leaves room for.
+    #[error(
+        "account {account} holds {count} OIDC providers, at its {quota} (Service Quotas iam L-858F3967), and these clusters would create {creating} new ones: only {fits} fit. Nothing was changed. Request a quota increase (up to 700), onboard fewer clusters in this run (--context-pattern), or use --mode chained or --mode pod-identity, which put no provider in the klanker account."
+    )]
+    BatchProviderQuota {
+        account: String,
+        count: usize,
+        creating: usize,
+        fits: usize,
+        quota: String,
+    },
     /// The namespace is missing and `--create-namespace` was not given.
     #[error(
         "namespace `{namespace}` does not exist in the cluster. Create it, or pass --create-namespace."

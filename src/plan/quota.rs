@@ -135,6 +135,48 @@ pub fn judge_providers(
     }))
 }
 
+/// One account's share of a batch (several clusters planned together):
+/// the providers it holds and its quota, as one cluster's plan read them,
+/// and the distinct providers the batch's plans create there.
+#[derive(Debug, Clone)]
+pub struct BatchProviders {
+    pub account: String,
+    pub read: ProviderQuota,
+    pub creating: usize,
+}
+
+/// A batch's new providers against each account's quota, all judged up
+/// front: refused before any write when they do not all fit, warned when
+/// the account ends within 10% of its quota.
+pub fn judge_batch(batch: &[BatchProviders]) -> Result<Vec<String>, PlanError> {
+    let mut warnings = Vec::new();
+    for BatchProviders {
+        account,
+        read,
+        creating,
+    } in batch.iter().filter(|b| b.creating > 0)
+    {
+        let (count, quota) = (read.count, &read.quota);
+        let after = count + creating;
+        if after > quota.value {
+            return Err(PlanError::BatchProviderQuota {
+                account: account.clone(),
+                count,
+                creating: *creating,
+                fits: quota.value.saturating_sub(count),
+                quota: quota.to_string(),
+            });
+        }
+        if after * 10 >= quota.value * 9 {
+            warnings.push(format!(
+                "account {account} holds {count} OIDC providers, {quota} (L-858F3967): these clusters create {creating} more, {after} in all; at the quota the next is refused. Request a quota increase (up to {}), or onboard further clusters with --mode chained or --mode pod-identity.",
+                PROVIDERS.max
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -166,6 +208,30 @@ pub(crate) mod tests {
             judge_providers(&read(100, 200, QuotaSource::Applied), "klanker"),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn a_batch_is_judged_whole_against_each_account() {
+        let batch = |count, creating| BatchProviders {
+            account: "333333333333".into(),
+            read: read(count, 100, QuotaSource::Applied),
+            creating,
+        };
+        // Each of 5 fits alone at 96; the 5 together do not: refused, saying how many fit.
+        let err = judge_batch(&[batch(96, 5)]).unwrap_err().to_string();
+        assert!(
+            err.contains("96 OIDC providers") && err.contains("5 new"),
+            "{err}"
+        );
+        assert!(err.contains("only 4 fit"), "{err}");
+        let warned = judge_batch(&[batch(80, 12)]).unwrap();
+        assert!(warned[0].contains("92 in all"), "{warned:?}");
+        assert!(
+            judge_batch(&[batch(80, 5), batch(99, 0)])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(judge_batch(&[batch(95, 5)]).is_ok());
     }
 
     #[test]

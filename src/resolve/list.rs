@@ -30,7 +30,7 @@ pub fn request(
         local: args.local,
         output: args.output,
         no_headers: args.no_headers,
-        current: current(kubeconfig, global.context.as_deref())?,
+        current: current(kubeconfig, global.context())?,
     })
 }
 

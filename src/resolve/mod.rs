@@ -5,6 +5,7 @@
 
 pub mod add;
 pub mod describe;
+pub mod fleet;
 pub mod list;
 pub mod rm;
 pub mod verify;

@@ -51,7 +51,7 @@ pub fn request<'a>(
         ignore_not_found: args.ignore_not_found,
         output: args.output,
         kubeconfig: global.kubeconfig.as_deref(),
-        context: global.context.as_deref(),
+        context: global.context(),
         timeout: global.timeout(),
         verbose: global.verbose,
         entry: config.get(&args.name),
