@@ -472,8 +472,15 @@ pub struct DescribeArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Registry name of the onboarding (default: the EKS cluster name of the current context, as `add` derives it).
-    pub name: Option<String>,
+    /// Registry names of onboardings (default: the EKS cluster name of the current context, as `add` derives it).
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Verify every onboarding of the klanker account (as `list` shows them).
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// How many onboardings are verified at once (1 to 64).
+    #[arg(long, default_value = "8", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64), hide_short_help = true)]
+    pub parallel: u16,
     #[command(flatten)]
     pub aws: KlankerArgs,
     /// Chained mode: AWS profile for the cluster's account, where role A lives (default: from the context's exec block).
@@ -485,7 +492,7 @@ pub struct VerifyArgs {
 }
 
 /// The klanker account: which profile and region.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct KlankerArgs {
     /// AWS profile for the klanker account.
     #[arg(long, default_value = "klanker-application", value_name = "PROFILE", help_heading = CREDENTIALS_HEADING)]
@@ -599,8 +606,12 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// Registry name of the onboarding (as `list` shows it).
-    pub name: String,
+    /// Registry names of the onboardings (as `list` shows them).
+    #[arg(value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+    /// How many onboardings are removed at once (1 to 64).
+    #[arg(long, default_value = "8", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64), hide_short_help = true)]
+    pub parallel: u16,
     #[command(flatten)]
     pub aws: KlankerArgs,
     #[command(flatten)]

@@ -108,10 +108,8 @@ pub enum Error {
     FleetIncomplete {
         failed: Vec<String>,
         total: usize,
-        /// Whether any cluster was changed (else nothing was, anywhere).
-        changed: bool,
-        /// Ctrl-C stopped some between steps.
-        interrupted: bool,
+        /// The run's exit code, as its command's rules decide it.
+        code: u8,
     },
     /// `verify` (or `add`'s verification): a link of the chain fails.
     #[error("the trust chain is broken at: {}. See the FAIL lines above for the fix.", .links.join(", "))]
@@ -368,10 +366,7 @@ impl Error {
             Error::FleetNotStarted {
                 bad_input: true, ..
             } => EXIT_BAD_INPUT,
-            Error::FleetIncomplete {
-                interrupted: true, ..
-            } => EXIT_INTERRUPTED,
-            Error::FleetIncomplete { changed: true, .. } => EXIT_PARTIAL,
+            Error::FleetIncomplete { code, .. } => *code,
             Error::Interrupted { .. } | Error::InterruptedAtPrompt => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,
         }

@@ -147,8 +147,8 @@ pub async fn run(env: &Env, args: &AddArgs, argv: &[String], o: &mut Out<'_>) ->
         .zip(reports)
         .map(|(member, report)| row(env, args, argv, member, report))
         .collect();
-    output::fleet::summary(o, &rows, format)?;
-    outcome(&rows)
+    output::fleet::summary(o, "FleetAddResult", &rows, format)?;
+    outcome(&rows, false)
 }
 
 /// Each cluster's plan, or why it has none, then the total.
@@ -174,16 +174,19 @@ fn show_plans(o: &mut Out<'_>, members: &[Member], warnings: &[String]) -> Resul
 /// No context could be planned: nothing was changed. Bad input when
 /// every cause is bad input (the same flags fail everywhere).
 fn none_planned(members: &[Member]) -> Error {
+    let members: Vec<(&str, Option<&Error>)> = members
+        .iter()
+        .map(|m| (m.context.as_str(), m.prepared.as_ref().err()))
+        .collect();
+    not_started(&members)
+}
+
+/// None of `members` (what, its error if it failed) could start: nothing
+/// was changed. Bad input when every cause is (the same flags fail everywhere).
+pub(super) fn not_started(members: &[(&str, Option<&Error>)]) -> Error {
     let causes: Vec<(String, String, u8)> = members
         .iter()
-        .filter_map(|m| {
-            let e = m.prepared.as_ref().err()?;
-            Some((
-                m.context.clone(),
-                crate::error::text(e, false),
-                e.exit_code(),
-            ))
-        })
+        .filter_map(|(what, e)| Some((what.to_string(), cause((*e)?), (*e)?.exit_code())))
         .collect();
     let bad_input = causes
         .iter()
@@ -253,7 +256,7 @@ fn applied(
 }
 
 /// A cluster's failure while applying, by what it left behind.
-fn failed(e: &Error) -> ClusterResult {
+pub(super) fn failed(e: &Error) -> ClusterResult {
     match e.exit_code() {
         crate::error::EXIT_PARTIAL => ClusterResult::FailedPartWay,
         crate::error::EXIT_INTERRUPTED => ClusterResult::Interrupted,
@@ -263,15 +266,16 @@ fn failed(e: &Error) -> ClusterResult {
 
 /// An error as the user reads it, without the `error:` the summary's
 /// line already stands for.
-fn cause(e: &Error) -> String {
+pub(super) fn cause(e: &Error) -> String {
     let text = crate::error::text(e, false);
     text.strip_prefix("error: ").unwrap_or(&text).to_string()
 }
 
 /// The run's exit: 0 when every cluster succeeded; interrupted (130)
-/// when Ctrl-C stopped any; 3 when some failed and anything was changed,
-/// 1 when nothing was.
-fn outcome(rows: &[Row]) -> Result<(), Error> {
+/// when Ctrl-C stopped any; 3 when some failed and anything was changed
+/// (or, for `verify`, which changes nothing, when any failed); 1 when
+/// nothing was.
+pub(super) fn outcome(rows: &[Row], changes_nothing: bool) -> Result<(), Error> {
     let failed: Vec<String> = rows
         .iter()
         .filter(|r| !r.result.succeeded())
@@ -283,13 +287,21 @@ fn outcome(rows: &[Row]) -> Result<(), Error> {
     let changed = rows.iter().any(|r| {
         matches!(
             r.result,
-            ClusterResult::Applied | ClusterResult::FailedPartWay | ClusterResult::Broken
+            ClusterResult::Applied
+                | ClusterResult::Removed
+                | ClusterResult::FailedPartWay
+                | ClusterResult::Broken
         )
     });
+    let interrupted = rows.iter().any(|r| r.result == ClusterResult::Interrupted);
+    let code = match (interrupted, changed || changes_nothing) {
+        (true, _) => crate::error::EXIT_INTERRUPTED,
+        (false, true) => crate::error::EXIT_PARTIAL,
+        (false, false) => crate::error::EXIT_FAILURE,
+    };
     Err(Error::FleetIncomplete {
         failed,
         total: rows.len(),
-        changed,
-        interrupted: rows.iter().any(|r| r.result == ClusterResult::Interrupted),
+        code,
     })
 }

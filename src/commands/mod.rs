@@ -9,6 +9,7 @@ pub mod audit;
 pub mod describe;
 pub mod fleet;
 pub mod list;
+pub mod many;
 pub mod policy;
 pub mod rm;
 pub mod verify;
@@ -48,7 +49,13 @@ async fn dispatch(cli: &Cli, o: &mut Out<'_>, interrupt: &Interrupt) -> Result<(
         }
         Command::Add(args) => add(&env()?, args, o).await,
         Command::List(args) => list(&env()?, args, o).await,
+        Command::Rm(args) if args.names.len() > 1 => {
+            Box::pin(many::rm(&env()?.for_fleet(), args, o)).await
+        }
         Command::Rm(args) => rm(&env()?, args, o).await,
+        Command::Verify(args) if args.all || args.names.len() > 1 => {
+            Box::pin(many::verify(&env()?.for_fleet(), args, o)).await
+        }
         Command::Verify(args) => verify(&env()?, args, o).await,
         Command::Describe(args) => describe(&env()?, args, o).await,
         Command::Audit(args) => audit(&env()?, args, o).await,
@@ -106,7 +113,8 @@ async fn add(env: &Env, args: &AddArgs, o: &mut Out<'_>) -> Result<(), Error> {
 
 /// `rm`: plan, show it, ask for the name (or not), remove, report.
 async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> {
-    let prepared = rm::prepare(env, args).await?;
+    let name = args.names.first().map_or("", String::as_str);
+    let prepared = rm::prepare(env, args, name).await?;
     let (request, removal) = (&prepared.request, &prepared.removal);
     if request.output == ReportOutput::Text {
         let account = &prepared.seen.account;
@@ -146,7 +154,7 @@ async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> {
     };
     output::rm::result(o, request.output, &outcome)
         .map_err(after_changes(report.applied, rm::RERUN))?;
-    rm::pending(env, prepared, &report)
+    rm::pending(env, &prepared, &report)
 }
 
 /// `list`: the onboardings, as a table or a document.
@@ -180,7 +188,7 @@ async fn describe(env: &Env, args: &DescribeArgs, o: &mut Out<'_>) -> Result<(),
 
 /// `verify`: each link's verdict; exit 4 when one is broken.
 async fn verify(env: &Env, args: &VerifyArgs, o: &mut Out<'_>) -> Result<(), Error> {
-    let report = verify::run(env, args).await?;
+    let report = verify::run(env, args, args.names.first().map(String::as_str)).await?;
     let request = &report.request;
     output::verify::report(
         o,

@@ -41,13 +41,17 @@ pub struct RmReport {
 /// resolve → observe → plan. A name onboarded nowhere is kubectl delete's
 /// NotFound, unless --ignore-not-found; anything left of a half-removed
 /// onboarding is still found and planned.
-pub async fn prepare<'a>(env: &'a Env, args: &'a RmArgs) -> Result<Prepared<'a>, Error> {
+pub async fn prepare<'a>(
+    env: &'a Env,
+    args: &'a RmArgs,
+    name: &'a str,
+) -> Result<Prepared<'a>, Error> {
     let config = env.store.load()?;
     // Its entry is removed (or marked) at the end: a doubled name anywhere
     // would refuse that write after the rest was removed.
-    let writes = config.get(&args.name).is_some();
-    config.refuse_ambiguous(env.store.path(), &args.name, writes)?;
-    let request = resolve::rm::request(&env.global, args, config)?;
+    let writes = config.get(name).is_some();
+    config.refuse_ambiguous(env.store.path(), name, writes)?;
+    let request = resolve::rm::request(&env.global, args, name, config)?;
     let (klanker, hint) = observe::klanker_clients(env, &request.klanker).await?;
     let seen = observe::rm::observe(&request, &klanker, &env.access, hint, &env.store).await?;
     let observed = &seen.observed;
@@ -124,9 +128,9 @@ pub async fn apply(
 
 /// The cluster part is left: exit 3, once this run has done what it could
 /// (a dry run that still has changes to show is only a plan).
-pub fn pending(env: &Env, prepared: Prepared<'_>, report: &RmReport) -> Result<(), Error> {
+pub fn pending(env: &Env, prepared: &Prepared<'_>, report: &RmReport) -> Result<(), Error> {
     let removal = &prepared.removal;
-    match (&removal.unfinished, prepared.seen.unread) {
+    match (&removal.unfinished, prepared.seen.unread.clone()) {
         (Some(unfinished), Some(cause)) if report.applied || removal.plan.is_noop() => {
             Err(Error::RemovalPending {
                 name: prepared.request.name.to_string(),

@@ -22,15 +22,16 @@ pub struct VerifyReport {
     pub checks: Vec<Check>,
 }
 
-pub async fn run(env: &Env, args: &VerifyArgs) -> Result<VerifyReport, Error> {
+/// One onboarding's verification: `name`, else the current context's.
+pub async fn run(env: &Env, args: &VerifyArgs, name: Option<&str>) -> Result<VerifyReport, Error> {
     let global = &env.global;
     // resolve: with no NAME, the context's EKS cluster names it, as for `add`.
     let kc = kubeconfig::load(global.kubeconfig.as_deref())?;
-    let current = match &args.name {
+    let current = match name {
         Some(_) => None,
         None => Some(kubeconfig::select_context(&kc, global.context())?),
     };
-    let req = resolve::resolve(args, current.as_ref())?;
+    let req = resolve::resolve(args, name, current.as_ref())?;
 
     // observe: which onboarding, then (only in a context pointing at its
     // cluster) the facts of its chain.

@@ -32,6 +32,10 @@ pub enum ClusterResult {
     Broken,
     /// Stopped by Ctrl-C between steps.
     Interrupted,
+    /// `verify`: every link of the chain holds.
+    Verified,
+    /// `rm`: removed.
+    Removed,
 }
 
 impl ClusterResult {
@@ -44,13 +48,19 @@ impl ClusterResult {
             ClusterResult::FailedPartWay => "failed part-way",
             ClusterResult::Broken => "broken",
             ClusterResult::Interrupted => "interrupted",
+            ClusterResult::Verified => "ok",
+            ClusterResult::Removed => "removed",
         }
     }
 
     pub fn succeeded(self) -> bool {
         matches!(
             self,
-            ClusterResult::Applied | ClusterResult::Unchanged | ClusterResult::Planned
+            ClusterResult::Applied
+                | ClusterResult::Unchanged
+                | ClusterResult::Planned
+                | ClusterResult::Verified
+                | ClusterResult::Removed
         )
     }
 }
@@ -76,7 +86,7 @@ pub struct Row {
     pub report: Option<serde_json::Value>,
 }
 
-/// The document of `add -o json|yaml` over several clusters.
+/// The document of `add|rm|verify -o json|yaml` over several clusters.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct FleetReport<'a> {
@@ -144,13 +154,29 @@ pub fn plans(o: &mut Out, plans: &[ClusterPlan<'_>], warnings: &[String]) -> Res
     Ok(())
 }
 
+/// One onboarding that could not be planned (or read), and why.
+pub fn not_planned(o: &mut Out, what: &str, cause: &str) -> Result<(), Error> {
+    writeln!(
+        o.out,
+        "\n{} was not planned: {}",
+        visible(what),
+        visible(cause)
+    )
+}
+
 /// The summary: a table (name, mode, role, result), then each failure
-/// with its cause and the command that converges it; or one document.
-pub fn summary(o: &mut Out, rows: &[Row], format: Option<Structured>) -> Result<(), Error> {
+/// with its cause and the command that converges it; or one document of
+/// `kind` (FleetAddResult, FleetRmResult, FleetVerifyResult).
+pub fn summary(
+    o: &mut Out,
+    kind: &'static str,
+    rows: &[Row],
+    format: Option<Structured>,
+) -> Result<(), Error> {
     let failed = rows.iter().filter(|r| !r.result.succeeded()).count();
     if let Some(format) = format {
         let report = FleetReport {
-            kind: "FleetAddResult",
+            kind,
             clusters: rows,
             succeeded: rows.len() - failed,
             failed,
@@ -326,7 +352,7 @@ mod tests {
             row("a", ClusterResult::Applied),
             row("bb", ClusterResult::Failed),
         ];
-        let (out, _) = super::super::rendered(|o| summary(o, &rows, None));
+        let (out, _) = super::super::rendered(|o| summary(o, "FleetAddResult", &rows, None));
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[1], "NAME  MODE    ROLE           RESULT");
         assert_eq!(lines[2], "a     mirror  km-cluster-a   applied");
@@ -347,7 +373,8 @@ mod tests {
             row("a", ClusterResult::Unchanged),
             row("b", ClusterResult::FailedPartWay),
         ];
-        let (out, _) = super::super::rendered(|o| summary(o, &rows, Some(Structured::Json)));
+        let (out, _) =
+            super::super::rendered(|o| summary(o, "FleetAddResult", &rows, Some(Structured::Json)));
         let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(doc["kind"], "FleetAddResult");
         assert_eq!(

@@ -291,6 +291,22 @@ pub fn confirm_by_name(name: &str) -> Result<bool, Error> {
     Ok(answer == name || answer == "yes")
 }
 
+/// Asks for the number of onboardings (or `yes`) to be typed before
+/// removing several.
+pub fn confirm_by_count(names: &[String]) -> Result<bool, Error> {
+    let count = names.len().to_string();
+    let answer: String = dialoguer::Input::new()
+        .with_prompt(format!(
+            "This removes {count} onboardings ({}). Type {count} (or yes) to confirm",
+            visible(&names.join(", "))
+        ))
+        .allow_empty(true)
+        .interact_text_on(&Term::stderr())
+        .map_err(Error::Prompt)?;
+    let answer = answer.trim();
+    Ok(answer == count || answer == "yes")
+}
+
 /// After Ctrl-C at the prompt: the terminal's line is left as typed.
 pub fn after_interrupted_prompt(o: &mut Out) -> Result<(), Error> {
     writeln!(o.err)

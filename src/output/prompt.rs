@@ -12,6 +12,8 @@ use crate::error::Error;
 pub enum Confirm<'a> {
     YesNo,
     TypeName(&'a str),
+    /// Several onboardings: their number is typed (or yes).
+    TypeCount(&'a [String]),
 }
 
 /// Apply or not (`noop`: the plan changes nothing, so nothing is asked):
@@ -52,6 +54,13 @@ pub async fn decide(
     }
 }
 
+/// What the prompt's thread asks, owned.
+enum Asked {
+    YesNo,
+    Name(String),
+    Count(Vec<String>),
+}
+
 /// The prompt blocks on the terminal, so it runs on a thread of its own
 /// while Ctrl-C is watched here: an interrupted prompt changed nothing.
 /// The question itself is drawn on the terminal (stderr) by `dialoguer`.
@@ -60,16 +69,18 @@ async fn ask(
     o: &mut Out<'_>,
     interrupt: &crate::apply::Interrupt,
 ) -> Result<bool, Error> {
-    let name = match confirm {
-        Confirm::YesNo => None,
-        Confirm::TypeName(name) => Some(name.to_string()),
+    let asked = match confirm {
+        Confirm::YesNo => Asked::YesNo,
+        Confirm::TypeName(name) => Asked::Name(name.to_string()),
+        Confirm::TypeCount(names) => Asked::Count(names.to_vec()),
     };
     // Claimed before the question is shown: a press then ends the prompt
     // with its own message rather than the process without one.
     let _claim = interrupt.claim_prompt();
-    let prompt = tokio::task::spawn_blocking(move || match name {
-        None => super::confirm("Apply these changes?"),
-        Some(name) => super::confirm_by_name(&name),
+    let prompt = tokio::task::spawn_blocking(move || match asked {
+        Asked::YesNo => super::confirm("Apply these changes?"),
+        Asked::Name(name) => super::confirm_by_name(&name),
+        Asked::Count(names) => super::confirm_by_count(&names),
     });
     let mut interrupted = || {
         super::after_interrupted_prompt(o)?;

@@ -79,6 +79,18 @@ struct VerifyReport<'a> {
     checks: &'a [Check],
 }
 
+/// One onboarding's report as a value, for a document of several.
+pub fn report_value(name: &str, role_arn: &str, checks: &[Check]) -> serde_json::Value {
+    let ok = !crate::verify::has_failure(checks);
+    let report = VerifyReport {
+        name,
+        role_arn,
+        ok,
+        checks,
+    };
+    serde_json::to_value(report).unwrap_or_default()
+}
+
 /// `verify`'s whole report.
 pub fn report(
     o: &mut Out,

@@ -33,17 +33,19 @@ pub struct RmRequest<'a> {
     pub pending: Option<Pending>,
 }
 
+/// `name`: the one of `args`' names this request is for.
 pub fn request<'a>(
     global: &'a GlobalArgs,
     args: &'a RmArgs,
+    name: &'a str,
     config: Document,
 ) -> Result<RmRequest<'a>, Error> {
-    validate::registry_name(&args.name).map_err(|mut e| {
+    validate::registry_name(name).map_err(|mut e| {
         e.input = "NAME".into();
         e
     })?;
     Ok(RmRequest {
-        name: &args.name,
+        name,
         klanker: Klanker::resolve(&args.aws)?,
         apply: &args.apply,
         keep_service_account: args.keep_service_account,
@@ -54,8 +56,8 @@ pub fn request<'a>(
         context: global.context(),
         timeout: global.timeout(),
         verbose: global.verbose,
-        entry: config.get(&args.name),
-        pending: config.pending(&args.name),
+        entry: config.get(name),
+        pending: config.pending(name),
         config,
     })
 }
@@ -85,7 +87,7 @@ mod tests {
     #[test]
     fn the_name_is_checked_as_name_and_the_entry_and_its_mark_are_found() {
         let cli = rm(&["bad name"]);
-        let err = request(&cli.global, args(&cli), Document::default())
+        let err = request(&cli.global, args(&cli), "bad name", Document::default())
             .err()
             .unwrap();
         assert!(
@@ -94,7 +96,7 @@ mod tests {
 
         let cli = rm(&["dev", "--request-timeout", "7", "--context", "c"]);
         let doc = Document::parse(DOC).unwrap();
-        let request = request(&cli.global, args(&cli), doc).unwrap();
+        let request = request(&cli.global, args(&cli), "dev", doc).unwrap();
         assert_eq!(request.name, "dev");
         assert_eq!(request.timeout, Duration::from_secs(7));
         assert_eq!(request.context, Some("c"));
@@ -109,7 +111,13 @@ mod tests {
     #[test]
     fn another_name_has_no_entry() {
         let cli = rm(&["prd", "--keep-service-account", "-o", "json"]);
-        let request = request(&cli.global, args(&cli), Document::parse(DOC).unwrap()).unwrap();
+        let request = request(
+            &cli.global,
+            args(&cli),
+            "prd",
+            Document::parse(DOC).unwrap(),
+        )
+        .unwrap();
         assert!(request.entry.is_none() && request.pending.is_none());
         assert!(request.keep_service_account);
         assert_eq!(request.output, ReportOutput::Json);

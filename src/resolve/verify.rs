@@ -16,9 +16,14 @@ pub struct VerifyRequest {
 
 /// `current`: the context `--context` (or the kubeconfig) selects, whose
 /// EKS cluster name is the default NAME, as `add` derives it.
-pub fn resolve(args: &VerifyArgs, current: Option<&ContextInfo>) -> Result<VerifyRequest, Error> {
+/// `name`: the one of `args`' names this request is for.
+pub fn resolve(
+    args: &VerifyArgs,
+    name: Option<&str>,
+    current: Option<&ContextInfo>,
+) -> Result<VerifyRequest, Error> {
     Ok(VerifyRequest {
-        name: name_or_context(args.name.as_deref(), current)?,
+        name: name_or_context(name, current)?,
         klanker: Klanker::resolve(&args.aws)?,
         cluster_profile: args.cluster_profile.clone(),
         output: args.output,
