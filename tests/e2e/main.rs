@@ -18,6 +18,7 @@ mod credentials;
 mod demo;
 mod describe;
 mod faults;
+mod fleet_world;
 mod habits;
 mod help;
 mod hostile;
