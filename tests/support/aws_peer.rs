@@ -10,6 +10,7 @@ use aws_credential_types::Credentials;
 pub const CLUSTER_ACCOUNT: &str = "222222222222";
 pub const KLANKER_ACCOUNT: &str = "333333333333";
 
+#[derive(Clone)]
 pub struct Account {
     pub iam: aws_sdk_iam::Client,
     pub eks: aws_sdk_eks::Client,

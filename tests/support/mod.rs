@@ -10,6 +10,7 @@
 pub mod assert;
 pub mod aws_peer;
 pub mod awscli;
+pub mod fleet;
 pub mod kube;
 pub mod moto;
 pub mod proxy;
@@ -301,24 +302,7 @@ impl World {
 
     /// A kubeconfig user whose exec block runs `aws eks get-token` for the cluster.
     pub fn eks_exec_user(&self, extra_args: &str) -> String {
-        let mut args = vec![
-            "--region",
-            "us-east-1",
-            "eks",
-            "get-token",
-            "--cluster-name",
-            CLUSTER,
-            "--output",
-            "json",
-        ];
-        args.extend(extra_args.split_whitespace());
-        format!(
-            "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      interactiveMode: Never\n      args: [{}]",
-            args.iter()
-                .map(|a| format!("\"{a}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        eks_exec_user_for("us-east-1", CLUSTER, extra_args)
     }
 
     /// Which token the stand-in `aws eks get-token` yields from now on.
@@ -512,6 +496,29 @@ impl World {
         let text = std::fs::read_to_string(self.km_config()).unwrap_or_default();
         serde_yaml::from_str(&text).expect("km-config YAML")
     }
+}
+
+/// A kubeconfig user whose exec block runs `aws eks get-token` for EKS
+/// cluster `cluster` in `region` (the fleet's contexts each name their own).
+pub(crate) fn eks_exec_user_for(region: &str, cluster: &str, extra_args: &str) -> String {
+    let mut args = vec![
+        "--region",
+        region,
+        "eks",
+        "get-token",
+        "--cluster-name",
+        cluster,
+        "--output",
+        "json",
+    ];
+    args.extend(extra_args.split_whitespace());
+    format!(
+        "exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: aws\n      interactiveMode: Never\n      args: [{}]",
+        args.iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 fn set_executable(path: &Path) {

@@ -8,6 +8,8 @@
   flight when it arrived, itself included) to
   the file named by --calls, so tests can count calls and writes, and
   bound a client's concurrency (the peak is the largest `in_flight`);
+- gives each EKS cluster its own OIDC issuer, as EKS does and moto does
+  not (eks_issuers.py);
 - serves the EKS Pod Identity API and EKS add-ons, which moto lacks
   (eks_pod_identity.py); those calls are recorded, and matched by fault
   rules, under their operation name (CreatePodIdentityAssociation, ...),
@@ -40,6 +42,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import make_server
 
 sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
+import eks_issuers  # noqa: E402  (next to this script)
 import eks_pod_identity  # noqa: E402  (next to this script)
 import service_quotas  # noqa: E402  (next to this script)
 
@@ -241,6 +244,7 @@ def main():
     parser.add_argument("--calls", required=True, help="file to append request records to")
     parser.add_argument("--faults", default=None, help="JSON file of fault rules (optional)")
     args = parser.parse_args()
+    eks_issuers.install()
     moto = DomainDispatcherApplication(create_backend_app)
     peer = service_quotas.ServiceQuotasPeer(eks_pod_identity.PodIdentityPeer(moto))
     app = CallRecorder(peer, args.calls, Faults(args.faults))
