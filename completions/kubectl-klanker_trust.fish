@@ -78,12 +78,14 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-name -d 'EKS cluster name (default: from the context\'s exec block or ARN)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-region -d 'EKS cluster region (default: from the context)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l cluster-profile -d 'AWS profile for the cluster\'s account' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l context-pattern -d 'With --all-contexts: only the contexts whose name matches GLOB (`*`, `?`)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l parallel -d 'How many clusters of a fleet are worked on at once (1 to 64)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l kubeconfig -d 'Path of the kubeconfig file' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l context -d 'Kubeconfig context to use (default: the current one)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l config -d 'Path of km-config.yaml' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l request-timeout -d 'How long one AWS or Kubernetes request may take' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l mfa-code -d 'Code of the profile\'s MFA device' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s y -l yes -d 'Apply without asking (--dry-run still wins)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l create-namespace -d 'Create the namespace if it does not exist'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l disable-session-tags -d 'Pod-identity mode: EKS sends no session tags'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l allow-wide-trust -d 'Allow wildcards in --service-account'
@@ -91,6 +93,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l no-verify -d 'Skip the checks after applying'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l rebind -l replace-issuer -d 'Move an onboarding of this name to this cluster'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l override-existing-serviceaccounts -d 'Re-point a ServiceAccount annotated with another role'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -l all-contexts -d 'Onboard every kubeconfig context (a fleet)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand add" -s V -l version -d 'Print version'
@@ -148,6 +151,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand ls" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand ls" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l parallel -d 'How many onboardings are removed at once (1 to 64)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l region -d 'Region for the klanker-side STS/IAM calls' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l klanker-account -d 'The klanker account ID the profile must land in' -r
@@ -163,12 +167,13 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l config -d 'Path of km-config.yaml' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l request-timeout -d 'How long one AWS or Kubernetes request may take' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l mfa-code -d 'Code of the profile\'s MFA device' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s y -l yes -d 'Apply without asking (--dry-run still wins)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l keep-service-account -d 'Leave the ServiceAccount in the cluster'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -l ignore-not-found -d 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand rm" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l parallel -d 'How many onboardings are removed at once (1 to 64)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l region -d 'Region for the klanker-side STS/IAM calls' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l klanker-account -d 'The klanker account ID the profile must land in' -r
@@ -184,12 +189,13 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l config -d 'Path of km-config.yaml' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l request-timeout -d 'How long one AWS or Kubernetes request may take' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l mfa-code -d 'Code of the profile\'s MFA device' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -s y -l yes -d 'Apply without asking (an explicit --dry-run still wins)'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -s y -l yes -d 'Apply without asking (--dry-run still wins)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l keep-service-account -d 'Leave the ServiceAccount in the cluster'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -l ignore-not-found -d 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand delete" -s V -l version -d 'Print version'
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l parallel -d 'How many onboardings are verified at once (1 to 64)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l aws-profile -d 'AWS profile for the klanker account' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l region -d 'Region for the klanker-side STS/IAM calls' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l klanker-account -d 'The klanker account ID the profile must land in' -r
@@ -202,6 +208,7 @@ complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcomm
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l config -d 'Path of km-config.yaml' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l request-timeout -d 'How long one AWS or Kubernetes request may take' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l mfa-code -d 'Code of the profile\'s MFA device' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -l all -d 'Verify every onboarding of the klanker account (as `list` shows them)'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s v -l verbose -d 'Log each step and each AWS/Kubernetes call'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand verify" -s V -l version -d 'Print version'

@@ -74,13 +74,15 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--cluster-name', '--cluster-name', [CompletionResultType]::ParameterName, 'EKS cluster name (default: from the context''s exec block or ARN)')
             [CompletionResult]::new('--cluster-region', '--cluster-region', [CompletionResultType]::ParameterName, 'EKS cluster region (default: from the context)')
             [CompletionResult]::new('--cluster-profile', '--cluster-profile', [CompletionResultType]::ParameterName, 'AWS profile for the cluster''s account')
+            [CompletionResult]::new('--context-pattern', '--context-pattern', [CompletionResultType]::ParameterName, 'With --all-contexts: only the contexts whose name matches GLOB (`*`, `?`)')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many clusters of a fleet are worked on at once (1 to 64)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path of the kubeconfig file')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'Kubeconfig context to use (default: the current one)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take')
             [CompletionResult]::new('--mfa-code', '--mfa-code', [CompletionResultType]::ParameterName, 'Code of the profile''s MFA device')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
-            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (--dry-run still wins)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (--dry-run still wins)')
             [CompletionResult]::new('--create-namespace', '--create-namespace', [CompletionResultType]::ParameterName, 'Create the namespace if it does not exist')
             [CompletionResult]::new('--disable-session-tags', '--disable-session-tags', [CompletionResultType]::ParameterName, 'Pod-identity mode: EKS sends no session tags')
             [CompletionResult]::new('--allow-wide-trust', '--allow-wide-trust', [CompletionResultType]::ParameterName, 'Allow wildcards in --service-account')
@@ -89,6 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--rebind', '--rebind', [CompletionResultType]::ParameterName, 'Move an onboarding of this name to this cluster')
             [CompletionResult]::new('--replace-issuer', '--replace-issuer', [CompletionResultType]::ParameterName, 'Move an onboarding of this name to this cluster')
             [CompletionResult]::new('--override-existing-serviceaccounts', '--override-existing-serviceaccounts', [CompletionResultType]::ParameterName, 'Re-point a ServiceAccount annotated with another role')
+            [CompletionResult]::new('--all-contexts', '--all-contexts', [CompletionResultType]::ParameterName, 'Onboard every kubeconfig context (a fleet)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -161,6 +164,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             break
         }
         'kubectl-klanker_trust;rm' {
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many onboardings are removed at once (1 to 64)')
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
             [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in')
@@ -173,8 +177,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take')
             [CompletionResult]::new('--mfa-code', '--mfa-code', [CompletionResultType]::ParameterName, 'Code of the profile''s MFA device')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
-            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (--dry-run still wins)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (--dry-run still wins)')
             [CompletionResult]::new('--keep-service-account', '--keep-service-account', [CompletionResultType]::ParameterName, 'Leave the ServiceAccount in the cluster')
             [CompletionResult]::new('--ignore-not-found', '--ignore-not-found', [CompletionResultType]::ParameterName, 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call')
@@ -186,6 +190,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             break
         }
         'kubectl-klanker_trust;delete' {
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many onboardings are removed at once (1 to 64)')
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
             [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in')
@@ -198,8 +203,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take')
             [CompletionResult]::new('--mfa-code', '--mfa-code', [CompletionResultType]::ParameterName, 'Code of the profile''s MFA device')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
-            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (an explicit --dry-run still wins)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Apply without asking (--dry-run still wins)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Apply without asking (--dry-run still wins)')
             [CompletionResult]::new('--keep-service-account', '--keep-service-account', [CompletionResultType]::ParameterName, 'Leave the ServiceAccount in the cluster')
             [CompletionResult]::new('--ignore-not-found', '--ignore-not-found', [CompletionResultType]::ParameterName, 'Exit 0 when NAME is onboarded nowhere (as `kubectl delete --ignore-not-found`); without it that is exit 1')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call')
@@ -211,6 +216,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             break
         }
         'kubectl-klanker_trust;verify' {
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'How many onboardings are verified at once (1 to 64)')
             [CompletionResult]::new('--aws-profile', '--aws-profile', [CompletionResultType]::ParameterName, 'AWS profile for the klanker account')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'Region for the klanker-side STS/IAM calls')
             [CompletionResult]::new('--klanker-account', '--klanker-account', [CompletionResultType]::ParameterName, 'The klanker account ID the profile must land in')
@@ -222,6 +228,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-klanker_trust' -ScriptB
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Path of km-config.yaml')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long one AWS or Kubernetes request may take')
             [CompletionResult]::new('--mfa-code', '--mfa-code', [CompletionResultType]::ParameterName, 'Code of the profile''s MFA device')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Verify every onboarding of the klanker account (as `list` shows them)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Log each step and each AWS/Kubernetes call')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -50,7 +50,6 @@ const PLACE_HEADING: &str = "Where it lives";
 const SAFETY_HEADING: &str = "Safety";
 const OUTPUT_HEADING: &str = "Output";
 const CREDENTIALS_HEADING: &str = "Credentials";
-const FLEET_HEADING: &str = "Several clusters";
 
 /// The global flags that mean nothing to `completion` and `version`, so
 /// their help does not list them.
@@ -531,7 +530,7 @@ pub struct ApplyArgs {
     /// not a terminal, else ask.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "client", value_enum, value_name = "MODE", help_heading = SAFETY_HEADING)]
     pub dry_run: Option<DryRun>,
-    /// Apply without asking (an explicit --dry-run still wins).
+    /// Apply without asking (--dry-run still wins).
     #[arg(short = 'y', long, help_heading = SAFETY_HEADING)]
     pub yes: bool,
 }
@@ -793,14 +792,17 @@ pub struct AddArgs {
     /// Its pods lose that role.
     #[arg(long, help_heading = SAFETY_HEADING, hide_short_help = true)]
     pub override_existing_serviceaccounts: bool,
-    /// Onboard every context of the kubeconfig (a fleet), each under its EKS cluster name.
-    #[arg(long, help_heading = FLEET_HEADING)]
+    /// Onboard every kubeconfig context (a fleet).
+    ///
+    /// Each cluster under its own EKS cluster name, --parallel at a time,
+    /// after one combined plan and one prompt.
+    #[arg(long, help_heading = PLACE_HEADING)]
     pub all_contexts: bool,
     /// With --all-contexts: only the contexts whose name matches GLOB (`*`, `?`).
-    #[arg(long, value_name = "GLOB", requires = "all_contexts", help_heading = FLEET_HEADING, hide_short_help = true)]
+    #[arg(long, value_name = "GLOB", requires = "all_contexts", help_heading = PLACE_HEADING, hide_short_help = true)]
     pub context_pattern: Option<String>,
     /// How many clusters of a fleet are worked on at once (1 to 64).
-    #[arg(long, default_value = "8", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64), help_heading = FLEET_HEADING, hide_short_help = true)]
+    #[arg(long, default_value = "8", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64), help_heading = PLACE_HEADING, hide_short_help = true)]
     pub parallel: u16,
 }
 

@@ -264,11 +264,13 @@ pub(super) fn failed(e: &Error) -> ClusterResult {
     }
 }
 
-/// An error as the user reads it, without the `error:` the summary's
-/// line already stands for.
+/// An error as the user reads it, on one line, without the `error:` the
+/// summary's line already stands for.
 pub(super) fn cause(e: &Error) -> String {
     let text = crate::error::text(e, false);
-    text.strip_prefix("error: ").unwrap_or(&text).to_string()
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    // One line in the summary: the lines of a composite message joined.
+    text.lines().collect::<Vec<_>>().join(" ")
 }
 
 /// The run's exit: 0 when every cluster succeeded; interrupted (130)

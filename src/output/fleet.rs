@@ -33,6 +33,7 @@ pub enum ClusterResult {
     /// Stopped by Ctrl-C between steps.
     Interrupted,
     /// `verify`: every link of the chain holds.
+    #[serde(rename = "ok")]
     Verified,
     /// `rm`: removed.
     Removed,

@@ -18,6 +18,7 @@ mod credentials;
 mod demo;
 mod describe;
 mod faults;
+mod fleet;
 mod fleet_input;
 mod fleet_world;
 mod habits;
