@@ -14,7 +14,8 @@ checks in front of moto, in the order STS makes them:
      resolve here). What the tests prove is which *provider* STS picks and
      whether it accepts the token's audience, not the signature;
   2. the IAM OIDC provider of the ROLE's account (from RoleArn) whose URL is
-     the token's `iss` without https:// must exist, else InvalidIdentityToken
+     the token's `iss` without https:// (a trailing slash aside) must exist,
+     else InvalidIdentityToken
      "No OpenIDConnect provider found in your account for <iss>";
   3. the token's `aud` (a string or a list) must hold one of that provider's
      client IDs, else InvalidIdentityToken "Incorrect token audience";
@@ -135,7 +136,11 @@ def check(params):
     partition, account = match.group(1), match.group(2)
     iam = iam_backends[account][partition]
     url = issuer[len("https://"):] if issuer.startswith("https://") else issuer
-    provider = next((p for p in list(iam.open_id_providers.values()) if p.url == url.rstrip("/")), None)
+    # One trailing slash is ignored on either side (a provider registered as
+    # ".../id/X/" for tokens of ".../id/X"): whether real STS refuses that
+    # mismatch is not established here, and the peer refuses only what is.
+    provider = next((p for p in list(iam.open_id_providers.values())
+                     if p.url.rstrip("/") == url.rstrip("/")), None)
     if provider is None:
         raise StsError(400, "InvalidIdentityToken", f"No OpenIDConnect provider found in your account for {issuer}")
     audiences = [a for a in as_list(claims.get("aud")) if isinstance(a, str)]
