@@ -9,6 +9,7 @@ mod support;
 
 mod add;
 mod audit;
+mod audit_sts;
 mod binding;
 mod bounds;
 mod chained;

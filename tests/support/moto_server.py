@@ -14,6 +14,10 @@
   (eks_pod_identity.py); those calls are recorded, and matched by fault
   rules, under their operation name (CreatePodIdentityAssociation, ...),
   with their path, query and JSON body members as parameters;
+- refuses AssumeRoleWithWebIdentity where real STS would, for want of the
+  token issuer's OIDC provider in the role's account, of its audience among
+  the provider's client IDs, of a live token, or of a trust statement naming
+  the provider (sts_web_identity.py); moto answers the rest;
 - answers Service Quotas' GetServiceQuota for IAM's quotas, which moto's
   servicequotas backend lacks (service_quotas.py); awsJson calls are recorded,
   and matched by fault rules, under their X-Amz-Target operation, with their
@@ -45,6 +49,7 @@ sys.dont_write_bytecode = True  # no __pycache__ left in the source tree
 import eks_issuers  # noqa: E402  (next to this script)
 import eks_pod_identity  # noqa: E402  (next to this script)
 import service_quotas  # noqa: E402  (next to this script)
+import sts_web_identity  # noqa: E402  (next to this script)
 
 SERVICE_RE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
 ACCESS_KEY_RE = re.compile(r"Credential=([^/]+)/")
@@ -246,7 +251,7 @@ def main():
     args = parser.parse_args()
     eks_issuers.install()
     moto = DomainDispatcherApplication(create_backend_app)
-    peer = service_quotas.ServiceQuotasPeer(eks_pod_identity.PodIdentityPeer(moto))
+    peer = sts_web_identity.WebIdentityPeer(service_quotas.ServiceQuotasPeer(eks_pod_identity.PodIdentityPeer(moto)))
     app = CallRecorder(peer, args.calls, Faults(args.faults))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
