@@ -19,6 +19,7 @@ mod demo;
 mod describe;
 mod faults;
 mod fleet_input;
+mod fleet_terminal;
 mod fleet_world;
 mod habits;
 mod help;
