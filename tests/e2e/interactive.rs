@@ -104,6 +104,17 @@ impl Tmux {
         self.capture(&["-e"])
     }
 
+    /// The screen and its scrollback row by row, soft wraps kept: lines
+    /// as wide as the pane (progress bars) are not joined into one.
+    pub(crate) fn screen_rows(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-S", "-", "-t", "plugin"])
+            .output()
+            .expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn capture(&self, extra: &[&str]) -> String {
         let out = self
             .cmd()
