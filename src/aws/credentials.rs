@@ -844,15 +844,22 @@ impl Session {
 
     /// Records (and, with --verbose, logs) which identity `side` acts as:
     /// an ARN or a profile name, never a key. The latest word for a side
-    /// wins; the same word again (another client of that side) is not
-    /// logged again.
+    /// wins, except that ARNs of different accounts stand side by side (a
+    /// fleet's clusters in several accounts); the same word again (another
+    /// client of that side) is not logged again.
     pub fn record(&self, side: Side, who: String) {
         let mut identities = lock(&self.identities);
         if identities.contains(&(side, who.clone())) {
             return;
         }
         tracing::debug!("  [aws {side}] identity {who}");
-        identities.retain(|(s, _)| *s != side);
+        let account = |word: &str| crate::trust::arn::account_of(word).map(str::to_string);
+        let (new_account, old) = (account(&who), identities.clone());
+        identities.clear();
+        identities.extend(old.into_iter().filter(|(s, word)| {
+            *s != side
+                || (new_account.is_some() && account(word).is_some_and(|a| Some(a) != new_account))
+        }));
         identities.push((side, who));
     }
 
@@ -1577,5 +1584,25 @@ mod tests {
         assert!(!session.can_get_code("arn:aws:iam::1:mfa/x"));
         let given = Session::new(Some("123456".parse().unwrap()), false, None);
         assert!(given.can_get_code("arn:aws:iam::1:mfa/x"));
+    }
+
+    #[test]
+    fn each_account_keeps_its_identity_and_a_profile_name_gives_way_to_its_arn() {
+        use super::super::Side;
+        let session = Session::new(None, false, None);
+        let arn = |account: &str| format!("arn:aws:sts::{account}:assumed-role/admin/s");
+        session.record(Side::Cluster, "cluster-admin".into());
+        session.record(Side::Klanker, arn("333333333333"));
+        session.record(Side::Cluster, arn("222222222222"));
+        session.record(Side::Cluster, arn("444444444444"));
+        session.record(Side::Cluster, arn("222222222222"));
+        assert_eq!(
+            session.identities(),
+            [
+                (Side::Klanker, arn("333333333333")),
+                (Side::Cluster, arn("222222222222")),
+                (Side::Cluster, arn("444444444444")),
+            ]
+        );
     }
 }

@@ -127,7 +127,9 @@ pub async fn run(env: &Env, args: &AddArgs, argv: &[String], o: &mut Out<'_>) ->
     // Each plan judged its own provider; the batch is judged whole, up front.
     let quota_warnings = crate::plan::quota::judge_batch(&batch_providers(&members))?;
     if format.is_none() {
-        show_plans(o, &members, &quota_warnings)?;
+        // Every account's identity, now that every cluster was planned.
+        let acting_as = env.access.identities_line();
+        show_plans(o, &members, &quota_warnings, &acting_as)?;
     }
     let planned = || members.iter().filter_map(|m| m.prepared.as_ref().ok());
     if planned().count() == 0 {
@@ -152,7 +154,12 @@ pub async fn run(env: &Env, args: &AddArgs, argv: &[String], o: &mut Out<'_>) ->
 }
 
 /// Each cluster's plan, or why it has none, then the total.
-fn show_plans(o: &mut Out<'_>, members: &[Member], warnings: &[String]) -> Result<(), Error> {
+fn show_plans(
+    o: &mut Out<'_>,
+    members: &[Member],
+    warnings: &[String],
+    acting_as: &str,
+) -> Result<(), Error> {
     let plans: Vec<output::fleet::ClusterPlan<'_>> = members
         .iter()
         .map(|m| match &m.prepared {
@@ -160,7 +167,7 @@ fn show_plans(o: &mut Out<'_>, members: &[Member], warnings: &[String]) -> Resul
                 req: &p.req,
                 snapshot: &p.snapshot,
                 add: &p.add,
-                acting_as: &p.acting_as,
+                acting_as,
             },
             Err(e) => output::fleet::ClusterPlan::NotPlanned {
                 context: &m.context,

@@ -62,6 +62,19 @@ fn one_run_onboards_every_cluster_each_trusting_only_its_own_issuer() {
             json!(cluster.role_arn())
         );
     }
+    // The plan says once which identity acts in each account, both cluster accounts included.
+    let acting = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Acting as"))
+        .expect("an Acting as line");
+    for account in ["222222222222", "444444444444"] {
+        assert_contains!(
+            acting,
+            &format!("arn:aws:sts::{account}:assumed-role/cluster-admin")
+        );
+    }
+    assert_eq!(out.stdout.matches("Acting as").count(), 1, "{}", out.stdout);
     // One provider per issuer, none shared.
     let providers = fleet.world.block_on(fleet.world.klanker.providers());
     assert_eq!(providers.len(), 5, "{providers:?}");
