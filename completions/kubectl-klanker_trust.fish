@@ -238,8 +238,8 @@ medium\t''
 high\t''
 critical\t''"
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l fix-doc -d 'Print only the fixed trust document of this role (name or ARN), for `aws iam update-assume-role-policy`' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l max-trust-policy-size -d 'The accounts\' role trust policy quota, in characters (2048 unless raised)' -r
-complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l provider-quota -d 'The accounts\' OIDC provider quota (100 unless raised)' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l max-trust-policy-size -d 'The accounts\' role trust policy quota, in characters' -r
+complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l provider-quota -d 'The accounts\' OIDC provider quota' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l kubeconfig -d 'Path of the kubeconfig file' -r -F
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l context -d 'Kubeconfig context to use (default: the current one)' -r
 complete -c kubectl-klanker_trust -n "__fish_kubectl_klanker_trust_using_subcommand audit" -l config -d 'Path of km-config.yaml' -r -F

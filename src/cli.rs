@@ -310,12 +310,18 @@ pub struct AuditArgs {
     /// Print only the fixed trust document of this role (name or ARN), for `aws iam update-assume-role-policy`.
     #[arg(long, value_name = "ROLE")]
     pub fix_doc: Option<String>,
-    /// The accounts' role trust policy quota, in characters (2048 unless raised).
-    #[arg(long, default_value_t = crate::trust::policy::DEFAULT_MAX_TRUST_POLICY_SIZE, value_name = "CHARS")]
-    pub max_trust_policy_size: usize,
-    /// The accounts' OIDC provider quota (100 unless raised).
-    #[arg(long, default_value_t = 100, value_name = "N")]
-    pub provider_quota: usize,
+    /// The accounts' role trust policy quota, in characters.
+    ///
+    /// Default: each account's applied quota (Service Quotas iam
+    /// L-C07B4B0D), read where the identity may, else 2048.
+    #[arg(long, value_name = "CHARS")]
+    pub max_trust_policy_size: Option<usize>,
+    /// The accounts' OIDC provider quota.
+    ///
+    /// Default: each account's applied quota (Service Quotas iam
+    /// L-858F3967), read where the identity may, else 100.
+    #[arg(long, value_name = "N")]
+    pub provider_quota: Option<usize>,
 }
 
 /// `policy -h`'s examples: the common three.

@@ -187,6 +187,9 @@ pub fn audit_policy(partition: &str) -> Value {
              "Resource": format!("arn:{partition}:iam::*:oidc-provider/*")},
             {"Sid": "ReadTagsOfOnboardedRoles", "Effect": "Allow", "Action": ["iam:GetRole"],
              "Resource": format!("arn:{partition}:iam::*:role/*")},
+            // The applied quotas the findings are measured against; without
+            // it AWS's defaults are assumed, and the report says so.
+            quota_statement(),
         ]
     })
 }

@@ -283,6 +283,11 @@ pub struct AccountScan {
     /// The roles whose description looks like this tool's, with their
     /// tags: the tags prove which onboarding, if any, a role is.
     pub tagged: Vec<(RoleSummary, Tags)>,
+    /// The account's own quotas, as read (or the flags); None: the
+    /// scan's `limits` hold for it.
+    pub limits: Option<Limits>,
+    /// Where each of `limits` came from (applied, AWS's default and why, a flag).
+    pub quota_sources: Vec<String>,
 }
 
 /// A ServiceAccount of the audited cluster.
@@ -339,6 +344,9 @@ pub struct AccountSummary {
     pub workload_identity_roles: usize,
     pub providers: usize,
     pub provider_quota: usize,
+    /// Where the quotas came from (applied, AWS's default and why, a flag).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quota_sources: Vec<String>,
 }
 
 /// The audit: each account's summary and every finding, worst first.
@@ -402,10 +410,11 @@ pub fn analyze(scan: &Scan) -> Report {
     let mut findings = Vec::new();
     let mut accounts = Vec::new();
     for account in &scan.accounts {
+        let limits = account.limits.unwrap_or(scan.limits);
         let ctx = rules::Context {
             account,
             workload_accounts: &workload,
-            limits: scan.limits,
+            limits,
         };
         let owned = owned::onboardings(account, &scan.config);
         let mut found: Vec<Finding> = account
@@ -430,7 +439,8 @@ pub fn analyze(scan: &Scan) -> Report {
                 .filter(|r| is_workload_identity(r))
                 .count(),
             providers: account.providers.len(),
-            provider_quota: scan.limits.provider_quota,
+            provider_quota: limits.provider_quota,
+            quota_sources: account.quota_sources.clone(),
         });
     }
     findings.sort_by(|a, b| {

@@ -36,6 +36,8 @@ fn account(id: &str, roles: Vec<RoleSummary>, providers: Vec<Provider>) -> Accou
         roles,
         providers,
         tagged: Vec::new(),
+        limits: None,
+        quota_sources: Vec::new(),
     }
 }
 

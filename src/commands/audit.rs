@@ -27,10 +27,11 @@ pub async fn run(env: &Env, args: &AuditArgs) -> Result<AuditReport, Error> {
             profiles.push(p);
         }
     }
+    let flags = (args.provider_quota, args.max_trust_policy_size);
     let accounts = futures::future::try_join_all(
         profiles
             .iter()
-            .map(|p| observe::audit::account(global, p, &args.region, &env.access)),
+            .map(|p| observe::audit::account(global, p, &args.region, &env.access, flags)),
     );
     let cluster = async {
         match global.context() {
@@ -46,10 +47,8 @@ pub async fn run(env: &Env, args: &AuditArgs) -> Result<AuditReport, Error> {
         accounts,
         cluster,
         config,
-        limits: Limits {
-            provider_quota: args.provider_quota,
-            trust_quota: args.max_trust_policy_size,
-        },
+        // Each account holds its own quotas (`AccountScan::limits`).
+        limits: Limits::default(),
     };
     match &args.fix_doc {
         Some(role) => Ok(AuditReport::FixDocument(audit::fix_document(&scan, role)?)),

@@ -9,36 +9,51 @@ use std::collections::BTreeSet;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use crate::audit::{AccountScan, AuditError, ClusterScan, Provider, ServiceAccount};
+use crate::audit::{AccountScan, AuditError, ClusterScan, Limits, Provider, ServiceAccount};
 use crate::aws::{self, AwsError, KlankerClients, iam};
 use crate::cli::GlobalArgs;
 use crate::error::Error;
 use crate::inventory::RoleSummary;
 use crate::k8s::{self, Cluster};
 use crate::kubeconfig;
+use crate::plan::quota::{PROVIDERS, Quota, QuotaCode, TRUST_LENGTH};
 use crate::trust::{self, Issuer};
 
 /// GetOpenIDConnectProvider calls in flight at once.
 const PROVIDER_READS: usize = 8;
 
 /// One account, read with `profile`.
+/// `flags`: `--provider-quota` and `--max-trust-policy-size`; the
+/// account's applied quota is read for each one not given.
 pub async fn account(
     global: &GlobalArgs,
     profile: &str,
     region: &str,
     access: &aws::Access,
+    flags: (Option<usize>, Option<usize>),
 ) -> Result<AccountScan, Error> {
     let hint = aws::check_profile(profile, "--aws-profile").await?;
     let sdk = aws::load_config(Some(profile), region, access, aws::Side::Klanker).await?;
     let clients = KlankerClients::new(&sdk, global.verbose);
     let named = hint.as_ref().map(|h| h.account.clone());
     let denied = |e: Error| denied(e, profile, named.clone());
-    let (roles, arns, identity) = tokio::try_join!(
-        async { iam::list_roles(&clients.iam).await.map_err(Error::from) },
-        async { iam::list_providers(&clients.iam).await.map_err(Error::from) },
-        super::klanker_identity(&clients, hint.clone()),
-    )
-    .map_err(&denied)?;
+    let (lists, (provider_quota, trust_quota)) = tokio::join!(
+        async {
+            tokio::try_join!(
+                async { iam::list_roles(&clients.iam).await.map_err(Error::from) },
+                async { iam::list_providers(&clients.iam).await.map_err(Error::from) },
+                super::klanker_identity(&clients, hint.clone()),
+            )
+        },
+        // Beside the lists: the quotas cost no round trip of their own.
+        async {
+            tokio::join!(
+                quota(&clients, (flags.0, "--provider-quota"), PROVIDERS),
+                quota(&clients, (flags.1, "--max-trust-policy-size"), TRUST_LENGTH)
+            )
+        },
+    );
+    let (roles, arns, identity) = lists.map_err(&denied)?;
     let providers = providers(&clients, &roles, arns).await.map_err(&denied)?;
     // Descriptions name the candidates (ListRoles returns no tags); only
     // the tags GetRole reads prove an onboarding. A cluster role is judged
@@ -61,7 +76,32 @@ pub async fn account(
         roles,
         providers,
         tagged,
+        limits: Some(Limits {
+            provider_quota: provider_quota.0,
+            trust_quota: trust_quota.0,
+        }),
+        quota_sources: vec![
+            format!("OIDC providers: {}", provider_quota.1),
+            format!("trust policy length: {}", trust_quota.1),
+        ],
     })
+}
+
+/// The flag's value, else the account's applied quota `of`, else AWS's
+/// default; and where it came from, in words.
+async fn quota(
+    clients: &KlankerClients,
+    flag: (Option<usize>, &str),
+    of: QuotaCode,
+) -> (usize, String) {
+    match flag {
+        (Some(value), name) => (value, format!("{value} ({name})")),
+        (None, _) => {
+            let read = aws::quotas::read(&clients.quotas, of, aws::Side::Klanker).await;
+            let quota = Quota::from_read(of, read);
+            (quota.value, quota.to_string())
+        }
+    }
 }
 
 /// Every provider of the account; the client IDs of those some role trusts.

@@ -92,6 +92,12 @@ pub fn text(report: &Report, wide: bool) -> String {
         let line = format!("{account}{}){counts}", fit(&visible(&a.profile), room));
         out.push_str(&fit(&line, COLUMNS));
         out.push('\n');
+        // Which quotas the findings are measured against, when the account's were read.
+        if !a.quota_sources.is_empty() {
+            let sources = format!("  quotas: {}", visible(&a.quota_sources.join("; ")));
+            out.push_str(&fit(&sources, COLUMNS));
+            out.push('\n');
+        }
     }
     if report.findings.is_empty() {
         out.push_str("\nNo findings.\n");
@@ -217,6 +223,7 @@ mod tests {
                 workload_identity_roles: 2,
                 providers: 1,
                 provider_quota: 100,
+                quota_sources: Vec::new(),
             }],
             findings: vec![
                 finding(FindingId::WebIdentityNoSub, &long, &long),

@@ -125,13 +125,14 @@ fn ids_by_arn(report: &Value) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The keys of `-o json|yaml` as docs/commands/audit.md documents them.
-const ACCOUNT_KEYS: [&str; 6] = [
+const ACCOUNT_KEYS: [&str; 7] = [
     "profile",
     "account",
     "roles",
     "workload_identity_roles",
     "providers",
     "provider_quota",
+    "quota_sources",
 ];
 const FINDING_KEYS: [&str; 8] = [
     "id",
@@ -812,8 +813,10 @@ fn a_thousand_roles_and_a_hundred_providers_are_audited_in_about_fifteen_calls()
         "the trusted ones only"
     );
     assert_eq!(count("GetRole"), 0);
+    // The two applied quotas (providers, trust length), read beside the lists.
+    assert_eq!(count("GetServiceQuota"), 2);
     assert!(
-        calls.len() <= 15,
+        calls.len() <= 17,
         "{} AWS calls: {:?}",
         calls.len(),
         calls.iter().map(|c| &c.action).collect::<Vec<_>>()
@@ -936,5 +939,44 @@ fn provider_reads_are_held_to_eight_in_flight_at_once() {
         world.moto.peak_in_flight(READ),
         8,
         "never more than 8 at once after the release either"
+    );
+}
+
+#[test]
+fn findings_are_measured_against_each_accounts_applied_quotas_unless_a_flag_says() {
+    let world = World::new();
+    world.set_applied_quota(KLANKER_ACCOUNT, "L-858F3967", 250);
+    let report = audit_json(&world, &[]);
+    let account = &report["accounts"][0];
+    assert_eq!(account["provider_quota"], 250);
+    let sources = strings(&account["quota_sources"]);
+    assert!(
+        sources.contains(&"OIDC providers: quota 250 (applied)".to_string()),
+        "{sources:?}"
+    );
+    // Not raised: the trust-length quota is AWS's default, and said to be.
+    assert!(
+        sources
+            .iter()
+            .any(|s| s.starts_with("trust policy length: quota 2048")),
+        "{sources:?}"
+    );
+    let report = audit_json(&world, &["--provider-quota", "7"]);
+    assert_eq!(report["accounts"][0]["provider_quota"], 7);
+    assert!(
+        strings(&report["accounts"][0]["quota_sources"])
+            .contains(&"OIDC providers: 7 (--provider-quota)".to_string()),
+        "{report}"
+    );
+    // A refused read is no failure: the default, with why.
+    world.moto.inject(
+        json!([{"action": "GetServiceQuota", "fault": "error", "status": 400,
+        "code": "AccessDeniedException", "message": "denied", "count": 10}]),
+    );
+    let out = world.run(&["audit"]);
+    out.assert_ok();
+    assert_contains!(
+        out.stdout,
+        "quotas: OIDC providers: quota 100 (the default:"
     );
 }

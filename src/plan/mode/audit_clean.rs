@@ -65,6 +65,8 @@ fn empty_account(account: &str) -> AccountScan {
         roles: Vec::new(),
         providers: Vec::new(),
         tagged: Vec::new(),
+        limits: None,
+        quota_sources: Vec::new(),
     }
 }
 

@@ -111,6 +111,8 @@ mod tests {
                 roles: vec![role.clone()],
                 providers: Vec::new(),
                 tagged: vec![(role, tags)],
+                limits: None,
+                quota_sources: Vec::new(),
             }],
             ..Scan::default()
         }
