@@ -250,6 +250,22 @@ fn assert_calls_kept_no_token(world: &World, role: &str, count: usize) {
     }
 }
 
+/// Once fixed as the finding says, the same token is admitted (STS's
+/// answer names the role), the peer kept no token, and the finding
+/// (`id`, on `arn`) is gone.
+fn assert_fixed(world: &World, (name, role): (&str, &str), token: &str, (id, arn): (&str, &str)) {
+    let assumed = assume(world, role, token).expect("the same token, admitted");
+    assert_eq!(
+        assumed,
+        format!("arn:aws:sts::{KLANKER_ACCOUNT}:assumed-role/{name}/{SESSION}")
+    );
+    assert_calls_kept_no_token(world, role, 2);
+    assert!(
+        findings(&audit(world), id, arn).is_empty(),
+        "the fix clears the finding"
+    );
+}
+
 #[test]
 fn provider_missing_is_refused_by_sts_for_want_of_the_provider_and_admitted_once_it_exists() {
     let world = World::new();
@@ -295,16 +311,7 @@ fn provider_missing_is_refused_by_sts_for_want_of_the_provider_and_admitted_once
             .create_provider(&world.issuer, &[STS_AUDIENCE]),
     );
     assert_eq!(registered, provider_arn(&world, KLANKER_ACCOUNT));
-    let assumed = assume(&world, &role, &token).expect("the same token, admitted");
-    assert_eq!(
-        assumed,
-        format!("arn:aws:sts::{KLANKER_ACCOUNT}:assumed-role/{name}/{SESSION}")
-    );
-    assert_calls_kept_no_token(&world, &role, 2);
-    assert!(
-        findings(&audit(&world), "provider-missing", &role).is_empty(),
-        "the fix clears the finding"
-    );
+    assert_fixed(&world, (name, &role), &token, ("provider-missing", &role));
 }
 
 #[test]
@@ -349,14 +356,6 @@ fn provider_no_sts_client_id_is_refused_by_sts_for_the_audience_and_admitted_onc
             .create_provider(&world.issuer, &[other_ids[0], STS_AUDIENCE]),
     );
     assert_eq!(again, provider);
-    let assumed = assume(&world, &role, &token).expect("the same token, admitted");
-    assert_eq!(
-        assumed,
-        format!("arn:aws:sts::{KLANKER_ACCOUNT}:assumed-role/{name}/{SESSION}")
-    );
-    assert_calls_kept_no_token(&world, &role, 2);
-    assert!(
-        findings(&audit(&world), "provider-no-sts-client-id", &provider).is_empty(),
-        "the fix clears the finding"
-    );
+    let finding = ("provider-no-sts-client-id", provider.as_str());
+    assert_fixed(&world, (name, &role), &token, finding);
 }

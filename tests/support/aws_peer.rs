@@ -66,11 +66,17 @@ pub async fn account_in(moto_url: &str, account: &str, region: &str, partition: 
 impl Account {
     /// Creates an EKS cluster and returns its issuer URL.
     pub async fn create_cluster(&self, name: &str) -> String {
+        self.create_cluster_in(CLUSTER_ACCOUNT, name).await
+    }
+
+    /// Creates EKS cluster `name`, its role in `account` (this handle's
+    /// account), and returns its issuer URL.
+    pub async fn create_cluster_in(&self, account: &str, name: &str) -> String {
         let out = self
             .eks
             .create_cluster()
             .name(name)
-            .role_arn(format!("arn:aws:iam::{CLUSTER_ACCOUNT}:role/eks-cluster"))
+            .role_arn(format!("arn:aws:iam::{account}:role/eks-cluster"))
             .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
             .send()
             .await

@@ -117,7 +117,7 @@ impl Fleet {
             let (account, region) = placement(i);
             let name = cluster_name(i);
             let handle = accounts[&(account, region)].clone();
-            let issuer = world.block_on(create_eks_cluster(&handle, account, &name));
+            let issuer = world.block_on(handle.create_cluster_in(account, &name));
             clusters.push(FleetCluster {
                 context: format!("arn:aws:eks:{region}:{account}:cluster/{name}"),
                 name,
@@ -275,25 +275,6 @@ fn account_handles(world: &World) -> HashMap<(&'static str, &'static str), Accou
         }
     }
     accounts
-}
-
-/// Creates EKS cluster `name` in the handle's account and region (its role
-/// in that same account); its issuer.
-async fn create_eks_cluster(handle: &Account, account: &str, name: &str) -> String {
-    let out = handle
-        .eks
-        .create_cluster()
-        .name(name)
-        .role_arn(format!("arn:aws:iam::{account}:role/eks-cluster"))
-        .resources_vpc_config(aws_sdk_eks::types::VpcConfigRequest::builder().build())
-        .send()
-        .await
-        .expect("create EKS cluster");
-    out.cluster
-        .and_then(|c| c.identity)
-        .and_then(|i| i.oidc)
-        .and_then(|o| o.issuer)
-        .expect("issuer")
 }
 
 /// Starts each cluster's API server, signing for its issuer, with namespace
