@@ -105,6 +105,8 @@ pub async fn apply<P: apply::Progress>(
     futures::stream::iter(members)
         .map(|member| async move {
             let prepared = member.prepared.as_ref().ok()?;
+            // A cluster with nothing to change is not applied, as alone.
+            let go = go && !prepared.add.plan.is_noop();
             Some(add::apply(env, prepared, go, &progress(prepared)).await)
         })
         .buffered(usize::from(parallel))

@@ -410,3 +410,78 @@ fn the_plan_header_wraps_to_the_terminal_width() {
         "{header:#?}"
     );
 }
+
+/// `rm A B` on a terminal: both removal plans, then one prompt that asks
+/// for the number of onboardings typed. A wrong number removes nothing;
+/// typing it removes both, and only them.
+#[test]
+fn rm_of_several_names_shows_every_plan_and_asks_once_for_their_number() {
+    let fleet = crate::support::fleet::Fleet::new(4);
+    let world = &fleet.world;
+    world.run(&["add", "--all-contexts", "--yes"]).assert_ok();
+    let (a, b) = (&fleet.clusters[0], &fleet.clusters[1]);
+    let prompt = format!(
+        "This removes 2 onboardings ({}, {}). Type 2 (or yes) to confirm",
+        a.name, b.name
+    );
+    let asked = |tmux: &Tmux, screen: &str| {
+        assert!(
+            tmux.exit_code().is_none(),
+            "the plugin exited before asking:\n{screen}"
+        );
+        screen.contains(&prompt)
+    };
+    let rm = shell_command(world, &["rm", &a.name, &b.name]);
+
+    // A wrong number: aborted, nothing removed.
+    fleet.clear_calls();
+    let tmux = Tmux::start(world.dir.path(), &rm);
+    let screen = tmux.wait_for("the count prompt", asked);
+    for c in [a, b] {
+        assert_contains!(screen, &format!("Removal plan for `{}`", c.name));
+        assert_contains!(screen, &format!("role {}", c.role_name()));
+    }
+    assert_eq!(screen.matches(&prompt).count(), 1, "{screen}");
+    assert_eq!(
+        fleet.writes(),
+        Vec::<String>::new(),
+        "written before the answer"
+    );
+    tmux.send_keys(&["3", "Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 1, "{screen}");
+    assert_contains!(screen, "aborted at the prompt");
+    assert_eq!(screen.matches(&prompt).count(), 1, "asked again:\n{screen}");
+    assert_eq!(
+        fleet.writes(),
+        Vec::<String>::new(),
+        "written after a wrong answer"
+    );
+    assert!(fleet.role(0).is_some() && fleet.role(1).is_some());
+    drop(tmux);
+    // The next session's shell writes its own exit code.
+    std::fs::remove_file(world.dir.path().join("exit-code")).expect("the first exit code");
+
+    // The number: both removed, and nothing else.
+    let tmux = Tmux::start(world.dir.path(), &rm);
+    tmux.wait_for("the count prompt", asked);
+    tmux.send_keys(&["2", "Enter"]);
+    let (code, screen) = tmux.wait_for_exit();
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(screen.matches(&prompt).count(), 1, "asked again:\n{screen}");
+    for c in [a, b] {
+        let row = screen
+            .lines()
+            .skip_while(|l| !l.starts_with("NAME "))
+            .find(|l| l.split_whitespace().next() == Some(c.name.as_str()))
+            .unwrap_or_else(|| panic!("no summary row for {}:\n{screen}", c.name));
+        assert!(row.ends_with("removed"), "{row}\n{screen}");
+    }
+    assert!(fleet.role(0).is_none() && fleet.role(1).is_none());
+    assert!(fleet.role(2).is_some() && fleet.role(3).is_some());
+    assert!(
+        fleet
+            .service_account(1, crate::support::fleet::NAMESPACE, "km")
+            .is_none()
+    );
+}

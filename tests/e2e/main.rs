@@ -21,6 +21,7 @@ mod describe;
 mod faults;
 mod fleet;
 mod fleet_input;
+mod fleet_interrupt;
 mod fleet_terminal;
 mod fleet_world;
 mod habits;
