@@ -102,12 +102,14 @@ pub enum Error {
     /// `add` over several clusters: some did not succeed (the summary
     /// names each cause and the command that converges it).
     #[error(
-        "{} of {total} clusters did not succeed: {}. The summary above says why, and the command that converges each.",
+        "{} of {total} {what} did not succeed: {}. The summary above says why, and the command that converges each.",
         .failed.len(), .failed.join(", ")
     )]
     FleetIncomplete {
         failed: Vec<String>,
         total: usize,
+        /// What was worked on: clusters, onboardings.
+        what: &'static str,
         /// The run's exit code, as its command's rules decide it.
         code: u8,
     },

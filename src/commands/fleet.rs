@@ -152,7 +152,7 @@ pub async fn run(env: &Env, args: &AddArgs, argv: &[String], o: &mut Out<'_>) ->
         .map(|(member, report)| row(env, args, argv, member, report))
         .collect();
     output::fleet::summary(o, "FleetAddResult", &rows, format)?;
-    outcome(&rows, false)
+    outcome(&rows, "clusters", false)
 }
 
 /// Each cluster's plan, or why it has none, then the total.
@@ -225,7 +225,7 @@ fn row(
         (Ok(p), Some(Ok(report))) => (Some(p), applied(env, p, &report)),
     };
     Row {
-        context: member.context.clone(),
+        context: Some(member.context.clone()),
         name: p.map_or(&member.context, |p| &p.req.name).clone(),
         mode: p
             .map_or(args.mode, |p| p.req.mode.kind())
@@ -286,7 +286,12 @@ pub(super) fn cause(e: &Error) -> String {
 /// when Ctrl-C stopped any; 3 when some failed and anything was changed
 /// (or, for `verify`, which changes nothing, when any failed); 1 when
 /// nothing was.
-pub(super) fn outcome(rows: &[Row], changes_nothing: bool) -> Result<(), Error> {
+/// `what`: what a row is (clusters, onboardings).
+pub(super) fn outcome(
+    rows: &[Row],
+    what: &'static str,
+    changes_nothing: bool,
+) -> Result<(), Error> {
     let failed: Vec<String> = rows
         .iter()
         .filter(|r| !r.result.succeeded())
@@ -313,6 +318,7 @@ pub(super) fn outcome(rows: &[Row], changes_nothing: bool) -> Result<(), Error> 
     Err(Error::FleetIncomplete {
         failed,
         total: rows.len(),
+        what,
         code,
     })
 }

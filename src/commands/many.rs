@@ -82,18 +82,22 @@ pub async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> 
         .map(|((name, prepared), report)| rm_row(name, prepared, report))
         .collect();
     output::fleet::summary(o, "FleetRmResult", &rows, format)?;
-    outcome(&rows, false)
+    outcome(&rows, "onboardings", false)
 }
 
 fn show_removals(
     o: &mut Out<'_>,
     members: &[(&String, Result<remove::Prepared<'_>, Error>)],
 ) -> Result<(), Error> {
+    let mut first = true;
     for (name, prepared) in members {
         match prepared {
             Ok(p) => {
+                // Which identity acts in each account: said once, on the first plan.
+                let acting_as = if first { p.acting_as.as_str() } else { "" };
+                first = false;
                 let account = &p.seen.account;
-                output::rm::plan(o, &p.acting_as, name, account, &p.removal, &p.notes)?;
+                output::rm::plan(o, acting_as, name, account, &p.removal, &p.notes)?;
             }
             Err(e) => output::fleet::not_planned(o, name, &cause(e))?,
         }
@@ -117,17 +121,22 @@ fn rm_row(
     };
     let mode = p.and_then(|p| p.request.entry.as_ref()).map(|e| e.mode);
     Row {
-        context: p.and_then(|p| p.seen.context.clone()).unwrap_or_default(),
+        context: p.and_then(|p| p.seen.context.clone()),
         name: name.to_string(),
         mode: mode.map_or("-", |m| m.as_str()).to_string(),
         role: p
-            .map_or("-", |p| p.seen.observed.role_arn.as_str())
+            .map_or("-", |p| role_name(&p.seen.observed.role_arn))
             .to_string(),
         converge: (!result.succeeded()).then(|| format!("kubectl klanker-trust rm {name}")),
         result,
         error,
         report: None,
     }
+}
+
+/// A role's name, as `add`'s summary shows it (its ARN's last part).
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// `verify NAME...|--all`: every onboarding's links, side by side; each
@@ -160,7 +169,7 @@ pub async fn verify(env: &Env, args: &VerifyArgs, o: &mut Out<'_>) -> Result<(),
         return Err(not_started(&causes));
     }
     output::fleet::summary(o, "FleetVerifyResult", &rows, format)?;
-    outcome(&rows, true)
+    outcome(&rows, "onboardings", true)
 }
 
 /// One onboarding's report (as text, in turn), and its line of the summary.
@@ -170,6 +179,7 @@ fn verify_row(
     report: &Result<check::VerifyReport, Error>,
     format: Option<Structured>,
 ) -> Result<Row, Error> {
+    let mode = report.as_ref().map_or("-", |r| r.mode.as_str()).to_string();
     let (result, error, role, document) = match report {
         Ok(r) => {
             if format.is_none() {
@@ -181,12 +191,8 @@ fn verify_row(
                 None => ClusterResult::Verified,
             };
             let document = output::verify::report_value(name, &r.role_arn, &r.checks);
-            (
-                result,
-                broken.map(|e| cause(&e)),
-                r.role_arn.clone(),
-                Some(document),
-            )
+            let role = role_name(&r.role_arn).to_string();
+            (result, broken.map(|e| cause(&e)), role, Some(document))
         }
         Err(e) => {
             if format.is_none() {
@@ -196,9 +202,9 @@ fn verify_row(
         }
     };
     Ok(Row {
-        context: String::new(),
+        context: None,
         name: name.to_string(),
-        mode: "-".into(),
+        mode,
         role,
         converge: (!result.succeeded()).then(|| format!("kubectl klanker-trust verify {name}")),
         result,

@@ -18,6 +18,8 @@ use crate::{kubeconfig, observe as observing};
 /// What `verify` found, link by link.
 pub struct VerifyReport {
     pub request: VerifyRequest,
+    /// The mode the onboarding was made in.
+    pub mode: crate::trust::TrustMode,
     pub role_arn: String,
     pub checks: Vec<Check>,
 }
@@ -73,6 +75,7 @@ pub async fn run(env: &Env, args: &VerifyArgs, name: Option<&str>) -> Result<Ver
             found.located.trust_drift.as_ref(),
         ));
         return Ok(VerifyReport {
+            mode: target.mode,
             role_arn: target.role_arn,
             request: req,
             checks,
@@ -84,6 +87,7 @@ pub async fn run(env: &Env, args: &VerifyArgs, name: Option<&str>) -> Result<Ver
     let (mut checks, per_subject) = local_checks(&req, &found, &target, &chains);
     checks.extend(sts_checks(&klanker, &req, &target, &chains, &per_subject).await);
     Ok(VerifyReport {
+        mode: target.mode,
         role_arn: target.role_arn,
         request: req,
         checks,

@@ -70,7 +70,9 @@ impl ClusterResult {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Row {
-    pub context: String,
+    /// The kubeconfig context it was worked on in, when one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     /// The registry name; the context's when it could not be resolved.
     pub name: String,
     pub mode: String,
@@ -335,7 +337,7 @@ mod tests {
 
     fn row(name: &str, result: ClusterResult) -> Row {
         Row {
-            context: format!("ctx-{name}"),
+            context: Some(format!("ctx-{name}")),
             name: name.into(),
             mode: "mirror".into(),
             role: format!("km-cluster-{name}"),
