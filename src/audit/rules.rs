@@ -251,7 +251,35 @@ pub fn trusted_providers(roles: &[RoleSummary]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Providers without `sts.amazonaws.com` among their client IDs, and
+/// Whether every statement that trusts `provider` binds `aud` to
+/// audiences the provider lists (IRSA's `eks.amazonaws.com/audience`
+/// annotation): STS then admits those tokens, so the provider's want of
+/// `sts.amazonaws.com` breaks nothing.
+fn custom_audiences_only(roles: &[RoleSummary], provider: &str, client_ids: &[String]) -> bool {
+    let Some(keys) = super::web_identity::Keys::of(provider) else {
+        return false;
+    };
+    let key = provider_key(provider);
+    let trusting: Vec<Statement> = roles
+        .iter()
+        .flat_map(|r| document::statements(&r.trust_policy))
+        .filter(|s| s.oidc_providers().any(|p| provider_key(p) == key))
+        .collect();
+    // A token gets in only with an audience every `aud` condition admits:
+    // one condition naming listed audiences alone bounds them all.
+    let listed = |values: &[String]| values.iter().all(|v| client_ids.contains(v));
+    !trusting.is_empty()
+        && trusting.iter().all(|s| {
+            s.on_key(&keys.aud).any(|c| {
+                let literal =
+                    c.compare == Compare::Exact || !c.values.iter().any(|v| has_wildcard(v));
+                c.narrows() && literal && listed(&c.values)
+            })
+        })
+}
+
+/// Providers without `sts.amazonaws.com` among their client IDs (unless
+/// every role trusting one asks only for audiences it lists), and
 /// providers no role trusts.
 pub fn providers(ctx: &Context<'_>) -> Vec<Finding> {
     let trusted = trusted_providers(&ctx.account.roles);
@@ -266,11 +294,10 @@ pub fn providers(ctx: &Context<'_>) -> Vec<Finding> {
                 "delete it if no cluster still needs it (`kubectl klanker-trust rm` for one this tool created)".to_string(),
                 format!("aws iam delete-open-id-connect-provider --open-id-connect-provider-arn {}", p.arn),
             )
-        } else if p
-            .client_ids
-            .as_ref()
-            .is_some_and(|ids| !ids.iter().any(|i| i == STS_AUDIENCE))
-        {
+        } else if p.client_ids.as_ref().is_some_and(|ids| {
+            !ids.iter().any(|i| i == STS_AUDIENCE)
+                && !custom_audiences_only(&ctx.account.roles, &p.arn, ids)
+        }) {
             (
                 FindingId::ProviderNoStsClientId,
                 format!(

@@ -784,3 +784,43 @@ fn odd_statements_read_as_nothing_and_leave_the_rest_reported_in_place() {
         );
     }
 }
+
+#[test]
+fn a_provider_without_sts_is_broken_only_for_roles_that_expect_sts_tokens() {
+    let url = "oidc.example.com/id/VAULT";
+    let arn = provider_arn(KLANKER, url);
+    let trust = |aud: Option<&str>| {
+        let mut conditions = json!({format!("{url}:sub"): "system:serviceaccount:ai-pods:km"});
+        if let Some(aud) = aud {
+            conditions[format!("{url}:aud")] = json!(aud);
+        }
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Federated": arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": conditions}}]})
+    };
+    let provider = Provider {
+        arn: arn.clone(),
+        client_ids: Some(vec!["vault.example.com".into()]),
+    };
+    let flagged = |auds: &[Option<&str>]| {
+        let roles = auds
+            .iter()
+            .enumerate()
+            .map(|(i, aud)| role(KLANKER, &format!("r{i}"), trust(*aud)))
+            .collect();
+        let scan = Scan {
+            accounts: vec![account(KLANKER, roles, vec![provider.clone()])],
+            ..Scan::default()
+        };
+        analyze(&scan)
+            .findings
+            .iter()
+            .any(|f| f.id == FindingId::ProviderNoStsClientId && f.arn == arn)
+    };
+    // Tokens minted for the provider's own audience: STS admits them.
+    assert!(!flagged(&[Some("vault.example.com")]));
+    // A role that takes STS's audience, or any: nobody gets in through it.
+    assert!(flagged(&[Some(STS)]));
+    assert!(flagged(&[None]));
+    assert!(flagged(&[Some("vault.example.com"), None]));
+}

@@ -113,6 +113,11 @@ fn findings<'a>(report: &'a Value, id: &str, arn: &str) -> Vec<&'a Value> {
 /// A token of ai-pods/km for STS, from the world's API server
 /// (TokenRequest, as the kubelet asks for a pod's projected token).
 fn token(world: &World) -> String {
+    token_for(world, STS_AUDIENCE)
+}
+
+/// A token of ai-pods/km for `audience` (IRSA's `eks.amazonaws.com/audience`).
+fn token_for(world: &World, audience: &str) -> String {
     world
         .kube
         .put_service_account(NAMESPACE, json!({"metadata": {"name": SERVICE_ACCOUNT}}));
@@ -126,7 +131,7 @@ fn token(world: &World) -> String {
                 "-n",
                 NAMESPACE,
                 "--audience",
-                STS_AUDIENCE,
+                audience,
             ],
             None,
         )
@@ -358,4 +363,33 @@ fn provider_no_sts_client_id_is_refused_by_sts_for_the_audience_and_admitted_onc
     assert_eq!(again, provider);
     let finding = ("provider-no-sts-client-id", provider.as_str());
     assert_fixed(&world, (name, &role), &token, finding);
+}
+
+#[test]
+fn a_provider_for_a_custom_audience_admits_its_tokens_and_is_not_reported_broken() {
+    let world = World::new();
+    let custom = "vault.example.com";
+    world.block_on(world.klanker.create_provider(&world.issuer, &[custom]));
+    let host = world.issuer_host_path();
+    let mut trust = trust(&world);
+    trust["Statement"][0]["Condition"]["StringEquals"][format!("{host}:aud")] = json!(custom);
+    let name = "custom-audience";
+    create_role(&world, name, &trust);
+    let role = role_arn(name);
+    // STS admits a token minted for the provider's own audience...
+    let token = token_for(&world, custom);
+    let assumed = assume(&world, &role, &token).expect("a token for the listed audience");
+    assert!(
+        assumed.ends_with(&format!("assumed-role/{name}/{SESSION}")),
+        "{assumed}"
+    );
+    // ...so the provider's want of sts.amazonaws.com breaks nothing here.
+    let provider = provider_arn(&world, KLANKER_ACCOUNT);
+    assert!(
+        findings(&audit(&world), "provider-no-sts-client-id", &provider).is_empty(),
+        "not broken for a role that takes its own audience"
+    );
+    // A token for STS is refused: the finding would be right for such a role.
+    let refused = assume(&world, &role, &token_for(&world, STS_AUDIENCE));
+    assert!(refused.is_err(), "{refused:?}");
 }
