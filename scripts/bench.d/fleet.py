@@ -504,6 +504,24 @@ def section(flows, facts, delay, depth, stats, ms, summarize_calls):
     out += targets(flows, size, delay, depth, stats, ms)
     out.append("")
     out.append(f"Calls of one `--parallel {size}` run (last sample): {summarize_calls(p20[-1].requests)}.")
+    out.append("")
+    out += level_table(p20[-1], size, depth, summarize_calls)
+    return out
+
+
+def level_table(run, size, depth, summarize_calls):
+    """When each level of requests was at the peers: shows the plan phase
+    (reads) and the apply phase (writes) of the fleet, and how far the
+    clusters drift apart within each."""
+    _, _, levels = depth(run.requests)
+    t0 = min(r["start"] for r in run.requests)
+    out = [f"Levels of that `--parallel {size}` run (level n = requests that started after a request of level n-1"
+           " was answered; times from its first request):", "",
+           "| level | from | to | requests |", "|---:|---:|---:|---|"]
+    for n, level in enumerate(levels, 1):
+        start = min(r["start"] for r in level) - t0
+        end = max(r["end"] for r in level) - t0
+        out.append(f"| {n} | {start * 1000:.0f} ms | {end * 1000:.0f} ms | {summarize_calls(level)} |")
     return out
 
 
