@@ -7,12 +7,15 @@
 # It is the shortest faithful version: the klanker account ID is read from the
 # provider ARN instead of an extra `aws sts get-caller-identity`, and nothing
 # is tagged or checked. Inputs (environment): CLUSTER, CLUSTER_REGION,
-# NAMESPACE, SERVICE_ACCOUNT, ROLE, WORK (a scratch directory); kubectl and
-# the kubeconfig come from PATH and KUBECONFIG.
+# NAMESPACE, SERVICE_ACCOUNT, ROLE, WORK (a scratch directory); optionally
+# CLUSTER_PROFILE (the cluster account's profile, default cluster-admin) and
+# KUBE_CONTEXT (default: the kubeconfig's current context), which the fleet
+# scenario sets per cluster; kubectl and the kubeconfig come from PATH and
+# KUBECONFIG.
 set -euo pipefail
 
 # 1. The cluster's issuer (cluster account).
-issuer=$(aws eks describe-cluster --name "$CLUSTER" --region "$CLUSTER_REGION" --profile cluster-admin \
+issuer=$(aws eks describe-cluster --name "$CLUSTER" --region "$CLUSTER_REGION" --profile "${CLUSTER_PROFILE:-cluster-admin}" \
   --query cluster.identity.oidc.issuer --output text)
 host=${issuer#https://}
 
@@ -68,4 +71,4 @@ cat >"$WORK/sa.json" <<JSON
 JSON
 # What a user types: kubectl runs the kubeconfig's exec block for a token and
 # reads API discovery (a new HOME each sample: no discovery cache) first.
-kubectl apply --server-side -f "$WORK/sa.json" >/dev/null
+kubectl ${KUBE_CONTEXT:+--context "$KUBE_CONTEXT"} apply --server-side -f "$WORK/sa.json" >/dev/null
