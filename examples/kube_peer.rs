@@ -65,7 +65,11 @@ fn start_all(dir: &std::path::Path, issuers: &[String], token: &str) -> Vec<kube
                     scope.spawn(move || start_one(&dir, issuer, token))
                 })
                 .collect();
-            clusters.extend(started.into_iter().map(|s| s.join().expect("API server start")));
+            clusters.extend(
+                started
+                    .into_iter()
+                    .map(|s| s.join().expect("API server start")),
+            );
         });
     }
     clusters

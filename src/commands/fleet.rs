@@ -31,14 +31,11 @@ pub async fn prepare(
     args: &AddArgs,
     contexts: Vec<String>,
 ) -> Result<Vec<Member>, Error> {
-    let members: Vec<Member> = futures::stream::iter(contexts)
-        .map(|context| async move {
-            let prepared = add::prepare_in(env, args, Some(&context)).await;
-            Member { context, prepared }
-        })
-        .buffered(usize::from(args.parallel))
-        .collect()
-        .await;
+    let members: Vec<Member> = bounded(contexts, args.parallel, |context| async move {
+        let prepared = add::prepare_in(env, args, Some(&context)).await;
+        Member { context, prepared }
+    })
+    .await;
     let names: Vec<(String, String)> = members
         .iter()
         .filter_map(|m| {
@@ -102,16 +99,34 @@ pub async fn apply<P: apply::Progress>(
     progress: impl Fn(&Prepared) -> P,
 ) -> Vec<Option<Result<AddReport, Error>>> {
     let progress = &progress;
-    futures::stream::iter(members)
-        .map(|member| async move {
-            let prepared = member.prepared.as_ref().ok()?;
-            // A cluster with nothing to change is not applied, as alone.
-            let go = go && !prepared.add.plan.is_noop();
-            Some(add::apply(env, prepared, go, &progress(prepared)).await)
-        })
-        .buffered(usize::from(parallel))
+    bounded(members, parallel, |member| async move {
+        let prepared = member.prepared.as_ref().ok()?;
+        // A cluster with nothing to change is not applied, as alone.
+        let go = go && !prepared.add.plan.is_noop();
+        Some(add::apply(env, prepared, go, &progress(prepared)).await)
+    })
+    .await
+}
+
+/// `work` on each item, at most `parallel` at once, the next started as
+/// soon as any finishes (not held behind a slower one); the results in
+/// the items' order.
+pub(super) async fn bounded<T, R, Fut>(
+    items: impl IntoIterator<Item = T>,
+    parallel: u16,
+    work: impl Fn(T) -> Fut,
+) -> Vec<R>
+where
+    Fut: std::future::Future<Output = R>,
+{
+    let work = &work;
+    let mut done: Vec<(usize, R)> = futures::stream::iter(items.into_iter().enumerate())
+        .map(|(i, item)| async move { (i, work(item).await) })
+        .buffer_unordered(usize::from(parallel))
         .collect()
-        .await
+        .await;
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// `add` over several clusters: every plan, one prompt, every apply, the

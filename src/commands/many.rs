@@ -3,9 +3,7 @@
 //! `--parallel` at a time, with a fleet's progress, summary and exit rules
 //! (`fleet::outcome`): one combined plan and one prompt for `rm`.
 
-use futures::StreamExt;
-
-use super::fleet::{cause, failed, not_started, outcome};
+use super::fleet::{bounded, cause, failed, not_started, outcome};
 use super::rm as remove;
 use super::verify as check;
 use crate::cli::{ListArgs, ListOutput, ReportOutput, RmArgs, VerifyArgs};
@@ -32,13 +30,11 @@ fn structured(format: ReportOutput) -> Option<Structured> {
 /// of onboardings typed), applied side by side, summed up.
 pub async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let names = distinct(&args.names);
-    let parallel = usize::from(args.parallel);
     let members: Vec<(&String, Result<remove::Prepared<'_>, Error>)> =
-        futures::stream::iter(&names)
-            .map(|name| async move { (name, remove::prepare(env, args, name).await) })
-            .buffered(parallel)
-            .collect()
-            .await;
+        bounded(&names, args.parallel, |name| async move {
+            (name, remove::prepare(env, args, name).await)
+        })
+        .await;
     let format = structured(args.output);
     if format.is_none() {
         show_removals(o, &members)?;
@@ -63,18 +59,14 @@ pub async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> 
     );
     let go = go.await?;
     let progress = FleetProgress::new(env.verbose());
-    let removed: Vec<Option<Result<remove::RmReport, Error>>> = futures::stream::iter(&members)
-        .map(|(name, prepared)| {
-            let progress = &progress;
-            async move {
-                let p = prepared.as_ref().ok()?;
-                let line = progress.cluster(name, p.removal.plan.changes().count());
-                let report = remove::apply(env, p, go, &line).await;
-                Some(report.and_then(|r| remove::pending(env, p, &r).map(|()| r)))
-            }
+    let progress = &progress;
+    let removed: Vec<Option<Result<remove::RmReport, Error>>> =
+        bounded(&members, args.parallel, |(name, prepared)| async move {
+            let p = prepared.as_ref().ok()?;
+            let line = progress.cluster(name, p.removal.plan.changes().count());
+            let report = remove::apply(env, p, go, &line).await;
+            Some(report.and_then(|r| remove::pending(env, p, &r).map(|()| r)))
         })
-        .buffered(parallel)
-        .collect()
         .await;
     let rows: Vec<Row> = members
         .iter()
@@ -148,11 +140,10 @@ pub async fn verify(env: &Env, args: &VerifyArgs, o: &mut Out<'_>) -> Result<(),
         false => distinct(&args.names),
     };
     let verified: Vec<(&String, Result<check::VerifyReport, Error>)> =
-        futures::stream::iter(&names)
-            .map(|name| async move { (name, check::run(env, args, Some(name)).await) })
-            .buffered(usize::from(args.parallel))
-            .collect()
-            .await;
+        bounded(&names, args.parallel, |name| async move {
+            (name, check::run(env, args, Some(name)).await)
+        })
+        .await;
     let format = structured(args.output);
     let mut rows = Vec::new();
     for (name, report) in &verified {
