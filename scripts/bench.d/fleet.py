@@ -87,6 +87,23 @@ class Run:
         return self.cpu_self + self.cpu_children
 
 
+def stop_children(children, timeout):
+    """Closes each peer's stdin (moto and kube_peer exit on EOF; kube_peer
+    stops kube-apiserver, and etcd dies with it), then waits, killing what
+    outlives `timeout`."""
+    for child in children:
+        try:
+            child.stdin.close()
+        except OSError:
+            pass
+    for child in children:
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 def combine(runs):
     """Processes run one after another, as one flow."""
     return Run(
@@ -197,17 +214,7 @@ class FleetWorld:
         for proxy in [getattr(self, "aws_proxy", None), *self.kube_proxies]:
             if proxy:
                 proxy.stop()
-        for child in self.children:
-            try:
-                child.stdin.close()  # moto and kube_peer exit on stdin EOF
-            except OSError:
-                pass
-        for child in self.children:
-            try:
-                child.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop_children(self.children, timeout=60)
         shutil.rmtree(self.work, ignore_errors=True)
 
     # -------------------------------------------------------- fresh state

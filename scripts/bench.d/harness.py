@@ -151,18 +151,7 @@ class World:
         for proxy in (getattr(self, "aws_proxy", None), getattr(self, "kube_proxy", None)):
             if proxy:
                 proxy.stop()
-        for child in self.children:
-            try:
-                child.stdin.close()  # moto and kube_peer exit on stdin EOF
-            except OSError:
-                pass
-        for child in self.children:
-            try:
-                # kube_peer stops kube-apiserver (and etcd dies with it) before it exits.
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        fleet.stop_children(self.children, timeout=30)
         shutil.rmtree(self.work, ignore_errors=True)
 
     def write_files(self):
