@@ -37,7 +37,8 @@ pub async fn account(
     let clients = KlankerClients::new(&sdk, global.verbose);
     let named = hint.as_ref().map(|h| h.account.clone());
     let denied = |e: Error| denied(e, profile, named.clone());
-    let (lists, (provider_quota, trust_quota)) = tokio::join!(
+    // Beside the lists: the provider quota costs no round trip of its own.
+    let (lists, provider_quota) = tokio::join!(
         async {
             tokio::try_join!(
                 async { iam::list_roles(&clients.iam).await.map_err(Error::from) },
@@ -45,16 +46,27 @@ pub async fn account(
                 super::klanker_identity(&clients, hint.clone()),
             )
         },
-        // Beside the lists: the quotas cost no round trip of their own.
-        async {
-            tokio::join!(
-                quota(&clients, (flags.0, "--provider-quota"), PROVIDERS),
-                quota(&clients, (flags.1, "--max-trust-policy-size"), TRUST_LENGTH)
-            )
-        },
+        quota(&clients, (flags.0, "--provider-quota"), PROVIDERS),
     );
     let (roles, arns, identity) = lists.map_err(&denied)?;
-    let providers = providers(&clients, &roles, arns).await.map_err(&denied)?;
+    // The trust-length quota only matters to a trust near even the
+    // default (a quota is only ever raised): read beside the providers.
+    let near = roles.iter().any(|r| {
+        crate::trust::policy::policy_size(&r.trust_policy) * 10 >= TRUST_LENGTH.default * 9
+    });
+    let trust_flag = match near {
+        true => flags.1,
+        false => Some(flags.1.unwrap_or(TRUST_LENGTH.default)),
+    };
+    let trust_name = match (flags.1, near) {
+        (None, false) => "the default: no trust is near it",
+        _ => "--max-trust-policy-size",
+    };
+    let (providers, trust_quota) = tokio::join!(
+        providers(&clients, &roles, arns),
+        quota(&clients, (trust_flag, trust_name), TRUST_LENGTH),
+    );
+    let providers = providers.map_err(&denied)?;
     // Descriptions name the candidates (ListRoles returns no tags); only
     // the tags GetRole reads prove an onboarding. A cluster role is judged
     // by its trust alone.
