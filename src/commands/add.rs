@@ -182,13 +182,17 @@ async fn first_round(
     };
     // The klanker profile's own credentials first: a broken one (a failing
     // credential process) stops the run with nothing sent to either account.
-    aws::check_profile(&req.klanker.profile, "--aws-profile").await?;
-    aws::local_credentials(&req.klanker.profile, &req.klanker.region, &env.access).await?;
-    let ((klanker, hint), cluster_account, (kube, state)) = tokio::try_join!(
-        crate::observe::klanker_clients(env, &req.klanker),
-        cluster_account,
-        kube
-    )?;
+    // The cluster's reads need no AWS credentials, so they start at once:
+    // in a fleet, the other clusters wait here for the first one's session.
+    let accounts = async {
+        aws::check_profile(&req.klanker.profile, "--aws-profile").await?;
+        aws::local_credentials(&req.klanker.profile, &req.klanker.region, &env.access).await?;
+        tokio::try_join!(
+            crate::observe::klanker_clients(env, &req.klanker),
+            cluster_account
+        )
+    };
+    let (((klanker, hint), cluster_account), (kube, state)) = tokio::try_join!(accounts, kube)?;
     Ok(FirstRound {
         klanker,
         hint,
