@@ -922,3 +922,19 @@ async fn with_provider(
         other_provider,
     })
 }
+
+#[cfg(test)]
+mod room_tests {
+    use super::Room;
+
+    #[test]
+    fn roles_are_counted_beside_a_new_role_and_late_for_a_recorded_one() {
+        let arn = "arn:aws:iam::333333333333:role/km-cluster-dev";
+        assert_eq!(Room::of(true, None, "km-cluster-dev"), Room::Beside);
+        assert_eq!(Room::of(true, Some(arn), "km-cluster-dev"), Room::IfMissing);
+        // Recorded under another name (renamed --role-name): likely new.
+        assert_eq!(Room::of(true, Some(arn), "km-cluster-prod"), Room::Beside);
+        // A cluster role being left is never created.
+        assert_eq!(Room::of(false, None, "km-irsa-dev"), Room::Never);
+    }
+}

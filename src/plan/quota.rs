@@ -237,9 +237,8 @@ pub fn judge_roles(
     }
     Ok(near(after, quota.value).then(|| {
         format!(
-            "the {account} account holds {count} IAM roles, {quota} (L-FE177D64): this add creates {}, {after} in all; at the quota the next is refused. Request a quota increase (up to {}), or delete the account's unused roles.",
+            "the {account} account holds {count} IAM roles, {quota} (L-FE177D64): this add creates {}, {after} in all; at the quota the next is refused. Request a quota increase (up to 5,000), or delete roles the account no longer uses.",
             creating.len(),
-            ROLES.max
         )
     }))
 }
@@ -287,8 +286,7 @@ pub fn judge_batch_roles(batch: &[BatchRoles]) -> Result<Vec<String>, PlanError>
         }
         if near(after, quota.value) {
             warnings.push(format!(
-                "account {account} holds {count} IAM roles, {quota} (L-FE177D64): these clusters create {creating} more, {after} in all; at the quota the next is refused. Request a quota increase (up to {}), or delete the account's unused roles.",
-                ROLES.max
+                "account {account} holds {count} IAM roles, {quota} (L-FE177D64): these clusters create {creating} more, {after} in all; at the quota the next is refused. Request a quota increase (up to 5,000), or delete roles the account no longer uses.",
             ));
         }
     }
