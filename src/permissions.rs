@@ -141,10 +141,12 @@ pub const UNSCOPED_ACTIONS: &[&str] = &[
     "sts:GetCallerIdentity",
 ];
 
-/// `add` reads the account's applied IAM quotas (OIDC providers, trust
-/// policy length) where it may; without this it assumes AWS's defaults and
-/// says so. Service Quotas scopes this read to no resource.
-pub const QUOTA_READ_ACTIONS: &[&str] = &["servicequotas:GetServiceQuota"];
+/// `add` reads the account's applied IAM quotas (OIDC providers, roles,
+/// trust policy length) where it may, and counts the account's roles
+/// (GetAccountSummary) before creating one; without these it assumes AWS's
+/// defaults, or skips the roles check, and says so. Neither read is scoped
+/// to a resource by its service.
+pub const QUOTA_READ_ACTIONS: &[&str] = &["iam:GetAccountSummary", "servicequotas:GetServiceQuota"];
 
 /// The statement granting `QUOTA_READ_ACTIONS`, in each account `add`
 /// reads a quota in.

@@ -325,6 +325,27 @@ pub async fn list_providers(iam: &Client) -> Result<Vec<String>, AwsError> {
         .collect())
 }
 
+/// How many roles the account holds, in one call whatever their number
+/// (iam:GetAccountSummary's `Roles`), where ListRoles would page through them.
+pub async fn role_count(iam: &Client) -> Result<usize, AwsError> {
+    const OPERATION: &str = "iam:GetAccountSummary";
+    let summary = iam
+        .get_account_summary()
+        .send()
+        .await
+        .map_err(sdk(iam, OPERATION))?;
+    let incomplete = || AwsError::Incomplete {
+        operation: OPERATION,
+        what: "SummaryMap.Roles",
+    };
+    let roles = summary
+        .summary_map()
+        .and_then(|m| m.get(&aws_sdk_iam::types::SummaryKeyType::Roles))
+        .ok_or_else(incomplete)?;
+    // A negative count is no count: not trusted, the check is skipped.
+    usize::try_from(*roles).map_err(|_| incomplete())
+}
+
 /// Whether the provider carries the tool's managed-by tag.
 pub async fn provider_owned(iam: &Client, arn: &str) -> Result<bool, AwsError> {
     let got = iam

@@ -13,7 +13,7 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::output::fleet::{ClusterResult, FleetProgress, Row};
 use crate::output::{self, Out, Structured, prompt};
-use crate::plan::quota::BatchProviders;
+use crate::plan::quota::{BatchProviders, BatchRoles};
 use crate::plan::{Op, Target};
 use crate::resolve::fleet as select;
 
@@ -88,6 +88,46 @@ pub fn batch_providers(members: &[Member]) -> Vec<BatchProviders> {
     batch
 }
 
+/// The planned clusters' new roles, by the account that would hold them
+/// (the klanker account's km-cluster-*, a cluster account's km-irsa-* or
+/// km-podid-*), judged together against its roles quota
+/// (`plan::quota::judge_batch_roles`).
+pub fn batch_roles(members: &[Member]) -> Vec<BatchRoles> {
+    let mut batch: Vec<BatchRoles> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for p in members.iter().filter_map(|m| m.prepared.as_ref().ok()) {
+        let cluster = p.snapshot.cluster_account.as_ref();
+        for step in &p.add.plan.steps {
+            let Some(Op::CreateRole { name, .. }) = &step.op else {
+                continue;
+            };
+            let (account, read) = match step.target {
+                Target::ClusterIam => (
+                    cluster.map(|c| c.identity.account.clone()),
+                    cluster.and_then(|c| c.role_quota.clone()),
+                ),
+                _ => (
+                    Some(p.snapshot.identity.account.clone()),
+                    p.snapshot.role_quota.clone(),
+                ),
+            };
+            let (Some(account), Some(read)) = (account, read) else {
+                continue;
+            };
+            let new = usize::from(seen.insert((account.clone(), name.clone())));
+            match batch.iter_mut().find(|b| b.account == account) {
+                Some(b) => b.creating += new,
+                None => batch.push(BatchRoles {
+                    account,
+                    read,
+                    creating: new,
+                }),
+            }
+        }
+    }
+    batch
+}
+
 /// apply → verify for every planned cluster, `--parallel` at a time, each
 /// on its own line of `progress`. One cluster failing does not stop the
 /// others; Ctrl-C stops each between steps. In the members' order.
@@ -142,7 +182,10 @@ pub async fn run(env: &Env, args: &AddArgs, argv: &[String], o: &mut Out<'_>) ->
         AddOutput::Text | AddOutput::Manifest => None,
     };
     // Each plan judged its own provider; the batch is judged whole, up front.
-    let quota_warnings = crate::plan::quota::judge_batch(&batch_providers(&members))?;
+    let mut quota_warnings = crate::plan::quota::judge_batch(&batch_providers(&members))?;
+    quota_warnings.extend(crate::plan::quota::judge_batch_roles(&batch_roles(
+        &members,
+    ))?);
     if format.is_none() {
         // Every account's identity, now that every cluster was planned.
         let acting_as = env.access.identities_line();

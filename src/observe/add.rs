@@ -9,7 +9,9 @@ use crate::aws::{ClusterClients, Identity, KlankerClients, Side, iam, quotas};
 use crate::error::Error;
 use crate::k8s::Cluster;
 use crate::plan::add as planned;
-use crate::plan::quota::{PROVIDERS, ProviderQuota, Quota, QuotaCode, TRUST_LENGTH};
+use crate::plan::quota::{
+    PROVIDERS, ProviderQuota, Quota, QuotaCode, ROLES, RoleCount, RoleQuota, TRUST_LENGTH,
+};
 use crate::plan::snapshot::{
     AddSnapshot, AfterApply, ClusterAccount, EksSide, LeftClusterRole, Resolved,
 };
@@ -58,15 +60,19 @@ pub async fn observe(
         &req.context.context_name,
         from.verbose,
     );
+    let config_entry = from.config.get(&req.name);
+    let recorded = config_entry.as_ref().map(|e| e.role_arn.as_str());
+    let room = Room::of(true, recorded, &req.role_name);
+    let klanker_side = (&klanker.iam, &klanker.quotas, Side::Klanker);
     let (
         issuer,
         (identity, policies, missing_policies),
-        role,
+        (role, role_quota),
         (provider_arns, provider_quota, trust_quota),
     ) = tokio::try_join!(
         issuer,
         identity_and_policies(req, klanker, from.hint.clone()),
-        async { Ok::<_, Error>(iam::role_with_policies(&klanker.iam, &req.role_name).await?) },
+        async { Ok::<_, Error>(role_and_room(klanker_side, &req.role_name, room).await?) },
         klanker_providers(req, klanker),
     )?;
     let (first, more_service_accounts, mut config_maps) = cluster;
@@ -74,7 +80,6 @@ pub async fn observe(
     let known = (&issuer.issuer, &identity, role.as_ref());
     let (provider, old_providers) =
         providers_in_detail(req, klanker, known, &provider_arns).await?;
-    let config_entry = from.config.get(&req.name);
     let cluster_account =
         cluster_account(req, &from, &issuer, role.as_ref(), config_entry.as_ref());
     let (cluster_account, eks) = tokio::try_join!(
@@ -118,7 +123,98 @@ pub async fn observe(
         eks,
         provider_quota,
         trust_quota,
+        role_quota,
     })
+}
+
+/// When an account's roles are counted against their quota (`role_and_room`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Room {
+    /// The run creates no role there.
+    Never,
+    /// The role is likely new: counted beside its read, in the same round.
+    Beside,
+    /// km-config.yaml records the role, so it likely exists: counted only
+    /// once it is found missing (a round more, on that rare path), so a
+    /// re-run makes no call for a check it does not need.
+    IfMissing,
+}
+
+impl Room {
+    /// `creates`: the mode creates role `name` when it is missing;
+    /// `recorded`: the role ARN km-config.yaml records for the name.
+    fn of(creates: bool, recorded: Option<&str>, name: &str) -> Room {
+        let known = recorded.and_then(|arn| arn.rsplit('/').next()) == Some(name);
+        match (creates, known) {
+            (false, _) => Room::Never,
+            (true, false) => Room::Beside,
+            (true, true) => Room::IfMissing,
+        }
+    }
+}
+
+/// An account's IAM clients, and which side of the run it is.
+type AccountIam<'a> = (
+    &'a aws_sdk_iam::Client,
+    &'a aws_sdk_servicequotas::Client,
+    Side,
+);
+
+/// Role `name` with its attached policies, and, when it is missing (the
+/// plan creates it), the account's roles against their quota, as `room` says.
+async fn role_and_room(
+    (iam_client, quotas, side): AccountIam<'_>,
+    name: &str,
+    room: Room,
+) -> Result<(Option<(ObservedRole, BTreeSet<String>)>, Option<RoleQuota>), crate::aws::AwsError> {
+    let read = iam::role_with_policies(iam_client, name);
+    let (role, counted) = match room {
+        Room::Beside => {
+            let (role, counted) = tokio::join!(read, role_room(iam_client, quotas, side));
+            (role.map_err(|e| e.on_side(side))?, Some(counted))
+        }
+        _ => (read.await.map_err(|e| e.on_side(side))?, None),
+    };
+    let counted = match (&role, counted) {
+        (Some(_), _) => None,
+        (None, Some(counted)) => Some(counted),
+        (None, None) if room == Room::IfMissing => Some(role_room(iam_client, quotas, side).await),
+        (None, None) => None,
+    };
+    Ok((role, counted))
+}
+
+/// The account's roles (one iam:GetAccountSummary, whatever their number)
+/// and its roles quota, read side by side. Neither failing fails `add`:
+/// an uncounted account skips the check, an unread quota is the default;
+/// the plan says which.
+async fn role_room(
+    iam_client: &aws_sdk_iam::Client,
+    quotas: &aws_sdk_servicequotas::Client,
+    side: Side,
+) -> RoleQuota {
+    let (count, quota) = tokio::join!(
+        iam::role_count(iam_client),
+        quotas::read(quotas, ROLES, side)
+    );
+    let count = match count {
+        Ok(count) => RoleCount::Counted(count),
+        Err(e) => {
+            tracing::debug!("{}: {e}", ROLES.code);
+            let why = match e {
+                crate::aws::AwsError::AccessDenied { .. } => {
+                    "iam:GetAccountSummary was refused".to_string()
+                }
+                // Each other error names the call already.
+                other => other.on_side(side).to_string(),
+            };
+            RoleCount::Unread { why }
+        }
+    };
+    RoleQuota {
+        count,
+        quota: Quota::from_read(ROLES, quota),
+    }
 }
 
 /// The klanker account's providers, and the quotas `add` checks there,
@@ -296,6 +392,7 @@ async fn cluster_account(
         .or_else(|| entry.and_then(|e| e.cluster_role_arn.clone()))
         .and_then(name_of);
     let asked = req.mode.cluster_role().map(|r| r.cluster_role_name.clone());
+    let asked_is_some = asked.is_some();
     // The role read is the one asked for; another mode's, being left, beside it.
     let (cluster_role, left) = match asked {
         Some(asked) => {
@@ -306,9 +403,15 @@ async fn cluster_account(
     };
     match (cluster_role, from.cluster_account) {
         (None, _) => Ok(None),
-        (Some(cluster_role_name), Some(clients)) => Ok(Some(
-            observe_cluster_account(req, clients, issuer, &cluster_role_name, left).await?,
-        )),
+        (Some(cluster_role_name), Some(clients)) => {
+            // Only the asked mode's cluster role is created when missing.
+            let recorded = entry.and_then(|e| e.cluster_role_arn.as_deref());
+            let room = Room::of(asked_is_some, recorded, &cluster_role_name);
+            let role = (cluster_role_name.as_str(), room);
+            Ok(Some(
+                observe_cluster_account(req, clients, issuer, role, left).await?,
+            ))
+        }
         (Some(cluster_role_name), None) => Err(Error::ClusterRoleUnreachable {
             doing: "changing",
             name: req.name.clone(),
@@ -471,29 +574,17 @@ async fn observe_cluster_account(
     req: &AddRequest,
     clients: &ClusterClients,
     issuer: &Resolved,
-    cluster_role_name: &str,
+    (cluster_role_name, room): (&str, Room),
     left: Option<String>,
 ) -> Result<ClusterAccount, Error> {
-    // A cluster role resting on the account's provider (chained mode's role
-    // A) is the trust checked there: its quota is read too, unless given.
-    let holds_provider = provider_account(req) == Some(crate::plan::Target::ClusterIam);
-    let quota = quota_if(holds_provider, &clients.quotas, PROVIDERS, Side::Cluster);
-    let wants_trust = holds_provider && req.max_trust_policy_size.is_none();
-    let trust_quota = quota_if(wants_trust, &clients.quotas, TRUST_LENGTH, Side::Cluster);
-    let ((account, caller), role, (providers, quota, trust_quota)) = tokio::try_join!(
-        iam::caller_identity(&clients.sts),
-        iam::role_with_policies(&clients.iam, cluster_role_name),
-        async {
-            let (providers, quota, trust_quota) =
-                tokio::join!(iam::list_providers(&clients.iam), quota, trust_quota);
-            Ok((providers?, quota, trust_quota))
-        },
-    )
-    .map_err(on_cluster)?;
-    let provider_quota = quota.map(|quota| ProviderQuota {
-        count: providers.len(),
-        quota,
-    });
+    let account_iam = (&clients.iam, &clients.quotas, Side::Cluster);
+    let ((account, caller), (role, role_quota), (providers, provider_quota, trust_quota)) =
+        tokio::try_join!(
+            iam::caller_identity(&clients.sts),
+            role_and_room(account_iam, cluster_role_name, room),
+            cluster_providers(req, clients),
+        )
+        .map_err(on_cluster)?;
     if let Some(cluster) = issuer.cluster_account.as_ref().filter(|c| **c != account) {
         return Err(Error::ClusterSideWrongAccount {
             identity: caller,
@@ -532,6 +623,7 @@ async fn observe_cluster_account(
     Ok(ClusterAccount {
         provider_quota,
         trust_quota,
+        role_quota,
         left,
         boundary,
         identity,
@@ -539,6 +631,27 @@ async fn observe_cluster_account(
         instance_profiles,
         others_trusting_provider: others,
     })
+}
+
+/// The cluster account's providers, and, when a cluster role rests on the
+/// account's provider (chained mode's role A, the trust checked there),
+/// its provider quota and, unless given, its trust quota, side by side.
+async fn cluster_providers(
+    req: &AddRequest,
+    clients: &ClusterClients,
+) -> Result<(Vec<String>, Option<ProviderQuota>, Option<Quota>), crate::aws::AwsError> {
+    let holds_provider = provider_account(req) == Some(crate::plan::Target::ClusterIam);
+    let quota = quota_if(holds_provider, &clients.quotas, PROVIDERS, Side::Cluster);
+    let wants_trust = holds_provider && req.max_trust_policy_size.is_none();
+    let trust_quota = quota_if(wants_trust, &clients.quotas, TRUST_LENGTH, Side::Cluster);
+    let (providers, quota, trust_quota) =
+        tokio::join!(iam::list_providers(&clients.iam), quota, trust_quota);
+    let providers = providers?;
+    let provider_quota = quota.map(|quota| ProviderQuota {
+        count: providers.len(),
+        quota,
+    });
+    Ok((providers, provider_quota, trust_quota))
 }
 
 /// Another mode's cluster role, which this run's mode leaves: read as
@@ -808,4 +921,20 @@ async fn with_provider(
         token,
         other_provider,
     })
+}
+
+#[cfg(test)]
+mod room_tests {
+    use super::Room;
+
+    #[test]
+    fn roles_are_counted_beside_a_new_role_and_late_for_a_recorded_one() {
+        let arn = "arn:aws:iam::333333333333:role/km-cluster-dev";
+        assert_eq!(Room::of(true, None, "km-cluster-dev"), Room::Beside);
+        assert_eq!(Room::of(true, Some(arn), "km-cluster-dev"), Room::IfMissing);
+        // Recorded under another name (renamed --role-name): likely new.
+        assert_eq!(Room::of(true, Some(arn), "km-cluster-prod"), Room::Beside);
+        // A cluster role being left is never created.
+        assert_eq!(Room::of(false, None, "km-irsa-dev"), Room::Never);
+    }
 }

@@ -629,6 +629,29 @@ pub enum PlanError {
         fits: usize,
         quota: String,
     },
+    /// The account the plan creates a role in has no room left under its
+    /// roles-per-account quota.
+    #[error(
+        "the {account} account holds {count} IAM roles, against its {quota} (Service Quotas iam L-FE177D64), so {roles} cannot be created. Nothing was changed. Request a quota increase (up to 5,000), or delete roles the account no longer uses."
+    )]
+    RoleQuotaReached {
+        account: &'static str,
+        count: usize,
+        quota: String,
+        roles: String,
+    },
+    /// Several clusters planned together would create more roles in an
+    /// account than its quota leaves room for.
+    #[error(
+        "account {account} holds {count} IAM roles, against its {quota} (Service Quotas iam L-FE177D64), and these clusters would create {creating} new ones: only {fits} fit. Nothing was changed. Request a quota increase (up to 5,000), delete roles the account no longer uses, or onboard fewer clusters in this run (--context-pattern)."
+    )]
+    BatchRoleQuota {
+        account: String,
+        count: usize,
+        creating: usize,
+        fits: usize,
+        quota: String,
+    },
     /// The namespace is missing and `--create-namespace` was not given.
     #[error(
         "namespace `{namespace}` does not exist in the cluster. Create it, or pass --create-namespace."

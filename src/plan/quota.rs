@@ -1,5 +1,5 @@
 //! The account quotas `add` plans against, before any write: OIDC providers
-//! per account and the role trust policy's length. Each is the value
+//! and roles per account, and the role trust policy's length. Each is the value
 //! Service Quotas says is applied when the identity may read it, else AWS's
 //! default; the plan says which. Pure: observe reads, this judges.
 
@@ -21,6 +21,12 @@ pub const PROVIDERS: QuotaCode = QuotaCode {
     code: "L-858F3967",
     default: 100,
     max: 700,
+};
+/// IAM roles per account.
+pub const ROLES: QuotaCode = QuotaCode {
+    code: "L-FE177D64",
+    default: 1000,
+    max: 5000,
 };
 /// Role trust policy length, in characters without whitespace.
 pub const TRUST_LENGTH: QuotaCode = QuotaCode {
@@ -177,6 +183,116 @@ pub fn judge_batch(batch: &[BatchProviders]) -> Result<Vec<String>, PlanError> {
     Ok(warnings)
 }
 
+/// An account's IAM roles as iam:GetAccountSummary counts them, and the
+/// roles-per-account quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleQuota {
+    pub count: RoleCount,
+    pub quota: Quota,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleCount {
+    Counted(usize),
+    /// Not counted, and why: the check is skipped and the plan says so,
+    /// since a denied summary must not stop an `add` IAM would allow.
+    Unread {
+        why: String,
+    },
+}
+
+/// Where `after` roles stand against `quota`: over it (refused), within
+/// its last 10% (warned), or clear.
+fn near(after: usize, quota: usize) -> bool {
+    after * 10 >= quota * 9
+}
+
+/// One account's roles against its quota, with `creating` (the names of
+/// the roles this add creates there) to come: refused when they do not
+/// fit, warned when the account ends within 10% of its quota, and said
+/// when the roles could not be counted.
+pub fn judge_roles(
+    read: &RoleQuota,
+    account: &'static str,
+    creating: &[String],
+) -> Result<Option<String>, PlanError> {
+    let quota = &read.quota;
+    let count = match &read.count {
+        RoleCount::Counted(count) => *count,
+        RoleCount::Unread { why } => {
+            return Ok(Some(format!(
+                "the {account} account's roles were not counted ({why}), so its roles-per-account quota (L-FE177D64) was not checked before creating {}.",
+                role_names(creating)
+            )));
+        }
+    };
+    let after = count + creating.len();
+    if after > quota.value {
+        return Err(PlanError::RoleQuotaReached {
+            account,
+            count,
+            quota: quota.to_string(),
+            roles: role_names(creating),
+        });
+    }
+    Ok(near(after, quota.value).then(|| {
+        format!(
+            "the {account} account holds {count} IAM roles, {quota} (L-FE177D64): this add creates {}, {after} in all; at the quota the next is refused. Request a quota increase (up to 5,000), or delete roles the account no longer uses.",
+            creating.len(),
+        )
+    }))
+}
+
+/// `role NAME`, or `roles A and B`, for the messages.
+fn role_names(names: &[String]) -> String {
+    match names {
+        [one] => format!("role {one}"),
+        _ => format!("roles {}", names.join(" and ")),
+    }
+}
+
+/// One account's roles in a batch: as one cluster's plan counted them,
+/// and how many distinct roles the batch's plans create there.
+#[derive(Debug, Clone)]
+pub struct BatchRoles {
+    pub account: String,
+    pub read: RoleQuota,
+    pub creating: usize,
+}
+
+/// A batch's new roles against each account's quota, all judged up front,
+/// as `judge_batch` judges providers. An account whose roles were not
+/// counted is skipped: each plan already said so.
+pub fn judge_batch_roles(batch: &[BatchRoles]) -> Result<Vec<String>, PlanError> {
+    let mut warnings = Vec::new();
+    for BatchRoles {
+        account,
+        read,
+        creating,
+    } in batch.iter().filter(|b| b.creating > 0)
+    {
+        let (RoleCount::Counted(count), quota) = (&read.count, &read.quota) else {
+            continue;
+        };
+        let after = count + creating;
+        if after > quota.value {
+            return Err(PlanError::BatchRoleQuota {
+                account: account.clone(),
+                count: *count,
+                creating: *creating,
+                fits: quota.value.saturating_sub(*count),
+                quota: quota.to_string(),
+            });
+        }
+        if near(after, quota.value) {
+            warnings.push(format!(
+                "account {account} holds {count} IAM roles, {quota} (L-FE177D64): these clusters create {creating} more, {after} in all; at the quota the next is refused. Request a quota increase (up to 5,000), or delete roles the account no longer uses.",
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -256,6 +372,105 @@ pub(crate) mod tests {
         let mut snap = testing::snapshot(&req, testing::ISSUER_ACCOUNT, observed, None);
         snap.provider_quota = Some(read(100, 100, QuotaSource::Applied));
         assert!(crate::plan::mode::plan_add(&req, &snap).is_ok());
+    }
+
+    pub(crate) fn roles(count: RoleCount, value: usize) -> RoleQuota {
+        RoleQuota {
+            count,
+            quota: Quota {
+                value,
+                source: QuotaSource::Applied,
+            },
+        }
+    }
+
+    fn named(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn a_role_with_no_room_is_refused_near_the_quota_warned() {
+        let one = named(&["km-cluster-dev"]);
+        let at = roles(RoleCount::Counted(1000), 1000);
+        let err = judge_roles(&at, "klanker", &one).unwrap_err().to_string();
+        assert!(err.contains("holds 1000 IAM roles"), "{err}");
+        assert!(err.contains("quota 1000 (applied)"), "{err}");
+        assert!(
+            err.contains("role km-cluster-dev cannot be created"),
+            "{err}"
+        );
+        assert!(
+            err.contains("up to 5,000") && err.contains("no longer uses"),
+            "{err}"
+        );
+        // The last slot is taken, with a warning that the next is refused.
+        let last = roles(RoleCount::Counted(999), 1000);
+        let warned = judge_roles(&last, "cluster", &one).unwrap();
+        assert!(warned.is_some_and(
+            |w| w.contains("cluster account holds 999 IAM roles") && w.contains("1000 in all")
+        ));
+        let clear = roles(RoleCount::Counted(898), 1000);
+        assert_eq!(judge_roles(&clear, "klanker", &one), Ok(None));
+        let ninety = roles(RoleCount::Counted(899), 1000);
+        assert!(judge_roles(&ninety, "klanker", &one).unwrap().is_some());
+        // Two roles in one account (a cluster in the klanker account) need two slots.
+        let two = named(&["km-cluster-dev", "km-irsa-dev"]);
+        let err = judge_roles(&last, "klanker", &two).unwrap_err().to_string();
+        assert!(
+            err.contains("roles km-cluster-dev and km-irsa-dev"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn uncounted_roles_skip_the_check_and_say_why() {
+        let why = "iam:GetAccountSummary was refused".to_string();
+        let read = roles(RoleCount::Unread { why }, 1000);
+        let said = judge_roles(&read, "klanker", &named(&["km-cluster-dev"]))
+            .unwrap()
+            .expect("said");
+        assert!(
+            said.contains("not counted (iam:GetAccountSummary was refused)"),
+            "{said}"
+        );
+        assert!(
+            said.contains("L-FE177D64") && said.contains("km-cluster-dev"),
+            "{said}"
+        );
+        // An unread quota is the default, 1,000, said as such.
+        let q = Quota::from_read(ROLES, Err(QuotaUnread::Refused));
+        assert_eq!(q.value, 1000);
+        assert!(q.to_string().contains("the default"), "{q}");
+    }
+
+    #[test]
+    fn a_batch_of_roles_is_judged_whole_against_each_account() {
+        let batch = |count, creating| BatchRoles {
+            account: "333333333333".into(),
+            read: roles(RoleCount::Counted(count), 1000),
+            creating,
+        };
+        // Each of 5 fits alone at 997; the 5 together do not.
+        let err = judge_batch_roles(&[batch(997, 5)]).unwrap_err().to_string();
+        assert!(
+            err.contains("997 IAM roles") && err.contains("5 new"),
+            "{err}"
+        );
+        assert!(err.contains("only 3 fit"), "{err}");
+        let warned = judge_batch_roles(&[batch(890, 20)]).unwrap();
+        assert!(warned[0].contains("910 in all"), "{warned:?}");
+        assert!(
+            judge_batch_roles(&[batch(800, 5), batch(1000, 0)])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(judge_batch_roles(&[batch(995, 5)]).is_ok());
+        // An uncounted account is skipped: its plans said so.
+        let unread = BatchRoles {
+            read: roles(RoleCount::Unread { why: "x".into() }, 1000),
+            ..batch(0, 5000)
+        };
+        assert_eq!(judge_batch_roles(&[unread]), Ok(Vec::new()));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::trust::{Identity, Issuer};
 pub use crate::verify::{AgentAddon, ObservedAssociation};
 use crate::verify::{ProviderFacts, Target};
 
-use super::quota::{ProviderQuota, Quota};
+use super::quota::{ProviderQuota, Quota, RoleQuota};
 use super::{Observed, ObservedProvider, ObservedRole, ObservedServiceAccount};
 
 /// The issuer and what else was learnt about the cluster.
@@ -43,6 +43,9 @@ pub struct AddSnapshot {
     /// The klanker account's role trust policy quota, read when no
     /// --max-trust-policy-size was given.
     pub trust_quota: Option<Quota>,
+    /// The klanker account's roles and their quota, read when the klanker
+    /// role is missing (or, not recorded in km-config.yaml, may be).
+    pub role_quota: Option<RoleQuota>,
 }
 
 /// EKS Pod Identity in the cluster, as read with the cluster-side identity.
@@ -101,6 +104,9 @@ pub struct ClusterAccount {
     /// --max-trust-policy-size was given and a cluster role's trust rests
     /// on the account's provider.
     pub trust_quota: Option<Quota>,
+    /// The account's roles and their quota, read when the mode's cluster
+    /// role is missing (or, not recorded in km-config.yaml, may be).
+    pub role_quota: Option<RoleQuota>,
 }
 
 impl AddSnapshot {

@@ -76,6 +76,7 @@ pub fn cluster_side(observed: Observed, boundary_exists: bool) -> ClusterAccount
         left: None,
         provider_quota: None,
         trust_quota: None,
+        role_quota: None,
     }
 }
 
@@ -105,6 +106,7 @@ pub fn snapshot(
         eks: None,
         provider_quota: None,
         trust_quota: None,
+        role_quota: None,
     }
 }
 

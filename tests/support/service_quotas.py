@@ -1,10 +1,11 @@
 """Service Quotas' GetServiceQuota for IAM, for the test AWS peer (moto_server.py).
 
 Why this exists: moto's servicequotas backend knows only the `vpc` service,
-and `add` reads two IAM quotas before planning (OIDC providers per account,
-role trust policy length). This answers GetServiceQuota for ServiceCode `iam`
-and those two quota codes, with AWS's default unless a test applied another
-value; every other Service Quotas request goes to moto untouched.
+and `add` reads three IAM quotas before planning (OIDC providers and roles
+per account, role trust policy length). This answers GetServiceQuota for
+ServiceCode `iam` and those three quota codes, with AWS's default unless a
+test applied another value; every other Service Quotas request goes to
+moto untouched.
 
 The protocol and shapes are the Service Quotas API model's (botocore's
 data/service-quotas/2019-06-24/service-2.json): awsJson1_1, POST / with
@@ -31,6 +32,7 @@ HOOK = "/moto-api/service-quotas/applied"
 IAM_QUOTAS = {
     "L-858F3967": ("OpenId connect providers per account", 100.0),
     "L-C07B4B0D": ("Role trust policy length", 2048.0),
+    "L-FE177D64": ("Roles per account", 1000.0),
 }
 
 

@@ -170,7 +170,8 @@ pub fn plan_add(req: &AddRequest, snap: &AddSnapshot) -> Result<AddPlan, PlanErr
     }
     steps.append(&mut add.plan.steps);
     add.plan.steps = steps;
-    for warning in check_providers(&add, snap)? {
+    let quotas = [check_providers(&add, snap)?, check_roles(&add, snap)?];
+    for warning in quotas.into_iter().flatten() {
         add.plan.warnings.push(warning.clone());
         add.warnings.push(warning);
     }
@@ -245,6 +246,48 @@ fn check_providers(add: &AddPlan, snap: &AddSnapshot) -> Result<Vec<String>, Pla
     Ok(warnings)
 }
 
+/// The names of the roles the plan creates in `target`'s account.
+fn roles_created(add: &AddPlan, target: super::Target) -> Vec<String> {
+    add.plan
+        .steps
+        .iter()
+        .filter(|s| s.target == target)
+        .filter_map(|s| match &s.op {
+            Some(super::Op::CreateRole { name, .. }) => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The plan creates roles in an account its roles quota has no room left
+/// in: refused before any write. Ending within 10% of it, or with its
+/// roles uncounted: a warning.
+fn check_roles(add: &AddPlan, snap: &AddSnapshot) -> Result<Vec<String>, PlanError> {
+    let mut sides = vec![(
+        "klanker",
+        roles_created(add, super::Target::Iam),
+        snap.role_quota.as_ref(),
+    )];
+    if let Some(cluster) = &snap.cluster_account {
+        let mut created = roles_created(add, super::Target::ClusterIam);
+        if cluster.identity.account == snap.identity.account {
+            // A cluster in the klanker account: both roles take its room.
+            sides[0].1.append(&mut created);
+            sides[0].2 = sides[0].2.or(cluster.role_quota.as_ref());
+        } else {
+            sides.push(("cluster", created, cluster.role_quota.as_ref()));
+        }
+    }
+    let mut warnings = Vec::new();
+    for (account, created, read) in sides {
+        let (false, Some(read)) = (created.is_empty(), read) else {
+            continue;
+        };
+        warnings.extend(super::quota::judge_roles(read, account, &created)?);
+    }
+    Ok(warnings)
+}
+
 #[cfg(test)]
 mod quota_tests {
     use crate::plan::PlanError;
@@ -262,6 +305,100 @@ mod quota_tests {
             crate::plan::quota::QuotaSource::Applied,
         ));
         super::plan_add(&req, &snap)
+    }
+
+    /// Chained `add` from scratch: the klanker role and role A are new.
+    fn chained_add(
+        klanker: Option<crate::plan::quota::RoleQuota>,
+        cluster: Option<crate::plan::quota::RoleQuota>,
+    ) -> Result<super::AddPlan, PlanError> {
+        use crate::plan::testing;
+        let req = testing::cluster_account_request(crate::trust::TrustMode::Chained, &[]);
+        let mut side = testing::cluster_side(crate::plan::Observed::default(), true);
+        side.role_quota = cluster;
+        let observed = crate::plan::Observed::default();
+        let mut snap = testing::snapshot(&req, testing::CLUSTER_ACCOUNT, observed, Some(side));
+        snap.role_quota = klanker;
+        super::plan_add(&req, &snap)
+    }
+
+    #[test]
+    fn each_account_a_role_is_created_in_is_judged_against_its_roles_quota() {
+        use crate::plan::quota::{RoleCount, tests::roles};
+        let full = || Some(roles(RoleCount::Counted(1000), 1000));
+        let room = || Some(roles(RoleCount::Counted(10), 1000));
+        assert!(matches!(
+            chained_add(full(), room()),
+            Err(PlanError::RoleQuotaReached {
+                account: "klanker",
+                ..
+            })
+        ));
+        assert!(matches!(
+            chained_add(room(), full()),
+            Err(PlanError::RoleQuotaReached {
+                account: "cluster",
+                ..
+            })
+        ));
+        let near = Some(roles(RoleCount::Counted(950), 1000));
+        let warned = chained_add(room(), near).expect("room left");
+        assert!(
+            warned
+                .warnings
+                .iter()
+                .any(|w| w.contains("cluster account holds 950 IAM roles")),
+            "{:?}",
+            warned.warnings
+        );
+        let unread = Some(roles(
+            RoleCount::Unread {
+                why: "refused".into(),
+            },
+            1000,
+        ));
+        let said = chained_add(unread, room()).expect("not counted: not checked");
+        assert!(
+            said.warnings
+                .iter()
+                .any(|w| w.contains("roles were not counted")),
+            "{:?}",
+            said.warnings
+        );
+    }
+
+    #[test]
+    fn an_existing_role_is_not_judged_whatever_the_count() {
+        use crate::plan::quota::{RoleCount, tests::roles};
+        use crate::plan::testing;
+        let req = testing::issuer_url_request(&[]);
+        let tags = std::collections::BTreeMap::from([
+            (
+                crate::trust::MANAGED_BY_TAG.to_string(),
+                crate::trust::MANAGED_BY_VALUE.to_string(),
+            ),
+            (crate::trust::NAME_TAG.to_string(), "dev".to_string()),
+        ]);
+        // Ours, trusting nobody yet: updated, not created.
+        let existing = crate::plan::ObservedRole {
+            arn: format!(
+                "arn:aws:iam::{}:role/{}",
+                testing::KLANKER_ACCOUNT,
+                req.role_name
+            ),
+            trust_policy: serde_json::json!({"Version": "2012-10-17", "Statement": []}),
+            max_session: 3600,
+            description: String::new(),
+            tags,
+            permissions_boundary: None,
+        };
+        let observed = crate::plan::Observed {
+            role: Some(existing),
+            ..Default::default()
+        };
+        let mut snap = testing::snapshot(&req, testing::ISSUER_ACCOUNT, observed, None);
+        snap.role_quota = Some(roles(RoleCount::Counted(1000), 1000));
+        assert!(super::plan_add(&req, &snap).is_ok());
     }
 
     #[test]

@@ -98,7 +98,7 @@ fn iam_resource(account: &str, action: &str, params: &BTreeMap<String, String>) 
     }
     match action {
         "GetPolicy" => params.get("PolicyArn").cloned(),
-        "ListRoles" | "ListOpenIDConnectProviders" => Some("*".into()),
+        "ListRoles" | "ListOpenIDConnectProviders" | "GetAccountSummary" => Some("*".into()),
         _ => None,
     }
 }

@@ -33,9 +33,10 @@ fn calls_of_the_tool(boundary: bool) -> Vec<Case> {
             // (EKS, chained mode's inline policy and its reads are only there).
             op if op.starts_with("eks:") => continue,
             "iam:PutRolePolicy" | "iam:GetRolePolicy" | "iam:ListRoleTags" => continue,
-            "iam:ListRoles" | "iam:ListOpenIDConnectProviders" | "sts:GetCallerIdentity" => {
-                ("*", none, true)
-            }
+            "iam:ListRoles"
+            | "iam:ListOpenIDConnectProviders"
+            | "iam:GetAccountSummary"
+            | "sts:GetCallerIdentity" => ("*", none, true),
             "iam:GetPolicy" => (OPERATOR_POLICY, none, true),
             "iam:AttachRolePolicy" | "iam:DetachRolePolicy" => (
                 ROLE_ARN,

@@ -102,9 +102,10 @@ fn pod_identity_calls() -> Vec<Case> {
                     "arn:aws:iam::222222222222:instance-profile/by-hand",
                     none.clone(),
                 ),
-                "iam:ListRoles" | "iam:ListOpenIDConnectProviders" | "sts:GetCallerIdentity" => {
-                    ("*", none.clone())
-                }
+                "iam:ListRoles"
+                | "iam:ListOpenIDConnectProviders"
+                | "iam:GetAccountSummary"
+                | "sts:GetCallerIdentity" => ("*", none.clone()),
                 "iam:CreateRole"
                 | "iam:PutRolePolicy"
                 | "iam:DeleteRolePolicy"

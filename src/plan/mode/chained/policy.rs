@@ -131,7 +131,8 @@ pub fn statements(scope: &ClusterRoleScope) -> Vec<Value> {
     let mut statements = bounded_role_statements(scope, IRSA_ROLES);
     statements.extend(provider_statements(scope));
     statements.push(listing_statement());
-    // add reads the provider quota where it creates role A's provider.
+    // add reads the provider quota where it creates role A's provider, and
+    // counts the account's roles (and reads their quota) before creating role A.
     statements.push(crate::permissions::quota_statement());
     statements
 }
@@ -364,6 +365,7 @@ mod tests {
         "sts:GetCallerIdentity",
         "iam:ListOpenIDConnectProviders",
         "servicequotas:GetServiceQuota",
+        "iam:GetAccountSummary",
         "iam:GetOpenIDConnectProvider",
         "iam:CreateOpenIDConnectProvider",
         "iam:TagOpenIDConnectProvider",

@@ -91,6 +91,9 @@ pub fn statements(scope: &ClusterRoleScope) -> Vec<Value> {
         "Resource": chained::arn(scope, "oidc-provider/*"),
     }));
     statements.push(listing_statement());
+    // add counts the account's roles (and reads their quota) before it
+    // creates the association role.
+    statements.push(crate::permissions::quota_statement());
     statements
 }
 
@@ -252,6 +255,8 @@ mod tests {
         "iam:ListOpenIDConnectProviders",
         "iam:GetOpenIDConnectProvider",
         "iam:ListRoles",
+        "iam:GetAccountSummary",
+        "servicequotas:GetServiceQuota",
         "iam:GetPolicy",
         "iam:CreateRole",
         "iam:GetRole",
@@ -289,7 +294,16 @@ mod tests {
         }
         for s in doc["Statement"].as_array().unwrap() {
             match s["Resource"].as_str().unwrap() {
-                "*" => assert_eq!(s["Action"], json!(crate::permissions::UNSCOPED_ACTIONS)),
+                // Only the listings and the quota reads, which no
+                // resource scopes.
+                "*" => assert!(
+                    [
+                        json!(crate::permissions::UNSCOPED_ACTIONS),
+                        json!(crate::permissions::QUOTA_READ_ACTIONS)
+                    ]
+                    .contains(&s["Action"]),
+                    "{s}"
+                ),
                 "arn:aws:iam::222222222222:role/km-podid-*"
                 | "arn:aws:iam::222222222222:instance-profile/*"
                 | "arn:aws:iam::222222222222:oidc-provider/*"
