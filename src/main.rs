@@ -37,7 +37,9 @@ async fn run() -> ExitCode {
     // One Ctrl-C watcher for the whole run, listening before anything starts.
     let interrupt = apply::Interrupt::new();
     let _watcher = apply::interrupt::watch(&interrupt, leave_interrupted);
-    match commands::run(cli, &interrupt).await {
+    // Boxed: the commands' futures nest deeper than the compiler lays out
+    // inline in this one.
+    match Box::pin(commands::run(cli, &interrupt)).await {
         Ok(()) => ExitCode::SUCCESS,
         // The reader left (`list | head -1`): quietly, as git and kubectl.
         Err(err) if output::reader_left(&err) => ExitCode::from(output::EXIT_READER_LEFT),
