@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod eks;
 pub mod error;
 pub mod iam;
+pub mod memo;
 mod proxy;
 pub mod quotas;
 
@@ -120,6 +121,8 @@ pub struct Access {
     pub session: Arc<Session>,
     /// How every client of the run retries (see [`Access::for_fleet`]).
     pub retry: RetryConfig,
+    /// Each account's planning reads, made once however many clusters ask.
+    pub accounts: Arc<memo::Accounts>,
 }
 
 impl Access {
@@ -143,6 +146,7 @@ impl Access {
                 .with_process_timeout(timeout),
             ),
             retry: RetryConfig::standard().with_max_attempts(5),
+            accounts: Arc::default(),
         }
     }
 
@@ -154,6 +158,23 @@ impl Access {
     pub fn for_fleet(mut self) -> Self {
         self.retry = RetryConfig::adaptive().with_max_attempts(10);
         self
+    }
+
+    /// The reads shared by the clients of `side` built from `profile` (None:
+    /// the default chain), then `role` when one is assumed, in `region`'s
+    /// partition: IAM and STS answer the same there whatever the region.
+    pub fn reads_of(
+        &self,
+        side: Side,
+        profile: Option<&str>,
+        role: Option<&str>,
+        region: &str,
+    ) -> Arc<memo::AccountReads> {
+        let (profile, role) = (profile.unwrap_or_default(), role.unwrap_or_default());
+        let partition = quotas::quota_region(region);
+        // NUL cannot occur in a profile name, a role ARN or a region.
+        let source = format!("{side}\0{profile}\0{role}\0{partition}");
+        self.accounts.of(source)
     }
 }
 
@@ -324,10 +345,13 @@ pub struct KlankerClients {
     pub sts: aws_sdk_sts::Client,
     /// Service Quotas, in the partition's region of IAM's quotas.
     pub quotas: aws_sdk_servicequotas::Client,
+    /// The account's planning reads, shared with the run's other clients of it.
+    pub reads: Arc<memo::AccountReads>,
 }
 
 impl KlankerClients {
-    pub fn new(config: &SdkConfig, verbose: bool) -> Self {
+    /// `reads`: from [`Access::reads_of`], or fresh for a command that plans once.
+    pub fn new(config: &SdkConfig, verbose: bool, reads: Arc<memo::AccountReads>) -> Self {
         let mut iam = aws_sdk_iam::config::Builder::from(config);
         let mut sts = aws_sdk_sts::config::Builder::from(config);
         let mut quotas = quotas_config(config);
@@ -346,6 +370,7 @@ impl KlankerClients {
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             quotas: aws_sdk_servicequotas::Client::from_conf(quotas.build()),
+            reads,
         }
     }
 }
@@ -358,6 +383,8 @@ pub struct ClusterClients {
     pub sts: aws_sdk_sts::Client,
     /// Service Quotas, in the partition's region of IAM's quotas.
     pub quotas: aws_sdk_servicequotas::Client,
+    /// The account's planning reads, shared with the run's other clients of it.
+    pub reads: Arc<memo::AccountReads>,
 }
 
 /// Service Quotas for `config`'s account, asked in the region that keeps
@@ -384,7 +411,8 @@ fn quotas_config(config: &SdkConfig) -> aws_sdk_servicequotas::config::Builder {
 }
 
 impl ClusterClients {
-    pub fn new(config: &SdkConfig, verbose: bool) -> Self {
+    /// `reads`: from [`Access::reads_of`].
+    pub fn new(config: &SdkConfig, verbose: bool, reads: Arc<memo::AccountReads>) -> Self {
         let mut eks = aws_sdk_eks::config::Builder::from(config);
         let mut iam = aws_sdk_iam::config::Builder::from(config);
         let mut sts = aws_sdk_sts::config::Builder::from(config);
@@ -403,6 +431,7 @@ impl ClusterClients {
             iam: aws_sdk_iam::Client::from_conf(iam.build()),
             sts: aws_sdk_sts::Client::from_conf(sts.build()),
             quotas: aws_sdk_servicequotas::Client::from_conf(quotas.build()),
+            reads,
         }
     }
 }

@@ -59,7 +59,7 @@ async fn klanker_identity(env: &Env, args: &PolicyArgs) -> Result<Identity, Erro
     )
     .await
     .map_err(unknown)?;
-    let clients = KlankerClients::new(&sdk, env.verbose());
+    let clients = KlankerClients::new(&sdk, env.verbose(), Default::default());
     let (account, caller) = aws::iam::caller_identity(&clients.sts)
         .await
         .map_err(unknown)?;

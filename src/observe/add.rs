@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use super::issuer::resolve_issuer;
 use crate::aws::eks;
+use crate::aws::memo::AccountReads;
 use crate::aws::{ClusterClients, Identity, KlankerClients, Side, iam, quotas};
 use crate::error::Error;
 use crate::k8s::Cluster;
@@ -63,7 +64,12 @@ pub async fn observe(
     let config_entry = from.config.get(&req.name);
     let recorded = config_entry.as_ref().map(|e| e.role_arn.as_str());
     let room = Room::of(true, recorded, &req.role_name);
-    let klanker_side = (&klanker.iam, &klanker.quotas, Side::Klanker);
+    let klanker_side = (
+        &klanker.iam,
+        &klanker.quotas,
+        &*klanker.reads,
+        Side::Klanker,
+    );
     let (
         issuer,
         (identity, policies, missing_policies),
@@ -157,20 +163,21 @@ impl Room {
 type AccountIam<'a> = (
     &'a aws_sdk_iam::Client,
     &'a aws_sdk_servicequotas::Client,
+    &'a AccountReads,
     Side,
 );
 
 /// Role `name` with its attached policies, and, when it is missing (the
 /// plan creates it), the account's roles against their quota, as `room` says.
 async fn role_and_room(
-    (iam_client, quotas, side): AccountIam<'_>,
+    account @ (iam_client, .., side): AccountIam<'_>,
     name: &str,
     room: Room,
 ) -> Result<(Option<(ObservedRole, BTreeSet<String>)>, Option<RoleQuota>), crate::aws::AwsError> {
     let read = iam::role_with_policies(iam_client, name);
     let (role, counted) = match room {
         Room::Beside => {
-            let (role, counted) = tokio::join!(read, role_room(iam_client, quotas, side));
+            let (role, counted) = tokio::join!(read, role_room(account));
             (role.map_err(|e| e.on_side(side))?, Some(counted))
         }
         _ => (read.await.map_err(|e| e.on_side(side))?, None),
@@ -178,7 +185,7 @@ async fn role_and_room(
     let counted = match (&role, counted) {
         (Some(_), _) => None,
         (None, Some(counted)) => Some(counted),
-        (None, None) if room == Room::IfMissing => Some(role_room(iam_client, quotas, side).await),
+        (None, None) if room == Room::IfMissing => Some(role_room(account).await),
         (None, None) => None,
     };
     Ok((role, counted))
@@ -188,14 +195,10 @@ async fn role_and_room(
 /// and its roles quota, read side by side. Neither failing fails `add`:
 /// an uncounted account skips the check, an unread quota is the default;
 /// the plan says which.
-async fn role_room(
-    iam_client: &aws_sdk_iam::Client,
-    quotas: &aws_sdk_servicequotas::Client,
-    side: Side,
-) -> RoleQuota {
+async fn role_room((iam_client, quotas, reads, side): AccountIam<'_>) -> RoleQuota {
     let (count, quota) = tokio::join!(
-        iam::role_count(iam_client),
-        quotas::read(quotas, ROLES, side)
+        reads.roles.get((), || iam::role_count(iam_client)),
+        read_quota(reads, quotas, ROLES, side)
     );
     let count = match count {
         Ok(count) => RoleCount::Counted(count),
@@ -224,11 +227,15 @@ async fn klanker_providers(
     klanker: &KlankerClients,
 ) -> Result<(Vec<String>, Option<ProviderQuota>, Option<Quota>), Error> {
     let holds_provider = provider_account(req) == Some(crate::plan::Target::Iam);
-    let quota = quota_if(holds_provider, &klanker.quotas, PROVIDERS, Side::Klanker);
+    let on = (&klanker.quotas, &*klanker.reads, Side::Klanker);
+    let quota = quota_if(holds_provider, on, PROVIDERS);
     let wants_trust = req.max_trust_policy_size.is_none();
-    let trust_quota = quota_if(wants_trust, &klanker.quotas, TRUST_LENGTH, Side::Klanker);
-    let (providers, quota, trust_quota) =
-        tokio::join!(iam::list_providers(&klanker.iam), quota, trust_quota);
+    let trust_quota = quota_if(wants_trust, on, TRUST_LENGTH);
+    let (providers, quota, trust_quota) = tokio::join!(
+        (klanker.reads.providers).get((), || iam::list_providers(&klanker.iam)),
+        quota,
+        trust_quota
+    );
     let providers = providers?;
     let provider_quota = quota.map(|quota| ProviderQuota {
         count: providers.len(),
@@ -246,13 +253,29 @@ fn provider_account(req: &AddRequest) -> Option<crate::plan::Target> {
 /// AWS's default when it cannot be read (the plan says which).
 async fn quota_if(
     wanted: bool,
+    (quotas, reads, side): (&aws_sdk_servicequotas::Client, &AccountReads, Side),
+    of: QuotaCode,
+) -> Option<Quota> {
+    match wanted {
+        true => Some(Quota::from_read(
+            of,
+            read_quota(reads, quotas, of, side).await,
+        )),
+        false => None,
+    }
+}
+
+/// Quota `of`'s applied value, read once per account and run.
+async fn read_quota(
+    reads: &AccountReads,
     quotas: &aws_sdk_servicequotas::Client,
     of: QuotaCode,
     side: Side,
-) -> Option<Quota> {
-    match wanted {
-        true => Some(Quota::from_read(of, quotas::read(quotas, of, side).await)),
-        false => None,
+) -> Result<f64, crate::plan::quota::QuotaUnread> {
+    let read = || async { Ok::<_, std::convert::Infallible>(quotas::read(quotas, of, side).await) };
+    match reads.quotas.get(of.code, read).await {
+        Ok(read) => read,
+        Err(never) => match never {},
     }
 }
 
@@ -354,7 +377,8 @@ async fn identity_and_policies(
     };
     let policies = planned::policy_arns(req, &identity);
     let checks = policies.iter().map(|arn| async move {
-        iam::policy_exists(&klanker.iam, arn)
+        (klanker.reads.policies)
+            .get(arn.clone(), || iam::policy_exists(&klanker.iam, arn))
             .await
             .map(|exists| (arn.clone(), exists))
     });
@@ -577,10 +601,15 @@ async fn observe_cluster_account(
     (cluster_role_name, room): (&str, Room),
     left: Option<String>,
 ) -> Result<ClusterAccount, Error> {
-    let account_iam = (&clients.iam, &clients.quotas, Side::Cluster);
+    let account_iam = (
+        &clients.iam,
+        &clients.quotas,
+        &*clients.reads,
+        Side::Cluster,
+    );
     let ((account, caller), (role, role_quota), (providers, provider_quota, trust_quota)) =
         tokio::try_join!(
-            iam::caller_identity(&clients.sts),
+            (clients.reads.caller).get((), || iam::caller_identity(&clients.sts)),
             role_and_room(account_iam, cluster_role_name, room),
             cluster_providers(req, clients),
         )
@@ -641,11 +670,15 @@ async fn cluster_providers(
     clients: &ClusterClients,
 ) -> Result<(Vec<String>, Option<ProviderQuota>, Option<Quota>), crate::aws::AwsError> {
     let holds_provider = provider_account(req) == Some(crate::plan::Target::ClusterIam);
-    let quota = quota_if(holds_provider, &clients.quotas, PROVIDERS, Side::Cluster);
+    let on = (&clients.quotas, &*clients.reads, Side::Cluster);
+    let quota = quota_if(holds_provider, on, PROVIDERS);
     let wants_trust = holds_provider && req.max_trust_policy_size.is_none();
-    let trust_quota = quota_if(wants_trust, &clients.quotas, TRUST_LENGTH, Side::Cluster);
-    let (providers, quota, trust_quota) =
-        tokio::join!(iam::list_providers(&clients.iam), quota, trust_quota);
+    let trust_quota = quota_if(wants_trust, on, TRUST_LENGTH);
+    let (providers, quota, trust_quota) = tokio::join!(
+        (clients.reads.providers).get((), || iam::list_providers(&clients.iam)),
+        quota,
+        trust_quota
+    );
     let providers = providers?;
     let provider_quota = quota.map(|quota| ProviderQuota {
         count: providers.len(),
@@ -718,7 +751,8 @@ async fn cluster_boundary(
     let Some(arn) = wanted.cluster_permissions_boundary.clone().or(default) else {
         return Ok(None);
     };
-    let exists = iam::policy_exists(&clients.iam, &arn)
+    let exists = (clients.reads.policies)
+        .get(arn.clone(), || iam::policy_exists(&clients.iam, &arn))
         .await
         .map_err(on_cluster)?;
     Ok(Some((arn, exists)))

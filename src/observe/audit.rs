@@ -34,7 +34,7 @@ pub async fn account(
 ) -> Result<AccountScan, Error> {
     let hint = aws::check_profile(profile, "--aws-profile").await?;
     let sdk = aws::load_config(Some(profile), region, access, aws::Side::Klanker).await?;
-    let clients = KlankerClients::new(&sdk, global.verbose);
+    let clients = KlankerClients::new(&sdk, global.verbose, Default::default());
     let named = hint.as_ref().map(|h| h.account.clone());
     let denied = |e: Error| denied(e, profile, named.clone());
     // Beside the lists: the provider quota costs no round trip of its own.

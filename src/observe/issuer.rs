@@ -31,7 +31,9 @@ pub async fn cluster_clients(
             format!("{role} (the kubeconfig's --role-arn)"),
         );
     }
-    Ok(ClusterClients::new(&config, verbose))
+    let (profile, role) = (side.profile.as_deref(), side.role_arn.as_deref());
+    let reads = access.reads_of(aws::Side::Cluster, profile, role, &side.region);
+    Ok(ClusterClients::new(&config, verbose, reads))
 }
 
 /// The cluster-side identity must act in the account of the role it

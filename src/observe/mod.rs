@@ -35,7 +35,11 @@ pub async fn klanker_clients(
         aws::Side::Klanker,
     )
     .await?;
-    Ok((KlankerClients::new(&sdk, env.verbose()), hint))
+    let (profile, region) = (Some(klanker.profile.as_str()), &klanker.region);
+    let reads = env
+        .access
+        .reads_of(aws::Side::Klanker, profile, None, region);
+    Ok((KlankerClients::new(&sdk, env.verbose(), reads), hint))
 }
 
 /// The klanker account, as STS GetCallerIdentity says: the profile's
@@ -46,7 +50,9 @@ pub async fn klanker_identity(
     klanker: &KlankerClients,
     hint: Option<Identity>,
 ) -> Result<Identity, Error> {
-    let (account, arn) = iam::caller_identity(&klanker.sts).await?;
+    let (account, arn) = (klanker.reads.caller)
+        .get((), || iam::caller_identity(&klanker.sts))
+        .await?;
     if let Some(named) = hint.filter(|h| h.account != account) {
         return Err(crate::trust::guard::GuardError::CredentialsInOtherAccount {
             named: named.account,

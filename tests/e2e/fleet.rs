@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::support::aws_peer::KLANKER_ACCOUNT;
 use crate::support::fleet::{Fleet, NAMESPACE};
+use crate::support::moto::Call;
 use crate::support::{Outcome, ROLE_ARN_ANNOTATION};
 
 /// The summary row of `name` (the line of the table after its header
@@ -41,6 +42,8 @@ fn one_run_onboards_every_cluster_each_trusting_only_its_own_issuer() {
     let fleet = Fleet::new(5);
     let out = fleet.world.run(&["add", "--all-contexts", "--yes"]);
     out.assert_ok();
+    // Before the test's own reads below.
+    reads_of_the_account_were_made_once(&fleet);
     assert_contains!(
         out.stdout,
         "Fleet: 5 cluster(s): 5 to change, 0 unchanged, 0 not planned."
@@ -93,6 +96,48 @@ fn one_run_onboards_every_cluster_each_trusting_only_its_own_issuer() {
     distinct.dedup();
     assert_eq!(assumed.len(), 3, "{assumed:?}");
     assert_eq!(distinct.len(), 3, "{assumed:?}");
+}
+
+/// The klanker account's reads that do not depend on the cluster (who we
+/// are, its providers, its policies, its roles' count and its quotas) are
+/// made once for all of the fleet's plans; each cluster's own role is
+/// read for it.
+fn reads_of_the_account_were_made_once(fleet: &Fleet) {
+    let klanker: Vec<Call> = (fleet.world.moto.calls().into_iter())
+        .filter(|c| c.account.as_deref() == Some(KLANKER_ACCOUNT))
+        .collect();
+    let shared = [
+        "GetCallerIdentity",
+        "ListOpenIDConnectProviders",
+        "GetPolicy",
+        "GetAccountSummary",
+        "GetServiceQuota",
+    ];
+    for action in shared {
+        let asked: Vec<String> = (klanker.iter())
+            .filter(|c| c.action == action)
+            .map(|c| format!("{:?}", c.params))
+            .collect();
+        let mut distinct = asked.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(!asked.is_empty(), "no {action} in the klanker account");
+        assert_eq!(
+            asked.len(),
+            distinct.len(),
+            "{action} asked again: {asked:?}"
+        );
+    }
+    let roles_read: std::collections::BTreeSet<&str> = (klanker.iter())
+        .filter(|c| c.action == "GetRole")
+        .filter_map(|c| c.params.get("RoleName").map(String::as_str))
+        .collect();
+    for cluster in &fleet.clusters {
+        assert!(
+            roles_read.contains(cluster.role_name().as_str()),
+            "{roles_read:?}"
+        );
+    }
 }
 
 #[test]
