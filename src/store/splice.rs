@@ -63,10 +63,10 @@ fn kind(line: &str) -> Result<Line, String> {
     Ok(match line.chars().next() {
         None => Line::Gap,
         Some('#') => Line::Gap,
-        Some(' ' | '\t') if line.trim().is_empty() => Line::Gap,
+        // YAML's white space is space and tab: a no-break space (which
+        // `str::trim` would take) is a value's content.
+        Some(' ' | '\t') if line.trim_matches([' ', '\t']).is_empty() => Line::Gap,
         Some(' ' | '\t') => Line::Content,
-        // Line breaks to YAML 1.1 (what the emitter writes inside a value).
-        Some('\u{85}' | '\u{2028}' | '\u{2029}') => Line::Content,
         Some('-') if marker("-") => Line::Content,
         Some('%') => Line::Marker,
         _ if marker("---") || marker("...") => {
@@ -81,14 +81,36 @@ fn kind(line: &str) -> Result<Line, String> {
     })
 }
 
+/// YAML 1.1's line breaks, as the parser (and the emitter) take them: a
+/// key after `\u{2028}` starts a line of its own.
+const BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
+
+/// `text`'s lines, each with its line break (`\r\n` one break).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = match rest.find(BREAKS) {
+            None => rest.len(),
+            Some(at) if rest[at..].starts_with("\r\n") => at + 2,
+            Some(at) => at + rest[at..].chars().next().map_or(1, char::len_utf8),
+        };
+        let (line, after) = rest.split_at(end);
+        rest = after;
+        Some(line)
+    })
+}
+
 /// The top-level keys' blocks, in file order.
 fn blocks(text: &str) -> Result<Vec<Block>, String> {
     let mut blocks: Vec<Block> = Vec::new();
     let mut offset = 0;
-    for raw in text.split_inclusive('\n') {
+    for raw in lines(text) {
         let start = offset;
         offset += raw.len();
-        let line = raw.trim_end_matches(['\n', '\r']);
+        let line = raw.trim_end_matches(BREAKS);
         match kind(line)? {
             Line::Gap => {}
             Line::Key => blocks.push(Block {
@@ -211,6 +233,33 @@ mod tests {
         let file = "clusters_old: 1\n";
         let text = splice(file, &root_of(file, list(&["c"]))).unwrap();
         assert_eq!(text, "clusters_old: 1\nclusters:\n- name: c\n");
+    }
+
+    #[test]
+    fn a_line_of_indentation_and_a_no_break_space_stays_in_its_value() {
+        let mut entry = Mapping::new();
+        entry.insert("name".into(), "a".into());
+        entry.insert("role_arn".into(), "\n\u{a0}".into());
+        let old = root_of("", Value::Sequence(vec![Value::Mapping(entry)]));
+        let file = format!("{}z: 1\n", serde_yaml::to_string(&old).unwrap());
+        let text = splice(&file, &root_of(&file, list(&["c"]))).unwrap();
+        assert_eq!(text, "clusters:\n- name: c\nz: 1\n");
+    }
+
+    #[test]
+    fn a_key_after_a_yaml_1_1_line_break_starts_its_own_line() {
+        // The emitter ends a kept `\u{2028}` with no `\n`: the parser reads
+        // the key after it as the next line, and so must the splice.
+        let mut entry = Mapping::new();
+        entry.insert("role_arn".into(), "\n\u{2028}".into());
+        let old = root_of("", Value::Sequence(vec![Value::Mapping(entry)]));
+        let file = format!("{}z: 1\n", serde_yaml::to_string(&old).unwrap());
+        assert!(!file.contains("\u{2028}\n"), "{file:?}");
+        let text = splice(&file, &root_of(&file, list(&["c"]))).unwrap();
+        assert!(text.starts_with("clusters:\n- name: c\n"), "{text:?}");
+        assert!(text.ends_with("z: 1\n"), "{text:?}");
+        let lines: Vec<&str> = lines("a\r\nb\u{85}c\rd").collect();
+        assert_eq!(lines, ["a\r\n", "b\u{85}", "c\r", "d"]);
     }
 
     #[test]
