@@ -64,12 +64,6 @@ pub async fn observe(
     let config_entry = from.config.get(&req.name);
     let recorded = config_entry.as_ref().map(|e| e.role_arn.as_str());
     let room = Room::of(true, recorded, &req.role_name);
-    let klanker_side = (
-        &klanker.iam,
-        &klanker.quotas,
-        &*klanker.reads,
-        Side::Klanker,
-    );
     let (
         issuer,
         (identity, policies, missing_policies),
@@ -78,7 +72,7 @@ pub async fn observe(
     ) = tokio::try_join!(
         issuer,
         identity_and_policies(req, klanker, from.hint.clone()),
-        async { Ok::<_, Error>(role_and_room(klanker_side, &req.role_name, room).await?) },
+        async { Ok::<_, Error>(role_and_room(klanker_iam(klanker), &req.role_name, room).await?) },
         klanker_providers(req, klanker),
     )?;
     let (first, more_service_accounts, mut config_maps) = cluster;
@@ -166,6 +160,10 @@ type AccountIam<'a> = (
     &'a AccountReads,
     Side,
 );
+
+fn klanker_iam(klanker: &KlankerClients) -> AccountIam<'_> {
+    (&klanker.iam, &klanker.quotas, &klanker.reads, Side::Klanker)
+}
 
 /// Role `name` with its attached policies, and, when it is missing (the
 /// plan creates it), the account's roles against their quota, as `room` says.
