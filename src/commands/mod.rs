@@ -81,7 +81,8 @@ fn after_changes(applied: bool, rerun: &'static str) -> impl FnOnce(Error) -> Er
 async fn add(env: &Env, args: &AddArgs, o: &mut Out<'_>) -> Result<(), Error> {
     let prepared = add::prepare_in(env, args, env.global.context()).await?;
     let (req, planned) = (&prepared.req, &prepared.add);
-    output::add::plan(o, req, &prepared.snapshot, planned, &prepared.acting_as)?;
+    let heading = (prepared.acting_as.as_str(), false);
+    output::add::plan(o, req, &prepared.snapshot, planned, heading)?;
     let machine = matches!(
         req.output,
         crate::cli::AddOutput::Json | crate::cli::AddOutput::Yaml

@@ -17,46 +17,21 @@ use crate::verify::Check;
 
 /// The plan, on stdout for text output, on stderr beside `-o manifest`
 /// (stdout is the manifest), not at all for JSON/YAML (it is in the report).
-/// `acting_as`: which identity acts in each account (a line, or empty).
+/// `acting_as`: which identity acts in each account (a line, or empty);
+/// `in_fleet`: among other clusters' plans, so its notes name it.
 pub fn plan(
     o: &mut Out,
     req: &AddRequest,
     snap: &AddSnapshot,
     add: &AddPlan,
-    acting_as: &str,
+    (acting_as, in_fleet): (&str, bool),
 ) -> Result<(), Error> {
-    if snap.issuer.discovered {
-        writeln!(
-            o.err,
-            "OIDC issuer discovered from the API server: {}",
-            visible(&snap.issuer.issuer.url())
-        )?;
-    }
-    if let (Some(account), Some(cluster), true) = (
-        &add.cluster_account,
-        &snap.cluster_account,
-        add.cluster_provider,
-    ) {
-        match &cluster.observed.provider {
-            Some(p) => writeln!(
-                o.err,
-                "OIDC provider of the cluster's account {account}: reusing {}",
-                visible(&p.arn)
-            )?,
-            None => writeln!(
-                o.err,
-                "OIDC provider of the cluster's account {account}: creating"
-            )?,
-        }
-    } else if req.register == RegisterMode::Auto && add.cluster_account.is_none() {
-        match &add.reuses_provider {
-            Some(arn) => writeln!(
-                o.err,
-                "OIDC provider auto-detected: reusing existing {}",
-                visible(arn)
-            )?,
-            None => writeln!(o.err, "OIDC provider auto-detected: creating")?,
-        }
+    let label = match in_fleet {
+        true => format!("{}: ", req.name),
+        false => String::new(),
+    };
+    for note in discovery_notes(req, snap, add) {
+        writeln!(o.err, "{label}{note}")?;
     }
     let mode = req.mode.kind();
     let through = match (&add.cluster_account, &add.cluster_role_arn) {
@@ -94,6 +69,41 @@ pub fn plan(
         }
         AddOutput::Json | AddOutput::Yaml => Ok(()),
     }
+}
+
+/// What `add` found out for itself (the issuer, the provider to reuse or
+/// create), said on stderr before the plan.
+fn discovery_notes(req: &AddRequest, snap: &AddSnapshot, add: &AddPlan) -> Vec<String> {
+    let mut notes = Vec::new();
+    if snap.issuer.discovered {
+        let issuer = snap.issuer.issuer.url();
+        let issuer = visible(&issuer);
+        notes.push(format!(
+            "OIDC issuer discovered from the API server: {issuer}"
+        ));
+    }
+    if let (Some(account), Some(cluster), true) = (
+        &add.cluster_account,
+        &snap.cluster_account,
+        add.cluster_provider,
+    ) {
+        notes.push(match &cluster.observed.provider {
+            Some(p) => format!(
+                "OIDC provider of the cluster's account {account}: reusing {}",
+                visible(&p.arn)
+            ),
+            None => format!("OIDC provider of the cluster's account {account}: creating"),
+        });
+    } else if req.register == RegisterMode::Auto && add.cluster_account.is_none() {
+        notes.push(match &add.reuses_provider {
+            Some(arn) => format!(
+                "OIDC provider auto-detected: reusing existing {}",
+                visible(arn)
+            ),
+            None => "OIDC provider auto-detected: creating".to_string(),
+        });
+    }
+    notes
 }
 
 /// What the plan's changes mean for pods already running, said before

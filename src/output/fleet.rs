@@ -129,7 +129,8 @@ pub fn plans(o: &mut Out, plans: &[ClusterPlan<'_>], warnings: &[String]) -> Res
                 acting_as,
             } => {
                 let first = changing + unchanged == 0;
-                super::add::plan(o, req, snapshot, add, if first { acting_as } else { "" })?;
+                let heading = (if first { *acting_as } else { "" }, true);
+                super::add::plan(o, req, snapshot, add, heading)?;
                 match add.plan.is_noop() {
                     true => unchanged += 1,
                     false => changing += 1,

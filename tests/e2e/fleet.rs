@@ -49,6 +49,9 @@ fn one_run_onboards_every_cluster_each_trusting_only_its_own_issuer() {
         "Fleet: 5 cluster(s): 5 to change, 0 unchanged, 0 not planned."
     );
     for (i, cluster) in fleet.clusters.iter().enumerate() {
+        // Each plan's own notes on stderr say which cluster they are of.
+        let note = format!("{}: OIDC provider auto-detected: creating", cluster.name);
+        assert_contains!(out.stderr, &note);
         assert!(
             row(&out, &cluster.name).ends_with("applied"),
             "{}",
