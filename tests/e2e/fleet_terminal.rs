@@ -70,14 +70,23 @@ fn bar_full(screen: &str, name: &str) -> bool {
     })
 }
 
-/// Lines of `text` that are plain progress lines (`NAME: ...`) of any cluster.
+/// The notes a plan starts with, on stderr, which carry the cluster's
+/// prefix too (`NAME: OIDC provider auto-detected: creating`).
+const PLAN_NOTES: [&str; 3] = [
+    "OIDC provider auto-detected: ",
+    "OIDC issuer discovered from the API server: ",
+    "OIDC provider of the cluster's account ",
+];
+
+/// Lines of `text` that are plain progress lines (`NAME: ...`) of any
+/// cluster, not its plan's notes.
 fn plain_lines<'a>(fleet: &Fleet, text: &'a str) -> Vec<&'a str> {
     text.lines()
         .filter(|l| {
-            fleet
-                .clusters
-                .iter()
-                .any(|c| l.starts_with(&format!("{}: ", c.name)))
+            fleet.clusters.iter().any(|c| {
+                l.strip_prefix(&format!("{}: ", c.name))
+                    .is_some_and(|rest| !PLAN_NOTES.iter().any(|n| rest.starts_with(n)))
+            })
         })
         .collect()
 }
