@@ -165,6 +165,10 @@ fn klanker_iam(klanker: &KlankerClients) -> AccountIam<'_> {
     (&klanker.iam, &klanker.quotas, &klanker.reads, Side::Klanker)
 }
 
+fn cluster_iam(clients: &ClusterClients) -> AccountIam<'_> {
+    (&clients.iam, &clients.quotas, &clients.reads, Side::Cluster)
+}
+
 /// Role `name` with its attached policies, and, when it is missing (the
 /// plan creates it), the account's roles against their quota, as `room` says.
 async fn role_and_room(
@@ -218,21 +222,27 @@ async fn role_room((iam_client, quotas, reads, side): AccountIam<'_>) -> RoleQuo
     }
 }
 
-/// The klanker account's providers, and the quotas `add` checks there,
-/// read side by side: the quotas cost no round trip of their own.
+/// The klanker account's providers, and the quotas `add` checks there.
 async fn klanker_providers(
     req: &AddRequest,
     klanker: &KlankerClients,
 ) -> Result<(Vec<String>, Option<ProviderQuota>, Option<Quota>), Error> {
     let holds_provider = provider_account(req) == Some(crate::plan::Target::Iam);
-    let on = (&klanker.quotas, &*klanker.reads, Side::Klanker);
-    let quota = quota_if(holds_provider, on, PROVIDERS);
     let wants_trust = req.max_trust_policy_size.is_none();
-    let trust_quota = quota_if(wants_trust, on, TRUST_LENGTH);
+    let found = providers_and_quotas(klanker_iam(klanker), (holds_provider, wants_trust));
+    Ok(found.await?)
+}
+
+/// An account's providers, and its provider quota and trust quota when
+/// wanted, read side by side: the quotas cost no round trip of their own.
+async fn providers_and_quotas(
+    account @ (iam_client, _, reads, _): AccountIam<'_>,
+    (wants_providers, wants_trust): (bool, bool),
+) -> Result<(Vec<String>, Option<ProviderQuota>, Option<Quota>), crate::aws::AwsError> {
     let (providers, quota, trust_quota) = tokio::join!(
-        (klanker.reads.providers).get((), || iam::list_providers(&klanker.iam)),
-        quota,
-        trust_quota
+        (reads.providers).get((), || iam::list_providers(iam_client)),
+        quota_if(wants_providers, account, PROVIDERS),
+        quota_if(wants_trust, account, TRUST_LENGTH),
     );
     let providers = providers?;
     let provider_quota = quota.map(|quota| ProviderQuota {
@@ -251,7 +261,7 @@ fn provider_account(req: &AddRequest) -> Option<crate::plan::Target> {
 /// AWS's default when it cannot be read (the plan says which).
 async fn quota_if(
     wanted: bool,
-    (quotas, reads, side): (&aws_sdk_servicequotas::Client, &AccountReads, Side),
+    (_, quotas, reads, side): AccountIam<'_>,
     of: QuotaCode,
 ) -> Option<Quota> {
     match wanted {
@@ -599,16 +609,10 @@ async fn observe_cluster_account(
     (cluster_role_name, room): (&str, Room),
     left: Option<String>,
 ) -> Result<ClusterAccount, Error> {
-    let account_iam = (
-        &clients.iam,
-        &clients.quotas,
-        &*clients.reads,
-        Side::Cluster,
-    );
     let ((account, caller), (role, role_quota), (providers, provider_quota, trust_quota)) =
         tokio::try_join!(
             (clients.reads.caller).get((), || iam::caller_identity(&clients.sts)),
-            role_and_room(account_iam, cluster_role_name, room),
+            role_and_room(cluster_iam(clients), cluster_role_name, room),
             cluster_providers(req, clients),
         )
         .map_err(on_cluster)?;
@@ -662,27 +666,14 @@ async fn observe_cluster_account(
 
 /// The cluster account's providers, and, when a cluster role rests on the
 /// account's provider (chained mode's role A, the trust checked there),
-/// its provider quota and, unless given, its trust quota, side by side.
+/// its provider quota and, unless given, its trust quota.
 async fn cluster_providers(
     req: &AddRequest,
     clients: &ClusterClients,
 ) -> Result<(Vec<String>, Option<ProviderQuota>, Option<Quota>), crate::aws::AwsError> {
     let holds_provider = provider_account(req) == Some(crate::plan::Target::ClusterIam);
-    let on = (&clients.quotas, &*clients.reads, Side::Cluster);
-    let quota = quota_if(holds_provider, on, PROVIDERS);
     let wants_trust = holds_provider && req.max_trust_policy_size.is_none();
-    let trust_quota = quota_if(wants_trust, on, TRUST_LENGTH);
-    let (providers, quota, trust_quota) = tokio::join!(
-        (clients.reads.providers).get((), || iam::list_providers(&clients.iam)),
-        quota,
-        trust_quota
-    );
-    let providers = providers?;
-    let provider_quota = quota.map(|quota| ProviderQuota {
-        count: providers.len(),
-        quota,
-    });
-    Ok((providers, provider_quota, trust_quota))
+    providers_and_quotas(cluster_iam(clients), (holds_provider, wants_trust)).await
 }
 
 /// Another mode's cluster role, which this run's mode leaves: read as
