@@ -12,6 +12,8 @@ use crate::support::{AddArgs, CLUSTER, ROLE, ROLE_ARN, ROLE_ARN_ANNOTATION, Worl
 
 const PROMPT: &str = "Apply these changes?";
 const DEADLINE: Duration = Duration::from_secs(60);
+/// The pane title the wrapper shell sets after the plugin exits.
+const EXITED_TITLE: &str = "klanker-test-exited";
 
 pub(crate) fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -64,9 +66,14 @@ impl Tmux {
         // The wrapper shell ignores SIGINT and the command runs in a subshell
         // with it restored: a Ctrl-C the plugin has already answered by
         // exiting (two presses can reach it as one) must not kill the
-        // wrapper before it records the exit code.
+        // wrapper before it records the exit code. Last, the wrapper sets
+        // the pane's title through the terminal: tmux reads the pane's
+        // output in order, so once the title shows, everything the plugin
+        // wrote is on the screen too (the exit file alone comes too early
+        // under load: seen in CI, a Ctrl-C message missing from the screen).
         let script = format!(
-            "trap '' INT; (trap - INT; {command}); echo $? > {tmp}; mv {tmp} {exit}",
+            "trap '' INT; (trap - INT; {command}); echo $? > {tmp}; mv {tmp} {exit}; \
+             printf '\\033]2;{EXITED_TITLE}\\033\\\\'",
             tmp = shell_quote(&format!("{}.tmp", exit_file.display())),
             exit = shell_quote(&exit_file.to_string_lossy()),
         );
@@ -166,23 +173,23 @@ impl Tmux {
         })
     }
 
-    /// Waits for the plugin to exit; its exit code and the final screen.
-    /// The screen `wait_for` returns was captured just before the exit was
-    /// seen, so it may miss the last lines (seen in CI: a Ctrl-C message
-    /// absent from a screen whose exit code was already 130). It is read
-    /// again until tmux has drawn everything: two captures alike.
+    /// Waits for the plugin to exit; its exit code and the final screen,
+    /// read once the wrapper's title shows that tmux has drawn all of it.
     pub(crate) fn wait_for_exit(&self) -> (i32, String) {
-        self.wait_for("the plugin to exit", |tmux, _| tmux.exit_code().is_some());
-        let start = Instant::now();
-        let mut screen = self.screen();
-        loop {
-            std::thread::sleep(Duration::from_millis(50));
-            let again = self.screen();
-            if again == screen || start.elapsed() > DEADLINE {
-                return (self.exit_code().unwrap(), again);
-            }
-            screen = again;
-        }
+        self.wait_for("the plugin's output to end", |tmux, _| {
+            tmux.exit_code().is_some() && tmux.title() == EXITED_TITLE
+        });
+        // Captured after the title was seen, not before as `wait_for` does.
+        (self.exit_code().unwrap(), self.screen())
+    }
+
+    fn title(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["display-message", "-p", "-t", "plugin", "#{pane_title}"])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 }
 
