@@ -8,8 +8,8 @@
 //!   began to end (a prompt already stopped, a terminal that delivers one
 //!   key as two signals) is ignored, so the message is never cut off.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
@@ -50,7 +50,13 @@ pub struct Interrupt {
     steps: Arc<AtomicUsize>,
     /// Prompts waiting for an answer: the first press ends them.
     prompts: Arc<AtomicUsize>,
+    /// What to wipe off the terminal before leaving at once.
+    before_leaving: Arc<Mutex<Vec<Cleanup>>>,
 }
+
+/// Undoes something drawn on the terminal (a progress bar), so that
+/// leaving at once does not leave it on the screen.
+pub type Cleanup = Box<dyn Fn() + Send + Sync>;
 
 /// What a press means now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +83,7 @@ impl Interrupt {
             seen,
             steps: Arc::new(AtomicUsize::new(0)),
             prompts: Arc::new(AtomicUsize::new(0)),
+            before_leaving: Arc::default(),
         }
     }
 
@@ -113,6 +120,27 @@ impl Interrupt {
         Claim(self.prompts.clone())
     }
 
+    /// Registers what leaving at once must wipe first: two presses can
+    /// reach the watcher before the steps see the first and clear their
+    /// bar themselves.
+    pub fn before_leaving(&self, cleanup: Cleanup) {
+        self.cleanups().push(cleanup);
+    }
+
+    /// Runs what `before_leaving` registered.
+    pub fn clean_up(&self) {
+        for cleanup in self.cleanups().iter() {
+            cleanup();
+        }
+    }
+
+    fn cleanups(&self) -> std::sync::MutexGuard<'_, Vec<Cleanup>> {
+        // A cleanup that panicked left the list itself whole.
+        self.before_leaving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub fn is_set(&self) -> bool {
         *self.seen.borrow()
     }
@@ -144,6 +172,7 @@ pub fn watch(interrupt: &Interrupt, leave: fn() -> !) -> tokio::task::JoinHandle
     tokio::spawn(async move {
         while ctrl_c.pressed().await {
             if interrupt.press() == Press::Exit {
+                interrupt.clean_up();
                 leave();
             }
         }
@@ -192,6 +221,19 @@ mod tests {
         drop(steps);
         // The executor has returned and the run is saying what was done.
         assert_eq!(interrupt.press(), Press::Ignore);
+    }
+
+    #[test]
+    fn cleanups_run_when_asked_and_only_then() {
+        let interrupt = Interrupt::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        interrupt.before_leaving(Box::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        interrupt.clone().clean_up();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
     #[test]

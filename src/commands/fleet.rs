@@ -199,7 +199,7 @@ pub async fn run(env: &Env, args: &AddArgs, argv: &[String], o: &mut Out<'_>) ->
     let confirm = prompt::Confirm::YesNo;
     let machine = format.is_some();
     let go = prompt::decide(&args.apply, noop, confirm, machine, o, &env.interrupt).await?;
-    let progress = FleetProgress::new(env.verbose());
+    let progress = FleetProgress::new(env.verbose(), &env.interrupt);
     let reports = apply(env, &members, go, args.parallel, |p| {
         progress.cluster(&p.req.name, p.add.plan.changes().count())
     })

@@ -58,7 +58,7 @@ pub async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> 
         &env.interrupt,
     );
     let go = go.await?;
-    let progress = FleetProgress::new(env.verbose());
+    let progress = FleetProgress::new(env.verbose(), &env.interrupt);
     let progress = &progress;
     let removed: Vec<Option<Result<remove::RmReport, Error>>> =
         bounded(&members, args.parallel, |(name, prepared)| async move {

@@ -97,7 +97,11 @@ async fn add(env: &Env, args: &AddArgs, o: &mut Out<'_>) -> Result<(), Error> {
         &env.interrupt,
     )
     .await?;
-    let progress = output::Progress::new(planned.plan.changes().count(), env.verbose());
+    let progress = output::Progress::new(
+        planned.plan.changes().count(),
+        env.verbose(),
+        &env.interrupt,
+    );
     let report = add::apply(env, &prepared, go, &progress).await?;
     let done = output::add::Done {
         outcome: report.outcome.as_ref(),
@@ -140,7 +144,11 @@ async fn rm(env: &Env, args: &RmArgs, o: &mut Out<'_>) -> Result<(), Error> {
         &env.interrupt,
     )
     .await?;
-    let progress = output::Progress::new(removal.plan.changes().count(), env.verbose());
+    let progress = output::Progress::new(
+        removal.plan.changes().count(),
+        env.verbose(),
+        &env.interrupt,
+    );
     let report = rm::apply(env, &prepared, go, &progress).await?;
     if let Some(server) = &report.server {
         output::rm::server_dry_run(o, request.output, server, &removal.plan)?;

@@ -255,10 +255,18 @@ pub struct FleetProgress {
 }
 
 impl FleetProgress {
-    pub fn new(verbose: bool) -> Self {
+    /// Leaving at once (a second Ctrl-C) wipes the bars first.
+    pub fn new(verbose: bool, interrupt: &crate::apply::Interrupt) -> Self {
         let multi = std::io::stderr()
             .is_terminal()
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        if let Some(multi) = &multi {
+            let wiped = multi.clone();
+            interrupt.before_leaving(Box::new(move || {
+                // Nothing more can be said to a terminal that refuses this.
+                let _ = wiped.clear();
+            }));
+        }
         Self { multi, verbose }
     }
 

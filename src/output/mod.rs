@@ -324,7 +324,8 @@ pub struct Progress {
 
 impl Progress {
     /// A bar on stderr when it is a terminal; `verbose` also logs each step.
-    pub fn new(total: usize, verbose: bool) -> Self {
+    /// Leaving at once (a second Ctrl-C) wipes the bar first.
+    pub fn new(total: usize, verbose: bool, interrupt: &crate::apply::Interrupt) -> Self {
         let target = if std::io::stderr().is_terminal() {
             ProgressDrawTarget::term_like(Box::new(EchoRoom(Term::stderr())))
         } else {
@@ -334,6 +335,8 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {wide_msg}") {
             bar.set_style(style);
         }
+        let wiped = bar.clone();
+        interrupt.before_leaving(Box::new(move || wiped.finish_and_clear()));
         Self {
             bar,
             verbose,

@@ -83,6 +83,12 @@ async fn ask(
         Asked::Count(names) => super::confirm_by_count(&names),
     });
     let mut interrupted = || {
+        // The terminal's read can see the press before the watcher does
+        // (console reads ^C itself and raises SIGINT): marked as stopping
+        // here, so that the watcher, once it sees that press after the
+        // claim below is gone, lets this message out instead of leaving
+        // at once without it. Seen in CI: exit 130 and no message.
+        interrupt.stop();
         super::after_interrupted_prompt(o)?;
         Err(Error::InterruptedAtPrompt)
     };
