@@ -133,7 +133,8 @@ pub fn judge_providers(
             quota: quota.to_string(),
         });
     }
-    Ok((count * 10 >= quota.value * 9).then(|| {
+    // Judged as a batch of one is: where the account ends after this add.
+    Ok(near(count + 1, quota.value).then(|| {
         format!(
             "the {account} account holds {count} OIDC providers, {quota} (L-858F3967): this add creates one more; at the quota the next is refused. Request a quota increase (up to {}), or onboard further clusters with --mode chained or --mode pod-identity, which put no provider in the klanker account.",
             PROVIDERS.max
@@ -173,7 +174,7 @@ pub fn judge_batch(batch: &[BatchProviders]) -> Result<Vec<String>, PlanError> {
                 quota: quota.to_string(),
             });
         }
-        if after * 10 >= quota.value * 9 {
+        if near(after, quota.value) {
             warnings.push(format!(
                 "account {account} holds {count} OIDC providers, {quota} (L-858F3967): these clusters create {creating} more, {after} in all; at the quota the next is refused. Request a quota increase (up to {}), or onboard further clusters with --mode chained or --mode pod-identity.",
                 PROVIDERS.max
@@ -201,8 +202,8 @@ pub enum RoleCount {
     },
 }
 
-/// Where `after` roles stand against `quota`: over it (refused), within
-/// its last 10% (warned), or clear.
+/// Whether `after` (providers or roles) ends within the last 10% of `quota`:
+/// warned (over the quota is refused before this is asked).
 fn near(after: usize, quota: usize) -> bool {
     after * 10 >= quota * 9
 }
@@ -316,8 +317,11 @@ pub(crate) mod tests {
         );
         let warned = judge_providers(&read(90, 100, QuotaSource::Applied), "klanker").unwrap();
         assert!(warned.is_some_and(|w| w.contains("holds 90 OIDC providers")));
+        // 89 and this one make 90: the same line a batch of one draws.
+        let warned = judge_providers(&read(89, 100, QuotaSource::Applied), "klanker").unwrap();
+        assert!(warned.is_some_and(|w| w.contains("holds 89 OIDC providers")));
         assert_eq!(
-            judge_providers(&read(89, 100, QuotaSource::Applied), "klanker"),
+            judge_providers(&read(88, 100, QuotaSource::Applied), "klanker"),
             Ok(None)
         );
         assert_eq!(
