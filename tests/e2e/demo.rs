@@ -1,6 +1,6 @@
 //! `scripts/demo` touches nothing of the user's and runs again at once
 //! (issue 26, item 3): twice in a row, both exit 0, and the caller's HOME
-//! gains no AWS session cache.
+//! gains no AWS session cache. Its audit finds what README shows.
 
 use std::process::Command;
 
@@ -47,6 +47,21 @@ fn the_demo_runs_twice_in_a_row_and_leaves_the_callers_home_alone() {
         );
         assert!(
             all.contains("ServiceAccount in the cluster"),
+            "run {run}:\n{all}"
+        );
+        // The audit README shows: the hand-made role's two findings, and
+        // none for the onboarding's own role.
+        assert!(
+            all.contains("Total: 0 critical, 1 high, 1 medium, 0 low, 0 info (2 findings)."),
+            "run {run}:\n{all}"
+        );
+        let findings: Vec<&str> = all
+            .lines()
+            .filter(|l| l.starts_with("high ") || l.starts_with("medium "))
+            .collect();
+        assert_eq!(findings.len(), 2, "run {run}:\n{all}");
+        assert!(
+            findings.iter().all(|l| l.contains("external-dns")),
             "run {run}:\n{all}"
         );
     }
