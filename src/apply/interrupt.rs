@@ -127,8 +127,14 @@ impl Interrupt {
         self.cleanups().push(cleanup);
     }
 
-    /// Runs what `before_leaving` registered.
+    /// Runs what `before_leaving` registered, while steps run: their bars
+    /// are live then. Once no step runs, the bars are finished (a fleet's
+    /// stay as its record) and other output may follow them, which a wipe
+    /// would erase.
     pub fn clean_up(&self) {
+        if self.steps.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         for cleanup in self.cleanups().iter() {
             cleanup();
         }
@@ -224,16 +230,21 @@ mod tests {
     }
 
     #[test]
-    fn cleanups_run_when_asked_and_only_then() {
+    fn cleanups_run_only_while_steps_run() {
         let interrupt = Interrupt::new();
         let runs = Arc::new(AtomicUsize::new(0));
         let counted = runs.clone();
         interrupt.before_leaving(Box::new(move || {
             counted.fetch_add(1, Ordering::SeqCst);
         }));
-        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        interrupt.clean_up();
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "no step ran");
+        let steps = interrupt.claim();
         interrupt.clone().clean_up();
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+        drop(steps);
+        interrupt.clean_up();
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "the steps had ended");
     }
 
     #[test]
