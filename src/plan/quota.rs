@@ -133,7 +133,7 @@ pub fn judge_providers(
             quota: quota.to_string(),
         });
     }
-    // Judged as a batch of one is: where the account ends after this add.
+    // As a batch of one is judged: by where the account ends after this add.
     Ok(near(count + 1, quota.value).then(|| {
         format!(
             "the {account} account holds {count} OIDC providers, {quota} (L-858F3967): this add creates one more; at the quota the next is refused. Request a quota increase (up to {}), or onboard further clusters with --mode chained or --mode pod-identity, which put no provider in the klanker account.",
